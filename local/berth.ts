@@ -1,0 +1,42 @@
+import { LocalWorkflowEngine, type LocalFunction, type LocalWorkflowOptions } from '../shared/cloud/local/local-workflow-engine';
+import { type Berth, type BerthConfig, DEFAULT_CONFIG, type HostNotifier } from '../shared/context';
+import type { Partition } from '../shared/domain/arns';
+import { lifecycleSteps } from '../shared/lifecycle/steps';
+import { createStore } from '../shared/store';
+import { createDocumentClient } from '../shared/store/client';
+import { tableNames } from '../shared/store/tables';
+
+export const LOCAL_PARTITION: Partition = { region: 'us-east-1', accountId: '000000000000' };
+
+export interface LocalBerth extends Berth {
+  workflows: LocalWorkflowEngine;
+}
+
+export interface LocalBerthOptions {
+  dynamoEndpoint: string;
+  tablePrefix?: string;
+  config?: Partial<BerthConfig>;
+  notifier?: HostNotifier;
+  now?: () => number;
+  workflows?: LocalWorkflowOptions;
+}
+
+/**
+ * The same core as on AWS with the local adapters plugged in: dynalite for DynamoDB and the
+ * repo's ASL run in process, its Task states calling the lifecycle steps directly.
+ */
+export function localBerth(options: LocalBerthOptions): LocalBerth {
+  const berth = {
+    partition: LOCAL_PARTITION,
+    store: createStore(createDocumentClient({ endpoint: options.dynamoEndpoint }), tableNames(options.tablePrefix)),
+    notifier: options.notifier ?? { notify: () => {} },
+    config: { ...DEFAULT_CONFIG, ...options.config },
+    now: options.now ?? Date.now,
+  } as LocalBerth;
+  const steps = lifecycleSteps(berth);
+  const functions: Record<string, LocalFunction> = Object.fromEntries(
+    Object.entries(steps).map(([name, fn]) => [name, (payload: unknown) => (fn as (p: unknown) => Promise<unknown>)(payload)]),
+  );
+  berth.workflows = new LocalWorkflowEngine(functions, options.workflows);
+  return berth;
+}

@@ -1,0 +1,131 @@
+import './promise-with-resolvers';
+import { randomUUID } from 'node:crypto';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { DEFINITIONS, WAIT_FOR_TASK_TOKEN, functionRef } from '../../workflows/definitions';
+import type { WorkflowEngine, WorkflowName } from '../workflow-engine';
+
+/** A Lambda function as the local runtime calls it: the payload in, the result out. */
+export type LocalFunction = (payload: any) => Promise<unknown>;
+
+type Waiter = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+
+const localArn = (fn: string) => `arn:aws:lambda:us-east-1:000000000000:function:${fn}`;
+
+/** Replaces every `Fn::GetAtt` with a Lambda ARN, so the ASL validates as it would once deployed. */
+function resolveRefs(v: unknown): unknown {
+  const fn = functionRef(v);
+  if (fn) return localArn(fn);
+  if (Array.isArray(v)) return v.map(resolveRefs);
+  if (typeof v === 'object' && v !== null) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolveRefs(x)]));
+  }
+  return v;
+}
+
+export interface LocalWorkflowOptions {
+  /** Called when an execution fails outright (the ASL catches task failures itself). */
+  onError?: (workflow: WorkflowName, name: string, error: unknown) => void;
+  /** Per Task state, a TimeoutSeconds to use instead of the ASL's: tests shorten the waits. */
+  timeoutSeconds?: Record<string, number>;
+}
+
+class TaskTokenError extends Error {
+  constructor(error: string, cause: string) {
+    super(cause);
+    this.name = error;
+  }
+}
+
+/**
+ * Runs the repo's ASL in process through aws-local-stepfunctions. Task states call the local
+ * functions by name; `.waitForTaskToken` states, which the library lacks, get a token minted
+ * here that `succeed`/`fail` resolve, exactly as SendTaskSuccess/SendTaskFailure would.
+ * Executions live in memory only: recovery after a restart comes from the store, not from here.
+ */
+export class LocalWorkflowEngine implements WorkflowEngine {
+  private readonly machines = new Map<WorkflowName, { machine: StateMachine; overrides: Record<string, (input: any) => Promise<any>> }>();
+  private readonly names = new Set<string>();
+  private readonly running = new Set<Promise<unknown>>();
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly onError: (workflow: WorkflowName, name: string, error: unknown) => void;
+
+  constructor(
+    private readonly functions: Record<string, LocalFunction>,
+    options: LocalWorkflowOptions = {},
+  ) {
+    this.onError = options.onError ?? (() => {});
+    for (const [workflow, definition] of Object.entries(DEFINITIONS) as [WorkflowName, object][]) {
+      const resolved = resolveRefs(definition) as { States: Record<string, any> };
+      const overrides: Record<string, (input: any) => Promise<any>> = {};
+      for (const [stateName, state] of Object.entries(resolved.States)) {
+        if (state.Type !== 'Task') continue;
+        const timeout = options.timeoutSeconds?.[stateName];
+        if (timeout !== undefined) state.TimeoutSeconds = timeout;
+        overrides[stateName] = this.override(state);
+      }
+      this.machines.set(workflow, { machine: new StateMachine(resolved as any), overrides });
+    }
+  }
+
+  private fn(arn: string): LocalFunction {
+    const name = arn.split(':function:')[1];
+    const f = this.functions[name];
+    if (!f) throw new Error(`No local function ${name} for ${arn}`);
+    return f;
+  }
+
+  private override(state: any): (input: any) => Promise<any> {
+    if (state.Resource !== WAIT_FOR_TASK_TOKEN) {
+      const f = this.fn(state.Resource);
+      return (input) => f(input);
+    }
+    const f = this.fn(state.Parameters.FunctionName);
+    return async (input) => {
+      const token = randomUUID();
+      const done = new Promise((resolve, reject) => this.waiters.set(token, { resolve, reject }));
+      try {
+        await f({ ...input.Payload, taskToken: token });
+        return await done;
+      } finally {
+        this.waiters.delete(token);
+      }
+    };
+  }
+
+  async start(workflow: WorkflowName, executionName: string, input: object): Promise<void> {
+    const key = `${workflow}/${executionName}`;
+    if (this.names.has(key)) return;
+    this.names.add(key);
+    const { machine, overrides } = this.machines.get(workflow)!;
+    const execution = machine.run(input as any, {
+      overrides: { taskResourceLocalHandlers: overrides },
+      // `$$.Task.Token` must resolve; the real token is minted per wait in `override`.
+      context: { Task: { Token: 'minted-per-wait' } },
+    });
+    const settled = execution.result.then(
+      () => undefined,
+      (e) => this.onError(workflow, executionName, e),
+    );
+    this.running.add(settled);
+    void settled.finally(() => this.running.delete(settled));
+  }
+
+  async succeed(taskToken: string, output: object): Promise<void> {
+    this.waiters.get(taskToken)?.resolve(output);
+    this.waiters.delete(taskToken);
+  }
+
+  async fail(taskToken: string, error: string, cause: string): Promise<void> {
+    this.waiters.get(taskToken)?.reject(new TaskTokenError(error, cause));
+    this.waiters.delete(taskToken);
+  }
+
+  /** Resolves once no execution is running: for tests and a clean shutdown. */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+  }
+
+  get activeExecutions(): number {
+    return this.running.size;
+  }
+}

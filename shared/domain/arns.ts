@@ -1,0 +1,106 @@
+import { ClientException, InvalidParameterException } from './errors';
+
+/** Where ARNs are minted: the account and region Berth runs in. */
+export interface Partition {
+  readonly region: string;
+  readonly accountId: string;
+}
+
+const ARN_PREFIX = /^arn:aws[a-z-]*:ecs:([^:]+):(\d{12}):(.+)$/;
+
+export const clusterArn = (p: Partition, name: string): string =>
+  `arn:aws:ecs:${p.region}:${p.accountId}:cluster/${name}`;
+
+export const taskDefinitionArn = (p: Partition, family: string, revision: number): string =>
+  `arn:aws:ecs:${p.region}:${p.accountId}:task-definition/${family}:${revision}`;
+
+export const taskArn = (p: Partition, cluster: string, taskId: string): string =>
+  `arn:aws:ecs:${p.region}:${p.accountId}:task/${cluster}/${taskId}`;
+
+export const containerArn = (p: Partition, cluster: string, taskId: string, name: string): string =>
+  `arn:aws:ecs:${p.region}:${p.accountId}:container/${cluster}/${taskId}/${name}`;
+
+export const DEFAULT_CLUSTER = 'default';
+
+const NAME = /^[a-zA-Z0-9_-]{1,255}$/;
+
+/** A cluster reference is a name or a cluster ARN; none means `default`, as in ECS. */
+export function clusterName(ref: string | undefined): string {
+  if (ref === undefined || ref === '') return DEFAULT_CLUSTER;
+  const arn = ARN_PREFIX.exec(ref);
+  if (arn) {
+    const m = /^cluster\/(.+)$/.exec(arn[3]);
+    if (!m || !NAME.test(m[1])) throw new InvalidParameterException(`Invalid cluster ARN: ${ref}`);
+    return m[1];
+  }
+  if (!NAME.test(ref)) {
+    throw new InvalidParameterException(
+      'Cluster name can only contain letters, numbers, hyphens and underscores, up to 255 characters.',
+    );
+  }
+  return ref;
+}
+
+export interface TaskDefinitionRef {
+  family: string;
+  revision?: number;
+}
+
+export const FAMILY = /^[a-zA-Z0-9_-]{1,255}$/;
+
+/** `family`, `family:revision` or a task-definition ARN. Without a revision: the latest ACTIVE. */
+export function parseTaskDefinitionRef(ref: string): TaskDefinitionRef {
+  let body = ref;
+  const arn = ARN_PREFIX.exec(ref);
+  if (arn) {
+    const m = /^task-definition\/(.+)$/.exec(arn[3]);
+    if (!m) throw new ClientException(`Invalid task definition ARN: ${ref}`);
+    body = m[1];
+  }
+  const m = /^([^:]+)(?::(\d+))?$/.exec(body);
+  if (!m || !FAMILY.test(m[1])) {
+    throw new ClientException(`Invalid revision number. Number: ${body.split(':')[1] ?? ''}`.trim());
+  }
+  if (m[2] === undefined) return { family: m[1] };
+  const revision = Number(m[2]);
+  if (!Number.isSafeInteger(revision) || revision < 1) {
+    throw new ClientException(`Invalid revision number. Number: ${m[2]}`);
+  }
+  return { family: m[1], revision };
+}
+
+/** A task reference is its id or its ARN; the ARN's cluster must match the request's. */
+export function taskIdOf(ref: string, cluster: string): string {
+  const arn = ARN_PREFIX.exec(ref);
+  if (!arn) {
+    if (!/^[a-f0-9]{32}$/.test(ref)) throw new InvalidParameterException(`Invalid id: ${ref}`);
+    return ref;
+  }
+  const m = /^task\/([^/]+)\/([a-f0-9]{32})$/.exec(arn[3]);
+  if (!m) throw new InvalidParameterException(`Invalid task ARN: ${ref}`);
+  if (m[1] !== cluster) {
+    throw new InvalidParameterException('The task ARN does not belong to the cluster given.');
+  }
+  return m[2];
+}
+
+export type ResourceRef =
+  | { kind: 'cluster'; cluster: string }
+  | { kind: 'task-definition'; family: string; revision: number }
+  | { kind: 'task'; cluster: string; taskId: string };
+
+/** TagResource and friends take only full ARNs. */
+export function parseResourceArn(arn: string): ResourceRef {
+  const m = ARN_PREFIX.exec(arn);
+  if (!m) throw new InvalidParameterException(`Invalid ARN: ${arn}`);
+  const res = m[3];
+  let r: RegExpExecArray | null;
+  if ((r = /^cluster\/([a-zA-Z0-9_-]+)$/.exec(res))) return { kind: 'cluster', cluster: r[1] };
+  if ((r = /^task-definition\/([a-zA-Z0-9_-]+):(\d+)$/.exec(res))) {
+    return { kind: 'task-definition', family: r[1], revision: Number(r[2]) };
+  }
+  if ((r = /^task\/([a-zA-Z0-9_-]+)\/([a-f0-9]{32})$/.exec(res))) {
+    return { kind: 'task', cluster: r[1], taskId: r[2] };
+  }
+  throw new InvalidParameterException(`Unsupported resource type in ARN: ${arn}`);
+}

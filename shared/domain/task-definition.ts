@@ -1,0 +1,305 @@
+import { FAMILY } from './arns';
+import { ClientException } from './errors';
+import {
+  type Json,
+  type Tag,
+  isObject,
+  nameValueList,
+  oneOf,
+  optBool,
+  optInt,
+  optObject,
+  optObjectList,
+  optString,
+  optStringList,
+  readTags,
+  reqString,
+} from './fields';
+import { assertFargateSize, parseCpu, parseMemory } from './sizes';
+
+export const DEPENDENCY_CONDITIONS = ['START', 'COMPLETE', 'SUCCESS', 'HEALTHY'] as const;
+export type DependencyCondition = (typeof DEPENDENCY_CONDITIONS)[number];
+export const NETWORK_MODES = ['awsvpc', 'bridge', 'host', 'none'] as const;
+export const COMPATIBILITIES = ['EC2', 'FARGATE', 'EXTERNAL'] as const;
+export const LOG_DRIVERS = ['json-file', 'syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'awsfirelens'] as const;
+export const ULIMIT_NAMES = [
+  'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack',
+] as const;
+
+/** Fargate's limits, which ECS applies to FARGATE-compatible definitions. */
+export const MAX_CONTAINERS = 10;
+export const DEFAULT_STOP_TIMEOUT_SECONDS = 30;
+/** ECS's ceiling; the stop workflow's AwaitStopped timeout (300 s) leaves room above it. */
+export const MAX_STOP_TIMEOUT_SECONDS = 120;
+
+export interface ContainerDefinition {
+  name: string;
+  image: string;
+  cpu?: number;
+  memory?: number;
+  memoryReservation?: number;
+  essential: boolean;
+  command?: string[];
+  entryPoint?: string[];
+  environment?: { name: string; value: string }[];
+  secrets?: { name: string; valueFrom: string }[];
+  portMappings?: { containerPort: number; hostPort: number; protocol: 'tcp' | 'udp' }[];
+  dependsOn?: { containerName: string; condition: DependencyCondition }[];
+  healthCheck?: { command: string[]; interval: number; timeout: number; retries: number; startPeriod?: number };
+  stopTimeout?: number;
+  workingDirectory?: string;
+  user?: string;
+  logConfiguration?: { logDriver: string; options?: Record<string, string>; secretOptions?: { name: string; valueFrom: string }[] };
+  ulimits?: { name: string; softLimit: number; hardLimit: number }[];
+}
+
+/** What RegisterTaskDefinition accepted, normalised; the revision and status come from the store. */
+export interface TaskDefinitionSpec {
+  family: string;
+  containerDefinitions: ContainerDefinition[];
+  /** Task size in cpu units and MiB, as given (ECS echoes the string it was given). */
+  cpu?: string;
+  memory?: string;
+  networkMode?: string;
+  requiresCompatibilities?: string[];
+  taskRoleArn?: string;
+  executionRoleArn?: string;
+}
+
+export interface RegisterRequest {
+  spec: TaskDefinitionSpec;
+  tags: Tag[];
+}
+
+function readContainer(c: Json, path: string, fargate: boolean): ContainerDefinition {
+  const name = reqString(c, 'name', `${path}.name`, 255);
+  if (!FAMILY.test(name)) {
+    throw new ClientException(`Invalid parameter '${path}.name': up to 255 letters, numbers, hyphens and underscores.`);
+  }
+  const image = reqString(c, 'image', `${path}.image`, 255);
+  const cpu = optInt(c, 'cpu', `${path}.cpu`, { min: 0, max: 10 * 1024 * 1024 });
+  const memory = optInt(c, 'memory', `${path}.memory`, { min: 6 });
+  const memoryReservation = optInt(c, 'memoryReservation', `${path}.memoryReservation`, { min: 6 });
+  if (memory !== undefined && memoryReservation !== undefined && memoryReservation > memory) {
+    throw new ClientException(
+      `Invalid setting for container '${name}': 'memory' must be greater than or equal to 'memoryReservation'.`,
+    );
+  }
+  const portMappings = optObjectList(c, 'portMappings', (p, pp) => {
+    const containerPort = optInt(p, 'containerPort', `${pp}.containerPort`, { min: 1, max: 65535 });
+    if (containerPort === undefined) throw new ClientException(`Invalid parameter '${pp}.containerPort': is required.`);
+    const hostPort = optInt(p, 'hostPort', `${pp}.hostPort`, { min: 0, max: 65535 }) ?? containerPort;
+    if (fargate && hostPort !== containerPort) {
+      throw new ClientException(`Invalid parameter '${pp}.hostPort': in awsvpc mode it must equal containerPort.`);
+    }
+    const protocol = oneOf(optString(p, 'protocol', `${pp}.protocol`) ?? 'tcp', ['tcp', 'udp'] as const, `${pp}.protocol`);
+    return { containerPort, hostPort, protocol };
+  }, `${path}.portMappings`);
+  const dependsOn = optObjectList(c, 'dependsOn', (d, dp) => ({
+    containerName: reqString(d, 'containerName', `${dp}.containerName`),
+    condition: oneOf(reqString(d, 'condition', `${dp}.condition`), DEPENDENCY_CONDITIONS, `${dp}.condition`),
+  }), `${path}.dependsOn`);
+  const hc = optObject(c, 'healthCheck', `${path}.healthCheck`);
+  const healthCheck = hc && {
+    command: requireNonEmpty(optStringList(hc, 'command', `${path}.healthCheck.command`), `${path}.healthCheck.command`),
+    interval: optInt(hc, 'interval', `${path}.healthCheck.interval`, { min: 5, max: 300 }) ?? 30,
+    timeout: optInt(hc, 'timeout', `${path}.healthCheck.timeout`, { min: 2, max: 60 }) ?? 5,
+    retries: optInt(hc, 'retries', `${path}.healthCheck.retries`, { min: 1, max: 10 }) ?? 3,
+    startPeriod: optInt(hc, 'startPeriod', `${path}.healthCheck.startPeriod`, { min: 0, max: 300 }),
+  };
+  const lc = optObject(c, 'logConfiguration', `${path}.logConfiguration`);
+  const logConfiguration = lc && {
+    logDriver: oneOf(reqString(lc, 'logDriver', `${path}.logConfiguration.logDriver`), LOG_DRIVERS, `${path}.logConfiguration.logDriver`),
+    options: readStringMap(lc, 'options', `${path}.logConfiguration.options`),
+    secretOptions: readSecrets(lc, 'secretOptions', `${path}.logConfiguration.secretOptions`),
+  };
+  const ulimits = optObjectList(c, 'ulimits', (u, up) => {
+    const softLimit = optInt(u, 'softLimit', `${up}.softLimit`, { min: 0 });
+    const hardLimit = optInt(u, 'hardLimit', `${up}.hardLimit`, { min: 0 });
+    if (softLimit === undefined || hardLimit === undefined) {
+      throw new ClientException(`Invalid parameter '${up}': softLimit and hardLimit are required.`);
+    }
+    if (softLimit > hardLimit) throw new ClientException(`Invalid parameter '${up}.softLimit': greater than hardLimit.`);
+    return { name: oneOf(reqString(u, 'name', `${up}.name`), ULIMIT_NAMES, `${up}.name`), softLimit, hardLimit };
+  }, `${path}.ulimits`);
+  return dropUndefined({
+    name,
+    image,
+    cpu,
+    memory,
+    memoryReservation,
+    essential: optBool(c, 'essential', `${path}.essential`) ?? true,
+    command: optStringList(c, 'command', `${path}.command`),
+    entryPoint: optStringList(c, 'entryPoint', `${path}.entryPoint`),
+    environment: nameValueList(c, 'environment', `${path}.environment`),
+    secrets: readSecrets(c, 'secrets', `${path}.secrets`),
+    portMappings,
+    dependsOn,
+    healthCheck: healthCheck && dropUndefined(healthCheck),
+    stopTimeout: optInt(c, 'stopTimeout', `${path}.stopTimeout`, { min: 0, max: MAX_STOP_TIMEOUT_SECONDS }),
+    workingDirectory: optString(c, 'workingDirectory', `${path}.workingDirectory`, 4096),
+    user: optString(c, 'user', `${path}.user`, 255),
+    logConfiguration: logConfiguration && dropUndefined(logConfiguration),
+    ulimits,
+  });
+}
+
+function requireNonEmpty(list: string[] | undefined, field: string): string[] {
+  if (!list || list.length === 0) throw new ClientException(`Invalid parameter '${field}': is required.`);
+  return list;
+}
+
+function readSecrets(o: Json, key: string, field: string) {
+  return optObjectList(o, key, (s, sp) => ({
+    name: reqString(s, 'name', `${sp}.name`, 1024),
+    valueFrom: reqString(s, 'valueFrom', `${sp}.valueFrom`, 2048),
+  }), field);
+}
+
+function readStringMap(o: Json, key: string, field: string): Record<string, string> | undefined {
+  const m = optObject(o, key, field);
+  if (!m) return undefined;
+  for (const [k, v] of Object.entries(m)) {
+    if (typeof v !== 'string') throw new ClientException(`Invalid parameter '${field}.${k}': expected a string.`);
+  }
+  return m as Record<string, string>;
+}
+
+export function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Validates a RegisterTaskDefinition request as ECS does; the message names the field. */
+export function readRegisterRequest(body: Json): RegisterRequest {
+  const family = reqString(body, 'family', 'family', 255);
+  if (!FAMILY.test(family)) {
+    throw new ClientException("Invalid parameter 'family': up to 255 letters, numbers, hyphens and underscores.");
+  }
+  const requiresCompatibilities = optStringList(body, 'requiresCompatibilities');
+  requiresCompatibilities?.forEach((c, i) => oneOf(c, COMPATIBILITIES, `requiresCompatibilities[${i}]`));
+  const fargate = requiresCompatibilities?.includes('FARGATE') ?? false;
+  const networkMode = optString(body, 'networkMode');
+  if (networkMode !== undefined) oneOf(networkMode, NETWORK_MODES, 'networkMode');
+  if (fargate && networkMode !== 'awsvpc') {
+    throw new ClientException("Invalid parameter 'networkMode': Fargate only supports network mode 'awsvpc'.");
+  }
+  const raw = body.containerDefinitions;
+  if (!Array.isArray(raw) || raw.length === 0) {
+    throw new ClientException("Invalid parameter 'containerDefinitions': at least one container definition is required.");
+  }
+  if (raw.length > MAX_CONTAINERS) {
+    throw new ClientException(`Invalid parameter 'containerDefinitions': at most ${MAX_CONTAINERS} containers.`);
+  }
+  const containers = raw.map((c, i) => {
+    const path = `containerDefinitions[${i}]`;
+    if (!isObject(c)) throw new ClientException(`Invalid parameter '${path}': expected an object.`);
+    return readContainer(c, path, fargate);
+  });
+  checkContainerSet(containers);
+
+  const cpuText = readSizeText(body, 'cpu');
+  const memoryText = readSizeText(body, 'memory');
+  const cpu = cpuText === undefined ? undefined : parseCpu(cpuText);
+  const memory = memoryText === undefined ? undefined : parseMemory(memoryText);
+  if (fargate) {
+    if (cpu === undefined) throw new ClientException("Invalid parameter 'cpu': Fargate requires that 'cpu' be defined at the task level.");
+    if (memory === undefined) throw new ClientException("Invalid parameter 'memory': Fargate requires that 'memory' be defined at the task level.");
+    assertFargateSize(cpu, memory);
+  }
+  checkContainersFit(containers, cpu, memory);
+
+  const spec: TaskDefinitionSpec = dropUndefined({
+    family,
+    containerDefinitions: containers,
+    cpu: cpu === undefined ? undefined : String(cpu),
+    memory: memory === undefined ? undefined : String(memory),
+    networkMode,
+    requiresCompatibilities,
+    taskRoleArn: optString(body, 'taskRoleArn', 'taskRoleArn', 2048),
+    executionRoleArn: optString(body, 'executionRoleArn', 'executionRoleArn', 2048),
+  });
+  return { spec, tags: readTags(body) ?? [] };
+}
+
+/** ECS takes task cpu and memory as strings, but tools also send numbers. */
+function readSizeText(body: Json, key: 'cpu' | 'memory'): string | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number' && Number.isInteger(v)) return String(v);
+  if (typeof v !== 'string') throw new ClientException(`Invalid parameter '${key}': expected a string.`);
+  return v;
+}
+
+function checkContainerSet(containers: ContainerDefinition[]): void {
+  const names = new Set<string>();
+  for (const c of containers) {
+    if (names.has(c.name)) throw new ClientException(`Invalid parameter 'containerDefinitions': duplicate container name '${c.name}'.`);
+    names.add(c.name);
+  }
+  if (!containers.some((c) => c.essential)) {
+    throw new ClientException("Invalid parameter 'containerDefinitions': a task definition must have at least one essential container.");
+  }
+  const byName = new Map(containers.map((c) => [c.name, c]));
+  for (const c of containers) {
+    for (const d of c.dependsOn ?? []) {
+      const target = byName.get(d.containerName);
+      if (!target || target === c) {
+        throw new ClientException(`Invalid parameter 'dependsOn' of container '${c.name}': unknown container '${d.containerName}'.`);
+      }
+      if (d.condition === 'HEALTHY' && !target.healthCheck) {
+        throw new ClientException(`Invalid parameter 'dependsOn' of container '${c.name}': HEALTHY needs a healthCheck on '${d.containerName}'.`);
+      }
+      if ((d.condition === 'COMPLETE' || d.condition === 'SUCCESS') && target.essential) {
+        throw new ClientException(`Invalid parameter 'dependsOn' of container '${c.name}': ${d.condition} needs '${d.containerName}' to be non-essential.`);
+      }
+    }
+  }
+  if (hasCycle(containers)) throw new ClientException("Invalid parameter 'dependsOn': the dependencies form a cycle.");
+}
+
+function hasCycle(containers: ContainerDefinition[]): boolean {
+  const deps = new Map(containers.map((c) => [c.name, (c.dependsOn ?? []).map((d) => d.containerName)]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (n: string): boolean => {
+    if (state.get(n) === 'done') return false;
+    if (state.get(n) === 'visiting') return true;
+    state.set(n, 'visiting');
+    const cyclic = (deps.get(n) ?? []).some(visit);
+    state.set(n, 'done');
+    return cyclic;
+  };
+  return containers.some((c) => visit(c.name));
+}
+
+/** Each container's memory must be set somewhere, and all of them must fit in the task's size. */
+export function checkContainersFit(containers: readonly ContainerDefinition[], cpu?: number, memory?: number): void {
+  const cpuSum = containers.reduce((s, c) => s + (c.cpu ?? 0), 0);
+  if (cpu !== undefined && cpuSum > cpu) {
+    throw new ClientException(`Invalid parameter 'containerDefinitions.cpu': the containers' cpu (${cpuSum}) exceeds the task's cpu (${cpu}).`);
+  }
+  let reserved = 0;
+  for (const c of containers) {
+    if (memory === undefined && c.memory === undefined && c.memoryReservation === undefined) {
+      throw new ClientException(`Invalid setting for container '${c.name}'. At least one of 'memory' or 'memoryReservation' must be specified.`);
+    }
+    if (memory !== undefined && (c.memory ?? 0) > memory) {
+      throw new ClientException(`Invalid parameter 'memory' of container '${c.name}': ${c.memory} MiB exceeds the task's memory (${memory} MiB).`);
+    }
+    reserved += c.memoryReservation ?? c.memory ?? 0;
+  }
+  if (memory !== undefined && reserved > memory) {
+    throw new ClientException(`Invalid parameter 'containerDefinitions.memory': the containers' memory (${reserved} MiB) exceeds the task's memory (${memory} MiB).`);
+  }
+}
+
+/** What the scheduler reserves: the task size, or the containers' sum when there is none. */
+export function reservationOf(
+  containers: readonly Pick<ContainerDefinition, 'cpu' | 'memory' | 'memoryReservation'>[],
+  taskCpu?: number,
+  taskMemory?: number,
+): { cpu: number; memory: number } {
+  return {
+    cpu: taskCpu ?? containers.reduce((s, c) => s + (c.cpu ?? 0), 0),
+    memory: taskMemory ?? containers.reduce((s, c) => s + Math.max(c.memory ?? 0, c.memoryReservation ?? 0), 0),
+  };
+}

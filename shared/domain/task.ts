@@ -1,0 +1,116 @@
+import type { Tag } from './fields';
+
+/** ECS's task lifecycle, in order. A task only ever moves forward through it. */
+export const TASK_STATUSES = [
+  'PROVISIONING',
+  'PENDING',
+  'ACTIVATING',
+  'RUNNING',
+  'DEACTIVATING',
+  'STOPPING',
+  'DEPROVISIONING',
+  'STOPPED',
+] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const statusRank = (s: TaskStatus): number => TASK_STATUSES.indexOf(s);
+export const isTaskStatus = (s: unknown): s is TaskStatus =>
+  typeof s === 'string' && (TASK_STATUSES as readonly string[]).includes(s);
+
+export const DESIRED_STATUSES = ['RUNNING', 'STOPPED'] as const;
+export type DesiredStatus = (typeof DESIRED_STATUSES)[number];
+
+export const STOP_CODES = [
+  'TaskFailedToStart',
+  'EssentialContainerExited',
+  'UserInitiated',
+  'ServiceSchedulerInitiated',
+  'SpotInterruption',
+  'TerminationNotice',
+] as const;
+export type StopCode = (typeof STOP_CODES)[number];
+
+export const CONTAINER_STATUSES = ['PENDING', 'RUNNING', 'STOPPED'] as const;
+export type ContainerStatus = (typeof CONTAINER_STATUSES)[number];
+
+export const PLACEMENT_STRATEGIES = ['binpack', 'spread'] as const;
+export type PlacementStrategyType = (typeof PLACEMENT_STRATEGIES)[number];
+
+export interface ContainerState {
+  name: string;
+  image: string;
+  essential: boolean;
+  cpu?: number;
+  memory?: number;
+  memoryReservation?: number;
+  lastStatus: ContainerStatus;
+  exitCode?: number;
+  reason?: string;
+  runtimeId?: string;
+}
+
+export interface ContainerOverride {
+  name: string;
+  command?: string[];
+  environment?: { name: string; value: string }[];
+  cpu?: number;
+  memory?: number;
+  memoryReservation?: number;
+}
+
+export interface TaskOverrides {
+  containerOverrides: ContainerOverride[];
+  cpu?: string;
+  memory?: string;
+}
+
+/** ECS's task timestamps, as epoch milliseconds. */
+export const TASK_TIMESTAMPS = [
+  'createdAt',
+  'pullStartedAt',
+  'pullStoppedAt',
+  'startedAt',
+  'stoppingAt',
+  'stoppedAt',
+  'executionStoppedAt',
+] as const;
+export type TaskTimestamp = (typeof TASK_TIMESTAMPS)[number];
+
+/** A task as the store keeps it. Secrets are never here: only the definition's valueFrom. */
+export interface Task {
+  cluster: string;
+  taskId: string;
+  taskDefinitionArn: string;
+  family: string;
+  revision: number;
+  containers: ContainerState[];
+  overrides: TaskOverrides;
+  /** The reservation: cpu units and MiB. */
+  cpu: number;
+  memory: number;
+  lastStatus: TaskStatus;
+  desiredStatus: DesiredStatus;
+  /** Bumped by every change; the optimistic-concurrency guard and ECS's `version`. */
+  version: number;
+  createdAt: number;
+  pullStartedAt?: number;
+  pullStoppedAt?: number;
+  startedAt?: number;
+  stoppingAt?: number;
+  stoppedAt?: number;
+  executionStoppedAt?: number;
+  startedBy?: string;
+  group?: string;
+  launchType: 'FARGATE' | 'EC2';
+  placementStrategy: PlacementStrategyType;
+  stopCode?: StopCode;
+  stoppedReason?: string;
+  hostId?: string;
+  tags: Tag[];
+}
+
+/** The terminal state a failure leaves a task in. */
+export interface StopOutcome {
+  stopCode: StopCode;
+  stoppedReason: string;
+}

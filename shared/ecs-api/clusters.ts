@@ -1,0 +1,56 @@
+import type { Berth } from '../context';
+import { DEFAULT_CLUSTER, clusterArn, clusterName } from '../domain/arns';
+import { ClusterContainsTasksException, ClusterNotFoundException } from '../domain/errors';
+import { optString, optStringList, readTags, reqString } from '../domain/fields';
+import type { ClusterRecord } from '../store';
+import type { Operation } from './operation';
+import { page } from './paging';
+import { type Failure, toEcsCluster } from './shapes';
+
+async function counts(b: Berth, name: string) {
+  const tasks = await b.store.tasks.list(name);
+  return {
+    runningTasksCount: tasks.filter((t) => t.lastStatus === 'RUNNING').length,
+    pendingTasksCount: tasks.filter((t) => ['PROVISIONING', 'PENDING', 'ACTIVATING'].includes(t.lastStatus)).length,
+  };
+}
+
+const describe = async (b: Berth, c: ClusterRecord, withTags = false) =>
+  toEcsCluster(b.partition, c, await counts(b, c.name), withTags);
+
+export const CreateCluster: Operation = async (b, body) => {
+  const name = clusterName(optString(body, 'clusterName') ?? DEFAULT_CLUSTER);
+  const cluster = await b.store.clusters.create(name, readTags(body) ?? [], b.now());
+  return { cluster: await describe(b, cluster, true) };
+};
+
+export const DescribeClusters: Operation = async (b, body) => {
+  const refs = optStringList(body, 'clusters', 'clusters', 100) ?? [DEFAULT_CLUSTER];
+  const withTags = optStringList(body, 'include')?.includes('TAGS') ?? false;
+  const clusters = [];
+  const failures: Failure[] = [];
+  for (const ref of refs) {
+    const name = clusterName(ref);
+    const c = await b.store.clusters.get(name);
+    if (c) clusters.push(await describe(b, c, withTags));
+    else failures.push({ arn: clusterArn(b.partition, name), reason: 'MISSING' });
+  }
+  return { clusters, failures };
+};
+
+export const ListClusters: Operation = async (b, body) => {
+  const active = (await b.store.clusters.list()).filter((c) => c.status === 'ACTIVE');
+  const arns = active.map((c) => clusterArn(b.partition, c.name)).sort();
+  const { items, nextToken } = page(arns, body, (a) => a);
+  return { clusterArns: items, nextToken };
+};
+
+export const DeleteCluster: Operation = async (b, body) => {
+  const name = clusterName(reqString(body, 'cluster'));
+  const c = await b.store.clusters.get(name);
+  if (!c || c.status !== 'ACTIVE') throw new ClusterNotFoundException(name);
+  const live = (await b.store.tasks.list(name)).some((t) => t.lastStatus !== 'STOPPED');
+  if (live) throw new ClusterContainsTasksException(name);
+  const deleted = await b.store.clusters.deactivate(name);
+  return { cluster: await describe(b, deleted ?? c) };
+};

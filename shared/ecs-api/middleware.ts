@@ -1,0 +1,93 @@
+import type { MiddlewareObj, Request } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { EcsError, RequestTooLargeException, SerializationException, ServerException, UnknownOperationException } from '../domain/errors';
+import { type Json, isObject } from '../domain/fields';
+import { OPERATIONS, TARGET_PREFIX } from './operations';
+
+export const CONTENT_TYPE = 'application/x-amz-json-1.1';
+
+/** What the protocol middleware hands the handler. */
+export interface EcsCall {
+  operation: string;
+  body: Json;
+  requestId: string;
+}
+
+export type EcsEvent = APIGatewayProxyEventV2 & { ecs?: EcsCall };
+type EcsRequest = Request<EcsEvent, APIGatewayProxyStructuredResultV2>;
+
+export interface EcsProtocolOptions {
+  /** ECS refuses bodies larger than this; API Gateway itself stops at 10 MB. */
+  maxBodyBytes: number;
+}
+
+const protocolDefaults: EcsProtocolOptions = { maxBodyBytes: 256 * 1024 };
+
+const header = (event: APIGatewayProxyEventV2, name: string) => {
+  const headers = event.headers ?? {};
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  return key === undefined ? undefined : headers[key];
+};
+
+/** Parses the ECS JSON 1.1 protocol: `X-Amz-Target` names the operation, the body is a JSON object. */
+export function ecsProtocol(opts: Partial<EcsProtocolOptions> = {}): MiddlewareObj<EcsEvent, APIGatewayProxyStructuredResultV2> {
+  const options = { ...protocolDefaults, ...opts };
+  const before = (request: EcsRequest) => {
+    const { event } = request;
+    const requestId = randomUUID();
+    const target = header(event, 'x-amz-target') ?? '';
+    const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
+    if (!operation || !Object.hasOwn(OPERATIONS, operation)) throw new UnknownOperationException(target);
+    const raw = event.body === undefined ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+    if (raw.length > options.maxBodyBytes) throw new RequestTooLargeException(options.maxBodyBytes);
+    let body: unknown = {};
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        throw new SerializationException('Start of structure or map found where not expected, or the body is not valid JSON.');
+      }
+    }
+    if (!isObject(body)) throw new SerializationException('The request body must be a JSON object.');
+    event.ecs = { operation, body, requestId };
+  };
+  return { before, name: 'ecsProtocol' };
+}
+
+export const ecsResponse = (status: number, body: object, requestId: string): APIGatewayProxyStructuredResultV2 => ({
+  statusCode: status,
+  headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': requestId },
+  body: JSON.stringify(body),
+});
+
+/** The one place errors become HTTP: ECS's `{__type, message}` with the error's status. */
+export function ecsErrors(log: (line: object) => void = console.error): MiddlewareObj<EcsEvent, APIGatewayProxyStructuredResultV2> {
+  const onError = (request: EcsRequest) => {
+    const known = request.error instanceof EcsError && !(request.error instanceof ServerException);
+    const error = known ? (request.error as EcsError) : new ServerException({ cause: request.error });
+    if (!known) log({ level: 'error', message: 'unhandled error', error: String(request.error), stack: (request.error as Error)?.stack });
+    request.response = ecsResponse(error.statusCode, { __type: error.name, message: error.message }, request.event.ecs?.requestId ?? randomUUID());
+  };
+  return { onError, name: 'ecsErrors' };
+}
+
+/** One structured line per call: operation, status and duration; never the body (it may hold secrets). */
+export function requestLog(log: (line: object) => void): MiddlewareObj<EcsEvent, APIGatewayProxyStructuredResultV2> {
+  const started = new WeakMap<object, number>();
+  const write = (request: EcsRequest) => {
+    log({
+      level: 'info',
+      operation: request.event.ecs?.operation ?? 'unknown',
+      status: request.response?.statusCode,
+      error: request.response && request.response.statusCode !== 200 ? JSON.parse(String(request.response.body)).__type : undefined,
+      durationMs: Date.now() - (started.get(request) ?? Date.now()),
+    });
+  };
+  return {
+    before: (request) => void started.set(request, Date.now()),
+    after: write,
+    onError: write,
+    name: 'requestLog',
+  };
+}

@@ -1,0 +1,15 @@
+import * as clusters from './clusters';
+import type { Operation } from './operation';
+import * as tags from './tags';
+import * as taskDefinitions from './task-definitions';
+import * as tasks from './tasks';
+
+/** The ECS operations Berth serves, by the name in `X-Amz-Target`. */
+export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
+  ...clusters,
+  ...taskDefinitions,
+  ...tasks,
+  ...tags,
+});
+
+export const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';

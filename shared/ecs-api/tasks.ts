@@ -1,0 +1,104 @@
+import type { Berth } from '../context';
+import { clusterName, taskArn, taskIdOf } from '../domain/arns';
+import { InvalidParameterException } from '../domain/errors';
+import {
+  type Json, isObject, nameValueList, oneOf, optInt, optObject, optObjectList, optString, optStringList, readTags, reqString,
+} from '../domain/fields';
+import { PLACEMENT_STRATEGIES, type PlacementStrategyType, type TaskOverrides } from '../domain/task';
+import { dropUndefined } from '../domain/task-definition';
+import { activeCluster, runTask } from '../lifecycle/run-task';
+import { stopTask } from '../lifecycle/stop-task';
+import type { Operation } from './operation';
+import { page } from './paging';
+import { type Failure, toEcsTask } from './shapes';
+
+function readOverrides(body: Json): TaskOverrides {
+  const o = optObject(body, 'overrides') ?? {};
+  const containerOverrides = optObjectList(o, 'containerOverrides', (c, path) => dropUndefined({
+    name: reqString(c, 'name', `${path}.name`),
+    command: optStringList(c, 'command', `${path}.command`),
+    environment: nameValueList(c, 'environment', `${path}.environment`),
+    cpu: optInt(c, 'cpu', `${path}.cpu`, { min: 0 }),
+    memory: optInt(c, 'memory', `${path}.memory`, { min: 6 }),
+    memoryReservation: optInt(c, 'memoryReservation', `${path}.memoryReservation`, { min: 6 }),
+  }), 'overrides.containerOverrides', 10) ?? [];
+  return dropUndefined({
+    containerOverrides,
+    cpu: optString(o, 'cpu', 'overrides.cpu'),
+    memory: optString(o, 'memory', 'overrides.memory'),
+  });
+}
+
+function readStrategy(body: Json): PlacementStrategyType {
+  const list = optObjectList(body, 'placementStrategy', (s, path) => optString(s, 'type', `${path}.type`), 'placementStrategy', 5) ?? [];
+  const first = list.find((t) => t !== undefined);
+  if (first === undefined) return 'binpack';
+  return oneOf(first, PLACEMENT_STRATEGIES, 'placementStrategy[0].type');
+}
+
+export const RunTask: Operation = async (b, body) => {
+  const count = optInt(body, 'count') ?? 1;
+  if (count < 1 || count > 10) throw new InvalidParameterException('count must be between 1 and 10.');
+  const launchType = optString(body, 'launchType');
+  if (launchType !== undefined && launchType !== 'FARGATE' && launchType !== 'EC2') {
+    throw new InvalidParameterException(`Invalid launchType: ${launchType}. Berth runs FARGATE (and EC2) tasks.`);
+  }
+  const network = body.networkConfiguration;
+  if (network !== undefined && !isObject(network)) throw new InvalidParameterException('networkConfiguration must be an object.');
+  const tasks = await runTask(b, {
+    cluster: clusterName(optString(body, 'cluster')),
+    taskDefinition: reqString(body, 'taskDefinition'),
+    count,
+    overrides: readOverrides(body),
+    startedBy: optString(body, 'startedBy', 'startedBy', 128),
+    group: optString(body, 'group', 'group', 255),
+    tags: readTags(body) ?? [],
+    launchType: launchType as 'FARGATE' | 'EC2' | undefined,
+    placementStrategy: readStrategy(body),
+    clientToken: optString(body, 'clientToken', 'clientToken', 64),
+  });
+  return { tasks: tasks.map((t) => toEcsTask(b.partition, t)), failures: [] };
+};
+
+export const StopTask: Operation = async (b, body) => {
+  const cluster = clusterName(optString(body, 'cluster'));
+  const taskId = taskIdOf(reqString(body, 'task'), cluster);
+  const task = await stopTask(b, cluster, taskId, optString(body, 'reason', 'reason', 255));
+  return { task: toEcsTask(b.partition, task) };
+};
+
+export const DescribeTasks: Operation = async (b, body) => {
+  const cluster = clusterName(optString(body, 'cluster'));
+  const refs = optStringList(body, 'tasks', 'tasks', 100);
+  if (!refs || refs.length === 0) throw new InvalidParameterException('Tasks cannot be empty.');
+  await activeCluster(b, cluster);
+  const tasks = [];
+  const failures: Failure[] = [];
+  for (const ref of refs) {
+    const taskId = taskIdOf(ref, cluster);
+    const t = await b.store.tasks.get({ cluster, taskId });
+    if (t) tasks.push(toEcsTask(b.partition, t));
+    else failures.push({ arn: taskArn(b.partition, cluster, taskId), reason: 'MISSING' });
+  }
+  return { tasks, failures };
+};
+
+export const ListTasks: Operation = async (b, body) => {
+  const cluster = clusterName(optString(body, 'cluster'));
+  await activeCluster(b, cluster);
+  const family = optString(body, 'family');
+  const startedBy = optString(body, 'startedBy');
+  const desiredStatus = oneOf(optString(body, 'desiredStatus') ?? 'RUNNING', ['RUNNING', 'PENDING', 'STOPPED'] as const, 'desiredStatus');
+  const launchType = optString(body, 'launchType');
+  const all = await b.store.tasks.list(cluster);
+  const matching = all
+    .filter((t) => (family === undefined || t.family === family)
+      && (startedBy === undefined || t.startedBy === startedBy)
+      && (launchType === undefined || t.launchType === launchType)
+      // ECS's PENDING filter means desired RUNNING and not yet running.
+      && (desiredStatus === 'PENDING' ? t.desiredStatus === 'RUNNING' && t.lastStatus !== 'RUNNING' : t.desiredStatus === desiredStatus))
+    .sort((x, y) => x.taskId.localeCompare(y.taskId));
+  const { items, nextToken } = page(matching, body, (t) => t.taskId);
+  return { taskArns: items.map((t) => taskArn(b.partition, cluster, t.taskId)), nextToken };
+};
+

@@ -1,0 +1,42 @@
+import { SfnWorkflowEngine } from './cloud/aws/sfn-workflow-engine';
+import { type Berth, type BerthConfig, DEFAULT_CONFIG } from './context';
+import { createDocumentClient } from './store/client';
+import { createStore } from './store';
+import { tableNames } from './store/tables';
+
+const number = (name: string, fallback: number) => {
+  const v = process.env[name];
+  return v === undefined || v === '' ? fallback : Number(v);
+};
+
+export function configFromEnvironment(): BerthConfig {
+  return {
+    placementTimeoutSeconds: number('BERTH_PLACEMENT_TIMEOUT_SECONDS', DEFAULT_CONFIG.placementTimeoutSeconds),
+    placementRetrySeconds: number('BERTH_PLACEMENT_RETRY_SECONDS', DEFAULT_CONFIG.placementRetrySeconds),
+  };
+}
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`Environment variable ${name} is not set`);
+  return v;
+}
+
+let cached: Berth | undefined;
+
+/** The Berth a deployed Lambda runs with: AWS adapters, configured by serverless.yml's environment. */
+export function berthFromEnvironment(): Berth {
+  cached ??= {
+    partition: { region: required('AWS_REGION'), accountId: required('BERTH_ACCOUNT_ID') },
+    store: createStore(createDocumentClient(), tableNames(required('BERTH_TABLE_PREFIX'))),
+    workflows: new SfnWorkflowEngine({
+      launch: required('BERTH_LAUNCH_STATE_MACHINE_ARN'),
+      stop: required('BERTH_STOP_STATE_MACHINE_ARN'),
+    }),
+    // Agents long-poll the agent API on AWS; there is no one to push to.
+    notifier: { notify: () => {} },
+    config: configFromEnvironment(),
+    now: Date.now,
+  };
+  return cached;
+}

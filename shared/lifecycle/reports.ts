@@ -1,0 +1,52 @@
+import type { Berth } from '../context';
+import { ClientException, ResourceNotFoundException } from '../domain/errors';
+import { type TaskStatus, statusRank } from '../domain/task';
+import type { HostRecord, HostRegistration, StatusChange, TaskRecord } from '../store';
+import { startStopWorkflow } from './stop';
+import type { TaskRef } from './task-ref';
+
+/** A host's agent registers its capacity; the local fleet and tests use this to stand hosts up. */
+export async function registerHost(b: Berth, host: HostRegistration): Promise<HostRecord> {
+  if (!Number.isSafeInteger(host.cpu) || host.cpu <= 0 || !Number.isSafeInteger(host.memory) || host.memory <= 0) {
+    throw new ClientException('A host must register a positive cpu and memory.');
+  }
+  return b.store.hosts.register(host, b.now());
+}
+
+export class ReportRefusedException extends ClientException {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AccessDeniedException';
+  }
+}
+
+export interface TaskReport extends StatusChange {
+  task: TaskRef;
+}
+
+/**
+ * An agent's report of a task's state. Applied only when it moves the task forward; then the
+ * workflow waiting on that state is released, and a STOPPED task's stop workflow frees its room.
+ */
+export async function reportTaskState(b: Berth, hostId: string, report: TaskReport): Promise<{ applied: boolean; task: TaskRecord }> {
+  const current = await b.store.tasks.get(report.task);
+  if (!current) throw new ResourceNotFoundException(`Task ${report.task.taskId} not found.`);
+  if (current.hostId !== hostId) {
+    throw new ReportRefusedException(`Host ${hostId} does not run task ${report.task.taskId}.`);
+  }
+  const applied = await b.store.tasks.advance(report.task, report);
+  const task = applied ?? (await b.store.tasks.get(report.task))!;
+  await releaseWaits(b, task, report.lastStatus);
+  return { applied: applied !== undefined, task };
+}
+
+/** Ends the workflow waits this state satisfies. Repeats are harmless: spent tokens are ignored. */
+async function releaseWaits(b: Berth, task: TaskRecord, reported: TaskStatus): Promise<void> {
+  if (statusRank(task.lastStatus) >= statusRank('RUNNING') && task.launchToken) {
+    await b.workflows.succeed(task.launchToken, { lastStatus: task.lastStatus });
+  }
+  if (task.lastStatus === 'STOPPED' && statusRank(reported) >= statusRank('STOPPED')) {
+    if (task.stopToken) await b.workflows.succeed(task.stopToken, { lastStatus: 'STOPPED' });
+    await startStopWorkflow(b, task);
+  }
+}

@@ -1,0 +1,147 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Berth } from '../context';
+import { DEFAULT_CLUSTER, parseTaskDefinitionRef, taskDefinitionArn } from '../domain/arns';
+import { ClientException, ClusterNotFoundException, ConflictException, InvalidParameterException } from '../domain/errors';
+import type { Tag } from '../domain/fields';
+import { parseCpu, parseMemory } from '../domain/sizes';
+import type { PlacementStrategyType, Task, TaskOverrides } from '../domain/task';
+import { checkContainersFit, reservationOf } from '../domain/task-definition';
+import { CLIENT_TOKEN_TTL_MS, type TaskDefinitionRecord, type TaskRecord } from '../store';
+import { launchExecutionName } from './task-ref';
+
+export interface RunTaskRequest {
+  cluster: string;
+  taskDefinition: string;
+  count: number;
+  overrides: TaskOverrides;
+  startedBy?: string;
+  group?: string;
+  tags: Tag[];
+  launchType?: 'FARGATE' | 'EC2';
+  placementStrategy: PlacementStrategyType;
+  clientToken?: string;
+}
+
+export const newTaskId = () => randomBytes(16).toString('hex');
+
+/** The cluster must exist and be ACTIVE; `default` springs into being on first use, as in ECS. */
+export async function activeCluster(b: Berth, name: string, createDefault = false) {
+  let cluster = await b.store.clusters.get(name);
+  if (!cluster && createDefault && name === DEFAULT_CLUSTER) {
+    cluster = await b.store.clusters.create(name, [], b.now());
+  }
+  if (!cluster || cluster.status !== 'ACTIVE') throw new ClusterNotFoundException(name);
+  return cluster;
+}
+
+/** Resolves `family`, `family:revision` or an ARN to a runnable (ACTIVE) revision. */
+export async function runnableDefinition(b: Berth, ref: string): Promise<TaskDefinitionRecord> {
+  const { family, revision } = parseTaskDefinitionRef(ref);
+  const def = revision === undefined
+    ? await b.store.taskDefinitions.latestActive(family)
+    : await b.store.taskDefinitions.get(family, revision);
+  if (!def) throw new ClientException('TaskDefinition not found.');
+  if (def.status !== 'ACTIVE') throw new ClientException('TaskDefinition is inactive');
+  return def;
+}
+
+/** The reservation this run needs, after overrides, checked to fit the task's size. */
+function sizeOf(def: TaskDefinitionRecord, overrides: TaskOverrides): { cpu: number; memory: number } {
+  const byName = new Map(overrides.containerOverrides.map((o) => [o.name, o]));
+  for (const o of overrides.containerOverrides) {
+    if (!def.containerDefinitions.some((c) => c.name === o.name)) {
+      throw new InvalidParameterException(`Override for container named ${o.name} is not a container in the TaskDefinition.`);
+    }
+  }
+  const containers = def.containerDefinitions.map((c) => {
+    const o = byName.get(c.name);
+    return { ...c, cpu: o?.cpu ?? c.cpu, memory: o?.memory ?? c.memory, memoryReservation: o?.memoryReservation ?? c.memoryReservation };
+  });
+  const cpuText = overrides.cpu ?? def.cpu;
+  const memoryText = overrides.memory ?? def.memory;
+  const cpu = cpuText === undefined ? undefined : parseCpu(cpuText, 'overrides.cpu');
+  const memory = memoryText === undefined ? undefined : parseMemory(memoryText, 'overrides.memory');
+  checkContainersFit(containers, cpu, memory);
+  const size = reservationOf(containers, cpu, memory);
+  if (size.memory <= 0) throw new ClientException('The task must reserve some memory.');
+  return size;
+}
+
+/** Everything that makes two RunTask calls "the same parameters", as the token compares them. */
+function requestHash(req: RunTaskRequest): string {
+  const { clientToken: _, ...params } = req;
+  return createHash('sha256').update(JSON.stringify(params)).digest('hex');
+}
+
+/** A task record follows from the request, its id and its creation time alone, so re-running a
+ *  RunTask after a crash (or a concurrent duplicate) writes the very same records. */
+function buildTask(b: Berth, req: RunTaskRequest, def: TaskDefinitionRecord, taskId: string, createdAt: number, size: { cpu: number; memory: number }): Task {
+  const byName = new Map(req.overrides.containerOverrides.map((o) => [o.name, o]));
+  return {
+    cluster: req.cluster,
+    taskId,
+    taskDefinitionArn: taskDefinitionArn(b.partition, def.family, def.revision),
+    family: def.family,
+    revision: def.revision,
+    containers: def.containerDefinitions.map((c) => {
+      const o = byName.get(c.name);
+      return {
+        name: c.name, image: c.image, essential: c.essential,
+        cpu: o?.cpu ?? c.cpu, memory: o?.memory ?? c.memory, memoryReservation: o?.memoryReservation ?? c.memoryReservation,
+        lastStatus: 'PENDING' as const,
+      };
+    }),
+    overrides: req.overrides,
+    cpu: size.cpu,
+    memory: size.memory,
+    lastStatus: 'PROVISIONING',
+    desiredStatus: 'RUNNING',
+    version: 1,
+    createdAt,
+    startedBy: req.startedBy,
+    group: req.group ?? `family:${def.family}`,
+    launchType: req.launchType ?? 'FARGATE',
+    placementStrategy: req.placementStrategy,
+    tags: req.tags,
+  };
+}
+
+/**
+ * RunTask: creates `count` tasks as PROVISIONING and starts one launch workflow for each.
+ * With a clientToken it is idempotent for 24 hours per cluster: every call with that token and
+ * the same parameters gets the same tasks; other parameters get ConflictException.
+ */
+export async function runTask(b: Berth, req: RunTaskRequest): Promise<TaskRecord[]> {
+  await activeCluster(b, req.cluster, true);
+  const def = await runnableDefinition(b, req.taskDefinition);
+  const size = sizeOf(def, req.overrides);
+
+  const now = b.now();
+  let taskIds = Array.from({ length: req.count }, newTaskId);
+  let createdAt = now;
+  if (req.clientToken !== undefined) {
+    const hash = requestHash(req);
+    const claim = await b.store.clientTokens.claim({
+      key: `${req.cluster}#${req.clientToken}`, requestHash: hash, taskIds, createdAt: now, expiresAt: now + CLIENT_TOKEN_TTL_MS,
+    }, now);
+    if (claim.requestHash !== hash) {
+      throw new ConflictException('The specified client token has already been used in a request with different parameters.');
+    }
+    ({ taskIds, createdAt } = claim);
+  }
+
+  const tasks = taskIds.map((id) => buildTask(b, req, def, id, createdAt, size));
+  await Promise.all(tasks.map((t) => b.store.tasks.create(t)));
+  await Promise.all(tasks.map((t) => startLaunchWorkflow(b, t)));
+  // A repeat of an earlier call returns the tasks as they are now, not as first written.
+  return Promise.all(tasks.map(async (t) => (await b.store.tasks.get(t))!));
+}
+
+/** The launch workflow's input is fixed by the task itself, so a restart can start it again. */
+export async function startLaunchWorkflow(b: Berth, task: Pick<Task, 'cluster' | 'taskId' | 'createdAt'>): Promise<void> {
+  const ref = { cluster: task.cluster, taskId: task.taskId };
+  await b.workflows.start('launch', launchExecutionName(ref), {
+    task: ref,
+    placementDeadline: task.createdAt + b.config.placementTimeoutSeconds * 1000,
+  });
+}

@@ -1,0 +1,127 @@
+import type { Berth } from '../context';
+import { ServerException } from '../domain/errors';
+import type { StopCode } from '../domain/task';
+import { statusRank } from '../domain/task';
+import { Placer } from './placer';
+import { markTaskStopped, releaseTask } from './stop';
+import type { TaskRef } from './task-ref';
+
+/**
+ * The Task states of the lifecycle workflows. Each is idempotent: run again after a crash,
+ * it finds its work done and changes nothing twice. The keys are the Lambda function names
+ * in serverless.yml and the `Fn::GetAtt` names in the ASL.
+ */
+export interface LifecycleSteps {
+  place(input: { task: TaskRef; placementDeadline: number }): Promise<PlaceResult>;
+  start(input: { task: TaskRef }): Promise<void>;
+  awaitRunning(input: { task: TaskRef; taskToken: string }): Promise<void>;
+  requestStop(input: { task: TaskRef }): Promise<{ stopped: boolean }>;
+  awaitStopped(input: { task: TaskRef; taskToken: string }): Promise<void>;
+  markStopped(input: { task: TaskRef; stopCode: StopCode; error?: { Error?: string; Cause?: string } }): Promise<void>;
+  release(input: { task: TaskRef }): Promise<{ released: number }>;
+}
+
+export type PlaceResult =
+  | { outcome: 'PLACED'; hostId: string }
+  | { outcome: 'WAIT'; retryAfterSeconds: number }
+  | { outcome: 'STOPPED' };
+
+class TaskNotFound extends Error {
+  constructor(ref: TaskRef) {
+    super(`Task ${ref.cluster}/${ref.taskId} does not exist`);
+    this.name = 'TaskNotFound';
+  }
+}
+
+const placers = new WeakMap<object, Placer>();
+
+/** One placer per store, so a warm Lambda or the local runtime keeps its fleet snapshot. */
+export function placerFor(b: Berth): Placer {
+  let p = placers.get(b.store.hosts);
+  if (!p) placers.set(b.store.hosts, (p = new Placer(b.store.hosts, b.now)));
+  return p;
+}
+
+/** ECS's words for what a task was short of. */
+function shortOf(b: Berth, demand: { cpu: number; memory: number }): string {
+  const active = placerFor(b).snapshot.filter((h) => h.status === 'ACTIVE');
+  if (active.length === 0) return 'no ACTIVE host (RESOURCE:MEMORY)';
+  const memory = active.some((h) => h.memory - h.reservedMemory >= demand.memory);
+  return memory ? 'RESOURCE:CPU' : 'RESOURCE:MEMORY';
+}
+
+function stopReason(stopCode: StopCode, error?: { Error?: string; Cause?: string }): string {
+  const timedOut = error?.Error === 'States.Timeout';
+  if (stopCode === 'TaskFailedToStart') {
+    return timedOut ? 'Task failed to start: timed out waiting for its host to run it' : `Task failed to start: ${error?.Cause || error?.Error || 'unknown error'}`;
+  }
+  return timedOut ? 'Task stopped: its host did not confirm the stop in time' : `Task stopped: ${error?.Cause || error?.Error || 'unknown error'}`;
+}
+
+export function lifecycleSteps(b: Berth): LifecycleSteps {
+  const getTask = async (ref: TaskRef) => {
+    const t = await b.store.tasks.get(ref);
+    if (!t) throw new TaskNotFound(ref);
+    return t;
+  };
+
+  return {
+    async place({ task: ref, placementDeadline }) {
+      const task = await getTask(ref);
+      if (task.desiredStatus === 'STOPPED' || task.lastStatus === 'STOPPED') return { outcome: 'STOPPED' };
+      if (task.hostId) return { outcome: 'PLACED', hostId: task.hostId };
+      const demand = { taskId: task.taskId, cpu: task.cpu, memory: task.memory };
+      const plan = await placerFor(b).place(demand, task.cluster, task.placementStrategy);
+      if (!plan) {
+        if (b.now() < placementDeadline) return { outcome: 'WAIT', retryAfterSeconds: b.config.placementRetrySeconds };
+        await markTaskStopped(b, ref, {
+          stopCode: 'TaskFailedToStart',
+          stoppedReason: `Task failed to start: no host had room for ${task.cpu} CPU and ${task.memory} MiB (${shortOf(b, demand)})`,
+        });
+        return { outcome: 'STOPPED' };
+      }
+      const bound = await b.store.tasks.bindHost(ref, plan.hostId);
+      if (bound) return { outcome: 'PLACED', hostId: plan.hostId };
+      // StopTask won the race, or another execution bound the task first: give our room back.
+      await b.store.hosts.release(plan.hostId, ref.taskId, plan);
+      const now = await getTask(ref);
+      if (now.hostId && now.desiredStatus === 'RUNNING') return { outcome: 'PLACED', hostId: now.hostId };
+      return { outcome: 'STOPPED' };
+    },
+
+    async start({ task: ref }) {
+      const task = await getTask(ref);
+      if (!task.hostId) throw new ServerException({ cause: `start before placement of ${ref.taskId}` });
+      await b.store.tasks.advance(ref, { lastStatus: 'PENDING' });
+      b.notifier.notify(task.hostId);
+    },
+
+    async awaitRunning({ task: ref, taskToken }) {
+      const waiting = await b.store.tasks.setToken(ref, 'launchToken', taskToken, 'RUNNING');
+      // Already RUNNING (or past it): the report came before the wait, so end the wait here.
+      if (!waiting) await b.workflows.succeed(taskToken, { lastStatus: (await getTask(ref)).lastStatus });
+    },
+
+    async requestStop({ task: ref }) {
+      const task = await getTask(ref);
+      if (task.lastStatus === 'STOPPED') return { stopped: true };
+      if (task.hostId) b.notifier.notify(task.hostId);
+      return { stopped: false };
+    },
+
+    async awaitStopped({ task: ref, taskToken }) {
+      const waiting = await b.store.tasks.setToken(ref, 'stopToken', taskToken, 'STOPPED');
+      if (!waiting) await b.workflows.succeed(taskToken, { lastStatus: 'STOPPED' });
+    },
+
+    async markStopped({ task: ref, stopCode, error }) {
+      const task = await b.store.tasks.get(ref);
+      if (!task || statusRank(task.lastStatus) >= statusRank('STOPPED')) return;
+      await markTaskStopped(b, ref, { stopCode, stoppedReason: stopReason(stopCode, error) });
+    },
+
+    async release({ task: ref }) {
+      return { released: await releaseTask(b, ref) };
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { Berth } from '../context';
+import type { ContainerState, StopOutcome } from '../domain/task';
+import type { TaskRecord } from '../store';
+import { type TaskRef, stopExecutionName } from './task-ref';
+
+/** Starts the stop workflow for a task; safe to call again, and for a task already STOPPED. */
+export async function startStopWorkflow(b: Berth, task: TaskRecord): Promise<void> {
+  const ref: TaskRef = { cluster: task.cluster, taskId: task.taskId };
+  await b.workflows.start('stop', stopExecutionName(ref), { task: ref });
+}
+
+/** Ends a task STOPPED by the control plane's own decision, with every container stopped. */
+export async function markTaskStopped(b: Berth, ref: TaskRef, stop: StopOutcome, containerReason?: string): Promise<TaskRecord | undefined> {
+  const task = await b.store.tasks.get(ref);
+  if (!task || task.lastStatus === 'STOPPED') return task;
+  const now = b.now();
+  const containers: ContainerState[] = task.containers.map((c) =>
+    c.lastStatus === 'STOPPED' ? c : { ...c, lastStatus: 'STOPPED', reason: c.reason ?? containerReason ?? stop.stoppedReason },
+  );
+  const stopped = await b.store.tasks.advance(ref, {
+    lastStatus: 'STOPPED',
+    containers,
+    stop,
+    timestamps: { stoppingAt: now, stoppedAt: now, executionStoppedAt: now },
+  });
+  // A launch still waiting for RUNNING ends with the task.
+  if (stopped?.launchToken) await b.workflows.succeed(stopped.launchToken, { lastStatus: 'STOPPED' });
+  return stopped ?? (await b.store.tasks.get(ref));
+}
+
+/** Frees every reservation held for the task: its host's and any a crash mid-placement left. */
+export async function releaseTask(b: Berth, ref: TaskRef): Promise<number> {
+  const holders = await b.store.hosts.holding(ref.taskId);
+  let released = 0;
+  for (const h of holders) {
+    const r = h.reservations[ref.taskId];
+    if (r && (await b.store.hosts.release(h.hostId, ref.taskId, r))) released++;
+  }
+  return released;
+}

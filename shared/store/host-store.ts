@@ -1,0 +1,145 @@
+import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { HostStatus, HostView, Plan } from '../scheduler/placement';
+import { isConditionFailure } from './client';
+import { scanAll } from './scan';
+import { UpdateExpression } from './update-expression';
+
+export interface Reservation {
+  cpu: number;
+  memory: number;
+  cluster: string;
+}
+
+/** A host's item: its capacity and, by task id, everything reserved on it. */
+export interface HostRecord extends HostView {
+  reservations: Record<string, Reservation>;
+  registeredAt: number;
+  lastHeartbeatAt: number;
+  version: number;
+}
+
+export interface HostRegistration {
+  hostId: string;
+  cpu: number;
+  memory: number;
+}
+
+export class HostStore {
+  constructor(private readonly db: DynamoDBDocumentClient, private readonly table: string) {}
+
+  /** Registers a host with nothing reserved; registering it again keeps what it holds. */
+  async register(host: HostRegistration, now: number): Promise<HostRecord> {
+    const record: HostRecord = {
+      ...host, status: 'ACTIVE', reservedCpu: 0, reservedMemory: 0, taskCount: 0,
+      reservations: {}, registeredAt: now, lastHeartbeatAt: now, version: 1,
+    };
+    try {
+      await this.db.send(new PutCommand({
+        TableName: this.table, Item: record, ConditionExpression: 'attribute_not_exists(hostId)',
+      }));
+      return record;
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+      await this.heartbeat(host.hostId, now);
+      return (await this.get(host.hostId))!;
+    }
+  }
+
+  async get(hostId: string): Promise<HostRecord | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { hostId }, ConsistentRead: true }));
+    return r.Item as HostRecord | undefined;
+  }
+
+  async list(): Promise<HostRecord[]> {
+    return scanAll<HostRecord>(this.db, new ScanCommand({ TableName: this.table, ConsistentRead: true }));
+  }
+
+  /** Hosts holding a reservation for the task: normally one, more only after a crash mid-placement. */
+  async holding(taskId: string): Promise<HostRecord[]> {
+    return scanAll<HostRecord>(this.db, new ScanCommand({
+      TableName: this.table,
+      FilterExpression: 'attribute_exists(reservations.#t)',
+      ExpressionAttributeNames: { '#t': taskId },
+      ConsistentRead: true,
+    }));
+  }
+
+  /**
+   * Commits a plan: reserves the task's cpu and memory on the host in one conditional write.
+   * Returns false when the host no longer has room (or left ACTIVE): the caller re-plans.
+   */
+  async reserve(plan: Plan, cluster: string): Promise<boolean> {
+    const u = new UpdateExpression();
+    const t = u.name(plan.taskId);
+    u.raw(`reservations.${t} = ${u.value({ cpu: plan.cpu, memory: plan.memory, cluster } satisfies Reservation)}`)
+      .add('reservedCpu', plan.cpu)
+      .add('reservedMemory', plan.memory)
+      .add('taskCount', 1)
+      .add('version', 1);
+    // The fit is re-checked here, against the host's current sums rather than the planner's
+    // snapshot: two placers racing for the last room cannot both get it.
+    const condition =
+      `${u.name('status')} = ${u.value('ACTIVE')} AND attribute_not_exists(reservations.${t}) AND ` +
+      `reservedCpu <= ${u.value(plan.maxReservedCpu)} AND reservedMemory <= ${u.value(plan.maxReservedMemory)}`;
+    try {
+      await this.db.send(new UpdateCommand({
+        TableName: this.table,
+        Key: { hostId: plan.hostId },
+        UpdateExpression: u.toString(),
+        ConditionExpression: condition,
+        ExpressionAttributeNames: u.names,
+        ExpressionAttributeValues: u.values,
+      }));
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  /** Releases the task's reservation; releasing one that is gone is a no-op. */
+  async release(hostId: string, taskId: string, amount: { cpu: number; memory: number }): Promise<boolean> {
+    const u = new UpdateExpression();
+    const t = u.name(taskId);
+    u.remove(`reservations.${t}`)
+      .add('reservedCpu', -amount.cpu)
+      .add('reservedMemory', -amount.memory)
+      .add('taskCount', -1)
+      .add('version', 1);
+    // The reservation must still be there, and be this size: a release never subtracts twice.
+    const condition =
+      `reservations.${t}.cpu = ${u.value(amount.cpu)} AND reservations.${t}.memory = ${u.value(amount.memory)}`;
+    try {
+      await this.db.send(new UpdateCommand({
+        TableName: this.table,
+        Key: { hostId },
+        UpdateExpression: u.toString(),
+        ConditionExpression: condition,
+        ExpressionAttributeNames: u.names,
+        ExpressionAttributeValues: u.values,
+      }));
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  async heartbeat(hostId: string, now: number): Promise<void> {
+    const u = new UpdateExpression().set({ lastHeartbeatAt: now });
+    await this.db.send(new UpdateCommand({
+      TableName: this.table, Key: { hostId }, UpdateExpression: u.toString(),
+      ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
+      ConditionExpression: 'attribute_exists(hostId)',
+    }));
+  }
+
+  async setStatus(hostId: string, status: HostStatus): Promise<void> {
+    const u = new UpdateExpression().set({ status }).add('version', 1);
+    await this.db.send(new UpdateCommand({
+      TableName: this.table, Key: { hostId }, UpdateExpression: u.toString(),
+      ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
+      ConditionExpression: 'attribute_exists(hostId)',
+    }));
+  }
+}

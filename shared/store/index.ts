@@ -1,0 +1,34 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ClientTokenStore } from './client-token-store';
+import { ClusterStore } from './cluster-store';
+import { HostStore } from './host-store';
+import type { TableNames } from './tables';
+import { TaskDefinitionStore } from './task-definition-store';
+import { TaskStore } from './task-store';
+
+/** Every repository, over one document client. */
+export interface Store {
+  clusters: ClusterStore;
+  taskDefinitions: TaskDefinitionStore;
+  tasks: TaskStore;
+  hosts: HostStore;
+  clientTokens: ClientTokenStore;
+}
+
+export function createStore(db: DynamoDBDocumentClient, tables: TableNames): Store {
+  return {
+    clusters: new ClusterStore(db, tables.clusters),
+    taskDefinitions: new TaskDefinitionStore(db, tables.taskDefinitions),
+    tasks: new TaskStore(db, tables.tasks),
+    hosts: new HostStore(db, tables.hosts),
+    clientTokens: new ClientTokenStore(db, tables.clientTokens),
+  };
+}
+
+export { ClientTokenStore, ClusterStore, HostStore, TaskDefinitionStore, TaskStore };
+export type { ClientTokenRecord } from './client-token-store';
+export type { ClusterRecord } from './cluster-store';
+export type { HostRecord, HostRegistration, Reservation } from './host-store';
+export { CLIENT_TOKEN_TTL_MS } from './client-token-store';
+export type { TaskDefinitionRecord } from './task-definition-store';
+export type { TaskRecord, StatusChange, TaskKey } from './task-store';

@@ -1,0 +1,25 @@
+/**
+ * Berth's DynamoDB tables. serverless.yml declares the same ones (a test checks), and the
+ * local runtime creates them from this list.
+ */
+export const TABLES = {
+  clusters: { suffix: 'clusters', hashKey: 'name', rangeKey: undefined },
+  taskDefinitions: { suffix: 'task-definitions', hashKey: 'family', rangeKey: 'revision' },
+  tasks: { suffix: 'tasks', hashKey: 'cluster', rangeKey: 'taskId' },
+  hosts: { suffix: 'hosts', hashKey: 'hostId', rangeKey: undefined },
+  clientTokens: { suffix: 'client-tokens', hashKey: 'key', rangeKey: undefined },
+} as const satisfies Record<string, { suffix: string; hashKey: string; rangeKey: string | undefined }>;
+
+export type TableKey = keyof typeof TABLES;
+export type TableNames = Record<TableKey, string>;
+
+/** Key attribute types: every key is a string but a task definition's revision. */
+export const KEY_TYPES: Record<string, 'S' | 'N'> = { revision: 'N' };
+
+export const DEFAULT_TABLE_PREFIX = 'berth-';
+
+export function tableNames(prefix = DEFAULT_TABLE_PREFIX): TableNames {
+  return Object.fromEntries(
+    Object.entries(TABLES).map(([k, t]) => [k, `${prefix}${t.suffix}`]),
+  ) as TableNames;
+}

@@ -1,0 +1,141 @@
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Tag } from '../domain/fields';
+import { type ContainerState, type StopOutcome, type Task, type TaskStatus, type TaskTimestamp, statusRank } from '../domain/task';
+import { isConditionFailure } from './client';
+import { scanAll } from './scan';
+import { UpdateExpression } from './update-expression';
+
+/** The stored item: the task, its status rank for forward-only conditions, and workflow tokens. */
+export interface TaskRecord extends Task {
+  statusRank: number;
+  /** The highest agent report sequence applied at the current status. */
+  reportSeq?: number;
+  launchToken?: string;
+  stopToken?: string;
+}
+
+const STOPPED_RANK = statusRank('STOPPED');
+
+export interface StatusChange {
+  lastStatus: TaskStatus;
+  containers?: ContainerState[];
+  timestamps?: Partial<Record<TaskTimestamp, number>>;
+  stop?: StopOutcome;
+  /** Orders reports at one status; a report with a lower or equal seq is stale. */
+  seq?: number;
+}
+
+export type TaskKey = { cluster: string; taskId: string };
+
+/** Callers may pass a whole task; DynamoDB wants exactly the key. */
+const keyOf = (k: TaskKey): TaskKey => ({ cluster: k.cluster, taskId: k.taskId });
+
+export class TaskStore {
+  constructor(private readonly db: DynamoDBDocumentClient, private readonly table: string) {}
+
+  /** Creates the task unless it exists: re-running a RunTask after a crash writes nothing twice. */
+  async create(task: Task): Promise<boolean> {
+    try {
+      await this.db.send(new PutCommand({
+        TableName: this.table,
+        Item: { ...task, statusRank: statusRank(task.lastStatus) } satisfies TaskRecord,
+        ConditionExpression: 'attribute_not_exists(taskId)',
+      }));
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  async get(key: TaskKey): Promise<TaskRecord | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keyOf(key), ConsistentRead: true }));
+    return r.Item as TaskRecord | undefined;
+  }
+
+  async list(cluster: string): Promise<TaskRecord[]> {
+    return scanAll<TaskRecord>(this.db, new QueryCommand({
+      TableName: this.table,
+      KeyConditionExpression: '#c = :c',
+      ExpressionAttributeNames: { '#c': 'cluster' },
+      ExpressionAttributeValues: { ':c': cluster },
+      ConsistentRead: true,
+    }));
+  }
+
+  /** Applies `update` (plus a version bump) when `condition` holds; undefined when it did not. */
+  private async apply(key: TaskKey, update: UpdateExpression, condition: string): Promise<TaskRecord | undefined> {
+    update.add('version', 1);
+    try {
+      const r = await this.db.send(new UpdateCommand({
+        TableName: this.table,
+        Key: keyOf(key),
+        UpdateExpression: update.toString(),
+        ConditionExpression: `attribute_exists(taskId) AND (${condition})`,
+        ExpressionAttributeNames: update.names,
+        ExpressionAttributeValues: update.values,
+        ReturnValues: 'ALL_NEW',
+      }));
+      return r.Attributes as TaskRecord;
+    } catch (e) {
+      if (isConditionFailure(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Moves the task forward. A report for an earlier status, or a repeat at the same status with
+   * no newer seq, is stale and changes nothing: a late agent report never moves a task back.
+   */
+  async advance(key: TaskKey, change: StatusChange): Promise<TaskRecord | undefined> {
+    const rank = statusRank(change.lastStatus);
+    const u = new UpdateExpression()
+      .set({ lastStatus: change.lastStatus, statusRank: rank, containers: change.containers, reportSeq: change.seq ?? 0 })
+      // Timestamps and the stop's cause are set once: the first stop (often StopTask's) wins.
+      .setOnce({ ...change.timestamps, ...change.stop });
+    if (rank >= statusRank('DEACTIVATING')) u.set({ desiredStatus: 'STOPPED' });
+    const r = u.value(rank);
+    const stopped = u.value(STOPPED_RANK);
+    const seq = u.value(change.seq ?? 0);
+    return this.apply(key, u,
+      `statusRank < ${r} OR (statusRank = ${r} AND statusRank < ${stopped} AND ` +
+      `(attribute_not_exists(reportSeq) OR reportSeq < ${seq}))`);
+  }
+
+  /**
+   * StopTask. A task with no host yet goes straight to STOPPED; one on a host keeps its
+   * lastStatus for the agent to drive. The first stop's code and reason stick.
+   */
+  async requestStop(key: TaskKey, stop: StopOutcome, now: number): Promise<TaskRecord | undefined> {
+    const straight = new UpdateExpression().set({
+      desiredStatus: 'STOPPED', lastStatus: 'STOPPED', statusRank: STOPPED_RANK,
+      ...stop, stoppingAt: now, stoppedAt: now, executionStoppedAt: now,
+    });
+    // Only while no placement has bound it to a host: then no container can exist.
+    const unplaced = await this.apply(key, straight,
+      `attribute_not_exists(hostId) AND statusRank < ${straight.value(STOPPED_RANK)}`);
+    if (unplaced) return unplaced;
+    const onHost = new UpdateExpression().set({ desiredStatus: 'STOPPED', ...stop, stoppingAt: now });
+    return this.apply(key, onHost,
+      `desiredStatus = ${onHost.value('RUNNING')} AND statusRank < ${onHost.value(STOPPED_RANK)}`);
+  }
+
+  /** Records the placement; refused once the task is bound elsewhere or no longer wanted. */
+  async bindHost(key: TaskKey, hostId: string): Promise<TaskRecord | undefined> {
+    const u = new UpdateExpression().set({ hostId });
+    return this.apply(key, u, `attribute_not_exists(hostId) AND desiredStatus = ${u.value('RUNNING')}`);
+  }
+
+  /**
+   * Stores a workflow's task token while the task is still short of `untilStatus`. Undefined
+   * means the task already got there, so the caller completes the wait itself.
+   */
+  async setToken(key: TaskKey, field: 'launchToken' | 'stopToken', token: string, untilStatus: TaskStatus): Promise<TaskRecord | undefined> {
+    const u = new UpdateExpression().set({ [field]: token });
+    return this.apply(key, u, `statusRank < ${u.value(statusRank(untilStatus))}`);
+  }
+
+  async setTags(key: TaskKey, tags: Tag[]): Promise<boolean> {
+    return (await this.apply(key, new UpdateExpression().set({ tags }), 'attribute_exists(cluster)')) !== undefined;
+  }
+}
