@@ -45,6 +45,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     workflowErrors,
     async close() {
       ecs.destroy();
+      berth.workflows.close();
       await server.close();
       await dynamo.close();
     },

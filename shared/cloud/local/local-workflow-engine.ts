@@ -46,6 +46,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
   private readonly machines = new Map<WorkflowName, { machine: StateMachine; overrides: Record<string, (input: any) => Promise<any>> }>();
   private readonly names = new Set<string>();
   private readonly running = new Set<Promise<unknown>>();
+  private readonly aborts = new Set<() => void>();
   private readonly waiters = new Map<string, Waiter>();
   private readonly onError: (workflow: WorkflowName, name: string, error: unknown) => void;
 
@@ -99,6 +100,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     const { machine, overrides } = this.machines.get(workflow)!;
     const execution = machine.run(input as any, {
       overrides: { taskResourceLocalHandlers: overrides },
+      noThrowOnAbort: true,
       // `$$.Task.Token` must resolve; the real token is minted per wait in `override`.
       context: { Task: { Token: 'minted-per-wait' } },
     });
@@ -107,7 +109,11 @@ export class LocalWorkflowEngine implements WorkflowEngine {
       (e) => this.onError(workflow, executionName, e),
     );
     this.running.add(settled);
-    void settled.finally(() => this.running.delete(settled));
+    this.aborts.add(execution.abort);
+    void settled.finally(() => {
+      this.running.delete(settled);
+      this.aborts.delete(execution.abort);
+    });
   }
 
   async succeed(taskToken: string, output: object): Promise<void> {
@@ -123,6 +129,13 @@ export class LocalWorkflowEngine implements WorkflowEngine {
   /** Resolves once no execution is running: for tests and a clean shutdown. */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.all([...this.running]);
+  }
+
+  /** Abandons every execution, as a process exit would: their state lives on in the store. */
+  close(): void {
+    for (const abort of this.aborts) abort();
+    for (const w of this.waiters.values()) w.reject(new TaskTokenError('States.Runtime', 'engine closed'));
+    this.waiters.clear();
   }
 
   get activeExecutions(): number {

@@ -1,0 +1,185 @@
+import { createTables, startDynalite, type Dynalite } from '../../local/dynalite';
+import type { Task } from '../../shared/domain/task';
+import { planOn } from '../../shared/scheduler/placement';
+import { type Store, createStore } from '../../shared/store';
+import { createDocumentClient } from '../../shared/store/client';
+import { tableNames } from '../../shared/store/tables';
+
+let dynamo: Dynalite;
+let store: Store;
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  await createTables(dynamo.endpoint);
+  store = createStore(createDocumentClient({ endpoint: dynamo.endpoint }), tableNames());
+});
+afterAll(() => dynamo.close());
+
+let n = 0;
+const newTask = (over: Partial<Task> = {}): Task => ({
+  cluster: 'default',
+  taskId: (++n).toString(16).padStart(32, '0'),
+  taskDefinitionArn: 'arn:aws:ecs:us-east-1:000000000000:task-definition/web:1',
+  family: 'web',
+  revision: 1,
+  containers: [{ name: 'app', image: 'busybox', essential: true, lastStatus: 'PENDING' }],
+  overrides: { containerOverrides: [] },
+  cpu: 256,
+  memory: 512,
+  lastStatus: 'PROVISIONING',
+  desiredStatus: 'RUNNING',
+  version: 1,
+  createdAt: 1_000,
+  launchType: 'FARGATE',
+  placementStrategy: 'binpack',
+  tags: [],
+  ...over,
+});
+
+describe('TaskStore', () => {
+  describe('create', () => {
+    it('writes a task once; a second create of the same id changes nothing', async () => {
+      const task = newTask();
+      expect(await store.tasks.create(task)).toBe(true);
+      expect(await store.tasks.create({ ...task, memory: 9999 })).toBe(false);
+      expect((await store.tasks.get(task))!.memory).toBe(512);
+    });
+  });
+
+  describe('advance', () => {
+    it('moves forward and bumps the version', async () => {
+      const task = newTask();
+      await store.tasks.create(task);
+      const r = await store.tasks.advance(task, { lastStatus: 'RUNNING', timestamps: { startedAt: 5 } });
+      expect(r).toMatchObject({ lastStatus: 'RUNNING', startedAt: 5, version: 2 });
+    });
+
+    it('never moves a task backward: a late report is ignored', async () => {
+      const task = newTask();
+      await store.tasks.create(task);
+      await store.tasks.advance(task, { lastStatus: 'RUNNING' });
+      const late = await store.tasks.advance(task, { lastStatus: 'PENDING' });
+      expect(late).toBeUndefined();
+      expect((await store.tasks.get(task))!.lastStatus).toBe('RUNNING');
+    });
+
+    it('applies a repeat at the same status only with a newer seq', async () => {
+      const task = newTask();
+      await store.tasks.create(task);
+      await store.tasks.advance(task, { lastStatus: 'RUNNING', seq: 2 });
+      expect(await store.tasks.advance(task, { lastStatus: 'RUNNING', seq: 2 })).toBeUndefined();
+      expect(await store.tasks.advance(task, { lastStatus: 'RUNNING', seq: 1 })).toBeUndefined();
+      expect(await store.tasks.advance(task, { lastStatus: 'RUNNING', seq: 3 })).toBeDefined();
+    });
+
+    it('accepts nothing after STOPPED, and keeps the first stop cause and timestamps', async () => {
+      const task = newTask();
+      await store.tasks.create(task);
+      await store.tasks.advance(task, {
+        lastStatus: 'STOPPED', stop: { stopCode: 'EssentialContainerExited', stoppedReason: 'first' }, timestamps: { stoppedAt: 10 }, seq: 1,
+      });
+      const again = await store.tasks.advance(task, {
+        lastStatus: 'STOPPED', stop: { stopCode: 'UserInitiated', stoppedReason: 'second' }, timestamps: { stoppedAt: 20 }, seq: 9,
+      });
+      expect(again).toBeUndefined();
+      expect(await store.tasks.get(task)).toMatchObject({ stopCode: 'EssentialContainerExited', stoppedReason: 'first', stoppedAt: 10 });
+    });
+
+    it('under concurrent out-of-order reports, ends at the furthest status', async () => {
+      const task = newTask();
+      await store.tasks.create(task);
+      const order = ['RUNNING', 'PENDING', 'STOPPED', 'ACTIVATING', 'STOPPING', 'PENDING'] as const;
+      await Promise.all(order.map((s) => store.tasks.advance(task, { lastStatus: s })));
+      expect((await store.tasks.get(task))!.lastStatus).toBe('STOPPED');
+    });
+  });
+
+  describe('requestStop', () => {
+    it('stops a task with no host at once', async () => {
+      const task = newTask();
+      await store.tasks.create(task);
+      const r = await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, 50);
+      expect(r).toMatchObject({ lastStatus: 'STOPPED', desiredStatus: 'STOPPED', stopCode: 'UserInitiated', stoppedAt: 50 });
+    });
+
+    it('leaves a placed task for its agent to stop', async () => {
+      const task = newTask();
+      await store.tasks.create(task);
+      await store.tasks.bindHost(task, 'h1');
+      const r = await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, 50);
+      expect(r).toMatchObject({ lastStatus: 'PROVISIONING', desiredStatus: 'STOPPED', stoppingAt: 50 });
+    });
+
+    it('refuses to bind a host once the task is stopped', async () => {
+      const task = newTask();
+      await store.tasks.create(task);
+      await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, 50);
+      expect(await store.tasks.bindHost(task, 'h1')).toBeUndefined();
+    });
+  });
+});
+
+describe('HostStore', () => {
+  describe('reserve', () => {
+    it('lets exactly as many of 50 concurrent reservations win as the host holds', async () => {
+      const host = await store.hosts.register({ hostId: 'race-1', cpu: 1024, memory: 4096 }, 0);
+      const plans = Array.from({ length: 50 }, (_, i) => planOn(host, { taskId: `t${i}`, cpu: 256, memory: 512 }));
+      const won = await Promise.all(plans.map((p) => store.hosts.reserve(p, 'default')));
+      const after = (await store.hosts.get('race-1'))!;
+      expect(won.filter(Boolean)).toHaveLength(4);
+      expect(after.reservedCpu).toBe(1024);
+      expect(Object.keys(after.reservations)).toHaveLength(4);
+    });
+
+    it('is idempotent per task id', async () => {
+      const host = await store.hosts.register({ hostId: 'idem-1', cpu: 4096, memory: 8192 }, 0);
+      const plan = planOn(host, { taskId: 'same', cpu: 256, memory: 512 });
+      expect(await store.hosts.reserve(plan, 'default')).toBe(true);
+      expect(await store.hosts.reserve(plan, 'default')).toBe(false);
+      expect((await store.hosts.get('idem-1'))!.reservedCpu).toBe(256);
+    });
+
+    it('refuses a host that is not ACTIVE', async () => {
+      const host = await store.hosts.register({ hostId: 'drain-1', cpu: 4096, memory: 8192 }, 0);
+      await store.hosts.setStatus('drain-1', 'DRAINING');
+      expect(await store.hosts.reserve(planOn(host, { taskId: 'x', cpu: 1, memory: 1 }), 'default')).toBe(false);
+    });
+  });
+
+  describe('release', () => {
+    it('frees a reservation once, however often it is called', async () => {
+      const host = await store.hosts.register({ hostId: 'rel-1', cpu: 4096, memory: 8192 }, 0);
+      await store.hosts.reserve(planOn(host, { taskId: 'a', cpu: 256, memory: 512 }), 'default');
+      await store.hosts.reserve(planOn(host, { taskId: 'b', cpu: 256, memory: 512 }), 'default');
+      const results = await Promise.all([1, 2, 3].map(() => store.hosts.release('rel-1', 'a', { cpu: 256, memory: 512 })));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await store.hosts.get('rel-1')).toMatchObject({ reservedCpu: 256, reservedMemory: 512, taskCount: 1 });
+    });
+  });
+
+  describe('holding', () => {
+    it('finds every host that holds a task', async () => {
+      const a = await store.hosts.register({ hostId: 'hold-a', cpu: 4096, memory: 8192 }, 0);
+      const b = await store.hosts.register({ hostId: 'hold-b', cpu: 4096, memory: 8192 }, 0);
+      await store.hosts.reserve(planOn(a, { taskId: 'twice', cpu: 1, memory: 1 }), 'default');
+      await store.hosts.reserve(planOn(b, { taskId: 'twice', cpu: 1, memory: 1 }), 'default');
+      expect((await store.hosts.holding('twice')).map((h) => h.hostId).sort()).toEqual(['hold-a', 'hold-b']);
+    });
+  });
+});
+
+describe('TaskDefinitionStore', () => {
+  it('gives concurrent registrations of one family distinct, consecutive revisions', async () => {
+    const spec = { family: 'conc', containerDefinitions: [{ name: 'a', image: 'i', essential: true, memory: 64 }] };
+    const defs = await Promise.all(Array.from({ length: 10 }, () => store.taskDefinitions.register(spec, [], 0)));
+    expect(defs.map((d) => d.revision).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('resolves a family to its newest ACTIVE revision', async () => {
+    const spec = { family: 'latest', containerDefinitions: [{ name: 'a', image: 'i', essential: true, memory: 64 }] };
+    for (let i = 0; i < 3; i++) await store.taskDefinitions.register(spec, [], 0);
+    await store.taskDefinitions.deregister('latest', 3, 1);
+    expect((await store.taskDefinitions.latestActive('latest'))!.revision).toBe(2);
+    expect((await store.taskDefinitions.get('latest', 3))!.status).toBe('INACTIVE');
+  });
+});
