@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { randomUUID } from 'node:crypto';
 import { EcsError, RequestTooLargeException, SerializationException, ServerException, UnknownOperationException } from '../domain/errors';
 import { type Json, isObject } from '../domain/fields';
+import { dropUndefined } from '../domain/task-definition';
 import { OPERATIONS, TARGET_PREFIX } from './operations';
 
 export const CONTENT_TYPE = 'application/x-amz-json-1.1';
@@ -32,7 +33,7 @@ const header = (event: APIGatewayProxyEventV2, name: string) => {
 
 /** Parses the ECS JSON 1.1 protocol: `X-Amz-Target` names the operation, the body is a JSON object. */
 export function ecsProtocol(opts: Partial<EcsProtocolOptions> = {}): MiddlewareObj<EcsEvent, APIGatewayProxyStructuredResultV2> {
-  const options = { ...protocolDefaults, ...opts };
+  const options = { ...protocolDefaults, ...dropUndefined(opts) };
   const before = (request: EcsRequest) => {
     const { event } = request;
     const requestId = randomUUID();

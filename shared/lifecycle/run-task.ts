@@ -112,9 +112,10 @@ function buildTask(b: Berth, req: RunTaskRequest, def: TaskDefinitionRecord, tas
  * the same parameters gets the same tasks; other parameters get ConflictException.
  */
 export async function runTask(b: Berth, req: RunTaskRequest): Promise<TaskRecord[]> {
-  await activeCluster(b, req.cluster, true);
   const def = await runnableDefinition(b, req.taskDefinition);
   const size = sizeOf(def, req.overrides);
+  // Only a request that is otherwise valid may bring the `default` cluster into being.
+  await activeCluster(b, req.cluster, true);
 
   const now = b.now();
   let taskIds = Array.from({ length: req.count }, newTaskId);

@@ -1,11 +1,23 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '../../shared/store/client';
+import { tableNames } from '../../shared/store/tables';
 import { type LocalBerth, localBerth } from '../../local/berth';
 import { createTables, startDynalite } from '../../local/dynalite';
 import { serve } from '../../local/server';
 import type { BerthConfig } from '../../shared/context';
 import { createApiHandler } from '../../shared/ecs-api/handler';
 
+/** One request and its response as they crossed the wire, for conformance checks. */
+export interface Exchange {
+  operation: string;
+  status: number;
+  body: unknown;
+}
+
 export interface Harness {
+  /** Every ECS API exchange so far, in order. */
+  exchanges: Exchange[];
   berth: LocalBerth;
   dynamoEndpoint: string;
   url: string;
@@ -30,7 +42,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     config: { placementRetrySeconds: 1, ...options.config },
     workflows: { onError: (_w, _n, e) => workflowErrors.push(e), timeoutSeconds: options.timeoutSeconds },
   });
-  const server = await serve({ 'POST /': createApiHandler(() => berth, { log: process.env.BERTH_TEST_LOG ? (l) => console.log(JSON.stringify(l)) : () => {} }) });
+  const api = createApiHandler(() => berth, { log: process.env.BERTH_TEST_LOG ? (l) => console.log(JSON.stringify(l)) : () => {} });
+  const exchanges: Exchange[] = [];
+  const server = await serve({
+    'POST /': async (event, context) => {
+      const response = await api(event, context);
+      const target = event.headers['x-amz-target'] ?? '';
+      exchanges.push({ operation: target.split('.').pop() ?? '', status: response.statusCode ?? 200, body: JSON.parse(response.body ?? 'null') });
+      return response;
+    },
+  });
   const ecs = new ECSClient({
     endpoint: server.url,
     region: 'us-east-1',
@@ -38,6 +59,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     maxAttempts: 1,
   });
   return {
+    exchanges,
     berth,
     dynamoEndpoint: dynamo.endpoint,
     url: server.url,
@@ -50,6 +72,34 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await dynamo.close();
     },
   };
+}
+
+/** Every item of every Berth table, for "changed nothing" checks. */
+export async function storeSnapshot(h: Harness): Promise<Record<string, unknown[]>> {
+  const db = createDocumentClient({ endpoint: h.dynamoEndpoint });
+  const names = tableNames();
+  const out: Record<string, unknown[]> = {};
+  for (const [key, table] of Object.entries(names)) {
+    const r = await db.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
+    out[key] = (r.Items ?? []).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  }
+  db.destroy();
+  return out;
+}
+
+/**
+ * A snapshot taken once background work (launch workflows placing tasks) has settled: two
+ * reads in a row agree. A request that must change nothing is judged against this.
+ */
+export async function settledSnapshot(h: Harness): Promise<Record<string, unknown[]>> {
+  let last = await storeSnapshot(h);
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const next = await storeSnapshot(h);
+    if (JSON.stringify(next) === JSON.stringify(last)) return next;
+    last = next;
+  }
+  throw new Error('The store never settled');
 }
 
 /** Polls until `check` returns a value, or fails after `timeoutMs` with what it last saw. */

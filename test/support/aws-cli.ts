@@ -1,0 +1,37 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Debian's AWS CLI v2; a v1 shim may come first on PATH, so it is called by its full path. */
+export const AWS_CLI = '/usr/bin/aws';
+
+export interface CliResult {
+  code: number;
+  json: any;
+  stderr: string;
+  /** The error type the CLI printed, e.g. ClusterNotFoundException. */
+  errorType?: string;
+}
+
+const home = mkdtempSync(join(tmpdir(), 'berth-cli-'));
+
+/** Runs `aws ecs ...` against the endpoint, with throwaway credentials and no pager. */
+export function awsEcs(endpoint: string, args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(AWS_CLI, ['ecs', ...args, '--endpoint-url', endpoint, '--region', 'us-east-1', '--output', 'json'], {
+      env: {
+        PATH: process.env.PATH, HOME: home, AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local-secret',
+        AWS_PAGER: '', AWS_MAX_ATTEMPTS: '1', AWS_EC2_METADATA_DISABLED: 'true',
+      },
+    }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({
+        code,
+        json: stdout.trim() ? JSON.parse(stdout) : undefined,
+        stderr,
+        errorType: /An error occurred \(([A-Za-z]+)\)/.exec(stderr)?.[1],
+      });
+    });
+  });
+}
