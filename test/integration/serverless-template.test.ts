@@ -1,0 +1,599 @@
+/**
+ * Packages the service with osls (offline, no AWS credentials) and checks the CloudFormation
+ * template it produces against the code: the handlers exist and are exported by the artifact,
+ * the tables are the ones in shared/store/tables.ts, the state machines are the ASL files and
+ * call only functions of this stack, and every role grants only what its function uses.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { inflateRawSync } from 'node:zlib';
+
+import { KEY_TYPES, TABLES, tableNames } from '../../shared/store/tables';
+
+const run = promisify(execFile);
+
+const REPO = resolve(__dirname, '../..');
+const STAGE = 'dev';
+const REGION = 'us-east-1';
+const ACCOUNT_ID = '000000000000';
+const TABLE_PREFIX = `berth-${STAGE}-`;
+/** Where the deployed Lambdas read their configuration (`required('NAME')`). */
+const ENVIRONMENT_SOURCE = 'shared/environment.ts';
+type Workflow = 'launch' | 'stop';
+const ASL_FILES: Record<Workflow, string> = {
+  launch: 'shared/workflows/task-launch.asl.json',
+  stop: 'shared/workflows/task-stop.asl.json',
+};
+const PACKAGE_TIMEOUT_MS = 180_000;
+
+/** serverless.yml function key → handler. The keys are the names the ASL files reference. */
+const FUNCTIONS: Record<string, string> = {
+  api: 'functions/api.handler',
+  place: 'functions/lifecycle.place',
+  start: 'functions/lifecycle.start',
+  awaitRunning: 'functions/lifecycle.awaitRunning',
+  awaitStopped: 'functions/lifecycle.awaitStopped',
+  requestStop: 'functions/lifecycle.requestStop',
+  markStopped: 'functions/lifecycle.markStopped',
+  release: 'functions/lifecycle.release',
+};
+
+const DATA_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:BatchGetItem',
+];
+const LOG_ACTIONS = ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'];
+const TASK_RESPONSE_ACTIONS = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
+
+/** What each handler file may do, and which state machines it may start. */
+const GRANTS: Record<string, { actions: string[]; startable: Workflow[] }> = {
+  'functions/api': {
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution'],
+    startable: ['launch', 'stop'],
+  },
+  'functions/lifecycle': {
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution'],
+    startable: ['stop'],
+  },
+};
+
+// CloudFormation JSON is untyped by nature; these names only say what a value is meant to be.
+type Json = any;
+interface Resource {
+  Type: string;
+  Properties: Json;
+  DependsOn?: string | string[];
+}
+interface Template {
+  Resources: Record<string, Resource>;
+}
+interface Statement {
+  Effect: 'Allow' | 'Deny';
+  Action?: string | string[];
+  NotAction?: string | string[];
+  Resource?: Json;
+}
+
+const asArray = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+function resourcesOfType(template: Template, type: string): Array<[string, Resource]> {
+  return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+}
+
+function roleStatements(role: Resource): Statement[] {
+  return asArray<Json>(role.Properties.Policies).flatMap((p) => asArray<Statement>(p.PolicyDocument.Statement));
+}
+
+/** Logical ids named by Ref, Fn::GetAtt or a Fn::Sub `${Id}` anywhere inside a value. */
+function referencedIds(value: Json): string[] {
+  if (Array.isArray(value)) return value.flatMap(referencedIds);
+  if (value === null || typeof value !== 'object') return [];
+  const own: string[] = [];
+  if (typeof value.Ref === 'string' && !value.Ref.startsWith('AWS::')) own.push(value.Ref);
+  if (Array.isArray(value['Fn::GetAtt'])) own.push(value['Fn::GetAtt'][0]);
+  if (typeof value['Fn::GetAtt'] === 'string') own.push(value['Fn::GetAtt'].split('.')[0]);
+  if (value['Fn::Sub'] !== undefined) {
+    const [text, variables] = Array.isArray(value['Fn::Sub']) ? value['Fn::Sub'] : [value['Fn::Sub'], {}];
+    // `${!Literal}` is an escape; `${AWS::Region}` a pseudo parameter; others in the map are local.
+    for (const m of String(text).matchAll(/\$\{([^}!][^}]*)\}/g)) {
+      const id = m[1].split('.')[0];
+      if (!id.startsWith('AWS::') && !(id in variables)) own.push(id);
+    }
+  }
+  return [...own, ...Object.values(value).flatMap(referencedIds)];
+}
+
+const PSEUDO: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT_ID };
+
+/** Substitutes CloudFormation pseudo parameters, as they would read in one account. */
+function resolvePseudo(value: Json): string {
+  if (typeof value?.Ref === 'string' && value.Ref in PSEUDO) return PSEUDO[value.Ref];
+  const sub = typeof value === 'string' ? value : value?.['Fn::Sub'];
+  if (typeof sub !== 'string') return `unresolved:${JSON.stringify(value)}`;
+  return sub.replace(/\$\{(AWS::\w+)\}/g, (whole, name: string) => PSEUDO[name] ?? whole);
+}
+
+function parseHandler(handler: string): { file: string; name: string } {
+  const dot = handler.lastIndexOf('.');
+  return { file: handler.slice(0, dot), name: handler.slice(dot + 1) };
+}
+
+/** Names a TypeScript module exports, read from its source without compiling it. */
+function exportedNames(source: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of source.matchAll(/export\s+(?:async\s+)?function\s*\*?\s*([\w$]+)/g)) names.add(m[1]);
+  for (const m of source.matchAll(/export\s+(?:const|let|var)\s+([\w$]+)/g)) names.add(m[1]);
+  for (const m of source.matchAll(/export\s*\{([^}]*)\}/g)) {
+    for (const item of m[1].split(',')) {
+      const name = item.trim().split(/\s+as\s+/).pop();
+      if (name) names.add(name);
+    }
+  }
+  return names;
+}
+
+/** Reads every entry of a zip archive (stored or deflated), as Lambda will unpack it. */
+function unzip(archive: Buffer): Map<string, Buffer> {
+  const EOCD = 0x06054b50;
+  const CENTRAL = 0x02014b50;
+  let eocd = archive.length - 22;
+  while (eocd >= 0 && archive.readUInt32LE(eocd) !== EOCD) eocd -= 1;
+  if (eocd < 0) throw new Error('not a zip archive');
+  const count = archive.readUInt16LE(eocd + 10);
+  let at = archive.readUInt32LE(eocd + 16);
+  const entries = new Map<string, Buffer>();
+  for (let i = 0; i < count; i += 1) {
+    if (archive.readUInt32LE(at) !== CENTRAL) throw new Error('corrupt zip central directory');
+    const method = archive.readUInt16LE(at + 10);
+    const compressedSize = archive.readUInt32LE(at + 20);
+    const nameLength = archive.readUInt16LE(at + 28);
+    const extraLength = archive.readUInt16LE(at + 30);
+    const commentLength = archive.readUInt16LE(at + 32);
+    const localHeader = archive.readUInt32LE(at + 42);
+    const name = archive.toString('utf8', at + 46, at + 46 + nameLength);
+    const dataStart =
+      localHeader + 30 + archive.readUInt16LE(localHeader + 26) + archive.readUInt16LE(localHeader + 28);
+    const data = archive.subarray(dataStart, dataStart + compressedSize);
+    if (!name.endsWith('/')) entries.set(name, method === 8 ? inflateRawSync(data) : Buffer.from(data));
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+/** A state machine's definition as deployed, with its `${placeholder}` → intrinsic map. */
+interface Machine {
+  logicalId: string;
+  name: string;
+  definition: Json;
+  params: Record<string, Json>;
+  roleId: string;
+}
+
+function machines(template: Template): Machine[] {
+  return resourcesOfType(template, 'AWS::StepFunctions::StateMachine').map(([logicalId, r]) => {
+    const raw = r.Properties.DefinitionString;
+    const [text, params] =
+      typeof raw === 'string'
+        ? [raw, {}]
+        : Array.isArray(raw['Fn::Sub'])
+          ? raw['Fn::Sub']
+          : [raw['Fn::Sub'], {}];
+    return {
+      logicalId,
+      name: r.Properties.StateMachineName,
+      definition: JSON.parse(text),
+      params,
+      roleId: referencedIds(r.Properties.RoleArn)[0],
+    };
+  });
+}
+
+/** Task states, including those inside Parallel branches and Map iterators. */
+function taskStates(states: Record<string, Json>): Array<[string, Json]> {
+  return Object.entries(states).flatMap(([name, state]): Array<[string, Json]> => {
+    if (state.Type === 'Task') return [[name, state]];
+    if (state.Type === 'Parallel') return state.Branches.flatMap((b: Json) => taskStates(b.States));
+    if (state.Type === 'Map') return taskStates((state.ItemProcessor ?? state.Iterator).States);
+    return [];
+  });
+}
+
+/** serverless's logical id for a function key (`place` → `PlaceLambdaFunction`). */
+function lambdaLogicalId(key: string): string {
+  const normalized = key.replace(/-/g, 'Dash').replace(/_/g, 'Underscore');
+  return `${normalized[0].toUpperCase()}${normalized.slice(1)}LambdaFunction`;
+}
+
+/** Puts the intrinsics back where serverless-step-functions left `${placeholder}`s. */
+function withIntrinsics(value: Json, params: Record<string, Json>): Json {
+  if (typeof value === 'string') {
+    const param = /^\$\{(\w+)\}$/.exec(value)?.[1];
+    return param !== undefined && param in params ? params[param] : value;
+  }
+  if (Array.isArray(value)) return value.map((v) => withIntrinsics(v, params));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withIntrinsics(v, params)]));
+}
+
+/** An ASL file's `Fn::GetAtt: [functionKey, Arn]`, as the template must name the function. */
+function withLogicalIds(value: Json): Json {
+  if (Array.isArray(value)) return value.map(withLogicalIds);
+  if (value === null || typeof value !== 'object') return value;
+  const getAtt = value['Fn::GetAtt'];
+  if (Array.isArray(getAtt) && getAtt[0] in FUNCTIONS) return { 'Fn::GetAtt': [lambdaLogicalId(getAtt[0]), getAtt[1]] };
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withLogicalIds(v)]));
+}
+
+/** The Lambda function a Task state calls: its Resource, or FunctionName for lambda:invoke. */
+function invokedFunction(state: Json): Json {
+  const resource = state.Resource;
+  if (typeof resource === 'string' && resource.startsWith('arn:aws:states:::lambda:invoke')) {
+    return state.Parameters?.FunctionName;
+  }
+  return resource;
+}
+
+describe('serverless.yml', () => {
+  let outDir: string;
+  let template: Template;
+  let artifacts: Map<string, Map<string, Buffer>>;
+
+  const lambdas = (): Array<[string, Resource]> => resourcesOfType(template, 'AWS::Lambda::Function');
+  const resource = (id: string): Resource | undefined => template.Resources[id];
+  const readAsl = (workflow: Workflow): Json => JSON.parse(readFileSync(join(REPO, ASL_FILES[workflow]), 'utf8'));
+  /** The state machines deployed from a workflow's ASL file (there should be exactly one). */
+  const deployedFrom = (workflow: Workflow): Machine[] =>
+    machines(template).filter((m) => m.definition.Comment === readAsl(workflow).Comment);
+  const arnOf = (workflow: Workflow): string =>
+    `arn:aws:states:${REGION}:${ACCOUNT_ID}:stateMachine:${deployedFrom(workflow)[0]?.name}`;
+
+  beforeAll(async () => {
+    outDir = mkdtempSync(join(tmpdir(), 'berth-package-'));
+    // Packaging makes no AWS call; dummy credentials and no profile make sure it cannot use real ones.
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !['AWS_PROFILE', 'AWS_SESSION_TOKEN'].includes(k)),
+    );
+    await run(
+      join(REPO, 'node_modules/.bin/osls'),
+      ['package', '--stage', STAGE, '--region', REGION, '--package', outDir],
+      {
+        cwd: REPO,
+        timeout: PACKAGE_TIMEOUT_MS,
+        env: { ...env, AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'example' },
+      },
+    );
+    template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'));
+    artifacts = new Map();
+    for (const [, fn] of lambdas()) {
+      const key: string = fn.Properties.Code.S3Key;
+      const zip = join(outDir, key.slice(key.lastIndexOf('/') + 1));
+      if (!artifacts.has(zip)) artifacts.set(zip, unzip(readFileSync(zip)));
+    }
+  }, PACKAGE_TIMEOUT_MS + 10_000);
+
+  afterAll(() => {
+    if (outDir) rmSync(outDir, { recursive: true, force: true });
+  });
+
+  it('references only resources it declares, without a cycle', () => {
+    // Prepare
+    const edges = new Map(
+      Object.entries(template.Resources).map(([id, r]) => [
+        id,
+        [...new Set([...referencedIds(r.Properties), ...asArray(r.DependsOn)])],
+      ]),
+    );
+
+    // Act
+    const dangling = [...edges].flatMap(([id, to]) => to.filter((t) => !edges.has(t)).map((t) => `${id} → ${t}`));
+    const cycles: string[] = [];
+    const state = new Map<string, 'visiting' | 'done'>();
+    const visit = (id: string, path: string[]): void => {
+      if (state.get(id) === 'done' || !edges.has(id)) return;
+      if (state.get(id) === 'visiting') {
+        cycles.push([...path.slice(path.indexOf(id)), id].join(' → '));
+        return;
+      }
+      state.set(id, 'visiting');
+      for (const next of edges.get(id) ?? []) visit(next, [...path, id]);
+      state.set(id, 'done');
+    };
+    for (const id of edges.keys()) visit(id, []);
+
+    // Assess
+    expect(dangling).toEqual([]);
+    expect(cycles).toEqual([]);
+  });
+
+  describe('functions', () => {
+    it.each(Object.entries(FUNCTIONS))('declares %s as %s on Node 20', (key, handler) => {
+      // Prepare: serverless names a function's resource after its key, which the ASL uses.
+      const logicalId = lambdaLogicalId(key);
+
+      // Assess
+      expect(resource(logicalId)?.Type).toBe('AWS::Lambda::Function');
+      expect(resource(logicalId)?.Properties.Handler).toBe(handler);
+      expect(resource(logicalId)?.Properties.Runtime).toBe('nodejs20.x');
+    });
+
+    it('declares no other function', () => {
+      expect(lambdas().map(([, fn]) => fn.Properties.Handler).sort()).toEqual(Object.values(FUNCTIONS).sort());
+    });
+
+    it('points every handler at a TypeScript export in the repo', () => {
+      // Act
+      const problems = lambdas().flatMap(([id, fn]) => {
+        const { file, name } = parseHandler(fn.Properties.Handler);
+        const source = join(REPO, `${file}.ts`);
+        if (!existsSync(source)) return [`${id}: ${file}.ts does not exist`];
+        return exportedNames(readFileSync(source, 'utf8')).has(name) ? [] : [`${id}: ${file}.ts does not export ${name}`];
+      });
+
+      // Assess
+      expect(problems).toEqual([]);
+    });
+
+    it('packages a bundle for every handler that loads and exports it', async () => {
+      // Prepare: unpack each artifact as Lambda would, and load each handler module with the
+      // function's own environment.
+      const problems: string[] = [];
+      for (const [id, fn] of lambdas()) {
+        const { file, name } = parseHandler(fn.Properties.Handler);
+        const key: string = fn.Properties.Code.S3Key;
+        const entries = artifacts.get(join(outDir, key.slice(key.lastIndexOf('/') + 1)));
+        const bundle = entries?.get(`${file}.js`);
+        if (!bundle) {
+          problems.push(`${id}: the artifact has no ${file}.js`);
+          continue;
+        }
+        if ([...(entries?.keys() ?? [])].some((entry) => entry.startsWith('node_modules/'))) {
+          problems.push(`${id}: the artifact carries node_modules (bundle them instead)`);
+        }
+        const unpacked = join(outDir, 'unpacked', id, `${file}.js`);
+        mkdirSync(dirname(unpacked), { recursive: true });
+        writeFileSync(unpacked, bundle);
+        const env = Object.fromEntries(
+          Object.entries<Json>(fn.Properties.Environment?.Variables ?? {}).map(([k, v]) => [k, resolvePseudo(v)]),
+        );
+
+        // Act
+        const { stdout } = await run(
+          process.execPath,
+          ['-e', 'process.stdout.write(JSON.stringify(Object.keys(require(process.argv[1]))))', unpacked],
+          {
+            timeout: 30_000,
+            env: {
+              PATH: process.env.PATH,
+              ...env,
+              AWS_REGION: REGION,
+              AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+              AWS_SECRET_ACCESS_KEY: 'example',
+            },
+          },
+        );
+
+        // Assess
+        if (!JSON.parse(stdout).includes(name)) problems.push(`${id}: ${file}.js does not export ${name}`);
+      }
+      expect(problems).toEqual([]);
+    });
+
+    it("gives every function the table prefix and the ARN of each workflow's state machine", () => {
+      for (const [, fn] of lambdas()) {
+        const env = fn.Properties.Environment.Variables;
+        expect(env.BERTH_TABLE_PREFIX).toBe(TABLE_PREFIX);
+        expect(resolvePseudo(env.BERTH_LAUNCH_STATE_MACHINE_ARN)).toBe(arnOf('launch'));
+        expect(resolvePseudo(env.BERTH_STOP_STATE_MACHINE_ARN)).toBe(arnOf('stop'));
+      }
+    });
+
+    it('sets every variable that shared/environment.ts requires', () => {
+      // Prepare: Lambda itself sets the AWS_* variables (AWS_REGION and the like).
+      const source = readFileSync(join(REPO, ENVIRONMENT_SOURCE), 'utf8');
+      const required = [...source.matchAll(/required\(\s*'([A-Z0-9_]+)'\s*\)/g)]
+        .map((m) => m[1])
+        .filter((name) => !name.startsWith('AWS_'));
+      expect(required.length).toBeGreaterThan(0);
+
+      // Act
+      const missing = lambdas().flatMap(([id, fn]) =>
+        required.filter((name) => !(name in (fn.Properties.Environment?.Variables ?? {}))).map((name) => `${id}: ${name}`),
+      );
+
+      // Assess
+      expect(missing).toEqual([]);
+    });
+
+    it('serves the api behind POST / of the HTTP API', () => {
+      // Prepare
+      const routes = resourcesOfType(template, 'AWS::ApiGatewayV2::Route').filter(
+        ([, r]) => r.Properties.RouteKey === 'POST /',
+      );
+      expect(routes).toHaveLength(1);
+      const [integrationId] = referencedIds(routes[0][1].Properties.Target);
+
+      // Act
+      const [functionId] = referencedIds(resource(integrationId)?.Properties.IntegrationUri);
+
+      // Assess
+      expect(resource(functionId)?.Properties.Handler).toBe('functions/api.handler');
+    });
+  });
+
+  describe('tables', () => {
+    it.each(Object.entries(TABLES))('declares %s with its key schema and prefixed name', (key, table) => {
+      // Prepare
+      const name = tableNames(TABLE_PREFIX)[key as keyof typeof TABLES];
+      const keys = [
+        { AttributeName: table.hashKey, KeyType: 'HASH' },
+        ...(table.rangeKey ? [{ AttributeName: table.rangeKey, KeyType: 'RANGE' }] : []),
+      ];
+
+      // Act
+      const declared = resourcesOfType(template, 'AWS::DynamoDB::Table').filter(
+        ([, r]) => r.Properties.TableName === name,
+      );
+
+      // Assess
+      expect(declared).toHaveLength(1);
+      const props = declared[0][1].Properties;
+      expect(props.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(props.KeySchema).toEqual(keys);
+      expect([...props.AttributeDefinitions].sort((a, b) => a.AttributeName.localeCompare(b.AttributeName))).toEqual(
+        keys
+          .map((k) => ({ AttributeName: k.AttributeName, AttributeType: KEY_TYPES[k.AttributeName] ?? 'S' }))
+          .sort((a, b) => a.AttributeName.localeCompare(b.AttributeName)),
+      );
+    });
+
+    it('declares no table that shared/store/tables.ts does not know', () => {
+      const declared = resourcesOfType(template, 'AWS::DynamoDB::Table').map(([, r]) => r.Properties.TableName);
+      expect(declared.sort()).toEqual(Object.values(tableNames(TABLE_PREFIX)).sort());
+    });
+  });
+
+  describe('state machines', () => {
+    it.each(Object.keys(ASL_FILES) as Workflow[])('deploys the %s workflow as its ASL file says', (workflow) => {
+      // Act
+      const asl = readAsl(workflow);
+      const deployed = deployedFrom(workflow);
+
+      // Assess
+      expect(deployed).toHaveLength(1);
+      expect(withIntrinsics(deployed[0].definition, deployed[0].params)).toEqual(withLogicalIds(asl));
+    });
+
+    it('calls only Lambda functions declared in the template', () => {
+      // Prepare
+      const functionNames = new Set(lambdas().map(([, fn]) => fn.Properties.FunctionName));
+      const isFunction = (id: string) => resource(id)?.Type === 'AWS::Lambda::Function';
+
+      // Act: every intrinsic in a definition, and every Task state's target, must be a function
+      // of this stack (by logical id, or by name in a static ARN).
+      const problems = machines(template).flatMap((m) => [
+        ...Object.values(m.params)
+          .flatMap(referencedIds)
+          .filter((id) => !isFunction(id))
+          .map((id) => `${m.name}: references ${id}, which is no function in the template`),
+        ...taskStates(m.definition.States).flatMap(([stateName, state]) => {
+          const target = invokedFunction(state);
+          const param = typeof target === 'string' ? /^\$\{(\w+)\}$/.exec(target)?.[1] : undefined;
+          const arnName = typeof target === 'string' ? /:function:([^:$]+)$/.exec(target)?.[1] : undefined;
+          const ok =
+            param !== undefined
+              ? referencedIds(m.params[param]).length > 0 && referencedIds(m.params[param]).every(isFunction)
+              : arnName !== undefined && functionNames.has(arnName);
+          const shown = param !== undefined ? JSON.stringify(m.params[param]) : JSON.stringify(target);
+          return ok ? [] : [`${m.name}.${stateName}: calls ${shown}, which is no function in the template`];
+        }),
+      ]);
+
+      // Assess
+      expect(problems).toEqual([]);
+    });
+
+    it.each(Object.values(ASL_FILES))('bounds every Task state of %s with a timeout', (file) => {
+      const asl = JSON.parse(readFileSync(join(REPO, file), 'utf8'));
+      const unbounded = taskStates(asl.States)
+        .filter(([, s]) => s.TimeoutSeconds === undefined && s.TimeoutSecondsPath === undefined)
+        .map(([name]) => name);
+      expect(unbounded).toEqual([]);
+    });
+  });
+
+  describe('roles', () => {
+    it('gives each function a role of its own', () => {
+      // Act
+      const roles = lambdas().map(([, fn]) => referencedIds(fn.Properties.Role)[0]);
+
+      // Assess
+      for (const role of roles) expect(resource(role)?.Type).toBe('AWS::IAM::Role');
+      expect(new Set(roles).size).toBe(roles.length);
+    });
+
+    it('grants no wildcard action in any role', () => {
+      const problems = resourcesOfType(template, 'AWS::IAM::Role').flatMap(([id, role]) =>
+        roleStatements(role)
+          .filter((s) => s.Effect === 'Allow')
+          .flatMap((s) => [
+            ...(s.NotAction ? [`${id}: Allow with NotAction`] : []),
+            ...asArray(s.Action)
+              .filter((a) => a === '*' || a.endsWith(':*'))
+              .map((a) => `${id}: allows ${a}`),
+          ]),
+      );
+      expect(problems).toEqual([]);
+    });
+
+    it('grants each function only the actions it uses, on its own resources', () => {
+      // Prepare
+      const tableIds = new Set(resourcesOfType(template, 'AWS::DynamoDB::Table').map(([id]) => id));
+
+      // Act
+      const problems = lambdas().flatMap(([id, fn]) => {
+        const { file } = parseHandler(fn.Properties.Handler);
+        const grants = GRANTS[file];
+        if (!grants) return [`${id}: no expected grants for ${file}`];
+        const role = resource(referencedIds(fn.Properties.Role)[0]);
+        const found: string[] = [];
+        for (const s of roleStatements(role as Resource).filter((st) => st.Effect === 'Allow')) {
+          const actions = asArray(s.Action);
+          for (const a of actions.filter((x) => !grants.actions.includes(x))) found.push(`${id}: allows ${a}`);
+          const targets = asArray<Json>(s.Resource);
+          if (actions.some((a) => a.startsWith('dynamodb:'))) {
+            for (const t of targets) {
+              if (!referencedIds(t).every((r) => tableIds.has(r)) || referencedIds(t).length === 0) {
+                found.push(`${id}: dynamodb on ${JSON.stringify(t)}`);
+              }
+            }
+          }
+          if (actions.some((a) => a.startsWith('states:'))) {
+            const allowed = actions.includes('states:StartExecution')
+              ? grants.startable.map(arnOf)
+              : [arnOf('launch'), arnOf('stop')];
+            for (const t of targets) {
+              if (!allowed.includes(resolvePseudo(t))) found.push(`${id}: ${actions.join(',')} on ${JSON.stringify(t)}`);
+            }
+          }
+          if (actions.some((a) => a.startsWith('logs:'))) {
+            for (const t of targets) {
+              const arn = resolvePseudo(t);
+              if (!arn.includes(`:log-group:/aws/lambda/${fn.Properties.FunctionName}:`)) {
+                found.push(`${id}: logs on ${arn}`);
+              }
+            }
+          }
+        }
+        return found;
+      });
+
+      // Assess
+      expect(problems).toEqual([]);
+    });
+
+    it('lets each state machine invoke exactly the functions its definition calls', () => {
+      const problems = machines(template).flatMap((m) => {
+        const called = new Set(Object.values(m.params).flatMap(referencedIds));
+        const role = resource(m.roleId);
+        if (!role) return [`${m.name}: role ${m.roleId} is not in the template`];
+        const statements = roleStatements(role).filter((s) => s.Effect === 'Allow');
+        const actions = statements.flatMap((s) => asArray(s.Action));
+        const invokable = new Set(statements.flatMap((s) => referencedIds(s.Resource)));
+        return [
+          ...actions.filter((a) => a !== 'lambda:InvokeFunction').map((a) => `${m.name}: allows ${a}`),
+          ...[...invokable].filter((f) => !called.has(f)).map((f) => `${m.name}: may invoke ${f}`),
+          ...[...called].filter((f) => !invokable.has(f)).map((f) => `${m.name}: may not invoke ${f}`),
+        ];
+      });
+      expect(problems).toEqual([]);
+    });
+  });
+});
