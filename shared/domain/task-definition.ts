@@ -71,7 +71,7 @@ export interface RegisterRequest {
   tags: Tag[];
 }
 
-function readContainer(c: Json, path: string, fargate: boolean): ContainerDefinition {
+function readContainer(c: Json, path: string, networkMode: string | undefined): ContainerDefinition {
   const name = reqString(c, 'name', `${path}.name`, 255);
   if (!FAMILY.test(name)) {
     throw new ClientException(`Invalid parameter '${path}.name': up to 255 letters, numbers, hyphens and underscores.`);
@@ -89,8 +89,9 @@ function readContainer(c: Json, path: string, fargate: boolean): ContainerDefini
     const containerPort = optInt(p, 'containerPort', `${pp}.containerPort`, { min: 1, max: 65535 });
     if (containerPort === undefined) throw new ClientException(`Invalid parameter '${pp}.containerPort': is required.`);
     const hostPort = optInt(p, 'hostPort', `${pp}.hostPort`, { min: 0, max: 65535 }) ?? containerPort;
-    if (fargate && hostPort !== containerPort) {
-      throw new ClientException(`Invalid parameter '${pp}.hostPort': in awsvpc mode it must equal containerPort.`);
+    // In awsvpc and host mode a container binds the port itself: no mapping to another.
+    if ((networkMode === 'awsvpc' || networkMode === 'host') && hostPort !== containerPort) {
+      throw new ClientException(`Invalid parameter '${pp}.hostPort': in ${networkMode} mode it must equal containerPort.`);
     }
     const protocol = oneOf(optString(p, 'protocol', `${pp}.protocol`) ?? 'tcp', ['tcp', 'udp'] as const, `${pp}.protocol`);
     return { containerPort, hostPort, protocol };
@@ -193,7 +194,7 @@ export function readRegisterRequest(body: Json): RegisterRequest {
   const containers = raw.map((c, i) => {
     const path = `containerDefinitions[${i}]`;
     if (!isObject(c)) throw new ClientException(`Invalid parameter '${path}': expected an object.`);
-    return readContainer(c, path, fargate);
+    return readContainer(c, path, networkMode);
   });
   checkContainerSet(containers);
 
