@@ -96,7 +96,7 @@ export function parseResourceArn(arn: string): ResourceRef {
   const res = m[3];
   let r: RegExpExecArray | null;
   if ((r = /^cluster\/([a-zA-Z0-9_-]+)$/.exec(res))) return { kind: 'cluster', cluster: r[1] };
-  if ((r = /^task-definition\/([a-zA-Z0-9_-]+):(\d+)$/.exec(res))) {
+  if ((r = /^task-definition\/([a-zA-Z0-9_-]+):([1-9]\d*)$/.exec(res))) {
     return { kind: 'task-definition', family: r[1], revision: Number(r[2]) };
   }
   if ((r = /^task\/([a-zA-Z0-9_-]+)\/([a-f0-9]{32})$/.exec(res))) {
