@@ -1,12 +1,7 @@
 import { ConcurrentUpdateError } from '../domain/errors';
 import type { PlacementStrategyType } from '../domain/task';
-import { type Demand, type HostView, type Plan, applyToView, planPlacement } from '../scheduler/placement';
-import type { HostRecord, HostStore } from '../store';
-
-const toView = (h: HostRecord): HostView => ({
-  hostId: h.hostId, status: h.status, cpu: h.cpu, memory: h.memory,
-  reservedCpu: h.reservedCpu, reservedMemory: h.reservedMemory, taskCount: h.taskCount,
-});
+import { type Demand, type HostView, type Plan, planPlacement } from '../scheduler/placement';
+import type { HostStore } from '../store';
 
 /** Enough to see off any realistic burst of lost races; past it something else is wrong. */
 const MAX_ATTEMPTS = 64;
@@ -28,17 +23,14 @@ export class Placer {
   ) {}
 
   private async refresh(): Promise<void> {
-    const records = await this.store.list();
-    this.hosts = records.map(toView);
+    this.hosts = await this.store.views();
     this.index = new Map(this.hosts.map((h, i) => [h.hostId, i]));
     this.loadedAt = this.now();
   }
 
-  private learn(host: HostView | undefined, hostId: string): void {
-    const i = this.index.get(hostId);
-    if (i === undefined) return;
-    if (host) this.hosts[i] = host;
-    else this.hosts[i] = { ...this.hosts[i], status: 'TERMINATED' };
+  private learn(host: HostView): void {
+    const i = this.index.get(host.hostId);
+    if (i !== undefined) this.hosts[i] = host;
   }
 
   /** The fleet as last seen: for reasons and metrics, not for decisions. */
@@ -61,14 +53,17 @@ export class Placer {
         fresh = true;
         continue;
       }
-      if (await this.store.reserve(plan, cluster)) {
-        this.learn(applyToView(this.hosts[this.index.get(plan.hostId)!], plan), plan.hostId);
+      const host = this.hosts[this.index.get(plan.hostId)!];
+      const reserved = await this.store.reserve(plan, cluster);
+      if (reserved) {
+        // The write returns the host's sums with everyone's commits: a free refresh of it.
+        this.learn({ ...host, ...reserved });
         return plan;
       }
-      // Lost the race for that host's room (or it left ACTIVE): learn its real state, re-plan.
-      const host = await this.store.get(plan.hostId);
-      if (host?.reservations[demand.taskId]) return plan; // a retry of our own earlier commit
-      this.learn(host && toView(host), plan.hostId);
+      // Lost the race for that host's room (or it left ACTIVE, or already holds this task, which
+      // only a crash-and-retry causes and release sweeps up). Rather than pay a read to learn its
+      // state, count it as full until the next refresh.
+      this.learn({ ...host, reservedCpu: host.cpu, reservedMemory: host.memory });
     }
     throw new ConcurrentUpdateError(`placement of ${demand.taskId}`);
   }

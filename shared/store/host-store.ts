@@ -18,6 +18,9 @@ export interface HostRecord extends HostView {
   version: number;
 }
 
+/** A host's sums right after a reservation. */
+export type Reserved = Pick<HostView, 'reservedCpu' | 'reservedMemory' | 'taskCount'>;
+
 export interface HostRegistration {
   hostId: string;
   cpu: number;
@@ -54,6 +57,16 @@ export class HostStore {
     return scanAll<HostRecord>(this.db, new ScanCommand({ TableName: this.table, ConsistentRead: true }));
   }
 
+  /** What the scheduler needs of every host, without the reservation maps that grow with tasks. */
+  async views(): Promise<HostView[]> {
+    return scanAll<HostView>(this.db, new ScanCommand({
+      TableName: this.table,
+      ProjectionExpression: 'hostId, #s, cpu, #m, reservedCpu, reservedMemory, taskCount',
+      ExpressionAttributeNames: { '#s': 'status', '#m': 'memory' },
+      ConsistentRead: true,
+    }));
+  }
+
   /** Hosts holding a reservation for the task: normally one, more only after a crash mid-placement. */
   async holding(taskId: string): Promise<HostRecord[]> {
     return scanAll<HostRecord>(this.db, new ScanCommand({
@@ -66,9 +79,10 @@ export class HostStore {
 
   /**
    * Commits a plan: reserves the task's cpu and memory on the host in one conditional write.
-   * Returns false when the host no longer has room (or left ACTIVE): the caller re-plans.
+   * Returns the host's sums after the write (everyone's commits, not only ours), or undefined
+   * when the host no longer has room (or left ACTIVE): the caller re-plans.
    */
-  async reserve(plan: Plan, cluster: string): Promise<boolean> {
+  async reserve(plan: Plan, cluster: string): Promise<Reserved | undefined> {
     const u = new UpdateExpression();
     const t = u.name(plan.taskId);
     u.raw(`reservations.${t} = ${u.value({ cpu: plan.cpu, memory: plan.memory, cluster } satisfies Reservation)}`)
@@ -82,17 +96,19 @@ export class HostStore {
       `${u.name('status')} = ${u.value('ACTIVE')} AND attribute_not_exists(reservations.${t}) AND ` +
       `reservedCpu <= ${u.value(plan.maxReservedCpu)} AND reservedMemory <= ${u.value(plan.maxReservedMemory)}`;
     try {
-      await this.db.send(new UpdateCommand({
+      const r = await this.db.send(new UpdateCommand({
         TableName: this.table,
         Key: { hostId: plan.hostId },
         UpdateExpression: u.toString(),
         ConditionExpression: condition,
         ExpressionAttributeNames: u.names,
         ExpressionAttributeValues: u.values,
+        ReturnValues: 'UPDATED_NEW',
       }));
-      return true;
+      const a = r.Attributes!;
+      return { reservedCpu: a.reservedCpu, reservedMemory: a.reservedMemory, taskCount: a.taskCount };
     } catch (e) {
-      if (isConditionFailure(e)) return false;
+      if (isConditionFailure(e)) return undefined;
       throw e;
     }
   }

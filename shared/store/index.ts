@@ -28,7 +28,7 @@ export function createStore(db: DynamoDBDocumentClient, tables: TableNames): Sto
 export { ClientTokenStore, ClusterStore, HostStore, TaskDefinitionStore, TaskStore };
 export type { ClientTokenRecord } from './client-token-store';
 export type { ClusterRecord } from './cluster-store';
-export type { HostRecord, HostRegistration, Reservation } from './host-store';
+export type { HostRecord, HostRegistration, Reservation, Reserved } from './host-store';
 export { CLIENT_TOKEN_TTL_MS } from './client-token-store';
 export type { TaskDefinitionRecord } from './task-definition-store';
 export type { TaskRecord, StatusChange, TaskKey } from './task-store';

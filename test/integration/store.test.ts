@@ -121,6 +121,14 @@ describe('TaskStore', () => {
 
 describe('HostStore', () => {
   describe('reserve', () => {
+    it('returns the host\'s sums after the write, others\' commits included', async () => {
+      const host = await store.hosts.register({ hostId: 'sums-1', cpu: 4096, memory: 8192 }, 0);
+      await store.hosts.reserve(planOn(host, { taskId: 'other', cpu: 1024, memory: 1024 }), 'default');
+      // `host` is the stale view from before the other commit.
+      expect(await store.hosts.reserve(planOn(host, { taskId: 'mine', cpu: 256, memory: 512 }), 'default'))
+        .toEqual({ reservedCpu: 1280, reservedMemory: 1536, taskCount: 2 });
+    });
+
     it('lets exactly as many of 50 concurrent reservations win as the host holds', async () => {
       const host = await store.hosts.register({ hostId: 'race-1', cpu: 1024, memory: 4096 }, 0);
       const plans = Array.from({ length: 50 }, (_, i) => planOn(host, { taskId: `t${i}`, cpu: 256, memory: 512 }));
@@ -134,15 +142,15 @@ describe('HostStore', () => {
     it('is idempotent per task id', async () => {
       const host = await store.hosts.register({ hostId: 'idem-1', cpu: 4096, memory: 8192 }, 0);
       const plan = planOn(host, { taskId: 'same', cpu: 256, memory: 512 });
-      expect(await store.hosts.reserve(plan, 'default')).toBe(true);
-      expect(await store.hosts.reserve(plan, 'default')).toBe(false);
+      expect(await store.hosts.reserve(plan, 'default')).toEqual({ reservedCpu: 256, reservedMemory: 512, taskCount: 1 });
+      expect(await store.hosts.reserve(plan, 'default')).toBeUndefined();
       expect((await store.hosts.get('idem-1'))!.reservedCpu).toBe(256);
     });
 
     it('refuses a host that is not ACTIVE', async () => {
       const host = await store.hosts.register({ hostId: 'drain-1', cpu: 4096, memory: 8192 }, 0);
       await store.hosts.setStatus('drain-1', 'DRAINING');
-      expect(await store.hosts.reserve(planOn(host, { taskId: 'x', cpu: 1, memory: 1 }), 'default')).toBe(false);
+      expect(await store.hosts.reserve(planOn(host, { taskId: 'x', cpu: 1, memory: 1 }), 'default')).toBeUndefined();
     });
   });
 
