@@ -1,4 +1,5 @@
 import { LocalWorkflowEngine, type LocalFunction, type LocalWorkflowOptions } from '../shared/cloud/local/local-workflow-engine';
+import { LocalHostNotifier } from '../shared/cloud/local/local-host-notifier';
 import { type Berth, type BerthConfig, DEFAULT_CONFIG, type HostNotifier } from '../shared/context';
 import type { Partition } from '../shared/domain/arns';
 import { lifecycleSteps } from '../shared/lifecycle/steps';
@@ -29,7 +30,7 @@ export function localBerth(options: LocalBerthOptions): LocalBerth {
   const berth = {
     partition: LOCAL_PARTITION,
     store: createStore(createDocumentClient({ endpoint: options.dynamoEndpoint }), tableNames(options.tablePrefix)),
-    notifier: options.notifier ?? { notify: () => {} },
+    notifier: options.notifier ?? new LocalHostNotifier(),
     config: { ...DEFAULT_CONFIG, ...options.config },
     now: options.now ?? Date.now,
   } as LocalBerth;

@@ -1,55 +1,45 @@
-import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { recoverInFlight } from '../shared/lifecycle/recovery';
-import { createApiHandler } from '../shared/ecs-api/handler';
-import { localBerth } from './berth';
-import { createTables, startDynalite } from './dynalite';
-import { serve } from './server';
+import { startLocal } from './runtime';
 
 /**
- * `npm start`: the control plane on one machine. dynalite keeps its state under BERTH_DATA_DIR,
- * the ECS API listens on BERTH_PORT, and the lifecycle workflows run in process.
+ * `npm start`: Berth on one machine. State lives under BERTH_DATA_DIR (default ~/.berth), the
+ * endpoint listens on BERTH_PORT (default 4566), and BERTH_LOCAL_HOSTS agents (default 2) run
+ * real containers through podman.
  */
 async function main() {
-  const dataDir = process.env.BERTH_DATA_DIR ?? join(homedir(), '.berth');
-  const port = Number(process.env.BERTH_PORT ?? 4566);
-  mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
-
-  console.log(`berth: starting DynamoDB (dynalite) with its data in ${join(dataDir, 'dynamodb')}`);
-  const dynamo = await startDynalite({ path: join(dataDir, 'dynamodb') });
-  await createTables(dynamo.endpoint);
-
-  const berth = localBerth({
-    dynamoEndpoint: dynamo.endpoint,
-    workflows: { onError: (w, name, e) => console.error(`berth: ${w} workflow ${name} failed: ${String(e)}`) },
+  const env = process.env;
+  const local = await startLocal({
+    dataDir: env.BERTH_DATA_DIR ?? join(homedir(), '.berth'),
+    port: Number(env.BERTH_PORT ?? 4566),
+    hosts: Number(env.BERTH_LOCAL_HOSTS ?? 2),
+    hostCpu: Number(env.BERTH_HOST_CPU ?? 2048),
+    hostMemory: Number(env.BERTH_HOST_MEMORY ?? 4096),
+    log: (line) => console.log(`berth: ${line}`),
+    logRequests: Boolean(env.BERTH_LOG_REQUESTS),
   });
-  const quiet = process.env.BERTH_LOG_REQUESTS ? (l: object) => console.log(JSON.stringify(l)) : () => {};
-  const server = await serve({ 'POST /': createApiHandler(() => berth, { log: quiet }) }, port);
 
-  const recovered = await recoverInFlight(berth);
-  if (recovered.launches + recovered.stops > 0) {
-    console.log(`berth: resumed ${recovered.launches} launches and ${recovered.stops} stops from the store`);
-  }
-
-  const aws = `aws --endpoint-url ${server.url} --region us-east-1`;
+  const aws = `aws --endpoint-url ${local.url} --region us-east-1`;
   console.log(`
-berth: the ECS API is up at ${server.url}
-  credentials: any (export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local)
+berth: ready. The ECS API is at ${local.url}
+  credentials: any, for now (export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local)
 
   ${aws} ecs register-task-definition --family hello --requires-compatibilities FARGATE \\
       --network-mode awsvpc --cpu 256 --memory 512 \\
-      --container-definitions '[{"name":"hello","image":"localhost/busybox:latest","command":["echo","hello"]}]'
+      --container-definitions '[{"name":"hello","image":"localhost/busybox:latest","command":["sh","-c","echo hello from Berth; sleep 5"]}]'
   ${aws} ecs run-task --task-definition hello
   ${aws} ecs describe-tasks --tasks TASK_ARN
 
+  or: npm run demo
+
 Ctrl-C stops Berth.`);
 
+  let stopping = false;
   const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     console.log(`berth: ${signal}, stopping`);
-    berth.workflows.close();
-    await server.close();
-    await dynamo.close();
+    await local.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
@@ -57,6 +47,6 @@ Ctrl-C stops Berth.`);
 }
 
 main().catch((e) => {
-  console.error('berth: failed to start:', e);
+  console.error(`berth: failed to start: ${e instanceof Error ? e.message : e}`);
   process.exit(1);
 });

@@ -14,9 +14,14 @@ export const DEFAULT_CONFIG: BerthConfig = {
   placementRetrySeconds: 1,
 };
 
-/** Tells a host's agent that it has work; a no-op where agents poll. */
+/**
+ * Wakes a host's agent when its work changes. Locally a signal in process; on AWS, where a
+ * long-poll cannot be woken from another Lambda, `wait` simply paces the poll of the store.
+ */
 export interface HostNotifier {
   notify(hostId: string): void;
+  /** Resolves on the next notify for the host, or after `timeoutMs`. */
+  wait(hostId: string, timeoutMs: number): Promise<void>;
 }
 
 /**

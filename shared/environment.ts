@@ -1,3 +1,4 @@
+import { PollingHostNotifier } from './cloud/aws/polling-host-notifier';
 import { SfnWorkflowEngine } from './cloud/aws/sfn-workflow-engine';
 import { type Berth, type BerthConfig, DEFAULT_CONFIG } from './context';
 import { createDocumentClient } from './store/client';
@@ -33,8 +34,7 @@ export function berthFromEnvironment(): Berth {
       launch: required('BERTH_LAUNCH_STATE_MACHINE_ARN'),
       stop: required('BERTH_STOP_STATE_MACHINE_ARN'),
     }),
-    // Agents long-poll the agent API on AWS; there is no one to push to.
-    notifier: { notify: () => {} },
+    notifier: new PollingHostNotifier(),
     config: configFromEnvironment(),
     now: Date.now,
   };

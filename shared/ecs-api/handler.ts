@@ -1,8 +1,9 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Berth } from '../context';
-import { type EcsEvent, ecsErrors, ecsProtocol, ecsResponse, requestLog } from './middleware';
-import { OPERATIONS } from './operations';
+import { type JsonEvent, ecsErrors, ecsResponse, jsonProtocol, requestLog } from './middleware';
+import type { Operation } from './operation';
+import { OPERATIONS, TARGET_PREFIX } from './operations';
 
 export interface ApiHandlerOptions {
   log?: (line: object) => void;
@@ -10,19 +11,27 @@ export interface ApiHandlerOptions {
 }
 
 /**
- * The ECS API as a Lambda handler for an API Gateway HTTP API (payload v2). The local server
- * and the tests call this very handler.
+ * A JSON 1.1 API as a Lambda handler for an API Gateway HTTP API (payload v2). The local server
+ * and the tests call these very handlers.
  */
-export function createApiHandler(berth: () => Berth | Promise<Berth>, options: ApiHandlerOptions = {}) {
+export function createJsonApiHandler(
+  berth: () => Berth | Promise<Berth>,
+  api: { targetPrefix: string; operations: Readonly<Record<string, Operation>> },
+  options: ApiHandlerOptions = {},
+) {
   const log = options.log ?? ((line: object) => console.log(JSON.stringify(line)));
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     // middy runs `after`/`onError` in reverse order: the log sees the error already shaped.
     .use(requestLog(log))
     .use(ecsErrors(log))
-    .use(ecsProtocol({ maxBodyBytes: options.maxBodyBytes }))
-    .handler(async (event: EcsEvent) => {
-      const { operation, body, requestId } = event.ecs!;
-      const result = await OPERATIONS[operation](await berth(), body);
+    .use(jsonProtocol({ ...api, maxBodyBytes: options.maxBodyBytes }))
+    .handler(async (event: JsonEvent) => {
+      const { operation, body, requestId } = event.call!;
+      const result = await api.operations[operation](await berth(), body);
       return ecsResponse(200, result, requestId);
     });
 }
+
+/** The ECS API. */
+export const createApiHandler = (berth: () => Berth | Promise<Berth>, options: ApiHandlerOptions = {}) =>
+  createJsonApiHandler(berth, { targetPrefix: TARGET_PREFIX, operations: OPERATIONS }, options);

@@ -4,26 +4,29 @@ import { randomUUID } from 'node:crypto';
 import { EcsError, RequestTooLargeException, SerializationException, ServerException, UnknownOperationException } from '../domain/errors';
 import { type Json, isObject } from '../domain/fields';
 import { dropUndefined } from '../domain/task-definition';
-import { OPERATIONS, TARGET_PREFIX } from './operations';
+import type { Operation } from './operation';
 
 export const CONTENT_TYPE = 'application/x-amz-json-1.1';
 
 /** What the protocol middleware hands the handler. */
-export interface EcsCall {
+export interface JsonCall {
   operation: string;
   body: Json;
   requestId: string;
 }
 
-export type EcsEvent = APIGatewayProxyEventV2 & { ecs?: EcsCall };
-type EcsRequest = Request<EcsEvent, APIGatewayProxyStructuredResultV2>;
+export type JsonEvent = APIGatewayProxyEventV2 & { call?: JsonCall };
+type JsonRequest = Request<JsonEvent, APIGatewayProxyStructuredResultV2>;
 
-export interface EcsProtocolOptions {
+export interface JsonProtocolOptions {
+  /** `X-Amz-Target` is this prefix followed by the operation's name. */
+  targetPrefix: string;
+  operations: Readonly<Record<string, Operation>>;
   /** ECS refuses bodies larger than this; API Gateway itself stops at 10 MB. */
   maxBodyBytes: number;
 }
 
-const protocolDefaults: EcsProtocolOptions = { maxBodyBytes: 256 * 1024 };
+const protocolDefaults = { maxBodyBytes: 256 * 1024 };
 
 const header = (event: APIGatewayProxyEventV2, name: string) => {
   const headers = event.headers ?? {};
@@ -31,15 +34,20 @@ const header = (event: APIGatewayProxyEventV2, name: string) => {
   return key === undefined ? undefined : headers[key];
 };
 
-/** Parses the ECS JSON 1.1 protocol: `X-Amz-Target` names the operation, the body is a JSON object. */
-export function ecsProtocol(opts: Partial<EcsProtocolOptions> = {}): MiddlewareObj<EcsEvent, APIGatewayProxyStructuredResultV2> {
+/**
+ * Parses AWS's JSON 1.1 protocol, as ECS speaks it (and the agent API after it): `X-Amz-Target`
+ * names the operation, the body is a JSON object.
+ */
+export function jsonProtocol(
+  opts: Pick<JsonProtocolOptions, 'targetPrefix' | 'operations'> & Partial<JsonProtocolOptions>,
+): MiddlewareObj<JsonEvent, APIGatewayProxyStructuredResultV2> {
   const options = { ...protocolDefaults, ...dropUndefined(opts) };
-  const before = (request: EcsRequest) => {
+  const before = (request: JsonRequest) => {
     const { event } = request;
     const requestId = randomUUID();
     const target = header(event, 'x-amz-target') ?? '';
-    const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
-    if (!operation || !Object.hasOwn(OPERATIONS, operation)) throw new UnknownOperationException(target);
+    const operation = target.startsWith(options.targetPrefix) ? target.slice(options.targetPrefix.length) : '';
+    if (!operation || !Object.hasOwn(options.operations, operation)) throw new UnknownOperationException(target);
     const raw = event.body === undefined ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
     if (raw.length > options.maxBodyBytes) throw new RequestTooLargeException(options.maxBodyBytes);
     let body: unknown = {};
@@ -51,9 +59,9 @@ export function ecsProtocol(opts: Partial<EcsProtocolOptions> = {}): MiddlewareO
       }
     }
     if (!isObject(body)) throw new SerializationException('The request body must be a JSON object.');
-    event.ecs = { operation, body, requestId };
+    event.call = { operation, body, requestId };
   };
-  return { before, name: 'ecsProtocol' };
+  return { before, name: 'jsonProtocol' };
 }
 
 export const ecsResponse = (status: number, body: object, requestId: string): APIGatewayProxyStructuredResultV2 => ({
@@ -63,23 +71,23 @@ export const ecsResponse = (status: number, body: object, requestId: string): AP
 });
 
 /** The one place errors become HTTP: ECS's `{__type, message}` with the error's status. */
-export function ecsErrors(log: (line: object) => void = console.error): MiddlewareObj<EcsEvent, APIGatewayProxyStructuredResultV2> {
-  const onError = (request: EcsRequest) => {
+export function ecsErrors(log: (line: object) => void = console.error): MiddlewareObj<JsonEvent, APIGatewayProxyStructuredResultV2> {
+  const onError = (request: JsonRequest) => {
     const known = request.error instanceof EcsError && !(request.error instanceof ServerException);
     const error = known ? (request.error as EcsError) : new ServerException({ cause: request.error });
     if (!known) log({ level: 'error', message: 'unhandled error', error: String(request.error), stack: (request.error as Error)?.stack });
-    request.response = ecsResponse(error.statusCode, { __type: error.name, message: error.message }, request.event.ecs?.requestId ?? randomUUID());
+    request.response = ecsResponse(error.statusCode, { __type: error.name, message: error.message }, request.event.call?.requestId ?? randomUUID());
   };
   return { onError, name: 'ecsErrors' };
 }
 
 /** One structured line per call: operation, status and duration; never the body (it may hold secrets). */
-export function requestLog(log: (line: object) => void): MiddlewareObj<EcsEvent, APIGatewayProxyStructuredResultV2> {
+export function requestLog(log: (line: object) => void): MiddlewareObj<JsonEvent, APIGatewayProxyStructuredResultV2> {
   const started = new WeakMap<object, number>();
-  const write = (request: EcsRequest) => {
+  const write = (request: JsonRequest) => {
     log({
       level: 'info',
-      operation: request.event.ecs?.operation ?? 'unknown',
+      operation: request.event.call?.operation ?? 'unknown',
       status: request.response?.statusCode,
       error: request.response && request.response.statusCode !== 200 ? JSON.parse(String(request.response.body)).__type : undefined,
       durationMs: Date.now() - (started.get(request) ?? Date.now()),

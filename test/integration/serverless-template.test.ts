@@ -32,6 +32,7 @@ const PACKAGE_TIMEOUT_MS = 180_000;
 /** serverless.yml function key → handler. The keys are the names the ASL files reference. */
 const FUNCTIONS: Record<string, string> = {
   api: 'functions/api.handler',
+  agent: 'functions/agent.handler',
   place: 'functions/lifecycle.place',
   start: 'functions/lifecycle.start',
   awaitRunning: 'functions/lifecycle.awaitRunning',
@@ -59,6 +60,11 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[] }> = {
     startable: ['launch', 'stop'],
   },
   'functions/lifecycle': {
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution'],
+    startable: ['stop'],
+  },
+  // An agent's STOPPED report ends the task's waits and starts its stop workflow.
+  'functions/agent': {
     actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution'],
     startable: ['stop'],
   },
@@ -412,10 +418,13 @@ describe('serverless.yml', () => {
       expect(missing).toEqual([]);
     });
 
-    it('serves the api behind POST / of the HTTP API', () => {
+    it.each([
+      ['POST /', 'functions/api.handler'],
+      ['POST /agent', 'functions/agent.handler'],
+    ])('serves %s of the HTTP API with %s', (routeKey, handler) => {
       // Prepare
       const routes = resourcesOfType(template, 'AWS::ApiGatewayV2::Route').filter(
-        ([, r]) => r.Properties.RouteKey === 'POST /',
+        ([, r]) => r.Properties.RouteKey === routeKey,
       );
       expect(routes).toHaveLength(1);
       const [integrationId] = referencedIds(routes[0][1].Properties.Target);
@@ -424,7 +433,7 @@ describe('serverless.yml', () => {
       const [functionId] = referencedIds(resource(integrationId)?.Properties.IntegrationUri);
 
       // Assess
-      expect(resource(functionId)?.Properties.Handler).toBe('functions/api.handler');
+      expect(resource(functionId)?.Properties.Handler).toBe(handler);
     });
   });
 

@@ -1,0 +1,134 @@
+import type { Assignment, KnownAssignments } from '../shared/lifecycle/assignments';
+import { MAX_POLL_WAIT_SECONDS } from '../shared/agent-api/operations';
+import type { AgentClient } from './client';
+import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
+import { TaskRunner } from './task-runner';
+
+export interface AgentOptions {
+  client: AgentClient;
+  runtime: ContainerRuntime;
+  /** Registered capacity: cpu units and MiB. */
+  cpu: number;
+  memory: number;
+  logDir?: string;
+  heartbeatIntervalMs?: number;
+  log?: (message: string) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The host agent: registers the host's capacity, heartbeats, long-polls for its assignments and
+ * runs each task with a TaskRunner. On start it adopts the containers a previous agent process
+ * left running, so a restart neither orphans a container nor starts one twice.
+ */
+export class Agent {
+  private readonly runners = new Map<string, TaskRunner>();
+  /** Tasks whose runner finished: never started again, whatever a stale poll says. */
+  private readonly finished = new Set<string>();
+  private orphans = new Map<string, ContainerState[]>();
+  private running = false;
+  private heartbeat?: NodeJS.Timeout;
+
+  constructor(private readonly o: AgentOptions) {}
+
+  private log(message: string) {
+    this.o.log?.(message);
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await this.o.client.register(this.o.cpu, this.o.memory);
+        this.heartbeat = setInterval(() => {
+          this.o.client.heartbeat().catch((e) => this.log(`heartbeat failed: ${e}`));
+        }, this.o.heartbeatIntervalMs ?? r.heartbeatIntervalSeconds * 1000);
+        break;
+      } catch (e) {
+        if (!this.running) return;
+        if (attempt % 10 === 0) this.log(`waiting for the control plane: ${e}`);
+        await sleep(Math.min(2000, 100 * 2 ** attempt));
+      }
+    }
+    // Containers from a previous agent process, by task: adopted when their task is assigned.
+    const existing = await this.o.runtime.list({ [LABELS.host]: this.o.client.hostId });
+    for (const c of existing) {
+      const taskId = c.labels[LABELS.task];
+      this.orphans.set(taskId, [...(this.orphans.get(taskId) ?? []), c]);
+    }
+    this.log(`registered ${this.o.cpu} CPU / ${this.o.memory} MiB; found ${existing.length} container(s) to adopt`);
+    void this.pollLoop();
+  }
+
+  private known(): KnownAssignments {
+    const known: KnownAssignments = {};
+    for (const [taskId, r] of this.runners) known[taskId] = r.task.desiredStatus;
+    return known;
+  }
+
+  private async pollLoop(): Promise<void> {
+    let first = true;
+    while (this.running) {
+      try {
+        const tasks = await this.o.client.poll(first ? {} : this.known(), first ? 0 : MAX_POLL_WAIT_SECONDS);
+        first = false;
+        if (this.running) await this.reconcile(tasks);
+      } catch (e) {
+        if (!this.running) return;
+        this.log(`poll failed: ${e}`);
+        await sleep(1000);
+      }
+    }
+  }
+
+  /** Brings this host in line with its assignments. */
+  private async reconcile(tasks: Assignment[]): Promise<void> {
+    const assigned = new Set(tasks.map((t) => t.taskId));
+    for (const task of tasks) {
+      const runner = this.runners.get(task.taskId);
+      if (runner) {
+        runner.task.desiredStatus = task.desiredStatus;
+        if (task.desiredStatus === 'STOPPED') runner.requestStop();
+        continue;
+      }
+      if (this.finished.has(task.taskId)) continue;
+      this.startRunner(task);
+    }
+    // Containers of tasks no longer assigned here (stopped while this agent was away).
+    for (const [taskId, containers] of this.orphans) {
+      if (assigned.has(taskId)) continue;
+      this.orphans.delete(taskId);
+      this.log(`removing ${containers.length} container(s) of task ${taskId}, which is no longer assigned here`);
+      await Promise.all(containers.map(async (c) => {
+        await this.o.runtime.stop(c.id, 10).catch(() => {});
+        await this.o.runtime.remove(c.id).catch(() => {});
+      }));
+    }
+  }
+
+  private startRunner(task: Assignment): void {
+    const runner = new TaskRunner({ ...task }, {
+      hostId: this.o.client.hostId,
+      runtime: this.o.runtime,
+      report: (body) => this.o.client.report(body),
+      logDir: this.o.logDir,
+      log: this.o.log,
+    });
+    this.runners.set(task.taskId, runner);
+    const adopted = this.orphans.get(task.taskId);
+    this.orphans.delete(task.taskId);
+    if (task.desiredStatus === 'STOPPED') runner.requestStop();
+    const run = adopted ? runner.adopt(adopted) : runner.launch();
+    void run.catch((e) => this.log(`task ${task.taskId}: ${e}`)).finally(() => {
+      this.runners.delete(task.taskId);
+      this.finished.add(task.taskId);
+    });
+  }
+
+  /** Stops polling and heartbeating; containers keep running for the next agent to adopt. */
+  stop(): void {
+    this.running = false;
+    clearInterval(this.heartbeat);
+  }
+}

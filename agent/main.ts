@@ -1,0 +1,52 @@
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from './agent';
+import { AgentClient } from './client';
+import { DockerRuntime, defaultDockerSocket } from './runtime/docker-runtime';
+
+/**
+ * The agent as a process of its own, configured by its environment:
+ * BERTH_ENDPOINT (the control plane), BERTH_HOST_ID, BERTH_HOST_CPU and BERTH_HOST_MEMORY
+ * (default: this machine's), BERTH_DOCKER_SOCKET, BERTH_DATA_DIR (container logs).
+ */
+function main() {
+  const env = process.env;
+  const endpoint = env.BERTH_ENDPOINT;
+  const hostId = env.BERTH_HOST_ID;
+  if (!endpoint || !hostId) {
+    console.error('berth-agent: BERTH_ENDPOINT and BERTH_HOST_ID must be set');
+    process.exit(2);
+  }
+  const cpu = Number(env.BERTH_HOST_CPU ?? cpus().length * 1024);
+  const memory = Number(env.BERTH_HOST_MEMORY ?? Math.floor(totalmem() / 1024 / 1024));
+  const log = (m: string) => console.log(`[${hostId}] ${m}`);
+  const agent = new Agent({
+    client: new AgentClient(endpoint, hostId),
+    runtime: new DockerRuntime({ socketPath: defaultDockerSocket() }),
+    cpu,
+    memory,
+    logDir: env.BERTH_DATA_DIR ? join(env.BERTH_DATA_DIR, 'logs') : undefined,
+    heartbeatIntervalMs: env.BERTH_HEARTBEAT_INTERVAL_MS ? Number(env.BERTH_HEARTBEAT_INTERVAL_MS) : undefined,
+    log,
+  });
+  const stop = () => {
+    // Containers keep running: a restarted agent adopts them.
+    agent.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  // Started by the local mode: go when it goes, even when it was killed without a word.
+  if (env.BERTH_EXIT_WITH_PARENT) {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) stop();
+    }, 500).unref();
+  }
+  agent.start().catch((e) => {
+    console.error(`[${hostId}] failed to start: ${e}`);
+    process.exit(1);
+  });
+}
+
+main();

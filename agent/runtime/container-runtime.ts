@@ -1,0 +1,92 @@
+/**
+ * The agent's port to the container engine: Docker on an EC2 host, podman's Docker-compatible
+ * API here. Everything the agent does to containers goes through this.
+ */
+
+/** Labels every Berth container carries, so a restarted agent can find and adopt its own. */
+export const LABELS = {
+  task: 'berth.task-id',
+  cluster: 'berth.cluster',
+  container: 'berth.container-name',
+  host: 'berth.host-id',
+} as const;
+
+export interface ContainerSpec {
+  /** The engine's container name: deterministic from the task (see containerName). */
+  name: string;
+  image: string;
+  /** ECS `command` (Docker Cmd) and `entryPoint` (Docker Entrypoint). */
+  command?: string[];
+  entryPoint?: string[];
+  /** Final environment, overrides applied, as NAME=value. */
+  env: string[];
+  workingDirectory?: string;
+  user?: string;
+  /** ECS cpu units → Docker CpuShares (a relative weight, as ECS's EC2 launch type sets it). */
+  cpuShares?: number;
+  /** Hard limit (Docker Memory) and soft limit (MemoryReservation), MiB. */
+  memoryMiB?: number;
+  memoryReservationMiB?: number;
+  ulimits: { name: string; softLimit: number; hardLimit: number }[];
+  portMappings: { containerPort: number; hostPort: number; protocol: 'tcp' | 'udp' }[];
+  labels: Record<string, string>;
+}
+
+export interface ContainerState {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  /** created, running, exited, ... as the engine says. */
+  status: string;
+  running: boolean;
+  exitCode?: number;
+  oomKilled: boolean;
+  /** Epoch ms; undefined when never started / not finished. */
+  startedAt?: number;
+  finishedAt?: number;
+  error?: string;
+}
+
+/** The image could not be pulled; the reason is in ECS's words. */
+export class CannotPullContainerError extends Error {
+  constructor(image: string, detail: string) {
+    super(`CannotPullContainerError: pull image ${image}: ${detail}`);
+    this.name = 'CannotPullContainerError';
+  }
+}
+
+/** The engine refused to create or start the container. */
+export class CannotCreateContainerError extends Error {
+  constructor(name: string, detail: string) {
+    super(`CannotCreateContainerError: ${name}: ${detail}`);
+    this.name = 'CannotCreateContainerError';
+  }
+}
+
+export interface ContainerRuntime {
+  hasImage(image: string): Promise<boolean>;
+  /** Pulls the image; throws CannotPullContainerError. */
+  pull(image: string): Promise<void>;
+  /** Creates the container; throws CannotCreateContainerError. Returns its id. */
+  create(spec: ContainerSpec): Promise<string>;
+  start(id: string): Promise<void>;
+  inspect(id: string): Promise<ContainerState | undefined>;
+  /** Resolves with the exit code once the container has stopped (at once if it already has). */
+  wait(id: string): Promise<number>;
+  /** SIGTERM, then SIGKILL after `timeoutSeconds` (Docker's stop). A stopped container is fine. */
+  stop(id: string, timeoutSeconds: number): Promise<void>;
+  /** Removes the container; one that is gone already is fine. */
+  remove(id: string): Promise<void>;
+  /** Runs a command inside a running container and returns its exit code (health checks). */
+  exec(id: string, command: string[], timeoutSeconds: number): Promise<number>;
+  /** Every container carrying all of these labels. */
+  list(labels: Record<string, string>): Promise<ContainerState[]>;
+  /**
+   * Follows the container's stdout and stderr from its start, calling `onLine` per line, until
+   * it exits; resolves once the last line is delivered.
+   */
+  followLogs(id: string, onLine: (line: string, stream: 'stdout' | 'stderr') => void): Promise<void>;
+}
+
+/** Engine names are deterministic, so a restarted agent finds the same containers. */
+export const containerName = (taskId: string, container: string) => `berth-${taskId}-${container}`;

@@ -1,0 +1,309 @@
+import Docker from 'dockerode';
+import { Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import {
+  CannotCreateContainerError,
+  CannotPullContainerError,
+  type ContainerRuntime,
+  type ContainerSpec,
+  type ContainerState,
+} from './container-runtime';
+
+/** The Docker Engine API's socket: BERTH_DOCKER_SOCKET, else DOCKER_HOST when it is unix://, else Docker's default. */
+export function defaultDockerSocket(): string {
+  if (process.env.BERTH_DOCKER_SOCKET) return process.env.BERTH_DOCKER_SOCKET;
+  const host = process.env.DOCKER_HOST;
+  if (host?.startsWith('unix://')) return host.slice('unix://'.length);
+  return '/var/run/docker.sock';
+}
+
+export interface DockerRuntimeOptions {
+  socketPath?: string;
+  /** A pull that has not finished by then fails, so a black-holed registry cannot hang a launch. */
+  pullTimeoutMs?: number;
+}
+
+/** Exit code of an exec that ran past its timeout, as coreutils' `timeout` reports it. */
+export const EXEC_TIMED_OUT = 124;
+
+// Engines refuse to start containers without these on some hosts (podman on hybrid cgroups).
+const DEFAULT_ULIMITS = [
+  { name: 'nofile', softLimit: 1024, hardLimit: 1024 },
+  { name: 'nproc', softLimit: 1024, hardLimit: 1024 },
+];
+// Docker's floor for CpuShares; ECS's agent sends 2 for a container with cpu 0.
+const MIN_CPU_SHARES = 2;
+const MiB = 1024 * 1024;
+const CREATED_POLL_MS = 50;
+
+/** ContainerRuntime over the Docker Engine API (Docker, or podman's compatible service). */
+export class DockerRuntime implements ContainerRuntime {
+  private readonly docker: Docker;
+  private readonly pullTimeoutMs: number;
+
+  constructor(options: DockerRuntimeOptions = {}) {
+    this.docker = new Docker({ socketPath: options.socketPath ?? defaultDockerSocket() });
+    this.pullTimeoutMs = options.pullTimeoutMs ?? 60_000;
+  }
+
+  async hasImage(image: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(image).inspect();
+      return true;
+    } catch (e) {
+      if (statusOf(e) === 404) return false;
+      throw e;
+    }
+  }
+
+  async pull(image: string): Promise<void> {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), this.pullTimeoutMs);
+    try {
+      const stream: NodeJS.ReadableStream = await this.docker.pull(image, { abortSignal: abort.signal });
+      // The engine answers 200 and reports a failed pull inside the progress stream.
+      const failure = await new Promise<string | undefined>((resolve, reject) => {
+        let error: string | undefined;
+        this.docker.modem.followProgress(
+          stream,
+          (err) => (err ? reject(err) : resolve(error)),
+          (event: { error?: string; errorDetail?: { message?: string } }) => {
+            error ??= event.errorDetail?.message ?? event.error;
+          },
+        );
+      });
+      if (failure !== undefined) throw new CannotPullContainerError(image, failure);
+    } catch (e) {
+      if (e instanceof CannotPullContainerError) throw e;
+      const detail = abort.signal.aborted ? `timed out after ${this.pullTimeoutMs / 1000} s` : messageOf(e);
+      throw new CannotPullContainerError(image, detail);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async create(spec: ContainerSpec): Promise<string> {
+    try {
+      const container = await this.docker.createContainer(createOptions(spec));
+      return container.id;
+    } catch (e) {
+      throw new CannotCreateContainerError(spec.name, messageOf(e));
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (e) {
+      if (statusOf(e) === 304) return; // already running
+      throw new CannotCreateContainerError(id, messageOf(e));
+    }
+  }
+
+  async inspect(id: string): Promise<ContainerState | undefined> {
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await this.docker.getContainer(id).inspect();
+    } catch (e) {
+      if (isGone(e)) return undefined;
+      throw e;
+    }
+    const s = info.State;
+    const finishedAt = epochMs(s.FinishedAt);
+    return {
+      id: info.Id,
+      name: info.Name.replace(/^\//, ''),
+      labels: info.Config.Labels ?? {},
+      status: s.Status,
+      running: s.Running,
+      exitCode: !s.Running && finishedAt !== undefined ? s.ExitCode : undefined,
+      oomKilled: s.OOMKilled,
+      startedAt: epochMs(s.StartedAt),
+      finishedAt,
+      error: s.Error || undefined,
+    };
+  }
+
+  async wait(id: string): Promise<number> {
+    const result: { StatusCode: number } = await this.docker.getContainer(id).wait();
+    return result.StatusCode;
+  }
+
+  async stop(id: string, timeoutSeconds: number): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: timeoutSeconds });
+    } catch (e) {
+      if (statusOf(e) === 304 || isGone(e)) return;
+      throw e;
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (e) {
+      if (isGone(e)) return;
+      throw e;
+    }
+  }
+
+  async exec(id: string, command: string[], timeoutSeconds: number): Promise<number> {
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, timeoutSeconds * 1000);
+    try {
+      const exec = await this.docker.getContainer(id).exec({ Cmd: command, AttachStdout: true, AttachStderr: true, abortSignal: abort.signal });
+      const stream: NodeJS.ReadableStream = await exec.start({ abortSignal: abort.signal });
+      await drain(stream, abort.signal);
+      // The output can end a moment before the engine records the exit code.
+      for (;;) {
+        const info = await exec.inspect({ abortSignal: abort.signal });
+        if (!info.Running && info.ExitCode !== null) return info.ExitCode;
+        await sleep(20);
+      }
+    } catch (e) {
+      if (timedOut) return EXEC_TIMED_OUT;
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async list(labels: Record<string, string>): Promise<ContainerState[]> {
+    const found = await this.docker.listContainers({
+      all: true,
+      filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) },
+    });
+    // The list omits exit codes and times; a container removed meanwhile drops out.
+    const states = await Promise.all(found.map((c) => this.inspect(c.Id)));
+    return states.filter((s): s is ContainerState => s !== undefined);
+  }
+
+  async followLogs(id: string, onLine: (line: string, stream: 'stdout' | 'stderr') => void): Promise<void> {
+    // podman ends a follow at once, with nothing, for a container that has not started yet.
+    for (let state = await this.inspect(id); state?.status === 'created'; state = await this.inspect(id)) {
+      await sleep(CREATED_POLL_MS);
+    }
+    const stream = await this.docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true, since: 0 });
+    const stdout = new LineSplitter((line) => onLine(line, 'stdout'));
+    const stderr = new LineSplitter((line) => onLine(line, 'stderr'));
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const done = (e?: unknown) => {
+        if (settled) return;
+        settled = true;
+        if (e) return reject(e);
+        stdout.flush();
+        stderr.flush();
+        resolve();
+      };
+      this.docker.modem.demuxStream(stream, stdout, stderr);
+      stream.once('end', () => done());
+      stream.once('close', () => done());
+      stream.once('error', done);
+    });
+  }
+}
+
+function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
+  const ulimits = [...spec.ulimits, ...DEFAULT_ULIMITS.filter((d) => !spec.ulimits.some((u) => u.name === d.name))];
+  const exposedPorts: Record<string, object> = {};
+  const portBindings: Record<string, { HostPort: string }[]> = {};
+  for (const p of spec.portMappings) {
+    const key = `${p.containerPort}/${p.protocol}`;
+    exposedPorts[key] = {};
+    // Host port 0 asks for a dynamic port, as in ECS bridge mode.
+    (portBindings[key] ??= []).push({ HostPort: p.hostPort ? String(p.hostPort) : '' });
+  }
+  return {
+    name: spec.name,
+    Image: spec.image,
+    Cmd: spec.command,
+    Entrypoint: spec.entryPoint,
+    Env: spec.env,
+    WorkingDir: spec.workingDirectory,
+    User: spec.user,
+    Labels: spec.labels,
+    Tty: false,
+    OpenStdin: false,
+    ExposedPorts: spec.portMappings.length > 0 ? exposedPorts : undefined,
+    HostConfig: {
+      CpuShares: spec.cpuShares === undefined ? undefined : Math.max(MIN_CPU_SHARES, spec.cpuShares),
+      Memory: spec.memoryMiB === undefined ? undefined : spec.memoryMiB * MiB,
+      // No swap beyond the hard limit, as on Fargate: past it the container is OOM-killed.
+      MemorySwap: spec.memoryMiB === undefined ? undefined : spec.memoryMiB * MiB,
+      MemoryReservation: spec.memoryReservationMiB === undefined ? undefined : spec.memoryReservationMiB * MiB,
+      Ulimits: ulimits.map((u) => ({ Name: u.name, Soft: u.softLimit, Hard: u.hardLimit })),
+      PortBindings: spec.portMappings.length > 0 ? portBindings : undefined,
+    },
+  };
+}
+
+/**
+ * Splits a byte stream into lines; a partial line waits for its newline or flush(). Writes are
+ * handled synchronously, so every line written is delivered by the time the source ends.
+ */
+class LineSplitter extends Writable {
+  private readonly decoder = new StringDecoder('utf8');
+  private partial = '';
+
+  constructor(private readonly onLine: (line: string) => void) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.push(this.decoder.write(chunk));
+    callback();
+  }
+
+  /** Delivers a last line that had no newline. */
+  flush(): void {
+    this.push(this.decoder.end());
+    if (this.partial !== '') this.onLine(this.partial);
+    this.partial = '';
+  }
+
+  private push(text: string): void {
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop()!;
+    for (const line of lines) this.onLine(line);
+  }
+}
+
+/** Docker writes "0001-01-01T00:00:00Z" for a time that has not happened. */
+function epochMs(time: string | undefined): number | undefined {
+  if (!time || time.startsWith('0001-')) return undefined;
+  const ms = Date.parse(time);
+  return Number.isNaN(ms) || ms <= 0 ? undefined : ms;
+}
+
+function statusOf(e: unknown): number | undefined {
+  return (e as { statusCode?: number } | undefined)?.statusCode;
+}
+
+function messageOf(e: unknown): string {
+  const json = (e as { json?: { message?: string } | string } | undefined)?.json;
+  if (typeof json === 'object' && json?.message) return json.message;
+  if (typeof json === 'string' && json.trim()) return json.trim();
+  return e instanceof Error ? e.message : String(e);
+}
+
+function isGone(e: unknown): boolean {
+  return statusOf(e) === 404 || /no such container/i.test(messageOf(e));
+}
+
+function drain(stream: NodeJS.ReadableStream, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    stream.on('data', () => {});
+    stream.once('end', () => resolve());
+    stream.once('close', () => resolve());
+    stream.once('error', reject);
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,380 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Assignment } from '../shared/lifecycle/assignments';
+import type { ContainerState as ReportedContainer, StopOutcome, TaskStatus, TaskTimestamp } from '../shared/domain/task';
+import { type ContainerDefinition, DEFAULT_STOP_TIMEOUT_SECONDS } from '../shared/domain/task-definition';
+import type { TaskReportBody } from './client';
+import { type ContainerRuntime, type ContainerSpec, type ContainerState, LABELS, containerName } from './runtime/container-runtime';
+
+/** How long a container may wait for a dependency's condition (ECS's startTimeout). */
+const DEPENDENCY_TIMEOUT_MS = 3 * 60_000;
+
+export interface TaskRunnerOptions {
+  hostId: string;
+  runtime: ContainerRuntime;
+  report: (body: TaskReportBody) => Promise<unknown>;
+  /** Container output goes to `${logDir}/${taskId}/${container}.log`. */
+  logDir?: string;
+  now?: () => number;
+  log?: (message: string) => void;
+}
+
+interface Running {
+  def: ContainerDefinition;
+  id?: string;
+  status: 'PENDING' | 'RUNNING' | 'STOPPED';
+  exitCode?: number;
+  reason?: string;
+  healthy?: boolean;
+  exited?: Promise<number>;
+  logsDone?: Promise<void>;
+}
+
+class TaskStopped extends Error {}
+
+/** Sequence numbers that grow across agent restarts, so a restarted agent's reports are newest. */
+let lastSeq = 0;
+const nextSeq = () => (lastSeq = Math.max(lastSeq + 1, Date.now()));
+
+const reasonForExit = (code: number, stopping: boolean) =>
+  code === 137 && !stopping ? 'OutOfMemoryError: container killed with SIGKILL (exit 137), most likely over its memory limit' : undefined;
+
+/**
+ * Runs one task's containers on this host and reports each state change: pull, create, start
+ * in dependsOn order, watch, stop (SIGTERM, stopTimeout, SIGKILL), report exit codes, remove.
+ */
+export class TaskRunner {
+  private readonly containers: Running[];
+  private readonly timestamps: Partial<Record<TaskTimestamp, number>> = {};
+  private stopRequested?: StopOutcome | 'desired';
+  private stopping = false;
+  private status: TaskStatus = 'PENDING';
+  private wakeStop: () => void = () => {};
+  private readonly stopSignal = new Promise<void>((r) => (this.wakeStop = r));
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  constructor(readonly task: Assignment, private readonly o: TaskRunnerOptions) {
+    this.containers = task.containers.map((def) => ({ def, status: 'PENDING' }));
+    this.status = task.lastStatus;
+    this.done = new Promise((r) => (this.resolveDone = r));
+  }
+
+  private now() {
+    return (this.o.now ?? Date.now)();
+  }
+
+  private log(message: string) {
+    this.o.log?.(`task ${this.task.taskId}: ${message}`);
+  }
+
+  private reported(): ReportedContainer[] {
+    return this.containers.map((c) => ({
+      name: c.def.name,
+      image: c.def.image,
+      essential: c.def.essential,
+      cpu: c.def.cpu,
+      memory: c.def.memory,
+      memoryReservation: c.def.memoryReservation,
+      lastStatus: c.status,
+      exitCode: c.exitCode,
+      reason: c.reason,
+      runtimeId: c.id,
+    }));
+  }
+
+  private async report(lastStatus: TaskStatus, stop?: StopOutcome): Promise<void> {
+    this.status = lastStatus;
+    const body: TaskReportBody = {
+      task: { cluster: this.task.cluster, taskId: this.task.taskId },
+      lastStatus, containers: this.reported(), timestamps: { ...this.timestamps }, stop, seq: nextSeq(),
+    };
+    // A report that cannot reach the control plane is retried: it is the only record of the change.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.o.report(body);
+        return;
+      } catch (e) {
+        if (attempt >= 20) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+      }
+    }
+  }
+
+  /** Asks the task to stop (StopTask, or the control plane no longer wants it). */
+  requestStop(): void {
+    if (this.stopRequested) return;
+    this.stopRequested = 'desired';
+    this.wakeStop();
+  }
+
+  private checkStop(): void {
+    if (this.stopRequested) throw new TaskStopped();
+  }
+
+  private spec(c: ContainerDefinition): ContainerSpec {
+    return {
+      name: containerName(this.task.taskId, c.name),
+      image: c.image,
+      command: c.command,
+      entryPoint: c.entryPoint,
+      env: (c.environment ?? []).map((e) => `${e.name}=${e.value}`),
+      workingDirectory: c.workingDirectory,
+      user: c.user,
+      cpuShares: c.cpu,
+      memoryMiB: c.memory,
+      memoryReservationMiB: c.memoryReservation,
+      ulimits: c.ulimits ?? [],
+      portMappings: c.portMappings ?? [],
+      labels: {
+        [LABELS.task]: this.task.taskId,
+        [LABELS.cluster]: this.task.cluster,
+        [LABELS.container]: c.name,
+        [LABELS.host]: this.o.hostId,
+      },
+    };
+  }
+
+  /** Launches the task from nothing. */
+  async launch(): Promise<void> {
+    try {
+      await this.pull();
+      await this.createAll();
+      await this.startAll();
+      this.timestamps.startedAt = this.now();
+      await this.report('RUNNING');
+      await this.watch();
+    } catch (e) {
+      await this.fail(e);
+    } finally {
+      await this.cleanup();
+    }
+  }
+
+  /**
+   * Takes over containers a previous agent process started. A container missing from the
+   * engine vanished while no agent watched: it is reported STOPPED with that reason.
+   */
+  async adopt(existing: ContainerState[]): Promise<void> {
+    try {
+      const byName = new Map(existing.map((s) => [s.labels[LABELS.container], s]));
+      for (const c of this.containers) {
+        const s = byName.get(c.def.name);
+        if (!s) {
+          c.status = 'STOPPED';
+          c.reason = 'Container vanished while the agent was not running';
+          continue;
+        }
+        c.id = s.id;
+        if (!s.running && s.startedAt === undefined) {
+          // Created but never started: the previous agent died mid-launch.
+          throw new Error('Task failed to start: the agent restarted while launching it');
+        }
+        if (s.running) {
+          c.status = 'RUNNING';
+          this.follow(c, true);
+        } else if (s.startedAt !== undefined) {
+          c.status = 'STOPPED';
+          c.exitCode = s.exitCode;
+          c.reason = reasonForExit(s.exitCode ?? 0, false) ?? c.reason;
+        }
+        c.exited = this.o.runtime.wait(s.id);
+      }
+      this.log(`adopted ${existing.length} container(s)`);
+      const vanished = this.containers.find((c) => c.status === 'STOPPED' && c.def.essential);
+      if (vanished) {
+        await this.stopAll(vanished.reason ?? 'Essential container in task exited', 'EssentialContainerExited');
+        return;
+      }
+      if (this.status !== 'RUNNING') {
+        this.timestamps.startedAt = this.now();
+        await this.report('RUNNING');
+      }
+      await this.watch();
+    } catch (e) {
+      await this.fail(e);
+    } finally {
+      await this.cleanup();
+    }
+  }
+
+  private async pull(): Promise<void> {
+    this.timestamps.pullStartedAt = this.now();
+    for (const image of new Set(this.containers.map((c) => c.def.image))) {
+      this.checkStop();
+      if (!(await this.o.runtime.hasImage(image))) {
+        this.log(`pulling ${image}`);
+        await this.o.runtime.pull(image);
+      }
+    }
+    this.timestamps.pullStoppedAt = this.now();
+  }
+
+  private async createAll(): Promise<void> {
+    for (const c of this.containers) {
+      this.checkStop();
+      c.id = await this.o.runtime.create(this.spec(c.def));
+    }
+  }
+
+  private byName(name: string): Running {
+    return this.containers.find((c) => c.def.name === name)!;
+  }
+
+  /** Starts each container once its dependencies meet their conditions. */
+  private async startAll(): Promise<void> {
+    const started = new Map<string, Promise<void>>();
+    const startOne = (c: Running): Promise<void> => {
+      let p = started.get(c.def.name);
+      if (!p) {
+        p = (async () => {
+          for (const d of c.def.dependsOn ?? []) {
+            const dep = this.byName(d.containerName);
+            await startOne(dep);
+            await this.awaitCondition(c, dep, d.condition);
+          }
+          this.checkStop();
+          await this.o.runtime.start(c.id!);
+          c.status = 'RUNNING';
+          this.follow(c, false);
+          c.exited = this.o.runtime.wait(c.id!);
+          if (c.def.healthCheck) void this.healthLoop(c);
+        })();
+        started.set(c.def.name, p);
+      }
+      return p;
+    };
+    await Promise.all(this.containers.map(startOne));
+  }
+
+  private async awaitCondition(c: Running, dep: Running, condition: string): Promise<void> {
+    const deadline = this.now() + DEPENDENCY_TIMEOUT_MS;
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), DEPENDENCY_TIMEOUT_MS).unref());
+    const stop = this.stopSignal.then(() => 'stop' as const);
+    if (condition === 'START') return;
+    if (condition === 'COMPLETE' || condition === 'SUCCESS') {
+      const r = await Promise.race([dep.exited!.then((code) => ({ code })), timeout, stop]);
+      if (r === 'stop') throw new TaskStopped();
+      if (r === 'timeout') throw new Error(`Dependency '${dep.def.name}' of '${c.def.name}' did not ${condition} in time`);
+      if (condition === 'SUCCESS' && r.code !== 0) {
+        throw new Error(`Dependency '${dep.def.name}' of '${c.def.name}' exited with ${r.code}, not SUCCESS`);
+      }
+      return;
+    }
+    // HEALTHY
+    while (!dep.healthy) {
+      this.checkStop();
+      if (dep.status === 'STOPPED') throw new Error(`Dependency '${dep.def.name}' of '${c.def.name}' stopped before it was HEALTHY`);
+      if (this.now() > deadline) throw new Error(`Dependency '${dep.def.name}' of '${c.def.name}' did not become HEALTHY in time`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Runs the container's healthCheck as ECS does: interval, timeout, retries, startPeriod. */
+  private async healthLoop(c: Running): Promise<void> {
+    const hc = c.def.healthCheck!;
+    const startedAt = this.now();
+    const [kind, ...rest] = hc.command;
+    const command = kind === 'CMD-SHELL' ? ['/bin/sh', '-c', rest.join(' ')] : kind === 'CMD' ? rest : hc.command;
+    let failures = 0;
+    while (c.status === 'RUNNING' && !this.stopping) {
+      const code = await this.o.runtime.exec(c.id!, command, hc.timeout).catch(() => 1);
+      if (code === 0) {
+        c.healthy = true;
+        failures = 0;
+      } else if (this.now() - startedAt >= (hc.startPeriod ?? 0) * 1000 && ++failures >= hc.retries) {
+        c.healthy = false;
+      }
+      await new Promise((r) => setTimeout(r, (c.healthy ? hc.interval : 1) * 1000));
+    }
+  }
+
+  private follow(c: Running, adopted: boolean): void {
+    const dir = this.o.logDir && join(this.o.logDir, this.task.taskId);
+    if (dir) mkdirSync(dir, { recursive: true });
+    const file = dir && join(dir, `${c.def.name}.log`);
+    // An adopted container's output is followed from its start again: skip what is written.
+    let skip = adopted && file && existsSync(file) ? readFileSync(file, 'utf8').split('\n').length - 1 : 0;
+    c.logsDone = this.o.runtime.followLogs(c.id!, (line) => {
+      if (skip > 0) {
+        skip--;
+        return;
+      }
+      if (file) appendFileSync(file, `${line}\n`);
+    }).catch(() => {});
+  }
+
+  /** Waits until an essential container exits or a stop is requested, then stops the task. */
+  private async watch(): Promise<void> {
+    const exits = this.containers.map(async (c) => {
+      const code = await c.exited!;
+      c.status = 'STOPPED';
+      c.exitCode = code;
+      c.reason ??= reasonForExit(code, this.stopping);
+      return c;
+    });
+    const essentialExit = Promise.race(
+      exits.map((p) => p.then((c) => (c.def.essential ? c : new Promise<never>(() => {})))),
+    );
+    const first = await Promise.race([essentialExit, this.stopSignal.then(() => undefined)]);
+    if (first) {
+      this.log(`essential container ${first.def.name} exited with ${first.exitCode}`);
+      await this.stopAll('Essential container in task exited', 'EssentialContainerExited');
+    } else {
+      await this.stopAll('Task stopped', 'UserInitiated');
+    }
+  }
+
+  /** SIGTERM every running container, SIGKILL after its stopTimeout, then report STOPPED. */
+  private async stopAll(reason: string, stopCode: StopOutcome['stopCode']): Promise<void> {
+    this.stopping = true;
+    this.timestamps.stoppingAt ??= this.now();
+    if (this.status === 'RUNNING') await this.report('STOPPING');
+    await Promise.all(this.containers.map(async (c) => {
+      if (!c.id) return;
+      if (c.status === 'RUNNING') {
+        await this.o.runtime.stop(c.id, c.def.stopTimeout ?? DEFAULT_STOP_TIMEOUT_SECONDS);
+      }
+      const code = c.exited ? await c.exited : undefined;
+      c.status = 'STOPPED';
+      c.exitCode ??= code;
+      await c.logsDone;
+    }));
+    this.timestamps.executionStoppedAt = this.now();
+    this.timestamps.stoppedAt = this.now();
+    // The control plane keeps the first stop cause: a StopTask's reason wins over ours.
+    await this.report('STOPPED', { stopCode, stoppedReason: reason });
+  }
+
+  /** A launch that failed: the task ends STOPPED, TaskFailedToStart, with the error's words. */
+  private async fail(e: unknown): Promise<void> {
+    if (this.status === 'STOPPED') return;
+    const stoppedByUser = e instanceof TaskStopped;
+    const reason = stoppedByUser ? 'Task stopped before it started' : e instanceof Error ? e.message : String(e);
+    if (!stoppedByUser) this.log(`failed: ${reason}`);
+    for (const c of this.containers) {
+      if (c.status !== 'STOPPED') {
+        c.status = 'STOPPED';
+        c.reason ??= stoppedByUser ? undefined : reason;
+      }
+    }
+    this.stopping = true;
+    await Promise.all(this.containers.map(async (c) => {
+      if (!c.id) return;
+      await this.o.runtime.stop(c.id, c.def.stopTimeout ?? DEFAULT_STOP_TIMEOUT_SECONDS).catch(() => {});
+      const state = await this.o.runtime.inspect(c.id).catch(() => undefined);
+      if (state?.startedAt !== undefined) c.exitCode ??= state.exitCode;
+      await c.logsDone;
+    }));
+    const now = this.now();
+    this.timestamps.stoppingAt ??= now;
+    this.timestamps.executionStoppedAt = now;
+    this.timestamps.stoppedAt = now;
+    await this.report('STOPPED', { stopCode: stoppedByUser ? 'UserInitiated' : 'TaskFailedToStart', stoppedReason: reason });
+  }
+
+  private async cleanup(): Promise<void> {
+    await Promise.all(this.containers.map((c) => (c.id ? this.o.runtime.remove(c.id).catch(() => {}) : undefined)));
+    this.resolveDone();
+  }
+}

@@ -1,0 +1,5 @@
+import { createAgentApiHandler } from '../shared/agent-api/handler';
+import { berthFromEnvironment } from '../shared/environment';
+
+/** The agent API behind API Gateway's `POST /agent`: hosts register, heartbeat, poll and report. */
+export const handler = createAgentApiHandler(berthFromEnvironment);

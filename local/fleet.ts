@@ -1,0 +1,70 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+export interface LocalHostSpec {
+  hostId: string;
+  cpu: number;
+  memory: number;
+}
+
+export interface FleetOptions {
+  endpoint: string;
+  dockerSocket: string;
+  dataDir: string;
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+const AGENT_MAIN = join(__dirname, '..', 'agent', 'main.ts');
+const TSX_CLI = require.resolve('tsx/cli');
+
+/** One agent process per local host, as each EC2 host runs its own. */
+export class LocalFleet {
+  readonly agents = new Map<string, ChildProcess>();
+
+  constructor(private readonly o: FleetOptions) {}
+
+  start(host: LocalHostSpec): ChildProcess {
+    const child = spawn(process.execPath, [TSX_CLI, AGENT_MAIN], {
+      env: {
+        ...process.env,
+        ...this.o.env,
+        BERTH_ENDPOINT: this.o.endpoint,
+        BERTH_HOST_ID: host.hostId,
+        BERTH_HOST_CPU: String(host.cpu),
+        BERTH_HOST_MEMORY: String(host.memory),
+        BERTH_DOCKER_SOCKET: this.o.dockerSocket,
+        BERTH_DATA_DIR: this.o.dataDir,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const forward = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) this.o.log?.(line);
+    };
+    child.stdout!.on('data', forward);
+    child.stderr!.on('data', forward);
+    this.agents.set(host.hostId, child);
+    child.once('exit', () => {
+      if (this.agents.get(host.hostId) === child) this.agents.delete(host.hostId);
+    });
+    return child;
+  }
+
+  /** Kills one agent as a crash would (SIGKILL): its containers keep running. */
+  kill(hostId: string): Promise<void> {
+    return this.signal(hostId, 'SIGKILL');
+  }
+
+  private signal(hostId: string, signal: NodeJS.Signals): Promise<void> {
+    const child = this.agents.get(hostId);
+    if (!child || child.exitCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.agents.keys()].map((id) => this.signal(id, 'SIGTERM')));
+  }
+}

@@ -1,0 +1,83 @@
+import type { Berth } from '../context';
+import { taskArn } from '../domain/arns';
+import type { DesiredStatus, TaskStatus } from '../domain/task';
+import type { ContainerDefinition } from '../domain/task-definition';
+import type { TaskRecord } from '../store';
+
+/** What an agent needs to run (or stop) one task: its containers with the overrides applied. */
+export interface Assignment {
+  cluster: string;
+  taskId: string;
+  taskArn: string;
+  desiredStatus: DesiredStatus;
+  lastStatus: TaskStatus;
+  createdAt: number;
+  cpu: number;
+  memory: number;
+  containers: ContainerDefinition[];
+}
+
+/** ECS's override rules: command replaces, environment adds or replaces by name, sizes replace. */
+export function applyOverrides(def: ContainerDefinition, task: TaskRecord): ContainerDefinition {
+  const o = task.overrides.containerOverrides.find((x) => x.name === def.name);
+  if (!o) return def;
+  const env = new Map((def.environment ?? []).map((e) => [e.name, e.value]));
+  for (const e of o.environment ?? []) env.set(e.name, e.value);
+  return {
+    ...def,
+    command: o.command ?? def.command,
+    environment: [...env.entries()].map(([name, value]) => ({ name, value })),
+    cpu: o.cpu ?? def.cpu,
+    memory: o.memory ?? def.memory,
+    memoryReservation: o.memoryReservation ?? def.memoryReservation,
+  };
+}
+
+/** The tasks bound to a host and not yet STOPPED, as its agent should see them. */
+export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignment[]> {
+  const host = await b.store.hosts.get(hostId);
+  if (!host) return [];
+  const tasks = await Promise.all(
+    Object.entries(host.reservations).map(([taskId, r]) => b.store.tasks.get({ cluster: r.cluster, taskId })),
+  );
+  const out: Assignment[] = [];
+  for (const t of tasks) {
+    // A reservation whose task is bound elsewhere (a crash mid-placement) is not this host's work.
+    if (!t || t.hostId !== hostId || t.lastStatus === 'STOPPED') continue;
+    const def = await b.store.taskDefinitions.get(t.family, t.revision);
+    if (!def) continue;
+    out.push({
+      cluster: t.cluster,
+      taskId: t.taskId,
+      taskArn: taskArn(b.partition, t.cluster, t.taskId),
+      desiredStatus: t.desiredStatus,
+      lastStatus: t.lastStatus,
+      createdAt: t.createdAt,
+      cpu: t.cpu,
+      memory: t.memory,
+      containers: def.containerDefinitions.map((c) => applyOverrides(c, t)),
+    });
+  }
+  return out.sort((x, y) => x.createdAt - y.createdAt || x.taskId.localeCompare(y.taskId));
+}
+
+/** What the agent already knows: each task's desired status. */
+export type KnownAssignments = Record<string, DesiredStatus>;
+
+const differs = (current: Assignment[], known: KnownAssignments) =>
+  current.length !== Object.keys(known).length || current.some((a) => known[a.taskId] !== a.desiredStatus);
+
+/**
+ * A long-poll: answers at once when the host's work differs from what the agent knows, else
+ * when it changes (the notifier wakes it) or when `waitMs` has passed.
+ */
+export async function pollAssignments(b: Berth, hostId: string, known: KnownAssignments, waitMs: number): Promise<Assignment[]> {
+  const deadline = b.now() + waitMs;
+  for (;;) {
+    // Listen before reading, so a change between the read and the wait is not missed.
+    const woken = b.notifier.wait(hostId, deadline - b.now());
+    const current = await assignmentsFor(b, hostId);
+    if (differs(current, known) || b.now() >= deadline) return current;
+    await woken;
+  }
+}
