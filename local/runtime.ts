@@ -89,7 +89,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalBerthRuntime> {
     async close() {
       await fleet.stopAll();
       berth.workflows.close();
-      (berth.notifier as LocalHostNotifier).wakeAll();
+      (berth.notifier as LocalHostNotifier).close();
       await server.close();
       await dynamo.close();
       await podman.stop();

@@ -109,7 +109,10 @@ export class DockerRuntime implements ContainerRuntime {
       throw e;
     }
     const s = info.State;
-    const finishedAt = epochMs(s.FinishedAt);
+    const startedAt = epochMs(s.StartedAt);
+    // podman stamps StartedAt when runc's start returns but FinishedAt from the process's real
+    // exit, so a container that exits at once can finish a few ms before it "started".
+    const finishedAt = startedAt === undefined ? epochMs(s.FinishedAt) : maxDefined(epochMs(s.FinishedAt), startedAt);
     return {
       id: info.Id,
       name: info.Name.replace(/^\//, ''),
@@ -118,7 +121,7 @@ export class DockerRuntime implements ContainerRuntime {
       running: s.Running,
       exitCode: !s.Running && finishedAt !== undefined ? s.ExitCode : undefined,
       oomKilled: s.OOMKilled,
-      startedAt: epochMs(s.StartedAt),
+      startedAt,
       finishedAt,
       error: s.Error || undefined,
     };
@@ -278,6 +281,10 @@ function epochMs(time: string | undefined): number | undefined {
   if (!time || time.startsWith('0001-')) return undefined;
   const ms = Date.parse(time);
   return Number.isNaN(ms) || ms <= 0 ? undefined : ms;
+}
+
+function maxDefined(time: number | undefined, floor: number): number | undefined {
+  return time === undefined ? undefined : Math.max(time, floor);
 }
 
 function statusOf(e: unknown): number | undefined {

@@ -3,6 +3,7 @@ import type { HostNotifier } from '../../context';
 /** Wakes long-polling agents in the same process as the control plane. */
 export class LocalHostNotifier implements HostNotifier {
   private readonly waiting = new Map<string, Set<() => void>>();
+  private closed = false;
 
   notify(hostId: string): void {
     const wakers = this.waiting.get(hostId);
@@ -12,6 +13,7 @@ export class LocalHostNotifier implements HostNotifier {
   }
 
   wait(hostId: string, timeoutMs: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
     return new Promise((resolve) => {
       let wakers = this.waiting.get(hostId);
       if (!wakers) this.waiting.set(hostId, (wakers = new Set()));
@@ -20,13 +22,15 @@ export class LocalHostNotifier implements HostNotifier {
         wakers!.delete(wake);
         resolve();
       };
-      const timer = setTimeout(wake, Math.max(0, timeoutMs));
+      // A poll's timer alone must not keep the process alive.
+      const timer = setTimeout(wake, Math.max(0, timeoutMs)).unref();
       wakers.add(wake);
     });
   }
 
-  /** Releases every waiting poll, for a clean shutdown. */
-  wakeAll(): void {
+  /** Releases every waiting poll, now and from now on, for a clean shutdown. */
+  close(): void {
+    this.closed = true;
     for (const hostId of [...this.waiting.keys()]) this.notify(hostId);
   }
 }

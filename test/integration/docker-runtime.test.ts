@@ -1,0 +1,364 @@
+import Docker from 'dockerode';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CannotCreateContainerError,
+  CannotPullContainerError,
+  type ContainerSpec,
+  LABELS,
+} from '../../agent/runtime/container-runtime';
+import { DockerRuntime, EXEC_TIMED_OUT } from '../../agent/runtime/docker-runtime';
+import { BUSYBOX_IMAGE, ensureBusyboxImage, startPodmanService, type PodmanService } from '../../local/podman';
+
+// Every container this run makes carries this label, so afterAll can remove them all.
+const RUN_LABEL = 'berth.test-run';
+const RUN = randomBytes(4).toString('hex');
+
+let dataDir: string;
+let podman: PodmanService;
+let runtime: DockerRuntime;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'berth-podman-'));
+  const log = () => {};
+  podman = await startPodmanService({ dataDir, log });
+  await ensureBusyboxImage({ env: podman.env, log });
+  runtime = new DockerRuntime({ socketPath: podman.socketPath });
+}, 120_000);
+
+afterAll(async () => {
+  if (runtime) {
+    for (const c of await runtime.list({ [RUN_LABEL]: RUN })) await runtime.remove(c.id);
+  }
+  await podman?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+let n = 0;
+const spec = (over: Partial<ContainerSpec> = {}): ContainerSpec => ({
+  name: `berth-test-${RUN}-${++n}`,
+  image: BUSYBOX_IMAGE,
+  env: [],
+  ulimits: [],
+  portMappings: [],
+  ...over,
+  labels: { [RUN_LABEL]: RUN, ...over.labels },
+});
+
+async function started(over: Partial<ContainerSpec>): Promise<string> {
+  const id = await runtime.create(spec(over));
+  await runtime.start(id);
+  return id;
+}
+
+type Line = { line: string; stream: 'stdout' | 'stderr' };
+
+async function output(id: string): Promise<Line[]> {
+  const lines: Line[] = [];
+  await runtime.followLogs(id, (line, stream) => lines.push({ line, stream }));
+  return lines;
+}
+
+/** Resolves once the container prints `text`, so a test acts only after the shell set its traps. */
+function printed(id: string, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    runtime.followLogs(id, (line) => line === text && resolve())
+      .then(() => reject(new Error(`container exited without printing ${text}`)), reject);
+  });
+}
+
+const sh = (script: string) => ['sh', '-c', script];
+const LOOP_FOREVER = 'while true; do sleep 1; done';
+
+describe('DockerRuntime on podman', () => {
+  describe('a container that exits', () => {
+    it('reports its exit code through wait and inspect, and its output by stream', async () => {
+      const id = await started({ command: sh('echo out; echo err >&2; exit 3') });
+
+      const lines = await output(id);
+      const exitCode = await runtime.wait(id);
+      const state = await runtime.inspect(id);
+
+      expect(exitCode).toBe(3);
+      expect(lines).toHaveLength(2);
+      expect(lines).toEqual(expect.arrayContaining([{ line: 'out', stream: 'stdout' }, { line: 'err', stream: 'stderr' }]));
+      expect(state).toMatchObject({ id, status: 'exited', running: false, exitCode: 3, oomKilled: false });
+      expect(state!.startedAt).toEqual(expect.any(Number));
+      expect(state!.finishedAt).toEqual(expect.any(Number));
+      expect(state!.startedAt!).toBeLessThanOrEqual(state!.finishedAt!);
+    });
+
+    it('answers wait at once for a container that has already exited', async () => {
+      const id = await started({ command: sh('exit 5') });
+      await runtime.wait(id);
+
+      const startMs = Date.now();
+      const exitCode = await runtime.wait(id);
+
+      expect(exitCode).toBe(5);
+      expect(Date.now() - startMs).toBeLessThan(1_000);
+    });
+
+    it('delivers every line, the last one without a newline, when followed after the exit', async () => {
+      const id = await started({ command: sh("printf 'first\\nsecond\\nlast'") });
+      await runtime.wait(id);
+
+      const lines = await output(id);
+
+      expect(lines.map((l) => l.line)).toEqual(['first', 'second', 'last']);
+    });
+
+    it('follows from the start when followLogs is called before start', async () => {
+      const id = await runtime.create(spec({ command: sh('echo one; sleep 0.3; echo two') }));
+      const following = output(id);
+      await new Promise((r) => setTimeout(r, 200));
+
+      await runtime.start(id);
+      const lines = await following;
+
+      expect(lines.map((l) => l.line)).toEqual(['one', 'two']);
+    });
+
+    it('has no exit code or times before it starts', async () => {
+      const id = await runtime.create(spec({ command: sh('exit 1') }));
+
+      const state = await runtime.inspect(id);
+
+      expect(state).toMatchObject({ status: 'created', running: false, exitCode: undefined, startedAt: undefined, finishedAt: undefined });
+    });
+  });
+
+  describe('create', () => {
+    it('applies command, entryPoint, env, workingDirectory and user', async () => {
+      const id = await started({
+        entryPoint: ['/bin/sh', '-c'],
+        command: ['echo "greeting=$GREETING"; pwd; id -u; env'],
+        env: ['GREETING=hello world', 'OTHER=x'],
+        workingDirectory: '/tmp',
+        user: 'nobody',
+      });
+
+      const lines = (await output(id)).map((l) => l.line);
+
+      expect(lines.slice(0, 3)).toEqual(['greeting=hello world', '/tmp', '65534']);
+      expect(lines).toEqual(expect.arrayContaining(['GREETING=hello world', 'OTHER=x']));
+    });
+
+    it('applies ulimits, and sets nofile and nproc when the spec does not', async () => {
+      const withLimits = await started({
+        command: sh('echo "$(ulimit -Sn) $(ulimit -Hn) $(ulimit -Su)"'),
+        ulimits: [{ name: 'nofile', softLimit: 2048, hardLimit: 4096 }],
+      });
+      const withDefaults = await runtime.create(spec({ command: sh('exit 0') }));
+
+      const lines = (await output(withLimits)).map((l) => l.line);
+      const defaults = await engine().getContainer(withDefaults).inspect();
+
+      // podman names them as the kernel does (RLIMIT_NOFILE), Docker as they were given.
+      const named = (defaults.HostConfig.Ulimits ?? []).map((u) => ({ ...u, Name: u.Name!.replace(/^RLIMIT_/, '').toLowerCase() }));
+
+      expect(lines).toEqual(['2048 4096 1024']);
+      expect(named).toEqual(expect.arrayContaining([
+        { Name: 'nofile', Soft: 1024, Hard: 1024 },
+        { Name: 'nproc', Soft: 1024, Hard: 1024 },
+      ]));
+    });
+
+    it('gives the engine cpu shares and memory limits in its units', async () => {
+      const id = await runtime.create(spec({ command: sh('exit 0'), cpuShares: 256, memoryMiB: 64, memoryReservationMiB: 32 }));
+      const tiny = await runtime.create(spec({ command: sh('exit 0'), cpuShares: 0 }));
+
+      const { HostConfig } = await engine().getContainer(id).inspect();
+      const tinyShares = (await engine().getContainer(tiny).inspect()).HostConfig.CpuShares;
+
+      expect(HostConfig).toMatchObject({ CpuShares: 256, Memory: 64 * 1024 * 1024, MemoryReservation: 32 * 1024 * 1024 });
+      expect(tinyShares).toBe(2);
+    });
+
+    it('refuses a second container with the same name', async () => {
+      const first = spec({ command: sh('exit 0') });
+      await runtime.create(first);
+
+      await expect(runtime.create({ ...first })).rejects.toBeInstanceOf(CannotCreateContainerError);
+    });
+
+    it('refuses an image that is not there', async () => {
+      await expect(runtime.create(spec({ image: 'localhost/does-not-exist:1' }))).rejects.toThrow(CannotCreateContainerError);
+    });
+
+    it('publishes portMappings on the host', async () => {
+      const hostPort = await freePort();
+      const id = await started({
+        command: sh('echo hello > /tmp/index.html; echo ready; httpd -f -p 8080 -h /tmp'),
+        portMappings: [{ containerPort: 8080, hostPort, protocol: 'tcp' }],
+      });
+      await printed(id, 'ready');
+
+      const body = await retry(() => fetch(`http://127.0.0.1:${hostPort}/index.html`).then((r) => r.text()));
+
+      expect(body).toBe('hello\n');
+      await runtime.remove(id);
+    });
+  });
+
+  describe('memory', () => {
+    // tail keeps a newline-free input whole, so this holds 64 MiB, then exits 0.
+    const ALLOCATE_64_MIB = sh('head -c 64m /dev/zero | tail');
+
+    it('kills a container that goes past memoryMiB with exit code 137', async () => {
+      const id = await started({ command: ALLOCATE_64_MIB, memoryMiB: 16 });
+
+      const exitCode = await runtime.wait(id);
+
+      expect(exitCode).toBe(137);
+      expect((await runtime.inspect(id))?.exitCode).toBe(137);
+    });
+
+    it('lets the same container finish under a limit it fits in', async () => {
+      const id = await started({ command: ALLOCATE_64_MIB, memoryMiB: 128 });
+
+      expect(await runtime.wait(id)).toBe(0);
+    });
+  });
+
+  describe('stop', () => {
+    it('lets a container that handles SIGTERM exit by itself', async () => {
+      const id = await started({ command: sh(`trap 'exit 0' TERM; echo ready; ${LOOP_FOREVER}`) });
+      await printed(id, 'ready');
+
+      const startMs = Date.now();
+      await runtime.stop(id, 10);
+      const elapsedMs = Date.now() - startMs;
+
+      expect(await runtime.wait(id)).toBe(0);
+      expect(elapsedMs).toBeLessThan(3_000);
+    });
+
+    it('kills a container that ignores SIGTERM once the timeout has passed', async () => {
+      const id = await started({ command: sh(`trap '' TERM; echo ready; ${LOOP_FOREVER}`) });
+      await printed(id, 'ready');
+
+      const startMs = Date.now();
+      await runtime.stop(id, 2);
+      const elapsedMs = Date.now() - startMs;
+
+      expect(await runtime.wait(id)).toBe(137);
+      expect(elapsedMs).toBeGreaterThanOrEqual(1_900);
+      expect(elapsedMs).toBeLessThan(6_000);
+    });
+
+    it('is fine with a container that has stopped or is gone', async () => {
+      const id = await started({ command: sh('exit 0') });
+      await runtime.wait(id);
+
+      await runtime.stop(id, 1);
+      await runtime.remove(id);
+      await runtime.stop(id, 1);
+    });
+  });
+
+  describe('images', () => {
+    it('fails a pull of a missing image fast, with CannotPullContainerError', async () => {
+      const startMs = Date.now();
+
+      const pulling = runtime.pull('localhost/does-not-exist:1');
+
+      await expect(pulling).rejects.toBeInstanceOf(CannotPullContainerError);
+      await expect(pulling).rejects.toThrow(/does-not-exist/);
+      expect(Date.now() - startMs).toBeLessThan(15_000);
+    });
+
+    it('gives up on a pull that takes longer than pullTimeoutMs', async () => {
+      const impatient = new DockerRuntime({ socketPath: podman.socketPath, pullTimeoutMs: 300 });
+      const startMs = Date.now();
+
+      await expect(impatient.pull('localhost/does-not-exist:2')).rejects.toThrow(/timed out/);
+      expect(Date.now() - startMs).toBeLessThan(2_000);
+    });
+
+    it('knows which images it has', async () => {
+      expect(await runtime.hasImage(BUSYBOX_IMAGE)).toBe(true);
+      expect(await runtime.hasImage('localhost/does-not-exist:1')).toBe(false);
+    });
+  });
+
+  describe('list and remove', () => {
+    it('finds containers by label, running and exited', async () => {
+      const taskId = randomBytes(16).toString('hex');
+      const labels = { [LABELS.task]: taskId, [LABELS.container]: 'app' };
+      const id = await started({ command: sh(`echo ready; ${LOOP_FOREVER}`), labels });
+      await started({ command: sh('exit 0'), labels: { [LABELS.task]: taskId, [LABELS.container]: 'sidecar' } });
+
+      const running = await runtime.list(labels);
+      await runtime.stop(id, 0);
+      const exited = await runtime.list(labels);
+      const bothContainers = await runtime.list({ [LABELS.task]: taskId });
+      const otherTask = await runtime.list({ [LABELS.task]: 'not-this-task' });
+
+      expect(running).toEqual([expect.objectContaining({ id, running: true, labels: expect.objectContaining(labels) })]);
+      expect(exited).toEqual([expect.objectContaining({ id, running: false, exitCode: 137 })]);
+      expect(bothContainers).toHaveLength(2);
+      expect(otherTask).toEqual([]);
+    });
+
+    it('removes a container, even a running one, and again without complaint', async () => {
+      const id = await started({ command: sh(LOOP_FOREVER) });
+
+      await runtime.remove(id);
+      const state = await runtime.inspect(id);
+      await runtime.remove(id);
+
+      expect(state).toBeUndefined();
+    });
+  });
+
+  describe('exec', () => {
+    let id: string;
+    beforeAll(async () => {
+      id = await started({ command: sh(LOOP_FOREVER) });
+    });
+    afterAll(() => runtime.remove(id));
+
+    it.each([0, 1, 7])('returns the exit code %i of the command', async (code) => {
+      expect(await runtime.exec(id, ['sh', '-c', `exit ${code}`], 5)).toBe(code);
+    });
+
+    it('returns 124 for a command that runs past its timeout', async () => {
+      const startMs = Date.now();
+
+      const exitCode = await runtime.exec(id, ['sleep', '10'], 1);
+
+      expect(exitCode).toBe(EXEC_TIMED_OUT);
+      expect(Date.now() - startMs).toBeLessThan(3_000);
+    });
+  });
+});
+
+/** The engine itself, to see what it was given where ContainerState does not say. */
+const engine = () => new Docker({ socketPath: podman.socketPath });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** httpd prints nothing when it is listening, so the first requests may find no one there. */
+async function retry<T>(fn: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
