@@ -16,7 +16,6 @@ export interface FleetOptions {
 }
 
 const AGENT_MAIN = join(__dirname, '..', 'agent', 'main.ts');
-const TSX_CLI = require.resolve('tsx/cli');
 
 /** One agent process per local host, as each EC2 host runs its own. */
 export class LocalFleet {
@@ -25,7 +24,8 @@ export class LocalFleet {
   constructor(private readonly o: FleetOptions) {}
 
   start(host: LocalHostSpec): ChildProcess {
-    const child = spawn(process.execPath, [TSX_CLI, AGENT_MAIN], {
+    // One process (no tsx CLI wrapper in between), so a signal reaches the agent itself.
+    const child = spawn(process.execPath, ['--import', 'tsx', AGENT_MAIN], {
       env: {
         ...process.env,
         ...this.o.env,

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { accessSync, constants, copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, closeSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -102,6 +102,8 @@ export async function startPodmanService(options: { dataDir: string; log: Log })
   const { dataDir, log } = options;
   const socketPath = join(dataDir, 'podman.sock');
   const env = { ...process.env, CONTAINERS_CONF: writeContainersConf(dataDir) };
+  // A local mode killed without a word leaves its service running: end it, not to pile them up.
+  await stopOrphan(join(dataDir, 'podman.pid'), log);
   // A socket left by a service that died would make us think it answers, or make the bind fail.
   if (existsSync(socketPath)) unlinkSync(socketPath);
 
@@ -110,6 +112,8 @@ export async function startPodmanService(options: { dataDir: string; log: Log })
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  const pidFile = join(dataDir, 'podman.pid');
+  if (child.pid !== undefined) writeFileSync(pidFile, String(child.pid));
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => {
@@ -123,7 +127,10 @@ export async function startPodmanService(options: { dataDir: string; log: Log })
     });
   });
 
-  const stop = () => stopChild(child, exited);
+  const stop = async () => {
+    await stopChild(child, exited);
+    rmSync(pidFile, { force: true });
+  };
   const deadline = Date.now() + PING_TIMEOUT_MS;
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code));
@@ -139,6 +146,29 @@ export async function startPodmanService(options: { dataDir: string; log: Log })
     await sleep(100);
   }
   return { socketPath, env, stop };
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function stopOrphan(pidFile: string, log: Log): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  rmSync(pidFile, { force: true });
+  if (!Number.isInteger(pid) || pid <= 1 || !alive(pid)) return;
+  // Only a podman process is ours to end: the pid may have been reused since.
+  const cmdline = existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, 'utf8') : '';
+  if (!cmdline.includes('podman')) return;
+  log(`stopping the podman service a previous run left behind (pid ${pid})`);
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
 }
 
 async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
