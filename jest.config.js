@@ -6,4 +6,5 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 60_000,
+  setupFiles: ['<rootDir>/test/support/setup-env.ts'],
 };

@@ -1,6 +1,6 @@
 import { LocalWorkflowEngine, type LocalFunction, type LocalWorkflowOptions } from '../shared/cloud/local/local-workflow-engine';
 import { LocalHostNotifier } from '../shared/cloud/local/local-host-notifier';
-import { type Berth, type BerthConfig, DEFAULT_CONFIG, type HostNotifier } from '../shared/context';
+import { type Berth, type BerthConfig, type CapacityTrigger, DEFAULT_CONFIG, type HostNotifier } from '../shared/context';
 import type { Partition } from '../shared/domain/arns';
 import { lifecycleSteps } from '../shared/lifecycle/steps';
 import { createStore } from '../shared/store';
@@ -18,6 +18,7 @@ export interface LocalBerthOptions {
   tablePrefix?: string;
   config?: Partial<BerthConfig>;
   notifier?: HostNotifier;
+  capacity?: CapacityTrigger;
   now?: () => number;
   workflows?: LocalWorkflowOptions;
 }
@@ -31,6 +32,8 @@ export function localBerth(options: LocalBerthOptions): LocalBerth {
     partition: LOCAL_PARTITION,
     store: createStore(createDocumentClient({ endpoint: options.dynamoEndpoint }), tableNames(options.tablePrefix)),
     notifier: options.notifier ?? new LocalHostNotifier(),
+    // Replaced by the local mode's capacity manager once it exists.
+    capacity: options.capacity ?? { trigger: () => {} },
     config: { ...DEFAULT_CONFIG, ...options.config },
     now: options.now ?? Date.now,
   } as LocalBerth;

@@ -64,6 +64,11 @@ export class LocalFleet {
     });
   }
 
+  /** Stops one agent cleanly; its containers are the caller's to keep or remove. */
+  stop(hostId: string): Promise<void> {
+    return this.signal(hostId, 'SIGTERM');
+  }
+
   async stopAll(): Promise<void> {
     await Promise.all([...this.agents.keys()].map((id) => this.signal(id, 'SIGTERM')));
   }

@@ -4,17 +4,22 @@ import { startLocal } from './runtime';
 
 /**
  * `npm start`: Berth on one machine. State lives under BERTH_DATA_DIR (default ~/.berth), the
- * endpoint listens on BERTH_PORT (default 4566), and BERTH_LOCAL_HOSTS agents (default 2) run
- * real containers through podman.
+ * endpoint listens on BERTH_PORT (default 4566), and a warm pool of BERTH_LOCAL_HOSTS hosts
+ * (default 2, of BERTH_HOST_TYPE, default c6i.large) runs real containers through podman; the
+ * capacity manager adds hosts up to BERTH_MAX_HOSTS (default 10) when tasks are waiting.
  */
 async function main() {
   const env = process.env;
+  const num = (name: string) => (env[name] ? Number(env[name]) : undefined);
   const local = await startLocal({
     dataDir: env.BERTH_DATA_DIR ?? join(homedir(), '.berth'),
-    port: Number(env.BERTH_PORT ?? 4566),
-    hosts: Number(env.BERTH_LOCAL_HOSTS ?? 2),
-    hostCpu: Number(env.BERTH_HOST_CPU ?? 2048),
-    hostMemory: Number(env.BERTH_HOST_MEMORY ?? 4096),
+    port: num('BERTH_PORT'),
+    hosts: num('BERTH_LOCAL_HOSTS'),
+    hostType: env.BERTH_HOST_TYPE,
+    maxHosts: num('BERTH_MAX_HOSTS'),
+    idleTimeoutSeconds: num('BERTH_IDLE_TIMEOUT_SECONDS'),
+    market: env.BERTH_MARKET === 'spot' ? 'spot' : undefined,
+    bootDelayMs: num('BERTH_BOOT_DELAY_MS'),
     log: (line) => console.log(`berth: ${line}`),
     logRequests: Boolean(env.BERTH_LOG_REQUESTS),
   });

@@ -1,6 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createAgentApiHandler } from '../shared/agent-api/handler';
+import { DockerRuntime } from '../agent/runtime/docker-runtime';
+import { createAgentApiHandler, createOperatorApiHandler } from '../shared/agent-api/handler';
+import { DEFAULT_CATALOG } from '../shared/capacity/catalog';
+import { CapacityManager, DEFAULT_BOOT_TIMEOUT_SECONDS, DEFAULT_HEARTBEAT_TIMEOUT_SECONDS } from '../shared/capacity/manager';
+import type { Market } from '../shared/capacity/types';
+import { dropUndefined } from '../shared/domain/task-definition';
 import type { BerthConfig } from '../shared/context';
 import { createApiHandler } from '../shared/ecs-api/handler';
 import { recoverInFlight } from '../shared/lifecycle/recovery';
@@ -8,6 +13,7 @@ import type { LocalHostNotifier } from '../shared/cloud/local/local-host-notifie
 import { type LocalBerth, localBerth } from './berth';
 import { type Dynalite, createTables, startDynalite } from './dynalite';
 import { LocalFleet } from './fleet';
+import { LocalFleetProvider } from './local-fleet-provider';
 import { ensureBusyboxImage, ensurePodman, startPodmanService } from './podman';
 import { serve } from './server';
 
@@ -15,10 +21,18 @@ export interface LocalOptions {
   dataDir: string;
   /** 0 picks a free port. */
   port: number;
-  /** How many local hosts (agent processes) to start, and each one's capacity. */
+  /** The warm pool: how many idle hosts (agent processes) to keep, and of which instance type. */
   hosts: number;
-  hostCpu: number;
-  hostMemory: number;
+  hostType: string;
+  /** The capacity manager's policy and pace. */
+  maxHosts: number;
+  idleTimeoutSeconds: number;
+  market: Market;
+  capacityIntervalMs: number;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutSeconds: number;
+  /** Imitates EC2's boot time for launched hosts. */
+  bootDelayMs: number;
   config?: Partial<BerthConfig>;
   /** TimeoutSeconds per workflow Task state, instead of the ASL's. */
   timeoutSeconds?: Record<string, number>;
@@ -26,10 +40,25 @@ export interface LocalOptions {
   logRequests?: boolean;
 }
 
+export const LOCAL_DEFAULTS = {
+  port: 4566,
+  hosts: 2,
+  hostType: 'c6i.large',
+  maxHosts: 10,
+  idleTimeoutSeconds: 300,
+  market: 'on-demand',
+  capacityIntervalMs: 5000,
+  heartbeatIntervalMs: 10_000,
+  heartbeatTimeoutSeconds: DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
+  bootDelayMs: 0,
+} satisfies Partial<LocalOptions>;
+
 export interface LocalBerthRuntime {
   url: string;
   berth: LocalBerth;
   fleet: LocalFleet;
+  provider: LocalFleetProvider;
+  capacity: CapacityManager;
   dockerSocket: string;
   podmanEnv: NodeJS.ProcessEnv;
   close(): Promise<void>;
@@ -39,7 +68,8 @@ export interface LocalBerthRuntime {
  * The whole of Berth on one machine: dynalite (on disk), the ECS and agent APIs on one
  * endpoint, the lifecycle workflows, podman's Docker-compatible API and a fleet of agents.
  */
-export async function startLocal(o: LocalOptions): Promise<LocalBerthRuntime> {
+export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOptions, 'dataDir' | 'log'>): Promise<LocalBerthRuntime> {
+  const o: LocalOptions = { ...LOCAL_DEFAULTS, ...dropUndefined(options) };
   mkdirSync(join(o.dataDir, 'dynamodb'), { recursive: true });
   await ensurePodman(o.log);
 
@@ -63,6 +93,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalBerthRuntime> {
   const server = await serve({
     'POST /': createApiHandler(() => berth, { log: requestLog }),
     'POST /agent': createAgentApiHandler(() => berth, { log: requestLog }),
+    'POST /operator': createOperatorApiHandler(() => berth, { log: requestLog }),
   }, o.port);
 
   const recovered = await recoverInFlight(berth);
@@ -74,19 +105,37 @@ export async function startLocal(o: LocalOptions): Promise<LocalBerthRuntime> {
     endpoint: server.url,
     dockerSocket: podman.socketPath,
     dataDir: o.dataDir,
-    env: { ...podman.env, BERTH_EXIT_WITH_PARENT: '1' },
+    env: { ...podman.env, BERTH_EXIT_WITH_PARENT: '1', BERTH_HEARTBEAT_INTERVAL_MS: String(o.heartbeatIntervalMs) },
     log: o.log,
   });
-  o.log(`starting ${o.hosts} local host(s), ${o.hostCpu} CPU / ${o.hostMemory} MiB each`);
-  for (let i = 1; i <= o.hosts; i++) fleet.start({ hostId: `local-${i}`, cpu: o.hostCpu, memory: o.hostMemory });
+  const provider = new LocalFleetProvider(fleet, DEFAULT_CATALOG, new DockerRuntime({ socketPath: podman.socketPath }), o.bootDelayMs);
+  const resumed = provider.resume(await berth.store.hosts.list());
+  if (resumed > 0) o.log(`resumed the agents of ${resumed} host(s) from the store`);
+
+  const capacity = new CapacityManager(berth, {
+    provider,
+    catalog: DEFAULT_CATALOG,
+    policy: { warmPoolHosts: o.hosts, warmPoolType: o.hostType, maxHosts: o.maxHosts, idleTimeoutSeconds: o.idleTimeoutSeconds, market: o.market },
+    heartbeatTimeoutSeconds: o.heartbeatTimeoutSeconds,
+    bootTimeoutSeconds: DEFAULT_BOOT_TIMEOUT_SECONDS,
+    watchingSince: berth.now(),
+  }, o.log);
+  berth.capacity = capacity;
+  o.log(`keeping a warm pool of ${o.hosts} × ${o.hostType} host(s), at most ${o.maxHosts}`);
+  capacity.start(o.capacityIntervalMs);
+  await waitForActiveHosts(berth, o.hosts, 60_000);
 
   return {
     url: server.url,
     berth,
     fleet,
+    provider,
+    capacity,
     dockerSocket: podman.socketPath,
     podmanEnv: podman.env,
     async close() {
+      await capacity.stop();
+      provider.close();
       await fleet.stopAll();
       berth.workflows.close();
       (berth.notifier as LocalHostNotifier).close();
@@ -95,4 +144,13 @@ export async function startLocal(o: LocalOptions): Promise<LocalBerthRuntime> {
       await podman.stop();
     },
   };
+}
+
+/** The local mode is ready once the warm pool's agents have registered. */
+async function waitForActiveHosts(berth: LocalBerth, count: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await berth.store.hosts.list()).filter((h) => h.status === 'ACTIVE').length < count) {
+    if (Date.now() > deadline) throw new Error(`fewer than ${count} host(s) registered within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

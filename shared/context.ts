@@ -7,11 +7,14 @@ export interface BerthConfig {
   placementTimeoutSeconds: number;
   /** How long to wait between placement attempts while no host has room. */
   placementRetrySeconds: number;
+  /** Let hosts that no launch accounts for register: for tests and hand-run fleets only. */
+  openHostRegistration: boolean;
 }
 
 export const DEFAULT_CONFIG: BerthConfig = {
   placementTimeoutSeconds: 300,
   placementRetrySeconds: 1,
+  openHostRegistration: false,
 };
 
 /**
@@ -24,6 +27,11 @@ export interface HostNotifier {
   wait(hostId: string, timeoutMs: number): Promise<void>;
 }
 
+/** Asks for a capacity cycle now: placement found no room. */
+export interface CapacityTrigger {
+  trigger(): void;
+}
+
 /**
  * Everything the core needs, passed in: a Lambda builds it from its environment, the local
  * runtime and the tests build it with local adapters.
@@ -33,6 +41,7 @@ export interface Berth {
   store: Store;
   workflows: WorkflowEngine;
   notifier: HostNotifier;
+  capacity: CapacityTrigger;
   config: BerthConfig;
   /** Epoch milliseconds. */
   now: () => number;

@@ -1,3 +1,4 @@
+import { LambdaCapacityTrigger } from './cloud/aws/lambda-capacity-trigger';
 import { PollingHostNotifier } from './cloud/aws/polling-host-notifier';
 import { SfnWorkflowEngine } from './cloud/aws/sfn-workflow-engine';
 import { type Berth, type BerthConfig, DEFAULT_CONFIG } from './context';
@@ -14,6 +15,7 @@ export function configFromEnvironment(): BerthConfig {
   return {
     placementTimeoutSeconds: number('BERTH_PLACEMENT_TIMEOUT_SECONDS', DEFAULT_CONFIG.placementTimeoutSeconds),
     placementRetrySeconds: number('BERTH_PLACEMENT_RETRY_SECONDS', DEFAULT_CONFIG.placementRetrySeconds),
+    openHostRegistration: false,
   };
 }
 
@@ -35,6 +37,7 @@ export function berthFromEnvironment(): Berth {
       stop: required('BERTH_STOP_STATE_MACHINE_ARN'),
     }),
     notifier: new PollingHostNotifier(),
+    capacity: new LambdaCapacityTrigger(required('BERTH_CAPACITY_FUNCTION_NAME')),
     config: configFromEnvironment(),
     now: Date.now,
   };

@@ -1,7 +1,12 @@
 import type { Berth } from '../context';
 import { type ApiHandlerOptions, createJsonApiHandler } from '../ecs-api/handler';
 import { AGENT_OPERATIONS, AGENT_TARGET_PREFIX } from './operations';
+import { OPERATOR_OPERATIONS, OPERATOR_TARGET_PREFIX } from './operator';
 
 /** The agent API, behind API Gateway's `POST /agent`. */
 export const createAgentApiHandler = (berth: () => Berth | Promise<Berth>, options: ApiHandlerOptions = {}) =>
   createJsonApiHandler(berth, { targetPrefix: AGENT_TARGET_PREFIX, operations: AGENT_OPERATIONS }, options);
+
+/** The operator API, served by the local mode on `POST /operator` (EventBridge's role on AWS). */
+export const createOperatorApiHandler = (berth: () => Berth | Promise<Berth>, options: ApiHandlerOptions = {}) =>
+  createJsonApiHandler(berth, { targetPrefix: OPERATOR_TARGET_PREFIX, operations: OPERATOR_OPERATIONS }, options);

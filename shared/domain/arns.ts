@@ -20,6 +20,10 @@ export const taskArn = (p: Partition, cluster: string, taskId: string): string =
 export const containerArn = (p: Partition, cluster: string, taskId: string, name: string): string =>
   `arn:aws:ecs:${p.region}:${p.accountId}:container/${cluster}/${taskId}/${name}`;
 
+/** A host, as ECS names it. The fleet is shared, so the cluster is the one asked about. */
+export const containerInstanceArn = (p: Partition, cluster: string, hostId: string): string =>
+  `arn:aws:ecs:${p.region}:${p.accountId}:container-instance/${cluster}/${hostId}`;
+
 export const DEFAULT_CLUSTER = 'default';
 
 const NAME = /^[a-zA-Z0-9_-]{1,255}$/;

@@ -1,4 +1,5 @@
 import * as clusters from './clusters';
+import * as containerInstances from './container-instances';
 import type { Operation } from './operation';
 import * as tags from './tags';
 import * as taskDefinitions from './task-definitions';
@@ -10,6 +11,9 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   ...taskDefinitions,
   ...tasks,
   ...tags,
+  ListContainerInstances: containerInstances.ListContainerInstances,
+  DescribeContainerInstances: containerInstances.DescribeContainerInstances,
+  UpdateContainerInstancesState: containerInstances.UpdateContainerInstancesState,
 });
 
 export const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';

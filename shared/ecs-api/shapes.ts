@@ -1,4 +1,4 @@
-import { type Partition, clusterArn, containerArn, taskArn, taskDefinitionArn } from '../domain/arns';
+import { type Partition, clusterArn, containerArn, containerInstanceArn, taskArn, taskDefinitionArn } from '../domain/arns';
 import type { Tag } from '../domain/fields';
 import { TASK_TIMESTAMPS } from '../domain/task';
 import { dropUndefined } from '../domain/task-definition';
@@ -91,6 +91,7 @@ export function toEcsTask(p: Partition, t: TaskRecord) {
     platformVersion: t.launchType === 'FARGATE' ? '1.4.0' : undefined,
     platformFamily: t.launchType === 'FARGATE' ? 'Linux' : undefined,
     connectivity: t.hostId ? 'CONNECTED' : undefined,
+    containerInstanceArn: t.hostId ? containerInstanceArn(p, t.cluster, t.hostId) : undefined,
     stopCode: t.stopCode,
     stoppedReason: t.stoppedReason,
     version: t.version,

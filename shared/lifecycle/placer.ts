@@ -54,7 +54,7 @@ export class Placer {
         continue;
       }
       const host = this.hosts[this.index.get(plan.hostId)!];
-      const reserved = await this.store.reserve(plan, cluster);
+      const reserved = await this.store.reserve(plan, cluster, this.now());
       if (reserved) {
         // The write returns the host's sums with everyone's commits: a free refresh of it.
         this.learn({ ...host, ...reserved });

@@ -10,7 +10,7 @@ export async function registerHost(b: Berth, host: HostRegistration): Promise<Ho
   if (!Number.isSafeInteger(host.cpu) || host.cpu <= 0 || !Number.isSafeInteger(host.memory) || host.memory <= 0) {
     throw new ClientException('A host must register a positive cpu and memory.');
   }
-  return b.store.hosts.register(host, b.now());
+  return b.store.hosts.register(host, b.now(), b.config.openHostRegistration);
 }
 
 export class ReportRefusedException extends ClientException {

@@ -73,17 +73,23 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       const demand = { taskId: task.taskId, cpu: task.cpu, memory: task.memory };
       const plan = await placerFor(b).place(demand, task.cluster, task.placementStrategy);
       if (!plan) {
-        if (b.now() < placementDeadline) return { outcome: 'WAIT', retryAfterSeconds: b.config.placementRetrySeconds };
+        if (b.now() < placementDeadline) {
+          // Placement and capacity talk through recorded demand; the trigger only says "now".
+          await b.store.demand.record({ taskId: task.taskId, cluster: task.cluster, cpu: task.cpu, memory: task.memory, since: b.now() });
+          b.capacity.trigger();
+          return { outcome: 'WAIT', retryAfterSeconds: b.config.placementRetrySeconds };
+        }
         await markTaskStopped(b, ref, {
           stopCode: 'TaskFailedToStart',
           stoppedReason: `Task failed to start: no host had room for ${task.cpu} CPU and ${task.memory} MiB (${shortOf(b, demand)})`,
         });
+        await b.store.demand.remove(task.taskId);
         return { outcome: 'STOPPED' };
       }
       const bound = await b.store.tasks.bindHost(ref, plan.hostId);
       if (bound) return { outcome: 'PLACED', hostId: plan.hostId };
       // StopTask won the race, or another execution bound the task first: give our room back.
-      await b.store.hosts.release(plan.hostId, ref.taskId, plan);
+      await b.store.hosts.release(plan.hostId, ref.taskId, plan, b.now());
       const now = await getTask(ref);
       if (now.hostId && now.desiredStatus === 'RUNNING') return { outcome: 'PLACED', hostId: now.hostId };
       return { outcome: 'STOPPED' };

@@ -34,7 +34,7 @@ export async function releaseTask(b: Berth, ref: TaskRef): Promise<number> {
   let released = 0;
   for (const h of holders) {
     const r = h.reservations[ref.taskId];
-    if (r && (await b.store.hosts.release(h.hostId, ref.taskId, r))) released++;
+    if (r && (await b.store.hosts.release(h.hostId, ref.taskId, r, b.now()))) released++;
   }
   return released;
 }

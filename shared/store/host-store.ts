@@ -1,5 +1,7 @@
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { HostStatus, HostView, Plan } from '../scheduler/placement';
+import type { Market } from '../capacity/types';
+import { ClientException } from '../domain/errors';
 import { isConditionFailure } from './client';
 import { scanAll } from './scan';
 import { UpdateExpression } from './update-expression';
@@ -13,9 +15,32 @@ export interface Reservation {
 /** A host's item: its capacity and, by task id, everything reserved on it. */
 export interface HostRecord extends HostView {
   reservations: Record<string, Reservation>;
-  registeredAt: number;
+  /** The instance type and market it was launched as; absent for hosts that joined on their own. */
+  instanceType?: string;
+  market?: Market;
+  launchedAt?: number;
+  registeredAt?: number;
   lastHeartbeatAt: number;
+  /** When a task last arrived or left: an empty host has been idle since then. */
+  lastTaskAt?: number;
   version: number;
+}
+
+/** A host the capacity manager launched, before its agent registers. */
+export interface LaunchRecord {
+  hostId: string;
+  instanceType: string;
+  market: Market;
+  cpu: number;
+  memory: number;
+}
+
+/** A machine no launch of ours accounts for, or one already written off, tried to register. */
+export class HostNotLaunchedException extends ClientException {
+  constructor(readonly hostId: string, status?: string) {
+    super(status ? `Host ${hostId} is ${status} and cannot register again.` : `Host ${hostId} was not launched by Berth.`);
+    this.name = 'AccessDeniedException';
+  }
 }
 
 /** A host's sums right after a reservation. */
@@ -30,11 +55,49 @@ export interface HostRegistration {
 export class HostStore {
   constructor(private readonly db: DynamoDBDocumentClient, private readonly table: string) {}
 
-  /** Registers a host with nothing reserved; registering it again keeps what it holds. */
-  async register(host: HostRegistration, now: number): Promise<HostRecord> {
+  /** Records a host the capacity manager launched: LAUNCHING until its agent registers. */
+  async launching(host: LaunchRecord, now: number): Promise<void> {
+    const record: HostRecord = {
+      ...host, status: 'LAUNCHING', reservedCpu: 0, reservedMemory: 0, taskCount: 0,
+      reservations: {}, launchedAt: now, lastHeartbeatAt: now, lastTaskAt: now, version: 1,
+    };
+    try {
+      await this.db.send(new PutCommand({
+        TableName: this.table, Item: record, ConditionExpression: 'attribute_not_exists(hostId)',
+      }));
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+  }
+
+  /**
+   * An agent registers its host. Only a host Berth launched may join: LAUNCHING becomes ACTIVE
+   * at its launched capacity. An ACTIVE or DRAINING host registering again (its agent
+   * restarted) keeps what it holds. With `open`, a host no launch accounts for may join too:
+   * for tests and hand-run fleets.
+   */
+  async register(host: HostRegistration, now: number, open = false): Promise<HostRecord> {
+    const u = new UpdateExpression().set({ status: 'ACTIVE', registeredAt: now, lastHeartbeatAt: now }).add('version', 1);
+    try {
+      const r = await this.db.send(new UpdateCommand({
+        TableName: this.table, Key: { hostId: host.hostId }, UpdateExpression: u.toString(),
+        // Only the first registration of a launch activates it.
+        ConditionExpression: `${u.name('status')} = ${u.value('LAUNCHING')}`,
+        ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values, ReturnValues: 'ALL_NEW',
+      }));
+      return r.Attributes as HostRecord;
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+    const existing = await this.get(host.hostId);
+    if (existing && (existing.status === 'ACTIVE' || existing.status === 'DRAINING')) {
+      await this.heartbeat(host.hostId, now);
+      return (await this.get(host.hostId))!;
+    }
+    if (existing || !open) throw new HostNotLaunchedException(host.hostId, existing?.status);
     const record: HostRecord = {
       ...host, status: 'ACTIVE', reservedCpu: 0, reservedMemory: 0, taskCount: 0,
-      reservations: {}, registeredAt: now, lastHeartbeatAt: now, version: 1,
+      reservations: {}, registeredAt: now, lastHeartbeatAt: now, lastTaskAt: now, version: 1,
     };
     try {
       await this.db.send(new PutCommand({
@@ -43,7 +106,6 @@ export class HostStore {
       return record;
     } catch (e) {
       if (!isConditionFailure(e)) throw e;
-      await this.heartbeat(host.hostId, now);
       return (await this.get(host.hostId))!;
     }
   }
@@ -82,10 +144,11 @@ export class HostStore {
    * Returns the host's sums after the write (everyone's commits, not only ours), or undefined
    * when the host no longer has room (or left ACTIVE): the caller re-plans.
    */
-  async reserve(plan: Plan, cluster: string): Promise<Reserved | undefined> {
+  async reserve(plan: Plan, cluster: string, now = Date.now()): Promise<Reserved | undefined> {
     const u = new UpdateExpression();
     const t = u.name(plan.taskId);
     u.raw(`reservations.${t} = ${u.value({ cpu: plan.cpu, memory: plan.memory, cluster } satisfies Reservation)}`)
+      .set({ lastTaskAt: now })
       .add('reservedCpu', plan.cpu)
       .add('reservedMemory', plan.memory)
       .add('taskCount', 1)
@@ -114,10 +177,11 @@ export class HostStore {
   }
 
   /** Releases the task's reservation; releasing one that is gone is a no-op. */
-  async release(hostId: string, taskId: string, amount: { cpu: number; memory: number }): Promise<boolean> {
+  async release(hostId: string, taskId: string, amount: { cpu: number; memory: number }, now = Date.now()): Promise<boolean> {
     const u = new UpdateExpression();
     const t = u.name(taskId);
     u.remove(`reservations.${t}`)
+      .set({ lastTaskAt: now })
       .add('reservedCpu', -amount.cpu)
       .add('reservedMemory', -amount.memory)
       .add('taskCount', -1)
@@ -148,6 +212,30 @@ export class HostStore {
       ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
       ConditionExpression: 'attribute_exists(hostId)',
     }));
+  }
+
+  /**
+   * Moves a host to `status` if it is in one of `from` (and, with `empty`, holds no task).
+   * Returns whether it moved: a host that got a task meanwhile is not terminated.
+   */
+  async transition(hostId: string, status: HostStatus, from: HostStatus[], options: { empty?: boolean; heartbeatAt?: number } = {}): Promise<boolean> {
+    const u = new UpdateExpression().set({ status }).add('version', 1);
+    const s = u.name('status');
+    const conditions = [`${s} IN (${from.map((f) => u.value(f)).join(', ')})`];
+    if (options.empty) conditions.push(`taskCount = ${u.value(0)}`);
+    // A heartbeat that arrived after the check saves the host from being written off.
+    if (options.heartbeatAt !== undefined) conditions.push(`lastHeartbeatAt = ${u.value(options.heartbeatAt)}`);
+    try {
+      await this.db.send(new UpdateCommand({
+        TableName: this.table, Key: { hostId }, UpdateExpression: u.toString(),
+        ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
+        ConditionExpression: conditions.join(' AND '),
+      }));
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
   }
 
   async setStatus(hostId: string, status: HostStatus): Promise<void> {

@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClientTokenStore } from './client-token-store';
 import { ClusterStore } from './cluster-store';
+import { DemandStore } from './demand-store';
 import { HostStore } from './host-store';
 import type { TableNames } from './tables';
 import { TaskDefinitionStore } from './task-definition-store';
@@ -13,6 +14,7 @@ export interface Store {
   tasks: TaskStore;
   hosts: HostStore;
   clientTokens: ClientTokenStore;
+  demand: DemandStore;
 }
 
 export function createStore(db: DynamoDBDocumentClient, tables: TableNames): Store {
@@ -22,13 +24,15 @@ export function createStore(db: DynamoDBDocumentClient, tables: TableNames): Sto
     tasks: new TaskStore(db, tables.tasks),
     hosts: new HostStore(db, tables.hosts),
     clientTokens: new ClientTokenStore(db, tables.clientTokens),
+    demand: new DemandStore(db, tables.demand),
   };
 }
 
-export { ClientTokenStore, ClusterStore, HostStore, TaskDefinitionStore, TaskStore };
+export { ClientTokenStore, ClusterStore, DemandStore, HostStore, TaskDefinitionStore, TaskStore };
 export type { ClientTokenRecord } from './client-token-store';
 export type { ClusterRecord } from './cluster-store';
-export type { HostRecord, HostRegistration, Reservation, Reserved } from './host-store';
+export type { HostRecord, HostRegistration, LaunchRecord, Reservation, Reserved } from './host-store';
+export { HostNotLaunchedException } from './host-store';
 export { CLIENT_TOKEN_TTL_MS } from './client-token-store';
 export type { TaskDefinitionRecord } from './task-definition-store';
 export type { TaskRecord, StatusChange, TaskKey } from './task-store';

@@ -8,6 +8,7 @@ export const TABLES = {
   tasks: { suffix: 'tasks', hashKey: 'cluster', rangeKey: 'taskId' },
   hosts: { suffix: 'hosts', hashKey: 'hostId', rangeKey: undefined },
   clientTokens: { suffix: 'client-tokens', hashKey: 'key', rangeKey: undefined },
+  demand: { suffix: 'demand', hashKey: 'taskId', rangeKey: undefined },
 } as const satisfies Record<string, { suffix: string; hashKey: string; rangeKey: string | undefined }>;
 
 export type TableKey = keyof typeof TABLES;

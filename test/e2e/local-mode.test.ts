@@ -12,7 +12,8 @@ import { type LocalMode, containerLog, describe1, runContainers, startLocalMode,
 describe('Local mode with real containers', () => {
   let m: LocalMode;
   beforeAll(async () => {
-    m = await startLocalMode({ config: { placementTimeoutSeconds: 60 } });
+    // A fleet of exactly 2 hosts: the capacity manager may not add any.
+    m = await startLocalMode({ config: { placementTimeoutSeconds: 60 }, maxHosts: 2 });
   }, 180_000);
   afterAll(async () => {
     await m?.close();
@@ -113,7 +114,7 @@ describe('Local mode with real containers', () => {
   });
 
   it('runs 30 concurrent RunTask calls over 2 hosts without overcommitting either, and none is stuck', async () => {
-    // Prepare: 30 tasks of 256 CPU / 512 MiB; each host holds 8 at once.
+    // Prepare: 30 tasks of 256 CPU / 512 MiB; each c6i.large host holds 7 at once.
     const arnsP = Promise.all(Array.from({ length: 30 }, () =>
       runContainers(m.ecs, [{ name: 'w', command: ['sh', '-c', 'sleep 1'] }]).then((a) => a[0])));
     let overcommitted: string[] = [];
@@ -151,7 +152,7 @@ describe('Local mode with real containers', () => {
     // Act: SIGKILL the agent, as a crash would, then start it again.
     await m.local.fleet.kill(hostId);
     await new Promise((r) => setTimeout(r, 500));
-    m.local.fleet.start({ hostId, cpu: 2048, memory: 4096 });
+    m.local.fleet.start({ hostId, cpu: task!.cpu, memory: task!.memory });
     const t = await untilStatus(m.ecs, arn, 'STOPPED', 30_000);
 
     // Assess

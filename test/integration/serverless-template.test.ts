@@ -33,6 +33,8 @@ const PACKAGE_TIMEOUT_MS = 180_000;
 const FUNCTIONS: Record<string, string> = {
   api: 'functions/api.handler',
   agent: 'functions/agent.handler',
+  capacity: 'functions/capacity.handler',
+  spot: 'functions/spot.handler',
   place: 'functions/lifecycle.place',
   start: 'functions/lifecycle.start',
   awaitRunning: 'functions/lifecycle.awaitRunning',
@@ -60,12 +62,24 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[] }> = {
     startable: ['launch', 'stop'],
   },
   'functions/lifecycle': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution'],
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction'],
+    startable: ['stop'],
+  },
+  'functions/capacity': {
+    actions: [
+      ...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS,
+      'ec2:CreateFleet', 'ec2:RunInstances', 'ec2:CreateTags', 'ec2:DescribeLaunchTemplateVersions', 'ec2:TerminateInstances', 'iam:PassRole',
+    ],
+    startable: [],
+  },
+  // Stops the tasks of an interrupted spot host (their stop workflows) and asks for capacity.
+  'functions/spot': {
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction'],
     startable: ['stop'],
   },
   // An agent's STOPPED report ends the task's waits and starts its stop workflow.
   'functions/agent': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution'],
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction'],
     startable: ['stop'],
   },
 };

@@ -39,7 +39,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const workflowErrors: unknown[] = [];
   const berth = localBerth({
     dynamoEndpoint: dynamo.endpoint,
-    config: { placementRetrySeconds: 1, ...options.config },
+    config: { placementRetrySeconds: 1, openHostRegistration: true, ...options.config },
     workflows: { onError: (_w, _n, e) => workflowErrors.push(e), timeoutSeconds: options.timeoutSeconds },
   });
   const api = createApiHandler(() => berth, { log: process.env.BERTH_TEST_LOG ? (l) => console.log(JSON.stringify(l)) : () => {} });

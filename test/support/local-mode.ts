@@ -20,7 +20,7 @@ export async function startLocalMode(options: Partial<LocalOptions> = {}): Promi
   const dataDir = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
   const logs: string[] = [];
   const local = await startLocal({
-    dataDir, port: 0, hosts: 2, hostCpu: 2048, hostMemory: 4096,
+    dataDir, port: 0, hosts: 2, heartbeatIntervalMs: 1000, capacityIntervalMs: 1000,
     log: (line) => logs.push(line),
     ...options,
   });

@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { capacityOf, findType } from '../shared/capacity/catalog';
+import type { InstanceType } from '../shared/capacity/types';
+import { FleetLaunchError, type FleetProvider, type LaunchRequest, type LaunchedHost } from '../shared/cloud/fleet-provider';
+import type { HostRecord } from '../shared/store';
+import { LABELS, type ContainerRuntime } from '../agent/runtime/container-runtime';
+import type { LocalFleet } from './fleet';
+
+/**
+ * The fleet provider on one machine: a "host" is an agent process with the capacity of the
+ * instance type asked for. An optional boot delay imitates EC2's. Terminating a host ends its
+ * agent and removes its containers, as terminating an instance would.
+ */
+export class LocalFleetProvider implements FleetProvider {
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly fleet: LocalFleet,
+    private readonly catalog: InstanceType[],
+    private readonly runtime: ContainerRuntime,
+    private readonly bootDelayMs = 0,
+  ) {}
+
+  async launch(request: LaunchRequest): Promise<LaunchedHost[]> {
+    const type = findType(this.catalog, request.instanceType);
+    if (!type) throw new FleetLaunchError(request, ['InvalidInstanceType'], `Unknown instance type ${request.instanceType}`);
+    const capacity = capacityOf(type);
+    return Array.from({ length: request.count }, () => {
+      const hostId = `local-${randomBytes(4).toString('hex')}`;
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.fleet.start({ hostId, ...capacity });
+      }, this.bootDelayMs);
+      this.timers.add(timer);
+      return { hostId, instanceType: type.name, market: request.market };
+    });
+  }
+
+  async terminate(hostIds: string[]): Promise<void> {
+    for (const hostId of hostIds) {
+      await this.fleet.stop(hostId);
+      const containers = await this.runtime.list({ [LABELS.host]: hostId });
+      await Promise.all(containers.map((c) => this.runtime.remove(c.id)));
+    }
+  }
+
+  /** After a restart of the local mode: the hosts the store still counts get their agents back. */
+  resume(hosts: HostRecord[]): number {
+    let resumed = 0;
+    for (const h of hosts) {
+      if (!['LAUNCHING', 'ACTIVE', 'DRAINING'].includes(h.status) || this.fleet.agents.has(h.hostId)) continue;
+      this.fleet.start({ hostId: h.hostId, cpu: h.cpu, memory: h.memory });
+      resumed++;
+    }
+    return resumed;
+  }
+
+  close(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+}

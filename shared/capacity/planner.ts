@@ -1,0 +1,406 @@
+import { type HostView, applyToView, isFeasible, planPlacement } from '../scheduler/placement';
+import { capacityOf, findType, hourlyPrice } from './catalog';
+import type {
+  CapacityPlan,
+  CapacityPolicy,
+  FleetHost,
+  InstanceType,
+  Launch,
+  Market,
+  PendingDemand,
+  PlannerInput,
+} from './types';
+
+/**
+ * The capacity planner, after Karpenter's provisioner: pending work, largest first, goes onto the
+ * free room of ACTIVE hosts, then onto the room of hosts already being launched, and only what is
+ * left opens new hosts — of the type that absorbs it most cheaply. Then the warm pool is topped up
+ * and idle hosts beyond it are let go. Pure and deterministic: the same input (in any order) gives
+ * the same plan.
+ */
+
+/** The policy a fresh deployment runs with. */
+export const DEFAULT_CAPACITY_POLICY: CapacityPolicy = {
+  warmPoolHosts: 1,
+  warmPoolType: 'm6i.large',
+  maxHosts: 200,
+  idleTimeoutSeconds: 300,
+  market: 'on-demand',
+};
+
+/** Where the planner's own packing put one pending task. */
+export interface TaskPlacement {
+  taskId: string;
+  /** An existing host's id, or the id of one of the decision's `newHosts`. */
+  hostId: string;
+  on: 'ACTIVE' | 'LAUNCHING' | 'NEW';
+}
+
+/** A host the plan launches for pending work, with the tasks the packing gave it. */
+export interface NewHost {
+  /** `new-1`, `new-2`, … in the order opened: a name within this decision only. */
+  hostId: string;
+  instanceType: string;
+  market: Market;
+  taskIds: string[];
+}
+
+/** The plan and the packing behind it: what the capacity function logs, and what the tests check. */
+export interface CapacityDecision {
+  plan: CapacityPlan;
+  placements: TaskPlacement[];
+  newHosts: NewHost[];
+  /** Hosts of the policy's warmPoolType launched to bring the idle hosts up to warmPoolHosts. */
+  warmPoolLaunches: number;
+  /** ACTIVE or LAUNCHING hosts holding nothing that the packing left unused: the warm pool as it stands. */
+  idleHosts: string[];
+  /** Pending tasks some type could hold that got no capacity because maxHosts capped the launches. */
+  deferred: string[];
+}
+
+export function planCapacity(input: PlannerInput): CapacityPlan {
+  return decideCapacity(input).plan;
+}
+
+export function decideCapacity(input: PlannerInput): CapacityDecision {
+  const { catalog, policy, now } = input;
+  const live = input.hosts.filter((h) => h.status !== 'TERMINATED' && h.status !== 'LOST');
+
+  // 1. What no instance type can hold fails now rather than waiting for capacity that never comes.
+  const unschedulable: CapacityPlan['unschedulable'] = [];
+  const work: Work[] = [];
+  const seen = new Set<string>();
+  for (const d of input.pending) {
+    // The same task recorded twice (a retried placement) is still one task's worth of demand.
+    if (seen.has(d.taskId)) continue;
+    seen.add(d.taskId);
+    const task = toWork(d);
+    if (catalog.some((t) => fitsEmpty(t, task))) work.push(task);
+    else unschedulable.push({ taskId: d.taskId, cluster: d.cluster, reason: tooLargeReason(task) });
+  }
+  work.sort(largestFirst);
+
+  // 2. Existing room, with the scheduler's own rules: it is the scheduler that will place there.
+  const placements: TaskPlacement[] = [];
+  const afterActive = packOnto(activeRooms(live, catalog), work, placements);
+
+  // 3. The launches in flight, oldest launch first, each launch's hosts filled the way step 4
+  //    opens new hosts. So a plan's own launches, once LAUNCHING, absorb exactly the work they
+  //    were launched for, and the next run launches nothing more for it. (The scheduler's binpack
+  //    over the same hosts can split the work differently and strand a task: one host too many,
+  //    every run, while the launch is in flight.) Hosts of one launch are those with one
+  //    launchedAt: the capacity function records the plan's `now` on every host it launches.
+  let afterInFlight = afterActive;
+  for (const launch of launchesInFlight(live, catalog)) {
+    const filled = fill(afterInFlight, launch, { reuse: false, limit: Infinity });
+    for (const f of filled.fills) for (const taskId of f.taskIds) placements.push({ taskId, hostId: f.candidate.id, on: 'LAUNCHING' });
+    afterInFlight = filled.rest;
+  }
+
+  // 4. New hosts for the rest, largest task first, as many as maxHosts allows.
+  const room = Math.max(0, policy.maxHosts - live.length);
+  const opened = fill(afterInFlight, typeCandidates(catalog, policy.market), { reuse: true, limit: room });
+  const newHosts: NewHost[] = opened.fills.map((f, n) => ({
+    hostId: `new-${n + 1}`,
+    instanceType: f.candidate.instanceType,
+    market: policy.market,
+    taskIds: f.taskIds,
+  }));
+  const deferred = opened.rest.map((t) => t.taskId);
+  for (const h of newHosts) for (const taskId of h.taskIds) placements.push({ taskId, hostId: h.hostId, on: 'NEW' });
+
+  // 5. The warm pool: empty hosts the packing did not claim, best kept first.
+  const used = new Set(placements.map((p) => p.hostId));
+  const price = (h: FleetHost): number => {
+    const type = findType(catalog, h.instanceType);
+    return type ? hourlyPrice(type, h.market) : Infinity;
+  };
+  const idle = live
+    .filter((h) => (h.status === 'ACTIVE' || h.status === 'LAUNCHING') && isEmpty(h) && !used.has(h.hostId))
+    .sort((a, b) =>
+      Number(b.instanceType === policy.warmPoolType) - Number(a.instanceType === policy.warmPoolType) ||
+      // A booted host is ready now; one still launching is not.
+      Number(b.status === 'ACTIVE') - Number(a.status === 'ACTIVE') ||
+      price(a) - price(b) ||
+      compareIds(a.hostId, b.hostId));
+  const warmType = findType(catalog, policy.warmPoolType);
+  const warmNeeded = warmType ? Math.max(0, policy.warmPoolHosts - idle.length) : 0;
+  const warmPoolLaunches = Math.min(warmNeeded, room - newHosts.length);
+
+  // 6. Idle hosts beyond the warm pool go once their timeout has passed; emptied DRAINING hosts go now.
+  const kept = new Set(idle.slice(0, Math.max(0, policy.warmPoolHosts)).map((h) => h.hostId));
+  const idleTimeoutMs = policy.idleTimeoutSeconds * 1000;
+  const drains: string[] = [];
+  const terminations: string[] = [];
+  for (const h of idle) {
+    if (kept.has(h.hostId) || h.status !== 'ACTIVE' || h.idleSince === undefined) continue;
+    if (now - h.idleSince < idleTimeoutMs) continue;
+    drains.push(h.hostId);
+    terminations.push(h.hostId);
+  }
+  for (const h of live) if (h.status === 'DRAINING' && isEmpty(h)) terminations.push(h.hostId);
+
+  const launches = groupLaunches([
+    ...newHosts.map((h) => ({ instanceType: h.instanceType, market: h.market, count: 1 })),
+    ...(warmType && warmPoolLaunches > 0
+      ? [{ instanceType: warmType.name, market: policy.market, count: warmPoolLaunches }]
+      : []),
+  ]);
+  return {
+    plan: {
+      launches,
+      drains: drains.sort(compareIds),
+      terminations: terminations.sort(compareIds),
+      unschedulable: unschedulable.sort((a, b) => compareIds(a.taskId, b.taskId)),
+    },
+    placements,
+    newHosts,
+    warmPoolLaunches,
+    idleHosts: idle.map((h) => h.hostId),
+    deferred,
+  };
+}
+
+// --- pending work ----------------------------------------------------------------------------
+
+interface Work {
+  readonly taskId: string;
+  readonly cpu: number;
+  readonly memory: number;
+  readonly gpus: number;
+}
+
+const toWork = (d: PendingDemand): Work => ({ taskId: d.taskId, cpu: d.cpu, memory: d.memory, gpus: d.gpus ?? 0 });
+
+const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Largest first: GPUs are the scarcest dimension, then memory, then cpu (the scheduler's
+ * planBatch order), then the task id so that equal sizes keep one order whatever the input's.
+ */
+function largestFirst(a: Work, b: Work): number {
+  return b.gpus - a.gpus || b.memory - a.memory || b.cpu - a.cpu || compareIds(a.taskId, b.taskId);
+}
+
+function fitsEmpty(type: InstanceType, task: Work): boolean {
+  const capacity = capacityOf(type);
+  return task.cpu <= capacity.cpu && task.memory <= capacity.memory && task.gpus <= type.gpus;
+}
+
+function tooLargeReason(task: Work): string {
+  const gpus = task.gpus > 0 ? ` / ${task.gpus} GPU` : '';
+  return `no instance type in the catalog can hold ${task.cpu} CPU / ${task.memory} MiB${gpus}`;
+}
+
+const isEmpty = (h: FleetHost): boolean => h.taskCount === 0 && h.reservedCpu === 0 && h.reservedMemory === 0;
+
+// --- existing room ---------------------------------------------------------------------------
+
+interface Room {
+  view: HostView;
+  freeGpus: number;
+}
+
+/**
+ * The ACTIVE hosts as the scheduler sees them. GPUs: FleetHost does not record GPU reservations,
+ * so only a host holding no task is known to have its type's GPUs free; a busy host is counted as
+ * having none.
+ */
+function activeRooms(hosts: readonly FleetHost[], catalog: readonly InstanceType[]): Room[] {
+  return hosts
+    .filter((h) => h.status === 'ACTIVE')
+    .map((h) => {
+      const type = findType(catalog, h.instanceType);
+      return {
+        view: {
+          hostId: h.hostId, status: 'ACTIVE', cpu: h.cpu, memory: h.memory,
+          reservedCpu: h.reservedCpu, reservedMemory: h.reservedMemory, taskCount: h.taskCount,
+        },
+        freeGpus: type && isEmpty(h) ? type.gpus : 0,
+      };
+    });
+}
+
+/**
+ * planBatch's loop (binpack, the scheduler's feasibility and ranking), with GPUs as one more
+ * dimension: a task that needs GPUs only sees hosts with that many free. Returns what did not fit,
+ * still largest first.
+ */
+function packOnto(rooms: Room[], tasks: readonly Work[], placements: TaskPlacement[]): Work[] {
+  if (rooms.length === 0) return [...tasks];
+  const views = rooms.map((r) => r.view);
+  const index = new Map(views.map((v, i) => [v.hostId, i]));
+  const rest: Work[] = [];
+  for (const task of tasks) {
+    const candidates = task.gpus > 0 ? views.filter((_, i) => rooms[i].freeGpus >= task.gpus) : views;
+    const plan = planPlacement(candidates, task, 'binpack');
+    if (!plan) {
+      rest.push(task);
+      continue;
+    }
+    const i = index.get(plan.hostId)!;
+    views[i] = applyToView(views[i], plan);
+    rooms[i].freeGpus -= task.gpus;
+    placements.push({ taskId: task.taskId, hostId: plan.hostId, on: 'ACTIVE' });
+  }
+  return rest;
+}
+
+// --- hosts to fill: in flight, or new ---------------------------------------------------------
+
+/** An empty host to fill: one in flight, or a new one of a catalog type. */
+interface Candidate {
+  /** The host id in flight; the type name for a new host. */
+  id: string;
+  instanceType: string;
+  cpu: number;
+  memory: number;
+  gpus: number;
+  /** USD per hour. */
+  price: number;
+}
+
+/**
+ * The hosts in flight (they hold nothing yet), one group per launch, oldest first; each with the
+ * capacity it registered or, before it has, its type's, and priced like a new host of its type so
+ * that a launch's hosts are taken in the order the run that launched them opened them.
+ */
+function launchesInFlight(hosts: readonly FleetHost[], catalog: readonly InstanceType[]): Candidate[][] {
+  const byLaunch = new Map<number, Candidate[]>();
+  for (const h of hosts) {
+    if (h.status !== 'LAUNCHING' || !isEmpty(h)) continue;
+    const type = findType(catalog, h.instanceType);
+    const capacity = h.cpu > 0 && h.memory > 0 ? { cpu: h.cpu, memory: h.memory } : type ? capacityOf(type) : undefined;
+    if (!capacity) continue;
+    const candidate: Candidate = {
+      id: h.hostId,
+      instanceType: h.instanceType,
+      ...capacity,
+      gpus: type?.gpus ?? 0,
+      price: type ? hourlyPrice(type, h.market) : Infinity,
+    };
+    const launch = byLaunch.get(h.launchedAt);
+    if (launch) launch.push(candidate);
+    else byLaunch.set(h.launchedAt, [candidate]);
+  }
+  return [...byLaunch.entries()].sort(([a], [b]) => a - b).map(([, launch]) => launch);
+}
+
+function typeCandidates(catalog: readonly InstanceType[], market: Market): Candidate[] {
+  return catalog.map((t) => ({ id: t.name, instanceType: t.name, ...capacityOf(t), gpus: t.gpus, price: hourlyPrice(t, market) }));
+}
+
+type MutableView = { -readonly [K in keyof HostView]: HostView[K] };
+
+interface Fill {
+  candidate: Candidate;
+  taken: boolean[];
+  /** USD per hour for the whole of the remaining work, at the rate this candidate absorbs it. */
+  cost: number;
+}
+
+/**
+ * Fills hosts one at a time with the remaining tasks (largest first). Each host is the candidate
+ * that absorbs the remaining work most cheaply: every candidate that can hold the largest
+ * remaining task is filled first-fit, largest first, from what remains, and scored
+ *
+ *   cost = price per hour ÷ share,  share = mean(packed cpu ÷ remaining cpu, packed memory ÷ remaining memory)
+ *
+ * — what the whole remaining work would cost at that candidate's rate. Shares of the remaining
+ * work (not of the host) keep types of every size comparable: with more work than any one host
+ * holds, it is price per unit of work packed, so a half-empty big host loses to a full small one;
+ * with little work left, every type that takes all of it has share 1 and the cheapest wins. The
+ * mean of the two fractions (rather than the max) does not credit a type for filling one
+ * dimension while leaving the other to further hosts. Near-ties (1e-9 relative) go to the cheaper
+ * candidate, the one that strands less when its tasks end, then to the name and id. GPUs are not
+ * in the share: while a GPU task remains it is the largest, so only GPU hosts compete.
+ *
+ * Every host is opened for the largest remaining task, which keeps the largest pending work first
+ * when `limit` caps the hosts; a task no candidate can hold is passed over, into `rest`.
+ * `reuse`: catalog types can be opened again and again; hosts in flight only once.
+ */
+function fill(
+  tasks: readonly Work[],
+  candidates: readonly Candidate[],
+  options: { reuse: boolean; limit: number },
+): { fills: { candidate: Candidate; taskIds: string[] }[]; rest: Work[] } {
+  const fills: { candidate: Candidate; taskIds: string[] }[] = [];
+  const passedOver: Work[] = [];
+  let pool = [...candidates];
+  let remaining = [...tasks];
+  while (remaining.length > 0 && fills.length < options.limit && pool.length > 0) {
+    let totalCpu = 0;
+    let totalMemory = 0;
+    let minCpu = Infinity;
+    let minMemory = Infinity;
+    for (const t of remaining) {
+      totalCpu += t.cpu;
+      totalMemory += t.memory;
+      minCpu = Math.min(minCpu, t.cpu);
+      minMemory = Math.min(minMemory, t.memory);
+    }
+    const largest = remaining[0];
+    let best: Fill | undefined;
+    for (const candidate of pool) {
+      if (largest.cpu > candidate.cpu || largest.memory > candidate.memory || largest.gpus > candidate.gpus) continue;
+      const host: MutableView = {
+        hostId: candidate.id, status: 'ACTIVE', cpu: candidate.cpu, memory: candidate.memory,
+        reservedCpu: 0, reservedMemory: 0, taskCount: 0,
+      };
+      let freeGpus = candidate.gpus;
+      const taken = new Array<boolean>(remaining.length).fill(false);
+      for (let i = 0; i < remaining.length; i++) {
+        const t = remaining[i];
+        if (t.gpus > freeGpus || !isFeasible(host, t)) continue;
+        taken[i] = true;
+        host.reservedCpu += t.cpu;
+        host.reservedMemory += t.memory;
+        host.taskCount++;
+        freeGpus -= t.gpus;
+        if (host.cpu - host.reservedCpu < minCpu || host.memory - host.reservedMemory < minMemory) break;
+      }
+      const fractions = [
+        ...(totalCpu > 0 ? [host.reservedCpu / totalCpu] : []),
+        ...(totalMemory > 0 ? [host.reservedMemory / totalMemory] : []),
+      ];
+      const share = fractions.length > 0
+        ? fractions.reduce((sum, f) => sum + f, 0) / fractions.length
+        : host.taskCount / remaining.length;
+      const fill: Fill = { candidate, taken, cost: share > 0 ? candidate.price / share : Infinity };
+      if (!best || better(fill, best)) best = fill;
+    }
+    if (!best) {
+      passedOver.push(largest);
+      remaining = remaining.slice(1);
+      continue;
+    }
+    const chosen = best;
+    fills.push({ candidate: chosen.candidate, taskIds: remaining.filter((_, i) => chosen.taken[i]).map((t) => t.taskId) });
+    remaining = remaining.filter((_, i) => !chosen.taken[i]);
+    if (!options.reuse) pool = pool.filter((c) => c !== chosen.candidate);
+  }
+  return { fills, rest: [...passedOver, ...remaining].sort(largestFirst) };
+}
+
+function better(a: Fill, b: Fill): boolean {
+  if (a.cost !== b.cost) {
+    const comparable = Number.isFinite(a.cost) && Number.isFinite(b.cost);
+    if (!comparable || Math.abs(a.cost - b.cost) > 1e-9 * Math.max(a.cost, b.cost)) return a.cost < b.cost;
+  }
+  const x = a.candidate;
+  const y = b.candidate;
+  if (x.price !== y.price) return x.price < y.price;
+  if (x.instanceType !== y.instanceType) return x.instanceType < y.instanceType;
+  return x.id < y.id;
+}
+
+function groupLaunches(launches: readonly Launch[]): Launch[] {
+  const byKey = new Map<string, Launch>();
+  for (const l of launches) {
+    const key = `${l.instanceType}\u0000${l.market}`;
+    const seen = byKey.get(key);
+    if (seen) seen.count += l.count;
+    else byKey.set(key, { ...l });
+  }
+  return [...byKey.values()].sort((a, b) => compareIds(a.instanceType, b.instanceType) || compareIds(a.market, b.market));
+}

@@ -1,0 +1,85 @@
+import type { HostStatus } from '../scheduler/placement';
+
+/** EC2 purchase options. */
+export const MARKETS = ['on-demand', 'spot'] as const;
+export type Market = (typeof MARKETS)[number];
+
+/** One EC2 instance type, as the planner sees it. */
+export interface InstanceType {
+  name: string;
+  vcpu: number;
+  memoryGiB: number;
+  gpus: number;
+  /** USD per hour in the catalog's region. */
+  onDemandPrice: number;
+  spotPrice: number;
+}
+
+/** What a host of this type registers: 1024 cpu units per vCPU, and its memory less what the OS and agent keep. */
+export interface Capacity {
+  cpu: number;
+  memory: number;
+}
+
+/** A task waiting for room, as recorded when placement found none. */
+export interface PendingDemand {
+  taskId: string;
+  cluster: string;
+  cpu: number;
+  memory: number;
+  gpus?: number;
+  /** Epoch ms when the task first found no room. */
+  since: number;
+}
+
+/** A host as the capacity planner sees it. */
+export interface FleetHost {
+  hostId: string;
+  instanceType: string;
+  market: Market;
+  status: HostStatus;
+  cpu: number;
+  memory: number;
+  reservedCpu: number;
+  reservedMemory: number;
+  taskCount: number;
+  /** Epoch ms: when it was launched, and since when it has held no task (undefined while busy). */
+  launchedAt: number;
+  idleSince?: number;
+}
+
+export interface CapacityPolicy {
+  /** Idle hosts kept ready for the next launches; also the fleet's floor. */
+  warmPoolHosts: number;
+  /** The instance type of the warm pool. */
+  warmPoolType: string;
+  maxHosts: number;
+  /** An ACTIVE host with no task for this long, beyond the warm pool, is drained and terminated. */
+  idleTimeoutSeconds: number;
+  market: Market;
+}
+
+export interface Launch {
+  instanceType: string;
+  market: Market;
+  count: number;
+}
+
+export interface CapacityPlan {
+  launches: Launch[];
+  /** Hosts to stop placing on (ACTIVE → DRAINING). */
+  drains: string[];
+  /** Hosts to terminate now: DRAINING or idle, holding no task. */
+  terminations: string[];
+  /** Tasks no instance type in the catalog can hold: they fail at once. */
+  unschedulable: { taskId: string; cluster: string; reason: string }[];
+}
+
+export interface PlannerInput {
+  pending: PendingDemand[];
+  /** Every host not TERMINATED: LAUNCHING ones are the launches in flight. */
+  hosts: FleetHost[];
+  catalog: InstanceType[];
+  policy: CapacityPolicy;
+  now: number;
+}

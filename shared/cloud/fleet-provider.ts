@@ -1,0 +1,43 @@
+import type { Market } from '../capacity/types';
+
+/** A host the provider started. On AWS the hostId is the EC2 instance id. */
+export interface LaunchedHost {
+  hostId: string;
+  instanceType: string;
+  market: Market;
+}
+
+export interface LaunchRequest {
+  instanceType: string;
+  market: Market;
+  count: number;
+  /** A token that makes the same launch idempotent if retried. */
+  clientToken: string;
+}
+
+/**
+ * The fleet provider port, Karpenter's cloud provider in small: EC2 on AWS, agent processes
+ * locally. It starts and stops hosts and knows nothing of tasks or placement.
+ */
+export interface FleetProvider {
+  /**
+   * Starts up to `count` hosts. May return fewer (a capacity shortfall is a partial success);
+   * throws when none started.
+   */
+  launch(request: LaunchRequest): Promise<LaunchedHost[]>;
+  /** Idempotent: ids that are unknown or already terminated count as done. */
+  terminate(hostIds: string[]): Promise<void>;
+}
+
+/** A launch that started no host at all. `codes` are the provider's reasons, e.g. EC2's error codes. */
+export class FleetLaunchError extends Error {
+  constructor(
+    readonly request: LaunchRequest,
+    readonly codes: string[],
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'FleetLaunchError';
+  }
+}
