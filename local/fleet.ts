@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 
 export interface LocalHostSpec {
   hostId: string;
@@ -8,6 +7,8 @@ export interface LocalHostSpec {
 }
 
 export interface FleetOptions {
+  /** The agent, bundled (see agent-bundle.ts). */
+  agentScript: string;
   endpoint: string;
   dockerSocket: string;
   dataDir: string;
@@ -15,7 +16,6 @@ export interface FleetOptions {
   log?: (line: string) => void;
 }
 
-const AGENT_MAIN = join(__dirname, '..', 'agent', 'main.ts');
 
 /** One agent process per local host, as each EC2 host runs its own. */
 export class LocalFleet {
@@ -24,8 +24,8 @@ export class LocalFleet {
   constructor(private readonly o: FleetOptions) {}
 
   start(host: LocalHostSpec): ChildProcess {
-    // One process (no tsx CLI wrapper in between), so a signal reaches the agent itself.
-    const child = spawn(process.execPath, ['--import', 'tsx', AGENT_MAIN], {
+    // One plain node process, so a signal reaches the agent itself.
+    const child = spawn(process.execPath, ['--enable-source-maps', this.o.agentScript], {
       env: {
         ...process.env,
         ...this.o.env,

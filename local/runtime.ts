@@ -12,6 +12,7 @@ import { recoverInFlight } from '../shared/lifecycle/recovery';
 import type { LocalHostNotifier } from '../shared/cloud/local/local-host-notifier';
 import { type LocalBerth, localBerth } from './berth';
 import { type Dynalite, createTables, startDynalite } from './dynalite';
+import { bundleAgent } from './agent-bundle';
 import { LocalFleet } from './fleet';
 import { LocalFleetProvider } from './local-fleet-provider';
 import { ensureBusyboxImage, ensurePodman, startPodmanService } from './podman';
@@ -102,6 +103,7 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
   }
 
   const fleet = new LocalFleet({
+    agentScript: await bundleAgent(),
     endpoint: server.url,
     dockerSocket: podman.socketPath,
     dataDir: o.dataDir,

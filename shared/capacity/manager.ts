@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Berth } from '../context';
 import type { FleetProvider } from '../cloud/fleet-provider';
-import { markTaskStopped, releaseTask } from '../lifecycle/stop';
+import { markTaskStopped } from '../lifecycle/stop';
 import type { HostRecord } from '../store';
 import { capacityOf, findType } from './catalog';
 import { planCapacity } from './planner';
@@ -60,13 +60,19 @@ async function writeOffLost(b: Berth, o: CapacityOptions, host: HostRecord): Pro
   const lost = await b.store.hosts.transition(host.hostId, 'LOST', ['ACTIVE', 'DRAINING'], { heartbeatAt: host.lastHeartbeatAt });
   if (!lost) return false;
   const silentFor = Math.round((b.now() - host.lastHeartbeatAt) / 1000);
-  for (const [taskId, r] of Object.entries(host.reservations)) {
+  // Read again: a placement may have landed between the scan and the write-off, and none can now.
+  const current = (await b.store.hosts.get(host.hostId)) ?? host;
+  for (const [taskId, r] of Object.entries(current.reservations)) {
     const ref = { cluster: r.cluster, taskId };
-    await markTaskStopped(b, ref, {
-      stopCode: 'TerminationNotice',
-      stoppedReason: `Host ${host.hostId} was lost: no heartbeat for ${silentFor} s`,
-    }, 'Host lost');
-    await releaseTask(b, ref);
+    const task = await b.store.tasks.get(ref);
+    // Freed first, so a task seen STOPPED never still holds room on the lost host.
+    await b.store.hosts.release(host.hostId, taskId, r, b.now());
+    if (task?.hostId === host.hostId) {
+      await markTaskStopped(b, ref, {
+        stopCode: 'TerminationNotice',
+        stoppedReason: `Host ${host.hostId} was lost: no heartbeat for ${silentFor} s`,
+      }, 'Host lost');
+    }
   }
   await o.provider.terminate([host.hostId]);
   return true;
@@ -104,7 +110,8 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
 
   // 3. Plan on a fresh view of the fleet.
   const hosts = (await b.store.hosts.list()).filter((h) => (LIVE as readonly string[]).includes(h.status));
-  const plan = planCapacity({ pending, hosts: hosts.map(toFleetHost), catalog: o.catalog, policy: o.policy, now: b.now() });
+  const planNow = b.now();
+  const plan = planCapacity({ pending, hosts: hosts.map(toFleetHost), catalog: o.catalog, policy: o.policy, now: planNow });
   summary.plan = plan;
 
   // 4. Tasks no type can hold fail now rather than at their placement deadline.
@@ -123,7 +130,8 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
       return [];
     });
     for (const h of launched) {
-      await b.store.hosts.launching({ hostId: h.hostId, instanceType: h.instanceType, market: h.market, ...capacityOf(type) }, b.now());
+      // One launch time per plan: the planner tells a plan's own launches apart by it.
+      await b.store.hosts.launching({ hostId: h.hostId, instanceType: h.instanceType, market: h.market, ...capacityOf(type) }, planNow);
       summary.launched.push(h.hostId);
     }
   }
@@ -178,6 +186,7 @@ export class CapacityManager {
           const s = await runCapacityCycle(this.b, this.o);
           if (s.lost.length) this.log(`hosts lost: ${s.lost.join(', ')}`);
           if (s.launched.length) this.log(`launched ${s.launched.join(', ')}`);
+          if (process.env.BERTH_DEBUG_CAPACITY) this.log(`cycle: plan ${JSON.stringify(s.plan)}`);
           if (s.terminated.length) this.log(`terminated ${s.terminated.join(', ')}`);
           if (s.failed.length) this.log(`failed ${s.failed.length} task(s) no instance type can hold`);
         } catch (e) {

@@ -10,6 +10,8 @@ import { performance } from 'node:perf_hooks';
 /** In the order they run. A new benchmark is a file in test/bench and a line here. */
 const BENCHMARKS = [
   'placement.ts',
+  'fleet.ts',
+  'launch.ts',
 ] as const;
 
 interface Outcome {

@@ -369,10 +369,12 @@ describe('planCapacity', () => {
             cpu: registered ? capacity.cpu : 0, memory: registered ? capacity.memory : 0,
             reservedCpu: 0, reservedMemory: 0, taskCount: 0, launchedAt: NOW - 10 * SECOND,
           }));
-          // Other hosts may be anything but empty room: fill every ACTIVE one so the in-flight room must be used.
-          const full = others.map((h) => (h.status === 'ACTIVE' || h.status === 'LAUNCHING'
-            ? { ...h, status: 'ACTIVE' as const, cpu: h.cpu || 1, memory: h.memory || 1, reservedCpu: h.cpu || 1, reservedMemory: h.memory || 1, taskCount: 1, idleSince: undefined }
-            : h));
+          // Other hosts, but none with room: the in-flight room must be what takes the work.
+          const full = others.map((h): FleetHost => {
+            if (h.status !== 'ACTIVE' && h.status !== 'LAUNCHING') return h;
+            const capacity = capacityOf(catalog.find((t) => t.name === h.instanceType)!);
+            return { ...h, status: 'ACTIVE', ...capacity, reservedCpu: capacity.cpu, reservedMemory: capacity.memory, taskCount: 1, idleSince: undefined };
+          });
           const i: PlannerInput = {
             pending: fitting, hosts: [...full, ...launching], catalog,
             policy: { warmPoolHosts: 0, warmPoolType: type.name, maxHosts: 100, idleTimeoutSeconds: 300, market },

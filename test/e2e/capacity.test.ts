@@ -1,0 +1,186 @@
+import { RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { awsEcs } from '../support/aws-cli';
+import { expectConforms } from '../support/ecs-model';
+import { eventually } from '../support/harness';
+import { type LocalMode, runContainers, startLocalMode, untilStatus } from '../support/local-mode';
+
+/**
+ * The fleet grows, shrinks and heals by itself: the local mode's capacity manager over real
+ * agent processes, with timings shortened so each test takes seconds.
+ */
+const FAST = { capacityIntervalMs: 300, heartbeatIntervalMs: 300, heartbeatTimeoutSeconds: 2, idleTimeoutSeconds: 2 };
+const live = async (m: LocalMode) =>
+  (await m.local.berth.store.hosts.list()).filter((h) => ['LAUNCHING', 'ACTIVE', 'DRAINING'].includes(h.status));
+const taskIdOf = (arn: string) => arn.split('/').pop()!;
+
+/** The response body as it crosses the wire, for conformance checks (the CLI reformats it). */
+async function rawEcs(m: LocalMode, operation: string, body: object): Promise<unknown> {
+  const res = await fetch(m.local.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AmazonEC2ContainerServiceV20141113.${operation}` },
+    body: JSON.stringify(body),
+  });
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+describe('Capacity', () => {
+  describe('scaling', () => {
+    let m: LocalMode;
+    beforeAll(async () => {
+      m = await startLocalMode({ ...FAST, hosts: 1, hostType: 'c6i.large', maxHosts: 8 });
+    }, 120_000);
+    afterAll(() => m?.close());
+
+    it('launches hosts for 6 tasks that outgrow a warm pool of 1, then shrinks back to the pool when they stop', async () => {
+      // Prepare: each task needs half a c6i.large's memory and all its cpu.
+      expect((await live(m)).length).toBe(1);
+      const arns = await runContainers(m.ecs, [{ name: 'w', stopTimeout: 1, command: ['sh', '-c', 'sleep 300'] }], { count: 6, size: { cpu: '1024', memory: '2048' } });
+
+      // Act
+      await Promise.all(arns.map((a) => untilStatus(m.ecs, a, 'RUNNING', 60_000)));
+      const grown = (await live(m)).length;
+      await Promise.all(arns.map((a) => m.ecs.send(new StopTaskCommand({ task: a }))));
+      await Promise.all(arns.map((a) => untilStatus(m.ecs, a, 'STOPPED', 60_000)));
+
+      // Assess
+      expect(grown).toBeGreaterThan(1);
+      expect(grown).toBeLessThanOrEqual(8);
+      await eventually(async () => (await live(m)).length === 1, 30_000, 'the fleet back to its warm pool of 1');
+      const [left] = await live(m);
+      expect(left).toMatchObject({ status: 'ACTIVE', instanceType: 'c6i.large', taskCount: 0 });
+    }, 120_000);
+
+    it('fails at once a task larger than every instance type', async () => {
+      // Any size a host holds is allowed outside Fargate's table; this one no type holds.
+      await m.ecs.send(new RegisterTaskDefinitionCommand({
+        family: 'too-big', requiresCompatibilities: ['EC2'],
+        containerDefinitions: [{ name: 'big', image: 'localhost/busybox:latest', cpu: 1024, memory: 600_000 }],
+      }));
+      const run = await m.ecs.send(new RunTaskCommand({ taskDefinition: 'too-big' }));
+      const t = await untilStatus(m.ecs, run.tasks![0].taskArn!, 'STOPPED', 30_000);
+      expect(t.stopCode).toBe('TaskFailedToStart');
+      expect(t.stoppedReason).toMatch(/no instance type/);
+      expect((await live(m)).length).toBe(1);
+    }, 60_000);
+  });
+
+  describe('healing', () => {
+    let m: LocalMode;
+    beforeAll(async () => {
+      m = await startLocalMode({ ...FAST, hosts: 2, hostType: 'c6i.large', maxHosts: 6 });
+    }, 120_000);
+    afterAll(() => m?.close());
+
+    it('writes off a host whose agent is killed: LOST, its tasks STOPPED with a reason, no reservation left', async () => {
+      // Prepare
+      const [arn] = await runContainers(m.ecs, [{ name: 'victim', command: ['sh', '-c', 'sleep 300'] }]);
+      await untilStatus(m.ecs, arn, 'RUNNING');
+      const hostId = (await m.local.berth.store.tasks.get({ cluster: 'default', taskId: taskIdOf(arn) }))!.hostId!;
+
+      // Act
+      const killedAt = Date.now();
+      await m.local.fleet.kill(hostId);
+      const t = await untilStatus(m.ecs, arn, 'STOPPED', 20_000);
+
+      // Assess: within the heartbeat timeout plus a cycle (and some slack for this machine).
+      expect(Date.now() - killedAt).toBeLessThan((FAST.heartbeatTimeoutSeconds + 5) * 1000);
+      expect(t.stopCode).toBe('TerminationNotice');
+      expect(t.stoppedReason).toMatch(new RegExp(`Host ${hostId} was lost`));
+      const host = await m.local.berth.store.hosts.get(hostId);
+      expect(host!.status).toBe('LOST');
+      expect(Object.keys(host!.reservations)).toEqual([]);
+      // Demand (the warm pool) brings a replacement.
+      await eventually(async () => (await live(m)).filter((h) => h.status === 'ACTIVE').length >= 2, 20_000, 'a replacement host');
+    }, 60_000);
+
+    it('ends a task with SpotInterruption on a spot interruption notice, then drains and terminates the host', async () => {
+      // Prepare
+      const [arn] = await runContainers(m.ecs, [{ name: 'spotty', stopTimeout: 2, command: ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 0.2; done"] }]);
+      await untilStatus(m.ecs, arn, 'RUNNING');
+      const hostId = (await m.local.berth.store.tasks.get({ cluster: 'default', taskId: taskIdOf(arn) }))!.hostId!;
+
+      // Act: the operator call that stands in for EventBridge's warning.
+      const res = await fetch(`${m.local.url}/operator`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'BerthOperator.SendSpotInterruption' },
+        body: JSON.stringify({ hostId }),
+      });
+      const t = await untilStatus(m.ecs, arn, 'STOPPED', 20_000);
+
+      // Assess
+      expect(res.status).toBe(200);
+      expect(t.stopCode).toBe('SpotInterruption');
+      expect(t.containers![0].exitCode).toBe(0);
+      await eventually(async () => (await m.local.berth.store.hosts.get(hostId))!.status === 'TERMINATED', 20_000, 'the host terminated');
+      await eventually(async () => !m.local.fleet.agents.has(hostId), 10_000, 'its agent gone');
+    }, 60_000);
+
+    it('shows hosts as container instances, in ECS\'s words, through the AWS CLI', async () => {
+      const [arn] = await runContainers(m.ecs, [{ name: 'seen', command: ['sh', '-c', 'sleep 300'] }]);
+      await untilStatus(m.ecs, arn, 'RUNNING');
+      const list = await awsEcs(m.local.url, ['list-container-instances']);
+      expectConforms('ListContainerInstances', await rawEcs(m, 'ListContainerInstances', {}));
+      expect(list.json.containerInstanceArns.length).toBeGreaterThanOrEqual(2);
+
+      const described = await awsEcs(m.local.url, ['describe-container-instances', '--container-instances', ...list.json.containerInstanceArns]);
+      expectConforms('DescribeContainerInstances', await rawEcs(m, 'DescribeContainerInstances', { containerInstances: list.json.containerInstanceArns }));
+      const withTask = described.json.containerInstances.find((ci: any) => ci.runningTasksCount === 1);
+      expect(withTask).toMatchObject({ status: 'ACTIVE', agentConnected: true, pendingTasksCount: 0 });
+      const cpu = (rs: any[]) => rs.find((r) => r.name === 'CPU').integerValue;
+      expect(cpu(withTask.registeredResources) - cpu(withTask.remainingResources)).toBe(256);
+      const task = (await awsEcs(m.local.url, ['describe-tasks', '--tasks', arn])).json.tasks[0];
+      expect(task.containerInstanceArn).toBe(withTask.containerInstanceArn);
+
+      const drained = await awsEcs(m.local.url, ['update-container-instances-state', '--container-instances', withTask.containerInstanceArn, '--status', 'DRAINING']);
+      expect(drained.json.containerInstances[0].status).toBe('DRAINING');
+      expectConforms('UpdateContainerInstancesState', await rawEcs(m, 'UpdateContainerInstancesState', { containerInstances: [withTask.containerInstanceArn], status: 'DRAINING' }));
+      // A draining host that still runs a task is never terminated.
+      await new Promise((r) => setTimeout(r, 3000));
+      expect((await awsEcs(m.local.url, ['describe-tasks', '--tasks', arn])).json.tasks[0].lastStatus).toBe('RUNNING');
+      await m.ecs.send(new StopTaskCommand({ task: arn }));
+    }, 60_000);
+  });
+
+  describe('churn', () => {
+    let m: LocalMode;
+    beforeAll(async () => {
+      m = await startLocalMode({ ...FAST, hosts: 1, hostType: 'c6i.large', maxHosts: 6 });
+    }, 120_000);
+    afterAll(() => m?.close());
+
+    it('never runs more hosts than demand plus the warm pool justify while hosts are killed and tasks keep arriving', async () => {
+      const violations: string[] = [];
+      let sampling = true;
+      const arns: string[] = [];
+      // Demand justifies a host until the idle timeout after it ends (plus a cycle's slack).
+      const windowMs = (FAST.idleTimeoutSeconds + 2) * 1000;
+      const wantedHistory: { at: number; wanted: number }[] = [];
+      const sampler = (async () => {
+        while (sampling) {
+          const hosts = await live(m);
+          const tasks = await m.local.berth.store.tasks.list('default');
+          const now = Date.now();
+          wantedHistory.push({ at: now, wanted: tasks.filter((t) => t.desiredStatus === 'RUNNING' && t.lastStatus !== 'STOPPED').length });
+          const recent = Math.max(...wantedHistory.filter((w) => now - w.at <= windowMs).map((w) => w.wanted));
+          // Each task here needs a whole c6i.large; one more for the warm pool; never past maxHosts.
+          const justified = Math.min(6, recent + 1);
+          if (hosts.length > justified) violations.push(`${hosts.length} hosts where demand justified ${justified}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+
+      for (let round = 0; round < 6; round++) {
+        arns.push(...(await runContainers(m.ecs, [{ name: 'c', command: ['sh', '-c', 'sleep 2'] }], { size: { cpu: '1024', memory: '2048' } })));
+        await new Promise((r) => setTimeout(r, 700));
+        const victim = [...m.local.fleet.agents.keys()][0];
+        if (victim && round % 2 === 0) await m.local.fleet.kill(victim);
+      }
+      await Promise.all(arns.map((a) => untilStatus(m.ecs, a, 'STOPPED', 60_000)));
+      sampling = false;
+      await sampler;
+
+      expect(violations).toEqual([]);
+    }, 120_000);
+  });
+});
