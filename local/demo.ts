@@ -10,6 +10,8 @@ import { join } from 'node:path';
  * and its output as they happen.
  */
 async function main() {
+  // We run Node 20 on purpose (see README); the SDK's notice about Node 22 only adds noise.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const port = Number(process.env.BERTH_PORT ?? 4566);
   const endpoint = process.env.BERTH_ENDPOINT ?? `http://127.0.0.1:${port}`;
   const dataDir = process.env.BERTH_DATA_DIR ?? join(homedir(), '.berth');

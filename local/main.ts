@@ -9,6 +9,8 @@ import { startLocal } from './runtime';
  * capacity manager adds hosts up to BERTH_MAX_HOSTS (default 10) when tasks are waiting.
  */
 async function main() {
+  // We run Node 20 on purpose (see README); the SDK's notice about Node 22 only adds noise.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const env = process.env;
   const num = (name: string) => (env[name] ? Number(env[name]) : undefined);
   const local = await startLocal({
