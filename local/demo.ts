@@ -15,10 +15,12 @@ async function main() {
   const port = Number(process.env.BERTH_PORT ?? 4566);
   const endpoint = process.env.BERTH_ENDPOINT ?? `http://127.0.0.1:${port}`;
   const dataDir = process.env.BERTH_DATA_DIR ?? join(homedir(), '.berth');
-  const ecs = new ECSClient({
-    endpoint, region: 'us-east-1', maxAttempts: 1,
-    credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' },
-  });
+  // The key `npm start` printed, from the environment, else from the data directory.
+  const saved = join(dataDir, 'credentials.json');
+  const credentials = process.env.AWS_ACCESS_KEY_ID && process.env.AWS_SECRET_ACCESS_KEY
+    ? { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY }
+    : existsSync(saved) ? JSON.parse(readFileSync(saved, 'utf8')) : { accessKeyId: 'none', secretAccessKey: 'none' };
+  const ecs = new ECSClient({ endpoint, region: 'us-east-1', maxAttempts: 1, credentials });
   const started = Date.now();
   const at = () => `+${((Date.now() - started) / 1000).toFixed(2)}s`.padStart(8);
 

@@ -24,12 +24,16 @@ async function main() {
     bootDelayMs: num('BERTH_BOOT_DELAY_MS'),
     log: (line) => console.log(`berth: ${line}`),
     logRequests: Boolean(env.BERTH_LOG_REQUESTS),
+    credentials: env.BERTH_ACCESS_KEY_ID && env.BERTH_SECRET_ACCESS_KEY
+      ? { accessKeyId: env.BERTH_ACCESS_KEY_ID, secretAccessKey: env.BERTH_SECRET_ACCESS_KEY }
+      : undefined,
   });
 
   const aws = `aws --endpoint-url ${local.url} --region us-east-1`;
   console.log(`
 berth: ready. The ECS API is at ${local.url}
-  credentials: any, for now (export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local)
+  credentials (requests are SigV4-checked):
+  export AWS_ACCESS_KEY_ID=${local.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${local.credentials.secretAccessKey}
 
   ${aws} ecs register-task-definition --family hello --requires-compatibilities FARGATE \\
       --network-mode awsvpc --cpu 256 --memory 512 \\

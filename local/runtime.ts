@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DockerRuntime } from '../agent/runtime/docker-runtime';
+import { type Credentials, adoptAccessKey, issueAccessKey } from '../shared/auth/access-keys';
 import { createAgentApiHandler, createOperatorApiHandler } from '../shared/agent-api/handler';
 import { DEFAULT_CATALOG } from '../shared/capacity/catalog';
 import { CapacityManager, DEFAULT_BOOT_TIMEOUT_SECONDS, DEFAULT_HEARTBEAT_TIMEOUT_SECONDS } from '../shared/capacity/manager';
@@ -39,6 +40,8 @@ export interface LocalOptions {
   timeoutSeconds?: Record<string, number>;
   log: (line: string) => void;
   logRequests?: boolean;
+  /** The API key to accept; without one, the key saved in the data directory (made at first start). */
+  credentials?: Credentials;
 }
 
 export const LOCAL_DEFAULTS = {
@@ -56,6 +59,8 @@ export const LOCAL_DEFAULTS = {
 
 export interface LocalBerthRuntime {
   url: string;
+  /** The access key users sign their requests with. */
+  credentials: Credentials;
   berth: LocalBerth;
   fleet: LocalFleet;
   provider: LocalFleetProvider;
@@ -97,6 +102,7 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
     'POST /operator': createOperatorApiHandler(() => berth, { log: requestLog }),
   }, o.port);
 
+  const credentials = await localCredentials(berth, o);
   const recovered = await recoverInFlight(berth);
   if (recovered.launches + recovered.stops > 0) {
     o.log(`resumed ${recovered.launches} launch(es) and ${recovered.stops} stop(s) from the store`);
@@ -129,6 +135,7 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
 
   return {
     url: server.url,
+    credentials,
     berth,
     fleet,
     provider,
@@ -155,4 +162,25 @@ async function waitForActiveHosts(berth: LocalBerth, count: number, timeoutMs: n
     if (Date.now() > deadline) throw new Error(`fewer than ${count} host(s) registered within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * The local mode's API key: the one given, else the one saved in the data directory at first
+ * start (mode 0600), else a new one, saved there.
+ */
+async function localCredentials(berth: LocalBerth, o: LocalOptions): Promise<Credentials> {
+  if (o.credentials) {
+    await adoptAccessKey(berth, o.credentials);
+    return o.credentials;
+  }
+  const file = join(o.dataDir, 'credentials.json');
+  if (existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as Credentials;
+    await adoptAccessKey(berth, saved);
+    return saved;
+  }
+  const issued = await issueAccessKey(berth, 'user');
+  writeFileSync(file, JSON.stringify(issued), { mode: 0o600 });
+  o.log(`created an access key for this machine, saved in ${file}`);
+  return issued;
 }

@@ -50,8 +50,9 @@ export async function serve(routes: Routes, port = 0, host = '127.0.0.1'): Promi
     try {
       const body = await readBody(req);
       if (body === 'too-large') {
-        res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-        res.end(JSON.stringify({ message: 'Request Entity Too Large' }));
+        // Shaped as the APIs shape their errors, so clients parse it like any other refusal.
+        res.writeHead(413, { 'content-type': 'application/x-amz-json-1.1', connection: 'close' });
+        res.end(JSON.stringify({ __type: 'ClientException', message: `Request body exceeds ${MAX_READ_BYTES} bytes.` }));
         return;
       }
       const event = toEvent(req, body);

@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { type SigV4Options, sigv4Auth } from '../auth/middleware';
 import type { Berth } from '../context';
 import { type JsonEvent, ecsErrors, ecsResponse, jsonProtocol, requestLog } from './middleware';
 import type { Operation } from './operation';
@@ -8,6 +9,8 @@ import { OPERATIONS, TARGET_PREFIX } from './operations';
 export interface ApiHandlerOptions {
   log?: (line: object) => void;
   maxBodyBytes?: number;
+  /** Off only where something in front already authenticates (never for the ECS API). */
+  authenticate?: boolean;
 }
 
 /**
@@ -16,14 +19,17 @@ export interface ApiHandlerOptions {
  */
 export function createJsonApiHandler(
   berth: () => Berth | Promise<Berth>,
-  api: { targetPrefix: string; operations: Readonly<Record<string, Operation>> },
+  api: { targetPrefix: string; operations: Readonly<Record<string, Operation>>; auth: Omit<SigV4Options, 'berth'> },
   options: ApiHandlerOptions = {},
 ) {
   const log = options.log ?? ((line: object) => console.log(JSON.stringify(line)));
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     // middy runs `after`/`onError` in reverse order: the log sees the error already shaped.
     .use(requestLog(log))
-    .use(ecsErrors(log))
+    .use(ecsErrors(log));
+  // Authentication comes before parsing: an unsigned request learns nothing of the body's rules.
+  if (options.authenticate !== false) handler.use(sigv4Auth({ berth, ...api.auth }));
+  return handler
     .use(jsonProtocol({ ...api, maxBodyBytes: options.maxBodyBytes }))
     .handler(async (event: JsonEvent) => {
       const { operation, body, requestId } = event.call!;
@@ -34,4 +40,4 @@ export function createJsonApiHandler(
 
 /** The ECS API. */
 export const createApiHandler = (berth: () => Berth | Promise<Berth>, options: ApiHandlerOptions = {}) =>
-  createJsonApiHandler(berth, { targetPrefix: TARGET_PREFIX, operations: OPERATIONS }, options);
+  createJsonApiHandler(berth, { targetPrefix: TARGET_PREFIX, operations: OPERATIONS, auth: { services: ['ecs'], principal: 'user' } }, options);

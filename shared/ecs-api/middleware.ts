@@ -48,6 +48,11 @@ export function jsonProtocol(
     const target = header(event, 'x-amz-target') ?? '';
     const operation = target.startsWith(options.targetPrefix) ? target.slice(options.targetPrefix.length) : '';
     if (!operation || !Object.hasOwn(options.operations, operation)) throw new UnknownOperationException(target);
+    // The JSON 1.1 protocol is only spoken as such: other media types are not this API.
+    const contentType = (header(event, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
+    if (contentType !== CONTENT_TYPE && contentType !== 'application/json') {
+      throw new UnknownOperationException(`${target} with Content-Type '${contentType || '(none)'}'`);
+    }
     const raw = event.body === undefined ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
     if (raw.length > options.maxBodyBytes) throw new RequestTooLargeException(options.maxBodyBytes);
     let body: unknown = {};

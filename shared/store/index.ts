@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AccessKeyStore } from './access-key-store';
 import { ClientTokenStore } from './client-token-store';
 import { ClusterStore } from './cluster-store';
 import { DemandStore } from './demand-store';
@@ -15,6 +16,7 @@ export interface Store {
   hosts: HostStore;
   clientTokens: ClientTokenStore;
   demand: DemandStore;
+  accessKeys: AccessKeyStore;
 }
 
 export function createStore(db: DynamoDBDocumentClient, tables: TableNames): Store {
@@ -25,6 +27,7 @@ export function createStore(db: DynamoDBDocumentClient, tables: TableNames): Sto
     hosts: new HostStore(db, tables.hosts),
     clientTokens: new ClientTokenStore(db, tables.clientTokens),
     demand: new DemandStore(db, tables.demand),
+    accessKeys: new AccessKeyStore(db, tables.accessKeys),
   };
 }
 
@@ -36,3 +39,4 @@ export { HostNotLaunchedException } from './host-store';
 export { CLIENT_TOKEN_TTL_MS } from './client-token-store';
 export type { TaskDefinitionRecord } from './task-definition-store';
 export type { TaskRecord, StatusChange, TaskKey } from './task-store';
+export type { AccessKeyRecord } from './access-key-store';

@@ -9,6 +9,7 @@ export const TABLES = {
   hosts: { suffix: 'hosts', hashKey: 'hostId', rangeKey: undefined },
   clientTokens: { suffix: 'client-tokens', hashKey: 'key', rangeKey: undefined },
   demand: { suffix: 'demand', hashKey: 'taskId', rangeKey: undefined },
+  accessKeys: { suffix: 'access-keys', hashKey: 'accessKeyId', rangeKey: undefined },
 } as const satisfies Record<string, { suffix: string; hashKey: string; rangeKey: string | undefined }>;
 
 export type TableKey = keyof typeof TABLES;

@@ -2,6 +2,7 @@ import { RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '
 import { awsEcs } from '../support/aws-cli';
 import { expectConforms } from '../support/ecs-model';
 import { eventually } from '../support/harness';
+import { signedFetch } from '../support/signed-fetch';
 import { type LocalMode, runContainers, startLocalMode, untilStatus } from '../support/local-mode';
 
 /**
@@ -15,10 +16,8 @@ const taskIdOf = (arn: string) => arn.split('/').pop()!;
 
 /** The response body as it crosses the wire, for conformance checks (the CLI reformats it). */
 async function rawEcs(m: LocalMode, operation: string, body: object): Promise<unknown> {
-  const res = await fetch(m.local.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AmazonEC2ContainerServiceV20141113.${operation}` },
-    body: JSON.stringify(body),
+  const res = await signedFetch(m.local.url, {
+    target: `AmazonEC2ContainerServiceV20141113.${operation}`, body: JSON.stringify(body), credentials: m.local.credentials,
   });
   expect(res.status).toBe(200);
   return res.json();
@@ -101,10 +100,8 @@ describe('Capacity', () => {
       const hostId = (await m.local.berth.store.tasks.get({ cluster: 'default', taskId: taskIdOf(arn) }))!.hostId!;
 
       // Act: the operator call that stands in for EventBridge's warning.
-      const res = await fetch(`${m.local.url}/operator`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'BerthOperator.SendSpotInterruption' },
-        body: JSON.stringify({ hostId }),
+      const res = await signedFetch(`${m.local.url}/operator`, {
+        target: 'BerthOperator.SendSpotInterruption', body: JSON.stringify({ hostId }), credentials: m.local.credentials,
       });
       const t = await untilStatus(m.ecs, arn, 'STOPPED', 20_000);
 

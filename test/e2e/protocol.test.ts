@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerHost } from '../../shared/lifecycle/reports';
 import { awsEcs } from '../support/aws-cli';
+import { signedFetch } from '../support/signed-fetch';
 import { expectConforms, expectEcsError } from '../support/ecs-model';
 import { type Harness, settledSnapshot, startHarness, storeSnapshot } from '../support/harness';
 
@@ -192,11 +193,7 @@ describe('ECS API protocol', () => {
 
   describe('over raw HTTP', () => {
     const post = (target: string | undefined, body: string | Buffer, contentType = 'application/x-amz-json-1.1') =>
-      fetch(h.url, {
-        method: 'POST',
-        headers: { 'content-type': contentType, ...(target ? { 'x-amz-target': target } : {}) },
-        body,
-      });
+      signedFetch(h.url, { target, body, contentType, credentials: h.credentials });
 
     it.each([
       ['malformed JSON', `${TARGET}.ListClusters`, '{"maxResults": ', 400, 'SerializationException'],

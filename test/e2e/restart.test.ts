@@ -2,6 +2,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TEST_CREDENTIALS } from '../support/harness';
 import { containerLog, describe1, runContainers, untilStatus } from '../support/local-mode';
 import { type LocalProcess, freePort, killHard, spawnLocalMode, stopGently } from '../support/local-process';
 
@@ -19,11 +20,14 @@ describe('Local mode restart', () => {
     // Prepare
     const dataDir = mkdtempSync(join(tmpdir(), 'berth-restart-'));
     const port = await freePort();
-    const env = { BERTH_DATA_DIR: dataDir, BERTH_PORT: String(port), BERTH_LOCAL_HOSTS: '2' };
+    const env = {
+      BERTH_DATA_DIR: dataDir, BERTH_PORT: String(port), BERTH_LOCAL_HOSTS: '2',
+      BERTH_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, BERTH_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+    };
     proc = await spawnLocalMode(env);
     const ecs = new ECSClient({
       endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', maxAttempts: 3,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      credentials: TEST_CREDENTIALS,
     });
     const [long] = await runContainers(ecs, [{ name: 'long', command: ['sh', '-c', 'echo started; sleep 6; echo done; exit 5'] }]);
     const running = await untilStatus(ecs, long, 'RUNNING');

@@ -24,6 +24,7 @@ export const COMMON_JSON_ERRORS = [
   'AccessDeniedException',
   'ValidationException',
   'ThrottlingException',
+  'MissingAuthenticationTokenException',
 ] as const;
 
 /**

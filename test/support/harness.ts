@@ -6,6 +6,7 @@ import { type LocalBerth, localBerth } from '../../local/berth';
 import { createTables, startDynalite } from '../../local/dynalite';
 import { serve } from '../../local/server';
 import type { BerthConfig } from '../../shared/context';
+import { adoptAccessKey } from '../../shared/auth/access-keys';
 import { createApiHandler } from '../../shared/ecs-api/handler';
 
 /** One request and its response as they crossed the wire, for conformance checks. */
@@ -15,7 +16,11 @@ export interface Exchange {
   body: unknown;
 }
 
+/** The key every test client signs with; the harness registers it. */
+export const TEST_CREDENTIALS = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' };
+
 export interface Harness {
+  credentials: typeof TEST_CREDENTIALS;
   /** Every ECS API exchange so far, in order. */
   exchanges: Exchange[];
   berth: LocalBerth;
@@ -42,6 +47,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     config: { placementRetrySeconds: 1, openHostRegistration: true, ...options.config },
     workflows: { onError: (_w, _n, e) => workflowErrors.push(e), timeoutSeconds: options.timeoutSeconds },
   });
+  await adoptAccessKey(berth, TEST_CREDENTIALS);
   const api = createApiHandler(() => berth, { log: process.env.BERTH_TEST_LOG ? (l) => console.log(JSON.stringify(l)) : () => {} });
   const exchanges: Exchange[] = [];
   const server = await serve({
@@ -55,10 +61,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const ecs = new ECSClient({
     endpoint: server.url,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
+    credentials: TEST_CREDENTIALS,
     maxAttempts: 1,
   });
   return {
+    credentials: TEST_CREDENTIALS,
     exchanges,
     berth,
     dynamoEndpoint: dynamo.endpoint,

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalBerthRuntime, type LocalOptions, startLocal } from '../../local/runtime';
-import { eventually } from './harness';
+import { TEST_CREDENTIALS, eventually } from './harness';
 
 export const BUSYBOX = 'localhost/busybox:latest';
 
@@ -20,13 +20,13 @@ export async function startLocalMode(options: Partial<LocalOptions> = {}): Promi
   const dataDir = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
   const logs: string[] = [];
   const local = await startLocal({
-    dataDir, port: 0, hosts: 2, heartbeatIntervalMs: 1000, capacityIntervalMs: 1000,
+    dataDir, port: 0, hosts: 2, heartbeatIntervalMs: 1000, capacityIntervalMs: 1000, credentials: TEST_CREDENTIALS,
     log: (line) => logs.push(line),
     ...options,
   });
   const ecs = new ECSClient({
     endpoint: local.url, region: 'us-east-1', maxAttempts: 1,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: TEST_CREDENTIALS,
   });
   return {
     local, ecs, dataDir, logs,

@@ -1,0 +1,34 @@
+import { EcsError } from '../domain/errors';
+
+/** No Authorization header at all. */
+export class MissingAuthenticationTokenException extends EcsError {
+  override readonly statusCode = 403;
+  constructor() {
+    super('Missing Authentication Token');
+    this.name = 'MissingAuthenticationTokenException';
+  }
+}
+
+/** An Authorization header that is not a well-formed SigV4 one. */
+export class IncompleteSignature extends EcsError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IncompleteSignature';
+  }
+}
+
+/** An access key id nobody issued (or one revoked). */
+export class UnrecognizedClientException extends EcsError {
+  constructor() {
+    super('The security token included in the request is invalid.');
+    this.name = 'UnrecognizedClientException';
+  }
+}
+
+/** A signature that does not match, or a request signed too long ago. */
+export class InvalidSignatureException extends EcsError {
+  constructor(message = 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.') {
+    super(message);
+    this.name = 'InvalidSignatureException';
+  }
+}
