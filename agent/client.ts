@@ -1,3 +1,8 @@
+import { Hash } from '@smithy/hash-node';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { AGENT_TARGET_PREFIX } from '../shared/agent-api/operations';
 import type { Assignment, KnownAssignments } from '../shared/lifecycle/assignments';
 import type { ContainerState, StopOutcome, TaskStatus, TaskTimestamp } from '../shared/domain/task';
@@ -18,15 +23,46 @@ export class AgentApiError extends Error {
   }
 }
 
-/** The agent's side of the agent API (`POST /agent`, JSON 1.1, `X-Amz-Target: BerthAgent.*`). */
+export interface HostCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/**
+ * The agent's side of the agent API (`POST /agent`, JSON 1.1, `X-Amz-Target: BerthAgent.*`).
+ * It registers with the launch's one-time bootstrap token, receives the host's own key, keeps it
+ * in a root-only file, and signs every later call with it (SigV4), across restarts.
+ */
 export class AgentClient {
-  constructor(private readonly endpoint: string, readonly hostId: string) {}
+  private credentials?: HostCredentials;
+
+  constructor(
+    private readonly endpoint: string,
+    readonly hostId: string,
+    private readonly identity: { bootstrapToken?: string; credentialsFile?: string } = {},
+  ) {
+    const file = identity.credentialsFile;
+    if (file && existsSync(file)) this.credentials = JSON.parse(readFileSync(file, 'utf8'));
+  }
 
   private async call<T>(operation: string, body: object, timeoutMs = 30_000): Promise<T> {
-    const res = await fetch(`${this.endpoint}/agent`, {
+    const url = new URL(`${this.endpoint}/agent`);
+    const payload = Buffer.from(JSON.stringify({ hostId: this.hostId, ...body }));
+    let headers: Record<string, string> = {
+      host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `${AGENT_TARGET_PREFIX}${operation}`,
+    };
+    if (this.credentials) {
+      const signer = new SignatureV4({ service: 'ecs', region: 'us-east-1', credentials: this.credentials, sha256: Hash.bind(null, 'sha256') });
+      const signed = await signer.sign(new HttpRequest({
+        method: 'POST', protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined,
+        path: url.pathname, headers, body: payload,
+      }));
+      headers = signed.headers as Record<string, string>;
+    }
+    const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `${AGENT_TARGET_PREFIX}${operation}` },
-      body: JSON.stringify({ hostId: this.hostId, ...body }),
+      headers,
+      body: payload,
       signal: AbortSignal.timeout(timeoutMs),
     });
     const json = (await res.json()) as any;
@@ -34,8 +70,20 @@ export class AgentClient {
     return json as T;
   }
 
-  register(cpu: number, memory: number) {
-    return this.call<{ hostId: string; heartbeatIntervalSeconds: number }>('RegisterHost', { cpu, memory });
+  async register(cpu: number, memory: number) {
+    const bootstrapToken = this.credentials ? undefined : this.identity.bootstrapToken;
+    const r = await this.call<{ hostId: string; heartbeatIntervalSeconds: number; credentials?: HostCredentials }>(
+      'RegisterHost', { cpu, memory, bootstrapToken },
+    );
+    if (r.credentials) {
+      this.credentials = r.credentials;
+      const file = this.identity.credentialsFile;
+      if (file) {
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, JSON.stringify(r.credentials), { mode: 0o600 });
+      }
+    }
+    return r;
   }
 
   heartbeat() {

@@ -21,7 +21,10 @@ function main() {
   const memory = Number(env.BERTH_HOST_MEMORY ?? Math.floor(totalmem() / 1024 / 1024));
   const log = (m: string) => console.log(`[${hostId}] ${m}`);
   const agent = new Agent({
-    client: new AgentClient(endpoint, hostId),
+    client: new AgentClient(endpoint, hostId, {
+      bootstrapToken: env.BERTH_BOOTSTRAP_TOKEN,
+      credentialsFile: join(env.BERTH_DATA_DIR ?? '/var/lib/berth', 'hosts', `${hostId}.json`),
+    }),
     runtime: new DockerRuntime({ socketPath: defaultDockerSocket() }),
     cpu,
     memory,

@@ -23,7 +23,7 @@ export class LocalFleet {
 
   constructor(private readonly o: FleetOptions) {}
 
-  start(host: LocalHostSpec): ChildProcess {
+  start(host: LocalHostSpec, extraEnv: Record<string, string> = {}): ChildProcess {
     // One plain node process, so a signal reaches the agent itself.
     const child = spawn(process.execPath, ['--enable-source-maps', this.o.agentScript], {
       env: {
@@ -35,6 +35,7 @@ export class LocalFleet {
         BERTH_HOST_MEMORY: String(host.memory),
         BERTH_DOCKER_SOCKET: this.o.dockerSocket,
         BERTH_DATA_DIR: this.o.dataDir,
+        ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

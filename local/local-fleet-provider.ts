@@ -27,12 +27,14 @@ export class LocalFleetProvider implements FleetProvider {
     const capacity = capacityOf(type);
     return Array.from({ length: request.count }, () => {
       const hostId = `local-${randomBytes(4).toString('hex')}`;
+      // Handed to this host's agent alone, as EC2 would through the instance's own metadata.
+      const bootstrapToken = randomBytes(32).toString('base64url');
       const timer = setTimeout(() => {
         this.timers.delete(timer);
-        this.fleet.start({ hostId, ...capacity });
+        this.fleet.start({ hostId, ...capacity }, { BERTH_BOOTSTRAP_TOKEN: bootstrapToken });
       }, this.bootDelayMs);
       this.timers.add(timer);
-      return { hostId, instanceType: type.name, market: request.market };
+      return { hostId, instanceType: type.name, market: request.market, bootstrapToken };
     });
   }
 

@@ -5,7 +5,7 @@ import { OPERATOR_OPERATIONS, OPERATOR_TARGET_PREFIX } from './operator';
 
 /** The agent API, behind API Gateway's `POST /agent`. */
 export const createAgentApiHandler = (berth: () => Berth | Promise<Berth>, options: ApiHandlerOptions = {}) =>
-  createJsonApiHandler(berth, { targetPrefix: AGENT_TARGET_PREFIX, operations: AGENT_OPERATIONS, auth: { services: ['ecs'], principal: 'host' } }, { authenticate: false, ...options });
+  createJsonApiHandler(berth, { targetPrefix: AGENT_TARGET_PREFIX, operations: AGENT_OPERATIONS, auth: { services: ['ecs'], principal: 'host' } }, { authenticate: 'optional', ...options });
 
 /** The operator API, served by the local mode on `POST /operator` (EventBridge's role on AWS). */
 export const createOperatorApiHandler = (berth: () => Berth | Promise<Berth>, options: ApiHandlerOptions = {}) =>

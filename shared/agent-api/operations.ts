@@ -1,9 +1,10 @@
 import { ClientException } from '../domain/errors';
 import { type Json, isObject, optInt, optObject, optString, reqString } from '../domain/fields';
 import { isTaskStatus, STOP_CODES, TASK_TIMESTAMPS, type ContainerState, type StopCode } from '../domain/task';
-import type { Operation } from '../ecs-api/operation';
+import { MissingAuthenticationTokenException } from '../auth/errors';
+import type { Caller, Operation } from '../ecs-api/operation';
 import { type KnownAssignments, pollAssignments } from '../lifecycle/assignments';
-import { registerHost, reportTaskState } from '../lifecycle/reports';
+import { ReportRefusedException, registerHost, reportTaskState } from '../lifecycle/reports';
 
 /** The agent API: how a host's agent talks to the control plane, in the same JSON 1.1 style. */
 export const AGENT_TARGET_PREFIX = 'BerthAgent.';
@@ -12,24 +13,41 @@ export const AGENT_TARGET_PREFIX = 'BerthAgent.';
 export const HEARTBEAT_INTERVAL_SECONDS = 10;
 export const MAX_POLL_WAIT_SECONDS = 20;
 
-const RegisterHost: Operation = async (b, body) => {
-  const host = await registerHost(b, {
-    hostId: reqString(body, 'hostId', 'hostId', 128),
+/**
+ * The host a signed call comes from. After registration every call is signed with the host's
+ * own key, so a host can only ever read its own assignments and report on its own tasks.
+ */
+function callingHost(caller: Caller, body: Json): string {
+  const hostId = caller.principal?.principal === 'host' ? caller.principal.hostId : undefined;
+  if (!hostId) throw new MissingAuthenticationTokenException();
+  const claimed = optString(body, 'hostId');
+  if (claimed !== undefined && claimed !== hostId) throw new ReportRefusedException(`Signed as host ${hostId}, not ${claimed}.`);
+  return hostId;
+}
+
+/** Unsigned with the launch's bootstrap token the first time; signed with the host key after. */
+const RegisterHost: Operation = async (b, body, caller) => {
+  const hostId = reqString(body, 'hostId', 'hostId', 128);
+  const signedAs = caller.principal ? callingHost(caller, body) : undefined;
+  const bootstrapToken = optString(body, 'bootstrapToken', 'bootstrapToken', 256);
+  if (!signedAs && bootstrapToken === undefined && !b.config.openHostRegistration) throw new MissingAuthenticationTokenException();
+  const { host, credentials } = await registerHost(b, {
+    hostId,
     cpu: optInt(body, 'cpu', 'cpu', { min: 1 }) ?? 0,
     memory: optInt(body, 'memory', 'memory', { min: 1 }) ?? 0,
-  });
-  return { hostId: host.hostId, status: host.status, heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS };
+  }, { bootstrapToken, authenticatedHostId: signedAs });
+  return { hostId: host.hostId, status: host.status, heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS, credentials };
 };
 
-const Heartbeat: Operation = async (b, body) => {
-  await b.store.hosts.heartbeat(reqString(body, 'hostId'), b.now());
+const Heartbeat: Operation = async (b, body, caller) => {
+  await b.store.hosts.heartbeat(callingHost(caller, body), b.now());
   return {};
 };
 
-const PollAssignments: Operation = async (b, body) => {
+const PollAssignments: Operation = async (b, body, caller) => {
   const known = optObject(body, 'known') ?? {};
   const waitSeconds = optInt(body, 'waitSeconds', 'waitSeconds', { min: 0, max: MAX_POLL_WAIT_SECONDS }) ?? 0;
-  const tasks = await pollAssignments(b, reqString(body, 'hostId'), known as KnownAssignments, waitSeconds * 1000);
+  const tasks = await pollAssignments(b, callingHost(caller, body), known as KnownAssignments, waitSeconds * 1000);
   return { tasks };
 };
 
@@ -43,7 +61,7 @@ function readContainers(body: Json): ContainerState[] | undefined {
   });
 }
 
-const ReportTaskState: Operation = async (b, body) => {
+const ReportTaskState: Operation = async (b, body, caller) => {
   const task = optObject(body, 'task');
   const lastStatus = reqString(body, 'lastStatus');
   if (!task || !isTaskStatus(lastStatus)) throw new ClientException('A report names a task and a valid lastStatus.');
@@ -52,7 +70,7 @@ const ReportTaskState: Operation = async (b, body) => {
   const stop = optObject(body, 'stop');
   const stopCode = stop && reqString(stop, 'stopCode', 'stop.stopCode');
   if (stopCode !== undefined && !(STOP_CODES as readonly string[]).includes(stopCode)) throw new ClientException('Invalid stopCode.');
-  const r = await reportTaskState(b, reqString(body, 'hostId'), {
+  const r = await reportTaskState(b, callingHost(caller, body), {
     task: { cluster: reqString(task, 'cluster', 'task.cluster'), taskId: reqString(task, 'taskId', 'task.taskId') },
     lastStatus,
     containers: readContainers(body),

@@ -15,6 +15,8 @@ export interface SigV4Options {
   principal: AccessKeyRecord['principal'];
   /** How long a key read from the store is trusted; a revoked key dies within this. */
   cacheMs?: number;
+  /** Let a request with no Authorization header through, unauthenticated. */
+  optional?: boolean;
 }
 
 /**
@@ -36,6 +38,8 @@ export function sigv4Auth(o: SigV4Options): MiddlewareObj<AuthenticatedEvent, AP
     before: async (request) => {
       const b = await o.berth();
       const { event } = request;
+      const signed = Object.keys(event.headers ?? {}).some((k) => k.toLowerCase() === 'authorization');
+      if (!signed && o.optional) return;
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
       const query: Record<string, string> = {};

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Berth } from '../context';
 import type { FleetProvider } from '../cloud/fleet-provider';
+import { hashBootstrapToken } from '../lifecycle/reports';
 import { markTaskStopped } from '../lifecycle/stop';
 import type { HostRecord } from '../store';
 import { capacityOf, findType } from './catalog';
@@ -131,7 +132,10 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
     });
     for (const h of launched) {
       // One launch time per plan: the planner tells a plan's own launches apart by it.
-      await b.store.hosts.launching({ hostId: h.hostId, instanceType: h.instanceType, market: h.market, ...capacityOf(type) }, planNow);
+      await b.store.hosts.launching({
+        hostId: h.hostId, instanceType: h.instanceType, market: h.market, ...capacityOf(type),
+        bootstrapTokenHash: h.bootstrapToken === undefined ? undefined : hashBootstrapToken(h.bootstrapToken),
+      }, planNow);
       summary.launched.push(h.hostId);
     }
   }

@@ -5,6 +5,8 @@ export interface LaunchedHost {
   hostId: string;
   instanceType: string;
   market: Market;
+  /** The one-time token the host's agent registers with, where the provider hands one out. */
+  bootstrapToken?: string;
 }
 
 export interface LaunchRequest {

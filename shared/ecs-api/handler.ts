@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type SigV4Options, sigv4Auth } from '../auth/middleware';
+import { type AuthenticatedEvent, type SigV4Options, sigv4Auth } from '../auth/middleware';
 import type { Berth } from '../context';
 import { type JsonEvent, ecsErrors, ecsResponse, jsonProtocol, requestLog } from './middleware';
 import type { Operation } from './operation';
@@ -9,8 +9,11 @@ import { OPERATIONS, TARGET_PREFIX } from './operations';
 export interface ApiHandlerOptions {
   log?: (line: object) => void;
   maxBodyBytes?: number;
-  /** Off only where something in front already authenticates (never for the ECS API). */
-  authenticate?: boolean;
+  /**
+   * `required` (the default): every call is signed. `optional`: a signed call is verified, an
+   * unsigned one goes on without a principal (the agent API's first registration).
+   */
+  authenticate?: 'required' | 'optional';
 }
 
 /**
@@ -28,12 +31,12 @@ export function createJsonApiHandler(
     .use(requestLog(log))
     .use(ecsErrors(log));
   // Authentication comes before parsing: an unsigned request learns nothing of the body's rules.
-  if (options.authenticate !== false) handler.use(sigv4Auth({ berth, ...api.auth }));
+  handler.use(sigv4Auth({ berth, ...api.auth, optional: options.authenticate === 'optional' }));
   return handler
     .use(jsonProtocol({ ...api, maxBodyBytes: options.maxBodyBytes }))
     .handler(async (event: JsonEvent) => {
       const { operation, body, requestId } = event.call!;
-      const result = await api.operations[operation](await berth(), body);
+      const result = await api.operations[operation](await berth(), body, { principal: (event as AuthenticatedEvent).principal });
       return ecsResponse(200, result, requestId);
     });
 }

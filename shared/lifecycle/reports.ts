@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { type Credentials, issueAccessKey } from '../auth/access-keys';
 import type { Berth } from '../context';
 import { ClientException, ResourceNotFoundException } from '../domain/errors';
 import { type TaskStatus, statusRank } from '../domain/task';
@@ -5,12 +7,30 @@ import type { HostRecord, HostRegistration, StatusChange, TaskRecord } from '../
 import { startStopWorkflow } from './stop';
 import type { TaskRef } from './task-ref';
 
-/** A host's agent registers its capacity; the local fleet and tests use this to stand hosts up. */
-export async function registerHost(b: Berth, host: HostRegistration): Promise<HostRecord> {
+export const hashBootstrapToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/**
+ * A host's agent registers its capacity, proving it was launched by Berth with the launch's
+ * one-time bootstrap token, or (registering again) with a request signed by its host key.
+ * The first registration returns the host's own credentials. Tests stand hosts up through here
+ * with open registration.
+ */
+export async function registerHost(
+  b: Berth,
+  host: HostRegistration,
+  proof: { bootstrapToken?: string; authenticatedHostId?: string } = {},
+): Promise<{ host: HostRecord; credentials?: Credentials }> {
   if (!Number.isSafeInteger(host.cpu) || host.cpu <= 0 || !Number.isSafeInteger(host.memory) || host.memory <= 0) {
     throw new ClientException('A host must register a positive cpu and memory.');
   }
-  return b.store.hosts.register(host, b.now(), b.config.openHostRegistration);
+  const record = await b.store.hosts.register(host, b.now(), {
+    tokenHash: proof.bootstrapToken === undefined ? undefined : hashBootstrapToken(proof.bootstrapToken),
+    authenticatedHostId: proof.authenticatedHostId,
+    open: b.config.openHostRegistration,
+  });
+  // A host that proved itself with its key already has one.
+  const credentials = proof.authenticatedHostId === undefined ? await issueAccessKey(b, 'host', host.hostId) : undefined;
+  return { host: record, credentials };
 }
 
 export class ReportRefusedException extends ClientException {

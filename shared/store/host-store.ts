@@ -33,6 +33,18 @@ export interface LaunchRecord {
   market: Market;
   cpu: number;
   memory: number;
+  /** SHA-256 of the one-time token the launch gave the host's agent; consumed at registration. */
+  bootstrapTokenHash?: string;
+}
+
+/** What a registering agent proves about itself. */
+export interface RegistrationProof {
+  /** SHA-256 of the bootstrap token it presented. */
+  tokenHash?: string;
+  /** The host its signed request's key belongs to: an agent that registered before. */
+  authenticatedHostId?: string;
+  /** Tests and hand-run fleets: any host may join. */
+  open?: boolean;
 }
 
 /** A machine no launch of ours accounts for, or one already written off, tried to register. */
@@ -71,30 +83,40 @@ export class HostStore {
   }
 
   /**
-   * An agent registers its host. Only a host Berth launched may join: LAUNCHING becomes ACTIVE
-   * at its launched capacity. An ACTIVE or DRAINING host registering again (its agent
-   * restarted) keeps what it holds. With `open`, a host no launch accounts for may join too:
-   * for tests and hand-run fleets.
+   * An agent registers its host. Only a host Berth launched may join, by presenting the launch's
+   * one-time bootstrap token: LAUNCHING becomes ACTIVE at its launched capacity and the token is
+   * spent. An agent that registered before (its request signed with its host key) re-registers
+   * an ACTIVE or DRAINING host and keeps what it holds. With `open`, any host may join.
    */
-  async register(host: HostRegistration, now: number, open = false): Promise<HostRecord> {
-    const u = new UpdateExpression().set({ status: 'ACTIVE', registeredAt: now, lastHeartbeatAt: now }).add('version', 1);
-    try {
-      const r = await this.db.send(new UpdateCommand({
-        TableName: this.table, Key: { hostId: host.hostId }, UpdateExpression: u.toString(),
-        // Only the first registration of a launch activates it.
-        ConditionExpression: `${u.name('status')} = ${u.value('LAUNCHING')}`,
-        ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values, ReturnValues: 'ALL_NEW',
-      }));
-      return r.Attributes as HostRecord;
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
+  async register(host: HostRegistration, now: number, proof: RegistrationProof = {}): Promise<HostRecord> {
+    if (proof.authenticatedHostId !== undefined || proof.open) {
+      if (proof.authenticatedHostId !== undefined && proof.authenticatedHostId !== host.hostId) {
+        throw new HostNotLaunchedException(host.hostId);
+      }
+      const existing = await this.get(host.hostId);
+      if (existing && (existing.status === 'ACTIVE' || existing.status === 'DRAINING')) {
+        await this.heartbeat(host.hostId, now);
+        return (await this.get(host.hostId))!;
+      }
+    }
+    if (proof.tokenHash !== undefined || proof.open) {
+      const u = new UpdateExpression().set({ status: 'ACTIVE', registeredAt: now, lastHeartbeatAt: now }).add('version', 1).remove('bootstrapTokenHash');
+      // Only the first registration of a launch activates it, and only with its own token.
+      const conditions = [`${u.name('status')} = ${u.value('LAUNCHING')}`];
+      if (!proof.open) conditions.push(`bootstrapTokenHash = ${u.value(proof.tokenHash)}`);
+      try {
+        const r = await this.db.send(new UpdateCommand({
+          TableName: this.table, Key: { hostId: host.hostId }, UpdateExpression: u.toString(),
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values, ReturnValues: 'ALL_NEW',
+        }));
+        return r.Attributes as HostRecord;
+      } catch (e) {
+        if (!isConditionFailure(e)) throw e;
+      }
     }
     const existing = await this.get(host.hostId);
-    if (existing && (existing.status === 'ACTIVE' || existing.status === 'DRAINING')) {
-      await this.heartbeat(host.hostId, now);
-      return (await this.get(host.hostId))!;
-    }
-    if (existing || !open) throw new HostNotLaunchedException(host.hostId, existing?.status);
+    if (existing || !proof.open) throw new HostNotLaunchedException(host.hostId, existing?.status === 'LAUNCHING' ? undefined : existing?.status);
     const record: HostRecord = {
       ...host, status: 'ACTIVE', reservedCpu: 0, reservedMemory: 0, taskCount: 0,
       reservations: {}, registeredAt: now, lastHeartbeatAt: now, lastTaskAt: now, version: 1,

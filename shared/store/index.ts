@@ -34,7 +34,7 @@ export function createStore(db: DynamoDBDocumentClient, tables: TableNames): Sto
 export { ClientTokenStore, ClusterStore, DemandStore, HostStore, TaskDefinitionStore, TaskStore };
 export type { ClientTokenRecord } from './client-token-store';
 export type { ClusterRecord } from './cluster-store';
-export type { HostRecord, HostRegistration, LaunchRecord, Reservation, Reserved } from './host-store';
+export type { HostRecord, HostRegistration, LaunchRecord, RegistrationProof, Reservation, Reserved } from './host-store';
 export { HostNotLaunchedException } from './host-store';
 export { CLIENT_TOKEN_TTL_MS } from './client-token-store';
 export type { TaskDefinitionRecord } from './task-definition-store';

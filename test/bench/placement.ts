@@ -80,7 +80,7 @@ async function startFleet(count: number, cpu: number, memory: number): Promise<F
   const { hosts } = createStore(db, tables);
   const hostIds = Array.from({ length: count }, (_, i) => hostIdOf(i));
   const now = Date.now();
-  await Promise.all(hostIds.map((hostId) => hosts.register({ hostId, cpu, memory }, now, true)));
+  await Promise.all(hostIds.map((hostId) => hosts.register({ hostId, cpu, memory }, now, { open: true })));
   return {
     db,
     hosts,

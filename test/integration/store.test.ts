@@ -122,7 +122,7 @@ describe('TaskStore', () => {
 describe('HostStore', () => {
   describe('reserve', () => {
     it('returns the host\'s sums after the write, others\' commits included', async () => {
-      const host = await store.hosts.register({ hostId: 'sums-1', cpu: 4096, memory: 8192 }, 0, true);
+      const host = await store.hosts.register({ hostId: 'sums-1', cpu: 4096, memory: 8192 }, 0, { open: true });
       await store.hosts.reserve(planOn(host, { taskId: 'other', cpu: 1024, memory: 1024 }), 'default');
       // `host` is the stale view from before the other commit.
       expect(await store.hosts.reserve(planOn(host, { taskId: 'mine', cpu: 256, memory: 512 }), 'default'))
@@ -130,7 +130,7 @@ describe('HostStore', () => {
     });
 
     it('lets exactly as many of 50 concurrent reservations win as the host holds', async () => {
-      const host = await store.hosts.register({ hostId: 'race-1', cpu: 1024, memory: 4096 }, 0, true);
+      const host = await store.hosts.register({ hostId: 'race-1', cpu: 1024, memory: 4096 }, 0, { open: true });
       const plans = Array.from({ length: 50 }, (_, i) => planOn(host, { taskId: `t${i}`, cpu: 256, memory: 512 }));
       const won = await Promise.all(plans.map((p) => store.hosts.reserve(p, 'default')));
       const after = (await store.hosts.get('race-1'))!;
@@ -140,7 +140,7 @@ describe('HostStore', () => {
     });
 
     it('is idempotent per task id', async () => {
-      const host = await store.hosts.register({ hostId: 'idem-1', cpu: 4096, memory: 8192 }, 0, true);
+      const host = await store.hosts.register({ hostId: 'idem-1', cpu: 4096, memory: 8192 }, 0, { open: true });
       const plan = planOn(host, { taskId: 'same', cpu: 256, memory: 512 });
       expect(await store.hosts.reserve(plan, 'default')).toEqual({ reservedCpu: 256, reservedMemory: 512, taskCount: 1 });
       expect(await store.hosts.reserve(plan, 'default')).toBeUndefined();
@@ -148,7 +148,7 @@ describe('HostStore', () => {
     });
 
     it('refuses a host that is not ACTIVE', async () => {
-      const host = await store.hosts.register({ hostId: 'drain-1', cpu: 4096, memory: 8192 }, 0, true);
+      const host = await store.hosts.register({ hostId: 'drain-1', cpu: 4096, memory: 8192 }, 0, { open: true });
       await store.hosts.setStatus('drain-1', 'DRAINING');
       expect(await store.hosts.reserve(planOn(host, { taskId: 'x', cpu: 1, memory: 1 }), 'default')).toBeUndefined();
     });
@@ -156,7 +156,7 @@ describe('HostStore', () => {
 
   describe('release', () => {
     it('frees a reservation once, however often it is called', async () => {
-      const host = await store.hosts.register({ hostId: 'rel-1', cpu: 4096, memory: 8192 }, 0, true);
+      const host = await store.hosts.register({ hostId: 'rel-1', cpu: 4096, memory: 8192 }, 0, { open: true });
       await store.hosts.reserve(planOn(host, { taskId: 'a', cpu: 256, memory: 512 }), 'default');
       await store.hosts.reserve(planOn(host, { taskId: 'b', cpu: 256, memory: 512 }), 'default');
       const results = await Promise.all([1, 2, 3].map(() => store.hosts.release('rel-1', 'a', { cpu: 256, memory: 512 })));
@@ -167,8 +167,8 @@ describe('HostStore', () => {
 
   describe('holding', () => {
     it('finds every host that holds a task', async () => {
-      const a = await store.hosts.register({ hostId: 'hold-a', cpu: 4096, memory: 8192 }, 0, true);
-      const b = await store.hosts.register({ hostId: 'hold-b', cpu: 4096, memory: 8192 }, 0, true);
+      const a = await store.hosts.register({ hostId: 'hold-a', cpu: 4096, memory: 8192 }, 0, { open: true });
+      const b = await store.hosts.register({ hostId: 'hold-b', cpu: 4096, memory: 8192 }, 0, { open: true });
       await store.hosts.reserve(planOn(a, { taskId: 'twice', cpu: 1, memory: 1 }), 'default');
       await store.hosts.reserve(planOn(b, { taskId: 'twice', cpu: 1, memory: 1 }), 'default');
       expect((await store.hosts.holding('twice')).map((h) => h.hostId).sort()).toEqual(['hold-a', 'hold-b']);
@@ -193,9 +193,12 @@ describe('TaskDefinitionStore', () => {
 });
 
 describe('HostStore registration', () => {
-  it('activates a host Berth launched, at its launched capacity', async () => {
-    await store.hosts.launching({ hostId: 'i-launched', instanceType: 'c6i.large', market: 'spot', cpu: 2048, memory: 3840 }, 5);
-    const host = await store.hosts.register({ hostId: 'i-launched', cpu: 9999, memory: 9999 }, 10);
+  it('activates a host Berth launched, at its launched capacity, once, with its own token', async () => {
+    await store.hosts.launching({ hostId: 'i-launched', instanceType: 'c6i.large', market: 'spot', cpu: 2048, memory: 3840, bootstrapTokenHash: 'h1' }, 5);
+    await expect(store.hosts.register({ hostId: 'i-launched', cpu: 1, memory: 1 }, 6, { tokenHash: 'forged' })).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    const host = await store.hosts.register({ hostId: 'i-launched', cpu: 9999, memory: 9999 }, 10, { tokenHash: 'h1' });
+    // The token is spent: replaying it does not register anything again.
+    await expect(store.hosts.register({ hostId: 'i-launched', cpu: 1, memory: 1 }, 11, { tokenHash: 'h1' })).rejects.toMatchObject({ name: 'AccessDeniedException' });
     expect(host).toMatchObject({ status: 'ACTIVE', cpu: 2048, memory: 3840, instanceType: 'c6i.large', registeredAt: 10 });
   });
 
@@ -205,21 +208,21 @@ describe('HostStore registration', () => {
   });
 
   it('refuses a LOST host that comes back', async () => {
-    await store.hosts.launching({ hostId: 'i-lost', instanceType: 'c6i.large', market: 'on-demand', cpu: 2048, memory: 3840 }, 0);
-    await store.hosts.register({ hostId: 'i-lost', cpu: 1, memory: 1 }, 1);
+    await store.hosts.launching({ hostId: 'i-lost', instanceType: 'c6i.large', market: 'on-demand', cpu: 2048, memory: 3840, bootstrapTokenHash: 't' }, 0);
+    await store.hosts.register({ hostId: 'i-lost', cpu: 1, memory: 1 }, 1, { tokenHash: 't' });
     expect(await store.hosts.transition('i-lost', 'LOST', ['ACTIVE', 'DRAINING'], { heartbeatAt: 1 })).toBe(true);
-    await expect(store.hosts.register({ hostId: 'i-lost', cpu: 1, memory: 1 }, 2)).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    await expect(store.hosts.register({ hostId: 'i-lost', cpu: 1, memory: 1 }, 2, { authenticatedHostId: 'i-lost' })).rejects.toMatchObject({ name: 'AccessDeniedException' });
   });
 
   it('never terminates a host that holds a task', async () => {
-    const host = await store.hosts.register({ hostId: 'busy-1', cpu: 4096, memory: 8192 }, 0, true);
+    const host = await store.hosts.register({ hostId: 'busy-1', cpu: 4096, memory: 8192 }, 0, { open: true });
     await store.hosts.reserve(planOn(host, { taskId: 'keep', cpu: 256, memory: 512 }), 'default');
     expect(await store.hosts.transition('busy-1', 'TERMINATED', ['ACTIVE', 'DRAINING'], { empty: true })).toBe(false);
     expect((await store.hosts.get('busy-1'))!.status).toBe('ACTIVE');
   });
 
   it('does not write off a host whose heartbeat arrived after the check', async () => {
-    await store.hosts.register({ hostId: 'beat-1', cpu: 4096, memory: 8192 }, 0, true);
+    await store.hosts.register({ hostId: 'beat-1', cpu: 4096, memory: 8192 }, 0, { open: true });
     await store.hosts.heartbeat('beat-1', 50);
     expect(await store.hosts.transition('beat-1', 'LOST', ['ACTIVE'], { heartbeatAt: 0 })).toBe(false);
   });

@@ -7,6 +7,7 @@ import { createTables, startDynalite } from '../../local/dynalite';
 import { serve } from '../../local/server';
 import type { BerthConfig } from '../../shared/context';
 import { adoptAccessKey } from '../../shared/auth/access-keys';
+import { createAgentApiHandler } from '../../shared/agent-api/handler';
 import { createApiHandler } from '../../shared/ecs-api/handler';
 
 /** One request and its response as they crossed the wire, for conformance checks. */
@@ -57,6 +58,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       exchanges.push({ operation: target.split('.').pop() ?? '', status: response.statusCode ?? 200, body: JSON.parse(response.body ?? 'null') });
       return response;
     },
+    'POST /agent': createAgentApiHandler(() => berth, { log: () => {} }),
   });
   const ecs = new ECSClient({
     endpoint: server.url,
