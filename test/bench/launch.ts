@@ -1,0 +1,873 @@
+/**
+ * bench:launch — how fast the local mode turns RunTask into a running container, and what it
+ * costs in memory, each figure beside a baseline measured in the same run on the same podman:
+ *
+ * 1. RunTask → RUNNING, one task at a time on a warm host with the image cached, measured from
+ *    just before RunTask until DescribeTasks first shows RUNNING (polled every 5 ms: what a user
+ *    sees). Baseline: the bare container runtime's create + start of the same container through
+ *    dockerode (the agent's DockerRuntime) on the same podman socket. The two alternate, one of
+ *    each in turn, so a change in the machine's load moves both. A third series waits on the
+ *    task store's RUNNING write in process instead of polling, to show what the client's polling
+ *    costs. Where the time goes, from the task's own timestamps and in-process marks.
+ * 2. RunTask → STOPPED for a container that runs `true`, beside create + start + wait of the same
+ *    container through dockerode.
+ * 3. RSS of the local mode (this process, the agents, podman's service): idle, with 50 running
+ *    tasks, and the peak over the run; beside the RSS of a bare `node -e` idling.
+ *
+ * Each launch starts from a quiet host: the previous one's after-work (the agent attaching to the
+ * container's output and exit, the runtime's bookkeeping) would otherwise land inside the next,
+ * and a stopped batch's containers are gone from the engine before the next batch begins.
+ *
+ * The local mode runs on a podman storage of its own, so other local modes and test runs on the
+ * machine neither share its containers nor contend for its podman database and locks.
+ *
+ * Exits 1 only when something breaks (a task that never reaches RUNNING or STOPPED in time, a
+ * failed launch), never because a figure is slow: timings on a shared 2-core machine are for
+ * reading, not asserting.
+ */
+import { DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
+import Docker from 'dockerode';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { LABELS, type ContainerSpec } from '../../agent/runtime/container-runtime';
+import { DockerRuntime } from '../../agent/runtime/docker-runtime';
+import { BUSYBOX_IMAGE } from '../../local/podman';
+import { type LocalBerthRuntime, startLocal } from '../../local/runtime';
+import { DEFAULT_CLUSTER, taskArn } from '../../shared/domain/arns';
+import type { TaskStatus } from '../../shared/domain/task';
+import { progress } from './support/progress';
+import { median, percentile } from './support/stats';
+import { formatTable, ms, ratio } from './support/table';
+
+// The SDK warns once that its 2027 releases need Node 22; here it would only bury the output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+/** Two warm hosts of 16 vCPU / ~30 GiB: room for 50 running tasks of 256 CPU / 512 MiB. */
+const HOSTS = { count: 2, type: 'c6i.4xlarge' } as const;
+const TASK_SIZE = { cpu: '256', memory: '512' } as const;
+
+/** Rounds of one bare create+start, one polled launch and (every third round) one unpolled launch. */
+const RUNNING_ROUNDS = { blocks: 6, perBlock: 10 } as const;
+const TO_STOPPED = 20;
+const WARM_UP = 2;
+const UNPOLLED_EVERY = 3;
+const MEMORY_TASKS = 50;
+/** RunTask takes at most 10 tasks per call. */
+const MEMORY_WAVE = 10;
+
+const POLL_INTERVAL_MS = 5;
+const BATCH_POLL_INTERVAL_MS = 100;
+/** The quiet time before each measured launch or bare run. */
+const GAP_MS = 200;
+const RUNNING_TIMEOUT_MS = 30_000;
+const STOPPED_TIMEOUT_MS = 60_000;
+/** Time for heaps and the engine to settle before RSS is read. */
+const SETTLE_MS = 2_000;
+/** How long the agents may take to remove a stopped batch's containers. */
+const ENGINE_CLEAR_TIMEOUT_MS = 30_000;
+
+const GOAL = { p50VsBare: 2, p99Ms: 1_000 } as const;
+
+// A shell that exits on SIGTERM, so a StopTask needs no stopTimeout's SIGKILL: stopping a block
+// costs the stop itself, not a wait.
+const LONG_COMMAND = ['sh', '-c', 'trap "exit 0" TERM; sleep 600 & wait'];
+const QUICK_COMMAND = ['true'];
+const FAMILY = { long: 'bench-launch-sleep', quick: 'bench-launch-true' } as const;
+const CONTAINER_NAME = 'app';
+
+/** Failures, reported together at the end; any one makes the run exit 1. */
+const failures: string[] = [];
+
+function fail(message: string): void {
+  failures.push(message);
+  console.error(`!!! FAILED: ${message}`);
+}
+
+class BenchFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BenchFailure';
+  }
+}
+
+const sleep = (milliseconds: number) => new Promise((r) => setTimeout(r, milliseconds));
+/** Epoch milliseconds with sub-millisecond precision, comparable with Date.now() elsewhere. */
+const epochNow = () => performance.timeOrigin + performance.now();
+const loadAverage = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+const max = (xs: readonly number[]): number => Math.max(...xs);
+
+// --- the local mode --------------------------------------------------------------------------
+
+interface Bench {
+  local: LocalBerthRuntime;
+  ecs: ECSClient;
+  /** The same podman service the agents use, for the baselines; and the engine itself. */
+  runtime: DockerRuntime;
+  docker: Docker;
+  dataDir: string;
+  logs: string[];
+}
+
+/** A containers-storage of the bench's own, under its data directory (see the header). */
+function privateStorage(dataDir: string): void {
+  const conf = join(dataDir, 'storage.conf');
+  writeFileSync(conf, [
+    '[storage]',
+    'driver = "overlay"',
+    `graphroot = "${join(dataDir, 'storage', 'graph')}"`,
+    `runroot = "${join(dataDir, 'storage', 'run')}"`,
+    '',
+  ].join('\n'));
+  // startLocal passes process.env on to podman, its service and the agents.
+  process.env.CONTAINERS_STORAGE_CONF = conf;
+}
+
+async function startBench(): Promise<Bench> {
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'berth-bench-launch-'));
+  privateStorage(dataDir);
+  const logs: string[] = [];
+  let local: LocalBerthRuntime;
+  try {
+    // maxHosts = the warm pool: the capacity manager keeps its hosts idle-ready and never adds
+    // a third agent, whose memory would blur part 3.
+    local = await startLocal({
+      dataDir, port: 0, hosts: HOSTS.count, hostType: HOSTS.type, maxHosts: HOSTS.count,
+      log: (line) => logs.push(line),
+    });
+  } catch (e) {
+    // A local mode that fails to start leaves what it started running, and no handle on it.
+    stopPodmanService(dataDir);
+    removeDataDir(dataDir);
+    const tail = logs.slice(-10).join('\n  ');
+    throw new BenchFailure(`the local mode did not start: ${e instanceof Error ? e.message : String(e)}${tail ? `\n  ${tail}` : ''}`);
+  }
+  const ecs = new ECSClient({
+    endpoint: local.url, region: 'us-east-1', maxAttempts: 1, credentials: local.credentials,
+  });
+  return {
+    local, ecs, dataDir, logs,
+    runtime: new DockerRuntime({ socketPath: local.dockerSocket }),
+    docker: new Docker({ socketPath: local.dockerSocket }),
+  };
+}
+
+async function registerDefinitions(ecs: ECSClient): Promise<void> {
+  for (const [family, command] of [[FAMILY.long, LONG_COMMAND], [FAMILY.quick, QUICK_COMMAND]] as const) {
+    await ecs.send(new RegisterTaskDefinitionCommand({
+      family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', ...TASK_SIZE,
+      containerDefinitions: [{ name: CONTAINER_NAME, image: BUSYBOX_IMAGE, essential: true, command: [...command], stopTimeout: 5 }],
+    }));
+  }
+}
+
+// --- in-process marks on the task store ------------------------------------------------------
+
+type Mark = 'placed' | TaskStatus;
+
+/** When each task's writes landed, by task id: the control plane's side of the timeline. */
+const marks = new Map<string, Partial<Record<Mark, number>>>();
+const markWaiters = new Map<string, () => void>();
+
+function mark(taskId: string, what: Mark): void {
+  let m = marks.get(taskId);
+  if (!m) marks.set(taskId, (m = {}));
+  m[what] ??= epochNow();
+  markWaiters.get(taskId)?.();
+}
+
+/**
+ * Wraps the store's bindHost and advance on the shared instance that the workflow steps, the
+ * agent API and the ECS API all use, so each task's placement and every status it reaches are
+ * stamped the moment their conditional write returns, with no polling.
+ */
+function hookTaskStore(local: LocalBerthRuntime): void {
+  const tasks = local.berth.store.tasks;
+  const bindHost = tasks.bindHost.bind(tasks);
+  const advance = tasks.advance.bind(tasks);
+  tasks.bindHost = async (key, hostId) => {
+    const r = await bindHost(key, hostId);
+    if (r) mark(key.taskId, 'placed');
+    return r;
+  };
+  tasks.advance = async (key, change) => {
+    const r = await advance(key, change);
+    if (r) mark(key.taskId, change.lastStatus);
+    return r;
+  };
+}
+
+/** Resolves when the task's `status` write lands (no polling); throws if it stops first. */
+function untilWritten(taskId: string, status: 'RUNNING' | 'STOPPED', timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const m = marks.get(taskId) ?? {};
+      const at = m[status];
+      if (at === undefined && m.STOPPED === undefined) return;
+      markWaiters.delete(taskId);
+      clearTimeout(timer);
+      if (at !== undefined) resolve(at - performance.timeOrigin);
+      else reject(new BenchFailure(`task ${taskId} stopped before ${status}`));
+    };
+    const timer = setTimeout(() => {
+      markWaiters.delete(taskId);
+      reject(new BenchFailure(`task ${taskId}: no ${status} written within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    markWaiters.set(taskId, check);
+    check();
+  });
+}
+
+// --- launches through the ECS API ------------------------------------------------------------
+
+/** How the end of a launch is seen: DescribeTasks polled, or the store's write in process. */
+type Observer = 'poll' | 'write';
+
+interface Launch {
+  taskArn: string;
+  taskId: string;
+  /** Just before RunTask → the status waited for was seen. */
+  latencyMs: number;
+  sentAt: number;
+  returnedAt: number;
+  seenAt: number;
+}
+
+const taskIdOf = (arn: string): string => arn.split('/').pop()!;
+
+async function describe(ecs: ECSClient, taskArns: string[]): Promise<Task[]> {
+  const r = await ecs.send(new DescribeTasksCommand({ tasks: taskArns }));
+  if (r.failures?.length) throw new BenchFailure(`DescribeTasks failed for ${r.failures.map((f) => `${f.arn}: ${f.reason}`).join(', ')}`);
+  return r.tasks ?? [];
+}
+
+async function runTasks(ecs: ECSClient, family: string, count: number): Promise<string[]> {
+  const r = await ecs.send(new RunTaskCommand({ taskDefinition: family, count }));
+  if (r.failures?.length || r.tasks?.length !== count) {
+    throw new BenchFailure(`RunTask of ${family} ×${count} failed: ${JSON.stringify(r.failures ?? [])}`);
+  }
+  return r.tasks.map((t) => t.taskArn!);
+}
+
+/** Polls DescribeTasks every POLL_INTERVAL_MS until the task shows `status`. */
+async function untilDescribed(ecs: ECSClient, arn: string, status: 'RUNNING' | 'STOPPED', timeoutMs: number): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const [task] = await describe(ecs, [arn]);
+    const seenAt = performance.now();
+    if (task.lastStatus === status) return seenAt;
+    if (task.lastStatus === 'STOPPED') {
+      throw new BenchFailure(`task ${taskIdOf(arn)} stopped before ${status}: ${task.stopCode}: ${task.stoppedReason}`);
+    }
+    if (seenAt > deadline) throw new BenchFailure(`task ${taskIdOf(arn)} not ${status} within ${timeoutMs / 1000} s (still ${task.lastStatus})`);
+    await sleep(POLL_INTERVAL_MS);
+  }
+}
+
+/** One RunTask of one task, timed until `until` is seen the way `observer` says. */
+async function launch(ecs: ECSClient, family: string, until: 'RUNNING' | 'STOPPED', observer: Observer = 'poll'): Promise<Launch> {
+  const timeoutMs = until === 'RUNNING' ? RUNNING_TIMEOUT_MS : STOPPED_TIMEOUT_MS;
+  const sentAt = epochNow();
+  const t0 = performance.now();
+  const [arn] = await runTasks(ecs, family, 1);
+  const returnedAt = epochNow();
+  const seen = observer === 'poll'
+    ? await untilDescribed(ecs, arn, until, timeoutMs)
+    : await untilWritten(taskIdOf(arn), until, timeoutMs);
+  if (observer === 'write') {
+    // What a user would see agrees with the write (untimed).
+    const [task] = await describe(ecs, [arn]);
+    if (task.lastStatus !== until) throw new BenchFailure(`task ${taskIdOf(arn)}: ${until} written, but DescribeTasks says ${task.lastStatus}`);
+  }
+  return { taskArn: arn, taskId: taskIdOf(arn), latencyMs: seen - t0, sentAt, returnedAt, seenAt: performance.timeOrigin + seen };
+}
+
+/** Polls DescribeTasks for many tasks at once, every BATCH_POLL_INTERVAL_MS. */
+async function untilAll(ecs: ECSClient, taskArns: string[], status: 'RUNNING' | 'STOPPED', timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const tasks: Task[] = [];
+    for (let i = 0; i < taskArns.length; i += 100) tasks.push(...await describe(ecs, taskArns.slice(i, i + 100)));
+    const early = status === 'RUNNING' ? tasks.filter((t) => t.lastStatus === 'STOPPED') : [];
+    if (early.length > 0) {
+      throw new BenchFailure(`${early.length} task(s) stopped before RUNNING, e.g. ${taskIdOf(early[0].taskArn!)}: ${early[0].stopCode}: ${early[0].stoppedReason}`);
+    }
+    const behind = tasks.filter((t) => t.lastStatus !== status);
+    if (behind.length === 0) return;
+    if (performance.now() > deadline) {
+      throw new BenchFailure(`${behind.length} of ${taskArns.length} task(s) not ${status} within ${timeoutMs / 1000} s ` +
+        `(e.g. ${taskIdOf(behind[0].taskArn!)} is ${behind[0].lastStatus})`);
+    }
+    await sleep(BATCH_POLL_INTERVAL_MS);
+  }
+}
+
+async function stopTasks(ecs: ECSClient, taskArns: string[]): Promise<void> {
+  await Promise.all(taskArns.map((task) => ecs.send(new StopTaskCommand({ task, reason: 'bench:launch' }))));
+  await untilAll(ecs, taskArns, 'STOPPED', STOPPED_TIMEOUT_MS);
+}
+
+/** Containers of the agents' tasks still in the engine (the bench's storage holds no others). */
+async function taskContainers(bench: Bench): Promise<number> {
+  return (await bench.docker.listContainers({ all: true, filters: { label: [LABELS.host] } })).length;
+}
+
+/**
+ * Waits until the agents have removed their stopped tasks' containers, which they do after
+ * reporting STOPPED, so that work does not land inside the next launches or the next RSS
+ * reading. Returns how many are left when `timeoutMs` runs out.
+ */
+async function untilEngineClear(bench: Bench, timeoutMs: number): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const left = await taskContainers(bench);
+    if (left === 0 || performance.now() > deadline) return left;
+    await sleep(BATCH_POLL_INTERVAL_MS);
+  }
+}
+
+// --- the bare runtime, the baseline ----------------------------------------------------------
+
+interface BareRun {
+  id: string;
+  createMs: number;
+  startMs: number;
+  /** create + start (+ wait, for a container that exits). */
+  totalMs: number;
+}
+
+let bareSerial = 0;
+
+/** The container the agent creates for the task definition, without Berth's labels. */
+function bareSpec(command: readonly string[]): ContainerSpec {
+  return {
+    name: `berth-bench-bare-${process.pid}-${++bareSerial}`,
+    image: BUSYBOX_IMAGE,
+    command: [...command],
+    env: [],
+    ulimits: [],
+    portMappings: [],
+    labels: { 'berth.bench': 'launch' },
+  };
+}
+
+/** Created, not yet removed: whatever happens, these go at the end. */
+const bareContainers = new Set<string>();
+
+async function bareRun(runtime: DockerRuntime, command: readonly string[], wait: boolean): Promise<BareRun> {
+  const t0 = performance.now();
+  const id = await runtime.create(bareSpec(command));
+  bareContainers.add(id);
+  const t1 = performance.now();
+  await runtime.start(id);
+  const t2 = performance.now();
+  if (wait) {
+    const code = await runtime.wait(id);
+    if (code !== 0) throw new BenchFailure(`bare container ${id.slice(0, 12)} exited with ${code}`);
+  }
+  return { id, createMs: t1 - t0, startMs: t2 - t1, totalMs: performance.now() - t0 };
+}
+
+async function removeBare(runtime: DockerRuntime, ids: Iterable<string>): Promise<void> {
+  await Promise.all([...ids].map(async (id) => {
+    await runtime.remove(id);
+    bareContainers.delete(id);
+  }));
+}
+
+// --- memory ----------------------------------------------------------------------------------
+
+type MemoryField = 'VmRSS' | 'VmHWM';
+
+function procStatusKb(pid: number, field: MemoryField): number {
+  try {
+    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0; // gone
+  }
+}
+
+interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  comm: string;
+}
+
+function processes(): ProcessInfo[] {
+  const out: ProcessInfo[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      out.push({ pid: Number(entry), ppid: Number(stat.slice(close + 2).split(' ')[1]), comm: stat.slice(stat.indexOf('(') + 1, close) });
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
+/** The process and everything below it. */
+function tree(pid: number, all: readonly ProcessInfo[]): number[] {
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) for (const p of all) if (p.ppid === pids[i]) pids.push(p.pid);
+  return pids;
+}
+
+const sumKb = (pids: readonly number[], field: MemoryField): number => pids.reduce((s, p) => s + procStatusKb(p, field), 0);
+
+interface MemoryParts {
+  controlPlaneKb: number;
+  agentsKb: number;
+  agents: number;
+  podmanKb: number;
+  totalKb: number;
+  /** podman's per-container monitors: a cost of running containers at all, not Berth's; not in the total. */
+  conmonKb: number;
+  conmons: number;
+}
+
+/**
+ * RSS of the control plane (this process alone: dynalite, the APIs, the workflows, the capacity
+ * manager, and the bench's own ECS client), each agent process with anything it spawned, and
+ * podman's service.
+ */
+function sampleMemory(bench: Bench, field: MemoryField): MemoryParts {
+  const all = processes();
+  const agents = [...bench.local.fleet.agents.values()].map((c) => c.pid).filter((p): p is number => p !== undefined);
+  const podmanPidFile = join(bench.dataDir, 'podman.pid');
+  const podmanPid = existsSync(podmanPidFile) ? Number(readFileSync(podmanPidFile, 'utf8')) : undefined;
+  const controlPlaneKb = procStatusKb(process.pid, field);
+  const agentsKb = sumKb(agents.flatMap((p) => tree(p, all)), field);
+  const podmanKb = podmanPid ? sumKb(tree(podmanPid, all), field) : 0;
+  const storage = join(bench.dataDir, 'storage');
+  const conmons = all.filter((p) => p.comm === 'conmon').map((p) => p.pid).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(storage);
+    } catch {
+      return false;
+    }
+  });
+  return {
+    controlPlaneKb, agentsKb, agents: agents.length, podmanKb, totalKb: controlPlaneKb + agentsKb + podmanKb,
+    conmonKb: sumKb(conmons, field), conmons: conmons.length,
+  };
+}
+
+/** An idle Node.js process started with `args`: what one process costs before it does anything. */
+async function idleNodeRssKb(args: string[]): Promise<number> {
+  const child: ChildProcess = spawn(process.execPath, [...args, '-e', 'setInterval(() => {}, 60_000)'], { stdio: 'ignore' });
+  try {
+    await sleep(SETTLE_MS);
+    return procStatusKb(child.pid!, 'VmRSS');
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+const mib = (kb: number): string => `${(kb / 1024).toFixed(1)} MiB`;
+
+// --- where the time goes ---------------------------------------------------------------------
+
+/** One launch's timeline, epoch ms: this process's marks, the task's own timestamps, the poll. */
+type Timeline = Partial<Record<string, number>>;
+
+async function timelineOf(bench: Bench, l: Launch): Promise<Timeline> {
+  const task = await bench.local.berth.store.tasks.get({ cluster: DEFAULT_CLUSTER, taskId: l.taskId });
+  const m = marks.get(l.taskId) ?? {};
+  return {
+    sent: l.sentAt,
+    returned: l.returnedAt,
+    createdAt: task?.createdAt,
+    placed: m.placed,
+    pending: m.PENDING,
+    pullStartedAt: task?.pullStartedAt,
+    pullStoppedAt: task?.pullStoppedAt,
+    startedAt: task?.startedAt,
+    running: m.RUNNING,
+    stopping: m.STOPPING,
+    stopped: m.STOPPED,
+    seen: l.seenAt,
+  };
+}
+
+interface Stage {
+  label: string;
+  from: string;
+  to: string;
+}
+
+const RUNNING_STAGES: Stage[] = [
+  { label: 'RunTask sent → task stamped createdAt (SDK, HTTP, validation, token claim)', from: 'sent', to: 'createdAt' },
+  { label: 'createdAt → placed (task written, workflow started, Place)', from: 'createdAt', to: 'placed' },
+  { label: 'placed → PENDING written, agent woken (Start)', from: 'placed', to: 'pending' },
+  { label: 'woken → agent begins (long-poll answer, reconcile)', from: 'pending', to: 'pullStartedAt' },
+  { label: 'image check (hasImage)', from: 'pullStartedAt', to: 'pullStoppedAt' },
+  { label: 'create + start (agent → podman: the task\'s network and containers)', from: 'pullStoppedAt', to: 'startedAt' },
+  { label: 'started → RUNNING written (report)', from: 'startedAt', to: 'running' },
+  { label: 'RUNNING written → seen by DescribeTasks (poll)', from: 'running', to: 'seen' },
+  { label: 'total: RunTask sent → RUNNING seen', from: 'sent', to: 'seen' },
+  { label: '(RunTask response received)', from: 'sent', to: 'returned' },
+];
+
+const STOPPED_STAGES: Stage[] = [
+  { label: 'RunTask sent → agent begins', from: 'sent', to: 'pullStartedAt' },
+  { label: 'image check, create + start (agent → podman)', from: 'pullStartedAt', to: 'startedAt' },
+  { label: 'started → RUNNING written (report)', from: 'startedAt', to: 'running' },
+  { label: 'RUNNING → STOPPING written (exit seen, report)', from: 'running', to: 'stopping' },
+  { label: 'STOPPING → STOPPED written (output drained, report)', from: 'stopping', to: 'stopped' },
+  { label: 'STOPPED written → seen by DescribeTasks (poll)', from: 'stopped', to: 'seen' },
+  { label: 'total: RunTask sent → STOPPED seen', from: 'sent', to: 'seen' },
+];
+
+const between = (t: Timeline, from: string, to: string): number | undefined =>
+  t[from] !== undefined && t[to] !== undefined ? t[to]! - t[from]! : undefined;
+
+/** Each stage's p50, mean, p99 and count; and its p50 in the `other` launches, when given. */
+function stageRows(stages: Stage[], timelines: Timeline[], other?: Timeline[]): string[][] {
+  const durations = (ts: Timeline[], s: Stage) => ts.map((t) => between(t, s.from, s.to)).filter((x): x is number => x !== undefined);
+  return stages.map((s) => {
+    const d = durations(timelines, s);
+    const row = d.length === 0
+      ? [s.label, '—', '—', '—', '0']
+      : [s.label, ms(median(d)), ms(mean(d)), ms(percentile(d, 99)), String(d.length)];
+    if (!other) return row;
+    const o = durations(other, s);
+    return [...row, o.length === 0 ? '—' : ms(median(o))];
+  });
+}
+
+// --- the parts -------------------------------------------------------------------------------
+
+interface RunningPart {
+  polled: Launch[];
+  unpolled: Launch[];
+  bare: BareRun[];
+  timelines: Timeline[];
+  unpolledTimelines: Timeline[];
+}
+
+/**
+ * Blocks of rounds; each round is a bare create+start, a launch seen through DescribeTasks and,
+ * every third round, a launch seen through the store's write. After each block its bare
+ * containers are removed and its tasks stopped, so hosts never fill.
+ */
+async function measureRunning(bench: Bench): Promise<RunningPart> {
+  const part: RunningPart = { polled: [], unpolled: [], bare: [], timelines: [], unpolledTimelines: [] };
+  for (let block = 1; block <= RUNNING_ROUNDS.blocks; block++) {
+    const bare: BareRun[] = [];
+    const polled: Launch[] = [];
+    const unpolled: Launch[] = [];
+    for (let i = 0; i < RUNNING_ROUNDS.perBlock; i++) {
+      await sleep(GAP_MS);
+      bare.push(await bareRun(bench.runtime, LONG_COMMAND, false));
+      await sleep(GAP_MS);
+      polled.push(await launch(bench.ecs, FAMILY.long, 'RUNNING', 'poll'));
+      if (i % UNPOLLED_EVERY === UNPOLLED_EVERY - 1) {
+        await sleep(GAP_MS);
+        unpolled.push(await launch(bench.ecs, FAMILY.long, 'RUNNING', 'write'));
+      }
+    }
+    await removeBare(bench.runtime, bare.map((b) => b.id));
+    await stopTasks(bench.ecs, [...polled, ...unpolled].map((l) => l.taskArn));
+    await untilEngineClear(bench, ENGINE_CLEAR_TIMEOUT_MS);
+    part.bare.push(...bare);
+    part.polled.push(...polled);
+    part.unpolled.push(...unpolled);
+    progress(`  block ${block}/${RUNNING_ROUNDS.blocks}: bare create+start p50 ${ms(median(bare.map((b) => b.totalMs)))}, ` +
+      `RunTask → RUNNING p50 ${ms(median(polled.map((l) => l.latencyMs)))} (max ${ms(max(polled.map((l) => l.latencyMs)))}), ` +
+      `unpolled p50 ${ms(median(unpolled.map((l) => l.latencyMs)))}; load average ${loadAverage()}`);
+  }
+  part.timelines = await Promise.all(part.polled.map((l) => timelineOf(bench, l)));
+  part.unpolledTimelines = await Promise.all(part.unpolled.map((l) => timelineOf(bench, l)));
+  return part;
+}
+
+interface StoppedPart {
+  launches: Launch[];
+  bare: BareRun[];
+  timelines: Timeline[];
+}
+
+async function measureStopped(bench: Bench): Promise<StoppedPart> {
+  const launches: Launch[] = [];
+  const bare: BareRun[] = [];
+  for (let i = 0; i < TO_STOPPED; i++) {
+    await sleep(GAP_MS);
+    const b = await bareRun(bench.runtime, QUICK_COMMAND, true);
+    await removeBare(bench.runtime, [b.id]);
+    bare.push(b);
+    await sleep(GAP_MS);
+    launches.push(await launch(bench.ecs, FAMILY.quick, 'STOPPED'));
+    await untilEngineClear(bench, ENGINE_CLEAR_TIMEOUT_MS);
+  }
+  const timelines = await Promise.all(launches.map((l) => timelineOf(bench, l)));
+  return { launches, bare, timelines };
+}
+
+/** Launches in waves of RunTask count=10, each wave waited to RUNNING. */
+async function launchMany(bench: Bench, count: number): Promise<string[]> {
+  const taskArns: string[] = [];
+  for (let n = 0; n < count; n += MEMORY_WAVE) {
+    const wave = await runTasks(bench.ecs, FAMILY.long, Math.min(MEMORY_WAVE, count - n));
+    taskArns.push(...wave);
+    await untilAll(bench.ecs, wave, 'RUNNING', RUNNING_TIMEOUT_MS);
+  }
+  return taskArns;
+}
+
+// --- cleanup ---------------------------------------------------------------------------------
+
+/** Stops every task still open, removes every container in the bench's storage, closes it all. */
+async function cleanUp(bench: Bench): Promise<void> {
+  try {
+    const open = (await bench.local.berth.store.tasks.list(DEFAULT_CLUSTER)).filter((t) => t.lastStatus !== 'STOPPED');
+    if (open.length > 0) {
+      progress(`cleanup: stopping ${open.length} task(s) still open`);
+      await stopTasks(bench.ecs, open.map((t) => taskArn(bench.local.berth.partition, t.cluster, t.taskId)));
+    }
+  } catch (e) {
+    fail(`cleanup: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    // The storage is the bench's alone, so every container in it is ours. Agents leave theirs
+    // running when they stop, for the next agent to adopt; here there is no next one.
+    const hostIds = [...bench.local.fleet.agents.keys()];
+    const left = await bench.docker.listContainers({ all: true }).catch(() => []);
+    await removeBare(bench.runtime, [...bareContainers, ...left.map((c) => c.Id)])
+      .catch((e: unknown) => fail(`cleanup: removing containers: ${String(e)}`));
+    // Networks are not in the storage but in podman's shared configuration: only those our
+    // hosts made are ours.
+    const networks = await bench.docker.listNetworks().catch(() => []);
+    await Promise.all(networks
+      .filter((n) => hostIds.includes(n.Labels?.[LABELS.host] ?? ''))
+      .map((n) => bench.docker.getNetwork(n.Id).remove().catch(() => {})));
+    bench.ecs.destroy();
+    await bench.local.close();
+    removeDataDir(bench.dataDir);
+  }
+}
+
+/** Ends the podman service the local mode started in `dataDir`, by its pid file. */
+function stopPodmanService(dataDir: string): void {
+  const pidFile = join(dataDir, 'podman.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  try {
+    // Only if the pid is still that service: it may have exited and the pid been reused.
+    if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(join(dataDir, 'podman.sock'))) process.kill(pid, 'SIGTERM');
+  } catch {
+    // gone already
+  }
+}
+
+/** overlay leaves its own mount in the storage; rm -r cannot remove a mount point. */
+function removeDataDir(dataDir: string): void {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n')
+    .map((l) => l.split(' ')[1])
+    .filter((m): m is string => m !== undefined && m.startsWith(dataDir))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) {
+    try {
+      execFileSync('umount', ['-l', m]);
+    } catch {
+      // rm says what is left
+    }
+  }
+  try {
+    rmSync(dataDir, { recursive: true, force: true });
+  } catch (e) {
+    fail(`cleanup: could not remove ${dataDir}: ${String(e)}`);
+  }
+}
+
+// --- the run ---------------------------------------------------------------------------------
+
+const goal = (met: boolean, text: string): string => `${text}: ${met ? 'met' : 'NOT met'}`;
+
+type Statistic = 'p50' | 'p99' | 'mean' | 'max';
+const STATISTICS: Record<Statistic, (xs: readonly number[]) => number> = {
+  p50: median, p99: (xs) => percentile(xs, 99), mean, max,
+};
+
+function latencyRows(
+  what: string, figures: readonly number[], baseline: readonly number[], baselineWhat: string,
+  statistics: Statistic[], goals: Partial<Record<Statistic, (figure: number, baseline: number) => string>> = {},
+): string[][] {
+  return statistics.map((name) => {
+    const f = STATISTICS[name](figures);
+    const b = STATISTICS[name](baseline);
+    return [`${what} ${name}`, ms(f), `${ms(b)} ${baselineWhat} ${name}`, ratio(f, b), goals[name]?.(f, b) ?? '—'];
+  });
+}
+
+async function main(): Promise<void> {
+  progress(`bench:launch on ${process.version}, ${os.cpus().length} cpus, load average ${loadAverage()}`);
+
+  progress('baseline: an idle `node -e`, and one under tsx (as this process runs) ...');
+  const bareNodeKb = await idleNodeRssKb([]);
+  const tsxNodeKb = await idleNodeRssKb(['--import', 'tsx']);
+  progress(`  node -e ${mib(bareNodeKb)}, node --import tsx -e ${mib(tsxNodeKb)}`);
+
+  progress(`starting the local mode: a warm pool of ${HOSTS.count} × ${HOSTS.type}, on a podman storage of its own ...`);
+  const t0 = performance.now();
+  let bench: Bench;
+  try {
+    bench = await startBench();
+  } catch (e) {
+    fail(e instanceof BenchFailure ? e.message : `crashed: ${e instanceof Error ? e.stack : String(e)}`);
+    // What the failed start left open (its servers, the store) would keep this process alive;
+    // the agents end with it.
+    process.exit(1);
+  }
+  try {
+    hookTaskStore(bench.local);
+    await registerDefinitions(bench.ecs);
+    const hosts = (await bench.local.berth.store.hosts.list()).filter((h) => h.status === 'ACTIVE');
+    if (hosts.length !== HOSTS.count) throw new BenchFailure(`${hosts.length} ACTIVE host(s), expected ${HOSTS.count}`);
+    progress(`  up in ${ms(performance.now() - t0)}: hosts ${hosts.map((h) => `${h.hostId} (${h.cpu} CPU / ${h.memory} MiB)`).join(', ')}`);
+
+    await sleep(SETTLE_MS);
+    const idle = sampleMemory(bench, 'VmRSS');
+    progress(`memory, idle: control plane ${mib(idle.controlPlaneKb)}, ${idle.agents} agents ${mib(idle.agentsKb)}, ` +
+      `podman service ${mib(idle.podmanKb)}, total ${mib(idle.totalKb)}`);
+
+    progress(`warm-up (untimed): ${WARM_UP} launches and ${WARM_UP} bare runs of each container`);
+    for (let i = 0; i < WARM_UP; i++) {
+      const running = await launch(bench.ecs, FAMILY.long, 'RUNNING');
+      await stopTasks(bench.ecs, [running.taskArn]);
+      await launch(bench.ecs, FAMILY.quick, 'STOPPED');
+      const b1 = await bareRun(bench.runtime, LONG_COMMAND, false);
+      const b2 = await bareRun(bench.runtime, QUICK_COMMAND, true);
+      await removeBare(bench.runtime, [b1.id, b2.id]);
+    }
+
+    const rounds = RUNNING_ROUNDS.blocks * RUNNING_ROUNDS.perBlock;
+    progress(`RunTask → RUNNING: ${rounds} rounds of a bare create+start and a launch seen through DescribeTasks ` +
+      `(polled every ${POLL_INTERVAL_MS} ms), plus, every ${UNPOLLED_EVERY} rounds, a launch seen through the store's write; ` +
+      `${GAP_MS} ms quiet before each; stopped in blocks of ${RUNNING_ROUNDS.perBlock} ...`);
+    const running = await measureRunning(bench);
+
+    progress(`RunTask → STOPPED for \`true\`: ${TO_STOPPED} rounds of a bare create+start+wait and a launch ...`);
+    const stopped = await measureStopped(bench);
+    progress(`  bare p50 ${ms(median(stopped.bare.map((b) => b.totalMs)))}, Berth p50 ${ms(median(stopped.launches.map((l) => l.latencyMs)))}`);
+
+    progress(`memory: launching ${MEMORY_TASKS} tasks, RunTask ×${MEMORY_WAVE} at a time ...`);
+    const t1 = performance.now();
+    const many = await launchMany(bench, MEMORY_TASKS);
+    progress(`  ${MEMORY_TASKS} RUNNING after ${ms(performance.now() - t1)}`);
+    await sleep(SETTLE_MS);
+    const loaded = sampleMemory(bench, 'VmRSS');
+    progress(`memory, ${MEMORY_TASKS} running: control plane ${mib(loaded.controlPlaneKb)}, ${loaded.agents} agents ${mib(loaded.agentsKb)}, ` +
+      `podman service ${mib(loaded.podmanKb)}, total ${mib(loaded.totalKb)}; ${loaded.conmons} conmon ${mib(loaded.conmonKb)}`);
+
+    progress(`stopping the ${MEMORY_TASKS} tasks ...`);
+    const t2 = performance.now();
+    await stopTasks(bench.ecs, many);
+    progress(`  all STOPPED after ${ms(performance.now() - t2)}`);
+    const left = await untilEngineClear(bench, ENGINE_CLEAR_TIMEOUT_MS);
+    progress(left === 0
+      ? `  their containers all removed by the agents after ${ms(performance.now() - t2)}`
+      : `  !!! ${left} container(s) of stopped tasks still in the engine after ${ENGINE_CLEAR_TIMEOUT_MS / 1000} s`);
+    await sleep(SETTLE_MS);
+    const after = sampleMemory(bench, 'VmRSS');
+    const peak = sampleMemory(bench, 'VmHWM');
+    progress(`memory, idle after the run: total ${mib(after.totalKb)}; peak (VmHWM) total ${mib(peak.totalKb)}`);
+    progress(`done; load average ${loadAverage()}`);
+
+    // --- results ---
+    const polled = running.polled.map((l) => l.latencyMs);
+    const unpolled = running.unpolled.map((l) => l.latencyMs);
+    const bareRunning = running.bare.map((b) => b.totalMs);
+    const written = running.timelines.map((t) => between(t, 'sent', 'running')).filter((x): x is number => x !== undefined);
+    const berthStopped = stopped.launches.map((l) => l.latencyMs);
+    const bareStopped = stopped.bare.map((b) => b.totalMs);
+    const bareCS = `bare create+start (×${bareRunning.length})`;
+
+    const rows: string[][] = [
+      ...latencyRows(`RunTask → RUNNING (×${polled.length})`, polled, bareRunning, bareCS, ['p50', 'p99', 'mean', 'max'], {
+        p50: (f, b) => goal(f <= GOAL.p50VsBare * b, `≤ ${GOAL.p50VsBare}× bare p50`),
+        p99: (f) => goal(f < GOAL.p99Ms, `< ${GOAL.p99Ms} ms`),
+      }),
+      ...latencyRows('  same launches, until RUNNING written', written, bareRunning, bareCS, ['p50', 'p99']),
+      ...latencyRows(`  no client polling (×${unpolled.length})`, unpolled, bareRunning, bareCS, ['p50', 'p99']),
+      ...latencyRows(`RunTask → STOPPED, \`true\` (×${berthStopped.length})`, berthStopped, bareStopped,
+        `bare create+start+wait (×${bareStopped.length})`, ['p50', 'p99']),
+    ];
+    const memoryRow = (what: string, m: MemoryParts): string[] =>
+      [what, mib(m.totalKb), `${mib(bareNodeKb)} idle node -e`, ratio(m.totalKb, bareNodeKb), '—'];
+    rows.push(
+      memoryRow(`RSS idle, ${idle.agents} hosts (total)`, idle),
+      memoryRow(`RSS ${MEMORY_TASKS} running tasks (total)`, loaded),
+      memoryRow('RSS peak over the run (VmHWM, total)', peak),
+    );
+
+    console.log('\nResults (each figure beside its baseline, measured in this run)\n');
+    console.log(formatTable(['measure', 'figure', 'baseline', 'ratio', 'goal'], rows));
+    console.log([
+      '',
+      `RunTask → RUNNING / STOPPED: from just before RunTask until DescribeTasks (@aws-sdk/client-ecs) first shows the`,
+      `status, polled every ${POLL_INTERVAL_MS} ms, so up to ${POLL_INTERVAL_MS} ms and one DescribeTasks round trip of each figure are the`,
+      `poll's. "until RUNNING written": the same launches, until the agent's RUNNING report was written to the task`,
+      `store (stamped in process). "no client polling": other launches, waited for in process on that write, so no`,
+      `DescribeTasks load competes with the launch. Bare: DockerRuntime create + start (+ wait) of the same container`,
+      `on the same podman socket, alternating with the launches; ${GAP_MS} ms of quiet before each run of either.`,
+    ].join('\n'));
+
+    const memoryParts = (what: string, pick: (m: MemoryParts) => number): string[] => [
+      what, mib(pick(idle)), ratio(pick(idle), bareNodeKb), mib(pick(loaded)), ratio(pick(loaded), bareNodeKb),
+      mib(pick(after)), mib(pick(peak)), ratio(pick(peak), bareNodeKb),
+    ];
+    console.log(`\nMemory (RSS), each beside an idle \`node -e\`: ${mib(bareNodeKb)} (an idle node under tsx, as this ` +
+      `process runs: ${mib(tsxNodeKb)})\n`);
+    console.log(formatTable(
+      ['process', 'idle', 'ratio', `${MEMORY_TASKS} running`, 'ratio', 'idle after', 'peak (VmHWM)', 'ratio'],
+      [
+        memoryParts('control plane (this process, with the bench\'s client)', (m) => m.controlPlaneKb),
+        memoryParts(`agents ×${idle.agents}`, (m) => m.agentsKb),
+        memoryParts('podman service', (m) => m.podmanKb),
+        memoryParts('total', (m) => m.totalKb),
+        [`conmon ×${loaded.conmons} (podman's, one per container; not in the total)`,
+          mib(idle.conmonKb), '—', mib(loaded.conmonKb), '—', mib(after.conmonKb), '—', '—'],
+      ],
+    ));
+
+    console.log(`\nWhere RunTask → RUNNING goes (the ×${running.timelines.length} polled launches, and the p50 of the ` +
+      `×${running.unpolledTimelines.length} without client polling; the agent's timestamps are whole ms, the control ` +
+      'plane\'s marks are taken as each conditional write returns)\n');
+    const breakdown = stageRows(RUNNING_STAGES, running.timelines, running.unpolledTimelines);
+    breakdown.splice(6, 0, ['  bare create + start, for comparison', ms(median(bareRunning)), ms(mean(bareRunning)),
+      ms(percentile(bareRunning, 99)), String(bareRunning.length), '—']);
+    console.log(formatTable(['stage', 'p50', 'mean', 'p99', 'n', 'p50, no polling'], breakdown));
+    console.log(`bare create alone p50 ${ms(median(running.bare.map((b) => b.createMs)))}, ` +
+      `start alone p50 ${ms(median(running.bare.map((b) => b.startMs)))}`);
+
+    console.log(`\nWhere RunTask → STOPPED goes, \`true\` (×${stopped.timelines.length})\n`);
+    const stoppedBreakdown = stageRows(STOPPED_STAGES, stopped.timelines);
+    stoppedBreakdown.push(['  bare create + start + wait, for comparison', ms(median(bareStopped)), ms(mean(bareStopped)),
+      ms(percentile(bareStopped, 99)), String(bareStopped.length)]);
+    console.log(formatTable(['stage', 'p50', 'mean', 'p99', 'n'], stoppedBreakdown));
+  } catch (e) {
+    fail(e instanceof BenchFailure ? e.message : `crashed: ${e instanceof Error ? e.stack : String(e)}`);
+    const tail = bench.logs.slice(-20);
+    if (tail.length > 0) console.error(`last lines of the local mode's log:\n  ${tail.join('\n  ')}`);
+  } finally {
+    progress('cleanup: stopping tasks, removing containers, closing the local mode');
+    await cleanUp(bench);
+  }
+
+  if (failures.length > 0) {
+    console.error(`\nFAILED: ${failures.length} failure(s):`);
+    for (const f of failures) console.error(`  - ${f}`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error('bench:launch crashed:', e);
+  process.exitCode = 1;
+});
