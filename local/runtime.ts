@@ -76,15 +76,31 @@ export interface LocalBerthRuntime {
  */
 export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOptions, 'dataDir' | 'log'>): Promise<LocalBerthRuntime> {
   const o: LocalOptions = { ...LOCAL_DEFAULTS, ...dropUndefined(options) };
+  // Everything started so far, stopped in reverse: by close(), or at once if starting fails.
+  const started: (() => unknown)[] = [];
+  const stopAll = async () => {
+    for (const stop of started.splice(0).reverse()) await stop();
+  };
+  try {
+    return await startAll(o, started, stopAll);
+  } catch (e) {
+    await stopAll().catch(() => {});
+    throw e;
+  }
+}
+
+async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: () => Promise<void>): Promise<LocalBerthRuntime> {
   mkdirSync(join(o.dataDir, 'dynamodb'), { recursive: true });
   await ensurePodman(o.log);
 
   o.log(`starting DynamoDB (dynalite), data in ${join(o.dataDir, 'dynamodb')}`);
   const dynamo: Dynalite = await startDynalite({ path: join(o.dataDir, 'dynamodb') });
+  started.push(() => dynamo.close());
   await createTables(dynamo.endpoint);
 
   o.log('starting podman\'s Docker-compatible API service');
   const podman = await startPodmanService({ dataDir: o.dataDir, log: o.log });
+  started.push(() => podman.stop());
   await ensureBusyboxImage({ env: podman.env, log: o.log });
 
   const berth = localBerth({
@@ -95,12 +111,17 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
       timeoutSeconds: o.timeoutSeconds,
     },
   });
+  started.push(() => {
+    berth.workflows.close();
+    (berth.notifier as LocalHostNotifier).close();
+  });
   const requestLog = o.logRequests ? (l: object) => o.log(JSON.stringify(l)) : () => {};
   const server = await serve({
     'POST /': createApiHandler(() => berth, { log: requestLog }),
     'POST /agent': createAgentApiHandler(() => berth, { log: requestLog }),
     'POST /operator': createOperatorApiHandler(() => berth, { log: requestLog }),
   }, o.port);
+  started.push(() => server.close());
 
   const credentials = await localCredentials(berth, o);
   const recovered = await recoverInFlight(berth);
@@ -116,7 +137,9 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
     env: { ...podman.env, BERTH_EXIT_WITH_PARENT: '1', BERTH_HEARTBEAT_INTERVAL_MS: String(o.heartbeatIntervalMs) },
     log: o.log,
   });
+  started.push(() => fleet.stopAll());
   const provider = new LocalFleetProvider(fleet, DEFAULT_CATALOG, new DockerRuntime({ socketPath: podman.socketPath }), o.bootDelayMs);
+  started.push(() => provider.close());
   const resumed = provider.resume(await berth.store.hosts.list());
   if (resumed > 0) o.log(`resumed the agents of ${resumed} host(s) from the store`);
 
@@ -131,6 +154,7 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
   berth.capacity = capacity;
   o.log(`keeping a warm pool of ${o.hosts} × ${o.hostType} host(s), at most ${o.maxHosts}`);
   capacity.start(o.capacityIntervalMs);
+  started.push(() => capacity.stop());
   await waitForActiveHosts(berth, o.hosts, 60_000);
 
   return {
@@ -142,16 +166,7 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
     capacity,
     dockerSocket: podman.socketPath,
     podmanEnv: podman.env,
-    async close() {
-      await capacity.stop();
-      provider.close();
-      await fleet.stopAll();
-      berth.workflows.close();
-      (berth.notifier as LocalHostNotifier).close();
-      await server.close();
-      await dynamo.close();
-      await podman.stop();
-    },
+    close: stopAll,
   };
 }
 
