@@ -27,6 +27,9 @@ export function reqString(o: Json, key: string, field = key, maxLength?: number)
   return v;
 }
 
+/** ECS's integers are 32-bit (the model's Integer and BoxedInteger). */
+export const MAX_INT32 = 2_147_483_647;
+
 export function optInt(
   o: Json,
   key: string,
@@ -36,8 +39,9 @@ export function optInt(
   const v = o[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail(field, 'expected an integer');
+  const max = range.max ?? MAX_INT32;
   if (range.min !== undefined && v < range.min) fail(field, `must be at least ${range.min}`);
-  if (range.max !== undefined && v > range.max) fail(field, `must be at most ${range.max}`);
+  if (v > max) fail(field, `must be at most ${max}`);
   return v;
 }
 

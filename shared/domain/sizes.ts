@@ -4,6 +4,13 @@ import { ClientException } from './errors';
 export const CPU_UNITS_PER_VCPU = 1024;
 
 /**
+ * Any size a host holds is allowed, but no host holds more than these (1,024 vCPU, 24 TiB):
+ * the bounds keep every size a 32-bit integer, as ECS's own fields are.
+ */
+export const MAX_TASK_CPU = 1024 * CPU_UNITS_PER_VCPU;
+export const MAX_TASK_MEMORY_MIB = 24 * 1024 * 1024;
+
+/**
  * Task cpu in either of ECS's notations: "1024" (units) or "1 vCPU" / "0.25 vcpu".
  * Returns cpu units.
  */
@@ -11,8 +18,8 @@ export function parseCpu(value: string, field = 'cpu'): number {
   const text = value.trim();
   const vcpu = /^(\d+(?:\.\d+)?)\s*vcpu$/i.exec(text);
   const units = vcpu ? Number(vcpu[1]) * CPU_UNITS_PER_VCPU : /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(units) || units <= 0) {
-    throw new ClientException(`Invalid '${field}' setting for task. The value must be a number of CPU units or vCPU, such as '1024' or '1 vCPU'.`);
+  if (!Number.isInteger(units) || units <= 0 || units > MAX_TASK_CPU) {
+    throw new ClientException(`Invalid '${field}' setting for task. The value must be a number of CPU units or vCPU, such as '1024' or '1 vCPU', up to ${MAX_TASK_CPU}.`);
   }
   return units;
 }
@@ -22,8 +29,8 @@ export function parseMemory(value: string, field = 'memory'): number {
   const text = value.trim();
   const gb = /^(\d+(?:\.\d+)?)\s*gb$/i.exec(text);
   const mib = gb ? Number(gb[1]) * 1024 : /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(mib) || mib <= 0) {
-    throw new ClientException(`Invalid '${field}' setting for task. The value must be a number of MiB or GB, such as '2048' or '2 GB'.`);
+  if (!Number.isInteger(mib) || mib <= 0 || mib > MAX_TASK_MEMORY_MIB) {
+    throw new ClientException(`Invalid '${field}' setting for task. The value must be a number of MiB or GB, such as '2048' or '2 GB', up to ${MAX_TASK_MEMORY_MIB}.`);
   }
   return mib;
 }
