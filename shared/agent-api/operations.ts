@@ -13,6 +13,9 @@ export const AGENT_TARGET_PREFIX = 'BerthAgent.';
 export const HEARTBEAT_INTERVAL_SECONDS = 10;
 export const MAX_POLL_WAIT_SECONDS = 20;
 
+/** Timestamps and report sequence numbers are epoch milliseconds: beyond 32 bits. */
+const EPOCH_MS = { min: 0, max: Number.MAX_SAFE_INTEGER };
+
 /**
  * The host a signed call comes from. After registration every call is signed with the host's
  * own key, so a host can only ever read its own assignments and report on its own tasks.
@@ -66,7 +69,7 @@ const ReportTaskState: Operation = async (b, body, caller) => {
   const lastStatus = reqString(body, 'lastStatus');
   if (!task || !isTaskStatus(lastStatus)) throw new ClientException('A report names a task and a valid lastStatus.');
   const ts = optObject(body, 'timestamps') ?? {};
-  const timestamps = Object.fromEntries(TASK_TIMESTAMPS.map((k) => [k, optInt(ts, k, `timestamps.${k}`, { min: 0 })]).filter(([, v]) => v !== undefined));
+  const timestamps = Object.fromEntries(TASK_TIMESTAMPS.map((k) => [k, optInt(ts, k, `timestamps.${k}`, EPOCH_MS)]).filter(([, v]) => v !== undefined));
   const stop = optObject(body, 'stop');
   const stopCode = stop && reqString(stop, 'stopCode', 'stop.stopCode');
   if (stopCode !== undefined && !(STOP_CODES as readonly string[]).includes(stopCode)) throw new ClientException('Invalid stopCode.');
@@ -76,7 +79,7 @@ const ReportTaskState: Operation = async (b, body, caller) => {
     containers: readContainers(body),
     timestamps,
     stop: stop && { stopCode: stopCode as StopCode, stoppedReason: optString(stop, 'stoppedReason', 'stop.stoppedReason', 1024) ?? '' },
-    seq: optInt(body, 'seq', 'seq', { min: 0 }),
+    seq: optInt(body, 'seq', 'seq', EPOCH_MS),
   });
   return { applied: r.applied, lastStatus: r.task.lastStatus, desiredStatus: r.task.desiredStatus };
 };
