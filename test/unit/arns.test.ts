@@ -9,19 +9,12 @@ import {
   taskIdOf,
 } from '../../shared/domain/arns';
 import { ClientException, InvalidParameterException } from '../../shared/domain/errors';
+import { caught } from '../support/caught';
 
 const PARTITION = { region: 'eu-west-1', accountId: '123456789012' };
 const PREFIX = 'arn:aws:ecs:eu-west-1:123456789012';
 const TASK_ID = '0123456789abcdef0123456789abcdef';
 
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 describe('arns', () => {
   describe('clusterName', () => {

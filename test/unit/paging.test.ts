@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { ClientException, InvalidParameterException } from '../../shared/domain/errors';
 import type { Json } from '../../shared/domain/fields';
 import { page } from '../../shared/ecs-api/paging';
+import { caught } from '../support/caught';
 
 const identity = (s: string): string => s;
 const token = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -24,14 +25,6 @@ function walk(items: readonly string[], maxResults: number): { served: string[];
   return { served, pages };
 }
 
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 describe('paging', () => {
   describe('page', () => {

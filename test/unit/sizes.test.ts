@@ -8,6 +8,7 @@ import {
   parseCpu,
   parseMemory,
 } from '../../shared/domain/sizes';
+import { caught } from '../support/caught';
 
 /**
  * Fargate's task sizes, written out from the AWS documentation rather than read from
@@ -60,14 +61,6 @@ const NEIGHBOURS: Neighbour[] = (() => {
   return out;
 })();
 
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 describe('sizes', () => {
   describe('parseCpu', () => {

@@ -7,6 +7,7 @@ import {
   readRegisterRequest,
   reservationOf,
 } from '../../shared/domain/task-definition';
+import { caught } from '../support/caught';
 
 /** A FARGATE definition ECS accepts; each case below breaks one thing in a fresh copy. */
 function aFargateBody(): Json & { containerDefinitions: Array<Record<string, unknown>> } {
@@ -35,14 +36,6 @@ function aContainer(name: string, extra: Record<string, unknown> = {}): Record<s
   return { name, image: 'busybox', ...extra };
 }
 
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 describe('TaskDefinition', () => {
   describe('readRegisterRequest', () => {
