@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { capacityOf, findType } from '../shared/capacity/catalog';
 import type { InstanceType } from '../shared/capacity/types';
 import { FleetLaunchError, type FleetProvider, type LaunchRequest, type LaunchedHost } from '../shared/cloud/fleet-provider';
+import { isLiveHost } from '../shared/scheduler/placement';
 import type { HostRecord } from '../shared/store';
 import { LABELS, type ContainerRuntime } from '../agent/runtime/container-runtime';
 import type { LocalFleet } from './fleet';
@@ -50,7 +51,7 @@ export class LocalFleetProvider implements FleetProvider {
   resume(hosts: HostRecord[]): number {
     let resumed = 0;
     for (const h of hosts) {
-      if (!['LAUNCHING', 'ACTIVE', 'DRAINING'].includes(h.status) || this.fleet.agents.has(h.hostId)) continue;
+      if (!isLiveHost(h.status) || this.fleet.agents.has(h.hostId)) continue;
       this.fleet.start({ hostId: h.hostId, cpu: h.cpu, memory: h.memory });
       resumed++;
     }

@@ -3,6 +3,7 @@ import type { Berth } from '../context';
 import type { FleetProvider } from '../cloud/fleet-provider';
 import { hashBootstrapToken } from '../lifecycle/reports';
 import { markTaskStopped } from '../lifecycle/stop';
+import { isLiveHost } from '../scheduler/placement';
 import type { HostRecord } from '../store';
 import { capacityOf, findType } from './catalog';
 import { planCapacity } from './planner';
@@ -34,7 +35,6 @@ export interface CycleSummary {
   plan: CapacityPlan;
 }
 
-const LIVE = ['LAUNCHING', 'ACTIVE', 'DRAINING'] as const;
 
 function toFleetHost(h: HostRecord): FleetHost {
   return {
@@ -110,7 +110,7 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
   }
 
   // 3. Plan on a fresh view of the fleet.
-  const hosts = (await b.store.hosts.list()).filter((h) => (LIVE as readonly string[]).includes(h.status));
+  const hosts = (await b.store.hosts.list()).filter((h) => isLiveHost(h.status));
   const planNow = b.now();
   const plan = planCapacity({ pending, hosts: hosts.map(toFleetHost), catalog: o.catalog, policy: o.policy, now: planNow });
   summary.plan = plan;

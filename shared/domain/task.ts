@@ -14,6 +14,9 @@ export const TASK_STATUSES = [
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 export const statusRank = (s: TaskStatus): number => TASK_STATUSES.indexOf(s);
+
+/** ECS counts these as pending: wanted RUNNING, not there yet. */
+export const isPendingStatus = (s: TaskStatus): boolean => statusRank(s) < statusRank('RUNNING');
 export const isTaskStatus = (s: unknown): s is TaskStatus =>
   typeof s === 'string' && (TASK_STATUSES as readonly string[]).includes(s);
 

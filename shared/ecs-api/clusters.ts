@@ -2,6 +2,7 @@ import type { Berth } from '../context';
 import { DEFAULT_CLUSTER, clusterArn, clusterName } from '../domain/arns';
 import { ClusterContainsTasksException, ClusterNotFoundException } from '../domain/errors';
 import { optString, optStringList, readTags, reqString } from '../domain/fields';
+import { isPendingStatus } from '../domain/task';
 import type { ClusterRecord } from '../store';
 import type { Operation } from './operation';
 import { page } from './paging';
@@ -11,7 +12,7 @@ async function counts(b: Berth, name: string) {
   const tasks = await b.store.tasks.list(name);
   return {
     runningTasksCount: tasks.filter((t) => t.lastStatus === 'RUNNING').length,
-    pendingTasksCount: tasks.filter((t) => ['PROVISIONING', 'PENDING', 'ACTIVATING'].includes(t.lastStatus)).length,
+    pendingTasksCount: tasks.filter((t) => isPendingStatus(t.lastStatus)).length,
   };
 }
 

@@ -2,6 +2,7 @@ import type { Berth } from '../context';
 import { clusterName, containerInstanceArn } from '../domain/arns';
 import { InvalidParameterException } from '../domain/errors';
 import { oneOf, optString, optStringList, reqString } from '../domain/fields';
+import { isPendingStatus } from '../domain/task';
 import { activeCluster } from '../lifecycle/run-task';
 import { DEFAULT_HEARTBEAT_TIMEOUT_SECONDS } from '../capacity/manager';
 import type { HostRecord } from '../store';
@@ -46,7 +47,7 @@ async function toContainerInstance(b: Berth, cluster: string, h: HostRecord) {
     status: ECS_STATUS[h.status] ?? 'DEREGISTERING',
     agentConnected: h.status !== 'LAUNCHING' && b.now() - h.lastHeartbeatAt <= DEFAULT_HEARTBEAT_TIMEOUT_SECONDS * 1000,
     runningTasksCount: mine.filter((t) => t!.lastStatus === 'RUNNING').length,
-    pendingTasksCount: mine.filter((t) => ['PROVISIONING', 'PENDING', 'ACTIVATING'].includes(t!.lastStatus)).length,
+    pendingTasksCount: mine.filter((t) => isPendingStatus(t!.lastStatus)).length,
     attributes: [
       ...(h.instanceType ? [{ name: 'ecs.instance-type', value: h.instanceType }] : []),
       ...(h.market ? [{ name: 'berth.market', value: h.market }] : []),

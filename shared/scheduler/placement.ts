@@ -8,6 +8,9 @@ import type { PlacementStrategyType } from '../domain/task';
 export const HOST_STATUSES = ['LAUNCHING', 'ACTIVE', 'DRAINING', 'TERMINATED', 'LOST'] as const;
 export type HostStatus = (typeof HOST_STATUSES)[number];
 
+/** A host that exists, or is about to: launched and not yet terminated or written off. */
+export const isLiveHost = (s: HostStatus): boolean => s === 'LAUNCHING' || s === 'ACTIVE' || s === 'DRAINING';
+
 /** What the scheduler needs to know of a host. */
 export interface HostView {
   readonly hostId: string;

@@ -1,4 +1,5 @@
 import { RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { isLiveHost } from '../../shared/scheduler/placement';
 import { awsEcs } from '../support/aws-cli';
 import { expectConforms } from '../support/ecs-model';
 import { eventually } from '../support/harness';
@@ -11,7 +12,7 @@ import { type LocalMode, runContainers, startLocalMode, untilStatus } from '../s
  */
 const FAST = { capacityIntervalMs: 300, heartbeatIntervalMs: 300, heartbeatTimeoutSeconds: 2, idleTimeoutSeconds: 2 };
 const live = async (m: LocalMode) =>
-  (await m.local.berth.store.hosts.list()).filter((h) => ['LAUNCHING', 'ACTIVE', 'DRAINING'].includes(h.status));
+  (await m.local.berth.store.hosts.list()).filter((h) => isLiveHost(h.status));
 const taskIdOf = (arn: string) => arn.split('/').pop()!;
 
 /** The response body as it crosses the wire, for conformance checks (the CLI reformats it). */
