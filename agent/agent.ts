@@ -1,5 +1,6 @@
 import type { Assignment, KnownAssignments } from '../shared/lifecycle/assignments';
 import { MAX_POLL_WAIT_SECONDS } from '../shared/agent-api/operations';
+import type { AwsClientConfig } from './aws';
 import type { AgentClient } from './client';
 import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
 import { TaskRunner } from './task-runner';
@@ -11,6 +12,8 @@ export interface AgentOptions {
   cpu: number;
   memory: number;
   logDir?: string;
+  /** For the AWS SDK clients the agent uses: Secrets Manager, SSM, CloudWatch Logs. */
+  aws?: AwsClientConfig;
   heartbeatIntervalMs?: number;
   log?: (message: string) => void;
 }

@@ -86,6 +86,12 @@ export class AgentClient {
     return r;
   }
 
+  /** The host's own key, once registered: it also signs the host's calls to the local AWS slices. */
+  hostCredentials(): HostCredentials {
+    if (!this.credentials) throw new AgentApiError('UnrecognizedClientException', 'The host has not registered yet.', 403);
+    return this.credentials;
+  }
+
   heartbeat() {
     return this.call<object>('Heartbeat', {});
   }

@@ -1,6 +1,7 @@
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from './agent';
+import { agentAwsConfig } from './aws';
 import { AgentClient } from './client';
 import { DockerRuntime, defaultDockerSocket } from './runtime/docker-runtime';
 
@@ -20,11 +21,13 @@ function main() {
   const cpu = Number(env.BERTH_HOST_CPU ?? cpus().length * 1024);
   const memory = Number(env.BERTH_HOST_MEMORY ?? Math.floor(totalmem() / 1024 / 1024));
   const log = (m: string) => console.log(`[${hostId}] ${m}`);
+  const client = new AgentClient(endpoint, hostId, {
+    bootstrapToken: env.BERTH_BOOTSTRAP_TOKEN,
+    credentialsFile: join(env.BERTH_DATA_DIR ?? '/var/lib/berth', 'hosts', `${hostId}.json`),
+  });
   const agent = new Agent({
-    client: new AgentClient(endpoint, hostId, {
-      bootstrapToken: env.BERTH_BOOTSTRAP_TOKEN,
-      credentialsFile: join(env.BERTH_DATA_DIR ?? '/var/lib/berth', 'hosts', `${hostId}.json`),
-    }),
+    client,
+    aws: agentAwsConfig(client, env),
     runtime: new DockerRuntime({ socketPath: defaultDockerSocket() }),
     cpu,
     memory,

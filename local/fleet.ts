@@ -30,6 +30,8 @@ export class LocalFleet {
         ...process.env,
         ...this.o.env,
         BERTH_ENDPOINT: this.o.endpoint,
+        // The local endpoint also serves the Secrets Manager, SSM and CloudWatch Logs slices.
+        BERTH_AWS_ENDPOINT: this.o.endpoint,
         BERTH_HOST_ID: host.hostId,
         BERTH_HOST_CPU: String(host.cpu),
         BERTH_HOST_MEMORY: String(host.memory),

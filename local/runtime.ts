@@ -17,7 +17,8 @@ import { bundleAgent } from './agent-bundle';
 import { LocalFleet } from './fleet';
 import { LocalFleetProvider } from './local-fleet-provider';
 import { ensureBusyboxImage, ensurePodman, startPodmanService } from './podman';
-import { serve } from './server';
+import { byTarget, serve } from './server';
+import { localServiceHandlers } from './services';
 
 export interface LocalOptions {
   dataDir: string;
@@ -116,8 +117,10 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     (berth.notifier as LocalHostNotifier).close();
   });
   const requestLog = o.logRequests ? (l: object) => o.log(JSON.stringify(l)) : () => {};
+  const ecs = createApiHandler(() => berth, { log: requestLog });
+  const services = await localServiceHandlers(berth, { dataDir: o.dataDir, log: requestLog });
   const server = await serve({
-    'POST /': createApiHandler(() => berth, { log: requestLog }),
+    'POST /': byTarget(services, ecs),
     'POST /agent': createAgentApiHandler(() => berth, { log: requestLog }),
     'POST /operator': createOperatorApiHandler(() => berth, { log: requestLog }),
   }, o.port);

@@ -11,8 +11,8 @@ export interface SigV4Options {
   berth: () => Berth | Promise<Berth>;
   /** The service names a signature may be scoped to, e.g. `ecs`. */
   services: readonly string[];
-  /** Which kind of key may call this API. */
-  principal: AccessKeyRecord['principal'];
+  /** Which kinds of key may call this API. */
+  principal: AccessKeyRecord['principal'] | readonly AccessKeyRecord['principal'][];
   /** How long a key read from the store is trusted; a revoked key dies within this. */
   cacheMs?: number;
   /** Let a request with no Authorization header through, unauthenticated. */
@@ -24,6 +24,7 @@ export interface SigV4Options {
  * A missing, malformed, expired or wrong signature ends the request with AWS's error.
  */
 export function sigv4Auth(o: SigV4Options): MiddlewareObj<AuthenticatedEvent, APIGatewayProxyStructuredResultV2> {
+  const principals: readonly string[] = typeof o.principal === 'string' ? [o.principal] : o.principal;
   const cache = new Map<string, { key: AccessKeyRecord | undefined; at: number }>();
   const lookup = async (b: Berth, accessKeyId: string) => {
     const hit = cache.get(accessKeyId);
@@ -55,7 +56,7 @@ export function sigv4Auth(o: SigV4Options): MiddlewareObj<AuthenticatedEvent, AP
         },
         async (id) => {
           key = await lookup(b, id);
-          return key && key.status === 'Active' && key.principal === o.principal ? key.secretAccessKey : undefined;
+          return key && key.status === 'Active' && principals.includes(key.principal) ? key.secretAccessKey : undefined;
         },
         { now: b.now(), services: o.services },
       );

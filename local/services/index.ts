@@ -1,0 +1,19 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { ApiHandlerOptions } from '../../shared/ecs-api/handler';
+import type { LocalBerth } from '../berth';
+
+type Handler = (event: APIGatewayProxyEventV2, context: any) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface LocalServicesOptions extends ApiHandlerOptions {
+  /** Where the slices keep what is not in DynamoDB (e.g. the key that seals secret values). */
+  dataDir: string;
+}
+
+/**
+ * The small slices of AWS services that the local mode serves beside ECS, by X-Amz-Target
+ * prefix. On AWS the real services answer these calls; locally the same SDK clients and CLI
+ * commands reach these handlers.
+ */
+export async function localServiceHandlers(_berth: LocalBerth, _o: LocalServicesOptions): Promise<Record<string, Handler>> {
+  return {};
+}
