@@ -2,7 +2,7 @@ import type { Berth } from '../context';
 import { taskArn } from '../domain/arns';
 import type { DesiredStatus, TaskStatus } from '../domain/task';
 import type { ContainerDefinition } from '../domain/task-definition';
-import type { TaskRecord } from '../store';
+import type { TaskDefinitionRecord, TaskRecord } from '../store';
 
 /** What an agent needs to run (or stop) one task: its containers with the overrides applied. */
 export interface Assignment {
@@ -40,24 +40,27 @@ export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignme
   const tasks = await Promise.all(
     Object.entries(host.reservations).map(([taskId, r]) => b.store.tasks.get({ cluster: r.cluster, taskId })),
   );
-  const out: Assignment[] = [];
-  for (const t of tasks) {
-    // A reservation whose task is bound elsewhere (a crash mid-placement) is not this host's work.
-    if (!t || t.hostId !== hostId || t.lastStatus === 'STOPPED') continue;
-    const def = await b.store.taskDefinitions.get(t.family, t.revision);
-    if (!def) continue;
-    out.push({
-      cluster: t.cluster,
-      taskId: t.taskId,
-      taskArn: taskArn(b.partition, t.cluster, t.taskId),
-      desiredStatus: t.desiredStatus,
-      lastStatus: t.lastStatus,
-      createdAt: t.createdAt,
-      cpu: t.cpu,
-      memory: t.memory,
-      containers: def.containerDefinitions.map((c) => applyOverrides(c, t)),
-    });
-  }
+  // A reservation whose task is bound elsewhere (a crash mid-placement) is not this host's work.
+  const mine = tasks.filter((t): t is TaskRecord => !!t && t.hostId === hostId && t.lastStatus !== 'STOPPED');
+  // This is every agent's hot path: read each definition once, all at the same time.
+  const defs = new Map<string, Promise<TaskDefinitionRecord | undefined>>();
+  const defOf = (t: TaskRecord) => {
+    const key = `${t.family}:${t.revision}`;
+    if (!defs.has(key)) defs.set(key, b.store.taskDefinitions.get(t.family, t.revision));
+    return defs.get(key)!;
+  };
+  const withDefs = await Promise.all(mine.map(async (t) => ({ t, def: await defOf(t) })));
+  const out: Assignment[] = withDefs.flatMap(({ t, def }) => (def ? [{
+    cluster: t.cluster,
+    taskId: t.taskId,
+    taskArn: taskArn(b.partition, t.cluster, t.taskId),
+    desiredStatus: t.desiredStatus,
+    lastStatus: t.lastStatus,
+    createdAt: t.createdAt,
+    cpu: t.cpu,
+    memory: t.memory,
+    containers: def.containerDefinitions.map((c) => applyOverrides(c, t)),
+  }] : []));
   return out.sort((x, y) => x.createdAt - y.createdAt || x.taskId.localeCompare(y.taskId));
 }
 
