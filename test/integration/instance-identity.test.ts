@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { AgentClient } from '../../agent/client';
 import { expectEcsError } from '../support/ecs-model';
 import { type Harness, settledSnapshot, startHarness } from '../support/harness';
@@ -97,6 +98,31 @@ describe('Registration with an EC2 instance identity document', () => {
     // Assess
     expect(res.status).toBe(400);
     expectEcsError(await res.json(), type);
+    expect(await settledSnapshot(h)).toEqual(before);
+  });
+
+  it('answers random and mutated identity proofs with an ECS-shaped 4xx, changing nothing', async () => {
+    // Prepare: valid documents with random edits, and arbitrary values where the proof goes.
+    await launchInstance(h, 'i-0b00000000000000b');
+    const valid = signed({ instanceId: 'i-0b00000000000000b' });
+    const mutated = fc.tuple(fc.nat(valid.document.length - 1), fc.string({ minLength: 1, maxLength: 3 })).map(([at, text]) => ({
+      ...valid, document: `${valid.document.slice(0, at)}${text}${valid.document.slice(at + 1)}`,
+    })).filter((p) => p.document !== valid.document);
+    const proofs = fc.oneof(
+      mutated,
+      fc.record({ document: fc.string({ maxLength: 5000 }), signature: fc.string({ maxLength: 3000 }) }),
+      fc.record({ document: fc.constant(valid.document), signature: fc.base64String({ maxLength: 400 }) }),
+      fc.anything(),
+    );
+    const before = await settledSnapshot(h);
+
+    // Act + assess
+    await fc.assert(fc.asyncProperty(proofs, async (proof) => {
+      const res = await registerWith(h, 'i-0b00000000000000b', proof as { document: string; signature: string });
+      // 403 where the value is no proof at all (MissingAuthenticationToken), 400 otherwise.
+      expect([400, 403]).toContain(res.status);
+      expectEcsError(await res.json());
+    }), { numRuns: 150 });
     expect(await settledSnapshot(h)).toEqual(before);
   });
 
