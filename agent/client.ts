@@ -30,8 +30,9 @@ export interface HostCredentials {
 
 /**
  * The agent's side of the agent API (`POST /agent`, JSON 1.1, `X-Amz-Target: BerthAgent.*`).
- * It registers with the launch's one-time bootstrap token, receives the host's own key, keeps it
- * in a root-only file, and signs every later call with it (SigV4), across restarts.
+ * It registers with the launch's one-time bootstrap token (or, on EC2, the instance's signed
+ * identity document), receives the host's own key, keeps it in a root-only file, and signs every
+ * later call with it (SigV4), across restarts.
  */
 export class AgentClient {
   private credentials?: HostCredentials;
@@ -39,7 +40,12 @@ export class AgentClient {
   constructor(
     private readonly endpoint: string,
     readonly hostId: string,
-    private readonly identity: { bootstrapToken?: string; credentialsFile?: string } = {},
+    private readonly identity: {
+      bootstrapToken?: string;
+      credentialsFile?: string;
+      /** Fetches the signed instance identity document (IMDS on EC2): used when no token is given. */
+      instanceIdentity?: () => Promise<{ document: string; signature: string }>;
+    } = {},
   ) {
     const file = identity.credentialsFile;
     if (file && existsSync(file)) this.credentials = JSON.parse(readFileSync(file, 'utf8'));
@@ -72,8 +78,10 @@ export class AgentClient {
 
   async register(cpu: number, memory: number) {
     const bootstrapToken = this.credentials ? undefined : this.identity.bootstrapToken;
+    const fetchIdentity = this.credentials || bootstrapToken !== undefined ? undefined : this.identity.instanceIdentity;
+    const instanceIdentity = fetchIdentity && (await fetchIdentity());
     const r = await this.call<{ hostId: string; heartbeatIntervalSeconds: number; credentials?: HostCredentials }>(
-      'RegisterHost', { cpu, memory, bootstrapToken },
+      'RegisterHost', { cpu, memory, bootstrapToken, instanceIdentity },
     );
     if (r.credentials) {
       this.credentials = r.credentials;

@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import { Agent } from './agent';
 import { agentAwsConfig } from './aws';
 import { AgentClient } from './client';
+import { ImdsClient } from './identity/imds';
 import { DockerRuntime, defaultDockerSocket } from './runtime/docker-runtime';
 
 /**
  * The agent as a process of its own, configured by its environment:
  * BERTH_ENDPOINT (the control plane), BERTH_HOST_ID, BERTH_HOST_CPU and BERTH_HOST_MEMORY
- * (default: this machine's), BERTH_DOCKER_SOCKET, BERTH_DATA_DIR (container logs).
+ * (default: this machine's), BERTH_DOCKER_SOCKET, BERTH_DATA_DIR (container logs), and how the
+ * host proves itself at its first registration: BERTH_BOOTSTRAP_TOKEN, or BERTH_IMDS_ENDPOINT
+ * (EC2's instance metadata service, for the signed instance identity document).
  */
 function main() {
   const env = process.env;
@@ -24,6 +27,8 @@ function main() {
   const client = new AgentClient(endpoint, hostId, {
     bootstrapToken: env.BERTH_BOOTSTRAP_TOKEN,
     credentialsFile: join(env.BERTH_DATA_DIR ?? '/var/lib/berth', 'hosts', `${hostId}.json`),
+    // On EC2 (the user data sets BERTH_IMDS_ENDPOINT), the signed instance identity document.
+    instanceIdentity: env.BERTH_IMDS_ENDPOINT ? () => new ImdsClient(env.BERTH_IMDS_ENDPOINT).instanceIdentity() : undefined,
   });
   const agent = new Agent({
     client,

@@ -1,3 +1,4 @@
+import type { KeySealer } from '../shared/auth/key-sealer';
 import { LocalWorkflowEngine, type LocalFunction, type LocalWorkflowOptions } from '../shared/cloud/local/local-workflow-engine';
 import { LocalHostNotifier } from '../shared/cloud/local/local-host-notifier';
 import { type Berth, type BerthConfig, type CapacityTrigger, DEFAULT_CONFIG, type HostNotifier } from '../shared/context';
@@ -21,6 +22,8 @@ export interface LocalBerthOptions {
   capacity?: CapacityTrigger;
   now?: () => number;
   workflows?: LocalWorkflowOptions;
+  /** Seals issued access keys' secrets; one of this process only when not given. */
+  keySealer?: KeySealer;
 }
 
 /**
@@ -30,7 +33,7 @@ export interface LocalBerthOptions {
 export function localBerth(options: LocalBerthOptions): LocalBerth {
   const berth = {
     partition: LOCAL_PARTITION,
-    store: createStore(createDocumentClient({ endpoint: options.dynamoEndpoint }), tableNames(options.tablePrefix)),
+    store: createStore(createDocumentClient({ endpoint: options.dynamoEndpoint }), tableNames(options.tablePrefix), { keySealer: options.keySealer }),
     notifier: options.notifier ?? new LocalHostNotifier(),
     // Replaced by the local mode's capacity manager once it exists.
     capacity: options.capacity ?? { trigger: () => {} },

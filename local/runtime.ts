@@ -19,6 +19,7 @@ import { LocalFleetProvider } from './local-fleet-provider';
 import { ensureBusyboxImage, ensurePodman, startPodmanService } from './podman';
 import { byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
+import { LocalKeySealer } from '../shared/cloud/local/local-key-sealer';
 
 export interface LocalOptions {
   dataDir: string;
@@ -106,6 +107,8 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
 
   const berth = localBerth({
     dynamoEndpoint: dynamo.endpoint,
+    // Beside the table it protects, so keys issued before a restart still open after it.
+    keySealer: LocalKeySealer.fromKeyFile(join(o.dataDir, 'access-keys.key')),
     config: o.config,
     workflows: {
       onError: (w, name, e) => o.log(`${w} workflow ${name} failed: ${String(e)}`),

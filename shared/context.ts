@@ -1,3 +1,4 @@
+import type { InstanceIdentityConfig } from './auth/instance-identity';
 import type { WorkflowEngine } from './cloud/workflow-engine';
 import type { Partition } from './domain/arns';
 import type { Store } from './store';
@@ -9,6 +10,8 @@ export interface BerthConfig {
   placementRetrySeconds: number;
   /** Let hosts that no launch accounts for register: for tests and hand-run fleets only. */
   openHostRegistration: boolean;
+  /** Whose signatures an EC2 host's identity document may carry; AWS's certificates when unset. */
+  instanceIdentity?: InstanceIdentityConfig;
 }
 
 export const DEFAULT_CONFIG: BerthConfig = {

@@ -1,3 +1,6 @@
+import { KMSClient } from '@aws-sdk/client-kms';
+import { instanceIdentityFromEnvironment } from './auth/instance-identity';
+import { KmsKeySealer } from './cloud/aws/kms-key-sealer';
 import { LambdaCapacityTrigger } from './cloud/aws/lambda-capacity-trigger';
 import { PollingHostNotifier } from './cloud/aws/polling-host-notifier';
 import { SfnWorkflowEngine } from './cloud/aws/sfn-workflow-engine';
@@ -16,6 +19,7 @@ export function configFromEnvironment(): BerthConfig {
     placementTimeoutSeconds: number('BERTH_PLACEMENT_TIMEOUT_SECONDS', DEFAULT_CONFIG.placementTimeoutSeconds),
     placementRetrySeconds: number('BERTH_PLACEMENT_RETRY_SECONDS', DEFAULT_CONFIG.placementRetrySeconds),
     openHostRegistration: false,
+    instanceIdentity: instanceIdentityFromEnvironment(process.env.BERTH_IMDS_CERTIFICATES),
   };
 }
 
@@ -31,7 +35,10 @@ let cached: Berth | undefined;
 export function berthFromEnvironment(): Berth {
   cached ??= {
     partition: { region: required('AWS_REGION'), accountId: required('BERTH_ACCOUNT_ID') },
-    store: createStore(createDocumentClient(), tableNames(required('BERTH_TABLE_PREFIX'))),
+    store: createStore(createDocumentClient(), tableNames(required('BERTH_TABLE_PREFIX')), {
+      // Access keys' secrets are stored only as KMS ciphertext, under the stack's own key.
+      keySealer: new KmsKeySealer({ kms: new KMSClient({}), keyId: required('BERTH_ACCESS_KEYS_KMS_KEY_ARN') }),
+    }),
     workflows: new SfnWorkflowEngine({
       launch: required('BERTH_LAUNCH_STATE_MACHINE_ARN'),
       stop: required('BERTH_STOP_STATE_MACHINE_ARN'),

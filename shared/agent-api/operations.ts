@@ -2,6 +2,7 @@ import { ClientException } from '../domain/errors';
 import { type Json, isObject, optInt, optObject, optString, reqString } from '../domain/fields';
 import { isTaskStatus, STOP_CODES, TASK_TIMESTAMPS, type ContainerState, type StopCode } from '../domain/task';
 import { MissingAuthenticationTokenException } from '../auth/errors';
+import { type InstanceIdentityProof, MAX_DOCUMENT_LENGTH, MAX_SIGNATURE_LENGTH } from '../auth/instance-identity';
 import type { Caller, Operation } from '../ecs-api/operation';
 import { type KnownAssignments, pollAssignments } from '../lifecycle/assignments';
 import { ReportRefusedException, registerHost, reportTaskState } from '../lifecycle/reports';
@@ -28,19 +29,32 @@ function callingHost(caller: Caller, body: Json): string {
   return hostId;
 }
 
-/** Unsigned with the launch's bootstrap token the first time; signed with the host key after. */
+/**
+ * Unsigned the first time, with the launch's bootstrap token (locally) or the instance's signed
+ * identity document (on EC2); signed with the host key after.
+ */
 const RegisterHost: Operation = async (b, body, caller) => {
   const hostId = reqString(body, 'hostId', 'hostId', 128);
   const signedAs = caller.principal ? callingHost(caller, body) : undefined;
   const bootstrapToken = optString(body, 'bootstrapToken', 'bootstrapToken', 256);
-  if (!signedAs && bootstrapToken === undefined && !b.config.openHostRegistration) throw new MissingAuthenticationTokenException();
+  const instanceIdentity = readInstanceIdentity(body);
+  if (!signedAs && bootstrapToken === undefined && !instanceIdentity && !b.config.openHostRegistration) throw new MissingAuthenticationTokenException();
   const { host, credentials } = await registerHost(b, {
     hostId,
     cpu: optInt(body, 'cpu', 'cpu', { min: 1 }) ?? 0,
     memory: optInt(body, 'memory', 'memory', { min: 1 }) ?? 0,
-  }, { bootstrapToken, authenticatedHostId: signedAs });
+  }, { bootstrapToken, instanceIdentity, authenticatedHostId: signedAs });
   return { hostId: host.hostId, status: host.status, heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS, credentials };
 };
+
+function readInstanceIdentity(body: Json): InstanceIdentityProof | undefined {
+  const o = optObject(body, 'instanceIdentity');
+  if (!o) return undefined;
+  return {
+    document: reqString(o, 'document', 'instanceIdentity.document', MAX_DOCUMENT_LENGTH),
+    signature: reqString(o, 'signature', 'instanceIdentity.signature', MAX_SIGNATURE_LENGTH),
+  };
+}
 
 const Heartbeat: Operation = async (b, body, caller) => {
   await b.store.hosts.heartbeat(callingHost(caller, body), b.now());

@@ -32,3 +32,11 @@ export class InvalidSignatureException extends EcsError {
     this.name = 'InvalidSignatureException';
   }
 }
+
+/** An EC2 instance identity document that is forged, foreign, stale, or not the caller's. */
+export class InstanceIdentityRefusedException extends EcsError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AccessDeniedException';
+  }
+}

@@ -135,6 +135,7 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
       await b.store.hosts.launching({
         hostId: h.hostId, instanceType: h.instanceType, market: h.market, ...capacityOf(type),
         bootstrapTokenHash: h.bootstrapToken === undefined ? undefined : hashBootstrapToken(h.bootstrapToken),
+        instanceId: h.instanceId,
       }, planNow);
       summary.launched.push(h.hostId);
     }

@@ -7,6 +7,11 @@ export interface LaunchedHost {
   market: Market;
   /** The one-time token the host's agent registers with, where the provider hands one out. */
   bootstrapToken?: string;
+  /**
+   * The EC2 instance started, where the provider launches EC2 instances: its agent registers
+   * with that instance's signed identity document instead of a token.
+   */
+  instanceId?: string;
 }
 
 export interface LaunchRequest {

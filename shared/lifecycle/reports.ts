@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Credentials, issueAccessKey } from '../auth/access-keys';
+import { DEFAULT_INSTANCE_IDENTITY, type InstanceIdentityProof, checkInstanceIdentity, verifyInstanceIdentity } from '../auth/instance-identity';
 import type { Berth } from '../context';
 import { ClientException, ResourceNotFoundException } from '../domain/errors';
 import { type TaskStatus, statusRank } from '../domain/task';
@@ -11,19 +12,28 @@ export const hashBootstrapToken = (token: string) => createHash('sha256').update
 
 /**
  * A host's agent registers its capacity, proving it was launched by Berth with the launch's
- * one-time bootstrap token, or (registering again) with a request signed by its host key.
- * The first registration returns the host's own credentials. Tests stand hosts up through here
- * with open registration.
+ * one-time bootstrap token, on EC2 with its signed instance identity document, or (registering
+ * again) with a request signed by its host key. The first registration returns the host's own
+ * credentials. Tests stand hosts up through here with open registration.
  */
 export async function registerHost(
   b: Berth,
   host: HostRegistration,
-  proof: { bootstrapToken?: string; authenticatedHostId?: string } = {},
+  proof: { bootstrapToken?: string; instanceIdentity?: InstanceIdentityProof; authenticatedHostId?: string } = {},
 ): Promise<{ host: HostRecord; credentials?: Credentials }> {
   if (!Number.isSafeInteger(host.cpu) || host.cpu <= 0 || !Number.isSafeInteger(host.memory) || host.memory <= 0) {
     throw new ClientException('A host must register a positive cpu and memory.');
   }
+  let instanceId: string | undefined;
+  if (proof.instanceIdentity) {
+    // Everything is checked before anything is written: a refused document changes nothing.
+    const trust = b.config.instanceIdentity ?? DEFAULT_INSTANCE_IDENTITY;
+    const document = verifyInstanceIdentity(proof.instanceIdentity, trust);
+    checkInstanceIdentity(document, { ...b.partition, hostId: host.hostId, now: b.now(), maxDocumentAgeSeconds: trust.maxDocumentAgeSeconds });
+    instanceId = document.instanceId;
+  }
   const record = await b.store.hosts.register(host, b.now(), {
+    instanceId,
     tokenHash: proof.bootstrapToken === undefined ? undefined : hashBootstrapToken(proof.bootstrapToken),
     authenticatedHostId: proof.authenticatedHostId,
     open: b.config.openHostRegistration,

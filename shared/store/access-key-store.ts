@@ -1,4 +1,5 @@
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { KeySealer, SealingContext } from '../auth/key-sealer';
 import { isConditionFailure } from './client';
 
 export interface AccessKeyRecord {
@@ -11,14 +12,33 @@ export interface AccessKeyRecord {
   createdAt: number;
 }
 
-/** Issued access keys. A SigV4 verifier needs the secret itself, so it is stored, never logged. */
+/** The item as stored: the secret only sealed. */
+type StoredAccessKey = Omit<AccessKeyRecord, 'secretAccessKey'> & {
+  sealedSecret?: string;
+  /** Only in items written before secrets were sealed; sealed in place when next read. */
+  secretAccessKey?: string;
+};
+
+/** A sealed secret opens only on the item of its own key id. */
+const contextOf = (accessKeyId: string): SealingContext => ({ purpose: 'berth-access-key', accessKeyId });
+
+/**
+ * Issued access keys. A SigV4 verifier needs the secret itself, so it is kept, but only sealed
+ * (KMS on AWS, AES-256-GCM locally): the table, its backups and exports hold no usable secret.
+ */
 export class AccessKeyStore {
-  constructor(private readonly db: DynamoDBDocumentClient, private readonly table: string) {}
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly sealer: KeySealer,
+  ) {}
 
   /** Stores the key unless its id is taken; returns whether it was stored. */
   async put(key: AccessKeyRecord): Promise<boolean> {
+    const { secretAccessKey, ...rest } = key;
+    const item: StoredAccessKey = { ...rest, sealedSecret: await this.sealer.seal(secretAccessKey, contextOf(key.accessKeyId)) };
     try {
-      await this.db.send(new PutCommand({ TableName: this.table, Item: key, ConditionExpression: 'attribute_not_exists(accessKeyId)' }));
+      await this.db.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(accessKeyId)' }));
       return true;
     } catch (e) {
       if (isConditionFailure(e)) return false;
@@ -28,6 +48,30 @@ export class AccessKeyStore {
 
   async get(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { accessKeyId }, ConsistentRead: true }));
-    return r.Item as AccessKeyRecord | undefined;
+    const item = r.Item as StoredAccessKey | undefined;
+    if (!item) return undefined;
+    const { sealedSecret, secretAccessKey: plain, ...rest } = item;
+    if (sealedSecret !== undefined) {
+      return { ...rest, secretAccessKey: await this.sealer.open(sealedSecret, contextOf(accessKeyId)) };
+    }
+    if (plain === undefined) return undefined;
+    await this.sealInPlace(accessKeyId, plain);
+    return { ...rest, secretAccessKey: plain };
+  }
+
+  /** A key stored in the clear by an older Berth (a local data directory) is sealed on first use. */
+  private async sealInPlace(accessKeyId: string, plain: string): Promise<void> {
+    try {
+      await this.db.send(new UpdateCommand({
+        TableName: this.table,
+        Key: { accessKeyId },
+        UpdateExpression: 'SET sealedSecret = :sealed REMOVE secretAccessKey',
+        // Only the secret we read: a key replaced meanwhile is not overwritten.
+        ConditionExpression: 'secretAccessKey = :plain',
+        ExpressionAttributeValues: { ':sealed': await this.sealer.seal(plain, contextOf(accessKeyId)), ':plain': plain },
+      }));
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
   }
 }

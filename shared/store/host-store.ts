@@ -17,6 +17,8 @@ export interface HostRecord extends HostView {
   reservations: Record<string, Reservation>;
   /** The instance type and market it was launched as; absent for hosts that joined on their own. */
   instanceType?: string;
+  /** The EC2 instance it runs on, recorded at launch. */
+  instanceId?: string;
   market?: Market;
   launchedAt?: number;
   registeredAt?: number;
@@ -35,12 +37,16 @@ export interface LaunchRecord {
   memory: number;
   /** SHA-256 of the one-time token the launch gave the host's agent; consumed at registration. */
   bootstrapTokenHash?: string;
+  /** The EC2 instance the launch started: its agent may register with that instance's signed identity document. */
+  instanceId?: string;
 }
 
 /** What a registering agent proves about itself. */
 export interface RegistrationProof {
   /** SHA-256 of the bootstrap token it presented. */
   tokenHash?: string;
+  /** The EC2 instance its verified instance identity document names. */
+  instanceId?: string;
   /** The host its signed request's key belongs to: an agent that registered before. */
   authenticatedHostId?: string;
   /** Tests and hand-run fleets: any host may join. */
@@ -84,9 +90,10 @@ export class HostStore {
 
   /**
    * An agent registers its host. Only a host Berth launched may join, by presenting the launch's
-   * one-time bootstrap token: LAUNCHING becomes ACTIVE at its launched capacity and the token is
-   * spent. An agent that registered before (its request signed with its host key) re-registers
-   * an ACTIVE or DRAINING host and keeps what it holds. With `open`, any host may join.
+   * one-time bootstrap token (or, on EC2, the instance id of its verified identity document):
+   * LAUNCHING becomes ACTIVE at its launched capacity and the token is spent. An agent that
+   * registered before (its request signed with its host key) re-registers an ACTIVE or DRAINING
+   * host and keeps what it holds. With `open`, any host may join.
    */
   async register(host: HostRegistration, now: number, proof: RegistrationProof = {}): Promise<HostRecord> {
     if (proof.authenticatedHostId !== undefined || proof.open) {
@@ -99,11 +106,14 @@ export class HostStore {
         return (await this.get(host.hostId))!;
       }
     }
-    if (proof.tokenHash !== undefined || proof.open) {
+    if (proof.tokenHash !== undefined || proof.instanceId !== undefined || proof.open) {
       const u = new UpdateExpression().set({ status: 'ACTIVE', registeredAt: now, lastHeartbeatAt: now }).add('version', 1).remove('bootstrapTokenHash');
       // Only the first registration of a launch activates it, and only with its own token.
       const conditions = [`${u.name('status')} = ${u.value('LAUNCHING')}`];
-      if (!proof.open) conditions.push(`bootstrapTokenHash = ${u.value(proof.tokenHash)}`);
+      if (!proof.open && proof.tokenHash !== undefined) conditions.push(`bootstrapTokenHash = ${u.value(proof.tokenHash)}`);
+      // The instance the launch recorded, not merely an item of that name: a signed document
+      // admits only the EC2 instance Berth started, and only while it is LAUNCHING (no replay).
+      if (!proof.open && proof.instanceId !== undefined) conditions.push(`instanceId = ${u.value(proof.instanceId)}`);
       try {
         const r = await this.db.send(new UpdateCommand({
           TableName: this.table, Key: { hostId: host.hostId }, UpdateExpression: u.toString(),

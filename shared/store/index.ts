@@ -1,4 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { KeySealer } from '../auth/key-sealer';
+import { LocalKeySealer } from '../cloud/local/local-key-sealer';
 import { AccessKeyStore } from './access-key-store';
 import { ClientTokenStore } from './client-token-store';
 import { ClusterStore } from './cluster-store';
@@ -19,7 +21,15 @@ export interface Store {
   accessKeys: AccessKeyStore;
 }
 
-export function createStore(db: DynamoDBDocumentClient, tables: TableNames): Store {
+export interface StoreOptions {
+  /**
+   * Seals the secrets of issued access keys: KMS on AWS, a key file locally. Without one, a key
+   * of this process only: right for an in-memory store, never for a lasting one.
+   */
+  keySealer?: KeySealer;
+}
+
+export function createStore(db: DynamoDBDocumentClient, tables: TableNames, options: StoreOptions = {}): Store {
   return {
     clusters: new ClusterStore(db, tables.clusters),
     taskDefinitions: new TaskDefinitionStore(db, tables.taskDefinitions),
@@ -27,7 +37,7 @@ export function createStore(db: DynamoDBDocumentClient, tables: TableNames): Sto
     hosts: new HostStore(db, tables.hosts),
     clientTokens: new ClientTokenStore(db, tables.clientTokens),
     demand: new DemandStore(db, tables.demand),
-    accessKeys: new AccessKeyStore(db, tables.accessKeys),
+    accessKeys: new AccessKeyStore(db, tables.accessKeys, options.keySealer ?? LocalKeySealer.ephemeral()),
   };
 }
 

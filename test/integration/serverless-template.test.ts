@@ -57,8 +57,9 @@ const TASK_RESPONSE_ACTIONS = ['states:SendTaskSuccess', 'states:SendTaskFailure
 
 /** What each handler file may do, and which state machines it may start. */
 const GRANTS: Record<string, { actions: string[]; startable: Workflow[] }> = {
+  // SigV4 verification opens the caller's sealed secret (kms:Decrypt).
   'functions/api': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution'],
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'kms:Decrypt'],
     startable: ['launch', 'stop'],
   },
   'functions/lifecycle': {
@@ -77,9 +78,10 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[] }> = {
     actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction'],
     startable: ['stop'],
   },
-  // An agent's STOPPED report ends the task's waits and starts its stop workflow.
+  // An agent's STOPPED report ends the task's waits and starts its stop workflow. Registration
+  // seals the new host key (kms:Encrypt); every signed call opens one (kms:Decrypt).
   'functions/agent': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction'],
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction', 'kms:Encrypt', 'kms:Decrypt'],
     startable: ['stop'],
   },
 };
@@ -483,6 +485,31 @@ describe('serverless.yml', () => {
     });
   });
 
+  describe('access keys', () => {
+    it("seals their secrets with the stack's own rotating KMS key, named to every function", () => {
+      // Prepare
+      const keys = resourcesOfType(template, 'AWS::KMS::Key');
+      expect(keys).toHaveLength(1);
+      const [keyId, key] = keys[0];
+
+      // Assess
+      expect(key.Properties.EnableKeyRotation).toBe(true);
+      for (const [id, fn] of lambdas()) {
+        expect([id, referencedIds(fn.Properties.Environment.Variables.BERTH_ACCESS_KEYS_KMS_KEY_ARN)]).toEqual([id, [keyId]]);
+      }
+    });
+
+    it('lets a role use that key only for access keys (by encryption context)', () => {
+      const problems = resourcesOfType(template, 'AWS::IAM::Role').flatMap(([id, role]) =>
+        roleStatements(role)
+          .filter((s) => asArray(s.Action).some((a) => a.startsWith('kms:')))
+          .filter((s: Json) => s.Condition?.StringEquals?.['kms:EncryptionContext:purpose'] !== 'berth-access-key')
+          .map(() => `${id}: kms without the access-key encryption context`),
+      );
+      expect(problems).toEqual([]);
+    });
+  });
+
   describe('state machines', () => {
     it.each(Object.keys(ASL_FILES) as Workflow[])('deploys the %s workflow as its ASL file says', (workflow) => {
       // Act
@@ -584,6 +611,13 @@ describe('serverless.yml', () => {
               : [arnOf('launch'), arnOf('stop')];
             for (const t of targets) {
               if (!allowed.includes(resolvePseudo(t))) found.push(`${id}: ${actions.join(',')} on ${JSON.stringify(t)}`);
+            }
+          }
+          if (actions.some((a) => a.startsWith('kms:'))) {
+            for (const t of targets) {
+              if (referencedIds(t).length === 0 || !referencedIds(t).every((r) => resource(r)?.Type === 'AWS::KMS::Key')) {
+                found.push(`${id}: kms on ${JSON.stringify(t)}`);
+              }
             }
           }
           if (actions.some((a) => a.startsWith('logs:'))) {

@@ -189,9 +189,9 @@ describe('Ec2FleetProvider', () => {
 
       // Assess
       expect(hosts).toEqual([
-        { hostId: 'i-01', instanceType: 'c6i.large', market: 'spot' },
-        { hostId: 'i-02', instanceType: 'c6i.large', market: 'spot' },
-        { hostId: 'i-03', instanceType: 'c6i.large', market: 'spot' },
+        { hostId: 'i-01', instanceId: 'i-01', instanceType: 'c6i.large', market: 'spot' },
+        { hostId: 'i-02', instanceId: 'i-02', instanceType: 'c6i.large', market: 'spot' },
+        { hostId: 'i-03', instanceId: 'i-03', instanceType: 'c6i.large', market: 'spot' },
       ]);
     });
 
@@ -443,6 +443,7 @@ describe('agentUserData', () => {
           'BERTH_HOST_ID=i-0feedface',
           'BERTH_DOCKER_SOCKET=/var/run/docker.sock',
           `BERTH_DATA_DIR=${root}/var/lib/berth`,
+          'BERTH_IMDS_ENDPOINT=http://169.254.169.254',
           'BERTH_BOOTSTRAP_TOKEN=bt-1234',
           'BERTH_AGENT_VERSION=0.1.0',
           '',

@@ -107,6 +107,8 @@ export class Ec2FleetProvider implements FleetProvider {
     const hosts = (out.Instances ?? []).flatMap((launched) =>
       (launched.InstanceIds ?? []).map((hostId): LaunchedHost => ({
         hostId,
+        // Recorded on the host's item: only this instance's signed identity document registers it.
+        instanceId: hostId,
         instanceType: launched.InstanceType ?? instanceType,
         market: launched.Lifecycle === 'spot' || launched.Lifecycle === 'on-demand' ? launched.Lifecycle : market,
       })),

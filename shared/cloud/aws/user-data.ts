@@ -18,7 +18,8 @@ export interface AgentUserDataOptions {
 export const AGENT_SERVICE = 'berth-agent.service';
 export const DOCKER_SOCKET = '/var/run/docker.sock';
 
-const IMDS = 'http://169.254.169.254/latest';
+const IMDS_ENDPOINT = 'http://169.254.169.254';
+const IMDS = `${IMDS_ENDPOINT}/latest`;
 
 /** Single-quotes a value for the shell: safe whatever it holds. */
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -56,6 +57,8 @@ export function agentUserData(options: AgentUserDataOptions): string {
     '"BERTH_HOST_ID=$instance_id"',
     envLine('BERTH_DOCKER_SOCKET', DOCKER_SOCKET),
     envLine('BERTH_DATA_DIR', '/var/lib/berth'),
+    // Without a bootstrap token, the agent registers with the instance's signed identity document.
+    envLine('BERTH_IMDS_ENDPOINT', IMDS_ENDPOINT),
     ...(bootstrapToken ? [envLine('BERTH_BOOTSTRAP_TOKEN', bootstrapToken)] : []),
     ...(agentVersion ? [envLine('BERTH_AGENT_VERSION', agentVersion)] : []),
   ];
