@@ -58,13 +58,14 @@ const readToken = (body: Json) => optStr(body, 'ClientRequestToken', { min: 32, 
 export function applyStages(versions: Record<string, SecretVersion>, versionId: string, stages: readonly string[]): Record<string, SecretVersion> {
   const out: Record<string, SecretVersion> = {};
   for (const [id, v] of Object.entries(versions)) out[id] = { ...v, stages: [...v.stages] };
-  const movingCurrent = stages.includes(STAGES.current);
   const previousCurrent = Object.keys(out).find((id) => id !== versionId && out[id].stages.includes(STAGES.current));
+  // AWSPREVIOUS follows AWSCURRENT off the old version, unless the put claims AWSPREVIOUS itself.
+  const demote = stages.includes(STAGES.current) && !stages.includes(STAGES.previous) && previousCurrent !== undefined;
+  const taken = demote ? [...stages, STAGES.previous] : stages;
   for (const [id, v] of Object.entries(out)) {
-    if (id === versionId) continue;
-    v.stages = v.stages.filter((s) => !stages.includes(s) && !(movingCurrent && previousCurrent && s === STAGES.previous));
+    if (id !== versionId) v.stages = v.stages.filter((s) => !taken.includes(s));
   }
-  if (movingCurrent && previousCurrent) out[previousCurrent].stages.push(STAGES.previous);
+  if (demote) out[previousCurrent].stages.push(STAGES.previous);
   out[versionId].stages = [...new Set([...out[versionId].stages, ...stages])];
   // A version left without a label is deprecated; Secrets Manager drops those, and so do we at once.
   for (const [id, v] of Object.entries(out)) if (v.stages.length === 0) delete out[id];
