@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
   CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -21,6 +21,9 @@ import { createDocumentClient } from '../../shared/store/client';
 import { awsCli } from '../support/aws-cli';
 import { TEST_CREDENTIALS } from '../support/harness';
 import { signedFetch } from '../support/signed-fetch';
+
+// Each AWS CLI call starts a Python process: seconds apiece on a loaded machine.
+jest.setTimeout(300_000);
 
 const ACCOUNT_REGION = 'arn:aws:secretsmanager:us-east-1:000000000000';
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
