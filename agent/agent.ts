@@ -2,6 +2,8 @@ import type { Assignment, KnownAssignments } from '../shared/lifecycle/assignmen
 import { MAX_POLL_WAIT_SECONDS } from '../shared/agent-api/operations';
 import type { AwsClientConfig } from './aws';
 import type { AgentClient } from './client';
+import { AwsSecretSource } from './secrets/aws-secret-source';
+import type { SecretSource } from './secrets/secret-source';
 import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
 import { TaskRunner } from './task-runner';
 
@@ -32,8 +34,11 @@ export class Agent {
   private orphans = new Map<string, ContainerState[]>();
   private running = false;
   private heartbeat?: NodeJS.Timeout;
+  private readonly secrets?: SecretSource;
 
-  constructor(private readonly o: AgentOptions) {}
+  constructor(private readonly o: AgentOptions) {
+    this.secrets = o.aws && new AwsSecretSource(o.aws);
+  }
 
   private log(message: string) {
     this.o.log?.(message);
@@ -116,6 +121,7 @@ export class Agent {
       runtime: this.o.runtime,
       report: (body) => this.o.client.report(body),
       logDir: this.o.logDir,
+      secrets: this.secrets,
       log: this.o.log,
     });
     this.runners.set(task.taskId, runner);

@@ -4,6 +4,8 @@ import type { Assignment } from '../shared/lifecycle/assignments';
 import type { ContainerState as ReportedContainer, StopOutcome, TaskStatus, TaskTimestamp } from '../shared/domain/task';
 import { type ContainerDefinition, DEFAULT_STOP_TIMEOUT_SECONDS } from '../shared/domain/task-definition';
 import type { TaskReportBody } from './client';
+import { type SecretEnvironment, resolveSecrets } from './secrets/resolve-secrets';
+import type { SecretSource } from './secrets/secret-source';
 import { type ContainerRuntime, type ContainerSpec, type ContainerState, LABELS, containerName } from './runtime/container-runtime';
 
 /** How long a container may wait for a dependency's condition (ECS's startTimeout). */
@@ -15,6 +17,8 @@ export interface TaskRunnerOptions {
   report: (body: TaskReportBody) => Promise<unknown>;
   /** Container output goes to `${logDir}/${taskId}/${container}.log`. */
   logDir?: string;
+  /** Where container `secrets` are read from at launch. */
+  secrets?: SecretSource;
   now?: () => number;
   log?: (message: string) => void;
 }
@@ -46,6 +50,8 @@ const reasonForExit = (code: number, stopping: boolean) =>
 export class TaskRunner {
   private readonly containers: Running[];
   private readonly timestamps: Partial<Record<TaskTimestamp, number>> = {};
+  /** Resolved secrets, by container: in memory only, never reported or logged. */
+  private secretEnv: SecretEnvironment = new Map();
   private stopRequested?: StopOutcome | 'desired';
   private stopping = false;
   private status: TaskStatus = 'PENDING';
@@ -118,7 +124,7 @@ export class TaskRunner {
       image: c.image,
       command: c.command,
       entryPoint: c.entryPoint,
-      env: (c.environment ?? []).map((e) => `${e.name}=${e.value}`),
+      env: [...(c.environment ?? []).map((e) => `${e.name}=${e.value}`), ...(this.secretEnv.get(c.name) ?? [])],
       workingDirectory: c.workingDirectory,
       user: c.user,
       cpuShares: c.cpu,
@@ -138,6 +144,8 @@ export class TaskRunner {
   /** Launches the task from nothing. */
   async launch(): Promise<void> {
     try {
+      // As on Fargate, secrets come first: a task whose secrets are unavailable creates nothing.
+      this.secretEnv = await resolveSecrets(this.task.containers, this.o.secrets);
       await this.pull();
       await this.createAll();
       await this.startAll();

@@ -1,12 +1,15 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { ApiHandlerOptions } from '../../shared/ecs-api/handler';
 import type { LocalBerth } from '../berth';
+import { secretSlices } from './secret-slices';
 
 type Handler = (event: APIGatewayProxyEventV2, context: any) => Promise<APIGatewayProxyStructuredResultV2>;
 
 export interface LocalServicesOptions extends ApiHandlerOptions {
   /** Where the slices keep what is not in DynamoDB (e.g. the key that seals secret values). */
   dataDir: string;
+  /** dynalite, where the slices keep their own tables. */
+  dynamoEndpoint: string;
 }
 
 /**
@@ -14,6 +17,8 @@ export interface LocalServicesOptions extends ApiHandlerOptions {
  * prefix. On AWS the real services answer these calls; locally the same SDK clients and CLI
  * commands reach these handlers.
  */
-export async function localServiceHandlers(_berth: LocalBerth, _o: LocalServicesOptions): Promise<Record<string, Handler>> {
-  return {};
+export async function localServiceHandlers(berth: LocalBerth, o: LocalServicesOptions): Promise<Record<string, Handler>> {
+  return {
+    ...(await secretSlices(berth, o)),
+  };
 }

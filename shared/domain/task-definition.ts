@@ -16,6 +16,7 @@ import {
   reqString,
 } from './fields';
 import { assertFargateSize, parseCpu, parseMemory } from './sizes';
+import { InvalidValueFromError, parseValueFrom } from './value-from';
 
 export const DEPENDENCY_CONDITIONS = ['START', 'COMPLETE', 'SUCCESS', 'HEALTHY'] as const;
 export type DependencyCondition = (typeof DEPENDENCY_CONDITIONS)[number];
@@ -153,8 +154,19 @@ function requireNonEmpty(list: string[] | undefined, field: string): string[] {
 function readSecrets(o: Json, key: string, field: string) {
   return optObjectList(o, key, (s, sp) => ({
     name: reqString(s, 'name', `${sp}.name`, 1024),
-    valueFrom: reqString(s, 'valueFrom', `${sp}.valueFrom`, 2048),
+    valueFrom: readValueFrom(reqString(s, 'valueFrom', `${sp}.valueFrom`, 2048), `${sp}.valueFrom`),
   }), field);
+}
+
+/** A valueFrom must name a secret or parameter in a form ECS accepts; what it names is checked at launch. */
+function readValueFrom(valueFrom: string, field: string): string {
+  try {
+    parseValueFrom(valueFrom);
+  } catch (e) {
+    if (e instanceof InvalidValueFromError) throw new ClientException(`Invalid parameter '${field}': ${e.message}.`);
+    throw e;
+  }
+  return valueFrom;
 }
 
 function readStringMap(o: Json, key: string, field: string): Record<string, string> | undefined {

@@ -18,10 +18,20 @@ const home = mkdtempSync(join(tmpdir(), 'berth-cli-'));
 
 /** Runs `aws ecs ...` against the endpoint, with throwaway credentials and no pager. */
 export function awsEcs(endpoint: string, args: string[]): Promise<CliResult> {
+  return awsCli(endpoint, 'ecs', args);
+}
+
+/** Runs `aws SERVICE ...` against the endpoint (ECS or a local slice), signed with `credentials`. */
+export function awsCli(
+  endpoint: string,
+  service: string,
+  args: string[],
+  credentials = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
+): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(AWS_CLI, ['ecs', ...args, '--endpoint-url', endpoint, '--region', 'us-east-1', '--output', 'json'], {
+    execFile(AWS_CLI, [service, ...args, '--endpoint-url', endpoint, '--region', 'us-east-1', '--output', 'json'], {
       env: {
-        PATH: process.env.PATH, HOME: home, AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local-secret',
+        PATH: process.env.PATH, HOME: home, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         AWS_PAGER: '', AWS_MAX_ATTEMPTS: '1', AWS_EC2_METADATA_DISABLED: 'true',
       },
     }, (error, stdout, stderr) => {

@@ -1,0 +1,14 @@
+import type { Berth } from '../../../shared/context';
+import { type ApiHandlerOptions, createJsonApiHandler } from '../../../shared/ecs-api/handler';
+import { SECRETS_MANAGER_TARGET_PREFIX, type SecretsManagerContext, secretsManagerOperations } from './operations';
+
+/**
+ * The local Secrets Manager, on the local endpoint's `POST /` beside ECS. Users' keys and hosts'
+ * keys may sign for it: each operation decides which of them it serves.
+ */
+export const createSecretsManagerHandler = (berth: () => Berth, ctx: SecretsManagerContext, options: ApiHandlerOptions = {}) =>
+  createJsonApiHandler(berth, {
+    targetPrefix: SECRETS_MANAGER_TARGET_PREFIX,
+    operations: secretsManagerOperations(ctx),
+    auth: { services: ['secretsmanager'], principal: ['user', 'host'] },
+  }, options);
