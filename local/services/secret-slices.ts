@@ -2,7 +2,7 @@ import type { Berth } from '../../shared/context';
 import type { ApiHandlerOptions } from '../../shared/ecs-api/handler';
 import { createDocumentClient } from '../../shared/store/client';
 import { ensureLocalTables } from './local-tables';
-import { loadOrCreateSealer } from './sealer';
+import { loadOrCreateSealer } from '../../shared/cloud/local/sealer';
 import { createSecretsManagerHandler } from './secrets-manager/handler';
 import { SECRETS_MANAGER_TARGET_PREFIX } from './secrets-manager/operations';
 import { SECRETS_TABLE, SecretStore } from './secrets-manager/secret-store';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalBerth, localBerth } from '../../local/berth';
 import { type Dynalite, createTables, startDynalite } from '../../local/dynalite';
-import { SEALING_KEY_FILE } from '../../local/services/sealer';
+import { SEALING_KEY_FILE } from '../../shared/cloud/local/sealer';
 import { secretSlices } from '../../local/services/secret-slices';
 import { SECRETS_TABLE } from '../../local/services/secrets-manager/secret-store';
 import { PARAMETERS_TABLE } from '../../local/services/ssm/parameter-store';

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SEALING_KEY_FILE, Sealer, loadOrCreateSealer } from '../../local/services/sealer';
+import { SEALING_KEY_FILE, Sealer, loadOrCreateSealer } from '../../shared/cloud/local/sealer';
 
 describe('Sealer', () => {
   const sealer = new Sealer(randomBytes(32));

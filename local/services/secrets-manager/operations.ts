@@ -6,7 +6,7 @@ import type { Caller, Operation } from '../../../shared/ecs-api/operation';
 import { page } from '../../../shared/ecs-api/paging';
 import { AccessDeniedException, ValidationException } from '../errors';
 import { epochSeconds, optBool, optInt, optStr, optStrList, reqStr } from '../request';
-import type { Sealer } from '../sealer';
+import type { Sealer } from '../../../shared/cloud/local/sealer';
 import {
   InvalidNextTokenException, InvalidParameterException, InvalidRequestException, MARKED_FOR_DELETION,
   ResourceExistsException, ResourceNotFoundException,

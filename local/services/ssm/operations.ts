@@ -2,7 +2,7 @@ import type { Partition } from '../../../shared/domain/arns';
 import type { Caller, Operation } from '../../../shared/ecs-api/operation';
 import { AccessDeniedException, ValidationException } from '../errors';
 import { epochSeconds, optBool, optStr, optStrList, reqStr } from '../request';
-import type { Sealer } from '../sealer';
+import type { Sealer } from '../../../shared/cloud/local/sealer';
 import { ParameterAlreadyExists, ParameterNotFound, ParameterVersionNotFound, TooManyUpdates } from './errors';
 import { parameterArn, parseParameterRef, validateParameterName } from './parameter-name';
 import { PARAMETER_TYPES, type ParameterRecord, type ParameterStore, type ParameterType } from './parameter-store';
