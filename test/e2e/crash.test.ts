@@ -31,25 +31,34 @@ type Path =
   /** As 'stop', but its host does not confirm in time, so the stop workflow forces STOPPED. */
   | 'forced-stop';
 
-const CASES: { point: string; path: Path }[] = [
-  { point: 'launchWorkflow:beforeStart', path: 'launch' },
-  { point: 'place:before', path: 'launch' },
-  { point: 'place:reserved', path: 'launch' },
-  { point: 'place:after', path: 'launch' },
-  { point: 'start:before', path: 'launch' },
-  { point: 'start:after', path: 'launch' },
-  { point: 'awaitRunning:before', path: 'launch' },
-  { point: 'awaitRunning:after', path: 'launch' },
-  { point: 'stopWorkflow:beforeStart', path: 'stop' },
-  { point: 'requestStop:before', path: 'stop' },
-  { point: 'requestStop:after', path: 'stop' },
-  { point: 'awaitStopped:before', path: 'stop' },
-  { point: 'awaitStopped:after', path: 'stop' },
-  { point: 'release:before', path: 'stop' },
-  { point: 'release:after', path: 'stop' },
+/**
+ * How the crash comes: together, with a task held at each of these points at once; alone, for
+ * points where held tasks would not stay put (a bound task's agent may run it meanwhile, which
+ * a lone crash, whose agents die with it, does not allow); or forced, with a short AwaitStopped.
+ */
+type Crash = 'together' | 'alone' | 'forced';
+
+const CASES: { point: string; path: Path; crash: Crash }[] = [
+  { point: 'launchWorkflow:beforeStart', path: 'launch', crash: 'together' },
+  { point: 'place:before', path: 'launch', crash: 'together' },
+  { point: 'place:reserved', path: 'launch', crash: 'together' },
+  // Bound to a host that has not been told yet: the relaunch must start it, once.
+  { point: 'place:after', path: 'launch', crash: 'alone' },
+  { point: 'start:before', path: 'launch', crash: 'together' },
+  // The host was told: its agent dies mid-launch with the control plane.
+  { point: 'start:after', path: 'launch', crash: 'alone' },
+  { point: 'awaitRunning:before', path: 'launch', crash: 'together' },
+  { point: 'awaitRunning:after', path: 'launch', crash: 'together' },
+  { point: 'stopWorkflow:beforeStart', path: 'stop', crash: 'together' },
+  { point: 'requestStop:before', path: 'stop', crash: 'together' },
+  { point: 'requestStop:after', path: 'stop', crash: 'together' },
+  { point: 'awaitStopped:before', path: 'stop', crash: 'together' },
+  { point: 'awaitStopped:after', path: 'stop', crash: 'together' },
+  { point: 'release:before', path: 'stop', crash: 'together' },
+  { point: 'release:after', path: 'stop', crash: 'together' },
   // markStopped runs only when a wait times out; that needs a short wait, so a crash of its own.
-  { point: 'markStopped:before', path: 'forced-stop' },
-  { point: 'markStopped:after', path: 'forced-stop' },
+  { point: 'markStopped:before', path: 'forced-stop', crash: 'forced' },
+  { point: 'markStopped:after', path: 'forced-stop', crash: 'forced' },
 ];
 
 /** Stops on SIGTERM within a second; prints once per start. */
@@ -138,9 +147,10 @@ describe('Control plane crash-stop', () => {
     return r;
   };
 
-  const tracked = (path: Path) => CASES.filter((c) => c.path === path).map((c, i): Tracked => ({
-    ...c, tag: `${path}-${i}`, clientToken: `crash-${run}-${path}-${i}`, family: `crash-${run}-${path}-${i}`,
-  }));
+  const tracked = (cases: typeof CASES) => cases.map((c): Tracked => {
+    const i = CASES.indexOf(c);
+    return { ...c, tag: `case-${i}`, clientToken: `crash-${run}-${i}`, family: `crash-${run}-${i}` };
+  });
 
   async function describeAll(ts: Tracked[]): Promise<Map<Tracked, Task>> {
     const { tasks } = await ecs.send(new DescribeTasksCommand({ tasks: ts.map((t) => t.taskArn!) }));
@@ -279,30 +289,37 @@ describe('Control plane crash-stop', () => {
   });
 
   it('loses no task, starts none twice and leaks no reservation, whichever step it dies after', async () => {
-    // Prepare
-    const held = [...tracked('launch'), ...tracked('stop')];
-    const forced = tracked('forced-stop');
+    // Prepare: the crashes, in order. BERTH_CRASH_ONLY=point,point runs some while working on them.
+    const only = process.env.BERTH_CRASH_ONLY?.split(',');
+    const cases = CASES.filter((c) => !only || only.includes(c.point));
+    const chain = [
+      tracked(cases.filter((c) => c.crash === 'together')),
+      ...cases.filter((c) => c.crash === 'alone').map((c) => tracked([c])),
+    ].filter((ts) => ts.length > 0);
+    const forced = tracked(cases.filter((c) => c.crash === 'forced'));
     const armFor = (ts: Tracked[]) => ts.map((t) => `${t.point}@${t.tag}`).join(',');
+    const label = (ts: Tracked[]) => (ts.length === 1 ? ts[0].point : `${ts.length} points`);
 
-    // BERTH_CRASH_PHASES=forced runs one phase while working on it.
-    const phases = process.env.BERTH_CRASH_PHASES?.split(',') ?? ['held', 'forced'];
-
-    // Act: one crash with a task held at every step boundary, then a plain restart.
-    if (phases.includes('held')) {
-    await start('armed for the launch and stop points', { BERTH_CRASH_AT: armFor(held) });
-    await timed('drive to the points and crash', () => holdAndCrash(held));
-    await start('restart');
-    // Assess
-    await timed('see every task through', () => seeThrough(held));
-    await stopGently(proc!);
+    // Act and assess, in a chain: each process sees the previous crash's tasks through, then is
+    // itself driven into the next crash.
+    let previous: Tracked[] | undefined;
+    for (const ts of chain) {
+      await start(`armed for ${label(ts)}`, { BERTH_CRASH_AT: armFor(ts) });
+      if (previous) await timed(`see ${label(previous)} through`, () => seeThrough(previous!));
+      await timed(`drive to ${label(ts)} and crash`, () => holdAndCrash(ts));
+      previous = ts;
+    }
+    if (previous) {
+      await start('restart');
+      await timed(`see ${label(previous)} through`, () => seeThrough(previous!));
+      await stopGently(proc!);
     }
 
-    if (!phases.includes('forced')) return;
-    // Act: the stop workflow's forced path, whose short wait must not touch the cases above.
-    await start('armed for the forced-stop points', { BERTH_CRASH_AT: armFor(forced), ...FORCED_STOP_ENV });
-    await timed('drive to the points and crash', () => holdAndCrash(forced));
+    // The stop workflow's forced path, whose short wait must not touch the cases above.
+    if (forced.length === 0) return;
+    await start('armed for the forced stops', { BERTH_CRASH_AT: armFor(forced), ...FORCED_STOP_ENV });
+    await timed('drive to the forced stops and crash', () => holdAndCrash(forced));
     await start('restart');
-    // Assess
-    await timed('see every task through', () => seeThrough(forced));
+    await timed('see the forced stops through', () => seeThrough(forced));
   }, 900_000);
 });
