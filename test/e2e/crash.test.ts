@@ -4,6 +4,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CRASH_POINTS } from '../../local/crash-points';
@@ -116,7 +117,12 @@ describe('Control plane crash-stop', () => {
   beforeAll(async () => {
     port = await freePort();
     // No retries: a call cut off by the crash must fail here, not be replayed into the restart.
-    ecs = new ECSClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', maxAttempts: 1, credentials: TEST_CREDENTIALS });
+    // A fresh connection per call: a kept-alive one that the server closes as it idles would
+    // hang up on a call, which with no retries looks like a crash.
+    ecs = new ECSClient({
+      endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', maxAttempts: 1, credentials: TEST_CREDENTIALS,
+      requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
+    });
   });
 
   afterAll(async () => {
