@@ -164,6 +164,13 @@ export class TaskRunner {
    * engine vanished while no agent watched: it is reported STOPPED with that reason.
    */
   async adopt(existing: ContainerState[]): Promise<void> {
+    // The previous agent died (locally, with the control plane) after creating the containers
+    // but before starting any: nothing has run, so launching afresh starts nothing twice.
+    if (existing.every((s) => !s.running && s.startedAt === undefined)) {
+      this.log(`relaunching: ${existing.length} container(s) were created but never started`);
+      await Promise.all(existing.map((s) => this.o.runtime.remove(s.id).catch(() => {})));
+      return this.launch();
+    }
     try {
       const byName = new Map(existing.map((s) => [s.labels[LABELS.container], s]));
       for (const c of this.containers) {
@@ -175,7 +182,7 @@ export class TaskRunner {
         }
         c.id = s.id;
         if (!s.running && s.startedAt === undefined) {
-          // Created but never started: the previous agent died mid-launch.
+          // Others started, this one not: the previous agent died partway through the start order.
           throw new Error('Task failed to start: the agent restarted while launching it');
         }
         if (s.running) {

@@ -7,6 +7,7 @@ import { lifecycleSteps } from '../shared/lifecycle/steps';
 import { createStore } from '../shared/store';
 import { createDocumentClient } from '../shared/store/client';
 import { tableNames } from '../shared/store/tables';
+import { crashAfterReserve, crashBeforeWorkflowStart, crashHook, parseCrashPlan, withCrashPoints } from './crash-points';
 
 export const LOCAL_PARTITION: Partition = { region: 'us-east-1', accountId: '000000000000' };
 
@@ -24,6 +25,8 @@ export interface LocalBerthOptions {
   workflows?: LocalWorkflowOptions;
   /** Seals issued access keys' secrets; one of this process only when not given. */
   keySealer?: KeySealer;
+  /** A crash point to die at (see crash-points.ts); by default BERTH_CRASH_AT's, for the crash suite. */
+  crashAt?: string;
 }
 
 /**
@@ -41,9 +44,16 @@ export function localBerth(options: LocalBerthOptions): LocalBerth {
     now: options.now ?? Date.now,
   } as LocalBerth;
   const steps = lifecycleSteps(berth);
-  const functions: Record<string, LocalFunction> = Object.fromEntries(
+  let functions: Record<string, LocalFunction> = Object.fromEntries(
     Object.entries(steps).map(([name, fn]) => [name, (payload: unknown) => (fn as (p: unknown) => Promise<unknown>)(payload)]),
   );
+  const crash = parseCrashPlan(options.crashAt ?? process.env.BERTH_CRASH_AT);
+  const hook = crash && crashHook(crash, async (ref) => (await berth.store.tasks.get(ref))?.startedBy, (l) => console.log(`berth: ${l}`));
+  if (hook) functions = withCrashPoints(functions, hook);
   berth.workflows = new LocalWorkflowEngine(functions, options.workflows);
+  if (hook) {
+    crashBeforeWorkflowStart(berth.workflows, hook);
+    crashAfterReserve(berth.store.hosts, hook);
+  }
   return berth;
 }

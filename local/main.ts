@@ -24,6 +24,7 @@ async function main() {
     bootDelayMs: num('BERTH_BOOT_DELAY_MS'),
     log: (line) => console.log(`berth: ${line}`),
     logRequests: Boolean(env.BERTH_LOG_REQUESTS),
+    timeoutSeconds: stateTimeouts(env.BERTH_STATE_TIMEOUT_SECONDS),
     credentials: env.BERTH_ACCESS_KEY_ID && env.BERTH_SECRET_ACCESS_KEY
       ? { accessKeyId: env.BERTH_ACCESS_KEY_ID, secretAccessKey: env.BERTH_SECRET_ACCESS_KEY }
       : undefined,
@@ -55,6 +56,16 @@ Ctrl-C stops Berth.`);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** `AwaitRunning=5,AwaitStopped=3`: shorter waits than the ASL's, for tests of the timeout paths. */
+function stateTimeouts(text: string | undefined): Record<string, number> | undefined {
+  if (!text) return undefined;
+  return Object.fromEntries(text.split(',').map((pair) => {
+    const [state, seconds] = pair.split('=');
+    if (!state || !(Number(seconds) > 0)) throw new Error(`BERTH_STATE_TIMEOUT_SECONDS: not State=seconds: ${pair}`);
+    return [state.trim(), Number(seconds)];
+  }));
 }
 
 main().catch((e) => {

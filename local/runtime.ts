@@ -119,6 +119,11 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     berth.workflows.close();
     (berth.notifier as LocalHostNotifier).close();
   });
+  // Before the API listens: recovery frees a crash's stray reservations, safe only while nothing places.
+  const recovered = await recoverInFlight(berth);
+  if (recovered.launches + recovered.stops + recovered.released > 0) {
+    o.log(`resumed ${recovered.launches} launch(es) and ${recovered.stops} stop(s) from the store; released ${recovered.released} stray reservation(s)`);
+  }
   const requestLog = o.logRequests ? (l: object) => o.log(JSON.stringify(l)) : () => {};
   const ecs = createApiHandler(() => berth, { log: requestLog });
   const services = await localServiceHandlers(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog });
@@ -130,10 +135,6 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   started.push(() => server.close());
 
   const credentials = await localCredentials(berth, o);
-  const recovered = await recoverInFlight(berth);
-  if (recovered.launches + recovered.stops > 0) {
-    o.log(`resumed ${recovered.launches} launch(es) and ${recovered.stops} stop(s) from the store`);
-  }
 
   const fleet = new LocalFleet({
     agentScript: await bundleAgent(),

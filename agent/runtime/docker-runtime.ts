@@ -109,6 +109,10 @@ export class DockerRuntime implements ContainerRuntime {
       throw e;
     }
     const s = info.State;
+    // podman leaves a container 'stopping', Running false, when the service dies during a stop's
+    // grace period (the local mode crashing takes it down). Its process lives on: taken for
+    // exited, a restarted agent would wait on it forever rather than stop it again.
+    const running = s.Running || s.Status === 'stopping';
     const startedAt = epochMs(s.StartedAt);
     // podman stamps StartedAt when runc's start returns but FinishedAt from the process's real
     // exit, so a container that exits at once can finish a few ms before it "started".
@@ -118,8 +122,8 @@ export class DockerRuntime implements ContainerRuntime {
       name: info.Name.replace(/^\//, ''),
       labels: info.Config.Labels ?? {},
       status: s.Status,
-      running: s.Running,
-      exitCode: !s.Running && finishedAt !== undefined ? s.ExitCode : undefined,
+      running,
+      exitCode: !running && finishedAt !== undefined ? s.ExitCode : undefined,
       oomKilled: s.OOMKilled,
       startedAt,
       finishedAt,

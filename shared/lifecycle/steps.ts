@@ -21,6 +21,15 @@ export interface LifecycleSteps {
   release(input: { task: TaskRef }): Promise<{ released: number }>;
 }
 
+/**
+ * Every step by name, checked against the interface both ways: a new step fails the typecheck
+ * until it is listed here, and from here the crash suite learns that it needs a case.
+ */
+const STEP_NAMES: Record<keyof LifecycleSteps, true> = {
+  place: true, start: true, awaitRunning: true, requestStop: true, awaitStopped: true, markStopped: true, release: true,
+};
+export const LIFECYCLE_STEP_NAMES = Object.keys(STEP_NAMES) as (keyof LifecycleSteps)[];
+
 export type PlaceResult =
   | { outcome: 'PLACED'; hostId: string }
   | { outcome: 'WAIT'; retryAfterSeconds: number }

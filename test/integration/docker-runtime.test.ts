@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -249,6 +249,26 @@ describe('DockerRuntime on podman', () => {
       expect(elapsedMs).toBeGreaterThanOrEqual(1_900);
       expect(elapsedMs).toBeLessThan(6_000);
     });
+
+    it('takes a container whose stop the engine dropped midway for running, and stops it', async () => {
+      // Prepare: podman's service dies in a stop's grace period (as with the local mode killed
+      // with SIGKILL) and leaves the container 'stopping', its process alive.
+      const id = await started({ command: sh(`trap '' TERM; echo ready; ${LOOP_FOREVER}`) });
+      await printed(id, 'ready');
+      void runtime.stop(id, 60).catch(() => {});
+      for (let i = 0; i < 100 && (await runtime.inspect(id))?.status !== 'stopping'; i++) await new Promise((r) => setTimeout(r, 50));
+      process.kill(Number(readFileSync(join(dataDir, 'podman.pid'), 'utf8')), 'SIGKILL');
+      podman = await startPodmanService({ dataDir, log: () => {} });
+      runtime = new DockerRuntime({ socketPath: podman.socketPath });
+
+      // Act
+      const state = await runtime.inspect(id);
+      await runtime.stop(id, 1);
+
+      // Assess
+      expect(state).toMatchObject({ status: 'stopping', running: true, exitCode: undefined });
+      expect(await runtime.wait(id)).toBe(137);
+    }, 60_000);
 
     it('is fine with a container that has stopped or is gone', async () => {
       const id = await started({ command: sh('exit 0') });

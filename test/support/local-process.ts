@@ -56,3 +56,15 @@ export function stopGently(p: LocalProcess): Promise<void> {
     p.child.kill('SIGTERM');
   });
 }
+
+/** Resolves with the signal that ended the process (undefined for a plain exit). */
+export function untilExit(p: LocalProcess, timeoutMs: number): Promise<NodeJS.Signals | undefined> {
+  return new Promise((resolve, reject) => {
+    if (p.child.exitCode !== null || p.child.signalCode !== null) return resolve(p.child.signalCode ?? undefined);
+    const timer = setTimeout(() => reject(new Error(`local mode still alive after ${timeoutMs} ms:\n${p.output.join('').slice(-4000)}`)), timeoutMs);
+    p.child.once('exit', (_code, signal) => {
+      clearTimeout(timer);
+      resolve(signal ?? undefined);
+    });
+  });
+}

@@ -1,0 +1,72 @@
+import { RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import type { Berth } from '../../shared/context';
+import { recoverInFlight } from '../../shared/lifecycle/recovery';
+import { registerHost, reportTaskState } from '../../shared/lifecycle/reports';
+import { runTask } from '../../shared/lifecycle/run-task';
+import { type Harness, eventually, startHarness } from '../support/harness';
+
+/**
+ * Restart recovery against dynalite: the store as a crash left it, then recoverInFlight, as the
+ * local mode runs it at start. (test/e2e/crash.test.ts kills a real process at every step.)
+ */
+describe('recoverInFlight', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+    await h.ecs.send(new RegisterTaskDefinitionCommand({
+      family: 'recover', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
+      containerDefinitions: [{ name: 'app', image: 'busybox' }],
+    }));
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  /** RunTask in a process that dies before its launch workflow starts. */
+  const runThenCrash = async () => {
+    const crashed: Berth = { ...h.berth, workflows: { start: async () => {}, succeed: async () => {}, fail: async () => {} } };
+    const [task] = await runTask(crashed, {
+      cluster: 'default', taskDefinition: 'recover', count: 1, overrides: { containerOverrides: [] }, tags: [], placementStrategy: 'binpack',
+    });
+    return task;
+  };
+
+  const holders = async (taskId: string) =>
+    (await h.berth.store.hosts.holding(taskId)).map((x) => [x.hostId, x.reservations[taskId].cpu]);
+
+  it('frees the room a crash between reserve and bind left, and places the task once', async () => {
+    // Prepare: room reserved on one host for a task bound to none, as a crash in place leaves it.
+    await registerHost(h.berth, { hostId: 'rec-a', cpu: 1024, memory: 2048 });
+    await registerHost(h.berth, { hostId: 'rec-b', cpu: 1024, memory: 2048 });
+    const task = await runThenCrash();
+    await h.berth.store.hosts.reserve({ hostId: 'rec-a', taskId: task.taskId, cpu: 256, memory: 512, maxReservedCpu: 768, maxReservedMemory: 1536 }, 'default');
+
+    // Act
+    const recovered = await recoverInFlight(h.berth);
+
+    // Assess: the stray room is freed, and the relaunched task holds room on its own host only.
+    expect(recovered).toMatchObject({ launches: 1, released: 1 });
+    const placed = await eventually(async () => (await h.berth.store.tasks.get(task))?.hostId, 5000, 'placement');
+    expect(await holders(task.taskId)).toEqual([[placed, 256]]);
+    const hosts = await Promise.all(['rec-a', 'rec-b'].map((id) => h.berth.store.hosts.get(id)));
+    expect(hosts.map((x) => x!.reservedCpu).reduce((a, b) => a + b)).toBe(256);
+    // Settle it, so the next recovery has nothing of this test's to launch.
+    await reportTaskState(h.berth, placed, { task, lastStatus: 'RUNNING' });
+  });
+
+  it('keeps the room of a task bound to its host, and frees only what it holds elsewhere', async () => {
+    // Prepare: a task placed and running, plus a stray reservation on the other host.
+    const task = await runThenCrash();
+    await h.berth.store.hosts.reserve({ hostId: 'rec-a', taskId: task.taskId, cpu: 256, memory: 512, maxReservedCpu: 768, maxReservedMemory: 1536 }, 'default');
+    await h.berth.store.hosts.reserve({ hostId: 'rec-b', taskId: task.taskId, cpu: 256, memory: 512, maxReservedCpu: 768, maxReservedMemory: 1536 }, 'default');
+    await h.berth.store.tasks.bindHost(task, 'rec-b');
+    await reportTaskState(h.berth, 'rec-b', { task, lastStatus: 'RUNNING' });
+
+    // Act
+    const recovered = await recoverInFlight(h.berth);
+
+    // Assess
+    expect(recovered).toMatchObject({ launches: 0, released: 1 });
+    expect(await holders(task.taskId)).toEqual([['rec-b', 256]]);
+  });
+});

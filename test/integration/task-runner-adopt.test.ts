@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TaskReportBody } from '../../agent/client';
+import { LABELS, containerName } from '../../agent/runtime/container-runtime';
+import { DockerRuntime } from '../../agent/runtime/docker-runtime';
+import { TaskRunner } from '../../agent/task-runner';
+import type { Assignment } from '../../shared/lifecycle/assignments';
+import { BUSYBOX_IMAGE, ensureBusyboxImage, startPodmanService, type PodmanService } from '../../local/podman';
+
+/**
+ * A restarted agent taking over what the previous agent process left, against real podman.
+ * Locally agents die with the control plane, so a crash of the local mode can leave a task's
+ * containers created but never started.
+ */
+describe('TaskRunner.adopt', () => {
+  let dataDir: string;
+  let podman: PodmanService;
+  let runtime: DockerRuntime;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'berth-adopt-'));
+    podman = await startPodmanService({ dataDir, log: () => {} });
+    await ensureBusyboxImage({ env: podman.env, log: () => {} });
+    runtime = new DockerRuntime({ socketPath: podman.socketPath });
+  }, 120_000);
+
+  afterAll(async () => {
+    await podman?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('launches afresh a task whose containers were created but never started, and runs it once', async () => {
+    // Prepare: the containers as an agent that died between create and start left them.
+    const taskId = randomBytes(16).toString('hex');
+    const command = ['sh', '-c', 'echo started; sleep 1'];
+    const task: Assignment = {
+      cluster: 'default', taskId, taskArn: `arn:aws:ecs:us-east-1:000000000000:task/default/${taskId}`,
+      desiredStatus: 'RUNNING', lastStatus: 'PENDING', createdAt: Date.now(), cpu: 256, memory: 512,
+      containers: [{ name: 'app', image: BUSYBOX_IMAGE, essential: true, command }],
+    };
+    const labels = { [LABELS.task]: taskId, [LABELS.cluster]: 'default', [LABELS.container]: 'app', [LABELS.host]: 'adopt-host' };
+    await runtime.create({ name: containerName(taskId, 'app'), image: BUSYBOX_IMAGE, command, env: [], ulimits: [], portMappings: [], labels });
+    const reports: TaskReportBody[] = [];
+    const runner = new TaskRunner(task, {
+      hostId: 'adopt-host', runtime, logDir: join(dataDir, 'logs'), report: async (body) => void reports.push(body),
+    });
+
+    // Act
+    await runner.adopt(await runtime.list({ [LABELS.task]: taskId }));
+
+    // Assess: it ran to its own end, once, rather than failing to start.
+    expect(reports.map((r) => r.lastStatus)).toEqual(['RUNNING', 'STOPPING', 'STOPPED']);
+    expect(reports[2]).toMatchObject({ stop: { stopCode: 'EssentialContainerExited' }, containers: [{ exitCode: 0 }] });
+    expect(readFileSync(join(dataDir, 'logs', taskId, 'app.log'), 'utf8').split('\n').filter((l) => l === 'started')).toHaveLength(1);
+    expect(await runtime.list({ [LABELS.task]: taskId })).toEqual([]);
+  }, 60_000);
+});
