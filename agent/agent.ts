@@ -129,6 +129,11 @@ export class Agent {
     });
   }
 
+  /** The tasks this agent runs now, for the metrics sampler. */
+  tasks(): Assignment[] {
+    return [...this.runners.values()].map((r) => r.task);
+  }
+
   /** Stops polling and heartbeating; containers keep running for the next agent to adopt. */
   stop(): void {
     this.running = false;

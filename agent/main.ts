@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { Agent } from './agent';
 import { agentAwsConfig } from './aws';
 import { AgentClient } from './client';
+import { agentMetricsConfig, startAgentMetrics } from './metrics/agent-metrics';
+import { DockerStatsSource } from './metrics/docker-stats-source';
 import { DockerRuntime, defaultDockerSocket } from './runtime/docker-runtime';
 
 /**
@@ -25,10 +27,12 @@ function main() {
     bootstrapToken: env.BERTH_BOOTSTRAP_TOKEN,
     credentialsFile: join(env.BERTH_DATA_DIR ?? '/var/lib/berth', 'hosts', `${hostId}.json`),
   });
+  const aws = agentAwsConfig(client, env);
+  const runtime = new DockerRuntime({ socketPath: defaultDockerSocket() });
   const agent = new Agent({
     client,
-    aws: agentAwsConfig(client, env),
-    runtime: new DockerRuntime({ socketPath: defaultDockerSocket() }),
+    aws,
+    runtime,
     cpu,
     memory,
     logDir: env.BERTH_DATA_DIR ? join(env.BERTH_DATA_DIR, 'logs') : undefined,
@@ -49,7 +53,13 @@ function main() {
       if (process.ppid !== parent) stop();
     }, 500).unref();
   }
-  agent.start().catch((e) => {
+  agent.start().then(() => {
+    startAgentMetrics({
+      config: agentMetricsConfig(env), client, aws, runtime, log,
+      stats: new DockerStatsSource({ socketPath: defaultDockerSocket() }),
+      tasks: () => agent.tasks(),
+    });
+  }).catch((e) => {
     console.error(`[${hostId}] failed to start: ${e}`);
     process.exit(1);
   });

@@ -1,5 +1,6 @@
 import type { WorkflowEngine } from './cloud/workflow-engine';
 import type { Partition } from './domain/arns';
+import type { MetricsSink } from './metrics/sink';
 import type { Store } from './store';
 
 export interface BerthConfig {
@@ -45,4 +46,6 @@ export interface Berth {
   config: BerthConfig;
   /** Epoch milliseconds. */
   now: () => number;
+  /** Where agents' task samples go: the local mode's `/metrics` registry; unset on AWS (EMF only). */
+  metrics?: MetricsSink;
 }
