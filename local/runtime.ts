@@ -122,7 +122,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   });
   const requestLog = o.logRequests ? (l: object) => o.log(JSON.stringify(l)) : () => {};
   const ecs = createApiHandler(() => berth, { log: requestLog });
-  const services = await localServiceHandlers(berth, { dataDir: o.dataDir, log: requestLog });
+  const services = await localServiceHandlers(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog });
   const metrics = localMetrics({ intervalMs: o.metricsIntervalMs });
   berth.metrics = metrics.registry;
   const server = await serve({

@@ -1,12 +1,16 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { ApiHandlerOptions } from '../../shared/ecs-api/handler';
 import type { LocalBerth } from '../berth';
+import { createLogsHandler } from './logs/handler';
+import { LOGS_TARGET_PREFIX } from './logs/operations';
 
 type Handler = (event: APIGatewayProxyEventV2, context: any) => Promise<APIGatewayProxyStructuredResultV2>;
 
 export interface LocalServicesOptions extends ApiHandlerOptions {
   /** Where the slices keep what is not in DynamoDB (e.g. the key that seals secret values). */
   dataDir: string;
+  /** dynalite, where the slices keep their own tables. */
+  dynamoEndpoint: string;
 }
 
 /**
@@ -14,6 +18,8 @@ export interface LocalServicesOptions extends ApiHandlerOptions {
  * prefix. On AWS the real services answer these calls; locally the same SDK clients and CLI
  * commands reach these handlers.
  */
-export async function localServiceHandlers(_berth: LocalBerth, _o: LocalServicesOptions): Promise<Record<string, Handler>> {
-  return {};
+export async function localServiceHandlers(berth: LocalBerth, o: LocalServicesOptions): Promise<Record<string, Handler>> {
+  return {
+    [LOGS_TARGET_PREFIX]: await createLogsHandler(berth, { dynamoEndpoint: o.dynamoEndpoint, log: o.log }),
+  };
 }
