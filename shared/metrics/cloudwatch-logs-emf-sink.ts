@@ -5,13 +5,11 @@ import {
   type InputLogEvent,
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
+import { PUT_LOG_EVENTS_LIMITS, eventBytes } from '../logs/limits';
 import { formatEmf } from './emf';
 import { MetricsDeliveryError } from './errors';
 import type { MetricDatum } from './metric-datum';
 import type { MetricsSink } from './sink';
-
-/** PutLogEvents' limits: events per call, bytes per call (each event counts 26 bytes more). */
-export const PUT_LOG_EVENTS_LIMITS = { events: 10_000, bytes: 1_048_576, eventOverheadBytes: 26 } as const;
 
 export interface CloudWatchLogsEmfSinkOptions {
   client: CloudWatchLogsClient;
@@ -28,8 +26,8 @@ export function putLogEventsBatches(events: InputLogEvent[]): InputLogEvent[][] 
   let current: InputLogEvent[] = [];
   let bytes = 0;
   for (const e of events) {
-    const size = Buffer.byteLength(e.message ?? '') + PUT_LOG_EVENTS_LIMITS.eventOverheadBytes;
-    if (current.length > 0 && (current.length === PUT_LOG_EVENTS_LIMITS.events || bytes + size > PUT_LOG_EVENTS_LIMITS.bytes)) {
+    const size = eventBytes(e.message ?? '');
+    if (current.length > 0 && (current.length === PUT_LOG_EVENTS_LIMITS.maxEvents || bytes + size > PUT_LOG_EVENTS_LIMITS.maxBatchBytes)) {
       batches.push(current);
       current = [];
       bytes = 0;

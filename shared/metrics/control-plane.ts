@@ -4,15 +4,19 @@ import type { HostView } from '../scheduler/placement';
 import { DIMENSIONS, METRICS, type MetricDefinition } from './catalog';
 import type { MetricDatum } from './metric-datum';
 
+export type SnapshotTask = Pick<Task, 'taskId' | 'lastStatus' | 'createdAt' | 'startedAt'>;
+
 /** What the control plane's metrics are computed from: one read of the store. */
 export interface ControlPlaneSnapshot {
-  clusters: { name: string; tasks: Pick<Task, 'lastStatus' | 'createdAt' | 'startedAt'>[] }[];
+  clusters: { name: string; tasks: SnapshotTask[] }[];
   hosts: HostView[];
   pendingPlacements: number;
 }
 
 /** Launches per minute counts RUNNING arrivals over this trailing window. */
 export const LAUNCH_RATE_WINDOW_MS = 60_000;
+/** A launch first seen later than this after it started is not counted (its report came very late). */
+export const LAUNCH_COUNT_HORIZON_MS = 10 * 60_000;
 
 const datum = (m: MetricDefinition, value: number | number[], dimensions: Record<string, string>, timestamp: number): MetricDatum =>
   ({ name: m.name, unit: m.unit, values: Array.isArray(value) ? value : [value], dimensions, timestamp });
@@ -23,9 +27,9 @@ const percent = (part: number, whole: number) => (whole > 0 ? (100 * part) / who
  * The control plane's metrics, pure: tasks by lastStatus per cluster (every status, zeros
  * included, so a count that falls to nothing shows as 0), pending placements, each registered
  * host's reserved against registered capacity, and launches: one RunTask → RUNNING latency per
- * task that reached RUNNING in (sinceMs, nowMs], and how many did in the last minute.
+ * task that `isNewLaunch` says was not counted before, and how many started in the last minute.
  */
-export function controlPlaneMetrics(s: ControlPlaneSnapshot, sinceMs: number, nowMs: number): MetricDatum[] {
+export function controlPlaneMetrics(s: ControlPlaneSnapshot, nowMs: number, isNewLaunch: (t: SnapshotTask) => boolean): MetricDatum[] {
   const out: MetricDatum[] = [];
   const latencies: number[] = [];
   let lastMinute = 0;
@@ -34,7 +38,7 @@ export function controlPlaneMetrics(s: ControlPlaneSnapshot, sinceMs: number, no
     for (const t of c.tasks) {
       counts.set(t.lastStatus, (counts.get(t.lastStatus) ?? 0) + 1);
       if (t.startedAt === undefined) continue;
-      if (t.startedAt > sinceMs && t.startedAt <= nowMs) latencies.push(Math.max(0, t.startedAt - t.createdAt));
+      if (isNewLaunch(t)) latencies.push(Math.max(0, t.startedAt - t.createdAt));
       if (t.startedAt > nowMs - LAUNCH_RATE_WINDOW_MS && t.startedAt <= nowMs) lastMinute++;
     }
     for (const [status, n] of counts) {
@@ -76,20 +80,29 @@ export async function readControlPlaneSnapshot(b: Berth): Promise<ControlPlaneSn
 
 /**
  * Collects the control plane's metrics round after round, each launch counted in exactly one
- * round. Callable from the local mode's timer and from a scheduled Lambda alike; a fresh
- * process starts its first window one interval back.
+ * round, however late its report reached the store. Callable from the local mode's timer and
+ * from a scheduled Lambda alike; a fresh process counts only launches of its first interval,
+ * so a restart does not count earlier ones again.
  */
 export class ControlPlaneMetrics {
-  private sinceMs?: number;
+  /** Launches already counted, by task id, with their startedAt: kept for the horizon. */
+  private counted?: Map<string, number>;
 
   constructor(private readonly b: Berth, private readonly intervalMs: number) {}
 
   async collect(): Promise<MetricDatum[]> {
-    // Taken before the read: a launch stamped later than this is left for the next round.
     const nowMs = this.b.now();
     const snapshot = await readControlPlaneSnapshot(this.b);
-    const since = this.sinceMs ?? nowMs - this.intervalMs;
-    this.sinceMs = nowMs;
-    return controlPlaneMetrics(snapshot, since, nowMs);
+    const first = this.counted === undefined;
+    const counted = (this.counted ??= new Map());
+    const oldest = nowMs - (first ? this.intervalMs : LAUNCH_COUNT_HORIZON_MS);
+    const isNew = (t: SnapshotTask) => {
+      if (t.startedAt === undefined || counted.has(t.taskId)) return false;
+      counted.set(t.taskId, t.startedAt);
+      return t.startedAt > oldest;
+    };
+    const data = controlPlaneMetrics(snapshot, nowMs, isNew);
+    for (const [taskId, startedAt] of counted) if (startedAt < nowMs - LAUNCH_COUNT_HORIZON_MS) counted.delete(taskId);
+    return data;
   }
 }

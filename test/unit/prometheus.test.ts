@@ -4,36 +4,7 @@ import { METRICS } from '../../shared/metrics/catalog';
 import type { MetricDatum } from '../../shared/metrics/metric-datum';
 import { labelName, renderPrometheus } from '../../shared/metrics/prometheus';
 import { MetricsRegistry } from '../../shared/metrics/registry';
-
-/** Reads one sample line back as a scraper would: name, labels (unescaped) and value. */
-function parseSample(line: string): { name: string; labels: Record<string, string>; value: string } {
-  const name = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)![0];
-  const labels: Record<string, string> = {};
-  let i = name.length;
-  if (line[i] === '{') {
-    i++;
-    while (line[i] !== '}') {
-      const key = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(line.slice(i))![0];
-      i += key.length;
-      if (line.slice(i, i + 2) !== '="') throw new Error(`bad label at ${i}: ${line}`);
-      i += 2;
-      let value = '';
-      for (; line[i] !== '"'; i++) {
-        if (line[i] !== '\\') value += line[i];
-        else {
-          i++;
-          value += line[i] === 'n' ? '\n' : line[i];
-        }
-      }
-      labels[key] = value;
-      i++;
-      if (line[i] === ',') i++;
-    }
-    i++;
-  }
-  if (line[i] !== ' ') throw new Error(`no value separator: ${line}`);
-  return { name, labels, value: line.slice(i + 1) };
-}
+import { parseSampleLine } from '../support/prometheus';
 
 const sample = (name: string, value: number, dimensions: Record<string, string>, properties?: Record<string, string>): MetricDatum =>
   ({ name, unit: 'Percent', values: [value], dimensions, properties, timestamp: 1 });
@@ -69,9 +40,9 @@ describe('Prometheus', () => {
         const lines = text.split('\n');
         expect(lines).toHaveLength(4);
         expect(lines[0]).toBe('# HELP berth_x back\\\\slash\\nnewline');
-        const parsed = parseSample(lines[2]);
+        const parsed = parseSampleLine(lines[2]);
         expect(parsed.labels).toEqual({ task_id: value });
-        expect(Number(parsed.value.replace('+Inf', 'Infinity').replace('-Inf', '-Infinity'))).toBe(Object.is(number, -0) ? 0 : number);
+        expect(parsed.value).toBe(Object.is(number, -0) ? 0 : number);
       }), { numRuns: 300 });
     });
 
