@@ -10,7 +10,8 @@ import { DockerRuntime, defaultDockerSocket } from './runtime/docker-runtime';
 /**
  * The agent as a process of its own, configured by its environment:
  * BERTH_ENDPOINT (the control plane), BERTH_HOST_ID, BERTH_HOST_CPU and BERTH_HOST_MEMORY
- * (default: this machine's), BERTH_DOCKER_SOCKET, BERTH_DATA_DIR (container logs).
+ * (default: this machine's), BERTH_DOCKER_SOCKET, BERTH_DATA_DIR (container logs), and for metrics
+ * BERTH_METRICS_INTERVAL_MS, BERTH_METRICS_LOG_GROUP and BERTH_METRICS_REPORT (agent/metrics/agent-metrics.ts).
  */
 function main() {
   const env = process.env;
