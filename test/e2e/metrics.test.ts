@@ -57,14 +57,20 @@ describe('Metrics', () => {
   let idle: string;
   beforeAll(async () => {
     m = await startLocalMode({ metricsIntervalMs: 1000, maxHosts: 2 });
-    [busy] = await runContainers(m.ecs, [{ name: 'spin', command: ['sh', '-c', 'while :; do :; done'] }]);
-    [idle] = await runContainers(m.ecs, [{ name: 'rest', command: ['sleep', '600'] }]);
+    // As PID 1 neither heeds SIGTERM: a short stopTimeout lets the stop at the end be quick.
+    [busy] = await runContainers(m.ecs, [{ name: 'spin', stopTimeout: 2, command: ['sh', '-c', 'while :; do :; done'] }]);
+    [idle] = await runContainers(m.ecs, [{ name: 'rest', stopTimeout: 2, command: ['sleep', '600'] }]);
     await untilStatus(m.ecs, busy, 'RUNNING', 60_000);
     await untilStatus(m.ecs, idle, 'RUNNING', 60_000);
   }, 240_000);
   afterAll(async () => {
+    // Containers outlive the local mode (a restart adopts them): stop the spinning one, not to leave it burning CPU.
+    await Promise.all([busy, idle].filter(Boolean).map(async (task) => {
+      await m.ecs.send(new StopTaskCommand({ task }));
+      await untilStatus(m.ecs, task, 'STOPPED', 60_000);
+    })).catch(() => {});
     await m?.close();
-  });
+  }, 120_000);
 
   describe('GET /metrics', () => {
     it('shows a busy task using more of its CPU reservation than an idle one, and both tasks\' memory', async () => {
@@ -124,7 +130,7 @@ describe('Metrics', () => {
 
     it('counts tasks by lastStatus as ListTasks and DescribeTasks see them, as a task stops', async () => {
       // Prepare
-      const [short] = await runContainers(m.ecs, [{ name: 'short', command: ['sleep', '600'] }]);
+      const [short] = await runContainers(m.ecs, [{ name: 'short', stopTimeout: 2, command: ['sleep', '600'] }]);
       await untilStatus(m.ecs, short, 'RUNNING', 60_000);
       await m.ecs.send(new StopTaskCommand({ task: short }));
       await untilStatus(m.ecs, short, 'STOPPED', 60_000);
