@@ -1,41 +1,24 @@
 import {
-  CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, DeleteLogGroupCommand, DescribeLogGroupsCommand,
+  type CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, DeleteLogGroupCommand, DescribeLogGroupsCommand,
   DescribeLogStreamsCommand, FilterLogEventsCommand, GetLogEventsCommand, type GetLogEventsCommandOutput, type OutputLogEvent, PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { type LocalBerth, localBerth } from '../../local/berth';
-import { type Dynalite, createTables, startDynalite } from '../../local/dynalite';
-import { byTarget, serve } from '../../local/server';
-import { createLogsHandler } from '../../local/services/logs/handler';
-import { LOGS_TARGET_PREFIX } from '../../local/services/logs/operations';
 import { logTableNames } from '../../local/services/logs/tables';
-import { adoptAccessKey } from '../../shared/auth/access-keys';
-import { createApiHandler } from '../../shared/ecs-api/handler';
 import { createDocumentClient } from '../../shared/store/client';
-import { TEST_CREDENTIALS } from '../support/harness';
+import { type LogsSlice, startLogsSlice } from '../support/logs-slice';
 
 /** The local CloudWatch Logs slice on dynalite, driven with @aws-sdk/client-cloudwatch-logs. */
 describe('Local CloudWatch Logs slice', () => {
-  let dynamo: Dynalite;
-  let berth: LocalBerth;
-  let server: Awaited<ReturnType<typeof serve>>;
+  let slice: LogsSlice;
   let logs: CloudWatchLogsClient;
   let groups = 0;
 
   beforeAll(async () => {
-    dynamo = await startDynalite();
-    await createTables(dynamo.endpoint);
-    berth = localBerth({ dynamoEndpoint: dynamo.endpoint });
-    await adoptAccessKey(berth, TEST_CREDENTIALS);
-    const logsHandler = await createLogsHandler(berth, { dynamoEndpoint: dynamo.endpoint, log: () => {} });
-    server = await serve({ 'POST /': byTarget({ [LOGS_TARGET_PREFIX]: logsHandler }, createApiHandler(() => berth, { log: () => {} })) });
-    logs = new CloudWatchLogsClient({ endpoint: server.url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+    slice = await startLogsSlice();
+    logs = slice.logs;
   });
   afterAll(async () => {
-    logs?.destroy();
-    berth?.workflows.close();
-    await server?.close();
-    await dynamo?.close();
+    await slice?.close();
   });
 
   /** A fresh group with one stream. */
@@ -49,7 +32,7 @@ describe('Local CloudWatch Logs slice', () => {
   const lines = (n: number, at: number, prefix = 'line') => Array.from({ length: n }, (_, i) => ({ timestamp: at + Math.floor(i / 10), message: `${prefix} ${i}` }));
 
   async function eventsTable(): Promise<number> {
-    const db = createDocumentClient({ endpoint: dynamo.endpoint });
+    const db = createDocumentClient({ endpoint: slice.dynamoEndpoint });
     const r = await db.send(new ScanCommand({ TableName: logTableNames().events, Select: 'COUNT' }));
     db.destroy();
     return r.Count ?? 0;
