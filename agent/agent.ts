@@ -2,6 +2,8 @@ import type { Assignment, KnownAssignments } from '../shared/lifecycle/assignmen
 import { MAX_POLL_WAIT_SECONDS } from '../shared/agent-api/operations';
 import type { AwsClientConfig } from './aws';
 import type { AgentClient } from './client';
+import { cloudWatchLogSinks } from './logs/cloudwatch-log-sink';
+import type { LogSinks } from './logs/task-logs';
 import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
 import { TaskRunner } from './task-runner';
 
@@ -32,6 +34,7 @@ export class Agent {
   private orphans = new Map<string, ContainerState[]>();
   private running = false;
   private heartbeat?: NodeJS.Timeout;
+  private sinks?: LogSinks;
 
   constructor(private readonly o: AgentOptions) {}
 
@@ -116,6 +119,7 @@ export class Agent {
       runtime: this.o.runtime,
       report: (body) => this.o.client.report(body),
       logDir: this.o.logDir,
+      logSinks: this.o.aws ? (this.sinks ??= cloudWatchLogSinks(this.o.aws)) : undefined,
       log: this.o.log,
     });
     this.runners.set(task.taskId, runner);

@@ -4,6 +4,7 @@ import type { Assignment } from '../shared/lifecycle/assignments';
 import type { ContainerState as ReportedContainer, StopOutcome, TaskStatus, TaskTimestamp } from '../shared/domain/task';
 import { type ContainerDefinition, DEFAULT_STOP_TIMEOUT_SECONDS } from '../shared/domain/task-definition';
 import type { TaskReportBody } from './client';
+import { type LogSinks, TaskLogs } from './logs/task-logs';
 import { type ContainerRuntime, type ContainerSpec, type ContainerState, LABELS, containerName } from './runtime/container-runtime';
 
 /** How long a container may wait for a dependency's condition (ECS's startTimeout). */
@@ -15,6 +16,8 @@ export interface TaskRunnerOptions {
   report: (body: TaskReportBody) => Promise<unknown>;
   /** Container output goes to `${logDir}/${taskId}/${container}.log`. */
   logDir?: string;
+  /** Where awslogs containers' output is shipped instead (CloudWatch Logs). */
+  logSinks?: LogSinks;
   now?: () => number;
   log?: (message: string) => void;
 }
@@ -53,9 +56,11 @@ export class TaskRunner {
   private readonly stopSignal = new Promise<void>((r) => (this.wakeStop = r));
   readonly done: Promise<void>;
   private resolveDone!: () => void;
+  private readonly logs: TaskLogs;
 
   constructor(readonly task: Assignment, private readonly o: TaskRunnerOptions) {
     this.containers = task.containers.map((def) => ({ def, status: 'PENDING' }));
+    this.logs = new TaskLogs(task.taskId, o.logSinks, { log: (m) => this.log(m) });
     this.status = task.lastStatus;
     this.done = new Promise((r) => (this.resolveDone = r));
   }
@@ -139,6 +144,7 @@ export class TaskRunner {
   async launch(): Promise<void> {
     try {
       await this.pull();
+      await this.logs.open(this.task.containers);
       await this.createAll();
       await this.startAll();
       this.timestamps.startedAt = this.now();
@@ -157,6 +163,8 @@ export class TaskRunner {
    */
   async adopt(existing: ContainerState[]): Promise<void> {
     try {
+      // A task already running keeps running: its output goes to files if its log stream cannot be opened.
+      await this.logs.open(this.task.containers, true).catch((e) => this.log(`awslogs: ${e}`));
       const byName = new Map(existing.map((s) => [s.labels[LABELS.container], s]));
       for (const c of this.containers) {
         const s = byName.get(c.def.name);
@@ -290,6 +298,11 @@ export class TaskRunner {
   }
 
   private follow(c: Running, adopted: boolean): void {
+    const ship = this.logs.lineHandler(c.def.name);
+    if (ship) {
+      c.logsDone = this.o.runtime.followLogs(c.id!, ship).catch(() => {});
+      return;
+    }
     const dir = this.o.logDir && join(this.o.logDir, this.task.taskId);
     if (dir) mkdirSync(dir, { recursive: true });
     const file = dir && join(dir, `${c.def.name}.log`);
@@ -339,6 +352,7 @@ export class TaskRunner {
       c.status = 'STOPPED';
       c.exitCode ??= code;
       await c.logsDone;
+      await this.logs.close(c.def.name);
     }));
     this.timestamps.executionStoppedAt = this.now();
     this.timestamps.stoppedAt = this.now();
@@ -365,6 +379,7 @@ export class TaskRunner {
       const state = await this.o.runtime.inspect(c.id).catch(() => undefined);
       if (state?.startedAt !== undefined) c.exitCode ??= state.exitCode;
       await c.logsDone;
+      await this.logs.close(c.def.name);
     }));
     const now = this.now();
     this.timestamps.stoppingAt ??= now;

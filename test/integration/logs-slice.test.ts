@@ -1,41 +1,24 @@
 import {
-  CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, DeleteLogGroupCommand, DescribeLogGroupsCommand,
-  DescribeLogStreamsCommand, FilterLogEventsCommand, GetLogEventsCommand, type OutputLogEvent, PutLogEventsCommand,
+  type CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, DeleteLogGroupCommand, DescribeLogGroupsCommand,
+  DescribeLogStreamsCommand, FilterLogEventsCommand, GetLogEventsCommand, type GetLogEventsCommandOutput, type OutputLogEvent, PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { type LocalBerth, localBerth } from '../../local/berth';
-import { type Dynalite, createTables, startDynalite } from '../../local/dynalite';
-import { byTarget, serve } from '../../local/server';
-import { createLogsHandler } from '../../local/services/logs/handler';
-import { LOGS_TARGET_PREFIX } from '../../local/services/logs/operations';
 import { logTableNames } from '../../local/services/logs/tables';
-import { adoptAccessKey } from '../../shared/auth/access-keys';
-import { createApiHandler } from '../../shared/ecs-api/handler';
 import { createDocumentClient } from '../../shared/store/client';
-import { TEST_CREDENTIALS } from '../support/harness';
+import { type LogsSlice, startLogsSlice } from '../support/logs-slice';
 
 /** The local CloudWatch Logs slice on dynalite, driven with @aws-sdk/client-cloudwatch-logs. */
 describe('Local CloudWatch Logs slice', () => {
-  let dynamo: Dynalite;
-  let berth: LocalBerth;
-  let server: Awaited<ReturnType<typeof serve>>;
+  let slice: LogsSlice;
   let logs: CloudWatchLogsClient;
   let groups = 0;
 
   beforeAll(async () => {
-    dynamo = await startDynalite();
-    await createTables(dynamo.endpoint);
-    berth = localBerth({ dynamoEndpoint: dynamo.endpoint });
-    await adoptAccessKey(berth, TEST_CREDENTIALS);
-    const logsHandler = await createLogsHandler(berth, { dynamoEndpoint: dynamo.endpoint, log: () => {} });
-    server = await serve({ 'POST /': byTarget({ [LOGS_TARGET_PREFIX]: logsHandler }, createApiHandler(() => berth, { log: () => {} })) });
-    logs = new CloudWatchLogsClient({ endpoint: server.url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+    slice = await startLogsSlice();
+    logs = slice.logs;
   });
   afterAll(async () => {
-    logs?.destroy();
-    berth?.workflows.close();
-    await server?.close();
-    await dynamo?.close();
+    await slice?.close();
   });
 
   /** A fresh group with one stream. */
@@ -49,7 +32,7 @@ describe('Local CloudWatch Logs slice', () => {
   const lines = (n: number, at: number, prefix = 'line') => Array.from({ length: n }, (_, i) => ({ timestamp: at + Math.floor(i / 10), message: `${prefix} ${i}` }));
 
   async function eventsTable(): Promise<number> {
-    const db = createDocumentClient({ endpoint: dynamo.endpoint });
+    const db = createDocumentClient({ endpoint: slice.dynamoEndpoint });
     const r = await db.send(new ScanCommand({ TableName: logTableNames().events, Select: 'COUNT' }));
     db.destroy();
     return r.Count ?? 0;
@@ -63,9 +46,7 @@ describe('Local CloudWatch Logs slice', () => {
       const batch = lines(10_000, now - 60_000);
 
       // Act
-      const t0 = Date.now();
       const put = await logs.send(new PutLogEventsCommand({ ...s, logEvents: batch }));
-      const t1 = Date.now();
       const got: OutputLogEvent[] = [];
       let token: string | undefined;
       let pages = 0;
@@ -77,7 +58,6 @@ describe('Local CloudWatch Logs slice', () => {
         token = r.nextForwardToken;
       }
 
-      console.log('put', t1 - t0, 'get', Date.now() - t1);
       // Assess
       expect(put.rejectedLogEventsInfo).toBeUndefined();
       expect(got.map((e) => e.message)).toEqual(batch.map((e) => e.message));
@@ -124,6 +104,39 @@ describe('Local CloudWatch Logs slice', () => {
       // Assess
       expect(r.events!.map((e) => e.message)).toEqual(['older', 'a', 'b', 'c']);
       expect(described).toMatchObject({ logStreamName: s.logStreamName, firstEventTimestamp: at - 5, lastEventTimestamp: at, storedBytes: 4 + 26 * 4 + 4 });
+    });
+
+    it('merges batches whose times overlap: every read, forward or backward, is in timestamp order', async () => {
+      // Prepare: a batch long enough to fill several blocks, then one that falls between its events
+      const s = await stream();
+      const at = Date.now() - 600_000;
+      const early = Array.from({ length: 4500 }, (_, i) => ({ timestamp: at + i * 20, message: `early ${i}` }));
+      const late = Array.from({ length: 300 }, (_, i) => ({ timestamp: at + i * 301 + 7, message: `late ${i}` }));
+      await logs.send(new PutLogEventsCommand({ ...s, logEvents: early }));
+      await logs.send(new PutLogEventsCommand({ ...s, logEvents: late }));
+      const expected = [...early, ...late].sort((a, b) => a.timestamp - b.timestamp).map((e) => e.message);
+
+      // Act
+      const forward: string[] = [];
+      let token: string | undefined;
+      for (;;) {
+        const r: GetLogEventsCommandOutput = await logs.send(new GetLogEventsCommand({ ...s, startFromHead: true, limit: 700, nextToken: token }));
+        forward.push(...r.events!.map((e) => e.message!));
+        if (r.nextForwardToken === token) break;
+        token = r.nextForwardToken;
+      }
+      const backward: string[][] = [];
+      token = undefined;
+      for (;;) {
+        const r: GetLogEventsCommandOutput = await logs.send(new GetLogEventsCommand({ ...s, limit: 900, nextToken: token }));
+        backward.unshift(r.events!.map((e) => e.message!));
+        if (r.nextBackwardToken === token) break;
+        token = r.nextBackwardToken;
+      }
+
+      // Assess
+      expect(forward).toEqual(expected);
+      expect(backward.flat()).toEqual(expected);
     });
 
     it('stops a page at 1 MB of events', async () => {

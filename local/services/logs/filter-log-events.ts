@@ -10,8 +10,6 @@ import type { LogStore, StoredEvent } from './log-store';
 import { type Position, encodePosition, firstAt, lastBefore } from './positions';
 import { findGroup } from './streams';
 
-/** Events read per Query while filtering. */
-const SCAN_PAGE = 500;
 const END_OF_TIME = 10 ** 15;
 
 /** The last event a page returned: the next page starts after it. */
@@ -29,32 +27,38 @@ type Hit = StoredEvent & { stream: string };
 const order = (a: { timestamp: number; stream: string; seq: number }, b: { timestamp: number; stream: string; seq: number }) =>
   a.timestamp - b.timestamp || (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0) || a.seq - b.seq;
 
-/** One stream's matching events, in order, read a Query page at a time. */
+/** One stream's matching events, in order, pulled one at a time. */
 class StreamCursor {
-  private buffer: Hit[] = [];
-  private resumeAfter?: Position;
-  private exhausted = false;
+  private readonly events: AsyncGenerator<StoredEvent>;
+  private current?: Hit;
+  private done = false;
 
   constructor(
-    private readonly store: LogStore, private readonly groupId: string, readonly stream: string,
-    private readonly from: Position, private readonly to: Position,
+    store: LogStore, groupId: string, readonly stream: string, from: Position, to: Position,
     private readonly matches: EventMatcher, private readonly skipUntil?: FilterToken,
-  ) {}
+  ) {
+    this.events = store.readEvents(groupId, stream, { from, to, ascending: true });
+  }
 
   async head(): Promise<Hit | undefined> {
-    while (this.buffer.length === 0 && !this.exhausted) {
-      const page = await this.store.queryEvents(this.groupId, this.stream, { from: this.from, to: this.to, ascending: true, limit: SCAN_PAGE, resumeAfter: this.resumeAfter });
-      this.buffer = page.events
-        .map((e) => ({ ...e, stream: this.stream }))
-        .filter((e) => (!this.skipUntil || order(e, this.skipUntil) > 0) && this.matches(e.message));
-      this.resumeAfter = page.more;
-      this.exhausted = !page.more;
+    while (!this.current && !this.done) {
+      const next = await this.events.next();
+      if (next.done) {
+        this.done = true;
+        break;
+      }
+      const hit = { ...next.value, stream: this.stream };
+      if ((!this.skipUntil || order(hit, this.skipUntil) > 0) && this.matches(hit.message)) this.current = hit;
     }
-    return this.buffer[0];
+    return this.current;
   }
 
   take(): void {
-    this.buffer.shift();
+    this.current = undefined;
+  }
+
+  close(): void {
+    void this.events.return(undefined);
   }
 }
 
@@ -102,6 +106,7 @@ export async function filterLogEvents(c: LogsContext, body: Json): Promise<objec
     events.push(next.hit!);
     next.cursor.take();
   }
+  for (const cursor of cursors) cursor.close();
   const last = events[events.length - 1];
   return {
     events: events.map((e) => ({ logStreamName: e.stream, timestamp: e.timestamp, message: e.message, ingestionTime: e.ingestionTime, eventId: eventId(e) })),

@@ -4,7 +4,7 @@ import type { LogsContext } from './context';
 import { streamNotFound } from './errors';
 import { groupOf, optBool, optInt, optTimestamp, optToken, reqStreamName } from './fields';
 import type { StoredEvent } from './log-store';
-import { type PageToken, type Position, after, before, comparePositions, decodeToken, encodeToken, firstAt, lastBefore } from './positions';
+import { type PageToken, after, before, comparePositions, decodeToken, encodeToken, firstAt, lastBefore } from './positions';
 import { findGroup } from './streams';
 
 export const EVENTS_LIMIT = { min: 1, max: 10_000 } as const;
@@ -43,20 +43,11 @@ export async function getLogEvents(c: LogsContext, body: Json): Promise<object> 
   const events: StoredEvent[] = [];
   if (to && comparePositions(from, to) <= 0) {
     let bytes = 0;
-    let resumeAfter: Position | undefined;
-    do {
-      const page = await c.store.queryEvents(group.groupId, streamName, { from, to, ascending: direction === 'forward', limit: limit - events.length, resumeAfter });
-      let full = false;
-      for (const e of page.events) {
-        bytes += eventBytes(e.message);
-        if (bytes > MAX_RESPONSE_BYTES) {
-          full = true;
-          break;
-        }
-        events.push(e);
-      }
-      resumeAfter = full ? undefined : page.more;
-    } while (resumeAfter && events.length < limit);
+    for await (const e of c.store.readEvents(group.groupId, streamName, { from, to, ascending: direction === 'forward' })) {
+      bytes += eventBytes(e.message);
+      if (events.length >= limit || bytes > MAX_RESPONSE_BYTES) break;
+      events.push(e);
+    }
   }
   if (direction === 'backward') events.reverse();
 

@@ -4,7 +4,8 @@ import {
 import { randomUUID } from 'node:crypto';
 import { isConditionFailure } from '../../../shared/store/client';
 import type { LogTableNames } from './tables';
-import { type Position, encodePosition, decodePosition } from './positions';
+import { type Block, BLOCK_LIMITS, blockEvents, toBlocks } from './event-blocks';
+import { type Position, comparePositions, decodePosition, encodePosition, firstAt } from './positions';
 
 export interface LogGroupRecord {
   scope: typeof GROUPS_SCOPE;
@@ -32,18 +33,35 @@ export interface StoredEvent extends Position {
   ingestionTime: number;
 }
 
-interface EventItem {
+/** One block of events (see event-blocks.ts), keyed by its first event's position. */
+interface BlockItem {
   streamKey: string;
   position: string;
-  message: string;
+  offsets: number[];
+  messages: string[];
   ingestionTime: number;
+}
+
+const fromItem = (item: BlockItem): Block => ({ first: decodePosition(item.position)!, offsets: item.offsets, messages: item.messages });
+
+/** Merges two lists sorted by `order`. */
+function mergeSorted<T>(a: T[], b: T[], order: (x: T, y: T) => number): T[] {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  const out: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(order(a[i], b[j]) <= 0 ? a[i++] : b[j++]);
+  return out.concat(a.slice(i), b.slice(j));
 }
 
 const GROUPS_SCOPE = 'groups';
 /** BatchWriteItem's limit. */
 const BATCH_WRITE_ITEMS = 25;
 /** Concurrent BatchWriteItem calls per append: enough to keep dynalite busy, no more. */
-const WRITE_CONCURRENCY = 8;
+const WRITE_CONCURRENCY = 4;
+/** Blocks per Query while reading events. */
+const BLOCKS_PER_QUERY = 8;
 
 const streamKey = (groupId: string, logStreamName: string) => `${groupId}/${logStreamName}`;
 
@@ -168,8 +186,8 @@ export class LogStore {
 
   /**
    * Appends events (in chronological order) to a stream: reserves their arrival sequence and
-   * updates the stream's summary with one conditional write, then writes the events in
-   * BatchWriteItem calls. Returns false when the stream no longer exists.
+   * updates the stream's summary with one conditional write, then writes the events as blocks
+   * in BatchWriteItem calls. Returns false when the stream no longer exists.
    */
   async append(group: LogGroupRecord, logStreamName: string, events: readonly { timestamp: number; message: string; bytes: number }[], now: number): Promise<boolean> {
     if (events.length === 0) return (await this.getStream(group.groupId, logStreamName)) !== undefined;
@@ -195,8 +213,9 @@ export class LogStore {
     }
     if (firstSeq === undefined) return false;
     const key = streamKey(group.groupId, logStreamName);
-    const items: EventItem[] = events.map((e, i) => ({
-      streamKey: key, position: encodePosition({ timestamp: e.timestamp, seq: firstSeq + i }), message: e.message, ingestionTime: now,
+    const blocks = toBlocks(events.map((e, i) => ({ timestamp: e.timestamp, seq: firstSeq! + i, message: e.message })));
+    const items: BlockItem[] = blocks.map((b) => ({
+      streamKey: key, position: encodePosition(b.first), offsets: b.offsets, messages: b.messages, ingestionTime: now,
     }));
     await Promise.all([
       this.batchWrite(this.tables.events, items.map((Item) => ({ PutRequest: { Item } }))),
@@ -213,26 +232,47 @@ export class LogStore {
   }
 
   /**
-   * One Query over a stream's events between two positions (inclusive), in either direction.
-   * `resumeAfter` continues a Query that stopped at DynamoDB's page size.
+   * A stream's events between two positions (inclusive), in order either way, read a few
+   * blocks at a time. Blocks may overlap in time, so events wait in `pending` until no unread
+   * block can hold an event that comes before them.
    */
-  async queryEvents(
-    groupId: string, logStreamName: string,
-    o: { from: Position; to: Position; ascending: boolean; limit: number; resumeAfter?: Position },
-  ): Promise<{ events: StoredEvent[]; more?: Position }> {
+  async *readEvents(groupId: string, logStreamName: string, o: { from: Position; to: Position; ascending: boolean }): AsyncGenerator<StoredEvent> {
     const key = streamKey(groupId, logStreamName);
-    const r = await this.db.send(new QueryCommand({
-      TableName: this.tables.events,
-      KeyConditionExpression: 'streamKey = :k AND #p BETWEEN :from AND :to',
-      ExpressionAttributeNames: { '#p': 'position' },
-      ExpressionAttributeValues: { ':k': key, ':from': encodePosition(o.from), ':to': encodePosition(o.to) },
-      ScanIndexForward: o.ascending,
-      Limit: o.limit,
-      ExclusiveStartKey: o.resumeAfter ? { streamKey: key, position: encodePosition(o.resumeAfter) } : undefined,
-    }));
-    const events = ((r.Items ?? []) as EventItem[]).map((item) => ({ ...decodePosition(item.position)!, message: item.message, ingestionTime: item.ingestionTime }));
-    const last = events[events.length - 1];
-    return { events, more: r.LastEvaluatedKey && last ? { timestamp: last.timestamp, seq: last.seq } : undefined };
+    const order = o.ascending ? comparePositions : (a: Position, b: Position) => comparePositions(b, a);
+    const inRange = (e: Position) => comparePositions(e, o.from) >= 0 && comparePositions(e, o.to) <= 0;
+    let pending: StoredEvent[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.db.send(new QueryCommand({
+        TableName: this.tables.events,
+        KeyConditionExpression: 'streamKey = :k AND #p BETWEEN :from AND :to',
+        ExpressionAttributeNames: { '#p': 'position' },
+        ExpressionAttributeValues: {
+          ':k': key,
+          // A block that starts up to its span before `from` may still hold events after it.
+          ':from': encodePosition(firstAt(o.from.timestamp - BLOCK_LIMITS.maxSpanMs)),
+          ':to': encodePosition(o.to),
+        },
+        ScanIndexForward: o.ascending,
+        Limit: BLOCKS_PER_QUERY,
+        ExclusiveStartKey: start,
+      }));
+      for (const item of (r.Items ?? []) as BlockItem[]) {
+        const block = fromItem(item);
+        // Every block not yet read lies at or after this one's key (forward), or ends by its
+        // first timestamp plus the span (backward): what sorts before that is final.
+        const final = o.ascending
+          ? (e: StoredEvent) => comparePositions(e, block.first) < 0
+          : (e: StoredEvent) => e.timestamp > block.first.timestamp + BLOCK_LIMITS.maxSpanMs;
+        let n = 0;
+        while (n < pending.length && final(pending[n])) yield pending[n++];
+        const events = blockEvents(block).filter(inRange).map((e) => ({ ...e, ingestionTime: item.ingestionTime }));
+        if (!o.ascending) events.reverse();
+        pending = mergeSorted(pending.slice(n), events, order);
+      }
+      start = r.LastEvaluatedKey;
+    } while (start);
+    yield* pending;
   }
 
   /** BatchWriteItem in chunks of 25, several in flight, retrying what DynamoDB left unprocessed. */
