@@ -4,6 +4,8 @@ import type { AwsClientConfig } from './aws';
 import type { AgentClient } from './client';
 import { AwsSecretSource } from './secrets/aws-secret-source';
 import type { SecretSource } from './secrets/secret-source';
+import { cloudWatchLogSinks } from './logs/cloudwatch-log-sink';
+import type { LogSinks } from './logs/task-logs';
 import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
 import { TaskRunner } from './task-runner';
 
@@ -35,6 +37,7 @@ export class Agent {
   private running = false;
   private heartbeat?: NodeJS.Timeout;
   private readonly secrets?: SecretSource;
+  private sinks?: LogSinks;
 
   constructor(private readonly o: AgentOptions) {
     this.secrets = o.aws && new AwsSecretSource(o.aws);
@@ -122,6 +125,7 @@ export class Agent {
       report: (body) => this.o.client.report(body),
       logDir: this.o.logDir,
       secrets: this.secrets,
+      logSinks: this.o.aws ? (this.sinks ??= cloudWatchLogSinks(this.o.aws)) : undefined,
       log: this.o.log,
     });
     this.runners.set(task.taskId, runner);
@@ -133,6 +137,11 @@ export class Agent {
       this.runners.delete(task.taskId);
       this.finished.add(task.taskId);
     });
+  }
+
+  /** The tasks this agent runs now, for the metrics sampler. */
+  tasks(): Assignment[] {
+    return [...this.runners.values()].map((r) => r.task);
   }
 
   /** Stops polling and heartbeating; containers keep running for the next agent to adopt. */

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { AGENT_TARGET_PREFIX } from '../shared/agent-api/operations';
 import type { Assignment, KnownAssignments } from '../shared/lifecycle/assignments';
 import type { ContainerState, StopOutcome, TaskStatus, TaskTimestamp } from '../shared/domain/task';
+import type { MetricDatum } from '../shared/metrics/metric-datum';
 
 export interface TaskReportBody {
   task: { cluster: string; taskId: string };
@@ -111,5 +112,10 @@ export class AgentClient {
 
   report(body: TaskReportBody) {
     return this.call<{ applied: boolean; lastStatus: TaskStatus; desiredStatus: string }>('ReportTaskState', body);
+  }
+
+  /** The host's task samples, for the local mode's `/metrics`. */
+  reportMetrics(metrics: MetricDatum[]) {
+    return this.call<{ accepted: number }>('ReportMetrics', { metrics });
   }
 }

@@ -4,14 +4,17 @@ import { Agent } from './agent';
 import { agentAwsConfig } from './aws';
 import { AgentClient } from './client';
 import { ImdsClient } from './identity/imds';
+import { agentMetricsConfig, startAgentMetrics } from './metrics/agent-metrics';
+import { DockerStatsSource } from './metrics/docker-stats-source';
 import { DockerRuntime, defaultDockerSocket } from './runtime/docker-runtime';
 
 /**
  * The agent as a process of its own, configured by its environment:
  * BERTH_ENDPOINT (the control plane), BERTH_HOST_ID, BERTH_HOST_CPU and BERTH_HOST_MEMORY
- * (default: this machine's), BERTH_DOCKER_SOCKET, BERTH_DATA_DIR (container logs), and how the
+ * (default: this machine's), BERTH_DOCKER_SOCKET, BERTH_DATA_DIR (container logs); how the
  * host proves itself at its first registration: BERTH_BOOTSTRAP_TOKEN, or BERTH_IMDS_ENDPOINT
- * (EC2's instance metadata service, for the signed instance identity document).
+ * (EC2's instance metadata service, for the signed instance identity document); and for metrics
+ * BERTH_METRICS_INTERVAL_MS, BERTH_METRICS_LOG_GROUP and BERTH_METRICS_REPORT (agent/metrics/agent-metrics.ts).
  */
 function main() {
   const env = process.env;
@@ -30,10 +33,12 @@ function main() {
     // On EC2 (the user data sets BERTH_IMDS_ENDPOINT), the signed instance identity document.
     instanceIdentity: env.BERTH_IMDS_ENDPOINT ? () => new ImdsClient(env.BERTH_IMDS_ENDPOINT).instanceIdentity() : undefined,
   });
+  const aws = agentAwsConfig(client, env);
+  const runtime = new DockerRuntime({ socketPath: defaultDockerSocket() });
   const agent = new Agent({
     client,
-    aws: agentAwsConfig(client, env),
-    runtime: new DockerRuntime({ socketPath: defaultDockerSocket() }),
+    aws,
+    runtime,
     cpu,
     memory,
     logDir: env.BERTH_DATA_DIR ? join(env.BERTH_DATA_DIR, 'logs') : undefined,
@@ -54,7 +59,13 @@ function main() {
       if (process.ppid !== parent) stop();
     }, 500).unref();
   }
-  agent.start().catch((e) => {
+  agent.start().then(() => {
+    startAgentMetrics({
+      config: agentMetricsConfig(env), client, aws, runtime, log,
+      stats: new DockerStatsSource({ socketPath: defaultDockerSocket() }),
+      tasks: () => agent.tasks(),
+    });
+  }).catch((e) => {
     console.error(`[${hostId}] failed to start: ${e}`);
     process.exit(1);
   });

@@ -6,6 +6,7 @@ import { type ContainerDefinition, DEFAULT_STOP_TIMEOUT_SECONDS } from '../share
 import type { TaskReportBody } from './client';
 import { type SecretEnvironment, resolveSecrets } from './secrets/resolve-secrets';
 import type { SecretSource } from './secrets/secret-source';
+import { type LogSinks, TaskLogs } from './logs/task-logs';
 import { type ContainerRuntime, type ContainerSpec, type ContainerState, LABELS, containerName } from './runtime/container-runtime';
 
 /** How long a container may wait for a dependency's condition (ECS's startTimeout). */
@@ -19,6 +20,8 @@ export interface TaskRunnerOptions {
   logDir?: string;
   /** Where container `secrets` are read from at launch. */
   secrets?: SecretSource;
+  /** Where awslogs containers' output is shipped instead (CloudWatch Logs). */
+  logSinks?: LogSinks;
   now?: () => number;
   log?: (message: string) => void;
 }
@@ -59,9 +62,11 @@ export class TaskRunner {
   private readonly stopSignal = new Promise<void>((r) => (this.wakeStop = r));
   readonly done: Promise<void>;
   private resolveDone!: () => void;
+  private readonly logs: TaskLogs;
 
   constructor(readonly task: Assignment, private readonly o: TaskRunnerOptions) {
     this.containers = task.containers.map((def) => ({ def, status: 'PENDING' }));
+    this.logs = new TaskLogs(task.taskId, o.logSinks, { log: (m) => this.log(m) });
     this.status = task.lastStatus;
     this.done = new Promise((r) => (this.resolveDone = r));
   }
@@ -147,6 +152,7 @@ export class TaskRunner {
       // As on Fargate, secrets come first: a task whose secrets are unavailable creates nothing.
       this.secretEnv = await resolveSecrets(this.task.containers, this.o.secrets);
       await this.pull();
+      await this.logs.open(this.task.containers);
       await this.createAll();
       await this.startAll();
       this.timestamps.startedAt = this.now();
@@ -172,6 +178,8 @@ export class TaskRunner {
       return this.launch();
     }
     try {
+      // A task already running keeps running: its output goes to files if its log stream cannot be opened.
+      await this.logs.open(this.task.containers, true).catch((e) => this.log(`awslogs: ${e}`));
       const byName = new Map(existing.map((s) => [s.labels[LABELS.container], s]));
       for (const c of this.containers) {
         const s = byName.get(c.def.name);
@@ -305,6 +313,11 @@ export class TaskRunner {
   }
 
   private follow(c: Running, adopted: boolean): void {
+    const ship = this.logs.lineHandler(c.def.name);
+    if (ship) {
+      c.logsDone = this.o.runtime.followLogs(c.id!, ship).catch(() => {});
+      return;
+    }
     const dir = this.o.logDir && join(this.o.logDir, this.task.taskId);
     if (dir) mkdirSync(dir, { recursive: true });
     const file = dir && join(dir, `${c.def.name}.log`);
@@ -354,6 +367,7 @@ export class TaskRunner {
       c.status = 'STOPPED';
       c.exitCode ??= code;
       await c.logsDone;
+      await this.logs.close(c.def.name);
     }));
     this.timestamps.executionStoppedAt = this.now();
     this.timestamps.stoppedAt = this.now();
@@ -380,6 +394,7 @@ export class TaskRunner {
       const state = await this.o.runtime.inspect(c.id).catch(() => undefined);
       if (state?.startedAt !== undefined) c.exitCode ??= state.exitCode;
       await c.logsDone;
+      await this.logs.close(c.def.name);
     }));
     const now = this.now();
     this.timestamps.stoppingAt ??= now;

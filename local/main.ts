@@ -22,6 +22,7 @@ async function main() {
     idleTimeoutSeconds: num('BERTH_IDLE_TIMEOUT_SECONDS'),
     market: env.BERTH_MARKET === 'spot' ? 'spot' : undefined,
     bootDelayMs: num('BERTH_BOOT_DELAY_MS'),
+    metricsIntervalMs: num('BERTH_METRICS_INTERVAL_MS'),
     log: (line) => console.log(`berth: ${line}`),
     logRequests: Boolean(env.BERTH_LOG_REQUESTS),
     timeoutSeconds: stateTimeouts(env.BERTH_STATE_TIMEOUT_SECONDS),

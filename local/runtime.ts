@@ -16,6 +16,7 @@ import { type Dynalite, createTables, startDynalite } from './dynalite';
 import { bundleAgent } from './agent-bundle';
 import { LocalFleet } from './fleet';
 import { LocalFleetProvider } from './local-fleet-provider';
+import { localMetrics } from './metrics';
 import { ensureBusyboxImage, ensurePodman, startPodmanService } from './podman';
 import { byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
@@ -44,6 +45,8 @@ export interface LocalOptions {
   logRequests?: boolean;
   /** The API key to accept; without one, the key saved in the data directory (made at first start). */
   credentials?: Credentials;
+  /** How often agents sample their tasks and the control plane counts its own (`GET /metrics`, EMF). */
+  metricsIntervalMs: number;
 }
 
 export const LOCAL_DEFAULTS = {
@@ -57,6 +60,7 @@ export const LOCAL_DEFAULTS = {
   heartbeatIntervalMs: 10_000,
   heartbeatTimeoutSeconds: DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
   bootDelayMs: 0,
+  metricsIntervalMs: 10_000,
 } satisfies Partial<LocalOptions>;
 
 export interface LocalBerthRuntime {
@@ -127,7 +131,10 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   const requestLog = o.logRequests ? (l: object) => o.log(JSON.stringify(l)) : () => {};
   const ecs = createApiHandler(() => berth, { log: requestLog });
   const services = await localServiceHandlers(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog });
+  const metrics = localMetrics({ intervalMs: o.metricsIntervalMs });
+  berth.metrics = metrics.registry;
   const server = await serve({
+    'GET /metrics': metrics.handler,
     'POST /': byTarget(services, ecs),
     'POST /agent': createAgentApiHandler(() => berth, { log: requestLog }),
     'POST /operator': createOperatorApiHandler(() => berth, { log: requestLog }),
@@ -135,13 +142,15 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   started.push(() => server.close());
 
   const credentials = await localCredentials(berth, o);
+  started.push(metrics.start({ berth, url: server.url, credentials, log: o.log }));
 
   const fleet = new LocalFleet({
     agentScript: await bundleAgent(),
     endpoint: server.url,
     dockerSocket: podman.socketPath,
     dataDir: o.dataDir,
-    env: { ...podman.env, BERTH_EXIT_WITH_PARENT: '1', BERTH_HEARTBEAT_INTERVAL_MS: String(o.heartbeatIntervalMs) },
+    env: { ...podman.env, BERTH_EXIT_WITH_PARENT: '1', BERTH_HEARTBEAT_INTERVAL_MS: String(o.heartbeatIntervalMs),
+      BERTH_METRICS_INTERVAL_MS: String(o.metricsIntervalMs), BERTH_METRICS_REPORT: '1' },
     log: o.log,
   });
   started.push(() => fleet.stopAll());

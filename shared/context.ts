@@ -1,6 +1,7 @@
 import type { InstanceIdentityConfig } from './auth/instance-identity';
 import type { WorkflowEngine } from './cloud/workflow-engine';
 import type { Partition } from './domain/arns';
+import type { MetricsSink } from './metrics/sink';
 import type { Store } from './store';
 
 export interface BerthConfig {
@@ -48,4 +49,6 @@ export interface Berth {
   config: BerthConfig;
   /** Epoch milliseconds. */
   now: () => number;
+  /** Where agents' task samples go: the local mode's `/metrics` registry; unset on AWS (EMF only). */
+  metrics?: MetricsSink;
 }

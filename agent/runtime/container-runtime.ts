@@ -82,10 +82,11 @@ export interface ContainerRuntime {
   /** Every container carrying all of these labels. */
   list(labels: Record<string, string>): Promise<ContainerState[]>;
   /**
-   * Follows the container's stdout and stderr from its start, calling `onLine` per line, until
-   * it exits; resolves once the last line is delivered.
+   * Follows the container's stdout and stderr from its start, calling `onLine` per line with
+   * the time the engine logged it (epoch ms, when it says), until it exits; resolves once the
+   * last line is delivered.
    */
-  followLogs(id: string, onLine: (line: string, stream: 'stdout' | 'stderr') => void): Promise<void>;
+  followLogs(id: string, onLine: (line: string, stream: 'stdout' | 'stderr', timestampMs?: number) => void): Promise<void>;
 }
 
 /** Engine names are deterministic, so a restarted agent finds the same containers. */

@@ -189,14 +189,18 @@ export class DockerRuntime implements ContainerRuntime {
     return states.filter((s): s is ContainerState => s !== undefined);
   }
 
-  async followLogs(id: string, onLine: (line: string, stream: 'stdout' | 'stderr') => void): Promise<void> {
+  async followLogs(id: string, onLine: (line: string, stream: 'stdout' | 'stderr', timestampMs?: number) => void): Promise<void> {
     // podman ends a follow at once, with nothing, for a container that has not started yet.
     for (let state = await this.inspect(id); state?.status === 'created'; state = await this.inspect(id)) {
       await sleep(CREATED_POLL_MS);
     }
-    const stream = await this.docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true, since: 0 });
-    const stdout = new LineSplitter((line) => onLine(line, 'stdout'));
-    const stderr = new LineSplitter((line) => onLine(line, 'stderr'));
+    const stream = await this.docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true, since: 0, timestamps: true });
+    const deliver = (raw: string, from: 'stdout' | 'stderr') => {
+      const [line, timestampMs] = withoutTimestamp(raw);
+      onLine(line, from, timestampMs);
+    };
+    const stdout = new LineSplitter((line) => deliver(line, 'stdout'));
+    const stderr = new LineSplitter((line) => deliver(line, 'stderr'));
     await new Promise<void>((resolve, reject) => {
       let settled = false;
       const done = (e?: unknown) => {
@@ -278,6 +282,18 @@ class LineSplitter extends Writable {
     this.partial = lines.pop()!;
     for (const line of lines) this.onLine(line);
   }
+}
+
+/** The engine's RFC 3339 timestamp (nanoseconds) before each line, asked for with `timestamps`. */
+const LINE_TIMESTAMP = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d) /;
+
+/** Splits the engine's timestamp off a line; a line without one passes as it is. */
+function withoutTimestamp(line: string): [string, number | undefined] {
+  const m = LINE_TIMESTAMP.exec(line);
+  if (!m) return [line, undefined];
+  // Date.parse keeps milliseconds only: cut the fraction to three digits first.
+  const ms = Date.parse(`${m[1]}${(m[2] ?? '').slice(0, 4)}${m[3]}`);
+  return [line.slice(m[0].length), Number.isFinite(ms) ? ms : undefined];
 }
 
 /** Docker writes "0001-01-01T00:00:00Z" for a time that has not happened. */

@@ -2,6 +2,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { ApiHandlerOptions } from '../../shared/ecs-api/handler';
 import type { LocalBerth } from '../berth';
 import { secretSlices } from './secret-slices';
+import { createLogsHandler } from './logs/handler';
+import { LOGS_TARGET_PREFIX } from './logs/operations';
 
 type Handler = (event: APIGatewayProxyEventV2, context: any) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -20,5 +22,6 @@ export interface LocalServicesOptions extends ApiHandlerOptions {
 export async function localServiceHandlers(berth: LocalBerth, o: LocalServicesOptions): Promise<Record<string, Handler>> {
   return {
     ...(await secretSlices(berth, o)),
+    [LOGS_TARGET_PREFIX]: await createLogsHandler(berth, { dynamoEndpoint: o.dynamoEndpoint, log: o.log }),
   };
 }

@@ -6,6 +6,7 @@ import { type InstanceIdentityProof, MAX_DOCUMENT_LENGTH, MAX_SIGNATURE_LENGTH }
 import type { Caller, Operation } from '../ecs-api/operation';
 import { type KnownAssignments, pollAssignments } from '../lifecycle/assignments';
 import { ReportRefusedException, registerHost, reportTaskState } from '../lifecycle/reports';
+import { reportMetrics } from './report-metrics';
 
 /** The agent API: how a host's agent talks to the control plane, in the same JSON 1.1 style. */
 export const AGENT_TARGET_PREFIX = 'BerthAgent.';
@@ -98,9 +99,12 @@ const ReportTaskState: Operation = async (b, body, caller) => {
   return { applied: r.applied, lastStatus: r.task.lastStatus, desiredStatus: r.task.desiredStatus };
 };
 
+const ReportMetrics: Operation = async (b, body, caller) => reportMetrics(b, callingHost(caller, body), body);
+
 export const AGENT_OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   RegisterHost,
   Heartbeat,
   PollAssignments,
   ReportTaskState,
+  ReportMetrics,
 });

@@ -122,6 +122,23 @@ describe('DockerRuntime on podman', () => {
       expect(lines.map((l) => l.line)).toEqual(['one', 'two']);
     });
 
+    it('gives each line the time the engine logged it, in order, without the timestamp in the text', async () => {
+      // Prepare
+      const before = Date.now() - 1000;
+      const id = await started({ command: sh('echo early; sleep 0.5; echo late >&2') });
+
+      // Act
+      const lines: { line: string; timestampMs?: number }[] = [];
+      await runtime.followLogs(id, (line, _stream, timestampMs) => lines.push({ line, timestampMs }));
+
+      // Assess
+      expect(lines.map((l) => l.line)).toEqual(['early', 'late']);
+      const [early, late] = lines.map((l) => l.timestampMs!);
+      expect(early).toBeGreaterThanOrEqual(before);
+      expect(late - early).toBeGreaterThanOrEqual(400);
+      expect(late).toBeLessThanOrEqual(Date.now());
+    });
+
     it('has no exit code or times before it starts', async () => {
       const id = await runtime.create(spec({ command: sh('exit 1') }));
 

@@ -55,8 +55,11 @@ const DATA_ACTIONS = [
 const LOG_ACTIONS = ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'];
 const TASK_RESPONSE_ACTIONS = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
 
-/** What each handler file may do, and which state machines it may start. */
-const GRANTS: Record<string, { actions: string[]; startable: Workflow[] }> = {
+/** The log group of EMF metrics records (serverless.yml custom.metricsLogGroup). */
+const METRICS_LOG_GROUP = '/berth/metrics';
+
+/** What each handler file may do, which state machines it may start, and which log groups besides its own it writes. */
+const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGroups?: string[] }> = {
   // SigV4 verification opens the caller's sealed secret (kms:Decrypt).
   'functions/api': {
     actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'kms:Decrypt'],
@@ -72,6 +75,8 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[] }> = {
       'ec2:CreateFleet', 'ec2:RunInstances', 'ec2:CreateTags', 'ec2:DescribeLaunchTemplateVersions', 'ec2:TerminateInstances', 'iam:PassRole',
     ],
     startable: [],
+    // It also publishes the control plane's metrics.
+    logGroups: [METRICS_LOG_GROUP],
   },
   // Stops the tasks of an interrupted spot host (their stop workflows) and asks for capacity.
   'functions/spot': {
@@ -623,7 +628,9 @@ describe('serverless.yml', () => {
           if (actions.some((a) => a.startsWith('logs:'))) {
             for (const t of targets) {
               const arn = resolvePseudo(t);
-              if (!arn.includes(`:log-group:/aws/lambda/${fn.Properties.FunctionName}:`)) {
+              const own = arn.includes(`:log-group:/aws/lambda/${fn.Properties.FunctionName}:`);
+              const granted = (grants.logGroups ?? []).some((g) => arn.endsWith(`:log-group:${g}`) || arn.endsWith(`:log-group:${g}:*`));
+              if (!own && !granted) {
                 found.push(`${id}: logs on ${arn}`);
               }
             }

@@ -1,0 +1,38 @@
+import type { Berth } from '../../../shared/context';
+import { type ApiHandlerOptions, createJsonApiHandler } from '../../../shared/ecs-api/handler';
+import { createDocumentClient } from '../../../shared/store/client';
+import { LogStore } from './log-store';
+import { LOGS_TARGET_PREFIX, logsOperations } from './operations';
+import { createLogTables } from './tables';
+
+/**
+ * PutLogEvents takes 1 MB of messages; JSON escaping can make the body several times that, and
+ * the batch's own limit is checked on the events, so the body limit sits well above it.
+ */
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+export interface LogsHandlerOptions extends ApiHandlerOptions {
+  dynamoEndpoint: string;
+  tablePrefix?: string;
+}
+
+/**
+ * The local CloudWatch Logs slice: its tables in dynalite, and its operations behind SigV4
+ * (service `logs`), callable by users (the CLI) and hosts (the agents shipping output).
+ */
+export async function createLogsHandler(berth: Berth, o: LogsHandlerOptions) {
+  const tables = await createLogTables(o.dynamoEndpoint, o.tablePrefix);
+  const store = new LogStore(createDocumentClient({ endpoint: o.dynamoEndpoint }), tables);
+  const log = o.log ?? ((line: object) => console.log(JSON.stringify(line)));
+  const operations = logsOperations({
+    store,
+    partition: berth.partition,
+    now: () => berth.now(),
+    background: (work) => void work.catch((e) => log({ level: 'error', message: 'logs background work failed', error: String(e) })),
+  });
+  return createJsonApiHandler(
+    () => berth,
+    { targetPrefix: LOGS_TARGET_PREFIX, operations, auth: { services: ['logs'], principal: ['user', 'host'] } },
+    { maxBodyBytes: MAX_BODY_BYTES, ...o },
+  );
+}

@@ -1,0 +1,109 @@
+import {
+  type CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  CreateLogStreamCommand,
+  type InputLogEvent,
+  PutLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
+import { PUT_LOG_EVENTS_LIMITS, eventBytes } from '../logs/limits';
+import { formatEmf } from './emf';
+import { MetricsDeliveryError } from './errors';
+import type { MetricDatum } from './metric-datum';
+import type { MetricsSink } from './sink';
+
+export interface CloudWatchLogsEmfSinkOptions {
+  client: CloudWatchLogsClient;
+  logGroupName: string;
+  /** One per writer (`agent/HOST`, `control-plane`), as the CloudWatch agent names its streams. */
+  logStreamName: string;
+}
+
+const errorName = (e: unknown) => (e as { name?: string })?.name;
+
+/** Splits events (already in timestamp order) into PutLogEvents calls within its limits. */
+export function putLogEventsBatches(events: InputLogEvent[]): InputLogEvent[][] {
+  const batches: InputLogEvent[][] = [];
+  let current: InputLogEvent[] = [];
+  let bytes = 0;
+  for (const e of events) {
+    const size = eventBytes(e.message ?? '');
+    if (current.length > 0 && (current.length === PUT_LOG_EVENTS_LIMITS.maxEvents || bytes + size > PUT_LOG_EVENTS_LIMITS.maxBatchBytes)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(e);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/**
+ * Metrics as EMF records in a CloudWatch Logs group, through the SDK's client: on AWS
+ * CloudWatch extracts the metrics from them; locally the endpoint's Logs slice stores them.
+ * Creates the group and stream when it first writes, and again if they were deleted.
+ */
+export class CloudWatchLogsEmfSink implements MetricsSink {
+  private ready?: Promise<void>;
+  /** Publishes go one at a time, so records reach the stream in the order they were made. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly o: CloudWatchLogsEmfSinkOptions) {}
+
+  publish(data: MetricDatum[]): Promise<void> {
+    const run = this.queue.then(() => this.put(data));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async put(data: MetricDatum[]): Promise<void> {
+    if (data.length === 0) return;
+    const events = formatEmf(data)
+      .map((r) => ({ timestamp: r._aws.Timestamp, message: JSON.stringify(r) }))
+      .sort((a, b) => a.timestamp - b.timestamp);
+    for (const batch of putLogEventsBatches(events)) {
+      try {
+        await this.ensureStream();
+        await this.send(batch);
+      } catch (e) {
+        if (errorName(e) !== 'ResourceNotFoundException') throw new MetricsDeliveryError(`PutLogEvents to ${this.o.logGroupName} failed: ${String(e)}`, { cause: e });
+        // Someone deleted the group or stream: make them again, once.
+        this.ready = undefined;
+        await this.ensureStream();
+        await this.send(batch);
+      }
+    }
+  }
+
+  private send(logEvents: InputLogEvent[]) {
+    const command = new PutLogEventsCommand({ logGroupName: this.o.logGroupName, logStreamName: this.o.logStreamName, logEvents });
+    // CloudWatch only extracts metrics from events that PutLogEvents sends with this header.
+    command.middlewareStack.add((next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers['x-amzn-logs-format'] = 'json/emf';
+      return next(args);
+    }, { step: 'build', name: 'berthEmfFormatHeader' });
+    return this.o.client.send(command);
+  }
+
+  private ensureStream(): Promise<void> {
+    this.ready ??= (async () => {
+      const { client, logGroupName, logStreamName } = this.o;
+      try {
+        await client.send(new CreateLogGroupCommand({ logGroupName }));
+      } catch (e) {
+        if (errorName(e) !== 'ResourceAlreadyExistsException') throw e;
+      }
+      try {
+        await client.send(new CreateLogStreamCommand({ logGroupName, logStreamName }));
+      } catch (e) {
+        if (errorName(e) !== 'ResourceAlreadyExistsException') throw e;
+      }
+    })().catch((e) => {
+      this.ready = undefined;
+      throw e;
+    });
+    return this.ready;
+  }
+}
