@@ -17,6 +17,7 @@ import { bundleAgent } from './agent-bundle';
 import { LocalFleet } from './fleet';
 import { LocalFleetProvider } from './local-fleet-provider';
 import { ensureBusyboxImage, ensurePodman, startPodmanService } from './podman';
+import { type ObservedReport, observeReports } from './report-observer';
 import { byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
 
@@ -43,6 +44,8 @@ export interface LocalOptions {
   logRequests?: boolean;
   /** The API key to accept; without one, the key saved in the data directory (made at first start). */
   credentials?: Credentials;
+  /** Sees every agent report and its outcome: for tests that check a run's history. */
+  onReport?: (report: ObservedReport) => void;
 }
 
 export const LOCAL_DEFAULTS = {
@@ -121,7 +124,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   const services = await localServiceHandlers(berth, { dataDir: o.dataDir, log: requestLog });
   const server = await serve({
     'POST /': byTarget(services, ecs),
-    'POST /agent': createAgentApiHandler(() => berth, { log: requestLog }),
+    'POST /agent': observeReports(createAgentApiHandler(() => berth, { log: requestLog }), o.onReport),
     'POST /operator': createOperatorApiHandler(() => berth, { log: requestLog }),
   }, o.port);
   started.push(() => server.close());
