@@ -1,7 +1,6 @@
 import { isLiveHost } from '../../shared/scheduler/placement';
 import { type HistoryEvent, checkHistory, summarize } from '../support/history';
-import { HistoryRecorder } from '../support/history-recorder';
-import { eventually } from '../support/harness';
+import { HistoryRecorder, waitForRunToEnd } from '../support/history-recorder';
 import { type LocalMode, startLocalMode } from '../support/local-mode';
 import { type StormPlan, registerStormFamilies, runStorm, seedFromEnv, seededRandom } from '../support/storm';
 
@@ -14,6 +13,7 @@ import { type StormPlan, registerStormFamilies, runStorm, seedFromEnv, seededRan
 const TASKS = Number(process.env.BERTH_HISTORY_TASKS ?? 60);
 const KILLS = Number(process.env.BERTH_HISTORY_KILLS ?? 3);
 const SEED = seedFromEnv('BERTH_HISTORY_SEED');
+const TIMEOUT_MS = Number(process.env.BERTH_HISTORY_TIMEOUT_SECONDS ?? 300) * 1000;
 
 /** Heartbeats fast, so a killed agent's host is written off within seconds. */
 const FAST = { capacityIntervalMs: 300, heartbeatIntervalMs: 300, heartbeatTimeoutSeconds: 3, idleTimeoutSeconds: 600 };
@@ -37,7 +37,7 @@ describe('History check', () => {
   afterAll(async () => {
     await recorder.stopSampling();
     await m?.close();
-  });
+  }, 180_000);
 
   it(`keeps every invariant through ${TASKS} tasks, concurrent StopTask calls and ${KILLS} agent kills`, async () => {
     // Prepare: 3 hosts, and the fleet replaces a lost one up to 3 live hosts.
@@ -62,9 +62,8 @@ describe('History check', () => {
     })();
     const result = await runStorm(recorder, families, PLAN, random);
     await killer;
-    await eventually(async () => (await recorder.taskRecords()).every((t) => t.lastStatus === 'STOPPED'), 300_000, 'every task STOPPED');
+    const ended = await waitForRunToEnd(recorder, TIMEOUT_MS, 'history');
     const settledAt = Date.now();
-    await eventually(async () => (await recorder.hostRecords()).every((h) => h.taskCount === 0), 60_000, 'every reservation released');
     await recorder.stopSampling();
     await recorder.final();
 
@@ -78,12 +77,13 @@ describe('History check', () => {
     const hosts = await recorder.hostRecords();
     console.log([
       `history: seed ${SEED}, ${result.taskIds.length} tasks, ${result.stopCalls} StopTask calls, killed ${killed.join(', ')}`,
-      `history: all STOPPED ${settledAt - startedAt} ms after the first call; ${JSON.stringify(summarize(events))}; sampler errors ${recorder.samplerErrors.length}`,
+      `history: ${ended ? 'all STOPPED and released' : 'NOT ENDED'} ${settledAt - startedAt} ms after the first call; ${JSON.stringify(summarize(events))}; sampler errors ${recorder.samplerErrors.length}`,
       `history: reports ${reports.length}, ignored ${reports.filter((r) => r.kind === 'report' && r.applied === false).length}, refused ${reports.filter((r) => r.kind === 'report' && r.status !== 200).length}`,
       `history: hosts ${hosts.map((h) => `${h.hostId} ${h.status}`).join(', ')}; stop codes ${JSON.stringify(stopCodes)}`,
       ...violations.slice(0, 20).map((v) => `history: VIOLATION ${v.rule} ${v.taskId ?? v.hostId ?? ''} ${v.detail}`),
     ].join('\n'));
     expect(violations).toEqual([]);
+    expect(ended).toBe(true);
     expect(final.tasks).toHaveLength(TASKS);
     // The faults really happened: hosts were written off and replaced, and tasks died with them.
     expect(killed).toHaveLength(KILLS);
@@ -91,5 +91,5 @@ describe('History check', () => {
     expect(hosts.filter((h) => isLiveHost(h.status)).length).toBe(3);
     expect(stopCodes.TerminationNotice).toBeGreaterThan(0);
     expect(stopCodes.UserInitiated).toBeGreaterThan(0);
-  }, 600_000);
+  }, TIMEOUT_MS + 300_000);
 });

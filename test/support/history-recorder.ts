@@ -131,7 +131,7 @@ export class HistoryRecorder {
     const list = await this.docker!.listContainers({ filters: { label: [LABELS.host, LABELS.task] } });
     return list
       .filter((c) => c.State === 'running' && this.taskIds.has(c.Labels[LABELS.task]))
-      .map((c) => ({ hostId: c.Labels[LABELS.host], taskId: c.Labels[LABELS.task] }));
+      .map((c) => ({ hostId: c.Labels[LABELS.host], taskId: c.Labels[LABELS.task], container: c.Labels[LABELS.container], containerId: c.Id }));
   }
 
   private loop(pauseMs: number, sample: () => Promise<HistoryEvent>): Promise<void> {
@@ -199,5 +199,29 @@ export class HistoryRecorder {
   /** The tasks the store holds now, for waiting on the run to end. */
   async taskRecords(): Promise<TaskRecord[]> {
     return (await this.mode.local.berth.store.tasks.list('default')).filter((t) => this.taskIds.has(t.taskId));
+  }
+}
+
+/**
+ * Waits until every recorded task is STOPPED and no host holds room, printing progress to
+ * stderr as it goes. Resolves false at the deadline rather than throwing, so that the caller
+ * still records the final view and lets the checker say which tasks did not end and how.
+ */
+export async function waitForRunToEnd(recorder: HistoryRecorder, timeoutMs: number, label: string): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let lastPrint = 0;
+  for (;;) {
+    const tasks = await recorder.taskRecords();
+    const unfinished = tasks.filter((t) => t.lastStatus !== 'STOPPED');
+    const held = unfinished.length === 0 ? (await recorder.hostRecords()).reduce((s, h) => s + h.taskCount, 0) : -1;
+    if (unfinished.length === 0 && held === 0) return true;
+    if (Date.now() > deadline) return false;
+    if (Date.now() - lastPrint > 15_000) {
+      lastPrint = Date.now();
+      const byStatus: Record<string, number> = {};
+      for (const t of unfinished) byStatus[`${t.lastStatus}/${t.desiredStatus}`] = (byStatus[`${t.lastStatus}/${t.desiredStatus}`] ?? 0) + 1;
+      process.stderr.write(`${label}: ${new Date().toISOString()} ${tasks.length - unfinished.length}/${tasks.length} STOPPED; unfinished ${JSON.stringify(byStatus)}${held > 0 ? `; ${held} reservation(s) held` : ''}\n`);
+    }
+    await sleep(500);
   }
 }

@@ -45,6 +45,9 @@ export interface HostSample {
 export interface RunningContainer {
   hostId: string;
   taskId: string;
+  /** The container's name in its task and the engine's id for it: a second id means a second start. */
+  container?: string;
+  containerId?: string;
 }
 
 export type HistoryEvent =
@@ -74,6 +77,7 @@ export const RULES = {
   sumsDrift: "a host's sums disagree with its reservations",
   runtimeOvercommit: 'the containers running on a host need more than it registered',
   unknownHost: 'a container runs on a host the store never showed',
+  startedTwice: "a task's container was started more than once, or on more than one host",
   backward: "a task's lastStatus moved backward",
   desiredBackward: "a task's desiredStatus went from STOPPED back to RUNNING",
   twoTerminal: 'a task reached more than one terminal state',
@@ -150,6 +154,24 @@ function checkRuntime(events: HistoryEvent[], out: Violation[]): void {
       const memory = need.reduce((s, n) => s + n.memory, 0);
       if (cpu > cap.cpu || memory > cap.memory) {
         out.push({ rule: 'runtimeOvercommit', hostId, at: e.invokedAt, detail: `${tasks.size} task(s) need ${cpu}/${cap.cpu} CPU, ${memory}/${cap.memory} MiB` });
+      }
+    }
+  }
+}
+
+/** Each of a task's containers runs as one engine container on one host, from start to end. */
+function checkStartedOnce(events: HistoryEvent[], out: Violation[]): void {
+  const seen = new Map<string, { hostId: string; containerId?: string }>();
+  const flagged = new Set<string>();
+  for (const e of events) {
+    if (e.kind !== 'runtime-sample' && e.kind !== 'final') continue;
+    for (const c of e.running) {
+      const key = `${c.taskId}/${c.container ?? ''}`;
+      const first = seen.get(key);
+      if (!first) seen.set(key, c);
+      else if ((first.hostId !== c.hostId || first.containerId !== c.containerId) && !flagged.has(c.taskId)) {
+        flagged.add(c.taskId);
+        out.push({ rule: 'startedTwice', taskId: c.taskId, hostId: c.hostId, at: e.invokedAt, detail: `${key} ran as ${first.containerId} on ${first.hostId}, then as ${c.containerId} on ${c.hostId}` });
       }
     }
   }
@@ -322,6 +344,7 @@ export function checkHistory(events: HistoryEvent[]): Violation[] {
   const out: Violation[] = [];
   checkHosts(events, out);
   checkRuntime(events, out);
+  checkStartedOnce(events, out);
   const observations = observationsByTask(events);
   checkMonotonic(observations, out);
   checkViews(events, out);

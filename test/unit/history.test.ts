@@ -93,7 +93,13 @@ describe('History checker', () => {
       }],
       ['unknownHost', 'a container on a host the store never showed', () => {
         const events = clean();
-        events.push({ kind: 'runtime-sample', invokedAt: 44, completedAt: 45, running: [{ hostId: 'h9', taskId: 't1' }] });
+        events.push({ kind: 'runtime-sample', invokedAt: 44, completedAt: 45, running: [{ hostId: 'h9', taskId: 'tz' }] });
+        return events;
+      }],
+      ['startedTwice', 'a second container for the same task container, on another host', () => {
+        const events = clean();
+        (events[4] as Extract<HistoryEvent, { kind: 'runtime-sample' }>).running[0].containerId = 'c1';
+        events.splice(5, 0, { kind: 'runtime-sample', invokedAt: 44, completedAt: 45, running: [{ hostId: 'h1', taskId: 't1', containerId: 'c2' }] });
         return events;
       }],
       ['backward', 'a status seen after a later one had been seen', () => {
