@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isLiveHost } from '../../shared/scheduler/placement';
 import { type HistoryEvent, checkHistory, summarize } from '../support/history';
 import { HistoryRecorder, waitForRunToEnd } from '../support/history-recorder';
@@ -69,6 +71,7 @@ describe('History check', () => {
 
     // Assess
     const events = recorder.events;
+    writeFileSync(join(m.dataDir, 'history.json'), JSON.stringify(events));
     const violations = checkHistory(events);
     const final = events.find((e) => e.kind === 'final') as Extract<HistoryEvent, { kind: 'final' }>;
     const stopCodes: Record<string, number> = {};
@@ -78,6 +81,7 @@ describe('History check', () => {
     console.log([
       `history: seed ${SEED}, ${result.taskIds.length} tasks, ${result.stopCalls} StopTask calls, killed ${killed.join(', ')}`,
       `history: ${ended ? 'all STOPPED and released' : 'NOT ENDED'} ${settledAt - startedAt} ms after the first call; ${JSON.stringify(summarize(events))}; sampler errors ${recorder.samplerErrors.length}`,
+      `history: runtime samples that saw our containers running ${events.filter((e) => e.kind === 'runtime-sample' && e.running.length > 0).length}; history in ${m.dataDir}/history.json`,
       `history: reports ${reports.length}, ignored ${reports.filter((r) => r.kind === 'report' && r.applied === false).length}, refused ${reports.filter((r) => r.kind === 'report' && r.status !== 200).length}`,
       `history: hosts ${hosts.map((h) => `${h.hostId} ${h.status}`).join(', ')}; stop codes ${JSON.stringify(stopCodes)}`,
       ...violations.slice(0, 20).map((v) => `history: VIOLATION ${v.rule} ${v.taskId ?? v.hostId ?? ''} ${v.detail}`),
