@@ -18,6 +18,7 @@ import { LocalFleet } from './fleet';
 import { LocalFleetProvider } from './local-fleet-provider';
 import { localMetrics } from './metrics';
 import { ensureBusyboxImage, ensurePodman, startPodmanService } from './podman';
+import { type ObservedReport, observeReports } from './report-observer';
 import { byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
 import { LocalKeySealer } from '../shared/cloud/local/local-key-sealer';
@@ -47,6 +48,8 @@ export interface LocalOptions {
   credentials?: Credentials;
   /** How often agents sample their tasks and the control plane counts its own (`GET /metrics`, EMF). */
   metricsIntervalMs: number;
+  /** Sees every agent report and its outcome: for tests that check a run's history. */
+  onReport?: (report: ObservedReport) => void;
 }
 
 export const LOCAL_DEFAULTS = {
@@ -136,7 +139,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   const server = await serve({
     'GET /metrics': metrics.handler,
     'POST /': byTarget(services, ecs),
-    'POST /agent': createAgentApiHandler(() => berth, { log: requestLog }),
+    'POST /agent': observeReports(createAgentApiHandler(() => berth, { log: requestLog }), o.onReport),
     'POST /operator': createOperatorApiHandler(() => berth, { log: requestLog }),
   }, o.port);
   started.push(() => server.close());

@@ -2,6 +2,7 @@ import type { Berth } from '../context';
 import { ServerException } from '../domain/errors';
 import type { StopCode } from '../domain/task';
 import { statusRank } from '../domain/task';
+import { isLiveHost } from '../scheduler/placement';
 import { Placer } from './placer';
 import { markTaskStopped, releaseTask } from './stop';
 import type { TaskRef } from './task-ref';
@@ -107,6 +108,14 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
     async start({ task: ref }) {
       const task = await getTask(ref);
       if (!task.hostId) throw new ServerException({ cause: `start before placement of ${ref.taskId}` });
+      // A write-off that landed between this task's reservation and its binding saw the task
+      // unbound: it freed the room and left the task to us. Any later write-off sees the binding.
+      const host = await b.store.hosts.get(task.hostId);
+      if (!host || !isLiveHost(host.status)) {
+        await markTaskStopped(b, ref, { stopCode: 'TerminationNotice', stoppedReason: `Host ${task.hostId} was lost before the task started` }, 'Host lost');
+        await releaseTask(b, ref);
+        return;
+      }
       await b.store.tasks.advance(ref, { lastStatus: 'PENDING' });
       b.notifier.notify(task.hostId);
     },

@@ -15,6 +15,7 @@ export interface TaskRecord extends Task {
 }
 
 const STOPPED_RANK = statusRank('STOPPED');
+const RUNNING_RANK = statusRank('RUNNING');
 
 export interface StatusChange {
   lastStatus: TaskStatus;
@@ -104,7 +105,8 @@ export class TaskStore {
 
   /**
    * StopTask. A task with no host yet goes straight to STOPPED; one on a host keeps its
-   * lastStatus for the agent to drive. The first stop's code and reason stick.
+   * lastStatus for the agent to drive, and stoppingAt is set now only if it is RUNNING. The
+   * first stop's code and reason stick.
    */
   async requestStop(key: TaskKey, stop: StopOutcome, now: number): Promise<TaskRecord | undefined> {
     const straight = new UpdateExpression().set({
@@ -115,9 +117,17 @@ export class TaskStore {
     const unplaced = await this.apply(key, straight,
       `attribute_not_exists(hostId) AND statusRank < ${straight.value(STOPPED_RANK)}`);
     if (unplaced) return unplaced;
-    const onHost = new UpdateExpression().set({ desiredStatus: 'STOPPED', ...stop, stoppingAt: now });
-    return this.apply(key, onHost,
-      `desiredStatus = ${onHost.value('RUNNING')} AND statusRank < ${onHost.value(STOPPED_RANK)}`);
+    // A task still launching has not started stopping, and its containers may yet start before
+    // its agent hears of the stop: the agent sets stoppingAt when it begins to stop, so that
+    // stoppingAt never comes before pullStartedAt or startedAt. Status only moves forward, so
+    // a task that reaches RUNNING between these two writes is caught by the second.
+    const launching = new UpdateExpression().set({ desiredStatus: 'STOPPED', ...stop });
+    const stopping = await this.apply(key, launching,
+      `desiredStatus = ${launching.value('RUNNING')} AND statusRank < ${launching.value(RUNNING_RANK)}`);
+    if (stopping) return stopping;
+    const running = new UpdateExpression().set({ desiredStatus: 'STOPPED', ...stop, stoppingAt: now });
+    return this.apply(key, running,
+      `desiredStatus = ${running.value('RUNNING')} AND statusRank < ${running.value(STOPPED_RANK)}`);
   }
 
   /** Records the placement; refused once the task is bound elsewhere or no longer wanted. */

@@ -107,7 +107,33 @@ describe('TaskStore', () => {
       await store.tasks.create(task);
       await store.tasks.bindHost(task, 'h1');
       const r = await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, 50);
-      expect(r).toMatchObject({ lastStatus: 'PROVISIONING', desiredStatus: 'STOPPED', stoppingAt: 50 });
+      expect(r).toMatchObject({ lastStatus: 'PROVISIONING', desiredStatus: 'STOPPED', stopCode: 'UserInitiated' });
+      // Not stopping yet: its agent may still start it, and sets stoppingAt when it stops it.
+      expect(r!.stoppingAt).toBeUndefined();
+    });
+
+    it('sets stoppingAt on a RUNNING task, after its startedAt', async () => {
+      const task = newTask();
+      await store.tasks.create(task);
+      await store.tasks.bindHost(task, 'h1');
+      await store.tasks.advance(task, { lastStatus: 'RUNNING', timestamps: { startedAt: 40 }, seq: 1 });
+      const r = await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, 50);
+      expect(r).toMatchObject({ lastStatus: 'RUNNING', desiredStatus: 'STOPPED', startedAt: 40, stoppingAt: 50 });
+    });
+
+    it('lets the agent set stoppingAt of a task stopped while launching, after it started', async () => {
+      // Prepare: StopTask reaches the store before the agent hears of it and starts the task.
+      const task = newTask();
+      await store.tasks.create(task);
+      await store.tasks.bindHost(task, 'h1');
+      await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, 50);
+
+      // Act
+      await store.tasks.advance(task, { lastStatus: 'RUNNING', timestamps: { pullStartedAt: 55, pullStoppedAt: 56, startedAt: 60 }, seq: 1 });
+      const r = await store.tasks.advance(task, { lastStatus: 'STOPPED', timestamps: { stoppingAt: 61, stoppedAt: 62 }, stop: { stopCode: 'UserInitiated', stoppedReason: 'Task stopped' }, seq: 2 });
+
+      // Assess: in order, and StopTask's cause kept.
+      expect(r).toMatchObject({ startedAt: 60, stoppingAt: 61, stoppedAt: 62, stoppedReason: 'bye' });
     });
 
     it('refuses to bind a host once the task is stopped', async () => {
