@@ -18,8 +18,19 @@ const home = mkdtempSync(join(tmpdir(), 'berth-cli-'));
 
 /** Runs `aws ecs ...` against the endpoint, with throwaway credentials and no pager. */
 export function awsEcs(endpoint: string, args: string[]): Promise<CliResult> {
+  return awsCli('ecs', endpoint, args);
+}
+
+/** Runs `aws logs ...` against the endpoint's local CloudWatch Logs slice. */
+export function awsLogs(endpoint: string, args: string[]): Promise<CliResult> {
+  return awsCli('logs', endpoint, args);
+}
+
+/** Runs `aws SERVICE ...` against the endpoint, with throwaway credentials and no pager. */
+export function awsCli(service: string, endpoint: string, args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(AWS_CLI, ['ecs', ...args, '--endpoint-url', endpoint, '--region', 'us-east-1', '--output', 'json'], {
+    execFile(AWS_CLI, [service, ...args, '--endpoint-url', endpoint, '--region', 'us-east-1', '--output', 'json'], {
+      maxBuffer: 64 * 1024 * 1024,
       env: {
         PATH: process.env.PATH, HOME: home, AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local-secret',
         AWS_PAGER: '', AWS_MAX_ATTEMPTS: '1', AWS_EC2_METADATA_DISABLED: 'true',
