@@ -1,5 +1,5 @@
 import {
-  CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, DescribeLogStreamsCommand, PutLogEventsCommand,
+  CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import type { AwsClientConfig } from '../aws';
 import { LogBatchRejectedError, type LogEvent, LogGroupNotFoundError, type LogSink } from './log-sink';
@@ -51,12 +51,6 @@ export class CloudWatchLogSink implements LogSink {
       }
       throw e;
     }
-  }
-
-  async lastEventTimestamp(logGroupName: string, logStreamName: string): Promise<number | undefined> {
-    const r = await this.client.send(new DescribeLogStreamsCommand({ logGroupName, logStreamNamePrefix: logStreamName, limit: 1 }));
-    const stream = r.logStreams?.find((s) => s.logStreamName === logStreamName);
-    return stream?.lastEventTimestamp;
   }
 }
 
