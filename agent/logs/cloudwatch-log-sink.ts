@@ -14,6 +14,11 @@ export class CloudWatchLogSink implements LogSink {
     this.client = new CloudWatchLogsClient({ region: config.region, endpoint: config.endpoint, credentials: config.credentials, maxAttempts: 3 });
   }
 
+  /** Closes the client's connections. */
+  destroy(): void {
+    this.client.destroy();
+  }
+
   async createGroup(logGroupName: string): Promise<void> {
     try {
       await this.client.send(new CreateLogGroupCommand({ logGroupName }));
