@@ -179,7 +179,7 @@ export class TaskRunner {
     }
     try {
       // A task already running keeps running: its output goes to files if its log stream cannot be opened.
-      await this.logs.open(this.task.containers, true).catch((e) => this.log(`awslogs: ${e}`));
+      await this.logs.open(this.task.containers).catch((e) => this.log(`awslogs: ${e}`));
       const byName = new Map(existing.map((s) => [s.labels[LABELS.container], s]));
       for (const c of this.containers) {
         const s = byName.get(c.def.name);

@@ -1,5 +1,5 @@
 import {
-  CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, DescribeLogStreamsCommand, PutLogEventsCommand,
+  CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import type { AwsClientConfig } from '../aws';
 import { LogBatchRejectedError, type LogEvent, LogGroupNotFoundError, type LogSink } from './log-sink';
@@ -12,6 +12,11 @@ export class CloudWatchLogSink implements LogSink {
 
   constructor(config: AwsClientConfig) {
     this.client = new CloudWatchLogsClient({ region: config.region, endpoint: config.endpoint, credentials: config.credentials, maxAttempts: 3 });
+  }
+
+  /** Closes the client's connections. */
+  destroy(): void {
+    this.client.destroy();
   }
 
   async createGroup(logGroupName: string): Promise<void> {
@@ -51,12 +56,6 @@ export class CloudWatchLogSink implements LogSink {
       }
       throw e;
     }
-  }
-
-  async lastEventTimestamp(logGroupName: string, logStreamName: string): Promise<number | undefined> {
-    const r = await this.client.send(new DescribeLogStreamsCommand({ logGroupName, logStreamNamePrefix: logStreamName, limit: 1 }));
-    const stream = r.logStreams?.find((s) => s.logStreamName === logStreamName);
-    return stream?.lastEventTimestamp;
   }
 }
 

@@ -18,8 +18,6 @@ export interface LogSink {
    * the service stored but refused (too old, too new), as its index ranges.
    */
   putEvents(logGroupName: string, logStreamName: string, events: readonly LogEvent[]): Promise<{ rejected?: Record<string, number> }>;
-  /** When the stream's newest event was logged, if it has any (to resume without duplicates). */
-  lastEventTimestamp(logGroupName: string, logStreamName: string): Promise<number | undefined>;
 }
 
 /** The group named by `awslogs-group` does not exist (and the task did not ask to create it). */

@@ -39,24 +39,21 @@ export function awslogsTarget(taskId: string, def: ContainerDefinition): Awslogs
   };
 }
 
-interface Shipping {
-  shipper: LogShipper;
-  /** Lines logged before this were shipped by an agent process before this one. */
-  skipBefore?: number;
-}
-
 /**
  * A task's awslogs output: opens each awslogs container's group and stream before any
  * container is created (a missing group fails the start, as in ECS), hands out the line
  * handler that ships its output, and flushes every last line on close.
  */
 export class TaskLogs {
-  private readonly shipping = new Map<string, Shipping>();
+  private readonly shipping = new Map<string, LogShipper>();
 
   constructor(private readonly taskId: string, private readonly sinks: LogSinks | undefined, private readonly options: LogShipperOptions = {}) {}
 
-  /** `resume`: the containers ran under an earlier agent, which shipped their output so far. */
-  async open(defs: readonly ContainerDefinition[], resume = false): Promise<void> {
+  /**
+   * Opens every awslogs container's stream. A container adopted from an earlier agent process
+   * is read from its start again, so its output so far is shipped a second time.
+   */
+  async open(defs: readonly ContainerDefinition[]): Promise<void> {
     if (!this.sinks) return;
     for (const def of defs) {
       const target = awslogsTarget(this.taskId, def);
@@ -74,24 +71,18 @@ export class TaskLogs {
         }
         throw new LogConfigurationError(`failed to create Cloudwatch log stream: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }
-      const skipBefore = resume ? await sink.lastEventTimestamp(target.logGroupName, target.logStreamName).catch(() => undefined) : undefined;
-      this.shipping.set(def.name, { shipper: new LogShipper(sink, target.logGroupName, target.logStreamName, this.options), skipBefore });
+      this.shipping.set(def.name, new LogShipper(sink, target.logGroupName, target.logStreamName, this.options));
     }
   }
 
   /** The line handler for a container whose output is shipped; undefined for any other. */
   lineHandler(container: string): ((line: string, stream: 'stdout' | 'stderr', timestampMs?: number) => void) | undefined {
-    const s = this.shipping.get(container);
-    if (!s) return undefined;
-    return (line, _stream, timestampMs) => {
-      // Lines of the last shipped millisecond are sent again rather than risk losing one.
-      if (s.skipBefore !== undefined && timestampMs !== undefined && timestampMs < s.skipBefore) return;
-      s.shipper.push(line, timestampMs);
-    };
+    const shipper = this.shipping.get(container);
+    return shipper && ((line, _stream, timestampMs) => shipper.push(line, timestampMs));
   }
 
   /** Sends what the container's shipper still holds; resolves once it is delivered. */
   async close(container: string): Promise<void> {
-    await this.shipping.get(container)?.shipper.close();
+    await this.shipping.get(container)?.close();
   }
 }

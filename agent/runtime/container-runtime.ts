@@ -83,8 +83,7 @@ export interface ContainerRuntime {
   list(labels: Record<string, string>): Promise<ContainerState[]>;
   /**
    * Follows the container's stdout and stderr from its start, calling `onLine` per line with
-   * the time the engine logged it (epoch ms, when it says), until it exits; resolves once the
-   * last line is delivered.
+   * the time it was read (epoch ms), until it exits; resolves once the last line is delivered.
    */
   followLogs(id: string, onLine: (line: string, stream: 'stdout' | 'stderr', timestampMs?: number) => void): Promise<void>;
 }

@@ -194,28 +194,46 @@ export class DockerRuntime implements ContainerRuntime {
     for (let state = await this.inspect(id); state?.status === 'created'; state = await this.inspect(id)) {
       await sleep(CREATED_POLL_MS);
     }
-    const stream = await this.docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true, since: 0, timestamps: true });
-    const deliver = (raw: string, from: 'stdout' | 'stderr') => {
-      const [line, timestampMs] = withoutTimestamp(raw);
-      onLine(line, from, timestampMs);
-    };
-    const stdout = new LineSplitter((line) => deliver(line, 'stdout'));
-    const stderr = new LineSplitter((line) => deliver(line, 'stderr'));
-    await new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const done = (e?: unknown) => {
-        if (settled) return;
-        settled = true;
-        if (e) return reject(e);
-        stdout.flush();
-        stderr.flush();
-        resolve();
-      };
-      this.docker.modem.demuxStream(stream, stdout, stderr);
-      stream.once('end', () => done());
-      stream.once('close', () => done());
-      stream.once('error', done);
-    });
+    // podman (4.3) garbles and cuts short a follow of a fast writer, so the log is read whole,
+    // without follow, every LOG_POLL_MS until the container exits, and each read delivers the
+    // lines past those already delivered. A line without its newline yet waits for the next
+    // read, or for the exit. Lines are stamped as they are read: podman's own timestamps have
+    // whole seconds only.
+    const delivered = { stdout: 0, stderr: 0 };
+    const exited = this.wait(id).then(() => true, () => true);
+    for (;;) {
+      const done = (await this.inspect(id))?.running !== true;
+      const all = await this.docker.getContainer(id).logs({ follow: false, stdout: true, stderr: true }) as unknown as Buffer;
+      const lines: Record<'stdout' | 'stderr', string[]> = { stdout: [], stderr: [] };
+      const out = new LineSplitter((line) => lines.stdout.push(line));
+      const err = new LineSplitter((line) => lines.stderr.push(line));
+      for (const frame of frames(all)) (frame.stream === STDERR_FRAME ? err : out).feed(frame.payload);
+      if (done) {
+        out.flush();
+        err.flush();
+      }
+      for (const from of ['stdout', 'stderr'] as const) {
+        for (const line of lines[from].slice(delivered[from])) onLine(line, from, Date.now());
+        delivered[from] = Math.max(delivered[from], lines[from].length);
+      }
+      if (done) return;
+      await Promise.race([sleep(LOG_POLL_MS), exited]);
+    }
+  }
+}
+
+/** How often the log of a running container is read for new lines. */
+const LOG_POLL_MS = 500;
+
+/** The stream type byte of Docker's multiplexed log frames. */
+const STDERR_FRAME = 2;
+
+/** Docker's multiplexed stream, read whole: an 8-byte header (stream type, size) per frame. */
+function* frames(buffer: Buffer): Generator<{ stream: number; payload: Buffer }> {
+  for (let at = 0; at + 8 <= buffer.length;) {
+    const size = buffer.readUInt32BE(at + 4);
+    yield { stream: buffer[at], payload: buffer.subarray(at + 8, at + 8 + size) };
+    at += 8 + size;
   }
 }
 
@@ -266,8 +284,13 @@ class LineSplitter extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.push(this.decoder.write(chunk));
+    this.feed(chunk);
     callback();
+  }
+
+  /** Takes a chunk at once, outside the stream machinery. */
+  feed(chunk: Buffer): void {
+    this.push(this.decoder.write(chunk));
   }
 
   /** Delivers a last line that had no newline. */
@@ -282,18 +305,6 @@ class LineSplitter extends Writable {
     this.partial = lines.pop()!;
     for (const line of lines) this.onLine(line);
   }
-}
-
-/** The engine's RFC 3339 timestamp (nanoseconds) before each line, asked for with `timestamps`. */
-const LINE_TIMESTAMP = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d) /;
-
-/** Splits the engine's timestamp off a line; a line without one passes as it is. */
-function withoutTimestamp(line: string): [string, number | undefined] {
-  const m = LINE_TIMESTAMP.exec(line);
-  if (!m) return [line, undefined];
-  // Date.parse keeps milliseconds only: cut the fraction to three digits first.
-  const ms = Date.parse(`${m[1]}${(m[2] ?? '').slice(0, 4)}${m[3]}`);
-  return [line.slice(m[0].length), Number.isFinite(ms) ? ms : undefined];
 }
 
 /** Docker writes "0001-01-01T00:00:00Z" for a time that has not happened. */

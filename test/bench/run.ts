@@ -12,6 +12,7 @@ const BENCHMARKS = [
   'placement.ts',
   'fleet.ts',
   'launch.ts',
+  'logs.ts',
 ] as const;
 
 interface Outcome {

@@ -122,9 +122,9 @@ describe('DockerRuntime on podman', () => {
       expect(lines.map((l) => l.line)).toEqual(['one', 'two']);
     });
 
-    it('gives each line the time the engine logged it, in order, without the timestamp in the text', async () => {
+    it('gives each line the time it was read, in order', async () => {
       // Prepare
-      const before = Date.now() - 1000;
+      const before = Date.now();
       const id = await started({ command: sh('echo early; sleep 0.5; echo late >&2') });
 
       // Act
@@ -135,8 +135,24 @@ describe('DockerRuntime on podman', () => {
       expect(lines.map((l) => l.line)).toEqual(['early', 'late']);
       const [early, late] = lines.map((l) => l.timestampMs!);
       expect(early).toBeGreaterThanOrEqual(before);
-      expect(late - early).toBeGreaterThanOrEqual(400);
+      expect(late).toBeGreaterThanOrEqual(early);
       expect(late).toBeLessThanOrEqual(Date.now());
+    });
+
+    it('delivers all 20,000 lines of a container that prints them and exits at once, each stream in order', async () => {
+      // Prepare: podman 4.3 may end a follow before the log of an exited container is all read
+      const script = 'i=1; while [ $i -le 10000 ]; do echo "out $i"; echo "err $i" >&2; i=$((i+1)); done';
+      const id = await runtime.create(spec({ command: sh(script) }));
+      const following = output(id);
+
+      // Act
+      await runtime.start(id);
+      const lines = await following;
+
+      // Assess
+      const numbered = Array.from({ length: 10_000 }, (_, i) => i + 1);
+      expect(lines.filter((l) => l.stream === 'stdout').map((l) => l.line)).toEqual(numbered.map((n) => `out ${n}`));
+      expect(lines.filter((l) => l.stream === 'stderr').map((l) => l.line)).toEqual(numbered.map((n) => `err ${n}`));
     });
 
     it('has no exit code or times before it starts', async () => {

@@ -127,26 +127,5 @@ describe('Agent log shipping', () => {
         /^ResourceInitializationError: failed to validate logger args: .*ResourceNotFoundException: The specified log group does not exist/,
       );
     });
-
-    it('resumes a stream after the last shipped time, so an adopted container is not shipped twice', async () => {
-      // Prepare
-      const group = `/resume/${Date.now()}`;
-      const at = Date.now() - 10_000;
-      const first = new TaskLogs('t1', () => sink);
-      const d = def('app', { 'awslogs-group': group, 'awslogs-stream-prefix': 'p', 'awslogs-create-group': 'true' });
-      await first.open([d]);
-      first.lineHandler('app')!('one', 'stdout', at);
-      first.lineHandler('app')!('two', 'stdout', at + 5);
-      await first.close('app');
-
-      // Act: a new agent follows the container from its start again
-      const second = new TaskLogs('t1', () => sink);
-      await second.open([d], true);
-      for (const [line, t] of [['one', at], ['two', at + 5], ['three', at + 9]] as const) second.lineHandler('app')!(line, 'stdout', t);
-      await second.close('app');
-
-      // Assess: the last shipped millisecond is sent again rather than risk a loss
-      expect((await readStream(slice.logs, group, 'p/app/t1')).map((e) => e.message)).toEqual(['one', 'two', 'two', 'three']);
-    });
   });
 });

@@ -21,7 +21,12 @@ export function awsEcs(endpoint: string, args: string[]): Promise<CliResult> {
   return awsCli(endpoint, 'ecs', args);
 }
 
-/** Runs `aws SERVICE ...` against the endpoint (ECS or a local slice), signed with `credentials`. */
+/** Runs `aws logs ...` against the endpoint's local CloudWatch Logs slice. */
+export function awsLogs(endpoint: string, args: string[]): Promise<CliResult> {
+  return awsCli(endpoint, 'logs', args);
+}
+
+/** Runs `aws SERVICE ...` against the endpoint (ECS or a local slice), signed with `credentials`, with no pager. */
 export function awsCli(
   endpoint: string,
   service: string,
@@ -30,6 +35,7 @@ export function awsCli(
 ): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(AWS_CLI, [service, ...args, '--endpoint-url', endpoint, '--region', 'us-east-1', '--output', 'json'], {
+      maxBuffer: 64 * 1024 * 1024,
       env: {
         PATH: process.env.PATH, HOME: home, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         AWS_PAGER: '', AWS_MAX_ATTEMPTS: '1', AWS_EC2_METADATA_DISABLED: 'true',
