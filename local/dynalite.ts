@@ -26,27 +26,45 @@ export async function startDynalite(options: { path?: string; port?: number } = 
   };
 }
 
-/** Creates Berth's tables as serverless.yml declares them; existing ones are left as they are. */
-export async function createTables(endpoint: string, prefix?: string): Promise<void> {
+/** A table to create: its name and its key, string-typed unless `keyTypes` says otherwise. */
+export interface TableSpec {
+  name: string;
+  hashKey: string;
+  rangeKey?: string;
+  keyTypes?: Readonly<Record<string, 'S' | 'N'>>;
+}
+
+/** Creates tables in dynalite and waits until each is ACTIVE; existing ones are left as they are. */
+export async function ensureTables(endpoint: string, tables: readonly TableSpec[]): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  try {
+    await Promise.all(tables.map(async (t) => {
+      const keys = t.rangeKey === undefined ? [t.hashKey] : [t.hashKey, t.rangeKey];
+      try {
+        await client.send(new CreateTableCommand({
+          TableName: t.name,
+          BillingMode: 'PAY_PER_REQUEST',
+          KeySchema: keys.map((k, i) => ({ AttributeName: k, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
+          AttributeDefinitions: keys.map((k) => ({ AttributeName: k, AttributeType: t.keyTypes?.[k] ?? 'S' })),
+        }));
+      } catch (e) {
+        if (!(e instanceof ResourceInUseException)) throw e;
+      }
+      for (;;) {
+        const d = await client.send(new DescribeTableCommand({ TableName: t.name }));
+        if (d.Table?.TableStatus === 'ACTIVE') return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }));
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Creates Berth's tables as serverless.yml declares them. */
+export async function createTables(endpoint: string, prefix?: string): Promise<void> {
   const names = tableNames(prefix);
-  await Promise.all(Object.entries(TABLES).map(async ([key, t]) => {
-    const keys: string[] = t.rangeKey === undefined ? [t.hashKey] : [t.hashKey, t.rangeKey];
-    try {
-      await client.send(new CreateTableCommand({
-        TableName: names[key as keyof typeof TABLES],
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: keys.map((k, i) => ({ AttributeName: k, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
-        AttributeDefinitions: keys.map((k) => ({ AttributeName: k, AttributeType: KEY_TYPES[k] ?? 'S' })),
-      }));
-    } catch (e) {
-      if (!(e instanceof ResourceInUseException)) throw e;
-    }
-    for (;;) {
-      const d = await client.send(new DescribeTableCommand({ TableName: names[key as keyof typeof TABLES] }));
-      if (d.Table?.TableStatus === 'ACTIVE') break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }));
-  client.destroy();
+  await ensureTables(endpoint, Object.entries(TABLES).map(([key, t]) => ({
+    name: names[key as keyof typeof TABLES], hashKey: t.hashKey, rangeKey: t.rangeKey, keyTypes: KEY_TYPES,
+  })));
 }

@@ -1,5 +1,5 @@
 import { PUT_LOG_EVENTS_LIMITS, eventBytes } from '../../shared/logs/limits';
-import { cutBatches, splitMessage } from './log-batcher';
+import { cutBatches, splitMessage } from '../../shared/logs/log-batcher';
 import { LogBatchRejectedError, type LogEvent, type LogSink } from './log-sink';
 
 export interface LogShipperOptions {

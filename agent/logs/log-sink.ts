@@ -1,13 +1,11 @@
+import type { LogEvent } from '../../shared/logs/log-batcher';
+
+export type { LogEvent };
+
 /**
  * Where the agent ships container output: CloudWatch Logs, through the AWS SDK on AWS and
  * through the same SDK against the local mode's Logs slice here.
  */
-export interface LogEvent {
-  /** Epoch milliseconds. */
-  timestamp: number;
-  message: string;
-}
-
 export interface LogSink {
   /** Creates the group; one that exists already is fine. */
   createGroup(logGroupName: string): Promise<void>;

@@ -1,7 +1,7 @@
 import type { Berth } from '../../shared/context';
 import type { ApiHandlerOptions } from '../../shared/ecs-api/handler';
 import { createDocumentClient } from '../../shared/store/client';
-import { ensureLocalTables } from './local-tables';
+import { ensureTables } from '../dynalite';
 import { loadOrCreateSealer } from '../../shared/cloud/local/sealer';
 import { createSecretsManagerHandler } from './secrets-manager/handler';
 import { SECRETS_MANAGER_TARGET_PREFIX } from './secrets-manager/operations';
@@ -20,7 +20,7 @@ export interface SecretSlicesOptions extends ApiHandlerOptions {
  * under the data directory's key, their handlers by X-Amz-Target prefix.
  */
 export async function secretSlices(berth: Berth, o: SecretSlicesOptions) {
-  await ensureLocalTables(o.dynamoEndpoint, [SECRETS_TABLE, PARAMETERS_TABLE]);
+  await ensureTables(o.dynamoEndpoint, [SECRETS_TABLE, PARAMETERS_TABLE]);
   const sealer = loadOrCreateSealer(o.dataDir);
   const db = createDocumentClient({ endpoint: o.dynamoEndpoint });
   const common = { sealer, partition: berth.partition, now: () => berth.now() };

@@ -2,10 +2,9 @@ import {
   type CloudWatchLogsClient,
   CreateLogGroupCommand,
   CreateLogStreamCommand,
-  type InputLogEvent,
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { PUT_LOG_EVENTS_LIMITS, eventBytes } from '../logs/limits';
+import { type LogEvent, cutBatches } from '../logs/log-batcher';
 import { formatEmf } from './emf';
 import { MetricsDeliveryError } from './errors';
 import type { MetricDatum } from './metric-datum';
@@ -19,25 +18,6 @@ export interface CloudWatchLogsEmfSinkOptions {
 }
 
 const errorName = (e: unknown) => (e as { name?: string })?.name;
-
-/** Splits events (already in timestamp order) into PutLogEvents calls within its limits. */
-export function putLogEventsBatches(events: InputLogEvent[]): InputLogEvent[][] {
-  const batches: InputLogEvent[][] = [];
-  let current: InputLogEvent[] = [];
-  let bytes = 0;
-  for (const e of events) {
-    const size = eventBytes(e.message ?? '');
-    if (current.length > 0 && (current.length === PUT_LOG_EVENTS_LIMITS.maxEvents || bytes + size > PUT_LOG_EVENTS_LIMITS.maxBatchBytes)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(e);
-    bytes += size;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
-}
 
 /**
  * Metrics as EMF records in a CloudWatch Logs group, through the SDK's client: on AWS
@@ -62,7 +42,7 @@ export class CloudWatchLogsEmfSink implements MetricsSink {
     const events = formatEmf(data)
       .map((r) => ({ timestamp: r._aws.Timestamp, message: JSON.stringify(r) }))
       .sort((a, b) => a.timestamp - b.timestamp);
-    for (const batch of putLogEventsBatches(events)) {
+    for (const batch of cutBatches(events)) {
       try {
         await this.ensureStream();
         await this.send(batch);
@@ -76,7 +56,7 @@ export class CloudWatchLogsEmfSink implements MetricsSink {
     }
   }
 
-  private send(logEvents: InputLogEvent[]) {
+  private send(logEvents: LogEvent[]) {
     const command = new PutLogEventsCommand({ logGroupName: this.o.logGroupName, logStreamName: this.o.logStreamName, logEvents });
     // CloudWatch only extracts metrics from events that PutLogEvents sends with this header.
     command.middlewareStack.add((next) => async (args) => {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { cutBatches, splitMessage } from '../../agent/logs/log-batcher';
+import { cutBatches, splitMessage } from '../../shared/logs/log-batcher';
 import { PUT_LOG_EVENTS_LIMITS, eventBytes } from '../../shared/logs/limits';
 
 describe('log batcher', () => {

@@ -5,9 +5,7 @@ import { memoryInUse, toReading } from '../../agent/metrics/docker-stats-source'
 import { TaskSampler } from '../../agent/metrics/task-sampler';
 import { LABELS } from '../../agent/runtime/container-runtime';
 import type { Berth } from '../../shared/context';
-import { PUT_LOG_EVENTS_LIMITS, eventBytes } from '../../shared/logs/limits';
 import { METRICS } from '../../shared/metrics/catalog';
-import { putLogEventsBatches } from '../../shared/metrics/cloudwatch-logs-emf-sink';
 import { type ControlPlaneSnapshot, ControlPlaneMetrics, type SnapshotTask, controlPlaneMetrics } from '../../shared/metrics/control-plane';
 import type { MetricDatum } from '../../shared/metrics/metric-datum';
 
@@ -174,24 +172,5 @@ describe('Task sampling', () => {
       expect(valueOf(second, METRICS.taskMemoryUtilization.name)).toEqual([20]);
       expect(second[0]).toMatchObject({ dimensions: { ClusterName: 'default', TaskId: 't' }, properties: { HostId: 'h1' } });
     });
-  });
-});
-
-describe('putLogEventsBatches', () => {
-  it('keeps every event, in order, in batches within PutLogEvents\' limits', () => {
-    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 300_000 }), { maxLength: 10 }), fc.integer({ min: 0, max: 11_000 }), (sizes, small) => {
-      // Prepare: a few large events and many tiny ones.
-      const events = [...sizes.map((n) => 'x'.repeat(n)), ...Array.from({ length: small }, () => 'y')].map((message, i) => ({ timestamp: i, message }));
-
-      // Act
-      const batches = putLogEventsBatches(events);
-
-      // Assess
-      expect(batches.flat()).toEqual(events);
-      for (const b of batches) {
-        expect(b.length).toBeLessThanOrEqual(PUT_LOG_EVENTS_LIMITS.maxEvents);
-        expect(b.reduce((n, e) => n + eventBytes(e.message ?? ""), 0)).toBeLessThanOrEqual(PUT_LOG_EVENTS_LIMITS.maxBatchBytes);
-      }
-    }), { numRuns: 15 });
   });
 });

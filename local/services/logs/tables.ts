@@ -1,4 +1,4 @@
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { ensureTables } from '../../dynalite';
 import { DEFAULT_TABLE_PREFIX } from '../../../shared/store/tables';
 
 /**
@@ -27,28 +27,6 @@ export function logTableNames(prefix = DEFAULT_TABLE_PREFIX): LogTableNames {
 /** Creates the slice's tables in dynalite; existing ones are left as they are. */
 export async function createLogTables(endpoint: string, prefix?: string): Promise<LogTableNames> {
   const names = logTableNames(prefix);
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  try {
-    await Promise.all((Object.keys(LOG_TABLES) as (keyof typeof LOG_TABLES)[]).map(async (key) => {
-      const t = LOG_TABLES[key];
-      try {
-        await client.send(new CreateTableCommand({
-          TableName: names[key],
-          BillingMode: 'PAY_PER_REQUEST',
-          KeySchema: [{ AttributeName: t.hashKey, KeyType: 'HASH' }, { AttributeName: t.rangeKey, KeyType: 'RANGE' }],
-          AttributeDefinitions: [{ AttributeName: t.hashKey, AttributeType: 'S' }, { AttributeName: t.rangeKey, AttributeType: 'S' }],
-        }));
-      } catch (e) {
-        if (!(e instanceof ResourceInUseException)) throw e;
-      }
-      for (;;) {
-        const d = await client.send(new DescribeTableCommand({ TableName: names[key] }));
-        if (d.Table?.TableStatus === 'ACTIVE') break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }));
-  } finally {
-    client.destroy();
-  }
+  await ensureTables(endpoint, (Object.keys(LOG_TABLES) as (keyof typeof LOG_TABLES)[]).map((key) => ({ name: names[key], ...LOG_TABLES[key] })));
   return names;
 }

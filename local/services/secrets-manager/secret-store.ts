@@ -1,9 +1,9 @@
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../../../shared/store/client';
 import { scanAll } from '../../../shared/store/scan';
-import type { LocalTable } from '../local-tables';
+import type { TableSpec } from '../../dynalite';
 
-export const SECRETS_TABLE: LocalTable = { name: 'berth-local-secrets', hashKey: 'name' };
+export const SECRETS_TABLE: TableSpec = { name: 'berth-local-secrets', hashKey: 'name' };
 
 export interface SecretVersion {
   /** The value, sealed (AES-256-GCM) for this secret's ARN and this version id. */

@@ -1,8 +1,8 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../../../shared/store/client';
-import type { LocalTable } from '../local-tables';
+import type { TableSpec } from '../../dynalite';
 
-export const PARAMETERS_TABLE: LocalTable = { name: 'berth-local-ssm-parameters', hashKey: 'name' };
+export const PARAMETERS_TABLE: TableSpec = { name: 'berth-local-ssm-parameters', hashKey: 'name' };
 
 export const PARAMETER_TYPES = ['String', 'StringList', 'SecureString'] as const;
 export type ParameterType = (typeof PARAMETER_TYPES)[number];

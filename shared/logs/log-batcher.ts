@@ -1,5 +1,11 @@
-import { PUT_LOG_EVENTS_LIMITS, eventBytes } from '../../shared/logs/limits';
-import type { LogEvent } from './log-sink';
+import { PUT_LOG_EVENTS_LIMITS, eventBytes } from './limits';
+
+/** One CloudWatch Logs event. */
+export interface LogEvent {
+  /** Epoch milliseconds. */
+  timestamp: number;
+  message: string;
+}
 
 export type BatchLimits = Record<'maxEvents' | 'maxBatchBytes' | 'maxEventBytes' | 'maxBatchSpanMs', number>;
 
