@@ -1,18 +1,10 @@
 import { RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import type { HistoryRecorder } from './history-recorder';
+import { seededRandom } from '../bench/support/random';
 import { BUSYBOX, type LocalMode } from './local-mode';
 
-/** A small seeded generator (mulberry32), so a failing run can be replayed with its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failing run can be replayed with its seed. */
+export { seededRandom };
 
 export const seedFromEnv = (name: string): number => Number(process.env[name] ?? Date.now() % 1_000_000);
 
