@@ -3,6 +3,7 @@ import { MAX_POLL_WAIT_SECONDS } from '../shared/agent-api/operations';
 import type { AwsClientConfig } from './aws';
 import type { AgentClient } from './client';
 import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
+import { TaskNamespaces, isNamespaceOwner } from './task-namespaces';
 import { TaskRunner } from './task-runner';
 
 export interface AgentOptions {
@@ -16,6 +17,11 @@ export interface AgentOptions {
   aws?: AwsClientConfig;
   heartbeatIntervalMs?: number;
   log?: (message: string) => void;
+  /** The operator's capability policy (see capability-policy.ts); its default unless given. */
+  allowedCapabilities?: readonly string[];
+  /** Network namespaces kept ready for tasks (see task-namespaces.ts), and their pause container. */
+  namespacePoolSize?: number;
+  pause?: { image: string; command: readonly string[] };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -32,8 +38,13 @@ export class Agent {
   private orphans = new Map<string, ContainerState[]>();
   private running = false;
   private heartbeat?: NodeJS.Timeout;
+  private readonly namespaces: TaskNamespaces;
 
-  constructor(private readonly o: AgentOptions) {}
+  constructor(private readonly o: AgentOptions) {
+    this.namespaces = new TaskNamespaces({
+      runtime: o.runtime, hostId: o.client.hostId, pause: o.pause, poolSize: o.namespacePoolSize, log: o.log,
+    });
+  }
 
   private log(message: string) {
     this.o.log?.(message);
@@ -55,7 +66,11 @@ export class Agent {
       }
     }
     // Containers from a previous agent process, by task: adopted when their task is assigned.
-    const existing = await this.o.runtime.list({ [LABELS.host]: this.o.client.hostId });
+    const all = await this.o.runtime.list({ [LABELS.host]: this.o.client.hostId });
+    // Namespaces its tasks still use are kept for them; the rest go, and fresh ones are made.
+    await this.namespaces.sweep(all).catch((e) => this.log(`cannot sweep unused network namespaces: ${e}`));
+    this.namespaces.fill();
+    const existing = all.filter((c) => !isNamespaceOwner(c));
     for (const c of existing) {
       const taskId = c.labels[LABELS.task];
       this.orphans.set(taskId, [...(this.orphans.get(taskId) ?? []), c]);
@@ -107,6 +122,8 @@ export class Agent {
         await this.o.runtime.stop(c.id, 10).catch(() => {});
         await this.o.runtime.remove(c.id).catch(() => {});
       }));
+      const namespace = containers.map((c) => c.labels[LABELS.namespace]).find(Boolean);
+      if (namespace) await this.namespaces.release(await this.namespaces.adopt(namespace)).catch(() => {});
     }
   }
 
@@ -117,6 +134,8 @@ export class Agent {
       report: (body) => this.o.client.report(body),
       logDir: this.o.logDir,
       log: this.o.log,
+      allowedCapabilities: this.o.allowedCapabilities,
+      namespaces: this.namespaces,
     });
     this.runners.set(task.taskId, runner);
     const adopted = this.orphans.get(task.taskId);
@@ -129,9 +148,13 @@ export class Agent {
     });
   }
 
-  /** Stops polling and heartbeating; containers keep running for the next agent to adopt. */
-  stop(): void {
+  /**
+   * Stops polling and heartbeating; containers keep running for the next agent to adopt. The
+   * namespaces kept ready go: no task is in them.
+   */
+  async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.heartbeat);
+    await this.namespaces.close();
   }
 }

@@ -2,14 +2,21 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from './agent';
 import { agentAwsConfig } from './aws';
+import { readAllowedCapabilities } from './capability-policy';
 import { AgentClient } from './client';
 import { DockerRuntime, defaultDockerSocket } from './runtime/docker-runtime';
+import { DEFAULT_PAUSE, DEFAULT_POOL_SIZE } from './task-namespaces';
 
 /**
  * The agent as a process of its own, configured by its environment:
  * BERTH_ENDPOINT (the control plane), BERTH_HOST_ID, BERTH_HOST_CPU and BERTH_HOST_MEMORY
- * (default: this machine's), BERTH_DOCKER_SOCKET, BERTH_DATA_DIR (container logs).
+ * (default: this machine's), BERTH_DOCKER_SOCKET, BERTH_DATA_DIR (container logs),
+ * BERTH_ALLOWED_CAPABILITIES (comma-separated; default SYS_PTRACE), BERTH_PAUSE_IMAGE (default
+ * localhost/busybox:latest), BERTH_NAMESPACE_POOL_SIZE (network namespaces kept ready; default 2).
  */
+/** How long a stopping agent may spend removing its ready namespaces. */
+const STOP_GRACE_MS = 5_000;
+
 function main() {
   const env = process.env;
   const endpoint = env.BERTH_ENDPOINT;
@@ -28,17 +35,24 @@ function main() {
   const agent = new Agent({
     client,
     aws: agentAwsConfig(client, env),
-    runtime: new DockerRuntime({ socketPath: defaultDockerSocket() }),
+    runtime: new DockerRuntime({ socketPath: defaultDockerSocket(), log }),
     cpu,
     memory,
     logDir: env.BERTH_DATA_DIR ? join(env.BERTH_DATA_DIR, 'logs') : undefined,
     heartbeatIntervalMs: env.BERTH_HEARTBEAT_INTERVAL_MS ? Number(env.BERTH_HEARTBEAT_INTERVAL_MS) : undefined,
     log,
+    allowedCapabilities: readAllowedCapabilities(env.BERTH_ALLOWED_CAPABILITIES),
+    pause: { image: env.BERTH_PAUSE_IMAGE ?? DEFAULT_PAUSE.image, command: DEFAULT_PAUSE.command },
+    namespacePoolSize: env.BERTH_NAMESPACE_POOL_SIZE ? Number(env.BERTH_NAMESPACE_POOL_SIZE) : DEFAULT_POOL_SIZE,
   });
+  let stopping = false;
   const stop = () => {
-    // Containers keep running: a restarted agent adopts them.
-    agent.stop();
-    process.exit(0);
+    if (stopping) return;
+    stopping = true;
+    // Containers keep running: a restarted agent adopts them. Its ready namespaces go, if quickly.
+    const exit = () => process.exit(0);
+    setTimeout(exit, STOP_GRACE_MS).unref();
+    agent.stop().catch((e) => log(`stopping: ${e}`)).finally(exit);
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
