@@ -88,12 +88,10 @@ export class TaskNamespaces {
   async acquire(portMappings: readonly PortMapping[]): Promise<TaskNamespace> {
     if (portMappings.length === 0) {
       for (let ns = this.ready.shift(); ns; ns = this.ready.shift()) {
-        this.fill();
         if (!ns.isLost) return ns;
         void this.release(ns).catch(() => {});
       }
     }
-    this.fill();
     return this.make(portMappings);
   }
 
@@ -133,7 +131,10 @@ export class TaskNamespaces {
     if (unused.length > 0) this.log(`removed ${unused.length} network namespace(s) no task uses`);
   }
 
-  /** Keeps `poolSize` namespaces ready, one made at a time, in the background. */
+  /**
+   * Keeps `poolSize` namespaces ready, one made at a time, in the background. Called once a
+   * launch has done its own work with the engine, so the refill does not compete with it.
+   */
   fill(): void {
     if (this.filling || this.closed || this.ready.length >= this.poolSize || Date.now() < this.retryAfter) return;
     this.filling = true;

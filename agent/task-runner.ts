@@ -169,6 +169,8 @@ export class TaskRunner {
       await this.createAll();
       await this.startAll();
       this.timestamps.startedAt = this.now();
+      // Done with the engine for now: the namespace this launch took is made again.
+      this.namespaces.fill();
       await this.report('RUNNING');
       await this.watch();
     } catch (e) {
@@ -412,6 +414,7 @@ export class TaskRunner {
   private async cleanup(): Promise<void> {
     await Promise.all(this.containers.map((c) => (c.id ? this.o.runtime.remove(c.id).catch(() => {}) : undefined)));
     if (this.ns) await this.namespaces.release(this.ns).catch((e) => this.log(`cannot remove network namespace ${this.ns?.name}: ${e}`));
+    this.namespaces.fill();
     this.resolveDone();
   }
 }

@@ -82,7 +82,7 @@ describe('Task isolation', () => {
     return eventually(async () => {
       const now = await fleetNamespaces();
       return now.owners === expected.owners && now.networks === expected.networks ? now : undefined;
-    }, 30_000, 'the namespaces to settle').catch(() => fleetNamespaces());
+    }, 90_000, 'the namespaces to settle').catch(() => fleetNamespaces());
   };
 
   describe('a task of two containers', () => {
@@ -99,8 +99,8 @@ describe('Task isolation', () => {
         },
         { name: 'client', essential: false, stopTimeout: 2, command: ['sh', '-c', `${STOP_ON_TERM}; ${FETCH('127.0.0.1', 8080)}; echo "got: $body"; sleep 3600 & wait`] },
       ]);
-      await untilStatus(m.ecs, arn, 'RUNNING');
-    }, 60_000);
+      await untilStatus(m.ecs, arn, 'RUNNING', 120_000);
+    }, 300_000);
 
     it('gives a task\'s containers one network namespace: client reaches server on 127.0.0.1:8080', async () => {
       const got = await eventually(async () => containerLog(m.dataDir, arn, 'client').find((l) => l.startsWith('got: ')), 20_000, 'the client to fetch');
@@ -115,14 +115,14 @@ describe('Task isolation', () => {
 
       // Act
       const [probe] = await runContainers(m.ecs, [{ name: 'probe', command: ['sh', '-c', `${FETCH(ip!, 8080, 2)}; echo "got: $body"`] }]);
-      const t = await untilStatus(m.ecs, probe, 'STOPPED', 60_000);
+      const t = await untilStatus(m.ecs, probe, 'STOPPED', 120_000);
 
       // Assess
       expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
       expect(fromHost).toBe(`${SERVED}\n`);
       expect(t.containers![0].exitCode).toBe(0);
       expect(containerLog(m.dataDir, probe, 'probe')).toEqual(['got: ']);
-    }, 90_000);
+    }, 300_000);
 
     it('publishes only the mapped port, from the namespace owner, which is never reported as a container', async () => {
       const containers = await engineContainers(arn);
@@ -176,15 +176,15 @@ describe('Task isolation', () => {
       // Act: SIGKILL the agent, start it again, let it adopt the task, then stop the task.
       await m.local.fleet.kill(host.hostId);
       m.local.fleet.start({ hostId: host.hostId, cpu: host.cpu, memory: host.memory });
-      await eventually(async () => m.logs.some((l) => l.includes(`task ${taskIdOf(arn)}: adopted 2 container(s) and their network namespace`)), 30_000, 'the adoption');
+      await eventually(async () => m.logs.some((l) => l.includes(`task ${taskIdOf(arn)}: adopted 2 container(s) and their network namespace`)), 90_000, 'the adoption');
       const after = await engineContainers(arn);
       const pauseAfter = await owner(namespace);
       const served = await eventually(() => fetch(`http://127.0.0.1:${port}/index.html`).then((r) => r.text()).catch(() => undefined), 10_000, 'the published port');
       await m.ecs.send(new StopTaskCommand({ task: arn, reason: 'isolation test' }));
-      const stopped = await untilStatus(m.ecs, arn, 'STOPPED', 60_000);
-      const gone = await eventually(async () => (Object.keys(await engineContainers(arn)).length === 0 && !(await owner(namespace)) ? 'gone' : undefined), 30_000, 'the containers to go').catch(() => 'still there');
+      const stopped = await untilStatus(m.ecs, arn, 'STOPPED', 120_000);
+      const gone = await eventually(async () => (Object.keys(await engineContainers(arn)).length === 0 && !(await owner(namespace)) ? 'gone' : undefined), 60_000, 'the containers to go').catch(() => 'still there');
       // The network goes right after its owner.
-      const network = await eventually(async () => ((await networkExists(namespace)) ? undefined : 'gone'), 10_000, 'the network to go').catch(() => 'still there');
+      const network = await eventually(async () => ((await networkExists(namespace)) ? undefined : 'gone'), 30_000, 'the network to go').catch(() => 'still there');
       // The killed agent's ready namespaces were removed by the new one, which made its own.
       const settled = await settledNamespaces(0);
 
@@ -197,7 +197,7 @@ describe('Task isolation', () => {
       expect(gone).toBe('gone');
       expect(network).toBe('gone');
       expect(settled).toEqual({ owners: HOSTS * POOL_SIZE, networks: HOSTS * POOL_SIZE });
-    }, 120_000);
+    }, 300_000);
   });
 
   describe('namespaces made ahead', () => {
@@ -205,18 +205,18 @@ describe('Task isolation', () => {
       // Prepare: two tasks that publish no ports, so each takes a ready namespace.
       const command = ['sh', '-c', `${STOP_ON_TERM}; sleep 3600 & wait`];
       const [first] = await runContainers(m.ecs, [{ name: 'app', stopTimeout: 2, command }]);
-      await untilStatus(m.ecs, first, 'RUNNING');
+      await untilStatus(m.ecs, first, 'RUNNING', 120_000);
       const firstNamespace = (await engineContainers(first)).app.Config.Labels[LABELS.namespace];
 
       // Act
       await m.ecs.send(new StopTaskCommand({ task: first }));
-      await untilStatus(m.ecs, first, 'STOPPED', 60_000);
+      await untilStatus(m.ecs, first, 'STOPPED', 120_000);
       const [second] = await runContainers(m.ecs, [{ name: 'app', stopTimeout: 2, command }]);
-      await untilStatus(m.ecs, second, 'RUNNING');
+      await untilStatus(m.ecs, second, 'RUNNING', 120_000);
       const secondNamespace = (await engineContainers(second)).app.Config.Labels[LABELS.namespace];
-      const firstOwner = await eventually(async () => ((await owner(firstNamespace)) ? undefined : 'gone'), 15_000, 'the first namespace to go').catch(() => 'still there');
+      const firstOwner = await eventually(async () => ((await owner(firstNamespace)) ? undefined : 'gone'), 60_000, 'the first namespace to go').catch(() => 'still there');
       await m.ecs.send(new StopTaskCommand({ task: second }));
-      await untilStatus(m.ecs, second, 'STOPPED', 60_000);
+      await untilStatus(m.ecs, second, 'STOPPED', 120_000);
       const settled = await settledNamespaces(0);
 
       // Assess
@@ -226,17 +226,17 @@ describe('Task isolation', () => {
       expect(firstOwner).toBe('gone');
       expect(await networkExists(firstNamespace)).toBe(false);
       expect(settled).toEqual({ owners: HOSTS * POOL_SIZE, networks: HOSTS * POOL_SIZE });
-    }, 120_000);
+    }, 300_000);
   });
 
   describe('a task that goes wrong', () => {
     it('stops a task whose pause container dies: its containers have lost their network', async () => {
       const [arn] = await runContainers(m.ecs, [{ name: 'app', stopTimeout: 2, command: ['sh', '-c', `${STOP_ON_TERM}; sleep 3600 & wait`] }]);
-      await untilStatus(m.ecs, arn, 'RUNNING');
+      await untilStatus(m.ecs, arn, 'RUNNING', 120_000);
       const namespace = (await engineContainers(arn)).app.Config.Labels[LABELS.namespace];
 
       await docker.getContainer(namespace).kill();
-      const t = await untilStatus(m.ecs, arn, 'STOPPED', 30_000);
+      const t = await untilStatus(m.ecs, arn, 'STOPPED', 120_000);
       const leftBehind = async () => ({
         containers: Object.keys(await engineContainers(arn)), owner: (await owner(namespace)) !== undefined, network: await networkExists(namespace),
       });
@@ -244,24 +244,24 @@ describe('Task isolation', () => {
       const left = await eventually(async () => {
         const l = await leftBehind();
         return l.containers.length === 0 && !l.owner && !l.network ? l : undefined;
-      }, 30_000, 'the task to be cleaned up').catch(() => leftBehind());
+      }, 60_000, 'the task to be cleaned up').catch(() => leftBehind());
 
       expect(t.stopCode).toBe('EssentialContainerExited');
       expect(t.stoppedReason).toMatch(/network namespace/);
       expect(left).toEqual(nothing);
-    }, 90_000);
+    }, 300_000);
 
     it('leaves no container, pause container or network behind when a task fails to start', async () => {
       const [arn] = await runContainers(m.ecs, [{ name: 'app', user: 'nosuchuser', command: ['true'] }]);
 
-      const t = await untilStatus(m.ecs, arn, 'STOPPED', 30_000);
-      const containers = await eventually(async () => ((await engineContainers(arn)).app ? undefined : 'none'), 15_000, 'the task to be cleaned up').catch(() => 'some');
+      const t = await untilStatus(m.ecs, arn, 'STOPPED', 120_000);
+      const containers = await eventually(async () => ((await engineContainers(arn)).app ? undefined : 'none'), 60_000, 'the task to be cleaned up').catch(() => 'some');
       const settled = await settledNamespaces(0);
 
       expect(t.stopCode).toBe('TaskFailedToStart');
       expect(containers).toBe('none');
       expect(settled).toEqual({ owners: HOSTS * POOL_SIZE, networks: HOSTS * POOL_SIZE });
-    }, 120_000);
+    }, 300_000);
   });
 
   describe('capabilities through the API, under the default policy (SYS_PTRACE)', () => {
@@ -282,25 +282,25 @@ describe('Task isolation', () => {
     it('adds SYS_PTRACE when a task asks for it, and drops what it drops', async () => {
       const arn = await runAsking(['SYS_PTRACE']);
 
-      const t = await untilStatus(m.ecs, arn, 'STOPPED', 60_000);
+      const t = await untilStatus(m.ecs, arn, 'STOPPED', 120_000);
       const capEff = BigInt(`0x${field(containerLog(m.dataDir, arn, 'app'), 'CapEff')}`);
 
       expect(t.containers![0].exitCode).toBe(0);
       expect(capEff & CAP_SYS_PTRACE).toBe(CAP_SYS_PTRACE);
       expect(capEff & (CAP_CHOWN | CAP_NET_ADMIN | CAP_SYS_ADMIN)).toBe(0n);
-    }, 90_000);
+    }, 300_000);
 
     it('refuses NET_ADMIN, which the policy does not allow: TaskFailedToStart, with the reason, and no container', async () => {
       const arn = await runAsking(['NET_ADMIN']);
 
-      const t = await untilStatus(m.ecs, arn, 'STOPPED', 60_000);
+      const t = await untilStatus(m.ecs, arn, 'STOPPED', 120_000);
 
       expect(t.stopCode).toBe('TaskFailedToStart');
       expect(t.stoppedReason).toMatch(/'app' asks for Linux capabilities NET_ADMIN .*BERTH_ALLOWED_CAPABILITIES: SYS_PTRACE/);
       expect(t.containers![0].exitCode).toBeUndefined();
       expect(await engineContainers(arn)).toEqual({});
       expect(m.logs.some((l) => l.includes(`task ${taskIdOf(arn)}: pulling`))).toBe(false);
-    }, 90_000);
+    }, 300_000);
   });
 
   // Policies other than the local mode's: a TaskRunner of its own, with the local mode's engine
@@ -354,7 +354,7 @@ describe('Task isolation', () => {
       });
       expect(created).toEqual([]);
       expect(left).toEqual([]);
-    });
+    }, 300_000);
 
     it('adds a capability the policy allows (CAP_ prefix and case aside), and leaves nothing behind', async () => {
       const { reports, output, left } = await run(['cap_net_admin']);
@@ -364,6 +364,6 @@ describe('Task isolation', () => {
       expect(reports.at(-1)!.stop?.stopCode).toBe('EssentialContainerExited');
       expect(capEff & CAP_NET_ADMIN).toBe(CAP_NET_ADMIN);
       expect(left).toEqual([]);
-    });
+    }, 300_000);
   });
 });

@@ -61,7 +61,7 @@ function untilHeld(hostId: string, count: number) {
   return eventually(async () => {
     const h = await held(hostId);
     return h.running.length === count && h.owners.length === count && h.networks.length === count ? h : undefined;
-  }, 30_000, `${count} namespaces`).catch(() => held(hostId));
+  }, 90_000, `${count} namespaces`).catch(() => held(hostId));
 }
 
 describe('TaskNamespaces on podman', () => {
@@ -73,8 +73,10 @@ describe('TaskNamespaces on podman', () => {
       namespaces.fill();
       const ready = await untilHeld(hostId, 2);
 
-      // Act
+      // Act: a launch takes one, and asks for the pool to be filled once it has started its task.
       const taken = await namespaces.acquire([]);
+      const right = await held(hostId);
+      namespaces.fill();
       const after = await untilHeld(hostId, 3);
 
       // Assess: it was one of the ready ones, running on its own network; two are ready again.
@@ -82,10 +84,12 @@ describe('TaskNamespaces on podman', () => {
       expect(ready.owners).toContain(taken.name);
       expect(taken.network).toBe(taken.name);
       expect((await docker.getContainer(taken.id).inspect()).NetworkSettings.Networks).toHaveProperty(taken.network);
+      // Nothing was made while the launch had the engine.
+      expect(right.owners).toEqual(ready.owners);
       expect(after.owners).toHaveLength(3);
       await namespaces.close();
       await namespaces.release(taken);
-    }, 90_000);
+    }, 240_000);
 
     it('makes a new namespace for a task that publishes ports, publishing those', async () => {
       // Prepare
@@ -105,7 +109,7 @@ describe('TaskNamespaces on podman', () => {
       expect(info.Config.User).toBe('65534');
       await namespaces.close();
       await namespaces.release(ns);
-    }, 90_000);
+    }, 240_000);
 
     it('skips a ready namespace whose pause container died, and removes it', async () => {
       // Prepare
@@ -127,7 +131,7 @@ describe('TaskNamespaces on podman', () => {
       expect(gone).toBe('gone');
       await namespaces.close();
       await namespaces.release(ns);
-    }, 90_000);
+    }, 240_000);
 
     it('removes its ready namespaces, and their networks, when closed', async () => {
       // Prepare
@@ -141,7 +145,7 @@ describe('TaskNamespaces on podman', () => {
 
       // Assess
       expect(await held(hostId)).toEqual({ owners: [], running: [], networks: [] });
-    }, 90_000);
+    }, 240_000);
   });
 
   describe('sweep, as a restarted agent does', () => {
@@ -179,7 +183,7 @@ describe('TaskNamespaces on podman', () => {
       await runtime.remove(app);
       await after.release(adopted);
       expect(await held(hostId)).toEqual({ owners: [], running: [], networks: [] });
-    }, 120_000);
+    }, 240_000);
 
     it('hands back a namespace that is gone as already lost', async () => {
       const namespaces = new TaskNamespaces({ runtime, hostId: newHost() });
