@@ -45,6 +45,7 @@ const SECURITY_OPTIONS = ['no-new-privileges'];
 // carry this option, and neither from the engine's default bridge, where Berth puts nothing.
 const TASK_NETWORK_OPTIONS = { isolate: 'true' };
 const REMOVE_ATTEMPTS = 3;
+const LIST_ATTEMPTS = 5;
 
 /** ContainerRuntime over the Docker Engine API (Docker, or podman's compatible service). */
 export class DockerRuntime implements ContainerRuntime {
@@ -174,10 +175,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   /** Removes the containers that joined the owner's network namespace, found by their label. */
   private async removeDependents(owner: Docker.ContainerInspectInfo): Promise<void> {
-    const candidates = await this.docker.listContainers({
-      all: true,
-      filters: { label: [`${LABELS.namespace}=${owner.Name.replace(/^\//, '')}`] },
-    });
+    const candidates = await this.listContainers({ label: [`${LABELS.namespace}=${owner.Name.replace(/^\//, '')}`] });
     // Another caller may be removing one at the same time: the owner's next attempt tells.
     await Promise.all(candidates.map((c) => this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
   }
@@ -243,13 +241,24 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async list(labels: Record<string, string>): Promise<ContainerState[]> {
-    const found = await this.docker.listContainers({
-      all: true,
-      filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) },
-    });
+    const found = await this.listContainers({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
     // The list omits exit codes and times; a container removed meanwhile drops out.
     const states = await Promise.all(found.map((c) => this.inspect(c.Id)));
     return states.filter((s): s is ContainerState => s !== undefined);
+  }
+
+  /**
+   * podman fails a whole list (500, "container not known") when a container it lists is removed
+   * meanwhile, which with namespaces made and removed beside launches happens: asked again.
+   */
+  private async listContainers(filters: Record<string, string[]>): Promise<Docker.ContainerInfo[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.docker.listContainers({ all: true, filters });
+      } catch (e) {
+        if (!/container not known|no such container/i.test(messageOf(e)) || attempt >= LIST_ATTEMPTS) throw e;
+      }
+    }
   }
 
   async followLogs(id: string, onLine: (line: string, stream: 'stdout' | 'stderr') => void): Promise<void> {

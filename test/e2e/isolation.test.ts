@@ -56,9 +56,23 @@ describe('Task isolation', () => {
     await m?.close();
   });
 
+  /**
+   * The engine's containers: podman fails a whole list when one of them is removed meanwhile
+   * (500, "container not known"), so it is asked again.
+   */
+  async function listContainers(label: string): Promise<Docker.ContainerInfo[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await docker.listContainers({ all: true, filters: { label: [label] } });
+      } catch (e) {
+        if (!/container not known/.test(String(e)) || attempt >= 10) throw e;
+      }
+    }
+  }
+
   /** The engine's view of every container of the task, by its container-name label. */
   async function engineContainers(taskArn: string): Promise<Record<string, Docker.ContainerInspectInfo>> {
-    const found = await docker.listContainers({ all: true, filters: { label: [`${LABELS.task}=${taskIdOf(taskArn)}`] } });
+    const found = await listContainers(`${LABELS.task}=${taskIdOf(taskArn)}`);
     // One removed since the list was made drops out.
     const infos = await Promise.all(found.map((c) => docker.getContainer(c.Id).inspect().catch(() => undefined)));
     return Object.fromEntries(infos.filter((i) => i !== undefined).map((i) => [i.Config.Labels[LABELS.container], i]));
@@ -71,7 +85,7 @@ describe('Task isolation', () => {
   /** Namespace owners and networks of the fleet's hosts: each host's ready ones plus one per running task. */
   async function fleetNamespaces(): Promise<{ owners: number; networks: number }> {
     const hosts = [...m.local.fleet.agents.keys()];
-    const owners = (await docker.listContainers({ all: true, filters: { label: [LABELS.network] } }))
+    const owners = (await listContainers(LABELS.network))
       .filter((c) => hosts.includes(c.Labels[LABELS.host]));
     const networks = (await docker.listNetworks()).filter((n) => hosts.includes(n.Labels?.[LABELS.host] ?? ''));
     return { owners: owners.length, networks: networks.length };
