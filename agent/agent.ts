@@ -7,6 +7,7 @@ import type { SecretSource } from './secrets/secret-source';
 import { cloudWatchLogSinks } from './logs/cloudwatch-log-sink';
 import type { LogSinks } from './logs/task-logs';
 import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
+import { TaskNamespaces, isNamespaceOwner } from './task-namespaces';
 import { TaskRunner } from './task-runner';
 
 export interface AgentOptions {
@@ -20,6 +21,11 @@ export interface AgentOptions {
   aws?: AwsClientConfig;
   heartbeatIntervalMs?: number;
   log?: (message: string) => void;
+  /** The operator's capability policy (see capability-policy.ts); its default unless given. */
+  allowedCapabilities?: readonly string[];
+  /** Network namespaces kept ready for tasks (see task-namespaces.ts), and their pause container. */
+  namespacePoolSize?: number;
+  pause?: { image: string; command: readonly string[] };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -38,9 +44,13 @@ export class Agent {
   private heartbeat?: NodeJS.Timeout;
   private readonly secrets?: SecretSource;
   private sinks?: LogSinks;
+  private readonly namespaces: TaskNamespaces;
 
   constructor(private readonly o: AgentOptions) {
     this.secrets = o.aws && new AwsSecretSource(o.aws);
+    this.namespaces = new TaskNamespaces({
+      runtime: o.runtime, hostId: o.client.hostId, pause: o.pause, poolSize: o.namespacePoolSize, log: o.log,
+    });
   }
 
   private log(message: string) {
@@ -63,7 +73,11 @@ export class Agent {
       }
     }
     // Containers from a previous agent process, by task: adopted when their task is assigned.
-    const existing = await this.o.runtime.list({ [LABELS.host]: this.o.client.hostId });
+    const all = await this.o.runtime.list({ [LABELS.host]: this.o.client.hostId });
+    // Namespaces its tasks still use are kept for them; the rest go, and fresh ones are made.
+    await this.namespaces.sweep(all).catch((e) => this.log(`cannot sweep unused network namespaces: ${e}`));
+    this.namespaces.fill();
+    const existing = all.filter((c) => !isNamespaceOwner(c));
     for (const c of existing) {
       const taskId = c.labels[LABELS.task];
       this.orphans.set(taskId, [...(this.orphans.get(taskId) ?? []), c]);
@@ -115,6 +129,8 @@ export class Agent {
         await this.o.runtime.stop(c.id, 10).catch(() => {});
         await this.o.runtime.remove(c.id).catch(() => {});
       }));
+      const namespace = containers.map((c) => c.labels[LABELS.namespace]).find(Boolean);
+      if (namespace) await this.namespaces.release(await this.namespaces.adopt(namespace)).catch(() => {});
     }
   }
 
@@ -127,6 +143,8 @@ export class Agent {
       secrets: this.secrets,
       logSinks: this.o.aws ? (this.sinks ??= cloudWatchLogSinks(this.o.aws)) : undefined,
       log: this.o.log,
+      allowedCapabilities: this.o.allowedCapabilities,
+      namespaces: this.namespaces,
     });
     this.runners.set(task.taskId, runner);
     const adopted = this.orphans.get(task.taskId);
@@ -144,9 +162,13 @@ export class Agent {
     return [...this.runners.values()].map((r) => r.task);
   }
 
-  /** Stops polling and heartbeating; containers keep running for the next agent to adopt. */
-  stop(): void {
+  /**
+   * Stops polling and heartbeating; containers keep running for the next agent to adopt. The
+   * namespaces kept ready go: no task is in them.
+   */
+  async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.heartbeat);
+    await this.namespaces.close();
   }
 }

@@ -7,10 +7,14 @@ import type { TaskReportBody } from './client';
 import { type SecretEnvironment, resolveSecrets } from './secrets/resolve-secrets';
 import type { SecretSource } from './secrets/secret-source';
 import { type LogSinks, TaskLogs } from './logs/task-logs';
+import { DEFAULT_ALLOWED_CAPABILITIES, capabilitiesAdded, capabilitiesDropped, checkCapabilities } from './capability-policy';
 import { type ContainerRuntime, type ContainerSpec, type ContainerState, LABELS, containerName } from './runtime/container-runtime';
+import { type TaskNamespace, TaskNamespaces, publishedPorts } from './task-namespaces';
 
 /** How long a container may wait for a dependency's condition (ECS's startTimeout). */
 const DEPENDENCY_TIMEOUT_MS = 3 * 60_000;
+
+const NAMESPACE_LOST = "The task's network namespace went away: its pause container exited";
 
 export interface TaskRunnerOptions {
   hostId: string;
@@ -24,6 +28,14 @@ export interface TaskRunnerOptions {
   logSinks?: LogSinks;
   now?: () => number;
   log?: (message: string) => void;
+  /**
+   * The operator's policy: Linux capabilities a task may add (ECS's
+   * linuxParameters.capabilities.add), without the CAP_ prefix; 'ALL' allows any. Default
+   * DEFAULT_ALLOWED_CAPABILITIES.
+   */
+  allowedCapabilities?: readonly string[];
+  /** Where the task's network namespace comes from; one made on demand unless given. */
+  namespaces?: TaskNamespaces;
 }
 
 interface Running {
@@ -52,6 +64,9 @@ const reasonForExit = (code: number, stopping: boolean) =>
  */
 export class TaskRunner {
   private readonly containers: Running[];
+  /** The task's network namespace; its pause container is never reported, as ECS never reports its own. */
+  private ns?: TaskNamespace;
+  private readonly namespaces: TaskNamespaces;
   private readonly timestamps: Partial<Record<TaskTimestamp, number>> = {};
   /** Resolved secrets, by container: in memory only, never reported or logged. */
   private secretEnv: SecretEnvironment = new Map();
@@ -67,6 +82,7 @@ export class TaskRunner {
   constructor(readonly task: Assignment, private readonly o: TaskRunnerOptions) {
     this.containers = task.containers.map((def) => ({ def, status: 'PENDING' }));
     this.logs = new TaskLogs(task.taskId, o.logSinks, { log: (m) => this.log(m) });
+    this.namespaces = o.namespaces ?? new TaskNamespaces({ runtime: o.runtime, hostId: o.hostId, log: o.log });
     this.status = task.lastStatus;
     this.done = new Promise((r) => (this.resolveDone = r));
   }
@@ -123,7 +139,7 @@ export class TaskRunner {
     if (this.stopRequested) throw new TaskStopped();
   }
 
-  private spec(c: ContainerDefinition): ContainerSpec {
+  private spec(c: ContainerDefinition, ns: TaskNamespace): ContainerSpec {
     return {
       name: containerName(this.task.taskId, c.name),
       image: c.image,
@@ -136,26 +152,39 @@ export class TaskRunner {
       memoryMiB: c.memory,
       memoryReservationMiB: c.memoryReservation,
       ulimits: c.ulimits ?? [],
-      portMappings: c.portMappings ?? [],
+      // Published by the namespace owner.
+      portMappings: [],
       labels: {
         [LABELS.task]: this.task.taskId,
         [LABELS.cluster]: this.task.cluster,
         [LABELS.container]: c.name,
         [LABELS.host]: this.o.hostId,
+        [LABELS.namespace]: ns.name,
       },
+      network: { joinNamespaceOf: ns.id },
+      capAdd: capabilitiesAdded(c),
+      capDrop: capabilitiesDropped(c),
     };
   }
 
   /** Launches the task from nothing. */
   async launch(): Promise<void> {
     try {
+      checkCapabilities(this.task.containers, this.o.allowedCapabilities ?? DEFAULT_ALLOWED_CAPABILITIES);
       // As on Fargate, secrets come first: a task whose secrets are unavailable creates nothing.
       this.secretEnv = await resolveSecrets(this.task.containers, this.o.secrets);
-      await this.pull();
+      // The namespace is made (or taken ready) while the images are checked and pulled.
+      const acquiring = this.namespaces.acquire(publishedPorts(this.containers.flatMap((c) => c.def.portMappings ?? [])))
+        .then((ns) => (this.ns = ns));
+      const [pulled, acquired] = await Promise.allSettled([this.pull(), acquiring]);
+      if (pulled.status === 'rejected') throw pulled.reason;
+      if (acquired.status === 'rejected') throw acquired.reason;
       await this.logs.open(this.task.containers);
       await this.createAll();
       await this.startAll();
       this.timestamps.startedAt = this.now();
+      // Done with the engine for now: the namespace this launch took is made again.
+      this.namespaces.fill();
       await this.report('RUNNING');
       await this.watch();
     } catch (e) {
@@ -180,6 +209,9 @@ export class TaskRunner {
     try {
       // A task already running keeps running: its output goes to files if its log stream cannot be opened.
       await this.logs.open(this.task.containers).catch((e) => this.log(`awslogs: ${e}`));
+      // A task from before namespaces were per task names none: it runs on as it is.
+      const namespace = existing.map((s) => s.labels[LABELS.namespace]).find(Boolean);
+      if (namespace) this.ns = await this.namespaces.adopt(namespace);
       const byName = new Map(existing.map((s) => [s.labels[LABELS.container], s]));
       for (const c of this.containers) {
         const s = byName.get(c.def.name);
@@ -203,7 +235,7 @@ export class TaskRunner {
         }
         c.exited = this.o.runtime.wait(s.id);
       }
-      this.log(`adopted ${existing.length} container(s)`);
+      this.log(`adopted ${existing.length} container(s)${this.ns ? ' and their network namespace' : ''}`);
       const vanished = this.containers.find((c) => c.status === 'STOPPED' && c.def.essential);
       if (vanished) {
         await this.stopAll(vanished.reason ?? 'Essential container in task exited', 'EssentialContainerExited');
@@ -233,10 +265,11 @@ export class TaskRunner {
     this.timestamps.pullStoppedAt = this.now();
   }
 
+  /** The task's containers, in its network namespace. */
   private async createAll(): Promise<void> {
     for (const c of this.containers) {
       this.checkStop();
-      c.id = await this.o.runtime.create(this.spec(c.def));
+      c.id = await this.o.runtime.create(this.spec(c.def, this.ns!));
     }
   }
 
@@ -344,8 +377,12 @@ export class TaskRunner {
     const essentialExit = Promise.race(
       exits.map((p) => p.then((c) => (c.def.essential ? c : new Promise<never>(() => {})))),
     );
-    const first = await Promise.race([essentialExit, this.stopSignal.then(() => undefined)]);
-    if (first) {
+    const namespaceLost = (this.ns?.lost ?? new Promise<never>(() => {})).then(() => 'namespace lost' as const);
+    const first = await Promise.race([essentialExit, this.stopSignal.then(() => undefined), namespaceLost]);
+    if (first === 'namespace lost') {
+      this.log(NAMESPACE_LOST);
+      await this.stopAll(NAMESPACE_LOST, 'EssentialContainerExited');
+    } else if (first) {
       this.log(`essential container ${first.def.name} exited with ${first.exitCode}`);
       await this.stopAll('Essential container in task exited', 'EssentialContainerExited');
     } else {
@@ -403,8 +440,11 @@ export class TaskRunner {
     await this.report('STOPPED', { stopCode: stoppedByUser ? 'UserInitiated' : 'TaskFailedToStart', stoppedReason: reason });
   }
 
+  /** The task's containers, then its namespace owner, then its network: each must go before the next can. */
   private async cleanup(): Promise<void> {
     await Promise.all(this.containers.map((c) => (c.id ? this.o.runtime.remove(c.id).catch(() => {}) : undefined)));
+    if (this.ns) await this.namespaces.release(this.ns).catch((e) => this.log(`cannot remove network namespace ${this.ns?.name}: ${e}`));
+    this.namespaces.fill();
     this.resolveDone();
   }
 }

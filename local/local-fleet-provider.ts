@@ -44,6 +44,9 @@ export class LocalFleetProvider implements FleetProvider {
       await this.fleet.stop(hostId);
       const containers = await this.runtime.list({ [LABELS.host]: hostId });
       await Promise.all(containers.map((c) => this.runtime.remove(c.id)));
+      // The host's task networks, which outlive their containers in the engine.
+      const networks = await this.runtime.listNetworks({ [LABELS.host]: hostId });
+      await Promise.all(networks.map((n) => this.runtime.removeNetwork(n)));
     }
   }
 

@@ -9,7 +9,18 @@ export const LABELS = {
   cluster: 'berth.cluster',
   container: 'berth.container-name',
   host: 'berth.host-id',
+  /** On a namespace owner (a pause container): the network it owns, removed with it. */
+  network: 'berth.network',
+  /** On a task's container: the name of the namespace owner whose network namespace it joined. */
+  namespace: 'berth.namespace',
 } as const;
+
+/**
+ * Where a container's network namespace comes from: a namespace of its own on a network (a
+ * namespace owner, which also publishes the task's ports), or an owner's, shared as containers of
+ * an awsvpc task share their ENI.
+ */
+export type NetworkAttachment = { ownNamespaceOn: string } | { joinNamespaceOf: string };
 
 export interface ContainerSpec {
   /** The engine's container name: deterministic from the task (see containerName). */
@@ -28,8 +39,18 @@ export interface ContainerSpec {
   memoryMiB?: number;
   memoryReservationMiB?: number;
   ulimits: { name: string; softLimit: number; hardLimit: number }[];
+  /** Published on the host; only a namespace owner may have any (the engine's rule). */
   portMappings: { containerPort: number; hostPort: number; protocol: 'tcp' | 'udp' }[];
   labels: Record<string, string>;
+  /** Without one the engine's default bridge, where every container reaches every other. */
+  network?: NetworkAttachment;
+  /**
+   * Linux capabilities added to the engine's default set, without the CAP_ prefix (ECS's
+   * linuxParameters.capabilities.add). The caller has checked them against the host's policy.
+   */
+  capAdd?: string[];
+  /** Linux capabilities removed from the engine's default set (linuxParameters.capabilities.drop). */
+  capDrop?: string[];
 }
 
 export interface ContainerState {
@@ -75,8 +96,20 @@ export interface ContainerRuntime {
   wait(id: string): Promise<number>;
   /** SIGTERM, then SIGKILL after `timeoutSeconds` (Docker's stop). A stopped container is fine. */
   stop(id: string, timeoutSeconds: number): Promise<void>;
-  /** Removes the container; one that is gone already is fine. */
+  /**
+   * Removes the container; one that is gone already is fine. For a namespace owner, the
+   * containers that joined its namespace go first (podman refuses otherwise).
+   */
   remove(id: string): Promise<void>;
+  /**
+   * Creates a network for one namespace owner, isolated from every other such network; one that
+   * exists already is fine.
+   */
+  createNetwork(name: string, labels: Record<string, string>): Promise<void>;
+  /** Removes the network; one that is gone already is fine. */
+  removeNetwork(name: string): Promise<void>;
+  /** The names of the networks carrying all of these labels. */
+  listNetworks(labels: Record<string, string>): Promise<string[]>;
   /** Runs a command inside a running container and returns its exit code (health checks). */
   exec(id: string, command: string[], timeoutSeconds: number): Promise<number>;
   /** Every container carrying all of these labels. */
@@ -90,3 +123,4 @@ export interface ContainerRuntime {
 
 /** Engine names are deterministic, so a restarted agent finds the same containers. */
 export const containerName = (taskId: string, container: string) => `berth-${taskId}-${container}`;
+

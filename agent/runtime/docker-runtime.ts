@@ -7,7 +7,9 @@ import {
   type ContainerRuntime,
   type ContainerSpec,
   type ContainerState,
+  LABELS,
 } from './container-runtime';
+import { keepNetavarkIsolation } from './netavark-isolation';
 
 /** The Docker Engine API's socket: BERTH_DOCKER_SOCKET, else DOCKER_HOST when it is unix://, else Docker's default. */
 export function defaultDockerSocket(): string {
@@ -21,6 +23,7 @@ export interface DockerRuntimeOptions {
   socketPath?: string;
   /** A pull that has not finished by then fails, so a black-holed registry cannot hang a launch. */
   pullTimeoutMs?: number;
+  log?: (message: string) => void;
 }
 
 /** Exit code of an exec that ran past its timeout, as coreutils' `timeout` reports it. */
@@ -35,15 +38,26 @@ const DEFAULT_ULIMITS = [
 const MIN_CPU_SHARES = 2;
 const MiB = 1024 * 1024;
 const CREATED_POLL_MS = 50;
+// Kept from escalating through setuid binaries: a task is never more privileged than it starts.
+const SECURITY_OPTIONS = ['no-new-privileges'];
+// Docker isolates user-defined bridge networks from one another by itself (its
+// DOCKER-ISOLATION chains); podman's netavark drops traffic between two networks only when both
+// carry this option, and neither from the engine's default bridge, where Berth puts nothing.
+const TASK_NETWORK_OPTIONS = { isolate: 'true' };
+const REMOVE_ATTEMPTS = 3;
+const LIST_ATTEMPTS = 5;
 
 /** ContainerRuntime over the Docker Engine API (Docker, or podman's compatible service). */
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private readonly pullTimeoutMs: number;
+  private readonly log: (message: string) => void;
+  private isolationKept?: Promise<void>;
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.docker = new Docker({ socketPath: options.socketPath ?? defaultDockerSocket() });
     this.pullTimeoutMs = options.pullTimeoutMs ?? 60_000;
+    this.log = options.log ?? (() => {});
   }
 
   async hasImage(image: string): Promise<boolean> {
@@ -83,6 +97,9 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async create(spec: ContainerSpec): Promise<string> {
+    if (spec.network && 'joinNamespaceOf' in spec.network && spec.portMappings.length > 0) {
+      throw new CannotCreateContainerError(spec.name, 'ports are published by the owner of the network namespace it joins');
+    }
     try {
       const container = await this.docker.createContainer(createOptions(spec));
       return container.id;
@@ -146,10 +163,58 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async remove(id: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.docker.getContainer(id).remove({ force: true, v: true });
+        return;
+      } catch (e) {
+        if (isGone(e)) return;
+        // podman refuses to remove a namespace owner while others share it; Docker does not.
+        if (!/dependent containers/i.test(messageOf(e)) || attempt >= REMOVE_ATTEMPTS) throw e;
+        const owner = await this.docker.getContainer(id).inspect().catch(() => undefined);
+        if (owner) await this.removeDependents(owner);
+      }
+    }
+  }
+
+  /** Removes the containers that joined the owner's network namespace, found by their label. */
+  private async removeDependents(owner: Docker.ContainerInspectInfo): Promise<void> {
+    const candidates = await this.listContainers({ label: [`${LABELS.namespace}=${owner.Name.replace(/^\//, '')}`] });
+    // Another caller may be removing one at the same time: the owner's next attempt tells.
+    await Promise.all(candidates.map((c) => this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
+  }
+
+  async createNetwork(name: string, labels: Record<string, string>): Promise<void> {
+    // Once per process; a failure is tried again by the next network.
+    this.isolationKept ??= keepNetavarkIsolation(this.docker).then((outcome) => {
+      if (outcome === 'not root') {
+        this.log('not root: cannot keep podman\'s task networks isolated through iptables (netavark 1.4 drops its ' +
+          'isolation rule whenever a network goes); run the agent as root to keep tasks apart');
+      }
+    }, (e: unknown) => {
+      this.log(`cannot keep task networks isolated: ${messageOf(e)}`);
+      this.isolationKept = undefined;
+    });
+    await this.isolationKept;
     try {
-      await this.docker.getContainer(id).remove({ force: true, v: true });
+      await this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: labels, Options: TASK_NETWORK_OPTIONS });
     } catch (e) {
-      if (isGone(e)) return;
+      // A retried launch made it already (Docker answers 409, podman 500).
+      if (statusOf(e) === 409 || /already exists/i.test(messageOf(e))) return;
+      throw new CannotCreateContainerError(name, `cannot create the task's network: ${messageOf(e)}`);
+    }
+  }
+
+  async listNetworks(labels: Record<string, string>): Promise<string[]> {
+    const found = await this.docker.listNetworks({ filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) } });
+    return found.map((n) => n.Name);
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    try {
+      await this.docker.getNetwork(name).remove();
+    } catch (e) {
+      if (statusOf(e) === 404 || /no such network|network not found/i.test(messageOf(e))) return;
       throw e;
     }
   }
@@ -180,13 +245,24 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async list(labels: Record<string, string>): Promise<ContainerState[]> {
-    const found = await this.docker.listContainers({
-      all: true,
-      filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) },
-    });
+    const found = await this.listContainers({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
     // The list omits exit codes and times; a container removed meanwhile drops out.
     const states = await Promise.all(found.map((c) => this.inspect(c.Id)));
     return states.filter((s): s is ContainerState => s !== undefined);
+  }
+
+  /**
+   * podman fails a whole list (500, "container not known") when a container it lists is removed
+   * meanwhile, which with namespaces made and removed beside launches happens: asked again.
+   */
+  private async listContainers(filters: Record<string, string[]>): Promise<Docker.ContainerInfo[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.docker.listContainers({ all: true, filters });
+      } catch (e) {
+        if (!/container not known|no such container/i.test(messageOf(e)) || attempt >= LIST_ATTEMPTS) throw e;
+      }
+    }
   }
 
   async followLogs(id: string, onLine: (line: string, stream: 'stdout' | 'stderr', timestampMs?: number) => void): Promise<void> {
@@ -260,6 +336,15 @@ function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
     OpenStdin: false,
     ExposedPorts: spec.portMappings.length > 0 ? exposedPorts : undefined,
     HostConfig: {
+      // Never 'host' (nor a host PID namespace, which stays the engine's private default).
+      NetworkMode: networkMode(spec),
+      Privileged: false,
+      // Only the ports the task maps, never every port the image EXPOSEs.
+      PublishAllPorts: false,
+      // The engine's default capabilities, plus what the task asked for and the host allows.
+      CapAdd: spec.capAdd?.length ? spec.capAdd : undefined,
+      CapDrop: spec.capDrop?.length ? spec.capDrop : undefined,
+      SecurityOpt: SECURITY_OPTIONS,
       CpuShares: spec.cpuShares === undefined ? undefined : Math.max(MIN_CPU_SHARES, spec.cpuShares),
       Memory: spec.memoryMiB === undefined ? undefined : spec.memoryMiB * MiB,
       // No swap beyond the hard limit, as on Fargate: past it the container is OOM-killed.
@@ -269,6 +354,11 @@ function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
       PortBindings: spec.portMappings.length > 0 ? portBindings : undefined,
     },
   };
+}
+
+function networkMode(spec: ContainerSpec): string | undefined {
+  if (!spec.network) return undefined;
+  return 'joinNamespaceOf' in spec.network ? `container:${spec.network.joinNamespaceOf}` : spec.network.ownNamespaceOn;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   readTags,
   reqString,
 } from './fields';
+import { type LinuxParameters, readLinuxParameters, refuseHostPrivileges } from './linux-parameters';
 import { assertFargateSize, parseCpu, parseMemory } from './sizes';
 import { InvalidValueFromError, parseValueFrom } from './value-from';
 
@@ -52,6 +53,7 @@ export interface ContainerDefinition {
   user?: string;
   logConfiguration?: { logDriver: string; options?: Record<string, string>; secretOptions?: { name: string; valueFrom: string }[] };
   ulimits?: { name: string; softLimit: number; hardLimit: number }[];
+  linuxParameters?: LinuxParameters;
 }
 
 /** What RegisterTaskDefinition accepted, normalised; the revision and status come from the store. */
@@ -72,7 +74,7 @@ export interface RegisterRequest {
   tags: Tag[];
 }
 
-function readContainer(c: Json, path: string, networkMode: string | undefined): ContainerDefinition {
+function readContainer(c: Json, path: string, networkMode: string | undefined, fargate: boolean): ContainerDefinition {
   const name = reqString(c, 'name', `${path}.name`, 255);
   if (!FAMILY.test(name)) {
     throw new ClientException(`Invalid parameter '${path}.name': up to 255 letters, numbers, hyphens and underscores.`);
@@ -143,6 +145,7 @@ function readContainer(c: Json, path: string, networkMode: string | undefined): 
     user: optString(c, 'user', `${path}.user`, 255),
     logConfiguration: logConfiguration && dropUndefined(logConfiguration),
     ulimits,
+    linuxParameters: readLinuxParameters(c, path, fargate),
   });
 }
 
@@ -206,8 +209,9 @@ export function readRegisterRequest(body: Json): RegisterRequest {
   const containers = raw.map((c, i) => {
     const path = `containerDefinitions[${i}]`;
     if (!isObject(c)) throw new ClientException(`Invalid parameter '${path}': expected an object.`);
-    return readContainer(c, path, networkMode);
+    return readContainer(c, path, networkMode, fargate);
   });
+  refuseHostPrivileges(body, raw as Json[]);
   checkContainerSet(containers);
 
   const cpuText = readSizeText(body, 'cpu');

@@ -310,9 +310,12 @@ async function stopTasks(ecs: ECSClient, taskArns: string[]): Promise<void> {
   await untilAll(ecs, taskArns, 'STOPPED', STOPPED_TIMEOUT_MS);
 }
 
-/** Containers of the agents' tasks still in the engine (the bench's storage holds no others). */
+/**
+ * Containers of the agents' tasks still in the engine. The agents' ready network namespaces
+ * (pause containers, with no task label) stay, as they do on a host between launches.
+ */
 async function taskContainers(bench: Bench): Promise<number> {
-  return (await bench.docker.listContainers({ all: true, filters: { label: [LABELS.host] } })).length;
+  return (await bench.docker.listContainers({ all: true, filters: { label: [LABELS.task] } })).length;
 }
 
 /**

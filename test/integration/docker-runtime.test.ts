@@ -32,6 +32,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (runtime) {
     for (const c of await runtime.list({ [RUN_LABEL]: RUN })) await runtime.remove(c.id);
+    for (const n of await engine().listNetworks({ filters: { label: [`${RUN_LABEL}=${RUN}`] } })) await runtime.removeNetwork(n.Name);
   }
   await podman?.stop();
   rmSync(dataDir, { recursive: true, force: true });
@@ -71,6 +72,12 @@ function printed(id: string, text: string): Promise<void> {
 }
 
 const sh = (script: string) => ['sh', '-c', script];
+/**
+ * Sets $body to what http://host:port/index.html serves, or to nothing after `attempts` tries
+ * (busybox's wget crashes in this image; nc speaks HTTP well enough).
+ */
+const FETCH = (host: string, port: number, attempts = 50) =>
+  `for i in $(seq ${attempts}); do body=$(printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${host} ${port} 2>/dev/null | tail -n 1); [ -n "$body" ] && break; sleep 0.1; done`;
 const LOOP_FOREVER = 'while true; do sleep 1; done';
 
 describe('DockerRuntime on podman', () => {
@@ -365,6 +372,133 @@ describe('DockerRuntime on podman', () => {
       await runtime.remove(id);
 
       expect(state).toBeUndefined();
+    });
+  });
+
+  describe('isolation', () => {
+    let nets = 0;
+    /** A task network of this run, and a namespace owner on it (named as its network), as a task's pause container. */
+    async function namespace(portMappings: ContainerSpec['portMappings'] = [], command = sh(LOOP_FOREVER)) {
+      const network = `berth-test-${RUN}-net${++nets}`;
+      await runtime.createNetwork(network, { [RUN_LABEL]: RUN });
+      const owner = await started({ name: network, command, portMappings, network: { ownNamespaceOn: network }, labels: { [LABELS.network]: network } });
+      return { network, owner };
+    }
+    /** Joins the owner's namespace, labelled as a task's container is. */
+    const joining = (ns: { network: string; owner: string }): Partial<ContainerSpec> =>
+      ({ network: { joinNamespaceOf: ns.owner }, labels: { [LABELS.namespace]: ns.network } });
+    const STATUS = sh('grep -E "^(CapEff|NoNewPrivs):" /proc/self/status | tr -d "\\t"; echo "pid1=$(tr "\\0" " " < /proc/1/cmdline)"');
+    /** The value of `key=` among a container's lines. */
+    const field = (lines: Line[], key: string) => lines.map((l) => l.line).find((l) => l.startsWith(`${key}:`) || l.startsWith(`${key}=`))?.slice(key.length + 1);
+    /** What the engine gives a container nobody asked anything for. */
+    async function engineDefaultCapEff(): Promise<bigint> {
+      const plain = await engine().createContainer({
+        Image: BUSYBOX_IMAGE, Cmd: STATUS, Labels: { [RUN_LABEL]: RUN },
+        HostConfig: { Ulimits: [{ Name: 'nofile', Soft: 1024, Hard: 1024 }, { Name: 'nproc', Soft: 1024, Hard: 1024 }] },
+      });
+      await plain.start();
+      return BigInt(`0x${field(await output(plain.id), 'CapEff')}`);
+    }
+    const CAP_NET_ADMIN = 1n << 12n;
+    const CAP_CHOWN = 1n << 0n;
+
+    it('runs a container unprivileged: no host network or PID namespace, no new privileges, the engine\'s default capabilities', async () => {
+      const defaultCaps = await engineDefaultCapEff();
+      const id = await started({ command: STATUS });
+
+      const lines = await output(id);
+      const { HostConfig } = await engine().getContainer(id).inspect();
+
+      expect(field(lines, 'NoNewPrivs')).toBe('1');
+      expect(BigInt(`0x${field(lines, 'CapEff')}`)).toBe(defaultCaps);
+      // PID 1 is the container's own shell, not the host's init.
+      expect(field(lines, 'pid1')).toMatch(/^sh -c grep/);
+      expect(HostConfig).toMatchObject({ Privileged: false, PublishAllPorts: false });
+      expect(HostConfig.NetworkMode).not.toBe('host');
+      expect(HostConfig.PidMode ?? '').not.toBe('host');
+      expect(HostConfig.CapAdd ?? []).toEqual([]);
+      expect(HostConfig.SecurityOpt).toContain('no-new-privileges');
+    });
+
+    it('adds the capabilities the spec asks for, and only those, and drops those it drops', async () => {
+      const defaultCaps = await engineDefaultCapEff();
+      const id = await started({ command: STATUS, capAdd: ['NET_ADMIN'], capDrop: ['CHOWN'] });
+
+      const capEff = BigInt(`0x${field(await output(id), 'CapEff')}`);
+
+      expect(defaultCaps & CAP_NET_ADMIN).toBe(0n);
+      expect(defaultCaps & CAP_CHOWN).toBe(CAP_CHOWN);
+      expect(capEff).toBe((defaultCaps | CAP_NET_ADMIN) & ~CAP_CHOWN);
+    });
+
+    it('lets containers that join an owner\'s namespace reach each other on 127.0.0.1; only the owner publishes, only the mapped port', async () => {
+      const hostPort = await freePort();
+      const ns = await namespace([{ containerPort: hostPort, hostPort, protocol: 'tcp' }]);
+      const { owner } = ns;
+      const server = await started({ ...joining(ns), command: sh(`echo shared > /tmp/index.html; httpd -p 8080 -h /tmp; exec httpd -f -p ${hostPort} -h /tmp`) });
+      const client = await started({ ...joining(ns), command: sh(`${FETCH('127.0.0.1', 8080)}; echo "got: $body"`) });
+
+      const lines = (await output(client)).map((l) => l.line);
+      const published = await retry(() => fetch(`http://127.0.0.1:${hostPort}/index.html`).then((r) => r.text()));
+      const [ownerInfo, serverInfo] = await Promise.all([owner, server].map((id) => engine().getContainer(id).inspect()));
+
+      expect(lines).toEqual(['got: shared']);
+      expect(published).toBe('shared\n');
+      expect(Object.keys(ownerInfo.HostConfig.PortBindings ?? {})).toEqual([`${hostPort}/tcp`]);
+      expect(serverInfo.HostConfig.NetworkMode).toBe(`container:${owner}`);
+      expect(Object.keys(serverInfo.HostConfig.PortBindings ?? {})).toEqual([]);
+    });
+
+    it('refuses ports on a container that joins another\'s namespace', async () => {
+      const { owner } = await namespace();
+
+      const creating = runtime.create(spec({ network: { joinNamespaceOf: owner }, portMappings: [{ containerPort: 80, hostPort: 0, protocol: 'tcp' }] }));
+
+      await expect(creating).rejects.toThrow(/published by the owner/);
+    });
+
+    it('keeps task networks apart, also after another one is torn down: a container on one cannot reach a server the host reaches', async () => {
+      const a = await namespace([], sh('echo apart > /tmp/index.html; exec httpd -f -p 8080 -h /tmp'));
+      const b = await namespace();
+      // netavark 1.4 drops its isolation rule when any isolated network is torn down.
+      const torn = await namespace();
+      await runtime.remove(torn.owner);
+      await runtime.removeNetwork(torn.network);
+      const { NetworkSettings } = await engine().getContainer(a.owner).inspect();
+      const ip = NetworkSettings.Networks[a.network].IPAddress;
+      const fromHost = await retry(() => fetch(`http://${ip}:8080/index.html`).then((r) => r.text()));
+
+      const probe = await started({ ...joining(b), command: sh(`${FETCH(ip, 8080, 1)}; echo "got: $body"`) });
+      const lines = (await output(probe)).map((l) => l.line);
+
+      expect(fromHost).toBe('apart\n');
+      expect(lines).toEqual(['got: ']);
+    });
+
+    it('removes a namespace owner together with the containers that joined it, which frees its network', async () => {
+      const ns = await namespace();
+      const joined = [await started({ ...joining(ns), command: sh(LOOP_FOREVER) }), await started({ ...joining(ns), command: sh('exit 0') })];
+
+      await runtime.remove(ns.owner);
+      await runtime.removeNetwork(ns.network);
+
+      expect(await Promise.all([ns.owner, ...joined].map((id) => runtime.inspect(id)))).toEqual([undefined, undefined, undefined]);
+      await expect(engine().getNetwork(ns.network).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    });
+
+    it('makes a task network once, however often it is asked, and removes it once', async () => {
+      const network = `berth-test-${RUN}-net${++nets}`;
+
+      await runtime.createNetwork(network, { [RUN_LABEL]: RUN, 'berth.test-net': network });
+      await runtime.createNetwork(network, { [RUN_LABEL]: RUN, 'berth.test-net': network });
+      const made = await engine().listNetworks({ filters: { name: [network] } });
+      const listed = await runtime.listNetworks({ 'berth.test-net': network });
+      await runtime.removeNetwork(network);
+      await runtime.removeNetwork(network);
+
+      expect(made.filter((n) => n.Name === network)).toHaveLength(1);
+      expect(listed).toEqual([network]);
+      await expect(engine().getNetwork(network).inspect()).rejects.toMatchObject({ statusCode: 404 });
     });
   });
 
