@@ -25,6 +25,12 @@ export interface CapacityOptions {
 }
 
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 30;
+/**
+ * Cycles asked for while one runs start at most this often. Every waiting task asks at each
+ * placement retry, and each cycle reads every waiting task: back to back, a backlog of a few
+ * hundred tasks kept the store busy with cycles and starved the placements themselves.
+ */
+export const MIN_TRIGGERED_CYCLE_GAP_MS = 1000;
 export const DEFAULT_BOOT_TIMEOUT_SECONDS = 600;
 
 export interface CycleSummary {
@@ -159,6 +165,7 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
 export class CapacityManager {
   private running?: Promise<void>;
   private again = false;
+  private lastCycleAt = 0;
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -186,6 +193,10 @@ export class CapacityManager {
     }
     this.running = (async () => {
       do {
+        const gapMs = this.lastCycleAt + MIN_TRIGGERED_CYCLE_GAP_MS - Date.now();
+        if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
+        if (this.stopped) break;
+        this.lastCycleAt = Date.now();
         this.again = false;
         try {
           const s = await runCapacityCycle(this.b, this.o);
