@@ -40,14 +40,16 @@ export class LocalFleetProvider implements FleetProvider {
   }
 
   async terminate(hostIds: string[]): Promise<void> {
-    for (const hostId of hostIds) {
-      await this.fleet.stop(hostId);
+    await Promise.all(hostIds.map(async (hostId) => {
+      // As EC2 ends a machine: at once. A graceful agent stop would tidy what is removed below
+      // anyway, and would hold up the capacity cycle that terminates the host for seconds.
+      await this.fleet.kill(hostId);
       const containers = await this.runtime.list({ [LABELS.host]: hostId });
       await Promise.all(containers.map((c) => this.runtime.remove(c.id)));
       // The host's task networks, which outlive their containers in the engine.
       const networks = await this.runtime.listNetworks({ [LABELS.host]: hostId });
       await Promise.all(networks.map((n) => this.runtime.removeNetwork(n)));
-    }
+    }));
   }
 
   /** After a restart of the local mode: the hosts the store still counts get their agents back. */
