@@ -260,7 +260,15 @@ export class DockerRuntime implements ContainerRuntime {
       try {
         return await this.docker.listContainers({ all: true, filters });
       } catch (e) {
-        if (!/container not known|no such container/i.test(messageOf(e)) || attempt >= LIST_ATTEMPTS) throw e;
+        const message = messageOf(e);
+        if (!/container not known|no such container/i.test(message) || attempt >= LIST_ATTEMPTS) throw e;
+        // A container whose removal podman's service was killed in the middle of stays
+        // "Removing" with its storage gone, and fails every later list until it is forced out.
+        const broken = /getting container from store "([0-9a-f]{64})"/.exec(message)?.[1];
+        if (broken && attempt > 1) {
+          this.log(`forcing out container ${broken.slice(0, 12)}, left half-removed in the engine's store`);
+          await this.docker.getContainer(broken).remove({ force: true }).catch(() => {});
+        }
       }
     }
   }
