@@ -1,9 +1,7 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { isLiveHost } from '../../shared/scheduler/placement';
-import { type HistoryEvent, checkHistory, summarize } from '../support/history';
+import { summarize } from '../support/history';
 import { eventually } from '../support/harness';
-import { HistoryRecorder, waitForRunToEnd } from '../support/history-recorder';
+import { HistoryRecorder, settleRun } from '../support/history-recorder';
 import { type LocalMode, startLocalMode } from '../support/local-mode';
 import { type StormPlan, registerStormFamilies, runStorm, seedFromEnv, seededRandom } from '../support/storm';
 
@@ -65,18 +63,9 @@ describe('History check', () => {
     })();
     const result = await runStorm(recorder, families, PLAN, random);
     await killer;
-    const ended = await waitForRunToEnd(recorder, TIMEOUT_MS, 'history');
-    const settledAt = Date.now();
-    await recorder.stopSampling();
-    await recorder.final();
+    const { ended, settledAt, events, violations, final, stopCodes } = await settleRun(recorder, m.dataDir, TIMEOUT_MS, 'history');
 
     // Assess
-    const events = recorder.events;
-    writeFileSync(join(m.dataDir, 'history.json'), JSON.stringify(events));
-    const violations = checkHistory(events);
-    const final = events.find((e) => e.kind === 'final') as Extract<HistoryEvent, { kind: 'final' }>;
-    const stopCodes: Record<string, number> = {};
-    for (const t of final.tasks) stopCodes[t.stopCode ?? 'none'] = (stopCodes[t.stopCode ?? 'none'] ?? 0) + 1;
     const reports = events.filter((e) => e.kind === 'report');
     const hosts = await recorder.hostRecords();
     console.log([

@@ -1,7 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { type HistoryEvent, checkHistory, summarize } from '../support/history';
-import { HistoryRecorder, waitForRunToEnd } from '../support/history-recorder';
+import { summarize } from '../support/history';
+import { HistoryRecorder, settleRun } from '../support/history-recorder';
 import { type LocalMode, startLocalMode } from '../support/local-mode';
 import { type StormPlan, registerStormFamilies, runStorm, seedFromEnv, seededRandom } from '../support/storm';
 
@@ -48,19 +46,10 @@ describe('Storm', () => {
 
     // Act
     const result = await runStorm(recorder, families, PLAN, seededRandom(SEED));
-    const ended = await waitForRunToEnd(recorder, TIMEOUT_MS, 'storm');
-    const settledAt = Date.now();
-    await recorder.stopSampling();
-    await recorder.final();
+    const { ended, settledAt, events, violations, final, stopCodes } = await settleRun(recorder, m.dataDir, TIMEOUT_MS, 'storm');
 
     // Assess
-    const events = recorder.events;
-    writeFileSync(join(m.dataDir, 'history.json'), JSON.stringify(events));
-    const violations = checkHistory(events);
-    const final = events.find((e) => e.kind === 'final') as Extract<HistoryEvent, { kind: 'final' }>;
     const fullest = Math.max(...events.flatMap((e) => (e.kind === 'host-sample' ? e.hosts.map((h) => h.reservedMemory / h.memory) : [])));
-    const stopCodes: Record<string, number> = {};
-    for (const t of final.tasks) stopCodes[t.stopCode ?? 'none'] = (stopCodes[t.stopCode ?? 'none'] ?? 0) + 1;
     console.log([
       `storm: ${HOST_TYPE} hosts, seed ${SEED}, ${result.taskIds.length} tasks in ${result.runCalls} RunTask calls (${result.failedRunCalls} failed), ${result.stopCalls} StopTask calls`,
       `storm: local mode up in ${stormAt - startedAt} ms; ${ended ? 'all STOPPED and released' : 'NOT ENDED'} ${settledAt - stormAt} ms after the first call`,

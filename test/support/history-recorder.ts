@@ -4,7 +4,9 @@ import { LABELS } from '../../agent/runtime/container-runtime';
 import type { ObservedReport } from '../../local/report-observer';
 import type { TaskStatus } from '../../shared/domain/task';
 import type { HostRecord, TaskRecord } from '../../shared/store';
-import { type HistoryEvent, type HostSample, type RunningContainer, TIMESTAMP_ORDER, type TaskView } from './history';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type HistoryEvent, type HostSample, type RunningContainer, TIMESTAMP_ORDER, type TaskView, checkHistory } from './history';
 import type { LocalMode } from './local-mode';
 
 export interface SamplingPace {
@@ -224,4 +226,21 @@ export async function waitForRunToEnd(recorder: HistoryRecorder, timeoutMs: numb
     }
     await sleep(500);
   }
+}
+
+/**
+ * Ends a recorded run: waits for every task to end, stops the samplers, takes the final view,
+ * saves the history as `history.json` in `dataDir`, and checks it.
+ */
+export async function settleRun(recorder: HistoryRecorder, dataDir: string, timeoutMs: number, label: string) {
+  const ended = await waitForRunToEnd(recorder, timeoutMs, label);
+  const settledAt = Date.now();
+  await recorder.stopSampling();
+  await recorder.final();
+  const events = recorder.events;
+  writeFileSync(join(dataDir, 'history.json'), JSON.stringify(events));
+  const final = events.find((e) => e.kind === 'final') as Extract<HistoryEvent, { kind: 'final' }>;
+  const stopCodes: Record<string, number> = {};
+  for (const t of final.tasks) stopCodes[t.stopCode ?? 'none'] = (stopCodes[t.stopCode ?? 'none'] ?? 0) + 1;
+  return { ended, settledAt, events, violations: checkHistory(events), final, stopCodes };
 }
