@@ -106,6 +106,10 @@ export interface Task {
   group?: string;
   launchType: 'FARGATE' | 'EC2';
   placementStrategy: PlacementStrategyType;
+  /** ECS's placementStrategy list (binpack, spread, random with their fields), when RunTask had one. */
+  placementStrategies?: { type: PlacementStrategyType | 'random'; field?: string }[];
+  /** ECS's placementConstraints (distinctInstance, memberOf), when RunTask had them. */
+  placementConstraints?: { type: 'distinctInstance' | 'memberOf'; expression?: string }[];
   stopCode?: StopCode;
   stoppedReason?: string;
   hostId?: string;

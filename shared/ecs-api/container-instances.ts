@@ -4,6 +4,7 @@ import { InvalidParameterException } from '../domain/errors';
 import { oneOf, optString, optStringList, reqString } from '../domain/fields';
 import { isPendingStatus } from '../domain/task';
 import { activeCluster } from '../lifecycle/run-task';
+import { hostAttributes } from '../scheduler/host-attributes';
 import { DEFAULT_HEARTBEAT_TIMEOUT_SECONDS } from '../capacity/manager';
 import type { HostRecord } from '../store';
 import type { Operation } from './operation';
@@ -48,10 +49,8 @@ async function toContainerInstance(b: Berth, cluster: string, h: HostRecord) {
     agentConnected: h.status !== 'LAUNCHING' && b.now() - h.lastHeartbeatAt <= DEFAULT_HEARTBEAT_TIMEOUT_SECONDS * 1000,
     runningTasksCount: mine.filter((t) => t!.lastStatus === 'RUNNING').length,
     pendingTasksCount: mine.filter((t) => isPendingStatus(t!.lastStatus)).length,
-    attributes: [
-      ...(h.instanceType ? [{ name: 'ecs.instance-type', value: h.instanceType }] : []),
-      ...(h.market ? [{ name: 'berth.market', value: h.market }] : []),
-    ],
+    // The very attributes memberOf expressions and spread by attribute judge.
+    attributes: Object.entries(hostAttributes(h)).map(([name, value]) => ({ name, value })),
     registeredAt: epochSeconds(h.registeredAt),
     tags: [],
   };

@@ -4,12 +4,13 @@ import { InvalidParameterException } from '../domain/errors';
 import {
   type Json, isObject, nameValueList, oneOf, optInt, optObject, optObjectList, optString, optStringList, readTags, reqString,
 } from '../domain/fields';
-import { PLACEMENT_STRATEGIES, type PlacementStrategyType, type TaskOverrides } from '../domain/task';
+import type { TaskOverrides } from '../domain/task';
 import { dropUndefined } from '../domain/task-definition';
 import { activeCluster, runTask } from '../lifecycle/run-task';
 import { stopTask } from '../lifecycle/stop-task';
 import type { Operation } from './operation';
 import { page } from './paging';
+import { readPlacement } from './placement';
 import { type Failure, toEcsTask } from './shapes';
 
 function readOverrides(body: Json): TaskOverrides {
@@ -29,13 +30,6 @@ function readOverrides(body: Json): TaskOverrides {
   });
 }
 
-function readStrategy(body: Json): PlacementStrategyType {
-  const list = optObjectList(body, 'placementStrategy', (s, path) => optString(s, 'type', `${path}.type`), 'placementStrategy', 5) ?? [];
-  const first = list.find((t) => t !== undefined);
-  if (first === undefined) return 'binpack';
-  return oneOf(first, PLACEMENT_STRATEGIES, 'placementStrategy[0].type');
-}
-
 export const RunTask: Operation = async (b, body) => {
   const count = optInt(body, 'count') ?? 1;
   if (count < 1 || count > 10) throw new InvalidParameterException('count must be between 1 and 10.');
@@ -45,6 +39,7 @@ export const RunTask: Operation = async (b, body) => {
   }
   const network = body.networkConfiguration;
   if (network !== undefined && !isObject(network)) throw new InvalidParameterException('networkConfiguration must be an object.');
+  const placement = readPlacement(body);
   const tasks = await runTask(b, {
     cluster: clusterName(optString(body, 'cluster')),
     taskDefinition: reqString(body, 'taskDefinition'),
@@ -54,7 +49,10 @@ export const RunTask: Operation = async (b, body) => {
     group: optString(body, 'group', 'group', 255),
     tags: readTags(body) ?? [],
     launchType: launchType as 'FARGATE' | 'EC2' | undefined,
-    placementStrategy: readStrategy(body),
+    // Berth's first field, kept for the tasks it already holds; the lists below say it all.
+    placementStrategy: placement.strategies[0]?.type === 'spread' ? 'spread' : 'binpack',
+    placementStrategies: placement.strategies.length > 0 ? placement.strategies : undefined,
+    placementConstraints: placement.constraints.length > 0 ? placement.constraints : undefined,
     clientToken: optString(body, 'clientToken', 'clientToken', 64),
   });
   return { tasks: tasks.map((t) => toEcsTask(b.partition, t)), failures: [] };

@@ -1,10 +1,50 @@
 import { ConcurrentUpdateError } from '../domain/errors';
-import type { PlacementStrategyType } from '../domain/task';
-import { type Demand, type HostView, type Plan, planPlacement } from '../scheduler/placement';
+import {
+  type Demand, type HostView, type Placement, type Plan, candidates, compilePlacement, planBatch, planOn,
+} from '../scheduler/placement';
+import type { Task } from '../domain/task';
 import type { HostStore } from '../store';
+
+/**
+ * What a task asks of placement. Always with its group, even under Berth's first bare strategy,
+ * so every reservation counts in its host's groupTasks and a later distinctInstance or spread of
+ * the same group sees it.
+ */
+export function placementOf(task: Pick<Task, 'placementStrategy' | 'placementStrategies' | 'placementConstraints' | 'group'>): Placement {
+  return {
+    strategies: task.placementStrategies?.length ? task.placementStrategies : [{ type: task.placementStrategy }],
+    constraints: task.placementConstraints ?? [],
+    group: task.group,
+  };
+}
 
 /** Enough to see off any realistic burst of lost races; past it something else is wrong. */
 const MAX_ATTEMPTS = 64;
+
+/** What the placer needs of the host store (an in-memory model stands in for it in property tests). */
+export type PlacementStore = Pick<HostStore, 'views' | 'reserveAll'>;
+
+export interface PlacerOptions {
+  /** A snapshot older than this is re-read before planning. */
+  maxSnapshotAgeMs?: number;
+  /**
+   * A single placement picks at random among this many of the best hosts, so that placers
+   * running at once spread their writes over several host items instead of all racing for
+   * the best one (each item takes its writes one at a time). 1 always takes the best.
+   */
+  choices?: number;
+  /** In [0, 1); the wiring's, so a test can fix it. */
+  random?: () => number;
+}
+
+export interface BatchPlacement {
+  /** The committed plans: which task got which host. */
+  placed: Plan[];
+  /** What no host had room for on a fresh view. */
+  unplaced: Demand[];
+  /** What kept losing races past every retry (not a question of room): place it again later. */
+  contended: Demand[];
+}
 
 /**
  * Plans against a cached snapshot of the fleet and commits with the host store's conditional
@@ -15,12 +55,19 @@ export class Placer {
   private hosts: HostView[] = [];
   private index = new Map<string, number>();
   private loadedAt = -Infinity;
+  private readonly maxSnapshotAgeMs: number;
+  private readonly choices: number;
+  private readonly random: () => number;
 
   constructor(
-    private readonly store: HostStore,
+    private readonly store: PlacementStore,
     private readonly now: () => number,
-    private readonly maxSnapshotAgeMs = 1000,
-  ) {}
+    options: PlacerOptions = {},
+  ) {
+    this.maxSnapshotAgeMs = options.maxSnapshotAgeMs ?? 1000;
+    this.choices = Math.max(1, options.choices ?? 4);
+    this.random = options.random ?? Math.random;
+  }
 
   private async refresh(): Promise<void> {
     this.hosts = await this.store.views();
@@ -33,38 +80,139 @@ export class Placer {
     if (i !== undefined) this.hosts[i] = host;
   }
 
+  /** The host with the sums its write returned (everyone's commits, not only ours): a free refresh of it. */
+  private learnReserved(host: HostView, reserved: Partial<HostView>): void {
+    this.learn({
+      ...host,
+      reservedCpu: reserved.reservedCpu ?? host.reservedCpu,
+      reservedMemory: reserved.reservedMemory ?? host.reservedMemory,
+      taskCount: reserved.taskCount ?? host.taskCount,
+      groupTasks: { ...host.groupTasks, ...reserved.groupTasks },
+    });
+  }
+
+  /**
+   * Lost the race for that host (its room went, it left ACTIVE, or it already holds the task,
+   * which only a crash-and-retry causes and release sweeps up). Rather than pay a read to learn
+   * its state, count it as full until the next refresh.
+   */
+  private learnRefused(hostId: string): void {
+    const i = this.index.get(hostId);
+    if (i === undefined) return;
+    const host = this.hosts[i];
+    this.hosts[i] = { ...host, reservedCpu: host.cpu, reservedMemory: host.memory };
+  }
+
+  private isStale(): boolean {
+    return this.now() - this.loadedAt > this.maxSnapshotAgeMs;
+  }
+
   /** The fleet as last seen: for reasons and metrics, not for decisions. */
   get snapshot(): readonly HostView[] {
     return this.hosts;
   }
 
-  /** Reserves room for the task on the best host; undefined when no host has room. */
-  async place(demand: Demand, cluster: string, strategy: PlacementStrategyType): Promise<Plan | undefined> {
+  /** Reserves room for the task on one of the best hosts; undefined when no host has room. */
+  async place(demand: Demand, cluster: string, placement: Placement): Promise<Plan | undefined> {
+    const rules = compilePlacement(placement);
     let fresh = false;
-    if (this.now() - this.loadedAt > this.maxSnapshotAgeMs) {
+    if (this.isStale()) {
       await this.refresh();
       fresh = true;
     }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const plan = planPlacement(this.hosts, demand, strategy);
-      if (!plan) {
+      const options = candidates(this.hosts, demand, rules, this.choices);
+      if (options.length === 0) {
         if (fresh) return undefined;
         await this.refresh();
         fresh = true;
         continue;
       }
-      const host = this.hosts[this.index.get(plan.hostId)!];
-      const reserved = await this.store.reserve(plan, cluster, this.now());
+      const host = options[Math.min(options.length - 1, Math.floor(this.random() * options.length))];
+      const plan = planOn(host, demand, rules);
+      const reserved = await this.store.reserveAll(plan.hostId, [plan], cluster, this.now());
       if (reserved) {
-        // The write returns the host's sums with everyone's commits: a free refresh of it.
-        this.learn({ ...host, ...reserved });
+        this.learnReserved(host, reserved);
         return plan;
       }
-      // Lost the race for that host's room (or it left ACTIVE, or already holds this task, which
-      // only a crash-and-retry causes and release sweeps up). Rather than pay a read to learn its
-      // state, count it as full until the next refresh.
-      this.learn({ ...host, reservedCpu: host.cpu, reservedMemory: host.memory });
+      this.learnRefused(host.hostId);
     }
     throw new ConcurrentUpdateError(`placement of ${demand.taskId}`);
   }
+
+  /**
+   * Places many tasks of one placement (a service's new tasks, a RunTask's count) as one batch:
+   * one plan against the snapshot, then one conditional write per host that reserves all of the
+   * tasks planned on it. Only the tasks of hosts whose write lost its race are planned again,
+   * on a fresh view. Returns which task got which host, and what fits nowhere.
+   */
+  async placeBatch(demands: readonly Demand[], cluster: string, placement: Placement, maxPerWrite = 32): Promise<BatchPlacement> {
+    const rules = compilePlacement(placement);
+    const placed: Plan[] = [];
+    const byTask = new Map(demands.map((d) => [d.taskId, d]));
+    let remaining = [...demands];
+    let fresh = false;
+    if (this.isStale()) {
+      await this.refresh();
+      fresh = true;
+    }
+    for (let attempt = 0; attempt < MAX_ATTEMPTS && remaining.length > 0; attempt++) {
+      const { plans, unplaced } = planBatch(this.hosts, remaining, rules);
+      if (plans.length === 0) {
+        if (fresh) return { placed, unplaced: remaining, contended: [] };
+        await this.refresh();
+        fresh = true;
+        continue;
+      }
+      const writes = chunkByHost(plans, maxPerWrite);
+      const before = new Map(writes.map((w) => [w[0].hostId, this.hosts[this.index.get(w[0].hostId)!]]));
+      const results = await Promise.all(writes.map((w) => this.store.reserveAll(w[0].hostId, w, cluster, this.now())));
+      const lost: Demand[] = [];
+      const refused = new Set<string>();
+      results.forEach((reserved, i) => {
+        const w = writes[i];
+        if (reserved) {
+          placed.push(...w);
+          // Writes to one host in one round see each other's sums: keep the highest.
+          const host = this.hosts[this.index.get(w[0].hostId)!];
+          if (reserved.taskCount >= host.taskCount) this.learnReserved(host, reserved);
+        } else {
+          refused.add(w[0].hostId);
+          for (const p of w) lost.push(byTask.get(p.taskId)!);
+        }
+      });
+      remaining = [...lost, ...unplaced];
+      if (remaining.length === 0) break;
+      if (lost.length === 0 && fresh) return { placed, unplaced: remaining, contended: [] };
+      await this.refresh();
+      fresh = true;
+      // A host that refused us although its view did not move refuses for a reason no plan can
+      // see (it already holds one of the tasks, after a crash): leave it out of this batch.
+      for (const hostId of refused) {
+        const was = before.get(hostId);
+        const now = this.hosts[this.index.get(hostId) ?? -1];
+        if (was && now && now.status === 'ACTIVE' && now.taskCount === was.taskCount &&
+          now.reservedCpu === was.reservedCpu && now.reservedMemory === was.reservedMemory) {
+          this.learnRefused(hostId);
+        }
+      }
+    }
+    // Out of attempts: what was committed stands and is reported, the rest is for a later try.
+    return { placed, unplaced: [], contended: remaining };
+  }
+}
+
+/** The plans grouped by host, each group cut to at most `max` (one UpdateItem each). */
+function chunkByHost(plans: readonly Plan[], max: number): Plan[][] {
+  const byHost = new Map<string, Plan[]>();
+  for (const p of plans) {
+    const list = byHost.get(p.hostId);
+    if (list) list.push(p);
+    else byHost.set(p.hostId, [p]);
+  }
+  const writes: Plan[][] = [];
+  for (const list of byHost.values()) {
+    for (let i = 0; i < list.length; i += max) writes.push(list.slice(i, i + max));
+  }
+  return writes;
 }

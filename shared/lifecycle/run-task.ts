@@ -4,7 +4,9 @@ import { DEFAULT_CLUSTER, parseTaskDefinitionRef, taskDefinitionArn } from '../d
 import { ClientException, ClusterNotFoundException, ConflictException, InvalidParameterException } from '../domain/errors';
 import type { Tag } from '../domain/fields';
 import { parseCpu, parseMemory } from '../domain/sizes';
+import type { PlacementConstraint } from '../domain/service';
 import type { PlacementStrategyType, Task, TaskOverrides } from '../domain/task';
+import type { PlacementStrategy } from '../scheduler/placement';
 import { checkContainersFit, reservationOf } from '../domain/task-definition';
 import { CLIENT_TOKEN_TTL_MS, type TaskDefinitionRecord, type TaskRecord } from '../store';
 import { launchExecutionName } from './task-ref';
@@ -19,6 +21,9 @@ export interface RunTaskRequest {
   tags: Tag[];
   launchType?: 'FARGATE' | 'EC2';
   placementStrategy: PlacementStrategyType;
+  /** ECS's placementStrategy and placementConstraints lists, when the request had them. */
+  placementStrategies?: PlacementStrategy[];
+  placementConstraints?: PlacementConstraint[];
   clientToken?: string;
 }
 
@@ -102,6 +107,8 @@ function buildTask(b: Berth, req: RunTaskRequest, def: TaskDefinitionRecord, tas
     group: req.group ?? `family:${def.family}`,
     launchType: req.launchType ?? 'FARGATE',
     placementStrategy: req.placementStrategy,
+    ...(req.placementStrategies ? { placementStrategies: req.placementStrategies } : {}),
+    ...(req.placementConstraints ? { placementConstraints: req.placementConstraints } : {}),
     tags: req.tags,
   };
 }

@@ -2,8 +2,8 @@ import type { Berth } from '../context';
 import { ServerException } from '../domain/errors';
 import type { StopCode } from '../domain/task';
 import { statusRank } from '../domain/task';
-import { isLiveHost } from '../scheduler/placement';
-import { Placer } from './placer';
+import { isLiveHost, unplacedReason } from '../scheduler/placement';
+import { Placer, placementOf } from './placer';
 import { markTaskStopped, releaseTask } from './stop';
 import type { TaskRef } from './task-ref';
 
@@ -52,14 +52,6 @@ export function placerFor(b: Berth): Placer {
   return p;
 }
 
-/** ECS's words for what a task was short of. */
-function shortOf(b: Berth, demand: { cpu: number; memory: number }): string {
-  const active = placerFor(b).snapshot.filter((h) => h.status === 'ACTIVE');
-  if (active.length === 0) return 'no ACTIVE host (RESOURCE:MEMORY)';
-  const memory = active.some((h) => h.memory - h.reservedMemory >= demand.memory);
-  return memory ? 'RESOURCE:CPU' : 'RESOURCE:MEMORY';
-}
-
 function stopReason(stopCode: StopCode, error?: { Error?: string; Cause?: string }): string {
   const timedOut = error?.Error === 'States.Timeout';
   if (stopCode === 'TaskFailedToStart') {
@@ -81,7 +73,8 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       if (task.desiredStatus === 'STOPPED' || task.lastStatus === 'STOPPED') return { outcome: 'STOPPED' };
       if (task.hostId) return { outcome: 'PLACED', hostId: task.hostId };
       const demand = { taskId: task.taskId, cpu: task.cpu, memory: task.memory };
-      const plan = await placerFor(b).place(demand, task.cluster, task.placementStrategy);
+      const placement = placementOf(task);
+      const plan = await placerFor(b).place(demand, task.cluster, placement);
       if (!plan) {
         if (b.now() < placementDeadline) {
           // Placement and capacity talk through recorded demand; the trigger only says "now".
@@ -91,7 +84,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
         }
         await markTaskStopped(b, ref, {
           stopCode: 'TaskFailedToStart',
-          stoppedReason: `Task failed to start: no host had room for ${task.cpu} CPU and ${task.memory} MiB (${shortOf(b, demand)})`,
+          stoppedReason: `Task failed to start: no host had room for ${task.cpu} CPU and ${task.memory} MiB (${unplacedReason(placerFor(b).snapshot, demand, placement)})`,
         });
         await b.store.demand.remove(task.taskId);
         return { outcome: 'STOPPED' };

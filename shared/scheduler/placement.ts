@@ -1,4 +1,7 @@
+import type { PlacementConstraint, ServicePlacementStrategy } from '../domain/service';
 import type { PlacementStrategyType } from '../domain/task';
+import { InvalidParameterException } from '../domain/errors';
+import { type HostPredicate, compileExpression } from './constraints';
 
 /**
  * The pure placement pipeline, after Nomad's: feasibility → rank → plan. It reads an immutable
@@ -21,6 +24,12 @@ export interface HostView {
   readonly reservedCpu: number;
   readonly reservedMemory: number;
   readonly taskCount: number;
+  // --- placement constraints and strategies (optional: a view without them has no attributes
+  // and no grouped tasks) ---
+  /** The host's ECS attributes (hostAttributes): what memberOf and spread by attribute judge. */
+  readonly attributes?: Readonly<Record<string, string>>;
+  /** Tasks the host holds by task group (`service:web`, `family:web`): spread and distinctInstance count these. */
+  readonly groupTasks?: Readonly<Record<string, number>>;
 }
 
 export interface Demand {
@@ -40,6 +49,11 @@ export interface Plan {
   readonly memory: number;
   readonly maxReservedCpu: number;
   readonly maxReservedMemory: number;
+  // --- placement constraints (optional, set when the placement names a group) ---
+  /** The task's group: the applier counts it in the host's groupTasks. */
+  readonly group?: string;
+  /** distinctInstance: the applier's write also requires that the host hold no task of the group. */
+  readonly distinctInstance?: boolean;
 }
 
 export function isFeasible(host: HostView, demand: Demand): boolean {
@@ -61,27 +75,184 @@ export function score(host: HostView, demand: Demand, strategy: PlacementStrateg
   return freeCpu + freeMemory;
 }
 
+/** ECS's placementStrategy entry: binpack (field cpu or memory), spread (instanceId, host or attribute:NAME), random. */
+export type PlacementStrategy = ServicePlacementStrategy;
+
+/** What a task or a service asks of placement: ECS's placementStrategy and placementConstraints, and its task group. */
+export interface PlacementRules {
+  readonly strategies: readonly PlacementStrategy[];
+  readonly constraints: readonly PlacementConstraint[];
+  /** The task group (`service:NAME`, `family:NAME`): what distinctInstance and spread count. */
+  readonly group?: string;
+}
+
+/** A bare strategy type keeps Berth's first meaning of it (binpack or spread over every task, no constraint). */
+export type Placement = PlacementStrategyType | PlacementRules | CompiledPlacement;
+
+type Ranker = (host: HostView, demand: Demand) => number;
+
+/** Rules turned into checks once, so a batch does not parse its expressions per task. */
+export interface CompiledPlacement {
+  readonly compiled: true;
+  readonly group?: string;
+  readonly distinct: boolean;
+  readonly filters: readonly HostPredicate[];
+  /** The first strategy is binpack: the placement keeps tasks together, leaving empty hosts empty. */
+  readonly consolidates: boolean;
+  /** Lower is better; each breaks the ties of the one before, as ECS applies strategies in order. */
+  rankers(hosts: readonly HostView[]): Ranker[];
+}
+
+export const groupCount = (host: HostView, group: string | undefined): number =>
+  group === undefined ? host.taskCount : host.groupTasks?.[group] ?? 0;
+
+/** FNV-1a over task and host: a random order that is the same on every run, so the core stays pure. */
+function shuffleKey(taskId: string, hostId: string): number {
+  let h = 0x811c9dc5;
+  const s = `${taskId}/${hostId}`;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0) / 0x1_0000_0000;
+}
+
+function ranker(strategy: PlacementStrategy, group: string | undefined): (hosts: readonly HostView[]) => Ranker {
+  const { type, field } = strategy;
+  if (type === 'random') return () => (h, d) => shuffleKey(d.taskId, h.hostId);
+  if (type === 'binpack') {
+    if (field === undefined) return () => (h, d) => score(h, d, 'binpack');
+    const f = field.toLowerCase();
+    if (f === 'cpu') return () => (h, d) => h.cpu - h.reservedCpu - d.cpu;
+    if (f === 'memory') return () => (h, d) => h.memory - h.reservedMemory - d.memory;
+    throw new InvalidParameterException(`Invalid field for binpack placement strategy: ${field}. Valid values are cpu and memory.`);
+  }
+  if (type === 'spread') {
+    if (field === undefined) return () => (h, d) => score(h, d, 'spread');
+    if (field === 'instanceId' || field === 'host') return () => (h) => groupCount(h, group);
+    if (field.startsWith('attribute:') && field.length > 'attribute:'.length) {
+      const name = field.slice('attribute:'.length);
+      // Tasks of the group per attribute value over the live fleet: the value with fewest wins.
+      return (hosts) => {
+        const counts = new Map<string | undefined, number>();
+        for (const h of hosts) {
+          if (h.status !== 'ACTIVE') continue;
+          const v = h.attributes?.[name];
+          counts.set(v, (counts.get(v) ?? 0) + groupCount(h, group));
+        }
+        return (h) => counts.get(h.attributes?.[name]) ?? 0;
+      };
+    }
+    throw new InvalidParameterException(`Invalid field for spread placement strategy: ${field}. Valid values are instanceId, host and attribute:NAME.`);
+  }
+  throw new InvalidParameterException(`Invalid placement strategy type: ${String(type)}. Valid values are random, spread and binpack.`);
+}
+
+/** Compiles rules; throws InvalidParameterException (ECS's error) for what placement cannot honour. */
+export function compilePlacement(placement: Placement): CompiledPlacement {
+  if (typeof placement === 'object' && 'compiled' in placement) return placement;
+  const rules: PlacementRules = typeof placement === 'string'
+    ? { strategies: [{ type: placement }], constraints: [] }
+    : placement;
+  const strategies = rules.strategies.length > 0 ? rules.strategies : [{ type: 'binpack' as const }];
+  const makers = strategies.map((s) => ranker(s, rules.group));
+  let distinct = false;
+  const filters: HostPredicate[] = [];
+  for (const c of rules.constraints) {
+    if (c.type === 'distinctInstance') {
+      if (c.expression !== undefined) throw new InvalidParameterException('distinctInstance expression should not be specified.');
+      distinct = true;
+    } else if (c.type === 'memberOf') {
+      if (!c.expression) throw new InvalidParameterException('memberOf constraint must have an expression.');
+      filters.push(compileExpression(c.expression));
+    } else {
+      throw new InvalidParameterException(`Invalid placement constraint type: ${String(c.type)}. Valid values are distinctInstance and memberOf.`);
+    }
+  }
+  // A distinctInstance without a group would hold a host to one task of any kind: that is not ECS's meaning.
+  if (distinct && rules.group === undefined) throw new InvalidParameterException('distinctInstance needs a task group.');
+  return {
+    compiled: true,
+    group: rules.group,
+    distinct,
+    filters,
+    consolidates: strategies[0].type === 'binpack',
+    rankers: (hosts) => makers.map((m) => m(hosts)),
+  };
+}
+
+/** Resources, then the constraints: the host must be ACTIVE, have room, and meet every constraint. */
+export function isFeasibleFor(host: HostView, demand: Demand, c: CompiledPlacement): boolean {
+  if (!isFeasible(host, demand)) return false;
+  if (c.distinct && groupCount(host, c.group) > 0) return false;
+  for (const f of c.filters) if (!f(host)) return false;
+  return true;
+}
+
+/** Whether `a` ranks before `b` (given a's and b's first scores): the later strategies break ties, then the lower id. */
+function before(a: HostView, sa: number, b: HostView, sb: number, d: Demand, rankers: readonly Ranker[]): boolean {
+  if (sa !== sb) return sa < sb;
+  for (let i = 1; i < rankers.length; i++) {
+    const x = rankers[i](a, d);
+    const y = rankers[i](b, d);
+    if (x !== y) return x < y;
+  }
+  return a.hostId < b.hostId;
+}
+
+/**
+ * The `limit` best feasible hosts for one task, best first. A placer that commits on its own
+ * picks among the first few at random, so concurrent placers do not all aim at one host. Under
+ * binpack an empty host is offered only when no busy one can take the task: the choice may
+ * spread writes over several busy hosts, never open a new one early.
+ */
+export function candidates(hosts: readonly HostView[], demand: Demand, placement: Placement, limit: number): HostView[] {
+  const c = compilePlacement(placement);
+  const rankers = c.rankers(hosts);
+  const first = rankers[0];
+  const top: HostView[] = [];
+  const scores: number[] = [];
+  for (const h of hosts) {
+    if (!isFeasibleFor(h, demand, c)) continue;
+    const s = first(h, demand);
+    let i = top.length;
+    while (i > 0 && before(h, s, top[i - 1], scores[i - 1], demand, rankers)) i--;
+    if (i >= limit) continue;
+    top.splice(i, 0, h);
+    scores.splice(i, 0, s);
+    if (top.length > limit) {
+      top.pop();
+      scores.pop();
+    }
+  }
+  return c.consolidates && top.length > 1 && top[0].taskCount > 0 ? top.filter((h) => h.taskCount > 0) : top;
+}
+
 /** The best feasible host for one task, or undefined when none has room. Ties go to the lower id. */
 export function planPlacement(
   hosts: readonly HostView[],
   demand: Demand,
-  strategy: PlacementStrategyType,
+  placement: Placement,
 ): Plan | undefined {
+  const c = compilePlacement(placement);
+  const best = bestHost(hosts, demand, c, c.rankers(hosts));
+  return best && planOn(best, demand, c);
+}
+
+function bestHost(hosts: readonly HostView[], demand: Demand, c: CompiledPlacement, rankers: readonly Ranker[]): HostView | undefined {
+  const first = rankers[0];
   let best: HostView | undefined;
   let bestScore = Infinity;
   for (const h of hosts) {
-    if (!isFeasible(h, demand)) continue;
-    const s = score(h, demand, strategy);
-    if (s < bestScore || (s === bestScore && best !== undefined && h.hostId < best.hostId)) {
+    if (!isFeasibleFor(h, demand, c)) continue;
+    const s = first(h, demand);
+    if (best === undefined || s < bestScore || (s === bestScore && before(h, s, best, bestScore, demand, rankers))) {
       best = h;
       bestScore = s;
     }
   }
-  return best && planOn(best, demand);
+  return best;
 }
 
-export function planOn(host: HostView, demand: Demand): Plan {
-  return {
+export function planOn(host: HostView, demand: Demand, placement?: CompiledPlacement): Plan {
+  const plan: Plan = {
     hostId: host.hostId,
     taskId: demand.taskId,
     cpu: demand.cpu,
@@ -89,6 +260,8 @@ export function planOn(host: HostView, demand: Demand): Plan {
     maxReservedCpu: host.cpu - demand.cpu,
     maxReservedMemory: host.memory - demand.memory,
   };
+  if (placement?.group === undefined) return plan;
+  return placement.distinct ? { ...plan, group: placement.group, distinctInstance: true } : { ...plan, group: placement.group };
 }
 
 /**
@@ -104,6 +277,10 @@ export function applyToView(host: HostView, plan: Plan): HostView {
     reservedCpu: host.reservedCpu + plan.cpu,
     reservedMemory: host.reservedMemory + plan.memory,
     taskCount: host.taskCount + 1,
+    attributes: host.attributes,
+    groupTasks: plan.group === undefined
+      ? host.groupTasks
+      : { ...host.groupTasks, [plan.group]: (host.groupTasks?.[plan.group] ?? 0) + 1 },
   };
 }
 
@@ -114,27 +291,45 @@ export interface BatchPlan {
 
 /**
  * Plans many tasks at once against one snapshot, largest first (the hardest to fit go while
- * there is most room), as a capacity planner or a bulk RunTask does.
+ * there is most room), as a capacity planner, a bulk RunTask or a service's new tasks do.
  */
 export function planBatch(
   hosts: readonly HostView[],
   demands: readonly Demand[],
-  strategy: PlacementStrategyType,
+  placement: Placement,
 ): BatchPlan {
+  const c = compilePlacement(placement);
   const current = [...hosts];
   const index = new Map(current.map((h, i) => [h.hostId, i]));
   const order = [...demands].sort((a, b) => b.memory - a.memory || b.cpu - a.cpu);
   const plans: Plan[] = [];
   const unplaced: Demand[] = [];
   for (const d of order) {
-    const plan = planPlacement(current, d, strategy);
-    if (!plan) {
+    const best = bestHost(current, d, c, c.rankers(current));
+    if (!best) {
       unplaced.push(d);
       continue;
     }
+    const plan = planOn(best, d, c);
     const i = index.get(plan.hostId)!;
     current[i] = applyToView(current[i], plan);
     plans.push(plan);
   }
   return { plans, unplaced };
+}
+
+/**
+ * ECS's words for why a task found no host, judged on the snapshot placement used: the
+ * constraint no host with room met, else the resource every host was short of.
+ */
+export function unplacedReason(hosts: readonly HostView[], demand: Demand, placement: Placement): string {
+  const c = compilePlacement(placement);
+  const active = hosts.filter((h) => h.status === 'ACTIVE');
+  if (active.length === 0) return 'no ACTIVE host (RESOURCE:MEMORY)';
+  const roomy = active.filter((h) => isFeasible(h, demand));
+  if (roomy.length > 0) {
+    const members = roomy.filter((h) => c.filters.every((f) => f(h)));
+    return members.length === 0 ? 'MemberOf placement constraint unsatisfied.' : 'DistinctInstance placement constraint unsatisfied.';
+  }
+  return active.some((h) => h.memory - h.reservedMemory >= demand.memory) ? 'RESOURCE:CPU' : 'RESOURCE:MEMORY';
 }

@@ -1,5 +1,6 @@
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { HostStatus, HostView, Plan } from '../scheduler/placement';
+import { hostAttributes } from '../scheduler/host-attributes';
 import type { Market } from '../capacity/types';
 import { ClientException } from '../domain/errors';
 import { isConditionFailure } from './client';
@@ -10,11 +11,17 @@ export interface Reservation {
   cpu: number;
   memory: number;
   cluster: string;
+  /** The task's group, counted in the host's groupTasks while the reservation stands. */
+  group?: string;
 }
 
 /** A host's item: its capacity and, by task id, everything reserved on it. */
 export interface HostRecord extends HostView {
   reservations: Record<string, Reservation>;
+  /** Reservations by task group: what distinctInstance's condition and spread read. Absent on items older than it. */
+  groupTasks?: Record<string, number>;
+  /** The zone the host runs in, when its launch knew it: the ecs.availability-zone attribute. */
+  availabilityZone?: string;
   /** The instance type and market it was launched as; absent for hosts that joined on their own. */
   instanceType?: string;
   /** The EC2 instance it runs on, recorded at launch. */
@@ -39,6 +46,7 @@ export interface LaunchRecord {
   bootstrapTokenHash?: string;
   /** The EC2 instance the launch started: its agent may register with that instance's signed identity document. */
   instanceId?: string;
+  availabilityZone?: string;
 }
 
 /** What a registering agent proves about itself. */
@@ -61,8 +69,17 @@ export class HostNotLaunchedException extends ClientException {
   }
 }
 
-/** A host's sums right after a reservation. */
-export type Reserved = Pick<HostView, 'reservedCpu' | 'reservedMemory' | 'taskCount'>;
+/** A host's sums right after a reservation (groupTasks: at least the groups the write counted). */
+export type Reserved = Pick<HostView, 'reservedCpu' | 'reservedMemory' | 'taskCount' | 'groupTasks'>;
+
+/**
+ * Most reservations one UpdateItem carries: each adds a SET clause and a condition, and DynamoDB
+ * caps each expression at 4 KB. A host seldom takes more from one batch anyway.
+ */
+export const MAX_RESERVATIONS_PER_WRITE = 32;
+
+const isMissingGroupMap = (e: unknown): boolean =>
+  e instanceof Error && e.name === 'ValidationException' && /document path/i.test(e.message);
 
 export interface HostRegistration {
   hostId: string;
@@ -77,7 +94,7 @@ export class HostStore {
   async launching(host: LaunchRecord, now: number): Promise<void> {
     const record: HostRecord = {
       ...host, status: 'LAUNCHING', reservedCpu: 0, reservedMemory: 0, taskCount: 0,
-      reservations: {}, launchedAt: now, lastHeartbeatAt: now, lastTaskAt: now, version: 1,
+      reservations: {}, groupTasks: {}, launchedAt: now, lastHeartbeatAt: now, lastTaskAt: now, version: 1,
     };
     try {
       await this.db.send(new PutCommand({
@@ -129,7 +146,7 @@ export class HostStore {
     if (existing || !proof.open) throw new HostNotLaunchedException(host.hostId, existing?.status === 'LAUNCHING' ? undefined : existing?.status);
     const record: HostRecord = {
       ...host, status: 'ACTIVE', reservedCpu: 0, reservedMemory: 0, taskCount: 0,
-      reservations: {}, registeredAt: now, lastHeartbeatAt: now, lastTaskAt: now, version: 1,
+      reservations: {}, groupTasks: {}, registeredAt: now, lastHeartbeatAt: now, lastTaskAt: now, version: 1,
     };
     try {
       await this.db.send(new PutCommand({
@@ -153,11 +170,23 @@ export class HostStore {
 
   /** What the scheduler needs of every host, without the reservation maps that grow with tasks. */
   async views(): Promise<HostView[]> {
-    return scanAll<HostView>(this.db, new ScanCommand({
+    const items = await scanAll<HostRecord>(this.db, new ScanCommand({
       TableName: this.table,
-      ProjectionExpression: 'hostId, #s, cpu, #m, reservedCpu, reservedMemory, taskCount',
+      ProjectionExpression: 'hostId, #s, cpu, #m, reservedCpu, reservedMemory, taskCount, groupTasks, instanceType, availabilityZone, market',
       ExpressionAttributeNames: { '#s': 'status', '#m': 'memory' },
       ConsistentRead: true,
+    }));
+    // Field by field, so every view has one shape (the scheduler's hot loop runs faster on one).
+    return items.map((h): HostView => ({
+      hostId: h.hostId,
+      status: h.status,
+      cpu: h.cpu,
+      memory: h.memory,
+      reservedCpu: h.reservedCpu,
+      reservedMemory: h.reservedMemory,
+      taskCount: h.taskCount,
+      attributes: hostAttributes(h),
+      groupTasks: h.groupTasks ?? {},
     }));
   }
 
@@ -177,31 +206,81 @@ export class HostStore {
    * when the host no longer has room (or left ACTIVE): the caller re-plans.
    */
   async reserve(plan: Plan, cluster: string, now = Date.now()): Promise<Reserved | undefined> {
+    return this.reserveAll(plan.hostId, [plan], cluster, now);
+  }
+
+  /**
+   * Commits several plans on one host in one conditional write: all of them or none. The write
+   * requires the host to be ACTIVE, to hold none of the tasks yet, and to have room for all of
+   * them together; for a distinctInstance group, to hold no task of it. Returns the host's sums
+   * after the write, or undefined when the condition failed: the caller re-plans those tasks.
+   */
+  async reserveAll(hostId: string, plans: readonly Plan[], cluster: string, now = Date.now()): Promise<Reserved | undefined> {
+    if (plans.length === 0 || plans.length > MAX_RESERVATIONS_PER_WRITE || plans.some((p) => p.hostId !== hostId)) {
+      throw new RangeError(`reserveAll takes 1..${MAX_RESERVATIONS_PER_WRITE} plans for host ${hostId}`);
+    }
     const u = new UpdateExpression();
-    const t = u.name(plan.taskId);
-    u.raw(`reservations.${t} = ${u.value({ cpu: plan.cpu, memory: plan.memory, cluster } satisfies Reservation)}`)
-      .set({ lastTaskAt: now })
-      .add('reservedCpu', plan.cpu)
-      .add('reservedMemory', plan.memory)
-      .add('taskCount', 1)
+    const conditions = [`${u.name('status')} = ${u.value('ACTIVE')}`];
+    const byGroup = new Map<string, { count: number; distinct: boolean }>();
+    let cpu = 0;
+    let memory = 0;
+    // The host's capacity, as each plan states it; the least of them, to be safe with any mix.
+    let capacityCpu = Infinity;
+    let capacityMemory = Infinity;
+    for (const p of plans) {
+      const t = u.name(p.taskId);
+      const reservation: Reservation = p.group === undefined
+        ? { cpu: p.cpu, memory: p.memory, cluster }
+        : { cpu: p.cpu, memory: p.memory, cluster, group: p.group };
+      u.raw(`reservations.${t} = ${u.value(reservation)}`);
+      conditions.push(`attribute_not_exists(reservations.${t})`);
+      cpu += p.cpu;
+      memory += p.memory;
+      capacityCpu = Math.min(capacityCpu, p.maxReservedCpu + p.cpu);
+      capacityMemory = Math.min(capacityMemory, p.maxReservedMemory + p.memory);
+      if (p.group !== undefined) {
+        const g = byGroup.get(p.group) ?? { count: 0, distinct: false };
+        byGroup.set(p.group, { count: g.count + 1, distinct: g.distinct || p.distinctInstance === true });
+      }
+    }
+    u.set({ lastTaskAt: now })
+      .add('reservedCpu', cpu)
+      .add('reservedMemory', memory)
+      .add('taskCount', plans.length)
       .add('version', 1);
+    for (const [group, { count, distinct }] of byGroup) {
+      if (distinct && count > 1) throw new RangeError(`distinctInstance: ${count} tasks of ${group} planned on one host ${hostId}`);
+      const g = `groupTasks.${u.name(group)}`;
+      const zero = u.value(0);
+      u.raw(`${g} = if_not_exists(${g}, ${zero}) + ${u.value(count)}`);
+      // Two placers racing to put a task of one distinctInstance group on the same host: one wins.
+      if (distinct) conditions.push(`(attribute_not_exists(${g}) OR ${g} = ${zero})`);
+    }
     // The fit is re-checked here, against the host's current sums rather than the planner's
-    // snapshot: two placers racing for the last room cannot both get it.
-    const condition =
-      `${u.name('status')} = ${u.value('ACTIVE')} AND attribute_not_exists(reservations.${t}) AND ` +
-      `reservedCpu <= ${u.value(plan.maxReservedCpu)} AND reservedMemory <= ${u.value(plan.maxReservedMemory)}`;
+    // snapshot: placers racing for the last room cannot both get it.
+    conditions.push(`reservedCpu <= ${u.value(capacityCpu - cpu)}`, `reservedMemory <= ${u.value(capacityMemory - memory)}`);
+    const command = new UpdateCommand({
+      TableName: this.table,
+      Key: { hostId },
+      UpdateExpression: u.toString(),
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: u.names,
+      ExpressionAttributeValues: u.values,
+      ReturnValues: 'UPDATED_NEW',
+    });
     try {
-      const r = await this.db.send(new UpdateCommand({
-        TableName: this.table,
-        Key: { hostId: plan.hostId },
-        UpdateExpression: u.toString(),
-        ConditionExpression: condition,
-        ExpressionAttributeNames: u.names,
-        ExpressionAttributeValues: u.values,
-        ReturnValues: 'UPDATED_NEW',
-      }));
+      const r = await this.db.send(command).catch(async (e: unknown) => {
+        if (!isMissingGroupMap(e)) throw e;
+        // An item from before groupTasks: give it the map (only if it still lacks one), then write again.
+        await this.db.send(new UpdateCommand({
+          TableName: this.table, Key: { hostId }, UpdateExpression: 'SET groupTasks = :empty',
+          ConditionExpression: 'attribute_exists(hostId) AND attribute_not_exists(groupTasks)',
+          ExpressionAttributeValues: { ':empty': {} },
+        })).catch((e2: unknown) => { if (!isConditionFailure(e2)) throw e2; });
+        return this.db.send(command);
+      });
       const a = r.Attributes!;
-      return { reservedCpu: a.reservedCpu, reservedMemory: a.reservedMemory, taskCount: a.taskCount };
+      return { reservedCpu: a.reservedCpu, reservedMemory: a.reservedMemory, taskCount: a.taskCount, groupTasks: a.groupTasks };
     } catch (e) {
       if (isConditionFailure(e)) return undefined;
       throw e;
@@ -209,7 +288,7 @@ export class HostStore {
   }
 
   /** Releases the task's reservation; releasing one that is gone is a no-op. */
-  async release(hostId: string, taskId: string, amount: { cpu: number; memory: number }, now = Date.now()): Promise<boolean> {
+  async release(hostId: string, taskId: string, amount: { cpu: number; memory: number; group?: string }, now = Date.now()): Promise<boolean> {
     const u = new UpdateExpression();
     const t = u.name(taskId);
     u.remove(`reservations.${t}`)
@@ -218,15 +297,22 @@ export class HostStore {
       .add('reservedMemory', -amount.memory)
       .add('taskCount', -1)
       .add('version', 1);
-    // The reservation must still be there, and be this size: a release never subtracts twice.
-    const condition =
-      `reservations.${t}.cpu = ${u.value(amount.cpu)} AND reservations.${t}.memory = ${u.value(amount.memory)}`;
+    // The reservation must still be there, and be this size and group: a release never subtracts twice.
+    const conditions = [`reservations.${t}.cpu = ${u.value(amount.cpu)}`, `reservations.${t}.memory = ${u.value(amount.memory)}`];
+    const groupField = `reservations.${t}.${u.name('group')}`;
+    if (amount.group === undefined) {
+      conditions.push(`attribute_not_exists(${groupField})`);
+    } else {
+      const g = `groupTasks.${u.name(amount.group)}`;
+      u.raw(`${g} = ${g} - ${u.value(1)}`);
+      conditions.push(`${groupField} = ${u.value(amount.group)}`);
+    }
     try {
       await this.db.send(new UpdateCommand({
         TableName: this.table,
         Key: { hostId },
         UpdateExpression: u.toString(),
-        ConditionExpression: condition,
+        ConditionExpression: conditions.join(' AND '),
         ExpressionAttributeNames: u.names,
         ExpressionAttributeValues: u.values,
       }));
