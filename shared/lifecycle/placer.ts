@@ -1,6 +1,6 @@
 import { ConcurrentUpdateError } from '../domain/errors';
 import {
-  type Demand, type HostView, type Placement, type Plan, candidates, compilePlacement, planBatch, planOn,
+  type CompiledPlacement, type Demand, type HostView, type Placement, type Plan, candidates, compilePlacement, planBatch, planOn,
 } from '../scheduler/placement';
 import type { Task } from '../domain/task';
 import type { HostStore } from '../store';
@@ -22,7 +22,7 @@ export function placementOf(task: Pick<Task, 'placementStrategy' | 'placementStr
 const MAX_ATTEMPTS = 64;
 
 /** What the placer needs of the host store (an in-memory model stands in for it in property tests). */
-export type PlacementStore = Pick<HostStore, 'views' | 'reserveAll'>;
+export type PlacementStore = Pick<HostStore, 'views' | 'view' | 'reserveAll'>;
 
 export interface PlacerOptions {
   /** A snapshot older than this is re-read before planning. */
@@ -65,7 +65,7 @@ export class Placer {
     options: PlacerOptions = {},
   ) {
     this.maxSnapshotAgeMs = options.maxSnapshotAgeMs ?? 1000;
-    this.choices = Math.max(1, options.choices ?? 4);
+    this.choices = Math.max(1, options.choices ?? 8);
     this.random = options.random ?? Math.random;
   }
 
@@ -136,8 +136,27 @@ export class Placer {
         return plan;
       }
       this.learnRefused(host.hostId);
+      // A host counted full on a guess: "no room" now needs a real read again.
+      fresh = false;
     }
     throw new ConcurrentUpdateError(`placement of ${demand.taskId}`);
+  }
+
+  /**
+   * Under binpack every placer's plan starts on the same fullest host, so placers running at
+   * once all race for it and all but one lose. A round leaves out a random number (0 to
+   * choices - 1) of the best hosts for the batch's largest task, so concurrent batches start on
+   * different hosts; the hosts left out take what is left in the next round. The first round
+   * keeps to busy hosts while one has room; a round after a lost race may open an empty host
+   * rather than race again for the little room left. Spread needs no such help: it spreads a
+   * batch over many hosts by itself.
+   */
+  private herdAvoidance(demands: readonly Demand[], rules: CompiledPlacement, afterLoss: boolean): Set<string> | undefined {
+    if (!rules.consolidates || this.choices <= 1 || demands.length === 0) return undefined;
+    const largest = demands.reduce((a, d) => (d.memory > a.memory || (d.memory === a.memory && d.cpu > a.cpu) ? d : a));
+    const top = candidates(this.hosts, largest, rules, this.choices, !afterLoss);
+    const skip = Math.min(top.length - 1, Math.floor(this.random() * top.length));
+    return skip > 0 ? new Set(top.slice(0, skip).map((h) => h.hostId)) : undefined;
   }
 
   /**
@@ -156,9 +175,17 @@ export class Placer {
       await this.refresh();
       fresh = true;
     }
+    let lostLastRound = false;
     for (let attempt = 0; attempt < MAX_ATTEMPTS && remaining.length > 0; attempt++) {
-      const { plans, unplaced } = planBatch(this.hosts, remaining, rules);
-      if (plans.length === 0) {
+      // Only the first round and the one after a lost race hide hosts: the round after that sees them all.
+      const hidden = attempt === 0 || lostLastRound ? this.herdAvoidance(remaining, rules, lostLastRound) : undefined;
+      lostLastRound = false;
+      const view = hidden ? this.hosts.filter((h) => !hidden.has(h.hostId)) : this.hosts;
+      const { plans, unplaced } = planBatch(view, remaining, rules);
+      if (hidden) {
+        // What did not fit beside the hidden hosts is planned next round, with all of them.
+        if (plans.length === 0) continue;
+      } else if (plans.length === 0) {
         if (fresh) return { placed, unplaced: remaining, contended: [] };
         await this.refresh();
         fresh = true;
@@ -183,19 +210,34 @@ export class Placer {
       });
       remaining = [...lost, ...unplaced];
       if (remaining.length === 0) break;
-      if (lost.length === 0 && fresh) return { placed, unplaced: remaining, contended: [] };
-      await this.refresh();
-      fresh = true;
-      // A host that refused us although its view did not move refuses for a reason no plan can
-      // see (it already holds one of the tasks, after a crash): leave it out of this batch.
-      for (const hostId of refused) {
-        const was = before.get(hostId);
-        const now = this.hosts[this.index.get(hostId) ?? -1];
-        if (was && now && now.status === 'ACTIVE' && now.taskCount === was.taskCount &&
-          now.reservedCpu === was.reservedCpu && now.reservedMemory === was.reservedMemory) {
-          this.learnRefused(hostId);
-        }
+      if (lost.length === 0) {
+        if (hidden) continue;
+        // Everything planned was committed; the rest fits nowhere on this view.
+        if (fresh) return { placed, unplaced: remaining, contended: [] };
+        await this.refresh();
+        fresh = true;
+        continue;
       }
+      lostLastRound = true;
+      // Re-read only the hosts that refused us (a point read each, not a scan of the fleet),
+      // then plan the lost tasks again on that fresh view of them.
+      const reread = await Promise.all([...refused].map((hostId) => this.store.view(hostId)));
+      [...refused].forEach((hostId, i) => {
+        const now = reread[i];
+        const was = before.get(hostId);
+        if (!now) {
+          this.learnRefused(hostId);
+        } else if (was && now.status === 'ACTIVE' && now.taskCount === was.taskCount &&
+          now.reservedCpu === was.reservedCpu && now.reservedMemory === was.reservedMemory) {
+          // Refused although nothing moved: it refuses for a reason no plan can see (it already
+          // holds one of the tasks, after a crash): leave it out until the next refresh, and
+          // conclude "no room" only on a real read again.
+          this.learnRefused(hostId);
+          fresh = false;
+        } else {
+          this.learn(now);
+        }
+      });
     }
     // Out of attempts: what was committed stands and is reported, the rest is for a later try.
     return { placed, unplaced: [], contended: remaining };

@@ -203,7 +203,9 @@ function before(a: HostView, sa: number, b: HostView, sb: number, d: Demand, ran
  * binpack an empty host is offered only when no busy one can take the task: the choice may
  * spread writes over several busy hosts, never open a new one early.
  */
-export function candidates(hosts: readonly HostView[], demand: Demand, placement: Placement, limit: number): HostView[] {
+export function candidates(
+  hosts: readonly HostView[], demand: Demand, placement: Placement, limit: number, keepEmptyHostsEmpty = true,
+): HostView[] {
   const c = compilePlacement(placement);
   const rankers = c.rankers(hosts);
   const first = rankers[0];
@@ -222,7 +224,7 @@ export function candidates(hosts: readonly HostView[], demand: Demand, placement
       scores.pop();
     }
   }
-  return c.consolidates && top.length > 1 && top[0].taskCount > 0 ? top.filter((h) => h.taskCount > 0) : top;
+  return keepEmptyHostsEmpty && c.consolidates && top.length > 1 && top[0].taskCount > 0 ? top.filter((h) => h.taskCount > 0) : top;
 }
 
 /** The best feasible host for one task, or undefined when none has room. Ties go to the lower id. */

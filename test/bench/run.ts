@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 /** In the order they run. A new benchmark is a file in test/bench and a line here. */
 const BENCHMARKS = [
   'placement.ts',
+  'service.ts',
   'fleet.ts',
   'launch.ts',
   'logs.ts',
