@@ -1,4 +1,5 @@
-import { type Json, oneOf, optObjectList, optString, reqString } from '../domain/fields';
+import { InvalidParameterException } from '../domain/errors';
+import { type Json, optObjectList, optString, reqString } from '../domain/fields';
 import type { PlacementConstraint } from '../domain/service';
 import { type PlacementStrategy, compilePlacement } from '../scheduler/placement';
 
@@ -16,14 +17,30 @@ export interface PlacementRequest {
  * UpdateService take them, and checks them as placement will use them (fields, expressions), so a
  * request placement could not honour is refused before anything is written.
  */
+function oneOfPlacement<T extends string>(value: string, allowed: readonly T[], what: string): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new InvalidParameterException(`Invalid ${what} type: ${value}. Valid values are ${allowed.join(', ')}.`);
+  }
+  return value as T;
+}
+
+function atMost(body: Json, key: string, max: number): void {
+  const v = body[key];
+  if (Array.isArray(v) && v.length > max) {
+    throw new InvalidParameterException(`${key} can have at most ${max} items; ${v.length} were given.`);
+  }
+}
+
 export function readPlacement(body: Json): PlacementRequest {
+  atMost(body, 'placementStrategy', MAX_PLACEMENT_STRATEGIES);
+  atMost(body, 'placementConstraints', MAX_PLACEMENT_CONSTRAINTS);
   const strategies = optObjectList(body, 'placementStrategy', (s, path): PlacementStrategy => {
-    const type = oneOf(reqString(s, 'type', `${path}.type`), ['random', 'spread', 'binpack'] as const, `${path}.type`);
+    const type = oneOfPlacement(reqString(s, 'type', `${path}.type`), ['random', 'spread', 'binpack'] as const, 'placement strategy');
     const field = optString(s, 'field', `${path}.field`, 255);
     return field === undefined || type === 'random' ? { type } : { type, field };
   }, 'placementStrategy', MAX_PLACEMENT_STRATEGIES) ?? [];
   const constraints = optObjectList(body, 'placementConstraints', (c, path): PlacementConstraint => {
-    const type = oneOf(reqString(c, 'type', `${path}.type`), ['distinctInstance', 'memberOf'] as const, `${path}.type`);
+    const type = oneOfPlacement(reqString(c, 'type', `${path}.type`), ['distinctInstance', 'memberOf'] as const, 'placement constraint');
     const expression = optString(c, 'expression', `${path}.expression`, 2000);
     return expression === undefined ? { type } : { type, expression };
   }, 'placementConstraints', MAX_PLACEMENT_CONSTRAINTS) ?? [];
