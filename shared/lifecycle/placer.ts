@@ -25,7 +25,7 @@ const MAX_ATTEMPTS = 64;
 export type PlacementStore = Pick<HostStore, 'views' | 'view' | 'reserveAll'>;
 
 export interface PlacerOptions {
-  /** A snapshot older than this is re-read before planning. */
+  /** A snapshot older than this is re-read before planning (or older than 20 of its scans, when they are slow). */
   maxSnapshotAgeMs?: number;
   /**
    * A single placement picks at random among this many of the best hosts, so that placers
@@ -55,6 +55,7 @@ export class Placer {
   private hosts: HostView[] = [];
   private index = new Map<string, number>();
   private loadedAt = -Infinity;
+  private lastScanMs = 0;
   private readonly maxSnapshotAgeMs: number;
   private readonly choices: number;
   private readonly random: () => number;
@@ -70,9 +71,11 @@ export class Placer {
   }
 
   private async refresh(): Promise<void> {
+    const started = this.now();
     this.hosts = await this.store.views();
     this.index = new Map(this.hosts.map((h, i) => [h.hostId, i]));
     this.loadedAt = this.now();
+    this.lastScanMs = this.loadedAt - started;
   }
 
   private learn(host: HostView): void {
@@ -103,8 +106,17 @@ export class Placer {
     this.hosts[i] = { ...host, reservedCpu: host.cpu, reservedMemory: host.memory };
   }
 
+  private widened(losses: number): number {
+    return this.choices * 2 ** Math.min(losses, 4);
+  }
+
+  /**
+   * Stale past maxSnapshotAgeMs, or past 20 scans' time when scans are slow: a loaded store must
+   * not spend most of its work on re-reading the fleet (a stale view costs a retry at worst, and
+   * "no room" is only ever concluded on a fresh one).
+   */
   private isStale(): boolean {
-    return this.now() - this.loadedAt > this.maxSnapshotAgeMs;
+    return this.now() - this.loadedAt > Math.max(this.maxSnapshotAgeMs, 20 * this.lastScanMs);
   }
 
   /** The fleet as last seen: for reasons and metrics, not for decisions. */
@@ -120,8 +132,11 @@ export class Placer {
       await this.refresh();
       fresh = true;
     }
+    let losses = 0;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const options = candidates(this.hosts, demand, rules, this.choices);
+      // Each lost race widens the choice (and lets binpack open an empty host): under heavy
+      // contention placers fan out over more hosts instead of racing again for the same room.
+      const options = candidates(this.hosts, demand, rules, this.widened(losses), losses === 0);
       if (options.length === 0) {
         if (fresh) return undefined;
         await this.refresh();
@@ -136,6 +151,7 @@ export class Placer {
         return plan;
       }
       this.learnRefused(host.hostId);
+      losses++;
       // A host counted full on a guess: "no room" now needs a real read again.
       fresh = false;
     }
@@ -148,13 +164,13 @@ export class Placer {
    * choices - 1) of the best hosts for the batch's largest task, so concurrent batches start on
    * different hosts; the hosts left out take what is left in the next round. The first round
    * keeps to busy hosts while one has room; a round after a lost race may open an empty host
-   * rather than race again for the little room left. Spread needs no such help: it spreads a
-   * batch over many hosts by itself.
+   * rather than race again for the little room left, and each loss doubles the choice. Spread
+   * needs no such help: it spreads a batch over many hosts by itself.
    */
-  private herdAvoidance(demands: readonly Demand[], rules: CompiledPlacement, afterLoss: boolean): Set<string> | undefined {
+  private herdAvoidance(demands: readonly Demand[], rules: CompiledPlacement, losses: number): Set<string> | undefined {
     if (!rules.consolidates || this.choices <= 1 || demands.length === 0) return undefined;
     const largest = demands.reduce((a, d) => (d.memory > a.memory || (d.memory === a.memory && d.cpu > a.cpu) ? d : a));
-    const top = candidates(this.hosts, largest, rules, this.choices, !afterLoss);
+    const top = candidates(this.hosts, largest, rules, this.widened(losses), losses === 0);
     const skip = Math.min(top.length - 1, Math.floor(this.random() * top.length));
     return skip > 0 ? new Set(top.slice(0, skip).map((h) => h.hostId)) : undefined;
   }
@@ -176,9 +192,10 @@ export class Placer {
       fresh = true;
     }
     let lostLastRound = false;
+    let losses = 0;
     for (let attempt = 0; attempt < MAX_ATTEMPTS && remaining.length > 0; attempt++) {
       // Only the first round and the one after a lost race hide hosts: the round after that sees them all.
-      const hidden = attempt === 0 || lostLastRound ? this.herdAvoidance(remaining, rules, lostLastRound) : undefined;
+      const hidden = attempt === 0 || lostLastRound ? this.herdAvoidance(remaining, rules, losses) : undefined;
       lostLastRound = false;
       const view = hidden ? this.hosts.filter((h) => !hidden.has(h.hostId)) : this.hosts;
       const { plans, unplaced } = planBatch(view, remaining, rules);
@@ -219,6 +236,7 @@ export class Placer {
         continue;
       }
       lostLastRound = true;
+      losses++;
       // Re-read only the hosts that refused us (a point read each, not a scan of the fleet),
       // then plan the lost tasks again on that fresh view of them.
       const reread = await Promise.all([...refused].map((hostId) => this.store.view(hostId)));
