@@ -142,6 +142,7 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
         hostId: h.hostId, instanceType: h.instanceType, market: h.market, ...capacityOf(type),
         bootstrapTokenHash: h.bootstrapToken === undefined ? undefined : hashBootstrapToken(h.bootstrapToken),
         instanceId: h.instanceId,
+        availabilityZone: h.availabilityZone,
       }, planNow);
       summary.launched.push(h.hostId);
     }

@@ -12,6 +12,8 @@ export interface LaunchedHost {
    * with that instance's signed identity document instead of a token.
    */
   instanceId?: string;
+  /** The zone it runs in, where the provider knows it: the host's ecs.availability-zone attribute. */
+  availabilityZone?: string;
 }
 
 export interface LaunchRequest {

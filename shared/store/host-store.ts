@@ -269,15 +269,7 @@ export class HostStore {
     // The fit is re-checked here, against the host's current sums rather than the planner's
     // snapshot: placers racing for the last room cannot both get it.
     conditions.push(`reservedCpu <= ${u.value(capacityCpu - cpu)}`, `reservedMemory <= ${u.value(capacityMemory - memory)}`);
-    const command = new UpdateCommand({
-      TableName: this.table,
-      Key: { hostId },
-      UpdateExpression: u.toString(),
-      ConditionExpression: conditions.join(' AND '),
-      ExpressionAttributeNames: u.names,
-      ExpressionAttributeValues: u.values,
-      ReturnValues: 'UPDATED_NEW',
-    });
+    const command = this.conditionalUpdate(hostId, u, conditions, 'UPDATED_NEW');
     try {
       const r = await this.db.send(command).catch(async (e: unknown) => {
         if (!isMissingGroupMap(e)) throw e;
@@ -295,6 +287,18 @@ export class HostStore {
       if (isConditionFailure(e)) return undefined;
       throw e;
     }
+  }
+
+  private conditionalUpdate(hostId: string, u: UpdateExpression, conditions: string[], returnValues?: 'UPDATED_NEW'): UpdateCommand {
+    return new UpdateCommand({
+      TableName: this.table,
+      Key: { hostId },
+      UpdateExpression: u.toString(),
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: u.names,
+      ExpressionAttributeValues: u.values,
+      ReturnValues: returnValues,
+    });
   }
 
   /** Releases the task's reservation; releasing one that is gone is a no-op. */
@@ -318,14 +322,7 @@ export class HostStore {
       conditions.push(`${groupField} = ${u.value(amount.group)}`);
     }
     try {
-      await this.db.send(new UpdateCommand({
-        TableName: this.table,
-        Key: { hostId },
-        UpdateExpression: u.toString(),
-        ConditionExpression: conditions.join(' AND '),
-        ExpressionAttributeNames: u.names,
-        ExpressionAttributeValues: u.values,
-      }));
+      await this.db.send(this.conditionalUpdate(hostId, u, conditions));
       return true;
     } catch (e) {
       if (isConditionFailure(e)) return false;

@@ -111,6 +111,7 @@ export class Ec2FleetProvider implements FleetProvider {
         instanceId: hostId,
         instanceType: launched.InstanceType ?? instanceType,
         market: launched.Lifecycle === 'spot' || launched.Lifecycle === 'on-demand' ? launched.Lifecycle : market,
+        availabilityZone: launched.LaunchTemplateAndOverrides?.Overrides?.AvailabilityZone,
       })),
     );
     // Fewer than asked is a capacity shortfall, not a failure: the planner asks again next round.
