@@ -46,7 +46,7 @@ describe('Task lifecycle workflows', () => {
 
     const pending = await eventually(statusIs(h, id, 'PENDING'), 5000, 'PENDING');
     expect(pending.hostId).toBe('life-1');
-    expect((await h.berth.store.hosts.get('life-1'))!.reservations[id]).toEqual({ cpu: 256, memory: 512, cluster: 'default' });
+    expect((await h.berth.store.hosts.get('life-1'))!.reservations[id]).toEqual({ cpu: 256, memory: 512, cluster: 'default', group: 'family:life' });
 
     await report(h, 'life-1', id, 'RUNNING', { timestamps: { startedAt: Date.now() } });
     await h.ecs.send(new StopTaskCommand({ task: id, reason: 'done here' }));
