@@ -7,6 +7,7 @@ import { AgentClient } from './client';
 import { ImdsClient } from './identity/imds';
 import { agentMetricsConfig, startAgentMetrics } from './metrics/agent-metrics';
 import { DockerStatsSource } from './metrics/docker-stats-source';
+import { LABELS } from './runtime/container-runtime';
 import { DockerRuntime, defaultDockerSocket } from './runtime/docker-runtime';
 import { DEFAULT_PAUSE, DEFAULT_POOL_SIZE } from './task-namespaces';
 
@@ -19,7 +20,8 @@ import { DEFAULT_PAUSE, DEFAULT_POOL_SIZE } from './task-namespaces';
  * how the host proves itself at its first registration: BERTH_BOOTSTRAP_TOKEN, or
  * BERTH_IMDS_ENDPOINT (EC2's instance metadata service, for the signed instance identity
  * document); and for metrics BERTH_METRICS_INTERVAL_MS, BERTH_METRICS_LOG_GROUP and
- * BERTH_METRICS_REPORT (agent/metrics/agent-metrics.ts).
+ * BERTH_METRICS_REPORT (agent/metrics/agent-metrics.ts). A local mode's agents get
+ * BERTH_LOCAL_INSTANCE, its data directory, to label what they make (LABELS.instance).
  */
 /** How long a stopping agent may spend removing its ready namespaces. */
 const STOP_GRACE_MS = 5_000;
@@ -42,7 +44,10 @@ function main() {
     instanceIdentity: env.BERTH_IMDS_ENDPOINT ? () => new ImdsClient(env.BERTH_IMDS_ENDPOINT).instanceIdentity() : undefined,
   });
   const aws = agentAwsConfig(client, env);
-  const runtime = new DockerRuntime({ socketPath: defaultDockerSocket(), log });
+  const runtime = new DockerRuntime({
+    socketPath: defaultDockerSocket(), log,
+    labels: env.BERTH_LOCAL_INSTANCE ? { [LABELS.instance]: env.BERTH_LOCAL_INSTANCE } : undefined,
+  });
   const agent = new Agent({
     client,
     aws,

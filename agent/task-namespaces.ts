@@ -62,7 +62,8 @@ export class TaskNamespaces {
   private readonly ready: Ready[] = [];
   /** Owners of namespaces that a previous agent's tasks still use, by name, for adoption. */
   private readonly found = new Map<string, ContainerState>();
-  private filling = false;
+  /** The refill under way, if any: close() waits for it, so nothing it makes outlives the agent. */
+  private filling?: Promise<void>;
   private closed = false;
   private retryAfter = 0;
   private pauseImage?: Promise<void>;
@@ -120,14 +121,10 @@ export class TaskNamespaces {
    * containers name, for adopt(); removes every other of this host's namespaces and networks.
    */
   async sweep(existing: readonly ContainerState[]): Promise<void> {
-    const named = new Set(existing.map((c) => c.labels[LABELS.namespace]).filter(Boolean));
-    const owners = existing.filter(isNamespaceOwner);
-    const unused = owners.filter((o) => !named.has(o.name));
-    for (const o of owners) if (named.has(o.name)) this.found.set(o.name, o);
-    await Promise.all(unused.map((o) => this.o.runtime.remove(o.id).catch((e) => this.log(`cannot remove unused namespace ${o.name}: ${e}`))));
-    const kept = new Set([...this.found.values()].map((o) => o.labels[LABELS.network]));
+    const { used, unused } = namespacesInUse(existing);
+    for (const o of used) this.found.set(o.name, o);
     const networks = await this.o.runtime.listNetworks({ [LABELS.host]: this.o.hostId });
-    await Promise.all(networks.filter((n) => !kept.has(n)).map((n) => this.o.runtime.removeNetwork(n).catch(() => {})));
+    await removeUnusedNamespaces(this.o.runtime, existing, networks, (m) => this.log(m));
     if (unused.length > 0) this.log(`removed ${unused.length} network namespace(s) no task uses`);
   }
 
@@ -137,8 +134,7 @@ export class TaskNamespaces {
    */
   fill(): void {
     if (this.filling || this.closed || this.ready.length >= this.poolSize || Date.now() < this.retryAfter) return;
-    this.filling = true;
-    void (async () => {
+    this.filling = (async () => {
       try {
         while (!this.closed && this.ready.length < this.poolSize) {
           const ns = await this.make([]);
@@ -154,14 +150,18 @@ export class TaskNamespaces {
         this.retryAfter = Date.now() + POOL_RETRY_MS;
         this.log(`cannot make a network namespace ahead: ${e instanceof Error ? e.message : String(e)}`);
       } finally {
-        this.filling = false;
+        this.filling = undefined;
       }
     })();
   }
 
-  /** Stops making namespaces and removes the ready ones: no task is in them. */
+  /**
+   * Stops making namespaces and removes the ready ones: no task is in them. One being made is
+   * removed once made: an agent that exited before that would leave it in the engine.
+   */
   async close(): Promise<void> {
     this.closed = true;
+    await this.filling;
     await Promise.all(this.ready.splice(0).map((ns) => this.release(ns).catch(() => {})));
   }
 
@@ -210,6 +210,28 @@ export class TaskNamespaces {
 
 /** A pause container: it owns a network. */
 export const isNamespaceOwner = (c: ContainerState): boolean => c.labels[LABELS.network] !== undefined;
+
+/** Of these containers' namespace owners, those a task's container names, and the rest. */
+export function namespacesInUse(existing: readonly ContainerState[]): { used: ContainerState[]; unused: ContainerState[] } {
+  const named = new Set(existing.map((c) => c.labels[LABELS.namespace]).filter(Boolean));
+  const owners = existing.filter(isNamespaceOwner);
+  return { used: owners.filter((o) => named.has(o.name)), unused: owners.filter((o) => !named.has(o.name)) };
+}
+
+/**
+ * Removes the namespaces no task uses, of these containers, and of these networks every one
+ * that no used namespace owns. Returns how many it removed of each kind, together.
+ */
+export async function removeUnusedNamespaces(
+  runtime: ContainerRuntime, existing: readonly ContainerState[], networks: readonly string[], log: (m: string) => void = () => {},
+): Promise<number> {
+  const { used, unused } = namespacesInUse(existing);
+  await Promise.all(unused.map((o) => runtime.remove(o.id).catch((e) => log(`cannot remove unused namespace ${o.name}: ${e}`))));
+  const kept = new Set(used.map((o) => o.labels[LABELS.network]));
+  const stale = networks.filter((n) => !kept.has(n));
+  await Promise.all(stale.map((n) => runtime.removeNetwork(n).catch((e) => log(`cannot remove unused network ${n}: ${e}`))));
+  return unused.length + stale.length;
+}
 
 /** The ports a task publishes, from its namespace owner: each distinct mapping once. */
 export function publishedPorts(mappings: readonly PortMapping[]): PortMapping[] {

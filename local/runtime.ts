@@ -156,10 +156,16 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
       BERTH_METRICS_INTERVAL_MS: String(o.metricsIntervalMs), BERTH_METRICS_REPORT: '1' },
     log: o.log,
   });
-  started.push(() => fleet.stopAll());
   const provider = new LocalFleetProvider(fleet, DEFAULT_CATALOG, new DockerRuntime({ socketPath: podman.socketPath }), o.bootDelayMs);
+  // The agents, then what they kept ready and had no time to remove (after provider.close, so no
+  // host boots meanwhile).
+  started.push(async () => {
+    await fleet.stopAll();
+    await provider.removeUnused().catch((e) => o.log(`cannot remove the hosts' unused namespaces: ${e}`));
+  });
   started.push(() => provider.close());
-  const resumed = provider.resume(await berth.store.hosts.list());
+  const { resumed, removed } = await provider.resume(await berth.store.hosts.list());
+  if (removed > 0) o.log(`removed ${removed} container(s) and network(s) an earlier run of ${o.dataDir} left`);
   if (resumed > 0) o.log(`resumed the agents of ${resumed} host(s) from the store`);
 
   const capacity = new CapacityManager(berth, {

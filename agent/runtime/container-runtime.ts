@@ -13,6 +13,11 @@ export const LABELS = {
   network: 'berth.network',
   /** On a task's container: the name of the namespace owner whose network namespace it joined. */
   namespace: 'berth.namespace',
+  /**
+   * On everything a local mode's hosts make: its data directory, so a local mode clears what an
+   * earlier run of the same data directory left, and never another's. Absent on EC2.
+   */
+  instance: 'berth.instance',
 } as const;
 
 /**

@@ -15,14 +15,15 @@ export interface LocalMode {
   close(): Promise<void>;
 }
 
-/** The whole local mode, in process, on a free port with its own data directory. */
+/** The whole local mode, in process, on a free port with its own data directory (a new one unless given). */
 export async function startLocalMode(options: Partial<LocalOptions> = {}): Promise<LocalMode> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-e2e-'));
   const logs: string[] = [];
   const local = await startLocal({
-    dataDir, port: 0, hosts: 2, heartbeatIntervalMs: 1000, capacityIntervalMs: 1000, credentials: TEST_CREDENTIALS,
+    port: 0, hosts: 2, heartbeatIntervalMs: 1000, capacityIntervalMs: 1000, credentials: TEST_CREDENTIALS,
     log: (line) => logs.push(line),
     ...options,
+    dataDir,
   });
   const ecs = new ECSClient({
     endpoint: local.url, region: 'us-east-1', maxAttempts: 1,
