@@ -68,6 +68,7 @@ export type Reserved = Pick<HostView, 'reservedCpu' | 'reservedMemory' | 'taskCo
 
 /** DynamoDB keeps the host's taken ports as a string set, which the document client reads as a Set. */
 const portList = (v: unknown): string[] | undefined => (v instanceof Set ? [...v] : Array.isArray(v) ? v : undefined);
+const withPortList = <T extends HostView>(h: T): T => (h.reservedPorts === undefined ? h : { ...h, reservedPorts: portList(h.reservedPorts) });
 
 export interface HostRegistration {
   hostId: string;
@@ -125,7 +126,7 @@ export class HostStore {
           ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values, ReturnValues: 'ALL_NEW',
         }));
-        return r.Attributes as HostRecord;
+        return withPortList(r.Attributes as HostRecord);
       } catch (e) {
         if (!isConditionFailure(e)) throw e;
       }
@@ -149,11 +150,11 @@ export class HostStore {
 
   async get(hostId: string): Promise<HostRecord | undefined> {
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { hostId }, ConsistentRead: true }));
-    return r.Item as HostRecord | undefined;
+    return r.Item && withPortList(r.Item as HostRecord);
   }
 
   async list(): Promise<HostRecord[]> {
-    return scanAll<HostRecord>(this.db, new ScanCommand({ TableName: this.table, ConsistentRead: true }));
+    return (await scanAll<HostRecord>(this.db, new ScanCommand({ TableName: this.table, ConsistentRead: true }))).map(withPortList);
   }
 
   /** What the scheduler needs of every host, without the reservation maps that grow with tasks. */
@@ -164,17 +165,17 @@ export class HostStore {
       ExpressionAttributeNames: { '#s': 'status', '#m': 'memory' },
       ConsistentRead: true,
     }));
-    return views.map((v) => (v.reservedPorts === undefined ? v : { ...v, reservedPorts: portList(v.reservedPorts) }));
+    return views.map(withPortList);
   }
 
   /** Hosts holding a reservation for the task: normally one, more only after a crash mid-placement. */
   async holding(taskId: string): Promise<HostRecord[]> {
-    return scanAll<HostRecord>(this.db, new ScanCommand({
+    return (await scanAll<HostRecord>(this.db, new ScanCommand({
       TableName: this.table,
       FilterExpression: 'attribute_exists(reservations.#t)',
       ExpressionAttributeNames: { '#t': taskId },
       ConsistentRead: true,
-    }));
+    }))).map(withPortList);
   }
 
   /**
