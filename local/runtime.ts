@@ -17,7 +17,8 @@ import { bundleAgent } from './agent-bundle';
 import { LocalFleet } from './fleet';
 import { LocalFleetProvider } from './local-fleet-provider';
 import { localMetrics } from './metrics';
-import { ensureBusyboxImage, ensurePodman, startPodmanService } from './podman';
+import { ensureLocalPackages } from './packages';
+import { ensureBusyboxImage, startPodmanService } from './podman';
 import { type ObservedReport, observeReports } from './report-observer';
 import { byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
@@ -100,7 +101,7 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
 
 async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: () => Promise<void>): Promise<LocalBerthRuntime> {
   mkdirSync(join(o.dataDir, 'dynamodb'), { recursive: true });
-  await ensurePodman(o.log);
+  await ensureLocalPackages(o.log);
 
   o.log(`starting DynamoDB (dynalite), data in ${join(o.dataDir, 'dynamodb')}`);
   const dynamo: Dynalite = await startDynalite({ path: join(o.dataDir, 'dynamodb') });
