@@ -23,6 +23,10 @@ import { type ObservedReport, observeReports } from './report-observer';
 import { byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
 import { LocalKeySealer } from '../shared/cloud/local/local-key-sealer';
+import { SealingKeyMismatchError } from '../shared/auth/key-sealer';
+
+/** The access-keys table's sealing key, in the data directory. */
+export const ACCESS_KEYS_KEY_FILE = 'access-keys.key';
 
 export interface LocalOptions {
   dataDir: string;
@@ -51,6 +55,8 @@ export interface LocalOptions {
   metricsIntervalMs: number;
   /** Sees every agent report and its outcome: for tests that check a run's history. */
   onReport?: (report: ObservedReport) => void;
+  /** Crash points to die at (BERTH_CRASH_AT; see crash-points.ts). */
+  crashAt?: string;
 }
 
 export const LOCAL_DEFAULTS = {
@@ -59,7 +65,7 @@ export const LOCAL_DEFAULTS = {
   hostType: 'c6i.large',
   maxHosts: 10,
   idleTimeoutSeconds: 300,
-  market: 'on-demand',
+  market: 'on-demand' as Market,
   capacityIntervalMs: 5000,
   heartbeatIntervalMs: 10_000,
   heartbeatTimeoutSeconds: DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
@@ -113,11 +119,13 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   started.push(() => podman.stop());
   await ensureBusyboxImage({ env: podman.env, log: o.log });
 
+  const accessKeysKeyFile = join(o.dataDir, ACCESS_KEYS_KEY_FILE);
   const berth = localBerth({
     dynamoEndpoint: dynamo.endpoint,
     // Beside the table it protects, so keys issued before a restart still open after it.
-    keySealer: LocalKeySealer.fromKeyFile(join(o.dataDir, 'access-keys.key')),
+    keySealer: LocalKeySealer.fromKeyFile(accessKeysKeyFile),
     config: o.config,
+    crashAt: o.crashAt,
     workflows: {
       onError: (w, name, e) => o.log(`${w} workflow ${name} failed: ${String(e)}`),
       timeoutSeconds: o.timeoutSeconds,
@@ -127,6 +135,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     berth.workflows.close();
     (berth.notifier as LocalHostNotifier).close();
   });
+  if (!(await berth.store.accessKeys.sealerOpensStored())) throw new SealingKeyMismatchError(accessKeysKeyFile, 'access keys');
   // Before the API listens: recovery frees a crash's stray reservations, safe only while nothing places.
   const recovered = await recoverInFlight(berth);
   if (recovered.launches + recovered.stops + recovered.released > 0) {
