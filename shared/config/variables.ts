@@ -74,6 +74,10 @@ export function readEnvironment<S extends Schema>(schema: S, env: Environment): 
   return out as Configuration<S>;
 }
 
+/** Some variables of a schema, for a process that reads only those. */
+export const pick = <S extends Schema, K extends keyof S>(schema: S, ...names: K[]): Pick<S, K> =>
+  Object.fromEntries(names.map((n) => [n, schema[n]])) as Pick<S, K>;
+
 /** The names a schema reads: what a parent passes on to a child process, and nothing else. */
 export const variableNames = (schema: Schema): string[] => Object.keys(schema);
 
