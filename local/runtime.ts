@@ -18,11 +18,16 @@ import { bundleAgent } from './agent-bundle';
 import { LocalFleet } from './fleet';
 import { LocalFleetProvider } from './local-fleet-provider';
 import { localMetrics } from './metrics';
-import { ensureBusyboxImage, ensurePodman, startPodmanService } from './podman';
+import { ensureLocalPackages } from './packages';
+import { ensureBusyboxImage, startPodmanService } from './podman';
 import { type ObservedReport, observeReports } from './report-observer';
 import { byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
 import { LocalKeySealer } from '../shared/cloud/local/local-key-sealer';
+import { SealingKeyMismatchError } from '../shared/auth/key-sealer';
+
+/** The access-keys table's sealing key, in the data directory. */
+export const ACCESS_KEYS_KEY_FILE = 'access-keys.key';
 
 export interface LocalOptions {
   dataDir: string;
@@ -54,6 +59,8 @@ export interface LocalOptions {
   hostPortRange?: string;
   /** Sees every agent report and its outcome: for tests that check a run's history. */
   onReport?: (report: ObservedReport) => void;
+  /** Crash points to die at (BERTH_CRASH_AT; see crash-points.ts). */
+  crashAt?: string;
 }
 
 export const LOCAL_DEFAULTS = {
@@ -62,7 +69,7 @@ export const LOCAL_DEFAULTS = {
   hostType: 'c6i.large',
   maxHosts: 10,
   idleTimeoutSeconds: 300,
-  market: 'on-demand',
+  market: 'on-demand' as Market,
   capacityIntervalMs: 5000,
   heartbeatIntervalMs: 10_000,
   heartbeatTimeoutSeconds: DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
@@ -106,7 +113,7 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
 async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: () => Promise<void>): Promise<LocalBerthRuntime> {
   mkdirSync(join(o.dataDir, 'dynamodb'), { recursive: true });
   parsePortRange(o.hostPortRange); // a bad range fails here, not in every agent
-  await ensurePodman(o.log);
+  await ensureLocalPackages(o.log);
 
   o.log(`starting DynamoDB (dynalite), data in ${join(o.dataDir, 'dynamodb')}`);
   const dynamo: Dynalite = await startDynalite({ path: join(o.dataDir, 'dynamodb') });
@@ -118,11 +125,13 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   started.push(() => podman.stop());
   await ensureBusyboxImage({ env: podman.env, log: o.log });
 
+  const accessKeysKeyFile = join(o.dataDir, ACCESS_KEYS_KEY_FILE);
   const berth = localBerth({
     dynamoEndpoint: dynamo.endpoint,
     // Beside the table it protects, so keys issued before a restart still open after it.
-    keySealer: LocalKeySealer.fromKeyFile(join(o.dataDir, 'access-keys.key')),
+    keySealer: LocalKeySealer.fromKeyFile(accessKeysKeyFile),
     config: o.config,
+    crashAt: o.crashAt,
     workflows: {
       onError: (w, name, e) => o.log(`${w} workflow ${name} failed: ${String(e)}`),
       timeoutSeconds: o.timeoutSeconds,
@@ -132,6 +141,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     berth.workflows.close();
     (berth.notifier as LocalHostNotifier).close();
   });
+  if (!(await berth.store.accessKeys.sealerOpensStored())) throw new SealingKeyMismatchError(accessKeysKeyFile, 'access keys');
   // Before the API listens: recovery frees a crash's stray reservations, safe only while nothing places.
   const recovered = await recoverInFlight(berth);
   if (recovered.launches + recovered.stops + recovered.released > 0) {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { type Credentials, issueAccessKey } from '../auth/access-keys';
 import { DEFAULT_INSTANCE_IDENTITY, type InstanceIdentityProof, checkInstanceIdentity, verifyInstanceIdentity } from '../auth/instance-identity';
 import type { Berth } from '../context';
+import { DEFAULT_CLUSTER } from '../domain/arns';
 import { ClientException, ResourceNotFoundException } from '../domain/errors';
 import { type TaskStatus, statusRank } from '../domain/task';
 import type { HostRecord, HostRegistration, StatusChange, TaskRecord } from '../store';
@@ -38,9 +39,19 @@ export async function registerHost(
     authenticatedHostId: proof.authenticatedHostId,
     open: b.config.openHostRegistration,
   });
+  await ensureDefaultCluster(b);
   // A host that proved itself with its key already has one.
   const credentials = proof.authenticatedHostId === undefined ? await issueAccessKey(b, 'host', host.hostId) : undefined;
   return { host: record, credentials };
+}
+
+/**
+ * As the ECS agent does, a host joins the `default` cluster and creates it when there is none
+ * yet, so ListContainerInstances answers from the first host on, not only after the first
+ * RunTask. A default cluster the user deleted stays deleted.
+ */
+async function ensureDefaultCluster(b: Berth): Promise<void> {
+  if (!(await b.store.clusters.get(DEFAULT_CLUSTER))) await b.store.clusters.create(DEFAULT_CLUSTER, [], b.now());
 }
 
 export class ReportRefusedException extends ClientException {

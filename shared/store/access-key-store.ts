@@ -1,5 +1,5 @@
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { KeySealer, SealingContext } from '../auth/key-sealer';
+import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type KeySealer, SEALING_CHECK_SAMPLE, type SealingContext, opensAnySealed } from '../auth/key-sealer';
 import { isConditionFailure } from './client';
 
 export interface AccessKeyRecord {
@@ -57,6 +57,18 @@ export class AccessKeyStore {
     if (plain === undefined) return undefined;
     await this.sealInPlace(accessKeyId, plain);
     return { ...rest, secretAccessKey: plain };
+  }
+
+  /** Whether this store's sealer opens the secrets already sealed in the table (true when there are none). */
+  async sealerOpensStored(): Promise<boolean> {
+    const r = await this.db.send(new ScanCommand({
+      TableName: this.table,
+      FilterExpression: 'attribute_exists(sealedSecret)',
+      ProjectionExpression: 'accessKeyId, sealedSecret',
+      ConsistentRead: true,
+    }));
+    const items = (r.Items ?? []).slice(0, SEALING_CHECK_SAMPLE) as Pick<StoredAccessKey, 'accessKeyId' | 'sealedSecret'>[];
+    return opensAnySealed(items.map((i) => () => this.sealer.open(i.sealedSecret!, contextOf(i.accessKeyId))));
   }
 
   /** A key stored in the clear by an older Berth (a local data directory) is sealed on first use. */
