@@ -42,7 +42,10 @@ const RegisterHost = agentOperation('RegisterHost', async (b, body, caller) => {
 });
 
 const Heartbeat = agentOperation('Heartbeat', async (b, body, caller) => {
-  await b.store.hosts.heartbeat(callingHost(caller, body), b.now());
+  const hostId = callingHost(caller, body);
+  if (!(await b.store.hosts.heartbeat(hostId, b.now()))) {
+    throw new ReportRefusedException(`Host ${hostId} is not live: it was written off or terminated.`);
+  }
   return {};
 });
 

@@ -6,6 +6,7 @@ import { ClientException, ResourceNotFoundException } from '../domain/errors';
 import type { ContainerReport } from '../agent-wire/requests';
 import { type ContainerState, type TaskStatus, statusRank } from '../domain/task';
 import { dropUndefined } from '../domain/task-definition';
+import { HostNotLaunchedException } from '../store/host-store';
 import type { HostRecord, HostRegistration, StatusChange, TaskRecord } from '../store';
 import { startStopWorkflow } from './stop';
 import type { TaskRef } from './task-ref';
@@ -42,6 +43,11 @@ export async function registerHost(
   });
   // A host that proved itself with its key already has one.
   const credentials = proof.authenticatedHostId === undefined ? await issueAccessKey(b, 'host', host.hostId) : undefined;
+  // Recorded on the host, so that writing it off revokes the key; a host written off meanwhile gets none.
+  if (credentials && !(await b.store.hosts.recordKey(host.hostId, credentials.accessKeyId))) {
+    await b.store.accessKeys.revoke(credentials.accessKeyId);
+    throw new HostNotLaunchedException(host.hostId, (await b.store.hosts.get(host.hostId))?.status);
+  }
   return { host: record, credentials };
 }
 

@@ -32,7 +32,7 @@ export async function createLogsHandler(berth: Berth, o: LogsHandlerOptions) {
   });
   return createJsonApiHandler(
     () => berth,
-    { targetPrefix: LOGS_TARGET_PREFIX, operations, auth: { services: ['logs'], principal: ['user', 'host'] } },
+    { targetPrefix: LOGS_TARGET_PREFIX, operations, auth: { services: ['logs'], principal: ['user', 'operator', 'host'] } },
     { maxBodyBytes: MAX_BODY_BYTES, ...o },
   );
 }
