@@ -1,5 +1,5 @@
-import type { Assignment, KnownAssignments } from '../shared/lifecycle/assignments';
-import { MAX_POLL_WAIT_SECONDS } from '../shared/agent-api/operations';
+import { MAX_POLL_WAIT_SECONDS } from '../shared/agent-wire/constants';
+import type { Assignment, KnownAssignments } from '../shared/agent-wire/responses';
 import type { AwsClientConfig } from './aws';
 import type { AgentClient } from './client';
 import { AwsSecretSource } from './secrets/aws-secret-source';

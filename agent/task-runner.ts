@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Assignment } from '../shared/lifecycle/assignments';
+import type { Assignment } from '../shared/agent-wire/responses';
 import type { ContainerState as ReportedContainer, StopOutcome, TaskStatus, TaskTimestamp } from '../shared/domain/task';
 import { type ContainerDefinition, DEFAULT_STOP_TIMEOUT_SECONDS } from '../shared/domain/task-definition';
 import type { TaskReportBody } from './client';

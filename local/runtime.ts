@@ -225,20 +225,21 @@ async function waitForActiveHosts(berth: LocalBerth, count: number, timeoutMs: n
 
 /**
  * The local mode's API key: the one given, else the one saved in the data directory at first
- * start (mode 0600), else a new one, saved there.
+ * start (mode 0600), else a new one, saved there. It is the machine's operator's key, so it
+ * may also make the operator calls (`POST /operator`) that AWS itself makes.
  */
 async function localCredentials(berth: LocalBerth, o: LocalOptions): Promise<Credentials> {
   if (o.credentials) {
-    await adoptAccessKey(berth, o.credentials);
+    await adoptAccessKey(berth, o.credentials, 'operator');
     return o.credentials;
   }
   const file = join(o.dataDir, 'credentials.json');
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as Credentials;
-    await adoptAccessKey(berth, saved);
+    await adoptAccessKey(berth, saved, 'operator');
     return saved;
   }
-  const issued = await issueAccessKey(berth, 'user');
+  const issued = await issueAccessKey(berth, 'operator');
   writeFileSync(file, JSON.stringify(issued), { mode: 0o600 });
   o.log(`created an access key for this machine, saved in ${file}`);
   return issued;

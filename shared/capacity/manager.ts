@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Berth } from '../context';
+import { revokeHostKeys } from '../auth/access-keys';
 import type { FleetProvider } from '../cloud/fleet-provider';
 import { hashBootstrapToken } from '../lifecycle/reports';
 import { markTaskStopped } from '../lifecycle/stop';
@@ -66,6 +67,7 @@ function toFleetHost(h: HostRecord): FleetHost {
 async function writeOffLost(b: Berth, o: CapacityOptions, host: HostRecord): Promise<boolean> {
   const lost = await b.store.hosts.transition(host.hostId, 'LOST', ['ACTIVE', 'DRAINING'], { heartbeatAt: host.lastHeartbeatAt });
   if (!lost) return false;
+  await revokeHostKeys(b, host.hostId);
   const silentFor = Math.round((b.now() - host.lastHeartbeatAt) / 1000);
   // Read again: a placement may have landed between the scan and the write-off, and none can now.
   const current = (await b.store.hosts.get(host.hostId)) ?? host;
@@ -101,6 +103,7 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
       if (await writeOffLost(b, o, h)) summary.lost.push(h.hostId);
     } else if (h.status === 'LAUNCHING' && now - Math.max(h.launchedAt ?? now, o.watchingSince ?? 0) > o.bootTimeoutSeconds * 1000) {
       if (await b.store.hosts.transition(h.hostId, 'TERMINATED', ['LAUNCHING'])) {
+        await revokeHostKeys(b, h.hostId);
         await o.provider.terminate([h.hostId]);
         summary.terminated.push(h.hostId);
       }
@@ -151,6 +154,7 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
   for (const hostId of plan.drains) await b.store.hosts.transition(hostId, 'DRAINING', ['ACTIVE']);
   for (const hostId of plan.terminations) {
     if (await b.store.hosts.transition(hostId, 'TERMINATED', ['ACTIVE', 'DRAINING'], { empty: true })) {
+      await revokeHostKeys(b, hostId);
       await o.provider.terminate([hostId]);
       summary.terminated.push(hostId);
     }

@@ -19,7 +19,8 @@ export const ECS_RESERVED_PORTS: readonly number[] = [22, 2375, 2376, 51678, 516
  */
 export const DEFAULT_DYNAMIC_PORT_RANGE = { from: 49153, to: 65535 } as const;
 
-export type Protocol = 'tcp' | 'udp';
+export const PROTOCOLS = ['tcp', 'udp'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
 
 export interface PortMapping {
   containerPort: number;

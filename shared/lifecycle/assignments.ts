@@ -1,23 +1,10 @@
 import type { Berth } from '../context';
 import { taskArn } from '../domain/arns';
-import type { DesiredStatus, TaskStatus } from '../domain/task';
+import type { Assignment, KnownAssignments } from '../agent-wire/responses';
 import type { ContainerDefinition } from '../domain/task-definition';
 import type { TaskDefinitionRecord, TaskRecord } from '../store';
 
-/** What an agent needs to run (or stop) one task: its containers with the overrides applied. */
-export interface Assignment {
-  cluster: string;
-  taskId: string;
-  taskArn: string;
-  desiredStatus: DesiredStatus;
-  lastStatus: TaskStatus;
-  createdAt: number;
-  cpu: number;
-  memory: number;
-  /** The definition's network mode: whether the agent publishes its ports on the host (ports.ts). */
-  networkMode?: string;
-  containers: ContainerDefinition[];
-}
+export type { Assignment, KnownAssignments } from '../agent-wire/responses';
 
 /** ECS's override rules: command replaces, environment adds or replaces by name, sizes replace. */
 export function applyOverrides(def: ContainerDefinition, task: TaskRecord): ContainerDefinition {
@@ -67,8 +54,6 @@ export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignme
   return out.sort((x, y) => x.createdAt - y.createdAt || x.taskId.localeCompare(y.taskId));
 }
 
-/** What the agent already knows: each task's desired status. */
-export type KnownAssignments = Record<string, DesiredStatus>;
 
 const differs = (current: Assignment[], known: KnownAssignments) =>
   current.length !== Object.keys(known).length || current.some((a) => known[a.taskId] !== a.desiredStatus);

@@ -27,6 +27,8 @@ export interface HostRecord extends HostView {
   lastHeartbeatAt: number;
   /** When a task last arrived or left: an empty host has been idle since then. */
   lastTaskAt?: number;
+  /** The access keys issued to its agent: revoked when the host is written off or terminated. */
+  accessKeyIds?: string[];
   version: number;
 }
 
@@ -253,13 +255,39 @@ export class HostStore {
     }
   }
 
-  async heartbeat(hostId: string, now: number): Promise<void> {
+  /**
+   * Records a host's heartbeat; returns false, changing nothing, when the host is not live. A
+   * host written off (LOST) or TERMINATED stays so: a late heartbeat does not bring it back.
+   */
+  async heartbeat(hostId: string, now: number): Promise<boolean> {
     const u = new UpdateExpression().set({ lastHeartbeatAt: now });
-    await this.db.send(new UpdateCommand({
-      TableName: this.table, Key: { hostId }, UpdateExpression: u.toString(),
-      ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
-      ConditionExpression: 'attribute_exists(hostId)',
-    }));
+    return this.updateIfLive(hostId, u);
+  }
+
+  /**
+   * Records a key issued to a host's agent, so that writing the host off can revoke it. Only
+   * while the host is live: a key issued as the host was written off is refused (false), and
+   * whoever issued it revokes it; one recorded before is found by the write-off.
+   */
+  async recordKey(hostId: string, accessKeyId: string): Promise<boolean> {
+    const u = new UpdateExpression();
+    const ids = u.name('accessKeyIds');
+    u.raw(`${ids} = list_append(if_not_exists(${ids}, ${u.value([])}), ${u.value([accessKeyId])})`);
+    return this.updateIfLive(hostId, u);
+  }
+
+  private async updateIfLive(hostId: string, u: UpdateExpression): Promise<boolean> {
+    try {
+      await this.db.send(new UpdateCommand({
+        TableName: this.table, Key: { hostId }, UpdateExpression: u.toString(),
+        ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
+        ConditionExpression: `${u.name('status')} IN (${u.value('ACTIVE')}, ${u.value('DRAINING')})`,
+      }));
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
   }
 
   /**

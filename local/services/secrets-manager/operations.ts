@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Partition } from '../../../shared/domain/arns';
 import { InvalidParameterException as EcsInvalidParameter } from '../../../shared/domain/errors';
 import type { Json } from '../../../shared/domain/fields';
+import { isUserKey } from '../../../shared/auth/access-keys';
 import type { Caller, Operation } from '../../../shared/ecs-api/operation';
 import { page } from '../../../shared/ecs-api/paging';
 import { AccessDeniedException, ValidationException } from '../errors';
@@ -34,7 +35,7 @@ export interface SecretsManagerContext {
 
 /** Admin calls need a user's key; a host's key only reads values (as a task execution role would). */
 function requireUser(caller: Caller, operation: string): void {
-  if (caller.principal?.principal !== 'user') throw new AccessDeniedException(`secretsmanager:${operation}`);
+  if (!isUserKey(caller.principal)) throw new AccessDeniedException(`secretsmanager:${operation}`);
 }
 
 export const sealContext = (arn: string, versionId: string) => `secretsmanager:${arn}:${versionId}`;

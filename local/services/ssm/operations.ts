@@ -1,4 +1,5 @@
 import type { Partition } from '../../../shared/domain/arns';
+import { isUserKey } from '../../../shared/auth/access-keys';
 import type { Caller, Operation } from '../../../shared/ecs-api/operation';
 import { AccessDeniedException, ValidationException } from '../errors';
 import { epochSeconds, optBool, optStr, optStrList, reqStr } from '../request';
@@ -24,7 +25,7 @@ export interface SsmContext {
 export const sealContext = (name: string, version: number) => `ssm:${name}:${version}`;
 
 function requireUser(caller: Caller, operation: string): void {
-  if (caller.principal?.principal !== 'user') throw new AccessDeniedException(`ssm:${operation}`);
+  if (!isUserKey(caller.principal)) throw new AccessDeniedException(`ssm:${operation}`);
 }
 
 const enumViolation = (member: string, value: string, allowed: readonly string[]) =>
