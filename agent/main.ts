@@ -7,8 +7,10 @@ import { AgentClient } from './client';
 import { ImdsClient } from './identity/imds';
 import { agentMetricsConfig, startAgentMetrics } from './metrics/agent-metrics';
 import { DockerStatsSource } from './metrics/docker-stats-source';
+import { LABELS } from './runtime/container-runtime';
 import { DockerRuntime, defaultDockerSocket } from './runtime/docker-runtime';
 import { DEFAULT_PAUSE, DEFAULT_POOL_SIZE } from './task-namespaces';
+import { parsePortRange } from '../shared/domain/ports';
 
 /**
  * The agent as a process of its own, configured by its environment:
@@ -16,10 +18,13 @@ import { DEFAULT_PAUSE, DEFAULT_POOL_SIZE } from './task-namespaces';
  * (default: this machine's), BERTH_DOCKER_SOCKET, BERTH_DATA_DIR (container logs),
  * BERTH_ALLOWED_CAPABILITIES (comma-separated; default SYS_PTRACE), BERTH_PAUSE_IMAGE (default
  * localhost/busybox:latest), BERTH_NAMESPACE_POOL_SIZE (network namespaces kept ready; default 2);
+ * published host ports: BERTH_HOST_PORT_BIND_IP (the address they are bound to; default 0.0.0.0)
+ * and BERTH_HOST_PORT_RANGE (where dynamic ones come from; default 49153-65535, ECS's);
  * how the host proves itself at its first registration: BERTH_BOOTSTRAP_TOKEN, or
  * BERTH_IMDS_ENDPOINT (EC2's instance metadata service, for the signed instance identity
  * document); and for metrics BERTH_METRICS_INTERVAL_MS, BERTH_METRICS_LOG_GROUP and
- * BERTH_METRICS_REPORT (agent/metrics/agent-metrics.ts).
+ * BERTH_METRICS_REPORT (agent/metrics/agent-metrics.ts). A local mode's agents get
+ * BERTH_LOCAL_INSTANCE, its data directory, to label what they make (LABELS.instance).
  */
 /** How long a stopping agent may spend removing its ready namespaces. */
 const STOP_GRACE_MS = 5_000;
@@ -42,7 +47,10 @@ function main() {
     instanceIdentity: env.BERTH_IMDS_ENDPOINT ? () => new ImdsClient(env.BERTH_IMDS_ENDPOINT).instanceIdentity() : undefined,
   });
   const aws = agentAwsConfig(client, env);
-  const runtime = new DockerRuntime({ socketPath: defaultDockerSocket(), log });
+  const runtime = new DockerRuntime({
+    socketPath: defaultDockerSocket(), log,
+    labels: env.BERTH_LOCAL_INSTANCE ? { [LABELS.instance]: env.BERTH_LOCAL_INSTANCE } : undefined,
+  });
   const agent = new Agent({
     client,
     aws,
@@ -55,6 +63,7 @@ function main() {
     allowedCapabilities: readAllowedCapabilities(env.BERTH_ALLOWED_CAPABILITIES),
     pause: { image: env.BERTH_PAUSE_IMAGE ?? DEFAULT_PAUSE.image, command: DEFAULT_PAUSE.command },
     namespacePoolSize: env.BERTH_NAMESPACE_POOL_SIZE ? Number(env.BERTH_NAMESPACE_POOL_SIZE) : DEFAULT_POOL_SIZE,
+    hostPorts: { bindIP: env.BERTH_HOST_PORT_BIND_IP || undefined, range: parsePortRange(env.BERTH_HOST_PORT_RANGE) },
   });
   let stopping = false;
   const stop = () => {

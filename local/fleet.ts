@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 
 export interface LocalHostSpec {
   hostId: string;
@@ -20,8 +21,15 @@ export interface FleetOptions {
 /** One agent process per local host, as each EC2 host runs its own. */
 export class LocalFleet {
   readonly agents = new Map<string, ChildProcess>();
+  /**
+   * This local mode among others on the machine: its data directory, which every container and
+   * network its hosts make carries (LABELS.instance).
+   */
+  readonly instance: string;
 
-  constructor(private readonly o: FleetOptions) {}
+  constructor(private readonly o: FleetOptions) {
+    this.instance = realpathSync(o.dataDir);
+  }
 
   start(host: LocalHostSpec, extraEnv: Record<string, string> = {}): ChildProcess {
     // One plain node process, so a signal reaches the agent itself.
@@ -37,6 +45,7 @@ export class LocalFleet {
         BERTH_HOST_MEMORY: String(host.memory),
         BERTH_DOCKER_SOCKET: this.o.dockerSocket,
         BERTH_DATA_DIR: this.o.dataDir,
+        BERTH_LOCAL_INSTANCE: this.instance,
         ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

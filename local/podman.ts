@@ -111,6 +111,9 @@ export async function startPodmanService(options: { dataDir: string; log: Log })
   const child = spawn('podman', ['system', 'service', '--time=0', `unix://${socketPath}`], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
+    // A process group of its own: Ctrl-C reaches the local mode and its agents, which still need
+    // the service to remove their namespaces; the local mode stops it after them.
+    detached: true,
   });
   const pidFile = join(dataDir, 'podman.pid');
   if (child.pid !== undefined) writeFileSync(pidFile, String(child.pid));

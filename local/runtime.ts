@@ -7,6 +7,7 @@ import { DEFAULT_CATALOG } from '../shared/capacity/catalog';
 import { CapacityManager, DEFAULT_BOOT_TIMEOUT_SECONDS, DEFAULT_HEARTBEAT_TIMEOUT_SECONDS } from '../shared/capacity/manager';
 import type { Market } from '../shared/capacity/types';
 import { dropUndefined } from '../shared/domain/task-definition';
+import { ECS_RESERVED_PORTS, parsePortRange } from '../shared/domain/ports';
 import type { BerthConfig } from '../shared/context';
 import { createApiHandler } from '../shared/ecs-api/handler';
 import { recoverInFlight } from '../shared/lifecycle/recovery';
@@ -48,6 +49,9 @@ export interface LocalOptions {
   credentials?: Credentials;
   /** How often agents sample their tasks and the control plane counts its own (`GET /metrics`, EMF). */
   metricsIntervalMs: number;
+  /** The address agents bind published host ports to (default 127.0.0.1), and their dynamic range (FROM-TO). */
+  hostPortBindIP: string;
+  hostPortRange?: string;
   /** Sees every agent report and its outcome: for tests that check a run's history. */
   onReport?: (report: ObservedReport) => void;
 }
@@ -64,6 +68,7 @@ export const LOCAL_DEFAULTS = {
   heartbeatTimeoutSeconds: DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
   bootDelayMs: 0,
   metricsIntervalMs: 10_000,
+  hostPortBindIP: '127.0.0.1',
 } satisfies Partial<LocalOptions>;
 
 export interface LocalBerthRuntime {
@@ -100,6 +105,7 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
 
 async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: () => Promise<void>): Promise<LocalBerthRuntime> {
   mkdirSync(join(o.dataDir, 'dynamodb'), { recursive: true });
+  parsePortRange(o.hostPortRange); // a bad range fails here, not in every agent
   await ensurePodman(o.log);
 
   o.log(`starting DynamoDB (dynalite), data in ${join(o.dataDir, 'dynamodb')}`);
@@ -143,6 +149,8 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     'POST /operator': createOperatorApiHandler(() => berth, { log: requestLog }),
   }, o.port);
   started.push(() => server.close());
+  // No task may take the endpoint's own port from it.
+  berth.config.reservedHostPorts = [...(berth.config.reservedHostPorts ?? ECS_RESERVED_PORTS), Number(new URL(server.url).port)];
 
   const credentials = await localCredentials(berth, o);
   started.push(metrics.start({ berth, url: server.url, credentials, log: o.log }));
@@ -153,13 +161,20 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     dockerSocket: podman.socketPath,
     dataDir: o.dataDir,
     env: { ...podman.env, BERTH_EXIT_WITH_PARENT: '1', BERTH_HEARTBEAT_INTERVAL_MS: String(o.heartbeatIntervalMs),
-      BERTH_METRICS_INTERVAL_MS: String(o.metricsIntervalMs), BERTH_METRICS_REPORT: '1' },
+      BERTH_METRICS_INTERVAL_MS: String(o.metricsIntervalMs), BERTH_METRICS_REPORT: '1',
+      BERTH_HOST_PORT_BIND_IP: o.hostPortBindIP, ...(o.hostPortRange ? { BERTH_HOST_PORT_RANGE: o.hostPortRange } : {}) },
     log: o.log,
   });
-  started.push(() => fleet.stopAll());
   const provider = new LocalFleetProvider(fleet, DEFAULT_CATALOG, new DockerRuntime({ socketPath: podman.socketPath }), o.bootDelayMs);
+  // The agents, then what they kept ready and had no time to remove (after provider.close, so no
+  // host boots meanwhile).
+  started.push(async () => {
+    await fleet.stopAll();
+    await provider.removeUnused().catch((e) => o.log(`cannot remove the hosts' unused namespaces: ${e}`));
+  });
   started.push(() => provider.close());
-  const resumed = provider.resume(await berth.store.hosts.list());
+  const { resumed, removed } = await provider.resume(await berth.store.hosts.list());
+  if (removed > 0) o.log(`removed ${removed} container(s) and network(s) an earlier run of ${o.dataDir} left`);
   if (resumed > 0) o.log(`resumed the agents of ${resumed} host(s) from the store`);
 
   const capacity = new CapacityManager(berth, {

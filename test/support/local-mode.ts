@@ -15,18 +15,19 @@ export interface LocalMode {
   close(): Promise<void>;
 }
 
-/** The whole local mode, in process, on a free port with its own data directory. */
+/** The whole local mode, in process, on a free port with its own data directory (a new one unless given). */
 export async function startLocalMode(options: Partial<LocalOptions> = {}): Promise<LocalMode> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-e2e-'));
   const logs: string[] = [];
   const local = await startLocal({
-    dataDir, port: 0, hosts: 2, heartbeatIntervalMs: 1000, capacityIntervalMs: 1000, credentials: TEST_CREDENTIALS,
+    port: 0, hosts: 2, heartbeatIntervalMs: 1000, capacityIntervalMs: 1000, credentials: TEST_CREDENTIALS,
     log: (line) => {
       logs.push(line);
       // BERTH_E2E_LOG=1 shows the local mode's own log as a test runs.
       if (process.env.BERTH_E2E_LOG) process.stderr.write(`berth: ${line}\n`);
     },
     ...options,
+    dataDir,
   });
   const ecs = new ECSClient({
     endpoint: local.url, region: 'us-east-1', maxAttempts: 1,
@@ -68,15 +69,19 @@ let families = 0;
 export async function runContainers(
   ecs: ECSClient,
   containers: ContainerDefinition[],
-  run: { count?: number; overrides?: object; size?: { cpu: string; memory: string } } = {},
+  run: { count?: number; overrides?: object; size?: { cpu: string; memory: string }; networkMode?: 'bridge' } = {},
 ): Promise<string[]> {
   const family = `e2e-${++families}-${Date.now()}`;
+  // bridge (an EC2 task) publishes its port mappings on the host; awsvpc keeps them on the task's own address.
+  const bridge = run.networkMode === 'bridge';
   await ecs.send(new RegisterTaskDefinitionCommand({
-    family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc',
+    family, requiresCompatibilities: [bridge ? 'EC2' : 'FARGATE'], networkMode: bridge ? 'bridge' : 'awsvpc',
     cpu: run.size?.cpu ?? '256', memory: run.size?.memory ?? '512',
     containerDefinitions: containers.map((c) => ({ image: BUSYBOX, ...c })),
   }));
-  const r = await ecs.send(new RunTaskCommand({ taskDefinition: family, count: run.count ?? 1, overrides: run.overrides as any }));
+  const r = await ecs.send(new RunTaskCommand({
+    taskDefinition: family, count: run.count ?? 1, overrides: run.overrides as any, launchType: bridge ? 'EC2' : undefined,
+  }));
   return r.tasks!.map((t) => t.taskArn!);
 }
 
