@@ -179,12 +179,13 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
 
   // 6. Drain and terminate. A host that took a task since the plan is not terminated.
   for (const hostId of plan.drains) await b.store.hosts.transition(hostId, 'DRAINING', ['ACTIVE']);
+  const idle: string[] = [];
   for (const hostId of plan.terminations) {
-    if (await b.store.hosts.transition(hostId, 'TERMINATED', ['ACTIVE', 'DRAINING'], { empty: true })) {
-      await o.provider.terminate([hostId]);
-      summary.terminated.push(hostId);
-    }
+    if (await b.store.hosts.transition(hostId, 'TERMINATED', ['ACTIVE', 'DRAINING'], { empty: true })) idle.push(hostId);
   }
+  // In one call, as EC2 takes them: one by one, each local clean-up waited for the last.
+  if (idle.length) await o.provider.terminate(idle);
+  summary.terminated.push(...idle);
   return summary;
 }
 
