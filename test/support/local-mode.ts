@@ -1,4 +1,4 @@
-import { DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, type ContainerDefinition, type Task } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type ContainerDefinition, type Task } from '@aws-sdk/client-ecs';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,11 @@ export async function startLocalMode(options: Partial<LocalOptions> = {}): Promi
   const logs: string[] = [];
   const local = await startLocal({
     port: 0, hosts: 2, heartbeatIntervalMs: 1000, capacityIntervalMs: 1000, credentials: TEST_CREDENTIALS,
-    log: (line) => logs.push(line),
+    log: (line) => {
+      logs.push(line);
+      // BERTH_E2E_LOG=1 shows the local mode's own log as a test runs.
+      if (process.env.BERTH_E2E_LOG) process.stderr.write(`berth: ${line}\n`);
+    },
     ...options,
     dataDir,
   });
@@ -36,6 +40,27 @@ export async function startLocalMode(options: Partial<LocalOptions> = {}): Promi
       await local.close();
     },
   };
+}
+
+/**
+ * The local mode test/e2e/shared.test.ts starts once for every suite in test/e2e/shared/: a
+ * fleet of exactly 2 hosts (the capacity manager may add none), placement that waits up to
+ * 2 minutes on this loaded machine, and every request logged (the secrets suite reads the log).
+ */
+export const SHARED_LOCAL_MODE: Partial<LocalOptions> = {
+  hosts: 2, maxHosts: 2, config: { placementTimeoutSeconds: 120 }, logRequests: true,
+};
+
+/** Stops every task not yet STOPPED, in every cluster, and waits until each is and no room is held. */
+export async function stopEveryTask(m: LocalMode, timeoutMs = 90_000): Promise<void> {
+  const store = m.local.berth.store;
+  const unfinished = async () => (await Promise.all((await store.clusters.list()).map((c) => store.tasks.list(c.name))))
+    .flat().filter((t) => t.lastStatus !== 'STOPPED');
+  for (const t of await unfinished()) {
+    if (t.desiredStatus !== 'STOPPED') await m.ecs.send(new StopTaskCommand({ cluster: t.cluster, task: t.taskId })).catch(() => {});
+  }
+  await eventually(async () => (await unfinished()).length === 0
+    && (await store.hosts.list()).every((h) => h.taskCount === 0), timeoutMs, 'every task STOPPED and no room held');
 }
 
 let families = 0;
