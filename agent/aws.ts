@@ -12,10 +12,8 @@ export interface AwsClientConfig {
   credentials?: () => Promise<{ accessKeyId: string; secretAccessKey: string }>;
 }
 
-/** `servicesEndpoint` set: the local slices, signed with the host key; unset: AWS itself. */
-export function agentAwsConfig(client: AgentClient, env: NodeJS.ProcessEnv = process.env): AwsClientConfig {
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  const endpoint = env.BERTH_AWS_ENDPOINT;
+/** `endpoint` set (BERTH_AWS_ENDPOINT): the local slices, signed with the host key; unset: AWS itself. */
+export function agentAwsConfig(client: AgentClient, { region, endpoint }: { region: string; endpoint?: string }): AwsClientConfig {
   if (!endpoint) return { region };
   return { region, endpoint, credentials: async () => client.hostCredentials() };
 }

@@ -3,30 +3,24 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { AGENT_TARGET_PREFIX } from '../shared/agent-api/operations';
-import type { Assignment, KnownAssignments } from '../shared/lifecycle/assignments';
-import type { ContainerState, StopOutcome, TaskStatus, TaskTimestamp } from '../shared/domain/task';
+import { AGENT_TARGET_PREFIX } from '../shared/agent-wire/constants';
+import type { ReportTaskStateRequest } from '../shared/agent-wire/requests';
+import type {
+  Assignment, HostCredentials, KnownAssignments, PollAssignmentsResponse, RegisterHostResponse, ReportMetricsResponse, ReportTaskStateResponse,
+} from '../shared/agent-wire/responses';
 import type { MetricDatum } from '../shared/metrics/metric-datum';
+import type { TaskNetwork } from '../shared/domain/task-network';
 
-export interface TaskReportBody {
-  task: { cluster: string; taskId: string };
-  lastStatus: TaskStatus;
-  containers: ContainerState[];
-  timestamps: Partial<Record<TaskTimestamp, number>>;
-  stop?: StopOutcome;
-  seq: number;
-}
+export type { HostCredentials } from '../shared/agent-wire/responses';
+
+/** A task report as the agent sends it (the client adds the host's id). */
+export type TaskReportBody = Omit<ReportTaskStateRequest, 'hostId'>;
 
 export class AgentApiError extends Error {
   constructor(readonly type: string, message: string, readonly status: number) {
     super(`${type}: ${message}`);
     this.name = 'AgentApiError';
   }
-}
-
-export interface HostCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
 }
 
 /**
@@ -81,7 +75,7 @@ export class AgentClient {
     const bootstrapToken = this.credentials ? undefined : this.identity.bootstrapToken;
     const fetchIdentity = this.credentials || bootstrapToken !== undefined ? undefined : this.identity.instanceIdentity;
     const instanceIdentity = fetchIdentity && (await fetchIdentity());
-    const r = await this.call<{ hostId: string; heartbeatIntervalSeconds: number; credentials?: HostCredentials }>(
+    const r = await this.call<RegisterHostResponse>(
       'RegisterHost', { cpu, memory, bootstrapToken, instanceIdentity },
     );
     if (r.credentials) {
@@ -106,16 +100,16 @@ export class AgentClient {
   }
 
   async poll(known: KnownAssignments, waitSeconds: number): Promise<Assignment[]> {
-    const r = await this.call<{ tasks: Assignment[] }>('PollAssignments', { known, waitSeconds }, (waitSeconds + 15) * 1000);
+    const r = await this.call<PollAssignmentsResponse>('PollAssignments', { known, waitSeconds }, (waitSeconds + 15) * 1000);
     return r.tasks;
   }
 
   report(body: TaskReportBody) {
-    return this.call<{ applied: boolean; lastStatus: TaskStatus; desiredStatus: string }>('ReportTaskState', body);
+    return this.call<ReportTaskStateResponse>('ReportTaskState', body);
   }
 
   /** The host's task samples, for the local mode's `/metrics`. */
   reportMetrics(metrics: MetricDatum[]) {
-    return this.call<{ accepted: number }>('ReportMetrics', { metrics });
+    return this.call<ReportMetricsResponse>('ReportMetrics', { metrics });
   }
 }

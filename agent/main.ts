@@ -1,60 +1,57 @@
-import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { Agent } from './agent';
 import { agentAwsConfig } from './aws';
-import { readAllowedCapabilities } from './capability-policy';
 import { AgentClient } from './client';
+import { type AgentConfig, agentConfigFromEnvironment } from './config';
 import { ImdsClient } from './identity/imds';
-import { agentMetricsConfig, startAgentMetrics } from './metrics/agent-metrics';
+import { startAgentMetrics } from './metrics/agent-metrics';
 import { DockerStatsSource } from './metrics/docker-stats-source';
-import { DockerRuntime, defaultDockerSocket } from './runtime/docker-runtime';
-import { DEFAULT_PAUSE, DEFAULT_POOL_SIZE } from './task-namespaces';
+import { LABELS } from './runtime/container-runtime';
+import { DockerRuntime } from './runtime/docker-runtime';
+import { DEFAULT_PAUSE } from './task-namespaces';
 
 /**
- * The agent as a process of its own, configured by its environment:
- * BERTH_ENDPOINT (the control plane), BERTH_HOST_ID, BERTH_HOST_CPU and BERTH_HOST_MEMORY
- * (default: this machine's), BERTH_DOCKER_SOCKET, BERTH_DATA_DIR (container logs),
- * BERTH_ALLOWED_CAPABILITIES (comma-separated; default SYS_PTRACE), BERTH_PAUSE_IMAGE (default
- * localhost/busybox:latest), BERTH_NAMESPACE_POOL_SIZE (network namespaces kept ready; default 2);
- * how the host proves itself at its first registration: BERTH_BOOTSTRAP_TOKEN, or
- * BERTH_IMDS_ENDPOINT (EC2's instance metadata service, for the signed instance identity
- * document); and for metrics BERTH_METRICS_INTERVAL_MS, BERTH_METRICS_LOG_GROUP and
- * BERTH_METRICS_REPORT (agent/metrics/agent-metrics.ts).
+ * The agent as a process of its own, configured by its environment (agent/config.ts lists and
+ * checks every variable): BERTH_ENDPOINT (the control plane), BERTH_HOST_ID, the host's capacity,
+ * its Docker socket, its policy, how it proves itself at its first registration
+ * (BERTH_BOOTSTRAP_TOKEN, or BERTH_IMDS_ENDPOINT on EC2), and its metrics.
  */
 /** How long a stopping agent may spend removing its ready namespaces. */
 const STOP_GRACE_MS = 5_000;
 
 function main() {
-  const env = process.env;
-  const endpoint = env.BERTH_ENDPOINT;
-  const hostId = env.BERTH_HOST_ID;
-  if (!endpoint || !hostId) {
-    console.error('berth-agent: BERTH_ENDPOINT and BERTH_HOST_ID must be set');
+  let config: AgentConfig;
+  try {
+    config = agentConfigFromEnvironment(process.env);
+  } catch (e) {
+    console.error(`berth-agent: bad configuration:\n${e instanceof Error ? e.message : e}`);
     process.exit(2);
   }
-  const cpu = Number(env.BERTH_HOST_CPU ?? cpus().length * 1024);
-  const memory = Number(env.BERTH_HOST_MEMORY ?? Math.floor(totalmem() / 1024 / 1024));
+  const { hostId } = config;
   const log = (m: string) => console.log(`[${hostId}] ${m}`);
-  const client = new AgentClient(endpoint, hostId, {
-    bootstrapToken: env.BERTH_BOOTSTRAP_TOKEN,
-    credentialsFile: join(env.BERTH_DATA_DIR ?? '/var/lib/berth', 'hosts', `${hostId}.json`),
+  const client = new AgentClient(config.endpoint, hostId, {
+    bootstrapToken: config.bootstrapToken,
+    credentialsFile: config.credentialsFile,
     // On EC2 (the user data sets BERTH_IMDS_ENDPOINT), the signed instance identity document.
-    instanceIdentity: env.BERTH_IMDS_ENDPOINT ? () => new ImdsClient(env.BERTH_IMDS_ENDPOINT).instanceIdentity() : undefined,
+    instanceIdentity: config.imdsEndpoint ? () => new ImdsClient(config.imdsEndpoint).instanceIdentity() : undefined,
   });
-  const aws = agentAwsConfig(client, env);
-  const runtime = new DockerRuntime({ socketPath: defaultDockerSocket(), log });
+  const aws = agentAwsConfig(client, config.aws);
+  const runtime = new DockerRuntime({
+    socketPath: config.dockerSocket, log,
+    labels: config.localInstance ? { [LABELS.instance]: config.localInstance } : undefined,
+  });
   const agent = new Agent({
     client,
     aws,
     runtime,
-    cpu,
-    memory,
-    logDir: env.BERTH_DATA_DIR ? join(env.BERTH_DATA_DIR, 'logs') : undefined,
-    heartbeatIntervalMs: env.BERTH_HEARTBEAT_INTERVAL_MS ? Number(env.BERTH_HEARTBEAT_INTERVAL_MS) : undefined,
+    cpu: config.cpu,
+    memory: config.memory,
+    logDir: config.logDir,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
     log,
-    allowedCapabilities: readAllowedCapabilities(env.BERTH_ALLOWED_CAPABILITIES),
-    pause: { image: env.BERTH_PAUSE_IMAGE ?? DEFAULT_PAUSE.image, command: DEFAULT_PAUSE.command },
-    namespacePoolSize: env.BERTH_NAMESPACE_POOL_SIZE ? Number(env.BERTH_NAMESPACE_POOL_SIZE) : DEFAULT_POOL_SIZE,
+    allowedCapabilities: config.allowedCapabilities,
+    pause: { image: config.pauseImage, command: DEFAULT_PAUSE.command },
+    namespacePoolSize: config.namespacePoolSize,
+    hostPorts: config.hostPorts,
   });
   let stopping = false;
   const stop = () => {
@@ -68,7 +65,7 @@ function main() {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   // Started by the local mode: go when it goes, even when it was killed without a word.
-  if (env.BERTH_EXIT_WITH_PARENT) {
+  if (config.exitWithParent) {
     const parent = process.ppid;
     setInterval(() => {
       if (process.ppid !== parent) stop();
@@ -76,8 +73,8 @@ function main() {
   }
   agent.start().then(() => {
     startAgentMetrics({
-      config: agentMetricsConfig(env), client, aws, runtime, log,
-      stats: new DockerStatsSource({ socketPath: defaultDockerSocket() }),
+      config: config.metrics, client, aws, runtime, log,
+      stats: new DockerStatsSource({ socketPath: config.dockerSocket }),
       tasks: () => agent.tasks(),
     });
   }).catch((e) => {

@@ -1,4 +1,4 @@
-import { build } from 'esbuild';
+import { type Metafile, build } from 'esbuild';
 import { join } from 'node:path';
 
 const AGENT_MAIN = join(__dirname, '..', 'agent', 'main.ts');
@@ -9,8 +9,12 @@ const AGENT_MAIN = join(__dirname, '..', 'agent', 'main.ts');
  * small machine booting several hosts at once made the whole fleet stall.
  */
 export async function bundleAgent(): Promise<string> {
-  const outfile = join(__dirname, '..', '.build', 'agent.js');
-  await build({
+  return (await buildAgent(join(__dirname, '..', '.build', 'agent.js'))).outfile;
+}
+
+/** The bundle, and esbuild's metafile: every module it carries is one of its `inputs`. */
+export async function buildAgent(outfile: string): Promise<{ outfile: string; metafile: Metafile }> {
+  const r = await build({
     entryPoints: [AGENT_MAIN],
     outfile,
     bundle: true,
@@ -21,7 +25,8 @@ export async function bundleAgent(): Promise<string> {
     // dockerode's ssh transport (never used over a unix socket) carries native addons: left to
     // node_modules, which the bundle's place in the repo's .build/ lets node find.
     external: ['cpu-features', 'ssh2'],
+    metafile: true,
     logLevel: 'warning',
   });
-  return outfile;
+  return { outfile, metafile: r.metafile };
 }

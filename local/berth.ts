@@ -25,7 +25,7 @@ export interface LocalBerthOptions {
   workflows?: LocalWorkflowOptions;
   /** Seals issued access keys' secrets; one of this process only when not given. */
   keySealer?: KeySealer;
-  /** A crash point to die at (see crash-points.ts); by default BERTH_CRASH_AT's, for the crash suite. */
+  /** Crash points to die at (see crash-points.ts): the local mode's BERTH_CRASH_AT, for the crash suite. */
   crashAt?: string;
 }
 
@@ -47,7 +47,7 @@ export function localBerth(options: LocalBerthOptions): LocalBerth {
   let functions: Record<string, LocalFunction> = Object.fromEntries(
     Object.entries(steps).map(([name, fn]) => [name, (payload: unknown) => (fn as (p: unknown) => Promise<unknown>)(payload)]),
   );
-  const crash = parseCrashPlan(options.crashAt ?? process.env.BERTH_CRASH_AT);
+  const crash = parseCrashPlan(options.crashAt);
   const hook = crash && crashHook(crash, async (ref) => (await berth.store.tasks.get(ref))?.startedBy, (l) => console.log(`berth: ${l}`));
   if (hook) functions = withCrashPoints(functions, hook);
   berth.workflows = new LocalWorkflowEngine(functions, options.workflows);

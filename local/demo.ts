@@ -2,8 +2,9 @@ import {
   DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, type Task,
 } from '@aws-sdk/client-ecs';
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { pick, readEnvironment, url } from '../shared/config/variables';
+import { LOCAL_VARIABLES } from './config';
 
 /**
  * `npm run demo`: runs one task against a running `npm start` and shows its lifecycle states
@@ -12,9 +13,15 @@ import { join } from 'node:path';
 async function main() {
   // We run Node 20 on purpose (see README); the SDK's notice about Node 22 only adds noise.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const port = Number(process.env.BERTH_PORT ?? 4566);
-  const endpoint = process.env.BERTH_ENDPOINT ?? `http://127.0.0.1:${port}`;
-  const dataDir = process.env.BERTH_DATA_DIR ?? join(homedir(), '.berth');
+  let v;
+  try {
+    v = readEnvironment({ ...pick(LOCAL_VARIABLES, 'BERTH_PORT', 'BERTH_DATA_DIR'), BERTH_ENDPOINT: url() }, process.env);
+  } catch (e) {
+    console.error(`demo: bad configuration:\n${e instanceof Error ? e.message : e}`);
+    process.exit(2);
+  }
+  const endpoint = v.BERTH_ENDPOINT ?? `http://127.0.0.1:${v.BERTH_PORT}`;
+  const dataDir = v.BERTH_DATA_DIR;
   // The key `npm start` printed, from the environment, else from the data directory.
   const saved = join(dataDir, 'credentials.json');
   const credentials = process.env.AWS_ACCESS_KEY_ID && process.env.AWS_SECRET_ACCESS_KEY

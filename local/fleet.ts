@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { realpathSync } from 'node:fs';
+import { AGENT_VARIABLES } from '../agent/config';
+import { variableNames } from '../shared/config/variables';
 
 export interface LocalHostSpec {
   hostId: string;
@@ -16,19 +19,41 @@ export interface FleetOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * What an agent gets of the local mode's own environment: what any process needs, what podman and
+ * the Docker client read, and the variables the agent reads (agent/config.ts). Nothing else, so
+ * no user key (AWS_SECRET_ACCESS_KEY, BERTH_SECRET_ACCESS_KEY, ...) reaches a host.
+ */
+export const AGENT_ENVIRONMENT: readonly string[] = [
+  'PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'XDG_RUNTIME_DIR',
+  'CONTAINERS_CONF', 'CONTAINERS_STORAGE_CONF', 'CONTAINERS_REGISTRIES_CONF', 'DOCKER_HOST',
+  'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED', 'AWS_EC2_METADATA_DISABLED',
+  ...variableNames(AGENT_VARIABLES),
+];
+
+export function agentEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(AGENT_ENVIRONMENT.filter((name) => env[name] !== undefined).map((name) => [name, env[name]]));
+}
 
 /** One agent process per local host, as each EC2 host runs its own. */
 export class LocalFleet {
   readonly agents = new Map<string, ChildProcess>();
+  /**
+   * This local mode among others on the machine: its data directory, which every container and
+   * network its hosts make carries (LABELS.instance).
+   */
+  readonly instance: string;
 
-  constructor(private readonly o: FleetOptions) {}
+  constructor(private readonly o: FleetOptions) {
+    this.instance = realpathSync(o.dataDir);
+  }
 
   start(host: LocalHostSpec, extraEnv: Record<string, string> = {}): ChildProcess {
     // One plain node process, so a signal reaches the agent itself.
     const child = spawn(process.execPath, ['--enable-source-maps', this.o.agentScript], {
       env: {
-        ...process.env,
-        ...this.o.env,
+        ...agentEnvironment(process.env),
+        ...agentEnvironment(this.o.env ?? {}),
         BERTH_ENDPOINT: this.o.endpoint,
         // The local endpoint also serves the Secrets Manager, SSM and CloudWatch Logs slices.
         BERTH_AWS_ENDPOINT: this.o.endpoint,
@@ -37,6 +62,7 @@ export class LocalFleet {
         BERTH_HOST_MEMORY: String(host.memory),
         BERTH_DOCKER_SOCKET: this.o.dockerSocket,
         BERTH_DATA_DIR: this.o.dataDir,
+        BERTH_LOCAL_INSTANCE: this.instance,
         ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

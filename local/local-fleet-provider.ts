@@ -5,15 +5,22 @@ import { FleetLaunchError, type FleetProvider, type LaunchRequest, type Launched
 import { isLiveHost } from '../shared/scheduler/placement';
 import type { HostRecord } from '../shared/store';
 import { LABELS, type ContainerRuntime } from '../agent/runtime/container-runtime';
+import { removeUnusedNamespaces } from '../agent/task-namespaces';
 import type { LocalFleet } from './fleet';
+
+/** How long after a host's termination its containers and networks are looked for once more. */
+const SECOND_PASS_MS = 3_000;
 
 /**
  * The fleet provider on one machine: a "host" is an agent process with the capacity of the
  * instance type asked for. An optional boot delay imitates EC2's. Terminating a host ends its
- * agent and removes its containers, as terminating an instance would.
+ * agent and removes its containers and networks, as terminating an instance would.
  */
 export class LocalFleetProvider implements FleetProvider {
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Terminated hosts' second passes, due (by their timer) and under way. */
+  private readonly secondPasses = new Map<NodeJS.Timeout, () => Promise<void>>();
+  private readonly passing = new Set<Promise<void>>();
 
   constructor(
     private readonly fleet: LocalFleet,
@@ -44,27 +51,76 @@ export class LocalFleetProvider implements FleetProvider {
       // As EC2 ends a machine: at once. A graceful agent stop would tidy what is removed below
       // anyway, and would hold up the capacity cycle that terminates the host for seconds.
       await this.fleet.kill(hostId);
-      const containers = await this.runtime.list({ [LABELS.host]: hostId });
-      await Promise.all(containers.map((c) => this.runtime.remove(c.id)));
-      // The host's task networks, which outlive their containers in the engine.
-      const networks = await this.runtime.listNetworks({ [LABELS.host]: hostId });
-      await Promise.all(networks.map((n) => this.runtime.removeNetwork(n)));
+      const host = { [LABELS.host]: hostId };
+      await this.removeAll(host);
+      // The engine finishes what the agent asked for just before it was killed (a namespace made
+      // ahead, say) after the pass above has listed: a second pass, a little later, removes it.
+      const pass = () => this.removeAll(host).catch(() => {});
+      const timer = setTimeout(() => {
+        this.secondPasses.delete(timer);
+        this.track(pass());
+      }, SECOND_PASS_MS);
+      this.secondPasses.set(timer, pass);
     }));
   }
 
-  /** After a restart of the local mode: the hosts the store still counts get their agents back. */
-  resume(hosts: HostRecord[]): number {
-    let resumed = 0;
-    for (const h of hosts) {
-      if (!isLiveHost(h.status) || this.fleet.agents.has(h.hostId)) continue;
-      this.fleet.start({ hostId: h.hostId, cpu: h.cpu, memory: h.memory });
-      resumed++;
-    }
-    return resumed;
+  /**
+   * After a restart of the local mode: the hosts the store still counts get their agents back
+   * (each agent keeps what its tasks use and removes its other namespaces). Everything else an
+   * earlier run of this data directory left in the engine goes, as its hosts are gone; what
+   * other local modes on the machine made is not theirs to touch, and is not.
+   */
+  async resume(hosts: HostRecord[]): Promise<{ resumed: number; removed: number }> {
+    const live = hosts.filter((h) => isLiveHost(h.status) && !this.fleet.agents.has(h.hostId));
+    const removed = await this.removeLeftovers(new Set(live.map((h) => h.hostId)));
+    for (const h of live) this.fleet.start({ hostId: h.hostId, cpu: h.cpu, memory: h.memory });
+    return { resumed: live.length, removed };
   }
 
-  close(): void {
+  /**
+   * Once the agents have stopped: the namespaces they kept ready, with their networks, where an
+   * agent ran out of time to remove them. Tasks' containers and namespaces stay for adoption.
+   */
+  async removeUnused(): Promise<number> {
+    const mine = { [LABELS.instance]: this.fleet.instance };
+    return removeUnusedNamespaces(this.runtime, await this.runtime.list(mine), await this.runtime.listNetworks(mine));
+  }
+
+  /** Removes this local mode's containers and networks, except those of the hosts kept. */
+  private async removeLeftovers(kept: Set<string>): Promise<number> {
+    const mine = { [LABELS.instance]: this.fleet.instance };
+    const containers = (await this.runtime.list(mine)).filter((c) => !kept.has(c.labels[LABELS.host]));
+    await Promise.all(containers.map((c) => this.runtime.remove(c.id)));
+    const keptNetworks = new Set((await Promise.all([...kept].map((hostId) => this.runtime.listNetworks({ [LABELS.host]: hostId })))).flat());
+    const networks = (await this.runtime.listNetworks(mine)).filter((n) => !keptNetworks.has(n));
+    await Promise.all(networks.map((n) => this.runtime.removeNetwork(n)));
+    return containers.length + networks.length;
+  }
+
+  /** Every container and network carrying these labels. */
+  private async removeAll(labels: Record<string, string>): Promise<void> {
+    const containers = await this.runtime.list(labels);
+    // A namespace's owner takes the containers that joined it along (ContainerRuntime.remove).
+    await Promise.all(containers.map((c) => this.runtime.remove(c.id)));
+    // The host's task networks, which outlive their containers in the engine.
+    const networks = await this.runtime.listNetworks(labels);
+    await Promise.all(networks.map((n) => this.runtime.removeNetwork(n)));
+  }
+
+  private track(pass: Promise<void>): void {
+    this.passing.add(pass);
+    void pass.finally(() => this.passing.delete(pass));
+  }
+
+  /** Stops booting hosts; the second passes of terminated hosts run now rather than never. */
+  async close(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    for (const [timer, pass] of this.secondPasses) {
+      clearTimeout(timer);
+      this.track(pass());
+    }
+    this.secondPasses.clear();
+    await Promise.all(this.passing);
   }
 }

@@ -1,5 +1,5 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { ConfigurationError } from '../shared/config/variables';
+import { type LocalConfig, localConfigFromEnvironment } from './config';
 import { startLocal } from './runtime';
 
 /**
@@ -7,29 +7,21 @@ import { startLocal } from './runtime';
  * endpoint listens on BERTH_PORT (default 4566), and a warm pool of BERTH_LOCAL_HOSTS hosts
  * (default 2, of BERTH_HOST_TYPE, default c6i.large) runs real containers through podman; the
  * capacity manager adds hosts up to BERTH_MAX_HOSTS (default 10) when tasks are waiting.
+ * Published host ports are bound to BERTH_HOST_PORT_BIND_IP (default 127.0.0.1), dynamic ones
+ * taken from BERTH_HOST_PORT_RANGE (default 49153-65535). local/config.ts lists and checks every variable before anything starts.
  */
 async function main() {
   // We run Node 20 on purpose (see README); the SDK's notice about Node 22 only adds noise.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const env = process.env;
-  const num = (name: string) => (env[name] ? Number(env[name]) : undefined);
-  const local = await startLocal({
-    dataDir: env.BERTH_DATA_DIR ?? join(homedir(), '.berth'),
-    port: num('BERTH_PORT'),
-    hosts: num('BERTH_LOCAL_HOSTS'),
-    hostType: env.BERTH_HOST_TYPE,
-    maxHosts: num('BERTH_MAX_HOSTS'),
-    idleTimeoutSeconds: num('BERTH_IDLE_TIMEOUT_SECONDS'),
-    market: env.BERTH_MARKET === 'spot' ? 'spot' : undefined,
-    bootDelayMs: num('BERTH_BOOT_DELAY_MS'),
-    metricsIntervalMs: num('BERTH_METRICS_INTERVAL_MS'),
-    log: (line) => console.log(`berth: ${line}`),
-    logRequests: Boolean(env.BERTH_LOG_REQUESTS),
-    timeoutSeconds: stateTimeouts(env.BERTH_STATE_TIMEOUT_SECONDS),
-    credentials: env.BERTH_ACCESS_KEY_ID && env.BERTH_SECRET_ACCESS_KEY
-      ? { accessKeyId: env.BERTH_ACCESS_KEY_ID, secretAccessKey: env.BERTH_SECRET_ACCESS_KEY }
-      : undefined,
-  });
+  let config: LocalConfig;
+  try {
+    config = localConfigFromEnvironment(process.env);
+  } catch (e) {
+    if (!(e instanceof ConfigurationError)) throw e;
+    console.error(`berth: bad configuration, nothing started:\n${e.problems.map((p) => `  ${p}`).join('\n')}`);
+    process.exit(2);
+  }
+  const local = await startLocal({ ...config, log: (line) => console.log(`berth: ${line}`) });
 
   const aws = `aws --endpoint-url ${local.url} --region us-east-1`;
   console.log(`
@@ -57,16 +49,6 @@ Ctrl-C stops Berth.`);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
-}
-
-/** `AwaitRunning=5,AwaitStopped=3`: shorter waits than the ASL's, for tests of the timeout paths. */
-function stateTimeouts(text: string | undefined): Record<string, number> | undefined {
-  if (!text) return undefined;
-  return Object.fromEntries(text.split(',').map((pair) => {
-    const [state, seconds] = pair.split('=');
-    if (!state || !(Number(seconds) > 0)) throw new Error(`BERTH_STATE_TIMEOUT_SECONDS: not State=seconds: ${pair}`);
-    return [state.trim(), Number(seconds)];
-  }));
 }
 
 main().catch((e) => {

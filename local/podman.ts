@@ -1,72 +1,27 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { accessSync, constants, copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { type Log, isStaticElf } from './packages';
 
 /**
- * What the local mode needs of podman: the binaries, a containers.conf that works on this kind
- * of machine, podman's Docker-compatible API on a socket of our own, and a busybox image made
+ * What the local mode needs of podman (packages.ts installs it): a containers.conf that works on
+ * this kind of machine, podman's Docker-compatible API on a socket of our own, and a busybox image made
  * without any registry.
  */
 
-export type Log = (message: string) => void;
+export type { Log };
 
 export const BUSYBOX_IMAGE = 'localhost/busybox:latest';
 // Bump the revision when the rootfs changes, so machines that have the old image rebuild it.
 const BUSYBOX_LABEL = 'berth.rootfs';
 const BUSYBOX_REVISION = '1';
 
-const REQUIRED = ['podman', 'runc'] as const;
-const INSTALL_COMMAND = `apt-get install -y ${REQUIRED.join(' ')}`;
 const PING_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 5_000;
 
-// runc lives in /usr/sbin on Debian, which a non-root PATH often lacks; podman finds it there anyway.
-const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
-
-function findExecutable(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...SBIN_DIRS];
-  for (const dir of dirs) {
-    const path = join(dir, name);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-const isRoot = () => process.getuid?.() === 0;
-const withSudo = (command: string) => (isRoot() ? command : `sudo ${command}`);
-
-export type PodmanCheck = { ok: true } | { ok: false; missing: string[]; howToInstall: string };
-
-/** Whether podman and runc are installed. */
-export async function checkPodman(): Promise<PodmanCheck> {
-  const missing = REQUIRED.filter((name) => findExecutable(name) === undefined);
-  if (missing.length === 0) return { ok: true };
-  return { ok: false, missing, howToInstall: withSudo(`apt-get update && ${withSudo(INSTALL_COMMAND)}`) };
-}
-
-/** Installs podman and runc when they are missing and we may (root with apt-get); otherwise says how. */
-export async function ensurePodman(log: Log): Promise<void> {
-  const check = await checkPodman();
-  if (check.ok) return;
-  if (!isRoot() || findExecutable('apt-get') === undefined) {
-    throw new Error(`berth needs ${check.missing.join(' and ')} to run containers locally; install them with: ${check.howToInstall}`);
-  }
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  log(`${check.missing.join(' and ')} missing: running apt-get update`);
-  await run('apt-get', ['update'], { env });
-  log(`running ${INSTALL_COMMAND}`);
-  await run('apt-get', ['install', '-y', ...REQUIRED], { env });
-  const after = await checkPodman();
-  if (!after.ok) throw new Error(`${INSTALL_COMMAND} ran but ${after.missing.join(' and ')} still cannot be found on PATH`);
-  log(`installed ${REQUIRED.join(' and ')}`);
-}
+const withSudo = (command: string) => (process.getuid?.() === 0 ? command : `sudo ${command}`);
 
 /**
  * Writes the containers.conf every podman call of ours uses: crun fails on hybrid cgroups, and
@@ -111,6 +66,9 @@ export async function startPodmanService(options: { dataDir: string; log: Log })
   const child = spawn('podman', ['system', 'service', '--time=0', `unix://${socketPath}`], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
+    // A process group of its own: Ctrl-C reaches the local mode and its agents, which still need
+    // the service to remove their namespaces; the local mode stops it after them.
+    detached: true,
   });
   const pidFile = join(dataDir, 'podman.pid');
   if (child.pid !== undefined) writeFileSync(pidFile, String(child.pid));
@@ -241,30 +199,6 @@ export async function ensureBusyboxImage(options: { env: NodeJS.ProcessEnv; log:
     log(`built ${BUSYBOX_IMAGE} (${applets.length} applets)`);
   } finally {
     rmSync(work, { recursive: true, force: true });
-  }
-}
-
-/** A dynamically linked busybox (Debian's `busybox` package) would not run in an empty rootfs. */
-function isStaticElf(path: string): boolean {
-  const PT_INTERP = 3;
-  const fd = openSync(path, 'r');
-  try {
-    const header = Buffer.alloc(64);
-    readSync(fd, header, 0, 64, 0);
-    if (header.toString('latin1', 0, 4) !== '\x7fELF') return false;
-    const is64 = header[4] === 2;
-    const le = header[5] === 1;
-    const u16 = (b: Buffer, o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
-    const u32 = (b: Buffer, o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-    const phoff = is64 ? Number(le ? header.readBigUInt64LE(0x20) : header.readBigUInt64BE(0x20)) : u32(header, 0x1c);
-    const phentsize = u16(header, is64 ? 0x36 : 0x2a);
-    const phnum = u16(header, is64 ? 0x38 : 0x2c);
-    const table = Buffer.alloc(phentsize * phnum);
-    readSync(fd, table, 0, table.length, phoff);
-    for (let i = 0; i < phnum; i++) if (u32(table, i * phentsize) === PT_INTERP) return false;
-    return true;
-  } finally {
-    closeSync(fd);
   }
 }
 

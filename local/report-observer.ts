@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { AGENT_TARGET_PREFIX } from '../shared/agent-api/operations';
+import { AGENT_TARGET_PREFIX } from '../shared/agent-wire/constants';
 
 type Handler = (event: APIGatewayProxyEventV2, context: any) => Promise<APIGatewayProxyStructuredResultV2>;
 

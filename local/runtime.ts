@@ -7,6 +7,7 @@ import { DEFAULT_CATALOG } from '../shared/capacity/catalog';
 import { CapacityManager, DEFAULT_BOOT_TIMEOUT_SECONDS, DEFAULT_HEARTBEAT_TIMEOUT_SECONDS } from '../shared/capacity/manager';
 import type { Market } from '../shared/capacity/types';
 import { dropUndefined } from '../shared/domain/task-definition';
+import { ECS_RESERVED_PORTS, parsePortRange } from '../shared/domain/ports';
 import type { BerthConfig } from '../shared/context';
 import { createApiHandler } from '../shared/ecs-api/handler';
 import { recoverInFlight } from '../shared/lifecycle/recovery';
@@ -17,11 +18,16 @@ import { bundleAgent } from './agent-bundle';
 import { LocalFleet } from './fleet';
 import { LocalFleetProvider } from './local-fleet-provider';
 import { localMetrics } from './metrics';
-import { ensureBusyboxImage, ensurePodman, startPodmanService } from './podman';
+import { ensureLocalPackages } from './packages';
+import { ensureBusyboxImage, startPodmanService } from './podman';
 import { type ObservedReport, observeReports } from './report-observer';
 import { byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
 import { LocalKeySealer } from '../shared/cloud/local/local-key-sealer';
+import { SealingKeyMismatchError } from '../shared/auth/key-sealer';
+
+/** The access-keys table's sealing key, in the data directory. */
+export const ACCESS_KEYS_KEY_FILE = 'access-keys.key';
 
 export interface LocalOptions {
   dataDir: string;
@@ -48,8 +54,13 @@ export interface LocalOptions {
   credentials?: Credentials;
   /** How often agents sample their tasks and the control plane counts its own (`GET /metrics`, EMF). */
   metricsIntervalMs: number;
+  /** The address agents bind published host ports to (default 127.0.0.1), and their dynamic range (FROM-TO). */
+  hostPortBindIP: string;
+  hostPortRange?: string;
   /** Sees every agent report and its outcome: for tests that check a run's history. */
   onReport?: (report: ObservedReport) => void;
+  /** Crash points to die at (BERTH_CRASH_AT; see crash-points.ts). */
+  crashAt?: string;
 }
 
 export const LOCAL_DEFAULTS = {
@@ -58,12 +69,13 @@ export const LOCAL_DEFAULTS = {
   hostType: 'c6i.large',
   maxHosts: 10,
   idleTimeoutSeconds: 300,
-  market: 'on-demand',
+  market: 'on-demand' as Market,
   capacityIntervalMs: 5000,
   heartbeatIntervalMs: 10_000,
   heartbeatTimeoutSeconds: DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
   bootDelayMs: 0,
   metricsIntervalMs: 10_000,
+  hostPortBindIP: '127.0.0.1',
 } satisfies Partial<LocalOptions>;
 
 export interface LocalBerthRuntime {
@@ -100,7 +112,8 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
 
 async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: () => Promise<void>): Promise<LocalBerthRuntime> {
   mkdirSync(join(o.dataDir, 'dynamodb'), { recursive: true });
-  await ensurePodman(o.log);
+  parsePortRange(o.hostPortRange); // a bad range fails here, not in every agent
+  await ensureLocalPackages(o.log);
 
   o.log(`starting DynamoDB (dynalite), data in ${join(o.dataDir, 'dynamodb')}`);
   const dynamo: Dynalite = await startDynalite({ path: join(o.dataDir, 'dynamodb') });
@@ -112,11 +125,13 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   started.push(() => podman.stop());
   await ensureBusyboxImage({ env: podman.env, log: o.log });
 
+  const accessKeysKeyFile = join(o.dataDir, ACCESS_KEYS_KEY_FILE);
   const berth = localBerth({
     dynamoEndpoint: dynamo.endpoint,
     // Beside the table it protects, so keys issued before a restart still open after it.
-    keySealer: LocalKeySealer.fromKeyFile(join(o.dataDir, 'access-keys.key')),
+    keySealer: LocalKeySealer.fromKeyFile(accessKeysKeyFile),
     config: o.config,
+    crashAt: o.crashAt,
     workflows: {
       onError: (w, name, e) => o.log(`${w} workflow ${name} failed: ${String(e)}`),
       timeoutSeconds: o.timeoutSeconds,
@@ -126,6 +141,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     berth.workflows.close();
     (berth.notifier as LocalHostNotifier).close();
   });
+  if (!(await berth.store.accessKeys.sealerOpensStored())) throw new SealingKeyMismatchError(accessKeysKeyFile, 'access keys');
   // Before the API listens: recovery frees a crash's stray reservations, safe only while nothing places.
   const recovered = await recoverInFlight(berth);
   if (recovered.launches + recovered.stops + recovered.released > 0) {
@@ -143,6 +159,8 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     'POST /operator': createOperatorApiHandler(() => berth, { log: requestLog }),
   }, o.port);
   started.push(() => server.close());
+  // No task may take the endpoint's own port from it.
+  berth.config.reservedHostPorts = [...(berth.config.reservedHostPorts ?? ECS_RESERVED_PORTS), Number(new URL(server.url).port)];
 
   const credentials = await localCredentials(berth, o);
   started.push(metrics.start({ berth, url: server.url, credentials, log: o.log }));
@@ -153,13 +171,20 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     dockerSocket: podman.socketPath,
     dataDir: o.dataDir,
     env: { ...podman.env, BERTH_EXIT_WITH_PARENT: '1', BERTH_HEARTBEAT_INTERVAL_MS: String(o.heartbeatIntervalMs),
-      BERTH_METRICS_INTERVAL_MS: String(o.metricsIntervalMs), BERTH_METRICS_REPORT: '1' },
+      BERTH_METRICS_INTERVAL_MS: String(o.metricsIntervalMs), BERTH_METRICS_REPORT: '1',
+      BERTH_HOST_PORT_BIND_IP: o.hostPortBindIP, ...(o.hostPortRange ? { BERTH_HOST_PORT_RANGE: o.hostPortRange } : {}) },
     log: o.log,
   });
-  started.push(() => fleet.stopAll());
   const provider = new LocalFleetProvider(fleet, DEFAULT_CATALOG, new DockerRuntime({ socketPath: podman.socketPath }), o.bootDelayMs);
+  // The agents, then what they kept ready and had no time to remove (after provider.close, so no
+  // host boots meanwhile).
+  started.push(async () => {
+    await fleet.stopAll();
+    await provider.removeUnused().catch((e) => o.log(`cannot remove the hosts' unused namespaces: ${e}`));
+  });
   started.push(() => provider.close());
-  const resumed = provider.resume(await berth.store.hosts.list());
+  const { resumed, removed } = await provider.resume(await berth.store.hosts.list());
+  if (removed > 0) o.log(`removed ${removed} container(s) and network(s) an earlier run of ${o.dataDir} left`);
   if (resumed > 0) o.log(`resumed the agents of ${resumed} host(s) from the store`);
 
   const capacity = new CapacityManager(berth, {
@@ -200,20 +225,21 @@ async function waitForActiveHosts(berth: LocalBerth, count: number, timeoutMs: n
 
 /**
  * The local mode's API key: the one given, else the one saved in the data directory at first
- * start (mode 0600), else a new one, saved there.
+ * start (mode 0600), else a new one, saved there. It is the machine's operator's key, so it
+ * may also make the operator calls (`POST /operator`) that AWS itself makes.
  */
 async function localCredentials(berth: LocalBerth, o: LocalOptions): Promise<Credentials> {
   if (o.credentials) {
-    await adoptAccessKey(berth, o.credentials);
+    await adoptAccessKey(berth, o.credentials, 'operator');
     return o.credentials;
   }
   const file = join(o.dataDir, 'credentials.json');
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as Credentials;
-    await adoptAccessKey(berth, saved);
+    await adoptAccessKey(berth, saved, 'operator');
     return saved;
   }
-  const issued = await issueAccessKey(berth, 'user');
+  const issued = await issueAccessKey(berth, 'operator');
   writeFileSync(file, JSON.stringify(issued), { mode: 0o600 });
   o.log(`created an access key for this machine, saved in ${file}`);
   return issued;

@@ -1,51 +1,87 @@
 import { KMSClient } from '@aws-sdk/client-kms';
-import { instanceIdentityFromEnvironment } from './auth/instance-identity';
+import { DEFAULT_INSTANCE_IDENTITY, type InstanceIdentityConfig, instanceIdentityFromEnvironment } from './auth/instance-identity';
 import { KmsKeySealer } from './cloud/aws/kms-key-sealer';
 import { LambdaCapacityTrigger } from './cloud/aws/lambda-capacity-trigger';
 import { PollingHostNotifier } from './cloud/aws/polling-host-notifier';
 import { SfnWorkflowEngine } from './cloud/aws/sfn-workflow-engine';
+import { arn, awsRegion, checked, type Environment, logGroupName, readEnvironment, text, wholeNumber } from './config/variables';
 import { type Berth, type BerthConfig, DEFAULT_CONFIG } from './context';
+import { DEFAULT_METRICS_LOG_GROUP } from './metrics/catalog';
 import { createDocumentClient } from './store/client';
 import { createStore } from './store';
 import { tableNames } from './store/tables';
 
-const number = (name: string, fallback: number) => {
-  const v = process.env[name];
-  return v === undefined || v === '' ? fallback : Number(v);
+/** Every variable the Lambda functions read (serverless.yml sets them); the capacity function's own are in capacity/environment.ts. */
+export const LAMBDA_VARIABLES = {
+  AWS_REGION: awsRegion().required(),
+  BERTH_ACCOUNT_ID: text('a 12-digit AWS account id', /^\d{12}$/).required(),
+  BERTH_TABLE_PREFIX: text('a DynamoDB table name prefix: letters, digits, dots, dashes or underscores', /^[\w.-]{1,200}$/).required(),
+  BERTH_ACCESS_KEYS_KMS_KEY_ARN: arn('kms', 'a KMS key').required(),
+  BERTH_LAUNCH_STATE_MACHINE_ARN: arn('states', 'a state machine').required(),
+  BERTH_STOP_STATE_MACHINE_ARN: arn('states', 'a state machine').required(),
+  BERTH_CAPACITY_FUNCTION_NAME: text('a Lambda function name or ARN', /^[\w:.-]{1,170}$/).required(),
+  BERTH_PLACEMENT_TIMEOUT_SECONDS: wholeNumber(1, 86_400).default(DEFAULT_CONFIG.placementTimeoutSeconds),
+  BERTH_PLACEMENT_RETRY_SECONDS: wholeNumber(1, 3_600).default(DEFAULT_CONFIG.placementRetrySeconds),
+  BERTH_IMDS_CERTIFICATES: checked<InstanceIdentityConfig>('a JSON object of Region to PEM certificate(s)', instanceIdentityFromEnvironment),
+  BERTH_METRICS_LOG_GROUP: logGroupName().default(DEFAULT_METRICS_LOG_GROUP),
 };
 
-export function configFromEnvironment(): BerthConfig {
+export interface LambdaConfig {
+  region: string;
+  accountId: string;
+  tablePrefix: string;
+  accessKeysKmsKeyArn: string;
+  launchStateMachineArn: string;
+  stopStateMachineArn: string;
+  capacityFunctionName: string;
+  metricsLogGroup: string;
+  berth: BerthConfig;
+}
+
+/** The Lambda functions' configuration, checked: a bad variable throws a ConfigurationError that names it. */
+export function lambdaConfigFromEnvironment(env: Environment): LambdaConfig {
+  const v = readEnvironment(LAMBDA_VARIABLES, env);
   return {
-    placementTimeoutSeconds: number('BERTH_PLACEMENT_TIMEOUT_SECONDS', DEFAULT_CONFIG.placementTimeoutSeconds),
-    placementRetrySeconds: number('BERTH_PLACEMENT_RETRY_SECONDS', DEFAULT_CONFIG.placementRetrySeconds),
-    openHostRegistration: false,
-    instanceIdentity: instanceIdentityFromEnvironment(process.env.BERTH_IMDS_CERTIFICATES),
+    region: v.AWS_REGION,
+    accountId: v.BERTH_ACCOUNT_ID,
+    tablePrefix: v.BERTH_TABLE_PREFIX,
+    accessKeysKmsKeyArn: v.BERTH_ACCESS_KEYS_KMS_KEY_ARN,
+    launchStateMachineArn: v.BERTH_LAUNCH_STATE_MACHINE_ARN,
+    stopStateMachineArn: v.BERTH_STOP_STATE_MACHINE_ARN,
+    capacityFunctionName: v.BERTH_CAPACITY_FUNCTION_NAME,
+    metricsLogGroup: v.BERTH_METRICS_LOG_GROUP,
+    berth: {
+      placementTimeoutSeconds: v.BERTH_PLACEMENT_TIMEOUT_SECONDS,
+      placementRetrySeconds: v.BERTH_PLACEMENT_RETRY_SECONDS,
+      openHostRegistration: false,
+      instanceIdentity: v.BERTH_IMDS_CERTIFICATES ?? DEFAULT_INSTANCE_IDENTITY,
+    },
   };
 }
 
-function required(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`Environment variable ${name} is not set`);
-  return v;
+let config: LambdaConfig | undefined;
+
+/** This function's configuration, read from its environment once. */
+export function lambdaConfig(): LambdaConfig {
+  config ??= lambdaConfigFromEnvironment(process.env);
+  return config;
 }
 
 let cached: Berth | undefined;
 
 /** The Berth a deployed Lambda runs with: AWS adapters, configured by serverless.yml's environment. */
 export function berthFromEnvironment(): Berth {
+  const c = lambdaConfig();
   cached ??= {
-    partition: { region: required('AWS_REGION'), accountId: required('BERTH_ACCOUNT_ID') },
-    store: createStore(createDocumentClient(), tableNames(required('BERTH_TABLE_PREFIX')), {
+    partition: { region: c.region, accountId: c.accountId },
+    store: createStore(createDocumentClient(), tableNames(c.tablePrefix), {
       // Access keys' secrets are stored only as KMS ciphertext, under the stack's own key.
-      keySealer: new KmsKeySealer({ kms: new KMSClient({}), keyId: required('BERTH_ACCESS_KEYS_KMS_KEY_ARN') }),
+      keySealer: new KmsKeySealer({ kms: new KMSClient({}), keyId: c.accessKeysKmsKeyArn }),
     }),
-    workflows: new SfnWorkflowEngine({
-      launch: required('BERTH_LAUNCH_STATE_MACHINE_ARN'),
-      stop: required('BERTH_STOP_STATE_MACHINE_ARN'),
-    }),
+    workflows: new SfnWorkflowEngine({ launch: c.launchStateMachineArn, stop: c.stopStateMachineArn }),
     notifier: new PollingHostNotifier(),
-    capacity: new LambdaCapacityTrigger(required('BERTH_CAPACITY_FUNCTION_NAME')),
-    config: configFromEnvironment(),
+    capacity: new LambdaCapacityTrigger(c.capacityFunctionName),
+    config: c.berth,
     now: Date.now,
   };
   return cached;

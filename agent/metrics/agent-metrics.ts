@@ -1,5 +1,4 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { DEFAULT_METRICS_INTERVAL_MS, DEFAULT_METRICS_LOG_GROUP } from '../../shared/metrics/catalog';
 import { CloudWatchLogsEmfSink } from '../../shared/metrics/cloudwatch-logs-emf-sink';
 import { type MetricsLoop, startMetricsLoop } from '../../shared/metrics/metrics-loop';
 import { FanOutSink } from '../../shared/metrics/sink';
@@ -10,27 +9,17 @@ import type { ContainerStatsSource } from './container-stats';
 import { ControlPlaneMetricsSink } from './control-plane-sink';
 import { type SampledTask, TaskSampler } from './task-sampler';
 
-/** How the agent's metrics are set up, from its environment. */
+/**
+ * How the agent's metrics are set up, from its environment (agent/config.ts): BERTH_METRICS_INTERVAL_MS
+ * (default 10 s), BERTH_METRICS_LOG_GROUP (default /berth/metrics; empty: no EMF),
+ * BERTH_METRICS_REPORT=1 (set by the local mode).
+ */
 export interface AgentMetricsConfig {
   intervalMs: number;
   /** The EMF log group; undefined: no EMF. */
   logGroupName?: string;
   /** Also report samples to the control plane (the local mode serves them at `/metrics`). */
   reportToControlPlane: boolean;
-}
-
-/**
- * BERTH_METRICS_INTERVAL_MS (default 10 s), BERTH_METRICS_LOG_GROUP (default /berth/metrics;
- * empty: no EMF), BERTH_METRICS_REPORT=1 (set by the local mode).
- */
-export function agentMetricsConfig(env: NodeJS.ProcessEnv = process.env): AgentMetricsConfig {
-  const interval = Number(env.BERTH_METRICS_INTERVAL_MS);
-  const group = env.BERTH_METRICS_LOG_GROUP;
-  return {
-    intervalMs: Number.isFinite(interval) && interval > 0 ? interval : DEFAULT_METRICS_INTERVAL_MS,
-    logGroupName: group === undefined ? DEFAULT_METRICS_LOG_GROUP : group || undefined,
-    reportToControlPlane: env.BERTH_METRICS_REPORT === '1',
-  };
 }
 
 export interface AgentMetricsOptions {

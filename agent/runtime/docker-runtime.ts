@@ -9,7 +9,7 @@ import {
   type ContainerState,
   LABELS,
 } from './container-runtime';
-import { keepNetavarkIsolation } from './netavark-isolation';
+import { bridgeName, keepTaskNetworksApart } from './task-network-isolation';
 
 /** The Docker Engine API's socket: BERTH_DOCKER_SOCKET, else DOCKER_HOST when it is unix://, else Docker's default. */
 export function defaultDockerSocket(): string {
@@ -24,6 +24,11 @@ export interface DockerRuntimeOptions {
   /** A pull that has not finished by then fails, so a black-holed registry cannot hang a launch. */
   pullTimeoutMs?: number;
   log?: (message: string) => void;
+  /**
+   * Put on every container and network this runtime creates, beside the spec's own: the local
+   * mode marks what its hosts make with its data directory (LABELS.instance).
+   */
+  labels?: Record<string, string>;
 }
 
 /** Exit code of an exec that ran past its timeout, as coreutils' `timeout` reports it. */
@@ -40,10 +45,8 @@ const MiB = 1024 * 1024;
 const CREATED_POLL_MS = 50;
 // Kept from escalating through setuid binaries: a task is never more privileged than it starts.
 const SECURITY_OPTIONS = ['no-new-privileges'];
-// Docker isolates user-defined bridge networks from one another by itself (its
-// DOCKER-ISOLATION chains); podman's netavark drops traffic between two networks only when both
-// carry this option, and neither from the engine's default bridge, where Berth puts nothing.
-const TASK_NETWORK_OPTIONS = { isolate: 'true' };
+// Both engines take the bridge's name from this option; the isolation rule matches it.
+const BRIDGE_NAME_OPTION = 'com.docker.network.bridge.name';
 const REMOVE_ATTEMPTS = 3;
 const LIST_ATTEMPTS = 5;
 
@@ -52,12 +55,14 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private readonly pullTimeoutMs: number;
   private readonly log: (message: string) => void;
+  private readonly labels: Record<string, string>;
   private isolationKept?: Promise<void>;
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.docker = new Docker({ socketPath: options.socketPath ?? defaultDockerSocket() });
     this.pullTimeoutMs = options.pullTimeoutMs ?? 60_000;
     this.log = options.log ?? (() => {});
+    this.labels = options.labels ?? {};
   }
 
   async hasImage(image: string): Promise<boolean> {
@@ -101,7 +106,7 @@ export class DockerRuntime implements ContainerRuntime {
       throw new CannotCreateContainerError(spec.name, 'ports are published by the owner of the network namespace it joins');
     }
     try {
-      const container = await this.docker.createContainer(createOptions(spec));
+      const container = await this.docker.createContainer(createOptions({ ...spec, labels: { ...spec.labels, ...this.labels } }));
       return container.id;
     } catch (e) {
       throw new CannotCreateContainerError(spec.name, messageOf(e));
@@ -135,6 +140,7 @@ export class DockerRuntime implements ContainerRuntime {
     // exit, so a container that exits at once can finish a few ms before it "started".
     const finishedAt = startedAt === undefined ? epochMs(s.FinishedAt) : maxDefined(epochMs(s.FinishedAt), startedAt);
     return {
+      ...networkOf(info),
       id: info.Id,
       name: info.Name.replace(/^\//, ''),
       labels: info.Config.Labels ?? {},
@@ -185,19 +191,26 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async createNetwork(name: string, labels: Record<string, string>): Promise<void> {
-    // Once per process; a failure is tried again by the next network.
-    this.isolationKept ??= keepNetavarkIsolation(this.docker).then((outcome) => {
+    // Before the first task network exists; once per process, and tried again after a failure.
+    this.isolationKept ??= keepTaskNetworksApart().then((outcome) => {
       if (outcome === 'not root') {
-        this.log('not root: cannot keep podman\'s task networks isolated through iptables (netavark 1.4 drops its ' +
-          'isolation rule whenever a network goes); run the agent as root to keep tasks apart');
+        this.log('not root: cannot keep task networks apart through iptables; run the agent as root to keep tasks apart');
       }
     }, (e: unknown) => {
-      this.log(`cannot keep task networks isolated: ${messageOf(e)}`);
       this.isolationKept = undefined;
+      throw e;
     });
-    await this.isolationKept;
     try {
-      await this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: labels, Options: TASK_NETWORK_OPTIONS });
+      await this.isolationKept;
+    } catch (e) {
+      // No network without the rule that keeps it apart from the others.
+      throw new CannotCreateContainerError(name, `cannot keep task networks apart: ${messageOf(e)}`);
+    }
+    try {
+      await this.docker.createNetwork({
+        Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { ...labels, ...this.labels },
+        Options: { [BRIDGE_NAME_OPTION]: bridgeName(name) },
+      });
     } catch (e) {
       // A retried launch made it already (Docker answers 409, podman 500).
       if (statusOf(e) === 409 || /already exists/i.test(messageOf(e))) return;
@@ -324,12 +337,12 @@ function* frames(buffer: Buffer): Generator<{ stream: number; payload: Buffer }>
 function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
   const ulimits = [...spec.ulimits, ...DEFAULT_ULIMITS.filter((d) => !spec.ulimits.some((u) => u.name === d.name))];
   const exposedPorts: Record<string, object> = {};
-  const portBindings: Record<string, { HostPort: string }[]> = {};
+  const portBindings: Record<string, { HostIp?: string; HostPort: string }[]> = {};
   for (const p of spec.portMappings) {
     const key = `${p.containerPort}/${p.protocol}`;
     exposedPorts[key] = {};
     // Host port 0 asks for a dynamic port, as in ECS bridge mode.
-    (portBindings[key] ??= []).push({ HostPort: p.hostPort ? String(p.hostPort) : '' });
+    (portBindings[key] ??= []).push({ HostIp: p.hostIp, HostPort: p.hostPort ? String(p.hostPort) : '' });
   }
   return {
     name: spec.name,
@@ -362,6 +375,21 @@ function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
       PortBindings: spec.portMappings.length > 0 ? portBindings : undefined,
     },
   };
+}
+
+/** The container's address on its (first) network and the host ports it publishes, when it has either. */
+function networkOf(info: Docker.ContainerInspectInfo): Pick<ContainerState, 'address' | 'portBindings'> {
+  const out: Pick<ContainerState, 'address' | 'portBindings'> = {};
+  const net = Object.values(info.NetworkSettings?.Networks ?? {}).find((n) => n.IPAddress);
+  if (net) out.address = { ipv4Address: net.IPAddress, macAddress: net.MacAddress.toLowerCase() };
+  const bindings = Object.entries(info.HostConfig?.PortBindings ?? {}).flatMap(([key, list]) => {
+    const [port, protocol] = key.split('/');
+    return ((list ?? []) as { HostIp?: string; HostPort?: string }[]).map((b) => ({
+      bindIP: b.HostIp || '0.0.0.0', containerPort: Number(port), hostPort: Number(b.HostPort), protocol: protocol === 'udp' ? 'udp' as const : 'tcp' as const,
+    }));
+  });
+  if (bindings.length > 0) out.portBindings = bindings;
+  return out;
 }
 
 function networkMode(spec: ContainerSpec): string | undefined {

@@ -1,3 +1,4 @@
+import { USER_PRINCIPALS } from '../auth/access-keys';
 import type { Berth } from '../context';
 import { type ApiHandlerOptions, createJsonApiHandler } from '../ecs-api/handler';
 import { AGENT_OPERATIONS, AGENT_TARGET_PREFIX } from './operations';
@@ -7,6 +8,9 @@ import { OPERATOR_OPERATIONS, OPERATOR_TARGET_PREFIX } from './operator';
 export const createAgentApiHandler = (berth: () => Berth | Promise<Berth>, options: ApiHandlerOptions = {}) =>
   createJsonApiHandler(berth, { targetPrefix: AGENT_TARGET_PREFIX, operations: AGENT_OPERATIONS, auth: { services: ['ecs'], principal: 'host' } }, { authenticate: 'optional', ...options });
 
-/** The operator API, served by the local mode on `POST /operator` (EventBridge's role on AWS). */
+/**
+ * The operator API, served by the local mode on `POST /operator` (EventBridge's role on AWS).
+ * A user's key is recognised, so that it learns it is denied, but only an operator's may call.
+ */
 export const createOperatorApiHandler = (berth: () => Berth | Promise<Berth>, options: ApiHandlerOptions = {}) =>
-  createJsonApiHandler(berth, { targetPrefix: OPERATOR_TARGET_PREFIX, operations: OPERATOR_OPERATIONS, auth: { services: ['ecs'], principal: 'user' } }, options);
+  createJsonApiHandler(berth, { targetPrefix: OPERATOR_TARGET_PREFIX, operations: OPERATOR_OPERATIONS, auth: { services: ['ecs'], principal: USER_PRINCIPALS } }, options);

@@ -4,8 +4,16 @@ import type { AccessKeyRecord } from '../store';
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-/** Ids in AWS's shape (20 upper-case characters); Berth's start with `BK` for a user, `BH` for a host. */
-function newAccessKeyId(prefix: 'BK' | 'BH'): string {
+type Principal = AccessKeyRecord['principal'];
+
+/** Who may call the user-facing APIs (ECS and the local AWS slices): users, and operators. */
+export const USER_PRINCIPALS: readonly Principal[] = ['user', 'operator'];
+export const isUserKey = (key: AccessKeyRecord | undefined): boolean => key !== undefined && USER_PRINCIPALS.includes(key.principal);
+
+const ID_PREFIX: Record<Principal, string> = { user: 'BK', operator: 'BO', host: 'BH' };
+
+/** Ids in AWS's shape (20 upper-case characters); Berth's start with `BK` for a user, `BO` for an operator, `BH` for a host. */
+function newAccessKeyId(prefix: string): string {
   let id = prefix;
   while (id.length < 20) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
   return id;
@@ -16,11 +24,11 @@ export interface Credentials {
   secretAccessKey: string;
 }
 
-/** Issues a new access key: for a user of the ECS API, or for one host's agent. */
-export async function issueAccessKey(b: Berth, principal: AccessKeyRecord['principal'], hostId?: string): Promise<Credentials> {
+/** Issues a new access key: for a user of the ECS API, an operator, or one host's agent. */
+export async function issueAccessKey(b: Berth, principal: Principal, hostId?: string): Promise<Credentials> {
   for (;;) {
     const key: AccessKeyRecord = {
-      accessKeyId: newAccessKeyId(principal === 'host' ? 'BH' : 'BK'),
+      accessKeyId: newAccessKeyId(ID_PREFIX[principal]),
       secretAccessKey: randomBytes(30).toString('base64'),
       principal, hostId, status: 'Active', createdAt: b.now(),
     };
@@ -29,10 +37,21 @@ export async function issueAccessKey(b: Berth, principal: AccessKeyRecord['princ
   }
 }
 
-/** Makes a key given from outside (BERTH_ACCESS_KEY_ID / BERTH_SECRET_ACCESS_KEY) a user's key. */
-export async function adoptAccessKey(b: Berth, credentials: Credentials): Promise<void> {
+/**
+ * Revokes every key a host's agent was issued, once the host is written off (LOST) or
+ * TERMINATED: whatever still holds them can no longer act as that host. Called after the
+ * host's status left ACTIVE and DRAINING, so no key can be recorded on it after this read.
+ */
+export async function revokeHostKeys(b: Berth, hostId: string): Promise<void> {
+  const host = await b.store.hosts.get(hostId);
+  for (const accessKeyId of host?.accessKeyIds ?? []) await b.store.accessKeys.revoke(accessKeyId);
+}
+
+/** Makes a key given from outside (BERTH_ACCESS_KEY_ID / BERTH_SECRET_ACCESS_KEY) a user's or an operator's key. */
+export async function adoptAccessKey(b: Berth, credentials: Credentials, principal: 'user' | 'operator' = 'user'): Promise<void> {
   const existing = await b.store.accessKeys.get(credentials.accessKeyId);
-  if (existing && existing.secretAccessKey === credentials.secretAccessKey) return;
-  if (existing) throw new Error(`Access key ${credentials.accessKeyId} exists with another secret`);
-  await b.store.accessKeys.put({ ...credentials, principal: 'user', status: 'Active', createdAt: b.now() });
+  if (existing && existing.secretAccessKey !== credentials.secretAccessKey) throw new Error(`Access key ${credentials.accessKeyId} exists with another secret`);
+  if (existing?.principal === 'host') throw new Error(`Access key ${credentials.accessKeyId} is a host's key`);
+  if (existing && existing.principal !== principal) await b.store.accessKeys.setPrincipal(credentials.accessKeyId, principal);
+  if (!existing) await b.store.accessKeys.put({ ...credentials, principal, status: 'Active', createdAt: b.now() });
 }

@@ -33,6 +33,15 @@ export class InvalidSignatureException extends EcsError {
   }
 }
 
+/** A valid signature by a key that may not make this call (a user's key on the operator API). */
+export class AccessDeniedException extends EcsError {
+  override readonly statusCode = 403;
+  constructor(accessKeyId: string, action: string) {
+    super(`User: ${accessKeyId} is not authorized to perform: ${action}`);
+    this.name = 'AccessDeniedException';
+  }
+}
+
 /** An EC2 instance identity document that is forged, foreign, stale, or not the caller's. */
 export class InstanceIdentityRefusedException extends EcsError {
   constructor(message: string) {

@@ -41,10 +41,6 @@ export const DEFAULT_MAX_DOCUMENT_AGE_SECONDS = 1800;
 /** A pendingTime this far ahead of our clock is still believed: clocks drift. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
-/** Bounds on what an agent may send: a real document is under 1 KiB, a signature under 400 B. */
-export const MAX_DOCUMENT_LENGTH = 4096;
-export const MAX_SIGNATURE_LENGTH = 2048;
-
 export const DEFAULT_INSTANCE_IDENTITY: InstanceIdentityConfig = {
   certificates: AWS_INSTANCE_IDENTITY_CERTIFICATES,
   maxDocumentAgeSeconds: DEFAULT_MAX_DOCUMENT_AGE_SECONDS,

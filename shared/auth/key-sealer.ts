@@ -32,3 +32,37 @@ export function sealedPayload(sealed: string, scheme: string): string {
 /** The context as bytes, independent of key order: AES-GCM's additional authenticated data. */
 export const canonicalContext = (context: SealingContext): Buffer =>
   Buffer.from(JSON.stringify(Object.keys(context).sort().map((k) => [k, context[k]])));
+
+/**
+ * A key file that opens none of what the data beside it holds sealed: it was replaced, or the data
+ * came from another directory. Raised at start, so Berth never runs on secrets it cannot read.
+ */
+export class SealingKeyMismatchError extends Error {
+  constructor(readonly keyFile: string, readonly sealed: string) {
+    super(
+      `${keyFile} does not open the ${sealed} sealed in this data directory: the key file was replaced, or the data ` +
+      'was sealed under another one. Put the original key file back, or start with an empty BERTH_DATA_DIR.',
+    );
+    this.name = 'SealingKeyMismatchError';
+  }
+}
+
+/** How many sealed items a start-up check tries: one that opens proves the key. */
+export const SEALING_CHECK_SAMPLE = 25;
+
+/**
+ * Whether the key in use opens what is sealed: true when nothing is sealed yet or any sample
+ * opens. One item that does not open is that item's fault (tampered), not the key's.
+ */
+export async function opensAnySealed(samples: readonly (() => Promise<unknown> | unknown)[]): Promise<boolean> {
+  if (samples.length === 0) return true;
+  for (const open of samples) {
+    try {
+      await open();
+      return true;
+    } catch {
+      // try the next
+    }
+  }
+  return false;
+}

@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { Berth } from '../context';
 import type { AccessKeyRecord } from '../store';
 import { UnrecognizedClientException } from './errors';
+import { KeySealError } from './key-sealer';
 import { verifySignature } from './sigv4';
 
 export type AuthenticatedEvent = APIGatewayProxyEventV2 & { principal?: AccessKeyRecord };
@@ -29,7 +30,11 @@ export function sigv4Auth(o: SigV4Options): MiddlewareObj<AuthenticatedEvent, AP
   const lookup = async (b: Berth, accessKeyId: string) => {
     const hit = cache.get(accessKeyId);
     if (hit && b.now() - hit.at < (o.cacheMs ?? 10_000)) return hit.key;
-    const key = await b.store.accessKeys.get(accessKeyId);
+    const key = await b.store.accessKeys.get(accessKeyId).catch((e) => {
+      // A secret that no longer opens (tampered, or sealed under another key) makes no key: a 4xx, not a 500.
+      if (e instanceof KeySealError) return undefined;
+      throw e;
+    });
     if (cache.size > 10_000) cache.clear();
     cache.set(accessKeyId, { key, at: b.now() });
     return key;

@@ -1,33 +1,56 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { Ec2FleetProvider } from '../cloud/aws/ec2-fleet-provider';
+import { type Environment, list, oneOf, readEnvironment, text, wholeNumber } from '../config/variables';
 import { DEFAULT_CATALOG } from './catalog';
 import { type CapacityOptions, DEFAULT_BOOT_TIMEOUT_SECONDS, DEFAULT_HEARTBEAT_TIMEOUT_SECONDS } from './manager';
+import type { CapacityPolicy } from './types';
 
-const env = (name: string, fallback?: string): string => {
-  const v = process.env[name] ?? fallback;
-  if (v === undefined || v === '') throw new Error(`Environment variable ${name} is not set`);
-  return v;
+/** The capacity function's own variables (serverless.yml and the deploy set them). */
+export const CAPACITY_VARIABLES = {
+  BERTH_LAUNCH_TEMPLATE_ID: text('a launch template id (lt-...)', /^lt-[0-9a-f]{8,17}$/).required(),
+  BERTH_SUBNET_IDS: list('comma-separated subnet ids (subnet-...)', /^subnet-[0-9a-f]{8,17}$/).required(),
+  BERTH_STAGE: text('a stage name: letters, digits, dashes or underscores', /^[\w-]{1,64}$/),
+  BERTH_WARM_POOL_HOSTS: wholeNumber(0, 1000).default(1),
+  BERTH_WARM_POOL_TYPE: oneOf(DEFAULT_CATALOG.map((t) => t.name)).default('c6i.large'),
+  BERTH_MAX_HOSTS: wholeNumber(1, 1000).default(50),
+  BERTH_IDLE_TIMEOUT_SECONDS: wholeNumber(0, 604_800).default(600),
+  BERTH_MARKET: oneOf(['on-demand', 'spot'] as const).default('on-demand'),
 };
+
+export interface CapacityConfig {
+  launchTemplateId: string;
+  subnetIds: string[];
+  stage?: string;
+  policy: CapacityPolicy;
+}
+
+/** The capacity function's configuration, checked: a bad variable throws a ConfigurationError that names it. */
+export function capacityConfigFromEnvironment(env: Environment): CapacityConfig {
+  const v = readEnvironment(CAPACITY_VARIABLES, env);
+  return {
+    launchTemplateId: v.BERTH_LAUNCH_TEMPLATE_ID,
+    subnetIds: v.BERTH_SUBNET_IDS,
+    stage: v.BERTH_STAGE,
+    policy: {
+      warmPoolHosts: v.BERTH_WARM_POOL_HOSTS,
+      warmPoolType: v.BERTH_WARM_POOL_TYPE,
+      maxHosts: v.BERTH_MAX_HOSTS,
+      idleTimeoutSeconds: v.BERTH_IDLE_TIMEOUT_SECONDS,
+      market: v.BERTH_MARKET,
+    },
+  };
+}
 
 let cached: CapacityOptions | undefined;
 
 /** The capacity function's options on AWS: EC2 through the launch template, the policy from the stack. */
 export function capacityOptionsFromEnvironment(): CapacityOptions {
-  cached ??= {
-    provider: new Ec2FleetProvider({
-      ec2: new EC2Client({}),
-      launchTemplateId: env('BERTH_LAUNCH_TEMPLATE_ID'),
-      subnetIds: env('BERTH_SUBNET_IDS').split(',').filter(Boolean),
-      stage: process.env.BERTH_STAGE,
-    }),
+  if (cached) return cached;
+  const c = capacityConfigFromEnvironment(process.env);
+  cached = {
+    provider: new Ec2FleetProvider({ ec2: new EC2Client({}), launchTemplateId: c.launchTemplateId, subnetIds: c.subnetIds, stage: c.stage }),
     catalog: DEFAULT_CATALOG,
-    policy: {
-      warmPoolHosts: Number(env('BERTH_WARM_POOL_HOSTS', '1')),
-      warmPoolType: env('BERTH_WARM_POOL_TYPE', 'c6i.large'),
-      maxHosts: Number(env('BERTH_MAX_HOSTS', '50')),
-      idleTimeoutSeconds: Number(env('BERTH_IDLE_TIMEOUT_SECONDS', '600')),
-      market: env('BERTH_MARKET', 'on-demand') === 'spot' ? 'spot' : 'on-demand',
-    },
+    policy: c.policy,
     heartbeatTimeoutSeconds: DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
     bootTimeoutSeconds: DEFAULT_BOOT_TIMEOUT_SECONDS,
   };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Berth } from '../context';
+import { revokeHostKeys } from '../auth/access-keys';
 import type { FleetProvider } from '../cloud/fleet-provider';
 import { hashBootstrapToken } from '../lifecycle/reports';
 import { markTaskStopped } from '../lifecycle/stop';
@@ -59,17 +60,19 @@ function toFleetHost(h: HostRecord): FleetHost {
 }
 
 /**
- * Writes off a host that stopped heartbeating: LOST, its tasks STOPPED with the reason, their
- * room released, and the machine terminated. The conditional transition means a heartbeat
- * that lands meanwhile saves the host, and two cycles never write it off twice.
+ * Writes off a host that stopped heartbeating: LOST, its tasks STOPPED with the reason and their
+ * room released. The conditional transition means a heartbeat that lands meanwhile saves the
+ * host, and two cycles never write it off twice. The caller terminates the machine.
  */
-async function writeOffLost(b: Berth, o: CapacityOptions, host: HostRecord): Promise<boolean> {
+async function writeOffLost(b: Berth, host: HostRecord): Promise<boolean> {
   const lost = await b.store.hosts.transition(host.hostId, 'LOST', ['ACTIVE', 'DRAINING'], { heartbeatAt: host.lastHeartbeatAt });
   if (!lost) return false;
+  await revokeHostKeys(b, host.hostId);
   const silentFor = Math.round((b.now() - host.lastHeartbeatAt) / 1000);
   // Read again: a placement may have landed between the scan and the write-off, and none can now.
   const current = (await b.store.hosts.get(host.hostId)) ?? host;
-  for (const [taskId, r] of Object.entries(current.reservations)) {
+  // All at once: each task's writes are its own, and one after another they added up to seconds.
+  await Promise.all(Object.entries(current.reservations).map(async ([taskId, r]) => {
     const ref = { cluster: r.cluster, taskId };
     const task = await b.store.tasks.get(ref);
     // Freed first, so a task seen STOPPED never still holds room on the lost host.
@@ -80,9 +83,48 @@ async function writeOffLost(b: Berth, o: CapacityOptions, host: HostRecord): Pro
         stoppedReason: `Host ${host.hostId} was lost: no heartbeat for ${silentFor} s`,
       }, 'Host lost');
     }
-  }
-  await o.provider.terminate([host.hostId]);
+  }));
   return true;
+}
+
+/** When a host has been silent too long, or a launch has not come up in time. */
+function deadlineOf(h: HostRecord, o: CapacityOptions): number | undefined {
+  const since = (at: number) => Math.max(at, o.watchingSince ?? 0);
+  if (h.status === 'ACTIVE' || h.status === 'DRAINING') return since(h.lastHeartbeatAt) + o.heartbeatTimeoutSeconds * 1000;
+  if (h.status === 'LAUNCHING' && h.launchedAt !== undefined) return since(h.launchedAt) + o.bootTimeoutSeconds * 1000;
+  return undefined;
+}
+
+export interface WriteOffSummary {
+  /** Hosts written off as LOST, their tasks STOPPED: the caller terminates their machines. */
+  lost: string[];
+  /** Launches that never came up, now TERMINATED: the caller terminates their machines too. */
+  expired: string[];
+  /** The next moment a host seen alive (or launching) passes its deadline, if any. */
+  nextDeadlineAt?: number;
+}
+
+/**
+ * Writes off every host past its deadline, all at once: a silent host's tasks end as soon as
+ * its timeout does, whatever else is silent. Terminating the machines is left to the caller,
+ * since it can take seconds and nothing here needs to wait for it.
+ */
+export async function writeOffSilentHosts(b: Berth, o: CapacityOptions, now = b.now()): Promise<WriteOffSummary> {
+  const out: WriteOffSummary = { lost: [], expired: [] };
+  const silent: HostRecord[] = [];
+  for (const h of await b.store.hosts.list()) {
+    const deadline = deadlineOf(h, o);
+    if (deadline === undefined) continue;
+    if (now <= deadline) out.nextDeadlineAt = Math.min(out.nextDeadlineAt ?? Infinity, deadline + 1);
+    else if (h.status !== 'LAUNCHING') silent.push(h);
+    else if (await b.store.hosts.transition(h.hostId, 'TERMINATED', ['LAUNCHING'])) {
+      await revokeHostKeys(b, h.hostId);
+      out.expired.push(h.hostId);
+    }
+  }
+  const writtenOff = await Promise.all(silent.map((h) => writeOffLost(b, h)));
+  out.lost = silent.filter((_, i) => writtenOff[i]).map((h) => h.hostId);
+  return out;
 }
 
 /**
@@ -95,17 +137,10 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
   const summary: CycleSummary = { lost: [], launched: [], terminated: [], failed: [], plan: { launches: [], drains: [], terminations: [], unschedulable: [] } };
 
   // 1. Hosts gone silent, and launches that never came up.
-  for (const h of await b.store.hosts.list()) {
-    const heardAt = Math.max(h.lastHeartbeatAt, o.watchingSince ?? 0);
-    if ((h.status === 'ACTIVE' || h.status === 'DRAINING') && now - heardAt > o.heartbeatTimeoutSeconds * 1000) {
-      if (await writeOffLost(b, o, h)) summary.lost.push(h.hostId);
-    } else if (h.status === 'LAUNCHING' && now - Math.max(h.launchedAt ?? now, o.watchingSince ?? 0) > o.bootTimeoutSeconds * 1000) {
-      if (await b.store.hosts.transition(h.hostId, 'TERMINATED', ['LAUNCHING'])) {
-        await o.provider.terminate([h.hostId]);
-        summary.terminated.push(h.hostId);
-      }
-    }
-  }
+  const silent = await writeOffSilentHosts(b, o, now);
+  summary.lost = silent.lost;
+  summary.terminated.push(...silent.expired);
+  if (silent.lost.length + silent.expired.length) await o.provider.terminate([...silent.lost, ...silent.expired]);
 
   // 2. Demand that is still pending: a task placed or stopped since is no longer waiting.
   const pending = [];
@@ -150,40 +185,106 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
 
   // 6. Drain and terminate. A host that took a task since the plan is not terminated.
   for (const hostId of plan.drains) await b.store.hosts.transition(hostId, 'DRAINING', ['ACTIVE']);
+  const idle: string[] = [];
   for (const hostId of plan.terminations) {
     if (await b.store.hosts.transition(hostId, 'TERMINATED', ['ACTIVE', 'DRAINING'], { empty: true })) {
-      await o.provider.terminate([hostId]);
-      summary.terminated.push(hostId);
+      await revokeHostKeys(b, hostId);
+      idle.push(hostId);
     }
   }
+  // In one call, as EC2 takes them: one by one, each local clean-up waited for the last.
+  if (idle.length) await o.provider.terminate(idle);
+  summary.terminated.push(...idle);
   return summary;
 }
 
+/** How the manager waits: a timer unless the wiring gives another (tests move a manual clock). */
+export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export const timerSleep: Sleep = (ms, signal) => new Promise((resolve) => {
+  if (signal.aborted) return resolve();
+  const done = () => {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', done);
+    resolve();
+  };
+  const timer = setTimeout(done, ms);
+  signal.addEventListener('abort', done);
+});
+
 /**
- * Runs capacity cycles one at a time: on a timer, and at once (debounced) when placement
- * finds no room. On AWS a schedule and an async invoke play these two roles.
+ * Runs capacity cycles one at a time: on a timer, and at once (paced) when placement finds no
+ * room. On AWS a schedule and an async invoke play these two roles. Beside them it watches
+ * heartbeats: it writes a silent host off the moment its timeout ends, not at the next cycle,
+ * and never behind a cycle or another host's termination. Time comes from the Berth context
+ * (`b.now`), waits from `sleep`.
  */
 export class CapacityManager {
   private running?: Promise<void>;
   private again = false;
-  private lastCycleAt = 0;
-  private timer?: NodeJS.Timeout;
-  private stopped = false;
+  private lastCycleAt = -Infinity;
+  private readonly halt = new AbortController();
+  private readonly terminating = new Set<Promise<void>>();
+  /** Cycles run to their end so far, failed ones included: tests wait on it instead of sleeping. */
+  completedCycles = 0;
 
   constructor(
     private readonly b: Berth,
     private readonly o: CapacityOptions,
     private readonly log: (line: string) => void = () => {},
+    private readonly sleep: Sleep = timerSleep,
   ) {}
 
-  /** Starts the timer; the first cycle waits `delayMs` so restarted agents can check in first. */
+  private get stopped(): boolean {
+    return this.halt.signal.aborted;
+  }
+
+  /**
+   * Runs a cycle every `intervalMs` and watches heartbeats; both begin after `delayMs`, so
+   * restarted agents can check in first. The watch looks again at least every interval, which
+   * is how it learns of new hosts: keep the interval below the heartbeat timeout.
+   */
   start(intervalMs: number, delayMs = 0): void {
-    const tick = () => {
-      if (this.stopped) return;
+    void this.every(delayMs, async () => {
       this.trigger();
-      this.timer = setTimeout(tick, intervalMs);
-    };
-    this.timer = setTimeout(tick, delayMs);
+      while (this.running) await this.running;
+      return intervalMs;
+    });
+    void this.every(delayMs, async () => {
+      const next = await this.watchHeartbeats();
+      return Math.max(0, Math.min(intervalMs, (next ?? Infinity) - this.b.now()));
+    });
+  }
+
+  /** Runs `step` after `firstMs`, then again after as long as each run returns, until stopped. */
+  private async every(firstMs: number, step: () => Promise<number>): Promise<void> {
+    let waitMs = firstMs;
+    for (;;) {
+      await this.sleep(waitMs, this.halt.signal);
+      if (this.stopped) return;
+      waitMs = await step();
+    }
+  }
+
+  /** Writes off what is past its deadline and sets its machines terminating; returns the next deadline. */
+  private async watchHeartbeats(): Promise<number | undefined> {
+    try {
+      const s = await writeOffSilentHosts(this.b, this.o);
+      if (s.lost.length) this.log(`hosts lost: ${s.lost.join(', ')}`);
+      const gone = [...s.lost, ...s.expired];
+      if (gone.length) {
+        if (s.expired.length) this.log(`terminated ${s.expired.join(', ')}`);
+        const t = this.o.provider.terminate(gone)
+          .catch((e) => this.log(`terminating ${gone.join(', ')} failed: ${e}`))
+          .finally(() => this.terminating.delete(t));
+        this.terminating.add(t);
+      }
+      return s.nextDeadlineAt;
+    } catch (e) {
+      if (!this.stopped) this.log(`heartbeat watch failed: ${e}`);
+      return undefined;
+    }
   }
 
   trigger(): void {
@@ -194,10 +295,10 @@ export class CapacityManager {
     }
     this.running = (async () => {
       do {
-        const gapMs = this.lastCycleAt + MIN_TRIGGERED_CYCLE_GAP_MS - Date.now();
-        if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
+        const gapMs = this.lastCycleAt + MIN_TRIGGERED_CYCLE_GAP_MS - this.b.now();
+        if (gapMs > 0) await this.sleep(gapMs, this.halt.signal);
         if (this.stopped) break;
-        this.lastCycleAt = Date.now();
+        this.lastCycleAt = this.b.now();
         this.again = false;
         try {
           const s = await runCapacityCycle(this.b, this.o);
@@ -209,19 +310,19 @@ export class CapacityManager {
         } catch (e) {
           if (!this.stopped) this.log(`capacity cycle failed: ${e}`);
         }
+        this.completedCycles++;
       } while (this.again && !this.stopped);
       this.running = undefined;
     })();
   }
 
-  /** Resolves when no cycle is running. */
+  /** Resolves when no cycle is running and no machine is still terminating. */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.running || this.terminating.size) await Promise.all([this.running, ...this.terminating]);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
+    this.halt.abort();
     await this.idle();
   }
 }

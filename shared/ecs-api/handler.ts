@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { USER_PRINCIPALS } from '../auth/access-keys';
 import { type AuthenticatedEvent, type SigV4Options, sigv4Auth } from '../auth/middleware';
 import type { Berth } from '../context';
 import { type JsonEvent, ecsErrors, ecsResponse, jsonProtocol, requestLog } from './middleware';
@@ -43,4 +44,4 @@ export function createJsonApiHandler(
 
 /** The ECS API. */
 export const createApiHandler = (berth: () => Berth | Promise<Berth>, options: ApiHandlerOptions = {}) =>
-  createJsonApiHandler(berth, { targetPrefix: TARGET_PREFIX, operations: OPERATIONS, auth: { services: ['ecs'], principal: 'user' } }, options);
+  createJsonApiHandler(berth, { targetPrefix: TARGET_PREFIX, operations: OPERATIONS, auth: { services: ['ecs'], principal: USER_PRINCIPALS } }, options);

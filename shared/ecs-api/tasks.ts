@@ -6,7 +6,7 @@ import {
 } from '../domain/fields';
 import type { TaskOverrides } from '../domain/task';
 import { dropUndefined } from '../domain/task-definition';
-import { activeCluster, runTask } from '../lifecycle/run-task';
+import { HostPortsUnavailable, type RunTaskRequest, activeCluster, runTask } from '../lifecycle/run-task';
 import { stopTask } from '../lifecycle/stop-task';
 import type { Operation } from './operation';
 import { page } from './paging';
@@ -40,7 +40,7 @@ export const RunTask: Operation = async (b, body) => {
   const network = body.networkConfiguration;
   if (network !== undefined && !isObject(network)) throw new InvalidParameterException('networkConfiguration must be an object.');
   const placement = readPlacement(body);
-  const tasks = await runTask(b, {
+  const request: RunTaskRequest = {
     cluster: clusterName(optString(body, 'cluster')),
     taskDefinition: reqString(body, 'taskDefinition'),
     count,
@@ -54,7 +54,15 @@ export const RunTask: Operation = async (b, body) => {
     placementStrategies: placement.strategies.length > 0 ? placement.strategies : undefined,
     placementConstraints: placement.constraints.length > 0 ? placement.constraints : undefined,
     clientToken: optString(body, 'clientToken', 'clientToken', 64),
-  });
+  };
+  let tasks;
+  try {
+    tasks = await runTask(b, request);
+  } catch (e) {
+    if (!(e instanceof HostPortsUnavailable)) throw e;
+    const failures: Failure[] = [{ reason: 'RESOURCE:PORTS', detail: e.message }];
+    return { tasks: [], failures };
+  }
   return { tasks: tasks.map((t) => toEcsTask(b.partition, t)), failures: [] };
 };
 

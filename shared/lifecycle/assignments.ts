@@ -1,21 +1,10 @@
 import type { Berth } from '../context';
 import { taskArn } from '../domain/arns';
-import type { DesiredStatus, TaskStatus } from '../domain/task';
+import type { Assignment, KnownAssignments } from '../agent-wire/responses';
 import type { ContainerDefinition } from '../domain/task-definition';
 import type { TaskDefinitionRecord, TaskRecord } from '../store';
 
-/** What an agent needs to run (or stop) one task: its containers with the overrides applied. */
-export interface Assignment {
-  cluster: string;
-  taskId: string;
-  taskArn: string;
-  desiredStatus: DesiredStatus;
-  lastStatus: TaskStatus;
-  createdAt: number;
-  cpu: number;
-  memory: number;
-  containers: ContainerDefinition[];
-}
+export type { Assignment, KnownAssignments } from '../agent-wire/responses';
 
 /** ECS's override rules: command replaces, environment adds or replaces by name, sizes replace. */
 export function applyOverrides(def: ContainerDefinition, task: TaskRecord): ContainerDefinition {
@@ -59,13 +48,12 @@ export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignme
     createdAt: t.createdAt,
     cpu: t.cpu,
     memory: t.memory,
+    networkMode: def.networkMode,
     containers: def.containerDefinitions.map((c) => applyOverrides(c, t)),
   }] : []));
   return out.sort((x, y) => x.createdAt - y.createdAt || x.taskId.localeCompare(y.taskId));
 }
 
-/** What the agent already knows: each task's desired status. */
-export type KnownAssignments = Record<string, DesiredStatus>;
 
 const differs = (current: Assignment[], known: KnownAssignments) =>
   current.length !== Object.keys(known).length || current.some((a) => known[a.taskId] !== a.desiredStatus);

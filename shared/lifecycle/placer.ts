@@ -91,6 +91,7 @@ export class Placer {
       reservedMemory: reserved.reservedMemory ?? host.reservedMemory,
       taskCount: reserved.taskCount ?? host.taskCount,
       groupTasks: { ...host.groupTasks, ...reserved.groupTasks },
+      reservedPorts: reserved.reservedPorts ?? host.reservedPorts,
     });
   }
 

@@ -2,8 +2,12 @@ import { createHash } from 'node:crypto';
 import { type Credentials, issueAccessKey } from '../auth/access-keys';
 import { DEFAULT_INSTANCE_IDENTITY, type InstanceIdentityProof, checkInstanceIdentity, verifyInstanceIdentity } from '../auth/instance-identity';
 import type { Berth } from '../context';
+import { DEFAULT_CLUSTER } from '../domain/arns';
 import { ClientException, ResourceNotFoundException } from '../domain/errors';
-import { type TaskStatus, statusRank } from '../domain/task';
+import type { ContainerReport } from '../agent-wire/requests';
+import { type ContainerState, type TaskStatus, statusRank } from '../domain/task';
+import { dropUndefined } from '../domain/task-definition';
+import { HostNotLaunchedException } from '../store/host-store';
 import type { HostRecord, HostRegistration, StatusChange, TaskRecord } from '../store';
 import { startStopWorkflow } from './stop';
 import type { TaskRef } from './task-ref';
@@ -38,9 +42,24 @@ export async function registerHost(
     authenticatedHostId: proof.authenticatedHostId,
     open: b.config.openHostRegistration,
   });
+  await ensureDefaultCluster(b);
   // A host that proved itself with its key already has one.
   const credentials = proof.authenticatedHostId === undefined ? await issueAccessKey(b, 'host', host.hostId) : undefined;
+  // Recorded on the host, so that writing it off revokes the key; a host written off meanwhile gets none.
+  if (credentials && !(await b.store.hosts.recordKey(host.hostId, credentials.accessKeyId))) {
+    await b.store.accessKeys.revoke(credentials.accessKeyId);
+    throw new HostNotLaunchedException(host.hostId, (await b.store.hosts.get(host.hostId))?.status);
+  }
   return { host: record, credentials };
+}
+
+/**
+ * As the ECS agent does, a host joins the `default` cluster and creates it when there is none
+ * yet, so ListContainerInstances answers from the first host on, not only after the first
+ * RunTask. A default cluster the user deleted stays deleted.
+ */
+async function ensureDefaultCluster(b: Berth): Promise<void> {
+  if (!(await b.store.clusters.get(DEFAULT_CLUSTER))) await b.store.clusters.create(DEFAULT_CLUSTER, [], b.now());
 }
 
 export class ReportRefusedException extends ClientException {
@@ -50,8 +69,27 @@ export class ReportRefusedException extends ClientException {
   }
 }
 
-export interface TaskReport extends StatusChange {
+export interface TaskReport extends Omit<StatusChange, 'containers'> {
   task: TaskRef;
+  containers?: ContainerReport[];
+}
+
+/**
+ * The task's containers with what the agent observed of each: its status, exit code, reason and
+ * runtime id. What the definition fixed (name, image, sizes) stays as the task's record has it,
+ * whatever the report says, and a container the task does not have is refused.
+ */
+function observedContainers(task: TaskRecord, reported: ContainerReport[]): ContainerState[] {
+  const byName = new Map(reported.map((c) => [c.name, c]));
+  for (const name of byName.keys()) {
+    if (!task.containers.some((c) => c.name === name)) {
+      throw new ClientException(`Invalid parameter 'containers': task ${task.taskId} has no container '${name}'.`);
+    }
+  }
+  return task.containers.map((c) => {
+    const r = byName.get(c.name);
+    return r ? dropUndefined({ ...c, lastStatus: r.lastStatus, exitCode: r.exitCode, reason: r.reason, runtimeId: r.runtimeId, networkBindings: r.networkBindings }) : c;
+  });
 }
 
 /**
@@ -64,7 +102,8 @@ export async function reportTaskState(b: Berth, hostId: string, report: TaskRepo
   if (current.hostId !== hostId) {
     throw new ReportRefusedException(`Host ${hostId} does not run task ${report.task.taskId}.`);
   }
-  const applied = await b.store.tasks.advance(report.task, report);
+  const containers = report.containers && observedContainers(current, report.containers);
+  const applied = await b.store.tasks.advance(report.task, { ...report, containers });
   const task = applied ?? (await b.store.tasks.get(report.task))!;
   await releaseWaits(b, task, report.lastStatus);
   return { applied: applied !== undefined, task };

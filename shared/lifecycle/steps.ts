@@ -2,7 +2,7 @@ import type { Berth } from '../context';
 import { ServerException } from '../domain/errors';
 import type { StopCode } from '../domain/task';
 import { statusRank } from '../domain/task';
-import { isLiveHost, unplacedReason } from '../scheduler/placement';
+import { type Demand, isLiveHost, unplacedReason } from '../scheduler/placement';
 import { Placer, placementOf } from './placer';
 import { markTaskStopped, releaseTask } from './stop';
 import type { TaskRef } from './task-ref';
@@ -52,6 +52,12 @@ export function placerFor(b: Berth): Placer {
   return p;
 }
 
+/** What the task needs of a host, for the failure reason. */
+function needs(task: { cpu: number; memory: number; hostPorts?: string[] }): string {
+  const ports = task.hostPorts?.length ? ` and host port${task.hostPorts.length > 1 ? 's' : ''} ${task.hostPorts.join(', ')}` : '';
+  return `${task.cpu} CPU and ${task.memory} MiB${ports}`;
+}
+
 function stopReason(stopCode: StopCode, error?: { Error?: string; Cause?: string }): string {
   const timedOut = error?.Error === 'States.Timeout';
   if (stopCode === 'TaskFailedToStart') {
@@ -72,7 +78,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       const task = await getTask(ref);
       if (task.desiredStatus === 'STOPPED' || task.lastStatus === 'STOPPED') return { outcome: 'STOPPED' };
       if (task.hostId) return { outcome: 'PLACED', hostId: task.hostId };
-      const demand = { taskId: task.taskId, cpu: task.cpu, memory: task.memory };
+      const demand: Demand = { taskId: task.taskId, cpu: task.cpu, memory: task.memory, ports: task.hostPorts };
       const placement = placementOf(task);
       const plan = await placerFor(b).place(demand, task.cluster, placement);
       if (!plan) {
@@ -84,7 +90,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
         }
         await markTaskStopped(b, ref, {
           stopCode: 'TaskFailedToStart',
-          stoppedReason: `Task failed to start: no host had room for ${task.cpu} CPU and ${task.memory} MiB (${unplacedReason(placerFor(b).snapshot, demand, placement)})`,
+          stoppedReason: `Task failed to start: no host had room for ${needs(task)} (${unplacedReason(placerFor(b).snapshot, demand, placement)})`,
         });
         await b.store.demand.remove(task.taskId);
         return { outcome: 'STOPPED' };

@@ -23,8 +23,10 @@ export async function markTaskStopped(b: Berth, ref: TaskRef, stop: StopOutcome,
     stop,
     timestamps: { stoppingAt: now, stoppedAt: now, executionStoppedAt: now },
   });
-  // A launch still waiting for RUNNING ends with the task.
+  // A launch still waiting for RUNNING ends with the task, and so does a stop waiting for a host
+  // that will never confirm it (a lost one): it would otherwise hold out to its own timeout.
   if (stopped?.launchToken) await b.workflows.succeed(stopped.launchToken, { lastStatus: 'STOPPED' });
+  if (stopped?.stopToken) await b.workflows.succeed(stopped.stopToken, { lastStatus: 'STOPPED' });
   return stopped ?? (await b.store.tasks.get(ref));
 }
 

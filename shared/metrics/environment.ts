@@ -1,6 +1,6 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { Berth } from '../context';
-import { DEFAULT_METRICS_LOG_GROUP } from './catalog';
+import { lambdaConfig } from '../environment';
 import { CloudWatchLogsEmfSink } from './cloudwatch-logs-emf-sink';
 import { ControlPlaneMetrics } from './control-plane';
 
@@ -19,7 +19,7 @@ export async function publishControlPlaneMetrics(b: Berth): Promise<number> {
     collector: new ControlPlaneMetrics(b, AWS_METRICS_INTERVAL_MS),
     sink: new CloudWatchLogsEmfSink({
       client: new CloudWatchLogsClient({}),
-      logGroupName: process.env.BERTH_METRICS_LOG_GROUP || DEFAULT_METRICS_LOG_GROUP,
+      logGroupName: lambdaConfig().metricsLogGroup,
       logStreamName: 'control-plane',
     }),
   };

@@ -1,12 +1,15 @@
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { KeySealer, SealingContext } from '../auth/key-sealer';
+import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type KeySealer, SEALING_CHECK_SAMPLE, type SealingContext, opensAnySealed } from '../auth/key-sealer';
 import { isConditionFailure } from './client';
 
 export interface AccessKeyRecord {
   accessKeyId: string;
   secretAccessKey: string;
-  /** A user of the ECS API, or a host's agent (then `hostId` names it). */
-  principal: 'user' | 'host';
+  /**
+   * A user of the ECS API; an operator, who may also make the calls AWS itself makes (the
+   * operator API) and is a user too; or a host's agent (then `hostId` names it).
+   */
+  principal: 'user' | 'operator' | 'host';
   hostId?: string;
   status: 'Active' | 'Inactive';
   createdAt: number;
@@ -57,6 +60,39 @@ export class AccessKeyStore {
     if (plain === undefined) return undefined;
     await this.sealInPlace(accessKeyId, plain);
     return { ...rest, secretAccessKey: plain };
+  }
+
+  /** Whether this store's sealer opens the secrets already sealed in the table (true when there are none). */
+  async sealerOpensStored(): Promise<boolean> {
+    const r = await this.db.send(new ScanCommand({
+      TableName: this.table,
+      FilterExpression: 'attribute_exists(sealedSecret)',
+      ProjectionExpression: 'accessKeyId, sealedSecret',
+      ConsistentRead: true,
+    }));
+    const items = (r.Items ?? []).slice(0, SEALING_CHECK_SAMPLE) as Pick<StoredAccessKey, 'accessKeyId' | 'sealedSecret'>[];
+    return opensAnySealed(items.map((i) => () => this.sealer.open(i.sealedSecret!, contextOf(i.accessKeyId))));
+  }
+
+  /** Makes the key one of another kind (the local mode's own key becomes its operator's). */
+  async setPrincipal(accessKeyId: string, principal: AccessKeyRecord['principal']): Promise<void> {
+    await this.db.send(new UpdateCommand({
+      TableName: this.table, Key: { accessKeyId }, UpdateExpression: 'SET principal = :p',
+      ConditionExpression: 'attribute_exists(accessKeyId)', ExpressionAttributeValues: { ':p': principal },
+    }));
+  }
+
+  /** Revokes a key for good: it signs nothing any more. Revoking one that is gone is a no-op. */
+  async revoke(accessKeyId: string): Promise<void> {
+    try {
+      await this.db.send(new UpdateCommand({
+        TableName: this.table, Key: { accessKeyId }, UpdateExpression: 'SET #s = :inactive',
+        ConditionExpression: 'attribute_exists(accessKeyId)',
+        ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':inactive': 'Inactive' },
+      }));
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
   }
 
   /** A key stored in the clear by an older Berth (a local data directory) is sealed on first use. */

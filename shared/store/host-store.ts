@@ -13,6 +13,8 @@ export interface Reservation {
   cluster: string;
   /** The task's group, counted in the host's groupTasks while the reservation stands. */
   group?: string;
+  /** The fixed host ports it holds (hostPortKey keys), when it holds any. */
+  ports?: string[];
 }
 
 /** A host's item: its capacity and, by task id, everything reserved on it. */
@@ -32,6 +34,8 @@ export interface HostRecord extends HostView {
   lastHeartbeatAt: number;
   /** When a task last arrived or left: an empty host has been idle since then. */
   lastTaskAt?: number;
+  /** The access keys issued to its agent: revoked when the host is written off or terminated. */
+  accessKeyIds?: string[];
   version: number;
 }
 
@@ -69,8 +73,11 @@ export class HostNotLaunchedException extends ClientException {
   }
 }
 
-/** A host's sums right after a reservation (groupTasks: at least the groups the write counted). */
-export type Reserved = Pick<HostView, 'reservedCpu' | 'reservedMemory' | 'taskCount' | 'groupTasks'>;
+/**
+ * A host's sums right after a reservation (groupTasks: at least the groups the write counted;
+ * reservedPorts: all the host's ports, present only when the write took some).
+ */
+export type Reserved = Pick<HostView, 'reservedCpu' | 'reservedMemory' | 'taskCount' | 'groupTasks' | 'reservedPorts'>;
 
 /**
  * Most reservations one UpdateItem carries: each adds a SET clause and a condition, and DynamoDB
@@ -81,13 +88,18 @@ export const MAX_RESERVATIONS_PER_WRITE = 32;
 const isMissingGroupMap = (e: unknown): boolean =>
   e instanceof Error && e.name === 'ValidationException' && /document path/i.test(e.message);
 
+/** DynamoDB keeps the host's taken ports as a string set, which the document client reads as a Set. */
+const portList = (v: unknown): string[] | undefined => (v instanceof Set ? [...v] : Array.isArray(v) ? v : undefined);
+const withPortList = <T extends HostView>(h: T): T => (h.reservedPorts === undefined ? h : { ...h, reservedPorts: portList(h.reservedPorts) });
+const NO_PORTS: readonly string[] = [];
+
 export interface HostRegistration {
   hostId: string;
   cpu: number;
   memory: number;
 }
 
-const VIEW_PROJECTION = 'hostId, #s, cpu, #m, reservedCpu, reservedMemory, taskCount, groupTasks, instanceType, availabilityZone, market';
+const VIEW_PROJECTION = 'hostId, #s, cpu, #m, reservedCpu, reservedMemory, taskCount, reservedPorts, groupTasks, instanceType, availabilityZone, market';
 const VIEW_NAMES = { '#s': 'status', '#m': 'memory' };
 
 /** Field by field, so every view has one shape (the scheduler's hot loop runs faster on one). */
@@ -99,6 +111,7 @@ const toView = (h: HostRecord): HostView => ({
   reservedCpu: h.reservedCpu,
   reservedMemory: h.reservedMemory,
   taskCount: h.taskCount,
+  reservedPorts: portList(h.reservedPorts) ?? NO_PORTS,
   attributes: hostAttributes(h),
   groupTasks: h.groupTasks ?? {},
 });
@@ -153,7 +166,7 @@ export class HostStore {
           ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values, ReturnValues: 'ALL_NEW',
         }));
-        return r.Attributes as HostRecord;
+        return withPortList(r.Attributes as HostRecord);
       } catch (e) {
         if (!isConditionFailure(e)) throw e;
       }
@@ -177,11 +190,11 @@ export class HostStore {
 
   async get(hostId: string): Promise<HostRecord | undefined> {
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { hostId }, ConsistentRead: true }));
-    return r.Item as HostRecord | undefined;
+    return r.Item && withPortList(r.Item as HostRecord);
   }
 
   async list(): Promise<HostRecord[]> {
-    return scanAll<HostRecord>(this.db, new ScanCommand({ TableName: this.table, ConsistentRead: true }));
+    return (await scanAll<HostRecord>(this.db, new ScanCommand({ TableName: this.table, ConsistentRead: true }))).map(withPortList);
   }
 
   /** What the scheduler needs of every host, without the reservation maps that grow with tasks. */
@@ -202,16 +215,17 @@ export class HostStore {
 
   /** Hosts holding a reservation for the task: normally one, more only after a crash mid-placement. */
   async holding(taskId: string): Promise<HostRecord[]> {
-    return scanAll<HostRecord>(this.db, new ScanCommand({
+    return (await scanAll<HostRecord>(this.db, new ScanCommand({
       TableName: this.table,
       FilterExpression: 'attribute_exists(reservations.#t)',
       ExpressionAttributeNames: { '#t': taskId },
       ConsistentRead: true,
-    }));
+    }))).map(withPortList);
   }
 
   /**
-   * Commits a plan: reserves the task's cpu and memory on the host in one conditional write.
+   * Commits a plan: reserves the task's cpu, memory and fixed host ports on the host in one
+   * conditional write.
    * Returns the host's sums after the write (everyone's commits, not only ours), or undefined
    * when the host no longer has room (or left ACTIVE): the caller re-plans.
    */
@@ -221,8 +235,9 @@ export class HostStore {
 
   /**
    * Commits several plans on one host in one conditional write: all of them or none. The write
-   * requires the host to be ACTIVE, to hold none of the tasks yet, and to have room for all of
-   * them together; for a distinctInstance group, to hold no task of it. Returns the host's sums
+   * requires the host to be ACTIVE, to hold none of the tasks yet, to have room for all of
+   * them together, and to hold none of their fixed host ports (no two of the plans may name the
+   * same port); for a distinctInstance group, to hold no task of it. Returns the host's sums
    * after the write, or undefined when the condition failed: the caller re-plans those tasks.
    */
   async reserveAll(hostId: string, plans: readonly Plan[], cluster: string, now = Date.now()): Promise<Reserved | undefined> {
@@ -237,13 +252,18 @@ export class HostStore {
     // The host's capacity, as each plan states it; the least of them, to be safe with any mix.
     let capacityCpu = Infinity;
     let capacityMemory = Infinity;
+    const ports = new Set<string>();
     for (const p of plans) {
       const t = u.name(p.taskId);
-      const reservation: Reservation = p.group === undefined
-        ? { cpu: p.cpu, memory: p.memory, cluster }
-        : { cpu: p.cpu, memory: p.memory, cluster, group: p.group };
+      const reservation: Reservation = { cpu: p.cpu, memory: p.memory, cluster };
+      if (p.group !== undefined) reservation.group = p.group;
+      if (p.ports?.length) reservation.ports = [...p.ports];
       u.raw(`reservations.${t} = ${u.value(reservation)}`);
       conditions.push(`attribute_not_exists(reservations.${t})`);
+      for (const port of p.ports ?? []) {
+        if (ports.has(port)) throw new RangeError(`host port ${port} planned twice on one host ${hostId}`);
+        ports.add(port);
+      }
       cpu += p.cpu;
       memory += p.memory;
       capacityCpu = Math.min(capacityCpu, p.maxReservedCpu + p.cpu);
@@ -258,6 +278,9 @@ export class HostStore {
       .add('reservedMemory', memory)
       .add('taskCount', plans.length)
       .add('version', 1);
+    if (ports.size > 0) u.addToSet('reservedPorts', ports);
+    // Two placers racing for one host port: the second write finds it taken.
+    for (const port of ports) conditions.push(`NOT contains(reservedPorts, ${u.value(port)})`);
     for (const [group, { count, distinct }] of byGroup) {
       if (distinct && count > 1) throw new RangeError(`distinctInstance: ${count} tasks of ${group} planned on one host ${hostId}`);
       const g = `groupTasks.${u.name(group)}`;
@@ -282,7 +305,9 @@ export class HostStore {
         return this.db.send(command);
       });
       const a = r.Attributes!;
-      return { reservedCpu: a.reservedCpu, reservedMemory: a.reservedMemory, taskCount: a.taskCount, groupTasks: a.groupTasks };
+      const reserved: Reserved = { reservedCpu: a.reservedCpu, reservedMemory: a.reservedMemory, taskCount: a.taskCount, groupTasks: a.groupTasks };
+      // Returned only when this write took ports; otherwise the host's ports are as they were.
+      return a.reservedPorts === undefined ? reserved : { ...reserved, reservedPorts: portList(a.reservedPorts) };
     } catch (e) {
       if (isConditionFailure(e)) return undefined;
       throw e;
@@ -302,7 +327,9 @@ export class HostStore {
   }
 
   /** Releases the task's reservation; releasing one that is gone is a no-op. */
-  async release(hostId: string, taskId: string, amount: { cpu: number; memory: number; group?: string }, now = Date.now()): Promise<boolean> {
+  async release(
+    hostId: string, taskId: string, amount: { cpu: number; memory: number; group?: string; ports?: readonly string[] }, now = Date.now(),
+  ): Promise<boolean> {
     const u = new UpdateExpression();
     const t = u.name(taskId);
     u.remove(`reservations.${t}`)
@@ -311,6 +338,7 @@ export class HostStore {
       .add('reservedMemory', -amount.memory)
       .add('taskCount', -1)
       .add('version', 1);
+    if (amount.ports?.length) u.deleteFromSet('reservedPorts', new Set(amount.ports));
     // The reservation must still be there, and be this size and group: a release never subtracts twice.
     const conditions = [`reservations.${t}.cpu = ${u.value(amount.cpu)}`, `reservations.${t}.memory = ${u.value(amount.memory)}`];
     const groupField = `reservations.${t}.${u.name('group')}`;
@@ -330,13 +358,39 @@ export class HostStore {
     }
   }
 
-  async heartbeat(hostId: string, now: number): Promise<void> {
+  /**
+   * Records a host's heartbeat; returns false, changing nothing, when the host is not live. A
+   * host written off (LOST) or TERMINATED stays so: a late heartbeat does not bring it back.
+   */
+  async heartbeat(hostId: string, now: number): Promise<boolean> {
     const u = new UpdateExpression().set({ lastHeartbeatAt: now });
-    await this.db.send(new UpdateCommand({
-      TableName: this.table, Key: { hostId }, UpdateExpression: u.toString(),
-      ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
-      ConditionExpression: 'attribute_exists(hostId)',
-    }));
+    return this.updateIfLive(hostId, u);
+  }
+
+  /**
+   * Records a key issued to a host's agent, so that writing the host off can revoke it. Only
+   * while the host is live: a key issued as the host was written off is refused (false), and
+   * whoever issued it revokes it; one recorded before is found by the write-off.
+   */
+  async recordKey(hostId: string, accessKeyId: string): Promise<boolean> {
+    const u = new UpdateExpression();
+    const ids = u.name('accessKeyIds');
+    u.raw(`${ids} = list_append(if_not_exists(${ids}, ${u.value([])}), ${u.value([accessKeyId])})`);
+    return this.updateIfLive(hostId, u);
+  }
+
+  private async updateIfLive(hostId: string, u: UpdateExpression): Promise<boolean> {
+    try {
+      await this.db.send(new UpdateCommand({
+        TableName: this.table, Key: { hostId }, UpdateExpression: u.toString(),
+        ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
+        ConditionExpression: `${u.name('status')} IN (${u.value('ACTIVE')}, ${u.value('DRAINING')})`,
+      }));
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
   }
 
   /**

@@ -460,7 +460,7 @@ describe('DockerRuntime on podman', () => {
     it('keeps task networks apart, also after another one is torn down: a container on one cannot reach a server the host reaches', async () => {
       const a = await namespace([], sh('echo apart > /tmp/index.html; exec httpd -f -p 8080 -h /tmp'));
       const b = await namespace();
-      // netavark 1.4 drops its isolation rule when any isolated network is torn down.
+      // netavark 1.4 drops its own isolation rule when any network is torn down; Berth's holds.
       const torn = await namespace();
       await runtime.remove(torn.owner);
       await runtime.removeNetwork(torn.network);

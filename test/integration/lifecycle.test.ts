@@ -69,7 +69,8 @@ describe('Task lifecycle workflows', () => {
   it('places a waiting task once room appears', async () => {
     await setup(h, 'later', { cpu: '4096', memory: '8192' });
     const [id] = await run(h, 'later');
-    await new Promise((r) => setTimeout(r, 300));
+    // Its placement found no room and said so by recording demand.
+    await eventually(async () => (await h.berth.store.demand.list()).some((d) => d.taskId === id), 5000, 'demand recorded');
     expect((await task(h, id))!.lastStatus).toBe('PROVISIONING');
     await registerHost(h.berth, { hostId: 'later-1', cpu: 4096, memory: 8192 });
     expect((await eventually(statusIs(h, id, 'PENDING'), 5000, 'PENDING')).hostId).toBe('later-1');
@@ -81,7 +82,8 @@ describe('Task lifecycle workflows', () => {
     const r = await h.ecs.send(new StopTaskCommand({ task: id }));
     expect(r.task).toMatchObject({ lastStatus: 'STOPPED', stopCode: 'UserInitiated', stoppedReason: 'Task stopped by user' });
     await registerHost(h.berth, { hostId: 'early-1', cpu: 16384, memory: 32768 });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Its launch workflow, still retrying placement, has ended: whatever it did, it did by now.
+    await h.berth.workflows.idle();
     expect(await h.berth.store.hosts.holding(id)).toEqual([]);
     expect((await task(h, id))!.lastStatus).toBe('STOPPED');
   });

@@ -3,7 +3,7 @@ import { CloudWatchLogSink } from '../../agent/logs/cloudwatch-log-sink';
 import { LogShipper } from '../../agent/logs/log-shipper';
 import { TaskLogs } from '../../agent/logs/task-logs';
 import type { ContainerDefinition } from '../../shared/domain/task-definition';
-import { TEST_CREDENTIALS } from '../support/harness';
+import { TEST_CREDENTIALS, eventually } from '../support/harness';
 import { type LogsSlice, readStream, startLogsSlice } from '../support/logs-slice';
 
 /** The agent's shipper, through @aws-sdk/client-cloudwatch-logs, against the local Logs slice. */
@@ -56,8 +56,11 @@ describe('Agent log shipping', () => {
       shipper.push('second', at + 10);
       shipper.push('first but late', at);
       shipper.push('', at + 11);
-      await new Promise((r) => setTimeout(r, 1500));
-      const events = await readStream(slice.logs, s.logGroupName, s.logStreamName);
+      // No close() and no flush: only the shipper's own timer sends them.
+      const events = await eventually(async () => {
+        const read = await readStream(slice.logs, s.logGroupName, s.logStreamName);
+        return read.length >= 2 ? read : undefined;
+      }, 10_000, 'two events in the stream');
 
       // Assess
       expect(events.map((e) => [e.message, e.timestamp])).toEqual([['second', at + 10], ['first but late', at + 10]]);

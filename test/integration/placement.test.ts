@@ -92,6 +92,45 @@ describe('HostStore', () => {
       expect(await store.hosts.get('release-1')).toMatchObject({ reservedCpu: 0, taskCount: 0, groupTasks: { 'service:web': 0 } });
     });
 
+    it('takes the host ports of every plan in a batch, and none of a batch that wants a taken one', async () => {
+      // Prepare
+      const host = await store.hosts.register({ hostId: 'ports-1', cpu: 4096, memory: 8192 }, 0, { open: true });
+      const rules = compilePlacement(web());
+      const plan = (taskId: string, ports: string[]): Plan => planOn(host, { taskId, cpu: 256, memory: 256, ports }, rules);
+
+      // Act
+      const batch = await store.hosts.reserveAll('ports-1', [plan('p1', ['8080/tcp']), plan('p2', ['8081/tcp', '53/udp'])], 'default');
+      const clash = await store.hosts.reserveAll('ports-1', [plan('p3', ['9000/tcp']), plan('p4', ['8081/tcp'])], 'default');
+      const twice = store.hosts.reserveAll('ports-1', [plan('p5', ['9001/tcp']), plan('p6', ['9001/tcp'])], 'default');
+
+      // Assess
+      expect([...batch!.reservedPorts!].sort()).toEqual(['53/udp', '8080/tcp', '8081/tcp']);
+      expect(clash).toBeUndefined();
+      await expect(twice).rejects.toThrow(RangeError);
+      const after = (await store.hosts.get('ports-1'))!;
+      expect(after).toMatchObject({ taskCount: 2, groupTasks: { 'service:web': 2 } });
+      expect(after.reservations.p2).toEqual({ cpu: 256, memory: 256, cluster: 'default', group: 'service:web', ports: ['8081/tcp', '53/udp'] });
+      expect([...(await store.hosts.view('ports-1'))!.reservedPorts!].sort()).toEqual(['53/udp', '8080/tcp', '8081/tcp']);
+    });
+
+    it('frees a reservation\'s host ports on release, only with its group', async () => {
+      // Prepare
+      const host = await store.hosts.register({ hostId: 'ports-2', cpu: 4096, memory: 8192 }, 0, { open: true });
+      const plan = planOn(host, { taskId: 'q1', cpu: 256, memory: 256, ports: ['8080/tcp'] }, compilePlacement(web()));
+      await store.hosts.reserve(plan, 'default');
+
+      // Act
+      const wrongGroup = await store.hosts.release('ports-2', 'q1', { cpu: 256, memory: 256, ports: plan.ports, group: 'service:api' });
+      const held = (await store.hosts.view('ports-2'))!.reservedPorts;
+      const right = await store.hosts.release('ports-2', 'q1', plan);
+      const again = await store.hosts.reserve(planOn(host, { taskId: 'q2', cpu: 256, memory: 256, ports: ['8080/tcp'] }), 'default');
+
+      // Assess
+      expect([wrongGroup, right]).toEqual([false, true]);
+      expect(held).toEqual(['8080/tcp']);
+      expect(again?.reservedPorts).toEqual(['8080/tcp']);
+    });
+
     it('gives a host item from before group counts its map on the first grouped reservation', async () => {
       // Prepare: an item as older Berth wrote it, without groupTasks.
       const host = await store.hosts.register({ hostId: 'old-1', cpu: 4096, memory: 8192 }, 0, { open: true });

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 
+import { LAMBDA_VARIABLES } from '../../shared/environment';
 import { KEY_TYPES, TABLES, tableNames } from '../../shared/store/tables';
 
 const run = promisify(execFile);
@@ -20,8 +21,6 @@ const STAGE = 'dev';
 const REGION = 'us-east-1';
 const ACCOUNT_ID = '000000000000';
 const TABLE_PREFIX = `berth-${STAGE}-`;
-/** Where the deployed Lambdas read their configuration (`required('NAME')`). */
-const ENVIRONMENT_SOURCE = 'shared/environment.ts';
 type Workflow = 'launch' | 'stop';
 const ASL_FILES: Record<Workflow, string> = {
   launch: 'shared/workflows/task-launch.asl.json',
@@ -424,10 +423,9 @@ describe('serverless.yml', () => {
 
     it('sets every variable that shared/environment.ts requires', () => {
       // Prepare: Lambda itself sets the AWS_* variables (AWS_REGION and the like).
-      const source = readFileSync(join(REPO, ENVIRONMENT_SOURCE), 'utf8');
-      const required = [...source.matchAll(/required\(\s*'([A-Z0-9_]+)'\s*\)/g)]
-        .map((m) => m[1])
-        .filter((name) => !name.startsWith('AWS_'));
+      const required = Object.entries(LAMBDA_VARIABLES)
+        .filter(([name, v]) => v.whenUnset.kind === 'required' && !name.startsWith('AWS_'))
+        .map(([name]) => name);
       expect(required.length).toBeGreaterThan(0);
 
       // Act

@@ -114,12 +114,23 @@ describe('TaskNamespaces on podman', () => {
     it('skips a ready namespace whose pause container died, and removes it', async () => {
       // Prepare
       const hostId = newHost();
+      // The pool learns of a death through the engine's wait: note when each wait returns.
+      const waited = new Set<string>();
+      const wait = runtime.wait.bind(runtime);
+      const waits = jest.spyOn(runtime, 'wait').mockImplementation(async (id) => {
+        try {
+          return await wait(id);
+        } finally {
+          waited.add(id);
+        }
+      });
       const namespaces = new TaskNamespaces({ runtime, hostId, poolSize: 1 });
       namespaces.fill();
       const [dead] = (await untilHeld(hostId, 1)).owners;
+      const deadId = (await runtime.inspect(dead))!.id;
       await docker.getContainer(dead).kill();
-      // The pool learns of the death through the engine's wait.
-      await new Promise((r) => setTimeout(r, 500));
+      await eventually(async () => waited.has(dead) || waited.has(deadId), 15_000, 'the pool to see the death');
+      waits.mockRestore();
 
       // Act
       const ns = await namespaces.acquire([]);
@@ -189,7 +200,9 @@ describe('TaskNamespaces on podman', () => {
       const namespaces = new TaskNamespaces({ runtime, hostId: newHost() });
 
       const ns = await namespaces.adopt('berth-ns-never-made');
-      const lost = await Promise.race([ns.lost.then(() => true), new Promise((r) => setTimeout(() => r(false), 1000))]);
+      let lost = false;
+      void ns.lost.then(() => (lost = true));
+      await eventually(async () => lost, 10_000, 'the namespace reported lost').catch(() => {});
 
       expect(lost).toBe(true);
     });

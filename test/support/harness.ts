@@ -37,6 +37,8 @@ export interface HarnessOptions {
   config?: Partial<BerthConfig>;
   /** TimeoutSeconds per Task state, instead of the ASL's minutes. */
   timeoutSeconds?: Record<string, number>;
+  /** The control plane's clock, for tests that move time instead of waiting. */
+  now?: () => number;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -47,6 +49,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     dynamoEndpoint: dynamo.endpoint,
     config: { placementRetrySeconds: 1, openHostRegistration: true, ...options.config },
     workflows: { onError: (_w, _n, e) => workflowErrors.push(e), timeoutSeconds: options.timeoutSeconds },
+    now: options.now,
   });
   await adoptAccessKey(berth, TEST_CREDENTIALS);
   const api = createApiHandler(() => berth, { log: process.env.BERTH_TEST_LOG ? (l) => console.log(JSON.stringify(l)) : () => {} });

@@ -1,4 +1,4 @@
-import { DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, type ContainerDefinition, type Task } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type ContainerDefinition, type Task } from '@aws-sdk/client-ecs';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,14 +15,19 @@ export interface LocalMode {
   close(): Promise<void>;
 }
 
-/** The whole local mode, in process, on a free port with its own data directory. */
+/** The whole local mode, in process, on a free port with its own data directory (a new one unless given). */
 export async function startLocalMode(options: Partial<LocalOptions> = {}): Promise<LocalMode> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-e2e-'));
   const logs: string[] = [];
   const local = await startLocal({
-    dataDir, port: 0, hosts: 2, heartbeatIntervalMs: 1000, capacityIntervalMs: 1000, credentials: TEST_CREDENTIALS,
-    log: (line) => logs.push(line),
+    port: 0, hosts: 2, heartbeatIntervalMs: 1000, capacityIntervalMs: 1000, credentials: TEST_CREDENTIALS,
+    log: (line) => {
+      logs.push(line);
+      // BERTH_E2E_LOG=1 shows the local mode's own log as a test runs.
+      if (process.env.BERTH_E2E_LOG) process.stderr.write(`berth: ${line}\n`);
+    },
     ...options,
+    dataDir,
   });
   const ecs = new ECSClient({
     endpoint: local.url, region: 'us-east-1', maxAttempts: 1,
@@ -37,21 +42,46 @@ export async function startLocalMode(options: Partial<LocalOptions> = {}): Promi
   };
 }
 
+/**
+ * The local mode test/e2e/shared.test.ts starts once for every suite in test/e2e/shared/: a
+ * fleet of exactly 2 hosts (the capacity manager may add none), placement that waits up to
+ * 2 minutes on this loaded machine, and every request logged (the secrets suite reads the log).
+ */
+export const SHARED_LOCAL_MODE: Partial<LocalOptions> = {
+  hosts: 2, maxHosts: 2, config: { placementTimeoutSeconds: 120 }, logRequests: true,
+};
+
+/** Stops every task not yet STOPPED, in every cluster, and waits until each is and no room is held. */
+export async function stopEveryTask(m: LocalMode, timeoutMs = 90_000): Promise<void> {
+  const store = m.local.berth.store;
+  const unfinished = async () => (await Promise.all((await store.clusters.list()).map((c) => store.tasks.list(c.name))))
+    .flat().filter((t) => t.lastStatus !== 'STOPPED');
+  for (const t of await unfinished()) {
+    if (t.desiredStatus !== 'STOPPED') await m.ecs.send(new StopTaskCommand({ cluster: t.cluster, task: t.taskId })).catch(() => {});
+  }
+  await eventually(async () => (await unfinished()).length === 0
+    && (await store.hosts.list()).every((h) => h.taskCount === 0), timeoutMs, 'every task STOPPED and no room held');
+}
+
 let families = 0;
 
 /** Registers a one-off definition and runs it; returns the task ARNs. */
 export async function runContainers(
   ecs: ECSClient,
   containers: ContainerDefinition[],
-  run: { count?: number; overrides?: object; size?: { cpu: string; memory: string } } = {},
+  run: { count?: number; overrides?: object; size?: { cpu: string; memory: string }; networkMode?: 'bridge' } = {},
 ): Promise<string[]> {
   const family = `e2e-${++families}-${Date.now()}`;
+  // bridge (an EC2 task) publishes its port mappings on the host; awsvpc keeps them on the task's own address.
+  const bridge = run.networkMode === 'bridge';
   await ecs.send(new RegisterTaskDefinitionCommand({
-    family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc',
+    family, requiresCompatibilities: [bridge ? 'EC2' : 'FARGATE'], networkMode: bridge ? 'bridge' : 'awsvpc',
     cpu: run.size?.cpu ?? '256', memory: run.size?.memory ?? '512',
     containerDefinitions: containers.map((c) => ({ image: BUSYBOX, ...c })),
   }));
-  const r = await ecs.send(new RunTaskCommand({ taskDefinition: family, count: run.count ?? 1, overrides: run.overrides as any }));
+  const r = await ecs.send(new RunTaskCommand({
+    taskDefinition: family, count: run.count ?? 1, overrides: run.overrides as any, launchType: bridge ? 'EC2' : undefined,
+  }));
   return r.tasks!.map((t) => t.taskArn!);
 }
 

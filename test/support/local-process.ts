@@ -17,12 +17,16 @@ export interface LocalProcess {
   output: string[];
 }
 
-/** `npm start`'s program as a process of its own, resolved once it says it is ready. */
-export async function spawnLocalMode(env: Record<string, string>, timeoutMs = 120_000): Promise<LocalProcess> {
+/**
+ * `npm start`'s program as a process of its own, resolved once it says it is ready. In a process
+ * group of its own, it can be sent a terminal's Ctrl-C (interrupt).
+ */
+export async function spawnLocalMode(env: Record<string, string>, timeoutMs = 120_000, options: { ownGroup?: boolean } = {}): Promise<LocalProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local', 'main.ts')], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.ownGroup ?? false,
   });
   const output: string[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -54,6 +58,15 @@ export function stopGently(p: LocalProcess): Promise<void> {
     if (p.child.exitCode !== null || p.child.signalCode !== null) return resolve();
     p.child.once('exit', () => resolve());
     p.child.kill('SIGTERM');
+  });
+}
+
+/** Ctrl-C in the terminal: SIGINT to every process of the group (spawned with ownGroup). */
+export function interrupt(p: LocalProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (p.child.exitCode !== null || p.child.signalCode !== null) return resolve();
+    p.child.once('exit', () => resolve());
+    process.kill(-p.child.pid!, 'SIGINT');
   });
 }
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KeySealError } from '../../shared/auth/key-sealer';
 import { SEALING_KEY_FILE, Sealer, loadOrCreateSealer } from '../../shared/cloud/local/sealer';
 
 describe('Sealer', () => {
@@ -26,7 +27,15 @@ describe('Sealer', () => {
     }],
   ])('refuses to open under %s', (_what, open) => {
     const sealed = sealer.seal(plain, 'ctx');
-    expect(() => open(sealed)).toThrow(/unable to authenticate data/);
+    // A KeySealError, which the slices answer with a 4xx; the cause is the cipher's own refusal.
+    let thrown: unknown;
+    try {
+      open(sealed);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(KeySealError);
+    expect(String((thrown as Error).cause)).toMatch(/unable to authenticate data/);
   });
 
   it('keeps one key file of mode 0600 across starts', () => {

@@ -1,6 +1,7 @@
 import type { Berth } from '../../../shared/context';
 import { type ApiHandlerOptions, createJsonApiHandler } from '../../../shared/ecs-api/handler';
 import { createDocumentClient } from '../../../shared/store/client';
+import { hostLogAccess } from './host-access';
 import { LogStore } from './log-store';
 import { LOGS_TARGET_PREFIX, logsOperations } from './operations';
 import { createLogTables } from './tables';
@@ -18,7 +19,8 @@ export interface LogsHandlerOptions extends ApiHandlerOptions {
 
 /**
  * The local CloudWatch Logs slice: its tables in dynalite, and its operations behind SigV4
- * (service `logs`), callable by users (the CLI) and hosts (the agents shipping output).
+ * (service `logs`), callable by users (the CLI) and hosts (the agents shipping output, each
+ * only into its own tasks' groups: see host-access.ts).
  */
 export async function createLogsHandler(berth: Berth, o: LogsHandlerOptions) {
   const tables = await createLogTables(o.dynamoEndpoint, o.tablePrefix);
@@ -29,10 +31,10 @@ export async function createLogsHandler(berth: Berth, o: LogsHandlerOptions) {
     partition: berth.partition,
     now: () => berth.now(),
     background: (work) => void work.catch((e) => log({ level: 'error', message: 'logs background work failed', error: String(e) })),
-  });
+  }, hostLogAccess(berth));
   return createJsonApiHandler(
     () => berth,
-    { targetPrefix: LOGS_TARGET_PREFIX, operations, auth: { services: ['logs'], principal: ['user', 'host'] } },
+    { targetPrefix: LOGS_TARGET_PREFIX, operations, auth: { services: ['logs'], principal: ['user', 'operator', 'host'] } },
     { maxBodyBytes: MAX_BODY_BYTES, ...o },
   );
 }

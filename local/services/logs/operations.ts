@@ -1,5 +1,5 @@
 import type { Json } from '../../../shared/domain/fields';
-import type { Operation } from '../../../shared/ecs-api/operation';
+import type { Caller, Operation } from '../../../shared/ecs-api/operation';
 import type { LogsContext } from './context';
 import { filterLogEvents } from './filter-log-events';
 import { getLogEvents } from './get-log-events';
@@ -21,9 +21,18 @@ const LOGS_OPERATIONS = {
   DeleteLogGroup: deleteLogGroup,
 } as const satisfies Record<string, (c: LogsContext, body: Json) => Promise<object>>;
 
-/** The slice's operations in the shape the JSON API handler serves. */
-export function logsOperations(context: LogsContext): Record<string, Operation> {
+/**
+ * The slice's operations in the shape the JSON API handler serves, each called only once
+ * `authorize` lets the caller make it.
+ */
+export function logsOperations(
+  context: LogsContext,
+  authorize: (operation: string, body: Json, caller: Caller) => Promise<void> = async () => {},
+): Record<string, Operation> {
   return Object.fromEntries(
-    Object.entries(LOGS_OPERATIONS).map(([name, op]) => [name, (_b, body) => op(context, body)] as [string, Operation]),
+    Object.entries(LOGS_OPERATIONS).map(([name, op]) => [name, async (_b, body, caller) => {
+      await authorize(name, body, caller);
+      return op(context, body);
+    }] as [string, Operation]),
   );
 }

@@ -39,3 +39,11 @@ export class InvalidNextTokenException extends EcsError {
 }
 
 export const MARKED_FOR_DELETION = "You can't perform this operation on the secret because it was marked for deletion.";
+
+/** A stored value that does not open under the sealing key (KMS's decrypt failing, on AWS). */
+export class DecryptionFailure extends EcsError {
+  constructor() {
+    super("Secrets Manager can't decrypt the protected secret text using the provided KMS key.");
+    this.name = 'DecryptionFailure';
+  }
+}

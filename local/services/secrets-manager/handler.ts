@@ -10,5 +10,5 @@ export const createSecretsManagerHandler = (berth: () => Berth, ctx: SecretsMana
   createJsonApiHandler(berth, {
     targetPrefix: SECRETS_MANAGER_TARGET_PREFIX,
     operations: secretsManagerOperations(ctx),
-    auth: { services: ['secretsmanager'], principal: ['user', 'host'] },
+    auth: { services: ['secretsmanager'], principal: ['user', 'operator', 'host'] },
   }, options);

@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Partition } from '../../../shared/domain/arns';
 import { InvalidParameterException as EcsInvalidParameter } from '../../../shared/domain/errors';
 import type { Json } from '../../../shared/domain/fields';
+import { isUserKey } from '../../../shared/auth/access-keys';
 import type { Caller, Operation } from '../../../shared/ecs-api/operation';
 import { page } from '../../../shared/ecs-api/paging';
 import { AccessDeniedException, ValidationException } from '../errors';
 import { epochSeconds, optBool, optInt, optStr, optStrList, reqStr } from '../request';
 import type { Sealer } from '../../../shared/cloud/local/sealer';
+import { KeySealError } from '../../../shared/auth/key-sealer';
 import {
+  DecryptionFailure,
   InvalidNextTokenException, InvalidParameterException, InvalidRequestException, MARKED_FOR_DELETION,
   ResourceExistsException, ResourceNotFoundException,
 } from './errors';
@@ -32,10 +35,10 @@ export interface SecretsManagerContext {
 
 /** Admin calls need a user's key; a host's key only reads values (as a task execution role would). */
 function requireUser(caller: Caller, operation: string): void {
-  if (caller.principal?.principal !== 'user') throw new AccessDeniedException(`secretsmanager:${operation}`);
+  if (!isUserKey(caller.principal)) throw new AccessDeniedException(`secretsmanager:${operation}`);
 }
 
-const sealContext = (arn: string, versionId: string) => `secretsmanager:${arn}:${versionId}`;
+export const sealContext = (arn: string, versionId: string) => `secretsmanager:${arn}:${versionId}`;
 
 /** The value a request carries: SecretString, or SecretBinary (base64 in JSON); never both. */
 function readValue(body: Json): { value: Buffer; kind: SecretVersion['kind'] } | undefined {
@@ -115,9 +118,18 @@ export function secretsManagerOperations(ctx: SecretsManagerContext): Record<str
     }
   }
 
+  const open = (r: SecretRecord, versionId: string): Buffer => {
+    try {
+      return sealer.open(r.versions[versionId].sealed, sealContext(r.arn, versionId));
+    } catch (e) {
+      if (e instanceof KeySealError) throw new DecryptionFailure();
+      throw e;
+    }
+  };
+
   const sameValue = (r: SecretRecord, versionId: string, value: { value: Buffer; kind: string }) => {
     const v = r.versions[versionId];
-    return v.kind === value.kind && sealer.open(v.sealed, sealContext(r.arn, versionId)).equals(value.value);
+    return v.kind === value.kind && open(r, versionId).equals(value.value);
   };
 
   const CreateSecret: Operation = async (_b, body, caller) => {
@@ -193,7 +205,7 @@ export function secretsManagerOperations(ctx: SecretsManagerContext): Record<str
       if (!chosen) throw new ResourceNotFoundException(`Secrets Manager can't find the specified secret value for staging label: ${wanted}`);
     }
     const v = r.versions[chosen];
-    const plain = sealer.open(v.sealed, sealContext(r.arn, chosen));
+    const plain = open(r, chosen);
     return {
       ARN: r.arn, Name: r.name, VersionId: chosen, VersionStages: v.stages, CreatedDate: epochSeconds(v.createdAt),
       ...(v.kind === 'string' ? { SecretString: plain.toString('utf8') } : { SecretBinary: plain.toString('base64') }),

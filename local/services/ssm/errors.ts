@@ -28,3 +28,11 @@ export class TooManyUpdates extends EcsError {
     this.name = 'TooManyUpdates';
   }
 }
+
+/** A SecureString that does not open under the sealing key: SSM's answer when KMS cannot decrypt it. */
+export class InvalidKeyId extends EcsError {
+  constructor(name: string) {
+    super(`The value of parameter ${name} cannot be decrypted with its key.`);
+    this.name = 'InvalidKeyId';
+  }
+}

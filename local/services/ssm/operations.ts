@@ -1,9 +1,11 @@
 import type { Partition } from '../../../shared/domain/arns';
+import { isUserKey } from '../../../shared/auth/access-keys';
 import type { Caller, Operation } from '../../../shared/ecs-api/operation';
 import { AccessDeniedException, ValidationException } from '../errors';
 import { epochSeconds, optBool, optStr, optStrList, reqStr } from '../request';
 import type { Sealer } from '../../../shared/cloud/local/sealer';
-import { ParameterAlreadyExists, ParameterNotFound, ParameterVersionNotFound, TooManyUpdates } from './errors';
+import { InvalidKeyId, ParameterAlreadyExists, ParameterNotFound, ParameterVersionNotFound, TooManyUpdates } from './errors';
+import { KeySealError } from '../../../shared/auth/key-sealer';
 import { parameterArn, parseParameterRef, validateParameterName } from './parameter-name';
 import { PARAMETER_TYPES, type ParameterRecord, type ParameterStore, type ParameterType } from './parameter-store';
 
@@ -20,10 +22,10 @@ export interface SsmContext {
   now: () => number;
 }
 
-const sealContext = (name: string, version: number) => `ssm:${name}:${version}`;
+export const sealContext = (name: string, version: number) => `ssm:${name}:${version}`;
 
 function requireUser(caller: Caller, operation: string): void {
-  if (caller.principal?.principal !== 'user') throw new AccessDeniedException(`ssm:${operation}`);
+  if (!isUserKey(caller.principal)) throw new AccessDeniedException(`ssm:${operation}`);
 }
 
 const enumViolation = (member: string, value: string, allowed: readonly string[]) =>
@@ -49,10 +51,19 @@ export function ssmOperations(ctx: SsmContext): Record<string, Operation> {
   }
 
   /** A SecureString shows its ciphertext unless decryption is asked for, as with KMS. */
+  const open = (r: ParameterRecord): string => {
+    try {
+      return sealer.open(r.sealed, sealContext(r.name, r.version)).toString('utf8');
+    } catch (e) {
+      if (e instanceof KeySealError) throw new InvalidKeyId(r.name);
+      throw e;
+    }
+  };
+
   const shape = (r: ParameterRecord, decrypt: boolean, selector?: string) => ({
     Name: r.name,
     Type: r.type,
-    Value: r.type === 'SecureString' && !decrypt ? r.sealed : sealer.open(r.sealed, sealContext(r.name, r.version)).toString('utf8'),
+    Value: r.type === 'SecureString' && !decrypt ? r.sealed : open(r),
     Version: r.version,
     Selector: selector === undefined ? undefined : `:${selector}`,
     LastModifiedDate: epochSeconds(r.lastModifiedAt),

@@ -1,5 +1,6 @@
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../../../shared/store/client';
+import { scanAll } from '../../../shared/store/scan';
 import type { TableSpec } from '../../dynalite';
 
 export const PARAMETERS_TABLE: TableSpec = { name: 'berth-local-ssm-parameters', hashKey: 'name' };
@@ -27,6 +28,10 @@ export class ParameterStore {
   async get(name: string): Promise<ParameterRecord | undefined> {
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { name }, ConsistentRead: true }));
     return r.Item as ParameterRecord | undefined;
+  }
+
+  async list(): Promise<ParameterRecord[]> {
+    return scanAll<ParameterRecord>(this.db, new ScanCommand({ TableName: this.table, ConsistentRead: true }));
   }
 
   /**

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KeySealError } from '../../auth/key-sealer';
 
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
@@ -30,14 +31,18 @@ export class Sealer {
     return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
   }
 
-  /** Throws if the value is truncated, was tampered with, or was sealed under another key or context. */
+  /** Throws KeySealError if the value is truncated, was tampered with, or was sealed under another key or context. */
   open(sealed: string, context: string | Buffer): Buffer {
     const raw = Buffer.from(sealed, 'base64');
-    if (raw.length < IV_BYTES + TAG_BYTES) throw new Error('The sealed value is truncated');
-    const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, IV_BYTES));
-    decipher.setAAD(Buffer.from(context));
-    decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
+    if (raw.length < IV_BYTES + TAG_BYTES) throw new KeySealError('The sealed value is truncated');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, IV_BYTES));
+      decipher.setAAD(Buffer.from(context));
+      decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+      return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
+    } catch (e) {
+      throw new KeySealError('The sealed value does not open under this key and context', { cause: e });
+    }
   }
 }
 

@@ -4,14 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TaskReportBody } from '../../agent/client';
-import { LABELS } from '../../agent/runtime/container-runtime';
-import { DockerRuntime } from '../../agent/runtime/docker-runtime';
-import { TaskRunner } from '../../agent/task-runner';
-import type { ContainerDefinition } from '../../shared/domain/task-definition';
-import { eventually } from '../support/harness';
-import { BUSYBOX, type LocalMode, containerLog, describe1, runContainers, startLocalMode, untilStatus } from '../support/local-mode';
-import { freePort } from '../support/local-process';
+import type { TaskReportBody } from '../../../agent/client';
+import { LABELS } from '../../../agent/runtime/container-runtime';
+import { DockerRuntime } from '../../../agent/runtime/docker-runtime';
+import { TaskRunner } from '../../../agent/task-runner';
+import type { ContainerDefinition } from '../../../shared/domain/task-definition';
+import { eventually } from '../../support/harness';
+import { BUSYBOX, type LocalMode, containerLog, describe1, runContainers, untilStatus } from '../../support/local-mode';
+import { freePort } from '../../support/local-process';
 
 /**
  * Task isolation with real containers: a task's containers share one network namespace (as
@@ -44,16 +44,15 @@ const CAP_CHOWN = 1n << 0n;
 const POOL_SIZE = 2;
 const HOSTS = 2;
 
+// One of the suites test/e2e/shared.test.ts runs on its shared local mode (not indented, to keep
+// its history readable as a move).
+export function suite(mode: () => LocalMode): void {
 describe('Task isolation', () => {
   let m: LocalMode;
   let docker: Docker;
-  beforeAll(async () => {
-    // A fleet of exactly 2 hosts: the capacity manager may not add any.
-    m = await startLocalMode({ config: { placementTimeoutSeconds: 60 }, maxHosts: 2 });
+  beforeAll(() => {
+    m = mode();
     docker = new Docker({ socketPath: m.local.dockerSocket });
-  }, 180_000);
-  afterAll(async () => {
-    await m?.close();
   });
 
   /**
@@ -108,11 +107,12 @@ describe('Task isolation', () => {
       port = await freePort();
       [arn] = await runContainers(m.ecs, [
         {
-          name: 'server', essential: true, portMappings: [{ containerPort: port }], stopTimeout: 2,
+          name: 'server', essential: true, portMappings: [{ containerPort: port, hostPort: port }], stopTimeout: 2,
           command: ['sh', '-c', `${STOP_ON_TERM}; ${PRINT_IP}; ${PRINT_PRIVILEGES}; echo ${SERVED} > /tmp/index.html; httpd -p 8080 -h /tmp; httpd -f -p ${port} -h /tmp & wait`],
         },
         { name: 'client', essential: false, stopTimeout: 2, command: ['sh', '-c', `${STOP_ON_TERM}; ${FETCH('127.0.0.1', 8080)}; echo "got: $body"; sleep 3600 & wait`] },
-      ]);
+      // bridge mode, so that the mapped port is published on the host (awsvpc publishes none).
+      ], { networkMode: 'bridge' });
       await untilStatus(m.ecs, arn, 'RUNNING', 120_000);
     }, 300_000);
 
@@ -381,3 +381,4 @@ describe('Task isolation', () => {
     }, 300_000);
   });
 });
+}

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { awsLogs } from '../support/aws-cli';
-import { TEST_CREDENTIALS } from '../support/harness';
-import { type LocalMode, runContainers, startLocalMode, untilStatus } from '../support/local-mode';
-import { signedFetch } from '../support/signed-fetch';
+import { awsLogs } from '../../support/aws-cli';
+import { TEST_CREDENTIALS } from '../../support/harness';
+import { type LocalMode, runContainers, untilStatus } from '../../support/local-mode';
+import { signedFetch } from '../../support/signed-fetch';
 
 const LINES = 10_000;
 /** Prints LINES numbered lines to stdout and as many to stderr, then exits. */
@@ -13,13 +13,13 @@ const PRINTER = `i=1; while [ $i -le ${LINES} ]; do echo "out $i"; echo "err $i"
  * Container output through CloudWatch Logs, end to end: real containers under the local mode,
  * the agent shipping with @aws-sdk/client-cloudwatch-logs, read back with the AWS CLI.
  */
+// One of the suites test/e2e/shared.test.ts runs on its shared local mode (not indented, to keep
+// its history readable as a move).
+export function suite(mode: () => LocalMode): void {
 describe('awslogs: container output in CloudWatch Logs', () => {
   let m: LocalMode;
-  beforeAll(async () => {
-    m = await startLocalMode({ hosts: 1, maxHosts: 1, config: { placementTimeoutSeconds: 120 } });
-  }, 180_000);
-  afterAll(async () => {
-    await m?.close();
+  beforeAll(() => {
+    m = mode();
   });
 
   /** Every event of a stream through `aws logs get-log-events`, paging until the token comes back. */
@@ -145,3 +145,4 @@ describe('awslogs: container output in CloudWatch Logs', () => {
     });
   });
 });
+}

@@ -1,22 +1,21 @@
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { awsEcs } from '../support/aws-cli';
-import { eventually } from '../support/harness';
-import { type LocalMode, containerLog, describe1, runContainers, startLocalMode, untilStatus } from '../support/local-mode';
+import { awsEcs } from '../../support/aws-cli';
+import { eventually } from '../../support/harness';
+import { type LocalMode, containerLog, describe1, runContainers, untilStatus } from '../../support/local-mode';
 
 /**
  * The local mode end to end: the control plane, two agent processes and real containers
  * through podman, driven with the AWS CLI v2 and @aws-sdk/client-ecs.
  */
+// One of the suites test/e2e/shared.test.ts runs on its shared local mode (not indented, to keep
+// its history readable as a move).
+export function suite(mode: () => LocalMode): void {
 describe('Local mode with real containers', () => {
   let m: LocalMode;
-  beforeAll(async () => {
-    // A fleet of exactly 2 hosts: the capacity manager may not add any.
-    m = await startLocalMode({ config: { placementTimeoutSeconds: 60 }, maxHosts: 2 });
-  }, 180_000);
-  afterAll(async () => {
-    await m?.close();
+  beforeAll(() => {
+    m = mode();
   });
 
   it('runs a task that prints and exits 3 to STOPPED, EssentialContainerExited, every timestamp in order (AWS CLI)', async () => {
@@ -164,3 +163,4 @@ describe('Local mode with real containers', () => {
     expect(containerLog(m.dataDir, arn, 'survivor').filter((l) => l === 'finishing')).toHaveLength(1);
   });
 });
+}

@@ -3,11 +3,11 @@ import Docker from 'dockerode';
 import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { LABELS } from '../../agent/runtime/container-runtime';
-import { awsCli } from '../support/aws-cli';
-import { TEST_CREDENTIALS, eventually } from '../support/harness';
-import { BUSYBOX, type LocalMode, containerLog, startLocalMode, untilStatus } from '../support/local-mode';
-import { type RecordingProxy, startRecordingProxy } from '../support/recording-proxy';
+import { LABELS } from '../../../agent/runtime/container-runtime';
+import { awsCli } from '../../support/aws-cli';
+import { TEST_CREDENTIALS, eventually } from '../../support/harness';
+import { BUSYBOX, type LocalMode, containerLog, untilStatus } from '../../support/local-mode';
+import { type RecordingProxy, startRecordingProxy } from '../../support/recording-proxy';
 
 /** What a container printed. Today the agent writes files; this is the one place that knows. */
 const containerOutput = (m: LocalMode, taskArn: string, container: string): string[] => containerLog(m.dataDir, taskArn, container);
@@ -33,6 +33,9 @@ const PROVE = (names: string[]) =>
  * Secrets end to end: values created with the AWS CLI in the local Secrets Manager and Parameter
  * Store reach real containers as environment variables, and nowhere else.
  */
+// One of the suites test/e2e/shared.test.ts runs on its shared local mode (not indented, to keep
+// its history readable as a move).
+export function suite(mode: () => LocalMode): void {
 describe('Secrets injected into containers', () => {
   let m: LocalMode;
   let proxy: RecordingProxy;
@@ -42,12 +45,15 @@ describe('Secrets injected into containers', () => {
   const values: Record<string, string> = {};
   /** Every workflow input, as the engine was given it (the local engine keeps no history). */
   const workflowInputs: string[] = [];
+  /** The engine's own start, put back when this suite ends: the local mode is shared. */
+  let startWorkflow: LocalMode['local']['berth']['workflows']['start'];
 
   beforeAll(async () => {
-    m = await startLocalMode({ config: { placementTimeoutSeconds: 60 }, maxHosts: 2, logRequests: true });
+    m = mode();
     proxy = await startRecordingProxy(m.local.url);
     ecs = new ECSClient({ endpoint: proxy.url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 });
     const workflows = m.local.berth.workflows;
+    startWorkflow = workflows.start;
     const start = workflows.start.bind(workflows);
     workflows.start = (workflow, name, input) => {
       workflowInputs.push(JSON.stringify({ workflow, name, input }));
@@ -58,7 +64,7 @@ describe('Secrets injected into containers', () => {
   afterAll(async () => {
     ecs?.destroy();
     await proxy?.close();
-    await m?.close();
+    m.local.berth.workflows.start = startWorkflow;
   });
 
   const register = async (family: string, secrets: { name: string; valueFrom: string }[], command: string, environment: { name: string; value: string }[] = []) => {
@@ -197,3 +203,4 @@ describe('Secrets injected into containers', () => {
     }, 120_000);
   });
 });
+}

@@ -1,0 +1,72 @@
+import { awslogsTarget } from '../../../agent/logs/task-logs';
+import type { Berth } from '../../../shared/context';
+import type { Json } from '../../../shared/domain/fields';
+import type { Caller } from '../../../shared/ecs-api/operation';
+import { assignmentsFor } from '../../../shared/lifecycle/assignments';
+import { DEFAULT_METRICS_LOG_GROUP } from '../../../shared/metrics/catalog';
+import { AccessDeniedException } from '../errors';
+import { reqGroupName, reqStreamName } from './fields';
+
+/** What a host's key may do: write its tasks' output. It reads and deletes nothing. */
+const HOST_WRITES = ['CreateLogGroup', 'CreateLogStream', 'PutLogEvents'] as const;
+type HostWrite = (typeof HOST_WRITES)[number];
+
+/** How long a host's allowed groups and streams are trusted before they are read again. */
+const CACHE_MS = 5_000;
+
+interface Allowed {
+  /** Stream names by group. */
+  streams: Map<string, Set<string>>;
+  at: number;
+}
+
+/**
+ * The Logs slice's policy for host keys, as an instance role's would be on AWS: a host may
+ * create and write only the awslogs groups and streams of the tasks bound to it (and its own
+ * metrics stream, `agent/HOST_ID` in `/berth/metrics`), and may read or delete nothing. Users'
+ * and operators' keys may do anything.
+ */
+export function hostLogAccess(berth: Berth) {
+  const cache = new Map<string, Allowed>();
+
+  async function allowedFor(hostId: string, fresh: boolean): Promise<Allowed> {
+    const hit = cache.get(hostId);
+    if (hit && !fresh && berth.now() - hit.at < CACHE_MS) return hit;
+    const streams = new Map<string, Set<string>>([[DEFAULT_METRICS_LOG_GROUP, new Set([`agent/${hostId}`])]]);
+    for (const task of await assignmentsFor(berth, hostId)) {
+      for (const def of task.containers) {
+        let target;
+        try {
+          target = awslogsTarget(task.taskId, def);
+        } catch {
+          continue; // a configuration the agent refuses: it writes nothing for it
+        }
+        if (!target) continue;
+        if (!streams.has(target.logGroupName)) streams.set(target.logGroupName, new Set());
+        streams.get(target.logGroupName)!.add(target.logStreamName);
+      }
+    }
+    const allowed = { streams, at: berth.now() };
+    if (cache.size > 10_000) cache.clear();
+    cache.set(hostId, allowed);
+    return allowed;
+  }
+
+  const permits = (allowed: Allowed, operation: HostWrite, group: string, stream?: string) =>
+    operation === 'CreateLogGroup' ? allowed.streams.has(group) : allowed.streams.get(group)?.has(stream!) === true;
+
+  /** Throws AccessDeniedException unless the caller may make this call. */
+  return async function authorize(operation: string, body: Json, caller: Caller): Promise<void> {
+    const key = caller.principal;
+    if (key?.principal !== 'host') return;
+    const denied = new AccessDeniedException(`logs:${operation}`);
+    if (!key.hostId || !(HOST_WRITES as readonly string[]).includes(operation)) throw denied;
+    const write = operation as HostWrite;
+    const group = reqGroupName(body);
+    const stream = write === 'CreateLogGroup' ? undefined : reqStreamName(body);
+    // A task placed since the last read is found by reading again before refusing.
+    if (permits(await allowedFor(key.hostId, false), write, group, stream)) return;
+    if (permits(await allowedFor(key.hostId, true), write, group, stream)) return;
+    throw denied;
+  };
+}

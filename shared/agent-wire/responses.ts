@@ -1,0 +1,47 @@
+import type { DesiredStatus, TaskStatus } from '../domain/task';
+import type { ContainerDefinition } from '../domain/task-definition';
+
+/** What an agent needs to run (or stop) one task: its containers with the overrides applied. */
+export interface Assignment {
+  cluster: string;
+  taskId: string;
+  taskArn: string;
+  desiredStatus: DesiredStatus;
+  lastStatus: TaskStatus;
+  createdAt: number;
+  cpu: number;
+  memory: number;
+  /** The definition's network mode: whether the agent publishes its ports on the host (ports.ts). */
+  networkMode?: string;
+  containers: ContainerDefinition[];
+}
+
+/** What the agent already knows: each task's desired status. */
+export type KnownAssignments = Record<string, DesiredStatus>;
+
+export interface HostCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export interface RegisterHostResponse {
+  hostId: string;
+  status: string;
+  heartbeatIntervalSeconds: number;
+  /** The host's own key: only in the answer to its first registration. */
+  credentials?: HostCredentials;
+}
+
+export interface PollAssignmentsResponse {
+  tasks: Assignment[];
+}
+
+export interface ReportTaskStateResponse {
+  applied: boolean;
+  lastStatus: TaskStatus;
+  desiredStatus: DesiredStatus;
+}
+
+export interface ReportMetricsResponse {
+  accepted: number;
+}

@@ -1,0 +1,43 @@
+import { build } from 'esbuild';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildAgent } from '../../local/agent-bundle';
+
+/** Code that runs only in the control plane: none of it may ship to a host inside the agent. */
+const SERVER_MODULES = [
+  'shared/lifecycle/', 'shared/store/', 'shared/ecs-api/', 'shared/capacity/', 'shared/agent-api/',
+  'shared/auth/', 'shared/scheduler/', 'shared/workflows/', 'shared/cloud/', 'local/', 'functions/',
+];
+
+const serverModulesIn = (inputs: Record<string, unknown>) =>
+  Object.keys(inputs).filter((path) => SERVER_MODULES.some((m) => path.startsWith(m)));
+
+describe('the agent bundle', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'berth-agent-bundle-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('carries the agent and the wire module, and no server module', async () => {
+    // Act
+    const { metafile } = await buildAgent(join(dir, 'agent.js'));
+
+    // Assess
+    const inputs = Object.keys(metafile.inputs);
+    expect(inputs).toEqual(expect.arrayContaining(['agent/main.ts', 'agent/client.ts', 'shared/agent-wire/constants.ts']));
+    expect(serverModulesIn(metafile.inputs)).toEqual([]);
+  });
+
+  it('would be caught carrying one: the server side of the agent API pulls them in', async () => {
+    // Act: what the agent bundled when it took its constants from the agent API's operations.
+    const r = await build({
+      entryPoints: ['shared/agent-api/operations.ts'], bundle: true, platform: 'node', write: false, metafile: true,
+      external: ['cpu-features', 'ssh2'], logLevel: 'silent',
+    });
+
+    // Assess
+    expect(serverModulesIn(r.metafile.inputs)).toEqual(expect.arrayContaining(['shared/lifecycle/reports.ts', 'shared/lifecycle/stop.ts']));
+  });
+});
