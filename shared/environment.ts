@@ -2,6 +2,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { instanceIdentityFromEnvironment } from './auth/instance-identity';
 import { KmsKeySealer } from './cloud/aws/kms-key-sealer';
 import { LambdaCapacityTrigger } from './cloud/aws/lambda-capacity-trigger';
+import { LambdaServiceTrigger } from './cloud/aws/lambda-service-trigger';
 import { PollingHostNotifier } from './cloud/aws/polling-host-notifier';
 import { SfnWorkflowEngine } from './cloud/aws/sfn-workflow-engine';
 import { type Berth, type BerthConfig, DEFAULT_CONFIG } from './context';
@@ -45,6 +46,7 @@ export function berthFromEnvironment(): Berth {
     }),
     notifier: new PollingHostNotifier(),
     capacity: new LambdaCapacityTrigger(required('BERTH_CAPACITY_FUNCTION_NAME')),
+    services: new LambdaServiceTrigger(required('BERTH_SERVICES_FUNCTION_NAME')),
     config: configFromEnvironment(),
     now: Date.now,
   };

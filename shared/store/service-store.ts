@@ -1,4 +1,5 @@
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConcurrentUpdateError } from '../domain/errors';
 import type { Service } from '../domain/service';
 import { isConditionFailure } from './client';
 import { scanAll } from './scan';
@@ -78,6 +79,21 @@ export class ServiceStore {
     // would otherwise each overwrite the other's change.
     const ok = await this.putIf(written, 'attribute_exists(serviceName) AND #v = :expected', { ':expected': expectedVersion });
     return ok ? written : undefined;
+  }
+
+  /**
+   * Read, change, write on the version read; again from a fresh read when another writer (a
+   * reconciler pass, another call) got there first. `change` may throw to refuse: then nothing
+   * is written. Undefined when there is no such service.
+   */
+  async mutate(key: ServiceKey, change: (current: ServiceRecord) => ServiceRecord, attempts = 20): Promise<ServiceRecord | undefined> {
+    for (let i = 0; i < attempts; i++) {
+      const current = await this.get(key);
+      if (!current) return undefined;
+      const written = await this.update(change(current), current.version);
+      if (written) return written;
+    }
+    throw new ConcurrentUpdateError(`service ${key.cluster}/${key.serviceName}`);
   }
 
   private async putIf(item: ServiceRecord, condition: string, values: Record<string, unknown>): Promise<boolean> {
