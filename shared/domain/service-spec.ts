@@ -1,17 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { defaultDeploymentConfiguration } from '../services/deployments';
 import { InvalidParameterException } from './errors';
 import type { Deployment, DeploymentConfiguration, SchedulingStrategy, Service } from './service';
 
 /**
- * What a user asks of a service, checked as ECS checks it, and the deployments it leads to.
- * Pure but for the ids it mints; the API reads requests into these and the store keeps them.
+ * What a user asks of a service, checked as ECS checks it. New deployments are the scheduler's
+ * (shared/services/deployments.ts); the API reads requests into these and the store keeps them.
  */
-
-/** ECS's defaults: a REPLICA service may run twice its count while it rolls; a DAEMON only one per host. */
-export const DEFAULT_DEPLOYMENT_CONFIGURATION: Readonly<Record<SchedulingStrategy, DeploymentConfiguration>> = {
-  REPLICA: { minimumHealthyPercent: 100, maximumPercent: 200, deploymentCircuitBreaker: { enable: false, rollback: false } },
-  DAEMON: { minimumHealthyPercent: 0, maximumPercent: 100, deploymentCircuitBreaker: { enable: false, rollback: false } },
-};
 
 /** The part of a deployment configuration a request may give; the rest is kept or defaulted. */
 export type DeploymentConfigurationInput = Partial<Omit<DeploymentConfiguration, 'deploymentCircuitBreaker'>> & {
@@ -22,7 +16,7 @@ export type DeploymentConfigurationInput = Partial<Omit<DeploymentConfiguration,
 export function deploymentConfiguration(
   strategy: SchedulingStrategy,
   input: DeploymentConfigurationInput | undefined,
-  base: DeploymentConfiguration = DEFAULT_DEPLOYMENT_CONFIGURATION[strategy],
+  base: DeploymentConfiguration = defaultDeploymentConfiguration(strategy),
 ): DeploymentConfiguration {
   const c: DeploymentConfiguration = {
     minimumHealthyPercent: input?.minimumHealthyPercent ?? base.minimumHealthyPercent,
@@ -42,34 +36,6 @@ export function deploymentConfiguration(
     throw new InvalidParameterException('minimumHealthyPercent must be between 0 and 100.');
   }
   return c;
-}
-
-/** `ecs-svc/` and 19 digits, as ECS names deployments. */
-export function newDeploymentId(): string {
-  const n = BigInt(`0x${randomBytes(8).toString('hex')}`) % 10n ** 19n;
-  return `ecs-svc/${n.toString().padStart(19, '1')}`;
-}
-
-export function newDeployment(id: string, taskDefinitionArn: string, desiredCount: number, now: number): Deployment {
-  return {
-    id,
-    status: 'PRIMARY',
-    taskDefinitionArn,
-    desiredCount,
-    failedTasks: 0,
-    rolloutState: 'IN_PROGRESS',
-    rolloutStateReason: `ECS deployment ${id} in progress.`,
-    createdAt: now,
-    updatedAt: now,
-  };
-}
-
-/**
- * A new deployment becomes PRIMARY; the one it replaces, and any older one still holding
- * tasks, stay ACTIVE until the scheduler has drained them.
- */
-export function withNewDeployment(s: Service, deployment: Deployment): Deployment[] {
-  return [deployment, ...s.deployments.map((d) => (d.status === 'PRIMARY' ? { ...d, status: 'ACTIVE' as const, updatedAt: deployment.createdAt } : d))];
 }
 
 /** A count change applies to the service and to its PRIMARY deployment at once. */

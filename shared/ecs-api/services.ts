@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Berth } from '../context';
 import { clusterName, serviceArn, serviceNameOf, checkServiceName, taskDefinitionArn } from '../domain/arns';
 import { InvalidParameterException, ServiceNotActiveException, ServiceNotFoundException } from '../domain/errors';
@@ -6,9 +6,8 @@ import {
   type Json, isObject, oneOf, optBool, optInt, optObject, optObjectList, optString, optStringList, readTags, reqString,
 } from '../domain/fields';
 import { type PlacementConstraint, SCHEDULING_STRATEGIES, type SchedulingStrategy, type Service, type ServicePlacementStrategy } from '../domain/service';
-import {
-  type DeploymentConfigurationInput, deploymentConfiguration, newDeployment, newDeploymentId, serviceGroup, withDesiredCount, withNewDeployment,
-} from '../domain/service-spec';
+import { type DeploymentConfigurationInput, deploymentConfiguration, serviceGroup, withDesiredCount } from '../domain/service-spec';
+import { newDeployment, startDeployment } from '../services/deployments';
 import { isPendingStatus } from '../domain/task';
 import { activeCluster, runnableDefinition } from '../lifecycle/run-task';
 import type { ServiceKey, ServiceRecord } from '../store';
@@ -20,6 +19,9 @@ const LAUNCH_TYPES = ['FARGATE', 'EC2'] as const;
 const PROPAGATE_TAGS = ['SERVICE', 'TASK_DEFINITION', 'NONE'] as const;
 const STRATEGY_TYPES = ['binpack', 'spread', 'random'] as const;
 const CONSTRAINT_TYPES = ['distinctInstance', 'memberOf'] as const;
+
+/** Deployment ids' digits: random, as ECS's look. */
+const newId = () => randomBytes(8).readBigUInt64BE().toString().padStart(19, '1').slice(-19);
 
 /** ECS's principal for calls signed with the account's keys. */
 const createdBy = (b: Berth) => `arn:aws:iam::${b.partition.accountId}:root`;
@@ -208,7 +210,9 @@ export const CreateService: Operation = async (b, body) => {
     tags,
     propagateTags,
     enableECSManagedTags,
-    deployments: [newDeployment(newDeploymentId(), taskDefinitionArn(b.partition, def.family, def.revision), count, now)],
+    runningCount: 0,
+    pendingCount: 0,
+    deployments: [newDeployment(taskDefinitionArn(b.partition, def.family, def.revision), count, now, newId)],
     events: [],
     createdAt: now,
     createdBy: createdBy(b),
@@ -249,7 +253,6 @@ export const UpdateService: Operation = async (b, body) => {
   const defRef = optString(body, 'taskDefinition');
   const def = defRef === undefined ? undefined : await runnableDefinition(b, defRef);
   const defArn = def && taskDefinitionArn(b.partition, def.family, def.revision);
-  const newId = newDeploymentId();
 
   const updated = await b.store.services.mutate(key, (s) => {
     if (s.status !== 'ACTIVE') throw new ServiceNotActiveException(s.serviceName);
@@ -270,12 +273,9 @@ export const UpdateService: Operation = async (b, body) => {
       ...(enableECSManagedTags === undefined ? {} : { enableECSManagedTags }),
       ...(healthCheckGracePeriodSeconds === undefined ? {} : { healthCheckGracePeriodSeconds }),
     };
-    // A user's change ends any back-off: the new definition or count deserves a prompt try.
-    delete next.backoffUntil;
-    next.deployments = redeploy
-      ? withNewDeployment(s, newDeployment(newId, targetArn, s.schedulingStrategy === 'DAEMON' ? primary!.desiredCount : count, now))
-      : withDesiredCount(s, s.schedulingStrategy === 'DAEMON' ? primary!.desiredCount : count, now);
-    return next;
+    if (redeploy) return startDeployment(next, targetArn, now, newId);
+    // A user's change of count ends any back-off: it deserves a prompt try.
+    return { ...next, backoffUntil: undefined, deployments: withDesiredCount(s, s.schedulingStrategy === 'DAEMON' ? primary!.desiredCount : count, now) };
   });
   if (!updated) throw new ServiceNotFoundException(current.serviceName);
   b.services.wake(updated.cluster, updated.serviceName);

@@ -22,6 +22,8 @@ const newService = (over: Partial<Service> = {}): Service => ({
   status: 'ACTIVE',
   schedulingStrategy: 'REPLICA',
   desiredCount: 3,
+  runningCount: 0,
+  pendingCount: 0,
   launchType: 'FARGATE',
   deploymentConfiguration: { minimumHealthyPercent: 100, maximumPercent: 200, deploymentCircuitBreaker: { enable: false, rollback: false } },
   placementStrategy: [],
@@ -31,7 +33,7 @@ const newService = (over: Partial<Service> = {}): Service => ({
   enableECSManagedTags: false,
   deployments: [{
     id: 'ecs-svc/1234567890123456789', status: 'PRIMARY', taskDefinitionArn: 'arn:aws:ecs:us-east-1:000000000000:task-definition/web:1',
-    desiredCount: 3, failedTasks: 0, rolloutState: 'IN_PROGRESS', createdAt: 1_000, updatedAt: 1_000,
+    desiredCount: 3, runningCount: 0, pendingCount: 0, failedTasks: 0, rolloutState: 'IN_PROGRESS', createdAt: 1_000, updatedAt: 1_000,
   }],
   events: [],
   createdAt: 1_000,
