@@ -49,9 +49,10 @@ export interface Deployment {
   status: DeploymentStatus;
   taskDefinitionArn: string;
   desiredCount: number;
-  /** As the last reconcile pass saw them: lastStatus RUNNING, and wanted RUNNING but not yet. */
-  runningCount: number;
-  pendingCount: number;
+  /** As the last reconcile pass saw them (absent before the first): lastStatus RUNNING, and
+   *  wanted RUNNING but not yet. */
+  runningCount?: number;
+  pendingCount?: number;
   /**
    * Consecutive failures, as the circuit breaker counts them: tasks that stopped before reaching
    * RUNNING (or before a health check ever passed), and tasks stopped for failing health checks.
@@ -76,9 +77,9 @@ export interface Service {
   status: ServiceStatus;
   schedulingStrategy: SchedulingStrategy;
   desiredCount: number;
-  /** Over all deployments, as the last reconcile pass saw them. */
-  runningCount: number;
-  pendingCount: number;
+  /** Over all deployments, as the last reconcile pass saw them (absent before the first). */
+  runningCount?: number;
+  pendingCount?: number;
   launchType: 'FARGATE' | 'EC2';
   deploymentConfiguration: DeploymentConfiguration;
   healthCheckGracePeriodSeconds?: number;
