@@ -7,6 +7,7 @@ import { isLiveHost } from '../scheduler/placement';
 import type { HostRecord } from '../store';
 import { capacityOf, findType } from './catalog';
 import { planCapacity } from './planner';
+import { isServiceDemand, serviceDemand } from './service-demand';
 import type { CapacityPlan, CapacityPolicy, FleetHost, InstanceType } from './types';
 
 export interface CapacityOptions {
@@ -114,6 +115,8 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
     if (t && !t.hostId && t.desiredStatus === 'RUNNING' && t.lastStatus === 'PROVISIONING') pending.push(d);
     else await b.store.demand.remove(d.taskId);
   }
+  // Tasks services want but have not started yet count too.
+  pending.push(...(await serviceDemand(b, now)));
 
   // 3. Plan on a fresh view of the fleet.
   const hosts = (await b.store.hosts.list()).filter((h) => isLiveHost(h.status));
@@ -123,6 +126,8 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
 
   // 4. Tasks no type can hold fail now rather than at their placement deadline.
   for (const u of plan.unschedulable) {
+    // A service's task not yet started fails when it is started and placed, as any other.
+    if (isServiceDemand(u.taskId)) continue;
     await markTaskStopped(b, u, { stopCode: 'TaskFailedToStart', stoppedReason: `Task failed to start: ${u.reason}` });
     await b.store.demand.remove(u.taskId);
     summary.failed.push(u.taskId);

@@ -42,6 +42,3 @@ export function deploymentConfiguration(
 export function withDesiredCount(s: Service, desiredCount: number, now: number): Deployment[] {
   return s.deployments.map((d) => (d.status === 'PRIMARY' && d.desiredCount !== desiredCount ? { ...d, desiredCount, updatedAt: now } : d));
 }
-
-/** A service's tasks carry this group, so its tasks are found by it. */
-export const serviceGroup = (serviceName: string): string => `service:${serviceName}`;

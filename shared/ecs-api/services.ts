@@ -6,7 +6,8 @@ import {
   type Json, isObject, oneOf, optBool, optInt, optObject, optObjectList, optString, optStringList, readTags, reqString,
 } from '../domain/fields';
 import { type PlacementConstraint, SCHEDULING_STRATEGIES, type SchedulingStrategy, type Service, type ServicePlacementStrategy } from '../domain/service';
-import { type DeploymentConfigurationInput, deploymentConfiguration, serviceGroup, withDesiredCount } from '../domain/service-spec';
+import { type DeploymentConfigurationInput, deploymentConfiguration, withDesiredCount } from '../domain/service-spec';
+import { serviceGroup } from '../services/apply';
 import { newDeployment, startDeployment } from '../services/deployments';
 import { isPendingStatus } from '../domain/task';
 import { activeCluster, runnableDefinition } from '../lifecycle/run-task';

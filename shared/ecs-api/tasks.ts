@@ -1,7 +1,7 @@
 import type { Berth } from '../context';
 import { clusterName, serviceNameOf, taskArn, taskIdOf } from '../domain/arns';
 import { InvalidParameterException, ServiceNotFoundException } from '../domain/errors';
-import { serviceGroup } from '../domain/service-spec';
+import { serviceGroup } from '../services/apply';
 import type { TaskRecord } from '../store';
 import {
   type Json, isObject, nameValueList, oneOf, optInt, optObject, optObjectList, optString, optStringList, readTags, reqString,

@@ -5,6 +5,7 @@ import type { Berth } from '../context';
 import { ClientException, ResourceNotFoundException } from '../domain/errors';
 import { type TaskStatus, statusRank } from '../domain/task';
 import type { HostRecord, HostRegistration, StatusChange, TaskRecord } from '../store';
+import { wakeDaemonServices, wakeServiceOf } from './service-wake';
 import { startStopWorkflow } from './stop';
 import type { TaskRef } from './task-ref';
 
@@ -40,6 +41,7 @@ export async function registerHost(
   });
   // A host that proved itself with its key already has one.
   const credentials = proof.authenticatedHostId === undefined ? await issueAccessKey(b, 'host', host.hostId) : undefined;
+  await wakeDaemonServices(b);
   return { host: record, credentials };
 }
 
@@ -67,6 +69,7 @@ export async function reportTaskState(b: Berth, hostId: string, report: TaskRepo
   const applied = await b.store.tasks.advance(report.task, report);
   const task = applied ?? (await b.store.tasks.get(report.task))!;
   await releaseWaits(b, task, report.lastStatus);
+  if (applied) wakeServiceOf(b, task);
   return { applied: applied !== undefined, task };
 }
 

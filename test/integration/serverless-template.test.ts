@@ -34,6 +34,7 @@ const FUNCTIONS: Record<string, string> = {
   api: 'functions/api.handler',
   agent: 'functions/agent.handler',
   capacity: 'functions/capacity.handler',
+  services: 'functions/services.handler',
   spot: 'functions/spot.handler',
   place: 'functions/lifecycle.place',
   start: 'functions/lifecycle.start',
@@ -62,7 +63,12 @@ const METRICS_LOG_GROUP = '/berth/metrics';
 const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGroups?: string[] }> = {
   // SigV4 verification opens the caller's sealed secret (kms:Decrypt).
   'functions/api': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'kms:Decrypt'],
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'kms:Decrypt', 'lambda:InvokeFunction'],
+    startable: ['launch', 'stop'],
+  },
+  // The service scheduler runs and stops tasks, and wakes itself and the capacity manager.
+  'functions/services': {
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction'],
     startable: ['launch', 'stop'],
   },
   'functions/lifecycle': {
@@ -73,6 +79,7 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
     actions: [
       ...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS,
       'ec2:CreateFleet', 'ec2:RunInstances', 'ec2:CreateTags', 'ec2:DescribeLaunchTemplateVersions', 'ec2:TerminateInstances', 'iam:PassRole',
+      'lambda:InvokeFunction',
     ],
     startable: [],
     // It also publishes the control plane's metrics.
