@@ -7,7 +7,7 @@ import type { SecretSource } from './secrets/secret-source';
 import { cloudWatchLogSinks } from './logs/cloudwatch-log-sink';
 import type { LogSinks } from './logs/task-logs';
 import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
-import { TaskNamespaces, isNamespaceOwner } from './task-namespaces';
+import { type HostPortOptions, TaskNamespaces, isNamespaceOwner } from './task-namespaces';
 import { TaskRunner } from './task-runner';
 
 export interface AgentOptions {
@@ -26,6 +26,8 @@ export interface AgentOptions {
   /** Network namespaces kept ready for tasks (see task-namespaces.ts), and their pause container. */
   namespacePoolSize?: number;
   pause?: { image: string; command: readonly string[] };
+  /** Where published host ports are bound, and the range dynamic ones (hostPort 0) come from. */
+  hostPorts?: HostPortOptions;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,7 +51,7 @@ export class Agent {
   constructor(private readonly o: AgentOptions) {
     this.secrets = o.aws && new AwsSecretSource(o.aws);
     this.namespaces = new TaskNamespaces({
-      runtime: o.runtime, hostId: o.client.hostId, pause: o.pause, poolSize: o.namespacePoolSize, log: o.log,
+      runtime: o.runtime, hostId: o.client.hostId, pause: o.pause, poolSize: o.namespacePoolSize, hostPorts: o.hostPorts, log: o.log,
     });
   }
 

@@ -7,6 +7,7 @@ import { AGENT_TARGET_PREFIX } from '../shared/agent-api/operations';
 import type { Assignment, KnownAssignments } from '../shared/lifecycle/assignments';
 import type { ContainerState, StopOutcome, TaskStatus, TaskTimestamp } from '../shared/domain/task';
 import type { MetricDatum } from '../shared/metrics/metric-datum';
+import type { TaskNetwork } from '../shared/domain/task-network';
 
 export interface TaskReportBody {
   task: { cluster: string; taskId: string };
@@ -15,6 +16,8 @@ export interface TaskReportBody {
   timestamps: Partial<Record<TaskTimestamp, number>>;
   stop?: StopOutcome;
   seq: number;
+  /** The task's own address (its network namespace's); its published ports are in containers[].networkBindings. */
+  network?: TaskNetwork;
 }
 
 export class AgentApiError extends Error {

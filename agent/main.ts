@@ -9,6 +9,7 @@ import { agentMetricsConfig, startAgentMetrics } from './metrics/agent-metrics';
 import { DockerStatsSource } from './metrics/docker-stats-source';
 import { DockerRuntime, defaultDockerSocket } from './runtime/docker-runtime';
 import { DEFAULT_PAUSE, DEFAULT_POOL_SIZE } from './task-namespaces';
+import { parsePortRange } from '../shared/domain/ports';
 
 /**
  * The agent as a process of its own, configured by its environment:
@@ -16,6 +17,8 @@ import { DEFAULT_PAUSE, DEFAULT_POOL_SIZE } from './task-namespaces';
  * (default: this machine's), BERTH_DOCKER_SOCKET, BERTH_DATA_DIR (container logs),
  * BERTH_ALLOWED_CAPABILITIES (comma-separated; default SYS_PTRACE), BERTH_PAUSE_IMAGE (default
  * localhost/busybox:latest), BERTH_NAMESPACE_POOL_SIZE (network namespaces kept ready; default 2);
+ * published host ports: BERTH_HOST_PORT_BIND_IP (the address they are bound to; default 0.0.0.0)
+ * and BERTH_HOST_PORT_RANGE (where dynamic ones come from; default 49153-65535, ECS's);
  * how the host proves itself at its first registration: BERTH_BOOTSTRAP_TOKEN, or
  * BERTH_IMDS_ENDPOINT (EC2's instance metadata service, for the signed instance identity
  * document); and for metrics BERTH_METRICS_INTERVAL_MS, BERTH_METRICS_LOG_GROUP and
@@ -55,6 +58,7 @@ function main() {
     allowedCapabilities: readAllowedCapabilities(env.BERTH_ALLOWED_CAPABILITIES),
     pause: { image: env.BERTH_PAUSE_IMAGE ?? DEFAULT_PAUSE.image, command: DEFAULT_PAUSE.command },
     namespacePoolSize: env.BERTH_NAMESPACE_POOL_SIZE ? Number(env.BERTH_NAMESPACE_POOL_SIZE) : DEFAULT_POOL_SIZE,
+    hostPorts: { bindIP: env.BERTH_HOST_PORT_BIND_IP || undefined, range: parsePortRange(env.BERTH_HOST_PORT_RANGE) },
   });
   let stopping = false;
   const stop = () => {

@@ -1,5 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { type ContainerRuntime, type ContainerSpec, type ContainerState, LABELS } from './runtime/container-runtime';
+import { randomBytes, randomInt } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
+import { DEFAULT_DYNAMIC_PORT_RANGE, ECS_RESERVED_PORTS, type NetworkBinding, type PortMapping, type Protocol, hostPortKey } from '../shared/domain/ports';
+import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
 
 /**
  * Each task's network namespace: a network of its own, isolated from every other task's, and a
@@ -12,6 +15,11 @@ import { type ContainerRuntime, type ContainerSpec, type ContainerState, LABELS 
  * Only a task that publishes no ports can: ports are published by the pause container, and only
  * when it is created. A namespace is never given to a second task, since a task allowed
  * NET_ADMIN could have changed it.
+ *
+ * Its address (the pause container's on its network) is the task's own: every task can listen on
+ * any port there, so replicas never collide. A host port is published only when the task asks for
+ * one (see shared/domain/ports.ts): a fixed one as asked, a dynamic one (hostPort 0) picked here
+ * from the host's range, each bound to the host's bind address.
  *
  * What survives an agent restart is in the engine: a task's containers name their namespace in a
  * label. At start the agent keeps the namespaces its tasks' containers name and removes every
@@ -43,6 +51,18 @@ export interface TaskNamespace {
   network: string;
   /** Resolves once the pause container has exited or is gone: the task has lost its network. */
   lost: Promise<void>;
+  /** The task's own address, when the engine told it. */
+  address?: { ipv4Address: string; macAddress: string };
+  /** The host ports published for the task. */
+  bindings: NetworkBinding[];
+}
+
+/** Where published host ports go: the address they are bound to and the range dynamic ones come from. */
+export interface HostPortOptions {
+  /** Default 0.0.0.0 (every address, as ECS binds); the local mode binds 127.0.0.1. */
+  bindIP?: string;
+  /** Default DEFAULT_DYNAMIC_PORT_RANGE, ECS's. */
+  range?: { from: number; to: number };
 }
 
 export interface TaskNamespacesOptions {
@@ -52,11 +72,14 @@ export interface TaskNamespacesOptions {
   pause?: { image: string; command: readonly string[] };
   /** Namespaces kept ready for tasks that publish no ports; 0 makes each on demand. */
   poolSize?: number;
+  hostPorts?: HostPortOptions;
   log?: (message: string) => void;
 }
 
-type PortMapping = ContainerSpec['portMappings'][number];
 type Ready = TaskNamespace & { isLost: boolean };
+
+/** Attempts at publishing dynamic ports when one turns out taken between the check and the bind. */
+const PUBLISH_ATTEMPTS = 4;
 
 export class TaskNamespaces {
   private readonly ready: Ready[] = [];
@@ -66,6 +89,8 @@ export class TaskNamespaces {
   private closed = false;
   private retryAfter = 0;
   private pauseImage?: Promise<void>;
+  /** Host ports this agent's namespaces publish, or that a make in progress is about to. */
+  private readonly heldPorts = new Set<string>();
 
   constructor(private readonly o: TaskNamespacesOptions) {}
 
@@ -83,7 +108,8 @@ export class TaskNamespaces {
 
   /**
    * A namespace for one task: a ready one when the task publishes no ports, else a new one that
-   * publishes them. Whatever a failed attempt made is removed.
+   * publishes them (the mappings to publish: see publishedMappings). Whatever a failed attempt
+   * made is removed.
    */
   async acquire(portMappings: readonly PortMapping[]): Promise<TaskNamespace> {
     if (portMappings.length === 0) {
@@ -96,8 +122,9 @@ export class TaskNamespaces {
   }
 
   /** Removes the namespace: the pause container (and anything still in it), then the network. */
-  async release(ns: Pick<TaskNamespace, 'name' | 'network'>): Promise<void> {
+  async release(ns: Pick<TaskNamespace, 'name' | 'network'> & { bindings?: readonly NetworkBinding[] }): Promise<void> {
     await this.o.runtime.remove(ns.name);
+    for (const b of ns.bindings ?? []) this.heldPorts.delete(hostPortKey(b.hostPort, b.protocol));
     if (ns.network) await this.o.runtime.removeNetwork(ns.network);
   }
 
@@ -108,10 +135,12 @@ export class TaskNamespaces {
   async adopt(name: string): Promise<TaskNamespace> {
     const owner = this.found.get(name) ?? (await this.o.runtime.inspect(name));
     this.found.delete(name);
-    if (!owner) return { name, id: name, network: '', lost: Promise.resolve() };
+    if (!owner) return { name, id: name, network: '', lost: Promise.resolve(), bindings: [] };
     return {
       name, id: owner.id, network: owner.labels[LABELS.network] ?? '',
       lost: owner.running ? this.watch(owner.id) : Promise.resolve(),
+      address: owner.address,
+      bindings: owner.portBindings ?? [],
     };
   }
 
@@ -123,7 +152,11 @@ export class TaskNamespaces {
     const named = new Set(existing.map((c) => c.labels[LABELS.namespace]).filter(Boolean));
     const owners = existing.filter(isNamespaceOwner);
     const unused = owners.filter((o) => !named.has(o.name));
-    for (const o of owners) if (named.has(o.name)) this.found.set(o.name, o);
+    for (const o of owners) {
+      if (!named.has(o.name)) continue;
+      this.found.set(o.name, o);
+      for (const b of o.portBindings ?? []) this.heldPorts.add(hostPortKey(b.hostPort, b.protocol));
+    }
     await Promise.all(unused.map((o) => this.o.runtime.remove(o.id).catch((e) => this.log(`cannot remove unused namespace ${o.name}: ${e}`))));
     const kept = new Set([...this.found.values()].map((o) => o.labels[LABELS.network]));
     const networks = await this.o.runtime.listNetworks({ [LABELS.host]: this.o.hostId });
@@ -166,6 +199,22 @@ export class TaskNamespaces {
   }
 
   private async make(portMappings: readonly PortMapping[]): Promise<TaskNamespace> {
+    const avoid = new Set<string>();
+    for (let attempt = 1; ; attempt++) {
+      const bindings = await this.choosePorts(portMappings, avoid);
+      try {
+        return await this.makeWith(bindings);
+      } catch (e) {
+        for (const b of bindings) this.heldPorts.delete(hostPortKey(b.hostPort, b.protocol));
+        // Something outside took a dynamic port between the check and the engine's bind: pick again.
+        const dynamic = portMappings.some((p) => p.hostPort === 0);
+        if (!dynamic || attempt >= PUBLISH_ATTEMPTS || !/address already in use/i.test(String(e))) throw e;
+        for (const b of bindings) avoid.add(hostPortKey(b.hostPort, b.protocol));
+      }
+    }
+  }
+
+  private async makeWith(bindings: NetworkBinding[]): Promise<TaskNamespace> {
     const name = `${NAME_PREFIX}${randomBytes(8).toString('hex')}`;
     const labels = { [LABELS.host]: this.o.hostId };
     await Promise.all([this.o.runtime.createNetwork(name, labels), this.ensurePauseImage()]);
@@ -177,16 +226,54 @@ export class TaskNamespaces {
         env: [],
         user: PAUSE_USER,
         ulimits: [],
-        portMappings: [...portMappings],
+        portMappings: bindings.map((b) => ({ containerPort: b.containerPort, hostPort: b.hostPort, protocol: b.protocol, hostIp: b.bindIP })),
         labels: { ...labels, [LABELS.network]: name },
         network: { ownNamespaceOn: name },
       });
       await this.o.runtime.start(id);
-      return { name, id, network: name, lost: this.watch(id) };
+      const address = (await this.o.runtime.inspect(id))?.address;
+      return { name, id, network: name, lost: this.watch(id), address, bindings };
     } catch (e) {
       await this.release({ name, network: name }).catch(() => {});
       throw e;
     }
+  }
+
+  /**
+   * The host port of each mapping: a fixed one as asked (the scheduler gave the task this host
+   * because it is free here), a dynamic one picked from the range, free of this agent's other
+   * namespaces' ports, of ECS's reserved ones and of anything else bound on the host. Each is
+   * held from the moment it is picked, so two launches at once never pick the same.
+   */
+  private async choosePorts(mappings: readonly PortMapping[], avoid: ReadonlySet<string>): Promise<NetworkBinding[]> {
+    const bindIP = this.o.hostPorts?.bindIP ?? '0.0.0.0';
+    const out: NetworkBinding[] = [];
+    try {
+      for (const m of mappings) {
+        const hostPort = m.hostPort > 0 ? m.hostPort : await this.dynamicPort(m.protocol, bindIP, avoid);
+        this.heldPorts.add(hostPortKey(hostPort, m.protocol));
+        out.push({ bindIP, containerPort: m.containerPort, hostPort, protocol: m.protocol });
+      }
+      return out;
+    } catch (e) {
+      for (const b of out) this.heldPorts.delete(hostPortKey(b.hostPort, b.protocol));
+      throw e;
+    }
+  }
+
+  private async dynamicPort(protocol: Protocol, bindIP: string, avoid: ReadonlySet<string>): Promise<number> {
+    const { from, to } = this.o.hostPorts?.range ?? DEFAULT_DYNAMIC_PORT_RANGE;
+    const size = to - from + 1;
+    const start = randomInt(size);
+    for (let i = 0; i < size; i++) {
+      const port = from + ((start + i) % size);
+      const key = hostPortKey(port, protocol);
+      if (ECS_RESERVED_PORTS.includes(port) || this.heldPorts.has(key) || avoid.has(key)) continue;
+      this.heldPorts.add(key);
+      if (await canBind(port, protocol, bindIP)) return port;
+      this.heldPorts.delete(key);
+    }
+    throw new Error(`CannotCreateContainerError: no free host port left in ${from}-${to} on ${bindIP}`);
   }
 
   private ensurePauseImage(): Promise<void> {
@@ -211,7 +298,20 @@ export class TaskNamespaces {
 /** A pause container: it owns a network. */
 export const isNamespaceOwner = (c: ContainerState): boolean => c.labels[LABELS.network] !== undefined;
 
-/** The ports a task publishes, from its namespace owner: each distinct mapping once. */
-export function publishedPorts(mappings: readonly PortMapping[]): PortMapping[] {
-  return [...new Map(mappings.map((p) => [`${p.hostPort}:${p.containerPort}/${p.protocol}`, p])).values()];
+/** Whether nothing on this host listens on the port at that address now. */
+function canBind(port: number, protocol: Protocol, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (protocol === 'udp') {
+      const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+      socket.once('error', () => {
+        socket.close();
+        resolve(false);
+      });
+      socket.bind(port, host, () => socket.close(() => resolve(true)));
+      return;
+    }
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+  });
 }

@@ -9,7 +9,8 @@ import type { SecretSource } from './secrets/secret-source';
 import { type LogSinks, TaskLogs } from './logs/task-logs';
 import { DEFAULT_ALLOWED_CAPABILITIES, capabilitiesAdded, capabilitiesDropped, checkCapabilities } from './capability-policy';
 import { type ContainerRuntime, type ContainerSpec, type ContainerState, LABELS, containerName } from './runtime/container-runtime';
-import { type TaskNamespace, TaskNamespaces, publishedPorts } from './task-namespaces';
+import { type TaskNamespace, TaskNamespaces } from './task-namespaces';
+import { publishedMappings } from '../shared/domain/ports';
 
 /** How long a container may wait for a dependency's condition (ECS's startTimeout). */
 const DEPENDENCY_TIMEOUT_MS = 3 * 60_000;
@@ -107,14 +108,28 @@ export class TaskRunner {
       exitCode: c.exitCode,
       reason: c.reason,
       runtimeId: c.id,
+      networkBindings: this.bindingsOf(c.def),
     }));
+  }
+
+  /** The host ports published for the container's own mappings; undefined when none. */
+  private bindingsOf(def: ContainerDefinition): ReportedContainer['networkBindings'] {
+    const mine = (this.ns?.bindings ?? []).filter((b) =>
+      def.portMappings?.some((p) => p.containerPort === b.containerPort && p.protocol === b.protocol));
+    return mine.length > 0 ? mine : undefined;
+  }
+
+  /** The task's own address, once its namespace has one. */
+  private network(): TaskReportBody['network'] {
+    const a = this.ns?.address;
+    return a && { privateIPv4Address: a.ipv4Address, macAddress: a.macAddress };
   }
 
   private async report(lastStatus: TaskStatus, stop?: StopOutcome): Promise<void> {
     this.status = lastStatus;
     const body: TaskReportBody = {
       task: { cluster: this.task.cluster, taskId: this.task.taskId },
-      lastStatus, containers: this.reported(), timestamps: { ...this.timestamps }, stop, seq: nextSeq(),
+      lastStatus, containers: this.reported(), timestamps: { ...this.timestamps }, stop, seq: nextSeq(), network: this.network(),
     };
     // A report that cannot reach the control plane is retried: it is the only record of the change.
     for (let attempt = 0; ; attempt++) {
@@ -174,7 +189,7 @@ export class TaskRunner {
       // As on Fargate, secrets come first: a task whose secrets are unavailable creates nothing.
       this.secretEnv = await resolveSecrets(this.task.containers, this.o.secrets);
       // The namespace is made (or taken ready) while the images are checked and pulled.
-      const acquiring = this.namespaces.acquire(publishedPorts(this.containers.flatMap((c) => c.def.portMappings ?? [])))
+      const acquiring = this.namespaces.acquire(publishedMappings(this.task.networkMode, this.containers.flatMap((c) => c.def.portMappings ?? [])))
         .then((ns) => (this.ns = ns));
       const [pulled, acquired] = await Promise.allSettled([this.pull(), acquiring]);
       if (pulled.status === 'rejected') throw pulled.reason;

@@ -6,7 +6,9 @@ import { startLocal } from './runtime';
  * `npm start`: Berth on one machine. State lives under BERTH_DATA_DIR (default ~/.berth), the
  * endpoint listens on BERTH_PORT (default 4566), and a warm pool of BERTH_LOCAL_HOSTS hosts
  * (default 2, of BERTH_HOST_TYPE, default c6i.large) runs real containers through podman; the
- * capacity manager adds hosts up to BERTH_MAX_HOSTS (default 10) when tasks are waiting.
+ * capacity manager adds hosts up to BERTH_MAX_HOSTS (default 10) when tasks are waiting. Published
+ * host ports are bound to BERTH_HOST_PORT_BIND_IP (default 127.0.0.1), dynamic ones taken from
+ * BERTH_HOST_PORT_RANGE (default 49153-65535).
  */
 async function main() {
   // We run Node 20 on purpose (see README); the SDK's notice about Node 22 only adds noise.
@@ -23,6 +25,8 @@ async function main() {
     market: env.BERTH_MARKET === 'spot' ? 'spot' : undefined,
     bootDelayMs: num('BERTH_BOOT_DELAY_MS'),
     metricsIntervalMs: num('BERTH_METRICS_INTERVAL_MS'),
+    hostPortBindIP: env.BERTH_HOST_PORT_BIND_IP,
+    hostPortRange: env.BERTH_HOST_PORT_RANGE,
     log: (line) => console.log(`berth: ${line}`),
     logRequests: Boolean(env.BERTH_LOG_REQUESTS),
     timeoutSeconds: stateTimeouts(env.BERTH_STATE_TIMEOUT_SECONDS),

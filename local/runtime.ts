@@ -7,6 +7,7 @@ import { DEFAULT_CATALOG } from '../shared/capacity/catalog';
 import { CapacityManager, DEFAULT_BOOT_TIMEOUT_SECONDS, DEFAULT_HEARTBEAT_TIMEOUT_SECONDS } from '../shared/capacity/manager';
 import type { Market } from '../shared/capacity/types';
 import { dropUndefined } from '../shared/domain/task-definition';
+import { ECS_RESERVED_PORTS, parsePortRange } from '../shared/domain/ports';
 import type { BerthConfig } from '../shared/context';
 import { createApiHandler } from '../shared/ecs-api/handler';
 import { recoverInFlight } from '../shared/lifecycle/recovery';
@@ -51,6 +52,9 @@ export interface LocalOptions {
   credentials?: Credentials;
   /** How often agents sample their tasks and the control plane counts its own (`GET /metrics`, EMF). */
   metricsIntervalMs: number;
+  /** The address agents bind published host ports to (default 127.0.0.1), and their dynamic range (FROM-TO). */
+  hostPortBindIP: string;
+  hostPortRange?: string;
   /** Sees every agent report and its outcome: for tests that check a run's history. */
   onReport?: (report: ObservedReport) => void;
 }
@@ -68,6 +72,7 @@ export const LOCAL_DEFAULTS = {
   heartbeatTimeoutSeconds: DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
   bootDelayMs: 0,
   metricsIntervalMs: 10_000,
+  hostPortBindIP: '127.0.0.1',
 } satisfies Partial<LocalOptions>;
 
 export interface LocalBerthRuntime {
@@ -105,6 +110,7 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
 
 async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: () => Promise<void>): Promise<LocalBerthRuntime> {
   mkdirSync(join(o.dataDir, 'dynamodb'), { recursive: true });
+  parsePortRange(o.hostPortRange); // a bad range fails here, not in every agent
   await ensurePodman(o.log);
 
   o.log(`starting DynamoDB (dynalite), data in ${join(o.dataDir, 'dynamodb')}`);
@@ -152,6 +158,8 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     'POST /operator': createOperatorApiHandler(() => berth, { log: requestLog }),
   }, o.port);
   started.push(() => server.close());
+  // No task may take the endpoint's own port from it.
+  berth.config.reservedHostPorts = [...(berth.config.reservedHostPorts ?? ECS_RESERVED_PORTS), Number(new URL(server.url).port)];
 
   const credentials = await localCredentials(berth, o);
   started.push(metrics.start({ berth, url: server.url, credentials, log: o.log }));
@@ -162,7 +170,8 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     dockerSocket: podman.socketPath,
     dataDir: o.dataDir,
     env: { ...podman.env, BERTH_EXIT_WITH_PARENT: '1', BERTH_HEARTBEAT_INTERVAL_MS: String(o.heartbeatIntervalMs),
-      BERTH_METRICS_INTERVAL_MS: String(o.metricsIntervalMs), BERTH_METRICS_REPORT: '1' },
+      BERTH_METRICS_INTERVAL_MS: String(o.metricsIntervalMs), BERTH_METRICS_REPORT: '1',
+      BERTH_HOST_PORT_BIND_IP: o.hostPortBindIP, ...(o.hostPortRange ? { BERTH_HOST_PORT_RANGE: o.hostPortRange } : {}) },
     log: o.log,
   });
   started.push(() => fleet.stopAll());

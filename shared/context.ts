@@ -11,6 +11,11 @@ export interface BerthConfig {
   placementRetrySeconds: number;
   /** Let hosts that no launch accounts for register: for tests and hand-run fleets only. */
   openHostRegistration: boolean;
+  /**
+   * Host ports no task may ask for: ECS's reserved ones (ECS_RESERVED_PORTS, when unset) and,
+   * locally, the endpoint's own.
+   */
+  reservedHostPorts?: readonly number[];
   /** Whose signatures an EC2 host's identity document may carry; AWS's certificates when unset. */
   instanceIdentity?: InstanceIdentityConfig;
 }

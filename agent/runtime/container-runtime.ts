@@ -3,6 +3,8 @@
  * API here. Everything the agent does to containers goes through this.
  */
 
+import type { NetworkBinding } from '../../shared/domain/ports';
+
 /** Labels every Berth container carries, so a restarted agent can find and adopt its own. */
 export const LABELS = {
   task: 'berth.task-id',
@@ -39,8 +41,11 @@ export interface ContainerSpec {
   memoryMiB?: number;
   memoryReservationMiB?: number;
   ulimits: { name: string; softLimit: number; hardLimit: number }[];
-  /** Published on the host; only a namespace owner may have any (the engine's rule). */
-  portMappings: { containerPort: number; hostPort: number; protocol: 'tcp' | 'udp' }[];
+  /**
+   * Published on the host; only a namespace owner may have any (the engine's rule). hostPort 0
+   * lets the engine choose; hostIp (default: every address) is the address it is bound to.
+   */
+  portMappings: { containerPort: number; hostPort: number; protocol: 'tcp' | 'udp'; hostIp?: string }[];
   labels: Record<string, string>;
   /** Without one the engine's default bridge, where every container reaches every other. */
   network?: NetworkAttachment;
@@ -66,6 +71,10 @@ export interface ContainerState {
   startedAt?: number;
   finishedAt?: number;
   error?: string;
+  /** Its address on its network, for a container with a network namespace of its own. */
+  address?: { ipv4Address: string; macAddress: string };
+  /** The host ports it publishes. */
+  portBindings?: NetworkBinding[];
 }
 
 /** The image could not be pulled; the reason is in ECS's words. */

@@ -135,6 +135,7 @@ export class DockerRuntime implements ContainerRuntime {
     // exit, so a container that exits at once can finish a few ms before it "started".
     const finishedAt = startedAt === undefined ? epochMs(s.FinishedAt) : maxDefined(epochMs(s.FinishedAt), startedAt);
     return {
+      ...networkOf(info),
       id: info.Id,
       name: info.Name.replace(/^\//, ''),
       labels: info.Config.Labels ?? {},
@@ -324,12 +325,12 @@ function* frames(buffer: Buffer): Generator<{ stream: number; payload: Buffer }>
 function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
   const ulimits = [...spec.ulimits, ...DEFAULT_ULIMITS.filter((d) => !spec.ulimits.some((u) => u.name === d.name))];
   const exposedPorts: Record<string, object> = {};
-  const portBindings: Record<string, { HostPort: string }[]> = {};
+  const portBindings: Record<string, { HostIp?: string; HostPort: string }[]> = {};
   for (const p of spec.portMappings) {
     const key = `${p.containerPort}/${p.protocol}`;
     exposedPorts[key] = {};
     // Host port 0 asks for a dynamic port, as in ECS bridge mode.
-    (portBindings[key] ??= []).push({ HostPort: p.hostPort ? String(p.hostPort) : '' });
+    (portBindings[key] ??= []).push({ HostIp: p.hostIp, HostPort: p.hostPort ? String(p.hostPort) : '' });
   }
   return {
     name: spec.name,
@@ -362,6 +363,21 @@ function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
       PortBindings: spec.portMappings.length > 0 ? portBindings : undefined,
     },
   };
+}
+
+/** The container's address on its (first) network and the host ports it publishes, when it has either. */
+function networkOf(info: Docker.ContainerInspectInfo): Pick<ContainerState, 'address' | 'portBindings'> {
+  const out: Pick<ContainerState, 'address' | 'portBindings'> = {};
+  const net = Object.values(info.NetworkSettings?.Networks ?? {}).find((n) => n.IPAddress);
+  if (net) out.address = { ipv4Address: net.IPAddress, macAddress: net.MacAddress.toLowerCase() };
+  const bindings = Object.entries(info.HostConfig?.PortBindings ?? {}).flatMap(([key, list]) => {
+    const [port, protocol] = key.split('/');
+    return ((list ?? []) as { HostIp?: string; HostPort?: string }[]).map((b) => ({
+      bindIP: b.HostIp || '0.0.0.0', containerPort: Number(port), hostPort: Number(b.HostPort), protocol: protocol === 'udp' ? 'udp' as const : 'tcp' as const,
+    }));
+  });
+  if (bindings.length > 0) out.portBindings = bindings;
+  return out;
 }
 
 function networkMode(spec: ContainerSpec): string | undefined {

@@ -7,6 +7,7 @@ import type { Caller, Operation } from '../ecs-api/operation';
 import { type KnownAssignments, pollAssignments } from '../lifecycle/assignments';
 import { ReportRefusedException, registerHost, reportTaskState } from '../lifecycle/reports';
 import { reportMetrics } from './report-metrics';
+import { IPV4, MAC, type TaskNetwork } from '../domain/task-network';
 
 /** The agent API: how a host's agent talks to the control plane, in the same JSON 1.1 style. */
 export const AGENT_TARGET_PREFIX = 'BerthAgent.';
@@ -79,6 +80,20 @@ function readContainers(body: Json): ContainerState[] | undefined {
   });
 }
 
+/**
+ * The task's own address (report field `network`: its namespace's IPv4 and MAC), shown as its
+ * ENI attachment. Each container's published ports ride in `containers[].networkBindings`.
+ */
+function readNetwork(body: Json): TaskNetwork | undefined {
+  const n = optObject(body, 'network');
+  if (!n) return undefined;
+  const privateIPv4Address = reqString(n, 'privateIPv4Address', 'network.privateIPv4Address', 15);
+  const macAddress = reqString(n, 'macAddress', 'network.macAddress', 17).toLowerCase();
+  if (!IPV4.test(privateIPv4Address)) throw new ClientException("Invalid parameter 'network.privateIPv4Address': not an IPv4 address.");
+  if (!MAC.test(macAddress)) throw new ClientException("Invalid parameter 'network.macAddress': not a MAC address.");
+  return { privateIPv4Address, macAddress };
+}
+
 const ReportTaskState: Operation = async (b, body, caller) => {
   const task = optObject(body, 'task');
   const lastStatus = reqString(body, 'lastStatus');
@@ -95,6 +110,7 @@ const ReportTaskState: Operation = async (b, body, caller) => {
     timestamps,
     stop: stop && { stopCode: stopCode as StopCode, stoppedReason: optString(stop, 'stoppedReason', 'stop.stoppedReason', 1024) ?? '' },
     seq: optInt(body, 'seq', 'seq', EPOCH_MS),
+    network: readNetwork(body),
   });
   return { applied: r.applied, lastStatus: r.task.lastStatus, desiredStatus: r.task.desiredStatus };
 };

@@ -16,6 +16,7 @@ import {
   reqString,
 } from './fields';
 import { type LinuxParameters, readLinuxParameters, refuseHostPrivileges } from './linux-parameters';
+import type { PortMapping } from './ports';
 import { assertFargateSize, parseCpu, parseMemory } from './sizes';
 import { InvalidValueFromError, parseValueFrom } from './value-from';
 
@@ -45,7 +46,8 @@ export interface ContainerDefinition {
   entryPoint?: string[];
   environment?: { name: string; value: string }[];
   secrets?: { name: string; valueFrom: string }[];
-  portMappings?: { containerPort: number; hostPort: number; protocol: 'tcp' | 'udp' }[];
+  /** hostPort 0 asks for a dynamic host port; awsvpc publishes none (see ports.ts). */
+  portMappings?: PortMapping[];
   dependsOn?: { containerName: string; condition: DependencyCondition }[];
   healthCheck?: { command: string[]; interval: number; timeout: number; retries: number; startPeriod?: number };
   stopTimeout?: number;
@@ -91,11 +93,14 @@ function readContainer(c: Json, path: string, networkMode: string | undefined, f
   const portMappings = optObjectList(c, 'portMappings', (p, pp) => {
     const containerPort = optInt(p, 'containerPort', `${pp}.containerPort`, { min: 1, max: 65535 });
     if (containerPort === undefined) throw new ClientException(`Invalid parameter '${pp}.containerPort': is required.`);
-    const hostPort = optInt(p, 'hostPort', `${pp}.hostPort`, { min: 0, max: 65535 }) ?? containerPort;
-    // In awsvpc and host mode a container binds the port itself: no mapping to another.
-    if ((networkMode === 'awsvpc' || networkMode === 'host') && hostPort !== containerPort) {
-      throw new ClientException(`Invalid parameter '${pp}.hostPort': in ${networkMode} mode it must equal containerPort.`);
+    const given = optInt(p, 'hostPort', `${pp}.hostPort`, { min: 0, max: 65535 });
+    // In awsvpc and host mode a container binds the port itself: no mapping to another. ECS
+    // echoes an omitted hostPort as the containerPort there; in bridge mode as 0, a dynamic port.
+    const bindsItself = networkMode === 'awsvpc' || networkMode === 'host';
+    if (bindsItself && given !== undefined && given !== containerPort) {
+      throw new ClientException(`Invalid parameter '${pp}.hostPort': when networkMode=${networkMode}, the host ports and container ports in port mappings must match.`);
     }
+    const hostPort = given ?? (bindsItself ? containerPort : 0);
     const protocol = oneOf(optString(p, 'protocol', `${pp}.protocol`) ?? 'tcp', ['tcp', 'udp'] as const, `${pp}.protocol`);
     return { containerPort, hostPort, protocol };
   }, `${path}.portMappings`);

@@ -1,4 +1,6 @@
 import type { Tag } from './fields';
+import type { NetworkBinding } from './ports';
+import type { TaskNetwork } from './task-network';
 
 /** ECS's task lifecycle, in order. A task only ever moves forward through it. */
 export const TASK_STATUSES = [
@@ -50,6 +52,8 @@ export interface ContainerState {
   exitCode?: number;
   reason?: string;
   runtimeId?: string;
+  /** The host ports the agent published for it. */
+  networkBindings?: NetworkBinding[];
 }
 
 export interface ContainerOverride {
@@ -112,6 +116,10 @@ export interface Task {
   /** The only host the task may be placed on (a DAEMON service's task for its host). */
   targetHostId?: string;
   tags: Tag[];
+  /** The fixed host ports it needs (hostPortKey keys): a placement resource. */
+  hostPorts?: string[];
+  /** Its own address, once its agent has reported it. */
+  network?: TaskNetwork;
 }
 
 /** The terminal state a failure leaves a task in. */

@@ -3,6 +3,7 @@ import type { Tag } from '../domain/fields';
 import { TASK_TIMESTAMPS } from '../domain/task';
 import { dropUndefined } from '../domain/task-definition';
 import type { Deployment } from '../domain/service';
+import { eniAttachment } from '../domain/task-network';
 import type { ClusterRecord, ServiceRecord, TaskDefinitionRecord, TaskRecord } from '../store';
 
 /** JSON 1.1 carries timestamps as epoch seconds. */
@@ -57,6 +58,9 @@ export function toEcsTaskDefinition(p: Partition, d: TaskDefinitionRecord) {
 export function toEcsTask(p: Partition, t: TaskRecord) {
   const arn = taskArn(p, t.cluster, t.taskId);
   const timestamps = Object.fromEntries(TASK_TIMESTAMPS.map((k) => [k, epochSeconds(t[k])]));
+  const eni = eniAttachment(p, t);
+  // Every container of the task shares its one address, as an awsvpc task's share its ENI.
+  const networkInterfaces = eni && t.network ? [{ attachmentId: eni.id, privateIpv4Address: t.network.privateIPv4Address }] : [];
   return dropUndefined({
     taskArn: arn,
     clusterArn: clusterArn(p, t.cluster),
@@ -70,8 +74,8 @@ export function toEcsTask(p: Partition, t: TaskRecord) {
       lastStatus: c.lastStatus,
       exitCode: c.exitCode,
       reason: c.reason,
-      networkBindings: [],
-      networkInterfaces: [],
+      networkBindings: c.networkBindings ?? [],
+      networkInterfaces,
       cpu: c.cpu === undefined ? undefined : String(c.cpu),
       memory: c.memory === undefined ? undefined : String(c.memory),
       memoryReservation: c.memoryReservation === undefined ? undefined : String(c.memoryReservation),
@@ -98,7 +102,7 @@ export function toEcsTask(p: Partition, t: TaskRecord) {
     stoppedReason: t.stoppedReason,
     version: t.version,
     tags: t.tags,
-    attachments: [],
+    attachments: eni ? [eni] : [],
     attributes: [],
   });
 }

@@ -8,7 +8,7 @@ import {
 } from '../domain/fields';
 import { PLACEMENT_STRATEGIES, type PlacementStrategyType, type TaskOverrides } from '../domain/task';
 import { dropUndefined } from '../domain/task-definition';
-import { activeCluster, runTask } from '../lifecycle/run-task';
+import { HostPortsUnavailable, activeCluster, runTask } from '../lifecycle/run-task';
 import { stopTask } from '../lifecycle/stop-task';
 import type { Operation } from './operation';
 import { page } from './paging';
@@ -47,7 +47,7 @@ export const RunTask: Operation = async (b, body) => {
   }
   const network = body.networkConfiguration;
   if (network !== undefined && !isObject(network)) throw new InvalidParameterException('networkConfiguration must be an object.');
-  const tasks = await runTask(b, {
+  const request = {
     cluster: clusterName(optString(body, 'cluster')),
     taskDefinition: reqString(body, 'taskDefinition'),
     count,
@@ -58,7 +58,15 @@ export const RunTask: Operation = async (b, body) => {
     launchType: launchType as 'FARGATE' | 'EC2' | undefined,
     placementStrategy: readStrategy(body),
     clientToken: optString(body, 'clientToken', 'clientToken', 64),
-  });
+  };
+  let tasks;
+  try {
+    tasks = await runTask(b, request);
+  } catch (e) {
+    if (!(e instanceof HostPortsUnavailable)) throw e;
+    const failures: Failure[] = [{ reason: 'RESOURCE:PORTS', detail: e.message }];
+    return { tasks: [], failures };
+  }
   return { tasks: tasks.map((t) => toEcsTask(b.partition, t)), failures: [] };
 };
 

@@ -14,6 +14,8 @@ export interface Assignment {
   createdAt: number;
   cpu: number;
   memory: number;
+  /** The definition's network mode: whether the agent publishes its ports on the host (ports.ts). */
+  networkMode?: string;
   containers: ContainerDefinition[];
 }
 
@@ -59,6 +61,7 @@ export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignme
     createdAt: t.createdAt,
     cpu: t.cpu,
     memory: t.memory,
+    networkMode: def.networkMode,
     containers: def.containerDefinitions.map((c) => applyOverrides(c, t)),
   }] : []));
   return out.sort((x, y) => x.createdAt - y.createdAt || x.taskId.localeCompare(y.taskId));

@@ -6,6 +6,7 @@ import type { Tag } from '../domain/fields';
 import { parseCpu, parseMemory } from '../domain/sizes';
 import type { PlacementStrategyType, Task, TaskOverrides } from '../domain/task';
 import { checkContainersFit, reservationOf } from '../domain/task-definition';
+import { ECS_RESERVED_PORTS, fixedHostPorts } from '../domain/ports';
 import { CLIENT_TOKEN_TTL_MS, type TaskDefinitionRecord, type TaskRecord } from '../store';
 import { launchExecutionName } from './task-ref';
 
@@ -106,7 +107,31 @@ function buildTask(b: Berth, req: RunTaskRequest, def: TaskDefinitionRecord, tas
     placementStrategy: req.placementStrategy,
     ...(req.targetHostId !== undefined ? { targetHostId: req.targetHostId } : {}),
     tags: req.tags,
+    hostPorts: hostPortsOf(def),
   };
+}
+
+/** The fixed host ports a run of the definition needs, or undefined when it needs none. */
+function hostPortsOf(def: TaskDefinitionRecord): string[] | undefined {
+  const ports = fixedHostPorts(def.networkMode, def.containerDefinitions);
+  return ports.length > 0 ? ports : undefined;
+}
+
+/**
+ * A task that needs a host port no host ever offers (ECS's reserved ones, the endpoint's own):
+ * ECS answers RunTask with a RESOURCE:PORTS failure and starts nothing, and so does Berth.
+ */
+export class HostPortsUnavailable extends Error {
+  constructor(readonly ports: string[]) {
+    super(`host port${ports.length > 1 ? 's' : ''} ${ports.join(', ')} ${ports.length > 1 ? 'are' : 'is'} reserved on every host`);
+    this.name = 'HostPortsUnavailable';
+  }
+}
+
+function refuseReservedPorts(b: Berth, def: TaskDefinitionRecord): void {
+  const reserved = new Set(b.config.reservedHostPorts ?? ECS_RESERVED_PORTS);
+  const refused = (hostPortsOf(def) ?? []).filter((key) => reserved.has(Number(key.split('/')[0])));
+  if (refused.length > 0) throw new HostPortsUnavailable(refused);
 }
 
 /**
@@ -117,6 +142,7 @@ function buildTask(b: Berth, req: RunTaskRequest, def: TaskDefinitionRecord, tas
 export async function runTask(b: Berth, req: RunTaskRequest): Promise<TaskRecord[]> {
   const def = await runnableDefinition(b, req.taskDefinition);
   const size = sizeOf(def, req.overrides);
+  refuseReservedPorts(b, def);
   // Only a request that is otherwise valid may bring the `default` cluster into being.
   await activeCluster(b, req.cluster, true);
 

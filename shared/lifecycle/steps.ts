@@ -2,7 +2,7 @@ import type { Berth } from '../context';
 import { ServerException } from '../domain/errors';
 import type { StopCode } from '../domain/task';
 import { statusRank } from '../domain/task';
-import { isLiveHost } from '../scheduler/placement';
+import { type Demand, isLiveHost, portsFree } from '../scheduler/placement';
 import { Placer } from './placer';
 import { markTaskStopped, releaseTask } from './stop';
 import type { TaskRef } from './task-ref';
@@ -53,11 +53,19 @@ export function placerFor(b: Berth): Placer {
 }
 
 /** ECS's words for what a task was short of. */
-function shortOf(b: Berth, demand: { cpu: number; memory: number }): string {
+function shortOf(b: Berth, demand: Demand): string {
   const active = placerFor(b).snapshot.filter((h) => h.status === 'ACTIVE');
   if (active.length === 0) return 'no ACTIVE host (RESOURCE:MEMORY)';
+  const roomy = active.filter((h) => h.memory - h.reservedMemory >= demand.memory && h.cpu - h.reservedCpu >= demand.cpu);
+  if (roomy.length > 0 && !roomy.some((h) => portsFree(h, demand))) return 'RESOURCE:PORTS';
   const memory = active.some((h) => h.memory - h.reservedMemory >= demand.memory);
   return memory ? 'RESOURCE:CPU' : 'RESOURCE:MEMORY';
+}
+
+/** What the task needs of a host, for the failure reason. */
+function needs(task: { cpu: number; memory: number; hostPorts?: string[] }): string {
+  const ports = task.hostPorts?.length ? ` and host port${task.hostPorts.length > 1 ? 's' : ''} ${task.hostPorts.join(', ')}` : '';
+  return `${task.cpu} CPU and ${task.memory} MiB${ports}`;
 }
 
 function stopReason(stopCode: StopCode, error?: { Error?: string; Cause?: string }): string {
@@ -80,7 +88,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       const task = await getTask(ref);
       if (task.desiredStatus === 'STOPPED' || task.lastStatus === 'STOPPED') return { outcome: 'STOPPED' };
       if (task.hostId) return { outcome: 'PLACED', hostId: task.hostId };
-      const demand = { taskId: task.taskId, cpu: task.cpu, memory: task.memory };
+      const demand: Demand = { taskId: task.taskId, cpu: task.cpu, memory: task.memory, ports: task.hostPorts };
       const plan = await placerFor(b).place(demand, task.cluster, task.placementStrategy, task.targetHostId);
       if (!plan) {
         if (b.now() < placementDeadline) {
@@ -91,7 +99,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
         }
         await markTaskStopped(b, ref, {
           stopCode: 'TaskFailedToStart',
-          stoppedReason: `Task failed to start: no host had room for ${task.cpu} CPU and ${task.memory} MiB (${shortOf(b, demand)})`,
+          stoppedReason: `Task failed to start: no host had room for ${needs(task)} (${shortOf(b, demand)})`,
         });
         await b.store.demand.remove(task.taskId);
         return { outcome: 'STOPPED' };

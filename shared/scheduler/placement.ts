@@ -21,12 +21,16 @@ export interface HostView {
   readonly reservedCpu: number;
   readonly reservedMemory: number;
   readonly taskCount: number;
+  /** Fixed host ports its tasks hold, as hostPortKey keys ('8080/tcp'); none when absent. */
+  readonly reservedPorts?: readonly string[];
 }
 
 export interface Demand {
   readonly taskId: string;
   readonly cpu: number;
   readonly memory: number;
+  /** Fixed host ports the task needs (hostPortKey keys): a placement resource, as in ECS. */
+  readonly ports?: readonly string[];
 }
 
 /**
@@ -40,13 +44,26 @@ export interface Plan {
   readonly memory: number;
   readonly maxReservedCpu: number;
   readonly maxReservedMemory: number;
+  /** The host ports to take; the applier's write is conditioned on none of them being taken. */
+  readonly ports?: readonly string[];
+}
+
+const NO_PORTS: readonly string[] = [];
+
+/** Whether none of the ports the task needs is already taken on the host. */
+export function portsFree(host: HostView, demand: Pick<Demand, 'ports'>): boolean {
+  const wanted = demand.ports;
+  if (!wanted || wanted.length === 0) return true;
+  const taken = host.reservedPorts;
+  return !taken || !wanted.some((p) => taken.includes(p));
 }
 
 export function isFeasible(host: HostView, demand: Demand): boolean {
   return (
     host.status === 'ACTIVE' &&
     host.reservedCpu + demand.cpu <= host.cpu &&
-    host.reservedMemory + demand.memory <= host.memory
+    host.reservedMemory + demand.memory <= host.memory &&
+    portsFree(host, demand)
   );
 }
 
@@ -81,7 +98,7 @@ export function planPlacement(
 }
 
 export function planOn(host: HostView, demand: Demand): Plan {
-  return {
+  const plan: Plan = {
     hostId: host.hostId,
     taskId: demand.taskId,
     cpu: demand.cpu,
@@ -89,6 +106,7 @@ export function planOn(host: HostView, demand: Demand): Plan {
     maxReservedCpu: host.cpu - demand.cpu,
     maxReservedMemory: host.memory - demand.memory,
   };
+  return demand.ports?.length ? { ...plan, ports: demand.ports } : plan;
 }
 
 /**
@@ -104,6 +122,7 @@ export function applyToView(host: HostView, plan: Plan): HostView {
     reservedCpu: host.reservedCpu + plan.cpu,
     reservedMemory: host.reservedMemory + plan.memory,
     taskCount: host.taskCount + 1,
+    reservedPorts: plan.ports?.length ? [...(host.reservedPorts ?? NO_PORTS), ...plan.ports] : host.reservedPorts ?? NO_PORTS,
   };
 }
 

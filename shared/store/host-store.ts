@@ -10,6 +10,8 @@ export interface Reservation {
   cpu: number;
   memory: number;
   cluster: string;
+  /** The fixed host ports it holds (hostPortKey keys), when it holds any. */
+  ports?: string[];
 }
 
 /** A host's item: its capacity and, by task id, everything reserved on it. */
@@ -62,7 +64,11 @@ export class HostNotLaunchedException extends ClientException {
 }
 
 /** A host's sums right after a reservation. */
-export type Reserved = Pick<HostView, 'reservedCpu' | 'reservedMemory' | 'taskCount'>;
+export type Reserved = Pick<HostView, 'reservedCpu' | 'reservedMemory' | 'taskCount' | 'reservedPorts'>;
+
+/** DynamoDB keeps the host's taken ports as a string set, which the document client reads as a Set. */
+const portList = (v: unknown): string[] | undefined => (v instanceof Set ? [...v] : Array.isArray(v) ? v : undefined);
+const withPortList = <T extends HostView>(h: T): T => (h.reservedPorts === undefined ? h : { ...h, reservedPorts: portList(h.reservedPorts) });
 
 export interface HostRegistration {
   hostId: string;
@@ -120,7 +126,7 @@ export class HostStore {
           ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values, ReturnValues: 'ALL_NEW',
         }));
-        return r.Attributes as HostRecord;
+        return withPortList(r.Attributes as HostRecord);
       } catch (e) {
         if (!isConditionFailure(e)) throw e;
       }
@@ -144,52 +150,59 @@ export class HostStore {
 
   async get(hostId: string): Promise<HostRecord | undefined> {
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { hostId }, ConsistentRead: true }));
-    return r.Item as HostRecord | undefined;
+    return r.Item && withPortList(r.Item as HostRecord);
   }
 
   async list(): Promise<HostRecord[]> {
-    return scanAll<HostRecord>(this.db, new ScanCommand({ TableName: this.table, ConsistentRead: true }));
+    return (await scanAll<HostRecord>(this.db, new ScanCommand({ TableName: this.table, ConsistentRead: true }))).map(withPortList);
   }
 
   /** What the scheduler needs of every host, without the reservation maps that grow with tasks. */
   async views(): Promise<HostView[]> {
-    return scanAll<HostView>(this.db, new ScanCommand({
+    const views = await scanAll<HostView>(this.db, new ScanCommand({
       TableName: this.table,
-      ProjectionExpression: 'hostId, #s, cpu, #m, reservedCpu, reservedMemory, taskCount',
+      ProjectionExpression: 'hostId, #s, cpu, #m, reservedCpu, reservedMemory, taskCount, reservedPorts',
       ExpressionAttributeNames: { '#s': 'status', '#m': 'memory' },
       ConsistentRead: true,
     }));
+    return views.map(withPortList);
   }
 
   /** Hosts holding a reservation for the task: normally one, more only after a crash mid-placement. */
   async holding(taskId: string): Promise<HostRecord[]> {
-    return scanAll<HostRecord>(this.db, new ScanCommand({
+    return (await scanAll<HostRecord>(this.db, new ScanCommand({
       TableName: this.table,
       FilterExpression: 'attribute_exists(reservations.#t)',
       ExpressionAttributeNames: { '#t': taskId },
       ConsistentRead: true,
-    }));
+    }))).map(withPortList);
   }
 
   /**
-   * Commits a plan: reserves the task's cpu and memory on the host in one conditional write.
+   * Commits a plan: reserves the task's cpu, memory and fixed host ports on the host in one
+   * conditional write.
    * Returns the host's sums after the write (everyone's commits, not only ours), or undefined
    * when the host no longer has room (or left ACTIVE): the caller re-plans.
    */
   async reserve(plan: Plan, cluster: string, now = Date.now()): Promise<Reserved | undefined> {
     const u = new UpdateExpression();
     const t = u.name(plan.taskId);
-    u.raw(`reservations.${t} = ${u.value({ cpu: plan.cpu, memory: plan.memory, cluster } satisfies Reservation)}`)
+    const ports = plan.ports ?? [];
+    const reservation: Reservation = { cpu: plan.cpu, memory: plan.memory, cluster };
+    if (ports.length > 0) reservation.ports = [...ports];
+    u.raw(`reservations.${t} = ${u.value(reservation)}`)
       .set({ lastTaskAt: now })
       .add('reservedCpu', plan.cpu)
       .add('reservedMemory', plan.memory)
       .add('taskCount', 1)
       .add('version', 1);
+    if (ports.length > 0) u.addToSet('reservedPorts', new Set(ports));
     // The fit is re-checked here, against the host's current sums rather than the planner's
-    // snapshot: two placers racing for the last room cannot both get it.
+    // snapshot: two placers racing for the last room cannot both get it, nor for one host port.
     const condition =
       `${u.name('status')} = ${u.value('ACTIVE')} AND attribute_not_exists(reservations.${t}) AND ` +
-      `reservedCpu <= ${u.value(plan.maxReservedCpu)} AND reservedMemory <= ${u.value(plan.maxReservedMemory)}`;
+      `reservedCpu <= ${u.value(plan.maxReservedCpu)} AND reservedMemory <= ${u.value(plan.maxReservedMemory)}` +
+      ports.map((p) => ` AND NOT contains(reservedPorts, ${u.value(p)})`).join('');
     try {
       const r = await this.db.send(new UpdateCommand({
         TableName: this.table,
@@ -201,7 +214,9 @@ export class HostStore {
         ReturnValues: 'UPDATED_NEW',
       }));
       const a = r.Attributes!;
-      return { reservedCpu: a.reservedCpu, reservedMemory: a.reservedMemory, taskCount: a.taskCount };
+      const reserved: Reserved = { reservedCpu: a.reservedCpu, reservedMemory: a.reservedMemory, taskCount: a.taskCount };
+      // Returned only when this write took ports; otherwise the host's ports are as they were.
+      return a.reservedPorts === undefined ? reserved : { ...reserved, reservedPorts: portList(a.reservedPorts) };
     } catch (e) {
       if (isConditionFailure(e)) return undefined;
       throw e;
@@ -209,7 +224,7 @@ export class HostStore {
   }
 
   /** Releases the task's reservation; releasing one that is gone is a no-op. */
-  async release(hostId: string, taskId: string, amount: { cpu: number; memory: number }, now = Date.now()): Promise<boolean> {
+  async release(hostId: string, taskId: string, amount: { cpu: number; memory: number; ports?: readonly string[] }, now = Date.now()): Promise<boolean> {
     const u = new UpdateExpression();
     const t = u.name(taskId);
     u.remove(`reservations.${t}`)
@@ -218,6 +233,7 @@ export class HostStore {
       .add('reservedMemory', -amount.memory)
       .add('taskCount', -1)
       .add('version', 1);
+    if (amount.ports?.length) u.deleteFromSet('reservedPorts', new Set(amount.ports));
     // The reservation must still be there, and be this size: a release never subtracts twice.
     const condition =
       `reservations.${t}.cpu = ${u.value(amount.cpu)} AND reservations.${t}.memory = ${u.value(amount.memory)}`;

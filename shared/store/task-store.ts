@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Tag } from '../domain/fields';
 import { type ContainerState, type StopOutcome, type Task, type TaskStatus, type TaskTimestamp, statusRank } from '../domain/task';
+import type { TaskNetwork } from '../domain/task-network';
 import { isConditionFailure } from './client';
 import { scanAll } from './scan';
 import { UpdateExpression } from './update-expression';
@@ -24,6 +25,8 @@ export interface StatusChange {
   stop?: StopOutcome;
   /** Orders reports at one status; a report with a lower or equal seq is stale. */
   seq?: number;
+  /** The task's own address, once its agent knows it. */
+  network?: TaskNetwork;
 }
 
 export type TaskKey = { cluster: string; taskId: string };
@@ -103,7 +106,7 @@ export class TaskStore {
   async advance(key: TaskKey, change: StatusChange): Promise<TaskRecord | undefined> {
     const rank = statusRank(change.lastStatus);
     const u = new UpdateExpression()
-      .set({ lastStatus: change.lastStatus, statusRank: rank, containers: change.containers, reportSeq: change.seq ?? 0 })
+      .set({ lastStatus: change.lastStatus, statusRank: rank, containers: change.containers, reportSeq: change.seq ?? 0, network: change.network })
       // Timestamps and the stop's cause are set once: the first stop (often StopTask's) wins.
       .setOnce({ ...change.timestamps, ...change.stop });
     if (rank >= statusRank('DEACTIVATING')) u.set({ desiredStatus: 'STOPPED' });

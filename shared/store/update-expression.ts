@@ -7,6 +7,8 @@ export class UpdateExpression {
   readonly values: Record<string, unknown> = {};
   private readonly sets: string[] = [];
   private readonly removes: string[] = [];
+  private readonly adds: string[] = [];
+  private readonly deletes: string[] = [];
   private n = 0;
 
   name(attribute: string): string {
@@ -50,6 +52,18 @@ export class UpdateExpression {
     return this;
   }
 
+  /** ADD the set's members to a set attribute (made if absent). */
+  addToSet(attribute: string, members: Set<string>): this {
+    this.adds.push(`${this.name(attribute)} ${this.value(members)}`);
+    return this;
+  }
+
+  /** DELETE the set's members from a set attribute (gone once empty). */
+  deleteFromSet(attribute: string, members: Set<string>): this {
+    this.deletes.push(`${this.name(attribute)} ${this.value(members)}`);
+    return this;
+  }
+
   remove(path: string): this {
     this.removes.push(path);
     return this;
@@ -59,6 +73,8 @@ export class UpdateExpression {
     const parts: string[] = [];
     if (this.sets.length) parts.push(`SET ${this.sets.join(', ')}`);
     if (this.removes.length) parts.push(`REMOVE ${this.removes.join(', ')}`);
+    if (this.adds.length) parts.push(`ADD ${this.adds.join(', ')}`);
+    if (this.deletes.length) parts.push(`DELETE ${this.deletes.join(', ')}`);
     return parts.join(' ');
   }
 }

@@ -108,11 +108,12 @@ describe('Task isolation', () => {
       port = await freePort();
       [arn] = await runContainers(m.ecs, [
         {
-          name: 'server', essential: true, portMappings: [{ containerPort: port }], stopTimeout: 2,
+          name: 'server', essential: true, portMappings: [{ containerPort: port, hostPort: port }], stopTimeout: 2,
           command: ['sh', '-c', `${STOP_ON_TERM}; ${PRINT_IP}; ${PRINT_PRIVILEGES}; echo ${SERVED} > /tmp/index.html; httpd -p 8080 -h /tmp; httpd -f -p ${port} -h /tmp & wait`],
         },
         { name: 'client', essential: false, stopTimeout: 2, command: ['sh', '-c', `${STOP_ON_TERM}; ${FETCH('127.0.0.1', 8080)}; echo "got: $body"; sleep 3600 & wait`] },
-      ]);
+      // bridge mode, so that the mapped port is published on the host (awsvpc publishes none).
+      ], { networkMode: 'bridge' });
       await untilStatus(m.ecs, arn, 'RUNNING', 120_000);
     }, 300_000);
 

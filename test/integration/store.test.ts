@@ -191,6 +191,53 @@ describe('HostStore', () => {
     });
   });
 
+  describe('host ports', () => {
+    it('lets exactly one of 20 concurrent reservations of one host port win, on a host with room for all', async () => {
+      // Prepare
+      const host = await store.hosts.register({ hostId: 'port-race-1', cpu: 16384, memory: 65536 }, 0, { open: true });
+      const plans = Array.from({ length: 20 }, (_, i) => planOn(host, { taskId: `p${i}`, cpu: 256, memory: 512, ports: ['8080/tcp'] }));
+
+      // Act
+      const won = await Promise.all(plans.map((p) => store.hosts.reserve(p, 'default')));
+
+      // Assess
+      const after = (await store.hosts.get('port-race-1'))!;
+      expect(won.filter(Boolean)).toHaveLength(1);
+      expect(won.find(Boolean)!.reservedPorts).toEqual(['8080/tcp']);
+      expect(Object.keys(after.reservations)).toHaveLength(1);
+      expect(after.taskCount).toBe(1);
+    });
+
+    it('keeps tcp and udp of one number apart, and lets other ports and portless tasks in beside', async () => {
+      const host = await store.hosts.register({ hostId: 'port-mix-1', cpu: 16384, memory: 65536 }, 0, { open: true });
+      const reserve = (taskId: string, ports?: string[]) => store.hosts.reserve(planOn(host, { taskId, cpu: 1, memory: 1, ports }), 'default');
+
+      expect(await reserve('tcp', ['53/tcp'])).toBeDefined();
+      expect(await reserve('udp', ['53/udp', '8125/udp'])).toBeDefined();
+      expect(await reserve('none')).toBeDefined();
+      expect(await reserve('clash', ['9000/tcp', '8125/udp'])).toBeUndefined();
+
+      const views = await store.hosts.views();
+      expect([...views.find((v) => v.hostId === 'port-mix-1')!.reservedPorts!].sort()).toEqual(['53/tcp', '53/udp', '8125/udp']);
+      expect((await store.hosts.get('port-mix-1'))!.reservations.udp).toEqual({ cpu: 1, memory: 1, cluster: 'default', ports: ['53/udp', '8125/udp'] });
+    });
+
+    it('frees a task\'s ports with its reservation, once, so the next task may take them', async () => {
+      // Prepare
+      const host = await store.hosts.register({ hostId: 'port-rel-1', cpu: 16384, memory: 65536 }, 0, { open: true });
+      await store.hosts.reserve(planOn(host, { taskId: 'first', cpu: 1, memory: 1, ports: ['80/tcp'] }), 'default');
+      const held = (await store.hosts.get('port-rel-1'))!.reservations.first;
+
+      // Act
+      const released = await Promise.all([1, 2].map(() => store.hosts.release('port-rel-1', 'first', held)));
+      const next = await store.hosts.reserve(planOn(host, { taskId: 'next', cpu: 1, memory: 1, ports: ['80/tcp'] }), 'default');
+
+      // Assess
+      expect(released.filter(Boolean)).toHaveLength(1);
+      expect(next?.reservedPorts).toEqual(['80/tcp']);
+    });
+  });
+
   describe('holding', () => {
     it('finds every host that holds a task', async () => {
       const a = await store.hosts.register({ hostId: 'hold-a', cpu: 4096, memory: 8192 }, 0, { open: true });

@@ -43,15 +43,19 @@ let families = 0;
 export async function runContainers(
   ecs: ECSClient,
   containers: ContainerDefinition[],
-  run: { count?: number; overrides?: object; size?: { cpu: string; memory: string } } = {},
+  run: { count?: number; overrides?: object; size?: { cpu: string; memory: string }; networkMode?: 'bridge' } = {},
 ): Promise<string[]> {
   const family = `e2e-${++families}-${Date.now()}`;
+  // bridge (an EC2 task) publishes its port mappings on the host; awsvpc keeps them on the task's own address.
+  const bridge = run.networkMode === 'bridge';
   await ecs.send(new RegisterTaskDefinitionCommand({
-    family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc',
+    family, requiresCompatibilities: [bridge ? 'EC2' : 'FARGATE'], networkMode: bridge ? 'bridge' : 'awsvpc',
     cpu: run.size?.cpu ?? '256', memory: run.size?.memory ?? '512',
     containerDefinitions: containers.map((c) => ({ image: BUSYBOX, ...c })),
   }));
-  const r = await ecs.send(new RunTaskCommand({ taskDefinition: family, count: run.count ?? 1, overrides: run.overrides as any }));
+  const r = await ecs.send(new RunTaskCommand({
+    taskDefinition: family, count: run.count ?? 1, overrides: run.overrides as any, launchType: bridge ? 'EC2' : undefined,
+  }));
   return r.tasks!.map((t) => t.taskArn!);
 }
 

@@ -150,6 +150,24 @@ describe('TaskDefinition', () => {
         ]);
       });
 
+      it.each([
+        ['bridge', 'bridge'],
+        ['no networkMode (bridge, ECS\'s EC2 default)', undefined],
+      ])('in %s mode, gives a port mapping without hostPort hostPort 0, a dynamic port, and keeps a fixed one', (_mode, networkMode) => {
+        // Prepare
+        const body = { ...anEc2Body(), ...(networkMode ? { networkMode } : {}) };
+        body.containerDefinitions[0].portMappings = [{ containerPort: 8080 }, { containerPort: 53, hostPort: 5353, protocol: 'udp' }];
+
+        // Act
+        const { spec } = readRegisterRequest(body);
+
+        // Assess
+        expect(spec.containerDefinitions[0].portMappings).toEqual([
+          { containerPort: 8080, hostPort: 0, protocol: 'tcp' },
+          { containerPort: 53, hostPort: 5353, protocol: 'udp' },
+        ]);
+      });
+
       it('gives a health check interval 30, timeout 5 and retries 3', () => {
         // Prepare
         const body = aFargateBody();
@@ -351,6 +369,10 @@ describe('TaskDefinition', () => {
       ['portMappings hostPort different from containerPort on FARGATE (awsvpc)', () => ({
         ...aFargateBody(),
         containerDefinitions: [aContainer('app', { portMappings: [{ containerPort: 80, hostPort: 8080 }] })],
+      }), 'containerDefinitions[0].portMappings[0].hostPort'],
+      ['portMappings hostPort 0 (dynamic) in awsvpc mode', () => ({
+        ...aFargateBody(),
+        containerDefinitions: [aContainer('app', { portMappings: [{ containerPort: 80, hostPort: 0 }] })],
       }), 'containerDefinitions[0].portMappings[0].hostPort'],
       ['portMappings hostPort different from containerPort on EC2 in awsvpc mode', () => ({
         ...anEc2Body(),
