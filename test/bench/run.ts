@@ -13,6 +13,7 @@ const BENCHMARKS = [
   'fleet.ts',
   'launch.ts',
   'logs.ts',
+  'service.ts',
 ] as const;
 
 interface Outcome {
