@@ -29,7 +29,7 @@ process.env.AWS_EC2_METADATA_DISABLED ??= 'true';
 
 const N = Number(process.env.BERTH_BENCH_SERVICE_TASKS ?? 100);
 const M = Number(process.env.BERTH_BENCH_ROLLING_TASKS ?? 50);
-/** Two warm hosts of 16 vCPU / ~30 GiB: room for 100 tasks of 256 CPU / 256 MiB, and a roll's surge. */
+/** Two warm hosts of 16 vCPU / ~30 GiB: room for 100 tasks of 256 CPU / 512 MiB, and a roll's surge. */
 const HOSTS = { count: 2, type: 'c6i.4xlarge' } as const;
 const SETTLE_TIMEOUT_MS = 20 * 60_000;
 
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   try {
     const register = async (family: string) => {
       await ecs.send(new RegisterTaskDefinitionCommand({
-        family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '256',
+        family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
         containerDefinitions: [{ name: 'app', image: 'localhost/busybox:latest', command: ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'], stopTimeout: 2 }],
       }));
     };

@@ -70,7 +70,7 @@ describe('Service scheduler crash-stop', () => {
     await start();
     for (const text of ['v1', 'v2']) {
       await ecs.send(new RegisterTaskDefinitionCommand({
-        family: 'roll', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '256',
+        family: 'roll', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
         containerDefinitions: [{ name: 'app', image: BUSYBOX, stopTimeout: 2, command: ['sh', '-c', `trap "exit 0" TERM; echo ${text}; sleep 3600 & wait`] }],
       }));
     }

@@ -43,7 +43,7 @@ describe('Services', () => {
   const register = async (family: string, text: string, image = BUSYBOX) => {
     const file = join(m.dataDir, `${family}-${text}.json`);
     writeFileSync(file, JSON.stringify({
-      family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '256',
+      family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
       containerDefinitions: [{ name: 'web', image, command: serve(text), stopTimeout: 2, portMappings: [{ containerPort: 8080 }] }],
     }));
     const r = await cli(['register-task-definition', '--cli-input-json', `file://${file}`]);
