@@ -117,7 +117,7 @@ describe('Services', () => {
       expect(stopped.lastStatus).toBe('STOPPED');
     }, 180_000);
 
-    it("replaces the tasks of a host whose agent is killed with SIGKILL", async () => {
+    it('replaces the tasks of a host whose agent is killed with SIGKILL', async () => {
       // Prepare
       const before = await tasksOf('web');
       const hostId = idOf(before[0].containerInstanceArn!);
@@ -131,8 +131,11 @@ describe('Services', () => {
         const running = (await tasksOf('web')).filter((t) => t.lastStatus === 'RUNNING');
         return now.runningCount === 3 && running.length === 3 && running.every((t) => idOf(t.containerInstanceArn!) !== hostId) ? now : undefined;
       }, 180_000, 'the lost host\'s tasks to be replaced');
-      const old = (await ecs.send(new DescribeTasksCommand({ tasks: before.map((t) => t.taskArn!) }))).tasks!;
-      expect(old.map((t) => t.lastStatus)).toEqual(['STOPPED', 'STOPPED', 'STOPPED']);
+      // The warm pool may have brought a second host meanwhile, and spread put a replacement there.
+      const onKilled = before.filter((t) => idOf(t.containerInstanceArn!) === hostId).map((t) => t.taskArn!);
+      const old = (await ecs.send(new DescribeTasksCommand({ tasks: onKilled }))).tasks!;
+      expect(old.length).toBeGreaterThanOrEqual(1);
+      expect(old.map((t) => t.lastStatus)).toEqual(old.map(() => 'STOPPED'));
       expect(old.every((t) => t.stopCode === 'TerminationNotice')).toBe(true);
       const started = s.events!.filter((e) => /has started \d+ tasks/.test(e.message!)).flatMap((e) => [...e.message!.matchAll(/\(task ([0-9a-f]{32})\)/g)].map((x) => x[1]));
       for (const t of (await tasksOf('web'))) expect(started).toContain(idOf(t.taskArn!));
