@@ -7,7 +7,7 @@ import { isLiveHost } from '../scheduler/placement';
 import type { HostRecord } from '../store';
 import { capacityOf, findType } from './catalog';
 import { planCapacity } from './planner';
-import { isServiceDemand, serviceDemand } from './service-demand';
+import { daemonServiceTaskIds, isServiceDemand, serviceDemand } from './service-demand';
 import type { CapacityPlan, CapacityPolicy, FleetHost, InstanceType } from './types';
 
 export interface CapacityOptions {
@@ -43,7 +43,13 @@ export interface CycleSummary {
 }
 
 
-function toFleetHost(h: HostRecord): FleetHost {
+/**
+ * A host as the planner sees it. DAEMON services' tasks do not count as work: a host that runs
+ * only those is idle, so they neither keep it past its idle timeout nor fill the warm pool.
+ */
+function toFleetHost(h: HostRecord, daemonTaskIds: ReadonlySet<string> = new Set()): FleetHost {
+  const daemonTasks = Object.keys(h.reservations).filter((id) => daemonTaskIds.has(id)).length;
+  const taskCount = h.taskCount - daemonTasks;
   return {
     hostId: h.hostId,
     instanceType: h.instanceType ?? 'unknown',
@@ -53,9 +59,9 @@ function toFleetHost(h: HostRecord): FleetHost {
     memory: h.memory,
     reservedCpu: h.reservedCpu,
     reservedMemory: h.reservedMemory,
-    taskCount: h.taskCount,
+    taskCount,
     launchedAt: h.launchedAt ?? h.registeredAt ?? 0,
-    idleSince: h.taskCount === 0 ? (h.lastTaskAt ?? h.registeredAt ?? h.launchedAt ?? 0) : undefined,
+    idleSince: taskCount === 0 ? (h.lastTaskAt ?? h.registeredAt ?? h.launchedAt ?? 0) : undefined,
   };
 }
 
@@ -121,7 +127,8 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
   // 3. Plan on a fresh view of the fleet.
   const hosts = (await b.store.hosts.list()).filter((h) => isLiveHost(h.status));
   const planNow = b.now();
-  const plan = planCapacity({ pending, hosts: hosts.map(toFleetHost), catalog: o.catalog, policy: o.policy, now: planNow });
+  const daemonTaskIds = await daemonServiceTaskIds(b);
+  const plan = planCapacity({ pending, hosts: hosts.map((h) => toFleetHost(h, daemonTaskIds)), catalog: o.catalog, policy: o.policy, now: planNow });
   summary.plan = plan;
 
   // 4. Tasks no type can hold fail now rather than at their placement deadline.

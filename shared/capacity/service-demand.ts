@@ -44,3 +44,15 @@ export async function serviceDemand(b: Berth, now: number): Promise<PendingDeman
   }
   return demand;
 }
+
+/** The live tasks of every DAEMON service: they follow the hosts, so they are no reason to keep one. */
+export async function daemonServiceTaskIds(b: Berth): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const s of await b.store.services.listLive()) {
+    if (s.schedulingStrategy !== 'DAEMON') continue;
+    for (const t of await b.store.tasks.listByGroup(s.cluster, serviceGroup(s.serviceName))) {
+      if (t.lastStatus !== 'STOPPED') ids.add(t.taskId);
+    }
+  }
+  return ids;
+}

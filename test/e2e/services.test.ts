@@ -53,7 +53,7 @@ describe('Services', () => {
 
   beforeAll(async () => {
     m = await startLocalMode({
-      hosts: 1, maxHosts: 3, heartbeatIntervalMs: 1000, heartbeatTimeoutSeconds: 5, serviceIntervalMs: 2000,
+      hosts: 1, maxHosts: 4, heartbeatIntervalMs: 1000, heartbeatTimeoutSeconds: 5, serviceIntervalMs: 2000,
       config: { placementTimeoutSeconds: 60 },
     });
     proxy = await startRecordingProxy(m.local.url);
@@ -238,8 +238,15 @@ describe('Services', () => {
       expect((await cli(['create-service', '--service-name', 'daemon', '--task-definition', 'svc-daemon', '--scheduling-strategy', 'DAEMON'])).code).toBe(0);
       const before = await active();
       await eventually(async () => (await tasksOf('daemon')).filter((t) => t.lastStatus === 'RUNNING').length === before.length, 120_000, 'a daemon task per host');
-      // A host joins: the warm pool keeps one idle host, and a daemon task makes every host busy,
-      // so the capacity manager launches another (up to maxHosts).
+      // A host joins: a task too big for any host today (a c6i.large holds 3840 MiB) makes the
+      // capacity manager launch a larger one.
+      const big = join(m.dataDir, 'big.json');
+      writeFileSync(big, JSON.stringify({
+        family: 'svc-big', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '2048', memory: '4096',
+        containerDefinitions: [{ name: 'big', image: BUSYBOX, command: ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'], stopTimeout: 2 }],
+      }));
+      expect((await cli(['register-task-definition', '--cli-input-json', `file://${big}`])).code).toBe(0);
+      expect((await cli(['run-task', '--task-definition', 'svc-big'])).code).toBe(0);
       const hosts = await eventually(async () => {
         const now = await active();
         return now.length > before.length ? now : undefined;

@@ -2,7 +2,7 @@ import { DEFAULT_CATALOG } from '../../shared/capacity/catalog';
 import { runCapacityCycle } from '../../shared/capacity/manager';
 import type { FleetProvider, LaunchRequest } from '../../shared/cloud/fleet-provider';
 import { registerHost } from '../../shared/lifecycle/reports';
-import { type Harness, startHarness } from '../support/harness';
+import { type Harness, eventually, startHarness } from '../support/harness';
 import { signedFetch } from '../support/signed-fetch';
 
 /** Launches nothing real: records what the cycle asked for. */
@@ -60,6 +60,33 @@ describe('Capacity', () => {
       expect(launchedCpu).toBeGreaterThanOrEqual(48 * 1024);
       expect(summary.failed).toEqual([]);
       expect(provider.launched.length).toBeGreaterThan(0);
+    });
+
+    it("counts a host that runs only DAEMON services' tasks as idle: no warm-pool launch for it", async () => {
+      // Prepare: a fresh harness whose one host holds a task of a DAEMON service.
+      const d = await startHarness();
+      try {
+        await registerHost(d.berth, { hostId: 'daemon-only', cpu: 2048, memory: 4096 });
+        const send = async (operation: string, body: object) => (await signedFetch(d.url, {
+          target: `AmazonEC2ContainerServiceV20141113.${operation}`, body: JSON.stringify(body), credentials: d.credentials,
+        })).json();
+        await send('RegisterTaskDefinition', {
+          family: 'small', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
+          containerDefinitions: [{ name: 'app', image: 'localhost/busybox:latest' }],
+        });
+        await send('CreateService', { serviceName: 'agent', taskDefinition: 'small', schedulingStrategy: 'DAEMON' });
+        await send('RunTask', { taskDefinition: 'small', group: 'service:agent' });
+        await eventually(async () => ((await d.berth.store.hosts.get('daemon-only'))!.taskCount === 1), 15_000, 'the daemon task to be placed');
+        const warmPoolOfOne = { ...options(recordingProvider()), policy: { ...options(recordingProvider()).policy, warmPoolHosts: 1 } };
+
+        // Act
+        const summary = await runCapacityCycle(d.berth, warmPoolOfOne);
+
+        // Assess: the host already is the warm pool's idle host.
+        expect(summary.plan.launches).toEqual([]);
+      } finally {
+        await d.close();
+      }
     });
 
     it('asks for nothing once the service is scaled to 0', async () => {
