@@ -1,7 +1,7 @@
 import type { KeySealer } from '../shared/auth/key-sealer';
 import { LocalWorkflowEngine, type LocalFunction, type LocalWorkflowOptions } from '../shared/cloud/local/local-workflow-engine';
 import { LocalHostNotifier } from '../shared/cloud/local/local-host-notifier';
-import { type Berth, type BerthConfig, type CapacityTrigger, DEFAULT_CONFIG, type HostNotifier } from '../shared/context';
+import { type Berth, type BerthConfig, type CapacityTrigger, DEFAULT_CONFIG, type HostNotifier, type ServiceTrigger } from '../shared/context';
 import type { Partition } from '../shared/domain/arns';
 import { lifecycleSteps } from '../shared/lifecycle/steps';
 import { createStore } from '../shared/store';
@@ -21,6 +21,7 @@ export interface LocalBerthOptions {
   config?: Partial<BerthConfig>;
   notifier?: HostNotifier;
   capacity?: CapacityTrigger;
+  services?: ServiceTrigger;
   now?: () => number;
   workflows?: LocalWorkflowOptions;
   /** Seals issued access keys' secrets; one of this process only when not given. */
@@ -40,6 +41,8 @@ export function localBerth(options: LocalBerthOptions): LocalBerth {
     notifier: options.notifier ?? new LocalHostNotifier(),
     // Replaced by the local mode's capacity manager once it exists.
     capacity: options.capacity ?? { trigger: () => {} },
+    // Replaced by the local mode's service scheduler once it exists.
+    services: options.services ?? { wake: () => {} },
     config: { ...DEFAULT_CONFIG, ...options.config },
     now: options.now ?? Date.now,
   } as LocalBerth;

@@ -23,6 +23,7 @@ import { ensureBusyboxImage, startPodmanService } from './podman';
 import { type ObservedReport, observeReports } from './report-observer';
 import { byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
+import { LocalServiceScheduler } from './service-scheduler';
 import { LocalKeySealer } from '../shared/cloud/local/local-key-sealer';
 import { SealingKeyMismatchError } from '../shared/auth/key-sealer';
 
@@ -41,6 +42,8 @@ export interface LocalOptions {
   idleTimeoutSeconds: number;
   market: Market;
   capacityIntervalMs: number;
+  /** How often every service is reconciled even if nothing woke it. */
+  serviceIntervalMs: number;
   heartbeatIntervalMs: number;
   heartbeatTimeoutSeconds: number;
   /** Imitates EC2's boot time for launched hosts. */
@@ -71,6 +74,7 @@ export const LOCAL_DEFAULTS = {
   idleTimeoutSeconds: 300,
   market: 'on-demand' as Market,
   capacityIntervalMs: 5000,
+  serviceIntervalMs: 5000,
   heartbeatIntervalMs: 10_000,
   heartbeatTimeoutSeconds: DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
   bootDelayMs: 0,
@@ -86,6 +90,7 @@ export interface LocalBerthRuntime {
   fleet: LocalFleet;
   provider: LocalFleetProvider;
   capacity: CapacityManager;
+  services: LocalServiceScheduler;
   dockerSocket: string;
   podmanEnv: NodeJS.ProcessEnv;
   close(): Promise<void>;
@@ -147,14 +152,18 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   if (recovered.launches + recovered.stops + recovered.released > 0) {
     o.log(`resumed ${recovered.launches} launch(es) and ${recovered.stops} stop(s) from the store; released ${recovered.released} stray reservation(s)`);
   }
+  // Wakes from the API and from task reports reach the scheduler from the first request on.
+  const services = new LocalServiceScheduler(berth, o.log);
+  berth.services = services;
+  started.push(() => services.stop());
   const requestLog = o.logRequests ? (l: object) => o.log(JSON.stringify(l)) : () => {};
   const ecs = createApiHandler(() => berth, { log: requestLog });
-  const services = await localServiceHandlers(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog });
+  const slices = await localServiceHandlers(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog });
   const metrics = localMetrics({ intervalMs: o.metricsIntervalMs });
   berth.metrics = metrics.registry;
   const server = await serve({
     'GET /metrics': metrics.handler,
-    'POST /': byTarget(services, ecs),
+    'POST /': byTarget(slices, ecs),
     'POST /agent': observeReports(createAgentApiHandler(() => berth, { log: requestLog }), o.onReport),
     'POST /operator': createOperatorApiHandler(() => berth, { log: requestLog }),
   }, o.port);
@@ -199,6 +208,10 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   o.log(`keeping a warm pool of ${o.hosts} × ${o.hostType} host(s), at most ${o.maxHosts}`);
   capacity.start(o.capacityIntervalMs);
   started.push(() => capacity.stop());
+  // Services recover from the store alone: a pass for each live one, then one every interval.
+  const live = await services.reconcileAll();
+  if (live > 0) o.log(`reconciled ${live} service(s) from the store`);
+  services.start(o.serviceIntervalMs);
   await waitForActiveHosts(berth, o.hosts, 60_000);
 
   return {
@@ -208,6 +221,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     fleet,
     provider,
     capacity,
+    services,
     dockerSocket: podman.socketPath,
     podmanEnv: podman.env,
     close: stopAll,

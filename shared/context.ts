@@ -42,6 +42,15 @@ export interface CapacityTrigger {
 }
 
 /**
+ * Wakes a service's reconciler now: its desired state changed (an API call) or one of its tasks
+ * stopped. Locally a pass in process; on AWS an asynchronous invoke of the services function.
+ * A lost wake only delays the service to the next timer or scheduled pass.
+ */
+export interface ServiceTrigger {
+  wake(cluster: string, serviceName: string): void;
+}
+
+/**
  * Everything the core needs, passed in: a Lambda builds it from its environment, the local
  * runtime and the tests build it with local adapters.
  */
@@ -51,6 +60,7 @@ export interface Berth {
   workflows: WorkflowEngine;
   notifier: HostNotifier;
   capacity: CapacityTrigger;
+  services: ServiceTrigger;
   config: BerthConfig;
   /** Epoch milliseconds. */
   now: () => number;

@@ -2,6 +2,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { DEFAULT_INSTANCE_IDENTITY, type InstanceIdentityConfig, instanceIdentityFromEnvironment } from './auth/instance-identity';
 import { KmsKeySealer } from './cloud/aws/kms-key-sealer';
 import { LambdaCapacityTrigger } from './cloud/aws/lambda-capacity-trigger';
+import { LambdaServiceTrigger } from './cloud/aws/lambda-service-trigger';
 import { PollingHostNotifier } from './cloud/aws/polling-host-notifier';
 import { SfnWorkflowEngine } from './cloud/aws/sfn-workflow-engine';
 import { arn, awsRegion, checked, type Environment, logGroupName, readEnvironment, text, wholeNumber } from './config/variables';
@@ -20,6 +21,7 @@ export const LAMBDA_VARIABLES = {
   BERTH_LAUNCH_STATE_MACHINE_ARN: arn('states', 'a state machine').required(),
   BERTH_STOP_STATE_MACHINE_ARN: arn('states', 'a state machine').required(),
   BERTH_CAPACITY_FUNCTION_NAME: text('a Lambda function name or ARN', /^[\w:.-]{1,170}$/).required(),
+  BERTH_SERVICES_FUNCTION_NAME: text('a Lambda function name or ARN', /^[\w:.-]{1,170}$/).required(),
   BERTH_PLACEMENT_TIMEOUT_SECONDS: wholeNumber(1, 86_400).default(DEFAULT_CONFIG.placementTimeoutSeconds),
   BERTH_PLACEMENT_RETRY_SECONDS: wholeNumber(1, 3_600).default(DEFAULT_CONFIG.placementRetrySeconds),
   BERTH_IMDS_CERTIFICATES: checked<InstanceIdentityConfig>('a JSON object of Region to PEM certificate(s)', instanceIdentityFromEnvironment),
@@ -34,6 +36,7 @@ export interface LambdaConfig {
   launchStateMachineArn: string;
   stopStateMachineArn: string;
   capacityFunctionName: string;
+  servicesFunctionName: string;
   metricsLogGroup: string;
   berth: BerthConfig;
 }
@@ -49,6 +52,7 @@ export function lambdaConfigFromEnvironment(env: Environment): LambdaConfig {
     launchStateMachineArn: v.BERTH_LAUNCH_STATE_MACHINE_ARN,
     stopStateMachineArn: v.BERTH_STOP_STATE_MACHINE_ARN,
     capacityFunctionName: v.BERTH_CAPACITY_FUNCTION_NAME,
+    servicesFunctionName: v.BERTH_SERVICES_FUNCTION_NAME,
     metricsLogGroup: v.BERTH_METRICS_LOG_GROUP,
     berth: {
       placementTimeoutSeconds: v.BERTH_PLACEMENT_TIMEOUT_SECONDS,
@@ -81,6 +85,7 @@ export function berthFromEnvironment(): Berth {
     workflows: new SfnWorkflowEngine({ launch: c.launchStateMachineArn, stop: c.stopStateMachineArn }),
     notifier: new PollingHostNotifier(),
     capacity: new LambdaCapacityTrigger(c.capacityFunctionName),
+    services: new LambdaServiceTrigger(c.servicesFunctionName),
     config: c.berth,
     now: Date.now,
   };

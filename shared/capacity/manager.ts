@@ -8,6 +8,7 @@ import { isLiveHost } from '../scheduler/placement';
 import type { HostRecord } from '../store';
 import { capacityOf, findType } from './catalog';
 import { planCapacity } from './planner';
+import { daemonServiceTaskIds, isServiceDemand, serviceDemand } from './service-demand';
 import type { CapacityPlan, CapacityPolicy, FleetHost, InstanceType } from './types';
 
 export interface CapacityOptions {
@@ -43,7 +44,13 @@ export interface CycleSummary {
 }
 
 
-function toFleetHost(h: HostRecord): FleetHost {
+/**
+ * A host as the planner sees it. DAEMON services' tasks do not count as work: a host that runs
+ * only those is idle, so they neither keep it past its idle timeout nor fill the warm pool.
+ */
+function toFleetHost(h: HostRecord, daemonTaskIds: ReadonlySet<string> = new Set()): FleetHost {
+  const daemonTasks = Object.keys(h.reservations).filter((id) => daemonTaskIds.has(id)).length;
+  const taskCount = h.taskCount - daemonTasks;
   return {
     hostId: h.hostId,
     instanceType: h.instanceType ?? 'unknown',
@@ -53,9 +60,9 @@ function toFleetHost(h: HostRecord): FleetHost {
     memory: h.memory,
     reservedCpu: h.reservedCpu,
     reservedMemory: h.reservedMemory,
-    taskCount: h.taskCount,
+    taskCount,
     launchedAt: h.launchedAt ?? h.registeredAt ?? 0,
-    idleSince: h.taskCount === 0 ? (h.lastTaskAt ?? h.registeredAt ?? h.launchedAt ?? 0) : undefined,
+    idleSince: taskCount === 0 ? (h.lastTaskAt ?? h.registeredAt ?? h.launchedAt ?? 0) : undefined,
   };
 }
 
@@ -149,15 +156,20 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
     if (t && !t.hostId && t.desiredStatus === 'RUNNING' && t.lastStatus === 'PROVISIONING') pending.push(d);
     else await b.store.demand.remove(d.taskId);
   }
+  // Tasks services want but have not started yet count too.
+  pending.push(...(await serviceDemand(b, now)));
 
   // 3. Plan on a fresh view of the fleet.
   const hosts = (await b.store.hosts.list()).filter((h) => isLiveHost(h.status));
   const planNow = b.now();
-  const plan = planCapacity({ pending, hosts: hosts.map(toFleetHost), catalog: o.catalog, policy: o.policy, now: planNow });
+  const daemonTaskIds = await daemonServiceTaskIds(b);
+  const plan = planCapacity({ pending, hosts: hosts.map((h) => toFleetHost(h, daemonTaskIds)), catalog: o.catalog, policy: o.policy, now: planNow });
   summary.plan = plan;
 
   // 4. Tasks no type can hold fail now rather than at their placement deadline.
   for (const u of plan.unschedulable) {
+    // A service's task not yet started fails when it is started and placed, as any other.
+    if (isServiceDemand(u.taskId)) continue;
     await markTaskStopped(b, u, { stopCode: 'TaskFailedToStart', stoppedReason: `Task failed to start: ${u.reason}` });
     await b.store.demand.remove(u.taskId);
     summary.failed.push(u.taskId);

@@ -192,7 +192,8 @@ function tooLargeReason(task: Work): string {
   return `no instance type in the catalog can hold ${task.cpu} CPU / ${task.memory} MiB${gpus}`;
 }
 
-const isEmpty = (h: FleetHost): boolean => h.taskCount === 0 && h.reservedCpu === 0 && h.reservedMemory === 0;
+/** Holds no task that counts as work; DAEMON services' tasks are left out of taskCount (manager.ts). */
+const isEmpty = (h: FleetHost): boolean => h.taskCount === 0;
 
 // --- existing room ---------------------------------------------------------------------------
 

@@ -17,6 +17,34 @@ export const taskDefinitionArn = (p: Partition, family: string, revision: number
 export const taskArn = (p: Partition, cluster: string, taskId: string): string =>
   `arn:aws:ecs:${p.region}:${p.accountId}:task/${cluster}/${taskId}`;
 
+/** ECS's long ARN format for services, which carries the cluster's name. */
+export const serviceArn = (p: Partition, cluster: string, name: string): string =>
+  `arn:aws:ecs:${p.region}:${p.accountId}:service/${cluster}/${name}`;
+
+const SERVICE_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
+
+export function checkServiceName(name: string): string {
+  if (!SERVICE_NAME.test(name)) {
+    throw new InvalidParameterException(
+      'Service name can only contain letters, numbers, hyphens and underscores, up to 255 characters.',
+    );
+  }
+  return name;
+}
+
+/**
+ * A service reference is its name or its ARN (long form `service/CLUSTER/NAME`, or the old
+ * `service/NAME`). Undefined when the ARN names another cluster: no such service in this one.
+ */
+export function serviceNameOf(ref: string, cluster: string): string | undefined {
+  const arn = ARN_PREFIX.exec(ref);
+  if (!arn) return checkServiceName(ref);
+  const m = /^service\/(?:([^/]+)\/)?([^/]+)$/.exec(arn[3]);
+  if (!m) throw new InvalidParameterException(`Invalid service ARN: ${ref}`);
+  if (m[1] !== undefined && m[1] !== cluster) return undefined;
+  return checkServiceName(m[2]);
+}
+
 export const containerArn = (p: Partition, cluster: string, taskId: string, name: string): string =>
   `arn:aws:ecs:${p.region}:${p.accountId}:container/${cluster}/${taskId}/${name}`;
 
@@ -91,7 +119,8 @@ export function taskIdOf(ref: string, cluster: string): string {
 export type ResourceRef =
   | { kind: 'cluster'; cluster: string }
   | { kind: 'task-definition'; family: string; revision: number }
-  | { kind: 'task'; cluster: string; taskId: string };
+  | { kind: 'task'; cluster: string; taskId: string }
+  | { kind: 'service'; cluster: string; serviceName: string };
 
 /** TagResource and friends take only full ARNs. */
 export function parseResourceArn(arn: string): ResourceRef {
@@ -105,6 +134,9 @@ export function parseResourceArn(arn: string): ResourceRef {
   }
   if ((r = /^task\/([a-zA-Z0-9_-]+)\/([a-f0-9]{32})$/.exec(res))) {
     return { kind: 'task', cluster: r[1], taskId: r[2] };
+  }
+  if ((r = /^service\/([a-zA-Z0-9_-]+)\/([a-zA-Z0-9_-]+)$/.exec(res))) {
+    return { kind: 'service', cluster: r[1], serviceName: r[2] };
   }
   throw new InvalidParameterException(`Unsupported resource type in ARN: ${arn}`);
 }

@@ -39,6 +39,28 @@ export class ClusterContainsTasksException extends EcsError {
   }
 }
 
+export class ClusterContainsServicesException extends EcsError {
+  constructor(readonly cluster: string) {
+    super('The Cluster cannot be deleted while Services are active.');
+    this.name = 'ClusterContainsServicesException';
+  }
+}
+
+export class ServiceNotFoundException extends EcsError {
+  constructor(readonly service: string) {
+    super('Service not found.');
+    this.name = 'ServiceNotFoundException';
+  }
+}
+
+/** UpdateService and DeleteService on a service that is DRAINING or INACTIVE. */
+export class ServiceNotActiveException extends EcsError {
+  constructor(readonly service: string) {
+    super('Service was not ACTIVE.');
+    this.name = 'ServiceNotActiveException';
+  }
+}
+
 /** RunTask's clientToken reused with other parameters. */
 export class ConflictException extends EcsError {
   constructor(message: string) {

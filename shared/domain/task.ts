@@ -117,6 +117,8 @@ export interface Task {
   stopCode?: StopCode;
   stoppedReason?: string;
   hostId?: string;
+  /** The only host the task may be placed on (a DAEMON service's task for its host). */
+  targetHostId?: string;
   tags: Tag[];
   /** The fixed host ports it needs (hostPortKey keys): a placement resource. */
   hostPorts?: string[];

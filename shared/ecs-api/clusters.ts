@@ -1,6 +1,6 @@
 import type { Berth } from '../context';
 import { DEFAULT_CLUSTER, clusterArn, clusterName } from '../domain/arns';
-import { ClusterContainsTasksException, ClusterNotFoundException } from '../domain/errors';
+import { ClusterContainsServicesException, ClusterContainsTasksException, ClusterNotFoundException } from '../domain/errors';
 import { optString, optStringList, readTags, reqString } from '../domain/fields';
 import { isPendingStatus } from '../domain/task';
 import type { ClusterRecord } from '../store';
@@ -9,10 +9,11 @@ import { page } from './paging';
 import { type Failure, toEcsCluster } from './shapes';
 
 async function counts(b: Berth, name: string) {
-  const tasks = await b.store.tasks.list(name);
+  const [tasks, services] = await Promise.all([b.store.tasks.list(name), b.store.services.list(name)]);
   return {
     runningTasksCount: tasks.filter((t) => t.lastStatus === 'RUNNING').length,
     pendingTasksCount: tasks.filter((t) => isPendingStatus(t.lastStatus)).length,
+    activeServicesCount: services.filter((s) => s.status === 'ACTIVE').length,
   };
 }
 
@@ -50,6 +51,7 @@ export const DeleteCluster: Operation = async (b, body) => {
   const name = clusterName(reqString(body, 'cluster'));
   const c = await b.store.clusters.get(name);
   if (!c || c.status !== 'ACTIVE') throw new ClusterNotFoundException(name);
+  if ((await b.store.services.list(name)).some((s) => s.status !== 'INACTIVE')) throw new ClusterContainsServicesException(name);
   const live = (await b.store.tasks.list(name)).some((t) => t.lastStatus !== 'STOPPED');
   if (live) throw new ClusterContainsTasksException(name);
   const deleted = await b.store.clusters.deactivate(name);

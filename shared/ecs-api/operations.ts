@@ -1,6 +1,7 @@
 import * as clusters from './clusters';
 import * as containerInstances from './container-instances';
 import type { Operation } from './operation';
+import * as services from './services';
 import * as tags from './tags';
 import * as taskDefinitions from './task-definitions';
 import * as tasks from './tasks';
@@ -10,6 +11,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   ...clusters,
   ...taskDefinitions,
   ...tasks,
+  ...services,
   ...tags,
   ListContainerInstances: containerInstances.ListContainerInstances,
   DescribeContainerInstances: containerInstances.DescribeContainerInstances,

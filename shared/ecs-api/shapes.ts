@@ -1,9 +1,10 @@
-import { type Partition, clusterArn, containerArn, containerInstanceArn, taskArn, taskDefinitionArn } from '../domain/arns';
+import { type Partition, clusterArn, containerArn, containerInstanceArn, serviceArn, taskArn, taskDefinitionArn } from '../domain/arns';
 import type { Tag } from '../domain/fields';
 import { TASK_TIMESTAMPS } from '../domain/task';
 import { dropUndefined } from '../domain/task-definition';
+import type { Deployment } from '../domain/service';
 import { eniAttachment } from '../domain/task-network';
-import type { ClusterRecord, TaskDefinitionRecord, TaskRecord } from '../store';
+import type { ClusterRecord, ServiceRecord, TaskDefinitionRecord, TaskRecord } from '../store';
 
 /** JSON 1.1 carries timestamps as epoch seconds. */
 export const epochSeconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
@@ -11,6 +12,7 @@ export const epochSeconds = (ms: number | undefined) => (ms === undefined ? unde
 export interface ClusterCounts {
   runningTasksCount: number;
   pendingTasksCount: number;
+  activeServicesCount: number;
 }
 
 export function toEcsCluster(p: Partition, c: ClusterRecord, counts: ClusterCounts, withTags: boolean) {
@@ -21,7 +23,7 @@ export function toEcsCluster(p: Partition, c: ClusterRecord, counts: ClusterCoun
     registeredContainerInstancesCount: 0,
     runningTasksCount: counts.runningTasksCount,
     pendingTasksCount: counts.pendingTasksCount,
-    activeServicesCount: 0,
+    activeServicesCount: counts.activeServicesCount,
     statistics: [],
     tags: withTags ? c.tags : undefined,
     settings: [{ name: 'containerInsights', value: 'disabled' }],
@@ -111,4 +113,72 @@ export interface Failure {
   arn?: string;
   reason: string;
   detail?: string;
+}
+
+/** What a service's tasks are doing, per deployment (by `startedBy`). */
+export interface TaskCounts {
+  running: number;
+  pending: number;
+}
+
+const fargateOnly = (launchType: string) => (launchType === 'FARGATE'
+  ? { platformVersion: 'LATEST', platformFamily: 'Linux' }
+  : {});
+
+function toEcsDeployment(s: ServiceRecord, d: Deployment, counts: TaskCounts | undefined) {
+  return dropUndefined({
+    id: d.id,
+    status: d.status,
+    taskDefinition: d.taskDefinitionArn,
+    desiredCount: d.desiredCount,
+    pendingCount: counts?.pending ?? 0,
+    runningCount: counts?.running ?? 0,
+    failedTasks: d.failedTasks,
+    createdAt: epochSeconds(d.createdAt),
+    updatedAt: epochSeconds(d.updatedAt),
+    launchType: s.launchType,
+    ...fargateOnly(s.launchType),
+    networkConfiguration: s.networkConfiguration,
+    rolloutState: d.rolloutState,
+    rolloutStateReason: d.rolloutStateReason,
+  });
+}
+
+/** A service as ECS shows it; counts come from its tasks, by deployment id. */
+export function toEcsService(p: Partition, s: ServiceRecord, counts: ReadonlyMap<string, TaskCounts>, withTags: boolean) {
+  const primary = s.deployments.find((d) => d.status === 'PRIMARY') ?? s.deployments[0];
+  const total = (k: keyof TaskCounts) => [...counts.values()].reduce((n, c) => n + c[k], 0);
+  return dropUndefined({
+    serviceArn: serviceArn(p, s.cluster, s.serviceName),
+    serviceName: s.serviceName,
+    clusterArn: clusterArn(p, s.cluster),
+    loadBalancers: [],
+    serviceRegistries: [],
+    status: s.status,
+    desiredCount: s.desiredCount,
+    runningCount: total('running'),
+    pendingCount: total('pending'),
+    launchType: s.launchType,
+    ...fargateOnly(s.launchType),
+    taskDefinition: primary?.taskDefinitionArn,
+    deploymentConfiguration: {
+      deploymentCircuitBreaker: s.deploymentConfiguration.deploymentCircuitBreaker,
+      maximumPercent: s.deploymentConfiguration.maximumPercent,
+      minimumHealthyPercent: s.deploymentConfiguration.minimumHealthyPercent,
+    },
+    deployments: s.deployments.map((d) => toEcsDeployment(s, d, counts.get(d.id))),
+    events: s.events.map((e) => ({ id: e.id, createdAt: epochSeconds(e.createdAt), message: e.message })),
+    createdAt: epochSeconds(s.createdAt),
+    placementConstraints: s.placementConstraints,
+    placementStrategy: s.placementStrategy,
+    networkConfiguration: s.networkConfiguration,
+    healthCheckGracePeriodSeconds: s.healthCheckGracePeriodSeconds,
+    schedulingStrategy: s.schedulingStrategy,
+    deploymentController: { type: 'ECS' },
+    tags: withTags ? toEcsTags(s.tags) : undefined,
+    createdBy: s.createdBy,
+    enableECSManagedTags: s.enableECSManagedTags,
+    propagateTags: s.propagateTags,
+    enableExecuteCommand: false,
+  });
 }

@@ -23,6 +23,11 @@ async function tagsOf(b: Berth, ref: ResourceRef): Promise<{ tags: Tag[]; save: 
       if (!t) throw new ResourceNotFoundException('The specified task does not exist.');
       return { tags: t.tags, save: (tags) => b.store.tasks.setTags(ref, tags) };
     }
+    case 'service': {
+      const s = await b.store.services.get(ref);
+      if (!s || s.status === 'INACTIVE') throw new ResourceNotFoundException('The specified service does not exist.');
+      return { tags: s.tags, save: (tags) => b.store.services.mutate(ref, (current) => ({ ...current, tags })) };
+    }
   }
 }
 

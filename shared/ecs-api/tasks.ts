@@ -1,6 +1,8 @@
 import type { Berth } from '../context';
-import { clusterName, taskArn, taskIdOf } from '../domain/arns';
-import { InvalidParameterException } from '../domain/errors';
+import { clusterName, serviceNameOf, taskArn, taskIdOf } from '../domain/arns';
+import { InvalidParameterException, ServiceNotFoundException } from '../domain/errors';
+import { serviceGroup } from '../services/apply';
+import type { TaskRecord } from '../store';
 import {
   type Json, isObject, nameValueList, oneOf, optInt, optObject, optObjectList, optString, optStringList, readTags, reqString,
 } from '../domain/fields';
@@ -96,7 +98,16 @@ export const ListTasks: Operation = async (b, body) => {
   const startedBy = optString(body, 'startedBy');
   const desiredStatus = oneOf(optString(body, 'desiredStatus') ?? 'RUNNING', ['RUNNING', 'PENDING', 'STOPPED'] as const, 'desiredStatus');
   const launchType = optString(body, 'launchType');
-  const all = await b.store.tasks.list(cluster);
+  const serviceRef = optString(body, 'serviceName');
+  let all: TaskRecord[];
+  if (serviceRef === undefined) {
+    all = await b.store.tasks.list(cluster);
+  } else {
+    const serviceName = serviceNameOf(serviceRef, cluster);
+    const service = serviceName === undefined ? undefined : await b.store.services.get({ cluster, serviceName });
+    if (!service) throw new ServiceNotFoundException(serviceRef);
+    all = await b.store.tasks.listByGroup(cluster, serviceGroup(service.serviceName));
+  }
   const matching = all
     .filter((t) => (family === undefined || t.family === family)
       && (startedBy === undefined || t.startedBy === startedBy)

@@ -125,8 +125,8 @@ export class Placer {
     return this.hosts;
   }
 
-  /** Reserves room for the task on one of the best hosts; undefined when no host has room. */
-  async place(demand: Demand, cluster: string, placement: Placement): Promise<Plan | undefined> {
+  /** Reserves room for the task on one of the best hosts (or on `onlyHostId`, a DAEMON task's); undefined when none has room. */
+  async place(demand: Demand, cluster: string, placement: Placement, onlyHostId?: string): Promise<Plan | undefined> {
     const rules = compilePlacement(placement);
     let fresh = false;
     if (this.isStale()) {
@@ -137,7 +137,8 @@ export class Placer {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       // Each lost race widens the choice (and lets binpack open an empty host): under heavy
       // contention placers fan out over more hosts instead of racing again for the same room.
-      const options = candidates(this.hosts, demand, rules, this.widened(losses), losses === 0);
+      const hosts = onlyHostId === undefined ? this.hosts : this.hosts.filter((h) => h.hostId === onlyHostId);
+      const options = candidates(hosts, demand, rules, this.widened(losses), losses === 0);
       if (options.length === 0) {
         if (fresh) return undefined;
         await this.refresh();

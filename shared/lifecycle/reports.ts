@@ -9,6 +9,7 @@ import { type ContainerState, type TaskStatus, statusRank } from '../domain/task
 import { dropUndefined } from '../domain/task-definition';
 import { HostNotLaunchedException } from '../store/host-store';
 import type { HostRecord, HostRegistration, StatusChange, TaskRecord } from '../store';
+import { wakeDaemonServices, wakeServiceOf } from './service-wake';
 import { startStopWorkflow } from './stop';
 import type { TaskRef } from './task-ref';
 
@@ -50,6 +51,7 @@ export async function registerHost(
     await b.store.accessKeys.revoke(credentials.accessKeyId);
     throw new HostNotLaunchedException(host.hostId, (await b.store.hosts.get(host.hostId))?.status);
   }
+  await wakeDaemonServices(b);
   return { host: record, credentials };
 }
 
@@ -106,6 +108,7 @@ export async function reportTaskState(b: Berth, hostId: string, report: TaskRepo
   const applied = await b.store.tasks.advance(report.task, { ...report, containers });
   const task = applied ?? (await b.store.tasks.get(report.task))!;
   await releaseWaits(b, task, report.lastStatus);
+  if (applied) wakeServiceOf(b, task);
   return { applied: applied !== undefined, task };
 }
 

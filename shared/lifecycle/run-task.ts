@@ -26,6 +26,8 @@ export interface RunTaskRequest {
   placementStrategies?: PlacementStrategy[];
   placementConstraints?: PlacementConstraint[];
   clientToken?: string;
+  /** Place on this host or nowhere: the service scheduler's DAEMON tasks. */
+  targetHostId?: string;
 }
 
 export const newTaskId = () => randomBytes(16).toString('hex');
@@ -110,6 +112,7 @@ function buildTask(b: Berth, req: RunTaskRequest, def: TaskDefinitionRecord, tas
     placementStrategy: req.placementStrategy,
     ...(req.placementStrategies ? { placementStrategies: req.placementStrategies } : {}),
     ...(req.placementConstraints ? { placementConstraints: req.placementConstraints } : {}),
+    ...(req.targetHostId !== undefined ? { targetHostId: req.targetHostId } : {}),
     tags: req.tags,
     hostPorts: hostPortsOf(def),
   };

@@ -80,7 +80,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       if (task.hostId) return { outcome: 'PLACED', hostId: task.hostId };
       const demand: Demand = { taskId: task.taskId, cpu: task.cpu, memory: task.memory, ports: task.hostPorts };
       const placement = placementOf(task);
-      const plan = await placerFor(b).place(demand, task.cluster, placement);
+      const plan = await placerFor(b).place(demand, task.cluster, placement, task.targetHostId);
       if (!plan) {
         if (b.now() < placementDeadline) {
           // Placement and capacity talk through recorded demand; the trigger only says "now".

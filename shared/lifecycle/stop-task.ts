@@ -3,6 +3,7 @@ import { InvalidParameterException } from '../domain/errors';
 import type { StopCode } from '../domain/task';
 import type { TaskRecord } from '../store';
 import { activeCluster } from './run-task';
+import { wakeServiceOf } from './service-wake';
 import { startStopWorkflow } from './stop';
 
 /** ECS's stoppedReason when StopTask is given none. */
@@ -19,6 +20,8 @@ export async function stopTask(b: Berth, cluster: string, taskId: string, reason
   if (!existing) throw new InvalidParameterException('The referenced task was not found.');
   const stopped = await b.store.tasks.requestStop(ref, { stopCode, stoppedReason: reason || DEFAULT_STOP_REASON }, b.now());
   const task = stopped ?? (await b.store.tasks.get(ref))!;
+  // A task stopped before it had a host is STOPPED already: no agent report will wake its service.
+  if (stopped?.lastStatus === 'STOPPED' && stopCode !== 'ServiceSchedulerInitiated') wakeServiceOf(b, stopped);
   // Also for a task stopped before placement: the workflow's release sweeps any room a racing
   // placement may have taken.
   await startStopWorkflow(b, task);

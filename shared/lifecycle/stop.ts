@@ -1,6 +1,7 @@
 import type { Berth } from '../context';
 import type { ContainerState, StopOutcome } from '../domain/task';
 import type { TaskRecord } from '../store';
+import { wakeServiceOf } from './service-wake';
 import { type TaskRef, stopExecutionName } from './task-ref';
 
 /** Starts the stop workflow for a task; safe to call again, and for a task already STOPPED. */
@@ -27,6 +28,7 @@ export async function markTaskStopped(b: Berth, ref: TaskRef, stop: StopOutcome,
   // that will never confirm it (a lost one): it would otherwise hold out to its own timeout.
   if (stopped?.launchToken) await b.workflows.succeed(stopped.launchToken, { lastStatus: 'STOPPED' });
   if (stopped?.stopToken) await b.workflows.succeed(stopped.stopToken, { lastStatus: 'STOPPED' });
+  if (stopped) wakeServiceOf(b, stopped);
   return stopped ?? (await b.store.tasks.get(ref));
 }
 

@@ -1,63 +1,156 @@
 /**
- * bench:service, the placement part: a service's tasks placed by 8 and 32 concurrent placers,
- * one at a time and as batches of a service's size, spread over the service's group as services
- * are by default, each figure beside the conditional-write ceiling measured in the same run.
- * `placementFigures()` is what the services' own bench calls; run alone, this file prints them.
+ * bench:service — how fast the service scheduler brings a service up and rolls it, each figure
+ * beside a baseline measured in the same run on the same local mode:
  *
- * Exits 1 only for a correctness failure (an overcommit, a broken distinctInstance, books that
- * do not add up), never because a figure is slow.
+ * 1. CreateService with desiredCount N (default 100) onto an empty warm pool → steady state
+ *    (one deployment, runningCount = N), beside N RunTask calls of the same definition (10 at a
+ *    time, as a client would) → all N RUNNING. The ratio says what the scheduler costs over a
+ *    client calling RunTask itself.
+ * 2. A rolling deployment of M tasks (default 50) end to end: UpdateService to a new revision →
+ *    the deployment COMPLETED with M new tasks running, beside bringing M tasks up from nothing
+ *    (the creation half of the same run), since a roll starts and stops each of them once.
+ *
+ * 3. Placements per second of a service's tasks by 8 and 32 concurrent placers, one at a time and
+ *    as batches of 100 spread over the service's group, beside bare conditional writes at the
+ *    same concurrency (support/service-placement.ts).
+ *
+ * BERTH_BENCH_SERVICE_TASKS and BERTH_BENCH_ROLLING_TASKS change N and M. Exits 1 only when
+ * something breaks (a service that never settles, an overcommit), never because a figure is slow.
  */
-import type { Placement } from '../../shared/scheduler/placement';
-import { failures, placementThroughput } from './support/placement-runs';
+import {
+  CreateServiceCommand, DeleteServiceCommand, DescribeServicesCommand, DescribeTasksCommand, ECSClient, ListTasksCommand,
+  RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startLocal } from '../../local/runtime';
 import { progress } from './support/progress';
-import { formatTable, perSecond, ratio } from './support/table';
+import { placementFailures, placementFigures } from './support/service-placement';
+import { formatTable, ratio } from './support/table';
 
-/** The placement a service gets by default: spread over the hosts by the tasks of its own group. */
-export const SERVICE_PLACEMENT: Placement = {
-  strategies: [{ type: 'spread', field: 'instanceId' }],
-  constraints: [],
-  group: 'service:bench',
-};
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+process.env.AWS_EC2_METADATA_DISABLED ??= 'true';
 
-export const PLACEMENT_GOAL = { placers: 8, shareOfCeiling: 0.8 } as const;
+const N = Number(process.env.BERTH_BENCH_SERVICE_TASKS ?? 100);
+const M = Number(process.env.BERTH_BENCH_ROLLING_TASKS ?? 50);
+/** Two warm hosts of 16 vCPU / ~30 GiB: room for 100 tasks of 256 CPU / 512 MiB, and a roll's surge. */
+const HOSTS = { count: 2, type: 'c6i.4xlarge' } as const;
+const SETTLE_TIMEOUT_MS = 20 * 60_000;
 
-/** Rows for a results table: measure, figure, baseline, ratio, goal. */
-export async function placementFigures(o: { batchSize?: number; placements?: number } = {}): Promise<string[][]> {
-  const batchSize = o.batchSize ?? 100;
-  const figures = await placementThroughput({
-    concurrencies: [8, 32], placements: o.placements ?? 2_000, batchSize, placement: SERVICE_PLACEMENT, ceilingCalls: 3_000,
-  });
-  const rows: string[][] = [];
-  for (const f of figures) {
-    for (const [kind, run] of [['one at a time', f.single], [`batches of ${batchSize}`, f.batch]] as const) {
-      const met = run.perSecond >= PLACEMENT_GOAL.shareOfCeiling * f.ceiling && run.audit.overcommitted === 0;
-      rows.push([
-        `service placements/s, ${f.placers} placers, ${kind}`,
-        perSecond(run.perSecond),
-        `${perSecond(f.ceiling)} bare cond. UpdateItem, ${f.placers} workers`,
-        ratio(run.perSecond, f.ceiling),
-        f.placers === PLACEMENT_GOAL.placers
-          ? `≥ ${PLACEMENT_GOAL.shareOfCeiling}× ceiling, no overcommit: ${met ? 'met' : 'NOT met'}`
-          : `overcommit: ${run.audit.overcommitted === 0 ? 'none' : run.audit.overcommitted}`,
-      ]);
-    }
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
-  return rows;
 }
 
-if (require.main === module) {
-  (async () => {
-    progress('bench:service (placement): 100 hosts, a fresh dynalite per run');
-    const rows = await placementFigures();
-    console.log('\nResults (each figure beside its baseline, measured in this run)\n');
-    console.log(formatTable(['measure', 'figure', 'baseline', 'ratio', 'goal'], rows));
-    if (failures.length > 0) {
-      console.error(`\nFAILED: ${failures.length} correctness failure(s):`);
-      for (const f of failures) console.error(`  - ${f}`);
-      process.exitCode = 1;
-    }
-  })().catch((e: unknown) => {
-    console.error('bench:service crashed:', e);
-    process.exitCode = 1;
-  });
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'berth-bench-service-'));
+  const logs: string[] = [];
+  const local = await startLocal({ dataDir, port: 0, hosts: HOSTS.count, hostType: HOSTS.type, maxHosts: HOSTS.count, log: (l) => logs.push(l) });
+  const ecs = new ECSClient({ endpoint: local.url, region: 'us-east-1', maxAttempts: 3, credentials: local.credentials });
+  const rows: string[][] = [];
+  try {
+    const register = async (family: string) => {
+      await ecs.send(new RegisterTaskDefinitionCommand({
+        family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
+        containerDefinitions: [{ name: 'app', image: 'localhost/busybox:latest', command: ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'], stopTimeout: 2 }],
+      }));
+    };
+    const running = async (filter: { startedBy?: string; serviceName?: string }) => {
+      const arns: string[] = [];
+      let nextToken: string | undefined;
+      do {
+        const r = await ecs.send(new ListTasksCommand({ ...filter, nextToken }));
+        arns.push(...r.taskArns!);
+        nextToken = r.nextToken;
+      } while (nextToken);
+      let n = 0;
+      for (let i = 0; i < arns.length; i += 100) {
+        n += (await ecs.send(new DescribeTasksCommand({ tasks: arns.slice(i, i + 100) }))).tasks!.filter((t) => t.lastStatus === 'RUNNING').length;
+      }
+      return { arns, running: n };
+    };
+    const allStopped = () => until('every task to stop', async () => {
+      const live = (await local.berth.store.tasks.list('default')).filter((t) => t.lastStatus !== 'STOPPED');
+      return live.length === 0 ? true : undefined;
+    });
+    const steady = (name: string, count: number, taskDefinition?: string) => until(`${name} to be steady at ${count}`, async () => {
+      const s = (await ecs.send(new DescribeServicesCommand({ services: [name] }))).services![0];
+      const done = s.deployments!.length === 1 && s.runningCount === count && s.pendingCount === 0
+        && (taskDefinition === undefined || s.taskDefinition!.endsWith(taskDefinition));
+      return done ? s : undefined;
+    });
+    await register('bench-svc');
+    await register('bench-svc');
+
+    // 1a. Baseline: N RunTask calls, 10 in flight.
+    console.log(`RunTask × ${N} …`);
+    let t0 = performance.now();
+    let next = 0;
+    await Promise.all(Array.from({ length: 10 }, async () => {
+      while (next < N) {
+        next++;
+        await ecs.send(new RunTaskCommand({ taskDefinition: 'bench-svc:1', startedBy: 'bench-runtask' }));
+      }
+    }));
+    await until(`${N} RunTask tasks RUNNING`, async () => ((await running({ startedBy: 'bench-runtask' })).running >= N ? true : undefined));
+    const runTaskMs = performance.now() - t0;
+    const { arns } = await running({ startedBy: 'bench-runtask' });
+    for (const arn of arns) await ecs.send(new StopTaskCommand({ task: arn }));
+    await allStopped();
+
+    // 1b. CreateService desiredCount N.
+    console.log(`CreateService desiredCount ${N} …`);
+    t0 = performance.now();
+    await ecs.send(new CreateServiceCommand({ serviceName: 'bench', taskDefinition: 'bench-svc:1', desiredCount: N }));
+    await steady('bench', N);
+    const serviceMs = performance.now() - t0;
+    rows.push([`CreateService, desiredCount ${N} → steady state`, seconds(serviceMs), `${N} RunTask calls → all RUNNING`, seconds(runTaskMs), ratio(serviceMs, runTaskMs)]);
+    await ecs.send(new DeleteServiceCommand({ service: 'bench', force: true }));
+    await allStopped();
+
+    // 2. A rolling deployment of M tasks.
+    console.log(`rolling deployment of ${M} tasks …`);
+    t0 = performance.now();
+    await ecs.send(new CreateServiceCommand({ serviceName: 'roll', taskDefinition: 'bench-svc:1', desiredCount: M }));
+    await steady('roll', M);
+    const upMs = performance.now() - t0;
+    t0 = performance.now();
+    await ecs.send(new UpdateServiceCommand({ service: 'roll', taskDefinition: 'bench-svc:2' }));
+    await steady('roll', M, 'bench-svc:2');
+    const rollMs = performance.now() - t0;
+    rows.push([`rolling deployment of ${M} tasks → COMPLETED`, seconds(rollMs), `CreateService, desiredCount ${M} → steady`, seconds(upMs), ratio(rollMs, upMs)]);
+    await ecs.send(new DeleteServiceCommand({ service: 'roll', force: true }));
+    await allStopped();
+
+    console.log(`\n${formatTable(['measured', 'time', 'baseline (same run)', 'time', 'ratio'], rows)}`);
+  } finally {
+    ecs.destroy();
+    await local.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }
+
+async function placement(): Promise<void> {
+  progress('service placement: 100 hosts, a fresh dynalite per run');
+  const rows = await placementFigures();
+  console.log(`\n${formatTable(['measure', 'figure', 'baseline', 'ratio', 'goal'], rows)}`);
+  if (placementFailures.length > 0) {
+    console.error(`\nFAILED: ${placementFailures.length} correctness failure(s):`);
+    for (const f of placementFailures) console.error(`  - ${f}`);
+    process.exitCode = 1;
+  }
+}
+
+main().then(placement).catch((e: unknown) => {
+  console.error('bench:service failed:', e);
+  process.exitCode = 1;
+});

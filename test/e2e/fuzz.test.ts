@@ -4,7 +4,7 @@
  * model accepts or an ECS-shaped 4xx, none a 5xx or a hang; and afterwards the store may hold
  * only what the fuzzer's 200s account for.
  */
-import { CreateClusterCommand, DescribeTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, CreateServiceCommand, DescribeTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
 import fc from 'fast-check';
 import { OPERATIONS, TARGET_PREFIX } from '../../shared/ecs-api/operations';
 import { registerHost } from '../../shared/lifecycle/reports';
@@ -41,7 +41,7 @@ const OPERATION_NAMES = Object.keys(OPERATIONS).sort();
  * The operations that take away what the valid requests refer to go last, so that a fuzzed
  * DeleteCluster of `fuzz` cannot turn every later RunTask into ClusterNotFoundException.
  */
-const DESTRUCTIVE = ['StopTask', 'UpdateContainerInstancesState', 'DeregisterTaskDefinition', 'DeleteCluster'];
+const DESTRUCTIVE = ['StopTask', 'UpdateContainerInstancesState', 'DeleteService', 'DeregisterTaskDefinition', 'DeleteCluster'];
 const FUZZ_ORDER = [...OPERATION_NAMES.filter((o) => !DESTRUCTIVE.includes(o)), ...DESTRUCTIVE.filter((o) => OPERATION_NAMES.includes(o))];
 
 // ---------------------------------------------------------------------------------------------
@@ -486,6 +486,23 @@ function validRequests(f: Fixture): Record<string, object> {
     ListContainerInstances: { cluster: 'fuzz', status: 'ACTIVE', maxResults: 10 },
     DescribeContainerInstances: { cluster: 'fuzz', containerInstances: ['fuzz-host', `${ARN}:container-instance/fuzz/fuzz-host`] },
     UpdateContainerInstancesState: { cluster: 'fuzz', containerInstances: ['fuzz-host'], status: 'DRAINING' },
+    CreateService: {
+      cluster: 'fuzz', serviceName: 'fuzz-new-svc', taskDefinition: 'fuzz-base:1', desiredCount: 2, launchType: 'FARGATE',
+      schedulingStrategy: 'REPLICA', clientToken: 'fuzz-token',
+      deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 150, deploymentCircuitBreaker: { enable: true, rollback: true } },
+      placementStrategy: [{ type: 'spread', field: 'instanceId' }], placementConstraints: [{ type: 'distinctInstance' }],
+      networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-1'], securityGroups: ['sg-1'], assignPublicIp: 'DISABLED' } },
+      healthCheckGracePeriodSeconds: 10, tags: [{ key: 'team', value: 'fuzz' }], propagateTags: 'SERVICE', enableECSManagedTags: true,
+    },
+    UpdateService: {
+      cluster: 'fuzz', service: 'fuzz-svc', desiredCount: 1, taskDefinition: 'fuzz-base:1', forceNewDeployment: false,
+      deploymentConfiguration: { minimumHealthyPercent: 100, maximumPercent: 200 }, healthCheckGracePeriodSeconds: 5,
+      placementStrategy: [{ type: 'binpack', field: 'cpu' }], propagateTags: 'TASK_DEFINITION', enableECSManagedTags: false,
+    },
+    DescribeServices: { cluster: 'fuzz', services: ['fuzz-svc', `${ARN}:service/fuzz/fuzz-svc`, 'nope'], include: ['TAGS'] },
+    ListServices: { cluster: 'fuzz', launchType: 'FARGATE', schedulingStrategy: 'REPLICA', maxResults: 10 },
+    // Its own service: a fuzzed deletion must not take fuzz-svc away from UpdateService.
+    DeleteService: { cluster: 'fuzz', service: 'fuzz-svc-doomed', force: true },
   };
 }
 
@@ -532,12 +549,14 @@ function changesBetween(before: Snapshot, after: Snapshot): Change[] {
 
 const clusterOfArn = (arn: unknown) => (typeof arn === 'string' ? /:cluster\/([^/]+)$/.exec(arn)?.[1] : undefined);
 const taskOfArn = (arn: unknown) => (typeof arn === 'string' ? /:task\/([^/]+)\/([a-f0-9]{32})$/.exec(arn) : null);
+const serviceOfArn = (arn: unknown) => (typeof arn === 'string' ? /:service\/([^/]+)\/([^/]+)$/.exec(arn) : null);
 const definitionOfArn = (arn: unknown) => (typeof arn === 'string' ? /:task-definition\/([^:/]+):(\d+)$/.exec(arn) : null);
 
 /** Which items the fuzzer's 200s may have created or changed, table by table. */
 function accountedFor(exchanges: Sent[]): Record<string, Set<string>> {
   const may: Record<string, Set<string>> = {
     clusters: new Set(), taskDefinitions: new Set(), tasks: new Set(), hosts: new Set(), clientTokens: new Set(), demand: new Set(),
+    services: new Set(),
   };
   for (const x of exchanges) {
     if (x.status !== 200 || !isPlainObject(x.response)) continue;
@@ -578,9 +597,20 @@ function accountedFor(exchanges: Sent[]): Record<string, Set<string>> {
         const cluster = clusterOfArn(req.resourceArn);
         const def = definitionOfArn(req.resourceArn);
         const task = taskOfArn(req.resourceArn);
+        const service = serviceOfArn(req.resourceArn);
+        if (service) may.services.add(`${service[1]}:${service[2]}`);
         if (cluster) may.clusters.add(cluster);
         if (def) may.taskDefinitions.add(`${def[1]}:${Number(def[2])}`);
         if (task) may.tasks.add(`${task[1]}:${task[2]}`);
+        break;
+      }
+      case 'CreateService':
+      case 'UpdateService':
+      case 'DeleteService': {
+        const m = serviceOfArn(res.service?.serviceArn);
+        if (m) may.services.add(`${m[1]}:${m[2]}`);
+        // CreateService brings `default` into being on first use, as RunTask does.
+        if (m && x.operation === 'CreateService') may.clusters.add(m[1]);
         break;
       }
       case 'UpdateContainerInstancesState':
@@ -608,6 +638,9 @@ describe('ECS API under fuzzing', () => {
     await h.ecs.send(new RegisterTaskDefinitionCommand(fargateDefinition('fuzz-dereg')));
     // Too small for any task: placements fail fast and leave no reservations behind.
     await registerHost(h.berth, { hostId: 'fuzz-host', cpu: 1, memory: 6 });
+    for (const serviceName of ['fuzz-svc', 'fuzz-svc-doomed']) {
+      await h.ecs.send(new CreateServiceCommand({ cluster: 'fuzz', serviceName, taskDefinition: 'fuzz-base:1', desiredCount: 0 }));
+    }
     const run = await h.ecs.send(new RunTaskCommand({ cluster: 'fuzz', taskDefinition: 'fuzz-base:1', startedBy: 'victim' }));
     const victimArn = run.tasks![0].taskArn!;
     fixture = { victimArn, victimId: victimArn.split('/').pop()! };

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 
 import { LAMBDA_VARIABLES } from '../../shared/environment';
-import { KEY_TYPES, TABLES, tableNames } from '../../shared/store/tables';
+import { KEY_TYPES, TABLES, localIndexesOf, tableNames } from '../../shared/store/tables';
 
 const run = promisify(execFile);
 
@@ -33,6 +33,7 @@ const FUNCTIONS: Record<string, string> = {
   api: 'functions/api.handler',
   agent: 'functions/agent.handler',
   capacity: 'functions/capacity.handler',
+  services: 'functions/services.handler',
   spot: 'functions/spot.handler',
   place: 'functions/lifecycle.place',
   start: 'functions/lifecycle.start',
@@ -61,7 +62,12 @@ const METRICS_LOG_GROUP = '/berth/metrics';
 const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGroups?: string[] }> = {
   // SigV4 verification opens the caller's sealed secret (kms:Decrypt).
   'functions/api': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'kms:Decrypt'],
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'kms:Decrypt', 'lambda:InvokeFunction'],
+    startable: ['launch', 'stop'],
+  },
+  // The service scheduler runs and stops tasks, and wakes itself and the capacity manager.
+  'functions/services': {
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction'],
     startable: ['launch', 'stop'],
   },
   'functions/lifecycle': {
@@ -72,6 +78,7 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
     actions: [
       ...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS,
       'ec2:CreateFleet', 'ec2:RunInstances', 'ec2:CreateTags', 'ec2:DescribeLaunchTemplateVersions', 'ec2:TerminateInstances', 'iam:PassRole',
+      'lambda:InvokeFunction',
     ],
     startable: [],
     // It also publishes the control plane's metrics.
@@ -475,11 +482,18 @@ describe('serverless.yml', () => {
       const props = declared[0][1].Properties;
       expect(props.BillingMode).toBe('PAY_PER_REQUEST');
       expect(props.KeySchema).toEqual(keys);
+      const indexes = Object.entries(localIndexesOf(table));
+      const attributes = [...new Set([...keys.map((k) => k.AttributeName), ...indexes.map(([, k]) => k)])];
       expect([...props.AttributeDefinitions].sort((a, b) => a.AttributeName.localeCompare(b.AttributeName))).toEqual(
-        keys
-          .map((k) => ({ AttributeName: k.AttributeName, AttributeType: KEY_TYPES[k.AttributeName] ?? 'S' }))
+        attributes
+          .map((k) => ({ AttributeName: k, AttributeType: KEY_TYPES[k] ?? 'S' }))
           .sort((a, b) => a.AttributeName.localeCompare(b.AttributeName)),
       );
+      expect(props.LocalSecondaryIndexes ?? []).toEqual(indexes.map(([IndexName, rangeKey]) => ({
+        IndexName,
+        KeySchema: [{ AttributeName: table.hashKey, KeyType: 'HASH' }, { AttributeName: rangeKey, KeyType: 'RANGE' }],
+        Projection: { ProjectionType: 'ALL' },
+      })));
     });
 
     it('declares no table that shared/store/tables.ts does not know', () => {

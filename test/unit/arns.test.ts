@@ -125,6 +125,7 @@ describe('arns', () => {
       ['a cluster ARN', `${PREFIX}:cluster/prod`, { kind: 'cluster', cluster: 'prod' }],
       ['a task-definition ARN', `${PREFIX}:task-definition/web:3`, { kind: 'task-definition', family: 'web', revision: 3 }],
       ['a task ARN', `${PREFIX}:task/prod/${TASK_ID}`, { kind: 'task', cluster: 'prod', taskId: TASK_ID }],
+      ['a service ARN', `${PREFIX}:service/prod/web`, { kind: 'service', cluster: 'prod', serviceName: 'web' }],
     ])('reads %s', (_description, arn, expected) => {
       // Act
       const ref = parseResourceArn(arn);
@@ -142,7 +143,7 @@ describe('arns', () => {
       ['a task-definition ARN without revision', `${PREFIX}:task-definition/web`],
       ['a task ARN without a cluster', `${PREFIX}:task/${TASK_ID}`],
       ['a container ARN', `${PREFIX}:container/prod/${TASK_ID}/app`],
-      ['a service ARN', `${PREFIX}:service/prod/web`],
+      ['a service ARN without a cluster', `${PREFIX}:service/web`],
       ['a cluster ARN with a bad name', `${PREFIX}:cluster/bad name`],
     ])('rejects %s with InvalidParameterException', (_description, arn) => {
       // Act

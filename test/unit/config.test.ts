@@ -142,6 +142,7 @@ const LAMBDA_BASE = {
   BERTH_LAUNCH_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:berth-dev-launch',
   BERTH_STOP_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:berth-dev-stop',
   BERTH_CAPACITY_FUNCTION_NAME: 'berth-dev-capacity',
+  BERTH_SERVICES_FUNCTION_NAME: 'berth-dev-services',
 };
 const LAMBDA_GOOD: Good[] = [
   ...Object.entries(LAMBDA_BASE).map(([k, v]): Good => [k, v, v]),
@@ -159,6 +160,7 @@ const LAMBDA_BAD: Bad[] = [
   ['BERTH_LAUNCH_STATE_MACHINE_ARN', 'arn:aws:lambda:us-east-1:123456789012:function:x'],
   ['BERTH_STOP_STATE_MACHINE_ARN', 'stop'],
   ['BERTH_CAPACITY_FUNCTION_NAME', 'has space'],
+  ['BERTH_SERVICES_FUNCTION_NAME', 'has/slash'],
   ['BERTH_PLACEMENT_TIMEOUT_SECONDS', 'x'],
   ['BERTH_PLACEMENT_RETRY_SECONDS', '0'],
   ['BERTH_IMDS_CERTIFICATES', 'not json'],

@@ -1,0 +1,340 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Berth } from '../context';
+import { clusterName, serviceArn, serviceNameOf, checkServiceName, taskDefinitionArn } from '../domain/arns';
+import { InvalidParameterException, ServiceNotActiveException, ServiceNotFoundException } from '../domain/errors';
+import {
+  type Json, isObject, oneOf, optBool, optInt, optObject, optObjectList, optString, optStringList, readTags, reqString,
+} from '../domain/fields';
+import { type PlacementConstraint, SCHEDULING_STRATEGIES, type SchedulingStrategy, type Service, type ServicePlacementStrategy } from '../domain/service';
+import { type DeploymentConfigurationInput, deploymentConfiguration, withDesiredCount } from '../domain/service-spec';
+import { serviceGroup } from '../services/apply';
+import { newDeployment, startDeployment } from '../services/deployments';
+import { isPendingStatus } from '../domain/task';
+import { activeCluster, runnableDefinition } from '../lifecycle/run-task';
+import type { ServiceKey, ServiceRecord } from '../store';
+import type { Operation } from './operation';
+import { page } from './paging';
+import { type Failure, type TaskCounts, toEcsService } from './shapes';
+
+const LAUNCH_TYPES = ['FARGATE', 'EC2'] as const;
+const PROPAGATE_TAGS = ['SERVICE', 'TASK_DEFINITION', 'NONE'] as const;
+const STRATEGY_TYPES = ['binpack', 'spread', 'random'] as const;
+const CONSTRAINT_TYPES = ['distinctInstance', 'memberOf'] as const;
+
+/** Deployment ids' digits: random, as ECS's look. */
+const newId = () => randomBytes(8).readBigUInt64BE().toString().padStart(19, '1').slice(-19);
+
+/** ECS's principal for calls signed with the account's keys. */
+const createdBy = (b: Berth) => `arn:aws:iam::${b.partition.accountId}:root`;
+
+function readLaunchType(body: Json): 'FARGATE' | 'EC2' | undefined {
+  const v = optString(body, 'launchType');
+  if (v === undefined) return undefined;
+  if (!(LAUNCH_TYPES as readonly string[]).includes(v)) {
+    throw new InvalidParameterException(`Invalid launchType: ${v}. Berth runs FARGATE (and EC2) services.`);
+  }
+  return v as 'FARGATE' | 'EC2';
+}
+
+function readSchedulingStrategy(body: Json): SchedulingStrategy | undefined {
+  const v = optString(body, 'schedulingStrategy');
+  if (v === undefined) return undefined;
+  if (!(SCHEDULING_STRATEGIES as readonly string[]).includes(v)) {
+    throw new InvalidParameterException(`Invalid schedulingStrategy: ${v}. Valid values are REPLICA and DAEMON.`);
+  }
+  return v as SchedulingStrategy;
+}
+
+function readDesiredCount(body: Json): number | undefined {
+  const v = body.desiredCount;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v < 0) {
+    throw new InvalidParameterException('Invalid desiredCount. desiredCount must be greater than or equal to 0.');
+  }
+  return optInt(body, 'desiredCount');
+}
+
+function readDeploymentConfiguration(body: Json): DeploymentConfigurationInput | undefined {
+  const c = optObject(body, 'deploymentConfiguration');
+  if (!c) return undefined;
+  const breaker = optObject(c, 'deploymentCircuitBreaker', 'deploymentConfiguration.deploymentCircuitBreaker');
+  const flag = (key: 'enable' | 'rollback') => {
+    const v = optBool(breaker!, key, `deploymentConfiguration.deploymentCircuitBreaker.${key}`);
+    if (v === undefined) throw new InvalidParameterException(`deploymentCircuitBreaker.${key} must be specified.`);
+    return v;
+  };
+  const percent = (key: 'minimumHealthyPercent' | 'maximumPercent') => {
+    const v = c[key];
+    // ECS answers a negative percentage with its own message, not a type error.
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v < 0) throw new InvalidParameterException(`${key} must be greater than or equal to 0.`);
+    return optInt(c, key, `deploymentConfiguration.${key}`);
+  };
+  return {
+    minimumHealthyPercent: percent('minimumHealthyPercent'),
+    maximumPercent: percent('maximumPercent'),
+    deploymentCircuitBreaker: breaker ? { enable: flag('enable'), rollback: flag('rollback') } : undefined,
+  };
+}
+
+function readPlacementStrategy(body: Json): ServicePlacementStrategy[] | undefined {
+  return optObjectList(body, 'placementStrategy', (s, path) => {
+    const type = optString(s, 'type', `${path}.type`) ?? '';
+    if (!(STRATEGY_TYPES as readonly string[]).includes(type)) {
+      throw new InvalidParameterException(`Invalid placement strategy type: '${type}'. Valid types are binpack, spread and random.`);
+    }
+    const field = optString(s, 'field', `${path}.field`, 255);
+    const fieldOk = type === 'random' ? field === undefined
+      : type === 'binpack' ? field === undefined || ['cpu', 'memory'].includes(field.toLowerCase())
+        : field === undefined || ['instanceid', 'host'].includes(field.toLowerCase()) || field.startsWith('attribute:');
+    if (!fieldOk) throw new InvalidParameterException(`Invalid field for ${type} placement strategy: '${field}'.`);
+    return { type: type as ServicePlacementStrategy['type'], ...(field === undefined ? {} : { field }) };
+  }, 'placementStrategy', 5);
+}
+
+function readPlacementConstraints(body: Json): PlacementConstraint[] | undefined {
+  return optObjectList(body, 'placementConstraints', (c, path) => {
+    const type = optString(c, 'type', `${path}.type`) ?? '';
+    if (!(CONSTRAINT_TYPES as readonly string[]).includes(type)) {
+      throw new InvalidParameterException(`Invalid placement constraint type: '${type}'. Valid types are distinctInstance and memberOf.`);
+    }
+    const expression = optString(c, 'expression', `${path}.expression`, 2000);
+    if (type === 'memberOf' && !expression) throw new InvalidParameterException('A memberOf placement constraint requires an expression.');
+    if (type === 'distinctInstance' && expression) throw new InvalidParameterException('A distinctInstance placement constraint takes no expression.');
+    return { type: type as PlacementConstraint['type'], ...(expression ? { expression } : {}) };
+  }, 'placementConstraints', 10);
+}
+
+function readNetworkConfiguration(body: Json): object | undefined {
+  const n = body.networkConfiguration;
+  if (n === undefined || n === null) return undefined;
+  if (!isObject(n)) throw new InvalidParameterException('networkConfiguration must be an object.');
+  const vpc = n.awsvpcConfiguration;
+  if (vpc !== undefined && !isObject(vpc)) throw new InvalidParameterException('networkConfiguration.awsvpcConfiguration must be an object.');
+  if (vpc !== undefined) {
+    const subnets = optStringList(vpc, 'subnets', 'networkConfiguration.awsvpcConfiguration.subnets', 16) ?? [];
+    const securityGroups = optStringList(vpc, 'securityGroups', 'networkConfiguration.awsvpcConfiguration.securityGroups', 5);
+    const assignPublicIp = optString(vpc, 'assignPublicIp', 'networkConfiguration.awsvpcConfiguration.assignPublicIp');
+    if (assignPublicIp !== undefined) oneOf(assignPublicIp, ['ENABLED', 'DISABLED'] as const, 'networkConfiguration.awsvpcConfiguration.assignPublicIp');
+    // Echoed as given, in the model's shape: nothing else is kept.
+    return { awsvpcConfiguration: { subnets, ...(securityGroups ? { securityGroups } : {}), ...(assignPublicIp ? { assignPublicIp } : {}) } };
+  }
+  return {};
+}
+
+function readPropagateTags(body: Json): Service['propagateTags'] | undefined {
+  const v = optString(body, 'propagateTags');
+  return v === undefined ? undefined : oneOf(v, PROPAGATE_TAGS, 'propagateTags');
+}
+
+function readHealthCheckGracePeriod(body: Json): number | undefined {
+  const v = body.healthCheckGracePeriodSeconds;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v < 0) {
+    throw new InvalidParameterException('healthCheckGracePeriodSeconds must be greater than or equal to 0.');
+  }
+  return optInt(body, 'healthCheckGracePeriodSeconds');
+}
+
+/** Which deployments the service's live tasks belong to, and how many run or wait. */
+async function taskCounts(b: Berth, s: ServiceRecord): Promise<Map<string, TaskCounts>> {
+  const counts = new Map<string, TaskCounts>();
+  for (const t of await b.store.tasks.listByGroup(s.cluster, serviceGroup(s.serviceName))) {
+    if (t.desiredStatus !== 'RUNNING' || t.startedBy === undefined) continue;
+    const c = counts.get(t.startedBy) ?? { running: 0, pending: 0 };
+    if (t.lastStatus === 'RUNNING') c.running++;
+    else if (isPendingStatus(t.lastStatus)) c.pending++;
+    counts.set(t.startedBy, c);
+  }
+  return counts;
+}
+
+const describe = async (b: Berth, s: ServiceRecord, withTags = true) => toEcsService(b.partition, s, await taskCounts(b, s), withTags);
+
+/** The service a request names in its cluster, which must exist (in any status). */
+async function existingService(b: Berth, body: Json, field = 'service'): Promise<ServiceRecord> {
+  const cluster = clusterName(optString(body, 'cluster'));
+  const ref = reqString(body, field);
+  await activeCluster(b, cluster);
+  const serviceName = serviceNameOf(ref, cluster);
+  const s = serviceName === undefined ? undefined : await b.store.services.get({ cluster, serviceName });
+  if (!s) throw new ServiceNotFoundException(ref);
+  return s;
+}
+
+/** Everything that makes two CreateService calls the same call, as its clientToken compares them. */
+function requestHash(body: Json): string {
+  const { clientToken: _, ...params } = body;
+  return createHash('sha256').update(JSON.stringify(params)).digest('hex');
+}
+
+export const CreateService: Operation = async (b, body) => {
+  const cluster = clusterName(optString(body, 'cluster'));
+  const serviceName = checkServiceName(reqString(body, 'serviceName'));
+  const strategy = readSchedulingStrategy(body) ?? 'REPLICA';
+  const desiredCount = readDesiredCount(body);
+  const placementStrategy = readPlacementStrategy(body) ?? [];
+  if (strategy === 'DAEMON' && desiredCount !== undefined) {
+    throw new InvalidParameterException('The daemon scheduling strategy does not support a desired count for services.');
+  }
+  if (strategy === 'DAEMON' && placementStrategy.length > 0) {
+    throw new InvalidParameterException('The daemon scheduling strategy does not support placement strategies.');
+  }
+  const config = deploymentConfiguration(strategy, readDeploymentConfiguration(body));
+  const placementConstraints = readPlacementConstraints(body) ?? [];
+  const networkConfiguration = readNetworkConfiguration(body);
+  const tags = readTags(body) ?? [];
+  const propagateTags = readPropagateTags(body) ?? 'NONE';
+  const enableECSManagedTags = optBool(body, 'enableECSManagedTags') ?? false;
+  const healthCheckGracePeriodSeconds = readHealthCheckGracePeriod(body);
+  const launchType = readLaunchType(body) ?? 'FARGATE';
+  const clientToken = optString(body, 'clientToken', 'clientToken', 36);
+  if (body.taskDefinition === undefined || body.taskDefinition === null) {
+    throw new InvalidParameterException('TaskDefinition must be specified.');
+  }
+  const def = await runnableDefinition(b, reqString(body, 'taskDefinition'));
+  // Only a request that is otherwise valid may bring the `default` cluster into being.
+  await activeCluster(b, cluster, true);
+
+  const now = b.now();
+  const count = strategy === 'DAEMON' ? 0 : desiredCount ?? 0;
+  const service: ServiceRecord = {
+    cluster,
+    serviceName,
+    status: 'ACTIVE',
+    schedulingStrategy: strategy,
+    desiredCount: count,
+    launchType,
+    deploymentConfiguration: config,
+    ...(healthCheckGracePeriodSeconds === undefined ? {} : { healthCheckGracePeriodSeconds }),
+    placementStrategy,
+    placementConstraints,
+    ...(networkConfiguration === undefined ? {} : { networkConfiguration }),
+    tags,
+    propagateTags,
+    enableECSManagedTags,
+    runningCount: 0,
+    pendingCount: 0,
+    deployments: [newDeployment(taskDefinitionArn(b.partition, def.family, def.revision), count, now, newId)],
+    events: [],
+    createdAt: now,
+    createdBy: createdBy(b),
+    version: 1,
+    ...(clientToken === undefined ? {} : { clientToken }),
+    requestHash: requestHash(body),
+  };
+  const { created, service: held } = await b.store.services.create(service);
+  if (!created) {
+    // The same call again (same token, same parameters) gets the service it made.
+    const same = clientToken !== undefined && held.clientToken === clientToken && held.requestHash === service.requestHash;
+    if (!same) throw new InvalidParameterException('Creation of service was not idempotent.');
+    return { service: await describe(b, held) };
+  }
+  b.services.wake(cluster, serviceName);
+  return { service: await describe(b, held) };
+};
+
+export const UpdateService: Operation = async (b, body) => {
+  const current = await existingService(b, body);
+  const key: ServiceKey = current;
+  if (current.status !== 'ACTIVE') throw new ServiceNotActiveException(current.serviceName);
+  const desiredCount = readDesiredCount(body);
+  if (current.schedulingStrategy === 'DAEMON' && desiredCount !== undefined) {
+    throw new InvalidParameterException('The daemon scheduling strategy does not support a desired count for services.');
+  }
+  const configInput = readDeploymentConfiguration(body);
+  const placementStrategy = readPlacementStrategy(body);
+  if (current.schedulingStrategy === 'DAEMON' && placementStrategy && placementStrategy.length > 0) {
+    throw new InvalidParameterException('The daemon scheduling strategy does not support placement strategies.');
+  }
+  const placementConstraints = readPlacementConstraints(body);
+  const networkConfiguration = readNetworkConfiguration(body);
+  const propagateTags = readPropagateTags(body);
+  const enableECSManagedTags = optBool(body, 'enableECSManagedTags');
+  const healthCheckGracePeriodSeconds = readHealthCheckGracePeriod(body);
+  const forceNewDeployment = optBool(body, 'forceNewDeployment') ?? false;
+  const defRef = optString(body, 'taskDefinition');
+  const def = defRef === undefined ? undefined : await runnableDefinition(b, defRef);
+  const defArn = def && taskDefinitionArn(b.partition, def.family, def.revision);
+
+  const updated = await b.store.services.mutate(key, (s) => {
+    if (s.status !== 'ACTIVE') throw new ServiceNotActiveException(s.serviceName);
+    const now = b.now();
+    const config = deploymentConfiguration(s.schedulingStrategy, configInput, s.deploymentConfiguration);
+    const count = desiredCount ?? s.desiredCount;
+    const primary = s.deployments.find((d) => d.status === 'PRIMARY');
+    const targetArn = defArn ?? primary!.taskDefinitionArn;
+    const redeploy = forceNewDeployment || targetArn !== primary?.taskDefinitionArn;
+    const next: ServiceRecord = {
+      ...s,
+      desiredCount: count,
+      deploymentConfiguration: config,
+      ...(placementStrategy === undefined ? {} : { placementStrategy }),
+      ...(placementConstraints === undefined ? {} : { placementConstraints }),
+      ...(networkConfiguration === undefined ? {} : { networkConfiguration }),
+      ...(propagateTags === undefined ? {} : { propagateTags }),
+      ...(enableECSManagedTags === undefined ? {} : { enableECSManagedTags }),
+      ...(healthCheckGracePeriodSeconds === undefined ? {} : { healthCheckGracePeriodSeconds }),
+    };
+    if (redeploy) return startDeployment(next, targetArn, now, newId);
+    // A user's change of count ends any back-off: it deserves a prompt try.
+    return { ...next, backoffUntil: undefined, deployments: withDesiredCount(s, s.schedulingStrategy === 'DAEMON' ? primary!.desiredCount : count, now) };
+  });
+  if (!updated) throw new ServiceNotFoundException(current.serviceName);
+  b.services.wake(updated.cluster, updated.serviceName);
+  return { service: await describe(b, updated) };
+};
+
+export const DeleteService: Operation = async (b, body) => {
+  const current = await existingService(b, body);
+  const force = optBool(body, 'force') ?? false;
+  if (current.status === 'INACTIVE') throw new ServiceNotActiveException(current.serviceName);
+  const deleted = await b.store.services.mutate(current, (s) => {
+    if (s.status === 'INACTIVE') throw new ServiceNotActiveException(s.serviceName);
+    if (s.status === 'DRAINING') return s;
+    if (s.schedulingStrategy === 'REPLICA' && s.desiredCount > 0 && !force) {
+      throw new InvalidParameterException('The service cannot be stopped while it is scaled above 0.');
+    }
+    const now = b.now();
+    return {
+      ...s,
+      status: 'DRAINING' as const,
+      desiredCount: 0,
+      deployments: s.deployments.map((d) => (d.desiredCount === 0 ? d : { ...d, desiredCount: 0, updatedAt: now })),
+    };
+  });
+  if (!deleted) throw new ServiceNotFoundException(current.serviceName);
+  b.services.wake(deleted.cluster, deleted.serviceName);
+  return { service: await describe(b, deleted) };
+};
+
+export const DescribeServices: Operation = async (b, body) => {
+  const cluster = clusterName(optString(body, 'cluster'));
+  const refs = optStringList(body, 'services', 'services', 10);
+  if (!refs || refs.length === 0) throw new InvalidParameterException('Services cannot be empty.');
+  const include = optStringList(body, 'include', 'include', 1) ?? [];
+  include.forEach((f, i) => oneOf(f, ['TAGS'] as const, `include[${i}]`));
+  await activeCluster(b, cluster);
+  const services = [];
+  const failures: Failure[] = [];
+  for (const ref of refs) {
+    const name = serviceNameOf(ref, cluster);
+    const s = name === undefined ? undefined : await b.store.services.get({ cluster, serviceName: name });
+    if (s) services.push(await describe(b, s, include.includes('TAGS')));
+    else failures.push({ arn: name === undefined ? ref : serviceArn(b.partition, cluster, name), reason: 'MISSING' });
+  }
+  return { services, failures };
+};
+
+export const ListServices: Operation = async (b, body) => {
+  const cluster = clusterName(optString(body, 'cluster'));
+  const launchType = readLaunchType(body);
+  const strategy = readSchedulingStrategy(body);
+  await activeCluster(b, cluster);
+  const matching = (await b.store.services.list(cluster))
+    .filter((s) => s.status !== 'INACTIVE'
+      && (launchType === undefined || s.launchType === launchType)
+      && (strategy === undefined || s.schedulingStrategy === strategy))
+    .map((s) => serviceArn(b.partition, cluster, s.serviceName))
+    .sort();
+  const { items, nextToken } = page(matching, body, (a) => a);
+  return { serviceArns: items, nextToken };
+};
