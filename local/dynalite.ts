@@ -1,7 +1,7 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { KEY_TYPES, TABLES, tableNames } from '../shared/store/tables';
+import { KEY_TYPES, TABLES, localIndexesOf, tableNames } from '../shared/store/tables';
 
 // dynalite has no type declarations; it returns an http.Server.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -32,6 +32,8 @@ export interface TableSpec {
   hashKey: string;
   rangeKey?: string;
   keyTypes?: Readonly<Record<string, 'S' | 'N'>>;
+  /** Local secondary indexes: name → range key, all attributes projected. */
+  localIndexes?: Readonly<Record<string, string>>;
 }
 
 /** Creates tables in dynalite and waits until each is ACTIVE; existing ones are left as they are. */
@@ -40,12 +42,19 @@ export async function ensureTables(endpoint: string, tables: readonly TableSpec[
   try {
     await Promise.all(tables.map(async (t) => {
       const keys = t.rangeKey === undefined ? [t.hashKey] : [t.hashKey, t.rangeKey];
+      const indexes = Object.entries(t.localIndexes ?? {});
+      const attributes = [...new Set([...keys, ...indexes.map(([, k]) => k)])];
       try {
         await client.send(new CreateTableCommand({
           TableName: t.name,
           BillingMode: 'PAY_PER_REQUEST',
           KeySchema: keys.map((k, i) => ({ AttributeName: k, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
-          AttributeDefinitions: keys.map((k) => ({ AttributeName: k, AttributeType: t.keyTypes?.[k] ?? 'S' })),
+          AttributeDefinitions: attributes.map((k) => ({ AttributeName: k, AttributeType: t.keyTypes?.[k] ?? 'S' })),
+          LocalSecondaryIndexes: indexes.length === 0 ? undefined : indexes.map(([IndexName, rangeKey]) => ({
+            IndexName,
+            KeySchema: [{ AttributeName: t.hashKey, KeyType: 'HASH' }, { AttributeName: rangeKey, KeyType: 'RANGE' }],
+            Projection: { ProjectionType: 'ALL' },
+          })),
         }));
       } catch (e) {
         if (!(e instanceof ResourceInUseException)) throw e;
@@ -65,6 +74,6 @@ export async function ensureTables(endpoint: string, tables: readonly TableSpec[
 export async function createTables(endpoint: string, prefix?: string): Promise<void> {
   const names = tableNames(prefix);
   await ensureTables(endpoint, Object.entries(TABLES).map(([key, t]) => ({
-    name: names[key as keyof typeof TABLES], hashKey: t.hashKey, rangeKey: t.rangeKey, keyTypes: KEY_TYPES,
+    name: names[key as keyof typeof TABLES], hashKey: t.hashKey, rangeKey: t.rangeKey, keyTypes: KEY_TYPES, localIndexes: localIndexesOf(t),
   })));
 }

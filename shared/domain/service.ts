@@ -49,7 +49,15 @@ export interface Deployment {
   status: DeploymentStatus;
   taskDefinitionArn: string;
   desiredCount: number;
-  /** Tasks of this deployment that stopped before they ever became healthy. */
+  /** As the last reconcile pass saw them (absent before the first): lastStatus RUNNING, and
+   *  wanted RUNNING but not yet. */
+  runningCount?: number;
+  pendingCount?: number;
+  /**
+   * Consecutive failures, as the circuit breaker counts them: tasks that stopped before reaching
+   * RUNNING (or before a health check ever passed), and tasks stopped for failing health checks.
+   * A healthy task of the deployment resets it to 0 (ECS's default, resetOnHealthyTask).
+   */
   failedTasks: number;
   rolloutState: RolloutState;
   rolloutStateReason?: string;
@@ -69,6 +77,9 @@ export interface Service {
   status: ServiceStatus;
   schedulingStrategy: SchedulingStrategy;
   desiredCount: number;
+  /** Over all deployments, as the last reconcile pass saw them (absent before the first). */
+  runningCount?: number;
+  pendingCount?: number;
   launchType: 'FARGATE' | 'EC2';
   deploymentConfiguration: DeploymentConfiguration;
   healthCheckGracePeriodSeconds?: number;
@@ -89,6 +100,13 @@ export interface Service {
   version: number;
   /** While a failing service backs off: no new task before this time (epoch ms). */
   backoffUntil?: number;
+  /** Failures in a row behind the backoff; a quiet spell after backoffUntil starts it afresh. */
+  failureStreak?: number;
+  /**
+   * Tasks whose end the scheduler has already accounted for (failure counted, event written), so
+   * a later pass does not count them again. Kept only while the task is still observed.
+   */
+  settledTaskIds?: string[];
 }
 
 /** What the reconciler sees of one of the service's tasks. */
@@ -102,6 +120,7 @@ export interface ObservedTask {
   healthStatus: 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN';
   /** Whether the task's definition has a container health check. */
   hasHealthCheck: boolean;
+  /** Where it runs; a DAEMON task carries the host it is pinned to even before placement. */
   hostId?: string;
   startedAt?: number;
   stopCode?: StopCode;
@@ -115,7 +134,12 @@ export interface ObservedHost {
   status: 'LAUNCHING' | 'ACTIVE' | 'DRAINING' | 'TERMINATED' | 'LOST';
 }
 
-/** The reconciler's output: what to start, what to stop, and how the service record changes. */
+/**
+ * The reconciler's output: what to start, what to stop, and how the service record changes.
+ * `service` keeps the version it was read at: the applier writes it conditioned on that version
+ * (and bumps it). Task ids of starts are only known once RunTask answers, so the applier adds the
+ * "has started" event itself (recordStarts in shared/services/events.ts) before that write.
+ */
 export interface ServicePlan {
   /** New tasks, each for a deployment; `hostId` pins a DAEMON task to its host. */
   starts: { deploymentId: string; count: number; hostId?: string }[];

@@ -109,6 +109,8 @@ export interface Task {
   stopCode?: StopCode;
   stoppedReason?: string;
   hostId?: string;
+  /** The only host the task may be placed on (a DAEMON service's task for its host). */
+  targetHostId?: string;
   tags: Tag[];
 }
 

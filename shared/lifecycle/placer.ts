@@ -38,15 +38,15 @@ export class Placer {
     return this.hosts;
   }
 
-  /** Reserves room for the task on the best host; undefined when no host has room. */
-  async place(demand: Demand, cluster: string, strategy: PlacementStrategyType): Promise<Plan | undefined> {
+  /** Reserves room for the task on the best host (or on `onlyHostId`); undefined when none has room. */
+  async place(demand: Demand, cluster: string, strategy: PlacementStrategyType, onlyHostId?: string): Promise<Plan | undefined> {
     let fresh = false;
     if (this.now() - this.loadedAt > this.maxSnapshotAgeMs) {
       await this.refresh();
       fresh = true;
     }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const plan = planPlacement(this.hosts, demand, strategy);
+      const plan = planPlacement(onlyHostId === undefined ? this.hosts : this.hosts.filter((h) => h.hostId === onlyHostId), demand, strategy);
       if (!plan) {
         if (fresh) return undefined;
         await this.refresh();

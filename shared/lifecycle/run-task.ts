@@ -20,6 +20,8 @@ export interface RunTaskRequest {
   launchType?: 'FARGATE' | 'EC2';
   placementStrategy: PlacementStrategyType;
   clientToken?: string;
+  /** Place on this host or nowhere: the service scheduler's DAEMON tasks. */
+  targetHostId?: string;
 }
 
 export const newTaskId = () => randomBytes(16).toString('hex');
@@ -102,6 +104,7 @@ function buildTask(b: Berth, req: RunTaskRequest, def: TaskDefinitionRecord, tas
     group: req.group ?? `family:${def.family}`,
     launchType: req.launchType ?? 'FARGATE',
     placementStrategy: req.placementStrategy,
+    ...(req.targetHostId !== undefined ? { targetHostId: req.targetHostId } : {}),
     tags: req.tags,
   };
 }

@@ -81,7 +81,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       if (task.desiredStatus === 'STOPPED' || task.lastStatus === 'STOPPED') return { outcome: 'STOPPED' };
       if (task.hostId) return { outcome: 'PLACED', hostId: task.hostId };
       const demand = { taskId: task.taskId, cpu: task.cpu, memory: task.memory };
-      const plan = await placerFor(b).place(demand, task.cluster, task.placementStrategy);
+      const plan = await placerFor(b).place(demand, task.cluster, task.placementStrategy, task.targetHostId);
       if (!plan) {
         if (b.now() < placementDeadline) {
           // Placement and capacity talk through recorded demand; the trigger only says "now".

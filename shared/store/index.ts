@@ -6,6 +6,7 @@ import { ClientTokenStore } from './client-token-store';
 import { ClusterStore } from './cluster-store';
 import { DemandStore } from './demand-store';
 import { HostStore } from './host-store';
+import { ServiceStore } from './service-store';
 import type { TableNames } from './tables';
 import { TaskDefinitionStore } from './task-definition-store';
 import { TaskStore } from './task-store';
@@ -19,6 +20,7 @@ export interface Store {
   clientTokens: ClientTokenStore;
   demand: DemandStore;
   accessKeys: AccessKeyStore;
+  services: ServiceStore;
 }
 
 export interface StoreOptions {
@@ -38,10 +40,12 @@ export function createStore(db: DynamoDBDocumentClient, tables: TableNames, opti
     clientTokens: new ClientTokenStore(db, tables.clientTokens),
     demand: new DemandStore(db, tables.demand),
     accessKeys: new AccessKeyStore(db, tables.accessKeys, options.keySealer ?? LocalKeySealer.ephemeral()),
+    services: new ServiceStore(db, tables.services),
   };
 }
 
-export { ClientTokenStore, ClusterStore, DemandStore, HostStore, TaskDefinitionStore, TaskStore };
+export { ClientTokenStore, ClusterStore, DemandStore, HostStore, ServiceStore, TaskDefinitionStore, TaskStore };
+export type { ServiceKey, ServiceRecord } from './service-store';
 export type { ClientTokenRecord } from './client-token-store';
 export type { ClusterRecord } from './cluster-store';
 export type { HostRecord, HostRegistration, LaunchRecord, RegistrationProof, Reservation, Reserved } from './host-store';

@@ -5,12 +5,27 @@
 export const TABLES = {
   clusters: { suffix: 'clusters', hashKey: 'name', rangeKey: undefined },
   taskDefinitions: { suffix: 'task-definitions', hashKey: 'family', rangeKey: 'revision' },
-  tasks: { suffix: 'tasks', hashKey: 'cluster', rangeKey: 'taskId' },
+  tasks: { suffix: 'tasks', hashKey: 'cluster', rangeKey: 'taskId', localIndexes: { byGroup: 'group' } },
   hosts: { suffix: 'hosts', hashKey: 'hostId', rangeKey: undefined },
   clientTokens: { suffix: 'client-tokens', hashKey: 'key', rangeKey: undefined },
   demand: { suffix: 'demand', hashKey: 'taskId', rangeKey: undefined },
   accessKeys: { suffix: 'access-keys', hashKey: 'accessKeyId', rangeKey: undefined },
-} as const satisfies Record<string, { suffix: string; hashKey: string; rangeKey: string | undefined }>;
+  services: { suffix: 'services', hashKey: 'cluster', rangeKey: 'serviceName' },
+} as const satisfies Record<string, TableSchema>;
+
+export interface TableSchema {
+  suffix: string;
+  hashKey: string;
+  rangeKey: string | undefined;
+  /**
+   * Local secondary indexes, by name, each with its range key and every attribute projected.
+   * A service's tasks are found by `group` (`service:NAME`) within their cluster, with a
+   * consistent read, instead of by reading the whole cluster.
+   */
+  localIndexes?: Readonly<Record<string, string>>;
+}
+
+export const localIndexesOf = (t: TableSchema): Readonly<Record<string, string>> => t.localIndexes ?? {};
 
 export type TableKey = keyof typeof TABLES;
 export type TableNames = Record<TableKey, string>;

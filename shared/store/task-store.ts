@@ -64,6 +64,18 @@ export class TaskStore {
     }));
   }
 
+  /** The tasks of one group in a cluster (a service's: `service:NAME`), read consistently. */
+  async listByGroup(cluster: string, group: string): Promise<TaskRecord[]> {
+    return scanAll<TaskRecord>(this.db, new QueryCommand({
+      TableName: this.table,
+      IndexName: 'byGroup',
+      KeyConditionExpression: '#c = :c AND #g = :g',
+      ExpressionAttributeNames: { '#c': 'cluster', '#g': 'group' },
+      ExpressionAttributeValues: { ':c': cluster, ':g': group },
+      ConsistentRead: true,
+    }));
+  }
+
   /** Applies `update` (plus a version bump) when `condition` holds; undefined when it did not. */
   private async apply(key: TaskKey, update: UpdateExpression, condition: string): Promise<TaskRecord | undefined> {
     update.add('version', 1);

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 
-import { KEY_TYPES, TABLES, tableNames } from '../../shared/store/tables';
+import { KEY_TYPES, TABLES, localIndexesOf, tableNames } from '../../shared/store/tables';
 
 const run = promisify(execFile);
 
@@ -477,11 +477,18 @@ describe('serverless.yml', () => {
       const props = declared[0][1].Properties;
       expect(props.BillingMode).toBe('PAY_PER_REQUEST');
       expect(props.KeySchema).toEqual(keys);
+      const indexes = Object.entries(localIndexesOf(table));
+      const attributes = [...new Set([...keys.map((k) => k.AttributeName), ...indexes.map(([, k]) => k)])];
       expect([...props.AttributeDefinitions].sort((a, b) => a.AttributeName.localeCompare(b.AttributeName))).toEqual(
-        keys
-          .map((k) => ({ AttributeName: k.AttributeName, AttributeType: KEY_TYPES[k.AttributeName] ?? 'S' }))
+        attributes
+          .map((k) => ({ AttributeName: k, AttributeType: KEY_TYPES[k] ?? 'S' }))
           .sort((a, b) => a.AttributeName.localeCompare(b.AttributeName)),
       );
+      expect(props.LocalSecondaryIndexes ?? []).toEqual(indexes.map(([IndexName, rangeKey]) => ({
+        IndexName,
+        KeySchema: [{ AttributeName: table.hashKey, KeyType: 'HASH' }, { AttributeName: rangeKey, KeyType: 'RANGE' }],
+        Projection: { ProjectionType: 'ALL' },
+      })));
     });
 
     it('declares no table that shared/store/tables.ts does not know', () => {

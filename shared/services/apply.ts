@@ -1,0 +1,173 @@
+import { createHash } from 'node:crypto';
+import type { Berth } from '../context';
+import type { Tag } from '../domain/fields';
+import type { ObservedTask, Service, ServicePlan } from '../domain/service';
+import type { PlacementStrategyType } from '../domain/task';
+import { runTask } from '../lifecycle/run-task';
+import { stopTask } from '../lifecycle/stop-task';
+import type { ServiceKey, ServiceRecord, TaskRecord } from '../store';
+import { recordStarts, withEvents } from './events';
+import { reconcile } from './reconcile';
+
+/**
+ * The service scheduler's applier: reads a service and its tasks, asks the pure reconciler for a
+ * plan, carries it out through RunTask and StopTask (the paths one-off tasks take), and writes
+ * the service back with one conditional write on the version it read.
+ *
+ * Crash-safe without transactions: every id a pass makes (new tasks through RunTask's
+ * clientToken, deployment and event ids) is derived from the service's version, so a pass that
+ * dies before its write and runs again makes the very same tasks. A pass that loses the write to
+ * another writer reads again and re-plans; the tasks it started are then in what it observes.
+ */
+
+/** ECS's `group` for a service's tasks; ListTasks --service-name finds them by it. */
+export const serviceGroup = (serviceName: string): string => `service:${serviceName}`;
+
+/** RunTask starts at most 10 tasks per call. */
+const RUN_TASK_MAX_COUNT = 10;
+
+/** A lost write is re-planned at once; past this many in a row something else is wrong. */
+const MAX_ATTEMPTS = 8;
+
+export interface ServicePassResult {
+  service?: ServiceRecord;
+  plan?: ServicePlan;
+  started: string[];
+  stopped: string[];
+  /** When to run a pass again though nothing happens (backoff, grace period). */
+  wakeAt?: number;
+}
+
+const digest = (...parts: (string | number)[]): string => createHash('sha256').update(parts.join('\u0000')).digest('hex');
+
+/** Ids a pass at one version of the service makes: the same on every re-run of that pass. */
+function idsFor(service: Service): () => string {
+  let n = 0;
+  return () => {
+    const h = digest(service.cluster, service.serviceName, service.version, n++);
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  };
+}
+
+/** ECS places a service's tasks by its first spread or binpack strategy; spread by default. */
+export function servicePlacementStrategy(service: Service): PlacementStrategyType {
+  const first = service.placementStrategy.find((s) => s.type === 'spread' || s.type === 'binpack');
+  return first?.type === 'binpack' ? 'binpack' : 'spread';
+}
+
+async function taskTags(b: Berth, service: Service, taskDefinitionArn: string): Promise<Tag[]> {
+  const tags: Tag[] = [];
+  if (service.enableECSManagedTags) {
+    tags.push({ key: 'aws:ecs:clusterName', value: service.cluster }, { key: 'aws:ecs:serviceName', value: service.serviceName });
+  }
+  if (service.propagateTags === 'SERVICE') tags.push(...service.tags);
+  if (service.propagateTags === 'TASK_DEFINITION') {
+    const [family, revision] = taskDefinitionArn.split('/').pop()!.split(':');
+    tags.push(...((await b.store.taskDefinitions.get(family, Number(revision)))?.tags ?? []));
+  }
+  return tags;
+}
+
+/** What the reconciler needs of a task record. */
+function observe(t: TaskRecord, withHealthCheck: Set<string>): ObservedTask {
+  // Health reaches the control plane only once the agent reports it; until then a container
+  // health check is invisible here, and RUNNING is what counts.
+  const health = (t as TaskRecord & { healthStatus?: ObservedTask['healthStatus'] }).healthStatus;
+  return {
+    taskId: t.taskId,
+    deploymentId: t.startedBy ?? '',
+    lastStatus: t.lastStatus,
+    desiredStatus: t.desiredStatus,
+    healthStatus: health ?? 'UNKNOWN',
+    hasHealthCheck: health !== undefined && withHealthCheck.has(t.taskDefinitionArn),
+    hostId: t.hostId ?? t.targetHostId,
+    startedAt: t.startedAt,
+    stopCode: t.stopCode,
+    stoppedReason: t.stoppedReason,
+    stoppedAt: t.stoppedAt,
+  };
+}
+
+async function definitionsWithHealthCheck(b: Berth, tasks: readonly TaskRecord[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  const seen = new Map<string, TaskRecord>();
+  for (const t of tasks) seen.set(t.taskDefinitionArn, t);
+  for (const [arn, t] of seen) {
+    const def = await b.store.taskDefinitions.get(t.family, t.revision);
+    if (def?.containerDefinitions.some((c) => c.essential && c.healthCheck)) out.add(arn);
+  }
+  return out;
+}
+
+/** Carries out one plan's starts; the service gets the "has started" event, or ECS's launch error. */
+async function applyStarts(b: Berth, service: Service, plan: ServicePlan, observed: string, newId: () => string): Promise<{ service: Service; started: string[] }> {
+  let next = plan.service;
+  const started: string[] = [];
+  for (const [i, start] of plan.starts.entries()) {
+    const deployment = next.deployments.find((d) => d.id === start.deploymentId)!;
+    const tags = await taskTags(b, next, deployment.taskDefinitionArn);
+    for (let chunk = 0, left = start.count; left > 0; chunk++, left -= RUN_TASK_MAX_COUNT) {
+      try {
+        const tasks = await runTask(b, {
+          cluster: service.cluster,
+          taskDefinition: deployment.taskDefinitionArn,
+          count: Math.min(left, RUN_TASK_MAX_COUNT),
+          overrides: { containerOverrides: [] },
+          startedBy: deployment.id,
+          group: serviceGroup(service.serviceName),
+          tags,
+          launchType: service.launchType,
+          placementStrategy: servicePlacementStrategy(service),
+          // The version read and the tasks seen name the decision: a pass re-run on the same view
+          // (after a crash before its write) gets the same tasks back; one that sees some of them
+          // already made plans only the rest, under other tokens.
+          clientToken: digest('service-pass', service.cluster, service.serviceName, service.version, observed, i, chunk),
+          ...(start.hostId !== undefined ? { targetHostId: start.hostId } : {}),
+        });
+        started.push(...tasks.map((t) => t.taskId));
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        next = { ...next, events: withEvents(next.events, [`(service ${service.serviceName}) failed to launch a task with (error ${message}).`], b.now(), newId) };
+      }
+    }
+  }
+  return { service: recordStarts(next, started, b.now(), newId), started };
+}
+
+/** One reconcile pass for one service. */
+export async function reconcileService(b: Berth, key: ServiceKey): Promise<ServicePassResult> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const service = await b.store.services.get(key);
+    if (!service || service.status === 'INACTIVE') return { service, started: [], stopped: [] };
+    const records = await b.store.tasks.listByGroup(key.cluster, serviceGroup(key.serviceName));
+    const withHealthCheck = await definitionsWithHealthCheck(b, records.filter((t) => t.lastStatus !== 'STOPPED'));
+    const hosts = (await b.store.hosts.list()).map((h) => ({ hostId: h.hostId, status: h.status }));
+    const newId = idsFor(service);
+    const plan = reconcile({ service, tasks: records.map((t) => observe(t, withHealthCheck)), hosts, now: b.now(), newId });
+
+    const stopped: string[] = [];
+    for (const stop of plan.stops) {
+      await stopTask(b, key.cluster, stop.taskId, stop.reason, 'ServiceSchedulerInitiated');
+      stopped.push(stop.taskId);
+    }
+    const observed = digest(...records.map((t) => t.taskId).sort());
+    const { service: next, started } = await applyStarts(b, service, plan, observed, newId);
+    const unchanged = started.length === 0 && stopped.length === 0 && JSON.stringify(next) === JSON.stringify(service);
+    if (unchanged) return { service, plan, started, stopped, wakeAt: plan.wakeAt };
+    const written = await b.store.services.update({ ...service, ...next }, service.version);
+    if (written) return { service: written, plan, started, stopped, wakeAt: plan.wakeAt };
+    // Another writer (UpdateService, or a concurrent pass) got there first: decide again.
+  }
+  throw new Error(`Service ${key.cluster}/${key.serviceName}: the reconcile pass kept losing its write`);
+}
+
+/** A pass for every service that still has work (ACTIVE or DRAINING); the earliest wake-up. */
+export async function reconcileAllServices(b: Berth): Promise<{ passes: number; wakeAt?: number }> {
+  const services = await b.store.services.listLive();
+  let wakeAt: number | undefined;
+  for (const s of services) {
+    const r = await reconcileService(b, s);
+    if (r.wakeAt !== undefined) wakeAt = Math.min(wakeAt ?? Infinity, r.wakeAt);
+  }
+  return { passes: services.length, wakeAt };
+}
