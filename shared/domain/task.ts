@@ -1,4 +1,5 @@
 import type { Tag } from './fields';
+import type { HealthStatus } from './health';
 
 /** ECS's task lifecycle, in order. A task only ever moves forward through it. */
 export const TASK_STATUSES = [
@@ -50,6 +51,10 @@ export interface ContainerState {
   exitCode?: number;
   reason?: string;
   runtimeId?: string;
+  /** Set from the definition at RunTask: the container has a healthCheck. */
+  hasHealthCheck?: boolean;
+  /** As the agent last reported it; absent until the check has an answer. */
+  healthStatus?: HealthStatus;
 }
 
 export interface ContainerOverride {

@@ -1,5 +1,6 @@
 import { type Partition, clusterArn, containerArn, containerInstanceArn, taskArn, taskDefinitionArn } from '../domain/arns';
 import type { Tag } from '../domain/fields';
+import { containerHealthStatus, taskHealthStatus } from '../domain/health';
 import { TASK_TIMESTAMPS } from '../domain/task';
 import { dropUndefined } from '../domain/task-definition';
 import type { ClusterRecord, TaskDefinitionRecord, TaskRecord } from '../store';
@@ -68,6 +69,7 @@ export function toEcsTask(p: Partition, t: TaskRecord) {
       lastStatus: c.lastStatus,
       exitCode: c.exitCode,
       reason: c.reason,
+      healthStatus: containerHealthStatus(c),
       networkBindings: [],
       networkInterfaces: [],
       cpu: c.cpu === undefined ? undefined : String(c.cpu),
@@ -82,6 +84,7 @@ export function toEcsTask(p: Partition, t: TaskRecord) {
     }),
     lastStatus: t.lastStatus,
     desiredStatus: t.desiredStatus,
+    healthStatus: taskHealthStatus(t.containers),
     cpu: String(t.cpu),
     memory: String(t.memory),
     ...timestamps,
