@@ -353,7 +353,7 @@ export class TaskRunner {
     const check = c.def.healthCheck;
     if (!check) return;
     const command = probeCommand(check);
-    const ended = Promise.race([this.stopSignal, c.exited]).then(() => true);
+    const ended = Promise.race([this.stopSignal, c.exited]).then(() => true, () => true);
     c.health = STARTING;
     for (;;) {
       let timer: NodeJS.Timeout | undefined;
