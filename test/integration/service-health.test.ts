@@ -116,4 +116,22 @@ describe('Service applier: container health', () => {
       return ts.length === 2 && !ts.some((t) => t.taskId === sick.taskId);
     }, 10_000, 'a replacement task');
   });
+
+  it('never lets a health report move a task backward', async () => {
+    // Prepare: the stopped task's agent reports STOPPING; a health report from before arrives late.
+    const sick = (await h.berth.store.tasks.listByGroup(key.cluster, serviceGroup(key.serviceName))).find((t) => t.desiredStatus === 'STOPPED')!;
+    const late = ++seq;
+    await reportTaskState(h.berth, sick.hostId!, { task: sick, lastStatus: 'STOPPING', seq: ++seq, timestamps: { stoppingAt: clock } });
+
+    // Act
+    const r = await reportTaskState(h.berth, sick.hostId!, {
+      task: sick, lastStatus: 'RUNNING', seq: late,
+      containers: [{ name: 'app', lastStatus: 'RUNNING', healthStatus: 'HEALTHY' }],
+    });
+
+    // Assess
+    expect(r.applied).toBe(false);
+    expect(r.task.lastStatus).toBe('STOPPING');
+    expect(r.task.containers.find((c) => c.name === 'app')!.healthStatus).toBe('UNHEALTHY');
+  });
 });
