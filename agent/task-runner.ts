@@ -4,6 +4,7 @@ import type { Assignment } from '../shared/agent-wire/responses';
 import type { ContainerState as ReportedContainer, StopOutcome, TaskStatus, TaskTimestamp } from '../shared/domain/task';
 import { type ContainerDefinition, DEFAULT_STOP_TIMEOUT_SECONDS } from '../shared/domain/task-definition';
 import type { TaskReportBody } from './client';
+import { type HealthState, STARTING, afterProbe, probeCommand } from './health-check';
 import { type SecretEnvironment, resolveSecrets } from './secrets/resolve-secrets';
 import type { SecretSource } from './secrets/secret-source';
 import { type LogSinks, TaskLogs } from './logs/task-logs';
@@ -45,7 +46,8 @@ interface Running {
   status: 'PENDING' | 'RUNNING' | 'STOPPED';
   exitCode?: number;
   reason?: string;
-  healthy?: boolean;
+  /** Its healthCheck's answer so far (only a container with one has it). */
+  health?: HealthState;
   exited?: Promise<number>;
   logsDone?: Promise<void>;
 }
@@ -109,6 +111,7 @@ export class TaskRunner {
       reason: c.reason,
       runtimeId: c.id,
       networkBindings: this.bindingsOf(c.def),
+      healthStatus: c.health?.status,
     }));
   }
 
@@ -127,6 +130,20 @@ export class TaskRunner {
 
   private async report(lastStatus: TaskStatus, stop?: StopOutcome): Promise<void> {
     this.status = lastStatus;
+    await this.send(lastStatus, stop);
+  }
+
+  /**
+   * A container's health changed: reported at once, as a report of its own at the task's
+   * current status (its newer seq orders it; it never moves the status). Before RUNNING the
+   * change rides with the RUNNING report; once the task is stopping, with the stop's reports.
+   */
+  private reportHealth(): void {
+    if (this.status !== 'RUNNING' || this.stopping) return;
+    this.send('RUNNING').catch((e) => this.log(`cannot report health: ${e}`));
+  }
+
+  private async send(lastStatus: TaskStatus, stop?: StopOutcome): Promise<void> {
     const body: TaskReportBody = {
       task: { cluster: this.task.cluster, taskId: this.task.taskId },
       lastStatus, containers: this.reported(), timestamps: { ...this.timestamps }, stop, seq: nextSeq(), network: this.network(),
@@ -240,15 +257,16 @@ export class TaskRunner {
           // Others started, this one not: the previous agent died partway through the start order.
           throw new Error('Task failed to start: the agent restarted while launching it');
         }
+        c.exited = this.o.runtime.wait(s.id);
         if (s.running) {
           c.status = 'RUNNING';
           this.follow(c, true);
+          void this.healthLoop(c, s.startedAt ?? this.now());
         } else if (s.startedAt !== undefined) {
           c.status = 'STOPPED';
           c.exitCode = s.exitCode;
           c.reason = reasonForExit(s.exitCode ?? 0, false) ?? c.reason;
         }
-        c.exited = this.o.runtime.wait(s.id);
       }
       this.log(`adopted ${existing.length} container(s)${this.ns ? ' and their network namespace' : ''}`);
       const vanished = this.containers.find((c) => c.status === 'STOPPED' && c.def.essential);
@@ -309,7 +327,7 @@ export class TaskRunner {
           c.status = 'RUNNING';
           this.follow(c, false);
           c.exited = this.o.runtime.wait(c.id!);
-          if (c.def.healthCheck) void this.healthLoop(c);
+          void this.healthLoop(c, this.now());
         })();
         started.set(c.def.name, p);
       }
@@ -333,7 +351,7 @@ export class TaskRunner {
       return;
     }
     // HEALTHY
-    while (!dep.healthy) {
+    while (dep.health?.status !== 'HEALTHY') {
       this.checkStop();
       if (dep.status === 'STOPPED') throw new Error(`Dependency '${dep.def.name}' of '${c.def.name}' stopped before it was HEALTHY`);
       if (this.now() > deadline) throw new Error(`Dependency '${dep.def.name}' of '${c.def.name}' did not become HEALTHY in time`);
@@ -341,22 +359,31 @@ export class TaskRunner {
     }
   }
 
-  /** Runs the container's healthCheck as ECS does: interval, timeout, retries, startPeriod. */
-  private async healthLoop(c: Running): Promise<void> {
-    const hc = c.def.healthCheck!;
-    const startedAt = this.now();
-    const [kind, ...rest] = hc.command;
-    const command = kind === 'CMD-SHELL' ? ['/bin/sh', '-c', rest.join(' ')] : kind === 'CMD' ? rest : hc.command;
-    let failures = 0;
-    while (c.status === 'RUNNING' && !this.stopping) {
-      const code = await this.o.runtime.exec(c.id!, command, hc.timeout).catch(() => 1);
-      if (code === 0) {
-        c.healthy = true;
-        failures = 0;
-      } else if (this.now() - startedAt >= (hc.startPeriod ?? 0) * 1000 && ++failures >= hc.retries) {
-        c.healthy = false;
+  /**
+   * Runs the container's healthCheck (see health-check.ts) until the container stops or the
+   * task stops, and reports each change of its answer. An UNHEALTHY container keeps running, as
+   * in ECS: only a service's scheduler replaces an unhealthy task.
+   */
+  private async healthLoop(c: Running, startedAt: number): Promise<void> {
+    const check = c.def.healthCheck;
+    if (!check) return;
+    const command = probeCommand(check);
+    const ended = Promise.race([this.stopSignal, c.exited]).then(() => true, () => true);
+    c.health = STARTING;
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const tick = new Promise<false>((r) => (timer = setTimeout(() => r(false), check.interval * 1000).unref()));
+      const over = await Promise.race([tick, ended]);
+      clearTimeout(timer);
+      if (over || c.status !== 'RUNNING' || this.stopping) return;
+      const code = await this.o.runtime.exec(c.id!, command, check.timeout).catch(() => 1);
+      if (c.status !== 'RUNNING' || this.stopping) return;
+      const before = c.health.status;
+      c.health = afterProbe(c.health, check, code === 0, this.now() - startedAt);
+      if (c.health.status !== before) {
+        this.log(`container ${c.def.name} is ${c.health.status}`);
+        this.reportHealth();
       }
-      await new Promise((r) => setTimeout(r, (c.healthy ? hc.interval : 1) * 1000));
     }
   }
 

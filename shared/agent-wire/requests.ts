@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HEALTH_STATUSES } from '../domain/health';
 import { CONTAINER_STATUSES, STOP_CODES, TASK_STATUSES, TASK_TIMESTAMPS } from '../domain/task';
 import { PROTOCOLS } from '../domain/ports';
 import { MAX_CONTAINERS } from '../domain/task-definition';
@@ -54,8 +55,8 @@ export const pollAssignmentsRequest = z.strictObject({
 
 /**
  * One container as the agent reports it. The control plane keeps only what the runtime
- * observed (status, exit code, reason, runtime id); the definition's members are checked here
- * and then taken from the task's own record, never from the report.
+ * observed (status, exit code, reason, runtime id, health); the definition's members are
+ * checked here and then taken from the task's own record, never from the report.
  */
 export const containerReport = z.strictObject({
   name: containerName,
@@ -75,6 +76,8 @@ export const containerReport = z.strictObject({
     hostPort: port,
     protocol: z.enum(PROTOCOLS),
   })).max(100).optional(),
+  /** The container's health check's answer; absent while it has none (or the container has no check). */
+  healthStatus: z.enum(HEALTH_STATUSES).optional(),
 });
 
 export const reportTaskStateRequest = z.strictObject({

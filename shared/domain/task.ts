@@ -1,6 +1,7 @@
 import type { Tag } from './fields';
 import type { NetworkBinding } from './ports';
 import type { TaskNetwork } from './task-network';
+import type { HealthStatus } from './health';
 
 /** ECS's task lifecycle, in order. A task only ever moves forward through it. */
 export const TASK_STATUSES = [
@@ -54,6 +55,10 @@ export interface ContainerState {
   runtimeId?: string;
   /** The host ports the agent published for it. */
   networkBindings?: NetworkBinding[];
+  /** Set from the definition at RunTask: the container has a healthCheck. */
+  hasHealthCheck?: boolean;
+  /** As the agent last reported it; absent until the check has an answer. */
+  healthStatus?: HealthStatus;
 }
 
 export interface ContainerOverride {

@@ -1,5 +1,6 @@
 import { type Partition, clusterArn, containerArn, containerInstanceArn, serviceArn, taskArn, taskDefinitionArn } from '../domain/arns';
 import type { Tag } from '../domain/fields';
+import { containerHealthStatus, taskHealthStatus } from '../domain/health';
 import { TASK_TIMESTAMPS } from '../domain/task';
 import { dropUndefined } from '../domain/task-definition';
 import type { Deployment } from '../domain/service';
@@ -74,6 +75,7 @@ export function toEcsTask(p: Partition, t: TaskRecord) {
       lastStatus: c.lastStatus,
       exitCode: c.exitCode,
       reason: c.reason,
+      healthStatus: containerHealthStatus(c),
       networkBindings: c.networkBindings ?? [],
       networkInterfaces,
       cpu: c.cpu === undefined ? undefined : String(c.cpu),
@@ -88,6 +90,7 @@ export function toEcsTask(p: Partition, t: TaskRecord) {
     }),
     lastStatus: t.lastStatus,
     desiredStatus: t.desiredStatus,
+    healthStatus: taskHealthStatus(t.containers),
     cpu: String(t.cpu),
     memory: String(t.memory),
     ...timestamps,

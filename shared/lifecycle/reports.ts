@@ -77,9 +77,11 @@ export interface TaskReport extends Omit<StatusChange, 'containers'> {
 }
 
 /**
- * The task's containers with what the agent observed of each: its status, exit code, reason and
- * runtime id. What the definition fixed (name, image, sizes) stays as the task's record has it,
- * whatever the report says, and a container the task does not have is refused.
+ * The task's containers with what the agent observed of each: its status, exit code, reason,
+ * runtime id and health. What the definition fixed (name, image, sizes, whether it has a health
+ * check) stays as the task's record has it, whatever the report says, and a container the task
+ * does not have is refused. A report without a health answer keeps the last one (an agent that
+ * restarted has none until its first check), and a container without a check has none.
  */
 function observedContainers(task: TaskRecord, reported: ContainerReport[]): ContainerState[] {
   const byName = new Map(reported.map((c) => [c.name, c]));
@@ -90,13 +92,18 @@ function observedContainers(task: TaskRecord, reported: ContainerReport[]): Cont
   }
   return task.containers.map((c) => {
     const r = byName.get(c.name);
-    return r ? dropUndefined({ ...c, lastStatus: r.lastStatus, exitCode: r.exitCode, reason: r.reason, runtimeId: r.runtimeId, networkBindings: r.networkBindings }) : c;
+    if (!r) return c;
+    const healthStatus = c.hasHealthCheck ? r.healthStatus ?? c.healthStatus : undefined;
+    return dropUndefined({
+      ...c, lastStatus: r.lastStatus, exitCode: r.exitCode, reason: r.reason, runtimeId: r.runtimeId, networkBindings: r.networkBindings, healthStatus,
+    });
   });
 }
 
 /**
- * An agent's report of a task's state. Applied only when it moves the task forward; then the
- * workflow waiting on that state is released, and a STOPPED task's stop workflow frees its room.
+ * An agent's report of a task's state. Applied only when it moves the task forward (a health
+ * change is a report at the same status with a newer seq); then the workflow waiting on that
+ * state is released, and a STOPPED task's stop workflow frees its room.
  */
 export async function reportTaskState(b: Berth, hostId: string, report: TaskReport): Promise<{ applied: boolean; task: TaskRecord }> {
   const current = await b.store.tasks.get(report.task);

@@ -97,6 +97,7 @@ function buildTask(b: Berth, req: RunTaskRequest, def: TaskDefinitionRecord, tas
         name: c.name, image: c.image, essential: c.essential,
         cpu: o?.cpu ?? c.cpu, memory: o?.memory ?? c.memory, memoryReservation: o?.memoryReservation ?? c.memoryReservation,
         lastStatus: 'PENDING' as const,
+        ...(c.healthCheck ? { hasHealthCheck: true } : {}),
       };
     }),
     overrides: req.overrides,

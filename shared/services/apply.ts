@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Berth } from '../context';
 import type { Tag } from '../domain/fields';
+import { hasHealthCheck, taskHealthStatus } from '../domain/health';
 import type { ObservedTask, Service, ServicePlan } from '../domain/service';
 import type { PlacementStrategyType } from '../domain/task';
 import { runTask } from '../lifecycle/run-task';
@@ -68,35 +69,21 @@ async function taskTags(b: Berth, service: Service, taskDefinitionArn: string): 
   return tags;
 }
 
-/** What the reconciler needs of a task record. */
-function observe(t: TaskRecord, withHealthCheck: Set<string>): ObservedTask {
-  // Health reaches the control plane only once the agent reports it; until then a container
-  // health check is invisible here, and RUNNING is what counts.
-  const health = (t as TaskRecord & { healthStatus?: ObservedTask['healthStatus'] }).healthStatus;
+/** What the reconciler needs of a task record: its health is what its agent last reported. */
+function observe(t: TaskRecord): ObservedTask {
   return {
     taskId: t.taskId,
     deploymentId: t.startedBy ?? '',
     lastStatus: t.lastStatus,
     desiredStatus: t.desiredStatus,
-    healthStatus: health ?? 'UNKNOWN',
-    hasHealthCheck: health !== undefined && withHealthCheck.has(t.taskDefinitionArn),
+    healthStatus: taskHealthStatus(t.containers),
+    hasHealthCheck: hasHealthCheck(t.containers),
     hostId: t.hostId ?? t.targetHostId,
     startedAt: t.startedAt,
     stopCode: t.stopCode,
     stoppedReason: t.stoppedReason,
     stoppedAt: t.stoppedAt,
   };
-}
-
-async function definitionsWithHealthCheck(b: Berth, tasks: readonly TaskRecord[]): Promise<Set<string>> {
-  const out = new Set<string>();
-  const seen = new Map<string, TaskRecord>();
-  for (const t of tasks) seen.set(t.taskDefinitionArn, t);
-  for (const [arn, t] of seen) {
-    const def = await b.store.taskDefinitions.get(t.family, t.revision);
-    if (def?.containerDefinitions.some((c) => c.essential && c.healthCheck)) out.add(arn);
-  }
-  return out;
 }
 
 /** Carries out one plan's starts; the service gets the "has started" event, or ECS's launch error. */
@@ -140,10 +127,9 @@ export async function reconcileService(b: Berth, key: ServiceKey): Promise<Servi
     const service = await b.store.services.get(key);
     if (!service || service.status === 'INACTIVE') return { service, started: [], stopped: [] };
     const records = await b.store.tasks.listByGroup(key.cluster, serviceGroup(key.serviceName));
-    const withHealthCheck = await definitionsWithHealthCheck(b, records.filter((t) => t.lastStatus !== 'STOPPED'));
     const hosts = (await b.store.hosts.list()).map((h) => ({ hostId: h.hostId, status: h.status }));
     const newId = idsFor(service);
-    const plan = reconcile({ service, tasks: records.map((t) => observe(t, withHealthCheck)), hosts, now: b.now(), newId });
+    const plan = reconcile({ service, tasks: records.map(observe), hosts, now: b.now(), newId });
 
     const stopped: string[] = [];
     for (const stop of plan.stops) {

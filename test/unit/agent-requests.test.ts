@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { parseRequest } from '../../shared/agent-api/parse';
 import { AGENT_REQUESTS, type AgentOperation } from '../../shared/agent-wire/requests';
 import { ClientException } from '../../shared/domain/errors';
+import { HEALTH_STATUSES } from '../../shared/domain/health';
 import { CONTAINER_STATUSES, STOP_CODES, TASK_STATUSES, TASK_TIMESTAMPS } from '../../shared/domain/task';
 import { AGENT_METRICS, DIMENSIONS } from '../../shared/metrics/catalog';
 
@@ -30,6 +31,7 @@ const container = fc.record({
   runtimeId: fc.option(fc.stringMatching(/^[a-f0-9]{64}$/), { nil: undefined }),
   image: fc.option(fc.constant('localhost/busybox:latest'), { nil: undefined }),
   essential: fc.option(fc.boolean(), { nil: undefined }),
+  healthStatus: fc.option(fc.constantFrom(...HEALTH_STATUSES), { nil: undefined }),
 }, { requiredKeys: ['name', 'lastStatus'] });
 
 const report = fc.record({
@@ -122,6 +124,7 @@ describe('Agent API requests', () => {
       ['containers[0].lastStatus', { containers: [{ ...valid.containers[0], lastStatus: 'EXPLODED' }] }],
       ['containers[0].name', { containers: [{ ...valid.containers[0], name: '../etc' }] }],
       ['containers[0].reason', { containers: [{ ...valid.containers[0], reason: 'x'.repeat(1025) }] }],
+      ['containers[0].healthStatus', { containers: [{ ...valid.containers[0], healthStatus: 'SICK' }] }],
       ['containers[0].secretValue', { containers: [{ ...valid.containers[0], secretValue: 's3cr3t' }] }],
       ['containers', { containers: Array.from({ length: 11 }, () => valid.containers[0]) }],
       ['task.taskId', { task: { cluster: 'default', taskId: 'not-a-task' } }],
