@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { awsEcs } from '../support/aws-cli';
-import { expectConforms, expectEcsError } from '../support/ecs-model';
+import { expectRecordedCallsConform } from '../support/ecs-model';
 import { TEST_CREDENTIALS, eventually } from '../support/harness';
 import { BUSYBOX, type LocalMode, startLocalMode } from '../support/local-mode';
 import { type RecordingProxy, startRecordingProxy } from '../support/recording-proxy';
@@ -64,13 +64,7 @@ describe('Services', () => {
     await proxy?.close();
     await m?.close();
   });
-  afterEach(() => {
-    for (const call of proxy.calls.splice(0)) {
-      const operation = call.target.split('.').pop()!;
-      if (call.status === 200) expectConforms(operation, JSON.parse(call.body));
-      else expectEcsError(JSON.parse(call.body));
-    }
-  });
+  afterEach(() => expectRecordedCallsConform(proxy.calls));
 
   describe('a REPLICA HTTP service', () => {
     let v1: string;

@@ -2,7 +2,7 @@ import { DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTask
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { awsEcs } from '../support/aws-cli';
-import { expectConforms, expectEcsError } from '../support/ecs-model';
+import { expectRecordedCallsConform } from '../support/ecs-model';
 import { TEST_CREDENTIALS, eventually } from '../support/harness';
 import { BUSYBOX, type LocalMode, startLocalMode, untilStatus } from '../support/local-mode';
 import { type RecordingProxy, startRecordingProxy } from '../support/recording-proxy';
@@ -35,13 +35,7 @@ describe('Task addresses', () => {
     await m?.close();
   });
   // Conformance: every ECS response of these tests, against awscli's model.
-  afterEach(() => {
-    for (const call of proxy.calls.splice(0)) {
-      const operation = call.target.split('.').pop()!;
-      if (call.status === 200) expectConforms(operation, JSON.parse(call.body));
-      else expectEcsError(JSON.parse(call.body));
-    }
-  });
+  afterEach(() => expectRecordedCallsConform(proxy.calls));
 
   describe('three replicas of one definition with containerPort 8080', () => {
     const names = ['replica-1', 'replica-2', 'replica-3'];

@@ -320,3 +320,12 @@ export function expectEcsError(body: unknown, type?: string): void {
   }
   expect(problems).toEqual([]);
 }
+
+/** Takes every call a recording proxy saw and checks each: a conforming answer, or an ECS error. */
+export function expectRecordedCallsConform(calls: { target: string; status: number; body: string }[]): void {
+  for (const call of calls.splice(0)) {
+    const operation = call.target.split('.').pop()!;
+    if (call.status === 200) expectConforms(operation, JSON.parse(call.body));
+    else expectEcsError(JSON.parse(call.body));
+  }
+}
