@@ -58,8 +58,9 @@ export function jsonProtocol(
     let body: unknown = {};
     if (raw.length > 0) {
       try {
-        body = JSON.parse(raw.toString('utf8'));
-      } catch {
+        body = JSON.parse(raw.toString('utf8'), refuseProtoKeys);
+      } catch (e) {
+        if (e instanceof SerializationException) throw e;
         throw new SerializationException('Start of structure or map found where not expected, or the body is not valid JSON.');
       }
     }
@@ -67,6 +68,16 @@ export function jsonProtocol(
     event.call = { operation, body, requestId };
   };
   return { before, name: 'jsonProtocol' };
+}
+
+/**
+ * A member named `__proto__` cannot be kept: JavaScript objects and the DynamoDB marshaller both
+ * drop it on copy, so a map such as logConfiguration.options would lose it in silence (or reach
+ * the store as an empty value). Refused, like any body Berth cannot take as it is.
+ */
+function refuseProtoKeys(this: unknown, key: string, value: unknown): unknown {
+  if (key === '__proto__') throw new SerializationException('A member named __proto__ is not accepted.');
+  return value;
 }
 
 export const ecsResponse = (status: number, body: object, requestId: string): APIGatewayProxyStructuredResultV2 => ({

@@ -198,6 +198,9 @@ describe('ECS API protocol', () => {
     it.each([
       ['malformed JSON', `${TARGET}.ListClusters`, '{"maxResults": ', 400, 'SerializationException'],
       ['a JSON array body', `${TARGET}.ListClusters`, '[1,2]', 400, 'SerializationException'],
+      ['a map member named __proto__', `${TARGET}.RegisterTaskDefinition`, JSON.stringify({ family: 'proto', containerDefinitions: [{
+        name: 'app', image: 'x', memory: 128, logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': 'g' } },
+      }] }).replace('"awslogs-group"', '"__proto__":"","awslogs-group"'), 400, 'SerializationException'],
       ['an unknown operation', `${TARGET}.LaunchRockets`, '{}', 400, 'UnknownOperationException'],
       ['an inherited property name as operation', `${TARGET}.toString`, '{}', 400, 'UnknownOperationException'],
       ['no X-Amz-Target', undefined, '{}', 400, 'UnknownOperationException'],
