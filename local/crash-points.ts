@@ -104,10 +104,11 @@ export function crashBeforeWorkflowStart(engine: LocalWorkflowEngine, hook: Cras
 
 /** The host store with the hook called once a reservation is written, before anyone binds it. */
 export function crashAfterReserve(hosts: HostStore, hook: CrashHook): void {
-  const reserve = hosts.reserve.bind(hosts);
-  hosts.reserve = async (plan, cluster, now) => {
-    const reserved = await reserve(plan, cluster, now);
-    if (reserved) await hook(RESERVED_POINT, { cluster, taskId: plan.taskId });
+  // Every reservation, single or batched, is one reserveAll write.
+  const reserveAll = hosts.reserveAll.bind(hosts);
+  hosts.reserveAll = async (hostId, plans, cluster, now) => {
+    const reserved = await reserveAll(hostId, plans, cluster, now);
+    if (reserved) for (const plan of plans) await hook(RESERVED_POINT, { cluster, taskId: plan.taskId });
     return reserved;
   };
 }

@@ -10,6 +10,8 @@ import type { PlacementStrategy } from '../scheduler/placement';
 import { checkContainersFit, reservationOf } from '../domain/task-definition';
 import { ECS_RESERVED_PORTS, fixedHostPorts } from '../domain/ports';
 import { CLIENT_TOKEN_TTL_MS, type TaskDefinitionRecord, type TaskRecord } from '../store';
+import { placementOf } from './placer';
+import { placerFor } from './steps';
 import { launchExecutionName } from './task-ref';
 
 export interface RunTaskRequest {
@@ -169,10 +171,29 @@ export async function runTask(b: Berth, req: RunTaskRequest): Promise<TaskRecord
   }
 
   const tasks = taskIds.map((id) => buildTask(b, req, def, id, createdAt, size));
-  await Promise.all(tasks.map((t) => b.store.tasks.create(t)));
+  const created = await Promise.all(tasks.map((t) => b.store.tasks.create(t)));
+  await placeTogether(b, tasks.filter((_, i) => created[i]));
   await Promise.all(tasks.map((t) => startLaunchWorkflow(b, t)));
   // A repeat of an earlier call returns the tasks as they are now, not as first written.
   return Promise.all(tasks.map(async (t) => (await b.store.tasks.get(t))!));
+}
+
+/**
+ * The tasks of one call (a RunTask's count, a service's new tasks) are placed as one batch
+ * before their workflows start: one plan, one conditional write per host, instead of as many
+ * placements racing each other for the same room. A task bound here is found placed by its
+ * workflow; one that fits nowhere yet, or whose binding lost to a StopTask, is left to its own
+ * workflow's placement, which waits for room and asks for capacity as usual. A crash between
+ * the reservation and the binding leaves room that recovery frees, as for a single placement.
+ */
+async function placeTogether(b: Berth, tasks: Task[]): Promise<void> {
+  if (tasks.length < 2 || tasks[0].targetHostId !== undefined) return;
+  const demands = tasks.map((t) => ({ taskId: t.taskId, cpu: t.cpu, memory: t.memory, ports: t.hostPorts }));
+  const { placed } = await placerFor(b).placeBatch(demands, tasks[0].cluster, placementOf(tasks[0]));
+  await Promise.all(placed.map(async (plan) => {
+    const ref = { cluster: tasks[0].cluster, taskId: plan.taskId };
+    if (!(await b.store.tasks.bindHost(ref, plan.hostId))) await b.store.hosts.release(plan.hostId, plan.taskId, plan, b.now());
+  }));
 }
 
 /** The launch workflow's input is fixed by the task itself, so a restart can start it again. */

@@ -100,4 +100,26 @@ describe('RunTask placement', () => {
       { name: 'ecs.os-type', value: 'linux' },
     ]));
   });
+
+  it('places the tasks of one call as one batch: bound when RunTask answers, one write per host', async () => {
+    // Prepare: count the host writes that reserve room.
+    const hosts = h.berth.store.hosts;
+    const reserveAll = hosts.reserveAll.bind(hosts);
+    let writes = 0;
+    hosts.reserveAll = async (...args) => {
+      writes++;
+      return reserveAll(...args);
+    };
+    try {
+      // Act
+      const r = await h.ecs.send(new RunTaskCommand({ taskDefinition: 'pl', count: 6, placementStrategy: [{ type: 'binpack', field: 'memory' }] }));
+
+      // Assess: every task already holds a host, and six tasks took at most one write per host.
+      const bound = await Promise.all(r.tasks!.map((t) => task(idOf(t.taskArn!))));
+      expect(bound.every((t) => t?.hostId !== undefined)).toBe(true);
+      expect(writes).toBeLessThanOrEqual(2);
+    } finally {
+      hosts.reserveAll = reserveAll;
+    }
+  });
 });
