@@ -83,9 +83,13 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       const plan = await placerFor(b).place(demand, task.cluster, placement, task.targetHostId);
       if (!plan) {
         if (b.now() < placementDeadline) {
-          // Placement and capacity talk through recorded demand; the trigger only says "now".
-          await b.store.demand.record({ taskId: task.taskId, cluster: task.cluster, cpu: task.cpu, memory: task.memory, since: b.now() });
-          b.capacity.trigger();
+          // Placement and capacity talk through recorded demand; the trigger only says "now". A
+          // task pinned to its host (a DAEMON service's) waits for room there: a new host would
+          // not take it, and would only bring a daemon task of its own.
+          if (task.targetHostId === undefined) {
+            await b.store.demand.record({ taskId: task.taskId, cluster: task.cluster, cpu: task.cpu, memory: task.memory, since: b.now() });
+            b.capacity.trigger();
+          }
           return { outcome: 'WAIT', retryAfterSeconds: b.config.placementRetrySeconds };
         }
         await markTaskStopped(b, ref, {

@@ -63,7 +63,7 @@ describe('Services', () => {
     ecs?.destroy();
     await proxy?.close();
     await m?.close();
-  });
+  }, 180_000);
   afterEach(() => expectRecordedCallsConform(proxy.calls));
 
   describe('a REPLICA HTTP service', () => {
@@ -236,10 +236,10 @@ describe('Services', () => {
         return running.length === hosts.length ? hosts : undefined;
       }, 120_000, 'a daemon task per host');
       // A host joins: a task too big for any host today (a c6i.large holds 3840 MiB) makes the
-      // capacity manager launch a larger one.
+      // capacity manager launch a larger one, with room left beside it for the daemon's task.
       const big = join(m.dataDir, 'big.json');
       writeFileSync(big, JSON.stringify({
-        family: 'svc-big', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '2048', memory: '4096',
+        family: 'svc-big', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '1024', memory: '4096',
         containerDefinitions: [{ name: 'big', image: BUSYBOX, command: ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'], stopTimeout: 2 }],
       }));
       expect((await cli(['register-task-definition', '--cli-input-json', `file://${big}`])).code).toBe(0);
