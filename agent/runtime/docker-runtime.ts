@@ -118,8 +118,17 @@ export class DockerRuntime implements ContainerRuntime {
       await this.docker.getContainer(id).start();
     } catch (e) {
       if (statusOf(e) === 304) return; // already running
+      // podman 4.3 reads the started process's cgroup after starting it: a container that exits
+      // at once fails the start ("read /proc/PID/cgroup: no such process") although it ran.
+      if (/no such process/.test(messageOf(e)) && (await this.hasStarted(id))) return;
       throw new CannotCreateContainerError(id, messageOf(e));
     }
+  }
+
+  private async hasStarted(id: string): Promise<boolean> {
+    const info = await this.docker.getContainer(id).inspect().catch(() => undefined);
+    const state = info?.State;
+    return state !== undefined && (state.Running || (state.Status === 'exited' && !state.StartedAt.startsWith('0001-')));
   }
 
   async inspect(id: string): Promise<ContainerState | undefined> {
