@@ -52,8 +52,10 @@ describe('Services', () => {
   };
 
   beforeAll(async () => {
+    // Room for the hosts the earlier cases leave behind (idle ones go only after 300 s) and for the
+    // larger host the DAEMON case brings in.
     m = await startLocalMode({
-      hosts: 1, maxHosts: 4, heartbeatIntervalMs: 1000, heartbeatTimeoutSeconds: 5, serviceIntervalMs: 2000,
+      hosts: 1, maxHosts: 8, heartbeatIntervalMs: 1000, heartbeatTimeoutSeconds: 5, serviceIntervalMs: 2000,
       config: { placementTimeoutSeconds: 60 },
     });
     proxy = await startRecordingProxy(m.local.url);
