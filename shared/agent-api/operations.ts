@@ -25,7 +25,11 @@ function callingHost(caller: Caller, body: { hostId?: string }): string {
 /** An operation whose body is parsed by its schema first: bad input is refused before anything runs. */
 const agentOperation = <O extends AgentOperation>(
   name: O, run: (b: Berth, body: AgentRequest<O>, caller: Caller) => Promise<object>,
-): Operation => (b, body, caller) => run(b, parseRequest(AGENT_REQUESTS[name], body) as AgentRequest<O>, caller);
+): Operation => (b, body, caller) => {
+  // Only RegisterHost may come unsigned; an unsigned call learns nothing of the body's rules.
+  if (name !== 'RegisterHost') callingHost(caller, {});
+  return run(b, parseRequest(AGENT_REQUESTS[name], body) as AgentRequest<O>, caller);
+};
 
 /**
  * Unsigned the first time, with the launch's bootstrap token (locally) or the instance's signed
