@@ -36,10 +36,12 @@ const PLAN: StormPlan = {
 describe('Storm', () => {
   let m: LocalMode | undefined;
   const recorder = new HistoryRecorder();
+  // The last engine sample (a podman list of every container) and the close can each take minutes
+  // on a loaded machine; a teardown cut short leaves the local mode running into the next file.
   afterAll(async () => {
     await recorder.stopSampling();
     await m?.close();
-  }, 180_000);
+  }, 360_000);
 
   it(`never overcommits a host while ${TASKS} tasks and concurrent StopTask calls go through 3 hosts, and every task ends in exactly one terminal state`, async () => {
     // Prepare: exactly 3 hosts; the capacity manager may add none.
