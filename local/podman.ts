@@ -85,7 +85,14 @@ export async function startPodmanService(options: { dataDir: string; log: Log })
     });
   });
 
+  // The service lives in a group of its own, so it would outlive this process: a process that
+  // exits without stopping it (an uncaught error, a test worker ended) takes it along.
+  const endWithUs = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  process.once('exit', endWithUs);
   const stop = async () => {
+    process.off('exit', endWithUs);
     await stopChild(child, exited);
     rmSync(pidFile, { force: true });
   };
