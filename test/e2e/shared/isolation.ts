@@ -50,9 +50,11 @@ export function suite(mode: () => LocalMode): void {
 describe('Task isolation', () => {
   let m: LocalMode;
   let docker: Docker;
+  let runtime: DockerRuntime;
   beforeAll(() => {
     m = mode();
     docker = new Docker({ socketPath: m.local.dockerSocket });
+    runtime = new DockerRuntime({ socketPath: m.local.dockerSocket });
   });
 
   /**
@@ -86,7 +88,7 @@ describe('Task isolation', () => {
     const hosts = [...m.local.fleet.agents.keys()];
     const owners = (await listContainers(LABELS.network))
       .filter((c) => hosts.includes(c.Labels[LABELS.host]));
-    const networks = (await docker.listNetworks()).filter((n) => hosts.includes(n.Labels?.[LABELS.host] ?? ''));
+    const networks = (await Promise.all(hosts.map((h) => runtime.listNetworks({ [LABELS.host]: h })))).flat();
     return { owners: owners.length, networks: networks.length };
   }
   /** Waits until the fleet holds only its ready namespaces and those of `running` tasks. */
