@@ -28,6 +28,8 @@ export interface AgentOptions {
   pause?: { image: string; command: readonly string[] };
   /** Where published host ports are bound, and the range dynamic ones (hostPort 0) come from. */
   hostPorts?: HostPortOptions;
+  /** The operator's limit on a task's processes (see task-limits.ts); its default unless given. */
+  taskPidsLimit?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -147,6 +149,7 @@ export class Agent {
       log: this.o.log,
       allowedCapabilities: this.o.allowedCapabilities,
       namespaces: this.namespaces,
+      taskPidsLimit: this.o.taskPidsLimit,
     });
     this.runners.set(task.taskId, runner);
     const adopted = this.orphans.get(task.taskId);

@@ -52,6 +52,7 @@ function main() {
     pause: { image: config.pauseImage, command: DEFAULT_PAUSE.command },
     namespacePoolSize: config.namespacePoolSize,
     hostPorts: config.hostPorts,
+    taskPidsLimit: config.taskPidsLimit,
   });
   let stopping = false;
   const stop = () => {

@@ -9,9 +9,10 @@ import { type SecretEnvironment, resolveSecrets } from './secrets/resolve-secret
 import type { SecretSource } from './secrets/secret-source';
 import { type LogSinks, TaskLogs } from './logs/task-logs';
 import { DEFAULT_ALLOWED_CAPABILITIES, capabilitiesAdded, capabilitiesDropped, checkCapabilities } from './capability-policy';
-import { type ContainerRuntime, type ContainerSpec, type ContainerState, LABELS, containerName } from './runtime/container-runtime';
+import { type ContainerRuntime, type ContainerSpec, type ContainerState, LABELS, SIGKILL_EXIT_CODE, containerName } from './runtime/container-runtime';
 import { type TaskNamespace, TaskNamespaces } from './task-namespaces';
 import { publishedMappings } from '../shared/domain/ports';
+import { type ContainerLimits, containerLimits } from './task-limits';
 
 /** How long a container may wait for a dependency's condition (ECS's startTimeout). */
 const DEPENDENCY_TIMEOUT_MS = 3 * 60_000;
@@ -38,10 +39,14 @@ export interface TaskRunnerOptions {
   allowedCapabilities?: readonly string[];
   /** Where the task's network namespace comes from; one made on demand unless given. */
   namespaces?: TaskNamespaces;
+  /** The operator's limit on a task's processes, shared by its containers (task-limits.ts). */
+  taskPidsLimit?: number;
 }
 
 interface Running {
   def: ContainerDefinition;
+  /** Its part of the task's cpu, memory and processes. */
+  limits: ContainerLimits;
   id?: string;
   status: 'PENDING' | 'RUNNING' | 'STOPPED';
   exitCode?: number;
@@ -58,8 +63,8 @@ class TaskStopped extends Error {}
 let lastSeq = 0;
 const nextSeq = () => (lastSeq = Math.max(lastSeq + 1, Date.now()));
 
-const reasonForExit = (code: number, stopping: boolean) =>
-  code === 137 && !stopping ? 'OutOfMemoryError: container killed with SIGKILL (exit 137), most likely over its memory limit' : undefined;
+/** ECS's containers[].reason for a container the kernel killed for memory. */
+export const OUT_OF_MEMORY_REASON = 'OutOfMemoryError: Container killed due to memory usage';
 
 /**
  * Runs one task's containers on this host and reports each state change: pull, create, start
@@ -83,7 +88,8 @@ export class TaskRunner {
   private readonly logs: TaskLogs;
 
   constructor(readonly task: Assignment, private readonly o: TaskRunnerOptions) {
-    this.containers = task.containers.map((def) => ({ def, status: 'PENDING' }));
+    const limits = containerLimits(task.containers, { cpu: task.cpu, memory: task.memory }, o.taskPidsLimit);
+    this.containers = task.containers.map((def, i) => ({ def, limits: limits[i], status: 'PENDING' }));
     this.logs = new TaskLogs(task.taskId, o.logSinks, { log: (m) => this.log(m) });
     this.namespaces = o.namespaces ?? new TaskNamespaces({ runtime: o.runtime, hostId: o.hostId, log: o.log });
     this.status = task.lastStatus;
@@ -171,7 +177,7 @@ export class TaskRunner {
     if (this.stopRequested) throw new TaskStopped();
   }
 
-  private spec(c: ContainerDefinition, ns: TaskNamespace): ContainerSpec {
+  private spec({ def: c, limits }: Running, ns: TaskNamespace): ContainerSpec {
     return {
       name: containerName(this.task.taskId, c.name),
       image: c.image,
@@ -180,9 +186,7 @@ export class TaskRunner {
       env: [...(c.environment ?? []).map((e) => `${e.name}=${e.value}`), ...(this.secretEnv.get(c.name) ?? [])],
       workingDirectory: c.workingDirectory,
       user: c.user,
-      cpuShares: c.cpu,
-      memoryMiB: c.memory,
-      memoryReservationMiB: c.memoryReservation,
+      ...limits,
       ulimits: c.ulimits ?? [],
       // Published by the namespace owner.
       portMappings: [],
@@ -265,7 +269,7 @@ export class TaskRunner {
         } else if (s.startedAt !== undefined) {
           c.status = 'STOPPED';
           c.exitCode = s.exitCode;
-          c.reason = reasonForExit(s.exitCode ?? 0, false) ?? c.reason;
+          if (s.oomKilled) c.reason = OUT_OF_MEMORY_REASON;
         }
       }
       this.log(`adopted ${existing.length} container(s)${this.ns ? ' and their network namespace' : ''}`);
@@ -302,7 +306,7 @@ export class TaskRunner {
   private async createAll(): Promise<void> {
     for (const c of this.containers) {
       this.checkStop();
-      c.id = await this.o.runtime.create(this.spec(c.def, this.ns!));
+      c.id = await this.o.runtime.create(this.spec(c, this.ns!));
     }
   }
 
@@ -413,7 +417,8 @@ export class TaskRunner {
       const code = await c.exited!;
       c.status = 'STOPPED';
       c.exitCode = code;
-      c.reason ??= reasonForExit(code, this.stopping);
+      // Only a SIGKILL can be the OOM killer's: only then is the engine asked why.
+      if (code === SIGKILL_EXIT_CODE && (await this.o.runtime.inspect(c.id!).catch(() => undefined))?.oomKilled) c.reason ??= OUT_OF_MEMORY_REASON;
       return c;
     });
     const essentialExit = Promise.race(

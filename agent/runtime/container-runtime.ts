@@ -42,9 +42,13 @@ export interface ContainerSpec {
   user?: string;
   /** ECS cpu units → Docker CpuShares (a relative weight, as ECS's EC2 launch type sets it). */
   cpuShares?: number;
+  /** Hard cpu quota (Docker NanoCpus): this container's part of the task's cpu (task-limits.ts). */
+  nanoCpus?: number;
   /** Hard limit (Docker Memory) and soft limit (MemoryReservation), MiB. */
   memoryMiB?: number;
   memoryReservationMiB?: number;
+  /** Most processes the container may have at once (Docker PidsLimit): its part of the task's. */
+  pidsLimit?: number;
   ulimits: { name: string; softLimit: number; hardLimit: number }[];
   /**
    * Published on the host; only a namespace owner may have any (the engine's rule). hostPort 0
@@ -71,6 +75,7 @@ export interface ContainerState {
   status: string;
   running: boolean;
   exitCode?: number;
+  /** Killed by the kernel for memory: as the engine says, or as the kernel's log says (see oom-kills.ts). */
   oomKilled: boolean;
   /** Epoch ms; undefined when never started / not finished. */
   startedAt?: number;
@@ -134,6 +139,9 @@ export interface ContainerRuntime {
    */
   followLogs(id: string, onLine: (line: string, stream: 'stdout' | 'stderr', timestampMs?: number) => void): Promise<void>;
 }
+
+/** The exit code of a process killed with SIGKILL, as the OOM killer kills. */
+export const SIGKILL_EXIT_CODE = 137;
 
 /** Engine names are deterministic, so a restarted agent finds the same containers. */
 export const containerName = (taskId: string, container: string) => `berth-${taskId}-${container}`;

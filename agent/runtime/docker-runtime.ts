@@ -8,7 +8,9 @@ import {
   type ContainerSpec,
   type ContainerState,
   LABELS,
+  SIGKILL_EXIT_CODE,
 } from './container-runtime';
+import { kernelKilledForMemory } from './oom-kills';
 import { bridgeName, keepTaskNetworksApart } from './task-network-isolation';
 
 /** The Docker Engine API's socket: BERTH_DOCKER_SOCKET, else DOCKER_HOST when it is unix://, else Docker's default. */
@@ -29,6 +31,8 @@ export interface DockerRuntimeOptions {
    * mode marks what its hosts make with its data directory (LABELS.instance).
    */
   labels?: Record<string, string>;
+  /** Whether the kernel killed the container (by id) for memory; default: its log says so (oom-kills.ts). */
+  killedForMemory?: (containerId: string) => boolean;
 }
 
 /** Exit code of an exec that ran past its timeout, as coreutils' `timeout` reports it. */
@@ -58,6 +62,9 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly pullTimeoutMs: number;
   private readonly log: (message: string) => void;
   private readonly labels: Record<string, string>;
+  private readonly killedForMemory: (containerId: string) => boolean;
+  /** The kernel's answer per exited container: its log is read once per container, not per inspect. */
+  private readonly oomAnswers = new Map<string, boolean>();
   private isolationKept?: Promise<void>;
   /** Whether the engine is podman, asked once. */
   private podman?: Promise<boolean>;
@@ -67,6 +74,7 @@ export class DockerRuntime implements ContainerRuntime {
     this.pullTimeoutMs = options.pullTimeoutMs ?? 60_000;
     this.log = options.log ?? (() => {});
     this.labels = options.labels ?? {};
+    this.killedForMemory = options.killedForMemory ?? ((id) => kernelKilledForMemory(id));
   }
 
   async hasImage(image: string): Promise<boolean> {
@@ -152,6 +160,7 @@ export class DockerRuntime implements ContainerRuntime {
     // podman stamps StartedAt when runc's start returns but FinishedAt from the process's real
     // exit, so a container that exits at once can finish a few ms before it "started".
     const finishedAt = startedAt === undefined ? epochMs(s.FinishedAt) : maxDefined(epochMs(s.FinishedAt), startedAt);
+    const exitCode = !running && finishedAt !== undefined ? s.ExitCode : undefined;
     return {
       ...networkOf(info),
       id: info.Id,
@@ -159,12 +168,21 @@ export class DockerRuntime implements ContainerRuntime {
       labels: info.Config.Labels ?? {},
       status: s.Status,
       running,
-      exitCode: !running && finishedAt !== undefined ? s.ExitCode : undefined,
-      oomKilled: s.OOMKilled,
+      exitCode,
+      oomKilled: s.OOMKilled || (exitCode === SIGKILL_EXIT_CODE && this.oomAnswer(info.Id)),
       startedAt,
       finishedAt,
       error: s.Error || undefined,
     };
+  }
+
+  private oomAnswer(id: string): boolean {
+    let answer = this.oomAnswers.get(id);
+    if (answer === undefined) {
+      answer = this.killedForMemory(id);
+      this.oomAnswers.set(id, answer);
+    }
+    return answer;
   }
 
   async wait(id: string): Promise<number> {
@@ -182,6 +200,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async remove(id: string): Promise<void> {
+    this.oomAnswers.delete(id);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.docker.getContainer(id).remove({ force: true, v: true });
@@ -407,6 +426,8 @@ function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
       CapDrop: spec.capDrop?.length ? spec.capDrop : undefined,
       SecurityOpt: SECURITY_OPTIONS,
       CpuShares: spec.cpuShares === undefined ? undefined : Math.max(MIN_CPU_SHARES, spec.cpuShares),
+      NanoCpus: spec.nanoCpus,
+      PidsLimit: spec.pidsLimit,
       Memory: spec.memoryMiB === undefined ? undefined : spec.memoryMiB * MiB,
       // No swap beyond the hard limit, as on Fargate: past it the container is OOM-killed.
       MemorySwap: spec.memoryMiB === undefined ? undefined : spec.memoryMiB * MiB,

@@ -87,7 +87,7 @@ function readContainer(c: Json, path: string, networkMode: string | undefined, f
   const memoryReservation = optInt(c, 'memoryReservation', `${path}.memoryReservation`, { min: 6 });
   if (memory !== undefined && memoryReservation !== undefined && memoryReservation > memory) {
     throw new ClientException(
-      `Invalid setting for container '${name}': 'memory' must be greater than or equal to 'memoryReservation'.`,
+      `Invalid setting for container '${name}'. 'memory' must be greater than or equal to 'memoryReservation'.`,
     );
   }
   const portMappings = optObjectList(c, 'portMappings', (p, pp) => {
@@ -293,11 +293,14 @@ function hasCycle(containers: ContainerDefinition[]): boolean {
   return containers.some((c) => visit(c.name));
 }
 
-/** Each container's memory must be set somewhere, and all of them must fit in the task's size. */
+/**
+ * Each container's memory must be set somewhere, and all of them must fit in the task's size: the
+ * agent bounds the task by its size (agent/task-limits.ts). Messages in ECS's words.
+ */
 export function checkContainersFit(containers: readonly ContainerDefinition[], cpu?: number, memory?: number): void {
   const cpuSum = containers.reduce((s, c) => s + (c.cpu ?? 0), 0);
   if (cpu !== undefined && cpuSum > cpu) {
-    throw new ClientException(`Invalid parameter 'containerDefinitions.cpu': the containers' cpu (${cpuSum}) exceeds the task's cpu (${cpu}).`);
+    throw new ClientException("The sum of all container 'cpu' values cannot be greater than the value of the task 'cpu'.");
   }
   let reserved = 0;
   for (const c of containers) {
@@ -305,12 +308,17 @@ export function checkContainersFit(containers: readonly ContainerDefinition[], c
       throw new ClientException(`Invalid setting for container '${c.name}'. At least one of 'memory' or 'memoryReservation' must be specified.`);
     }
     if (memory !== undefined && (c.memory ?? 0) > memory) {
-      throw new ClientException(`Invalid parameter 'memory' of container '${c.name}': ${c.memory} MiB exceeds the task's memory (${memory} MiB).`);
+      throw new ClientException(`The 'memory' setting for container '${c.name}' is greater than for the task.`);
+    }
+    if (memory !== undefined && (c.memoryReservation ?? 0) > memory) {
+      throw new ClientException(`The 'memoryReservation' setting for container '${c.name}' is greater than for the task.`);
     }
     reserved += c.memoryReservation ?? c.memory ?? 0;
   }
   if (memory !== undefined && reserved > memory) {
-    throw new ClientException(`Invalid parameter 'containerDefinitions.memory': the containers' memory (${reserved} MiB) exceeds the task's memory (${memory} MiB).`);
+    // ECS counts a container's memoryReservation where it has one, else its memory.
+    const counted = containers.some((c) => c.memoryReservation !== undefined) ? 'memoryReservation' : 'memory';
+    throw new ClientException(`The sum of all container '${counted}' values cannot be greater than the value of the task 'memory'.`);
   }
 }
 
