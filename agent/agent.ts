@@ -9,6 +9,7 @@ import type { LogSinks } from './logs/task-logs';
 import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
 import { type HostPortOptions, TaskNamespaces, isNamespaceOwner } from './task-namespaces';
 import { TaskRunner } from './task-runner';
+import type { TaskEndpointAccess } from './task-endpoint/session';
 
 export interface AgentOptions {
   client: AgentClient;
@@ -28,6 +29,8 @@ export interface AgentOptions {
   pause?: { image: string; command: readonly string[] };
   /** Where published host ports are bound, and the range dynamic ones (hostPort 0) come from. */
   hostPorts?: HostPortOptions;
+  /** The task metadata endpoint and task role credentials (task-endpoint/); none unless given. */
+  endpoint?: TaskEndpointAccess;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -147,6 +150,7 @@ export class Agent {
       log: this.o.log,
       allowedCapabilities: this.o.allowedCapabilities,
       namespaces: this.namespaces,
+      endpoint: this.o.endpoint,
     });
     this.runners.set(task.taskId, runner);
     const adopted = this.orphans.get(task.taskId);
@@ -172,5 +176,6 @@ export class Agent {
     this.running = false;
     clearInterval(this.heartbeat);
     await this.namespaces.close();
+    await this.o.endpoint?.endpoints.closeAll();
   }
 }
