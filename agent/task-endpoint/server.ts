@@ -108,8 +108,8 @@ export class TaskEndpoints {
     return this.o.awsEndpoint !== undefined;
   }
 
-  /** Serves the task on its gateway; a task served already is served anew. */
-  async open(task: EndpointTask): Promise<void> {
+  /** Serves the task on its gateway; a task served already is served anew. Resolves with the port (tests listen on any). */
+  async open(task: EndpointTask): Promise<number> {
     await this.close(task.id);
     const server = createServer((req, res) => {
       this.handle(task, req, res).catch((e) => {
@@ -123,6 +123,7 @@ export class TaskEndpoints {
       server.listen({ port: this.port, host: task.gateway }, () => resolve());
     });
     this.servers.set(task.id, { server, task });
+    return (server.address() as { port: number }).port;
   }
 
   async close(id: string): Promise<void> {
