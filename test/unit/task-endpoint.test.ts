@@ -271,7 +271,7 @@ describe('TaskEndpoints', () => {
 
     // Act
     const res = await fetch(`http://127.0.0.1:${port}/`, {
-      method: 'POST', body: '{"SecretId":"x"}', headers: { 'x-amz-target': 'secretsmanager.GetSecretValue', host: 'signed.example:51679' },
+      method: 'POST', body: '{"SecretId":"x"}', headers: { 'x-amz-target': 'secretsmanager.GetSecretValue' },
     });
 
     // Assess
