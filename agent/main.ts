@@ -9,6 +9,7 @@ import { LABELS } from './runtime/container-runtime';
 import { DockerRuntime } from './runtime/docker-runtime';
 import { DEFAULT_PAUSE } from './task-namespaces';
 import { TaskEndpoints } from './task-endpoint/server';
+import { taskRoleCredentialsSource } from './task-endpoint/task-role-credentials';
 
 /**
  * The agent as a process of its own, configured by its environment (agent/config.ts lists and
@@ -57,7 +58,7 @@ function main() {
     endpoint: {
       endpoints: new TaskEndpoints({ awsEndpoint: config.aws.endpoint, log }),
       region: config.aws.region,
-      credentials: (task) => client.taskCredentials(task),
+      credentials: taskRoleCredentialsSource(client, config.aws),
       stats: (runtimeId) => stats.raw(runtimeId),
     },
   });
