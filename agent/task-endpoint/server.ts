@@ -70,7 +70,11 @@ export interface TaskEndpointsOptions {
 
 type Route = { kind: 'container' | 'task' | 'stats' | 'taskStats'; container: string } | { kind: 'credentials' } | { kind: 'aws' };
 
-/** `/v4/ID/CONTAINER[/task][/stats]`, `/v3/...` alike, `/v1/credentials/ID`; anything else goes to the AWS endpoint. */
+/**
+ * `/v4/ID/CONTAINER[/task][/stats]`, `/v3/...` alike, `/v1/credentials/ID`; `/` goes to the AWS
+ * endpoint (where the AWS JSON services answer); nothing else is served, so a task reaches none
+ * of the local endpoint's other paths (the agent API, the operator API).
+ */
 export function route(path: string, id: string): Route | undefined {
   const [pathname] = path.split('?');
   const parts = pathname.split('/').slice(1);
@@ -81,7 +85,7 @@ export function route(path: string, id: string): Route | undefined {
     const kind = ({ '': 'container', task: 'task', stats: 'stats', 'task/stats': 'taskStats' } as const)[rest];
     return kind && { kind, container: parts[2] };
   }
-  return { kind: 'aws' };
+  return pathname === '/' ? { kind: 'aws' } : undefined;
 }
 
 const sameSecret = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
@@ -142,7 +146,7 @@ export class TaskEndpoints {
     if (sourceOf(req) !== task.address) return send(res, 403, 'Only the task itself may ask');
     const r = route(req.url ?? '/', task.id);
     if (!r) return send(res, 404, 'No such task or container');
-    if (r.kind === 'aws') return this.proxy(req, res);
+    if (r.kind === 'aws') return req.method === 'POST' ? this.proxy(req, res) : send(res, 405, 'Method not allowed');
     if (req.method !== 'GET') return send(res, 405, 'Method not allowed');
     if (r.kind === 'credentials') {
       const given = req.headers.authorization;
