@@ -9,6 +9,7 @@ import type { LogSinks } from './logs/task-logs';
 import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
 import { type HostPortOptions, TaskNamespaces, isNamespaceOwner } from './task-namespaces';
 import { TaskRunner } from './task-runner';
+import type { TaskEndpointAccess } from './task-endpoint/session';
 
 export interface AgentOptions {
   client: AgentClient;
@@ -30,6 +31,8 @@ export interface AgentOptions {
   hostPorts?: HostPortOptions;
   /** The operator's limit on a task's processes (see task-limits.ts); its default unless given. */
   taskPidsLimit?: number;
+  /** The task metadata endpoint and task role credentials (task-endpoint/); none unless given. */
+  endpoint?: TaskEndpointAccess;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -150,6 +153,7 @@ export class Agent {
       allowedCapabilities: this.o.allowedCapabilities,
       namespaces: this.namespaces,
       taskPidsLimit: this.o.taskPidsLimit,
+      endpoint: this.o.endpoint,
     });
     this.runners.set(task.taskId, runner);
     const adopted = this.orphans.get(task.taskId);
@@ -175,5 +179,6 @@ export class Agent {
     this.running = false;
     clearInterval(this.heartbeat);
     await this.namespaces.close();
+    await this.o.endpoint?.endpoints.closeAll();
   }
 }

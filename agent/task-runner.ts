@@ -11,8 +11,11 @@ import { type LogSinks, TaskLogs } from './logs/task-logs';
 import { DEFAULT_ALLOWED_CAPABILITIES, capabilitiesAdded, capabilitiesDropped, checkCapabilities } from './capability-policy';
 import { type ContainerRuntime, type ContainerSpec, type ContainerState, LABELS, SIGKILL_EXIT_CODE, containerName } from './runtime/container-runtime';
 import { type TaskNamespace, TaskNamespaces } from './task-namespaces';
+import type { TaskView } from './task-endpoint/metadata';
 import { publishedMappings } from '../shared/domain/ports';
 import { type ContainerLimits, containerLimits } from './task-limits';
+import { RESERVED_LABEL_PREFIX, clusterArnOfTask, ecsContainerLabels } from '../shared/domain/docker-labels';
+import { type TaskEndpointAccess, TaskEndpointSession } from './task-endpoint/session';
 
 /** How long a container may wait for a dependency's condition (ECS's startTimeout). */
 const DEPENDENCY_TIMEOUT_MS = 3 * 60_000;
@@ -41,6 +44,8 @@ export interface TaskRunnerOptions {
   namespaces?: TaskNamespaces;
   /** The operator's limit on a task's processes, shared by its containers (task-limits.ts). */
   taskPidsLimit?: number;
+  /** The task metadata endpoint and the task role's credentials (task-endpoint/); none unless given. */
+  endpoint?: TaskEndpointAccess;
 }
 
 interface Running {
@@ -86,6 +91,7 @@ export class TaskRunner {
   readonly done: Promise<void>;
   private resolveDone!: () => void;
   private readonly logs: TaskLogs;
+  private endpoint?: TaskEndpointSession;
 
   constructor(readonly task: Assignment, private readonly o: TaskRunnerOptions) {
     const limits = containerLimits(task.containers, { cpu: task.cpu, memory: task.memory }, o.taskPidsLimit);
@@ -183,7 +189,13 @@ export class TaskRunner {
       image: c.image,
       command: c.command,
       entryPoint: c.entryPoint,
-      env: [...(c.environment ?? []).map((e) => `${e.name}=${e.value}`), ...(this.secretEnv.get(c.name) ?? [])],
+      env: [
+        // The definition's own variables win over ECS's (ECS_CONTAINER_METADATA_URI_V4, AWS_REGION, ...).
+        ...Object.entries(this.endpoint?.environment(c.name) ?? {})
+          .filter(([name]) => !c.environment?.some((e) => e.name === name) && !c.secrets?.some((e) => e.name === name))
+          .map(([name, value]) => `${name}=${value}`),
+        ...(c.environment ?? []).map((e) => `${e.name}=${e.value}`), ...(this.secretEnv.get(c.name) ?? []),
+      ],
       workingDirectory: c.workingDirectory,
       user: c.user,
       ...limits,
@@ -191,6 +203,9 @@ export class TaskRunner {
       // Published by the namespace owner.
       portMappings: [],
       labels: {
+        ...c.dockerLabels,
+        ...ecsContainerLabels(this.task, c.name),
+        ...this.endpoint?.labels(),
         [LABELS.task]: this.task.taskId,
         [LABELS.cluster]: this.task.cluster,
         [LABELS.container]: c.name,
@@ -215,6 +230,7 @@ export class TaskRunner {
       const [pulled, acquired] = await Promise.allSettled([this.pull(), acquiring]);
       if (pulled.status === 'rejected') throw pulled.reason;
       if (acquired.status === 'rejected') throw acquired.reason;
+      await this.openEndpoint();
       await this.logs.open(this.task.containers);
       await this.createAll();
       await this.startAll();
@@ -248,6 +264,7 @@ export class TaskRunner {
       // A task from before namespaces were per task names none: it runs on as it is.
       const namespace = existing.map((s) => s.labels[LABELS.namespace]).find(Boolean);
       if (namespace) this.ns = await this.namespaces.adopt(namespace);
+      await this.openEndpoint(existing[0]?.labels).catch((e) => this.log(`cannot serve the task endpoint again: ${e}`));
       const byName = new Map(existing.map((s) => [s.labels[LABELS.container], s]));
       for (const c of this.containers) {
         const s = byName.get(c.def.name);
@@ -487,8 +504,69 @@ export class TaskRunner {
     await this.report('STOPPED', { stopCode: stoppedByUser ? 'UserInitiated' : 'TaskFailedToStart', stoppedReason: reason });
   }
 
+  /**
+   * Serves the task's endpoint on its network's gateway (task-endpoint/), with the id and token
+   * its containers carry when adopted, new ones otherwise. A task with a role cannot run without
+   * it; one without loses only its metadata.
+   */
+  private async openEndpoint(adoptedLabels?: Record<string, string>): Promise<void> {
+    const access = this.o.endpoint;
+    if (!access) return;
+    this.endpoint = new TaskEndpointSession(access, this.task, {
+      adoptedLabels,
+      address: this.ns?.address,
+      view: () => this.view(),
+    });
+    try {
+      await this.endpoint.open();
+    } catch (e) {
+      if (this.task.taskRoleArn) throw new Error(`ResourceInitializationError: cannot serve the task role's credentials: ${e instanceof Error ? e.message : e}`);
+      this.log(`no task metadata endpoint: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+
+  /** What the task metadata endpoint shows: the task as this runner knows it, its containers as the engine does. */
+  private async view(): Promise<TaskView> {
+    const states = await Promise.all(this.containers.map((c) => (c.id ? this.o.runtime.inspect(c.id).catch(() => undefined) : undefined)));
+    return {
+      clusterArn: clusterArnOfTask(this.task.taskArn),
+      taskArn: this.task.taskArn,
+      family: this.task.family,
+      revision: this.task.revision,
+      desiredStatus: this.task.desiredStatus,
+      lastStatus: this.status,
+      cpu: this.task.cpu,
+      memory: this.task.memory,
+      pullStartedAt: this.timestamps.pullStartedAt,
+      pullStoppedAt: this.timestamps.pullStoppedAt,
+      availabilityZone: this.task.availabilityZone,
+      networkMode: this.task.networkMode ?? 'awsvpc',
+      address: this.ns?.address,
+      containers: this.containers.map((c, i) => {
+        const state = states[i];
+        const lc = c.def.logConfiguration;
+        return {
+          name: c.def.name,
+          runtimeId: c.id,
+          runtimeName: containerName(this.task.taskId, c.def.name),
+          image: c.def.image,
+          labels: Object.fromEntries(Object.entries(state?.labels ?? {}).filter(([k]) => !k.startsWith(RESERVED_LABEL_PREFIX))),
+          status: c.status,
+          exitCode: c.exitCode,
+          cpu: c.def.cpu,
+          memory: c.def.memory,
+          startedAt: state?.startedAt,
+          finishedAt: state?.finishedAt,
+          logDriver: lc?.logDriver,
+          logOptions: lc?.options,
+        };
+      }),
+    };
+  }
+
   /** The task's containers, then its namespace owner, then its network: each must go before the next can. */
   private async cleanup(): Promise<void> {
+    await this.endpoint?.close();
     await Promise.all(this.containers.map((c) => (c.id ? this.o.runtime.remove(c.id).catch(() => {}) : undefined)));
     if (this.ns) await this.namespaces.release(this.ns).catch((e) => this.log(`cannot remove network namespace ${this.ns?.name}: ${e}`));
     this.namespaces.fill();

@@ -15,6 +15,9 @@ export const LABELS = {
   network: 'berth.network',
   /** On a task's container: the name of the namespace owner whose network namespace it joined. */
   namespace: 'berth.namespace',
+  /** On a task's container: its task endpoint's id and token, so a restarted agent serves the same. */
+  endpointId: 'berth.endpoint-id',
+  endpointToken: 'berth.endpoint-token',
   /**
    * On everything a local mode's hosts make: its data directory, so a local mode clears what an
    * earlier run of the same data directory left, and never another's. Absent on EC2.
@@ -67,6 +70,14 @@ export interface ContainerSpec {
   capDrop?: string[];
 }
 
+/** A network namespace's address; the subnet's prefix length and gateway (the host's address on it) when the engine tells them. */
+export interface NamespaceAddress {
+  ipv4Address: string;
+  macAddress: string;
+  prefixLength?: number;
+  gateway?: string;
+}
+
 export interface ContainerState {
   id: string;
   name: string;
@@ -82,7 +93,7 @@ export interface ContainerState {
   finishedAt?: number;
   error?: string;
   /** Its address on its network, for a container with a network namespace of its own. */
-  address?: { ipv4Address: string; macAddress: string };
+  address?: NamespaceAddress;
   /** The host ports it publishes. */
   portBindings?: NetworkBinding[];
 }

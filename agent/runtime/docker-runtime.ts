@@ -442,7 +442,11 @@ function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
 function networkOf(info: Docker.ContainerInspectInfo): Pick<ContainerState, 'address' | 'portBindings'> {
   const out: Pick<ContainerState, 'address' | 'portBindings'> = {};
   const net = Object.values(info.NetworkSettings?.Networks ?? {}).find((n) => n.IPAddress);
-  if (net) out.address = { ipv4Address: net.IPAddress, macAddress: net.MacAddress.toLowerCase() };
+  if (net) {
+    out.address = { ipv4Address: net.IPAddress, macAddress: net.MacAddress.toLowerCase() };
+    if (net.IPPrefixLen) out.address.prefixLength = net.IPPrefixLen;
+    if (net.Gateway) out.address.gateway = net.Gateway;
+  }
   const bindings = Object.entries(info.HostConfig?.PortBindings ?? {}).flatMap(([key, list]) => {
     const [port, protocol] = key.split('/');
     return ((list ?? []) as { HostIp?: string; HostPort?: string }[]).map((b) => ({

@@ -17,6 +17,7 @@ import {
 } from './fields';
 import { type LinuxParameters, readLinuxParameters, refuseHostPrivileges } from './linux-parameters';
 import type { PortMapping } from './ports';
+import { checkDockerLabels } from './docker-labels';
 import { assertFargateSize, parseCpu, parseMemory } from './sizes';
 import { InvalidValueFromError, parseValueFrom } from './value-from';
 
@@ -56,6 +57,8 @@ export interface ContainerDefinition {
   logConfiguration?: { logDriver: string; options?: Record<string, string>; secretOptions?: { name: string; valueFrom: string }[] };
   ulimits?: { name: string; softLimit: number; hardLimit: number }[];
   linuxParameters?: LinuxParameters;
+  /** Put on the container beside the labels ECS's agent sets (see docker-labels.ts). */
+  dockerLabels?: Record<string, string>;
 }
 
 /** What RegisterTaskDefinition accepted, normalised; the revision and status come from the store. */
@@ -151,6 +154,7 @@ function readContainer(c: Json, path: string, networkMode: string | undefined, f
     logConfiguration: logConfiguration && dropUndefined(logConfiguration),
     ulimits,
     linuxParameters: readLinuxParameters(c, path, fargate),
+    dockerLabels: checkDockerLabels(readStringMap(c, 'dockerLabels', `${path}.dockerLabels`), `${path}.dockerLabels`),
   });
 }
 

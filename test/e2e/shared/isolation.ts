@@ -344,7 +344,7 @@ describe('Task isolation', () => {
       const networks = jest.spyOn(runtime, 'createNetwork');
       const containers = jest.spyOn(runtime, 'create');
       const runner = new TaskRunner({
-        cluster: 'default', taskId, taskArn: `arn:aws:ecs:us-east-1:000000000000:task/default/${taskId}`,
+        cluster: 'default', taskId, taskArn: `arn:aws:ecs:us-east-1:000000000000:task/default/${taskId}`, family: 'app', revision: 1,
         desiredStatus: 'RUNNING', lastStatus: 'PENDING', createdAt: Date.now(), cpu: 256, memory: 512, containers: [app],
       }, { hostId, runtime, report: async (b) => void reports.push(b), logDir, allowedCapabilities });
       await runner.launch();
