@@ -12,6 +12,8 @@ import { DEFAULT_ALLOWED_CAPABILITIES, capabilitiesAdded, capabilitiesDropped, c
 import { type ContainerRuntime, type ContainerSpec, type ContainerState, LABELS, containerName } from './runtime/container-runtime';
 import { type TaskNamespace, TaskNamespaces } from './task-namespaces';
 import { publishedMappings } from '../shared/domain/ports';
+import { volumesFromOrder } from '../shared/domain/volumes';
+import { TaskVolumes } from './task-volumes';
 
 /** How long a container may wait for a dependency's condition (ECS's startTimeout). */
 const DEPENDENCY_TIMEOUT_MS = 3 * 60_000;
@@ -81,11 +83,13 @@ export class TaskRunner {
   readonly done: Promise<void>;
   private resolveDone!: () => void;
   private readonly logs: TaskLogs;
+  private readonly volumes: TaskVolumes;
 
   constructor(readonly task: Assignment, private readonly o: TaskRunnerOptions) {
     this.containers = task.containers.map((def) => ({ def, status: 'PENDING' }));
     this.logs = new TaskLogs(task.taskId, o.logSinks, { log: (m) => this.log(m) });
     this.namespaces = o.namespaces ?? new TaskNamespaces({ runtime: o.runtime, hostId: o.hostId, log: o.log });
+    this.volumes = new TaskVolumes({ runtime: o.runtime, taskId: task.taskId, cluster: task.cluster, hostId: o.hostId, volumes: task.volumes });
     this.status = task.lastStatus;
     this.done = new Promise((r) => (this.resolveDone = r));
   }
@@ -196,6 +200,7 @@ export class TaskRunner {
       network: { joinNamespaceOf: ns.id },
       capAdd: capabilitiesAdded(c),
       capDrop: capabilitiesDropped(c),
+      ...this.volumes.mountsOf(c),
     };
   }
 
@@ -212,6 +217,7 @@ export class TaskRunner {
       if (pulled.status === 'rejected') throw pulled.reason;
       if (acquired.status === 'rejected') throw acquired.reason;
       await this.logs.open(this.task.containers);
+      await this.volumes.prepare();
       await this.createAll();
       await this.startAll();
       this.timestamps.startedAt = this.now();
@@ -298,9 +304,9 @@ export class TaskRunner {
     this.timestamps.pullStoppedAt = this.now();
   }
 
-  /** The task's containers, in its network namespace. */
+  /** The task's containers, in its network namespace; one whose volumes another takes comes first. */
   private async createAll(): Promise<void> {
-    for (const c of this.containers) {
+    for (const c of volumesFromOrder(this.containers.map((r) => ({ ...r.def, r }))).map((d) => d.r)) {
       this.checkStop();
       c.id = await this.o.runtime.create(this.spec(c.def, this.ns!));
     }
@@ -337,8 +343,9 @@ export class TaskRunner {
   }
 
   private async awaitCondition(c: Running, dep: Running, condition: string): Promise<void> {
-    const deadline = this.now() + DEPENDENCY_TIMEOUT_MS;
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), DEPENDENCY_TIMEOUT_MS).unref());
+    const timeoutMs = c.def.startTimeout === undefined ? DEPENDENCY_TIMEOUT_MS : c.def.startTimeout * 1000;
+    const deadline = this.now() + timeoutMs;
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
     const stop = this.stopSignal.then(() => 'stop' as const);
     if (condition === 'START') return;
     if (condition === 'COMPLETE' || condition === 'SUCCESS') {
@@ -482,9 +489,10 @@ export class TaskRunner {
     await this.report('STOPPED', { stopCode: stoppedByUser ? 'UserInitiated' : 'TaskFailedToStart', stoppedReason: reason });
   }
 
-  /** The task's containers, then its namespace owner, then its network: each must go before the next can. */
+  /** The task's containers, then its volumes and namespace owner, then its network: each must go before the next can. */
   private async cleanup(): Promise<void> {
     await Promise.all(this.containers.map((c) => (c.id ? this.o.runtime.remove(c.id).catch(() => {}) : undefined)));
+    await this.volumes.remove().catch((e) => this.log(`cannot remove the task's volumes: ${e}`));
     if (this.ns) await this.namespaces.release(this.ns).catch((e) => this.log(`cannot remove network namespace ${this.ns?.name}: ${e}`));
     this.namespaces.fill();
     this.resolveDone();
