@@ -10,6 +10,7 @@ import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/co
 import { type HostPortOptions, TaskNamespaces, isNamespaceOwner } from './task-namespaces';
 import { TaskRunner } from './task-runner';
 import type { TaskEndpointAccess } from './task-endpoint/session';
+import { removeTaskVolumes } from './task-volumes';
 
 export interface AgentOptions {
   client: AgentClient;
@@ -47,6 +48,8 @@ export class Agent {
   /** Tasks whose runner finished: never started again, whatever a stale poll says. */
   private readonly finished = new Set<string>();
   private orphans = new Map<string, ContainerState[]>();
+  /** Task volumes a previous agent process left are looked at once, with the first assignments. */
+  private volumesSwept = false;
   private running = false;
   private heartbeat?: NodeJS.Timeout;
   private readonly secrets?: SecretSource;
@@ -138,6 +141,14 @@ export class Agent {
       }));
       const namespace = containers.map((c) => c.labels[LABELS.namespace]).find(Boolean);
       if (namespace) await this.namespaces.release(await this.namespaces.adopt(namespace)).catch(() => {});
+    }
+    // Volumes of tasks no longer assigned here, whose containers went above, or which a previous
+    // agent made before it was killed and before any container was.
+    if (!this.volumesSwept) {
+      this.volumesSwept = true;
+      await removeTaskVolumes(this.o.runtime, { [LABELS.host]: this.o.client.hostId }, (v) => assigned.has(v[LABELS.task]))
+        .then((n) => n > 0 && this.log(`removed ${n} volume(s) of tasks no longer assigned here`))
+        .catch((e) => this.log(`cannot remove the volumes of tasks no longer assigned here: ${e}`));
     }
   }
 

@@ -16,6 +16,8 @@ import { publishedMappings } from '../shared/domain/ports';
 import { type ContainerLimits, containerLimits } from './task-limits';
 import { RESERVED_LABEL_PREFIX, clusterArnOfTask, ecsContainerLabels } from '../shared/domain/docker-labels';
 import { type TaskEndpointAccess, TaskEndpointSession } from './task-endpoint/session';
+import { volumesFromOrder } from '../shared/domain/volumes';
+import { TaskVolumes } from './task-volumes';
 
 /** How long a container may wait for a dependency's condition (ECS's startTimeout). */
 const DEPENDENCY_TIMEOUT_MS = 3 * 60_000;
@@ -92,12 +94,14 @@ export class TaskRunner {
   private resolveDone!: () => void;
   private readonly logs: TaskLogs;
   private endpoint?: TaskEndpointSession;
+  private readonly volumes: TaskVolumes;
 
   constructor(readonly task: Assignment, private readonly o: TaskRunnerOptions) {
     const limits = containerLimits(task.containers, { cpu: task.cpu, memory: task.memory }, o.taskPidsLimit);
     this.containers = task.containers.map((def, i) => ({ def, limits: limits[i], status: 'PENDING' }));
     this.logs = new TaskLogs(task.taskId, o.logSinks, { log: (m) => this.log(m) });
     this.namespaces = o.namespaces ?? new TaskNamespaces({ runtime: o.runtime, hostId: o.hostId, log: o.log });
+    this.volumes = new TaskVolumes({ runtime: o.runtime, taskId: task.taskId, cluster: task.cluster, hostId: o.hostId, volumes: task.volumes });
     this.status = task.lastStatus;
     this.done = new Promise((r) => (this.resolveDone = r));
   }
@@ -215,6 +219,7 @@ export class TaskRunner {
       network: { joinNamespaceOf: ns.id },
       capAdd: capabilitiesAdded(c),
       capDrop: capabilitiesDropped(c),
+      ...this.volumes.mountsOf(c),
     };
   }
 
@@ -232,6 +237,7 @@ export class TaskRunner {
       if (acquired.status === 'rejected') throw acquired.reason;
       await this.openEndpoint();
       await this.logs.open(this.task.containers);
+      await this.volumes.prepare();
       await this.createAll();
       await this.startAll();
       this.timestamps.startedAt = this.now();
@@ -319,9 +325,9 @@ export class TaskRunner {
     this.timestamps.pullStoppedAt = this.now();
   }
 
-  /** The task's containers, in its network namespace. */
+  /** The task's containers, in its network namespace; one whose volumes another takes comes first. */
   private async createAll(): Promise<void> {
-    for (const c of this.containers) {
+    for (const c of volumesFromOrder(this.containers.map((r) => ({ ...r.def, r }))).map((d) => d.r)) {
       this.checkStop();
       c.id = await this.o.runtime.create(this.spec(c, this.ns!));
     }
@@ -358,8 +364,9 @@ export class TaskRunner {
   }
 
   private async awaitCondition(c: Running, dep: Running, condition: string): Promise<void> {
-    const deadline = this.now() + DEPENDENCY_TIMEOUT_MS;
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), DEPENDENCY_TIMEOUT_MS).unref());
+    const timeoutMs = c.def.startTimeout === undefined ? DEPENDENCY_TIMEOUT_MS : c.def.startTimeout * 1000;
+    const deadline = this.now() + timeoutMs;
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
     const stop = this.stopSignal.then(() => 'stop' as const);
     if (condition === 'START') return;
     if (condition === 'COMPLETE' || condition === 'SUCCESS') {
@@ -564,10 +571,11 @@ export class TaskRunner {
     };
   }
 
-  /** The task's containers, then its namespace owner, then its network: each must go before the next can. */
+  /** The task's containers, then its volumes and namespace owner, then its network: each must go before the next can. */
   private async cleanup(): Promise<void> {
     await this.endpoint?.close();
     await Promise.all(this.containers.map((c) => (c.id ? this.o.runtime.remove(c.id).catch(() => {}) : undefined)));
+    await this.volumes.remove().catch((e) => this.log(`cannot remove the task's volumes: ${e}`));
     if (this.ns) await this.namespaces.release(this.ns).catch((e) => this.log(`cannot remove network namespace ${this.ns?.name}: ${e}`));
     this.namespaces.fill();
     this.resolveDone();

@@ -68,6 +68,19 @@ export interface ContainerSpec {
   capAdd?: string[];
   /** Linux capabilities removed from the engine's default set (linuxParameters.capabilities.drop). */
   capDrop?: string[];
+  /** Engine volumes (by name) and, where the operator allows them, host directories (absolute paths). */
+  mounts?: { source: string; target: string; readOnly: boolean }[];
+  /** Containers (engine names) whose mounts it takes, as ECS's volumesFrom. */
+  volumesFrom?: { container: string; readOnly: boolean }[];
+  /** ECS's readonlyRootFilesystem. */
+  readonlyRootfs?: boolean;
+}
+
+/** A volume in the engine, made by the local driver. */
+export interface VolumeSpec {
+  name: string;
+  labels: Record<string, string>;
+  driverOpts?: Record<string, string>;
 }
 
 /** A network namespace's address; the subnet's prefix length and gateway (the host's address on it) when the engine tells them. */
@@ -140,6 +153,13 @@ export interface ContainerRuntime {
   removeNetwork(name: string): Promise<void>;
   /** The names of the networks carrying all of these labels. */
   listNetworks(labels: Record<string, string>): Promise<string[]>;
+  /** Creates a volume with the local driver; one that exists already is fine. */
+  createVolume(spec: VolumeSpec): Promise<void>;
+  hasVolume(name: string): Promise<boolean>;
+  /** Removes the volume; one that is gone already is fine. */
+  removeVolume(name: string): Promise<void>;
+  /** The volumes carrying all of these labels, with their labels. */
+  listVolumes(labels: Record<string, string>): Promise<{ name: string; labels: Record<string, string> }[]>;
   /** Runs a command inside a running container and returns its exit code (health checks). */
   exec(id: string, command: string[], timeoutSeconds: number): Promise<number>;
   /** Every container carrying all of these labels. */
@@ -156,4 +176,7 @@ export const SIGKILL_EXIT_CODE = 137;
 
 /** Engine names are deterministic, so a restarted agent finds the same containers. */
 export const containerName = (taskId: string, container: string) => `berth-${taskId}-${container}`;
+
+/** A task-scoped volume's engine name: deterministic too, and never another task's. */
+export const taskVolumeName = (taskId: string, volume: string) => `berth-${taskId}-${volume}`;
 

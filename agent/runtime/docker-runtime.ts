@@ -9,6 +9,7 @@ import {
   type ContainerState,
   LABELS,
   SIGKILL_EXIT_CODE,
+  type VolumeSpec,
 } from './container-runtime';
 import { kernelKilledForMemory } from './oom-kills';
 import { bridgeName, keepTaskNetworksApart } from './task-network-isolation';
@@ -291,6 +292,40 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  async createVolume(spec: VolumeSpec): Promise<void> {
+    try {
+      await this.docker.createVolume({ Name: spec.name, Driver: 'local', DriverOpts: spec.driverOpts ?? {}, Labels: { ...spec.labels, ...this.labels } });
+    } catch (e) {
+      // Docker answers an existing volume's create with it; podman with 409 or 500.
+      if (statusOf(e) === 409 || /already exists/i.test(messageOf(e))) return;
+      throw new CannotCreateContainerError(spec.name, `cannot create the volume: ${messageOf(e)}`);
+    }
+  }
+
+  async hasVolume(name: string): Promise<boolean> {
+    try {
+      await this.docker.getVolume(name).inspect();
+      return true;
+    } catch (e) {
+      if (statusOf(e) === 404) return false;
+      throw e;
+    }
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.docker.getVolume(name).remove({ force: true });
+    } catch (e) {
+      if (statusOf(e) === 404 || /no such volume|no volume with name/i.test(messageOf(e))) return;
+      throw e;
+    }
+  }
+
+  async listVolumes(labels: Record<string, string>): Promise<{ name: string; labels: Record<string, string> }[]> {
+    const found = await this.docker.listVolumes({ filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) } });
+    return (found.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
+  }
+
   async exec(id: string, command: string[], timeoutSeconds: number): Promise<number> {
     const abort = new AbortController();
     let timedOut = false;
@@ -434,6 +469,9 @@ function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
       MemoryReservation: spec.memoryReservationMiB === undefined ? undefined : spec.memoryReservationMiB * MiB,
       Ulimits: ulimits.map((u) => ({ Name: u.name, Soft: u.softLimit, Hard: u.hardLimit })),
       PortBindings: spec.portMappings.length > 0 ? portBindings : undefined,
+      Binds: spec.mounts?.length ? spec.mounts.map((m) => `${m.source}:${m.target}:${m.readOnly ? 'ro' : 'rw'}`) : undefined,
+      VolumesFrom: spec.volumesFrom?.length ? spec.volumesFrom.map((f) => `${f.container}:${f.readOnly ? 'ro' : 'rw'}`) : undefined,
+      ReadonlyRootfs: spec.readonlyRootfs || undefined,
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { DesiredStatus, TaskStatus } from '../domain/task';
 import type { ContainerDefinition } from '../domain/task-definition';
+import type { TaskVolume } from '../domain/volumes';
 
 /** What an agent needs to run (or stop) one task: its containers with the overrides applied. */
 export interface Assignment {
@@ -21,6 +22,8 @@ export interface Assignment {
   /** The definition's network mode: whether the agent publishes its ports on the host (ports.ts). */
   networkMode?: string;
   containers: ContainerDefinition[];
+  /** The definition's volumes, which its containers' mountPoints name. */
+  volumes?: TaskVolume[];
 }
 
 /** What the agent already knows: each task's desired status. */

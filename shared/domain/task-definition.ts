@@ -12,6 +12,7 @@ import {
   optObjectList,
   optString,
   optStringList,
+  optStringMap,
   readTags,
   reqString,
 } from './fields';
@@ -20,6 +21,11 @@ import type { PortMapping } from './ports';
 import { checkDockerLabels } from './docker-labels';
 import { assertFargateSize, parseCpu, parseMemory } from './sizes';
 import { InvalidValueFromError, parseValueFrom } from './value-from';
+import { refuseUnhonoured } from './definition-members';
+import {
+  type MountPoint, type TaskVolume, type VolumeFrom, type VolumeOptions,
+  checkMounts, readEphemeralStorage, readMountPoints, readVolumes, readVolumesFrom,
+} from './volumes';
 
 export const DEPENDENCY_CONDITIONS = ['START', 'COMPLETE', 'SUCCESS', 'HEALTHY'] as const;
 export type DependencyCondition = (typeof DEPENDENCY_CONDITIONS)[number];
@@ -35,6 +41,8 @@ export const MAX_CONTAINERS = 10;
 export const DEFAULT_STOP_TIMEOUT_SECONDS = 30;
 /** ECS's ceiling; the stop workflow's AwaitStopped timeout (300 s) leaves room above it. */
 export const MAX_STOP_TIMEOUT_SECONDS = 120;
+/** ECS's bounds for startTimeout on Fargate (platform 1.3.0 and later). */
+export const MAX_START_TIMEOUT_SECONDS = 120;
 
 export interface ContainerDefinition {
   name: string;
@@ -59,6 +67,11 @@ export interface ContainerDefinition {
   linuxParameters?: LinuxParameters;
   /** Put on the container beside the labels ECS's agent sets (see docker-labels.ts). */
   dockerLabels?: Record<string, string>;
+  mountPoints?: MountPoint[];
+  volumesFrom?: VolumeFrom[];
+  readonlyRootFilesystem?: boolean;
+  /** Seconds to wait for its dependsOn conditions (ECS's startTimeout); the agent's default unless set. */
+  startTimeout?: number;
 }
 
 /** What RegisterTaskDefinition accepted, normalised; the revision and status come from the store. */
@@ -72,6 +85,9 @@ export interface TaskDefinitionSpec {
   requiresCompatibilities?: string[];
   taskRoleArn?: string;
   executionRoleArn?: string;
+  volumes?: TaskVolume[];
+  ephemeralStorage?: { sizeInGiB: number };
+  runtimePlatform?: { cpuArchitecture?: string; operatingSystemFamily?: string };
 }
 
 export interface RegisterRequest {
@@ -155,6 +171,10 @@ function readContainer(c: Json, path: string, networkMode: string | undefined, f
     ulimits,
     linuxParameters: readLinuxParameters(c, path, fargate),
     dockerLabels: checkDockerLabels(readStringMap(c, 'dockerLabels', `${path}.dockerLabels`), `${path}.dockerLabels`),
+    mountPoints: readMountPoints(c, path),
+    volumesFrom: readVolumesFrom(c, path),
+    readonlyRootFilesystem: optBool(c, 'readonlyRootFilesystem', `${path}.readonlyRootFilesystem`),
+    startTimeout: optInt(c, 'startTimeout', `${path}.startTimeout`, { min: 2, max: MAX_START_TIMEOUT_SECONDS }),
   });
 }
 
@@ -181,21 +201,14 @@ function readValueFrom(valueFrom: string, field: string): string {
   return valueFrom;
 }
 
-function readStringMap(o: Json, key: string, field: string): Record<string, string> | undefined {
-  const m = optObject(o, key, field);
-  if (!m) return undefined;
-  for (const [k, v] of Object.entries(m)) {
-    if (typeof v !== 'string') throw new ClientException(`Invalid parameter '${field}.${k}': expected a string.`);
-  }
-  return m as Record<string, string>;
-}
+const readStringMap = optStringMap;
 
 export function dropUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** Validates a RegisterTaskDefinition request as ECS does; the message names the field. */
-export function readRegisterRequest(body: Json): RegisterRequest {
+export function readRegisterRequest(body: Json, options: VolumeOptions = {}): RegisterRequest {
   const family = reqString(body, 'family', 'family', 255);
   if (!FAMILY.test(family)) {
     throw new ClientException("Invalid parameter 'family': up to 255 letters, numbers, hyphens and underscores.");
@@ -221,7 +234,10 @@ export function readRegisterRequest(body: Json): RegisterRequest {
     return readContainer(c, path, networkMode, fargate);
   });
   refuseHostPrivileges(body, raw as Json[]);
+  refuseUnhonoured(body);
   checkContainerSet(containers);
+  const volumes = readVolumes(body, options);
+  checkMounts(containers, volumes);
 
   const cpuText = readSizeText(body, 'cpu');
   const memoryText = readSizeText(body, 'memory');
@@ -243,8 +259,26 @@ export function readRegisterRequest(body: Json): RegisterRequest {
     requiresCompatibilities,
     taskRoleArn: optString(body, 'taskRoleArn', 'taskRoleArn', 2048),
     executionRoleArn: optString(body, 'executionRoleArn', 'executionRoleArn', 2048),
+    volumes,
+    ephemeralStorage: readEphemeralStorage(body),
+    runtimePlatform: readRuntimePlatform(body),
   });
   return { spec, tags: readTags(body) ?? [] };
+}
+
+/** Berth's hosts run Linux on x86-64: a definition for another platform could not run on any. */
+function readRuntimePlatform(body: Json): TaskDefinitionSpec['runtimePlatform'] {
+  const p = optObject(body, 'runtimePlatform');
+  if (!p) return undefined;
+  const os = optString(p, 'operatingSystemFamily', 'runtimePlatform.operatingSystemFamily');
+  const arch = optString(p, 'cpuArchitecture', 'runtimePlatform.cpuArchitecture');
+  if (os !== undefined && os !== 'LINUX') {
+    throw new ClientException(`Invalid parameter 'runtimePlatform.operatingSystemFamily': Berth's hosts run LINUX only, not ${os}.`);
+  }
+  if (arch !== undefined && arch !== 'X86_64') {
+    throw new ClientException(`Invalid parameter 'runtimePlatform.cpuArchitecture': Berth's hosts are X86_64 only, not ${arch}.`);
+  }
+  return dropUndefined({ cpuArchitecture: arch, operatingSystemFamily: os });
 }
 
 /** ECS takes task cpu and memory as strings, but tools also send numbers. */

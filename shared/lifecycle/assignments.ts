@@ -54,6 +54,7 @@ export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignme
     memory: t.memory,
     networkMode: def.networkMode,
     containers: def.containerDefinitions.map((c) => applyOverrides(c, t)),
+    volumes: def.volumes,
   }] : []));
   return out.sort((x, y) => x.createdAt - y.createdAt || x.taskId.localeCompare(y.taskId));
 }
