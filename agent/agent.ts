@@ -9,6 +9,10 @@ import type { LogSinks } from './logs/task-logs';
 import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
 import { type HostPortOptions, TaskNamespaces, isNamespaceOwner } from './task-namespaces';
 import { TaskRunner } from './task-runner';
+import { AwsEcrTokenSource } from './images/aws-ecr-token-source';
+import { EcrLogins } from './images/ecr-logins';
+import { ImagePuller, type PullBehavior } from './images/image-puller';
+import { RegistryLogins } from './images/registry-logins';
 
 export interface AgentOptions {
   client: AgentClient;
@@ -28,6 +32,10 @@ export interface AgentOptions {
   pause?: { image: string; command: readonly string[] };
   /** Where published host ports are bound, and the range dynamic ones (hostPort 0) come from. */
   hostPorts?: HostPortOptions;
+  /** The operator's ECS_IMAGE_PULL_BEHAVIOR; `default` unless given. */
+  imagePullBehavior?: PullBehavior;
+  /** Clock for cached registry logins. */
+  now?: () => number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -47,9 +55,16 @@ export class Agent {
   private readonly secrets?: SecretSource;
   private sinks?: LogSinks;
   private readonly namespaces: TaskNamespaces;
+  /** Shared by every task: `once` remembers what this agent pulled, and ECR logins are cached. */
+  private readonly images: ImagePuller;
+  private readonly logins: RegistryLogins;
 
   constructor(private readonly o: AgentOptions) {
     this.secrets = o.aws && new AwsSecretSource(o.aws);
+    this.images = new ImagePuller({ runtime: o.runtime, behavior: o.imagePullBehavior ?? 'default', log: (m) => this.log(m) });
+    // ECR only on AWS: the local endpoint serves no ECR.
+    const ecr = o.aws && !o.aws.endpoint ? new EcrLogins(new AwsEcrTokenSource(o.aws), o.now ?? Date.now) : undefined;
+    this.logins = new RegistryLogins({ secrets: this.secrets, ecr });
     this.namespaces = new TaskNamespaces({
       runtime: o.runtime, hostId: o.client.hostId, pause: o.pause, poolSize: o.namespacePoolSize, hostPorts: o.hostPorts, log: o.log,
     });
@@ -147,6 +162,8 @@ export class Agent {
       log: this.o.log,
       allowedCapabilities: this.o.allowedCapabilities,
       namespaces: this.namespaces,
+      images: this.images,
+      logins: this.logins,
     });
     this.runners.set(task.taskId, runner);
     const adopted = this.orphans.get(task.taskId);

@@ -51,6 +51,7 @@ function main() {
     allowedCapabilities: config.allowedCapabilities,
     pause: { image: config.pauseImage, command: DEFAULT_PAUSE.command },
     namespacePoolSize: config.namespacePoolSize,
+    imagePullBehavior: config.imagePullBehavior,
     hostPorts: config.hostPorts,
   });
   let stopping = false;

@@ -11,6 +11,8 @@ import { type LogSinks, TaskLogs } from './logs/task-logs';
 import { DEFAULT_ALLOWED_CAPABILITIES, capabilitiesAdded, capabilitiesDropped, checkCapabilities } from './capability-policy';
 import { type ContainerRuntime, type ContainerSpec, type ContainerState, LABELS, containerName } from './runtime/container-runtime';
 import { type TaskNamespace, TaskNamespaces } from './task-namespaces';
+import { ImagePuller } from './images/image-puller';
+import { RegistryLogins } from './images/registry-logins';
 import { publishedMappings } from '../shared/domain/ports';
 
 /** How long a container may wait for a dependency's condition (ECS's startTimeout). */
@@ -38,12 +40,17 @@ export interface TaskRunnerOptions {
   allowedCapabilities?: readonly string[];
   /** Where the task's network namespace comes from; one made on demand unless given. */
   namespaces?: TaskNamespaces;
+  /** How images are pulled (the operator's pull behaviour) and with which logins; `default` and `secrets` unless given. */
+  images?: ImagePuller;
+  logins?: RegistryLogins;
 }
 
 interface Running {
   def: ContainerDefinition;
   id?: string;
   status: 'PENDING' | 'RUNNING' | 'STOPPED';
+  /** The digest of the image it runs, once pulled. */
+  imageDigest?: string;
   exitCode?: number;
   reason?: string;
   /** Its healthCheck's answer so far (only a container with one has it). */
@@ -102,6 +109,7 @@ export class TaskRunner {
     return this.containers.map((c) => ({
       name: c.def.name,
       image: c.def.image,
+      imageDigest: c.imageDigest,
       essential: c.def.essential,
       cpu: c.def.cpu,
       memory: c.def.memory,
@@ -288,12 +296,13 @@ export class TaskRunner {
 
   private async pull(): Promise<void> {
     this.timestamps.pullStartedAt = this.now();
+    const images = this.o.images ?? new ImagePuller({ runtime: this.o.runtime, behavior: 'default', log: (m) => this.log(m) });
+    const logins = this.o.logins ?? new RegistryLogins({ secrets: this.o.secrets });
     for (const image of new Set(this.containers.map((c) => c.def.image))) {
       this.checkStop();
-      if (!(await this.o.runtime.hasImage(image))) {
-        this.log(`pulling ${image}`);
-        await this.o.runtime.pull(image);
-      }
+      const using = this.containers.filter((c) => c.def.image === image);
+      const digest = await images.ensure(image, () => logins.loginFor(using[0].def));
+      for (const c of using) c.imageDigest = digest;
     }
     this.timestamps.pullStoppedAt = this.now();
   }
