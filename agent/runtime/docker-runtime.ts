@@ -111,9 +111,10 @@ export class DockerRuntime implements ContainerRuntime {
     const ref = parseImageReference(image);
     if (ref.digest) return ref.digest;
     const info = await this.docker.getImage(image).inspect();
-    // Entries are `repository@sha256:...`, one per repository the image was pulled from or pushed to.
+    // Entries are `repository@sha256:...`. Docker lists the digest each repository served; podman
+    // lists every digest the image has under every name, the one pulled last coming last.
     const digests = (info.RepoDigests ?? []).map((d) => ({ repository: d.slice(0, d.lastIndexOf('@')), digest: d.slice(d.lastIndexOf('@') + 1) }));
-    return digests.find((d) => d.repository === ref.repository)?.digest;
+    return digests.filter((d) => d.repository === ref.repository).pop()?.digest;
   }
 
   async create(spec: ContainerSpec): Promise<string> {
