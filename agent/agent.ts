@@ -11,6 +11,10 @@ import { type HostPortOptions, TaskNamespaces, isNamespaceOwner } from './task-n
 import { TaskRunner } from './task-runner';
 import type { TaskEndpointAccess } from './task-endpoint/session';
 import { removeTaskVolumes } from './task-volumes';
+import { AwsEcrTokenSource } from './images/aws-ecr-token-source';
+import { EcrLogins } from './images/ecr-logins';
+import { ImagePuller, type PullBehavior } from './images/image-puller';
+import { RegistryLogins } from './images/registry-logins';
 
 export interface AgentOptions {
   client: AgentClient;
@@ -34,6 +38,10 @@ export interface AgentOptions {
   taskPidsLimit?: number;
   /** The task metadata endpoint and task role credentials (task-endpoint/); none unless given. */
   endpoint?: TaskEndpointAccess;
+  /** The operator's ECS_IMAGE_PULL_BEHAVIOR; `default` unless given. */
+  imagePullBehavior?: PullBehavior;
+  /** Clock for cached registry logins. */
+  now?: () => number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -55,9 +63,16 @@ export class Agent {
   private readonly secrets?: SecretSource;
   private sinks?: LogSinks;
   private readonly namespaces: TaskNamespaces;
+  /** Shared by every task: `once` remembers what this agent pulled, and ECR logins are cached. */
+  private readonly images: ImagePuller;
+  private readonly logins: RegistryLogins;
 
   constructor(private readonly o: AgentOptions) {
     this.secrets = o.aws && new AwsSecretSource(o.aws);
+    this.images = new ImagePuller({ runtime: o.runtime, behavior: o.imagePullBehavior ?? 'default', log: (m) => this.log(m) });
+    // ECR only on AWS: the local endpoint serves no ECR.
+    const ecr = o.aws && !o.aws.endpoint ? new EcrLogins(new AwsEcrTokenSource(o.aws), o.now ?? Date.now) : undefined;
+    this.logins = new RegistryLogins({ secrets: this.secrets, ecr });
     this.namespaces = new TaskNamespaces({
       runtime: o.runtime, hostId: o.client.hostId, pause: o.pause, poolSize: o.namespacePoolSize, hostPorts: o.hostPorts, log: o.log,
     });
@@ -165,6 +180,8 @@ export class Agent {
       namespaces: this.namespaces,
       taskPidsLimit: this.o.taskPidsLimit,
       endpoint: this.o.endpoint,
+      images: this.images,
+      logins: this.logins,
     });
     this.runners.set(task.taskId, runner);
     const adopted = this.orphans.get(task.taskId);

@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { join } from 'node:path';
 import { DEFAULT_METRICS_INTERVAL_MS, DEFAULT_METRICS_LOG_GROUP } from '../shared/metrics/catalog';
 import {
-  type Environment, Variable, absolutePath, awsRegion, checked, flag, list, logGroupName, readEnvironment, text, url, wholeNumber,
+  type Environment, Variable, absolutePath, awsRegion, checked, flag, list, logGroupName, oneOf, readEnvironment, text, url, wholeNumber,
 } from '../shared/config/variables';
 import { readAllowedCapabilities } from './capability-policy';
+import { PULL_BEHAVIORS, type PullBehavior } from './images/image-puller';
 import type { AgentMetricsConfig } from './metrics/agent-metrics';
 import { defaultDockerSocket } from './runtime/docker-runtime';
 import { DEFAULT_PAUSE, DEFAULT_POOL_SIZE, type HostPortOptions } from './task-namespaces';
@@ -22,6 +23,8 @@ export const AGENT_POLICY_VARIABLES = {
   BERTH_NAMESPACE_POOL_SIZE: wholeNumber(0, 64).default(DEFAULT_POOL_SIZE),
   /** Most processes a task may have at once, its containers together: a fork bomb stops there. */
   BERTH_TASK_PIDS_LIMIT: wholeNumber(MIN_TASK_PIDS_LIMIT, MAX_TASK_PIDS_LIMIT).default(DEFAULT_TASK_PIDS_LIMIT),
+  /** The ECS agent's ECS_IMAGE_PULL_BEHAVIOR (see images/image-puller.ts). */
+  BERTH_IMAGE_PULL_BEHAVIOR: oneOf(PULL_BEHAVIORS).default('default'),
   BERTH_METRICS_LOG_GROUP: new Variable<string>(
     'a CloudWatch Logs group name, or empty for no EMF records',
     z.union([z.literal(''), logGroupName().schema]),
@@ -66,6 +69,7 @@ export interface AgentConfig {
   pauseImage: string;
   namespacePoolSize: number;
   taskPidsLimit: number;
+  imagePullBehavior: PullBehavior;
   hostPorts: HostPortOptions;
   localInstance?: string;
   bootstrapToken?: string;
@@ -92,6 +96,7 @@ export function agentConfigFromEnvironment(env: Environment): AgentConfig {
     pauseImage: v.BERTH_PAUSE_IMAGE,
     namespacePoolSize: v.BERTH_NAMESPACE_POOL_SIZE,
     taskPidsLimit: v.BERTH_TASK_PIDS_LIMIT,
+    imagePullBehavior: v.BERTH_IMAGE_PULL_BEHAVIOR,
     hostPorts: { bindIP: v.BERTH_HOST_PORT_BIND_IP, range: v.BERTH_HOST_PORT_RANGE },
     localInstance: v.BERTH_LOCAL_INSTANCE,
     bootstrapToken: v.BERTH_BOOTSTRAP_TOKEN,

@@ -54,6 +54,7 @@ function main() {
     allowedCapabilities: config.allowedCapabilities,
     pause: { image: config.pauseImage, command: DEFAULT_PAUSE.command },
     namespacePoolSize: config.namespacePoolSize,
+    imagePullBehavior: config.imagePullBehavior,
     hostPorts: config.hostPorts,
     taskPidsLimit: config.taskPidsLimit,
     endpoint: {

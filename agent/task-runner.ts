@@ -12,6 +12,8 @@ import { DEFAULT_ALLOWED_CAPABILITIES, capabilitiesAdded, capabilitiesDropped, c
 import { type ContainerRuntime, type ContainerSpec, type ContainerState, LABELS, SIGKILL_EXIT_CODE, containerName } from './runtime/container-runtime';
 import { type TaskNamespace, TaskNamespaces } from './task-namespaces';
 import type { TaskView } from './task-endpoint/metadata';
+import { ImagePuller } from './images/image-puller';
+import { RegistryLogins } from './images/registry-logins';
 import { publishedMappings } from '../shared/domain/ports';
 import { type ContainerLimits, containerLimits } from './task-limits';
 import { RESERVED_LABEL_PREFIX, clusterArnOfTask, ecsContainerLabels } from '../shared/domain/docker-labels';
@@ -48,6 +50,9 @@ export interface TaskRunnerOptions {
   taskPidsLimit?: number;
   /** The task metadata endpoint and the task role's credentials (task-endpoint/); none unless given. */
   endpoint?: TaskEndpointAccess;
+  /** How images are pulled (the operator's pull behaviour) and with which logins; `default` and `secrets` unless given. */
+  images?: ImagePuller;
+  logins?: RegistryLogins;
 }
 
 interface Running {
@@ -56,6 +61,8 @@ interface Running {
   limits: ContainerLimits;
   id?: string;
   status: 'PENDING' | 'RUNNING' | 'STOPPED';
+  /** The digest of the image it runs, once pulled. */
+  imageDigest?: string;
   exitCode?: number;
   reason?: string;
   /** Its healthCheck's answer so far (only a container with one has it). */
@@ -118,6 +125,7 @@ export class TaskRunner {
     return this.containers.map((c) => ({
       name: c.def.name,
       image: c.def.image,
+      imageDigest: c.imageDigest,
       essential: c.def.essential,
       cpu: c.def.cpu,
       memory: c.def.memory,
@@ -315,12 +323,13 @@ export class TaskRunner {
 
   private async pull(): Promise<void> {
     this.timestamps.pullStartedAt = this.now();
+    const images = this.o.images ?? new ImagePuller({ runtime: this.o.runtime, behavior: 'default', log: (m) => this.log(m) });
+    const logins = this.o.logins ?? new RegistryLogins({ secrets: this.o.secrets });
     for (const image of new Set(this.containers.map((c) => c.def.image))) {
       this.checkStop();
-      if (!(await this.o.runtime.hasImage(image))) {
-        this.log(`pulling ${image}`);
-        await this.o.runtime.pull(image);
-      }
+      const using = this.containers.filter((c) => c.def.image === image);
+      const digest = await images.ensure(image, () => logins.loginFor(using[0].def));
+      for (const c of using) c.imageDigest = digest;
     }
     this.timestamps.pullStoppedAt = this.now();
   }

@@ -127,10 +127,23 @@ export class CannotCreateContainerError extends Error {
   }
 }
 
+/** A registry login for one pull (Docker's X-Registry-Auth). Never logged or reported. */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  /** The registry host it is for, e.g. `127.0.0.1:5000`. */
+  serverAddress: string;
+}
+
 export interface ContainerRuntime {
   hasImage(image: string): Promise<boolean>;
-  /** Pulls the image; throws CannotPullContainerError. */
-  pull(image: string): Promise<void>;
+  /** Pulls the image, with the login given if any; throws CannotPullContainerError. */
+  pull(image: string, auth?: RegistryAuth): Promise<void>;
+  /**
+   * The digest (`sha256:...`) the image's registry knows it by, from the engine's RepoDigests;
+   * undefined for an image no registry served (built or imported here).
+   */
+  imageDigest(image: string): Promise<string | undefined>;
   /** Creates the container; throws CannotCreateContainerError. Returns its id. */
   create(spec: ContainerSpec): Promise<string>;
   start(id: string): Promise<void>;

@@ -10,8 +10,10 @@ import {
   LABELS,
   SIGKILL_EXIT_CODE,
   type VolumeSpec,
+  type RegistryAuth,
 } from './container-runtime';
 import { kernelKilledForMemory } from './oom-kills';
+import { parseImageReference } from '../../shared/domain/image';
 import { bridgeName, keepTaskNetworksApart } from './task-network-isolation';
 
 /** The Docker Engine API's socket: BERTH_DOCKER_SOCKET, else DOCKER_HOST when it is unix://, else Docker's default. */
@@ -88,22 +90,26 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async pull(image: string): Promise<void> {
+  async pull(image: string, auth?: RegistryAuth): Promise<void> {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), this.pullTimeoutMs);
+    const progress = new PullProgress(image, this.log);
     try {
-      const stream: NodeJS.ReadableStream = await this.docker.pull(image, { abortSignal: abort.signal });
+      const authconfig = auth && { username: auth.username, password: auth.password, serveraddress: auth.serverAddress };
+      const stream: NodeJS.ReadableStream = await this.docker.pull(image, { abortSignal: abort.signal, authconfig });
       // The engine answers 200 and reports a failed pull inside the progress stream.
       const failure = await new Promise<string | undefined>((resolve, reject) => {
         let error: string | undefined;
         this.docker.modem.followProgress(
           stream,
           (err) => (err ? reject(err) : resolve(error)),
-          (event: { error?: string; errorDetail?: { message?: string } }) => {
+          (event: PullEvent) => {
             error ??= event.errorDetail?.message ?? event.error;
+            progress.on(event);
           },
         );
       });
+      progress.done(failure);
       if (failure !== undefined) throw new CannotPullContainerError(image, failure);
     } catch (e) {
       if (e instanceof CannotPullContainerError) throw e;
@@ -112,6 +118,16 @@ export class DockerRuntime implements ContainerRuntime {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  async imageDigest(image: string): Promise<string | undefined> {
+    const ref = parseImageReference(image);
+    if (ref.digest) return ref.digest;
+    const info = await this.docker.getImage(image).inspect();
+    // Entries are `repository@sha256:...`. Docker lists the digest each repository served; podman
+    // lists every digest the image has under every name, the one pulled last coming last.
+    const digests = (info.RepoDigests ?? []).map((d) => ({ repository: d.slice(0, d.lastIndexOf('@')), digest: d.slice(d.lastIndexOf('@') + 1) }));
+    return digests.filter((d) => d.repository === ref.repository).pop()?.digest;
   }
 
   async create(spec: ContainerSpec): Promise<string> {
@@ -412,6 +428,53 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 }
+
+interface PullEvent {
+  status?: string;
+  id?: string;
+  progressDetail?: { current?: number; total?: number };
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+/** How often a pull's byte counts are logged at most; each layer's steps are logged as they come. */
+const PULL_PROGRESS_LOG_MS = 2_000;
+
+/**
+ * A pull's progress in the agent's log, as the ECS agent logs it: each layer's steps (pulling,
+ * downloaded, extracted) and, every few seconds, the bytes so far.
+ */
+class PullProgress {
+  private readonly startedAt = Date.now();
+  private readonly bytes = new Map<string, { current: number; total: number }>();
+  private lastBytesLog = this.startedAt;
+
+  constructor(private readonly image: string, private readonly log: (message: string) => void) {
+    log(`pulling ${image}`);
+  }
+
+  on(event: PullEvent): void {
+    if (event.error || !event.status) return;
+    const { current, total } = event.progressDetail ?? {};
+    if (event.id && current !== undefined && total !== undefined) {
+      this.bytes.set(event.id, { current, total });
+      const now = Date.now();
+      if (now - this.lastBytesLog < PULL_PROGRESS_LOG_MS) return;
+      this.lastBytesLog = now;
+      const sum = [...this.bytes.values()].reduce((s, b) => ({ current: s.current + b.current, total: s.total + b.total }), { current: 0, total: 0 });
+      this.log(`pulling ${this.image}: ${mib(sum.current)} of ${mib(sum.total)} MiB`);
+      return;
+    }
+    this.log(`pulling ${this.image}: ${event.id ? `${event.id}: ` : ''}${event.status}`);
+  }
+
+  done(failure: string | undefined): void {
+    const seconds = ((Date.now() - this.startedAt) / 1000).toFixed(1);
+    this.log(failure === undefined ? `pulled ${this.image} in ${seconds} s` : `pull of ${this.image} failed after ${seconds} s: ${failure}`);
+  }
+}
+
+const mib = (bytes: number) => (bytes / MiB).toFixed(1);
 
 /** How often the log of a running container is read for new lines. */
 const LOG_POLL_MS = 500;

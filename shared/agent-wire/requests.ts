@@ -64,6 +64,7 @@ export const containerReport = z.strictObject({
   exitCode: z.number().int().min(-INT32 - 1).max(INT32).optional(),
   reason: z.string().max(1024).optional(),
   runtimeId: string(255).optional(),
+  imageDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'Expected sha256:<64 hex digits>').optional(),
   image: string(255).optional(),
   essential: z.boolean().optional(),
   cpu: z.number().int().min(0).max(INT32).optional(),

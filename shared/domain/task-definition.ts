@@ -16,6 +16,7 @@ import {
   readTags,
   reqString,
 } from './fields';
+import { type RepositoryCredentials, readImage, readRepositoryCredentials } from './image';
 import { type LinuxParameters, readLinuxParameters, refuseHostPrivileges } from './linux-parameters';
 import type { PortMapping } from './ports';
 import { checkDockerLabels } from './docker-labels';
@@ -47,6 +48,8 @@ export const MAX_START_TIMEOUT_SECONDS = 120;
 export interface ContainerDefinition {
   name: string;
   image: string;
+  /** A private registry's username and password, from a Secrets Manager secret. */
+  repositoryCredentials?: RepositoryCredentials;
   cpu?: number;
   memory?: number;
   memoryReservation?: number;
@@ -100,7 +103,7 @@ function readContainer(c: Json, path: string, networkMode: string | undefined, f
   if (!FAMILY.test(name)) {
     throw new ClientException(`Invalid parameter '${path}.name': up to 255 letters, numbers, hyphens and underscores.`);
   }
-  const image = reqString(c, 'image', `${path}.image`, 255);
+  const image = readImage(c, path);
   const cpu = optInt(c, 'cpu', `${path}.cpu`, { min: 0, max: 10 * 1024 * 1024 });
   const memory = optInt(c, 'memory', `${path}.memory`, { min: 6 });
   const memoryReservation = optInt(c, 'memoryReservation', `${path}.memoryReservation`, { min: 6 });
@@ -153,6 +156,7 @@ function readContainer(c: Json, path: string, networkMode: string | undefined, f
   return dropUndefined({
     name,
     image,
+    repositoryCredentials: readRepositoryCredentials(c, path),
     cpu,
     memory,
     memoryReservation,
