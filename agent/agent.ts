@@ -9,6 +9,8 @@ import type { LogSinks } from './logs/task-logs';
 import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
 import { type HostPortOptions, TaskNamespaces, isNamespaceOwner } from './task-namespaces';
 import { TaskRunner } from './task-runner';
+import type { TaskEndpointAccess } from './task-endpoint/session';
+import { removeTaskVolumes } from './task-volumes';
 import { AwsEcrTokenSource } from './images/aws-ecr-token-source';
 import { EcrLogins } from './images/ecr-logins';
 import { ImagePuller, type PullBehavior } from './images/image-puller';
@@ -32,6 +34,10 @@ export interface AgentOptions {
   pause?: { image: string; command: readonly string[] };
   /** Where published host ports are bound, and the range dynamic ones (hostPort 0) come from. */
   hostPorts?: HostPortOptions;
+  /** The operator's limit on a task's processes (see task-limits.ts); its default unless given. */
+  taskPidsLimit?: number;
+  /** The task metadata endpoint and task role credentials (task-endpoint/); none unless given. */
+  endpoint?: TaskEndpointAccess;
   /** The operator's ECS_IMAGE_PULL_BEHAVIOR; `default` unless given. */
   imagePullBehavior?: PullBehavior;
   /** Clock for cached registry logins. */
@@ -50,6 +56,8 @@ export class Agent {
   /** Tasks whose runner finished: never started again, whatever a stale poll says. */
   private readonly finished = new Set<string>();
   private orphans = new Map<string, ContainerState[]>();
+  /** Task volumes a previous agent process left are looked at once, with the first assignments. */
+  private volumesSwept = false;
   private running = false;
   private heartbeat?: NodeJS.Timeout;
   private readonly secrets?: SecretSource;
@@ -149,6 +157,14 @@ export class Agent {
       const namespace = containers.map((c) => c.labels[LABELS.namespace]).find(Boolean);
       if (namespace) await this.namespaces.release(await this.namespaces.adopt(namespace)).catch(() => {});
     }
+    // Volumes of tasks no longer assigned here, whose containers went above, or which a previous
+    // agent made before it was killed and before any container was.
+    if (!this.volumesSwept) {
+      this.volumesSwept = true;
+      await removeTaskVolumes(this.o.runtime, { [LABELS.host]: this.o.client.hostId }, (v) => assigned.has(v[LABELS.task]))
+        .then((n) => n > 0 && this.log(`removed ${n} volume(s) of tasks no longer assigned here`))
+        .catch((e) => this.log(`cannot remove the volumes of tasks no longer assigned here: ${e}`));
+    }
   }
 
   private startRunner(task: Assignment): void {
@@ -162,6 +178,8 @@ export class Agent {
       log: this.o.log,
       allowedCapabilities: this.o.allowedCapabilities,
       namespaces: this.namespaces,
+      taskPidsLimit: this.o.taskPidsLimit,
+      endpoint: this.o.endpoint,
       images: this.images,
       logins: this.logins,
     });
@@ -189,5 +207,6 @@ export class Agent {
     this.running = false;
     clearInterval(this.heartbeat);
     await this.namespaces.close();
+    await this.o.endpoint?.endpoints.closeAll();
   }
 }

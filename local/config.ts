@@ -32,6 +32,7 @@ export const LOCAL_VARIABLES = {
     return s;
   }),
   BERTH_HOST_PORT_BIND_IP: AGENT_VARIABLES.BERTH_HOST_PORT_BIND_IP.default(LOCAL_DEFAULTS.hostPortBindIP),
+  BERTH_ALLOW_HOST_PATHS: flag().default(false),
   BERTH_HOST_PORT_RANGE: text('a port range FROM-TO within 1-65535, e.g. 49153-65535', /^\d+-\d+$/),
   ...AGENT_POLICY_VARIABLES,
 };
@@ -68,5 +69,6 @@ export function localConfigFromEnvironment(env: Environment): LocalConfig {
     crashAt: v.BERTH_CRASH_AT,
     hostPortBindIP: v.BERTH_HOST_PORT_BIND_IP,
     hostPortRange: v.BERTH_HOST_PORT_RANGE,
+    config: { allowHostPaths: v.BERTH_ALLOW_HOST_PATHS },
   };
 }

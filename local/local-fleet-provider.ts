@@ -6,6 +6,7 @@ import { isLiveHost } from '../shared/scheduler/placement';
 import type { HostRecord } from '../shared/store';
 import { LABELS, type ContainerRuntime } from '../agent/runtime/container-runtime';
 import { removeUnusedNamespaces } from '../agent/task-namespaces';
+import { removeTaskVolumes } from '../agent/task-volumes';
 import type { LocalFleet } from './fleet';
 
 /** How long after a host's termination its containers and networks are looked for once more. */
@@ -94,7 +95,9 @@ export class LocalFleetProvider implements FleetProvider {
     const keptNetworks = new Set((await Promise.all([...kept].map((hostId) => this.runtime.listNetworks({ [LABELS.host]: hostId })))).flat());
     const networks = (await this.runtime.listNetworks(mine)).filter((n) => !keptNetworks.has(n));
     await Promise.all(networks.map((n) => this.runtime.removeNetwork(n)));
-    return containers.length + networks.length;
+    // Tasks' own volumes of the hosts that are gone; a kept host's agent sees to its own.
+    const volumes = await removeTaskVolumes(this.runtime, mine, (v) => kept.has(v[LABELS.host]));
+    return containers.length + networks.length + volumes;
   }
 
   /** Every container and network carrying these labels. */
@@ -105,6 +108,7 @@ export class LocalFleetProvider implements FleetProvider {
     // The host's task networks, which outlive their containers in the engine.
     const networks = await this.runtime.listNetworks(labels);
     await Promise.all(networks.map((n) => this.runtime.removeNetwork(n)));
+    await removeTaskVolumes(this.runtime, labels);
   }
 
   private track(pass: Promise<void>): void {

@@ -18,6 +18,11 @@ export interface BerthConfig {
   reservedHostPorts?: readonly number[];
   /** Whose signatures an EC2 host's identity document may carry; AWS's certificates when unset. */
   instanceIdentity?: InstanceIdentityConfig;
+  /**
+   * Whether a task definition may mount a directory of the host (a volume's host.sourcePath, or
+   * the local driver's bind options). Off, as on Fargate, unless the operator allows it.
+   */
+  allowHostPaths?: boolean;
 }
 
 export const DEFAULT_CONFIG: BerthConfig = {

@@ -5,7 +5,7 @@ import { LambdaCapacityTrigger } from './cloud/aws/lambda-capacity-trigger';
 import { LambdaServiceTrigger } from './cloud/aws/lambda-service-trigger';
 import { PollingHostNotifier } from './cloud/aws/polling-host-notifier';
 import { SfnWorkflowEngine } from './cloud/aws/sfn-workflow-engine';
-import { arn, awsRegion, checked, type Environment, logGroupName, readEnvironment, text, wholeNumber } from './config/variables';
+import { arn, awsRegion, checked, type Environment, flag, logGroupName, readEnvironment, text, wholeNumber } from './config/variables';
 import { type Berth, type BerthConfig, DEFAULT_CONFIG } from './context';
 import { DEFAULT_METRICS_LOG_GROUP } from './metrics/catalog';
 import { createDocumentClient } from './store/client';
@@ -26,6 +26,7 @@ export const LAMBDA_VARIABLES = {
   BERTH_PLACEMENT_RETRY_SECONDS: wholeNumber(1, 3_600).default(DEFAULT_CONFIG.placementRetrySeconds),
   BERTH_IMDS_CERTIFICATES: checked<InstanceIdentityConfig>('a JSON object of Region to PEM certificate(s)', instanceIdentityFromEnvironment),
   BERTH_METRICS_LOG_GROUP: logGroupName().default(DEFAULT_METRICS_LOG_GROUP),
+  BERTH_ALLOW_HOST_PATHS: flag().default(false),
 };
 
 export interface LambdaConfig {
@@ -59,6 +60,7 @@ export function lambdaConfigFromEnvironment(env: Environment): LambdaConfig {
       placementRetrySeconds: v.BERTH_PLACEMENT_RETRY_SECONDS,
       openHostRegistration: false,
       instanceIdentity: v.BERTH_IMDS_CERTIFICATES ?? DEFAULT_INSTANCE_IDENTITY,
+      allowHostPaths: v.BERTH_ALLOW_HOST_PATHS,
     },
   };
 }

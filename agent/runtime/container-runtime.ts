@@ -15,6 +15,9 @@ export const LABELS = {
   network: 'berth.network',
   /** On a task's container: the name of the namespace owner whose network namespace it joined. */
   namespace: 'berth.namespace',
+  /** On a task's container: its task endpoint's id and token, so a restarted agent serves the same. */
+  endpointId: 'berth.endpoint-id',
+  endpointToken: 'berth.endpoint-token',
   /**
    * On everything a local mode's hosts make: its data directory, so a local mode clears what an
    * earlier run of the same data directory left, and never another's. Absent on EC2.
@@ -42,9 +45,13 @@ export interface ContainerSpec {
   user?: string;
   /** ECS cpu units → Docker CpuShares (a relative weight, as ECS's EC2 launch type sets it). */
   cpuShares?: number;
+  /** Hard cpu quota (Docker NanoCpus): this container's part of the task's cpu (task-limits.ts). */
+  nanoCpus?: number;
   /** Hard limit (Docker Memory) and soft limit (MemoryReservation), MiB. */
   memoryMiB?: number;
   memoryReservationMiB?: number;
+  /** Most processes the container may have at once (Docker PidsLimit): its part of the task's. */
+  pidsLimit?: number;
   ulimits: { name: string; softLimit: number; hardLimit: number }[];
   /**
    * Published on the host; only a namespace owner may have any (the engine's rule). hostPort 0
@@ -61,6 +68,27 @@ export interface ContainerSpec {
   capAdd?: string[];
   /** Linux capabilities removed from the engine's default set (linuxParameters.capabilities.drop). */
   capDrop?: string[];
+  /** Engine volumes (by name) and, where the operator allows them, host directories (absolute paths). */
+  mounts?: { source: string; target: string; readOnly: boolean }[];
+  /** Containers (engine names) whose mounts it takes, as ECS's volumesFrom. */
+  volumesFrom?: { container: string; readOnly: boolean }[];
+  /** ECS's readonlyRootFilesystem. */
+  readonlyRootfs?: boolean;
+}
+
+/** A volume in the engine, made by the local driver. */
+export interface VolumeSpec {
+  name: string;
+  labels: Record<string, string>;
+  driverOpts?: Record<string, string>;
+}
+
+/** A network namespace's address; the subnet's prefix length and gateway (the host's address on it) when the engine tells them. */
+export interface NamespaceAddress {
+  ipv4Address: string;
+  macAddress: string;
+  prefixLength?: number;
+  gateway?: string;
 }
 
 export interface ContainerState {
@@ -71,13 +99,14 @@ export interface ContainerState {
   status: string;
   running: boolean;
   exitCode?: number;
+  /** Killed by the kernel for memory: as the engine says, or as the kernel's log says (see oom-kills.ts). */
   oomKilled: boolean;
   /** Epoch ms; undefined when never started / not finished. */
   startedAt?: number;
   finishedAt?: number;
   error?: string;
   /** Its address on its network, for a container with a network namespace of its own. */
-  address?: { ipv4Address: string; macAddress: string };
+  address?: NamespaceAddress;
   /** The host ports it publishes. */
   portBindings?: NetworkBinding[];
 }
@@ -137,6 +166,13 @@ export interface ContainerRuntime {
   removeNetwork(name: string): Promise<void>;
   /** The names of the networks carrying all of these labels. */
   listNetworks(labels: Record<string, string>): Promise<string[]>;
+  /** Creates a volume with the local driver; one that exists already is fine. */
+  createVolume(spec: VolumeSpec): Promise<void>;
+  hasVolume(name: string): Promise<boolean>;
+  /** Removes the volume; one that is gone already is fine. */
+  removeVolume(name: string): Promise<void>;
+  /** The volumes carrying all of these labels, with their labels. */
+  listVolumes(labels: Record<string, string>): Promise<{ name: string; labels: Record<string, string> }[]>;
   /** Runs a command inside a running container and returns its exit code (health checks). */
   exec(id: string, command: string[], timeoutSeconds: number): Promise<number>;
   /** Every container carrying all of these labels. */
@@ -148,6 +184,12 @@ export interface ContainerRuntime {
   followLogs(id: string, onLine: (line: string, stream: 'stdout' | 'stderr', timestampMs?: number) => void): Promise<void>;
 }
 
+/** The exit code of a process killed with SIGKILL, as the OOM killer kills. */
+export const SIGKILL_EXIT_CODE = 137;
+
 /** Engine names are deterministic, so a restarted agent finds the same containers. */
 export const containerName = (taskId: string, container: string) => `berth-${taskId}-${container}`;
+
+/** A task-scoped volume's engine name: deterministic too, and never another task's. */
+export const taskVolumeName = (taskId: string, volume: string) => `berth-${taskId}-${volume}`;
 

@@ -8,8 +8,11 @@ import {
   type ContainerSpec,
   type ContainerState,
   LABELS,
+  SIGKILL_EXIT_CODE,
+  type VolumeSpec,
   type RegistryAuth,
 } from './container-runtime';
+import { kernelKilledForMemory } from './oom-kills';
 import { parseImageReference } from '../../shared/domain/image';
 import { bridgeName, keepTaskNetworksApart } from './task-network-isolation';
 
@@ -31,6 +34,8 @@ export interface DockerRuntimeOptions {
    * mode marks what its hosts make with its data directory (LABELS.instance).
    */
   labels?: Record<string, string>;
+  /** Whether the kernel killed the container (by id) for memory; default: its log says so (oom-kills.ts). */
+  killedForMemory?: (containerId: string) => boolean;
 }
 
 /** Exit code of an exec that ran past its timeout, as coreutils' `timeout` reports it. */
@@ -51,6 +56,8 @@ const SECURITY_OPTIONS = ['no-new-privileges'];
 const BRIDGE_NAME_OPTION = 'com.docker.network.bridge.name';
 const REMOVE_ATTEMPTS = 3;
 const LIST_ATTEMPTS = 5;
+// The oldest libpod API our calls need; podman 4.3 (Debian 12) serves it.
+const PODMAN_API = 'v4.0.0';
 
 /** ContainerRuntime over the Docker Engine API (Docker, or podman's compatible service). */
 export class DockerRuntime implements ContainerRuntime {
@@ -58,13 +65,19 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly pullTimeoutMs: number;
   private readonly log: (message: string) => void;
   private readonly labels: Record<string, string>;
+  private readonly killedForMemory: (containerId: string) => boolean;
+  /** The kernel's answer per exited container: its log is read once per container, not per inspect. */
+  private readonly oomAnswers = new Map<string, boolean>();
   private isolationKept?: Promise<void>;
+  /** Whether the engine is podman, asked once. */
+  private podman?: Promise<boolean>;
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.docker = new Docker({ socketPath: options.socketPath ?? defaultDockerSocket() });
     this.pullTimeoutMs = options.pullTimeoutMs ?? 60_000;
     this.log = options.log ?? (() => {});
     this.labels = options.labels ?? {};
+    this.killedForMemory = options.killedForMemory ?? ((id) => kernelKilledForMemory(id));
   }
 
   async hasImage(image: string): Promise<boolean> {
@@ -164,6 +177,7 @@ export class DockerRuntime implements ContainerRuntime {
     // podman stamps StartedAt when runc's start returns but FinishedAt from the process's real
     // exit, so a container that exits at once can finish a few ms before it "started".
     const finishedAt = startedAt === undefined ? epochMs(s.FinishedAt) : maxDefined(epochMs(s.FinishedAt), startedAt);
+    const exitCode = !running && finishedAt !== undefined ? s.ExitCode : undefined;
     return {
       ...networkOf(info),
       id: info.Id,
@@ -171,12 +185,21 @@ export class DockerRuntime implements ContainerRuntime {
       labels: info.Config.Labels ?? {},
       status: s.Status,
       running,
-      exitCode: !running && finishedAt !== undefined ? s.ExitCode : undefined,
-      oomKilled: s.OOMKilled,
+      exitCode,
+      oomKilled: s.OOMKilled || (exitCode === SIGKILL_EXIT_CODE && this.oomAnswer(info.Id)),
       startedAt,
       finishedAt,
       error: s.Error || undefined,
     };
+  }
+
+  private oomAnswer(id: string): boolean {
+    let answer = this.oomAnswers.get(id);
+    if (answer === undefined) {
+      answer = this.killedForMemory(id);
+      this.oomAnswers.set(id, answer);
+    }
+    return answer;
   }
 
   async wait(id: string): Promise<number> {
@@ -194,6 +217,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async remove(id: string): Promise<void> {
+    this.oomAnswers.delete(id);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.docker.getContainer(id).remove({ force: true, v: true });
@@ -244,8 +268,35 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async listNetworks(labels: Record<string, string>): Promise<string[]> {
-    const found = await this.docker.listNetworks({ filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) } });
+    const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
+    // Podman's Docker-compatible list works out every network's containers, inspecting each
+    // container in turn: seconds with a few dozen networks, a minute on a busy host. Its own
+    // list answers the same question in milliseconds.
+    if (await this.isPodman()) {
+      const found = await this.dial<{ name: string }[]>(`/${PODMAN_API}/libpod/networks/json`, { filters: JSON.stringify(filters) });
+      return found.map((n) => n.name);
+    }
+    const found = await this.docker.listNetworks({ filters });
     return found.map((n) => n.Name);
+  }
+
+  private isPodman(): Promise<boolean> {
+    this.podman ??= this.docker.version().then(
+      (v) => (v.Components ?? []).some((c) => c.Name === 'Podman Engine'),
+      (e) => {
+        this.podman = undefined;
+        throw e;
+      },
+    );
+    return this.podman;
+  }
+
+  /** A GET the Docker API has no call for. */
+  private dial<T>(path: string, query: Record<string, string>): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.docker.modem.dial({ path: `${path}?`, method: 'GET', options: query, statusCodes: { 200: true } }, (err: unknown, data: unknown) =>
+        err ? reject(err) : resolve(data as T));
+    });
   }
 
   async removeNetwork(name: string): Promise<void> {
@@ -255,6 +306,40 @@ export class DockerRuntime implements ContainerRuntime {
       if (statusOf(e) === 404 || /no such network|network not found/i.test(messageOf(e))) return;
       throw e;
     }
+  }
+
+  async createVolume(spec: VolumeSpec): Promise<void> {
+    try {
+      await this.docker.createVolume({ Name: spec.name, Driver: 'local', DriverOpts: spec.driverOpts ?? {}, Labels: { ...spec.labels, ...this.labels } });
+    } catch (e) {
+      // Docker answers an existing volume's create with it; podman with 409 or 500.
+      if (statusOf(e) === 409 || /already exists/i.test(messageOf(e))) return;
+      throw new CannotCreateContainerError(spec.name, `cannot create the volume: ${messageOf(e)}`);
+    }
+  }
+
+  async hasVolume(name: string): Promise<boolean> {
+    try {
+      await this.docker.getVolume(name).inspect();
+      return true;
+    } catch (e) {
+      if (statusOf(e) === 404) return false;
+      throw e;
+    }
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.docker.getVolume(name).remove({ force: true });
+    } catch (e) {
+      if (statusOf(e) === 404 || /no such volume|no volume with name/i.test(messageOf(e))) return;
+      throw e;
+    }
+  }
+
+  async listVolumes(labels: Record<string, string>): Promise<{ name: string; labels: Record<string, string> }[]> {
+    const found = await this.docker.listVolumes({ filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) } });
+    return (found.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
   }
 
   async exec(id: string, command: string[], timeoutSeconds: number): Promise<number> {
@@ -439,12 +524,17 @@ function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
       CapDrop: spec.capDrop?.length ? spec.capDrop : undefined,
       SecurityOpt: SECURITY_OPTIONS,
       CpuShares: spec.cpuShares === undefined ? undefined : Math.max(MIN_CPU_SHARES, spec.cpuShares),
+      NanoCpus: spec.nanoCpus,
+      PidsLimit: spec.pidsLimit,
       Memory: spec.memoryMiB === undefined ? undefined : spec.memoryMiB * MiB,
       // No swap beyond the hard limit, as on Fargate: past it the container is OOM-killed.
       MemorySwap: spec.memoryMiB === undefined ? undefined : spec.memoryMiB * MiB,
       MemoryReservation: spec.memoryReservationMiB === undefined ? undefined : spec.memoryReservationMiB * MiB,
       Ulimits: ulimits.map((u) => ({ Name: u.name, Soft: u.softLimit, Hard: u.hardLimit })),
       PortBindings: spec.portMappings.length > 0 ? portBindings : undefined,
+      Binds: spec.mounts?.length ? spec.mounts.map((m) => `${m.source}:${m.target}:${m.readOnly ? 'ro' : 'rw'}`) : undefined,
+      VolumesFrom: spec.volumesFrom?.length ? spec.volumesFrom.map((f) => `${f.container}:${f.readOnly ? 'ro' : 'rw'}`) : undefined,
+      ReadonlyRootfs: spec.readonlyRootfs || undefined,
     },
   };
 }
@@ -453,7 +543,11 @@ function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
 function networkOf(info: Docker.ContainerInspectInfo): Pick<ContainerState, 'address' | 'portBindings'> {
   const out: Pick<ContainerState, 'address' | 'portBindings'> = {};
   const net = Object.values(info.NetworkSettings?.Networks ?? {}).find((n) => n.IPAddress);
-  if (net) out.address = { ipv4Address: net.IPAddress, macAddress: net.MacAddress.toLowerCase() };
+  if (net) {
+    out.address = { ipv4Address: net.IPAddress, macAddress: net.MacAddress.toLowerCase() };
+    if (net.IPPrefixLen) out.address.prefixLength = net.IPPrefixLen;
+    if (net.Gateway) out.address.gateway = net.Gateway;
+  }
   const bindings = Object.entries(info.HostConfig?.PortBindings ?? {}).flatMap(([key, list]) => {
     const [port, protocol] = key.split('/');
     return ((list ?? []) as { HostIp?: string; HostPort?: string }[]).map((b) => ({

@@ -96,6 +96,12 @@ export const reportTaskStateRequest = z.strictObject({
   }).optional(),
 });
 
+/** The task role's credentials for one of the host's tasks, for its containers (agent/task-endpoint/). */
+export const getTaskCredentialsRequest = z.strictObject({
+  ...fromHost,
+  task: z.strictObject({ cluster: clusterName, taskId }),
+});
+
 const dimensionValue = z.string().min(1).max(EMF_LIMITS.dimensionValueLength);
 const metricNames = AGENT_METRICS.map((m) => m.name) as [string, ...string[]];
 
@@ -125,6 +131,7 @@ export const AGENT_REQUESTS = {
   PollAssignments: pollAssignmentsRequest,
   ReportTaskState: reportTaskStateRequest,
   ReportMetrics: reportMetricsRequest,
+  GetTaskCredentials: getTaskCredentialsRequest,
 } as const;
 
 export type AgentOperation = keyof typeof AGENT_REQUESTS;

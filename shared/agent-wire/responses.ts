@@ -1,11 +1,19 @@
 import type { DesiredStatus, TaskStatus } from '../domain/task';
 import type { ContainerDefinition } from '../domain/task-definition';
+import type { TaskVolume } from '../domain/volumes';
 
 /** What an agent needs to run (or stop) one task: its containers with the overrides applied. */
 export interface Assignment {
   cluster: string;
   taskId: string;
   taskArn: string;
+  /** Its definition's family and revision: the task metadata endpoint and ECS's labels show them. */
+  family: string;
+  revision: number;
+  /** The role its containers get credentials for (AWS_CONTAINER_CREDENTIALS_FULL_URI); none without one. */
+  taskRoleArn?: string;
+  /** Its host's zone, when the host has one (EC2). */
+  availabilityZone?: string;
   desiredStatus: DesiredStatus;
   lastStatus: TaskStatus;
   createdAt: number;
@@ -14,6 +22,8 @@ export interface Assignment {
   /** The definition's network mode: whether the agent publishes its ports on the host (ports.ts). */
   networkMode?: string;
   containers: ContainerDefinition[];
+  /** The definition's volumes, which its containers' mountPoints name. */
+  volumes?: TaskVolume[];
 }
 
 /** What the agent already knows: each task's desired status. */
@@ -40,6 +50,15 @@ export interface ReportTaskStateResponse {
   applied: boolean;
   lastStatus: TaskStatus;
   desiredStatus: DesiredStatus;
+}
+
+/** A task role's credentials: locally a Berth key whose principal is the task, valid until `expiration` (epoch ms). */
+export interface GetTaskCredentialsResponse {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: number;
+  roleArn: string;
 }
 
 export interface ReportMetricsResponse {

@@ -100,6 +100,16 @@ export function oneOf<T extends string>(value: string, allowed: readonly T[], fi
   return value as T;
 }
 
+/** A map of strings, as ECS takes log options, driver options and labels. */
+export function optStringMap(o: Json, key: string, field = key): Record<string, string> | undefined {
+  const m = optObject(o, key, field);
+  if (!m) return undefined;
+  for (const [k, v] of Object.entries(m)) {
+    if (typeof v !== 'string') fail(`${field}.${k}`, 'expected a string');
+  }
+  return m as Record<string, string>;
+}
+
 /** `[{name, value}]` pairs as ECS writes environment variables and other key-value lists. */
 export function nameValueList(o: Json, key: string, field = key): { name: string; value: string }[] | undefined {
   return optObjectList(o, key, (x, path) => ({

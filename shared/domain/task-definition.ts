@@ -12,14 +12,21 @@ import {
   optObjectList,
   optString,
   optStringList,
+  optStringMap,
   readTags,
   reqString,
 } from './fields';
 import { type RepositoryCredentials, readImage, readRepositoryCredentials } from './image';
 import { type LinuxParameters, readLinuxParameters, refuseHostPrivileges } from './linux-parameters';
 import type { PortMapping } from './ports';
+import { checkDockerLabels } from './docker-labels';
 import { assertFargateSize, parseCpu, parseMemory } from './sizes';
 import { InvalidValueFromError, parseValueFrom } from './value-from';
+import { refuseUnhonoured } from './definition-members';
+import {
+  type MountPoint, type TaskVolume, type VolumeFrom, type VolumeOptions,
+  checkMounts, readEphemeralStorage, readMountPoints, readVolumes, readVolumesFrom,
+} from './volumes';
 
 export const DEPENDENCY_CONDITIONS = ['START', 'COMPLETE', 'SUCCESS', 'HEALTHY'] as const;
 export type DependencyCondition = (typeof DEPENDENCY_CONDITIONS)[number];
@@ -35,6 +42,8 @@ export const MAX_CONTAINERS = 10;
 export const DEFAULT_STOP_TIMEOUT_SECONDS = 30;
 /** ECS's ceiling; the stop workflow's AwaitStopped timeout (300 s) leaves room above it. */
 export const MAX_STOP_TIMEOUT_SECONDS = 120;
+/** ECS's bounds for startTimeout on Fargate (platform 1.3.0 and later). */
+export const MAX_START_TIMEOUT_SECONDS = 120;
 
 export interface ContainerDefinition {
   name: string;
@@ -59,6 +68,13 @@ export interface ContainerDefinition {
   logConfiguration?: { logDriver: string; options?: Record<string, string>; secretOptions?: { name: string; valueFrom: string }[] };
   ulimits?: { name: string; softLimit: number; hardLimit: number }[];
   linuxParameters?: LinuxParameters;
+  /** Put on the container beside the labels ECS's agent sets (see docker-labels.ts). */
+  dockerLabels?: Record<string, string>;
+  mountPoints?: MountPoint[];
+  volumesFrom?: VolumeFrom[];
+  readonlyRootFilesystem?: boolean;
+  /** Seconds to wait for its dependsOn conditions (ECS's startTimeout); the agent's default unless set. */
+  startTimeout?: number;
 }
 
 /** What RegisterTaskDefinition accepted, normalised; the revision and status come from the store. */
@@ -72,6 +88,9 @@ export interface TaskDefinitionSpec {
   requiresCompatibilities?: string[];
   taskRoleArn?: string;
   executionRoleArn?: string;
+  volumes?: TaskVolume[];
+  ephemeralStorage?: { sizeInGiB: number };
+  runtimePlatform?: { cpuArchitecture?: string; operatingSystemFamily?: string };
 }
 
 export interface RegisterRequest {
@@ -90,7 +109,7 @@ function readContainer(c: Json, path: string, networkMode: string | undefined, f
   const memoryReservation = optInt(c, 'memoryReservation', `${path}.memoryReservation`, { min: 6 });
   if (memory !== undefined && memoryReservation !== undefined && memoryReservation > memory) {
     throw new ClientException(
-      `Invalid setting for container '${name}': 'memory' must be greater than or equal to 'memoryReservation'.`,
+      `Invalid setting for container '${name}'. 'memory' must be greater than or equal to 'memoryReservation'.`,
     );
   }
   const portMappings = optObjectList(c, 'portMappings', (p, pp) => {
@@ -155,6 +174,11 @@ function readContainer(c: Json, path: string, networkMode: string | undefined, f
     logConfiguration: logConfiguration && dropUndefined(logConfiguration),
     ulimits,
     linuxParameters: readLinuxParameters(c, path, fargate),
+    dockerLabels: checkDockerLabels(readStringMap(c, 'dockerLabels', `${path}.dockerLabels`), `${path}.dockerLabels`),
+    mountPoints: readMountPoints(c, path),
+    volumesFrom: readVolumesFrom(c, path),
+    readonlyRootFilesystem: optBool(c, 'readonlyRootFilesystem', `${path}.readonlyRootFilesystem`),
+    startTimeout: optInt(c, 'startTimeout', `${path}.startTimeout`, { min: 2, max: MAX_START_TIMEOUT_SECONDS }),
   });
 }
 
@@ -181,21 +205,14 @@ function readValueFrom(valueFrom: string, field: string): string {
   return valueFrom;
 }
 
-function readStringMap(o: Json, key: string, field: string): Record<string, string> | undefined {
-  const m = optObject(o, key, field);
-  if (!m) return undefined;
-  for (const [k, v] of Object.entries(m)) {
-    if (typeof v !== 'string') throw new ClientException(`Invalid parameter '${field}.${k}': expected a string.`);
-  }
-  return m as Record<string, string>;
-}
+const readStringMap = optStringMap;
 
 export function dropUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** Validates a RegisterTaskDefinition request as ECS does; the message names the field. */
-export function readRegisterRequest(body: Json): RegisterRequest {
+export function readRegisterRequest(body: Json, options: VolumeOptions = {}): RegisterRequest {
   const family = reqString(body, 'family', 'family', 255);
   if (!FAMILY.test(family)) {
     throw new ClientException("Invalid parameter 'family': up to 255 letters, numbers, hyphens and underscores.");
@@ -221,7 +238,10 @@ export function readRegisterRequest(body: Json): RegisterRequest {
     return readContainer(c, path, networkMode, fargate);
   });
   refuseHostPrivileges(body, raw as Json[]);
+  refuseUnhonoured(body);
   checkContainerSet(containers);
+  const volumes = readVolumes(body, options);
+  checkMounts(containers, volumes);
 
   const cpuText = readSizeText(body, 'cpu');
   const memoryText = readSizeText(body, 'memory');
@@ -243,8 +263,26 @@ export function readRegisterRequest(body: Json): RegisterRequest {
     requiresCompatibilities,
     taskRoleArn: optString(body, 'taskRoleArn', 'taskRoleArn', 2048),
     executionRoleArn: optString(body, 'executionRoleArn', 'executionRoleArn', 2048),
+    volumes,
+    ephemeralStorage: readEphemeralStorage(body),
+    runtimePlatform: readRuntimePlatform(body),
   });
   return { spec, tags: readTags(body) ?? [] };
+}
+
+/** Berth's hosts run Linux on x86-64: a definition for another platform could not run on any. */
+function readRuntimePlatform(body: Json): TaskDefinitionSpec['runtimePlatform'] {
+  const p = optObject(body, 'runtimePlatform');
+  if (!p) return undefined;
+  const os = optString(p, 'operatingSystemFamily', 'runtimePlatform.operatingSystemFamily');
+  const arch = optString(p, 'cpuArchitecture', 'runtimePlatform.cpuArchitecture');
+  if (os !== undefined && os !== 'LINUX') {
+    throw new ClientException(`Invalid parameter 'runtimePlatform.operatingSystemFamily': Berth's hosts run LINUX only, not ${os}.`);
+  }
+  if (arch !== undefined && arch !== 'X86_64') {
+    throw new ClientException(`Invalid parameter 'runtimePlatform.cpuArchitecture': Berth's hosts are X86_64 only, not ${arch}.`);
+  }
+  return dropUndefined({ cpuArchitecture: arch, operatingSystemFamily: os });
 }
 
 /** ECS takes task cpu and memory as strings, but tools also send numbers. */
@@ -297,11 +335,14 @@ function hasCycle(containers: ContainerDefinition[]): boolean {
   return containers.some((c) => visit(c.name));
 }
 
-/** Each container's memory must be set somewhere, and all of them must fit in the task's size. */
+/**
+ * Each container's memory must be set somewhere, and all of them must fit in the task's size: the
+ * agent bounds the task by its size (agent/task-limits.ts). Messages in ECS's words.
+ */
 export function checkContainersFit(containers: readonly ContainerDefinition[], cpu?: number, memory?: number): void {
   const cpuSum = containers.reduce((s, c) => s + (c.cpu ?? 0), 0);
   if (cpu !== undefined && cpuSum > cpu) {
-    throw new ClientException(`Invalid parameter 'containerDefinitions.cpu': the containers' cpu (${cpuSum}) exceeds the task's cpu (${cpu}).`);
+    throw new ClientException("The sum of all container 'cpu' values cannot be greater than the value of the task 'cpu'.");
   }
   let reserved = 0;
   for (const c of containers) {
@@ -309,12 +350,17 @@ export function checkContainersFit(containers: readonly ContainerDefinition[], c
       throw new ClientException(`Invalid setting for container '${c.name}'. At least one of 'memory' or 'memoryReservation' must be specified.`);
     }
     if (memory !== undefined && (c.memory ?? 0) > memory) {
-      throw new ClientException(`Invalid parameter 'memory' of container '${c.name}': ${c.memory} MiB exceeds the task's memory (${memory} MiB).`);
+      throw new ClientException(`The 'memory' setting for container '${c.name}' is greater than for the task.`);
+    }
+    if (memory !== undefined && (c.memoryReservation ?? 0) > memory) {
+      throw new ClientException(`The 'memoryReservation' setting for container '${c.name}' is greater than for the task.`);
     }
     reserved += c.memoryReservation ?? c.memory ?? 0;
   }
   if (memory !== undefined && reserved > memory) {
-    throw new ClientException(`Invalid parameter 'containerDefinitions.memory': the containers' memory (${reserved} MiB) exceeds the task's memory (${memory} MiB).`);
+    // ECS counts a container's memoryReservation where it has one, else its memory.
+    const counted = containers.some((c) => c.memoryReservation !== undefined) ? 'memoryReservation' : 'memory';
+    throw new ClientException(`The sum of all container '${counted}' values cannot be greater than the value of the task 'memory'.`);
   }
 }
 

@@ -43,7 +43,7 @@ export function toEcsTaskDefinition(p: Partition, d: TaskDefinitionRecord) {
     executionRoleArn: d.executionRoleArn,
     networkMode: d.networkMode,
     revision: d.revision,
-    volumes: [],
+    volumes: d.volumes ?? [],
     status: d.status,
     requiresAttributes: [],
     placementConstraints: [],
@@ -51,6 +51,8 @@ export function toEcsTaskDefinition(p: Partition, d: TaskDefinitionRecord) {
     requiresCompatibilities: d.requiresCompatibilities,
     cpu: d.cpu,
     memory: d.memory,
+    ephemeralStorage: d.ephemeralStorage,
+    runtimePlatform: d.runtimePlatform,
     registeredAt: epochSeconds(d.registeredAt),
     deregisteredAt: epochSeconds(d.deregisteredAt),
   });

@@ -43,6 +43,10 @@ export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignme
     cluster: t.cluster,
     taskId: t.taskId,
     taskArn: taskArn(b.partition, t.cluster, t.taskId),
+    family: t.family,
+    revision: t.revision,
+    taskRoleArn: def.taskRoleArn,
+    availabilityZone: host.availabilityZone,
     desiredStatus: t.desiredStatus,
     lastStatus: t.lastStatus,
     createdAt: t.createdAt,
@@ -50,6 +54,7 @@ export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignme
     memory: t.memory,
     networkMode: def.networkMode,
     containers: def.containerDefinitions.map((c) => applyOverrides(c, t)),
+    volumes: def.volumes,
   }] : []));
   return out.sort((x, y) => x.createdAt - y.createdAt || x.taskId.localeCompare(y.taskId));
 }

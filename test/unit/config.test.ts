@@ -45,11 +45,14 @@ const LOCAL_GOOD: Good[] = [
   ['BERTH_ALLOWED_CAPABILITIES', '', []],
   ['BERTH_PAUSE_IMAGE', 'localhost/busybox:latest', 'localhost/busybox:latest'],
   ['BERTH_NAMESPACE_POOL_SIZE', '0', 0],
+  ['BERTH_TASK_PIDS_LIMIT', '64', 64],
   ['BERTH_IMAGE_PULL_BEHAVIOR', 'prefer-cached', 'prefer-cached'],
   ['BERTH_HOST_PORT_BIND_IP', '0.0.0.0', '0.0.0.0'],
   ['BERTH_HOST_PORT_RANGE', '49153-65535', '49153-65535'],
   ['BERTH_METRICS_LOG_GROUP', '/berth/metrics', '/berth/metrics'],
   ['BERTH_METRICS_LOG_GROUP', '', ''],
+  ['BERTH_ALLOW_HOST_PATHS', '1', true],
+  ['BERTH_ALLOW_HOST_PATHS', 'no', false],
 ];
 const LOCAL_BAD: Bad[] = [
   ['BERTH_DATA_DIR', ' leading-space'],
@@ -78,10 +81,12 @@ const LOCAL_BAD: Bad[] = [
   ['BERTH_ALLOWED_CAPABILITIES', 'SYS PTRACE'],
   ['BERTH_PAUSE_IMAGE', 'busy box'],
   ['BERTH_NAMESPACE_POOL_SIZE', '65'],
+  ['BERTH_TASK_PIDS_LIMIT', '63'],
   ['BERTH_IMAGE_PULL_BEHAVIOR', 'never'],
   ['BERTH_HOST_PORT_BIND_IP', 'localhost'],
   ['BERTH_HOST_PORT_RANGE', '1000'],
   ['BERTH_METRICS_LOG_GROUP', 'bad group'],
+  ['BERTH_ALLOW_HOST_PATHS', 'sometimes'],
 ];
 
 const AGENT_BASE = { BERTH_ENDPOINT: 'http://127.0.0.1:4566', BERTH_HOST_ID: 'local-1a2b3c4d' };
@@ -96,6 +101,7 @@ const AGENT_GOOD: Good[] = [
   ['BERTH_ALLOWED_CAPABILITIES', '', []],
   ['BERTH_PAUSE_IMAGE', 'localhost:5000/pause@sha256:abc', 'localhost:5000/pause@sha256:abc'],
   ['BERTH_NAMESPACE_POOL_SIZE', '4', 4],
+  ['BERTH_TASK_PIDS_LIMIT', '4096', 4096],
   ['BERTH_IMAGE_PULL_BEHAVIOR', 'always', 'always'],
   ['BERTH_IMAGE_PULL_BEHAVIOR', 'once', 'once'],
   ['BERTH_HOST_PORT_BIND_IP', '127.0.0.1', '127.0.0.1'],
@@ -123,6 +129,7 @@ const AGENT_BAD: Bad[] = [
   ['BERTH_ALLOWED_CAPABILITIES', 'SYS_PTRACE;rm'],
   ['BERTH_PAUSE_IMAGE', '-image'],
   ['BERTH_NAMESPACE_POOL_SIZE', 'x'],
+  ['BERTH_TASK_PIDS_LIMIT', 'unlimited'],
   ['BERTH_IMAGE_PULL_BEHAVIOR', 'ALWAYS'],
   ['BERTH_HOST_PORT_BIND_IP', '::1'],
   ['BERTH_HOST_PORT_RANGE', '9-2'],
@@ -156,6 +163,8 @@ const LAMBDA_GOOD: Good[] = [
   ['BERTH_IMDS_CERTIFICATES', JSON.stringify(US_EAST_1), expect.objectContaining({ certificates: expect.objectContaining(US_EAST_1) })],
   ['BERTH_PLACEMENT_RETRY_SECONDS', '2', 2],
   ['BERTH_METRICS_LOG_GROUP', '/berth/metrics', '/berth/metrics'],
+  ['BERTH_ALLOW_HOST_PATHS', 'true', true],
+  ['BERTH_ALLOW_HOST_PATHS', '0', false],
 ];
 const LAMBDA_BAD: Bad[] = [
   ['AWS_REGION', 'nowhere'],
@@ -171,6 +180,7 @@ const LAMBDA_BAD: Bad[] = [
   ['BERTH_IMDS_CERTIFICATES', 'not json'],
   ['BERTH_IMDS_CERTIFICATES', JSON.stringify({ 'us-east-1': PEM })],
   ['BERTH_METRICS_LOG_GROUP', 'a b'],
+  ['BERTH_ALLOW_HOST_PATHS', '2'],
 ];
 
 const CAPACITY_BASE = { BERTH_LAUNCH_TEMPLATE_ID: 'lt-0123456789abcdef0', BERTH_SUBNET_IDS: 'subnet-0123456789abcdef0' };
@@ -253,6 +263,13 @@ describe('configuration', () => {
     const agent = agentConfigFromEnvironment({ ...AGENT_BASE, BERTH_ALLOWED_CAPABILITIES: '', BERTH_METRICS_LOG_GROUP: '' });
     expect(agent.allowedCapabilities).toEqual([]);
     expect(agent.metrics.logGroupName).toBeUndefined();
+  });
+
+  it('allows host paths only when the operator says so, in the local mode and on AWS alike', () => {
+    expect(localConfigFromEnvironment({}).config?.allowHostPaths).toBe(false);
+    expect(localConfigFromEnvironment({ BERTH_ALLOW_HOST_PATHS: 'yes' }).config?.allowHostPaths).toBe(true);
+    expect(lambdaConfigFromEnvironment(LAMBDA_BASE).berth.allowHostPaths).toBe(false);
+    expect(lambdaConfigFromEnvironment({ ...LAMBDA_BASE, BERTH_ALLOW_HOST_PATHS: '1' }).berth.allowHostPaths).toBe(true);
   });
 
   it('never lets a non-number through as a number (fuzzed)', () => {

@@ -43,9 +43,14 @@ describe('TaskDefinition', () => {
       expect(spec.containerDefinitions[0].linuxParameters).toEqual({ capabilities: { add: ['NET_ADMIN', 'SYS_TIME'] } });
     });
 
-    it('drops the linuxParameters members it does not read, and leaves out what was not given', () => {
+    it('refuses the linuxParameters members it cannot honour, naming them', () => {
+      expect(() => readRegisterRequest(aBody({ linuxParameters: { initProcessEnabled: true } })))
+        .toThrow("Invalid parameter 'containerDefinitions[0].linuxParameters.initProcessEnabled': Berth cannot honour it");
+    });
+
+    it('keeps an empty linuxParameters, and leaves out what was not given', () => {
       // Prepare
-      const body = aBody({ linuxParameters: { initProcessEnabled: true } });
+      const body = aBody({ linuxParameters: { initProcessEnabled: false } });
       body.containerDefinitions = [...(body.containerDefinitions as Json[]), { name: 'plain', image: 'busybox' }];
 
       // Act
