@@ -1,5 +1,5 @@
 import { RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REGISTRY_CERTS_DIR } from '../../local/podman';
@@ -94,6 +94,8 @@ describe('Images from a registry', () => {
     alwaysHost = b.hostId;
     // The second host's agent again, with BERTH_IMAGE_PULL_BEHAVIOR=always, while the images are made.
     const restarted = (async () => {
+      // Not before it has saved the key it registered with: without it, it could not come back.
+      await eventually(async () => existsSync(join(dataDir, 'hosts', `${alwaysHost}.json`)), 60_000, 'the agent to save its key');
       await m.local.fleet.stop(alwaysHost);
       const restartedAt = m.local.berth.now();
       m.local.fleet.start({ hostId: alwaysHost, cpu: b.cpu, memory: b.memory }, { BERTH_IMAGE_PULL_BEHAVIOR: 'always' });
