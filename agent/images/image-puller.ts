@@ -1,4 +1,4 @@
-import { isLocalOnly, parseImageReference } from '../../shared/domain/image';
+import { isImageDigest, isLocalOnly, parseImageReference } from '../../shared/domain/image';
 import type { ContainerRuntime, RegistryAuth } from '../runtime/container-runtime';
 
 /**
@@ -40,6 +40,8 @@ export class ImagePuller {
         this.o.log(`${e instanceof Error ? e.message : String(e)}; running the cached image, as pull behaviour default allows`);
       }
     }
-    return runtime.imageDigest(image).catch(() => undefined);
+    // Only a well-formed digest is reported: the control plane refuses a report with any other.
+    const digest = await runtime.imageDigest(image).catch(() => undefined);
+    return digest !== undefined && isImageDigest(digest) ? digest : undefined;
   }
 }

@@ -4,6 +4,7 @@ import { CONTAINER_STATUSES, STOP_CODES, TASK_STATUSES, TASK_TIMESTAMPS } from '
 import { PROTOCOLS } from '../domain/ports';
 import { MAX_CONTAINERS } from '../domain/task-definition';
 import { IPV4, MAC } from '../domain/task-network';
+import { IMAGE_DIGEST, MAX_IMAGE_LENGTH } from '../domain/image';
 import { AGENT_METRICS, DIMENSIONS } from '../metrics/catalog';
 import { EMF_LIMITS } from '../metrics/emf';
 import { METRIC_UNITS } from '../metrics/metric-datum';
@@ -64,7 +65,7 @@ export const containerReport = z.strictObject({
   exitCode: z.number().int().min(-INT32 - 1).max(INT32).optional(),
   reason: z.string().max(1024).optional(),
   runtimeId: string(255).optional(),
-  imageDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'Expected sha256:<64 hex digits>').optional(),
+  imageDigest: z.string().max(MAX_IMAGE_LENGTH).regex(IMAGE_DIGEST, 'Expected a digest such as sha256:<64 hex digits>').optional(),
   image: string(255).optional(),
   essential: z.boolean().optional(),
   cpu: z.number().int().min(0).max(INT32).optional(),

@@ -45,6 +45,10 @@ export function readRepositoryCredentials(c: Json, path: string): RepositoryCred
   return { credentialsParameter };
 }
 
+/** A content digest as OCI defines it (`sha256:<64 hex>` in practice), at most 255 characters. */
+export const IMAGE_DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
+export const isImageDigest = (digest: string) => digest.length <= MAX_IMAGE_LENGTH && IMAGE_DIGEST.test(digest);
+
 export interface ImageReference {
   /** Where it is pulled from (`127.0.0.1:5000`, `123456789012.dkr.ecr.eu-west-1.amazonaws.com`), or undefined for Docker Hub. */
   registry?: string;

@@ -1,5 +1,5 @@
 import { RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REGISTRY_CERTS_DIR } from '../../local/podman';
@@ -94,10 +94,13 @@ describe('Images from a registry', () => {
     alwaysHost = b.hostId;
     // The second host's agent again, with BERTH_IMAGE_PULL_BEHAVIOR=always, while the images are made.
     const restarted = (async () => {
+      // Not before it has saved the key it registered with: without it, it could not come back.
+      await eventually(async () => existsSync(join(dataDir, 'hosts', `${alwaysHost}.json`)), 60_000, 'the agent to save its key');
       await m.local.fleet.stop(alwaysHost);
-      const before = m.logs.length;
+      const restartedAt = m.local.berth.now();
       m.local.fleet.start({ hostId: alwaysHost, cpu: b.cpu, memory: b.memory }, { BERTH_IMAGE_PULL_BEHAVIOR: 'always' });
-      await eventually(async () => m.logs.slice(before).some((l) => l.includes(`[${alwaysHost}] registered`)), 60_000, 'the agent back');
+      // Its first heartbeat follows its registration (a host already registered keeps registeredAt).
+      await eventually(async () => ((await m.local.berth.store.hosts.get(alwaysHost))?.lastHeartbeatAt ?? 0) > restartedAt, 90_000, 'the agent back, heartbeating');
     })();
     [pushed.v1, , v2] = await Promise.all([pushNew('v1', 'app:v1'), pushNew('other', 'other:v1'), buildImage('v2'), restarted]);
     const secret = async (name: string, value: object) =>
@@ -147,6 +150,13 @@ describe('Images from a registry', () => {
     expect(task.stoppedReason).not.toContain(registry.password);
   });
 
+  it('ends a task whose repositoryCredentials secret does not exist TaskFailedToStart, before any pull', async () => {
+    const missing = goodLogin.replace(/good-[A-Za-z0-9]+$/, 'gone-AbCdEf');
+    const task = await stopped(await runImage(image('other:v1'), missing));
+    expect(task.stopCode).toBe('TaskFailedToStart');
+    expect(task.stoppedReason).toMatch(/^ResourceInitializationError: unable to pull secrets or registry auth: .*private registry credentials.*gone-AbCdEf/);
+  });
+
   it('runs a new push under the same tag (pull behaviour default)', async () => {
     // Prepare
     pushed.v2 = await pushNew('v2', 'app:v1', v2);
@@ -180,5 +190,9 @@ describe('Images from a registry', () => {
       expect(task.stopCode).toBe('TaskFailedToStart');
       expect(task.stoppedReason).toMatch(/^CannotPullContainerError: .*connection refused/);
     });
+  });
+
+  it("never writes the registry's password to the local mode's log", () => {
+    expect(m.logs.join('\n')).not.toContain(registry.password);
   });
 });

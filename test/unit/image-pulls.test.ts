@@ -75,6 +75,12 @@ describe('Image pulls', () => {
       expect(engine.pulls).toHaveLength(0);
     });
 
+    it('reports no digest that is not one (the control plane would refuse the report)', async () => {
+      const engine = anEngine({ cached: true, registryUp: true });
+      const runtime = { ...engine.runtime, imageDigest: async () => 'sha256:short' } as ContainerRuntime;
+      await expect(new ImagePuller({ runtime, behavior: 'prefer-cached', log: () => {} }).ensure(IMAGE, noLogin)).resolves.toBeUndefined();
+    });
+
     it('says in the log that it runs the cached image after a failed pull', async () => {
       const log = jest.fn();
       const engine = anEngine({ cached: true, registryUp: false });

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { ClientException } from '../../shared/domain/errors';
 import { ecrRegistry, isLocalOnly, parseImageReference } from '../../shared/domain/image';
 import { readRegisterRequest } from '../../shared/domain/task-definition';
+import { containerReport } from '../../shared/agent-wire/requests';
 import { caught } from '../support/caught';
 
 const withContainer = (container: Record<string, unknown>) => ({
@@ -52,6 +53,18 @@ describe('Container images', () => {
       expect(e).toBeInstanceOf(ClientException);
       expect((e as Error).message).toMatch(message);
       expect((e as Error).message).toMatch('containerDefinitions[0].repositoryCredentials');
+    });
+  });
+
+  describe("an agent's report of imageDigest", () => {
+    const report = (imageDigest: string) => containerReport.safeParse({ name: 'app', lastStatus: 'RUNNING', imageDigest }).success;
+
+    it.each([`sha256:${'a'.repeat(64)}`, `sha512:${'0'.repeat(128)}`])('takes %s', (digest) => {
+      expect(report(digest)).toBe(true);
+    });
+
+    it.each(['sha256:short', 'latest', `SHA256:${'a'.repeat(64)}`, `sha256:${'a'.repeat(300)}`])('refuses %s', (digest) => {
+      expect(report(digest)).toBe(false);
     });
   });
 
