@@ -55,8 +55,11 @@ export const MAX_TASK_PIDS_LIMIT = 4_194_304;
 export const MIN_MEMORY_MIB = 6;
 /** Docker's floor for NanoCpus ("Range of CPUs is from 0.01"). */
 export const MIN_NANO_CPUS = 10_000_000;
-/** Enough for a shell and what it runs, whatever the split leaves. */
-export const MIN_PIDS = 8;
+/**
+ * Enough for a shell and what it runs. No more than the least an operator may set shared by
+ * ECS's most containers in a task (64 / 10), so the parts never add up to more than the task's.
+ */
+export const MIN_PIDS = 6;
 const NANO_CPUS_PER_UNIT = 1e9 / 1024;
 
 /**

@@ -77,6 +77,11 @@ describe('Task limits', () => {
       expect(limits.map((l) => l.pidsLimit)).toEqual([33, 33, 33]);
     });
 
+    it('keeps ECS\'s most containers within the least process limit an operator may set', () => {
+      const limits = containerLimits(Array.from({ length: 10 }, () => ({})), { cpu: 256, memory: 512 }, 64);
+      expect(limits.reduce((s, l) => s + l.pidsLimit!, 0)).toBeLessThanOrEqual(64);
+    });
+
     it('never lets a task\'s containers together hold more than the task, for any definition RegisterTaskDefinition accepts', () => {
       const container = fc.record({
         cpu: fc.option(fc.nat(512), { nil: undefined }),
