@@ -201,6 +201,7 @@ export class TaskRunner {
       capAdd: capabilitiesAdded(c),
       capDrop: capabilitiesDropped(c),
       ...this.volumes.mountsOf(c),
+      storageSizeGiB: this.task.ephemeralStorageGiB,
     };
   }
 
