@@ -9,7 +9,12 @@ import type { LogSinks } from './logs/task-logs';
 import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
 import { type HostPortOptions, TaskNamespaces, isNamespaceOwner } from './task-namespaces';
 import { TaskRunner } from './task-runner';
+import type { TaskEndpointAccess } from './task-endpoint/session';
 import { removeTaskVolumes } from './task-volumes';
+import { AwsEcrTokenSource } from './images/aws-ecr-token-source';
+import { EcrLogins } from './images/ecr-logins';
+import { ImagePuller, type PullBehavior } from './images/image-puller';
+import { RegistryLogins } from './images/registry-logins';
 
 export interface AgentOptions {
   client: AgentClient;
@@ -29,6 +34,14 @@ export interface AgentOptions {
   pause?: { image: string; command: readonly string[] };
   /** Where published host ports are bound, and the range dynamic ones (hostPort 0) come from. */
   hostPorts?: HostPortOptions;
+  /** The operator's limit on a task's processes (see task-limits.ts); its default unless given. */
+  taskPidsLimit?: number;
+  /** The task metadata endpoint and task role credentials (task-endpoint/); none unless given. */
+  endpoint?: TaskEndpointAccess;
+  /** The operator's ECS_IMAGE_PULL_BEHAVIOR; `default` unless given. */
+  imagePullBehavior?: PullBehavior;
+  /** Clock for cached registry logins. */
+  now?: () => number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -50,9 +63,16 @@ export class Agent {
   private readonly secrets?: SecretSource;
   private sinks?: LogSinks;
   private readonly namespaces: TaskNamespaces;
+  /** Shared by every task: `once` remembers what this agent pulled, and ECR logins are cached. */
+  private readonly images: ImagePuller;
+  private readonly logins: RegistryLogins;
 
   constructor(private readonly o: AgentOptions) {
     this.secrets = o.aws && new AwsSecretSource(o.aws);
+    this.images = new ImagePuller({ runtime: o.runtime, behavior: o.imagePullBehavior ?? 'default', log: (m) => this.log(m) });
+    // ECR only on AWS: the local endpoint serves no ECR.
+    const ecr = o.aws && !o.aws.endpoint ? new EcrLogins(new AwsEcrTokenSource(o.aws), o.now ?? Date.now) : undefined;
+    this.logins = new RegistryLogins({ secrets: this.secrets, ecr });
     this.namespaces = new TaskNamespaces({
       runtime: o.runtime, hostId: o.client.hostId, pause: o.pause, poolSize: o.namespacePoolSize, hostPorts: o.hostPorts, log: o.log,
     });
@@ -158,6 +178,10 @@ export class Agent {
       log: this.o.log,
       allowedCapabilities: this.o.allowedCapabilities,
       namespaces: this.namespaces,
+      taskPidsLimit: this.o.taskPidsLimit,
+      endpoint: this.o.endpoint,
+      images: this.images,
+      logins: this.logins,
     });
     this.runners.set(task.taskId, runner);
     const adopted = this.orphans.get(task.taskId);
@@ -183,5 +207,6 @@ export class Agent {
     this.running = false;
     clearInterval(this.heartbeat);
     await this.namespaces.close();
+    await this.o.endpoint?.endpoints.closeAll();
   }
 }

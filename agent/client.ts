@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { AGENT_TARGET_PREFIX } from '../shared/agent-wire/constants';
 import type { ReportTaskStateRequest } from '../shared/agent-wire/requests';
 import type {
-  Assignment, HostCredentials, KnownAssignments, PollAssignmentsResponse, RegisterHostResponse, ReportMetricsResponse, ReportTaskStateResponse,
+  Assignment, GetTaskCredentialsResponse, HostCredentials, KnownAssignments, PollAssignmentsResponse, RegisterHostResponse, ReportMetricsResponse, ReportTaskStateResponse,
 } from '../shared/agent-wire/responses';
 import type { MetricDatum } from '../shared/metrics/metric-datum';
 import type { TaskNetwork } from '../shared/domain/task-network';
@@ -106,6 +106,11 @@ export class AgentClient {
 
   report(body: TaskReportBody) {
     return this.call<ReportTaskStateResponse>('ReportTaskState', body);
+  }
+
+  /** The task role's credentials of one of this host's tasks. */
+  taskCredentials(task: { cluster: string; taskId: string }) {
+    return this.call<GetTaskCredentialsResponse>('GetTaskCredentials', { task: { cluster: task.cluster, taskId: task.taskId } });
   }
 
   /** The host's task samples, for the local mode's `/metrics`. */

@@ -3,13 +3,15 @@ import { z } from 'zod';
 import { join } from 'node:path';
 import { DEFAULT_METRICS_INTERVAL_MS, DEFAULT_METRICS_LOG_GROUP } from '../shared/metrics/catalog';
 import {
-  type Environment, Variable, absolutePath, awsRegion, checked, flag, list, logGroupName, readEnvironment, text, url, wholeNumber,
+  type Environment, Variable, absolutePath, awsRegion, checked, flag, list, logGroupName, oneOf, readEnvironment, text, url, wholeNumber,
 } from '../shared/config/variables';
 import { readAllowedCapabilities } from './capability-policy';
+import { PULL_BEHAVIORS, type PullBehavior } from './images/image-puller';
 import type { AgentMetricsConfig } from './metrics/agent-metrics';
 import { defaultDockerSocket } from './runtime/docker-runtime';
 import { DEFAULT_PAUSE, DEFAULT_POOL_SIZE, type HostPortOptions } from './task-namespaces';
 import { parsePortRange } from '../shared/domain/ports';
+import { DEFAULT_TASK_PIDS_LIMIT, MAX_TASK_PIDS_LIMIT, MIN_TASK_PIDS_LIMIT } from './task-limits';
 
 /** What an operator sets of the agent's policy; the local mode checks them at its own start. */
 export const AGENT_POLICY_VARIABLES = {
@@ -19,6 +21,10 @@ export const AGENT_POLICY_VARIABLES = {
   ).keepEmpty(),
   BERTH_PAUSE_IMAGE: text('an image reference, e.g. localhost/busybox:latest', /^[A-Za-z0-9][\w.\-/:@]*$/).default(DEFAULT_PAUSE.image),
   BERTH_NAMESPACE_POOL_SIZE: wholeNumber(0, 64).default(DEFAULT_POOL_SIZE),
+  /** Most processes a task may have at once, its containers together: a fork bomb stops there. */
+  BERTH_TASK_PIDS_LIMIT: wholeNumber(MIN_TASK_PIDS_LIMIT, MAX_TASK_PIDS_LIMIT).default(DEFAULT_TASK_PIDS_LIMIT),
+  /** The ECS agent's ECS_IMAGE_PULL_BEHAVIOR (see images/image-puller.ts). */
+  BERTH_IMAGE_PULL_BEHAVIOR: oneOf(PULL_BEHAVIORS).default('default'),
   BERTH_METRICS_LOG_GROUP: new Variable<string>(
     'a CloudWatch Logs group name, or empty for no EMF records',
     z.union([z.literal(''), logGroupName().schema]),
@@ -62,6 +68,8 @@ export interface AgentConfig {
   allowedCapabilities: string[];
   pauseImage: string;
   namespacePoolSize: number;
+  taskPidsLimit: number;
+  imagePullBehavior: PullBehavior;
   hostPorts: HostPortOptions;
   localInstance?: string;
   bootstrapToken?: string;
@@ -87,6 +95,8 @@ export function agentConfigFromEnvironment(env: Environment): AgentConfig {
     allowedCapabilities: readAllowedCapabilities(v.BERTH_ALLOWED_CAPABILITIES?.join(',')),
     pauseImage: v.BERTH_PAUSE_IMAGE,
     namespacePoolSize: v.BERTH_NAMESPACE_POOL_SIZE,
+    taskPidsLimit: v.BERTH_TASK_PIDS_LIMIT,
+    imagePullBehavior: v.BERTH_IMAGE_PULL_BEHAVIOR,
     hostPorts: { bindIP: v.BERTH_HOST_PORT_BIND_IP, range: v.BERTH_HOST_PORT_RANGE },
     localInstance: v.BERTH_LOCAL_INSTANCE,
     bootstrapToken: v.BERTH_BOOTSTRAP_TOKEN,

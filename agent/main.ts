@@ -8,6 +8,8 @@ import { DockerStatsSource } from './metrics/docker-stats-source';
 import { LABELS } from './runtime/container-runtime';
 import { DockerRuntime } from './runtime/docker-runtime';
 import { DEFAULT_PAUSE } from './task-namespaces';
+import { TaskEndpoints } from './task-endpoint/server';
+import { taskRoleCredentialsSource } from './task-endpoint/task-role-credentials';
 
 /**
  * The agent as a process of its own, configured by its environment (agent/config.ts lists and
@@ -39,6 +41,7 @@ function main() {
     socketPath: config.dockerSocket, log,
     labels: config.localInstance ? { [LABELS.instance]: config.localInstance } : undefined,
   });
+  const stats = new DockerStatsSource({ socketPath: config.dockerSocket });
   const agent = new Agent({
     client,
     aws,
@@ -51,7 +54,15 @@ function main() {
     allowedCapabilities: config.allowedCapabilities,
     pause: { image: config.pauseImage, command: DEFAULT_PAUSE.command },
     namespacePoolSize: config.namespacePoolSize,
+    imagePullBehavior: config.imagePullBehavior,
     hostPorts: config.hostPorts,
+    taskPidsLimit: config.taskPidsLimit,
+    endpoint: {
+      endpoints: new TaskEndpoints({ awsEndpoint: config.aws.endpoint, log }),
+      region: config.aws.region,
+      credentials: taskRoleCredentialsSource(client, config.aws),
+      stats: (runtimeId) => stats.raw(runtimeId),
+    },
   });
   let stopping = false;
   const stop = () => {
@@ -74,7 +85,7 @@ function main() {
   agent.start().then(() => {
     startAgentMetrics({
       config: config.metrics, client, aws, runtime, log,
-      stats: new DockerStatsSource({ socketPath: config.dockerSocket }),
+      stats,
       tasks: () => agent.tasks(),
     });
   }).catch((e) => {

@@ -2,7 +2,8 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { DEFAULT_DYNAMIC_PORT_RANGE, ECS_RESERVED_PORTS, type NetworkBinding, type PortMapping, type Protocol, hostPortKey } from '../shared/domain/ports';
-import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
+import { type ContainerRuntime, type ContainerState, LABELS, type NamespaceAddress } from './runtime/container-runtime';
+import { RELAY_SCRIPT } from './task-endpoint/relay';
 
 /**
  * Each task's network namespace: a network of its own, isolated from every other task's, and a
@@ -32,7 +33,8 @@ export const DEFAULT_PAUSE = {
    * local mode builds it.
    */
   image: 'localhost/busybox:latest',
-  command: ['sleep', 'infinity'],
+  /** Holds the namespace, and relays the task endpoint to the agent (task-endpoint/relay.ts). */
+  command: ['sh', '-c', RELAY_SCRIPT],
 } as const;
 
 export const DEFAULT_POOL_SIZE = 2;
@@ -52,7 +54,7 @@ export interface TaskNamespace {
   /** Resolves once the pause container has exited or is gone: the task has lost its network. */
   lost: Promise<void>;
   /** The task's own address, when the engine told it. */
-  address?: { ipv4Address: string; macAddress: string };
+  address?: NamespaceAddress;
   /** The host ports published for the task. */
   bindings: NetworkBinding[];
 }

@@ -9,9 +9,15 @@ import { type SecretEnvironment, resolveSecrets } from './secrets/resolve-secret
 import type { SecretSource } from './secrets/secret-source';
 import { type LogSinks, TaskLogs } from './logs/task-logs';
 import { DEFAULT_ALLOWED_CAPABILITIES, capabilitiesAdded, capabilitiesDropped, checkCapabilities } from './capability-policy';
-import { type ContainerRuntime, type ContainerSpec, type ContainerState, LABELS, containerName } from './runtime/container-runtime';
+import { type ContainerRuntime, type ContainerSpec, type ContainerState, LABELS, SIGKILL_EXIT_CODE, containerName } from './runtime/container-runtime';
 import { type TaskNamespace, TaskNamespaces } from './task-namespaces';
+import type { TaskView } from './task-endpoint/metadata';
+import { ImagePuller } from './images/image-puller';
+import { RegistryLogins } from './images/registry-logins';
 import { publishedMappings } from '../shared/domain/ports';
+import { type ContainerLimits, containerLimits } from './task-limits';
+import { RESERVED_LABEL_PREFIX, clusterArnOfTask, ecsContainerLabels } from '../shared/domain/docker-labels';
+import { type TaskEndpointAccess, TaskEndpointSession } from './task-endpoint/session';
 import { volumesFromOrder } from '../shared/domain/volumes';
 import { TaskVolumes } from './task-volumes';
 
@@ -40,12 +46,23 @@ export interface TaskRunnerOptions {
   allowedCapabilities?: readonly string[];
   /** Where the task's network namespace comes from; one made on demand unless given. */
   namespaces?: TaskNamespaces;
+  /** The operator's limit on a task's processes, shared by its containers (task-limits.ts). */
+  taskPidsLimit?: number;
+  /** The task metadata endpoint and the task role's credentials (task-endpoint/); none unless given. */
+  endpoint?: TaskEndpointAccess;
+  /** How images are pulled (the operator's pull behaviour) and with which logins; `default` and `secrets` unless given. */
+  images?: ImagePuller;
+  logins?: RegistryLogins;
 }
 
 interface Running {
   def: ContainerDefinition;
+  /** Its part of the task's cpu, memory and processes. */
+  limits: ContainerLimits;
   id?: string;
   status: 'PENDING' | 'RUNNING' | 'STOPPED';
+  /** The digest of the image it runs, once pulled. */
+  imageDigest?: string;
   exitCode?: number;
   reason?: string;
   /** Its healthCheck's answer so far (only a container with one has it). */
@@ -60,8 +77,8 @@ class TaskStopped extends Error {}
 let lastSeq = 0;
 const nextSeq = () => (lastSeq = Math.max(lastSeq + 1, Date.now()));
 
-const reasonForExit = (code: number, stopping: boolean) =>
-  code === 137 && !stopping ? 'OutOfMemoryError: container killed with SIGKILL (exit 137), most likely over its memory limit' : undefined;
+/** ECS's containers[].reason for a container the kernel killed for memory. */
+export const OUT_OF_MEMORY_REASON = 'OutOfMemoryError: Container killed due to memory usage';
 
 /**
  * Runs one task's containers on this host and reports each state change: pull, create, start
@@ -83,10 +100,12 @@ export class TaskRunner {
   readonly done: Promise<void>;
   private resolveDone!: () => void;
   private readonly logs: TaskLogs;
+  private endpoint?: TaskEndpointSession;
   private readonly volumes: TaskVolumes;
 
   constructor(readonly task: Assignment, private readonly o: TaskRunnerOptions) {
-    this.containers = task.containers.map((def) => ({ def, status: 'PENDING' }));
+    const limits = containerLimits(task.containers, { cpu: task.cpu, memory: task.memory }, o.taskPidsLimit);
+    this.containers = task.containers.map((def, i) => ({ def, limits: limits[i], status: 'PENDING' }));
     this.logs = new TaskLogs(task.taskId, o.logSinks, { log: (m) => this.log(m) });
     this.namespaces = o.namespaces ?? new TaskNamespaces({ runtime: o.runtime, hostId: o.hostId, log: o.log });
     this.volumes = new TaskVolumes({ runtime: o.runtime, taskId: task.taskId, cluster: task.cluster, hostId: o.hostId, volumes: task.volumes });
@@ -106,6 +125,7 @@ export class TaskRunner {
     return this.containers.map((c) => ({
       name: c.def.name,
       image: c.def.image,
+      imageDigest: c.imageDigest,
       essential: c.def.essential,
       cpu: c.def.cpu,
       memory: c.def.memory,
@@ -175,22 +195,29 @@ export class TaskRunner {
     if (this.stopRequested) throw new TaskStopped();
   }
 
-  private spec(c: ContainerDefinition, ns: TaskNamespace): ContainerSpec {
+  private spec({ def: c, limits }: Running, ns: TaskNamespace): ContainerSpec {
     return {
       name: containerName(this.task.taskId, c.name),
       image: c.image,
       command: c.command,
       entryPoint: c.entryPoint,
-      env: [...(c.environment ?? []).map((e) => `${e.name}=${e.value}`), ...(this.secretEnv.get(c.name) ?? [])],
+      env: [
+        // The definition's own variables win over ECS's (ECS_CONTAINER_METADATA_URI_V4, AWS_REGION, ...).
+        ...Object.entries(this.endpoint?.environment(c.name) ?? {})
+          .filter(([name]) => !c.environment?.some((e) => e.name === name) && !c.secrets?.some((e) => e.name === name))
+          .map(([name, value]) => `${name}=${value}`),
+        ...(c.environment ?? []).map((e) => `${e.name}=${e.value}`), ...(this.secretEnv.get(c.name) ?? []),
+      ],
       workingDirectory: c.workingDirectory,
       user: c.user,
-      cpuShares: c.cpu,
-      memoryMiB: c.memory,
-      memoryReservationMiB: c.memoryReservation,
+      ...limits,
       ulimits: c.ulimits ?? [],
       // Published by the namespace owner.
       portMappings: [],
       labels: {
+        ...c.dockerLabels,
+        ...ecsContainerLabels(this.task, c.name),
+        ...this.endpoint?.labels(),
         [LABELS.task]: this.task.taskId,
         [LABELS.cluster]: this.task.cluster,
         [LABELS.container]: c.name,
@@ -217,6 +244,7 @@ export class TaskRunner {
       const [pulled, acquired] = await Promise.allSettled([this.pull(), acquiring]);
       if (pulled.status === 'rejected') throw pulled.reason;
       if (acquired.status === 'rejected') throw acquired.reason;
+      await this.openEndpoint();
       await this.logs.open(this.task.containers);
       await this.volumes.prepare();
       await this.createAll();
@@ -251,6 +279,7 @@ export class TaskRunner {
       // A task from before namespaces were per task names none: it runs on as it is.
       const namespace = existing.map((s) => s.labels[LABELS.namespace]).find(Boolean);
       if (namespace) this.ns = await this.namespaces.adopt(namespace);
+      await this.openEndpoint(existing[0]?.labels).catch((e) => this.log(`cannot serve the task endpoint again: ${e}`));
       const byName = new Map(existing.map((s) => [s.labels[LABELS.container], s]));
       for (const c of this.containers) {
         const s = byName.get(c.def.name);
@@ -272,7 +301,7 @@ export class TaskRunner {
         } else if (s.startedAt !== undefined) {
           c.status = 'STOPPED';
           c.exitCode = s.exitCode;
-          c.reason = reasonForExit(s.exitCode ?? 0, false) ?? c.reason;
+          if (s.oomKilled) c.reason = OUT_OF_MEMORY_REASON;
         }
       }
       this.log(`adopted ${existing.length} container(s)${this.ns ? ' and their network namespace' : ''}`);
@@ -295,12 +324,13 @@ export class TaskRunner {
 
   private async pull(): Promise<void> {
     this.timestamps.pullStartedAt = this.now();
+    const images = this.o.images ?? new ImagePuller({ runtime: this.o.runtime, behavior: 'default', log: (m) => this.log(m) });
+    const logins = this.o.logins ?? new RegistryLogins({ secrets: this.o.secrets });
     for (const image of new Set(this.containers.map((c) => c.def.image))) {
       this.checkStop();
-      if (!(await this.o.runtime.hasImage(image))) {
-        this.log(`pulling ${image}`);
-        await this.o.runtime.pull(image);
-      }
+      const using = this.containers.filter((c) => c.def.image === image);
+      const digest = await images.ensure(image, () => logins.loginFor(using[0].def));
+      for (const c of using) c.imageDigest = digest;
     }
     this.timestamps.pullStoppedAt = this.now();
   }
@@ -309,7 +339,7 @@ export class TaskRunner {
   private async createAll(): Promise<void> {
     for (const c of volumesFromOrder(this.containers.map((r) => ({ ...r.def, r }))).map((d) => d.r)) {
       this.checkStop();
-      c.id = await this.o.runtime.create(this.spec(c.def, this.ns!));
+      c.id = await this.o.runtime.create(this.spec(c, this.ns!));
     }
   }
 
@@ -421,7 +451,8 @@ export class TaskRunner {
       const code = await c.exited!;
       c.status = 'STOPPED';
       c.exitCode = code;
-      c.reason ??= reasonForExit(code, this.stopping);
+      // Only a SIGKILL can be the OOM killer's: only then is the engine asked why.
+      if (code === SIGKILL_EXIT_CODE && (await this.o.runtime.inspect(c.id!).catch(() => undefined))?.oomKilled) c.reason ??= OUT_OF_MEMORY_REASON;
       return c;
     });
     const essentialExit = Promise.race(
@@ -490,8 +521,69 @@ export class TaskRunner {
     await this.report('STOPPED', { stopCode: stoppedByUser ? 'UserInitiated' : 'TaskFailedToStart', stoppedReason: reason });
   }
 
+  /**
+   * Serves the task's endpoint on its network's gateway (task-endpoint/), with the id and token
+   * its containers carry when adopted, new ones otherwise. A task with a role cannot run without
+   * it; one without loses only its metadata.
+   */
+  private async openEndpoint(adoptedLabels?: Record<string, string>): Promise<void> {
+    const access = this.o.endpoint;
+    if (!access) return;
+    this.endpoint = new TaskEndpointSession(access, this.task, {
+      adoptedLabels,
+      address: this.ns?.address,
+      view: () => this.view(),
+    });
+    try {
+      await this.endpoint.open();
+    } catch (e) {
+      if (this.task.taskRoleArn) throw new Error(`ResourceInitializationError: cannot serve the task role's credentials: ${e instanceof Error ? e.message : e}`);
+      this.log(`no task metadata endpoint: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+
+  /** What the task metadata endpoint shows: the task as this runner knows it, its containers as the engine does. */
+  private async view(): Promise<TaskView> {
+    const states = await Promise.all(this.containers.map((c) => (c.id ? this.o.runtime.inspect(c.id).catch(() => undefined) : undefined)));
+    return {
+      clusterArn: clusterArnOfTask(this.task.taskArn),
+      taskArn: this.task.taskArn,
+      family: this.task.family,
+      revision: this.task.revision,
+      desiredStatus: this.task.desiredStatus,
+      lastStatus: this.status,
+      cpu: this.task.cpu,
+      memory: this.task.memory,
+      pullStartedAt: this.timestamps.pullStartedAt,
+      pullStoppedAt: this.timestamps.pullStoppedAt,
+      availabilityZone: this.task.availabilityZone,
+      networkMode: this.task.networkMode ?? 'awsvpc',
+      address: this.ns?.address,
+      containers: this.containers.map((c, i) => {
+        const state = states[i];
+        const lc = c.def.logConfiguration;
+        return {
+          name: c.def.name,
+          runtimeId: c.id,
+          runtimeName: containerName(this.task.taskId, c.def.name),
+          image: c.def.image,
+          labels: Object.fromEntries(Object.entries(state?.labels ?? {}).filter(([k]) => !k.startsWith(RESERVED_LABEL_PREFIX))),
+          status: c.status,
+          exitCode: c.exitCode,
+          cpu: c.def.cpu,
+          memory: c.def.memory,
+          startedAt: state?.startedAt,
+          finishedAt: state?.finishedAt,
+          logDriver: lc?.logDriver,
+          logOptions: lc?.options,
+        };
+      }),
+    };
+  }
+
   /** The task's containers, then its volumes and namespace owner, then its network: each must go before the next can. */
   private async cleanup(): Promise<void> {
+    await this.endpoint?.close();
     await Promise.all(this.containers.map((c) => (c.id ? this.o.runtime.remove(c.id).catch(() => {}) : undefined)));
     await this.volumes.remove().catch((e) => this.log(`cannot remove the task's volumes: ${e}`));
     if (this.ns) await this.namespaces.release(this.ns).catch((e) => this.log(`cannot remove network namespace ${this.ns?.name}: ${e}`));

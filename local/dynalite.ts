@@ -36,7 +36,19 @@ export interface TableSpec {
   localIndexes?: Readonly<Record<string, string>>;
 }
 
-/** Creates tables in dynalite and waits until each is ACTIVE; existing ones are left as they are. */
+/** A table in the data directory lacks an index this version needs. */
+export class OutdatedTableError extends Error {
+  override readonly name = 'OutdatedTableError';
+  constructor(readonly table: string, readonly missingIndexes: readonly string[]) {
+    super(`table ${table} was made by an older Berth: it lacks the index(es) ${missingIndexes.join(', ')}, which can only be made ` +
+      'with the table. Start with a new data directory (BERTH_DATA_DIR), or remove this one to start afresh');
+  }
+}
+
+/**
+ * Creates tables in dynalite and waits until each is ACTIVE; existing ones are left as they are,
+ * unless one lacks an index this version needs (OutdatedTableError).
+ */
 export async function ensureTables(endpoint: string, tables: readonly TableSpec[]): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
@@ -61,8 +73,16 @@ export async function ensureTables(endpoint: string, tables: readonly TableSpec[
       }
       for (;;) {
         const d = await client.send(new DescribeTableCommand({ TableName: t.name }));
-        if (d.Table?.TableStatus === 'ACTIVE') return;
-        await new Promise((r) => setTimeout(r, 20));
+        if (d.Table?.TableStatus !== 'ACTIVE') {
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
+        // A local index can only be made with its table: one made by an older Berth without it
+        // would fail every query that needs it, far from here.
+        const present = new Set((d.Table.LocalSecondaryIndexes ?? []).map((i) => i.IndexName));
+        const missing = indexes.map(([name]) => name).filter((name) => !present.has(name));
+        if (missing.length > 0) throw new OutdatedTableError(t.name, missing);
+        return;
       }
     }));
   } finally {

@@ -18,6 +18,14 @@ export const BUSYBOX_IMAGE = 'localhost/busybox:latest';
 const BUSYBOX_LABEL = 'berth.rootfs';
 const BUSYBOX_REVISION = '1';
 
+/**
+ * Under the data directory: CA certificates (PEM) the local mode's podman trusts for registries
+ * beside the system's, for a registry with a certificate of its own. Read when podman starts.
+ */
+export const REGISTRY_CERTS_DIR = 'registry-certs';
+// Go's defaults on Linux, which SSL_CERT_DIR replaces; the system's bundle file stays trusted.
+const SYSTEM_CERT_DIRS = '/etc/ssl/certs:/etc/pki/tls/certs';
+
 const PING_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 5_000;
 
@@ -56,7 +64,13 @@ export interface PodmanService {
 export async function startPodmanService(options: { dataDir: string; log: Log }): Promise<PodmanService> {
   const { dataDir, log } = options;
   const socketPath = join(dataDir, 'podman.sock');
-  const env = { ...process.env, CONTAINERS_CONF: writeContainersConf(dataDir) };
+  const registryCerts = join(dataDir, REGISTRY_CERTS_DIR);
+  mkdirSync(registryCerts, { recursive: true });
+  const env = {
+    ...process.env, CONTAINERS_CONF: writeContainersConf(dataDir),
+    // podman is a Go program: its TLS roots come from SSL_CERT_DIR, a list of directories.
+    SSL_CERT_DIR: `${process.env.SSL_CERT_DIR ?? SYSTEM_CERT_DIRS}:${registryCerts}`,
+  };
   // A local mode killed without a word leaves its service running: end it, not to pile them up.
   await stopOrphan(join(dataDir, 'podman.pid'), log);
   // A socket left by a service that died would make us think it answers, or make the bind fail.

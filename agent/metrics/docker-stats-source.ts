@@ -38,6 +38,16 @@ export class DockerStatsSource implements ContainerStatsSource {
     this.docker = new Docker({ socketPath: options.socketPath });
   }
 
+  /** The engine's answer whole, as Docker gives it (the task metadata endpoint's /stats). */
+  async raw(containerId: string): Promise<object | undefined> {
+    try {
+      return (await this.docker.getContainer(containerId).stats({ stream: false, 'one-shot': true } as { stream: false })) as object;
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw e;
+    }
+  }
+
   async read(containerId: string): Promise<ContainerStatsReading | undefined> {
     try {
       const s = (await this.docker.getContainer(containerId).stats({ stream: false, 'one-shot': true } as { stream: false })) as DockerStats;

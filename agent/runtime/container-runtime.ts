@@ -15,6 +15,9 @@ export const LABELS = {
   network: 'berth.network',
   /** On a task's container: the name of the namespace owner whose network namespace it joined. */
   namespace: 'berth.namespace',
+  /** On a task's container: its task endpoint's id and token, so a restarted agent serves the same. */
+  endpointId: 'berth.endpoint-id',
+  endpointToken: 'berth.endpoint-token',
   /**
    * On everything a local mode's hosts make: its data directory, so a local mode clears what an
    * earlier run of the same data directory left, and never another's. Absent on EC2.
@@ -42,9 +45,13 @@ export interface ContainerSpec {
   user?: string;
   /** ECS cpu units → Docker CpuShares (a relative weight, as ECS's EC2 launch type sets it). */
   cpuShares?: number;
+  /** Hard cpu quota (Docker NanoCpus): this container's part of the task's cpu (task-limits.ts). */
+  nanoCpus?: number;
   /** Hard limit (Docker Memory) and soft limit (MemoryReservation), MiB. */
   memoryMiB?: number;
   memoryReservationMiB?: number;
+  /** Most processes the container may have at once (Docker PidsLimit): its part of the task's. */
+  pidsLimit?: number;
   ulimits: { name: string; softLimit: number; hardLimit: number }[];
   /**
    * Published on the host; only a namespace owner may have any (the engine's rule). hostPort 0
@@ -81,6 +88,14 @@ export interface VolumeSpec {
   driverOpts?: Record<string, string>;
 }
 
+/** A network namespace's address; the subnet's prefix length and gateway (the host's address on it) when the engine tells them. */
+export interface NamespaceAddress {
+  ipv4Address: string;
+  macAddress: string;
+  prefixLength?: number;
+  gateway?: string;
+}
+
 export interface ContainerState {
   id: string;
   name: string;
@@ -89,13 +104,14 @@ export interface ContainerState {
   status: string;
   running: boolean;
   exitCode?: number;
+  /** Killed by the kernel for memory: as the engine says, or as the kernel's log says (see oom-kills.ts). */
   oomKilled: boolean;
   /** Epoch ms; undefined when never started / not finished. */
   startedAt?: number;
   finishedAt?: number;
   error?: string;
   /** Its address on its network, for a container with a network namespace of its own. */
-  address?: { ipv4Address: string; macAddress: string };
+  address?: NamespaceAddress;
   /** The host ports it publishes. */
   portBindings?: NetworkBinding[];
 }
@@ -116,10 +132,23 @@ export class CannotCreateContainerError extends Error {
   }
 }
 
+/** A registry login for one pull (Docker's X-Registry-Auth). Never logged or reported. */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  /** The registry host it is for, e.g. `127.0.0.1:5000`. */
+  serverAddress: string;
+}
+
 export interface ContainerRuntime {
   hasImage(image: string): Promise<boolean>;
-  /** Pulls the image; throws CannotPullContainerError. */
-  pull(image: string): Promise<void>;
+  /** Pulls the image, with the login given if any; throws CannotPullContainerError. */
+  pull(image: string, auth?: RegistryAuth): Promise<void>;
+  /**
+   * The digest (`sha256:...`) the image's registry knows it by, from the engine's RepoDigests;
+   * undefined for an image no registry served (built or imported here).
+   */
+  imageDigest(image: string): Promise<string | undefined>;
   /** Creates the container; throws CannotCreateContainerError. Returns its id. */
   create(spec: ContainerSpec): Promise<string>;
   start(id: string): Promise<void>;
@@ -159,6 +188,9 @@ export interface ContainerRuntime {
    */
   followLogs(id: string, onLine: (line: string, stream: 'stdout' | 'stderr', timestampMs?: number) => void): Promise<void>;
 }
+
+/** The exit code of a process killed with SIGKILL, as the OOM killer kills. */
+export const SIGKILL_EXIT_CODE = 137;
 
 /** Engine names are deterministic, so a restarted agent finds the same containers. */
 export const containerName = (taskId: string, container: string) => `berth-${taskId}-${container}`;

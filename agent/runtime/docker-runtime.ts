@@ -8,8 +8,12 @@ import {
   type ContainerSpec,
   type ContainerState,
   LABELS,
+  SIGKILL_EXIT_CODE,
   type VolumeSpec,
+  type RegistryAuth,
 } from './container-runtime';
+import { kernelKilledForMemory } from './oom-kills';
+import { parseImageReference } from '../../shared/domain/image';
 import { bridgeName, keepTaskNetworksApart } from './task-network-isolation';
 
 /** The Docker Engine API's socket: BERTH_DOCKER_SOCKET, else DOCKER_HOST when it is unix://, else Docker's default. */
@@ -30,6 +34,8 @@ export interface DockerRuntimeOptions {
    * mode marks what its hosts make with its data directory (LABELS.instance).
    */
   labels?: Record<string, string>;
+  /** Whether the kernel killed the container (by id) for memory; default: its log says so (oom-kills.ts). */
+  killedForMemory?: (containerId: string) => boolean;
 }
 
 /** Exit code of an exec that ran past its timeout, as coreutils' `timeout` reports it. */
@@ -50,6 +56,8 @@ const SECURITY_OPTIONS = ['no-new-privileges'];
 const BRIDGE_NAME_OPTION = 'com.docker.network.bridge.name';
 const REMOVE_ATTEMPTS = 3;
 const LIST_ATTEMPTS = 5;
+// The oldest libpod API our calls need; podman 4.3 (Debian 12) serves it.
+const PODMAN_API = 'v4.0.0';
 
 /** ContainerRuntime over the Docker Engine API (Docker, or podman's compatible service). */
 export class DockerRuntime implements ContainerRuntime {
@@ -57,15 +65,21 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly pullTimeoutMs: number;
   private readonly log: (message: string) => void;
   private readonly labels: Record<string, string>;
+  private readonly killedForMemory: (containerId: string) => boolean;
+  /** The kernel's answer per exited container: its log is read once per container, not per inspect. */
+  private readonly oomAnswers = new Map<string, boolean>();
   private isolationKept?: Promise<void>;
   /** Whether the engine can cap a container's writable layer; unknown until a task asks. */
   private storageQuota?: boolean;
+  /** Whether the engine is podman, asked once. */
+  private podman?: Promise<boolean>;
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.docker = new Docker({ socketPath: options.socketPath ?? defaultDockerSocket() });
     this.pullTimeoutMs = options.pullTimeoutMs ?? 60_000;
     this.log = options.log ?? (() => {});
     this.labels = options.labels ?? {};
+    this.killedForMemory = options.killedForMemory ?? ((id) => kernelKilledForMemory(id));
   }
 
   async hasImage(image: string): Promise<boolean> {
@@ -78,22 +92,26 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async pull(image: string): Promise<void> {
+  async pull(image: string, auth?: RegistryAuth): Promise<void> {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), this.pullTimeoutMs);
+    const progress = new PullProgress(image, this.log);
     try {
-      const stream: NodeJS.ReadableStream = await this.docker.pull(image, { abortSignal: abort.signal });
+      const authconfig = auth && { username: auth.username, password: auth.password, serveraddress: auth.serverAddress };
+      const stream: NodeJS.ReadableStream = await this.docker.pull(image, { abortSignal: abort.signal, authconfig });
       // The engine answers 200 and reports a failed pull inside the progress stream.
       const failure = await new Promise<string | undefined>((resolve, reject) => {
         let error: string | undefined;
         this.docker.modem.followProgress(
           stream,
           (err) => (err ? reject(err) : resolve(error)),
-          (event: { error?: string; errorDetail?: { message?: string } }) => {
+          (event: PullEvent) => {
             error ??= event.errorDetail?.message ?? event.error;
+            progress.on(event);
           },
         );
       });
+      progress.done(failure);
       if (failure !== undefined) throw new CannotPullContainerError(image, failure);
     } catch (e) {
       if (e instanceof CannotPullContainerError) throw e;
@@ -102,6 +120,16 @@ export class DockerRuntime implements ContainerRuntime {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  async imageDigest(image: string): Promise<string | undefined> {
+    const ref = parseImageReference(image);
+    if (ref.digest) return ref.digest;
+    const info = await this.docker.getImage(image).inspect();
+    // Entries are `repository@sha256:...`. Docker lists the digest each repository served; podman
+    // lists every digest the image has under every name, the one pulled last coming last.
+    const digests = (info.RepoDigests ?? []).map((d) => ({ repository: d.slice(0, d.lastIndexOf('@')), digest: d.slice(d.lastIndexOf('@') + 1) }));
+    return digests.filter((d) => d.repository === ref.repository).pop()?.digest;
   }
 
   async create(spec: ContainerSpec): Promise<string> {
@@ -158,6 +186,7 @@ export class DockerRuntime implements ContainerRuntime {
     // podman stamps StartedAt when runc's start returns but FinishedAt from the process's real
     // exit, so a container that exits at once can finish a few ms before it "started".
     const finishedAt = startedAt === undefined ? epochMs(s.FinishedAt) : maxDefined(epochMs(s.FinishedAt), startedAt);
+    const exitCode = !running && finishedAt !== undefined ? s.ExitCode : undefined;
     return {
       ...networkOf(info),
       id: info.Id,
@@ -165,12 +194,21 @@ export class DockerRuntime implements ContainerRuntime {
       labels: info.Config.Labels ?? {},
       status: s.Status,
       running,
-      exitCode: !running && finishedAt !== undefined ? s.ExitCode : undefined,
-      oomKilled: s.OOMKilled,
+      exitCode,
+      oomKilled: s.OOMKilled || (exitCode === SIGKILL_EXIT_CODE && this.oomAnswer(info.Id)),
       startedAt,
       finishedAt,
       error: s.Error || undefined,
     };
+  }
+
+  private oomAnswer(id: string): boolean {
+    let answer = this.oomAnswers.get(id);
+    if (answer === undefined) {
+      answer = this.killedForMemory(id);
+      this.oomAnswers.set(id, answer);
+    }
+    return answer;
   }
 
   async wait(id: string): Promise<number> {
@@ -188,6 +226,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async remove(id: string): Promise<void> {
+    this.oomAnswers.delete(id);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.docker.getContainer(id).remove({ force: true, v: true });
@@ -238,8 +277,35 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async listNetworks(labels: Record<string, string>): Promise<string[]> {
-    const found = await this.docker.listNetworks({ filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) } });
+    const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
+    // Podman's Docker-compatible list works out every network's containers, inspecting each
+    // container in turn: seconds with a few dozen networks, a minute on a busy host. Its own
+    // list answers the same question in milliseconds.
+    if (await this.isPodman()) {
+      const found = await this.dial<{ name: string }[]>(`/${PODMAN_API}/libpod/networks/json`, { filters: JSON.stringify(filters) });
+      return found.map((n) => n.name);
+    }
+    const found = await this.docker.listNetworks({ filters });
     return found.map((n) => n.Name);
+  }
+
+  private isPodman(): Promise<boolean> {
+    this.podman ??= this.docker.version().then(
+      (v) => (v.Components ?? []).some((c) => c.Name === 'Podman Engine'),
+      (e) => {
+        this.podman = undefined;
+        throw e;
+      },
+    );
+    return this.podman;
+  }
+
+  /** A GET the Docker API has no call for. */
+  private dial<T>(path: string, query: Record<string, string>): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.docker.modem.dial({ path: `${path}?`, method: 'GET', options: query, statusCodes: { 200: true } }, (err: unknown, data: unknown) =>
+        err ? reject(err) : resolve(data as T));
+    });
   }
 
   async removeNetwork(name: string): Promise<void> {
@@ -372,6 +438,53 @@ export class DockerRuntime implements ContainerRuntime {
   }
 }
 
+interface PullEvent {
+  status?: string;
+  id?: string;
+  progressDetail?: { current?: number; total?: number };
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+/** How often a pull's byte counts are logged at most; each layer's steps are logged as they come. */
+const PULL_PROGRESS_LOG_MS = 2_000;
+
+/**
+ * A pull's progress in the agent's log, as the ECS agent logs it: each layer's steps (pulling,
+ * downloaded, extracted) and, every few seconds, the bytes so far.
+ */
+class PullProgress {
+  private readonly startedAt = Date.now();
+  private readonly bytes = new Map<string, { current: number; total: number }>();
+  private lastBytesLog = this.startedAt;
+
+  constructor(private readonly image: string, private readonly log: (message: string) => void) {
+    log(`pulling ${image}`);
+  }
+
+  on(event: PullEvent): void {
+    if (event.error || !event.status) return;
+    const { current, total } = event.progressDetail ?? {};
+    if (event.id && current !== undefined && total !== undefined) {
+      this.bytes.set(event.id, { current, total });
+      const now = Date.now();
+      if (now - this.lastBytesLog < PULL_PROGRESS_LOG_MS) return;
+      this.lastBytesLog = now;
+      const sum = [...this.bytes.values()].reduce((s, b) => ({ current: s.current + b.current, total: s.total + b.total }), { current: 0, total: 0 });
+      this.log(`pulling ${this.image}: ${mib(sum.current)} of ${mib(sum.total)} MiB`);
+      return;
+    }
+    this.log(`pulling ${this.image}: ${event.id ? `${event.id}: ` : ''}${event.status}`);
+  }
+
+  done(failure: string | undefined): void {
+    const seconds = ((Date.now() - this.startedAt) / 1000).toFixed(1);
+    this.log(failure === undefined ? `pulled ${this.image} in ${seconds} s` : `pull of ${this.image} failed after ${seconds} s: ${failure}`);
+  }
+}
+
+const mib = (bytes: number) => (bytes / MiB).toFixed(1);
+
 /** How often the log of a running container is read for new lines. */
 const LOG_POLL_MS = 500;
 
@@ -423,6 +536,8 @@ function createOptions(spec: ContainerSpec, storageCapped = false): Docker.Conta
       CapDrop: spec.capDrop?.length ? spec.capDrop : undefined,
       SecurityOpt: SECURITY_OPTIONS,
       CpuShares: spec.cpuShares === undefined ? undefined : Math.max(MIN_CPU_SHARES, spec.cpuShares),
+      NanoCpus: spec.nanoCpus,
+      PidsLimit: spec.pidsLimit,
       Memory: spec.memoryMiB === undefined ? undefined : spec.memoryMiB * MiB,
       // No swap beyond the hard limit, as on Fargate: past it the container is OOM-killed.
       MemorySwap: spec.memoryMiB === undefined ? undefined : spec.memoryMiB * MiB,
@@ -441,7 +556,11 @@ function createOptions(spec: ContainerSpec, storageCapped = false): Docker.Conta
 function networkOf(info: Docker.ContainerInspectInfo): Pick<ContainerState, 'address' | 'portBindings'> {
   const out: Pick<ContainerState, 'address' | 'portBindings'> = {};
   const net = Object.values(info.NetworkSettings?.Networks ?? {}).find((n) => n.IPAddress);
-  if (net) out.address = { ipv4Address: net.IPAddress, macAddress: net.MacAddress.toLowerCase() };
+  if (net) {
+    out.address = { ipv4Address: net.IPAddress, macAddress: net.MacAddress.toLowerCase() };
+    if (net.IPPrefixLen) out.address.prefixLength = net.IPPrefixLen;
+    if (net.Gateway) out.address.gateway = net.Gateway;
+  }
   const bindings = Object.entries(info.HostConfig?.PortBindings ?? {}).flatMap(([key, list]) => {
     const [port, protocol] = key.split('/');
     return ((list ?? []) as { HostIp?: string; HostPort?: string }[]).map((b) => ({

@@ -7,6 +7,7 @@ import { AGENT_REQUESTS, type AgentOperation, type AgentRequest } from '../agent
 import { HEARTBEAT_INTERVAL_SECONDS } from '../agent-wire/constants';
 import { parseRequest } from './parse';
 import { reportMetrics } from './report-metrics';
+import { issueTaskCredentials } from '../auth/task-credentials';
 
 export { AGENT_TARGET_PREFIX, HEARTBEAT_INTERVAL_SECONDS, MAX_POLL_WAIT_SECONDS } from '../agent-wire/constants';
 
@@ -73,10 +74,14 @@ const ReportTaskState = agentOperation('ReportTaskState', async (b, body, caller
 
 const ReportMetrics = agentOperation('ReportMetrics', async (b, body, caller) => reportMetrics(b, callingHost(caller, body), body.metrics));
 
+const GetTaskCredentials = agentOperation('GetTaskCredentials', async (b, body, caller) =>
+  issueTaskCredentials(b, callingHost(caller, body), body.task));
+
 export const AGENT_OPERATIONS: Readonly<Record<AgentOperation, Operation>> = Object.freeze({
   RegisterHost,
   Heartbeat,
   PollAssignments,
   ReportTaskState,
   ReportMetrics,
+  GetTaskCredentials,
 });

@@ -64,6 +64,7 @@ export const containerReport = z.strictObject({
   exitCode: z.number().int().min(-INT32 - 1).max(INT32).optional(),
   reason: z.string().max(1024).optional(),
   runtimeId: string(255).optional(),
+  imageDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'Expected sha256:<64 hex digits>').optional(),
   image: string(255).optional(),
   essential: z.boolean().optional(),
   cpu: z.number().int().min(0).max(INT32).optional(),
@@ -95,6 +96,12 @@ export const reportTaskStateRequest = z.strictObject({
   }).optional(),
 });
 
+/** The task role's credentials for one of the host's tasks, for its containers (agent/task-endpoint/). */
+export const getTaskCredentialsRequest = z.strictObject({
+  ...fromHost,
+  task: z.strictObject({ cluster: clusterName, taskId }),
+});
+
 const dimensionValue = z.string().min(1).max(EMF_LIMITS.dimensionValueLength);
 const metricNames = AGENT_METRICS.map((m) => m.name) as [string, ...string[]];
 
@@ -124,6 +131,7 @@ export const AGENT_REQUESTS = {
   PollAssignments: pollAssignmentsRequest,
   ReportTaskState: reportTaskStateRequest,
   ReportMetrics: reportMetricsRequest,
+  GetTaskCredentials: getTaskCredentialsRequest,
 } as const;
 
 export type AgentOperation = keyof typeof AGENT_REQUESTS;

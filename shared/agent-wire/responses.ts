@@ -7,6 +7,13 @@ export interface Assignment {
   cluster: string;
   taskId: string;
   taskArn: string;
+  /** Its definition's family and revision: the task metadata endpoint and ECS's labels show them. */
+  family: string;
+  revision: number;
+  /** The role its containers get credentials for (AWS_CONTAINER_CREDENTIALS_FULL_URI); none without one. */
+  taskRoleArn?: string;
+  /** Its host's zone, when the host has one (EC2). */
+  availabilityZone?: string;
   desiredStatus: DesiredStatus;
   lastStatus: TaskStatus;
   createdAt: number;
@@ -45,6 +52,15 @@ export interface ReportTaskStateResponse {
   applied: boolean;
   lastStatus: TaskStatus;
   desiredStatus: DesiredStatus;
+}
+
+/** A task role's credentials: locally a Berth key whose principal is the task, valid until `expiration` (epoch ms). */
+export interface GetTaskCredentialsResponse {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: number;
+  roleArn: string;
 }
 
 export interface ReportMetricsResponse {

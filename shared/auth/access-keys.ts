@@ -10,9 +10,9 @@ type Principal = AccessKeyRecord['principal'];
 export const USER_PRINCIPALS: readonly Principal[] = ['user', 'operator'];
 export const isUserKey = (key: AccessKeyRecord | undefined): boolean => key !== undefined && USER_PRINCIPALS.includes(key.principal);
 
-const ID_PREFIX: Record<Principal, string> = { user: 'BK', operator: 'BO', host: 'BH' };
+const ID_PREFIX: Record<Principal, string> = { user: 'BK', operator: 'BO', host: 'BH', task: 'BT' };
 
-/** Ids in AWS's shape (20 upper-case characters); Berth's start with `BK` for a user, `BO` for an operator, `BH` for a host. */
+/** Ids in AWS's shape (20 upper-case characters); Berth's start with `BK` for a user, `BO` for an operator, `BH` for a host, `BT` for a task. */
 function newAccessKeyId(prefix: string): string {
   let id = prefix;
   while (id.length < 20) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
@@ -24,13 +24,15 @@ export interface Credentials {
   secretAccessKey: string;
 }
 
-/** Issues a new access key: for a user of the ECS API, an operator, or one host's agent. */
-export async function issueAccessKey(b: Berth, principal: Principal, hostId?: string): Promise<Credentials> {
+/** Issues a new access key: for a user of the ECS API, an operator, one host's agent, or one task. */
+export async function issueAccessKey(
+  b: Berth, principal: Principal, hostId?: string, task?: Pick<AccessKeyRecord, 'cluster' | 'taskId' | 'expiresAt'>,
+): Promise<Credentials> {
   for (;;) {
     const key: AccessKeyRecord = {
       accessKeyId: newAccessKeyId(ID_PREFIX[principal]),
       secretAccessKey: randomBytes(30).toString('base64'),
-      principal, hostId, status: 'Active', createdAt: b.now(),
+      principal, hostId, ...task, status: 'Active', createdAt: b.now(),
     };
     // An id collision is vanishingly rare, and a conditional put makes it harmless.
     if (await b.store.accessKeys.put(key)) return { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };

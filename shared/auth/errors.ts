@@ -25,6 +25,14 @@ export class UnrecognizedClientException extends EcsError {
   }
 }
 
+/** A key past its expiry (a task role's short-lived key). */
+export class ExpiredTokenException extends EcsError {
+  constructor() {
+    super('The security token included in the request is expired');
+    this.name = 'ExpiredTokenException';
+  }
+}
+
 /** A signature that does not match, or a request signed too long ago. */
 export class InvalidSignatureException extends EcsError {
   constructor(message = 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.') {

@@ -2,7 +2,7 @@ import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Berth } from '../context';
 import type { AccessKeyRecord } from '../store';
-import { UnrecognizedClientException } from './errors';
+import { ExpiredTokenException, UnrecognizedClientException } from './errors';
 import { KeySealError } from './key-sealer';
 import { verifySignature } from './sigv4';
 
@@ -66,6 +66,7 @@ export function sigv4Auth(o: SigV4Options): MiddlewareObj<AuthenticatedEvent, AP
         { now: b.now(), services: o.services },
       );
       if (!key) throw new UnrecognizedClientException();
+      if (key.expiresAt !== undefined && key.expiresAt <= b.now()) throw new ExpiredTokenException();
       event.principal = key;
     },
   };

@@ -16,8 +16,10 @@ import {
   readTags,
   reqString,
 } from './fields';
+import { type RepositoryCredentials, readImage, readRepositoryCredentials } from './image';
 import { type LinuxParameters, readLinuxParameters, refuseHostPrivileges } from './linux-parameters';
 import type { PortMapping } from './ports';
+import { checkDockerLabels } from './docker-labels';
 import { assertFargateSize, parseCpu, parseMemory } from './sizes';
 import { InvalidValueFromError, parseValueFrom } from './value-from';
 import { refuseUnhonoured } from './definition-members';
@@ -46,6 +48,8 @@ export const MAX_START_TIMEOUT_SECONDS = 120;
 export interface ContainerDefinition {
   name: string;
   image: string;
+  /** A private registry's username and password, from a Secrets Manager secret. */
+  repositoryCredentials?: RepositoryCredentials;
   cpu?: number;
   memory?: number;
   memoryReservation?: number;
@@ -64,6 +68,8 @@ export interface ContainerDefinition {
   logConfiguration?: { logDriver: string; options?: Record<string, string>; secretOptions?: { name: string; valueFrom: string }[] };
   ulimits?: { name: string; softLimit: number; hardLimit: number }[];
   linuxParameters?: LinuxParameters;
+  /** Put on the container beside the labels ECS's agent sets (see docker-labels.ts). */
+  dockerLabels?: Record<string, string>;
   mountPoints?: MountPoint[];
   volumesFrom?: VolumeFrom[];
   readonlyRootFilesystem?: boolean;
@@ -97,13 +103,13 @@ function readContainer(c: Json, path: string, networkMode: string | undefined, f
   if (!FAMILY.test(name)) {
     throw new ClientException(`Invalid parameter '${path}.name': up to 255 letters, numbers, hyphens and underscores.`);
   }
-  const image = reqString(c, 'image', `${path}.image`, 255);
+  const image = readImage(c, path);
   const cpu = optInt(c, 'cpu', `${path}.cpu`, { min: 0, max: 10 * 1024 * 1024 });
   const memory = optInt(c, 'memory', `${path}.memory`, { min: 6 });
   const memoryReservation = optInt(c, 'memoryReservation', `${path}.memoryReservation`, { min: 6 });
   if (memory !== undefined && memoryReservation !== undefined && memoryReservation > memory) {
     throw new ClientException(
-      `Invalid setting for container '${name}': 'memory' must be greater than or equal to 'memoryReservation'.`,
+      `Invalid setting for container '${name}'. 'memory' must be greater than or equal to 'memoryReservation'.`,
     );
   }
   const portMappings = optObjectList(c, 'portMappings', (p, pp) => {
@@ -150,6 +156,7 @@ function readContainer(c: Json, path: string, networkMode: string | undefined, f
   return dropUndefined({
     name,
     image,
+    repositoryCredentials: readRepositoryCredentials(c, path),
     cpu,
     memory,
     memoryReservation,
@@ -167,6 +174,7 @@ function readContainer(c: Json, path: string, networkMode: string | undefined, f
     logConfiguration: logConfiguration && dropUndefined(logConfiguration),
     ulimits,
     linuxParameters: readLinuxParameters(c, path, fargate),
+    dockerLabels: checkDockerLabels(readStringMap(c, 'dockerLabels', `${path}.dockerLabels`), `${path}.dockerLabels`),
     mountPoints: readMountPoints(c, path),
     volumesFrom: readVolumesFrom(c, path),
     readonlyRootFilesystem: optBool(c, 'readonlyRootFilesystem', `${path}.readonlyRootFilesystem`),
@@ -327,11 +335,14 @@ function hasCycle(containers: ContainerDefinition[]): boolean {
   return containers.some((c) => visit(c.name));
 }
 
-/** Each container's memory must be set somewhere, and all of them must fit in the task's size. */
+/**
+ * Each container's memory must be set somewhere, and all of them must fit in the task's size: the
+ * agent bounds the task by its size (agent/task-limits.ts). Messages in ECS's words.
+ */
 export function checkContainersFit(containers: readonly ContainerDefinition[], cpu?: number, memory?: number): void {
   const cpuSum = containers.reduce((s, c) => s + (c.cpu ?? 0), 0);
   if (cpu !== undefined && cpuSum > cpu) {
-    throw new ClientException(`Invalid parameter 'containerDefinitions.cpu': the containers' cpu (${cpuSum}) exceeds the task's cpu (${cpu}).`);
+    throw new ClientException("The sum of all container 'cpu' values cannot be greater than the value of the task 'cpu'.");
   }
   let reserved = 0;
   for (const c of containers) {
@@ -339,12 +350,17 @@ export function checkContainersFit(containers: readonly ContainerDefinition[], c
       throw new ClientException(`Invalid setting for container '${c.name}'. At least one of 'memory' or 'memoryReservation' must be specified.`);
     }
     if (memory !== undefined && (c.memory ?? 0) > memory) {
-      throw new ClientException(`Invalid parameter 'memory' of container '${c.name}': ${c.memory} MiB exceeds the task's memory (${memory} MiB).`);
+      throw new ClientException(`The 'memory' setting for container '${c.name}' is greater than for the task.`);
+    }
+    if (memory !== undefined && (c.memoryReservation ?? 0) > memory) {
+      throw new ClientException(`The 'memoryReservation' setting for container '${c.name}' is greater than for the task.`);
     }
     reserved += c.memoryReservation ?? c.memory ?? 0;
   }
   if (memory !== undefined && reserved > memory) {
-    throw new ClientException(`Invalid parameter 'containerDefinitions.memory': the containers' memory (${reserved} MiB) exceeds the task's memory (${memory} MiB).`);
+    // ECS counts a container's memoryReservation where it has one, else its memory.
+    const counted = containers.some((c) => c.memoryReservation !== undefined) ? 'memoryReservation' : 'memory';
+    throw new ClientException(`The sum of all container '${counted}' values cannot be greater than the value of the task 'memory'.`);
   }
 }
 

@@ -53,6 +53,8 @@ export interface ContainerState {
   exitCode?: number;
   reason?: string;
   runtimeId?: string;
+  /** The digest of the image that ran (`sha256:...`), as the agent found it after the pull. */
+  imageDigest?: string;
   /** The host ports the agent published for it. */
   networkBindings?: NetworkBinding[];
   /** Set from the definition at RunTask: the container has a healthCheck. */

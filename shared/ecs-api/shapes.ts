@@ -73,6 +73,7 @@ export function toEcsTask(p: Partition, t: TaskRecord) {
       taskArn: arn,
       name: c.name,
       image: c.image,
+      imageDigest: c.imageDigest,
       runtimeId: c.runtimeId,
       lastStatus: c.lastStatus,
       exitCode: c.exitCode,

@@ -78,7 +78,7 @@ export interface TaskReport extends Omit<StatusChange, 'containers'> {
 
 /**
  * The task's containers with what the agent observed of each: its status, exit code, reason,
- * runtime id and health. What the definition fixed (name, image, sizes, whether it has a health
+ * runtime id, image digest and health. What the definition fixed (name, image, sizes, whether it has a health
  * check) stays as the task's record has it, whatever the report says, and a container the task
  * does not have is refused. A report without a health answer keeps the last one (an agent that
  * restarted has none until its first check), and a container without a check has none.
@@ -95,7 +95,7 @@ function observedContainers(task: TaskRecord, reported: ContainerReport[]): Cont
     if (!r) return c;
     const healthStatus = c.hasHealthCheck ? r.healthStatus ?? c.healthStatus : undefined;
     return dropUndefined({
-      ...c, lastStatus: r.lastStatus, exitCode: r.exitCode, reason: r.reason, runtimeId: r.runtimeId, networkBindings: r.networkBindings, healthStatus,
+      ...c, lastStatus: r.lastStatus, exitCode: r.exitCode, reason: r.reason, runtimeId: r.runtimeId, imageDigest: r.imageDigest ?? c.imageDigest, networkBindings: r.networkBindings, healthStatus,
     });
   });
 }

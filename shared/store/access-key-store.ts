@@ -7,10 +7,16 @@ export interface AccessKeyRecord {
   secretAccessKey: string;
   /**
    * A user of the ECS API; an operator, who may also make the calls AWS itself makes (the
-   * operator API) and is a user too; or a host's agent (then `hostId` names it).
+   * operator API) and is a user too; a host's agent (then `hostId` names it); or a task, whose
+   * containers got it as their task role's credentials (then `hostId`, `cluster` and `taskId`
+   * name it, and it expires).
    */
-  principal: 'user' | 'operator' | 'host';
+  principal: 'user' | 'operator' | 'host' | 'task';
   hostId?: string;
+  cluster?: string;
+  taskId?: string;
+  /** Epoch ms after which it signs nothing (only a task's key has one). */
+  expiresAt?: number;
   status: 'Active' | 'Inactive';
   createdAt: number;
 }

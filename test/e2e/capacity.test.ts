@@ -28,7 +28,9 @@ describe('Capacity', () => {
   describe('scaling', () => {
     let m: LocalMode;
     beforeAll(async () => {
-      m = await startLocalMode({ ...FAST, hosts: 1, hostType: 'c6i.large', maxHosts: 8 });
+      // Seven agents starting at once on two cores can miss a 2 s heartbeat; a host written off
+      // for it would stop the task it holds, which this case waits to see RUNNING.
+      m = await startLocalMode({ ...FAST, heartbeatTimeoutSeconds: 15, hosts: 1, hostType: 'c6i.large', maxHosts: 8 });
     }, 120_000);
     afterAll(() => m?.close());
 

@@ -248,19 +248,46 @@ describe('DockerRuntime on podman', () => {
     // tail keeps a newline-free input whole, so this holds 64 MiB, then exits 0.
     const ALLOCATE_64_MIB = sh('head -c 64m /dev/zero | tail');
 
-    it('kills a container that goes past memoryMiB with exit code 137', async () => {
+    it('kills a container that goes past memoryMiB with exit code 137, and says it was killed for memory', async () => {
       const id = await started({ command: ALLOCATE_64_MIB, memoryMiB: 16 });
 
       const exitCode = await runtime.wait(id);
 
       expect(exitCode).toBe(137);
-      expect((await runtime.inspect(id))?.exitCode).toBe(137);
+      expect(await runtime.inspect(id)).toMatchObject({ exitCode: 137, oomKilled: true });
     });
 
-    it('lets the same container finish under a limit it fits in', async () => {
-      const id = await started({ command: ALLOCATE_64_MIB, memoryMiB: 128 });
+    it('does not take a SIGKILL for an OOM kill: a container killed by stop exits 137, not killed for memory', async () => {
+      const id = await started({ command: sh(`trap '' TERM; echo ready; ${LOOP_FOREVER}`), memoryMiB: 16 });
+      await printed(id, 'ready');
 
-      expect(await runtime.wait(id)).toBe(0);
+      await runtime.stop(id, 0);
+
+      expect(await runtime.wait(id)).toBe(137);
+      expect(await runtime.inspect(id)).toMatchObject({ exitCode: 137, oomKilled: false });
+    });
+
+    it('gives the engine the hard limits: memory with no swap beyond it, a cpu quota, a process limit', async () => {
+      const id = await runtime.create(spec({ command: sh('true'), memoryMiB: 64, memoryReservationMiB: 32, nanoCpus: 250_000_000, cpuShares: 128, pidsLimit: 50 }));
+
+      const { HostConfig: h } = await engine().getContainer(id).inspect();
+
+      expect(h).toMatchObject({
+        Memory: 64 * 1024 * 1024, MemorySwap: 64 * 1024 * 1024, MemoryReservation: 32 * 1024 * 1024, NanoCpus: 250_000_000, CpuShares: 128, PidsLimit: 50,
+      });
+      await runtime.remove(id);
+    });
+
+    it('keeps a container to its process limit: of 60 processes started, those past the limit fail', async () => {
+      // A subshell per process, so a failed fork ends the subshell, not the script; the glob counts without forking.
+      const SIXTY = sh('for i in $(seq 60); do (sleep 30 &); done 2>/dev/null; set -- /proc/[0-9]*; echo procs=$#');
+      const limited = await started({ command: SIXTY, pidsLimit: 40 });
+      const unlimited = await started({ command: SIXTY });
+
+      const procs = async (id: string) => Number((await output(id)).find((l) => l.line.startsWith('procs='))?.line.slice('procs='.length));
+
+      expect(await procs(limited)).toBeLessThanOrEqual(40);
+      expect(await procs(unlimited)).toBe(61);
     });
   });
 

@@ -1,4 +1,4 @@
-import { createTables, startDynalite, type Dynalite } from '../../local/dynalite';
+import { OutdatedTableError, createTables, ensureTables, startDynalite, type Dynalite } from '../../local/dynalite';
 import type { Task } from '../../shared/domain/task';
 import { planOn } from '../../shared/scheduler/placement';
 import { type Store, createStore } from '../../shared/store';
@@ -14,6 +14,21 @@ beforeAll(async () => {
   store = createStore(createDocumentClient({ endpoint: dynamo.endpoint }), tableNames());
 });
 afterAll(() => dynamo.close());
+
+describe('Tables', () => {
+  it('refuses a tasks table an older version made without the byGroup index, naming both', async () => {
+    // Prepare: the tasks table as it was before services.
+    const old = tableNames('older-');
+    await ensureTables(dynamo.endpoint, [{ name: old.tasks, hashKey: 'cluster', rangeKey: 'taskId' }]);
+
+    // Act
+    const made = createTables(dynamo.endpoint, 'older-');
+
+    // Assess
+    await expect(made).rejects.toThrow(OutdatedTableError);
+    await expect(made).rejects.toThrow(new RegExp(`table ${old.tasks} .* lacks the index\\(es\\) byGroup`));
+  });
+});
 
 let n = 0;
 const newTask = (over: Partial<Task> = {}): Task => ({

@@ -36,7 +36,7 @@ describe('TaskRunner.adopt', () => {
     const taskId = randomBytes(16).toString('hex');
     const command = ['sh', '-c', 'echo started; sleep 1'];
     const task: Assignment = {
-      cluster: 'default', taskId, taskArn: `arn:aws:ecs:us-east-1:000000000000:task/default/${taskId}`,
+      cluster: 'default', taskId, taskArn: `arn:aws:ecs:us-east-1:000000000000:task/default/${taskId}`, family: 'app', revision: 1,
       desiredStatus: 'RUNNING', lastStatus: 'PENDING', createdAt: Date.now(), cpu: 256, memory: 512,
       containers: [{ name: 'app', image: BUSYBOX_IMAGE, essential: true, command }],
     };

@@ -40,7 +40,7 @@ describe('Task volumes', () => {
   const assignment = (volumes: TaskVolume[], command: string[]): Assignment => {
     const taskId = randomBytes(16).toString('hex');
     return {
-      cluster: 'default', taskId, taskArn: `arn:aws:ecs:us-east-1:000000000000:task/default/${taskId}`,
+      cluster: 'default', taskId, taskArn: `arn:aws:ecs:us-east-1:000000000000:task/default/${taskId}`, family: 'volumes', revision: 1,
       desiredStatus: 'RUNNING', lastStatus: 'PENDING', createdAt: Date.now(), cpu: 256, memory: 512,
       containers: [{ name: 'app', image: BUSYBOX_IMAGE, essential: true, command, mountPoints: volumes.map((v) => ({ sourceVolume: v.name, containerPath: `/${v.name}`, readOnly: false })) }],
       volumes,

@@ -67,6 +67,7 @@ const VALID: Record<AgentOperation, fc.Arbitrary<Record<string, unknown>>> = {
   }, { requiredKeys: [] }),
   ReportTaskState: report,
   ReportMetrics: fc.record({ metrics: fc.array(metric, { maxLength: 5 }) }),
+  GetTaskCredentials: fc.record({ task: fc.record({ cluster: name, taskId: hex32 }) }),
 };
 
 /** Every path to a member of a JSON value, as keys from the root. */

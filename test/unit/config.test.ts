@@ -45,6 +45,8 @@ const LOCAL_GOOD: Good[] = [
   ['BERTH_ALLOWED_CAPABILITIES', '', []],
   ['BERTH_PAUSE_IMAGE', 'localhost/busybox:latest', 'localhost/busybox:latest'],
   ['BERTH_NAMESPACE_POOL_SIZE', '0', 0],
+  ['BERTH_TASK_PIDS_LIMIT', '64', 64],
+  ['BERTH_IMAGE_PULL_BEHAVIOR', 'prefer-cached', 'prefer-cached'],
   ['BERTH_HOST_PORT_BIND_IP', '0.0.0.0', '0.0.0.0'],
   ['BERTH_HOST_PORT_RANGE', '49153-65535', '49153-65535'],
   ['BERTH_METRICS_LOG_GROUP', '/berth/metrics', '/berth/metrics'],
@@ -79,6 +81,8 @@ const LOCAL_BAD: Bad[] = [
   ['BERTH_ALLOWED_CAPABILITIES', 'SYS PTRACE'],
   ['BERTH_PAUSE_IMAGE', 'busy box'],
   ['BERTH_NAMESPACE_POOL_SIZE', '65'],
+  ['BERTH_TASK_PIDS_LIMIT', '63'],
+  ['BERTH_IMAGE_PULL_BEHAVIOR', 'never'],
   ['BERTH_HOST_PORT_BIND_IP', 'localhost'],
   ['BERTH_HOST_PORT_RANGE', '1000'],
   ['BERTH_METRICS_LOG_GROUP', 'bad group'],
@@ -97,6 +101,9 @@ const AGENT_GOOD: Good[] = [
   ['BERTH_ALLOWED_CAPABILITIES', '', []],
   ['BERTH_PAUSE_IMAGE', 'localhost:5000/pause@sha256:abc', 'localhost:5000/pause@sha256:abc'],
   ['BERTH_NAMESPACE_POOL_SIZE', '4', 4],
+  ['BERTH_TASK_PIDS_LIMIT', '4096', 4096],
+  ['BERTH_IMAGE_PULL_BEHAVIOR', 'always', 'always'],
+  ['BERTH_IMAGE_PULL_BEHAVIOR', 'once', 'once'],
   ['BERTH_HOST_PORT_BIND_IP', '127.0.0.1', '127.0.0.1'],
   ['BERTH_HOST_PORT_RANGE', '30000-30010', { from: 30000, to: 30010 }],
   ['BERTH_LOCAL_INSTANCE', '/root/.berth', '/root/.berth'],
@@ -122,6 +129,8 @@ const AGENT_BAD: Bad[] = [
   ['BERTH_ALLOWED_CAPABILITIES', 'SYS_PTRACE;rm'],
   ['BERTH_PAUSE_IMAGE', '-image'],
   ['BERTH_NAMESPACE_POOL_SIZE', 'x'],
+  ['BERTH_TASK_PIDS_LIMIT', 'unlimited'],
+  ['BERTH_IMAGE_PULL_BEHAVIOR', 'ALWAYS'],
   ['BERTH_HOST_PORT_BIND_IP', '::1'],
   ['BERTH_HOST_PORT_RANGE', '9-2'],
   ['BERTH_LOCAL_INSTANCE', 'relative/dir'],
@@ -304,7 +313,7 @@ describe('configuration', () => {
       const c = agentConfigFromEnvironment({ ...AGENT_BASE, BERTH_DATA_DIR: '/d' });
       expect(c).toMatchObject({
         credentialsFile: '/d/hosts/local-1a2b3c4d.json', logDir: '/d/logs', allowedCapabilities: ['SYS_PTRACE'],
-        pauseImage: 'localhost/busybox:latest', namespacePoolSize: 2, exitWithParent: false,
+        pauseImage: 'localhost/busybox:latest', namespacePoolSize: 2, imagePullBehavior: 'default', exitWithParent: false,
         aws: { region: 'us-east-1' }, metrics: { intervalMs: 10_000, logGroupName: '/berth/metrics', reportToControlPlane: false },
       });
     });

@@ -15,6 +15,7 @@ import {
   ResourceExistsException, ResourceNotFoundException,
 } from './errors';
 import { INVALID_NAME, SECRET_NAME, arnMatches, newSecretArn, parseSecretId } from './secret-arn';
+import { authorizeSecretRead } from '../task-access';
 import { type SecretRecord, type SecretStore, type SecretVersion, SecretWriteConflict } from './secret-store';
 
 export const SECRETS_MANAGER_TARGET_PREFIX = 'secretsmanager.';
@@ -187,11 +188,16 @@ export function secretsManagerOperations(ctx: SecretsManagerContext): Record<str
     });
   };
 
-  const GetSecretValue: Operation = async (_b, body) => {
+  const GetSecretValue: Operation = async (b, body, caller) => {
     const id = reqStr(body, 'SecretId', { min: 1, max: 2048 });
     const versionId = optStr(body, 'VersionId', { min: 32, max: 64 });
     const stage = optStr(body, 'VersionStage', { min: 1, max: 256 });
-    const r = await findLive(id);
+    // A task learns nothing of a secret its definition does not name, not even whether it exists.
+    const r = await findLive(id).catch(async (e) => {
+      await authorizeSecretRead(b, caller, 'GetSecretValue', () => false);
+      throw e;
+    });
+    await authorizeSecretRead(b, caller, 'GetSecretValue', (secretId) => arnMatches(r.arn, secretId));
     let chosen: string | undefined;
     if (versionId !== undefined) {
       if (!r.versions[versionId]) throw new ResourceNotFoundException(`Secrets Manager can't find the specified secret value for VersionId: ${versionId}`);

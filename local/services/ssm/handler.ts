@@ -7,5 +7,5 @@ export const createSsmHandler = (berth: () => Berth, ctx: SsmContext, options: A
   createJsonApiHandler(berth, {
     targetPrefix: SSM_TARGET_PREFIX,
     operations: ssmOperations(ctx),
-    auth: { services: ['ssm'], principal: ['user', 'operator', 'host'] },
+    auth: { services: ['ssm'], principal: ['user', 'operator', 'host', 'task'] },
   }, options);

@@ -8,6 +8,7 @@ import { InvalidKeyId, ParameterAlreadyExists, ParameterNotFound, ParameterVersi
 import { KeySealError } from '../../../shared/auth/key-sealer';
 import { parameterArn, parseParameterRef, validateParameterName } from './parameter-name';
 import { PARAMETER_TYPES, type ParameterRecord, type ParameterStore, type ParameterType } from './parameter-store';
+import { authorizeParameterRead } from '../task-access';
 
 export const SSM_TARGET_PREFIX = 'AmazonSSM.';
 
@@ -113,17 +114,22 @@ export function ssmOperations(ctx: SsmContext): Record<string, Operation> {
     return { Version: version, Tier: effectiveTier };
   };
 
-  const GetParameter: Operation = async (_b, body) => {
+  /** The names a reference may mean, for a task's policy (task-access.ts). */
+  const candidatesOf = (ref: string) => parseParameterRef(partition, ref)?.candidates ?? [];
+
+  const GetParameter: Operation = async (b, body, caller) => {
     const ref = reqStr(body, 'Name', { min: 1, max: 2048 });
+    await authorizeParameterRead(b, caller, 'GetParameter', [ref], candidatesOf);
     const decrypt = optBool(body, 'WithDecryption') ?? false;
     const found = await lookup(ref);
     if (!found) throw new ParameterNotFound(ref);
     return { Parameter: shape(found.record, decrypt, found.selector) };
   };
 
-  const GetParameters: Operation = async (_b, body) => {
+  const GetParameters: Operation = async (b, body, caller) => {
     const refs = [...new Set(optStrList(body, 'Names', { min: 1, max: 10, itemMax: 2048 }) ?? [])];
     if (refs.length === 0) throw new ValidationException("1 validation error detected: Value null at 'names' failed to satisfy constraint: Member must not be null");
+    await authorizeParameterRead(b, caller, 'GetParameters', refs, candidatesOf);
     const decrypt = optBool(body, 'WithDecryption') ?? false;
     const Parameters: object[] = [];
     const InvalidParameters: string[] = [];

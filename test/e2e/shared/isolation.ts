@@ -50,9 +50,11 @@ export function suite(mode: () => LocalMode): void {
 describe('Task isolation', () => {
   let m: LocalMode;
   let docker: Docker;
+  let runtime: DockerRuntime;
   beforeAll(() => {
     m = mode();
     docker = new Docker({ socketPath: m.local.dockerSocket });
+    runtime = new DockerRuntime({ socketPath: m.local.dockerSocket });
   });
 
   /**
@@ -86,7 +88,7 @@ describe('Task isolation', () => {
     const hosts = [...m.local.fleet.agents.keys()];
     const owners = (await listContainers(LABELS.network))
       .filter((c) => hosts.includes(c.Labels[LABELS.host]));
-    const networks = (await docker.listNetworks()).filter((n) => hosts.includes(n.Labels?.[LABELS.host] ?? ''));
+    const networks = (await Promise.all(hosts.map((h) => runtime.listNetworks({ [LABELS.host]: h })))).flat();
     return { owners: owners.length, networks: networks.length };
   }
   /** Waits until the fleet holds only its ready namespaces and those of `running` tasks. */
@@ -342,7 +344,7 @@ describe('Task isolation', () => {
       const networks = jest.spyOn(runtime, 'createNetwork');
       const containers = jest.spyOn(runtime, 'create');
       const runner = new TaskRunner({
-        cluster: 'default', taskId, taskArn: `arn:aws:ecs:us-east-1:000000000000:task/default/${taskId}`,
+        cluster: 'default', taskId, taskArn: `arn:aws:ecs:us-east-1:000000000000:task/default/${taskId}`, family: 'app', revision: 1,
         desiredStatus: 'RUNNING', lastStatus: 'PENDING', createdAt: Date.now(), cpu: 256, memory: 512, containers: [app],
       }, { hostId, runtime, report: async (b) => void reports.push(b), logDir, allowedCapabilities });
       await runner.launch();

@@ -1,11 +1,11 @@
-import { DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, type Task } from '@aws-sdk/client-ecs';
+import { DescribeContainerInstancesCommand, DescribeTasksCommand, ECSClient, ListContainerInstancesCommand, RegisterTaskDefinitionCommand, RunTaskCommand, type Task } from '@aws-sdk/client-ecs';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { awsEcs } from '../support/aws-cli';
-import { expectRecordedCallsConform } from '../support/ecs-model';
-import { TEST_CREDENTIALS, eventually } from '../support/harness';
-import { BUSYBOX, type LocalMode, startLocalMode, untilStatus } from '../support/local-mode';
-import { type RecordingProxy, startRecordingProxy } from '../support/recording-proxy';
+import { awsEcs } from '../../support/aws-cli';
+import { expectRecordedCallsConform } from '../../support/ecs-model';
+import { TEST_CREDENTIALS, eventually } from '../../support/harness';
+import { BUSYBOX, type LocalMode, untilStatus } from '../../support/local-mode';
+import { type RecordingProxy, startRecordingProxy } from '../../support/recording-proxy';
 
 /**
  * Each task has its own address, with real containers: three replicas of one definition, all
@@ -19,20 +19,20 @@ const SERVE_NAME = ['sh', '-c', 'mkdir -p /www && echo "$TASK_NAME" > /www/index
 const get = (url: string) => fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => (r.ok ? r.text() : undefined)).catch(() => undefined);
 const detail = (t: Task, name: string) => t.attachments?.[0]?.details?.find((d) => d.name === name)?.value;
 
+// One of the suites test/e2e/shared.test.ts runs on its shared local mode.
+export function suite(mode: () => LocalMode): void {
 describe('Task addresses', () => {
   let m: LocalMode;
   let proxy: RecordingProxy;
   let ecs: ECSClient;
   beforeAll(async () => {
-    // One host, so every replica lands on it.
-    m = await startLocalMode({ hosts: 1, maxHosts: 1, config: { placementTimeoutSeconds: 60 } });
+    m = mode();
     proxy = await startRecordingProxy(m.local.url);
     ecs = new ECSClient({ endpoint: proxy.url, region: 'us-east-1', maxAttempts: 1, credentials: TEST_CREDENTIALS });
-  }, 180_000);
+  });
   afterAll(async () => {
     ecs?.destroy();
     await proxy?.close();
-    await m?.close();
   });
   // Conformance: every ECS response of these tests, against awscli's model.
   afterEach(() => expectRecordedCallsConform(proxy.calls));
@@ -49,10 +49,14 @@ describe('Task addresses', () => {
       }));
       const reg = await awsEcs(proxy.url, ['register-task-definition', '--cli-input-json', `file://${definition}`]);
       expect(reg.code).toBe(0);
+      // All on one host of the fleet, by a memberOf constraint on its instance id.
+      const { containerInstanceArns } = await ecs.send(new ListContainerInstancesCommand({}));
+      const { containerInstances } = await ecs.send(new DescribeContainerInstancesCommand({ containerInstances: containerInstanceArns!.slice(0, 1) }));
+      const onOneHost = `type=memberOf,expression=ec2InstanceId == ${containerInstances![0].ec2InstanceId}`;
       arns = [];
       for (const name of names) {
         const overrides = JSON.stringify({ containerOverrides: [{ name: 'web', environment: [{ name: 'TASK_NAME', value: name }] }] });
-        const run = await awsEcs(proxy.url, ['run-task', '--task-definition', 'addr-web', '--overrides', overrides]);
+        const run = await awsEcs(proxy.url, ['run-task', '--task-definition', 'addr-web', '--overrides', overrides, '--placement-constraints', onOneHost]);
         expect(run.code).toBe(0);
         arns.push(run.json.tasks[0].taskArn);
       }
@@ -127,3 +131,4 @@ describe('Task addresses', () => {
     expect(await eventually(() => get(`http://${detail(t, 'privateIPv4Address')}:8080/index.html`), 20_000, 'its own address')).toBe('dynamic\n');
   }, 180_000);
 });
+}

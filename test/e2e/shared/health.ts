@@ -1,8 +1,8 @@
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
-import { DockerRuntime } from '../../agent/runtime/docker-runtime';
-import { awsEcs } from '../support/aws-cli';
-import { eventually } from '../support/harness';
-import { type LocalMode, describe1, runContainers, startLocalMode, untilStatus } from '../support/local-mode';
+import { DockerRuntime } from '../../../agent/runtime/docker-runtime';
+import { awsEcs } from '../../support/aws-cli';
+import { eventually } from '../../support/harness';
+import { type LocalMode, describe1, runContainers, untilStatus } from '../../support/local-mode';
 
 /** ECS's shortest interval and fewest retries: one failed probe makes the container UNHEALTHY. */
 const CHECK = { command: ['CMD-SHELL', 'test -f /tmp/ok'], interval: 5, timeout: 2, retries: 1, startPeriod: 0 };
@@ -17,15 +17,14 @@ const HEALTH_WAIT_MS = 60_000;
  * shows it on the container and the task. An UNHEALTHY container does not stop a task that no
  * service runs, as in ECS: it keeps running and turns HEALTHY again when its check passes.
  */
+// One of the suites test/e2e/shared.test.ts runs on its shared local mode.
+export function suite(mode: () => LocalMode): void {
 describe('Container health checks', () => {
   let m: LocalMode;
   let runtime: DockerRuntime;
-  beforeAll(async () => {
-    m = await startLocalMode({ config: { placementTimeoutSeconds: 60 }, hosts: 1, maxHosts: 1 });
+  beforeAll(() => {
+    m = mode();
     runtime = new DockerRuntime({ socketPath: m.local.dockerSocket });
-  }, 180_000);
-  afterAll(async () => {
-    await m?.close();
   });
 
   const untilHealth = (arn: string, status: string) => eventually(async () => {
@@ -89,3 +88,4 @@ describe('Container health checks', () => {
     await untilStatus(m.ecs, arn, 'STOPPED');
   }, 240_000);
 });
+}

@@ -1,0 +1,45 @@
+import { isLocalOnly, parseImageReference } from '../../shared/domain/image';
+import type { ContainerRuntime, RegistryAuth } from '../runtime/container-runtime';
+
+/**
+ * The ECS agent's ECS_IMAGE_PULL_BEHAVIOR, chosen by the operator (BERTH_IMAGE_PULL_BEHAVIOR):
+ * - default: pull; if the pull fails, run the cached image when there is one;
+ * - always: pull, and fail the task when the pull fails;
+ * - once: pull the first time this agent runs the image, then use the cache;
+ * - prefer-cached: use the cache; pull only an image not on the host.
+ */
+export const PULL_BEHAVIORS = ['default', 'always', 'once', 'prefer-cached'] as const;
+export type PullBehavior = (typeof PULL_BEHAVIORS)[number];
+
+/**
+ * Gets an image onto the host as the operator's pull behaviour says, then tells the digest that
+ * will run. Two exceptions, whatever the behaviour: an image named by digest that is cached is
+ * the same image (a digest never changes), and a `localhost/` image was built or imported on the
+ * host itself, so no registry has it.
+ */
+export class ImagePuller {
+  /** What this agent has pulled (for `once`); a restarted agent pulls each once more. */
+  private readonly pulled = new Set<string>();
+
+  constructor(private readonly o: { runtime: ContainerRuntime; behavior: PullBehavior; log: (message: string) => void }) {}
+
+  /** Pulls if it should; resolves with the digest of the image the container will run, if a registry gave it one. */
+  async ensure(image: string, login: () => Promise<RegistryAuth | undefined>): Promise<string | undefined> {
+    const { runtime, behavior } = this.o;
+    const cached = await runtime.hasImage(image);
+    const pinned = parseImageReference(image).digest !== undefined;
+    const useCache = cached && (pinned || isLocalOnly(image) || behavior === 'prefer-cached' || (behavior === 'once' && this.pulled.has(image)));
+    if (!useCache) {
+      // A login that cannot be had fails the task whatever the cache holds, as in ECS.
+      const auth = await login();
+      try {
+        await runtime.pull(image, auth);
+        this.pulled.add(image);
+      } catch (e) {
+        if (behavior !== 'default' || !cached) throw e;
+        this.o.log(`${e instanceof Error ? e.message : String(e)}; running the cached image, as pull behaviour default allows`);
+      }
+    }
+    return runtime.imageDigest(image).catch(() => undefined);
+  }
+}

@@ -1,0 +1,40 @@
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import type { Assignment } from '../../shared/agent-wire/responses';
+import type { AgentClient } from '../client';
+import type { TaskRoleCredentials } from './server';
+
+/** Where a task role's credentials come from: the port the task endpoint asks. */
+export type TaskRoleCredentialsSource = (task: Assignment) => Promise<TaskRoleCredentials>;
+
+/** ECS's task role sessions last an hour by default; the endpoint refreshes them before that. */
+export const TASK_ROLE_SESSION_SECONDS = 3600;
+
+/** Locally: Berth keys whose principal is the task, from the control plane (shared/auth/task-credentials.ts). */
+export const berthTaskKeys = (client: Pick<AgentClient, 'taskCredentials'>): TaskRoleCredentialsSource => (task) => client.taskCredentials(task);
+
+/**
+ * On AWS: the task role assumed with the host's instance role (STS AssumeRole), the session
+ * named after the task, as ECS names it. The role's trust policy must let the hosts' instance
+ * role assume it (see the README).
+ */
+export function stsTaskRoles(sts: Pick<STSClient, 'send'>): TaskRoleCredentialsSource {
+  return async (task) => {
+    if (!task.taskRoleArn) throw new Error(`task ${task.taskId} has no taskRoleArn`);
+    const r = await sts.send(new AssumeRoleCommand({
+      RoleArn: task.taskRoleArn, RoleSessionName: task.taskId, DurationSeconds: TASK_ROLE_SESSION_SECONDS,
+    }));
+    const c = r.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+      throw new Error(`STS AssumeRole of ${task.taskRoleArn} answered without credentials`);
+    }
+    return {
+      accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken,
+      expiration: c.Expiration.getTime(), roleArn: task.taskRoleArn,
+    };
+  };
+}
+
+/** The source an agent uses: Berth keys against a local AWS endpoint, STS on AWS. */
+export function taskRoleCredentialsSource(client: Pick<AgentClient, 'taskCredentials'>, aws: { region: string; endpoint?: string }): TaskRoleCredentialsSource {
+  return aws.endpoint ? berthTaskKeys(client) : stsTaskRoles(new STSClient({ region: aws.region }));
+}
