@@ -1,24 +1,33 @@
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ClusterConfiguration, ClusterSetting } from '../domain/cluster-settings';
 import type { Tag } from '../domain/fields';
+import { dropUndefined } from '../domain/task-definition';
 import { isConditionFailure } from './client';
 import { scanAll } from './scan';
+import { UpdateExpression } from './update-expression';
 
 export interface ClusterRecord {
   name: string;
   status: 'ACTIVE' | 'INACTIVE';
   createdAt: number;
   tags: Tag[];
+  /** Absent on clusters an older Berth made: containerInsights disabled. */
+  settings?: ClusterSetting[];
+  configuration?: ClusterConfiguration;
 }
+
+/** What CreateCluster sets besides the name and tags. */
+export type ClusterOptions = Pick<ClusterRecord, 'settings' | 'configuration'>;
 
 export class ClusterStore {
   constructor(private readonly db: DynamoDBDocumentClient, private readonly table: string) {}
 
   /** CreateCluster is idempotent on an ACTIVE cluster and revives an INACTIVE one, as in ECS. */
-  async create(name: string, tags: Tag[], now: number): Promise<ClusterRecord> {
+  async create(name: string, tags: Tag[], now: number, options: ClusterOptions = {}): Promise<ClusterRecord> {
     try {
       await this.db.send(new PutCommand({
         TableName: this.table,
-        Item: { name, status: 'ACTIVE', createdAt: now, tags } satisfies ClusterRecord,
+        Item: { name, status: 'ACTIVE', createdAt: now, tags, ...dropUndefined(options) } satisfies ClusterRecord,
         // Two concurrent creates must not reset each other's tags on a live cluster.
         ConditionExpression: 'attribute_not_exists(#n) OR #s = :inactive',
         ExpressionAttributeNames: { '#n': 'name', '#s': 'status' },
@@ -48,6 +57,31 @@ export class ClusterStore {
         ConditionExpression: 'attribute_exists(#n)',
         ExpressionAttributeNames: { '#n': 'name', '#s': 'status' },
         ExpressionAttributeValues: { ':inactive': 'INACTIVE' },
+        ReturnValues: 'ALL_NEW',
+      }));
+      return r.Attributes as ClusterRecord;
+    } catch (e) {
+      if (isConditionFailure(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** UpdateCluster and UpdateClusterSettings: sets what is given; undefined unless the cluster is ACTIVE. */
+  async update(name: string, changes: ClusterOptions): Promise<ClusterRecord | undefined> {
+    const u = new UpdateExpression().set(changes);
+    if (u.toString() === '') {
+      const c = await this.get(name);
+      return c?.status === 'ACTIVE' ? c : undefined;
+    }
+    try {
+      const r = await this.db.send(new UpdateCommand({
+        TableName: this.table,
+        Key: { name },
+        UpdateExpression: u.toString(),
+        // A cluster deleted meanwhile stays deleted rather than coming back with new settings.
+        ConditionExpression: '#s = :active',
+        ExpressionAttributeNames: { ...u.names, '#s': 'status' },
+        ExpressionAttributeValues: { ...u.values, ':active': 'ACTIVE' },
         ReturnValues: 'ALL_NEW',
       }));
       return r.Attributes as ClusterRecord;
