@@ -228,6 +228,7 @@ export class TaskRunner {
       capAdd: capabilitiesAdded(c),
       capDrop: capabilitiesDropped(c),
       ...this.volumes.mountsOf(c),
+      storageSizeGiB: this.task.ephemeralStorageGiB,
     };
   }
 

@@ -193,7 +193,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   });
   started.push(() => provider.close());
   const { resumed, removed } = await provider.resume(await berth.store.hosts.list());
-  if (removed > 0) o.log(`removed ${removed} container(s) and network(s) an earlier run of ${o.dataDir} left`);
+  if (removed > 0) o.log(`removed ${removed} container(s), network(s) and task volume(s) an earlier run of ${o.dataDir} left`);
   if (resumed > 0) o.log(`resumed the agents of ${resumed} host(s) from the store`);
 
   const capacity = new CapacityManager(berth, {

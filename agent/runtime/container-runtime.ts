@@ -74,6 +74,11 @@ export interface ContainerSpec {
   volumesFrom?: { container: string; readOnly: boolean }[];
   /** ECS's readonlyRootFilesystem. */
   readonlyRootfs?: boolean;
+  /**
+   * The task's ephemeralStorage: a cap on the container's writable layer where the engine can
+   * set one (Docker's overlay2 on XFS with project quotas); see DockerRuntime.create.
+   */
+  storageSizeGiB?: number;
 }
 
 /** A volume in the engine, made by the local driver. */

@@ -69,6 +69,8 @@ export class DockerRuntime implements ContainerRuntime {
   /** The kernel's answer per exited container: its log is read once per container, not per inspect. */
   private readonly oomAnswers = new Map<string, boolean>();
   private isolationKept?: Promise<void>;
+  /** Whether the engine can cap a container's writable layer; unknown until a task asks. */
+  private storageQuota?: boolean;
   /** Whether the engine is podman, asked once. */
   private podman?: Promise<boolean>;
 
@@ -134,11 +136,18 @@ export class DockerRuntime implements ContainerRuntime {
     if (spec.network && 'joinNamespaceOf' in spec.network && spec.portMappings.length > 0) {
       throw new CannotCreateContainerError(spec.name, 'ports are published by the owner of the network namespace it joins');
     }
+    const withLabels = { ...spec, labels: { ...spec.labels, ...this.labels } };
+    const capped = spec.storageSizeGiB !== undefined && this.storageQuota !== false;
     try {
-      const container = await this.docker.createContainer(createOptions({ ...spec, labels: { ...spec.labels, ...this.labels } }));
+      const container = await this.docker.createContainer(createOptions(withLabels, capped));
+      if (capped) this.storageQuota = true;
       return container.id;
     } catch (e) {
-      throw new CannotCreateContainerError(spec.name, messageOf(e));
+      // An engine whose storage has no project quotas refuses every cap: known once, logged once.
+      if (!capped || !STORAGE_QUOTA_REFUSED.test(messageOf(e))) throw new CannotCreateContainerError(spec.name, messageOf(e));
+      this.storageQuota = false;
+      this.log(`the engine cannot cap a container's writable layer (${messageOf(e)}): ephemeralStorage is not enforced on this host`);
+      return this.create(spec);
     }
   }
 
@@ -491,7 +500,10 @@ function* frames(buffer: Buffer): Generator<{ stream: number; payload: Buffer }>
   }
 }
 
-function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
+/** What Docker and podman say when asked for a storage size their storage cannot enforce. */
+const STORAGE_QUOTA_REFUSED = /quota|storage-opt|storage opt/i;
+
+function createOptions(spec: ContainerSpec, storageCapped = false): Docker.ContainerCreateOptions {
   const ulimits = [...spec.ulimits, ...DEFAULT_ULIMITS.filter((d) => !spec.ulimits.some((u) => u.name === d.name))];
   const exposedPorts: Record<string, object> = {};
   const portBindings: Record<string, { HostIp?: string; HostPort: string }[]> = {};
@@ -535,6 +547,7 @@ function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
       Binds: spec.mounts?.length ? spec.mounts.map((m) => `${m.source}:${m.target}:${m.readOnly ? 'ro' : 'rw'}`) : undefined,
       VolumesFrom: spec.volumesFrom?.length ? spec.volumesFrom.map((f) => `${f.container}:${f.readOnly ? 'ro' : 'rw'}`) : undefined,
       ReadonlyRootfs: spec.readonlyRootfs || undefined,
+      StorageOpt: storageCapped ? { size: `${spec.storageSizeGiB}G` } : undefined,
     },
   };
 }

@@ -24,6 +24,8 @@ export interface Assignment {
   containers: ContainerDefinition[];
   /** The definition's volumes, which its containers' mountPoints name. */
   volumes?: TaskVolume[];
+  /** The definition's ephemeralStorage, in GiB. */
+  ephemeralStorageGiB?: number;
 }
 
 /** What the agent already knows: each task's desired status. */

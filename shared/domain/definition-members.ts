@@ -3,21 +3,17 @@ import { isObject } from './fields';
 
 /**
  * What Berth does with every member of a RegisterTaskDefinition request, by the ECS model's
- * shape names: a member it reads (and honours), one another part of Berth reads, or one it
- * refuses because it cannot honour it. A member that is none of these, a newer ECS member say,
+ * shape names: a member it reads (and honours), or one it refuses because it cannot honour it. A member that is none of these, a newer ECS member say,
  * is refused as well: nothing a definition asks for is dropped in silence.
  * test/unit/definition-members.test.ts checks this table against the ECS model awscli ships.
  */
 export type MemberRule =
   /** Read by the parser; `shape` is the model's shape of its value (or of its list's items), walked too. */
   | { read: true; shape?: string }
-  /** Read by another part of Berth than the task definition's parser; not walked here. */
-  | { others: true }
   /** Refused whenever given a value that asks for something (not null, false, [] or {}). */
   | { refused: string };
 
 const read = (shape?: string): MemberRule => ({ read: true, shape });
-const others: MemberRule = { others: true };
 const refused = (why: string): MemberRule => ({ refused: why });
 
 const AWSVPC = 'a task has its own network namespace, as an awsvpc task on Fargate has';
@@ -47,7 +43,7 @@ export const DEFINITION_MEMBERS: Readonly<Record<string, Readonly<Record<string,
   ContainerDefinition: {
     name: read(),
     image: read(),
-    repositoryCredentials: others,
+    repositoryCredentials: read('RepositoryCredentials'),
     cpu: read(),
     memory: read(),
     memoryReservation: read(),
@@ -78,7 +74,7 @@ export const DEFINITION_MEMBERS: Readonly<Record<string, Readonly<Record<string,
     dockerSecurityOptions: refused('Berth sets the security options of every container itself'),
     interactive: refused('a task\'s containers have no stdin'),
     pseudoTerminal: refused('a task\'s containers have no terminal'),
-    dockerLabels: others,
+    dockerLabels: read(),
     ulimits: read('Ulimit'),
     logConfiguration: read('LogConfiguration'),
     healthCheck: read('HealthCheck'),
@@ -94,6 +90,7 @@ export const DEFINITION_MEMBERS: Readonly<Record<string, Readonly<Record<string,
     appProtocol: refused('Berth has no Service Connect'),
     containerPortRange: refused('map each port on its own'),
   },
+  RepositoryCredentials: { credentialsParameter: read() },
   KeyValuePair: { name: read(), value: read() },
   Secret: { name: read(), valueFrom: read() },
   ContainerDependency: { containerName: read(), condition: read() },

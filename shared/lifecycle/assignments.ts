@@ -55,6 +55,7 @@ export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignme
     networkMode: def.networkMode,
     containers: def.containerDefinitions.map((c) => applyOverrides(c, t)),
     volumes: def.volumes,
+    ephemeralStorageGiB: def.ephemeralStorage?.sizeInGiB,
   }] : []));
   return out.sort((x, y) => x.createdAt - y.createdAt || x.taskId.localeCompare(y.taskId));
 }

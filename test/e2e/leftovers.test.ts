@@ -45,9 +45,17 @@ function rulesNaming(bridges: string[]): string[] {
   return all.filter((rule) => bridges.some((b) => rule.includes(b)));
 }
 
-/** A namespace as an earlier run's host would have left it: a network and its pause container. */
+/** The task volumes a local mode's hosts made. */
+const taskVolumes = async (dataDir: string) =>
+  (await runtime.listVolumes(instanceOf(dataDir))).filter((v) => v.labels[LABELS.task]).map((v) => v.name);
+
+/**
+ * A namespace as an earlier run's host would have left it: a network and its pause container;
+ * and a volume of a task of that host.
+ */
 async function leftover(dataDir: string, name: string): Promise<void> {
   const labels = { ...instanceOf(dataDir), [LABELS.host]: 'local-gone' };
+  await runtime.createVolume({ name, labels: { ...labels, [LABELS.task]: name } });
   await runtime.createNetwork(name, labels);
   const id = await runtime.create({
     name, image: BUSYBOX, command: ['sleep', 'infinity'], env: [], ulimits: [], portMappings: [],
@@ -98,10 +106,11 @@ describe('Local mode leftovers', () => {
     const after = await held(dataDir);
     const rulesAfter = rulesNaming(running.networks.map(bridgeName));
 
-    // Assess: the earlier run's namespace went at the start; the ready namespaces, their
-    // networks and the engine's iptables rules for them went at Ctrl-C.
+    // Assess: the earlier run's namespace and task volume went at the start; the ready
+    // namespaces, their networks and the engine's iptables rules for them went at Ctrl-C.
     expect(running.containers.map((c) => c.name)).not.toContain(`berth-ns-left-${suffix}`);
     expect(running.networks).not.toContain(`berth-ns-left-${suffix}`);
+    expect(await taskVolumes(dataDir)).toEqual([]);
     const left = { containers: after.containers.map((c) => c.name), networks: after.networks, rules: rulesAfter };
     if (left.containers.length + left.networks.length + left.rules.length > 0) console.log(output.slice(-6000));
     expect(left).toEqual({ containers: [], networks: [], rules: [] });
@@ -109,6 +118,8 @@ describe('Local mode leftovers', () => {
     const kept = await held(elsewhere);
     expect(kept.containers.map((c) => [c.name, c.running])).toEqual([[`berth-ns-other-${suffix}`, true]]);
     expect(kept.networks).toEqual([`berth-ns-other-${suffix}`]);
+    expect(await taskVolumes(elsewhere)).toEqual([`berth-ns-other-${suffix}`]);
+    await runtime.removeVolume(`berth-ns-other-${suffix}`);
     for (const c of kept.containers) await runtime.remove(c.id);
     for (const n of kept.networks) await runtime.removeNetwork(n);
   }, 600_000);

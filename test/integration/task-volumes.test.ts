@@ -85,6 +85,25 @@ describe('Task volumes', () => {
     expect(await runtime.listVolumes({ [LABELS.task]: task.taskId })).toEqual([]);
   }, 60_000);
 
+  it('caps a container\'s writable layer at the task\'s ephemeralStorage where the engine can, and says so once where it cannot', async () => {
+    // Prepare: a runtime of its own, whose log is read.
+    const said: string[] = [];
+    const own = new DockerRuntime({ socketPath: podman.socketPath, labels: { 'berth.test-run': RUN }, log: (l) => said.push(l) });
+    const tasks = [assignment([], ['true']), assignment([], ['true'])].map((t) => ({ ...t, ephemeralStorageGiB: 21 }));
+
+    // Act
+    const ends = [];
+    for (const task of tasks) {
+      const reports: TaskReportBody[] = [];
+      await new TaskRunner(task, { hostId, runtime: own, report: async (body) => void reports.push(body) }).launch();
+      ends.push(reports.at(-1));
+    }
+
+    // Assess: podman's storage here has no project quotas, so the tasks run uncapped, and the log says it once.
+    expect(ends).toEqual([expect.objectContaining({ containers: [expect.objectContaining({ exitCode: 0 })] }), expect.objectContaining({ containers: [expect.objectContaining({ exitCode: 0 })] })]);
+    expect(said.filter((l) => l.includes('ephemeralStorage is not enforced on this host'))).toHaveLength(1);
+  }, 60_000);
+
   it('has a starting agent remove the volumes of tasks no longer assigned to it, and no other host\'s', async () => {
     // Prepare: volumes as an agent killed after making them (and before any container) left them.
     const gone = assignment([{ name: 'data' }], ['true']);

@@ -8,8 +8,7 @@ import { type EcsModel, type Shape, loadEcsModel } from '../support/ecs-model';
 
 /**
  * Every member of RegisterTaskDefinitionRequest in the ECS model awscli ships, and of every
- * structure under it that Berth reads, has a decision in DEFINITION_MEMBERS: read, read by
- * another part of Berth, or refused. A member nobody decided about fails here.
+ * structure under it that Berth reads, has a decision in DEFINITION_MEMBERS: read or refused. A member nobody decided about fails here.
  */
 
 const model: EcsModel = loadEcsModel();
@@ -136,11 +135,11 @@ describe('TaskDefinition members', () => {
     ['placementConstraints: []', (b) => (b.placementConstraints = [])],
     ['proxyConfiguration: null', (b) => (b.proxyConfiguration = null)],
     ['an unknown member that is null', (b) => (b.containerDefinitions[0].restartPolicy = null)],
-    ['dockerLabels and repositoryCredentials (read elsewhere)', (b) => {
+    ['dockerLabels and repositoryCredentials', (b) => {
       b.containerDefinitions[0].dockerLabels = { team: 'a' };
       b.containerDefinitions[0].repositoryCredentials = { credentialsParameter: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:r' };
     }],
-  ])('accepts a member that asks for nothing or is read elsewhere: %s', (_, change) => {
+  ])('accepts a member that asks for nothing, or one Berth reads: %s', (_, change) => {
     const body = aBody();
     change(body);
     expect(() => readRegisterRequest(body)).not.toThrow();

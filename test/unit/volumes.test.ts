@@ -3,7 +3,9 @@ import { ClientException } from '../../shared/domain/errors';
 import type { Json } from '../../shared/domain/fields';
 import { readRegisterRequest } from '../../shared/domain/task-definition';
 import { isTaskScoped, volumesFromOrder } from '../../shared/domain/volumes';
+import { toEcsTaskDefinition } from '../../shared/ecs-api/shapes';
 import { caught } from '../support/caught';
+import { expectConforms } from '../support/ecs-model';
 
 /** A FARGATE definition: a sidecar writes to a volume of the task's own, the app reads it. */
 function aBody(): Json & { containerDefinitions: Json[]; volumes: Json[] } {
@@ -50,6 +52,23 @@ describe('TaskDefinition volumes', () => {
     expect(spec.containerDefinitions[2]).toMatchObject({ volumesFrom: [{ sourceContainer: 'sidecar', readOnly: true }], readonlyRootFilesystem: true });
     expect(spec.ephemeralStorage).toEqual({ sizeInGiB: 21 });
     expect(spec.volumes!.map(isTaskScoped)).toEqual([true, false, true]);
+  });
+
+  it('echoes volumes, mounts, ephemeralStorage and runtimePlatform in the shape of the ECS model', () => {
+    // Prepare
+    const body = aBody();
+    body.volumes.push({ name: 'cache', dockerVolumeConfiguration: { scope: 'shared', autoprovision: true, labels: { team: 'a' } } });
+    body.containerDefinitions[1].volumesFrom = [{ sourceContainer: 'app' }];
+    body.ephemeralStorage = { sizeInGiB: 30 };
+    body.runtimePlatform = { cpuArchitecture: 'X86_64', operatingSystemFamily: 'LINUX' };
+    const { spec } = readRegisterRequest(body);
+
+    // Act
+    const taskDefinition = toEcsTaskDefinition({ region: 'us-east-1', accountId: '123456789012' }, { ...spec, revision: 1, status: 'ACTIVE', registeredAt: 0, tags: [] });
+
+    // Assess
+    expectConforms('DescribeTaskDefinition', { taskDefinition });
+    expect(taskDefinition).toMatchObject({ volumes: spec.volumes, ephemeralStorage: { sizeInGiB: 30 } });
   });
 
   it('leaves out what was not given', () => {
