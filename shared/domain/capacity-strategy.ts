@@ -22,6 +22,10 @@ export interface CapacityProviderStrategyItem {
 }
 export type CapacityProviderStrategy = readonly CapacityProviderStrategyItem[];
 
+const NOT_ASSOCIATED =
+  'The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. '
+  + 'Associate the capacity provider with the cluster or specify a valid capacity provider and try again.';
+
 export const MAX_STRATEGY_ITEMS = 6;
 export const MAX_BASE = 100_000;
 export const MAX_WEIGHT = 1000;
@@ -64,12 +68,7 @@ export function validateStrategy(
   if (items.length === 0) return [];
   const seen = new Set<string>();
   for (const { capacityProvider } of items) {
-    if (!isCapacityProviderName(capacityProvider)) {
-      throw new InvalidParameterException(
-        'The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. '
-        + 'Associate the capacity provider with the cluster or specify a valid capacity provider and try again.',
-      );
-    }
+    if (!isCapacityProviderName(capacityProvider)) throw new InvalidParameterException(NOT_ASSOCIATED);
     if (seen.has(capacityProvider)) {
       throw new InvalidParameterException(`The specified capacity provider strategy cannot contain duplicate capacity providers: ${capacityProvider}.`);
     }
@@ -87,6 +86,22 @@ export function validateStrategy(
         + 'At least one capacity provider must have a weight value greater than zero specified.');
   }
   return items.map((i) => ({ capacityProvider: i.capacityProvider as CapacityProviderName, base: i.base, weight: i.weight }));
+}
+
+/** A strategy may name only providers associated with its cluster. */
+export function requireAssociated(strategy: CapacityProviderStrategy, associated: readonly string[]): void {
+  if (strategy.some((i) => !associated.includes(i.capacityProvider))) throw new InvalidParameterException(NOT_ASSOCIATED);
+}
+
+/**
+ * The placement rule a provider implies: its tasks run only on hosts of its market. A host that
+ * records no market (one that joined on its own) counts as on-demand, as the capacity manager
+ * counts it.
+ */
+export function marketConstraint(provider: CapacityProviderName): { type: 'memberOf'; expression: string } {
+  return marketOf(provider) === 'spot'
+    ? { type: 'memberOf', expression: 'attribute:berth.market == spot' }
+    : { type: 'memberOf', expression: 'attribute:berth.market != spot' };
 }
 
 export const LAUNCH_TYPE_AND_STRATEGY =

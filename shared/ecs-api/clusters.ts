@@ -1,7 +1,14 @@
 import type { Berth } from '../context';
 import { DEFAULT_CLUSTER, clusterArn, clusterName } from '../domain/arns';
-import { ClusterContainsServicesException, ClusterContainsTasksException, ClusterNotFoundException } from '../domain/errors';
-import { optString, optStringList, readTags, reqString } from '../domain/fields';
+import {
+  ClusterContainsServicesException, ClusterContainsTasksException, ClusterNotFoundException, InvalidParameterException,
+} from '../domain/errors';
+import {
+  type CapacityProviderName, isCapacityProviderName, readCapacityProviderStrategy, requireAssociated,
+} from '../domain/capacity-strategy';
+import { type Json, optStringList, optString, readTags, reqString } from '../domain/fields';
+import { dropUndefined } from '../domain/task-definition';
+import { associatedProviders } from '../store/cluster-store';
 import { isPendingStatus } from '../domain/task';
 import type { ClusterRecord } from '../store';
 import type { Operation } from './operation';
@@ -20,10 +27,39 @@ async function counts(b: Berth, name: string) {
 const describe = async (b: Berth, c: ClusterRecord, withTags = false) =>
   toEcsCluster(b.partition, c, await counts(b, c.name), withTags);
 
+/**
+ * A cluster's providers and default strategy, as CreateCluster and PutClusterCapacityProviders
+ * take them: known providers, and a default that names only providers of the list.
+ */
+function readClusterProviders(body: Json, required: boolean) {
+  const listed = optStringList(body, 'capacityProviders', 'capacityProviders', 6);
+  if (required && listed === undefined) throw new InvalidParameterException('capacityProviders is required.');
+  for (const p of listed ?? []) {
+    if (!isCapacityProviderName(p)) throw new InvalidParameterException(`The specified capacity provider '${p}' does not exist.`);
+  }
+  const capacityProviders = listed === undefined ? undefined : [...new Set(listed)] as CapacityProviderName[];
+  const strategy = readCapacityProviderStrategy(body, 'defaultCapacityProviderStrategy', 'default');
+  if (required && strategy === undefined) throw new InvalidParameterException('defaultCapacityProviderStrategy is required.');
+  if (strategy) requireAssociated(strategy, capacityProviders ?? associatedProviders({}));
+  return { capacityProviders, defaultCapacityProviderStrategy: strategy };
+}
+
 export const CreateCluster: Operation = async (b, body) => {
   const name = clusterName(optString(body, 'clusterName') ?? DEFAULT_CLUSTER);
-  const cluster = await b.store.clusters.create(name, readTags(body) ?? [], b.now());
+  const providers = dropUndefined(readClusterProviders(body, false));
+  const cluster = await b.store.clusters.create(name, readTags(body) ?? [], b.now(), providers);
   return { cluster: await describe(b, cluster, true) };
+};
+
+/** Replaces the cluster's providers and default strategy, both at once, as ECS does. */
+export const PutClusterCapacityProviders: Operation = async (b, body) => {
+  const name = clusterName(reqString(body, 'cluster'));
+  const { capacityProviders, defaultCapacityProviderStrategy } = readClusterProviders(body, true);
+  const c = await b.store.clusters.get(name);
+  if (!c || c.status !== 'ACTIVE') throw new ClusterNotFoundException(name);
+  const updated = await b.store.clusters.setCapacityProviders(name, capacityProviders ?? [], defaultCapacityProviderStrategy ?? []);
+  if (!updated) throw new ClusterNotFoundException(name);
+  return { cluster: await describe(b, updated) };
 };
 
 export const DescribeClusters: Operation = async (b, body) => {

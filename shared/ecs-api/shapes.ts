@@ -5,6 +5,7 @@ import { TASK_TIMESTAMPS } from '../domain/task';
 import { dropUndefined } from '../domain/task-definition';
 import type { Deployment } from '../domain/service';
 import { eniAttachment } from '../domain/task-network';
+import { associatedProviders } from '../store/cluster-store';
 import type { ClusterRecord, ServiceRecord, TaskDefinitionRecord, TaskRecord } from '../store';
 
 /** JSON 1.1 carries timestamps as epoch seconds. */
@@ -28,8 +29,8 @@ export function toEcsCluster(p: Partition, c: ClusterRecord, counts: ClusterCoun
     statistics: [],
     tags: withTags ? c.tags : undefined,
     settings: [{ name: 'containerInsights', value: 'disabled' }],
-    capacityProviders: ['FARGATE', 'FARGATE_SPOT'],
-    defaultCapacityProviderStrategy: [],
+    capacityProviders: associatedProviders(c),
+    defaultCapacityProviderStrategy: c.defaultCapacityProviderStrategy ?? [],
   });
 }
 
@@ -100,6 +101,7 @@ export function toEcsTask(p: Partition, t: TaskRecord) {
     startedBy: t.startedBy,
     group: t.group,
     launchType: t.launchType,
+    capacityProviderName: t.capacityProviderName,
     platformVersion: t.launchType === 'FARGATE' ? '1.4.0' : undefined,
     platformFamily: t.launchType === 'FARGATE' ? 'Linux' : undefined,
     connectivity: t.hostId ? 'CONNECTED' : undefined,
