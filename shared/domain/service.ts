@@ -1,3 +1,4 @@
+import type { CapacityProviderStrategyItem } from './capacity-strategy';
 import type { Tag } from './fields';
 import type { PlacementStrategyType, StopCode, TaskStatus } from './task';
 
@@ -81,6 +82,8 @@ export interface Service {
   runningCount?: number;
   pendingCount?: number;
   launchType: 'FARGATE' | 'EC2';
+  /** Its capacity provider strategy (its own, or its cluster's default when it was made); launchType is then not shown. */
+  capacityProviderStrategy?: CapacityProviderStrategyItem[];
   deploymentConfiguration: DeploymentConfiguration;
   healthCheckGracePeriodSeconds?: number;
   placementStrategy: ServicePlacementStrategy[];

@@ -133,6 +133,11 @@ const fargateOnly = (launchType: string) => (launchType === 'FARGATE'
   ? { platformVersion: 'LATEST', platformFamily: 'Linux' }
   : {});
 
+/** A service shows its launch type or its capacity provider strategy, never both, as in ECS. */
+const launchOf = (s: ServiceRecord) => (s.capacityProviderStrategy?.length
+  ? { capacityProviderStrategy: s.capacityProviderStrategy, ...fargateOnly('FARGATE') }
+  : { launchType: s.launchType, ...fargateOnly(s.launchType) });
+
 function toEcsDeployment(s: ServiceRecord, d: Deployment, counts: TaskCounts | undefined) {
   return dropUndefined({
     id: d.id,
@@ -144,8 +149,7 @@ function toEcsDeployment(s: ServiceRecord, d: Deployment, counts: TaskCounts | u
     failedTasks: d.failedTasks,
     createdAt: epochSeconds(d.createdAt),
     updatedAt: epochSeconds(d.updatedAt),
-    launchType: s.launchType,
-    ...fargateOnly(s.launchType),
+    ...launchOf(s),
     networkConfiguration: s.networkConfiguration,
     rolloutState: d.rolloutState,
     rolloutStateReason: d.rolloutStateReason,
@@ -166,8 +170,7 @@ export function toEcsService(p: Partition, s: ServiceRecord, counts: ReadonlyMap
     desiredCount: s.desiredCount,
     runningCount: total('running'),
     pendingCount: total('pending'),
-    launchType: s.launchType,
-    ...fargateOnly(s.launchType),
+    ...launchOf(s),
     taskDefinition: primary?.taskDefinitionArn,
     deploymentConfiguration: {
       deploymentCircuitBreaker: s.deploymentConfiguration.deploymentCircuitBreaker,

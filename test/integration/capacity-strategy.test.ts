@@ -1,7 +1,8 @@
 import {
-  CreateClusterCommand, DescribeClustersCommand, DescribeTasksCommand, PutClusterCapacityProvidersCommand,
+  CreateClusterCommand, CreateServiceCommand, DescribeServicesCommand, UpdateServiceCommand, DescribeClustersCommand, DescribeTasksCommand, PutClusterCapacityProvidersCommand,
   RegisterTaskDefinitionCommand, RunTaskCommand, type RunTaskCommandInput, StopTaskCommand,
 } from '@aws-sdk/client-ecs';
+import { reconcileService, serviceGroup } from '../../shared/services/apply';
 import { type Harness, eventually, startHarness } from '../support/harness';
 
 /**
@@ -32,7 +33,7 @@ describe('capacity provider strategies', () => {
       await h.berth.store.hosts.launching({ hostId, instanceType: 'm6i.xlarge', market, cpu: 4096, memory: 16384 }, 0);
       await h.berth.store.hosts.register({ hostId, cpu: 4096, memory: 16384 }, 0, { open: true });
     }
-    for (const clusterName of ['split', 'defaults', 'bad', 'demand']) await h.ecs.send(new CreateClusterCommand({ clusterName }));
+    for (const clusterName of ['split', 'defaults', 'bad', 'demand', 'svc']) await h.ecs.send(new CreateClusterCommand({ clusterName }));
   });
   afterAll(async () => {
     await h.close();
@@ -145,5 +146,67 @@ describe('capacity provider strategies', () => {
     const demand = await eventually(async () => (await h.berth.store.demand.list()).find((d) => d.taskId === taskId));
     expect(demand).toMatchObject({ market: 'spot' });
     await h.ecs.send(new StopTaskCommand({ cluster: 'demand', task: taskId }));
+  });
+
+  describe('services', () => {
+    const key = { cluster: 'svc', serviceName: 'mixed' };
+    /** The service's live tasks by provider, once a pass has run and each holds a host of its market. */
+    const split = async (desired: number) => {
+      // Passes until the service holds its desired count (a pass may stop short of it).
+      const live = await eventually(async () => {
+        await reconcileService(h.berth, key);
+        const all = (await h.berth.store.tasks.listByGroup('svc', serviceGroup('mixed'))).filter((t) => t.desiredStatus === 'RUNNING');
+        return all.length === desired ? all : undefined;
+      });
+      const tasks = await placed('svc', live.map((t) => t.taskId));
+      for (const t of tasks) expect(t.market).toBe(MARKET_OF_PROVIDER[t.provider!]);
+      const counts: Record<string, number> = {};
+      for (const t of tasks) counts[t.provider!] = (counts[t.provider!] ?? 0) + 1;
+      return counts;
+    };
+
+    it('CreateService refuses a launch type with a strategy, and makes no service', async () => {
+      const error = await h.ecs.send(new CreateServiceCommand({
+        cluster: 'svc', serviceName: 'refused', taskDefinition: 'cp', desiredCount: 1, launchType: 'FARGATE',
+        capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }],
+      })).catch((e: Error) => e);
+      expect(error).toMatchObject({ name: 'InvalidParameterException', message: expect.stringMatching(/Specifying both a launch type/) });
+      expect(await h.berth.store.services.get({ cluster: 'svc', serviceName: 'refused' })).toBeUndefined();
+    });
+
+    it('keeps its split as it starts, scales and replaces tasks', async () => {
+      // Prepare
+      const created = await h.ecs.send(new CreateServiceCommand({
+        cluster: 'svc', serviceName: 'mixed', taskDefinition: 'cp', desiredCount: 6,
+        capacityProviderStrategy: [{ capacityProvider: 'FARGATE', base: 1, weight: 1 }, { capacityProvider: 'FARGATE_SPOT', weight: 2 }],
+      }));
+      expect(created.service!.launchType).toBeUndefined();
+      expect(created.service!.capacityProviderStrategy).toEqual([
+        { capacityProvider: 'FARGATE', base: 1, weight: 1 }, { capacityProvider: 'FARGATE_SPOT', base: 0, weight: 2 },
+      ]);
+
+      // Act, assess: one for the base, five split 1:2.
+      expect(await split(6)).toEqual({ FARGATE: 3, FARGATE_SPOT: 3 });
+
+      // Scaling out adds where the split falls short.
+      await h.ecs.send(new UpdateServiceCommand({ cluster: 'svc', service: 'mixed', desiredCount: 9 }));
+      expect(await split(9)).toEqual({ FARGATE: 4, FARGATE_SPOT: 5 });
+
+      // Spot tasks lost (as to an interruption) are replaced on spot.
+      const spot = (await h.berth.store.tasks.listByGroup('svc', serviceGroup('mixed')))
+        .filter((t) => t.desiredStatus === 'RUNNING' && t.capacityProviderName === 'FARGATE_SPOT');
+      for (const t of spot) await h.ecs.send(new StopTaskCommand({ cluster: 'svc', task: t.taskId }));
+      expect(await split(9)).toEqual({ FARGATE: 4, FARGATE_SPOT: 5 });
+    });
+
+    it('UpdateService changes the strategy new tasks follow', async () => {
+      const updated = await h.ecs.send(new UpdateServiceCommand({
+        cluster: 'svc', service: 'mixed', desiredCount: 12, capacityProviderStrategy: [{ capacityProvider: 'FARGATE', weight: 1 }],
+      }));
+      expect(updated.service!.capacityProviderStrategy).toEqual([{ capacityProvider: 'FARGATE', base: 0, weight: 1 }]);
+      expect(await split(12)).toEqual({ FARGATE: 7, FARGATE_SPOT: 5 });
+      const described = await h.ecs.send(new DescribeServicesCommand({ cluster: 'svc', services: ['mixed'] }));
+      expect(described.services![0].capacityProviderStrategy).toEqual([{ capacityProvider: 'FARGATE', base: 0, weight: 1 }]);
+    });
   });
 });
