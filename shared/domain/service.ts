@@ -125,6 +125,8 @@ export interface ObservedTask {
   hasHealthCheck: boolean;
   /** Where it runs; a DAEMON task carries the host it is pinned to even before placement. */
   hostId?: string;
+  /** The capacity provider its service's strategy gave it. */
+  capacityProviderName?: string;
   startedAt?: number;
   stopCode?: StopCode;
   stoppedReason?: string;

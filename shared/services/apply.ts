@@ -79,6 +79,7 @@ function observe(t: TaskRecord): ObservedTask {
     healthStatus: taskHealthStatus(t.containers),
     hasHealthCheck: hasHealthCheck(t.containers),
     hostId: t.hostId ?? t.targetHostId,
+    ...(t.capacityProviderName ? { capacityProviderName: t.capacityProviderName } : {}),
     startedAt: t.startedAt,
     stopCode: t.stopCode,
     stoppedReason: t.stoppedReason,

@@ -24,7 +24,8 @@ describe('capacity provider strategies', () => {
   const taskCount = async (cluster: string) => (await h.berth.store.tasks.list(cluster)).length;
 
   beforeAll(async () => {
-    h = await startHarness({ config: { placementTimeoutSeconds: 60 }, timeoutSeconds: { AwaitRunning: 2, AwaitStopped: 2 } });
+    // No agent runs here: tasks must stay pending, not fail to start, while the split is checked.
+    h = await startHarness({ config: { placementTimeoutSeconds: 60 }, timeoutSeconds: { AwaitRunning: 600, AwaitStopped: 2 } });
     await h.ecs.send(new RegisterTaskDefinitionCommand({
       family: 'cp', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
       containerDefinitions: [{ name: 'app', image: 'busybox', stopTimeout: 2 }],
@@ -207,6 +208,10 @@ describe('capacity provider strategies', () => {
       expect(await split(12)).toEqual({ FARGATE: 7, FARGATE_SPOT: 5 });
       const described = await h.ecs.send(new DescribeServicesCommand({ cluster: 'svc', services: ['mixed'] }));
       expect(described.services![0].capacityProviderStrategy).toEqual([{ capacityProvider: 'FARGATE', base: 0, weight: 1 }]);
+
+      // Scaling in stops the tasks on the provider the strategy no longer names first.
+      await h.ecs.send(new UpdateServiceCommand({ cluster: 'svc', service: 'mixed', desiredCount: 6 }));
+      expect(await split(6)).toEqual({ FARGATE: 6 });
     });
   });
 });
