@@ -3,6 +3,7 @@ import {
   RegisterTaskDefinitionCommand, RunTaskCommand, type RunTaskCommandInput, StopTaskCommand,
 } from '@aws-sdk/client-ecs';
 import { reconcileService, serviceGroup } from '../../shared/services/apply';
+import { expectConforms } from '../support/ecs-model';
 import { type Harness, eventually, startHarness } from '../support/harness';
 
 /**
@@ -38,6 +39,10 @@ describe('capacity provider strategies', () => {
   });
   afterAll(async () => {
     await h.close();
+  });
+  afterEach(() => {
+    // Every answer, PutClusterCapacityProviders' included, has the shape the ECS model gives it.
+    for (const x of h.exchanges.splice(0)) if (x.status === 200) expectConforms(x.operation, x.body);
   });
 
   it('splits a run base first, then by weight, each task on a host of its market', async () => {
