@@ -1,31 +1,48 @@
 import type { Berth } from '../context';
 import { DEFAULT_CLUSTER, clusterArn, clusterName } from '../domain/arns';
-import {
-  ClusterContainsServicesException, ClusterContainsTasksException, ClusterNotFoundException, InvalidParameterException,
-} from '../domain/errors';
+import { mergeClusterSettings, readClusterConfiguration, readClusterSettings, readServiceConnectDefaults } from '../domain/cluster-settings';
+import { ClusterContainsServicesException, ClusterContainsTasksException, ClusterNotFoundException, InvalidParameterException } from '../domain/errors';
 import {
   type CapacityProviderName, isCapacityProviderName, readCapacityProviderStrategy, requireAssociated,
 } from '../domain/capacity-strategy';
-import { type Json, optStringList, optString, readTags, reqString } from '../domain/fields';
-import { dropUndefined } from '../domain/task-definition';
+import { type Json, oneOf, optString, optStringList, readTags, reqString } from '../domain/fields';
 import { associatedProviders } from '../store/cluster-store';
 import { isPendingStatus } from '../domain/task';
-import type { ClusterRecord } from '../store';
+import type { ClusterOptions, ClusterRecord } from '../store';
+import { effectiveAccountSetting } from './account-settings';
 import type { Operation } from './operation';
 import { page } from './paging';
-import { type Failure, toEcsCluster } from './shapes';
+import { CLUSTER_FIELDS, type ClusterCounts, type ClusterField, type Failure, toEcsCluster } from './shapes';
 
-async function counts(b: Berth, name: string) {
+async function counts(b: Berth, name: string): Promise<ClusterCounts> {
   const [tasks, services] = await Promise.all([b.store.tasks.list(name), b.store.services.list(name)]);
+  const running = tasks.filter((t) => t.lastStatus === 'RUNNING');
+  const pending = tasks.filter((t) => isPendingStatus(t.lastStatus));
+  const active = services.filter((s) => s.status === 'ACTIVE');
+  const draining = services.filter((s) => s.status === 'DRAINING');
+  const by = (xs: { launchType: string }[], launchType: string) => String(xs.filter((x) => x.launchType === launchType).length);
   return {
-    runningTasksCount: tasks.filter((t) => t.lastStatus === 'RUNNING').length,
-    pendingTasksCount: tasks.filter((t) => isPendingStatus(t.lastStatus)).length,
-    activeServicesCount: services.filter((s) => s.status === 'ACTIVE').length,
+    runningTasksCount: running.length,
+    pendingTasksCount: pending.length,
+    activeServicesCount: active.length,
+    statistics: [
+      { name: 'runningEC2TasksCount', value: by(running, 'EC2') },
+      { name: 'runningFargateTasksCount', value: by(running, 'FARGATE') },
+      { name: 'pendingEC2TasksCount', value: by(pending, 'EC2') },
+      { name: 'pendingFargateTasksCount', value: by(pending, 'FARGATE') },
+      { name: 'activeEC2ServiceCount', value: by(active, 'EC2') },
+      { name: 'activeFargateServiceCount', value: by(active, 'FARGATE') },
+      { name: 'drainingEC2ServiceCount', value: by(draining, 'EC2') },
+      { name: 'drainingFargateServiceCount', value: by(draining, 'FARGATE') },
+    ],
   };
 }
 
-const describe = async (b: Berth, c: ClusterRecord, withTags = false) =>
-  toEcsCluster(b.partition, c, await counts(b, c.name), withTags);
+/** What CreateCluster, UpdateCluster and UpdateClusterSettings answer with: every field. */
+const EVERY_FIELD: ReadonlySet<ClusterField> = new Set(CLUSTER_FIELDS);
+
+const describe = async (b: Berth, c: ClusterRecord, include: ReadonlySet<ClusterField>) =>
+  toEcsCluster(b.partition, c, await counts(b, c.name), include);
 
 /**
  * A cluster's providers and default strategy, as CreateCluster and PutClusterCapacityProviders
@@ -46,31 +63,59 @@ function readClusterProviders(body: Json, required: boolean) {
 
 export const CreateCluster: Operation = async (b, body) => {
   const name = clusterName(optString(body, 'clusterName') ?? DEFAULT_CLUSTER);
-  const providers = dropUndefined(readClusterProviders(body, false));
-  const cluster = await b.store.clusters.create(name, readTags(body) ?? [], b.now(), providers);
-  return { cluster: await describe(b, cluster, true) };
+  const tags = readTags(body) ?? [];
+  const configuration = readClusterConfiguration(body);
+  readServiceConnectDefaults(body);
+  const providers = readClusterProviders(body, false);
+  // A cluster created without settings takes the account's containerInsights, as in ECS.
+  const settings = readClusterSettings(body)
+    ?? [{ name: 'containerInsights' as const, value: (await effectiveAccountSetting(b, 'containerInsights')).value }];
+  const cluster = await b.store.clusters.create(name, tags, b.now(), { settings, configuration, ...providers });
+  return { cluster: await describe(b, cluster, EVERY_FIELD) };
+};
+
+async function updateCluster(b: Berth, ref: string, changes: ClusterOptions) {
+  const name = clusterName(ref);
+  const existing = await b.store.clusters.get(name);
+  if (!existing || existing.status !== 'ACTIVE') throw new ClusterNotFoundException(name);
+  const settings = changes.settings && mergeClusterSettings(existing.settings ?? [], changes.settings);
+  const updated = await b.store.clusters.update(name, { ...changes, settings });
+  if (!updated) throw new ClusterNotFoundException(name);
+  return { cluster: await describe(b, updated, EVERY_FIELD) };
+}
+
+/** Every part is read before anything is written: a refused part changes nothing. */
+export const UpdateCluster: Operation = async (b, body) => {
+  const ref = reqString(body, 'cluster');
+  const settings = readClusterSettings(body);
+  const configuration = readClusterConfiguration(body);
+  readServiceConnectDefaults(body);
+  return updateCluster(b, ref, { settings, configuration });
+};
+
+export const UpdateClusterSettings: Operation = async (b, body) => {
+  const ref = reqString(body, 'cluster');
+  const settings = readClusterSettings(body);
+  if (!settings) throw new InvalidParameterException('settings can not be null.');
+  return updateCluster(b, ref, { settings });
 };
 
 /** Replaces the cluster's providers and default strategy, both at once, as ECS does. */
 export const PutClusterCapacityProviders: Operation = async (b, body) => {
-  const name = clusterName(reqString(body, 'cluster'));
+  const ref = reqString(body, 'cluster');
   const { capacityProviders, defaultCapacityProviderStrategy } = readClusterProviders(body, true);
-  const c = await b.store.clusters.get(name);
-  if (!c || c.status !== 'ACTIVE') throw new ClusterNotFoundException(name);
-  const updated = await b.store.clusters.setCapacityProviders(name, capacityProviders ?? [], defaultCapacityProviderStrategy ?? []);
-  if (!updated) throw new ClusterNotFoundException(name);
-  return { cluster: await describe(b, updated) };
+  return updateCluster(b, ref, { capacityProviders: capacityProviders ?? [], defaultCapacityProviderStrategy: defaultCapacityProviderStrategy ?? [] });
 };
 
 export const DescribeClusters: Operation = async (b, body) => {
   const refs = optStringList(body, 'clusters', 'clusters', 100) ?? [DEFAULT_CLUSTER];
-  const withTags = optStringList(body, 'include')?.includes('TAGS') ?? false;
+  const include = new Set((optStringList(body, 'include') ?? []).map((f, i) => oneOf(f, CLUSTER_FIELDS, `include[${i}]`)));
   const clusters = [];
   const failures: Failure[] = [];
   for (const ref of refs) {
     const name = clusterName(ref);
     const c = await b.store.clusters.get(name);
-    if (c) clusters.push(await describe(b, c, withTags));
+    if (c) clusters.push(await describe(b, c, include));
     else failures.push({ arn: clusterArn(b.partition, name), reason: 'MISSING' });
   }
   return { clusters, failures };
@@ -91,5 +136,5 @@ export const DeleteCluster: Operation = async (b, body) => {
   const live = (await b.store.tasks.list(name)).some((t) => t.lastStatus !== 'STOPPED');
   if (live) throw new ClusterContainsTasksException(name);
   const deleted = await b.store.clusters.deactivate(name);
-  return { cluster: await describe(b, deleted ?? c) };
+  return { cluster: await describe(b, deleted ?? c, EVERY_FIELD) };
 };

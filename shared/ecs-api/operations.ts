@@ -1,3 +1,4 @@
+import * as accountSettings from './account-settings';
 import * as clusters from './clusters';
 import * as containerInstances from './container-instances';
 import type { Operation } from './operation';
@@ -16,6 +17,10 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   ListContainerInstances: containerInstances.ListContainerInstances,
   DescribeContainerInstances: containerInstances.DescribeContainerInstances,
   UpdateContainerInstancesState: containerInstances.UpdateContainerInstancesState,
+  PutAccountSetting: accountSettings.PutAccountSetting,
+  PutAccountSettingDefault: accountSettings.PutAccountSettingDefault,
+  ListAccountSettings: accountSettings.ListAccountSettings,
+  DeleteAccountSetting: accountSettings.DeleteAccountSetting,
 });
 
 export const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';

@@ -2,12 +2,12 @@ import { InvalidParameterException } from '../domain/errors';
 import { type Json, optInt, optString } from '../domain/fields';
 
 /**
- * ECS list paging: `maxResults` (1–100, default 100) and an opaque `nextToken`. The token names
+ * ECS list paging: `maxResults` (1–100, default 100; some lists stop at less) and an opaque `nextToken`. The token names
  * the next item to serve, the last one served, and the position, tried in that order: a page
  * boundary survives items added or removed on either side of it.
  */
-export function page<T>(items: readonly T[], body: Json, keyOf: (item: T) => string): { items: T[]; nextToken?: string } {
-  const maxResults = optInt(body, 'maxResults', 'maxResults', { min: 1, max: 100 }) ?? 100;
+export function page<T>(items: readonly T[], body: Json, keyOf: (item: T) => string, pageLimit = 100): { items: T[]; nextToken?: string } {
+  const maxResults = optInt(body, 'maxResults', 'maxResults', { min: 1, max: pageLimit }) ?? pageLimit;
   const token = optString(body, 'nextToken');
   let start = 0;
   if (token !== undefined) {

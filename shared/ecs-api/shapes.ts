@@ -15,22 +15,34 @@ export interface ClusterCounts {
   runningTasksCount: number;
   pendingTasksCount: number;
   activeServicesCount: number;
+  /** ECS's `statistics`, by launch type: runningFargateTasksCount and the rest. */
+  statistics: { name: string; value: string }[];
 }
 
-export function toEcsCluster(p: Partition, c: ClusterRecord, counts: ClusterCounts, withTags: boolean) {
+/** DescribeClusters' `include`: what ECS adds to each cluster only when asked. */
+export const CLUSTER_FIELDS = ['ATTACHMENTS', 'CONFIGURATIONS', 'SETTINGS', 'STATISTICS', 'TAGS'] as const;
+export type ClusterField = (typeof CLUSTER_FIELDS)[number];
+
+const DEFAULT_CLUSTER_SETTINGS = [{ name: 'containerInsights', value: 'disabled' }];
+
+export function toEcsCluster(p: Partition, c: ClusterRecord, counts: ClusterCounts, include: ReadonlySet<ClusterField>) {
   return dropUndefined({
     clusterArn: clusterArn(p, c.name),
     clusterName: c.name,
+    configuration: include.has('CONFIGURATIONS') ? c.configuration : undefined,
     status: c.status,
     registeredContainerInstancesCount: 0,
     runningTasksCount: counts.runningTasksCount,
     pendingTasksCount: counts.pendingTasksCount,
     activeServicesCount: counts.activeServicesCount,
-    statistics: [],
-    tags: withTags ? c.tags : undefined,
-    settings: [{ name: 'containerInsights', value: 'disabled' }],
+    statistics: include.has('STATISTICS') ? counts.statistics : [],
+    tags: include.has('TAGS') ? toEcsTags(c.tags) : [],
+    settings: include.has('SETTINGS') ? (c.settings ?? DEFAULT_CLUSTER_SETTINGS) : undefined,
     capacityProviders: associatedProviders(c),
     defaultCapacityProviderStrategy: c.defaultCapacityProviderStrategy ?? [],
+    // FARGATE and FARGATE_SPOT attach no resources (no Auto Scaling group) to a cluster.
+    attachments: include.has('ATTACHMENTS') ? [] : undefined,
+    attachmentsStatus: include.has('ATTACHMENTS') ? 'UPDATE_COMPLETE' : undefined,
   });
 }
 

@@ -2,19 +2,28 @@ import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocume
 import {
   CAPACITY_PROVIDER_NAMES, type CapacityProviderName, type CapacityProviderStrategyItem,
 } from '../domain/capacity-strategy';
+import type { ClusterConfiguration, ClusterSetting } from '../domain/cluster-settings';
 import type { Tag } from '../domain/fields';
+import { dropUndefined } from '../domain/task-definition';
 import { isConditionFailure } from './client';
 import { scanAll } from './scan';
+import { UpdateExpression } from './update-expression';
 
 export interface ClusterRecord {
   name: string;
   status: 'ACTIVE' | 'INACTIVE';
   createdAt: number;
   tags: Tag[];
+  /** Absent on clusters an older Berth made: containerInsights disabled. */
+  settings?: ClusterSetting[];
+  configuration?: ClusterConfiguration;
   /** PutClusterCapacityProviders' list; absent means both Fargate providers, as ECS clusters show. */
   capacityProviders?: CapacityProviderName[];
   defaultCapacityProviderStrategy?: CapacityProviderStrategyItem[];
 }
+
+/** What CreateCluster sets besides the name and tags. */
+export type ClusterOptions = Pick<ClusterRecord, 'settings' | 'configuration' | 'capacityProviders' | 'defaultCapacityProviderStrategy'>;
 
 export const associatedProviders = (c: Pick<ClusterRecord, 'capacityProviders'>): CapacityProviderName[] =>
   c.capacityProviders ?? [...CAPACITY_PROVIDER_NAMES];
@@ -23,11 +32,11 @@ export class ClusterStore {
   constructor(private readonly db: DynamoDBDocumentClient, private readonly table: string) {}
 
   /** CreateCluster is idempotent on an ACTIVE cluster and revives an INACTIVE one, as in ECS. */
-  async create(name: string, tags: Tag[], now: number, providers: Pick<ClusterRecord, 'capacityProviders' | 'defaultCapacityProviderStrategy'> = {}): Promise<ClusterRecord> {
+  async create(name: string, tags: Tag[], now: number, options: ClusterOptions = {}): Promise<ClusterRecord> {
     try {
       await this.db.send(new PutCommand({
         TableName: this.table,
-        Item: { name, status: 'ACTIVE', createdAt: now, tags, ...providers } satisfies ClusterRecord,
+        Item: { name, status: 'ACTIVE', createdAt: now, tags, ...dropUndefined(options) } satisfies ClusterRecord,
         // Two concurrent creates must not reset each other's tags on a live cluster.
         ConditionExpression: 'attribute_not_exists(#n) OR #s = :inactive',
         ExpressionAttributeNames: { '#n': 'name', '#s': 'status' },
@@ -66,19 +75,22 @@ export class ClusterStore {
     }
   }
 
-  /** PutClusterCapacityProviders: both lists at once, on an ACTIVE cluster only. */
-  async setCapacityProviders(
-    name: string, capacityProviders: CapacityProviderName[], defaultCapacityProviderStrategy: CapacityProviderStrategyItem[],
-  ): Promise<ClusterRecord | undefined> {
+  /** UpdateCluster, UpdateClusterSettings and PutClusterCapacityProviders: sets what is given; undefined unless the cluster is ACTIVE. */
+  async update(name: string, changes: ClusterOptions): Promise<ClusterRecord | undefined> {
+    const u = new UpdateExpression().set(changes);
+    if (u.toString() === '') {
+      const c = await this.get(name);
+      return c?.status === 'ACTIVE' ? c : undefined;
+    }
     try {
       const r = await this.db.send(new UpdateCommand({
         TableName: this.table,
         Key: { name },
-        UpdateExpression: 'SET capacityProviders = :p, defaultCapacityProviderStrategy = :d',
-        // A DeleteCluster racing this must not leave an INACTIVE cluster with fresh providers.
+        UpdateExpression: u.toString(),
+        // A cluster deleted meanwhile stays deleted rather than coming back with new settings.
         ConditionExpression: '#s = :active',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':p': capacityProviders, ':d': defaultCapacityProviderStrategy, ':active': 'ACTIVE' },
+        ExpressionAttributeNames: { ...u.names, '#s': 'status' },
+        ExpressionAttributeValues: { ...u.values, ':active': 'ACTIVE' },
         ReturnValues: 'ALL_NEW',
       }));
       return r.Attributes as ClusterRecord;

@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KeySealer } from '../auth/key-sealer';
 import { LocalKeySealer } from '../cloud/local/local-key-sealer';
 import { AccessKeyStore } from './access-key-store';
+import { AccountSettingStore } from './account-setting-store';
 import { ClientTokenStore } from './client-token-store';
 import { ClusterStore } from './cluster-store';
 import { DemandStore } from './demand-store';
@@ -21,6 +22,7 @@ export interface Store {
   demand: DemandStore;
   accessKeys: AccessKeyStore;
   services: ServiceStore;
+  accountSettings: AccountSettingStore;
 }
 
 export interface StoreOptions {
@@ -41,13 +43,14 @@ export function createStore(db: DynamoDBDocumentClient, tables: TableNames, opti
     demand: new DemandStore(db, tables.demand),
     accessKeys: new AccessKeyStore(db, tables.accessKeys, options.keySealer ?? LocalKeySealer.ephemeral()),
     services: new ServiceStore(db, tables.services),
+    accountSettings: new AccountSettingStore(db, tables.accountSettings),
   };
 }
 
-export { ClientTokenStore, ClusterStore, DemandStore, HostStore, ServiceStore, TaskDefinitionStore, TaskStore };
+export { AccountSettingStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, ServiceStore, TaskDefinitionStore, TaskStore };
 export type { ServiceKey, ServiceRecord } from './service-store';
 export type { ClientTokenRecord } from './client-token-store';
-export type { ClusterRecord } from './cluster-store';
+export type { ClusterOptions, ClusterRecord } from './cluster-store';
 export type { HostRecord, HostRegistration, LaunchRecord, RegistrationProof, Reservation, Reserved } from './host-store';
 export { HostNotLaunchedException } from './host-store';
 export { CLIENT_TOKEN_TTL_MS } from './client-token-store';

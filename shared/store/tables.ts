@@ -11,6 +11,7 @@ export const TABLES = {
   demand: { suffix: 'demand', hashKey: 'taskId', rangeKey: undefined },
   accessKeys: { suffix: 'access-keys', hashKey: 'accessKeyId', rangeKey: undefined },
   services: { suffix: 'services', hashKey: 'cluster', rangeKey: 'serviceName' },
+  accountSettings: { suffix: 'account-settings', hashKey: 'principalArn', rangeKey: 'name' },
 } as const satisfies Record<string, TableSchema>;
 
 export interface TableSchema {

@@ -6,7 +6,8 @@ import { scanAll } from './scan';
 
 export interface TaskDefinitionRecord extends TaskDefinitionSpec {
   revision: number;
-  status: 'ACTIVE' | 'INACTIVE';
+  /** DELETE_IN_PROGRESS once DeleteTaskDefinitions took it: ECS's status until the revision is gone. */
+  status: 'ACTIVE' | 'INACTIVE' | 'DELETE_IN_PROGRESS';
   registeredAt: number;
   deregisteredAt?: number;
   tags: Tag[];
@@ -74,11 +75,35 @@ export class TaskDefinitionStore {
       const r = await this.db.send(new UpdateCommand({
         TableName: this.table,
         Key: { family, revision },
-        // Deregistering twice keeps the first deregisteredAt.
+        // Deregistering twice keeps the first deregisteredAt; a deleted revision stays deleted.
         UpdateExpression: 'SET #s = :inactive, deregisteredAt = if_not_exists(deregisteredAt, :now)',
-        ConditionExpression: 'attribute_exists(#f) AND revision > :head',
+        ConditionExpression: 'attribute_exists(#f) AND revision > :head AND #s <> :deleting',
         ExpressionAttributeNames: { '#s': 'status', '#f': 'family' },
-        ExpressionAttributeValues: { ':inactive': 'INACTIVE', ':now': now, ':head': HEAD },
+        ExpressionAttributeValues: { ':inactive': 'INACTIVE', ':now': now, ':head': HEAD, ':deleting': 'DELETE_IN_PROGRESS' },
+        ReturnValues: 'ALL_NEW',
+      }));
+      return r.Attributes as TaskDefinitionRecord;
+    } catch (e) {
+      if (isConditionFailure(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * DeleteTaskDefinitions: an INACTIVE revision becomes DELETE_IN_PROGRESS (again for one
+   * already there). Undefined when the revision is missing or still ACTIVE; the caller reads
+   * which, to report it as ECS does.
+   */
+  async markDeleted(family: string, revision: number): Promise<TaskDefinitionRecord | undefined> {
+    try {
+      const r = await this.db.send(new UpdateCommand({
+        TableName: this.table,
+        Key: { family, revision },
+        UpdateExpression: 'SET #s = :deleting',
+        // Checked on the item itself, so a revision is never deleted while it is ACTIVE.
+        ConditionExpression: 'revision > :head AND #s IN (:inactive, :deleting)',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':inactive': 'INACTIVE', ':deleting': 'DELETE_IN_PROGRESS', ':head': HEAD },
         ReturnValues: 'ALL_NEW',
       }));
       return r.Attributes as TaskDefinitionRecord;

@@ -36,12 +36,13 @@ const PROPERTY_TIME_LIMIT_MS = 20_000;
 const PROPERTY_TIMEOUT_MS = 120_000;
 
 const ARN = 'arn:aws:ecs:us-east-1:000000000000';
+const FUZZ_PRINCIPAL = 'arn:aws:iam::000000000000:user/fuzz';
 const OPERATION_NAMES = Object.keys(OPERATIONS).sort();
 /**
  * The operations that take away what the valid requests refer to go last, so that a fuzzed
  * DeleteCluster of `fuzz` cannot turn every later RunTask into ClusterNotFoundException.
  */
-const DESTRUCTIVE = ['StopTask', 'UpdateContainerInstancesState', 'DeleteService', 'DeregisterTaskDefinition', 'DeleteCluster'];
+const DESTRUCTIVE = ['StopTask', 'UpdateContainerInstancesState', 'DeleteService', 'DeregisterTaskDefinition', 'DeleteTaskDefinitions', 'DeleteCluster'];
 const FUZZ_ORDER = [...OPERATION_NAMES.filter((o) => !DESTRUCTIVE.includes(o)), ...DESTRUCTIVE.filter((o) => OPERATION_NAMES.includes(o))];
 
 // ---------------------------------------------------------------------------------------------
@@ -503,6 +504,23 @@ function validRequests(f: Fixture): Record<string, object> {
     ListServices: { cluster: 'fuzz', launchType: 'FARGATE', schedulingStrategy: 'REPLICA', maxResults: 10 },
     // Its own service: a fuzzed deletion must not take fuzz-svc away from UpdateService.
     DeleteService: { cluster: 'fuzz', service: 'fuzz-svc-doomed', force: true },
+    // fuzz-base:1 is ACTIVE, so it stays: a failure in the answer, not a deletion.
+    DeleteTaskDefinitions: { taskDefinitions: ['fuzz-dereg:1', 'fuzz-base:1'] },
+    UpdateCluster: {
+      cluster: 'fuzz', settings: [{ name: 'containerInsights', value: 'enhanced' }], serviceConnectDefaults: { namespace: '' },
+      configuration: { executeCommandConfiguration: { kmsKeyId: 'k', logging: 'OVERRIDE', logConfiguration: {
+        cloudWatchLogGroupName: 'g', cloudWatchEncryptionEnabled: true, s3BucketName: 'b', s3EncryptionEnabled: false, s3KeyPrefix: 'p',
+      } } },
+    },
+    UpdateClusterSettings: { cluster: 'fuzz', settings: [{ name: 'containerInsights', value: 'enabled' }] },
+    PutClusterCapacityProviders: {
+      cluster: 'fuzz', capacityProviders: ['FARGATE', 'FARGATE_SPOT'],
+      defaultCapacityProviderStrategy: [{ capacityProvider: 'FARGATE', base: 1, weight: 1 }, { capacityProvider: 'FARGATE_SPOT', weight: 2 }],
+    },
+    PutAccountSetting: { name: 'awsvpcTrunking', value: 'enabled', principalArn: FUZZ_PRINCIPAL },
+    PutAccountSettingDefault: { name: 'fargateTaskRetirementWaitPeriod', value: '14' },
+    ListAccountSettings: { name: 'awsvpcTrunking', value: 'enabled', principalArn: FUZZ_PRINCIPAL, effectiveSettings: true, maxResults: 5 },
+    DeleteAccountSetting: { name: 'awsvpcTrunking', principalArn: FUZZ_PRINCIPAL },
   };
 }
 
@@ -556,7 +574,7 @@ const definitionOfArn = (arn: unknown) => (typeof arn === 'string' ? /:task-defi
 function accountedFor(exchanges: Sent[]): Record<string, Set<string>> {
   const may: Record<string, Set<string>> = {
     clusters: new Set(), taskDefinitions: new Set(), tasks: new Set(), hosts: new Set(), clientTokens: new Set(), demand: new Set(),
-    services: new Set(),
+    services: new Set(), accountSettings: new Set(),
   };
   for (const x of exchanges) {
     if (x.status !== 200 || !isPlainObject(x.response)) continue;
@@ -613,6 +631,19 @@ function accountedFor(exchanges: Sent[]): Record<string, Set<string>> {
         if (m && x.operation === 'CreateService') may.clusters.add(m[1]);
         break;
       }
+      case 'UpdateCluster':
+      case 'UpdateClusterSettings':
+      case 'PutClusterCapacityProviders':
+        may.clusters.add(res.cluster?.clusterName);
+        break;
+      case 'DeleteTaskDefinitions':
+        for (const d of (res.taskDefinitions ?? []) as { family?: string; revision?: number }[]) may.taskDefinitions.add(`${d.family}:${d.revision}`);
+        break;
+      case 'PutAccountSetting':
+      case 'PutAccountSettingDefault':
+      case 'DeleteAccountSetting':
+        may.accountSettings.add(`${res.setting?.principalArn}:${res.setting?.name}`);
+        break;
       case 'UpdateContainerInstancesState':
         for (const ci of (res.containerInstances ?? []) as { ec2InstanceId?: string }[]) may.hosts.add(String(ci.ec2InstanceId));
         break;
@@ -808,7 +839,8 @@ describe('ECS API under fuzzing', () => {
     const may = accountedFor(sent);
     const unaccounted = changesBetween(before, after)
       .filter((c) => !(c.table === 'demand' && c.kind === 'removed'))
-      .filter((c) => c.kind === 'removed' || !may[c.table]?.has(c.key));
+      // Only DeleteAccountSetting removes an item; a removal anywhere else is never accounted for.
+      .filter((c) => (c.kind === 'removed' && c.table !== 'accountSettings') || !may[c.table]?.has(c.key));
     expect(unaccounted).toEqual([]);
     // What the fuzzer created stays within reason: no request made more than RunTask's ten tasks.
     expect(after.tasks.length - before.tasks.length).toBeLessThanOrEqual(10 * sent.filter((x) => x.operation === 'RunTask' && x.status === 200).length);

@@ -33,6 +33,16 @@ export const COMMON_JSON_ERRORS = [
  */
 export const NEWER_ECS_ERRORS = ['ConflictException'] as const;
 
+/**
+ * Enum values newer than the model, as ECS's API reference lists them today: the status a
+ * revision has once DeleteTaskDefinitions took it (February 2023), and the account settings
+ * added since early 2023. Today's SDKs know them; nothing else is let through.
+ */
+export const NEWER_ENUM_VALUES: Readonly<Record<string, readonly string[]>> = {
+  TaskDefinitionStatus: ['DELETE_IN_PROGRESS'],
+  SettingName: ['dualStackIPv6', 'fargateFIPSMode', 'tagResourceAuthorization', 'fargateTaskRetirementWaitPeriod', 'guardDutyActivate', 'defaultLogDriverMode', 'fargateEventWindows'],
+};
+
 export interface ShapeRef {
   readonly shape: string;
 }
@@ -199,7 +209,7 @@ function validateValue(model: EcsModel, shapeName: string, value: unknown, path:
         problems.push(`${at}: expected a string (${shapeName}), got ${show(value)}`);
         return;
       }
-      if (shape.enum !== undefined && !shape.enum.includes(value)) {
+      if (shape.enum !== undefined && !shape.enum.includes(value) && !(NEWER_ENUM_VALUES[shapeName] ?? []).includes(value)) {
         problems.push(`${at}: ${show(value)} is not one of [${shape.enum.join(', ')}] (${shapeName})`);
       }
       return;
@@ -256,12 +266,37 @@ function validateValue(model: EcsModel, shapeName: string, value: unknown, path:
  * Every way a JSON 1.1 response body (already parsed) strays from the output shape of
  * `operation`, each as `path: problem`; empty when the body conforms.
  */
+/**
+ * ECS operations newer than the model: DeleteTaskDefinitions came in February 2023. Its answer
+ * is checked part by part against the model's shapes (TaskDefinition, Failures).
+ */
+const NEWER_OPERATIONS: Record<string, (model: EcsModel, body: unknown, problems: string[]) => void> = {
+  DeleteTaskDefinitions: (model, body, problems) => {
+    if (!isPlainObject(body)) {
+      problems.push(`(body): expected an object, got ${show(body)}`);
+      return;
+    }
+    for (const key of Object.keys(body)) {
+      if (key !== 'taskDefinitions' && key !== 'failures') problems.push(`${key}: unknown member of DeleteTaskDefinitionsResponse`);
+    }
+    const defs = Array.isArray(body.taskDefinitions) ? body.taskDefinitions : [];
+    defs.forEach((d: unknown, i: number) => {
+      validateValue(model, 'TaskDefinition', d, `taskDefinitions[${i}]`, problems);
+    });
+    if (body.failures !== undefined) validateValue(model, 'Failures', body.failures, 'failures', problems);
+  },
+};
+
 export function validateOutput(operation: string, body: unknown): string[] {
   const model = loadEcsModel();
   const known = Object.prototype.hasOwnProperty.call(model.operations, operation);
   const op = known ? model.operations[operation] : undefined;
-  if (op === undefined) throw new Error(`ECS model has no operation ${operation}`);
   const problems: string[] = [];
+  if (op === undefined && Object.prototype.hasOwnProperty.call(NEWER_OPERATIONS, operation)) {
+    NEWER_OPERATIONS[operation](model, body, problems);
+    return problems;
+  }
+  if (op === undefined) throw new Error(`ECS model has no operation ${operation}`);
   if (op.output === undefined) {
     // An operation without output still answers `{}` in JSON 1.1.
     if (!isPlainObject(body) || Object.keys(body).length > 0) {
