@@ -1,5 +1,6 @@
 import { type HostView, applyToView, isFeasible, planPlacement } from '../scheduler/placement';
 import { capacityOf, findType, hourlyPrice } from './catalog';
+import { MARKETS } from './types';
 import type {
   CapacityPlan,
   CapacityPolicy,
@@ -80,34 +81,44 @@ export function decideCapacity(input: PlannerInput): CapacityDecision {
   }
   work.sort(largestFirst);
 
-  // 2. Existing room, with the scheduler's own rules: it is the scheduler that will place there.
+  // 2–4 run once per market: a task of a capacity provider runs only on hosts of its market, and
+  //    new hosts for it are launched in that market. A task that names none counts as demand in
+  //    the operator's market (it may still land on any host with room).
   const placements: TaskPlacement[] = [];
-  const afterActive = packOnto(activeRooms(live, catalog), work, placements);
+  const newHosts: NewHost[] = [];
+  const deferred: string[] = [];
+  let room = Math.max(0, policy.maxHosts - live.length);
+  for (const market of MARKETS) {
+    const marketWork = work.filter((t) => (t.market ?? policy.market) === market);
+    if (marketWork.length === 0) continue;
+    const marketHosts = live.filter((h) => h.market === market);
 
-  // 3. The launches in flight, oldest launch first, each launch's hosts filled the way step 4
-  //    opens new hosts. So a plan's own launches, once LAUNCHING, absorb exactly the work they
-  //    were launched for, and the next run launches nothing more for it. (The scheduler's binpack
-  //    over the same hosts can split the work differently and strand a task: one host too many,
-  //    every run, while the launch is in flight.) Hosts of one launch are those with one
-  //    launchedAt: the capacity function records the plan's `now` on every host it launches.
-  let afterInFlight = afterActive;
-  for (const launch of launchesInFlight(live, catalog)) {
-    const filled = fill(afterInFlight, launch, { reuse: false, limit: Infinity });
-    for (const f of filled.fills) for (const taskId of f.taskIds) placements.push({ taskId, hostId: f.candidate.id, on: 'LAUNCHING' });
-    afterInFlight = filled.rest;
+    // 2. Existing room, with the scheduler's own rules: it is the scheduler that will place there.
+    const afterActive = packOnto(activeRooms(marketHosts, catalog), marketWork, placements);
+
+    // 3. The launches in flight, oldest launch first, each launch's hosts filled the way step 4
+    //    opens new hosts. So a plan's own launches, once LAUNCHING, absorb exactly the work they
+    //    were launched for, and the next run launches nothing more for it. (The scheduler's binpack
+    //    over the same hosts can split the work differently and strand a task: one host too many,
+    //    every run, while the launch is in flight.) Hosts of one launch are those with one
+    //    launchedAt: the capacity function records the plan's `now` on every host it launches.
+    let afterInFlight = afterActive;
+    for (const launch of launchesInFlight(marketHosts, catalog)) {
+      const filled = fill(afterInFlight, launch, { reuse: false, limit: Infinity });
+      for (const f of filled.fills) for (const taskId of f.taskIds) placements.push({ taskId, hostId: f.candidate.id, on: 'LAUNCHING' });
+      afterInFlight = filled.rest;
+    }
+
+    // 4. New hosts for the rest, largest task first, as many as maxHosts allows.
+    const opened = fill(afterInFlight, typeCandidates(catalog, market), { reuse: true, limit: room });
+    room -= opened.fills.length;
+    for (const f of opened.fills) {
+      const h: NewHost = { hostId: `new-${newHosts.length + 1}`, instanceType: f.candidate.instanceType, market, taskIds: f.taskIds };
+      newHosts.push(h);
+      for (const taskId of h.taskIds) placements.push({ taskId, hostId: h.hostId, on: 'NEW' });
+    }
+    deferred.push(...opened.rest.map((t) => t.taskId));
   }
-
-  // 4. New hosts for the rest, largest task first, as many as maxHosts allows.
-  const room = Math.max(0, policy.maxHosts - live.length);
-  const opened = fill(afterInFlight, typeCandidates(catalog, policy.market), { reuse: true, limit: room });
-  const newHosts: NewHost[] = opened.fills.map((f, n) => ({
-    hostId: `new-${n + 1}`,
-    instanceType: f.candidate.instanceType,
-    market: policy.market,
-    taskIds: f.taskIds,
-  }));
-  const deferred = opened.rest.map((t) => t.taskId);
-  for (const h of newHosts) for (const taskId of h.taskIds) placements.push({ taskId, hostId: h.hostId, on: 'NEW' });
 
   // 5. The warm pool: empty hosts the packing did not claim, best kept first.
   const used = new Set(placements.map((p) => p.hostId));
@@ -125,7 +136,7 @@ export function decideCapacity(input: PlannerInput): CapacityDecision {
       compareIds(a.hostId, b.hostId));
   const warmType = findType(catalog, policy.warmPoolType);
   const warmNeeded = warmType ? Math.max(0, policy.warmPoolHosts - idle.length) : 0;
-  const warmPoolLaunches = Math.min(warmNeeded, room - newHosts.length);
+  const warmPoolLaunches = Math.min(warmNeeded, room);
 
   // 6. Idle hosts beyond the warm pool go once their timeout has passed; emptied DRAINING hosts go now.
   const kept = new Set(idle.slice(0, Math.max(0, policy.warmPoolHosts)).map((h) => h.hostId));
@@ -168,9 +179,10 @@ interface Work {
   readonly cpu: number;
   readonly memory: number;
   readonly gpus: number;
+  readonly market?: Market;
 }
 
-const toWork = (d: PendingDemand): Work => ({ taskId: d.taskId, cpu: d.cpu, memory: d.memory, gpus: d.gpus ?? 0 });
+const toWork = (d: PendingDemand): Work => ({ taskId: d.taskId, cpu: d.cpu, memory: d.memory, gpus: d.gpus ?? 0, market: d.market });
 
 const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 

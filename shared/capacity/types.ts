@@ -28,6 +28,8 @@ export interface PendingDemand {
   cpu: number;
   memory: number;
   gpus?: number;
+  /** The market its capacity provider runs in; absent for a task that names no provider. */
+  market?: Market;
   /** Epoch ms when the task first found no room. */
   since: number;
 }

@@ -1,3 +1,4 @@
+import type { CapacityProviderStrategyItem } from './capacity-strategy';
 import type { Tag } from './fields';
 import type { PlacementStrategyType, StopCode, TaskStatus } from './task';
 
@@ -81,6 +82,8 @@ export interface Service {
   runningCount?: number;
   pendingCount?: number;
   launchType: 'FARGATE' | 'EC2';
+  /** Its capacity provider strategy (its own, or its cluster's default when it was made); launchType is then not shown. */
+  capacityProviderStrategy?: CapacityProviderStrategyItem[];
   deploymentConfiguration: DeploymentConfiguration;
   healthCheckGracePeriodSeconds?: number;
   placementStrategy: ServicePlacementStrategy[];
@@ -122,6 +125,8 @@ export interface ObservedTask {
   hasHealthCheck: boolean;
   /** Where it runs; a DAEMON task carries the host it is pinned to even before placement. */
   hostId?: string;
+  /** The capacity provider its service's strategy gave it. */
+  capacityProviderName?: string;
   startedAt?: number;
   stopCode?: StopCode;
   stoppedReason?: string;

@@ -2,7 +2,11 @@ import type { Berth } from '../context';
 import { DEFAULT_CLUSTER, clusterArn, clusterName } from '../domain/arns';
 import { mergeClusterSettings, readClusterConfiguration, readClusterSettings, readServiceConnectDefaults } from '../domain/cluster-settings';
 import { ClusterContainsServicesException, ClusterContainsTasksException, ClusterNotFoundException, InvalidParameterException } from '../domain/errors';
-import { oneOf, optString, optStringList, readTags, reqString } from '../domain/fields';
+import {
+  type CapacityProviderName, isCapacityProviderName, readCapacityProviderStrategy, requireAssociated,
+} from '../domain/capacity-strategy';
+import { type Json, oneOf, optString, optStringList, readTags, reqString } from '../domain/fields';
+import { associatedProviders } from '../store/cluster-store';
 import { isPendingStatus } from '../domain/task';
 import type { ClusterOptions, ClusterRecord } from '../store';
 import { effectiveAccountSetting } from './account-settings';
@@ -40,15 +44,33 @@ const EVERY_FIELD: ReadonlySet<ClusterField> = new Set(CLUSTER_FIELDS);
 const describe = async (b: Berth, c: ClusterRecord, include: ReadonlySet<ClusterField>) =>
   toEcsCluster(b.partition, c, await counts(b, c.name), include);
 
+/**
+ * A cluster's providers and default strategy, as CreateCluster and PutClusterCapacityProviders
+ * take them: known providers, and a default that names only providers of the list.
+ */
+function readClusterProviders(body: Json, required: boolean) {
+  const listed = optStringList(body, 'capacityProviders', 'capacityProviders', 6);
+  if (required && listed === undefined) throw new InvalidParameterException('capacityProviders is required.');
+  for (const p of listed ?? []) {
+    if (!isCapacityProviderName(p)) throw new InvalidParameterException(`The specified capacity provider '${p}' does not exist.`);
+  }
+  const capacityProviders = listed === undefined ? undefined : [...new Set(listed)] as CapacityProviderName[];
+  const strategy = readCapacityProviderStrategy(body, 'defaultCapacityProviderStrategy', 'default');
+  if (required && strategy === undefined) throw new InvalidParameterException('defaultCapacityProviderStrategy is required.');
+  if (strategy) requireAssociated(strategy, capacityProviders ?? associatedProviders({}));
+  return { capacityProviders, defaultCapacityProviderStrategy: strategy };
+}
+
 export const CreateCluster: Operation = async (b, body) => {
   const name = clusterName(optString(body, 'clusterName') ?? DEFAULT_CLUSTER);
   const tags = readTags(body) ?? [];
   const configuration = readClusterConfiguration(body);
   readServiceConnectDefaults(body);
+  const providers = readClusterProviders(body, false);
   // A cluster created without settings takes the account's containerInsights, as in ECS.
   const settings = readClusterSettings(body)
     ?? [{ name: 'containerInsights' as const, value: (await effectiveAccountSetting(b, 'containerInsights')).value }];
-  const cluster = await b.store.clusters.create(name, tags, b.now(), { settings, configuration });
+  const cluster = await b.store.clusters.create(name, tags, b.now(), { settings, configuration, ...providers });
   return { cluster: await describe(b, cluster, EVERY_FIELD) };
 };
 
@@ -76,6 +98,13 @@ export const UpdateClusterSettings: Operation = async (b, body) => {
   const settings = readClusterSettings(body);
   if (!settings) throw new InvalidParameterException('settings can not be null.');
   return updateCluster(b, ref, { settings });
+};
+
+/** Replaces the cluster's providers and default strategy, both at once, as ECS does. */
+export const PutClusterCapacityProviders: Operation = async (b, body) => {
+  const ref = reqString(body, 'cluster');
+  const { capacityProviders, defaultCapacityProviderStrategy } = readClusterProviders(body, true);
+  return updateCluster(b, ref, { capacityProviders: capacityProviders ?? [], defaultCapacityProviderStrategy: defaultCapacityProviderStrategy ?? [] });
 };
 
 export const DescribeClusters: Operation = async (b, body) => {

@@ -1,3 +1,7 @@
+import {
+  type CapacityProviderStrategyItem, readCapacityProviderStrategy, refuseLaunchTypeWithStrategy, requireAssociated,
+} from '../domain/capacity-strategy';
+import { associatedProviders } from '../store/cluster-store';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Berth } from '../context';
 import { clusterName, serviceArn, serviceNameOf, checkServiceName, taskDefinitionArn } from '../domain/arns';
@@ -11,7 +15,7 @@ import { serviceGroup } from '../services/apply';
 import { newDeployment, startDeployment } from '../services/deployments';
 import { isPendingStatus } from '../domain/task';
 import { activeCluster, runnableDefinition } from '../lifecycle/run-task';
-import type { ServiceKey, ServiceRecord } from '../store';
+import type { ClusterRecord, ServiceKey, ServiceRecord } from '../store';
 import type { Operation } from './operation';
 import { page } from './paging';
 import { type Failure, type TaskCounts, toEcsService } from './shapes';
@@ -34,6 +38,21 @@ function readLaunchType(body: Json): 'FARGATE' | 'EC2' | undefined {
     throw new InvalidParameterException(`Invalid launchType: ${v}. Berth runs FARGATE (and EC2) services.`);
   }
   return v as 'FARGATE' | 'EC2';
+}
+
+/**
+ * The strategy a service keeps: its own, else (with no launch type either) its cluster's default
+ * as it stands now, as ECS copies it at creation; undefined for a launch-type service.
+ */
+function serviceStrategy(
+  launchType: string | undefined, strategy: CapacityProviderStrategyItem[] | undefined, cluster: ClusterRecord,
+): CapacityProviderStrategyItem[] | undefined {
+  if (launchType !== undefined) return undefined;
+  if (strategy?.length) {
+    requireAssociated(strategy, associatedProviders(cluster));
+    return strategy;
+  }
+  return cluster.defaultCapacityProviderStrategy?.length ? cluster.defaultCapacityProviderStrategy : undefined;
 }
 
 function readSchedulingStrategy(body: Json): SchedulingStrategy | undefined {
@@ -185,14 +204,18 @@ export const CreateService: Operation = async (b, body) => {
   const propagateTags = readPropagateTags(body) ?? 'NONE';
   const enableECSManagedTags = optBool(body, 'enableECSManagedTags') ?? false;
   const healthCheckGracePeriodSeconds = readHealthCheckGracePeriod(body);
-  const launchType = readLaunchType(body) ?? 'FARGATE';
+  const requestedLaunchType = readLaunchType(body);
+  const launchType = requestedLaunchType ?? 'FARGATE';
+  const requestedStrategy = readCapacityProviderStrategy(body, 'capacityProviderStrategy', 'request');
+  refuseLaunchTypeWithStrategy(requestedLaunchType, requestedStrategy);
   const clientToken = optString(body, 'clientToken', 'clientToken', 36);
   if (body.taskDefinition === undefined || body.taskDefinition === null) {
     throw new InvalidParameterException('TaskDefinition must be specified.');
   }
   const def = await runnableDefinition(b, reqString(body, 'taskDefinition'));
   // Only a request that is otherwise valid may bring the `default` cluster into being.
-  await activeCluster(b, cluster, true);
+  const clusterRecord = await activeCluster(b, cluster, true);
+  const capacityProviderStrategy = serviceStrategy(requestedLaunchType, requestedStrategy, clusterRecord);
 
   const now = b.now();
   const count = strategy === 'DAEMON' ? 0 : desiredCount ?? 0;
@@ -203,6 +226,7 @@ export const CreateService: Operation = async (b, body) => {
     schedulingStrategy: strategy,
     desiredCount: count,
     launchType,
+    ...(capacityProviderStrategy ? { capacityProviderStrategy } : {}),
     deploymentConfiguration: config,
     ...(healthCheckGracePeriodSeconds === undefined ? {} : { healthCheckGracePeriodSeconds }),
     placementStrategy,
@@ -251,6 +275,11 @@ export const UpdateService: Operation = async (b, body) => {
   const enableECSManagedTags = optBool(body, 'enableECSManagedTags');
   const healthCheckGracePeriodSeconds = readHealthCheckGracePeriod(body);
   const forceNewDeployment = optBool(body, 'forceNewDeployment') ?? false;
+  const requestedStrategy = readCapacityProviderStrategy(body, 'capacityProviderStrategy', 'request');
+  // An empty list returns the service to its cluster's default strategy.
+  const capacityProviderStrategy = requestedStrategy === undefined
+    ? undefined
+    : serviceStrategy(undefined, requestedStrategy, await activeCluster(b, current.cluster)) ?? [];
   const defRef = optString(body, 'taskDefinition');
   const def = defRef === undefined ? undefined : await runnableDefinition(b, defRef);
   const defArn = def && taskDefinitionArn(b.partition, def.family, def.revision);
@@ -273,6 +302,7 @@ export const UpdateService: Operation = async (b, body) => {
       ...(propagateTags === undefined ? {} : { propagateTags }),
       ...(enableECSManagedTags === undefined ? {} : { enableECSManagedTags }),
       ...(healthCheckGracePeriodSeconds === undefined ? {} : { healthCheckGracePeriodSeconds }),
+      ...(capacityProviderStrategy === undefined ? {} : { capacityProviderStrategy }),
     };
     if (redeploy) return startDeployment(next, targetArn, now, newId);
     // A user's change of count ends any back-off: it deserves a prompt try.

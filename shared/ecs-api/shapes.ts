@@ -5,6 +5,7 @@ import { TASK_TIMESTAMPS } from '../domain/task';
 import { dropUndefined } from '../domain/task-definition';
 import type { Deployment } from '../domain/service';
 import { eniAttachment } from '../domain/task-network';
+import { associatedProviders } from '../store/cluster-store';
 import type { ClusterRecord, ServiceRecord, TaskDefinitionRecord, TaskRecord } from '../store';
 
 /** JSON 1.1 carries timestamps as epoch seconds. */
@@ -37,8 +38,8 @@ export function toEcsCluster(p: Partition, c: ClusterRecord, counts: ClusterCoun
     statistics: include.has('STATISTICS') ? counts.statistics : [],
     tags: include.has('TAGS') ? toEcsTags(c.tags) : [],
     settings: include.has('SETTINGS') ? (c.settings ?? DEFAULT_CLUSTER_SETTINGS) : undefined,
-    capacityProviders: ['FARGATE', 'FARGATE_SPOT'],
-    defaultCapacityProviderStrategy: [],
+    capacityProviders: associatedProviders(c),
+    defaultCapacityProviderStrategy: c.defaultCapacityProviderStrategy ?? [],
     // FARGATE and FARGATE_SPOT attach no resources (no Auto Scaling group) to a cluster.
     attachments: include.has('ATTACHMENTS') ? [] : undefined,
     attachmentsStatus: include.has('ATTACHMENTS') ? 'UPDATE_COMPLETE' : undefined,
@@ -112,6 +113,7 @@ export function toEcsTask(p: Partition, t: TaskRecord) {
     startedBy: t.startedBy,
     group: t.group,
     launchType: t.launchType,
+    capacityProviderName: t.capacityProviderName,
     platformVersion: t.launchType === 'FARGATE' ? '1.4.0' : undefined,
     platformFamily: t.launchType === 'FARGATE' ? 'Linux' : undefined,
     connectivity: t.hostId ? 'CONNECTED' : undefined,
@@ -143,6 +145,11 @@ const fargateOnly = (launchType: string) => (launchType === 'FARGATE'
   ? { platformVersion: 'LATEST', platformFamily: 'Linux' }
   : {});
 
+/** A service shows its launch type or its capacity provider strategy, never both, as in ECS. */
+const launchOf = (s: ServiceRecord) => (s.capacityProviderStrategy?.length
+  ? { capacityProviderStrategy: s.capacityProviderStrategy, ...fargateOnly('FARGATE') }
+  : { launchType: s.launchType, ...fargateOnly(s.launchType) });
+
 function toEcsDeployment(s: ServiceRecord, d: Deployment, counts: TaskCounts | undefined) {
   return dropUndefined({
     id: d.id,
@@ -154,8 +161,7 @@ function toEcsDeployment(s: ServiceRecord, d: Deployment, counts: TaskCounts | u
     failedTasks: d.failedTasks,
     createdAt: epochSeconds(d.createdAt),
     updatedAt: epochSeconds(d.updatedAt),
-    launchType: s.launchType,
-    ...fargateOnly(s.launchType),
+    ...launchOf(s),
     networkConfiguration: s.networkConfiguration,
     rolloutState: d.rolloutState,
     rolloutStateReason: d.rolloutStateReason,
@@ -176,8 +182,7 @@ export function toEcsService(p: Partition, s: ServiceRecord, counts: ReadonlyMap
     desiredCount: s.desiredCount,
     runningCount: total('running'),
     pendingCount: total('pending'),
-    launchType: s.launchType,
-    ...fargateOnly(s.launchType),
+    ...launchOf(s),
     taskDefinition: primary?.taskDefinitionArn,
     deploymentConfiguration: {
       deploymentCircuitBreaker: s.deploymentConfiguration.deploymentCircuitBreaker,

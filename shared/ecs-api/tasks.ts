@@ -1,5 +1,6 @@
 import type { Berth } from '../context';
 import { clusterName, serviceNameOf, taskArn, taskIdOf } from '../domain/arns';
+import { readCapacityProviderStrategy, refuseLaunchTypeWithStrategy } from '../domain/capacity-strategy';
 import { InvalidParameterException, ServiceNotFoundException } from '../domain/errors';
 import { serviceGroup } from '../services/apply';
 import type { TaskRecord } from '../store';
@@ -39,6 +40,8 @@ export const RunTask: Operation = async (b, body) => {
   if (launchType !== undefined && launchType !== 'FARGATE' && launchType !== 'EC2') {
     throw new InvalidParameterException(`Invalid launchType: ${launchType}. Berth runs FARGATE (and EC2) tasks.`);
   }
+  const capacityProviderStrategy = readCapacityProviderStrategy(body, 'capacityProviderStrategy', 'request');
+  refuseLaunchTypeWithStrategy(launchType, capacityProviderStrategy);
   const network = body.networkConfiguration;
   if (network !== undefined && !isObject(network)) throw new InvalidParameterException('networkConfiguration must be an object.');
   const placement = readPlacement(body);
@@ -51,6 +54,7 @@ export const RunTask: Operation = async (b, body) => {
     group: optString(body, 'group', 'group', 255),
     tags: readTags(body) ?? [],
     launchType: launchType as 'FARGATE' | 'EC2' | undefined,
+    ...(capacityProviderStrategy?.length ? { capacityProviderStrategy } : {}),
     // Berth's first field, kept for the tasks it already holds; the lists below say it all.
     placementStrategy: placement.strategies[0]?.type === 'spread' ? 'spread' : 'binpack',
     placementStrategies: placement.strategies.length > 0 ? placement.strategies : undefined,

@@ -2,6 +2,7 @@ import { ConcurrentUpdateError } from '../domain/errors';
 import {
   type CompiledPlacement, type Demand, type HostView, type Placement, type Plan, candidates, compilePlacement, planBatch, planOn,
 } from '../scheduler/placement';
+import { marketConstraint } from '../domain/capacity-strategy';
 import type { Task } from '../domain/task';
 import type { HostStore } from '../store';
 
@@ -10,10 +11,14 @@ import type { HostStore } from '../store';
  * so every reservation counts in its host's groupTasks and a later distinctInstance or spread of
  * the same group sees it.
  */
-export function placementOf(task: Pick<Task, 'placementStrategy' | 'placementStrategies' | 'placementConstraints' | 'group'>): Placement {
+export function placementOf(
+  task: Pick<Task, 'placementStrategy' | 'placementStrategies' | 'placementConstraints' | 'group' | 'capacityProviderName'>,
+): Placement {
+  const constraints = task.placementConstraints ?? [];
   return {
     strategies: task.placementStrategies?.length ? task.placementStrategies : [{ type: task.placementStrategy }],
-    constraints: task.placementConstraints ?? [],
+    // A task of a capacity provider runs only on hosts of that provider's market.
+    constraints: task.capacityProviderName ? [...constraints, marketConstraint(task.capacityProviderName)] : constraints,
     group: task.group,
   };
 }

@@ -2,6 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Berth } from '../context';
 import { DEFAULT_CLUSTER, parseTaskDefinitionRef, taskDefinitionArn } from '../domain/arns';
 import { ClientException, ClusterNotFoundException, ConflictException, InvalidParameterException } from '../domain/errors';
+import {
+  type CapacityProviderName, type CapacityProviderStrategyItem, type ProviderCounts, requireAssociated, splitTasks,
+} from '../domain/capacity-strategy';
 import type { Tag } from '../domain/fields';
 import { parseCpu, parseMemory } from '../domain/sizes';
 import type { PlacementConstraint } from '../domain/service';
@@ -9,7 +12,8 @@ import type { PlacementStrategyType, Task, TaskOverrides } from '../domain/task'
 import type { PlacementStrategy } from '../scheduler/placement';
 import { checkContainersFit, reservationOf } from '../domain/task-definition';
 import { ECS_RESERVED_PORTS, fixedHostPorts } from '../domain/ports';
-import { CLIENT_TOKEN_TTL_MS, type TaskDefinitionRecord, type TaskRecord } from '../store';
+import { CLIENT_TOKEN_TTL_MS, type ClusterRecord, type TaskDefinitionRecord, type TaskRecord } from '../store';
+import { associatedProviders } from '../store/cluster-store';
 import { placementOf } from './placer';
 import { placerFor } from './steps';
 import { launchExecutionName } from './task-ref';
@@ -23,6 +27,10 @@ export interface RunTaskRequest {
   group?: string;
   tags: Tag[];
   launchType?: 'FARGATE' | 'EC2';
+  /** The request's strategy; without it and without launchType the cluster's default applies. */
+  capacityProviderStrategy?: CapacityProviderStrategyItem[];
+  /** For a service: how many of its tasks each provider runs now, so new ones keep the split. */
+  providerCounts?: ProviderCounts;
   placementStrategy: PlacementStrategyType;
   /** ECS's placementStrategy and placementConstraints lists, when the request had them. */
   placementStrategies?: PlacementStrategy[];
@@ -85,7 +93,10 @@ function requestHash(req: RunTaskRequest): string {
 
 /** A task record follows from the request, its id and its creation time alone, so re-running a
  *  RunTask after a crash (or a concurrent duplicate) writes the very same records. */
-function buildTask(b: Berth, req: RunTaskRequest, def: TaskDefinitionRecord, taskId: string, createdAt: number, size: { cpu: number; memory: number }): Task {
+function buildTask(
+  b: Berth, req: RunTaskRequest, def: TaskDefinitionRecord, taskId: string, createdAt: number, size: { cpu: number; memory: number },
+  capacityProviderName: CapacityProviderName | undefined,
+): Task {
   const byName = new Map(req.overrides.containerOverrides.map((o) => [o.name, o]));
   return {
     cluster: req.cluster,
@@ -112,6 +123,7 @@ function buildTask(b: Berth, req: RunTaskRequest, def: TaskDefinitionRecord, tas
     startedBy: req.startedBy,
     group: req.group ?? `family:${def.family}`,
     launchType: req.launchType ?? 'FARGATE',
+    ...(capacityProviderName ? { capacityProviderName } : {}),
     placementStrategy: req.placementStrategy,
     ...(req.placementStrategies ? { placementStrategies: req.placementStrategies } : {}),
     ...(req.placementConstraints ? { placementConstraints: req.placementConstraints } : {}),
@@ -145,6 +157,19 @@ function refuseReservedPorts(b: Berth, def: TaskDefinitionRecord): void {
 }
 
 /**
+ * The strategy a run follows: its own, else (when it names no launch type either) its cluster's
+ * default, else none, and its tasks run where the operator's market puts them.
+ */
+function strategyOf(req: RunTaskRequest, cluster: ClusterRecord): readonly CapacityProviderStrategyItem[] | undefined {
+  if (req.launchType !== undefined) return undefined;
+  if (req.capacityProviderStrategy?.length) {
+    requireAssociated(req.capacityProviderStrategy, associatedProviders(cluster));
+    return req.capacityProviderStrategy;
+  }
+  return cluster.defaultCapacityProviderStrategy?.length ? cluster.defaultCapacityProviderStrategy : undefined;
+}
+
+/**
  * RunTask: creates `count` tasks as PROVISIONING and starts one launch workflow for each.
  * With a clientToken it is idempotent for 24 hours per cluster: every call with that token and
  * the same parameters gets the same tasks; other parameters get ConflictException.
@@ -154,7 +179,9 @@ export async function runTask(b: Berth, req: RunTaskRequest): Promise<TaskRecord
   const size = sizeOf(def, req.overrides);
   refuseReservedPorts(b, def);
   // Only a request that is otherwise valid may bring the `default` cluster into being.
-  await activeCluster(b, req.cluster, true);
+  const cluster = await activeCluster(b, req.cluster, true);
+  const strategy = strategyOf(req, cluster);
+  const providers = strategy ? splitTasks(strategy, req.count, req.providerCounts) : [];
 
   const now = b.now();
   let taskIds = Array.from({ length: req.count }, newTaskId);
@@ -170,7 +197,7 @@ export async function runTask(b: Berth, req: RunTaskRequest): Promise<TaskRecord
     ({ taskIds, createdAt } = claim);
   }
 
-  const tasks = taskIds.map((id) => buildTask(b, req, def, id, createdAt, size));
+  const tasks = taskIds.map((id, i) => buildTask(b, req, def, id, createdAt, size, providers[i]));
   const created = await Promise.all(tasks.map((t) => b.store.tasks.create(t)));
   await placeTogether(b, tasks.filter((_, i) => created[i]));
   await Promise.all(tasks.map((t) => startLaunchWorkflow(b, t)));
@@ -187,6 +214,13 @@ export async function runTask(b: Berth, req: RunTaskRequest): Promise<TaskRecord
  * the reservation and the binding leaves room that recovery frees, as for a single placement.
  */
 async function placeTogether(b: Berth, tasks: Task[]): Promise<void> {
+  // Tasks of different providers follow different placement rules (their markets): one batch each.
+  const byProvider = new Map<string | undefined, Task[]>();
+  for (const t of tasks) byProvider.set(t.capacityProviderName, [...(byProvider.get(t.capacityProviderName) ?? []), t]);
+  await Promise.all([...byProvider.values()].map((batch) => placeBatch(b, batch)));
+}
+
+async function placeBatch(b: Berth, tasks: Task[]): Promise<void> {
   if (tasks.length < 2 || tasks[0].targetHostId !== undefined) return;
   const demands = tasks.map((t) => ({ taskId: t.taskId, cpu: t.cpu, memory: t.memory, ports: t.hostPorts }));
   const { placed } = await placerFor(b).placeBatch(demands, tasks[0].cluster, placementOf(tasks[0]));

@@ -1,3 +1,4 @@
+import { marketOf } from '../domain/capacity-strategy';
 import type { Berth } from '../context';
 import { ServerException } from '../domain/errors';
 import type { StopCode } from '../domain/task';
@@ -87,7 +88,10 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
           // task pinned to its host (a DAEMON service's) waits for room there: a new host would
           // not take it, and would only bring a daemon task of its own.
           if (task.targetHostId === undefined) {
-            await b.store.demand.record({ taskId: task.taskId, cluster: task.cluster, cpu: task.cpu, memory: task.memory, since: b.now() });
+            await b.store.demand.record({
+              taskId: task.taskId, cluster: task.cluster, cpu: task.cpu, memory: task.memory, since: b.now(),
+              ...(task.capacityProviderName ? { market: marketOf(task.capacityProviderName) } : {}),
+            });
             b.capacity.trigger();
           }
           return { outcome: 'WAIT', retryAfterSeconds: b.config.placementRetrySeconds };

@@ -79,6 +79,7 @@ function observe(t: TaskRecord): ObservedTask {
     healthStatus: taskHealthStatus(t.containers),
     hasHealthCheck: hasHealthCheck(t.containers),
     hostId: t.hostId ?? t.targetHostId,
+    ...(t.capacityProviderName ? { capacityProviderName: t.capacityProviderName } : {}),
     startedAt: t.startedAt,
     stopCode: t.stopCode,
     stoppedReason: t.stoppedReason,
@@ -86,13 +87,29 @@ function observe(t: TaskRecord): ObservedTask {
   };
 }
 
+/** How many tasks that are to keep running each provider holds. */
+function liveProviderCounts(tasks: readonly TaskRecord[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  addProviders(counts, tasks.filter((t) => t.desiredStatus === 'RUNNING'));
+  return counts;
+}
+
+function addProviders(counts: Record<string, number>, tasks: readonly Pick<TaskRecord, 'capacityProviderName'>[]): void {
+  for (const t of tasks) if (t.capacityProviderName) counts[t.capacityProviderName] = (counts[t.capacityProviderName] ?? 0) + 1;
+}
+
 /** Carries out one plan's starts; the service gets the "has started" event, or ECS's launch error. */
-async function applyStarts(b: Berth, service: Service, plan: ServicePlan, observed: string, newId: () => string): Promise<{ service: Service; started: string[] }> {
+async function applyStarts(
+  b: Berth, service: Service, plan: ServicePlan, observed: string, newId: () => string, records: readonly TaskRecord[],
+): Promise<{ service: Service; started: string[] }> {
   let next = plan.service;
   const started: string[] = [];
+  const strategy = service.capacityProviderStrategy?.length ? service.capacityProviderStrategy : undefined;
   for (const [i, start] of plan.starts.entries()) {
     const deployment = next.deployments.find((d) => d.id === start.deploymentId)!;
     const tags = await taskTags(b, next, deployment.taskDefinitionArn);
+    // A deployment keeps its strategy's split: new tasks go where its live tasks fall short.
+    const providerCounts = strategy && liveProviderCounts(records.filter((t) => t.startedBy === deployment.id));
     for (let chunk = 0, left = start.count; left > 0; chunk++, left -= RUN_TASK_MAX_COUNT) {
       try {
         const tasks = await runTask(b, {
@@ -103,7 +120,7 @@ async function applyStarts(b: Berth, service: Service, plan: ServicePlan, observ
           startedBy: deployment.id,
           group: serviceGroup(service.serviceName),
           tags,
-          launchType: service.launchType,
+          ...(strategy ? { capacityProviderStrategy: strategy, providerCounts: { ...providerCounts } } : { launchType: service.launchType }),
           placementStrategy: servicePlacementStrategy(service),
           // The version read and the tasks seen name the decision: a pass re-run on the same view
           // (after a crash before its write) gets the same tasks back; one that sees some of them
@@ -112,6 +129,7 @@ async function applyStarts(b: Berth, service: Service, plan: ServicePlan, observ
           ...(start.hostId !== undefined ? { targetHostId: start.hostId } : {}),
         });
         started.push(...tasks.map((t) => t.taskId));
+        if (providerCounts) addProviders(providerCounts, tasks);
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         next = { ...next, events: withEvents(next.events, [`(service ${service.serviceName}) failed to launch a task with (error ${message}).`], b.now(), newId) };
@@ -137,7 +155,8 @@ export async function reconcileService(b: Berth, key: ServiceKey): Promise<Servi
       stopped.push(stop.taskId);
     }
     const observed = digest(...records.map((t) => t.taskId).sort());
-    const { service: next, started } = await applyStarts(b, service, plan, observed, newId);
+    const stillWanted = records.filter((t) => !stopped.includes(t.taskId));
+    const { service: next, started } = await applyStarts(b, service, plan, observed, newId, stillWanted);
     const unchanged = started.length === 0 && stopped.length === 0 && JSON.stringify(next) === JSON.stringify(service);
     if (unchanged) return { service, plan, started, stopped, wakeAt: plan.wakeAt };
     const written = await b.store.services.update({ ...service, ...next }, service.version);

@@ -1,3 +1,4 @@
+import { type CapacityProviderStrategy, providerToStop } from '../domain/capacity-strategy';
 import type { Deployment, ObservedHost, ObservedTask, Reconcile, Service, ServicePlan } from '../domain/service';
 import { statusRank } from '../domain/task';
 import { circuitBreakerThreshold, maximumTasks, minimumHealthyTasks, newDeployment } from './deployments';
@@ -178,8 +179,8 @@ export const reconcile: Reconcile = ({ service, tasks, hosts, now, newId }) => {
       }
     } else {
       const mine = tasks.filter((t) => active(t) && t.deploymentId === primary!.id).sort(stopOrder);
-      // Scale in: the least useful of this deployment's tasks go first.
-      for (const t of mine.slice(0, Math.max(0, mine.length - desiredCount))) stopFor(t);
+      // Scale in: the least useful of this deployment's tasks go first, keeping its provider split.
+      for (const t of scaleIn(mine, Math.max(0, mine.length - desiredCount), service.capacityProviderStrategy)) stopFor(t);
       const kept = Math.min(mine.length, desiredCount);
       const room = maximumTasks(desiredCount, config) - tasks.filter(live).length;
       const need = Math.min(desiredCount - kept, room);
@@ -255,6 +256,27 @@ export const reconcile: Reconcile = ({ service, tasks, hosts, now, newId }) => {
     ...(wakeAt !== undefined ? { wakeAt } : {}),
   };
 };
+
+/**
+ * The `excess` tasks a scale-in stops, from tasks in stop order. Under a capacity provider
+ * strategy each comes from the provider furthest above its share (the split's own rule), the
+ * least useful of that provider's first.
+ */
+function scaleIn(ordered: ObservedTask[], excess: number, strategy: CapacityProviderStrategy | undefined): ObservedTask[] {
+  if (!strategy?.length) return ordered.slice(0, excess);
+  const left = [...ordered];
+  const counts: Record<string, number> = {};
+  for (const t of left) counts[t.capacityProviderName ?? ''] = (counts[t.capacityProviderName ?? ''] ?? 0) + 1;
+  const chosen: ObservedTask[] = [];
+  for (let k = 0; k < excess && left.length > 0; k += 1) {
+    const provider = providerToStop(strategy, counts);
+    const i = Math.max(0, left.findIndex((t) => (t.capacityProviderName ?? '') === provider));
+    const [t] = left.splice(i, 1);
+    counts[t.capacityProviderName ?? ''] -= 1;
+    chosen.push(t);
+  }
+  return chosen;
+}
 
 /** Which tasks to stop first: not yet running, then running but not healthy, then healthy. */
 function stopRank(t: ObservedTask): number {

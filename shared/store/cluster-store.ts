@@ -1,4 +1,7 @@
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  CAPACITY_PROVIDER_NAMES, type CapacityProviderName, type CapacityProviderStrategyItem,
+} from '../domain/capacity-strategy';
 import type { ClusterConfiguration, ClusterSetting } from '../domain/cluster-settings';
 import type { Tag } from '../domain/fields';
 import { dropUndefined } from '../domain/task-definition';
@@ -14,10 +17,16 @@ export interface ClusterRecord {
   /** Absent on clusters an older Berth made: containerInsights disabled. */
   settings?: ClusterSetting[];
   configuration?: ClusterConfiguration;
+  /** PutClusterCapacityProviders' list; absent means both Fargate providers, as ECS clusters show. */
+  capacityProviders?: CapacityProviderName[];
+  defaultCapacityProviderStrategy?: CapacityProviderStrategyItem[];
 }
 
 /** What CreateCluster sets besides the name and tags. */
-export type ClusterOptions = Pick<ClusterRecord, 'settings' | 'configuration'>;
+export type ClusterOptions = Pick<ClusterRecord, 'settings' | 'configuration' | 'capacityProviders' | 'defaultCapacityProviderStrategy'>;
+
+export const associatedProviders = (c: Pick<ClusterRecord, 'capacityProviders'>): CapacityProviderName[] =>
+  c.capacityProviders ?? [...CAPACITY_PROVIDER_NAMES];
 
 export class ClusterStore {
   constructor(private readonly db: DynamoDBDocumentClient, private readonly table: string) {}
@@ -66,7 +75,7 @@ export class ClusterStore {
     }
   }
 
-  /** UpdateCluster and UpdateClusterSettings: sets what is given; undefined unless the cluster is ACTIVE. */
+  /** UpdateCluster, UpdateClusterSettings and PutClusterCapacityProviders: sets what is given; undefined unless the cluster is ACTIVE. */
   async update(name: string, changes: ClusterOptions): Promise<ClusterRecord | undefined> {
     const u = new UpdateExpression().set(changes);
     if (u.toString() === '') {

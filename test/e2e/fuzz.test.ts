@@ -513,6 +513,10 @@ function validRequests(f: Fixture): Record<string, object> {
       } } },
     },
     UpdateClusterSettings: { cluster: 'fuzz', settings: [{ name: 'containerInsights', value: 'enabled' }] },
+    PutClusterCapacityProviders: {
+      cluster: 'fuzz', capacityProviders: ['FARGATE', 'FARGATE_SPOT'],
+      defaultCapacityProviderStrategy: [{ capacityProvider: 'FARGATE', base: 1, weight: 1 }, { capacityProvider: 'FARGATE_SPOT', weight: 2 }],
+    },
     PutAccountSetting: { name: 'awsvpcTrunking', value: 'enabled', principalArn: FUZZ_PRINCIPAL },
     PutAccountSettingDefault: { name: 'fargateTaskRetirementWaitPeriod', value: '14' },
     ListAccountSettings: { name: 'awsvpcTrunking', value: 'enabled', principalArn: FUZZ_PRINCIPAL, effectiveSettings: true, maxResults: 5 },
@@ -629,6 +633,7 @@ function accountedFor(exchanges: Sent[]): Record<string, Set<string>> {
       }
       case 'UpdateCluster':
       case 'UpdateClusterSettings':
+      case 'PutClusterCapacityProviders':
         may.clusters.add(res.cluster?.clusterName);
         break;
       case 'DeleteTaskDefinitions':

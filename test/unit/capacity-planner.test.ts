@@ -626,6 +626,34 @@ describe('planCapacity', () => {
     });
   });
 
+  describe('markets', () => {
+    it('launches a spot host for spot demand even when an on-demand host has room', () => {
+      // Prepare
+      const pending = [{ ...task('spot-1', 1024, 2048), market: 'spot' as const }, task('bare-1', 1024, 2048)];
+
+      // Act
+      const decision = decideCapacity(input({ pending, hosts: [host('od-1', 'm6i.large')] }));
+
+      // Assess: the bare task fits the on-demand host; the spot one needs a host of its own market.
+      expect(decision.placements).toEqual(expect.arrayContaining([{ taskId: 'bare-1', hostId: 'od-1', on: 'ACTIVE' }]));
+      expect(decision.plan.launches).toEqual([expect.objectContaining({ market: 'spot', count: 1 })]);
+    });
+
+    it('packs spot demand onto spot hosts with room and launches nothing', () => {
+      const pending = [{ ...task('spot-1', 1024, 2048), market: 'spot' as const }];
+      const decision = decideCapacity(input({ pending, hosts: [host('od-1', 'm6i.large'), host('spot-1', 'm6i.large', { market: 'spot' })] }));
+      expect(decision.placements).toEqual([{ taskId: 'spot-1', hostId: 'spot-1', on: 'ACTIVE' }]);
+      expect(decision.plan.launches).toEqual([]);
+    });
+
+    it('keeps maxHosts across markets', () => {
+      const pending = [{ ...task('spot-1', 1024, 2048), market: 'spot' as const }, { ...task('od-1', 1024, 2048), market: 'on-demand' as const }];
+      const decision = decideCapacity(input({ pending, policy: { ...POLICY, maxHosts: 1 } }));
+      expect(decision.newHosts).toHaveLength(1);
+      expect(decision.deferred).toHaveLength(1);
+    });
+  });
+
   describe('unschedulable', () => {
     it('fails a task no instance type can hold, naming its size', () => {
       // Act

@@ -179,6 +179,24 @@ describe('Service scheduler', () => {
       expect(plan.service.deployments[0].failedTasks).toBe(0);
     });
 
+    it('scales in keeping the capacity provider split', () => {
+      // Prepare: 4 FARGATE and 5 FARGATE_SPOT under base 1 weight 1 / weight 2, scaled to 6.
+      const strategy = [{ capacityProvider: 'FARGATE' as const, base: 1, weight: 1 }, { capacityProvider: 'FARGATE_SPOT' as const, base: 0, weight: 2 }];
+      const { service, tasks } = steadyService(9, { capacityProviderStrategy: strategy });
+      const providers = ['FARGATE', 'FARGATE', 'FARGATE', 'FARGATE', 'FARGATE_SPOT', 'FARGATE_SPOT', 'FARGATE_SPOT', 'FARGATE_SPOT', 'FARGATE_SPOT'];
+      const split = tasks.map((t, i) => ({ ...t, capacityProviderName: providers[i] }));
+
+      // Act
+      const plan = pass({ ...service, desiredCount: 6 }, split);
+
+      // Assess: one FARGATE and two FARGATE_SPOT go, leaving the split of six (3 and 3).
+      const stopped = new Set(plan.stops.map((s) => s.taskId));
+      const left = split.filter((t) => !stopped.has(t.taskId)).map((t) => t.capacityProviderName);
+      expect(plan.stops).toHaveLength(3);
+      expect(left.filter((p) => p === 'FARGATE')).toHaveLength(3);
+      expect(left.filter((p) => p === 'FARGATE_SPOT')).toHaveLength(3);
+    });
+
     it('scales 3 → 0 → 5', () => {
       const { service, tasks, dep } = steadyService(3);
       const down = pass({ ...service, desiredCount: 0 }, tasks);
