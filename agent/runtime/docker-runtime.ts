@@ -82,14 +82,8 @@ export class DockerRuntime implements ContainerRuntime {
     this.killedForMemory = options.killedForMemory ?? ((id) => kernelKilledForMemory(id));
   }
 
-  async hasImage(image: string): Promise<boolean> {
-    try {
-      await this.docker.getImage(image).inspect();
-      return true;
-    } catch (e) {
-      if (statusOf(e) === 404) return false;
-      throw e;
-    }
+  hasImage(image: string): Promise<boolean> {
+    return exists(() => this.docker.getImage(image).inspect());
   }
 
   async pull(image: string, auth?: RegistryAuth): Promise<void> {
@@ -327,14 +321,8 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async hasVolume(name: string): Promise<boolean> {
-    try {
-      await this.docker.getVolume(name).inspect();
-      return true;
-    } catch (e) {
-      if (statusOf(e) === 404) return false;
-      throw e;
-    }
+  hasVolume(name: string): Promise<boolean> {
+    return exists(() => this.docker.getVolume(name).inspect());
   }
 
   async removeVolume(name: string): Promise<void> {
@@ -621,6 +609,17 @@ function epochMs(time: string | undefined): number | undefined {
 
 function maxDefined(time: number | undefined, floor: number): number | undefined {
   return time === undefined ? undefined : Math.max(time, floor);
+}
+
+/** Whether the engine knows what `inspect` looks at: 404 is no; any other failure is thrown. */
+async function exists(inspect: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await inspect();
+    return true;
+  } catch (e) {
+    if (statusOf(e) === 404) return false;
+    throw e;
+  }
 }
 
 function statusOf(e: unknown): number | undefined {

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 
 export interface DynamoOptions {
   /** dynalite's URL locally; absent on AWS. */
@@ -22,3 +22,17 @@ export function createDocumentClient(options: DynamoOptions = {}): DynamoDBDocum
 
 export const isConditionFailure = (e: unknown): boolean =>
   e instanceof Error && e.name === 'ConditionalCheckFailedException';
+
+/**
+ * One conditional UpdateItem: the item as written, or undefined when its condition did not hold
+ * (the race or state it guards against); any other failure is thrown.
+ */
+export async function updateIf<T>(db: DynamoDBDocumentClient, input: Omit<UpdateCommandInput, 'ReturnValues'>): Promise<T | undefined> {
+  try {
+    const r = await db.send(new UpdateCommand({ ...input, ReturnValues: 'ALL_NEW' }));
+    return r.Attributes as T;
+  } catch (e) {
+    if (isConditionFailure(e)) return undefined;
+    throw e;
+  }
+}

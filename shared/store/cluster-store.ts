@@ -5,7 +5,7 @@ import {
 import type { ClusterConfiguration, ClusterSetting } from '../domain/cluster-settings';
 import type { Tag } from '../domain/fields';
 import { dropUndefined } from '../domain/task-definition';
-import { isConditionFailure } from './client';
+import { isConditionFailure, updateIf } from './client';
 import { scanAll } from './scan';
 import { UpdateExpression } from './update-expression';
 
@@ -58,21 +58,14 @@ export class ClusterStore {
   }
 
   async deactivate(name: string): Promise<ClusterRecord | undefined> {
-    try {
-      const r = await this.db.send(new UpdateCommand({
-        TableName: this.table,
-        Key: { name },
-        UpdateExpression: 'SET #s = :inactive',
-        ConditionExpression: 'attribute_exists(#n)',
-        ExpressionAttributeNames: { '#n': 'name', '#s': 'status' },
-        ExpressionAttributeValues: { ':inactive': 'INACTIVE' },
-        ReturnValues: 'ALL_NEW',
-      }));
-      return r.Attributes as ClusterRecord;
-    } catch (e) {
-      if (isConditionFailure(e)) return undefined;
-      throw e;
-    }
+    return updateIf<ClusterRecord>(this.db, {
+      TableName: this.table,
+      Key: { name },
+      UpdateExpression: 'SET #s = :inactive',
+      ConditionExpression: 'attribute_exists(#n)',
+      ExpressionAttributeNames: { '#n': 'name', '#s': 'status' },
+      ExpressionAttributeValues: { ':inactive': 'INACTIVE' },
+    });
   }
 
   /** UpdateCluster, UpdateClusterSettings and PutClusterCapacityProviders: sets what is given; undefined unless the cluster is ACTIVE. */
@@ -82,22 +75,15 @@ export class ClusterStore {
       const c = await this.get(name);
       return c?.status === 'ACTIVE' ? c : undefined;
     }
-    try {
-      const r = await this.db.send(new UpdateCommand({
-        TableName: this.table,
-        Key: { name },
-        UpdateExpression: u.toString(),
-        // A cluster deleted meanwhile stays deleted rather than coming back with new settings.
-        ConditionExpression: '#s = :active',
-        ExpressionAttributeNames: { ...u.names, '#s': 'status' },
-        ExpressionAttributeValues: { ...u.values, ':active': 'ACTIVE' },
-        ReturnValues: 'ALL_NEW',
-      }));
-      return r.Attributes as ClusterRecord;
-    } catch (e) {
-      if (isConditionFailure(e)) return undefined;
-      throw e;
-    }
+    return updateIf<ClusterRecord>(this.db, {
+      TableName: this.table,
+      Key: { name },
+      UpdateExpression: u.toString(),
+      // A cluster deleted meanwhile stays deleted rather than coming back with new settings.
+      ConditionExpression: '#s = :active',
+      ExpressionAttributeNames: { ...u.names, '#s': 'status' },
+      ExpressionAttributeValues: { ...u.values, ':active': 'ACTIVE' },
+    });
   }
 
   async setTags(name: string, tags: Tag[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Tag } from '../domain/fields';
 import type { TaskDefinitionSpec } from '../domain/task-definition';
-import { isConditionFailure } from './client';
+import { updateIf } from './client';
 import { scanAll } from './scan';
 
 export interface TaskDefinitionRecord extends TaskDefinitionSpec {
@@ -71,22 +71,15 @@ export class TaskDefinitionStore {
   }
 
   async deregister(family: string, revision: number, now: number): Promise<TaskDefinitionRecord | undefined> {
-    try {
-      const r = await this.db.send(new UpdateCommand({
-        TableName: this.table,
-        Key: { family, revision },
-        // Deregistering twice keeps the first deregisteredAt; a deleted revision stays deleted.
-        UpdateExpression: 'SET #s = :inactive, deregisteredAt = if_not_exists(deregisteredAt, :now)',
-        ConditionExpression: 'attribute_exists(#f) AND revision > :head AND #s <> :deleting',
-        ExpressionAttributeNames: { '#s': 'status', '#f': 'family' },
-        ExpressionAttributeValues: { ':inactive': 'INACTIVE', ':now': now, ':head': HEAD, ':deleting': 'DELETE_IN_PROGRESS' },
-        ReturnValues: 'ALL_NEW',
-      }));
-      return r.Attributes as TaskDefinitionRecord;
-    } catch (e) {
-      if (isConditionFailure(e)) return undefined;
-      throw e;
-    }
+    return updateIf<TaskDefinitionRecord>(this.db, {
+      TableName: this.table,
+      Key: { family, revision },
+      // Deregistering twice keeps the first deregisteredAt; a deleted revision stays deleted.
+      UpdateExpression: 'SET #s = :inactive, deregisteredAt = if_not_exists(deregisteredAt, :now)',
+      ConditionExpression: 'attribute_exists(#f) AND revision > :head AND #s <> :deleting',
+      ExpressionAttributeNames: { '#s': 'status', '#f': 'family' },
+      ExpressionAttributeValues: { ':inactive': 'INACTIVE', ':now': now, ':head': HEAD, ':deleting': 'DELETE_IN_PROGRESS' },
+    });
   }
 
   /**
@@ -95,22 +88,15 @@ export class TaskDefinitionStore {
    * which, to report it as ECS does.
    */
   async markDeleted(family: string, revision: number): Promise<TaskDefinitionRecord | undefined> {
-    try {
-      const r = await this.db.send(new UpdateCommand({
-        TableName: this.table,
-        Key: { family, revision },
-        UpdateExpression: 'SET #s = :deleting',
-        // Checked on the item itself, so a revision is never deleted while it is ACTIVE.
-        ConditionExpression: 'revision > :head AND #s IN (:inactive, :deleting)',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':inactive': 'INACTIVE', ':deleting': 'DELETE_IN_PROGRESS', ':head': HEAD },
-        ReturnValues: 'ALL_NEW',
-      }));
-      return r.Attributes as TaskDefinitionRecord;
-    } catch (e) {
-      if (isConditionFailure(e)) return undefined;
-      throw e;
-    }
+    return updateIf<TaskDefinitionRecord>(this.db, {
+      TableName: this.table,
+      Key: { family, revision },
+      UpdateExpression: 'SET #s = :deleting',
+      // Checked on the item itself, so a revision is never deleted while it is ACTIVE.
+      ConditionExpression: 'revision > :head AND #s IN (:inactive, :deleting)',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: { ':inactive': 'INACTIVE', ':deleting': 'DELETE_IN_PROGRESS', ':head': HEAD },
+    });
   }
 
   async setTags(family: string, revision: number, tags: Tag[]): Promise<void> {

@@ -1,8 +1,8 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Tag } from '../domain/fields';
 import { type ContainerState, type StopOutcome, type Task, type TaskStatus, type TaskTimestamp, statusRank } from '../domain/task';
 import type { TaskNetwork } from '../domain/task-network';
-import { isConditionFailure } from './client';
+import { isConditionFailure, updateIf } from './client';
 import { scanAll } from './scan';
 import { UpdateExpression } from './update-expression';
 
@@ -82,21 +82,14 @@ export class TaskStore {
   /** Applies `update` (plus a version bump) when `condition` holds; undefined when it did not. */
   private async apply(key: TaskKey, update: UpdateExpression, condition: string): Promise<TaskRecord | undefined> {
     update.add('version', 1);
-    try {
-      const r = await this.db.send(new UpdateCommand({
-        TableName: this.table,
-        Key: keyOf(key),
-        UpdateExpression: update.toString(),
-        ConditionExpression: `attribute_exists(taskId) AND (${condition})`,
-        ExpressionAttributeNames: update.names,
-        ExpressionAttributeValues: update.values,
-        ReturnValues: 'ALL_NEW',
-      }));
-      return r.Attributes as TaskRecord;
-    } catch (e) {
-      if (isConditionFailure(e)) return undefined;
-      throw e;
-    }
+    return updateIf<TaskRecord>(this.db, {
+      TableName: this.table,
+      Key: keyOf(key),
+      UpdateExpression: update.toString(),
+      ConditionExpression: `attribute_exists(taskId) AND (${condition})`,
+      ExpressionAttributeNames: update.names,
+      ExpressionAttributeValues: update.values,
+    });
   }
 
   /**
