@@ -17,6 +17,8 @@ const agentCall = (h: Harness, operation: string, body: object) =>
 /** Only machines Berth launched join the fleet, and a host only ever acts on its own work. */
 describe('Host identity', () => {
   let h: Harness;
+  /** Every registered host's agent by id: a task may land on any of them. */
+  const agents = new Map<string, AgentClient>();
   beforeAll(async () => {
     h = await startHarness({ config: { openHostRegistration: false } });
   });
@@ -26,6 +28,7 @@ describe('Host identity', () => {
     await launch(h, 'i-good', 'token-good');
     const agent = new AgentClient(h.url, 'i-good', { bootstrapToken: 'token-good' });
     const r = await agent.register(2048, 3840);
+    agents.set('i-good', agent);
     expect(r.credentials?.accessKeyId).toMatch(/^BH[A-Z2-7]{18}$/);
     await agent.heartbeat();
     expect(await agent.poll({}, 0)).toEqual([]);
@@ -60,11 +63,13 @@ describe('Host identity', () => {
     const b = new AgentClient(h.url, 'i-b', { bootstrapToken: 'tb' });
     await a.register(2048, 3840);
     await b.register(2048, 3840);
+    agents.set('i-a', a).set('i-b', b);
     await h.ecs.send(new RegisterTaskDefinitionCommand({ family: 'owned', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512', containerDefinitions: [{ name: 'c', image: 'busybox' }] }));
     const arn = (await h.ecs.send(new RunTaskCommand({ taskDefinition: 'owned' }))).tasks![0].taskArn!;
     const taskId = arn.split('/').pop()!;
     const t = await eventually(async () => (await h.berth.store.tasks.get({ cluster: 'default', taskId }))?.hostId, 10_000, 'placement');
-    const [owner, other] = t === 'i-a' ? [a, b] : [b, a];
+    const owner = agents.get(t)!;
+    const other = owner === a ? b : a;
 
     // Act + assess: the other host may neither report on it nor pose as its owner.
     const report = { task: { cluster: 'default', taskId }, lastStatus: 'RUNNING' as const, containers: [], timestamps: {}, seq: Date.now() };
