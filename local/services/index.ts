@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { ApiHandlerOptions } from '../../shared/ecs-api/handler';
+import type { ApiHandlerOptions } from '../../shared/aws-protocol/handler';
 import type { LocalBerth } from '../berth';
 import { secretSlices } from './secret-slices';
 import { createLogsHandler } from './logs/handler';

@@ -1,5 +1,5 @@
 import type { Berth } from '../../shared/context';
-import type { ApiHandlerOptions } from '../../shared/ecs-api/handler';
+import type { ApiHandlerOptions } from '../../shared/aws-protocol/handler';
 import { createDocumentClient } from '../../shared/store/client';
 import { ensureTables } from '../dynalite';
 import { join } from 'node:path';

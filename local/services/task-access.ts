@@ -1,7 +1,7 @@
 import { taskPrincipal } from '../../shared/auth/task-credentials';
 import type { Berth } from '../../shared/context';
 import { parseValueFrom } from '../../shared/domain/value-from';
-import type { Caller } from '../../shared/ecs-api/operation';
+import type { Caller } from '../../shared/aws-protocol/operation';
 import { AccessDeniedException } from './errors';
 
 /**

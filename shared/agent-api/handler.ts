@@ -1,6 +1,6 @@
 import { USER_PRINCIPALS } from '../auth/access-keys';
 import type { Berth } from '../context';
-import { type ApiHandlerOptions, createJsonApiHandler } from '../ecs-api/handler';
+import { type ApiHandlerOptions, createJsonApiHandler } from '../aws-protocol/handler';
 import { AGENT_OPERATIONS, AGENT_TARGET_PREFIX } from './operations';
 import { OPERATOR_OPERATIONS, OPERATOR_TARGET_PREFIX } from './operator';
 

@@ -1,6 +1,6 @@
 import { MissingAuthenticationTokenException } from '../auth/errors';
 import type { Berth } from '../context';
-import type { Caller, Operation } from '../ecs-api/operation';
+import type { Caller, Operation } from '../aws-protocol/operation';
 import { pollAssignments } from '../lifecycle/assignments';
 import { ReportRefusedException, registerHost, reportTaskState } from '../lifecycle/reports';
 import { AGENT_REQUESTS, type AgentOperation, type AgentRequest } from '../agent-wire/requests';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AccessDeniedException } from '../auth/errors';
 import { hostId } from '../agent-wire/requests';
-import type { Operation } from '../ecs-api/operation';
+import type { Operation } from '../aws-protocol/operation';
 import { handleSpotInterruption } from '../capacity/interruption';
 import { parseRequest } from './parse';
 

@@ -5,7 +5,7 @@ import {
 } from '../domain/account-settings';
 import { InvalidParameterException } from '../domain/errors';
 import { type Json, optBool, optString, reqString } from '../domain/fields';
-import type { Operation } from './operation';
+import type { Operation } from '../aws-protocol/operation';
 import { page } from './paging';
 
 /**

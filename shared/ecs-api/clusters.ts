@@ -10,7 +10,7 @@ import { associatedProviders } from '../store/cluster-store';
 import { isPendingStatus } from '../domain/task';
 import type { ClusterOptions, ClusterRecord } from '../store';
 import { effectiveAccountSetting } from './account-settings';
-import type { Operation } from './operation';
+import type { Operation } from '../aws-protocol/operation';
 import { page } from './paging';
 import { CLUSTER_FIELDS, type ClusterCounts, type ClusterField, type Failure, toEcsCluster } from './shapes';
 

@@ -7,7 +7,7 @@ import { activeCluster } from '../lifecycle/run-task';
 import { hostAttributes } from '../scheduler/host-attributes';
 import { DEFAULT_HEARTBEAT_TIMEOUT_SECONDS } from '../capacity/manager';
 import type { HostRecord } from '../store';
-import type { Operation } from './operation';
+import type { Operation } from '../aws-protocol/operation';
 import { page } from './paging';
 import { type Failure, epochSeconds } from './shapes';
 

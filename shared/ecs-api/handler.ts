@@ -1,47 +1,8 @@
-import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { USER_PRINCIPALS } from '../auth/access-keys';
-import { type AuthenticatedEvent, type SigV4Options, sigv4Auth } from '../auth/middleware';
+import { type ApiHandlerOptions, createJsonApiHandler } from '../aws-protocol/handler';
 import type { Berth } from '../context';
-import { type JsonEvent, ecsErrors, ecsResponse, jsonProtocol, requestLog } from './middleware';
-import type { Operation } from './operation';
 import { OPERATIONS, TARGET_PREFIX } from './operations';
 
-export interface ApiHandlerOptions {
-  log?: (line: object) => void;
-  maxBodyBytes?: number;
-  /**
-   * `required` (the default): every call is signed. `optional`: a signed call is verified, an
-   * unsigned one goes on without a principal (the agent API's first registration).
-   */
-  authenticate?: 'required' | 'optional';
-}
-
-/**
- * A JSON 1.1 API as a Lambda handler for an API Gateway HTTP API (payload v2). The local server
- * and the tests call these very handlers.
- */
-export function createJsonApiHandler(
-  berth: () => Berth | Promise<Berth>,
-  api: { targetPrefix: string; operations: Readonly<Record<string, Operation>>; auth: Omit<SigV4Options, 'berth'> },
-  options: ApiHandlerOptions = {},
-) {
-  const log = options.log ?? ((line: object) => console.log(JSON.stringify(line)));
-  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
-    // middy runs `after`/`onError` in reverse order: the log sees the error already shaped.
-    .use(requestLog(log))
-    .use(ecsErrors(log));
-  // Authentication comes before parsing: an unsigned request learns nothing of the body's rules.
-  handler.use(sigv4Auth({ berth, ...api.auth, optional: options.authenticate === 'optional' }));
-  return handler
-    .use(jsonProtocol({ ...api, maxBodyBytes: options.maxBodyBytes }))
-    .handler(async (event: JsonEvent) => {
-      const { operation, body, requestId } = event.call!;
-      const result = await api.operations[operation](await berth(), body, { principal: (event as AuthenticatedEvent).principal });
-      return ecsResponse(200, result, requestId);
-    });
-}
-
-/** The ECS API. */
+/** The ECS API: JSON 1.1, signed for service `ecs` by a user's key. */
 export const createApiHandler = (berth: () => Berth | Promise<Berth>, options: ApiHandlerOptions = {}) =>
   createJsonApiHandler(berth, { targetPrefix: TARGET_PREFIX, operations: OPERATIONS, auth: { services: ['ecs'], principal: USER_PRINCIPALS } }, options);

@@ -1,7 +1,7 @@
 import * as accountSettings from './account-settings';
 import * as clusters from './clusters';
 import * as containerInstances from './container-instances';
-import type { Operation } from './operation';
+import type { Operation } from '../aws-protocol/operation';
 import * as services from './services';
 import * as tags from './tags';
 import * as taskDefinitions from './task-definitions';

@@ -16,7 +16,7 @@ import { newDeployment, startDeployment } from '../services/deployments';
 import { isPendingStatus } from '../domain/task';
 import { activeCluster, runnableDefinition } from '../lifecycle/run-task';
 import type { ClusterRecord, ServiceKey, ServiceRecord } from '../store';
-import type { Operation } from './operation';
+import type { Operation } from '../aws-protocol/operation';
 import { page } from './paging';
 import { type Failure, type TaskCounts, toEcsService } from './shapes';
 

@@ -2,7 +2,7 @@ import type { Berth } from '../context';
 import { type ResourceRef, parseResourceArn } from '../domain/arns';
 import { InvalidParameterException, ResourceNotFoundException } from '../domain/errors';
 import { type Tag, mergeTags, optStringList, readTags, reqString } from '../domain/fields';
-import type { Operation } from './operation';
+import type { Operation } from '../aws-protocol/operation';
 import { toEcsTags } from './shapes';
 
 /** Reads and writes the tags of whatever the ARN names, through its own repository. */

@@ -4,7 +4,7 @@ import { ClientException, InvalidParameterException } from '../domain/errors';
 import { type Json, oneOf, optString, optStringList, reqString } from '../domain/fields';
 import { readRegisterRequest } from '../domain/task-definition';
 import type { TaskDefinitionRecord } from '../store';
-import type { Operation } from './operation';
+import type { Operation } from '../aws-protocol/operation';
 import { page } from './paging';
 import { type Failure, toEcsTags, toEcsTaskDefinition } from './shapes';
 

@@ -11,7 +11,7 @@ import type { TaskOverrides } from '../domain/task';
 import { dropUndefined } from '../domain/task-definition';
 import { HostPortsUnavailable, type RunTaskRequest, activeCluster, runTask } from '../lifecycle/run-task';
 import { stopTask } from '../lifecycle/stop-task';
-import type { Operation } from './operation';
+import type { Operation } from '../aws-protocol/operation';
 import { page } from './paging';
 import { readPlacement } from './placement';
 import { type Failure, toEcsTask } from './shapes';

@@ -1,5 +1,5 @@
 import type { Berth } from '../../../shared/context';
-import { type ApiHandlerOptions, createJsonApiHandler } from '../../../shared/ecs-api/handler';
+import { type ApiHandlerOptions, createJsonApiHandler } from '../../../shared/aws-protocol/handler';
 import { createDocumentClient } from '../../../shared/store/client';
 import { hostLogAccess } from './host-access';
 import { LogStore } from './log-store';

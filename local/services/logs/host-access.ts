@@ -1,7 +1,7 @@
 import { awslogsTarget } from '../../../agent/logs/task-logs';
 import type { Berth } from '../../../shared/context';
 import type { Json } from '../../../shared/domain/fields';
-import type { Caller } from '../../../shared/ecs-api/operation';
+import type { Caller } from '../../../shared/aws-protocol/operation';
 import { assignmentsFor } from '../../../shared/lifecycle/assignments';
 import { DEFAULT_METRICS_LOG_GROUP } from '../../../shared/metrics/catalog';
 import { AccessDeniedException } from '../errors';

@@ -1,5 +1,5 @@
 import type { Json } from '../../../shared/domain/fields';
-import type { Caller, Operation } from '../../../shared/ecs-api/operation';
+import type { Caller, Operation } from '../../../shared/aws-protocol/operation';
 import type { LogsContext } from './context';
 import { filterLogEvents } from './filter-log-events';
 import { getLogEvents } from './get-log-events';

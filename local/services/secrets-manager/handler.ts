@@ -1,5 +1,5 @@
 import type { Berth } from '../../../shared/context';
-import { type ApiHandlerOptions, createJsonApiHandler } from '../../../shared/ecs-api/handler';
+import { type ApiHandlerOptions, createJsonApiHandler } from '../../../shared/aws-protocol/handler';
 import { SECRETS_MANAGER_TARGET_PREFIX, type SecretsManagerContext, secretsManagerOperations } from './operations';
 
 /**

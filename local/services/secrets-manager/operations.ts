@@ -3,7 +3,7 @@ import type { Partition } from '../../../shared/domain/arns';
 import { InvalidParameterException as EcsInvalidParameter } from '../../../shared/domain/errors';
 import type { Json } from '../../../shared/domain/fields';
 import { isUserKey } from '../../../shared/auth/access-keys';
-import type { Caller, Operation } from '../../../shared/ecs-api/operation';
+import type { Caller, Operation } from '../../../shared/aws-protocol/operation';
 import { page } from '../../../shared/ecs-api/paging';
 import { AccessDeniedException, ValidationException } from '../errors';
 import { epochSeconds, optBool, optInt, optStr, optStrList, reqStr } from '../request';

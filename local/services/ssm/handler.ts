@@ -1,5 +1,5 @@
 import type { Berth } from '../../../shared/context';
-import { type ApiHandlerOptions, createJsonApiHandler } from '../../../shared/ecs-api/handler';
+import { type ApiHandlerOptions, createJsonApiHandler } from '../../../shared/aws-protocol/handler';
 import { SSM_TARGET_PREFIX, type SsmContext, ssmOperations } from './operations';
 
 /** The local Parameter Store, on the local endpoint's `POST /` beside ECS; hosts may read. */

@@ -1,6 +1,6 @@
 import type { Partition } from '../../../shared/domain/arns';
 import { isUserKey } from '../../../shared/auth/access-keys';
-import type { Caller, Operation } from '../../../shared/ecs-api/operation';
+import type { Caller, Operation } from '../../../shared/aws-protocol/operation';
 import { AccessDeniedException, ValidationException } from '../errors';
 import { epochSeconds, optBool, optStr, optStrList, reqStr } from '../request';
 import type { Sealer } from '../../../shared/cloud/local/sealer';

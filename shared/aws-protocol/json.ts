@@ -35,7 +35,7 @@ const header = (event: APIGatewayProxyEventV2, name: string) => {
 };
 
 /**
- * Parses AWS's JSON 1.1 protocol, as ECS speaks it (and the agent API after it): `X-Amz-Target`
+ * Parses AWS's JSON 1.0/1.1 protocol, as ECS speaks it (and the agent API and the local slices after it): `X-Amz-Target`
  * names the operation, the body is a JSON object.
  */
 export function jsonProtocol(
@@ -80,21 +80,21 @@ function refuseProtoKeys(this: unknown, key: string, value: unknown): unknown {
   return value;
 }
 
-export const ecsResponse = (status: number, body: object, requestId: string): APIGatewayProxyStructuredResultV2 => ({
+export const jsonResponse = (status: number, body: object, requestId: string): APIGatewayProxyStructuredResultV2 => ({
   statusCode: status,
   headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': requestId },
   body: JSON.stringify(body),
 });
 
-/** The one place errors become HTTP: ECS's `{__type, message}` with the error's status. */
-export function ecsErrors(log: (line: object) => void = console.error): MiddlewareObj<JsonEvent, APIGatewayProxyStructuredResultV2> {
+/** The one place errors become HTTP: AWS's JSON `{__type, message}` with the error's status. */
+export function awsErrors(log: (line: object) => void = console.error): MiddlewareObj<JsonEvent, APIGatewayProxyStructuredResultV2> {
   const onError = (request: JsonRequest) => {
     const known = request.error instanceof EcsError && !(request.error instanceof ServerException);
     const error = known ? (request.error as EcsError) : new ServerException({ cause: request.error });
     if (!known) log({ level: 'error', message: 'unhandled error', error: String(request.error), stack: (request.error as Error)?.stack });
-    request.response = ecsResponse(error.statusCode, { __type: error.name, message: error.message }, request.event.call?.requestId ?? randomUUID());
+    request.response = jsonResponse(error.statusCode, { __type: error.name, message: error.message }, request.event.call?.requestId ?? randomUUID());
   };
-  return { onError, name: 'ecsErrors' };
+  return { onError, name: 'awsErrors' };
 }
 
 /** One structured line per call: operation, status and duration; never the body (it may hold secrets). */
