@@ -44,6 +44,8 @@ const NODE_RUNTIME_DEPRECATION: Record<string, string> = {
 const FUNCTIONS: Record<string, string> = {
   api: 'functions/api.handler',
   agent: 'functions/agent.handler',
+  operator: 'functions/operator.handler',
+  operatorKey: 'functions/operator.createOperatorKey',
   capacity: 'functions/capacity.handler',
   services: 'functions/services.handler',
   spot: 'functions/spot.handler',
@@ -99,6 +101,12 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
   // Stops the tasks of an interrupted spot host (their stop workflows) and asks for capacity.
   'functions/spot': {
     actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction'],
+    startable: ['stop'],
+  },
+  // The operator API: a spot interruption by hand stops tasks (as functions/spot); a new
+  // person's key is sealed (kms:Encrypt); every signed call opens one (kms:Decrypt).
+  'functions/operator': {
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction', 'kms:Encrypt', 'kms:Decrypt'],
     startable: ['stop'],
   },
   // An agent's STOPPED report ends the task's waits and starts its stop workflow. Registration
@@ -461,6 +469,7 @@ describe('serverless.yml', () => {
     it.each([
       ['POST /', 'functions/api.handler'],
       ['POST /agent', 'functions/agent.handler'],
+      ['POST /operator', 'functions/operator.handler'],
     ])('serves %s of the HTTP API with %s', (routeKey, handler) => {
       // Prepare
       const routes = resourcesOfType(template, 'AWS::ApiGatewayV2::Route').filter(
