@@ -11,6 +11,8 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 
+import { createHash } from 'node:crypto';
+import { AGENT_BUNDLE_FILE, agentBundleKey } from '../../deploy/host-user-data';
 import { LAMBDA_VARIABLES } from '../../shared/environment';
 import { KEY_TYPES, TABLES, localIndexesOf, tableNames } from '../../shared/store/tables';
 
@@ -522,6 +524,54 @@ describe('serverless.yml', () => {
     it('declares no table that shared/store/tables.ts does not know', () => {
       const declared = resourcesOfType(template, 'AWS::DynamoDB::Table').map(([, r]) => r.Properties.TableName);
       expect(declared.sort()).toEqual(Object.values(tableNames(TABLE_PREFIX)).sort());
+    });
+  });
+
+  describe('hosts', () => {
+    const launchData = () => resource('HostLaunchTemplate')!.Properties.LaunchTemplateData;
+    const userData = (): string => launchData().UserData['Fn::Base64']['Fn::Sub'];
+
+    it('launches Amazon Linux 2023 through its public SSM parameter, requiring IMDSv2 with a hop limit of 1', () => {
+      expect(launchData().ImageId).toMatch(/^\{\{resolve:ssm:\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-[\w-]+\}\}$/);
+      expect(launchData().MetadataOptions).toEqual({ HttpEndpoint: 'enabled', HttpTokens: 'required', HttpPutResponseHopLimit: 1 });
+      expect(referencedIds(launchData().IamInstanceProfile)).toEqual(['HostInstanceProfile']);
+      expect(referencedIds(resource('HostInstanceProfile')!.Properties.Roles)).toEqual(['HostRole']);
+      expect(referencedIds(launchData().SecurityGroupIds)).toEqual(['HostSecurityGroup']);
+      expect(resource('HostSecurityGroup')!.Properties.SecurityGroupIngress).toBeUndefined();
+    });
+
+    it('is what the capacity function launches, and the only role it may pass', () => {
+      const capacity = resource(lambdaLogicalId('capacity'))!;
+      expect(referencedIds(capacity.Properties.Environment.Variables.BERTH_LAUNCH_TEMPLATE_ID)).toEqual(['HostLaunchTemplate']);
+      const roleName = resource('HostRole')!.Properties.RoleName;
+      const passRole = roleStatements(resource(capacity.Properties.Role['Fn::GetAtt'][0])!)
+        .filter((st) => asArray(st.Action).includes('iam:PassRole')).flatMap((st) => asArray<Json>(st.Resource).map(resolvePseudo));
+      expect(passRole).toHaveLength(1);
+      expect(`arn:aws:iam::${ACCOUNT_ID}:role/${roleName.replace('${sls:stage}', STAGE)}`).toMatch(new RegExp(`^${passRole[0].replace(/\*/g, '.*')}$`));
+    });
+
+    it('fetches the agent bundle packaged with it from the stack\'s bucket and checks its SHA-256, then calls the stack\'s API', () => {
+      // Prepare: packaging bundled the agent; the user data must name exactly that file.
+      const sha256 = createHash('sha256').update(readFileSync(AGENT_BUNDLE_FILE)).digest('hex');
+
+      // Assess
+      expect(userData()).toContain(`aws s3 cp --only-show-errors 's3://\${AgentArtifactsBucket}/${agentBundleKey(sha256)}' /opt/berth/agent.js`);
+      expect(userData()).toContain(`echo '${sha256}  /opt/berth/agent.js' | sha256sum -c -`);
+      expect(userData()).toContain("'BERTH_ENDPOINT=https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}'");
+      expect(referencedIds(launchData().UserData).sort()).toEqual(['AgentArtifactsBucket', 'HttpApi']);
+    });
+
+    it('gives the hosts\' role only what the agent itself needs, never a * action or resource', () => {
+      const statements = roleStatements(resource('HostRole')!);
+      expect(statements.flatMap((st) => asArray<string>(st.Action)).sort()).toEqual(
+        ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 'sts:AssumeRole'],
+      );
+      for (const st of statements) {
+        for (const r of asArray<Json>(st.Resource)) expect(resolvePseudo(r)).not.toBe('*');
+        for (const a of asArray<string>(st.Action)) expect(a).not.toContain('*');
+      }
+      const getObject = statements.find((st) => asArray(st.Action).includes('s3:GetObject'))!;
+      expect(getObject.Resource).toEqual({ 'Fn::Sub': '${AgentArtifactsBucket.Arn}/agent/*' });
     });
   });
 
