@@ -48,6 +48,7 @@ const FUNCTIONS: Record<string, string> = {
   agent: 'functions/agent.handler',
   operator: 'functions/operator.handler',
   operatorKey: 'functions/operator.createOperatorKey',
+  teardown: 'functions/teardown.handler',
   capacity: 'functions/capacity.handler',
   services: 'functions/services.handler',
   spot: 'functions/spot.handler',
@@ -110,6 +111,11 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
   'functions/operator': {
     actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction', 'kms:Encrypt', 'kms:Decrypt'],
     startable: ['stop'],
+  },
+  // The stack's deletion terminates its hosts (by tag) before the rest goes.
+  'functions/teardown': {
+    actions: [...LOG_ACTIONS, 'ec2:DescribeInstances', 'ec2:TerminateInstances'],
+    startable: [],
   },
   // An agent's STOPPED report ends the task's waits and starts its stop workflow. Registration
   // seals the new host key (kms:Encrypt); every signed call opens one (kms:Decrypt).
@@ -559,6 +565,16 @@ describe('serverless.yml', () => {
       expect(userData()).toContain(`echo '${sha256}  /opt/berth/agent.js' | sha256sum -c -`);
       expect(userData()).toContain("'BERTH_ENDPOINT=https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}'");
       expect(referencedIds(launchData().UserData).sort()).toEqual(['AgentArtifactsBucket', 'HttpApi']);
+    });
+
+    it('terminates them when the stack is deleted: after the capacity function, before their role, profile, group and template', () => {
+      const teardown = resource('HostsTeardown')!;
+      expect(referencedIds(teardown.Properties.ServiceToken)).toEqual([lambdaLogicalId('teardown')]);
+      expect(asArray<string>(teardown.DependsOn).sort()).toEqual(['HostInstanceProfile', 'HostLaunchTemplate', 'HostRole', 'HostSecurityGroup']);
+      expect(asArray(resource(lambdaLogicalId('capacity'))!.DependsOn)).toContain('HostsTeardown');
+      const terminate = roleStatements(resource(resource(lambdaLogicalId('teardown'))!.Properties.Role['Fn::GetAtt'][0])!)
+        .find((st) => asArray(st.Action).includes('ec2:TerminateInstances'))!;
+      expect((terminate as Json).Condition).toEqual({ StringEquals: { 'ec2:ResourceTag/berth:managed': 'true' } });
     });
 
     it('gives the hosts\' role only what the agent itself needs, never a * action or resource', () => {
