@@ -205,6 +205,31 @@ describe('Firing (a test clock over dynalite)', () => {
     await scheduler.send(new DeleteScheduleCommand({ Name: 'broken' }));
   });
 
+  it('neither loses nor doubles a due run when the firer dies between RunTask and its write', async () => {
+    // Prepare: a firer whose write after RunTask never lands (the process died there).
+    await scheduler.send(new CreateScheduleCommand(input('crash', { ScheduleExpression: 'rate(1 hour)' })));
+    const store = h.berth.store.schedules;
+    const replace = store.replace.bind(store);
+    store.replace = async () => {
+      throw new Error('killed');
+    };
+
+    // Act: the first firer dies; the next one (the restarted local mode) meets the same due time.
+    const died = await fireDue(h.berth).catch((e: Error) => e);
+    store.replace = replace;
+    const before = (await store.get({ groupName: 'default', name: 'crash' }))!;
+    await fireDue(h.berth);
+
+    // Assess
+    expect(died).toBeInstanceOf(Error);
+    expect(before.lastRun).toBeUndefined();
+    expect(await tasksOf('default', 'crash')).toHaveLength(1);
+    const after = (await store.get({ groupName: 'default', name: 'crash' }))!;
+    expect(after.lastRun).toMatchObject({ dueAt: before.dueAt, taskArns: [expect.any(String)] });
+    expect(after.dueAt).toBe(before.dueAt! + 3_600_000);
+    await scheduler.send(new DeleteScheduleCommand({ Name: 'crash' }));
+  });
+
   it('runs each due time exactly once however many firers meet it at once (two firers, one store)', async () => {
     // Other control planes: their own Berth over the same tables, and the same clock.
     const others = [1, 2, 3].map(() => localBerth({ dynamoEndpoint: h.dynamoEndpoint, now: clock.now, config: h.berth.config }));
