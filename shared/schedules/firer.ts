@@ -51,7 +51,15 @@ export async function fireSchedule(b: Berth, s: ScheduleRecord, o: FireOptions =
   }
   const group = { ScheduleGroup: s.groupName };
   if (taskArns !== undefined) {
-    return (await advance(b, s, now, { lastRun: { dueAt: s.dueAt, firedAt: now, taskArns } })) ? 'ran' : 'lost-race';
+    // A run outranks a failure another firer recorded for the same due time meanwhile (its
+    // RunTask failed where ours made the tasks): move on from the fresh record while it still
+    // holds this due time.
+    let current: ScheduleRecord | undefined = s;
+    for (let tries = 0; tries < 10 && current?.createdAt === s.createdAt && current.dueAt === s.dueAt; tries++) {
+      if (await advance(b, current, now, { lastRun: { dueAt: s.dueAt, firedAt: now, taskArns } })) return 'ran';
+      current = await b.store.schedules.get(s);
+    }
+    return 'lost-race';
   }
   await b.metrics?.publish([{ name: METRICS.scheduleTargetErrors.name, unit: 'Count', values: [1], dimensions: group, timestamp: now }]);
   const policy = { ...DEFAULT_RETRY_POLICY, ...(s.target.RetryPolicy as object | undefined) };

@@ -49,7 +49,8 @@ beforeAll(async () => {
   const server = await serve({ 'ANY /schedules': createSchedulerApiHandler(() => h.berth, { log: () => {} }), 'ANY /schedules/*': createSchedulerApiHandler(() => h.berth, { log: () => {} }),
     'ANY /schedule-groups': createSchedulerApiHandler(() => h.berth, { log: () => {} }), 'ANY /schedule-groups/*': createSchedulerApiHandler(() => h.berth, { log: () => {} }) });
   closeServer = server.close;
-  scheduler = new SchedulerClient({ endpoint: server.url, region: 'us-east-1', credentials: h.credentials, maxAttempts: 1 });
+  // Retries only a connection the server closed as idle (ECONNRESET); Scheduler's own errors are not retried.
+  scheduler = new SchedulerClient({ endpoint: server.url, region: 'us-east-1', credentials: h.credentials, maxAttempts: 3 });
   // Requests are signed by the test clock's time, which is Berth's: SigV4 refuses a skew of 15 minutes.
   for (const client of [scheduler, h.ecs] as unknown as SignedClient[]) {
     client.middlewareStack.add((next) => (args) => {
