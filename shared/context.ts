@@ -2,6 +2,7 @@ import type { InstanceIdentityConfig } from './auth/instance-identity';
 import type { WorkflowEngine } from './cloud/workflow-engine';
 import type { Partition } from './domain/arns';
 import type { MetricsSink } from './metrics/sink';
+import type { ScheduleMirror } from './schedules/mirror';
 import type { Store } from './store';
 
 export interface BerthConfig {
@@ -71,4 +72,6 @@ export interface Berth {
   now: () => number;
   /** Where agents' task samples go: the local mode's `/metrics` registry; unset on AWS (EMF only). */
   metrics?: MetricsSink;
+  /** On AWS, the EventBridge Scheduler schedules that fire Berth's; unset locally (the local firer reads the store). */
+  scheduleMirror?: ScheduleMirror;
 }

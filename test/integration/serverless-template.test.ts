@@ -59,6 +59,8 @@ const FUNCTIONS: Record<string, string> = {
   requestStop: 'functions/lifecycle.requestStop',
   markStopped: 'functions/lifecycle.markStopped',
   release: 'functions/lifecycle.release',
+  schedulerApi: 'functions/schedules.api',
+  fireSchedule: 'functions/schedules.fire',
 };
 
 const DATA_ACTIONS = [
@@ -77,6 +79,13 @@ const METRICS_LOG_GROUP = '/berth/metrics';
 
 /** What each handler file may do, which state machines it may start, and which log groups besides its own it writes. */
 const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGroups?: string[] }> = {
+  // Scheduler's API (the schedule tables, SigV4's key lookup, the timers and passing their role)
+  // and the timers' target (RunTask, and removing a finished schedule's timer).
+  'functions/schedules': {
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, 'dynamodb:DeleteItem', 'kms:Decrypt', 'states:StartExecution', 'lambda:InvokeFunction',
+      'scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole'],
+    startable: ['launch'],
+  },
   // SigV4 verification opens the caller's sealed secret (kms:Decrypt).
   'functions/api': {
     actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'kms:Decrypt', 'lambda:InvokeFunction'],
