@@ -54,7 +54,7 @@ export function suite(mode: () => LocalMode): void {
       await m.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: goneArn }));
       // The CLI takes seconds to start on a loaded machine, so its one-time schedules are made
       // together, up front, with a time far enough ahead that none is in the past when it lands.
-      at = atIn(25);
+      at = atIn(12);
       made = await Promise.all([
         scheduler(['create-schedule', '--name', `once-${suffix}`, '--schedule-expression', at, '--flexible-time-window', 'Mode=OFF',
           '--target', target({ TaskCount: 2, Group: 'nightly', Tags: [{ team: 'data' }] })]),
