@@ -23,6 +23,8 @@ import { ensureBusyboxImage, startPodmanService } from './podman';
 import { type ObservedReport, observeReports } from './report-observer';
 import { byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
+import { startLocalElbv2 } from './services/elbv2';
+import type { LocalLoadBalancer } from './services/elbv2/balancer';
 import { LocalServiceScheduler } from './service-scheduler';
 import { LocalKeySealer } from '../shared/cloud/local/local-key-sealer';
 import { SealingKeyMismatchError } from '../shared/auth/key-sealer';
@@ -91,6 +93,8 @@ export interface LocalBerthRuntime {
   provider: LocalFleetProvider;
   capacity: CapacityManager;
   services: LocalServiceScheduler;
+  /** The local ELBv2's engine (HAProxy); `requestCounts()` gives each target group's requests. */
+  loadBalancer: LocalLoadBalancer;
   dockerSocket: string;
   podmanEnv: NodeJS.ProcessEnv;
   close(): Promise<void>;
@@ -159,11 +163,14 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   const requestLog = o.logRequests ? (l: object) => o.log(JSON.stringify(l)) : () => {};
   const ecs = createApiHandler(() => berth, { log: requestLog });
   const slices = await localServiceHandlers(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog });
+  const elbv2 = await startLocalElbv2(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, say: o.log });
+  started.push(() => elbv2.close());
+  berth.loadBalancing = elbv2.balancer;
   const metrics = localMetrics({ intervalMs: o.metricsIntervalMs });
   berth.metrics = metrics.registry;
   const server = await serve({
     'GET /metrics': metrics.handler,
-    'POST /': byTarget(slices, ecs),
+    'POST /': byTarget(slices, ecs, elbv2.handler),
     'POST /agent': observeReports(createAgentApiHandler(() => berth, { log: requestLog }), o.onReport),
     'POST /operator': createOperatorApiHandler(() => berth, { log: requestLog }),
   }, o.port);
@@ -222,6 +229,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     provider,
     capacity,
     services,
+    loadBalancer: elbv2.balancer,
     dockerSocket: podman.socketPath,
     podmanEnv: podman.env,
     close: stopAll,

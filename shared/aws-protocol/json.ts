@@ -97,6 +97,10 @@ export function awsErrors(log: (line: object) => void = console.error): Middlewa
   return { onError, name: 'awsErrors' };
 }
 
+/** An error response's type: `__type` of a JSON one, `<Code>` of a query protocol's XML one. */
+const errorType = (body: string): string | undefined =>
+  body.startsWith('<') ? /<Code>([^<]*)<\/Code>/.exec(body)?.[1] : JSON.parse(body).__type;
+
 /** One structured line per call: operation, status and duration; never the body (it may hold secrets). */
 export function requestLog(log: (line: object) => void): MiddlewareObj<JsonEvent, APIGatewayProxyStructuredResultV2> {
   const started = new WeakMap<object, number>();
@@ -105,7 +109,7 @@ export function requestLog(log: (line: object) => void): MiddlewareObj<JsonEvent
       level: 'info',
       operation: request.event.call?.operation ?? 'unknown',
       status: request.response?.statusCode,
-      error: request.response && request.response.statusCode !== 200 ? JSON.parse(String(request.response.body)).__type : undefined,
+      error: request.response && request.response.statusCode !== 200 ? errorType(String(request.response.body)) : undefined,
       durationMs: Date.now() - (started.get(request) ?? Date.now()),
     });
   };
