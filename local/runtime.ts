@@ -66,6 +66,8 @@ export interface LocalOptions {
   onReport?: (report: ObservedReport) => void;
   /** Crash points to die at (BERTH_CRASH_AT; see crash-points.ts). */
   crashAt?: string;
+  /** The local load balancer's health checks run this much faster than target groups say (tests). */
+  healthCheckTimeScale?: number;
 }
 
 export const LOCAL_DEFAULTS = {
@@ -163,7 +165,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   const requestLog = o.logRequests ? (l: object) => o.log(JSON.stringify(l)) : () => {};
   const ecs = createApiHandler(() => berth, { log: requestLog });
   const slices = await localServiceHandlers(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog });
-  const elbv2 = await startLocalElbv2(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, say: o.log });
+  const elbv2 = await startLocalElbv2(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, say: o.log, healthCheckTimeScale: o.healthCheckTimeScale });
   started.push(() => elbv2.close());
   berth.loadBalancing = elbv2.balancer;
   const metrics = localMetrics({ intervalMs: o.metricsIntervalMs });

@@ -171,7 +171,7 @@ async function balancerView(b: Berth, service: Service): Promise<BalancerView | 
   return { loadBalancers, health, draining: new Set((service.drainingTasks ?? []).map((d) => d.taskId)) };
 }
 
-/** How often a pass looks again while tasks drain: the target group decides when they are done. */
+/** How often a pass looks again while tasks drain or wait to be found healthy: the target groups decide. */
 const DRAIN_POLL_MS = 1000;
 
 /**
@@ -208,7 +208,10 @@ async function applyLoadBalancing(b: Berth, service: Service, plan: ServicePlan,
   for (const change of decided.deregister) await b.loadBalancing!.deregister(change.targetGroupArn, [change.target]);
   for (const change of decided.register) await b.loadBalancing!.register(change.targetGroupArn, [change.target]);
   const { drainingTasks: _, ...rest } = plan.service;
-  const wakeAt = decided.draining.length > 0 ? Math.min(plan.wakeAt ?? Infinity, b.now() + DRAIN_POLL_MS) : plan.wakeAt;
+  // Target groups wake no one: look again soon while a task drains or waits for its first verdict.
+  const waiting = decided.register.length > 0 || records.some((t) => t.lastStatus === 'RUNNING' && t.desiredStatus === 'RUNNING' &&
+    loadBalancerHealth(lb.loadBalancers, targets(t), lb.health).status === 'UNKNOWN');
+  const wakeAt = decided.draining.length > 0 || waiting ? Math.min(plan.wakeAt ?? Infinity, b.now() + DRAIN_POLL_MS) : plan.wakeAt;
   return {
     ...plan,
     stops: decided.stops,
