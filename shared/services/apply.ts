@@ -207,7 +207,6 @@ async function applyLoadBalancing(b: Berth, service: Service, plan: ServicePlan,
   });
   for (const change of decided.deregister) await b.loadBalancing!.deregister(change.targetGroupArn, [change.target]);
   for (const change of decided.register) await b.loadBalancing!.register(change.targetGroupArn, [change.target]);
-  const { drainingTasks: _, ...rest } = plan.service;
   // Target groups wake no one: look again soon while a task drains or waits for its first verdict.
   const waiting = decided.register.length > 0 || records.some((t) => t.lastStatus === 'RUNNING' && t.desiredStatus === 'RUNNING' &&
     loadBalancerHealth(lb.loadBalancers, targets(t), lb.health).status === 'UNKNOWN');
@@ -215,7 +214,8 @@ async function applyLoadBalancing(b: Berth, service: Service, plan: ServicePlan,
   return {
     ...plan,
     stops: decided.stops,
-    service: { ...rest, events, ...(decided.draining.length > 0 ? { drainingTasks: decided.draining } : {}) },
+    // Always set: the pass writes the service over the one it read, which may hold older ones.
+    service: { ...plan.service, events, drainingTasks: decided.draining },
     ...(wakeAt !== undefined ? { wakeAt } : {}),
   };
 }

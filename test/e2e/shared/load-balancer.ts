@@ -132,7 +132,7 @@ describe('Services behind a load balancer', () => {
     expect(cli.every((h: any) => h.Target.Port === 8080 && h.TargetHealth.State === 'healthy')).toBe(true);
   }, 120_000);
 
-  it('rolls out a new deployment under a client loop with zero failed requests; target health shows initial and draining on the way', async () => {
+  it('rolls out a new deployment under a client loop with zero failed requests; old targets drain on the way', async () => {
     // Prepare: a client that never stops asking, and a watcher of target states
     const before = new Set((await runningTasks()).map((t) => taskId(t.taskArn!)));
     let done = false;
@@ -165,7 +165,9 @@ describe('Services behind a load balancer', () => {
     expect(update.code).toBe(0);
     expect(failures).toEqual([]);
     expect(ok).toBeGreaterThan(20);
-    expect(seen).toEqual(new Set(['initial', 'healthy', 'draining']));
+    // (`initial` lasts about a second here; the integration test shows it deterministically.)
+    expect(seen).toContain('draining');
+    expect(seen).not.toContain('unhealthy');
     expect([...after].some((id) => before.has(id) || id === 'failed')).toBe(false);
     const stopped = (await m.ecs.send(new ListTasksCommand({ serviceName: 'lb-web', desiredStatus: 'STOPPED' }))).taskArns!;
     const old = (await m.ecs.send(new DescribeTasksCommand({ tasks: stopped }))).tasks!.filter((t) => before.has(taskId(t.taskArn!)));
@@ -180,19 +182,21 @@ describe('Services behind a load balancer', () => {
     // Act: its /health starts answering 404
     await run('podman', ['--remote', '--url', `unix://${m.local.dockerSocket}`, 'exec', `berth-${taskId(victim.taskArn!)}-web`, 'rm', '/www/health']);
     const states: string[] = [];
+    const victimTask = async () => (await m.ecs.send(new DescribeTasksCommand({ tasks: [victim.taskArn!] }))).tasks![0];
+    // Until the victim stops: its replacement may later get the same address.
     await eventually(async () => {
       const state = (await health()).find((h) => h.Target!.Id === ip)?.TargetHealth?.State ?? 'gone';
       if (states.at(-1) !== state) states.push(state);
-      return state === 'gone';
-    }, 60_000, 'the failing target drained and gone');
+      return (await victimTask()).lastStatus === 'STOPPED';
+    }, 60_000, 'the failing task STOPPED').catch((e) => {
+      throw new Error(`${e.message}; its target went ${states.join(' → ')}`);
+    });
     await eventually(settled, 90_000, 'three healthy targets again');
-    const [stoppedVictim] = (await m.ecs.send(new DescribeTasksCommand({ tasks: [victim.taskArn!] }))).tasks!;
+    const stoppedVictim = await victimTask();
 
     // Assess
-    expect(states).toEqual(['healthy', 'unhealthy', 'draining', 'gone']);
-    await eventually(async () => (await m.ecs.send(new DescribeTasksCommand({ tasks: [victim.taskArn!] }))).tasks![0].lastStatus === 'STOPPED', 30_000, 'the victim STOPPED');
-    expect(stoppedVictim.stoppedReason ?? (await m.ecs.send(new DescribeTasksCommand({ tasks: [victim.taskArn!] }))).tasks![0].stoppedReason)
-      .toBe(`Task failed ELB health checks in (target-group ${tgArn})`);
+    expect(states.slice(0, 3)).toEqual(['healthy', 'unhealthy', 'draining']);
+    expect(stoppedVictim.stoppedReason).toBe(`Task failed ELB health checks in (target-group ${tgArn})`);
     expect((await service()).events!.map((e) => e.message)).toContainEqual(expect.stringContaining(`(task ${taskId(victim.taskArn!)}) (port 8080) is unhealthy in (target-group ${tgArn}) due to (reason Health checks failed with these codes: [404]).`));
     expect((await runningTasks()).map((t) => t.taskArn)).not.toContain(victim.taskArn);
   }, 180_000);
