@@ -193,9 +193,14 @@ export class HAProxy {
   async stop(): Promise<void> {
     const p = this.process;
     this.process = undefined;
-    if (!p || p.exitCode !== null) return;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
+      // Workers finishing slow connections get a few seconds, then the whole process group goes.
+      const force = setTimeout(() => p.kill('SIGKILL'), 5000);
+      p.once('exit', () => {
+        clearTimeout(force);
+        resolve();
+      });
       p.kill('SIGTERM');
     });
   }
