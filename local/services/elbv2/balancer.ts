@@ -53,7 +53,8 @@ export class LocalLoadBalancer implements LoadBalancing {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.sweepTimer);
-    await this.chain.catch(() => {});
+    // The change in flight may finish, but not hold the local mode's stop.
+    await Promise.race([this.chain.catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
     await this.haproxy.stop();
   }
 

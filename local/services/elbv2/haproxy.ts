@@ -182,6 +182,8 @@ export class HAProxy {
       c.on('data', (d) => (out += d));
       c.on('end', () => resolve(out));
       c.on('error', reject);
+      // A socket caught in a reload (the old worker letting go of it) must not hold a caller forever.
+      c.setTimeout(5000, () => c.destroy(new Error(`HAProxy did not answer '${line}'`)));
       c.write(`${line}\n`);
     });
   }
