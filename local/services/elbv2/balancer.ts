@@ -29,6 +29,11 @@ export class LocalLoadBalancer implements LoadBalancing {
    * starts HAProxy's counters afresh (its servers UP), and these with them.
    */
   private readonly downsAtRegistration = new Map<string, number>();
+  /**
+   * Targets seen healthy since they were registered: DOWN after that is `unhealthy` whatever
+   * HAProxy's counters say (a name re-registered while it drained keeps its old counters).
+   */
+  private readonly seenHealthy = new Set<string>();
   readonly haproxy: HAProxy;
 
   constructor(
@@ -126,6 +131,7 @@ export class LocalLoadBalancer implements LoadBalancing {
         const name = `${be}/${serverName(t)}`;
         const i = kept.findIndex((k) => k.id === t.id && k.port === t.port);
         if (i >= 0 && kept[i].drainingUntil === undefined) continue;
+        this.seenHealthy.delete(name);
         if (i >= 0) {
           await this.runtime(`set server ${name} state ready`, /^$/);
           await this.runtime(`set server ${name} weight 1`, /^$/);
@@ -201,7 +207,12 @@ export class LocalLoadBalancer implements LoadBalancing {
     const be = backendName(tg.arn);
     const rows = new Map((await this.haproxy.stat()).filter((r) => r.pxname === be).map((r) => [r.svname, r]));
     const inUse = this.state.listeners.some((l) => l.targetGroupArn === tg.arn);
-    return tg.targets.map((t) => targetHealth(tg, t, rows.get(serverName(t)), inUse, this.downsAtRegistration.get(`${be}/${serverName(t)}`) ?? 0));
+    return tg.targets.map((t) => {
+      const name = `${be}/${serverName(t)}`;
+      const h = targetHealth(tg, t, rows.get(serverName(t)), inUse, this.seenHealthy.has(name) ? -1 : this.downsAtRegistration.get(name) ?? 0);
+      if (h.state === 'healthy') this.seenHealthy.add(name);
+      return h;
+    });
   }
 
   /**
