@@ -31,6 +31,7 @@ export const LOCAL_PACKAGES: readonly LocalPackage[] = [
   { name: 'netavark', why: "each task's network", probe: { file: '/usr/lib/podman/netavark' } },
   { name: 'iptables', why: 'keeping task networks apart', probe: { command: 'iptables' } },
   { name: 'busybox-static', why: 'the rootfs of localhost/busybox:latest', probe: { staticBinary: '/bin/busybox' } },
+  { name: 'haproxy', why: "the local ELBv2's load balancer", probe: { command: 'haproxy' } },
 ];
 
 /** The machine, as far as installing packages goes; tests replace it. */

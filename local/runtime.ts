@@ -23,6 +23,8 @@ import { ensureBusyboxImage, startPodmanService } from './podman';
 import { type ObservedReport, observeReports } from './report-observer';
 import { byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
+import { startLocalElbv2 } from './services/elbv2';
+import type { LocalLoadBalancer } from './services/elbv2/balancer';
 import { LocalServiceScheduler } from './service-scheduler';
 import { LocalScheduleFirer } from './schedule-firer';
 import { createSchedulerApiHandler } from '../shared/schedules/handler';
@@ -69,6 +71,8 @@ export interface LocalOptions {
   /** How often due schedules are looked for, and a failed schedule's first retry delay. */
   scheduleIntervalMs: number;
   scheduleRetryBaseMs?: number;
+  /** The local load balancer's health checks run this much faster than target groups say (tests). */
+  healthCheckTimeScale?: number;
 }
 
 export const LOCAL_DEFAULTS = {
@@ -98,6 +102,8 @@ export interface LocalBerthRuntime {
   capacity: CapacityManager;
   services: LocalServiceScheduler;
   schedules: LocalScheduleFirer;
+  /** The local ELBv2's engine (HAProxy); `requestCounts()` gives each target group's requests. */
+  loadBalancer: LocalLoadBalancer;
   dockerSocket: string;
   podmanEnv: NodeJS.ProcessEnv;
   close(): Promise<void>;
@@ -166,6 +172,9 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   const requestLog = o.logRequests ? (l: object) => o.log(JSON.stringify(l)) : () => {};
   const ecs = createApiHandler(() => berth, { log: requestLog });
   const slices = await localServiceHandlers(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog });
+  const elbv2 = await startLocalElbv2(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, say: o.log, healthCheckTimeScale: o.healthCheckTimeScale });
+  started.push(() => elbv2.close());
+  berth.loadBalancing = elbv2.balancer;
   const metrics = localMetrics({ intervalMs: o.metricsIntervalMs });
   berth.metrics = metrics.registry;
   const scheduler = createSchedulerApiHandler(() => berth, { log: requestLog });
@@ -175,7 +184,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     'ANY /schedules/*': scheduler,
     'ANY /schedule-groups': scheduler,
     'ANY /schedule-groups/*': scheduler,
-    'POST /': byTarget(slices, ecs),
+    'POST /': byTarget(slices, ecs, elbv2.handler),
     'POST /agent': observeReports(createAgentApiHandler(() => berth, { log: requestLog }), o.onReport),
     'POST /operator': createOperatorApiHandler(() => berth, { log: requestLog }),
   }, o.port);
@@ -239,6 +248,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     capacity,
     services,
     schedules,
+    loadBalancer: elbv2.balancer,
     dockerSocket: podman.socketPath,
     podmanEnv: podman.env,
     close: stopAll,

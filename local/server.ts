@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { type IncomingMessage, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isQueryRequest } from '../shared/aws-protocol/query';
 
 type Handler = (event: APIGatewayProxyEventV2, context: any) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -46,11 +47,13 @@ export type Routes = Record<string, Handler>;
 /**
  * One route for several JSON APIs, dispatched on the `X-Amz-Target` prefix as AWS's own
  * endpoints are: `POST /` serves ECS and the local slices of Secrets Manager, SSM and Logs.
- * A target no prefix claims goes to `fallback`, which answers in its API's words.
+ * A target no prefix claims goes to `fallback`, which answers in its API's words. A form body
+ * with no target is the query protocol (ELBv2): it goes to `query`, when there is one.
  */
-export function byTarget(handlers: Readonly<Record<string, Handler>>, fallback: Handler): Handler {
+export function byTarget(handlers: Readonly<Record<string, Handler>>, fallback: Handler, query?: Handler): Handler {
   const prefixes = Object.keys(handlers);
   return (event, context) => {
+    if (query && isQueryRequest(event)) return query(event, context);
     const target = Object.entries(event.headers ?? {}).find(([k]) => k.toLowerCase() === 'x-amz-target')?.[1] ?? '';
     const prefix = prefixes.find((p) => target.startsWith(p));
     return (prefix ? handlers[prefix] : fallback)(event, context);

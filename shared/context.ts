@@ -1,4 +1,5 @@
 import type { InstanceIdentityConfig } from './auth/instance-identity';
+import type { LoadBalancing } from './cloud/load-balancing';
 import type { WorkflowEngine } from './cloud/workflow-engine';
 import type { Partition } from './domain/arns';
 import type { MetricsSink } from './metrics/sink';
@@ -70,6 +71,8 @@ export interface Berth {
   config: BerthConfig;
   /** Epoch milliseconds. */
   now: () => number;
+  /** Target groups for services' `loadBalancers`: ELBv2 on AWS, the local ELBv2 slice locally; unset, services refuse them. */
+  loadBalancing?: LoadBalancing;
   /** Where agents' task samples go: the local mode's `/metrics` registry; unset on AWS (EMF only). */
   metrics?: MetricsSink;
   /** On AWS, the EventBridge Scheduler schedules that fire Berth's; unset locally (the local firer reads the store). */

@@ -1,5 +1,6 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DEFAULT_INSTANCE_IDENTITY, type InstanceIdentityConfig, instanceIdentityFromEnvironment } from './auth/instance-identity';
+import { Elbv2LoadBalancing } from './cloud/aws/elbv2-load-balancing';
 import { KmsKeySealer } from './cloud/aws/kms-key-sealer';
 import { LambdaCapacityTrigger } from './cloud/aws/lambda-capacity-trigger';
 import { LambdaServiceTrigger } from './cloud/aws/lambda-service-trigger';
@@ -98,6 +99,7 @@ export function berthFromEnvironment(): Berth {
     notifier: new PollingHostNotifier(),
     capacity: new LambdaCapacityTrigger(c.capacityFunctionName),
     services: new LambdaServiceTrigger(c.servicesFunctionName),
+    loadBalancing: new Elbv2LoadBalancing(),
     config: c.berth,
     now: Date.now,
     scheduleMirror: c.scheduler && new EventBridgeScheduleMirror(c.scheduler),

@@ -97,9 +97,16 @@ export function awsErrors(log: (line: object) => void = console.error): Middlewa
   return { onError, name: 'awsErrors' };
 }
 
-/** The error type a response carries: REST-JSON's `x-amzn-errortype` header, else JSON's `__type`. */
-const errorTypeOf = (response: APIGatewayProxyStructuredResultV2): string | undefined =>
-  (response.headers?.['x-amzn-errortype'] as string | undefined) ?? JSON.parse(String(response.body)).__type;
+/**
+ * The error type a response carries: REST-JSON's `x-amzn-errortype` header, else `<Code>` of a
+ * query protocol's XML body, else JSON's `__type`.
+ */
+function errorTypeOf(response: APIGatewayProxyStructuredResultV2): string | undefined {
+  const header = response.headers?.['x-amzn-errortype'] as string | undefined;
+  if (header !== undefined) return header;
+  const body = String(response.body);
+  return body.startsWith('<') ? /<Code>([^<]*)<\/Code>/.exec(body)?.[1] : JSON.parse(body).__type;
+}
 
 /** One structured line per call: operation, status and duration; never the body (it may hold secrets). */
 export function requestLog(log: (line: object) => void): MiddlewareObj<JsonEvent, APIGatewayProxyStructuredResultV2> {

@@ -66,6 +66,20 @@ export interface Deployment {
   updatedAt: number;
 }
 
+/** One of a service's `loadBalancers`: its tasks' containerName:containerPort join the target group. */
+export interface ServiceLoadBalancer {
+  targetGroupArn: string;
+  containerName: string;
+  containerPort: number;
+}
+
+/** A task the scheduler chose to stop, waiting for its targets to drain (ECS's DEACTIVATING). */
+export interface DrainingTask {
+  taskId: string;
+  /** The stop's reason, for when it is stopped. */
+  reason: string;
+}
+
 export interface ServiceEvent {
   id: string;
   createdAt: number;
@@ -90,6 +104,10 @@ export interface Service {
   placementConstraints: PlacementConstraint[];
   /** Accepted and echoed: every task gets its own address anyway. */
   networkConfiguration?: object;
+  /** Target groups its tasks join once RUNNING, and leave (draining) before they are stopped. */
+  loadBalancers?: ServiceLoadBalancer[];
+  /** Tasks being deregistered from its target groups before they are stopped. */
+  drainingTasks?: DrainingTask[];
   tags: Tag[];
   propagateTags: 'SERVICE' | 'TASK_DEFINITION' | 'NONE';
   enableECSManagedTags: boolean;

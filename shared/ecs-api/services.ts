@@ -9,13 +9,15 @@ import { InvalidParameterException, ServiceNotActiveException, ServiceNotFoundEx
 import {
   type Json, isObject, oneOf, optBool, optInt, optObject, optObjectList, optString, optStringList, readTags, reqString,
 } from '../domain/fields';
-import { type PlacementConstraint, SCHEDULING_STRATEGIES, type SchedulingStrategy, type Service, type ServicePlacementStrategy } from '../domain/service';
+import {
+  type PlacementConstraint, SCHEDULING_STRATEGIES, type SchedulingStrategy, type Service, type ServiceLoadBalancer, type ServicePlacementStrategy,
+} from '../domain/service';
 import { type DeploymentConfigurationInput, deploymentConfiguration, withDesiredCount } from '../domain/service-spec';
 import { serviceGroup } from '../services/apply';
 import { newDeployment, startDeployment } from '../services/deployments';
 import { isPendingStatus } from '../domain/task';
 import { activeCluster, runnableDefinition } from '../lifecycle/run-task';
-import type { ClusterRecord, ServiceKey, ServiceRecord } from '../store';
+import type { ClusterRecord, ServiceKey, ServiceRecord, TaskDefinitionRecord } from '../store';
 import type { Operation } from '../aws-protocol/operation';
 import { page } from './paging';
 import { type Failure, type TaskCounts, toEcsService } from './shapes';
@@ -153,6 +155,43 @@ function readHealthCheckGracePeriod(body: Json): number | undefined {
   return optInt(body, 'healthCheckGracePeriodSeconds');
 }
 
+function readLoadBalancers(body: Json): ServiceLoadBalancer[] | undefined {
+  return optObjectList(body, 'loadBalancers', (l, path) => {
+    if (optString(l, 'loadBalancerName', `${path}.loadBalancerName`) !== undefined) {
+      throw new InvalidParameterException('Classic Load Balancers are not supported: use targetGroupArn.');
+    }
+    const targetGroupArn = optString(l, 'targetGroupArn', `${path}.targetGroupArn`);
+    if (!targetGroupArn) throw new InvalidParameterException('targetGroupArn must be specified for a load balancer.');
+    const containerName = optString(l, 'containerName', `${path}.containerName`);
+    const containerPort = optInt(l, 'containerPort', `${path}.containerPort`);
+    if (!containerName || containerPort === undefined) {
+      throw new InvalidParameterException('containerName and containerPort must be specified for a load balancer.');
+    }
+    return { targetGroupArn, containerName, containerPort };
+  }, 'loadBalancers', 5);
+}
+
+/**
+ * ECS's checks of a service's load balancers against its task definition and the target groups
+ * (through the LoadBalancing port: on AWS, DescribeTargetHealth answers TargetGroupNotFound).
+ */
+async function checkLoadBalancers(b: Berth, loadBalancers: readonly ServiceLoadBalancer[], def: TaskDefinitionRecord): Promise<void> {
+  if (loadBalancers.length === 0) return;
+  if (!b.loadBalancing) throw new InvalidParameterException('Load balancers are not available on this Berth endpoint.');
+  for (const l of loadBalancers) {
+    const container = def.containerDefinitions.find((c) => c.name === l.containerName);
+    if (!container) {
+      throw new InvalidParameterException(`The container ${l.containerName} does not exist in the task definition.`);
+    }
+    if (!(container.portMappings ?? []).some((p) => p.containerPort === l.containerPort)) {
+      throw new InvalidParameterException(`The container ${l.containerName} did not have a container port ${l.containerPort} defined.`);
+    }
+    if ((await b.loadBalancing.health(l.targetGroupArn)) === undefined) {
+      throw new InvalidParameterException(`The target group with targetGroupArn ${l.targetGroupArn} does not exist.`);
+    }
+  }
+}
+
 /** Which deployments the service's live tasks belong to, and how many run or wait. */
 async function taskCounts(b: Berth, s: ServiceRecord): Promise<Map<string, TaskCounts>> {
   const counts = new Map<string, TaskCounts>();
@@ -213,6 +252,8 @@ export const CreateService: Operation = async (b, body) => {
     throw new InvalidParameterException('TaskDefinition must be specified.');
   }
   const def = await runnableDefinition(b, reqString(body, 'taskDefinition'));
+  const loadBalancers = readLoadBalancers(body) ?? [];
+  await checkLoadBalancers(b, loadBalancers, def);
   // Only a request that is otherwise valid may bring the `default` cluster into being.
   const clusterRecord = await activeCluster(b, cluster, true);
   const capacityProviderStrategy = serviceStrategy(requestedLaunchType, requestedStrategy, clusterRecord);
@@ -232,6 +273,7 @@ export const CreateService: Operation = async (b, body) => {
     placementStrategy,
     placementConstraints,
     ...(networkConfiguration === undefined ? {} : { networkConfiguration }),
+    ...(loadBalancers.length > 0 ? { loadBalancers } : {}),
     tags,
     propagateTags,
     enableECSManagedTags,
@@ -283,6 +325,12 @@ export const UpdateService: Operation = async (b, body) => {
   const defRef = optString(body, 'taskDefinition');
   const def = defRef === undefined ? undefined : await runnableDefinition(b, defRef);
   const defArn = def && taskDefinitionArn(b.partition, def.family, def.revision);
+  const loadBalancers = readLoadBalancers(body);
+  if (loadBalancers !== undefined || def !== undefined) {
+    const [family, revision] = current.deployments.find((d) => d.status === 'PRIMARY')!.taskDefinitionArn.split('/').pop()!.split(':');
+    const checkedDef = def ?? (await b.store.taskDefinitions.get(family, Number(revision)));
+    if (checkedDef) await checkLoadBalancers(b, loadBalancers ?? current.loadBalancers ?? [], checkedDef);
+  }
 
   const updated = await b.store.services.mutate(key, (s) => {
     if (s.status !== 'ACTIVE') throw new ServiceNotActiveException(s.serviceName);
@@ -291,9 +339,11 @@ export const UpdateService: Operation = async (b, body) => {
     const count = desiredCount ?? s.desiredCount;
     const primary = s.deployments.find((d) => d.status === 'PRIMARY');
     const targetArn = defArn ?? primary!.taskDefinitionArn;
-    const redeploy = forceNewDeployment || targetArn !== primary?.taskDefinitionArn;
+    const lbChanged = loadBalancers !== undefined && JSON.stringify(loadBalancers) !== JSON.stringify(s.loadBalancers ?? []);
+    const redeploy = forceNewDeployment || targetArn !== primary?.taskDefinitionArn || lbChanged;
     const next: ServiceRecord = {
       ...s,
+      ...(lbChanged ? { loadBalancers } : {}),
       desiredCount: count,
       deploymentConfiguration: config,
       ...(placementStrategy === undefined ? {} : { placementStrategy }),

@@ -176,7 +176,7 @@ export function toEcsService(p: Partition, s: ServiceRecord, counts: ReadonlyMap
     serviceArn: serviceArn(p, s.cluster, s.serviceName),
     serviceName: s.serviceName,
     clusterArn: clusterArn(p, s.cluster),
-    loadBalancers: [],
+    loadBalancers: s.loadBalancers ?? [],
     serviceRegistries: [],
     status: s.status,
     desiredCount: s.desiredCount,

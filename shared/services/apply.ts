@@ -7,7 +7,10 @@ import type { PlacementStrategyType } from '../domain/task';
 import { runTask } from '../lifecycle/run-task';
 import { stopTask } from '../lifecycle/stop-task';
 import type { ServiceKey, ServiceRecord, TaskRecord } from '../store';
-import { recordStarts, withEvents } from './events';
+import type { TargetHealth } from '../cloud/load-balancing';
+import type { ServiceLoadBalancer } from '../domain/service';
+import { messages, recordStarts, stopReasons, withEvents } from './events';
+import { isElbHealthStop, loadBalancerHealth, planLoadBalancing, targetOf } from './load-balancing';
 import { reconcile } from './reconcile';
 
 /**
@@ -69,15 +72,36 @@ async function taskTags(b: Berth, service: Service, taskDefinitionArn: string): 
   return tags;
 }
 
-/** What the reconciler needs of a task record: its health is what its agent last reported. */
-function observe(t: TaskRecord): ObservedTask {
+/** What the service's target groups say of its tasks, for one pass. */
+interface BalancerView {
+  loadBalancers: ServiceLoadBalancer[];
+  health: (TargetHealth[] | undefined)[];
+  draining: Set<string>;
+}
+
+/** A container health check and the target groups' checks, together: healthy only if both are. */
+function combinedHealth(t: TaskRecord, lb: BalancerView | undefined): Pick<ObservedTask, 'healthStatus' | 'hasHealthCheck'> {
+  const own = taskHealthStatus(t.containers);
+  if (!lb) return { healthStatus: own, hasHealthCheck: hasHealthCheck(t.containers) };
+  const elb = loadBalancerHealth(lb.loadBalancers, lb.loadBalancers.map((l) => targetOf(t, l)), lb.health).status;
+  const ownOk = !hasHealthCheck(t.containers) || own === 'HEALTHY';
+  const healthStatus = own === 'UNHEALTHY' || elb === 'UNHEALTHY' ? 'UNHEALTHY' : ownOk && elb === 'HEALTHY' ? 'HEALTHY' : 'UNKNOWN';
+  return { healthStatus, hasHealthCheck: true };
+}
+
+/**
+ * What the reconciler needs of a task record: its health is what its agent last reported (and
+ * its target groups say). A task draining before its stop is, to the reconciler, already on its
+ * way down (ECS's DEACTIVATING): not counted healthy, not stopped twice.
+ */
+function observe(t: TaskRecord, lb?: BalancerView): ObservedTask {
+  const draining = lb?.draining.has(t.taskId) && t.desiredStatus === 'RUNNING';
   return {
     taskId: t.taskId,
     deploymentId: t.startedBy ?? '',
     lastStatus: t.lastStatus,
-    desiredStatus: t.desiredStatus,
-    healthStatus: taskHealthStatus(t.containers),
-    hasHealthCheck: hasHealthCheck(t.containers),
+    desiredStatus: draining ? 'STOPPED' : t.desiredStatus,
+    ...combinedHealth(t, lb),
     hostId: t.hostId ?? t.targetHostId,
     ...(t.capacityProviderName ? { capacityProviderName: t.capacityProviderName } : {}),
     startedAt: t.startedAt,
@@ -139,6 +163,63 @@ async function applyStarts(
   return { service: recordStarts(next, started, b.now(), newId), started };
 }
 
+/** The service's target groups as they stand, when it has any. */
+async function balancerView(b: Berth, service: Service): Promise<BalancerView | undefined> {
+  const loadBalancers = service.loadBalancers ?? [];
+  if (loadBalancers.length === 0 || !b.loadBalancing) return undefined;
+  const health = await Promise.all(loadBalancers.map((l) => b.loadBalancing!.health(l.targetGroupArn)));
+  return { loadBalancers, health, draining: new Set((service.drainingTasks ?? []).map((d) => d.taskId)) };
+}
+
+/** How often a pass looks again while tasks drain or wait to be found healthy: the target groups decide. */
+const DRAIN_POLL_MS = 1000;
+
+/**
+ * Carries out the load balancers' part of a plan: registers RUNNING tasks, deregisters those to
+ * stop (which stop only once drained) and those that ended; returns the plan with the stops that
+ * may happen now and the draining tasks in the service.
+ */
+async function applyLoadBalancing(b: Berth, service: Service, plan: ServicePlan, records: readonly TaskRecord[], lb: BalancerView): Promise<ServicePlan> {
+  const byId = new Map(records.map((t) => [t.taskId, t]));
+  const targets = (t: TaskRecord) => lb.loadBalancers.map((l) => targetOf(t, l));
+  let events = plan.service.events;
+  // A health-check stop the target group caused says so, as ECS words it.
+  const stops = plan.stops.map((s) => {
+    const t = byId.get(s.taskId);
+    const elb = t && isElbHealthStop(s.reason) ? loadBalancerHealth(lb.loadBalancers, targets(t), lb.health).unhealthyIn : undefined;
+    if (!elb) return s;
+    const said = messages.failedHealthChecks(service.serviceName, s.taskId);
+    events = events.map((e) => (e.message === said
+      ? { ...e, message: messages.unhealthyInTargetGroup(service.serviceName, s.taskId, elb.port, elb.targetGroupArn, elb.reason) } : e));
+    return { taskId: s.taskId, reason: stopReasons.failedElbHealthChecks(elb.targetGroupArn) };
+  });
+  const decided = planLoadBalancing({
+    loadBalancers: lb.loadBalancers,
+    tasks: records.map((t) => ({
+      taskId: t.taskId,
+      running: t.lastStatus === 'RUNNING' && t.desiredStatus === 'RUNNING',
+      ended: t.lastStatus === 'STOPPED' || t.desiredStatus === 'STOPPED',
+      targets: targets(t),
+    })),
+    health: lb.health,
+    stops,
+    draining: service.drainingTasks ?? [],
+  });
+  for (const change of decided.deregister) await b.loadBalancing!.deregister(change.targetGroupArn, [change.target]);
+  for (const change of decided.register) await b.loadBalancing!.register(change.targetGroupArn, [change.target]);
+  // Target groups wake no one: look again soon while a task drains or waits for its first verdict.
+  const waiting = decided.register.length > 0 || records.some((t) => t.lastStatus === 'RUNNING' && t.desiredStatus === 'RUNNING' &&
+    loadBalancerHealth(lb.loadBalancers, targets(t), lb.health).status === 'UNKNOWN');
+  const wakeAt = decided.draining.length > 0 || waiting ? Math.min(plan.wakeAt ?? Infinity, b.now() + DRAIN_POLL_MS) : plan.wakeAt;
+  return {
+    ...plan,
+    stops: decided.stops,
+    // Always set: the pass writes the service over the one it read, which may hold older ones.
+    service: { ...plan.service, events, drainingTasks: decided.draining },
+    ...(wakeAt !== undefined ? { wakeAt } : {}),
+  };
+}
+
 /** One reconcile pass for one service. */
 export async function reconcileService(b: Berth, key: ServiceKey): Promise<ServicePassResult> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -147,7 +228,9 @@ export async function reconcileService(b: Berth, key: ServiceKey): Promise<Servi
     const records = await b.store.tasks.listByGroup(key.cluster, serviceGroup(key.serviceName));
     const hosts = (await b.store.hosts.list()).map((h) => ({ hostId: h.hostId, status: h.status }));
     const newId = idsFor(service);
-    const plan = reconcile({ service, tasks: records.map(observe), hosts, now: b.now(), newId });
+    const lb = await balancerView(b, service);
+    const reconciled = reconcile({ service, tasks: records.map((t) => observe(t, lb)), hosts, now: b.now(), newId });
+    const plan = lb ? await applyLoadBalancing(b, service, reconciled, records, lb) : reconciled;
 
     const stopped: string[] = [];
     for (const stop of plan.stops) {

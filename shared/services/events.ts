@@ -29,6 +29,8 @@ export const messages = {
     `(service ${service}) (deployment ${deploymentId}) deployment failed: tasks failed to start.`,
   failedHealthChecks: (service: string, taskId: string) =>
     `(service ${service}) (task ${taskId}) failed container health checks.`,
+  unhealthyInTargetGroup: (service: string, taskId: string, port: number, targetGroupArn: string, reason: string) =>
+    `(service ${service}) (task ${taskId}) (port ${port}) is unhealthy in (target-group ${targetGroupArn}) due to (reason ${reason}).`,
   unableToStartConsistently: (service: string) =>
     `(service ${service}) is unable to consistently start tasks successfully. ${TROUBLESHOOTING}`,
 } as const;
@@ -45,6 +47,7 @@ export const rolloutReasons = {
 export const stopReasons = {
   scaling: (deploymentId: string) => `Scaling activity initiated by (deployment ${deploymentId})`,
   failedHealthChecks: () => 'Task failed container health checks',
+  failedElbHealthChecks: (targetGroupArn: string) => `Task failed ELB health checks in (target-group ${targetGroupArn})`,
 } as const;
 
 /**

@@ -88,12 +88,16 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
   },
   // SigV4 verification opens the caller's sealed secret (kms:Decrypt).
   'functions/api': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'kms:Decrypt', 'lambda:InvokeFunction'],
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'kms:Decrypt', 'lambda:InvokeFunction',
+      // CreateService and UpdateService check that a loadBalancers' target group exists.
+      'elasticloadbalancing:DescribeTargetHealth'],
     startable: ['launch', 'stop'],
   },
-  // The service scheduler runs and stops tasks, and wakes itself and the capacity manager.
+  // The service scheduler runs and stops tasks, and wakes itself and the capacity manager; its
+  // tasks join and leave their target groups.
   'functions/services': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction'],
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction',
+      'elasticloadbalancing:RegisterTargets', 'elasticloadbalancing:DeregisterTargets', 'elasticloadbalancing:DescribeTargetHealth'],
     startable: ['launch', 'stop'],
   },
   'functions/lifecycle': {

@@ -49,6 +49,8 @@ export async function startLocalMode(options: Partial<LocalOptions> = {}): Promi
  */
 export const SHARED_LOCAL_MODE: Partial<LocalOptions> = {
   hosts: 2, maxHosts: 2, config: { placementTimeoutSeconds: 120 }, logRequests: true, scheduleRetryBaseMs: 1000,
+  // Target groups' health checks every 0.5 s for a 5 s interval, ELBv2's shortest.
+  healthCheckTimeScale: 0.1,
 };
 
 /** Stops every task not yet STOPPED, in every cluster, and waits until each is and no room is held. */

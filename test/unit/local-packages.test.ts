@@ -22,12 +22,12 @@ const ALL = LOCAL_PACKAGES.map((p) => p.name);
 
 describe('local packages', () => {
   it('lists everything the local mode needs from apt', () => {
-    expect(ALL).toEqual(expect.arrayContaining(['podman', 'runc', 'netavark', 'iptables', 'busybox-static']));
+    expect(ALL).toEqual(expect.arrayContaining(['podman', 'runc', 'netavark', 'iptables', 'busybox-static', 'haproxy']));
   });
 
   describe('ensureLocalPackages', () => {
     it('installs only what is missing, and says so', async () => {
-      const { host, calls, installed } = fakeMachine(['podman', 'runc']);
+      const { host, calls, installed } = fakeMachine(['podman', 'runc', 'haproxy']);
       const lines: string[] = [];
 
       await ensureLocalPackages((l) => lines.push(l), host);
@@ -46,7 +46,7 @@ describe('local packages', () => {
     });
 
     it('installs busybox-static on a machine that has podman and runc (what a new user hit)', async () => {
-      const { host, calls } = fakeMachine(['podman', 'runc', 'netavark', 'iptables']);
+      const { host, calls } = fakeMachine(['podman', 'runc', 'netavark', 'iptables', 'haproxy']);
       await ensureLocalPackages(() => {}, host);
       expect(calls).toEqual(['apt-get update', 'apt-get install -y busybox-static']);
     });
@@ -69,7 +69,7 @@ describe('local packages', () => {
     });
 
     it('fails, naming the package, when apt-get ran but the package is still not found', async () => {
-      const { host } = fakeMachine(['podman', 'runc', 'netavark', 'iptables'], { aptInstalls: false });
+      const { host } = fakeMachine(['podman', 'runc', 'netavark', 'iptables', 'haproxy'], { aptInstalls: false });
       await expect(ensureLocalPackages(() => {}, host)).rejects.toThrow(/busybox-static still cannot be found \(a static \/bin\/busybox\)/);
     });
 
