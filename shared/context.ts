@@ -1,4 +1,5 @@
 import type { InstanceIdentityConfig } from './auth/instance-identity';
+import type { TaskCallbacks } from './batch/task-callbacks';
 import type { WorkflowEngine } from './cloud/workflow-engine';
 import type { Partition } from './domain/arns';
 import type { MetricsSink } from './metrics/sink';
@@ -69,6 +70,11 @@ export interface Berth {
   config: BerthConfig;
   /** Epoch milliseconds. */
   now: () => number;
+  /**
+   * Answers users' state machines waiting on a task (a token kept with it): Step Functions on AWS,
+   * the local Step Functions slice locally; unset where nothing waits.
+   */
+  callbacks?: TaskCallbacks;
   /** Where agents' task samples go: the local mode's `/metrics` registry; unset on AWS (EMF only). */
   metrics?: MetricsSink;
 }

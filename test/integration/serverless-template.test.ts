@@ -27,6 +27,7 @@ const ASL_FILES: Record<Workflow, string> = {
   stop: 'shared/workflows/task-stop.asl.json',
 };
 const PACKAGE_TIMEOUT_MS = 180_000;
+const USERS_STATE_MACHINES = `arn:aws:states:${REGION}:${ACCOUNT_ID}:stateMachine:*`;
 
 /** serverless.yml function key → handler. The keys are the names the ASL files reference. */
 const FUNCTIONS: Record<string, string> = {
@@ -42,6 +43,7 @@ const FUNCTIONS: Record<string, string> = {
   requestStop: 'functions/lifecycle.requestStop',
   markStopped: 'functions/lifecycle.markStopped',
   release: 'functions/lifecycle.release',
+  batch: 'functions/batch.handler',
 };
 
 const DATA_ACTIONS = [
@@ -91,6 +93,11 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
   },
   // An agent's STOPPED report ends the task's waits and starts its stop workflow. Registration
   // seals the new host key (kms:Encrypt); every signed call opens one (kms:Decrypt).
+  // Users' state machines' batch function: RunTask (the launch workflow) and their task tokens.
+  'functions/batch': {
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:SendTaskHeartbeat', 'states:StartExecution'],
+    startable: ['launch'],
+  },
   'functions/agent': {
     actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction', 'kms:Encrypt', 'kms:Decrypt'],
     startable: ['stop'],
@@ -106,6 +113,7 @@ interface Resource {
 }
 interface Template {
   Resources: Record<string, Resource>;
+  Outputs?: Record<string, { Value: Json }>;
 }
 interface Statement {
   Effect: 'Allow' | 'Deny';
@@ -355,6 +363,13 @@ describe('serverless.yml', () => {
       expect(resource(logicalId)?.Type).toBe('AWS::Lambda::Function');
       expect(resource(logicalId)?.Properties.Handler).toBe(handler);
       expect(resource(logicalId)?.Properties.Runtime).toBe('nodejs20.x');
+    });
+
+    it("names the batch function, which users' state machines call, in a stack output", () => {
+      // Assess
+      const batch = resource(lambdaLogicalId('batch'));
+      expect(template.Outputs?.BatchFunctionName?.Value).toBe(batch?.Properties.FunctionName);
+      expect(batch?.Properties.FunctionName).toBe(`berth-${STAGE}-batch`);
     });
 
     it('declares no other function', () => {
@@ -625,7 +640,8 @@ describe('serverless.yml', () => {
           if (actions.some((a) => a.startsWith('states:'))) {
             const allowed = actions.includes('states:StartExecution')
               ? grants.startable.map(arnOf)
-              : [arnOf('launch'), arnOf('stop')];
+              // Task tokens: the lifecycle's own, and those of users' state machines waiting on a task.
+              : [arnOf('launch'), arnOf('stop'), USERS_STATE_MACHINES];
             for (const t of targets) {
               if (!allowed.includes(resolvePseudo(t))) found.push(`${id}: ${actions.join(',')} on ${JSON.stringify(t)}`);
             }
