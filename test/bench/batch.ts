@@ -24,8 +24,9 @@ import { formatTable, ratio } from './support/table';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.AWS_EC2_METADATA_DISABLED ??= 'true';
 
-const ITEMS = 200;
-const CONCURRENCY = 50;
+/** BERTH_BENCH_BATCH_ITEMS and _CONCURRENCY shrink it for a quick look; the figures quoted are 200 and 50. */
+const ITEMS = Number(process.env.BERTH_BENCH_BATCH_ITEMS ?? 200);
+const CONCURRENCY = Number(process.env.BERTH_BENCH_BATCH_CONCURRENCY ?? 50);
 const POLL_MS = 50;
 const ROUNDS = 2;
 const FAMILY = 'bench-batch';
@@ -71,8 +72,8 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       for (let done = 0; done < ITEMS; done += CONCURRENCY) {
         const arns: string[] = [];
-        for (let i = 0; i < CONCURRENCY; i += 10) {
-          const r = await ecs.send(new RunTaskCommand({ taskDefinition: FAMILY, count: 10 }));
+        for (let i = 0; i < Math.min(CONCURRENCY, ITEMS - done); i += 10) {
+          const r = await ecs.send(new RunTaskCommand({ taskDefinition: FAMILY, count: Math.min(10, CONCURRENCY - i, ITEMS - done - i) }));
           if (r.failures?.length) throw new Error(`RunTask failures: ${JSON.stringify(r.failures)}`);
           arns.push(...r.tasks!.map((t) => t.taskArn!));
         }

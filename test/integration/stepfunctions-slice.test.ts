@@ -191,6 +191,21 @@ describe('Local Step Functions slice', () => {
     expect(spent).toMatchObject({ name: 'TaskDoesNotExist' });
   });
 
+  it('fails a .waitForTaskToken state whose task sends no heartbeat within HeartbeatSeconds (States.HeartbeatTimeout)', async () => {
+    // Prepare
+    const arn = await machine('silent', {
+      StartAt: 'Silent',
+      States: { Silent: { Type: 'Task', Resource: 'arn:aws:states:::ecs:runTask.waitForTaskToken', HeartbeatSeconds: 1, Parameters: withItem('$$.Task.Token'), End: true } },
+    });
+
+    // Act
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, input: '{}' }));
+    const done = await finished(executionArn!);
+
+    // Assess
+    expect(done).toMatchObject({ status: 'FAILED', error: 'States.HeartbeatTimeout' });
+  });
+
   it('starts an execution once per name: the same input again is the same execution, other input is ExecutionAlreadyExists', async () => {
     // Prepare
     const arn = await machine('hold', {

@@ -200,7 +200,9 @@ export class LocalStepFunctions implements TaskCallbacks {
     });
     history.add('TaskStarted', { taskStartedEventDetails: names });
     try {
-      const done = token ? this.wait(running, token, info.heartbeatSeconds) : undefined;
+      // Only a container answers for itself; where Berth runs the task (.sync, its batch function)
+      // it is the worker, and its heartbeats (on AWS the batch function's schedule) are implied.
+      const done = token ? this.wait(running, token, info.binding === 'callback' ? info.heartbeatSeconds : undefined) : undefined;
       // It may fail before it is awaited (RunTask refused): awaited below all the same.
       done?.catch(() => {});
       let submitted: Record<string, unknown>;
