@@ -1,10 +1,8 @@
-import { Hash } from '@smithy/hash-node';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AGENT_TARGET_PREFIX } from '../shared/agent-wire/constants';
 import type { ReportTaskStateRequest } from '../shared/agent-wire/requests';
+import { AgentApiError, signedCall } from '../shared/agent-wire/signed-call';
 import type {
   Assignment, GetTaskCredentialsResponse, HostCredentials, KnownAssignments, PollAssignmentsResponse, RegisterHostResponse, ReportMetricsResponse, ReportTaskStateResponse,
 } from '../shared/agent-wire/responses';
@@ -16,12 +14,7 @@ export type { HostCredentials } from '../shared/agent-wire/responses';
 /** A task report as the agent sends it (the client adds the host's id). */
 export type TaskReportBody = Omit<ReportTaskStateRequest, 'hostId'>;
 
-export class AgentApiError extends Error {
-  constructor(readonly type: string, message: string, readonly status: number) {
-    super(`${type}: ${message}`);
-    this.name = 'AgentApiError';
-  }
-}
+export { AgentApiError } from '../shared/agent-wire/signed-call';
 
 /**
  * The agent's side of the agent API (`POST /agent`, JSON 1.1, `X-Amz-Target: BerthAgent.*`).
@@ -46,29 +39,11 @@ export class AgentClient {
     if (file && existsSync(file)) this.credentials = JSON.parse(readFileSync(file, 'utf8'));
   }
 
-  private async call<T>(operation: string, body: object, timeoutMs = 30_000): Promise<T> {
-    const url = new URL(`${this.endpoint}/agent`);
-    const payload = Buffer.from(JSON.stringify({ hostId: this.hostId, ...body }));
-    let headers: Record<string, string> = {
-      host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `${AGENT_TARGET_PREFIX}${operation}`,
-    };
-    if (this.credentials) {
-      const signer = new SignatureV4({ service: 'ecs', region: 'us-east-1', credentials: this.credentials, sha256: Hash.bind(null, 'sha256') });
-      const signed = await signer.sign(new HttpRequest({
-        method: 'POST', protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined,
-        path: url.pathname, headers, body: payload,
-      }));
-      headers = signed.headers as Record<string, string>;
-    }
-    const res = await fetch(url, {
-      method: 'POST',
-      headers,
-      body: payload,
-      signal: AbortSignal.timeout(timeoutMs),
+  private call<T>(operation: string, body: object, timeoutMs = 30_000): Promise<T> {
+    return signedCall<T>({
+      url: `${this.endpoint}/agent`, target: `${AGENT_TARGET_PREFIX}${operation}`,
+      body: { hostId: this.hostId, ...body }, credentials: this.credentials, timeoutMs,
     });
-    const json = (await res.json()) as any;
-    if (!res.ok) throw new AgentApiError(json.__type ?? 'Error', json.message ?? res.statusText, res.status);
-    return json as T;
   }
 
   async register(cpu: number, memory: number) {

@@ -1,4 +1,4 @@
-import { type Metafile, build } from 'esbuild';
+import { type Metafile, type Plugin, build } from 'esbuild';
 import { join } from 'node:path';
 
 const AGENT_MAIN = join(__dirname, '..', 'agent', 'main.ts');
@@ -12,6 +12,22 @@ export async function bundleAgent(): Promise<string> {
   return (await buildAgent(join(__dirname, '..', '.build', 'agent.js'))).outfile;
 }
 
+/**
+ * dockerode's ssh transport requires `ssh2` (and its native `cpu-features`) as it loads, though
+ * the agent only speaks to the engine over a unix socket. A host has no node_modules, so the
+ * bundle carries a stand-in that refuses ssh instead of a require that would fail at start.
+ */
+const withoutSsh: Plugin = {
+  name: 'without-ssh',
+  setup(b) {
+    b.onResolve({ filter: /^ssh2$/ }, () => ({ path: 'ssh2', namespace: 'without-ssh' }));
+    b.onLoad({ filter: /.*/, namespace: 'without-ssh' }, () => ({
+      contents: "exports.Client = class { constructor() { throw new Error('the Berth agent speaks to the engine over a unix socket, not ssh'); } };",
+      loader: 'js',
+    }));
+  },
+};
+
 /** The bundle, and esbuild's metafile: every module it carries is one of its `inputs`. */
 export async function buildAgent(outfile: string): Promise<{ outfile: string; metafile: Metafile }> {
   const r = await build({
@@ -22,9 +38,7 @@ export async function buildAgent(outfile: string): Promise<{ outfile: string; me
     target: 'node20',
     format: 'cjs',
     sourcemap: 'inline',
-    // dockerode's ssh transport (never used over a unix socket) carries native addons: left to
-    // node_modules, which the bundle's place in the repo's .build/ lets node find.
-    external: ['cpu-features', 'ssh2'],
+    plugins: [withoutSsh],
     metafile: true,
     logLevel: 'warning',
   });

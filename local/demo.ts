@@ -3,30 +3,14 @@ import {
 } from '@aws-sdk/client-ecs';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pick, readEnvironment, url } from '../shared/config/variables';
-import { LOCAL_VARIABLES } from './config';
+import { clientSettings } from './client-settings';
 
 /**
  * `npm run demo`: runs one task against a running `npm start` and shows its lifecycle states
  * and its output as they happen.
  */
 async function main() {
-  // We run Node 20 on purpose (see README); the SDK's notice about Node 22 only adds noise.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  let v;
-  try {
-    v = readEnvironment({ ...pick(LOCAL_VARIABLES, 'BERTH_PORT', 'BERTH_DATA_DIR'), BERTH_ENDPOINT: url() }, process.env);
-  } catch (e) {
-    console.error(`demo: bad configuration:\n${e instanceof Error ? e.message : e}`);
-    process.exit(2);
-  }
-  const endpoint = v.BERTH_ENDPOINT ?? `http://127.0.0.1:${v.BERTH_PORT}`;
-  const dataDir = v.BERTH_DATA_DIR;
-  // The key `npm start` printed, from the environment, else from the data directory.
-  const saved = join(dataDir, 'credentials.json');
-  const credentials = process.env.AWS_ACCESS_KEY_ID && process.env.AWS_SECRET_ACCESS_KEY
-    ? { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY }
-    : existsSync(saved) ? JSON.parse(readFileSync(saved, 'utf8')) : { accessKeyId: 'none', secretAccessKey: 'none' };
+  const { endpoint, dataDir, credentials = { accessKeyId: 'none', secretAccessKey: 'none' } } = clientSettings('demo');
   const ecs = new ECSClient({ endpoint, region: 'us-east-1', maxAttempts: 1, credentials });
   const started = Date.now();
   const at = () => `+${((Date.now() - started) / 1000).toFixed(2)}s`.padStart(8);

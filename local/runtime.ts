@@ -24,6 +24,8 @@ import { type ObservedReport, observeReports } from './report-observer';
 import { byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
 import { LocalServiceScheduler } from './service-scheduler';
+import { LocalScheduleFirer } from './schedule-firer';
+import { createSchedulerApiHandler } from '../shared/schedules/handler';
 import { LocalKeySealer } from '../shared/cloud/local/local-key-sealer';
 import { SealingKeyMismatchError } from '../shared/auth/key-sealer';
 
@@ -64,6 +66,9 @@ export interface LocalOptions {
   onReport?: (report: ObservedReport) => void;
   /** Crash points to die at (BERTH_CRASH_AT; see crash-points.ts). */
   crashAt?: string;
+  /** How often due schedules are looked for, and a failed schedule's first retry delay. */
+  scheduleIntervalMs: number;
+  scheduleRetryBaseMs?: number;
 }
 
 export const LOCAL_DEFAULTS = {
@@ -80,6 +85,7 @@ export const LOCAL_DEFAULTS = {
   bootDelayMs: 0,
   metricsIntervalMs: 10_000,
   hostPortBindIP: '127.0.0.1',
+  scheduleIntervalMs: 1000,
 } satisfies Partial<LocalOptions>;
 
 export interface LocalBerthRuntime {
@@ -91,6 +97,7 @@ export interface LocalBerthRuntime {
   provider: LocalFleetProvider;
   capacity: CapacityManager;
   services: LocalServiceScheduler;
+  schedules: LocalScheduleFirer;
   dockerSocket: string;
   podmanEnv: NodeJS.ProcessEnv;
   close(): Promise<void>;
@@ -161,8 +168,13 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   const slices = await localServiceHandlers(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog });
   const metrics = localMetrics({ intervalMs: o.metricsIntervalMs });
   berth.metrics = metrics.registry;
+  const scheduler = createSchedulerApiHandler(() => berth, { log: requestLog });
   const server = await serve({
     'GET /metrics': metrics.handler,
+    'ANY /schedules': scheduler,
+    'ANY /schedules/*': scheduler,
+    'ANY /schedule-groups': scheduler,
+    'ANY /schedule-groups/*': scheduler,
     'POST /': byTarget(slices, ecs),
     'POST /agent': observeReports(createAgentApiHandler(() => berth, { log: requestLog }), o.onReport),
     'POST /operator': createOperatorApiHandler(() => berth, { log: requestLog }),
@@ -212,6 +224,10 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   const live = await services.reconcileAll();
   if (live > 0) o.log(`reconciled ${live} service(s) from the store`);
   services.start(o.serviceIntervalMs);
+  // Schedules due while Berth was down run now, once each (their due times are in the store).
+  const schedules = new LocalScheduleFirer(berth, { retryBaseMs: o.scheduleRetryBaseMs, log: o.log });
+  schedules.start(o.scheduleIntervalMs);
+  started.push(() => schedules.stop());
   await waitForActiveHosts(berth, o.hosts, 60_000);
 
   return {
@@ -222,6 +238,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     provider,
     capacity,
     services,
+    schedules,
     dockerSocket: podman.socketPath,
     podmanEnv: podman.env,
     close: stopAll,

@@ -28,6 +28,8 @@ function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
     routeKey: `${req.method} ${url.pathname}`,
     rawPath: url.pathname,
     rawQueryString: url.search.slice(1),
+    // API Gateway joins a repeated parameter's values with commas.
+    ...(url.search ? { queryStringParameters: Object.fromEntries([...new Set(url.searchParams.keys())].map((k) => [k, url.searchParams.getAll(k).join(',')])) } : {}),
     headers,
     requestContext: {
       accountId: '000000000000', apiId: 'local', domainName: 'localhost', domainPrefix: 'localhost',
@@ -70,7 +72,8 @@ export async function serve(routes: Routes, port = 0, host = '127.0.0.1'): Promi
         return;
       }
       const event = toEvent(req, body);
-      const handler = routes[event.routeKey] ?? routes[`ANY ${event.rawPath}`];
+      // `ANY /first/*` serves every deeper path under /first, as a REST API's `{proxy+}` route.
+      const handler = routes[event.routeKey] ?? routes[`ANY ${event.rawPath}`] ?? routes[`ANY /${event.rawPath.split('/')[1]}/*`];
       if (!handler) {
         res.writeHead(404, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ message: 'Not Found' }));

@@ -3,6 +3,7 @@ import type { TaskCallbacks } from './batch/task-callbacks';
 import type { WorkflowEngine } from './cloud/workflow-engine';
 import type { Partition } from './domain/arns';
 import type { MetricsSink } from './metrics/sink';
+import type { ScheduleMirror } from './schedules/mirror';
 import type { Store } from './store';
 
 export interface BerthConfig {
@@ -77,4 +78,6 @@ export interface Berth {
   callbacks?: TaskCallbacks;
   /** Where agents' task samples go: the local mode's `/metrics` registry; unset on AWS (EMF only). */
   metrics?: MetricsSink;
+  /** On AWS, the EventBridge Scheduler schedules that fire Berth's; unset locally (the local firer reads the store). */
+  scheduleMirror?: ScheduleMirror;
 }

@@ -7,6 +7,7 @@ import { PollingHostNotifier } from './cloud/aws/polling-host-notifier';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SfnTaskCallbacks } from './cloud/aws/sfn-task-callbacks';
 import { SfnWorkflowEngine } from './cloud/aws/sfn-workflow-engine';
+import { EventBridgeScheduleMirror } from './cloud/aws/eventbridge-schedule-mirror';
 import { arn, awsRegion, checked, type Environment, flag, logGroupName, readEnvironment, text, wholeNumber } from './config/variables';
 import { type Berth, type BerthConfig, DEFAULT_CONFIG } from './context';
 import { DEFAULT_METRICS_LOG_GROUP } from './metrics/catalog';
@@ -29,6 +30,10 @@ export const LAMBDA_VARIABLES = {
   BERTH_IMDS_CERTIFICATES: checked<InstanceIdentityConfig>('a JSON object of Region to PEM certificate(s)', instanceIdentityFromEnvironment),
   BERTH_METRICS_LOG_GROUP: logGroupName().default(DEFAULT_METRICS_LOG_GROUP),
   BERTH_ALLOW_HOST_PATHS: flag().default(false),
+  // Schedules' timers (EventBridge Scheduler): set on the functions that create and fire them.
+  BERTH_SCHEDULER_GROUP: text('a schedule group name', /^[0-9a-zA-Z-_.]{1,64}$/),
+  BERTH_SCHEDULER_TARGET_ARN: arn('lambda', 'a Lambda function'),
+  BERTH_SCHEDULER_ROLE_ARN: text('an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)', /^arn:aws(-[a-z]+)?:iam::\d{12}:role\/[\w+=,.@/-]+$/),
 };
 
 export interface LambdaConfig {
@@ -42,6 +47,8 @@ export interface LambdaConfig {
   servicesFunctionName: string;
   metricsLogGroup: string;
   berth: BerthConfig;
+  /** Where schedules' timers go; absent on functions that make none. */
+  scheduler?: { groupName: string; targetArn: string; roleArn: string };
 }
 
 /** The Lambda functions' configuration, checked: a bad variable throws a ConfigurationError that names it. */
@@ -57,6 +64,9 @@ export function lambdaConfigFromEnvironment(env: Environment): LambdaConfig {
     capacityFunctionName: v.BERTH_CAPACITY_FUNCTION_NAME,
     servicesFunctionName: v.BERTH_SERVICES_FUNCTION_NAME,
     metricsLogGroup: v.BERTH_METRICS_LOG_GROUP,
+    scheduler: v.BERTH_SCHEDULER_GROUP && v.BERTH_SCHEDULER_TARGET_ARN && v.BERTH_SCHEDULER_ROLE_ARN
+      ? { groupName: v.BERTH_SCHEDULER_GROUP, targetArn: v.BERTH_SCHEDULER_TARGET_ARN, roleArn: v.BERTH_SCHEDULER_ROLE_ARN }
+      : undefined,
     berth: {
       placementTimeoutSeconds: v.BERTH_PLACEMENT_TIMEOUT_SECONDS,
       placementRetrySeconds: v.BERTH_PLACEMENT_RETRY_SECONDS,
@@ -93,6 +103,7 @@ export function berthFromEnvironment(): Berth {
     services: new LambdaServiceTrigger(c.servicesFunctionName),
     config: c.berth,
     now: Date.now,
+    scheduleMirror: c.scheduler && new EventBridgeScheduleMirror(c.scheduler),
   };
   return cached;
 }

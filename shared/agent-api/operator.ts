@@ -1,17 +1,21 @@
 import { z } from 'zod';
+import { issueAccessKey } from '../auth/access-keys';
 import { AccessDeniedException } from '../auth/errors';
 import { hostId } from '../agent-wire/requests';
 import type { Operation } from '../aws-protocol/operation';
 import { handleSpotInterruption } from '../capacity/interruption';
+import { ResourceNotFoundException } from '../domain/errors';
 import { parseRequest } from './parse';
 
 /**
- * Operator calls that AWS makes by itself through EventBridge, made by hand locally
- * (`X-Amz-Target: BerthOperator.*` on `POST /operator`).
+ * Operator calls (`X-Amz-Target: BerthOperator.*` on `POST /operator`): those AWS makes by itself
+ * through EventBridge, made by hand locally; and the people's access keys (`npm run keys`).
  */
-export const OPERATOR_TARGET_PREFIX = 'BerthOperator.';
+export { OPERATOR_TARGET_PREFIX } from '../agent-wire/constants';
 
 export const sendSpotInterruptionRequest = z.strictObject({ hostId });
+export const createAccessKeyRequest = z.strictObject({ principal: z.enum(['user', 'operator']).default('user') });
+export const revokeAccessKeyRequest = z.strictObject({ accessKeyId: z.string().regex(/^[A-Za-z0-9]{1,128}$/, 'expected an access key id') });
 
 /** Only an operator's key may act as AWS does: a user's key is denied before its body is read. */
 const operatorOnly = (name: string, run: Operation): Operation => (b, body, caller) => {
@@ -22,4 +26,23 @@ const operatorOnly = (name: string, run: Operation): Operation => (b, body, call
 const SendSpotInterruption = operatorOnly('SendSpotInterruption', async (b, body) =>
   handleSpotInterruption(b, parseRequest(sendSpotInterruptionRequest, body).hostId));
 
-export const OPERATOR_OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({ SendSpotInterruption });
+/** A new key for a person: the secret is in this answer and nowhere else in the clear. */
+const CreateAccessKey = operatorOnly('CreateAccessKey', async (b, body) => {
+  const { principal } = parseRequest(createAccessKeyRequest, body);
+  return { accessKey: { ...(await issueAccessKey(b, principal)), principal, status: 'Active' } };
+});
+
+const ListAccessKeys = operatorOnly('ListAccessKeys', async (b) => ({ accessKeys: await b.store.accessKeys.listPeople() }));
+
+/** Only a person's key: a host's is revoked when its host is written off, a task's expires. */
+const RevokeAccessKey = operatorOnly('RevokeAccessKey', async (b, body) => {
+  const { accessKeyId } = parseRequest(revokeAccessKeyRequest, body);
+  const key = await b.store.accessKeys.get(accessKeyId);
+  if (key?.principal !== 'user' && key?.principal !== 'operator') throw new ResourceNotFoundException(`No user or operator access key ${accessKeyId}.`);
+  await b.store.accessKeys.revoke(accessKeyId);
+  return { accessKey: { accessKeyId, principal: key.principal, status: 'Inactive' } };
+});
+
+export const OPERATOR_OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
+  SendSpotInterruption, CreateAccessKey, ListAccessKeys, RevokeAccessKey,
+});

@@ -6,6 +6,8 @@
 
 /** The agent API: how a host's agent talks to the control plane, in the same JSON 1.1 style. */
 export const AGENT_TARGET_PREFIX = 'BerthAgent.';
+/** The operator API's target prefix (`POST /operator`). */
+export const OPERATOR_TARGET_PREFIX = 'BerthOperator.';
 
 /** How often an agent heartbeats, and the longest a poll is held open (under API Gateway's 29 s). */
 export const HEARTBEAT_INTERVAL_SECONDS = 10;

@@ -106,6 +106,10 @@ export function awsErrors(
   return { onError, name: 'awsErrors' };
 }
 
+/** The error type a response carries: REST-JSON's `x-amzn-errortype` header, else JSON's `__type`. */
+const errorTypeOf = (response: APIGatewayProxyStructuredResultV2): string | undefined =>
+  (response.headers?.['x-amzn-errortype'] as string | undefined) ?? JSON.parse(String(response.body)).__type;
+
 /** One structured line per call: operation, status and duration; never the body (it may hold secrets). */
 export function requestLog(log: (line: object) => void): MiddlewareObj<JsonEvent, APIGatewayProxyStructuredResultV2> {
   const started = new WeakMap<object, number>();
@@ -114,7 +118,7 @@ export function requestLog(log: (line: object) => void): MiddlewareObj<JsonEvent
       level: 'info',
       operation: request.event.call?.operation ?? 'unknown',
       status: request.response?.statusCode,
-      error: request.response && request.response.statusCode !== 200 ? JSON.parse(String(request.response.body)).__type : undefined,
+      error: request.response && request.response.statusCode !== 200 ? errorTypeOf(request.response) : undefined,
       durationMs: Date.now() - (started.get(request) ?? Date.now()),
     });
   };

@@ -43,12 +43,17 @@ export function capacityConfigFromEnvironment(env: Environment): CapacityConfig 
 
 let cached: CapacityOptions | undefined;
 
+/** The stack's hosts as EC2 instances, from the capacity function's variables (the teardown reads the same). */
+export function ec2FleetFromEnvironment(c: CapacityConfig = capacityConfigFromEnvironment(process.env)): Ec2FleetProvider {
+  return new Ec2FleetProvider({ ec2: new EC2Client({}), launchTemplateId: c.launchTemplateId, subnetIds: c.subnetIds, stage: c.stage });
+}
+
 /** The capacity function's options on AWS: EC2 through the launch template, the policy from the stack. */
 export function capacityOptionsFromEnvironment(): CapacityOptions {
   if (cached) return cached;
   const c = capacityConfigFromEnvironment(process.env);
   cached = {
-    provider: new Ec2FleetProvider({ ec2: new EC2Client({}), launchTemplateId: c.launchTemplateId, subnetIds: c.subnetIds, stage: c.stage }),
+    provider: ec2FleetFromEnvironment(c),
     catalog: DEFAULT_CATALOG,
     policy: c.policy,
     heartbeatTimeoutSeconds: DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,

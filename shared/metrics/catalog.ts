@@ -84,6 +84,15 @@ export const METRICS = {
     name: 'LaunchesPerMinute', unit: 'Count', kind: 'gauge', prometheus: 'berth_launches_per_minute',
     help: 'Tasks that reached RUNNING in the last 60 seconds.',
   },
+  // EventBridge Scheduler's own metric names, per schedule group.
+  scheduleTargetErrors: {
+    name: 'TargetErrorCount', unit: 'Count', kind: 'summary', prometheus: 'berth_schedule_target_errors',
+    help: "A schedule's RunTask that failed (each attempt, retries included).",
+  },
+  scheduleInvocationsDropped: {
+    name: 'InvocationDroppedCount', unit: 'Count', kind: 'summary', prometheus: 'berth_schedule_invocations_dropped',
+    help: "A schedule's due time given up on once its RetryPolicy was spent.",
+  },
 } as const satisfies Record<string, MetricDefinition>;
 
 export const METRIC_BY_NAME: ReadonlyMap<string, MetricDefinition> = new Map(

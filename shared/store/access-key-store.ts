@@ -88,6 +88,30 @@ export class AccessKeyStore {
     }));
   }
 
+  /**
+   * The keys of people (users and operators), without their secrets, oldest first. A Scan: the
+   * table also holds every host's and task's keys, and this is an operator's command, never a
+   * per-task path.
+   */
+  async listPeople(): Promise<Omit<AccessKeyRecord, 'secretAccessKey'>[]> {
+    const people: Omit<AccessKeyRecord, 'secretAccessKey'>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.db.send(new ScanCommand({
+        TableName: this.table,
+        FilterExpression: 'principal IN (:user, :operator)',
+        ProjectionExpression: 'accessKeyId, principal, #s, createdAt',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':user': 'user', ':operator': 'operator' },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }));
+      people.push(...(r.Items ?? []) as Omit<AccessKeyRecord, 'secretAccessKey'>[]);
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return people.sort((a, b) => a.createdAt - b.createdAt || a.accessKeyId.localeCompare(b.accessKeyId));
+  }
+
   /** Revokes a key for good: it signs nothing any more. Revoking one that is gone is a no-op. */
   async revoke(accessKeyId: string): Promise<void> {
     try {

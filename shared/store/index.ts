@@ -7,6 +7,7 @@ import { ClientTokenStore } from './client-token-store';
 import { ClusterStore } from './cluster-store';
 import { DemandStore } from './demand-store';
 import { HostStore } from './host-store';
+import { ScheduleStore } from './schedule-store';
 import { ServiceStore } from './service-store';
 import type { TableNames } from './tables';
 import { TaskDefinitionStore } from './task-definition-store';
@@ -23,6 +24,7 @@ export interface Store {
   accessKeys: AccessKeyStore;
   services: ServiceStore;
   accountSettings: AccountSettingStore;
+  schedules: ScheduleStore;
 }
 
 export interface StoreOptions {
@@ -44,10 +46,11 @@ export function createStore(db: DynamoDBDocumentClient, tables: TableNames, opti
     accessKeys: new AccessKeyStore(db, tables.accessKeys, options.keySealer ?? LocalKeySealer.ephemeral()),
     services: new ServiceStore(db, tables.services),
     accountSettings: new AccountSettingStore(db, tables.accountSettings),
+    schedules: new ScheduleStore(db, tables.schedules, tables.scheduleGroups),
   };
 }
 
-export { AccountSettingStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, ServiceStore, TaskDefinitionStore, TaskStore };
+export { AccountSettingStore, ScheduleStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, ServiceStore, TaskDefinitionStore, TaskStore };
 export type { ServiceKey, ServiceRecord } from './service-store';
 export type { ClientTokenRecord } from './client-token-store';
 export type { ClusterOptions, ClusterRecord } from './cluster-store';
@@ -57,3 +60,5 @@ export { CLIENT_TOKEN_TTL_MS } from './client-token-store';
 export type { TaskDefinitionRecord } from './task-definition-store';
 export type { TaskRecord, StatusChange, TaskKey } from './task-store';
 export type { AccessKeyRecord } from './access-key-store';
+export { MAX_FAILURES } from './schedule-store';
+export type { ScheduleFailure, ScheduleGroupRecord, ScheduleKey, ScheduleRecord, ScheduleTarget } from './schedule-store';

@@ -12,6 +12,8 @@ export const TABLES = {
   accessKeys: { suffix: 'access-keys', hashKey: 'accessKeyId', rangeKey: undefined },
   services: { suffix: 'services', hashKey: 'cluster', rangeKey: 'serviceName' },
   accountSettings: { suffix: 'account-settings', hashKey: 'principalArn', rangeKey: 'name' },
+  schedules: { suffix: 'schedules', hashKey: 'groupName', rangeKey: 'name' },
+  scheduleGroups: { suffix: 'schedule-groups', hashKey: 'name', rangeKey: undefined },
 } as const satisfies Record<string, TableSchema>;
 
 export interface TableSchema {

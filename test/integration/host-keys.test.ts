@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { AgentApiError, AgentClient } from '../../agent/client';
 import { issueAccessKey } from '../../shared/auth/access-keys';
 import { createOperatorApiHandler } from '../../shared/agent-api/handler';
@@ -135,5 +137,77 @@ describe('Host keys and operator keys', () => {
       // Assess
       expect(res.status).toBe(200);
     });
+  });
+
+  describe('people\'s keys (npm run keys)', () => {
+    const keys = (credentials: { accessKeyId: string; secretAccessKey: string }, ...args: string[]) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', join(__dirname, '../../local/keys.ts'), ...args], {
+        env: { ...process.env, BERTH_ENDPOINT: operatorApi.url, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey },
+      }).then(({ stdout }) => JSON.parse(stdout), (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }));
+    const listClusters = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+      signedFetch(h.url, { target: 'AmazonEC2ContainerServiceV20141113.ListClusters', body: '{}', credentials }).then((r) => r.status);
+
+    it('creates a user key that signs ECS calls, lists it without its secret, and revokes it for good', async () => {
+      // Prepare
+      const operator = await issueAccessKey(h.berth, 'operator');
+
+      // Act
+      const created = (await keys(operator, 'create', '--json')).accessKey;
+      const statusWithNewKey = await listClusters(created);
+      const listed = (await keys(operator, 'list', '--json')).accessKeys;
+      const revoked = (await keys(operator, 'revoke', created.accessKeyId, '--json')).accessKey;
+      // Past the time a server trusts a key it read before (10 s).
+      aheadMs += 11_000;
+      const statusAfterRevoke = await listClusters(created);
+
+      // Assess
+      expect(created).toMatchObject({ accessKeyId: expect.stringMatching(/^BK[A-Z2-7]{18}$/), secretAccessKey: expect.any(String), principal: 'user', status: 'Active' });
+      expect(statusWithNewKey).toBe(200);
+      expect(listed).toContainEqual({ accessKeyId: created.accessKeyId, principal: 'user', status: 'Active', createdAt: expect.any(Number) });
+      expect(listed.map((k: { principal: string }) => k.principal)).not.toContain('host');
+      expect(JSON.stringify(listed)).not.toContain(created.secretAccessKey);
+      expect(revoked).toEqual({ accessKeyId: created.accessKeyId, principal: 'user', status: 'Inactive' });
+      expect(statusAfterRevoke).toBe(400);
+    }, 60_000);
+
+    it('denies a user key every key operation, and changes nothing', async () => {
+      // Prepare
+      const before = await storeSnapshot(h);
+
+      // Act
+      const outcomes = [await keys(h.credentials, 'create'), await keys(h.credentials, 'revoke', h.credentials.accessKeyId)];
+
+      // Assess
+      for (const o of outcomes) {
+        expect(o.code).toBe(1);
+        expect(o.stderr).toContain(`AccessDeniedException: User: ${h.credentials.accessKeyId} is not authorized to perform: berth:`);
+      }
+      expect(await storeSnapshot(h)).toEqual(before);
+    }, 60_000);
+
+    it.each([
+      ['a host\'s key', async () => (await registeredAgent('keys-host')).hostCredentials().accessKeyId, 'ResourceNotFoundException'],
+      ['an unknown key', async () => 'BKNOSUCHKEY234567ABC', 'ResourceNotFoundException'],
+      ['a malformed key id', async () => 'not-a-key!', 'ClientException'],
+    ])('refuses to revoke %s, and changes nothing', async (_what, keyId, type) => {
+      // Prepare
+      const operator = await issueAccessKey(h.berth, 'operator');
+      const id = await keyId();
+      const before = await storeSnapshot(h);
+
+      // Act
+      const res = await signedFetch(`${operatorApi.url}/operator`, { target: 'BerthOperator.RevokeAccessKey', body: JSON.stringify({ accessKeyId: id }), credentials: operator });
+
+      // Assess
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ __type: type });
+      expect(await storeSnapshot(h)).toEqual(before);
+    });
+
+    async function registeredAgent(hostId: string): Promise<AgentClient> {
+      const agent = new AgentClient(h.url, hostId, { credentialsFile: join(dir, `${hostId}.json`) });
+      await agent.register(2048, 4096);
+      return agent;
+    }
   });
 });

@@ -11,6 +11,8 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 
+import { createHash } from 'node:crypto';
+import { AGENT_BUNDLE_FILE, agentBundleKey } from '../../deploy/host-user-data';
 import { LAMBDA_VARIABLES } from '../../shared/environment';
 import { KEY_TYPES, TABLES, localIndexesOf, tableNames } from '../../shared/store/tables';
 
@@ -29,10 +31,25 @@ const ASL_FILES: Record<Workflow, string> = {
 const PACKAGE_TIMEOUT_MS = 180_000;
 const USERS_STATE_MACHINES = `arn:aws:states:${REGION}:${ACCOUNT_ID}:stateMachine:*`;
 
+/**
+ * When Lambda deprecates each Node.js runtime (its runtime deprecation schedule): after that day
+ * no new function can be created on it, so a new stack would fail. A runtime missing here fails
+ * the test too, until someone looks its date up.
+ */
+const NODE_RUNTIME_DEPRECATION: Record<string, string> = {
+  'nodejs18.x': '2025-09-01',
+  'nodejs20.x': '2026-04-30',
+  'nodejs22.x': '2027-04-30',
+  'nodejs24.x': '2028-04-30',
+};
+
 /** serverless.yml function key → handler. The keys are the names the ASL files reference. */
 const FUNCTIONS: Record<string, string> = {
   api: 'functions/api.handler',
   agent: 'functions/agent.handler',
+  operator: 'functions/operator.handler',
+  operatorKey: 'functions/operator.createOperatorKey',
+  teardown: 'functions/teardown.handler',
   capacity: 'functions/capacity.handler',
   services: 'functions/services.handler',
   spot: 'functions/spot.handler',
@@ -43,6 +60,8 @@ const FUNCTIONS: Record<string, string> = {
   requestStop: 'functions/lifecycle.requestStop',
   markStopped: 'functions/lifecycle.markStopped',
   release: 'functions/lifecycle.release',
+  schedulerApi: 'functions/schedules.api',
+  fireSchedule: 'functions/schedules.fire',
   batch: 'functions/batch.handler',
 };
 
@@ -62,6 +81,13 @@ const METRICS_LOG_GROUP = '/berth/metrics';
 
 /** What each handler file may do, which state machines it may start, and which log groups besides its own it writes. */
 const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGroups?: string[] }> = {
+  // Scheduler's API (the schedule tables, SigV4's key lookup, the timers and passing their role)
+  // and the timers' target (RunTask, and removing a finished schedule's timer).
+  'functions/schedules': {
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, 'dynamodb:DeleteItem', 'kms:Decrypt', 'states:StartExecution', 'lambda:InvokeFunction',
+      'scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole'],
+    startable: ['launch'],
+  },
   // SigV4 verification opens the caller's sealed secret (kms:Decrypt).
   'functions/api': {
     actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'kms:Decrypt', 'lambda:InvokeFunction'],
@@ -91,13 +117,24 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
     actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction'],
     startable: ['stop'],
   },
-  // An agent's STOPPED report ends the task's waits and starts its stop workflow. Registration
-  // seals the new host key (kms:Encrypt); every signed call opens one (kms:Decrypt).
+  // The operator API: a spot interruption by hand stops tasks (as functions/spot); a new
+  // person's key is sealed (kms:Encrypt); every signed call opens one (kms:Decrypt).
+  'functions/operator': {
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction', 'kms:Encrypt', 'kms:Decrypt'],
+    startable: ['stop'],
+  },
+  // The stack's deletion terminates its hosts (by tag) before the rest goes.
+  'functions/teardown': {
+    actions: [...LOG_ACTIONS, 'ec2:DescribeInstances', 'ec2:TerminateInstances'],
+    startable: [],
+  },
   // Users' state machines' batch function: RunTask (the launch workflow) and their task tokens.
   'functions/batch': {
     actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:SendTaskHeartbeat', 'states:StartExecution'],
     startable: ['launch'],
   },
+  // An agent's STOPPED report ends the task's waits and starts its stop workflow. Registration
+  // seals the new host key (kms:Encrypt); every signed call opens one (kms:Decrypt).
   'functions/agent': {
     actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction', 'kms:Encrypt', 'kms:Decrypt'],
     startable: ['stop'],
@@ -355,14 +392,16 @@ describe('serverless.yml', () => {
   });
 
   describe('functions', () => {
-    it.each(Object.entries(FUNCTIONS))('declares %s as %s on Node 20', (key, handler) => {
+    it.each(Object.entries(FUNCTIONS))('declares %s as %s on a runtime Lambda has not deprecated', (key, handler) => {
       // Prepare: serverless names a function's resource after its key, which the ASL uses.
       const logicalId = lambdaLogicalId(key);
 
       // Assess
       expect(resource(logicalId)?.Type).toBe('AWS::Lambda::Function');
       expect(resource(logicalId)?.Properties.Handler).toBe(handler);
-      expect(resource(logicalId)?.Properties.Runtime).toBe('nodejs20.x');
+      const deprecated = NODE_RUNTIME_DEPRECATION[resource(logicalId)?.Properties.Runtime];
+      expect(deprecated).toBeDefined();
+      expect(new Date(deprecated).getTime()).toBeGreaterThan(Date.now());
     });
 
     it("names the batch function, which users' state machines call, in a stack output", () => {
@@ -462,6 +501,7 @@ describe('serverless.yml', () => {
     it.each([
       ['POST /', 'functions/api.handler'],
       ['POST /agent', 'functions/agent.handler'],
+      ['POST /operator', 'functions/operator.handler'],
     ])('serves %s of the HTTP API with %s', (routeKey, handler) => {
       // Prepare
       const routes = resourcesOfType(template, 'AWS::ApiGatewayV2::Route').filter(
@@ -514,6 +554,64 @@ describe('serverless.yml', () => {
     it('declares no table that shared/store/tables.ts does not know', () => {
       const declared = resourcesOfType(template, 'AWS::DynamoDB::Table').map(([, r]) => r.Properties.TableName);
       expect(declared.sort()).toEqual(Object.values(tableNames(TABLE_PREFIX)).sort());
+    });
+  });
+
+  describe('hosts', () => {
+    const launchData = () => resource('HostLaunchTemplate')!.Properties.LaunchTemplateData;
+    const userData = (): string => launchData().UserData['Fn::Base64']['Fn::Sub'];
+
+    it('launches Amazon Linux 2023 through its public SSM parameter, requiring IMDSv2 with a hop limit of 1', () => {
+      expect(launchData().ImageId).toMatch(/^\{\{resolve:ssm:\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-[\w-]+\}\}$/);
+      expect(launchData().MetadataOptions).toEqual({ HttpEndpoint: 'enabled', HttpTokens: 'required', HttpPutResponseHopLimit: 1 });
+      expect(referencedIds(launchData().IamInstanceProfile)).toEqual(['HostInstanceProfile']);
+      expect(referencedIds(resource('HostInstanceProfile')!.Properties.Roles)).toEqual(['HostRole']);
+      expect(referencedIds(launchData().SecurityGroupIds)).toEqual(['HostSecurityGroup']);
+      expect(resource('HostSecurityGroup')!.Properties.SecurityGroupIngress).toBeUndefined();
+    });
+
+    it('is what the capacity function launches, and the only role it may pass', () => {
+      const capacity = resource(lambdaLogicalId('capacity'))!;
+      expect(referencedIds(capacity.Properties.Environment.Variables.BERTH_LAUNCH_TEMPLATE_ID)).toEqual(['HostLaunchTemplate']);
+      const roleName = resource('HostRole')!.Properties.RoleName;
+      const passRole = roleStatements(resource(capacity.Properties.Role['Fn::GetAtt'][0])!)
+        .filter((st) => asArray(st.Action).includes('iam:PassRole')).flatMap((st) => asArray<Json>(st.Resource).map(resolvePseudo));
+      expect(passRole).toHaveLength(1);
+      expect(`arn:aws:iam::${ACCOUNT_ID}:role/${roleName.replace('${sls:stage}', STAGE)}`).toMatch(new RegExp(`^${passRole[0].replace(/\*/g, '.*')}$`));
+    });
+
+    it('fetches the agent bundle packaged with it from the stack\'s bucket and checks its SHA-256, then calls the stack\'s API', () => {
+      // Prepare: packaging bundled the agent; the user data must name exactly that file.
+      const sha256 = createHash('sha256').update(readFileSync(AGENT_BUNDLE_FILE)).digest('hex');
+
+      // Assess
+      expect(userData()).toContain(`aws s3 cp --only-show-errors 's3://\${AgentArtifactsBucket}/${agentBundleKey(sha256)}' /opt/berth/agent.js`);
+      expect(userData()).toContain(`echo '${sha256}  /opt/berth/agent.js' | sha256sum -c -`);
+      expect(userData()).toContain("'BERTH_ENDPOINT=https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}'");
+      expect(referencedIds(launchData().UserData).sort()).toEqual(['AgentArtifactsBucket', 'HttpApi']);
+    });
+
+    it('terminates them when the stack is deleted: after the capacity function, before their role, profile, group and template', () => {
+      const teardown = resource('HostsTeardown')!;
+      expect(referencedIds(teardown.Properties.ServiceToken)).toEqual([lambdaLogicalId('teardown')]);
+      expect(asArray<string>(teardown.DependsOn).sort()).toEqual(['HostInstanceProfile', 'HostLaunchTemplate', 'HostRole', 'HostSecurityGroup']);
+      expect(asArray(resource(lambdaLogicalId('capacity'))!.DependsOn)).toContain('HostsTeardown');
+      const terminate = roleStatements(resource(resource(lambdaLogicalId('teardown'))!.Properties.Role['Fn::GetAtt'][0])!)
+        .find((st) => asArray(st.Action).includes('ec2:TerminateInstances'))!;
+      expect((terminate as Json).Condition).toEqual({ StringEquals: { 'ec2:ResourceTag/berth:managed': 'true' } });
+    });
+
+    it('gives the hosts\' role only what the agent itself needs, never a * action or resource', () => {
+      const statements = roleStatements(resource('HostRole')!);
+      expect(statements.flatMap((st) => asArray<string>(st.Action)).sort()).toEqual(
+        ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 'sts:AssumeRole'],
+      );
+      for (const st of statements) {
+        for (const r of asArray<Json>(st.Resource)) expect(resolvePseudo(r)).not.toBe('*');
+        for (const a of asArray<string>(st.Action)) expect(a).not.toContain('*');
+      }
+      const getObject = statements.find((st) => asArray(st.Action).includes('s3:GetObject'))!;
+      expect(getObject.Resource).toEqual({ 'Fn::Sub': '${AgentArtifactsBucket.Arn}/agent/*' });
     });
   });
 

@@ -150,7 +150,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
-function validateValue(model: EcsModel, shapeName: string, value: unknown, path: string, problems: string[]): void {
+export function validateValue(model: EcsModel, shapeName: string, value: unknown, path: string, problems: string[]): void {
   const at = where(path);
   // JSON.parse never yields undefined; a hand-built body's undefined member is dropped by
   // JSON.stringify, so the callers treat it as absent before reaching here.

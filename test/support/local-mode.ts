@@ -48,7 +48,7 @@ export async function startLocalMode(options: Partial<LocalOptions> = {}): Promi
  * 2 minutes on this loaded machine, and every request logged (the secrets suite reads the log).
  */
 export const SHARED_LOCAL_MODE: Partial<LocalOptions> = {
-  hosts: 2, maxHosts: 2, config: { placementTimeoutSeconds: 120 }, logRequests: true,
+  hosts: 2, maxHosts: 2, config: { placementTimeoutSeconds: 120 }, logRequests: true, scheduleRetryBaseMs: 1000,
 };
 
 /** Stops every task not yet STOPPED, in every cluster, and waits until each is and no room is held. */

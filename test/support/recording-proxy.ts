@@ -6,6 +6,10 @@ export interface RecordedCall {
   target: string;
   status: number;
   body: string;
+  /** For REST APIs (Scheduler): the method, the path and the error type header. */
+  method?: string;
+  path?: string;
+  errorType?: string;
 }
 
 export interface RecordingProxy {
@@ -30,7 +34,10 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
       up.on('data', (c: Buffer) => chunks.push(c));
       up.on('end', () => {
         const body = Buffer.concat(chunks);
-        calls.push({ target: String(req.headers['x-amz-target'] ?? ''), status: up.statusCode ?? 0, body: body.toString('utf8') });
+        calls.push({
+          target: String(req.headers['x-amz-target'] ?? ''), status: up.statusCode ?? 0, body: body.toString('utf8'),
+          method: req.method, path: req.url, errorType: up.headers['x-amzn-errortype'] as string | undefined,
+        });
         res.writeHead(up.statusCode ?? 502, up.headers);
         res.end(body);
       });

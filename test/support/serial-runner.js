@@ -1,6 +1,7 @@
-// Jest runs each project's files with that project's runner. This one runs them one at a time,
-// while the unit project's run in parallel workers: files that start podman, dynalite or the
-// local mode must not compete for this machine's cores.
+// Jest runs each project's files with that project's runner. This one runs the files that start
+// podman, dynalite or the local mode in two lanes (one on a single-core machine; BERTH_TEST_LANES
+// overrides): such a file spends most of its time waiting on containers, heartbeats and stop
+// timeouts, so two of them share two cores well, and a third would starve the others' agents.
 //
 // Each file gets a fresh worker process (an idle memory limit of 0 makes jest replace the worker
 // after every file), so whatever a file leaves running in-process — a local mode whose teardown
@@ -8,11 +9,12 @@
 // file after it. A podman service such a file started runs in a process group of its own and
 // outlives the worker; once its worker is gone its parent is init, and this runner ends it.
 const { readdirSync, readFileSync } = require('node:fs');
+const { availableParallelism } = require('node:os');
 const { default: TestRunner } = require('jest-runner');
 
 class SerialRunner extends TestRunner {
   constructor(globalConfig, context) {
-    super({ ...globalConfig, maxWorkers: 1, workerIdleMemoryLimit: 0 }, context);
+    super({ ...globalConfig, maxWorkers: lanes(), workerIdleMemoryLimit: 0 }, context);
   }
 
   async runTests(tests, watcher, options) {
@@ -24,6 +26,11 @@ class SerialRunner extends TestRunner {
       endOrphanedPodmanServices();
     }
   }
+}
+
+function lanes() {
+  const asked = Number(process.env.BERTH_TEST_LANES);
+  return Number.isInteger(asked) && asked > 0 ? asked : Math.min(2, availableParallelism());
 }
 
 /** `podman system service` processes on a test's data directory whose parent has exited. */

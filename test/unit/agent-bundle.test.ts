@@ -1,4 +1,5 @@
 import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,19 @@ describe('the agent bundle', () => {
     const inputs = Object.keys(metafile.inputs);
     expect(inputs).toEqual(expect.arrayContaining(['agent/main.ts', 'agent/client.ts', 'shared/agent-wire/constants.ts']));
     expect(serverModulesIn(metafile.inputs)).toEqual([]);
+  });
+
+  it('loads on a machine with Node alone (no node_modules), as on a host', async () => {
+    // Prepare: the bundle alone, in a directory with no node_modules above it.
+    const { outfile } = await buildAgent(join(dir, 'agent.js'));
+
+    // Act: it loads every module, then stops at its configuration, which is not given.
+    const ran = spawnSync(process.execPath, [outfile], { cwd: dir, env: { PATH: process.env.PATH }, encoding: 'utf8' });
+
+    // Assess
+    expect(ran.stderr).not.toContain('Cannot find module');
+    expect(ran.stderr).toContain('berth-agent: bad configuration');
+    expect(ran.status).toBe(2);
   });
 
   it('would be caught carrying one: the server side of the agent API pulls them in', async () => {

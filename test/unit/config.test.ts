@@ -165,6 +165,9 @@ const LAMBDA_GOOD: Good[] = [
   ['BERTH_METRICS_LOG_GROUP', '/berth/metrics', '/berth/metrics'],
   ['BERTH_ALLOW_HOST_PATHS', 'true', true],
   ['BERTH_ALLOW_HOST_PATHS', '0', false],
+  ['BERTH_SCHEDULER_GROUP', 'berth-dev', 'berth-dev'],
+  ['BERTH_SCHEDULER_TARGET_ARN', 'arn:aws:lambda:us-east-1:123456789012:function:berth-dev-fireSchedule', 'arn:aws:lambda:us-east-1:123456789012:function:berth-dev-fireSchedule'],
+  ['BERTH_SCHEDULER_ROLE_ARN', 'arn:aws:iam::123456789012:role/berth-dev-scheduler', 'arn:aws:iam::123456789012:role/berth-dev-scheduler'],
 ];
 const LAMBDA_BAD: Bad[] = [
   ['AWS_REGION', 'nowhere'],
@@ -181,6 +184,9 @@ const LAMBDA_BAD: Bad[] = [
   ['BERTH_IMDS_CERTIFICATES', JSON.stringify({ 'us-east-1': PEM })],
   ['BERTH_METRICS_LOG_GROUP', 'a b'],
   ['BERTH_ALLOW_HOST_PATHS', '2'],
+  ['BERTH_SCHEDULER_GROUP', 'has space'],
+  ['BERTH_SCHEDULER_TARGET_ARN', 'arn:aws:states:us-east-1:123456789012:stateMachine:x'],
+  ['BERTH_SCHEDULER_ROLE_ARN', 'arn:aws:iam::123:role/x'],
 ];
 
 const CAPACITY_BASE = { BERTH_LAUNCH_TEMPLATE_ID: 'lt-0123456789abcdef0', BERTH_SUBNET_IDS: 'subnet-0123456789abcdef0' };

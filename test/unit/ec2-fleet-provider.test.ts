@@ -367,13 +367,13 @@ describe('agentUserData', () => {
     expect(id).toBeGreaterThan(token);
   });
 
-  it('installs Docker and Node 20 with dnf and runs the agent as a systemd service', () => {
+  it('installs Docker and Node 22 with dnf and runs the agent as a systemd service', () => {
     const script = agentUserData(options);
 
     expect(script.startsWith('#!/bin/bash\n')).toBe(true);
-    expect(script).toContain('dnf install -y docker nodejs20');
+    expect(script).toContain('dnf install -y docker nodejs22');
     expect(script).toContain('systemctl enable --now docker');
-    expect(script).toContain('ExecStart=/usr/bin/node-20 /opt/berth/agent.js');
+    expect(script).toContain('ExecStart=/usr/bin/node-22 /opt/berth/agent.js');
     expect(script).toContain('EnvironmentFile=/etc/berth/agent.env');
     expect(script).toContain('systemctl enable --now berth-agent.service');
   });

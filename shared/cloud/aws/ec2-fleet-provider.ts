@@ -2,6 +2,7 @@ import {
   type CreateFleetCommandInput,
   type CreateFleetError,
   CreateFleetCommand,
+  DescribeInstancesCommand,
   type EC2Client,
   type Tag,
   TerminateInstancesCommand,
@@ -156,6 +157,26 @@ export class Ec2FleetProvider implements FleetProvider {
     // seen (registered, or listed by DescribeInstances); a sweep of `berth:managed` instances
     // unknown to the store catches any that slip through.
     await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+  }
+
+  /**
+   * Every instance not yet terminated that carries this deployment's tags (`berth:managed`, and
+   * `berth:stage` when the provider has a stage), whatever the store knows of it.
+   */
+  async listManaged(): Promise<string[]> {
+    const filters = [
+      { Name: `tag:${HOST_TAGS.managed}`, Values: ['true'] },
+      ...(this.stage ? [{ Name: `tag:${HOST_TAGS.stage}`, Values: [this.stage] }] : []),
+      { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+    ];
+    const ids: string[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await this.ec2.send(new DescribeInstancesCommand({ Filters: filters, NextToken, MaxResults: 1000 }));
+      for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId) ids.push(i.InstanceId);
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return ids;
   }
 
   private tags(market: Market): Tag[] {

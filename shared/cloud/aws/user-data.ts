@@ -43,7 +43,7 @@ function fetchBundle(url: string, to: string): string {
 
 /**
  * The user data of a Berth host: a cloud-init shell script for Amazon Linux 2023 that installs
- * Docker and Node 20, fetches the agent bundle and runs it as a systemd service. It returns plain
+ * Docker and Node 22 (Node 20 reached its end of life in April 2026), fetches the agent bundle and runs it as a systemd service. It returns plain
  * text; base64 is applied by whoever puts it in the launch template.
  */
 export function agentUserData(options: AgentUserDataOptions): string {
@@ -67,7 +67,7 @@ export function agentUserData(options: AgentUserDataOptions): string {
 # Berth host bootstrap. cloud-init runs it once per instance, as root, on Amazon Linux 2023.
 set -euo pipefail
 
-dnf install -y docker nodejs20
+dnf install -y docker nodejs22
 systemctl enable --now docker
 
 # BERTH_HOST_ID is only a claim: the agent proves which instance it runs on at registration,
@@ -94,7 +94,7 @@ Wants=network-online.target
 
 [Service]
 EnvironmentFile=/etc/berth/agent.env
-ExecStart=/usr/bin/node-20 ${bundle}
+ExecStart=/usr/bin/node-22 ${bundle}
 Restart=always
 RestartSec=2
 

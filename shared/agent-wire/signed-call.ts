@@ -1,0 +1,44 @@
+import { Hash } from '@smithy/hash-node';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+
+/** An API's refusal, as its JSON error body names it (`__type`, `message`) with the HTTP status. */
+export class AgentApiError extends Error {
+  constructor(readonly type: string, message: string, readonly status: number) {
+    super(`${type}: ${message}`);
+    this.name = 'AgentApiError';
+  }
+}
+
+export interface SignedCall {
+  /** The route's URL, e.g. `https://api.example/agent`. */
+  url: string;
+  /** The whole `X-Amz-Target`. */
+  target: string;
+  body: object;
+  /** Signs with SigV4 (service `ecs`) when given; unsigned otherwise (an agent's first registration). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  timeoutMs?: number;
+}
+
+/**
+ * One JSON 1.1 call to Berth's own APIs (the agent and operator APIs), signed as the AWS SDKs
+ * sign. It resolves to the answer's body and throws AgentApiError for a refusal.
+ */
+export async function signedCall<T>(call: SignedCall): Promise<T> {
+  const url = new URL(call.url);
+  const payload = Buffer.from(JSON.stringify(call.body));
+  let headers: Record<string, string> = { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': call.target };
+  if (call.credentials) {
+    const signer = new SignatureV4({ service: 'ecs', region: 'us-east-1', credentials: call.credentials, sha256: Hash.bind(null, 'sha256') });
+    const signed = await signer.sign(new HttpRequest({
+      method: 'POST', protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined,
+      path: url.pathname, headers, body: payload,
+    }));
+    headers = signed.headers as Record<string, string>;
+  }
+  const res = await fetch(url, { method: 'POST', headers, body: payload, signal: AbortSignal.timeout(call.timeoutMs ?? 30_000) });
+  const json = (await res.json()) as { __type?: string; message?: string };
+  if (!res.ok) throw new AgentApiError(json.__type ?? 'Error', json.message ?? res.statusText, res.status);
+  return json as T;
+}

@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import type { Berth } from '../context';
+import { EcsError } from '../domain/errors';
+import { RunTask } from '../ecs-api/tasks';
+import { METRICS } from '../metrics/catalog';
+import { MAX_FAILURES, type ScheduleKey, type ScheduleRecord } from '../store';
+import { dueFrom, scheduleArn } from './schedule';
+import { DEFAULT_RETRY_POLICY, clusterOfTarget, runTaskBodyOf } from './target';
+
+export interface FireOptions {
+  /** The first retry's delay; each next one doubles, up to RETRY_CAP_MS. AWS waits about a minute. */
+  retryBaseMs?: number;
+  log?: (line: object) => void;
+}
+
+/** What one look at a schedule did. */
+export type FireOutcome = 'not-due' | 'ran' | 'retrying' | 'dropped' | 'lost-race';
+
+export const DEFAULT_RETRY_BASE_MS = 60_000;
+const RETRY_CAP_MS = 10 * 60_000;
+
+/**
+ * RunTask's clientToken for one due time of one schedule. Every firer that meets that due time
+ * (two control planes, a retry after a crash between RunTask and the write that follows it, an
+ * at-least-once delivery on AWS) sends the same token, so the tasks are made once.
+ */
+export function fireToken(b: Berth, s: ScheduleRecord): string {
+  return createHash('sha256').update(`${scheduleArn(b.partition, s.groupName, s.name)}|${s.createdAt}|${s.dueAt}`).digest('hex');
+}
+
+/**
+ * Runs the schedule's task if its time has come: RunTask under the due time's token, then one
+ * write conditional on the version that was read. A failed RunTask is tried again per the
+ * target's RetryPolicy, then given up on and recorded (`failures`, and the metrics).
+ */
+export async function fireSchedule(b: Berth, s: ScheduleRecord, o: FireOptions = {}): Promise<FireOutcome> {
+  const now = b.now();
+  if (s.state !== 'ENABLED' || s.dueAt === undefined || s.fireAt === undefined || s.fireAt > now) return 'not-due';
+  let taskArns: string[] | undefined;
+  let error: string | undefined;
+  try {
+    const body = runTaskBodyOf(s.target.EcsParameters as Record<string, unknown>, clusterOfTarget(s.target), s, fireToken(b, s));
+    const r = await RunTask(b, body, {}) as { tasks: { taskArn: string }[]; failures: { reason?: string; detail?: string }[] };
+    if (r.failures.length > 0) error = r.failures.map((f) => `${f.reason}${f.detail ? `: ${f.detail}` : ''}`).join('; ');
+    else taskArns = r.tasks.map((t) => t.taskArn);
+  } catch (e) {
+    // The token was used with other parameters: a firer that read an older version of this
+    // schedule already ran this due time.
+    if (e instanceof EcsError && e.name === 'ConflictException') taskArns = [];
+    else error = e instanceof EcsError ? `${e.name}: ${e.message}` : `InternalError: ${String(e)}`;
+  }
+  const group = { ScheduleGroup: s.groupName };
+  if (taskArns !== undefined) {
+    // A run outranks a failure another firer recorded for the same due time meanwhile (its
+    // RunTask failed where ours made the tasks): move on from the fresh record while it still
+    // holds this due time.
+    let current: ScheduleRecord | undefined = s;
+    for (let tries = 0; tries < 10 && current?.createdAt === s.createdAt && current.dueAt === s.dueAt; tries++) {
+      if (await advance(b, current, now, { lastRun: { dueAt: s.dueAt, firedAt: now, taskArns } })) return 'ran';
+      current = await b.store.schedules.get(s);
+    }
+    return 'lost-race';
+  }
+  await b.metrics?.publish([{ name: METRICS.scheduleTargetErrors.name, unit: 'Count', values: [1], dimensions: group, timestamp: now }]);
+  const policy = { ...DEFAULT_RETRY_POLICY, ...(s.target.RetryPolicy as object | undefined) };
+  const attempts = s.attempts + 1;
+  const retryAt = now + Math.min((o.retryBaseMs ?? DEFAULT_RETRY_BASE_MS) * 2 ** (attempts - 1), RETRY_CAP_MS);
+  if (attempts <= policy.MaximumRetryAttempts && retryAt - s.dueAt <= policy.MaximumEventAgeInSeconds * 1000) {
+    // Conditional on the version read: of two firers that both failed, one counts the attempt.
+    const ok = await b.store.schedules.replace({ ...s, attempts, fireAt: retryAt, lastError: error, version: s.version + 1 }, s.version);
+    return ok ? 'retrying' : 'lost-race';
+  }
+  o.log?.({ level: 'warn', message: 'schedule dropped a due time', schedule: `${s.groupName}/${s.name}`, dueAt: new Date(s.dueAt).toISOString(), attempts, error });
+  const failures = [...(s.failures ?? []), { dueAt: s.dueAt, at: now, attempts, reason: error! }].slice(-MAX_FAILURES);
+  const ok = await advance(b, s, now, { failures });
+  if (ok) await b.metrics?.publish([{ name: METRICS.scheduleInvocationsDropped.name, unit: 'Count', values: [1], dimensions: group, timestamp: now }]);
+  return ok ? 'dropped' : 'lost-race';
+}
+
+/**
+ * Moves the schedule on to its next due time, or ends it (deleted with ActionAfterCompletion
+ * DELETE). Due times that passed while nothing fired (the local mode was down) are skipped but
+ * for the one in hand, which has just run: a restart loses no due run and doubles none.
+ */
+async function advance(b: Berth, s: ScheduleRecord, now: number, outcome: Partial<ScheduleRecord>): Promise<boolean> {
+  const windowMs = (s.flexibleTimeWindow.MaximumWindowInMinutes ?? 0) * 60_000;
+  const next = dueFrom(b.partition, s, Math.max(s.dueAt! + 1, now - windowMs));
+  if (next.dueAt === undefined && s.actionAfterCompletion === 'DELETE') {
+    const deleted = await b.store.schedules.delete(s, s.version);
+    if (deleted) await b.scheduleMirror?.delete(s);
+    return deleted;
+  }
+  const { lastError: _, ...rest } = s;
+  return b.store.schedules.replace({ ...rest, ...next, ...outcome, dueAt: next.dueAt, fireAt: next.fireAt, version: s.version + 1 }, s.version);
+}
+
+/** Every enabled schedule due by now, each fired once; what each did. */
+export async function fireDue(b: Berth, o: FireOptions = {}): Promise<Map<string, FireOutcome>> {
+  const out = new Map<string, FireOutcome>();
+  for (const s of await b.store.schedules.listDue(b.now())) out.set(`${s.groupName}/${s.name}`, await fireSchedule(b, s, o));
+  return out;
+}
+
+/**
+ * On AWS, EventBridge Scheduler invokes Berth for one schedule at its due time (within its
+ * flexible window, which it chose itself): the due time in hand runs if it has come, give or
+ * take Scheduler's one-minute precision.
+ */
+export async function fireInvoked(b: Berth, key: ScheduleKey, o: FireOptions = {}): Promise<FireOutcome> {
+  const s = await b.store.schedules.get(key);
+  if (!s || s.dueAt === undefined || s.dueAt > b.now() + 60_000) return 'not-due';
+  return fireSchedule(b, { ...s, fireAt: Math.min(s.fireAt ?? s.dueAt, b.now()) }, o);
+}

@@ -1,0 +1,160 @@
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure } from './client';
+import { scanAll } from './scan';
+
+/** A schedule's target as the API takes and shows it (PascalCase, Scheduler's members). */
+export type ScheduleTarget = Record<string, unknown> & { Arn: string; RoleArn: string };
+
+/** One due time that could not run: its last error, once the retries were spent. */
+export interface ScheduleFailure {
+  dueAt: number;
+  at: number;
+  attempts: number;
+  reason: string;
+}
+
+export interface ScheduleRecord {
+  groupName: string;
+  name: string;
+  description?: string;
+  scheduleExpression: string;
+  scheduleExpressionTimezone?: string;
+  /** Epoch milliseconds. */
+  startDate?: number;
+  endDate?: number;
+  state: 'ENABLED' | 'DISABLED';
+  flexibleTimeWindow: { Mode: 'OFF' | 'FLEXIBLE'; MaximumWindowInMinutes?: number };
+  actionAfterCompletion: 'NONE' | 'DELETE';
+  target: ScheduleTarget;
+  kmsKeyArn?: string;
+  createdAt: number;
+  modifiedAt: number;
+  /** Every write raises it; every write but the first is conditional on it. */
+  version: number;
+  /** The due time being worked on, from the expression; absent once there is none. */
+  dueAt?: number;
+  /** When to try `dueAt` next: in its flexible window, or a retry's time. */
+  fireAt?: number;
+  /** Failed attempts at `dueAt` so far. */
+  attempts: number;
+  lastRun?: { dueAt: number; firedAt: number; taskArns: string[] };
+  /** The last error of an attempt at `dueAt`, while it is retried. */
+  lastError?: string;
+  /** Due times given up on, newest last (at most MAX_FAILURES). */
+  failures?: ScheduleFailure[];
+}
+
+export interface ScheduleGroupRecord {
+  name: string;
+  createdAt: number;
+  modifiedAt: number;
+  tags: { Key: string; Value: string }[];
+}
+
+export const MAX_FAILURES = 10;
+
+export type ScheduleKey = { groupName: string; name: string };
+
+/**
+ * EventBridge Scheduler's schedules, keyed by group and name, and their groups. Each schedule
+ * carries its own firing state (`dueAt`, `fireAt`, `attempts`), so one conditional write on
+ * its version settles any race: two firers, a firer and an UpdateSchedule, a crash and a restart.
+ */
+export class ScheduleStore {
+  constructor(private readonly db: DynamoDBDocumentClient, private readonly table: string, private readonly groupsTable: string) {}
+
+  /** False when the group already exists. */
+  async createGroup(group: ScheduleGroupRecord): Promise<boolean> {
+    try {
+      await this.db.send(new PutCommand({ TableName: this.groupsTable, Item: group, ConditionExpression: 'attribute_not_exists(#n)', ExpressionAttributeNames: { '#n': 'name' } }));
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  async getGroup(name: string): Promise<ScheduleGroupRecord | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.groupsTable, Key: { name }, ConsistentRead: true }));
+    return r.Item as ScheduleGroupRecord | undefined;
+  }
+
+  async listGroups(): Promise<ScheduleGroupRecord[]> {
+    return scanAll<ScheduleGroupRecord>(this.db, new ScanCommand({ TableName: this.groupsTable, ConsistentRead: true }));
+  }
+
+  async deleteGroup(name: string): Promise<boolean> {
+    try {
+      await this.db.send(new DeleteCommand({ TableName: this.groupsTable, Key: { name }, ConditionExpression: 'attribute_exists(#n)', ExpressionAttributeNames: { '#n': 'name' } }));
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  /** False when a schedule of that name is already in the group. */
+  async create(schedule: ScheduleRecord): Promise<boolean> {
+    return this.putIf(schedule, 'attribute_not_exists(#n)', {});
+  }
+
+  /** Writes `schedule` (whose version is one more) over the one read at `expectedVersion`; false if that one changed meanwhile. */
+  async replace(schedule: ScheduleRecord, expectedVersion: number): Promise<boolean> {
+    return this.putIf(schedule, '#v = :expected', { ':expected': expectedVersion });
+  }
+
+  async get(key: ScheduleKey): Promise<ScheduleRecord | undefined> {
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { groupName: key.groupName, name: key.name }, ConsistentRead: true }));
+    return r.Item as ScheduleRecord | undefined;
+  }
+
+  /** One group's schedules, by name; every group's when none is given. */
+  async list(groupName?: string): Promise<ScheduleRecord[]> {
+    const items = groupName === undefined
+      ? await scanAll<ScheduleRecord>(this.db, new ScanCommand({ TableName: this.table, ConsistentRead: true }))
+      : await scanAll<ScheduleRecord>(this.db, new QueryCommand({
+        TableName: this.table, KeyConditionExpression: 'groupName = :g', ExpressionAttributeValues: { ':g': groupName }, ConsistentRead: true,
+      }));
+    return items.sort((a, b) => a.groupName.localeCompare(b.groupName) || a.name.localeCompare(b.name));
+  }
+
+  /** Enabled schedules whose next try is at or before `now`. */
+  async listDue(now: number): Promise<ScheduleRecord[]> {
+    return scanAll<ScheduleRecord>(this.db, new ScanCommand({
+      TableName: this.table, ConsistentRead: true,
+      FilterExpression: '#s = :enabled AND fireAt <= :now',
+      ExpressionAttributeNames: { '#s': 'state' },
+      ExpressionAttributeValues: { ':enabled': 'ENABLED', ':now': now },
+    }));
+  }
+
+  /** Deletes the schedule; with `expectedVersion`, only if it is still that one. False if it was not. */
+  async delete(key: ScheduleKey, expectedVersion?: number): Promise<boolean> {
+    try {
+      await this.db.send(new DeleteCommand({
+        TableName: this.table, Key: { groupName: key.groupName, name: key.name },
+        ConditionExpression: expectedVersion === undefined ? 'attribute_exists(#n)' : '#v = :expected',
+        ExpressionAttributeNames: expectedVersion === undefined ? { '#n': 'name' } : { '#v': 'version' },
+        ExpressionAttributeValues: expectedVersion === undefined ? undefined : { ':expected': expectedVersion },
+      }));
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  private async putIf(schedule: ScheduleRecord, condition: string, values: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.db.send(new PutCommand({
+        TableName: this.table, Item: schedule, ConditionExpression: condition,
+        ExpressionAttributeNames: condition.includes('#n') ? { '#n': 'name' } : { '#v': 'version' },
+        ExpressionAttributeValues: Object.keys(values).length > 0 ? values : undefined,
+      }));
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+}
