@@ -1,4 +1,5 @@
 import type { InstanceIdentityConfig } from './auth/instance-identity';
+import type { TaskCallbacks } from './batch/task-callbacks';
 import type { LoadBalancing } from './cloud/load-balancing';
 import type { WorkflowEngine } from './cloud/workflow-engine';
 import type { Partition } from './domain/arns';
@@ -73,6 +74,11 @@ export interface Berth {
   now: () => number;
   /** Target groups for services' `loadBalancers`: ELBv2 on AWS, the local ELBv2 slice locally; unset, services refuse them. */
   loadBalancing?: LoadBalancing;
+  /**
+   * Answers users' state machines waiting on a task (a token kept with it): Step Functions on AWS,
+   * the local Step Functions slice locally; unset where nothing waits.
+   */
+  callbacks?: TaskCallbacks;
   /** Where agents' task samples go: the local mode's `/metrics` registry; unset on AWS (EMF only). */
   metrics?: MetricsSink;
   /** On AWS, the EventBridge Scheduler schedules that fire Berth's; unset locally (the local firer reads the store). */

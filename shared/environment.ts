@@ -5,6 +5,8 @@ import { KmsKeySealer } from './cloud/aws/kms-key-sealer';
 import { LambdaCapacityTrigger } from './cloud/aws/lambda-capacity-trigger';
 import { LambdaServiceTrigger } from './cloud/aws/lambda-service-trigger';
 import { PollingHostNotifier } from './cloud/aws/polling-host-notifier';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SfnTaskCallbacks } from './cloud/aws/sfn-task-callbacks';
 import { SfnWorkflowEngine } from './cloud/aws/sfn-workflow-engine';
 import { EventBridgeScheduleMirror } from './cloud/aws/eventbridge-schedule-mirror';
 import { arn, awsRegion, checked, type Environment, flag, logGroupName, readEnvironment, text, wholeNumber } from './config/variables';
@@ -96,6 +98,7 @@ export function berthFromEnvironment(): Berth {
       keySealer: new KmsKeySealer({ kms: new KMSClient({}), keyId: c.accessKeysKmsKeyArn }),
     }),
     workflows: new SfnWorkflowEngine({ launch: c.launchStateMachineArn, stop: c.stopStateMachineArn }),
+    callbacks: new SfnTaskCallbacks(new SFNClient({})),
     notifier: new PollingHostNotifier(),
     capacity: new LambdaCapacityTrigger(c.capacityFunctionName),
     services: new LambdaServiceTrigger(c.servicesFunctionName),

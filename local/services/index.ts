@@ -4,6 +4,8 @@ import type { LocalBerth } from '../berth';
 import { secretSlices } from './secret-slices';
 import { createLogsHandler } from './logs/handler';
 import { LOGS_TARGET_PREFIX } from './logs/operations';
+import { createStepFunctionsHandler } from './stepfunctions/handler';
+import { STATES_TARGET_PREFIX } from './stepfunctions/operations';
 
 type Handler = (event: APIGatewayProxyEventV2, context: any) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -20,8 +22,10 @@ export interface LocalServicesOptions extends ApiHandlerOptions {
  * commands reach these handlers.
  */
 export async function localServiceHandlers(berth: LocalBerth, o: LocalServicesOptions): Promise<Record<string, Handler>> {
+  const states = await createStepFunctionsHandler(berth, { dynamoEndpoint: o.dynamoEndpoint, log: o.log });
   return {
     ...(await secretSlices(berth, o)),
     [LOGS_TARGET_PREFIX]: await createLogsHandler(berth, { dynamoEndpoint: o.dynamoEndpoint, log: o.log }),
+    [STATES_TARGET_PREFIX]: states.handler,
   };
 }

@@ -2,7 +2,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { type AuthenticatedEvent, type SigV4Options, sigv4Auth } from '../auth/middleware';
 import type { Berth } from '../context';
-import { type JsonEvent, awsErrors, jsonProtocol, jsonResponse, requestLog } from './json';
+import { type JsonEvent, type JsonVersion, JSON_1_1, awsErrors, jsonProtocol, jsonResponse, requestLog } from './json';
 import type { Operation } from './operation';
 
 export interface ApiHandlerOptions {
@@ -16,26 +16,27 @@ export interface ApiHandlerOptions {
 }
 
 /**
- * A JSON 1.1 API as a Lambda handler for an API Gateway HTTP API (payload v2). The local server
+ * A JSON 1.1 (or, with `contentType`, 1.0) API as a Lambda handler for an API Gateway HTTP API (payload v2). The local server
  * and the tests call these very handlers.
  */
 export function createJsonApiHandler(
   berth: () => Berth | Promise<Berth>,
-  api: { targetPrefix: string; operations: Readonly<Record<string, Operation>>; auth: Omit<SigV4Options, 'berth'> },
+  api: { targetPrefix: string; operations: Readonly<Record<string, Operation>>; auth: Omit<SigV4Options, 'berth'>; contentType?: JsonVersion },
   options: ApiHandlerOptions = {},
 ) {
   const log = options.log ?? ((line: object) => console.log(JSON.stringify(line)));
+  const contentType = api.contentType ?? JSON_1_1;
   const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     // middy runs `after`/`onError` in reverse order: the log sees the error already shaped.
     .use(requestLog(log))
-    .use(awsErrors(log));
+    .use(awsErrors(log, contentType));
   // Authentication comes before parsing: an unsigned request learns nothing of the body's rules.
   handler.use(sigv4Auth({ berth, ...api.auth, optional: options.authenticate === 'optional' }));
   return handler
-    .use(jsonProtocol({ ...api, maxBodyBytes: options.maxBodyBytes }))
+    .use(jsonProtocol({ ...api, contentType, maxBodyBytes: options.maxBodyBytes }))
     .handler(async (event: JsonEvent) => {
       const { operation, body, requestId } = event.call!;
       const result = await api.operations[operation](await berth(), body, { principal: (event as AuthenticatedEvent).principal });
-      return jsonResponse(200, result, requestId);
+      return jsonResponse(200, result, requestId, contentType);
     });
 }

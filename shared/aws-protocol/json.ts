@@ -6,7 +6,11 @@ import { type Json, isObject } from '../domain/fields';
 import { dropUndefined } from '../domain/task-definition';
 import type { Operation } from './operation';
 
-export const CONTENT_TYPE = 'application/x-amz-json-1.1';
+/** The two versions of AWS's JSON protocol differ on the wire only in their media type. */
+export const JSON_1_1 = 'application/x-amz-json-1.1';
+export const JSON_1_0 = 'application/x-amz-json-1.0';
+export type JsonVersion = typeof JSON_1_0 | typeof JSON_1_1;
+export const CONTENT_TYPE = JSON_1_1;
 
 /** What the protocol middleware hands the handler. */
 export interface JsonCall {
@@ -24,9 +28,11 @@ export interface JsonProtocolOptions {
   operations: Readonly<Record<string, Operation>>;
   /** ECS refuses bodies larger than this; API Gateway itself stops at 10 MB. */
   maxBodyBytes: number;
+  /** JSON 1.1 (ECS, Logs, SSM...) or JSON 1.0 (Step Functions, DynamoDB). */
+  contentType: JsonVersion;
 }
 
-const protocolDefaults = { maxBodyBytes: 256 * 1024 };
+const protocolDefaults = { maxBodyBytes: 256 * 1024, contentType: JSON_1_1 as JsonVersion };
 
 const header = (event: APIGatewayProxyEventV2, name: string) => {
   const headers = event.headers ?? {};
@@ -48,9 +54,9 @@ export function jsonProtocol(
     const target = header(event, 'x-amz-target') ?? '';
     const operation = target.startsWith(options.targetPrefix) ? target.slice(options.targetPrefix.length) : '';
     if (!operation || !Object.hasOwn(options.operations, operation)) throw new UnknownOperationException(target);
-    // The JSON 1.1 protocol is only spoken as such: other media types are not this API.
+    // The protocol is only spoken as such: other media types (the other JSON version too) are not this API.
     const contentType = (header(event, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
-    if (contentType !== CONTENT_TYPE && contentType !== 'application/json') {
+    if (contentType !== options.contentType && contentType !== 'application/json') {
       throw new UnknownOperationException(`${target} with Content-Type '${contentType || '(none)'}'`);
     }
     const raw = event.body === undefined ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
@@ -80,19 +86,22 @@ function refuseProtoKeys(this: unknown, key: string, value: unknown): unknown {
   return value;
 }
 
-export const jsonResponse = (status: number, body: object, requestId: string): APIGatewayProxyStructuredResultV2 => ({
+export const jsonResponse = (status: number, body: object, requestId: string, contentType: JsonVersion = JSON_1_1): APIGatewayProxyStructuredResultV2 => ({
   statusCode: status,
-  headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': requestId },
+  headers: { 'content-type': contentType, 'x-amzn-requestid': requestId },
   body: JSON.stringify(body),
 });
 
 /** The one place errors become HTTP: AWS's JSON `{__type, message}` with the error's status. */
-export function awsErrors(log: (line: object) => void = console.error): MiddlewareObj<JsonEvent, APIGatewayProxyStructuredResultV2> {
+export function awsErrors(
+  log: (line: object) => void = console.error,
+  contentType: JsonVersion = JSON_1_1,
+): MiddlewareObj<JsonEvent, APIGatewayProxyStructuredResultV2> {
   const onError = (request: JsonRequest) => {
     const known = request.error instanceof EcsError && !(request.error instanceof ServerException);
     const error = known ? (request.error as EcsError) : new ServerException({ cause: request.error });
     if (!known) log({ level: 'error', message: 'unhandled error', error: String(request.error), stack: (request.error as Error)?.stack });
-    request.response = jsonResponse(error.statusCode, { __type: error.name, message: error.message }, request.event.call?.requestId ?? randomUUID());
+    request.response = jsonResponse(error.statusCode, { __type: error.name, message: error.message }, request.event.call?.requestId ?? randomUUID(), contentType);
   };
   return { onError, name: 'awsErrors' };
 }

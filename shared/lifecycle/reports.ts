@@ -10,6 +10,7 @@ import { dropUndefined } from '../domain/task-definition';
 import { HostNotLaunchedException } from '../store/host-store';
 import type { HostRecord, HostRegistration, StatusChange, TaskRecord } from '../store';
 import { wakeDaemonServices, wakeServiceOf } from './service-wake';
+import { settleTaskCallback } from '../batch/task-callbacks';
 import { startStopWorkflow } from './stop';
 import type { TaskRef } from './task-ref';
 
@@ -126,6 +127,7 @@ async function releaseWaits(b: Berth, task: TaskRecord, reported: TaskStatus): P
   }
   if (task.lastStatus === 'STOPPED' && statusRank(reported) >= statusRank('STOPPED')) {
     if (task.stopToken) await b.workflows.succeed(task.stopToken, { lastStatus: 'STOPPED' });
+    await settleTaskCallback(b, task);
     await startStopWorkflow(b, task);
   }
 }

@@ -1,3 +1,4 @@
+import { settleTaskCallback } from '../batch/task-callbacks';
 import { marketOf } from '../domain/capacity-strategy';
 import type { Berth } from '../context';
 import { ServerException } from '../domain/errors';
@@ -152,7 +153,10 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
     },
 
     async release({ task: ref }) {
-      return { released: await releaseTask(b, ref) };
+      const released = await releaseTask(b, ref);
+      // A sweep: a crash between the task's stop and its answer leaves a state machine waiting.
+      await settleTaskCallback(b, await b.store.tasks.get(ref));
+      return { released };
     },
   };
 }

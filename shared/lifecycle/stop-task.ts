@@ -1,3 +1,4 @@
+import { settleTaskCallback } from '../batch/task-callbacks';
 import type { Berth } from '../context';
 import { InvalidParameterException } from '../domain/errors';
 import type { StopCode } from '../domain/task';
@@ -22,6 +23,7 @@ export async function stopTask(b: Berth, cluster: string, taskId: string, reason
   const task = stopped ?? (await b.store.tasks.get(ref))!;
   // A task stopped before it had a host is STOPPED already: no agent report will wake its service.
   if (stopped?.lastStatus === 'STOPPED' && stopCode !== 'ServiceSchedulerInitiated') wakeServiceOf(b, stopped);
+  await settleTaskCallback(b, stopped);
   // Also for a task stopped before placement: the workflow's release sweeps any room a racing
   // placement may have taken.
   await startStopWorkflow(b, task);

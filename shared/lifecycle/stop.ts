@@ -1,3 +1,4 @@
+import { settleTaskCallback } from '../batch/task-callbacks';
 import type { Berth } from '../context';
 import type { ContainerState, StopOutcome } from '../domain/task';
 import type { TaskRecord } from '../store';
@@ -28,6 +29,7 @@ export async function markTaskStopped(b: Berth, ref: TaskRef, stop: StopOutcome,
   // that will never confirm it (a lost one): it would otherwise hold out to its own timeout.
   if (stopped?.launchToken) await b.workflows.succeed(stopped.launchToken, { lastStatus: 'STOPPED' });
   if (stopped?.stopToken) await b.workflows.succeed(stopped.stopToken, { lastStatus: 'STOPPED' });
+  await settleTaskCallback(b, stopped);
   if (stopped) wakeServiceOf(b, stopped);
   return stopped ?? (await b.store.tasks.get(ref));
 }

@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Tag } from '../domain/fields';
 import { type ContainerState, type StopOutcome, type Task, type TaskStatus, type TaskTimestamp, statusRank } from '../domain/task';
 import type { TaskNetwork } from '../domain/task-network';
@@ -13,6 +13,8 @@ export interface TaskRecord extends Task {
   reportSeq?: number;
   launchToken?: string;
   stopToken?: string;
+  /** A user's state machine waits on this token until the task stops (shared/batch/task-callbacks.ts). */
+  callbackToken?: string;
 }
 
 const STOPPED_RANK = statusRank('STOPPED');
@@ -148,9 +150,28 @@ export class TaskStore {
    * Stores a workflow's task token while the task is still short of `untilStatus`. Undefined
    * means the task already got there, so the caller completes the wait itself.
    */
-  async setToken(key: TaskKey, field: 'launchToken' | 'stopToken', token: string, untilStatus: TaskStatus): Promise<TaskRecord | undefined> {
+  async setToken(key: TaskKey, field: 'launchToken' | 'stopToken' | 'callbackToken', token: string, untilStatus: TaskStatus): Promise<TaskRecord | undefined> {
     const u = new UpdateExpression().set({ [field]: token });
     return this.apply(key, u, `statusRank < ${u.value(statusRank(untilStatus))}`);
+  }
+
+  /**
+   * Removes the STOPPED task's callback token, once: of two processes that see the task stop
+   * (an agent's report and a stop workflow's sweep), only the one whose removal lands answers it.
+   */
+  async takeCallbackToken(key: TaskKey, token: string): Promise<boolean> {
+    const u = new UpdateExpression().remove('callbackToken');
+    return (await this.apply(key, u, `callbackToken = ${u.value(token)} AND statusRank = ${u.value(STOPPED_RANK)}`)) !== undefined;
+  }
+
+  /** Tasks a state machine still waits on (not yet STOPPED, holding a callback token): to heartbeat them. */
+  async listAwaited(): Promise<TaskRecord[]> {
+    return scanAll<TaskRecord>(this.db, new ScanCommand({
+      TableName: this.table,
+      FilterExpression: 'attribute_exists(callbackToken) AND statusRank < :stopped',
+      ExpressionAttributeValues: { ':stopped': STOPPED_RANK },
+      ConsistentRead: true,
+    }));
   }
 
   async setTags(key: TaskKey, tags: Tag[]): Promise<boolean> {

@@ -14,6 +14,7 @@ const BENCHMARKS = [
   'fleet.ts',
   'launch.ts',
   'logs.ts',
+  'batch.ts',
 ] as const;
 
 interface Outcome {

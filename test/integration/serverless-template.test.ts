@@ -29,6 +29,7 @@ const ASL_FILES: Record<Workflow, string> = {
   stop: 'shared/workflows/task-stop.asl.json',
 };
 const PACKAGE_TIMEOUT_MS = 180_000;
+const USERS_STATE_MACHINES = `arn:aws:states:${REGION}:${ACCOUNT_ID}:stateMachine:*`;
 
 /**
  * When Lambda deprecates each Node.js runtime (its runtime deprecation schedule): after that day
@@ -61,6 +62,7 @@ const FUNCTIONS: Record<string, string> = {
   release: 'functions/lifecycle.release',
   schedulerApi: 'functions/schedules.api',
   fireSchedule: 'functions/schedules.fire',
+  batch: 'functions/batch.handler',
 };
 
 const DATA_ACTIONS = [
@@ -130,6 +132,11 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
     actions: [...LOG_ACTIONS, 'ec2:DescribeInstances', 'ec2:TerminateInstances'],
     startable: [],
   },
+  // Users' state machines' batch function: RunTask (the launch workflow) and their task tokens.
+  'functions/batch': {
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:SendTaskHeartbeat', 'states:StartExecution'],
+    startable: ['launch'],
+  },
   // An agent's STOPPED report ends the task's waits and starts its stop workflow. Registration
   // seals the new host key (kms:Encrypt); every signed call opens one (kms:Decrypt).
   'functions/agent': {
@@ -147,6 +154,7 @@ interface Resource {
 }
 interface Template {
   Resources: Record<string, Resource>;
+  Outputs?: Record<string, { Value: Json }>;
 }
 interface Statement {
   Effect: 'Allow' | 'Deny';
@@ -398,6 +406,13 @@ describe('serverless.yml', () => {
       const deprecated = NODE_RUNTIME_DEPRECATION[resource(logicalId)?.Properties.Runtime];
       expect(deprecated).toBeDefined();
       expect(new Date(deprecated).getTime()).toBeGreaterThan(Date.now());
+    });
+
+    it("names the batch function, which users' state machines call, in a stack output", () => {
+      // Assess
+      const batch = resource(lambdaLogicalId('batch'));
+      expect(template.Outputs?.BatchFunctionName?.Value).toBe(batch?.Properties.FunctionName);
+      expect(batch?.Properties.FunctionName).toBe(`berth-${STAGE}-batch`);
     });
 
     it('declares no other function', () => {
@@ -727,7 +742,8 @@ describe('serverless.yml', () => {
           if (actions.some((a) => a.startsWith('states:'))) {
             const allowed = actions.includes('states:StartExecution')
               ? grants.startable.map(arnOf)
-              : [arnOf('launch'), arnOf('stop')];
+              // Task tokens: the lifecycle's own, and those of users' state machines waiting on a task.
+              : [arnOf('launch'), arnOf('stop'), USERS_STATE_MACHINES];
             for (const t of targets) {
               if (!allowed.includes(resolvePseudo(t))) found.push(`${id}: ${actions.join(',')} on ${JSON.stringify(t)}`);
             }

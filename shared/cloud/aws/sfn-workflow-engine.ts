@@ -11,7 +11,7 @@ import {
 import type { WorkflowEngine, WorkflowName } from '../workflow-engine';
 
 /** A token that Step Functions no longer waits on: the wait already ended, so there is nothing to do. */
-const isSpentToken = (e: unknown) =>
+export const isSpentToken = (e: unknown) =>
   e instanceof InvalidToken || e instanceof TaskDoesNotExist || e instanceof TaskTimedOut;
 
 export class SfnWorkflowEngine implements WorkflowEngine {
