@@ -349,7 +349,8 @@ export async function placementThroughput(o: ThroughputOptions): Promise<Through
     progress(`  ${perSecond(single.perSecond)}; ${single.calls.lostRaces} lost races; overcommit: ${single.audit.overcommitted || 'none'}`);
     progress(`batch placements: ${o.placements} in batches of ${o.batchSize} with ${n} placers ...`);
     const batch = await measureBatchPlacement(n, o.placements, o.batchSize, o.placement);
-    progress(`  ${perSecond(batch.perSecond)}; ${batch.calls.reserve} writes, ${batch.calls.lostRaces} lost races; overcommit: ${batch.audit.overcommitted || 'none'}`);
+    progress(`  ${perSecond(batch.perSecond)}; ${batch.calls.reserve} writes, ${batch.calls.lostRaces} lost races; ` +
+      `${batch.audit.tasksPerHost.min}–${batch.audit.tasksPerHost.max} tasks per host; overcommit: ${batch.audit.overcommitted || 'none'}`);
     const after = await measureCeiling(n, o.ceilingCalls / 2);
     const ceiling = rate([before, after]);
     progress(`  ceiling ${perSecond(ceiling)}: single ${ratio(single.perSecond, ceiling)}, batch ${ratio(batch.perSecond, ceiling)} of it`);
