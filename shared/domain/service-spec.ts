@@ -26,7 +26,7 @@ export function deploymentConfiguration(
   if (strategy === 'DAEMON' && c.maximumPercent > 100) {
     throw new InvalidParameterException(
       'The daemon scheduling strategy does not support values above 100 for maximumPercent on a deployment configuration. '
-        + 'Change the maximumPercent value to 100, and try again.',
+        + 'Change the maximumPercent value to 100, and try again',
     );
   }
   if (c.maximumPercent < 100) {

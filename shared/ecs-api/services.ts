@@ -7,7 +7,7 @@ import type { Berth } from '../context';
 import { clusterName, serviceArn, serviceNameOf, checkServiceName, taskDefinitionArn } from '../domain/arns';
 import { InvalidParameterException, ServiceNotActiveException, ServiceNotFoundException } from '../domain/errors';
 import {
-  type Json, isObject, oneOf, optBool, optInt, optObject, optObjectList, optString, optStringList, readTags, reqString,
+  type Json, isObject, oneOf, optBool, optInt, optObject, optString, optStringList, readTags, reqString,
 } from '../domain/fields';
 import {
   type PlacementConstraint, SCHEDULING_STRATEGIES, type SchedulingStrategy, type Service, type ServiceLoadBalancer, type ServicePlacementStrategy,
@@ -20,12 +20,15 @@ import { activeCluster, runnableDefinition } from '../lifecycle/run-task';
 import type { ClusterRecord, ServiceKey, ServiceRecord, TaskDefinitionRecord } from '../store';
 import type { Operation } from '../aws-protocol/operation';
 import { page } from './paging';
+import { readPlacement } from './placement';
 import { type Failure, type TaskCounts, toEcsService } from './shapes';
 
 const LAUNCH_TYPES = ['FARGATE', 'EC2'] as const;
 const PROPAGATE_TAGS = ['SERVICE', 'TASK_DEFINITION', 'NONE'] as const;
-const STRATEGY_TYPES = ['binpack', 'spread', 'random'] as const;
-const CONSTRAINT_TYPES = ['distinctInstance', 'memberOf'] as const;
+
+/** ECS's own words (these two end without a full stop, as ECS's do). */
+const DAEMON_WITH_COUNT = 'The daemon scheduling strategy does not support a desired count for services. Remove the desired count value and try again';
+const DAEMON_WITH_STRATEGY = 'The daemon scheduling strategy does not support placement strategies. Remove the placement strategy and try again';
 
 /** Deployment ids' digits: random, as ECS's look. */
 const newId = () => randomBytes(8).readBigUInt64BE().toString().padStart(19, '1').slice(-19);
@@ -97,32 +100,13 @@ function readDeploymentConfiguration(body: Json): DeploymentConfigurationInput |
   };
 }
 
-function readPlacementStrategy(body: Json): ServicePlacementStrategy[] | undefined {
-  return optObjectList(body, 'placementStrategy', (s, path) => {
-    const type = optString(s, 'type', `${path}.type`) ?? '';
-    if (!(STRATEGY_TYPES as readonly string[]).includes(type)) {
-      throw new InvalidParameterException(`Invalid placement strategy type: '${type}'. Valid types are binpack, spread and random.`);
-    }
-    const field = optString(s, 'field', `${path}.field`, 255);
-    const fieldOk = type === 'random' ? field === undefined
-      : type === 'binpack' ? field === undefined || ['cpu', 'memory'].includes(field.toLowerCase())
-        : field === undefined || ['instanceid', 'host'].includes(field.toLowerCase()) || field.startsWith('attribute:');
-    if (!fieldOk) throw new InvalidParameterException(`Invalid field for ${type} placement strategy: '${field}'.`);
-    return { type: type as ServicePlacementStrategy['type'], ...(field === undefined ? {} : { field }) };
-  }, 'placementStrategy', 5);
-}
-
-function readPlacementConstraints(body: Json): PlacementConstraint[] | undefined {
-  return optObjectList(body, 'placementConstraints', (c, path) => {
-    const type = optString(c, 'type', `${path}.type`) ?? '';
-    if (!(CONSTRAINT_TYPES as readonly string[]).includes(type)) {
-      throw new InvalidParameterException(`Invalid placement constraint type: '${type}'. Valid types are distinctInstance and memberOf.`);
-    }
-    const expression = optString(c, 'expression', `${path}.expression`, 2000);
-    if (type === 'memberOf' && !expression) throw new InvalidParameterException('A memberOf placement constraint requires an expression.');
-    if (type === 'distinctInstance' && expression) throw new InvalidParameterException('A distinctInstance placement constraint takes no expression.');
-    return { type: type as PlacementConstraint['type'], ...(expression ? { expression } : {}) };
-  }, 'placementConstraints', 10);
+/** RunTask's reading and wording of the placement rules; undefined for a list the request left out (UpdateService keeps it). */
+function readPlacementRules(body: Json): { strategies?: ServicePlacementStrategy[]; constraints?: PlacementConstraint[] } {
+  const { strategies, constraints } = readPlacement(body);
+  return {
+    strategies: body.placementStrategy === undefined || body.placementStrategy === null ? undefined : strategies,
+    constraints: body.placementConstraints === undefined || body.placementConstraints === null ? undefined : constraints,
+  };
 }
 
 function readNetworkConfiguration(body: Json): object | undefined {
@@ -229,15 +213,16 @@ export const CreateService: Operation = async (b, body) => {
   const serviceName = checkServiceName(reqString(body, 'serviceName'));
   const strategy = readSchedulingStrategy(body) ?? 'REPLICA';
   const desiredCount = readDesiredCount(body);
-  const placementStrategy = readPlacementStrategy(body) ?? [];
+  const rules = readPlacementRules(body);
+  const placementStrategy = rules.strategies ?? [];
   if (strategy === 'DAEMON' && desiredCount !== undefined) {
-    throw new InvalidParameterException('The daemon scheduling strategy does not support a desired count for services.');
+    throw new InvalidParameterException(DAEMON_WITH_COUNT);
   }
   if (strategy === 'DAEMON' && placementStrategy.length > 0) {
-    throw new InvalidParameterException('The daemon scheduling strategy does not support placement strategies.');
+    throw new InvalidParameterException(DAEMON_WITH_STRATEGY);
   }
   const config = deploymentConfiguration(strategy, readDeploymentConfiguration(body));
-  const placementConstraints = readPlacementConstraints(body) ?? [];
+  const placementConstraints = rules.constraints ?? [];
   const networkConfiguration = readNetworkConfiguration(body);
   const tags = readTags(body) ?? [];
   const propagateTags = readPropagateTags(body) ?? 'NONE';
@@ -291,6 +276,8 @@ export const CreateService: Operation = async (b, body) => {
   if (!created) {
     // The same call again (same token, same parameters) gets the service it made.
     const same = clientToken !== undefined && held.clientToken === clientToken && held.requestHash === service.requestHash;
+    // A deleted service's name is free again only once it is INACTIVE, and ECS says so in its own words.
+    if (!same && held.status === 'DRAINING') throw new InvalidParameterException('Unable to Start a service that is still Draining.');
     if (!same) throw new InvalidParameterException('Creation of service was not idempotent.');
     return { service: await describe(b, held) };
   }
@@ -304,14 +291,13 @@ export const UpdateService: Operation = async (b, body) => {
   if (current.status !== 'ACTIVE') throw new ServiceNotActiveException(current.serviceName);
   const desiredCount = readDesiredCount(body);
   if (current.schedulingStrategy === 'DAEMON' && desiredCount !== undefined) {
-    throw new InvalidParameterException('The daemon scheduling strategy does not support a desired count for services.');
+    throw new InvalidParameterException(DAEMON_WITH_COUNT);
   }
   const configInput = readDeploymentConfiguration(body);
-  const placementStrategy = readPlacementStrategy(body);
+  const { strategies: placementStrategy, constraints: placementConstraints } = readPlacementRules(body);
   if (current.schedulingStrategy === 'DAEMON' && placementStrategy && placementStrategy.length > 0) {
-    throw new InvalidParameterException('The daemon scheduling strategy does not support placement strategies.');
+    throw new InvalidParameterException(DAEMON_WITH_STRATEGY);
   }
-  const placementConstraints = readPlacementConstraints(body);
   const networkConfiguration = readNetworkConfiguration(body);
   const propagateTags = readPropagateTags(body);
   const enableECSManagedTags = optBool(body, 'enableECSManagedTags');

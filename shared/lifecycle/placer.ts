@@ -166,13 +166,23 @@ export class Placer {
   }
 
   /**
+   * A spread round takes hosts that rank equal (the emptiest, at first all of them) in an order
+   * of its own: planned by id, every placer's batch would go to the same few hosts at once, each
+   * host item then taking the placers' writes one after another (a hot item on DynamoDB). Binpack
+   * keeps ids: herdAvoidance below spreads its placers, and it must not open empty hosts at random.
+   */
+  private tieSalt(rules: CompiledPlacement): number | undefined {
+    return rules.consolidates ? undefined : Math.floor(this.random() * 0x1_0000_0000);
+  }
+
+  /**
    * Under binpack every placer's plan starts on the same fullest host, so placers running at
    * once all race for it and all but one lose. A round leaves out a random number (0 to
    * choices - 1) of the best hosts for the batch's largest task, so concurrent batches start on
    * different hosts; the hosts left out take what is left in the next round. The first round
    * keeps to busy hosts while one has room; a round after a lost race may open an empty host
    * rather than race again for the little room left, and each loss doubles the choice. Spread
-   * needs no such help: it spreads a batch over many hosts by itself.
+   * spreads a batch over many hosts by itself, and tieSalt keeps concurrent batches apart.
    */
   private herdAvoidance(demands: readonly Demand[], rules: CompiledPlacement, losses: number): Set<string> | undefined {
     if (!rules.consolidates || this.choices <= 1 || demands.length === 0) return undefined;
@@ -205,7 +215,7 @@ export class Placer {
       const hidden = attempt === 0 || lostLastRound ? this.herdAvoidance(remaining, rules, losses) : undefined;
       lostLastRound = false;
       const view = hidden ? this.hosts.filter((h) => !hidden.has(h.hostId)) : this.hosts;
-      const { plans, unplaced } = planBatch(view, remaining, rules);
+      const { plans, unplaced } = planBatch(view, remaining, rules, this.tieSalt(rules));
       if (hidden) {
         // What did not fit beside the hidden hosts is planned next round, with all of them.
         if (plans.length === 0) continue;

@@ -215,15 +215,30 @@ export function isFeasibleFor(host: HostView, demand: Demand, c: CompiledPlaceme
   return true;
 }
 
-/** Whether `a` ranks before `b` (given a's and b's first scores): the later strategies break ties, then the lower id. */
-function before(a: HostView, sa: number, b: HostView, sb: number, d: Demand, rankers: readonly Ranker[]): boolean {
+/**
+ * Whether `a` ranks before `b` (given a's and b's first scores): the later strategies break ties,
+ * then the tie keys when there are some (see tieKeys), then the lower id.
+ */
+function before(
+  a: HostView, sa: number, b: HostView, sb: number, d: Demand, rankers: readonly Ranker[], ta = 0, tb = 0,
+): boolean {
   if (sa !== sb) return sa < sb;
   for (let i = 1; i < rankers.length; i++) {
     const x = rankers[i](a, d);
     const y = rankers[i](b, d);
     if (x !== y) return x < y;
   }
+  if (ta !== tb) return ta < tb;
   return a.hostId < b.hostId;
+}
+
+/**
+ * Each host's place among hosts that rank equal, as a shuffle of the fleet that `salt` fixes (the
+ * same salt, the same order: the core stays pure). Without a salt equals go by id, so placers
+ * planning at once on one snapshot all pick the same emptiest hosts, and race for their items.
+ */
+function tieKeys(hosts: readonly HostView[], salt: number | undefined): number[] | undefined {
+  return salt === undefined ? undefined : hosts.map((h) => shuffleKey(String(salt), h.hostId));
 }
 
 /**
@@ -267,17 +282,24 @@ export function planPlacement(
   return best && planOn(best, demand, c);
 }
 
-function bestHost(hosts: readonly HostView[], demand: Demand, c: CompiledPlacement, rankers: readonly Ranker[]): HostView | undefined {
-  if (c.bare !== undefined) return bestByScore(hosts, demand, c.bare);
+/** `ties`, when given, holds each host's tie key by its index in `hosts`. */
+function bestHost(
+  hosts: readonly HostView[], demand: Demand, c: CompiledPlacement, rankers: readonly Ranker[], ties?: readonly number[],
+): HostView | undefined {
+  if (c.bare !== undefined) return ties ? bestByScoreShuffled(hosts, demand, c.bare, ties) : bestByScore(hosts, demand, c.bare);
   const first = rankers[0];
   let best: HostView | undefined;
   let bestScore = Infinity;
-  for (const h of hosts) {
+  let bestTie = 0;
+  for (let i = 0; i < hosts.length; i++) {
+    const h = hosts[i];
     if (!isFeasibleFor(h, demand, c)) continue;
     const s = first(h, demand);
-    if (best === undefined || s < bestScore || (s === bestScore && before(h, s, best, bestScore, demand, rankers))) {
+    const t = ties ? ties[i] : 0;
+    if (best === undefined || s < bestScore || (s === bestScore && before(h, s, best, bestScore, demand, rankers, t, bestTie))) {
       best = h;
       bestScore = s;
+      bestTie = t;
     }
   }
   return best;
@@ -293,6 +315,27 @@ function bestByScore(hosts: readonly HostView[], demand: Demand, strategy: Place
     if (s < bestScore || (s === bestScore && best !== undefined && h.hostId < best.hostId)) {
       best = h;
       bestScore = s;
+    }
+  }
+  return best;
+}
+
+/** bestByScore with equals taken in the order of their tie keys; a loop of its own, so the plain one stays as tight. */
+function bestByScoreShuffled(
+  hosts: readonly HostView[], demand: Demand, strategy: PlacementStrategyType, ties: readonly number[],
+): HostView | undefined {
+  let best: HostView | undefined;
+  let bestScore = Infinity;
+  let bestTie = 0;
+  for (let i = 0; i < hosts.length; i++) {
+    const h = hosts[i];
+    if (!isFeasible(h, demand)) continue;
+    const s = score(h, demand, strategy);
+    const t = ties[i];
+    if (best === undefined || s < bestScore || (s === bestScore && (t < bestTie || (t === bestTie && h.hostId < best.hostId)))) {
+      best = h;
+      bestScore = s;
+      bestTie = t;
     }
   }
   return best;
@@ -356,20 +399,24 @@ export interface BatchPlan {
 /**
  * Plans many tasks at once against one snapshot, largest first (the hardest to fit go while
  * there is most room), as a capacity planner, a bulk RunTask or a service's new tasks do.
+ * Hosts that rank equal go by id, or, given a `tieSalt`, in an order that salt shuffles: placers
+ * planning at once each pass their own, so they do not all aim at the same equally good hosts.
  */
 export function planBatch(
   hosts: readonly HostView[],
   demands: readonly Demand[],
   placement: Placement,
+  tieSalt?: number,
 ): BatchPlan {
   const c = compilePlacement(placement);
   const current = [...hosts];
   const index = new Map(current.map((h, i) => [h.hostId, i]));
+  const ties = tieKeys(current, tieSalt);
   const order = [...demands].sort((a, b) => b.memory - a.memory || b.cpu - a.cpu);
   const plans: Plan[] = [];
   const unplaced: Demand[] = [];
   for (const d of order) {
-    const best = bestHost(current, d, c, c.rankers(current));
+    const best = bestHost(current, d, c, c.rankers(current), ties);
     if (!best) {
       unplaced.push(d);
       continue;

@@ -11,6 +11,19 @@ import { type Harness, startHarness, storeSnapshot } from '../support/harness';
 
 const ARN = 'arn:aws:ecs:us-east-1:000000000000';
 
+/** ECS's own words, as AWS answers them (these four without a closing full stop, as ECS's are). */
+const DAEMON_WITH_COUNT = 'The daemon scheduling strategy does not support a desired count for services. Remove the desired count value and try again';
+const DAEMON_WITH_STRATEGY = 'The daemon scheduling strategy does not support placement strategies. Remove the placement strategy and try again';
+const DAEMON_ABOVE_100 = 'The daemon scheduling strategy does not support values above 100 for maximumPercent on a deployment configuration. '
+  + 'Change the maximumPercent value to 100, and try again';
+const LAUNCH_TYPE_AND_STRATEGY = 'Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.';
+/** Messages matched whole; the rest of the table's texts are Berth's and matched in part. */
+const ECS_WORDS = [
+  DAEMON_WITH_COUNT, DAEMON_WITH_STRATEGY, DAEMON_ABOVE_100, LAUNCH_TYPE_AND_STRATEGY,
+  'Creation of service was not idempotent.', 'Service not found.', 'Cluster not found.',
+  'The service cannot be stopped while it is scaled above 0.', 'Services cannot be empty.',
+];
+
 const definition = (family: string) => ({
   family,
   requiresCompatibilities: ['FARGATE'],
@@ -132,9 +145,11 @@ describe('Service API', () => {
       ['a memberOf constraint without expression', create({ placementConstraints: [{ type: 'memberOf' }] }), 'InvalidParameterException', 'memberOf'],
       ['a bad constraint type', create({ placementConstraints: [{ type: 'sameHost' }] }), 'InvalidParameterException', 'placement constraint'],
       ['a bad scheduling strategy', create({ schedulingStrategy: 'SOMETIMES' }), 'InvalidParameterException', 'schedulingStrategy'],
-      ['a DAEMON with a desired count', create({ schedulingStrategy: 'DAEMON', desiredCount: 2 }), 'InvalidParameterException', 'desired count'],
-      ['a DAEMON with a placement strategy', create({ schedulingStrategy: 'DAEMON', placementStrategy: [{ type: 'spread', field: 'host' }] }), 'InvalidParameterException', 'placement strategies'],
-      ['a DAEMON above 100 percent', create({ schedulingStrategy: 'DAEMON', deploymentConfiguration: { maximumPercent: 200 } }), 'InvalidParameterException', 'daemon'],
+      ['a DAEMON with a desired count', create({ schedulingStrategy: 'DAEMON', desiredCount: 2 }), 'InvalidParameterException', DAEMON_WITH_COUNT],
+      ['a DAEMON with a placement strategy', create({ schedulingStrategy: 'DAEMON', placementStrategy: [{ type: 'spread', field: 'host' }] }), 'InvalidParameterException', DAEMON_WITH_STRATEGY],
+      ['a DAEMON above 100 percent', create({ schedulingStrategy: 'DAEMON', deploymentConfiguration: { maximumPercent: 200 } }), 'InvalidParameterException', DAEMON_ABOVE_100],
+      ['a launch type with a capacity provider strategy', create({ launchType: 'FARGATE', capacityProviderStrategy: [{ capacityProvider: 'FARGATE', weight: 1 }] }), 'InvalidParameterException', LAUNCH_TYPE_AND_STRATEGY],
+      ['a bad spread field', create({ placementStrategy: [{ type: 'spread', field: 'rack' }] }), 'InvalidParameterException', 'Invalid field for spread placement strategy: rack.'],
       ['an unknown cluster', create({ cluster: 'nowhere' }), 'ClusterNotFoundException', 'Cluster not found.'],
       ['an unknown task definition', create({ taskDefinition: 'nothing:1' }), 'ClientException', 'TaskDefinition'],
       ['no task definition', create({ taskDefinition: undefined }), 'InvalidParameterException', 'TaskDefinition'],
@@ -149,7 +164,9 @@ describe('Service API', () => {
       ['update to desiredCount -1', ['UpdateService', { service: 'api', desiredCount: -1 }], 'InvalidParameterException', 'desiredCount'],
       ['update to maximumPercent below 100', ['UpdateService', { service: 'api', deploymentConfiguration: { maximumPercent: 50 } }], 'InvalidParameterException', 'maximumPercent'],
       ['update to a bad strategy', ['UpdateService', { service: 'api', placementStrategy: [{ type: 'closest' }] }], 'InvalidParameterException', 'placement strategy'],
-      ['update of a DAEMON count', ['UpdateService', { service: 'agent', desiredCount: 3 }], 'InvalidParameterException', 'desired count'],
+      ['update of a DAEMON count', ['UpdateService', { service: 'agent', desiredCount: 3 }], 'InvalidParameterException', DAEMON_WITH_COUNT],
+      ['update of a DAEMON to a placement strategy', ['UpdateService', { service: 'agent', placementStrategy: [{ type: 'binpack' }] }], 'InvalidParameterException', DAEMON_WITH_STRATEGY],
+      ['update to a memberOf constraint without expression', ['UpdateService', { service: 'api', placementConstraints: [{ type: 'memberOf' }] }], 'InvalidParameterException', 'memberOf'],
       ['update to an unknown revision', ['UpdateService', { service: 'api', taskDefinition: 'web:99' }], 'ClientException', 'TaskDefinition'],
       ['update in an unknown cluster', ['UpdateService', { cluster: 'nowhere', service: 'api', desiredCount: 1 }], 'ClusterNotFoundException', 'Cluster not found.'],
       ['delete of a scaled service without force', ['DeleteService', { service: 'api' }], 'InvalidParameterException', 'The service cannot be stopped while it is scaled above 0.'],
@@ -169,7 +186,7 @@ describe('Service API', () => {
 
       // Assess
       expect(r.status).toBe(400);
-      expect(r.body).toEqual({ __type: type, message: expect.stringContaining(message) });
+      expect(r.body).toEqual({ __type: type, message: ECS_WORDS.includes(message) ? message : expect.stringContaining(message) });
       expect(await storeSnapshot(h)).toEqual(before);
     });
   });
@@ -278,6 +295,40 @@ describe('Service API', () => {
       expect((await ecs(['tag-resource', '--resource-arn', arn, '--tags', 'key=tier,value=web'])).code).toBe(0);
       const tags = await ecs(['list-tags-for-resource', '--resource-arn', arn]);
       expect(tags.json.tags).toEqual([{ key: 'team', value: 'core' }, { key: 'tier', value: 'web' }]);
+    });
+  });
+
+  describe('a deleted service (DRAINING, then INACTIVE)', () => {
+    const gone = { cluster: 'default', serviceName: 'gone' };
+    const refused = async (operation: string, body: object, type: string, message: string) => {
+      const before = await storeSnapshot(h);
+      const r = await call(operation, body);
+      expect(r.status).toBe(400);
+      expect(r.body).toEqual({ __type: type, message });
+      expect(await storeSnapshot(h)).toEqual(before);
+    };
+
+    beforeAll(async () => {
+      await call('CreateService', { serviceName: 'gone', taskDefinition: 'web:1', desiredCount: 0 });
+      expect((await call('DeleteService', { service: 'gone' })).body.service.status).toBe('DRAINING');
+    });
+
+    it('while DRAINING: refuses CreateService of its name and UpdateService, and DeleteService returns it as it is', async () => {
+      await refused('CreateService', { serviceName: 'gone', taskDefinition: 'web:1' }, 'InvalidParameterException', 'Unable to Start a service that is still Draining.');
+      await refused('UpdateService', { service: 'gone', desiredCount: 1 }, 'ServiceNotActiveException', 'Service was not ACTIVE.');
+      const again = await call('DeleteService', { service: 'gone', force: true });
+      expect(again.body.service).toMatchObject({ serviceName: 'gone', status: 'DRAINING', desiredCount: 0 });
+    });
+
+    it('once INACTIVE: refuses UpdateService and DeleteService, and CreateService may use its name again', async () => {
+      // Prepare: what the reconciler does once a draining service has no task left (none runs in this test).
+      await h.berth.store.services.mutate(gone, (s) => ({ ...s, status: 'INACTIVE' }));
+
+      // Act, assess
+      await refused('UpdateService', { service: 'gone', desiredCount: 1 }, 'ServiceNotActiveException', 'Service was not ACTIVE.');
+      await refused('DeleteService', { service: 'gone', force: true }, 'ServiceNotActiveException', 'Service was not ACTIVE.');
+      const r = await ecs(['create-service', '--service-name', 'gone', '--task-definition', 'web:2', '--desired-count', '1']);
+      expect(r.json.service).toMatchObject({ status: 'ACTIVE', desiredCount: 1, taskDefinition: `${ARN}:task-definition/web:2` });
     });
   });
 });

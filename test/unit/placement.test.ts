@@ -4,6 +4,7 @@ import type { PlacementStrategyType } from '../../shared/domain/task';
 import {
   type Demand,
   type HostStatus,
+  type Placement,
   type HostView,
   type Plan,
   applyToView,
@@ -16,6 +17,12 @@ import {
 // Generators
 
 const strategyArb = fc.constantFrom<PlacementStrategyType>('binpack', 'spread');
+
+/** planBatch's tie salt: none (equals by id) or any, as concurrent placers pass. */
+const saltArb = fc.option(fc.integer({ min: 0, max: 0xffff_ffff }), { nil: undefined });
+
+/** A service's placement: spread by instance over its group (the compiled, not the bare, path). */
+const SERVICE_SPREAD = { strategies: [{ type: 'spread' as const, field: 'instanceId' }], constraints: [], group: 'service:web' };
 
 const statusArb: fc.Arbitrary<HostStatus> = fc.oneof(
   { arbitrary: fc.constant<HostStatus>('ACTIVE'), weight: 6 },
@@ -258,9 +265,9 @@ describe('placement', () => {
   describe('planBatch', () => {
     it('never plans past a host\'s capacity, and only on ACTIVE hosts', () => {
       fc.assert(
-        fc.property(hostsArb(6), demandsArb(30), strategyArb, (hosts, demands, strategy) => {
+        fc.property(hostsArb(6), demandsArb(30), strategyArb, saltArb, (hosts, demands, strategy, salt) => {
           // Act
-          const { plans } = planBatch(hosts, demands, strategy);
+          const { plans } = planBatch(hosts, demands, strategy, salt);
 
           // Assess
           for (const h of hosts) {
@@ -278,9 +285,9 @@ describe('placement', () => {
 
     it('accounts for every demand exactly once, planned at its own size or unplaced', () => {
       fc.assert(
-        fc.property(hostsArb(6), demandsArb(30), strategyArb, (hosts, demands, strategy) => {
+        fc.property(hostsArb(6), demandsArb(30), strategyArb, saltArb, (hosts, demands, strategy, salt) => {
           // Act
-          const { plans, unplaced } = planBatch(hosts, demands, strategy);
+          const { plans, unplaced } = planBatch(hosts, demands, strategy, salt);
 
           // Assess
           const accounted = [...plans.map((p) => p.taskId), ...unplaced.map((d) => d.taskId)].sort();
@@ -297,9 +304,9 @@ describe('placement', () => {
 
     it('leaves a demand unplaced only when it fits no host once the batch is planned', () => {
       fc.assert(
-        fc.property(hostsArb(6), demandsArb(30), strategyArb, (hosts, demands, strategy) => {
+        fc.property(hostsArb(6), demandsArb(30), strategyArb, saltArb, (hosts, demands, strategy, salt) => {
           // Act
-          const { plans, unplaced } = planBatch(hosts, demands, strategy);
+          const { plans, unplaced } = planBatch(hosts, demands, strategy, salt);
 
           // Assess: reservations only grow during the batch, so what did not fit then fits nowhere now.
           const final = plans.reduce(
@@ -316,12 +323,12 @@ describe('placement', () => {
 
     it('gives each plan maxReserved amounts that admit it on the host as planned so far', () => {
       fc.assert(
-        fc.property(hostsArb(6), demandsArb(30), strategyArb, (hosts, demands, strategy) => {
+        fc.property(hostsArb(6), demandsArb(30), strategyArb, saltArb, (hosts, demands, strategy, salt) => {
           // Prepare
           const table = new HostTable(hosts);
 
           // Act
-          const { plans } = planBatch(hosts, demands, strategy);
+          const { plans } = planBatch(hosts, demands, strategy, salt);
 
           // Assess: applied in order against an uncontended table, no plan is refused.
           expect(plans.map((p) => table.reserve(p))).toEqual(plans.map(() => true));
@@ -344,7 +351,8 @@ describe('placement', () => {
             fc.record({ cpu: fc.integer({ min: 128, max: 4096 }), memory: fc.integer({ min: 128, max: 8192 }) }),
             fc.integer({ min: 0, max: 60 }),
             strategyArb,
-            (hosts, size, n, strategy) => {
+            saltArb,
+            (hosts, size, n, strategy, salt) => {
               // Prepare
               const slots = hosts
                 .filter((h) => h.status === 'ACTIVE')
@@ -356,7 +364,7 @@ describe('placement', () => {
               const demands = Array.from({ length: n }, (_, i) => ({ taskId: `task-${i}`, ...size }));
 
               // Act
-              const { plans, unplaced } = planBatch(hosts, demands, strategy);
+              const { plans, unplaced } = planBatch(hosts, demands, strategy, salt);
 
               // Assess
               expect(plans).toHaveLength(Math.min(n, slots));
@@ -390,6 +398,46 @@ describe('placement', () => {
         ['small-1', 'host-b'],
         ['small-2', 'host-b'],
       ]);
+    });
+
+    it('given a tie salt, reorders only hosts that rank equal: each task gets a host as good as by id', () => {
+      fc.assert(
+        fc.property(hostsArb(6), sizeArb, fc.constantFrom<Placement>('binpack', 'spread', SERVICE_SPREAD), fc.integer({ min: 0, max: 0xffff_ffff }),
+          (hosts, size, placement, salt) => {
+            // Prepare
+            const demand = { taskId: 'task-0', ...size };
+            const byId = planBatch(hosts, [demand], placement).plans[0];
+
+            // Act
+            const salted = planBatch(hosts, [demand], placement, salt).plans[0];
+
+            // Assess: both find a host or neither does, and the hosts rank equal.
+            expect(salted === undefined).toBe(byId === undefined);
+            if (!salted || !byId) return;
+            const rank = (hostId: string) => {
+              const h = hosts.find((x) => x.hostId === hostId)!;
+              return placement === SERVICE_SPREAD ? h.groupTasks?.['service:web'] ?? 0 : score(h, demand, placement as PlacementStrategyType);
+            };
+            expect(rank(salted.hostId)).toBe(rank(byId.hostId));
+          }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('given different salts, starts a spread batch on different equally empty hosts; the same salt, on the same ones', () => {
+      // Prepare: ten empty hosts, all equally good for a service's first tasks.
+      const hosts = Array.from({ length: 10 }, (_, i) => aHost(`host-${i}`));
+      const batch = [0, 1, 2].map((i) => ({ taskId: `t${i}`, cpu: 256, memory: 512 }));
+      const firstHosts = (salt: number) => planBatch(hosts, batch, SERVICE_SPREAD, salt).plans.map((p) => p.hostId);
+
+      // Act
+      const starts = Array.from({ length: 20 }, (_, salt) => firstHosts(salt));
+
+      // Assess: each batch still spreads (three hosts), the batches do not all pick the same ones, and a salt fixes its order.
+      for (const s of starts) expect(new Set(s).size).toBe(3);
+      expect(new Set(starts.map((s) => s[0])).size).toBeGreaterThanOrEqual(5);
+      expect(firstHosts(7)).toEqual(starts[7]);
+      expect(planBatch(hosts, batch, SERVICE_SPREAD).plans.map((p) => p.hostId)).toEqual(['host-0', 'host-1', 'host-2']);
     });
 
     it('does not change the hosts it was given', () => {

@@ -125,6 +125,8 @@ export interface AuditResult {
   hostsUsed: number;
   /** Share of the fleet's cpu reserved. */
   cpuUsed: number;
+  /** The fewest and the most tasks any one host holds: how evenly a spread came out. */
+  tasksPerHost: { min: number; max: number };
 }
 
 /**
@@ -141,8 +143,11 @@ export async function audit(what: string, hosts: HostStore, placed: readonly Pla
   let hostsUsed = 0;
   let cpu = 0;
   let reservedCpu = 0;
+  const tasksPerHost = { min: Infinity, max: 0 };
   for (const h of records) {
     const held = Object.entries(h.reservations ?? {});
+    tasksPerHost.min = Math.min(tasksPerHost.min, held.length);
+    tasksPerHost.max = Math.max(tasksPerHost.max, held.length);
     const sumCpu = held.reduce((s, [, r]) => s + r.cpu, 0);
     const sumMemory = held.reduce((s, [, r]) => s + r.memory, 0);
     reservations += held.length;
@@ -176,7 +181,7 @@ export async function audit(what: string, hosts: HostStore, placed: readonly Pla
   if (reservations !== placed.length) {
     fail(`${what}: ${reservations} reservations on the hosts, but ${placed.length} successful placements`);
   }
-  return { overcommitted, reservations, hostsUsed, cpuUsed: cpu === 0 ? 0 : reservedCpu / cpu };
+  return { overcommitted, reservations, hostsUsed, cpuUsed: cpu === 0 ? 0 : reservedCpu / cpu, tasksPerHost };
 }
 
 // --- 1. the ceiling --------------------------------------------------------------------------
@@ -344,7 +349,8 @@ export async function placementThroughput(o: ThroughputOptions): Promise<Through
     progress(`  ${perSecond(single.perSecond)}; ${single.calls.lostRaces} lost races; overcommit: ${single.audit.overcommitted || 'none'}`);
     progress(`batch placements: ${o.placements} in batches of ${o.batchSize} with ${n} placers ...`);
     const batch = await measureBatchPlacement(n, o.placements, o.batchSize, o.placement);
-    progress(`  ${perSecond(batch.perSecond)}; ${batch.calls.reserve} writes, ${batch.calls.lostRaces} lost races; overcommit: ${batch.audit.overcommitted || 'none'}`);
+    progress(`  ${perSecond(batch.perSecond)}; ${batch.calls.reserve} writes, ${batch.calls.lostRaces} lost races; ` +
+      `${batch.audit.tasksPerHost.min}–${batch.audit.tasksPerHost.max} tasks per host; overcommit: ${batch.audit.overcommitted || 'none'}`);
     const after = await measureCeiling(n, o.ceilingCalls / 2);
     const ceiling = rate([before, after]);
     progress(`  ceiling ${perSecond(ceiling)}: single ${ratio(single.perSecond, ceiling)}, batch ${ratio(batch.perSecond, ceiling)} of it`);
