@@ -7,7 +7,7 @@ import { awsCli, awsEcs } from '../support/aws-cli';
 import { expectConforms } from '../support/ecs-model';
 import { eventually } from '../support/harness';
 import { signedFetch } from '../support/signed-fetch';
-import { BUSYBOX, type LocalMode, containerLog, startLocalMode, untilStatus } from '../support/local-mode';
+import { BUSYBOX, EXECUTION_ROLE, type LocalMode, containerLog, startLocalMode, untilStatus } from '../support/local-mode';
 import { type TestRegistry, run, startTestRegistry } from '../support/registry';
 
 /**
@@ -57,6 +57,7 @@ describe('Images from a registry', () => {
     const family = `registry-${suffix}-${++families}`;
     await m.ecs.send(new RegisterTaskDefinitionCommand({
       family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
+      executionRoleArn: credentialsParameter ? EXECUTION_ROLE : undefined,
       containerDefinitions: [{
         name: 'app', image, essential: true, command: ['cat', '/version'],
         repositoryCredentials: credentialsParameter ? { credentialsParameter } : undefined,
