@@ -2,19 +2,15 @@ import { MAX_POLL_WAIT_SECONDS } from '../shared/agent-wire/constants';
 import type { Assignment, KnownAssignments } from '../shared/agent-wire/responses';
 import type { AwsClientConfig } from './aws';
 import type { AgentClient } from './client';
-import { AwsSecretSource } from './secrets/aws-secret-source';
-import type { SecretSource } from './secrets/secret-source';
-import { cloudWatchLogSinks } from './logs/cloudwatch-log-sink';
-import type { LogSinks } from './logs/task-logs';
 import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
 import { type HostPortOptions, TaskNamespaces, isNamespaceOwner } from './task-namespaces';
 import { TaskRunner } from './task-runner';
 import type { TaskEndpointAccess } from './task-endpoint/session';
 import { removeTaskVolumes } from './task-volumes';
 import { AwsEcrTokenSource } from './images/aws-ecr-token-source';
-import { EcrLogins } from './images/ecr-logins';
 import { ImagePuller, type PullBehavior } from './images/image-puller';
-import { RegistryLogins } from './images/registry-logins';
+import { ExecutionAccesses } from './execution-access';
+import type { ExecutionRoles } from './identity/execution-roles';
 
 export interface AgentOptions {
   client: AgentClient;
@@ -40,6 +36,8 @@ export interface AgentOptions {
   endpoint?: TaskEndpointAccess;
   /** The operator's ECS_IMAGE_PULL_BEHAVIOR; `default` unless given. */
   imagePullBehavior?: PullBehavior;
+  /** On AWS: task execution roles, assumed from the host's role (see execution-access.ts). */
+  executionRoles?: ExecutionRoles;
   /** Clock for cached registry logins. */
   now?: () => number;
 }
@@ -60,19 +58,21 @@ export class Agent {
   private volumesSwept = false;
   private running = false;
   private heartbeat?: NodeJS.Timeout;
-  private readonly secrets?: SecretSource;
-  private sinks?: LogSinks;
   private readonly namespaces: TaskNamespaces;
-  /** Shared by every task: `once` remembers what this agent pulled, and ECR logins are cached. */
+  /** Shared by every task: `once` remembers what this agent pulled. */
   private readonly images: ImagePuller;
-  private readonly logins: RegistryLogins;
+  /** Secrets, registry logins and log sinks, by execution role; ECR logins are cached per role. */
+  private readonly access: ExecutionAccesses;
 
   constructor(private readonly o: AgentOptions) {
-    this.secrets = o.aws && new AwsSecretSource(o.aws);
     this.images = new ImagePuller({ runtime: o.runtime, behavior: o.imagePullBehavior ?? 'default', log: (m) => this.log(m) });
-    // ECR only on AWS: the local endpoint serves no ECR.
-    const ecr = o.aws && !o.aws.endpoint ? new EcrLogins(new AwsEcrTokenSource(o.aws), o.now ?? Date.now) : undefined;
-    this.logins = new RegistryLogins({ secrets: this.secrets, ecr });
+    this.access = new ExecutionAccesses({
+      aws: o.aws,
+      roles: o.executionRoles,
+      // ECR only on AWS: the local endpoint serves no ECR.
+      ecrTokens: o.aws && !o.aws.endpoint ? (aws) => new AwsEcrTokenSource(aws) : undefined,
+      now: o.now ?? Date.now,
+    });
     this.namespaces = new TaskNamespaces({
       runtime: o.runtime, hostId: o.client.hostId, pause: o.pause, poolSize: o.namespacePoolSize, hostPorts: o.hostPorts, log: o.log,
     });
@@ -173,15 +173,13 @@ export class Agent {
       runtime: this.o.runtime,
       report: (body) => this.o.client.report(body),
       logDir: this.o.logDir,
-      secrets: this.secrets,
-      logSinks: this.o.aws ? (this.sinks ??= cloudWatchLogSinks(this.o.aws)) : undefined,
+      ...this.access.for(task),
       log: this.o.log,
       allowedCapabilities: this.o.allowedCapabilities,
       namespaces: this.namespaces,
       taskPidsLimit: this.o.taskPidsLimit,
       endpoint: this.o.endpoint,
       images: this.images,
-      logins: this.logins,
     });
     this.runners.set(task.taskId, runner);
     const adopted = this.orphans.get(task.taskId);

@@ -12,6 +12,8 @@ export interface Assignment {
   revision: number;
   /** The role its containers get credentials for (AWS_CONTAINER_CREDENTIALS_FULL_URI); none without one. */
   taskRoleArn?: string;
+  /** The role the agent pulls its images, reads its secrets and ships its logs with (on AWS); the host's own without one. */
+  executionRoleArn?: string;
   /** Its host's zone, when the host has one (EC2). */
   availabilityZone?: string;
   desiredStatus: DesiredStatus;

@@ -46,6 +46,7 @@ export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignme
     family: t.family,
     revision: t.revision,
     taskRoleArn: def.taskRoleArn,
+    executionRoleArn: def.executionRoleArn,
     availabilityZone: host.availabilityZone,
     desiredStatus: t.desiredStatus,
     lastStatus: t.lastStatus,
