@@ -11,6 +11,7 @@ import { AwsEcrTokenSource } from './images/aws-ecr-token-source';
 import { ImagePuller, type PullBehavior } from './images/image-puller';
 import { ExecutionAccesses } from './execution-access';
 import type { ExecutionRoles } from './identity/execution-roles';
+import { PrePuller } from './images/pre-puller';
 
 export interface AgentOptions {
   client: AgentClient;
@@ -32,6 +33,8 @@ export interface AgentOptions {
   hostPorts?: HostPortOptions;
   /** The operator's limit on a task's processes (see task-limits.ts); its default unless given. */
   taskPidsLimit?: number;
+  /** False only to measure what the limits cost (BERTH_TASK_LIMITS, a bench knob). */
+  taskLimits?: boolean;
   /** The task metadata endpoint and task role credentials (task-endpoint/); none unless given. */
   endpoint?: TaskEndpointAccess;
   /** The operator's ECS_IMAGE_PULL_BEHAVIOR; `default` unless given. */
@@ -63,6 +66,8 @@ export class Agent {
   private readonly images: ImagePuller;
   /** Secrets, registry logins and log sinks, by execution role; ECR logins are cached per role. */
   private readonly access: ExecutionAccesses;
+  /** Pulls the images the control plane lists before any task here needs them. */
+  private readonly prePuller: PrePuller;
 
   constructor(private readonly o: AgentOptions) {
     this.images = new ImagePuller({ runtime: o.runtime, behavior: o.imagePullBehavior ?? 'default', log: (m) => this.log(m) });
@@ -71,6 +76,12 @@ export class Agent {
       roles: o.executionRoles,
       // ECR only on AWS: the local endpoint serves no ECR.
       ecrTokens: o.aws && !o.aws.endpoint ? (aws) => new AwsEcrTokenSource(aws) : undefined,
+      now: o.now ?? Date.now,
+    });
+    this.prePuller = new PrePuller({
+      images: this.images,
+      loginFor: (i) => this.access.for(i).logins.loginFor(i),
+      log: (m) => this.log(m),
       now: o.now ?? Date.now,
     });
     this.namespaces = new TaskNamespaces({
@@ -88,8 +99,9 @@ export class Agent {
       try {
         const r = await this.o.client.register(this.o.cpu, this.o.memory);
         this.heartbeat = setInterval(() => {
-          this.o.client.heartbeat().catch((e) => this.log(`heartbeat failed: ${e}`));
+          this.o.client.heartbeat().then((h) => void this.prePuller.offer(h.prePull), (e) => this.log(`heartbeat failed: ${e}`));
         }, this.o.heartbeatIntervalMs ?? r.heartbeatIntervalSeconds * 1000);
+        void this.prePuller.offer(r.prePull);
         break;
       } catch (e) {
         if (!this.running) return;
@@ -178,6 +190,7 @@ export class Agent {
       allowedCapabilities: this.o.allowedCapabilities,
       namespaces: this.namespaces,
       taskPidsLimit: this.o.taskPidsLimit,
+      taskLimits: this.o.taskLimits,
       endpoint: this.o.endpoint,
       images: this.images,
     });
@@ -204,6 +217,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.heartbeat);
+    this.prePuller.stop();
     await this.namespaces.close();
     await this.o.endpoint?.endpoints.closeAll();
   }

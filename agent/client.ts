@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { AGENT_TARGET_PREFIX } from '../shared/agent-wire/constants';
 import type { ReportTaskStateRequest } from '../shared/agent-wire/requests';
 import type {
-  Assignment, GetTaskCredentialsResponse, HostCredentials, KnownAssignments, PollAssignmentsResponse, RegisterHostResponse, ReportMetricsResponse, ReportTaskStateResponse,
+  Assignment, GetTaskCredentialsResponse, HeartbeatResponse, HostCredentials, KnownAssignments, PollAssignmentsResponse, RegisterHostResponse, ReportMetricsResponse, ReportTaskStateResponse,
 } from '../shared/agent-wire/responses';
 import type { MetricDatum } from '../shared/metrics/metric-datum';
 import type { TaskNetwork } from '../shared/domain/task-network';
@@ -96,7 +96,7 @@ export class AgentClient {
   }
 
   heartbeat() {
-    return this.call<object>('Heartbeat', {});
+    return this.call<HeartbeatResponse>('Heartbeat', {});
   }
 
   async poll(known: KnownAssignments, waitSeconds: number): Promise<Assignment[]> {

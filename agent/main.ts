@@ -60,6 +60,7 @@ function main() {
     imagePullBehavior: config.imagePullBehavior,
     hostPorts: config.hostPorts,
     taskPidsLimit: config.taskPidsLimit,
+    taskLimits: config.taskLimits,
     // On AWS, each task's execution role; locally the host key serves, limited to the host's own tasks.
     executionRoles: config.aws.endpoint ? undefined : new ExecutionRoles({
       assumeRole: stsAssumeRole(new STSClient({ region: config.aws.region })), hostId, now: Date.now,

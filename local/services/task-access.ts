@@ -3,6 +3,8 @@ import type { Berth } from '../../shared/context';
 import { parseValueFrom } from '../../shared/domain/value-from';
 import type { Caller } from '../../shared/aws-protocol/operation';
 import type { TaskDefinitionRecord } from '../../shared/store';
+import { heldTasks } from '../../shared/lifecycle/assignments';
+import { prePullDefinitions } from '../../shared/lifecycle/pre-pull';
 import { AccessDeniedException } from './errors';
 
 /**
@@ -12,7 +14,9 @@ import { AccessDeniedException } from './errors';
  *   is not STOPPED, as a task role's policy would allow;
  * - a host's key reads what the definitions of the tasks it holds now name (containers'
  *   `secrets`, `repositoryCredentials` and awslogs `secretOptions`), as each task's execution
- *   role would allow: a host never reads a secret for a task that is not its own.
+ *   role would allow: a host never reads a task secret for a task that is not its own. It also
+ *   reads the `repositoryCredentials` of the definitions warm hosts pre-pull (ACTIVE services',
+ *   recently run ones): the registry logins of the images it is asked to pull ahead.
  * Nothing else for either: every other secret or parameter is AccessDeniedException. Users and
  * operators are not limited here.
  */
@@ -38,14 +42,10 @@ function referencesOf(defs: readonly TaskDefinitionRecord[], withExecution: bool
   };
 }
 
-/** The definitions of the tasks a host holds now: reserved on it, bound to it, not STOPPED. */
+/** The definitions of the tasks a host holds now. */
 async function heldBy(b: Berth, hostId: string): Promise<TaskDefinitionRecord[]> {
-  const host = await b.store.hosts.get(hostId);
-  const defs = await Promise.all(Object.entries(host?.reservations ?? {}).map(async ([taskId, r]) => {
-    const task = await b.store.tasks.get({ cluster: r.cluster, taskId });
-    if (!task || task.hostId !== hostId || task.lastStatus === 'STOPPED') return undefined;
-    return b.store.taskDefinitions.get(task.family, task.revision);
-  }));
+  const { tasks } = await heldTasks(b, hostId);
+  const defs = await Promise.all(tasks.map((t) => b.store.taskDefinitions.get(t.family, t.revision)));
   return defs.filter((d): d is TaskDefinitionRecord => d !== undefined);
 }
 
@@ -56,7 +56,13 @@ async function namedFor(b: Berth, caller: Caller): Promise<Named | undefined> {
     const found = await taskPrincipal(b, p);
     return referencesOf(found ? [found.def] : [], false);
   }
-  if (p?.principal === 'host') return referencesOf(p.hostId ? await heldBy(b, p.hostId) : [], true);
+  if (p?.principal === 'host') {
+    if (!p.hostId) return { secretIds: [], parameters: [] };
+    const held = referencesOf(await heldBy(b, p.hostId), true);
+    // Warm hosts pull these images before any task asks (lifecycle/pre-pull.ts): their registry logins only.
+    const prePulled = (await prePullDefinitions(b).catch(() => [])).flatMap((d) => d.containerDefinitions.flatMap((c) => c.repositoryCredentials?.credentialsParameter ?? []));
+    return { ...held, secretIds: [...held.secretIds, ...prePulled] };
+  }
   return undefined;
 }
 

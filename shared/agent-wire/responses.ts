@@ -38,12 +38,25 @@ export interface HostCredentials {
   secretAccessKey: string;
 }
 
+/** An image warm hosts pull ahead of any task, with what its pull needs: the login, and the role that reads it. */
+export interface PrePullImage {
+  image: string;
+  repositoryCredentials?: { credentialsParameter: string };
+  executionRoleArn?: string;
+}
+
 export interface RegisterHostResponse {
   hostId: string;
   status: string;
   heartbeatIntervalSeconds: number;
   /** The host's own key: only in the answer to its first registration. */
   credentials?: HostCredentials;
+  /** Images to pull before a task needs them (see shared/lifecycle/pre-pull.ts). */
+  prePull?: PrePullImage[];
+}
+
+export interface HeartbeatResponse {
+  prePull?: PrePullImage[];
 }
 
 export interface PollAssignmentsResponse {

@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Tag } from '../domain/fields';
 import { type ContainerState, type StopOutcome, type Task, type TaskStatus, type TaskTimestamp, statusRank } from '../domain/task';
 import type { TaskNetwork } from '../domain/task-network';
@@ -64,6 +64,20 @@ export class TaskStore {
       ExpressionAttributeNames: { '#c': 'cluster' },
       ExpressionAttributeValues: { ':c': cluster },
       ConsistentRead: true,
+    }));
+  }
+
+  /**
+   * The definitions (family and revision) of tasks created since `since`, in every cluster: what
+   * warm hosts pre-pull. A scan, so its callers cache it (lifecycle/pre-pull.ts).
+   */
+  async definitionsRunSince(since: number): Promise<{ family: string; revision: number }[]> {
+    return scanAll<{ family: string; revision: number }>(this.db, new ScanCommand({
+      TableName: this.table,
+      ProjectionExpression: '#f, #r',
+      FilterExpression: 'createdAt >= :since',
+      ExpressionAttributeNames: { '#f': 'family', '#r': 'revision' },
+      ExpressionAttributeValues: { ':since': since },
     }));
   }
 
