@@ -2,19 +2,16 @@ import { MAX_POLL_WAIT_SECONDS } from '../shared/agent-wire/constants';
 import type { Assignment, KnownAssignments } from '../shared/agent-wire/responses';
 import type { AwsClientConfig } from './aws';
 import type { AgentClient } from './client';
-import { AwsSecretSource } from './secrets/aws-secret-source';
-import type { SecretSource } from './secrets/secret-source';
-import { cloudWatchLogSinks } from './logs/cloudwatch-log-sink';
-import type { LogSinks } from './logs/task-logs';
 import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
 import { type HostPortOptions, TaskNamespaces, isNamespaceOwner } from './task-namespaces';
 import { TaskRunner } from './task-runner';
 import type { TaskEndpointAccess } from './task-endpoint/session';
 import { removeTaskVolumes } from './task-volumes';
 import { AwsEcrTokenSource } from './images/aws-ecr-token-source';
-import { EcrLogins } from './images/ecr-logins';
 import { ImagePuller, type PullBehavior } from './images/image-puller';
-import { RegistryLogins } from './images/registry-logins';
+import { ExecutionAccesses } from './execution-access';
+import type { ExecutionRoles } from './identity/execution-roles';
+import { PrePuller } from './images/pre-puller';
 
 export interface AgentOptions {
   client: AgentClient;
@@ -36,10 +33,14 @@ export interface AgentOptions {
   hostPorts?: HostPortOptions;
   /** The operator's limit on a task's processes (see task-limits.ts); its default unless given. */
   taskPidsLimit?: number;
+  /** False only to measure what the limits cost (BERTH_TASK_LIMITS, a bench knob). */
+  taskLimits?: boolean;
   /** The task metadata endpoint and task role credentials (task-endpoint/); none unless given. */
   endpoint?: TaskEndpointAccess;
   /** The operator's ECS_IMAGE_PULL_BEHAVIOR; `default` unless given. */
   imagePullBehavior?: PullBehavior;
+  /** On AWS: task execution roles, assumed from the host's role (see execution-access.ts). */
+  executionRoles?: ExecutionRoles;
   /** Clock for cached registry logins. */
   now?: () => number;
 }
@@ -60,19 +61,29 @@ export class Agent {
   private volumesSwept = false;
   private running = false;
   private heartbeat?: NodeJS.Timeout;
-  private readonly secrets?: SecretSource;
-  private sinks?: LogSinks;
   private readonly namespaces: TaskNamespaces;
-  /** Shared by every task: `once` remembers what this agent pulled, and ECR logins are cached. */
+  /** Shared by every task: `once` remembers what this agent pulled. */
   private readonly images: ImagePuller;
-  private readonly logins: RegistryLogins;
+  /** Secrets, registry logins and log sinks, by execution role; ECR logins are cached per role. */
+  private readonly access: ExecutionAccesses;
+  /** Pulls the images the control plane lists before any task here needs them. */
+  private readonly prePuller: PrePuller;
 
   constructor(private readonly o: AgentOptions) {
-    this.secrets = o.aws && new AwsSecretSource(o.aws);
     this.images = new ImagePuller({ runtime: o.runtime, behavior: o.imagePullBehavior ?? 'default', log: (m) => this.log(m) });
-    // ECR only on AWS: the local endpoint serves no ECR.
-    const ecr = o.aws && !o.aws.endpoint ? new EcrLogins(new AwsEcrTokenSource(o.aws), o.now ?? Date.now) : undefined;
-    this.logins = new RegistryLogins({ secrets: this.secrets, ecr });
+    this.access = new ExecutionAccesses({
+      aws: o.aws,
+      roles: o.executionRoles,
+      // ECR only on AWS: the local endpoint serves no ECR.
+      ecrTokens: o.aws && !o.aws.endpoint ? (aws) => new AwsEcrTokenSource(aws) : undefined,
+      now: o.now ?? Date.now,
+    });
+    this.prePuller = new PrePuller({
+      images: this.images,
+      loginFor: (i) => this.access.for(i).logins.loginFor(i),
+      log: (m) => this.log(m),
+      now: o.now ?? Date.now,
+    });
     this.namespaces = new TaskNamespaces({
       runtime: o.runtime, hostId: o.client.hostId, pause: o.pause, poolSize: o.namespacePoolSize, hostPorts: o.hostPorts, log: o.log,
     });
@@ -88,8 +99,9 @@ export class Agent {
       try {
         const r = await this.o.client.register(this.o.cpu, this.o.memory);
         this.heartbeat = setInterval(() => {
-          this.o.client.heartbeat().catch((e) => this.log(`heartbeat failed: ${e}`));
+          this.o.client.heartbeat().then((h) => void this.prePuller.offer(h.prePull), (e) => this.log(`heartbeat failed: ${e}`));
         }, this.o.heartbeatIntervalMs ?? r.heartbeatIntervalSeconds * 1000);
+        void this.prePuller.offer(r.prePull);
         break;
       } catch (e) {
         if (!this.running) return;
@@ -173,15 +185,14 @@ export class Agent {
       runtime: this.o.runtime,
       report: (body) => this.o.client.report(body),
       logDir: this.o.logDir,
-      secrets: this.secrets,
-      logSinks: this.o.aws ? (this.sinks ??= cloudWatchLogSinks(this.o.aws)) : undefined,
+      ...this.access.for(task),
       log: this.o.log,
       allowedCapabilities: this.o.allowedCapabilities,
       namespaces: this.namespaces,
       taskPidsLimit: this.o.taskPidsLimit,
+      taskLimits: this.o.taskLimits,
       endpoint: this.o.endpoint,
       images: this.images,
-      logins: this.logins,
     });
     this.runners.set(task.taskId, runner);
     const adopted = this.orphans.get(task.taskId);
@@ -206,6 +217,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.heartbeat);
+    this.prePuller.stop();
     await this.namespaces.close();
     await this.o.endpoint?.endpoints.closeAll();
   }

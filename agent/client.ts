@@ -4,7 +4,7 @@ import { AGENT_TARGET_PREFIX } from '../shared/agent-wire/constants';
 import type { ReportTaskStateRequest } from '../shared/agent-wire/requests';
 import { AgentApiError, signedCall } from '../shared/agent-wire/signed-call';
 import type {
-  Assignment, GetTaskCredentialsResponse, HostCredentials, KnownAssignments, PollAssignmentsResponse, RegisterHostResponse, ReportMetricsResponse, ReportTaskStateResponse,
+  Assignment, GetTaskCredentialsResponse, HeartbeatResponse, HostCredentials, KnownAssignments, PollAssignmentsResponse, RegisterHostResponse, ReportMetricsResponse, ReportTaskStateResponse,
 } from '../shared/agent-wire/responses';
 import type { MetricDatum } from '../shared/metrics/metric-datum';
 import type { TaskNetwork } from '../shared/domain/task-network';
@@ -71,7 +71,7 @@ export class AgentClient {
   }
 
   heartbeat() {
-    return this.call<object>('Heartbeat', {});
+    return this.call<HeartbeatResponse>('Heartbeat', {});
   }
 
   async poll(known: KnownAssignments, waitSeconds: number): Promise<Assignment[]> {

@@ -23,6 +23,8 @@ export const AGENT_POLICY_VARIABLES = {
   BERTH_NAMESPACE_POOL_SIZE: wholeNumber(0, 64).default(DEFAULT_POOL_SIZE),
   /** Most processes a task may have at once, its containers together: a fork bomb stops there. */
   BERTH_TASK_PIDS_LIMIT: wholeNumber(MIN_TASK_PIDS_LIMIT, MAX_TASK_PIDS_LIMIT).default(DEFAULT_TASK_PIDS_LIMIT),
+  /** Off only to measure what the hard limits cost (bench:launch): tasks then run unbounded. */
+  BERTH_TASK_LIMITS: flag().default(true),
   /** The ECS agent's ECS_IMAGE_PULL_BEHAVIOR (see images/image-puller.ts). */
   BERTH_IMAGE_PULL_BEHAVIOR: oneOf(PULL_BEHAVIORS).default('default'),
   BERTH_METRICS_LOG_GROUP: new Variable<string>(
@@ -69,6 +71,7 @@ export interface AgentConfig {
   pauseImage: string;
   namespacePoolSize: number;
   taskPidsLimit: number;
+  taskLimits: boolean;
   imagePullBehavior: PullBehavior;
   hostPorts: HostPortOptions;
   localInstance?: string;
@@ -96,6 +99,7 @@ export function agentConfigFromEnvironment(env: Environment): AgentConfig {
     pauseImage: v.BERTH_PAUSE_IMAGE,
     namespacePoolSize: v.BERTH_NAMESPACE_POOL_SIZE,
     taskPidsLimit: v.BERTH_TASK_PIDS_LIMIT,
+    taskLimits: v.BERTH_TASK_LIMITS,
     imagePullBehavior: v.BERTH_IMAGE_PULL_BEHAVIOR,
     hostPorts: { bindIP: v.BERTH_HOST_PORT_BIND_IP, range: v.BERTH_HOST_PORT_RANGE },
     localInstance: v.BERTH_LOCAL_INSTANCE,

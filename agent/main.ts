@@ -10,6 +10,9 @@ import { DockerRuntime } from './runtime/docker-runtime';
 import { DEFAULT_PAUSE } from './task-namespaces';
 import { TaskEndpoints } from './task-endpoint/server';
 import { taskRoleCredentialsSource } from './task-endpoint/task-role-credentials';
+import { STSClient } from '@aws-sdk/client-sts';
+import { ExecutionRoles } from './identity/execution-roles';
+import { stsAssumeRole } from './identity/sts-assume-role';
 
 /**
  * The agent as a process of its own, configured by its environment (agent/config.ts lists and
@@ -57,6 +60,11 @@ function main() {
     imagePullBehavior: config.imagePullBehavior,
     hostPorts: config.hostPorts,
     taskPidsLimit: config.taskPidsLimit,
+    taskLimits: config.taskLimits,
+    // On AWS, each task's execution role; locally the host key serves, limited to the host's own tasks.
+    executionRoles: config.aws.endpoint ? undefined : new ExecutionRoles({
+      assumeRole: stsAssumeRole(new STSClient({ region: config.aws.region })), hostId, now: Date.now,
+    }),
     endpoint: {
       endpoints: new TaskEndpoints({ awsEndpoint: config.aws.endpoint, log }),
       region: config.aws.region,

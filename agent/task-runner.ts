@@ -48,6 +48,8 @@ export interface TaskRunnerOptions {
   namespaces?: TaskNamespaces;
   /** The operator's limit on a task's processes, shared by its containers (task-limits.ts). */
   taskPidsLimit?: number;
+  /** False: no cpu, memory or process limits at all (BERTH_TASK_LIMITS=false, only to measure their cost). */
+  taskLimits?: boolean;
   /** The task metadata endpoint and the task role's credentials (task-endpoint/); none unless given. */
   endpoint?: TaskEndpointAccess;
   /** How images are pulled (the operator's pull behaviour) and with which logins; `default` and `secrets` unless given. */
@@ -104,7 +106,9 @@ export class TaskRunner {
   private readonly volumes: TaskVolumes;
 
   constructor(readonly task: Assignment, private readonly o: TaskRunnerOptions) {
-    const limits = containerLimits(task.containers, { cpu: task.cpu, memory: task.memory }, o.taskPidsLimit);
+    const limits = o.taskLimits === false
+      ? task.containers.map(() => ({}))
+      : containerLimits(task.containers, { cpu: task.cpu, memory: task.memory }, o.taskPidsLimit);
     this.containers = task.containers.map((def, i) => ({ def, limits: limits[i], status: 'PENDING' }));
     this.logs = new TaskLogs(task.taskId, o.logSinks, { log: (m) => this.log(m) });
     this.namespaces = o.namespaces ?? new TaskNamespaces({ runtime: o.runtime, hostId: o.hostId, log: o.log });

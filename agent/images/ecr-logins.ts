@@ -1,3 +1,4 @@
+import { ExpiringCache } from '../expiring-cache';
 import type { RegistryAuth } from '../runtime/container-runtime';
 
 /**
@@ -24,24 +25,15 @@ export class EcrLoginError extends Error {
  * as the ECS agent caches them: launches that pull from one registry share one token.
  */
 export class EcrLogins {
-  private readonly cached = new Map<string, Promise<{ auth: Omit<RegistryAuth, 'serverAddress'>; expiresAtMs: number }>>();
+  private readonly cache: ExpiringCache<{ auth: Omit<RegistryAuth, 'serverAddress'>; expiresAtMs: number }>;
 
-  constructor(private readonly source: EcrTokenSource, private readonly now: () => number) {}
+  constructor(private readonly source: EcrTokenSource, now: () => number) {
+    this.cache = new ExpiringCache({ expiresAtMs: (e) => e.expiresAtMs, marginMs: ECR_REFRESH_MARGIN_MS, now });
+  }
 
   async login(registry: { registryId: string; region: string }, serverAddress: string): Promise<RegistryAuth> {
-    const key = `${registry.region}/${registry.registryId}`;
-    let entry = this.cached.get(key);
-    if (entry) {
-      const fresh = await entry.then((e) => e.expiresAtMs - ECR_REFRESH_MARGIN_MS > this.now(), () => false);
-      if (!fresh) entry = undefined;
-    }
-    if (!entry) {
-      entry = this.fetch(registry);
-      this.cached.set(key, entry);
-      // A failure is not kept: the next launch asks again.
-      entry.catch(() => this.cached.get(key) === entry && this.cached.delete(key));
-    }
-    return { ...(await entry).auth, serverAddress };
+    const entry = await this.cache.get(`${registry.region}/${registry.registryId}`, () => this.fetch(registry));
+    return { ...entry.auth, serverAddress };
   }
 
   private async fetch(registry: { registryId: string; region: string }) {

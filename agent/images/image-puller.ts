@@ -23,13 +23,30 @@ export class ImagePuller {
 
   constructor(private readonly o: { runtime: ContainerRuntime; behavior: PullBehavior; log: (message: string) => void }) {}
 
+  /** Whether a launch runs the cached image without asking the registry. */
+  private cacheServes(image: string, cached: boolean): boolean {
+    const { behavior } = this.o;
+    const pinned = parseImageReference(image).digest !== undefined;
+    return cached && (pinned || isLocalOnly(image) || behavior === 'prefer-cached' || (behavior === 'once' && this.pulled.has(image)));
+  }
+
+  /**
+   * Pulls ahead of any task (warm hosts' pre-pull), unless a launch would use the cache anyway
+   * or no registry has the image. Resolves with whether it pulled; a failed pull rejects.
+   */
+  async prePull(image: string, login: () => Promise<RegistryAuth | undefined>): Promise<boolean> {
+    const cached = await this.o.runtime.hasImage(image);
+    if (this.cacheServes(image, cached) || isLocalOnly(image)) return false;
+    await this.o.runtime.pull(image, await login());
+    this.pulled.add(image);
+    return true;
+  }
+
   /** Pulls if it should; resolves with the digest of the image the container will run, if a registry gave it one. */
   async ensure(image: string, login: () => Promise<RegistryAuth | undefined>): Promise<string | undefined> {
     const { runtime, behavior } = this.o;
     const cached = await runtime.hasImage(image);
-    const pinned = parseImageReference(image).digest !== undefined;
-    const useCache = cached && (pinned || isLocalOnly(image) || behavior === 'prefer-cached' || (behavior === 'once' && this.pulled.has(image)));
-    if (!useCache) {
+    if (!this.cacheServes(image, cached)) {
       // A login that cannot be had fails the task whatever the cache holds, as in ECS.
       const auth = await login();
       try {

@@ -132,6 +132,10 @@ export class DockerRuntime implements ContainerRuntime {
     }
     const withLabels = { ...spec, labels: { ...spec.labels, ...this.labels } };
     const capped = spec.storageSizeGiB !== undefined && this.storageQuota !== false;
+    // Said for every container it concerns, not only the first: a task's log line names its own.
+    if (spec.storageSizeGiB !== undefined && this.storageQuota === false) {
+      this.log(`${spec.name}: ephemeralStorage of ${spec.storageSizeGiB} GiB is not enforced: this engine cannot cap a container's writable layer`);
+    }
     try {
       const container = await this.docker.createContainer(createOptions(withLabels, capped));
       if (capped) this.storageQuota = true;

@@ -1,4 +1,5 @@
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { STSClient } from '@aws-sdk/client-sts';
+import { stsAssumeRole } from '../identity/sts-assume-role';
 import type { Assignment } from '../../shared/agent-wire/responses';
 import type { AgentClient } from '../client';
 import type { TaskRoleCredentials } from './server';
@@ -18,19 +19,11 @@ export const berthTaskKeys = (client: Pick<AgentClient, 'taskCredentials'>): Tas
  * role assume it (see the README).
  */
 export function stsTaskRoles(sts: Pick<STSClient, 'send'>): TaskRoleCredentialsSource {
+  const assume = stsAssumeRole(sts);
   return async (task) => {
     if (!task.taskRoleArn) throw new Error(`task ${task.taskId} has no taskRoleArn`);
-    const r = await sts.send(new AssumeRoleCommand({
-      RoleArn: task.taskRoleArn, RoleSessionName: task.taskId, DurationSeconds: TASK_ROLE_SESSION_SECONDS,
-    }));
-    const c = r.Credentials;
-    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
-      throw new Error(`STS AssumeRole of ${task.taskRoleArn} answered without credentials`);
-    }
-    return {
-      accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken,
-      expiration: c.Expiration.getTime(), roleArn: task.taskRoleArn,
-    };
+    const c = await assume({ roleArn: task.taskRoleArn, sessionName: task.taskId, durationSeconds: TASK_ROLE_SESSION_SECONDS });
+    return { ...c, roleArn: task.taskRoleArn };
   };
 }
 

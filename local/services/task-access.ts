@@ -2,48 +2,88 @@ import { taskPrincipal } from '../../shared/auth/task-credentials';
 import type { Berth } from '../../shared/context';
 import { parseValueFrom } from '../../shared/domain/value-from';
 import type { Caller } from '../../shared/aws-protocol/operation';
+import type { TaskDefinitionRecord } from '../../shared/store';
+import { heldTasks } from '../../shared/lifecycle/assignments';
+import { prePullDefinitions } from '../../shared/lifecycle/pre-pull';
 import { AccessDeniedException } from './errors';
 
 /**
- * What a task's own key (its task role's credentials, see shared/auth/task-credentials.ts) may
- * do on the local slices, as a task role's policy would say on AWS: read the secrets and
- * parameters its task definition names in a container's `secrets` (GetSecretValue, GetParameter,
- * GetParameters), while the task is not STOPPED. Nothing else: every other call, and any other
- * secret or parameter, is AccessDeniedException.
+ * Who may read which secret on the local slices, as IAM would say on AWS:
+ * - a task's own key (its task role's credentials, see shared/auth/task-credentials.ts) reads
+ *   the secrets and parameters its definition names in a container's `secrets`, while the task
+ *   is not STOPPED, as a task role's policy would allow;
+ * - a host's key reads what the definitions of the tasks it holds now name (containers'
+ *   `secrets`, `repositoryCredentials` and awslogs `secretOptions`), as each task's execution
+ *   role would allow: a host never reads a task secret for a task that is not its own. It also
+ *   reads the `repositoryCredentials` of the definitions warm hosts pre-pull (ACTIVE services',
+ *   recently run ones): the registry logins of the images it is asked to pull ahead.
+ * Nothing else for either: every other secret or parameter is AccessDeniedException. Users and
+ * operators are not limited here.
  */
 
-/** The definition's secret references, by source. */
-async function namedBy(b: Berth, caller: Caller) {
-  const found = await taskPrincipal(b, caller.principal);
-  if (!found) return undefined;
-  const refs = found.def.containerDefinitions.flatMap((c) => (c.secrets ?? []).map((s) => parseValueFrom(s.valueFrom)));
+interface Named {
+  secretIds: string[];
+  parameters: string[];
+}
+
+/** The secret references of a definition, by source; `withExecution` adds what the execution role reads. */
+function referencesOf(defs: readonly TaskDefinitionRecord[], withExecution: boolean): Named {
+  const valueFroms = defs.flatMap((d) => d.containerDefinitions.flatMap((c) => [
+    ...(c.secrets ?? []),
+    ...(withExecution ? c.logConfiguration?.secretOptions ?? [] : []),
+  ].map((s) => s.valueFrom)));
+  const refs = valueFroms.map((v) => parseValueFrom(v));
+  const credentials = withExecution
+    ? defs.flatMap((d) => d.containerDefinitions.flatMap((c) => (c.repositoryCredentials ? [c.repositoryCredentials.credentialsParameter] : [])))
+    : [];
   return {
-    secretIds: refs.flatMap((r) => (r.source === 'secretsmanager' ? [r.secretId] : [])),
+    secretIds: [...refs.flatMap((r) => (r.source === 'secretsmanager' ? [r.secretId] : [])), ...credentials],
     parameters: refs.flatMap((r) => (r.source === 'ssm' ? [r.name] : [])),
   };
 }
 
-const isTask = (caller: Caller) => caller.principal?.principal === 'task';
+/** The definitions of the tasks a host holds now. */
+async function heldBy(b: Berth, hostId: string): Promise<TaskDefinitionRecord[]> {
+  const { tasks } = await heldTasks(b, hostId);
+  const defs = await Promise.all(tasks.map((t) => b.store.taskDefinitions.get(t.family, t.revision)));
+  return defs.filter((d): d is TaskDefinitionRecord => d !== undefined);
+}
 
-/** Throws unless the caller is not a task, or is one whose definition names the secret (matched as its ARN, whole or partial). */
+/** What the caller may read; undefined for a caller this does not limit. */
+async function namedFor(b: Berth, caller: Caller): Promise<Named | undefined> {
+  const p = caller.principal;
+  if (p?.principal === 'task') {
+    const found = await taskPrincipal(b, p);
+    return referencesOf(found ? [found.def] : [], false);
+  }
+  if (p?.principal === 'host') {
+    if (!p.hostId) return { secretIds: [], parameters: [] };
+    const held = referencesOf(await heldBy(b, p.hostId), true);
+    // Warm hosts pull these images before any task asks (lifecycle/pre-pull.ts): their registry logins only.
+    const prePulled = (await prePullDefinitions(b).catch(() => [])).flatMap((d) => d.containerDefinitions.flatMap((c) => c.repositoryCredentials?.credentialsParameter ?? []));
+    return { ...held, secretIds: [...held.secretIds, ...prePulled] };
+  }
+  return undefined;
+}
+
+/** Throws unless the caller is not limited, or may read the secret (matched as its ARN, whole or partial). */
 export async function authorizeSecretRead(
   b: Berth, caller: Caller, operation: string, matches: (secretId: string) => boolean,
 ): Promise<void> {
-  if (!isTask(caller)) return;
-  const named = await namedBy(b, caller);
-  if (!named?.secretIds.some(matches)) throw new AccessDeniedException(`secretsmanager:${operation}`);
+  const named = await namedFor(b, caller);
+  if (named && !named.secretIds.some(matches)) throw new AccessDeniedException(`secretsmanager:${operation}`);
 }
 
 /**
- * Throws unless the caller is not a task, or is one whose definition names every parameter
- * asked for: a name matches when the names it may mean (`candidatesOf`, for a name or an ARN)
- * meet those of a parameter the definition names. One denied name denies the whole call, as IAM does.
+ * Throws unless the caller is not limited, or may read every parameter asked for: a name matches
+ * when the names it may mean (`candidatesOf`, for a name or an ARN) meet those of a parameter it
+ * may read. One denied name denies the whole call, as IAM does.
  */
 export async function authorizeParameterRead(
   b: Berth, caller: Caller, operation: string, requested: readonly string[], candidatesOf: (ref: string) => readonly string[],
 ): Promise<void> {
-  if (!isTask(caller)) return;
-  const named = await namedBy(b, caller);
-  const allowed = new Set((named?.parameters ?? []).flatMap((r) => candidatesOf(r)));
-  if (!named || !requested.every((ref) => candidatesOf(ref).some((n) => allowed.has(n)))) throw new AccessDeniedException(`ssm:${operation}`);
+  const named = await namedFor(b, caller);
+  if (!named) return;
+  const allowed = new Set(named.parameters.flatMap((r) => candidatesOf(r)));
+  if (!requested.every((ref) => candidatesOf(ref).some((n) => allowed.has(n)))) throw new AccessDeniedException(`ssm:${operation}`);
 }

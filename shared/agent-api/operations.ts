@@ -8,6 +8,7 @@ import { HEARTBEAT_INTERVAL_SECONDS } from '../agent-wire/constants';
 import { parseRequest } from './parse';
 import { reportMetrics } from './report-metrics';
 import { issueTaskCredentials } from '../auth/task-credentials';
+import { prePullImages } from '../lifecycle/pre-pull';
 
 export { AGENT_TARGET_PREFIX, HEARTBEAT_INTERVAL_SECONDS, MAX_POLL_WAIT_SECONDS } from '../agent-wire/constants';
 
@@ -43,15 +44,18 @@ const RegisterHost = agentOperation('RegisterHost', async (b, body, caller) => {
   const { host, credentials } = await registerHost(b, {
     hostId: body.hostId, cpu: body.cpu ?? 0, memory: body.memory ?? 0,
   }, { bootstrapToken, instanceIdentity, authenticatedHostId: signedAs });
-  return { hostId: host.hostId, status: host.status, heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS, credentials };
+  return { hostId: host.hostId, status: host.status, heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS, credentials, prePull: await prePullFor(b) };
 });
+
+/** The images warm hosts pull ahead of tasks; a failure to work them out costs only the pre-pull. */
+const prePullFor = (b: Berth) => prePullImages(b).catch(() => undefined);
 
 const Heartbeat = agentOperation('Heartbeat', async (b, body, caller) => {
   const hostId = callingHost(caller, body);
   if (!(await b.store.hosts.heartbeat(hostId, b.now()))) {
     throw new ReportRefusedException(`Host ${hostId} is not live: it was written off or terminated.`);
   }
-  return {};
+  return { prePull: await prePullFor(b) };
 });
 
 const PollAssignments = agentOperation('PollAssignments', async (b, body, caller) => {

@@ -12,6 +12,8 @@ export interface Assignment {
   revision: number;
   /** The role its containers get credentials for (AWS_CONTAINER_CREDENTIALS_FULL_URI); none without one. */
   taskRoleArn?: string;
+  /** The role the agent pulls its images, reads its secrets and ships its logs with (on AWS); the host's own without one. */
+  executionRoleArn?: string;
   /** Its host's zone, when the host has one (EC2). */
   availabilityZone?: string;
   desiredStatus: DesiredStatus;
@@ -36,12 +38,25 @@ export interface HostCredentials {
   secretAccessKey: string;
 }
 
+/** An image warm hosts pull ahead of any task, with what its pull needs: the login, and the role that reads it. */
+export interface PrePullImage {
+  image: string;
+  repositoryCredentials?: { credentialsParameter: string };
+  executionRoleArn?: string;
+}
+
 export interface RegisterHostResponse {
   hostId: string;
   status: string;
   heartbeatIntervalSeconds: number;
   /** The host's own key: only in the answer to its first registration. */
   credentials?: HostCredentials;
+  /** Images to pull before a task needs them (see shared/lifecycle/pre-pull.ts). */
+  prePull?: PrePullImage[];
+}
+
+export interface HeartbeatResponse {
+  prePull?: PrePullImage[];
 }
 
 export interface PollAssignmentsResponse {

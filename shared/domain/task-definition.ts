@@ -16,7 +16,7 @@ import {
   readTags,
   reqString,
 } from './fields';
-import { type RepositoryCredentials, readImage, readRepositoryCredentials } from './image';
+import { type RepositoryCredentials, ecrRegistry, parseImageReference, readImage, readRepositoryCredentials } from './image';
 import { type LinuxParameters, readLinuxParameters, refuseHostPrivileges } from './linux-parameters';
 import type { PortMapping } from './ports';
 import { checkDockerLabels } from './docker-labels';
@@ -254,6 +254,9 @@ export function readRegisterRequest(body: Json, options: VolumeOptions = {}): Re
   }
   checkContainersFit(containers, cpu, memory);
 
+  const executionRoleArn = optString(body, 'executionRoleArn', 'executionRoleArn', 2048);
+  if (executionRoleArn === undefined) requireExecutionRole(containers, fargate);
+
   const spec: TaskDefinitionSpec = dropUndefined({
     family,
     containerDefinitions: containers,
@@ -262,12 +265,36 @@ export function readRegisterRequest(body: Json, options: VolumeOptions = {}): Re
     networkMode,
     requiresCompatibilities,
     taskRoleArn: optString(body, 'taskRoleArn', 'taskRoleArn', 2048),
-    executionRoleArn: optString(body, 'executionRoleArn', 'executionRoleArn', 2048),
+    executionRoleArn,
     volumes,
     ephemeralStorage: readEphemeralStorage(body),
     runtimePlatform: readRuntimePlatform(body),
   });
   return { spec, tags: readTags(body) ?? [] };
+}
+
+/**
+ * What only a task's execution role may fetch: its secrets and private registry credentials
+ * anywhere; on Fargate also its awslogs output and ECR images (on EC2, ECS lets the instance's
+ * role do those). A definition that needs the role and names none is refused, in ECS's words
+ * (the private registry one is modelled on the secrets one; ECS documents the requirement).
+ */
+function requireExecutionRole(containers: readonly ContainerDefinition[], fargate: boolean): void {
+  const needs = (c: ContainerDefinition) => ({
+    secrets: (c.secrets?.length ?? 0) > 0 || (c.logConfiguration?.secretOptions?.length ?? 0) > 0,
+    registry: c.repositoryCredentials !== undefined,
+    awslogs: fargate && c.logConfiguration?.logDriver === 'awslogs',
+    ecr: fargate && ecrRegistry(parseImageReference(c.image).registry) !== undefined,
+  });
+  const all = containers.map(needs);
+  if (all.some((n) => n.secrets)) {
+    throw new ClientException("When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.");
+  }
+  if (all.some((n) => n.registry)) {
+    throw new ClientException("When you are specifying private repository credentials, you must also specify a value for 'executionRoleArn'.");
+  }
+  if (all.some((n) => n.awslogs)) throw new ClientException('Fargate requires task definition to have execution role ARN to support log driver awslogs.');
+  if (all.some((n) => n.ecr)) throw new ClientException('Fargate requires task definition to have execution role ARN to support ECR images.');
 }
 
 /** Berth's hosts run Linux on x86-64: a definition for another platform could not run on any. */

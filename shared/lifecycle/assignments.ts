@@ -2,7 +2,7 @@ import type { Berth } from '../context';
 import { taskArn } from '../domain/arns';
 import type { Assignment, KnownAssignments } from '../agent-wire/responses';
 import type { ContainerDefinition } from '../domain/task-definition';
-import type { TaskDefinitionRecord, TaskRecord } from '../store';
+import type { HostRecord, TaskDefinitionRecord, TaskRecord } from '../store';
 
 export type { Assignment, KnownAssignments } from '../agent-wire/responses';
 
@@ -22,15 +22,21 @@ export function applyOverrides(def: ContainerDefinition, task: TaskRecord): Cont
   };
 }
 
-/** The tasks bound to a host and not yet STOPPED, as its agent should see them. */
-export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignment[]> {
+/** The tasks a host holds now: reserved on it, bound to it and not yet STOPPED; with its item. */
+export async function heldTasks(b: Berth, hostId: string): Promise<{ host?: HostRecord; tasks: TaskRecord[] }> {
   const host = await b.store.hosts.get(hostId);
-  if (!host) return [];
+  if (!host) return { tasks: [] };
   const tasks = await Promise.all(
     Object.entries(host.reservations).map(([taskId, r]) => b.store.tasks.get({ cluster: r.cluster, taskId })),
   );
   // A reservation whose task is bound elsewhere (a crash mid-placement) is not this host's work.
-  const mine = tasks.filter((t): t is TaskRecord => !!t && t.hostId === hostId && t.lastStatus !== 'STOPPED');
+  return { host, tasks: tasks.filter((t): t is TaskRecord => !!t && t.hostId === hostId && t.lastStatus !== 'STOPPED') };
+}
+
+/** The tasks bound to a host and not yet STOPPED, as its agent should see them. */
+export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignment[]> {
+  const { host, tasks: mine } = await heldTasks(b, hostId);
+  if (!host) return [];
   // This is every agent's hot path: read each definition once, all at the same time.
   const defs = new Map<string, Promise<TaskDefinitionRecord | undefined>>();
   const defOf = (t: TaskRecord) => {
@@ -46,6 +52,7 @@ export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignme
     family: t.family,
     revision: t.revision,
     taskRoleArn: def.taskRoleArn,
+    executionRoleArn: def.executionRoleArn,
     availabilityZone: host.availabilityZone,
     desiredStatus: t.desiredStatus,
     lastStatus: t.lastStatus,

@@ -69,6 +69,20 @@ export class TaskStore {
     }));
   }
 
+  /**
+   * The definitions (family and revision) of tasks created since `since`, in every cluster: what
+   * warm hosts pre-pull. A scan, so its callers cache it (lifecycle/pre-pull.ts).
+   */
+  async definitionsRunSince(since: number): Promise<{ family: string; revision: number }[]> {
+    return scanAll<{ family: string; revision: number }>(this.db, new ScanCommand({
+      TableName: this.table,
+      ProjectionExpression: '#f, #r',
+      FilterExpression: 'createdAt >= :since',
+      ExpressionAttributeNames: { '#f': 'family', '#r': 'revision' },
+      ExpressionAttributeValues: { ':since': since },
+    }));
+  }
+
   /** The tasks of one group in a cluster (a service's: `service:NAME`), read consistently. */
   async listByGroup(cluster: string, group: string): Promise<TaskRecord[]> {
     return scanAll<TaskRecord>(this.db, new QueryCommand({

@@ -27,8 +27,8 @@
  */
 import { DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
 import Docker from 'dockerode';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -38,6 +38,7 @@ import { BUSYBOX_IMAGE } from '../../local/podman';
 import { type LocalBerthRuntime, startLocal } from '../../local/runtime';
 import { DEFAULT_CLUSTER, taskArn } from '../../shared/domain/arns';
 import type { TaskStatus } from '../../shared/domain/task';
+import { privateStorage, removeDataDir as removeStorage, stopPodmanService } from './support/bench-storage';
 import { progress } from './support/progress';
 import { median, percentile } from './support/stats';
 import { formatTable, ms, ratio } from './support/table';
@@ -110,20 +111,6 @@ interface Bench {
   docker: Docker;
   dataDir: string;
   logs: string[];
-}
-
-/** A containers-storage of the bench's own, under its data directory (see the header). */
-function privateStorage(dataDir: string): void {
-  const conf = join(dataDir, 'storage.conf');
-  writeFileSync(conf, [
-    '[storage]',
-    'driver = "overlay"',
-    `graphroot = "${join(dataDir, 'storage', 'graph')}"`,
-    `runroot = "${join(dataDir, 'storage', 'run')}"`,
-    '',
-  ].join('\n'));
-  // startLocal passes process.env on to podman, its service and the agents.
-  process.env.CONTAINERS_STORAGE_CONF = conf;
 }
 
 async function startBench(): Promise<Bench> {
@@ -655,34 +642,10 @@ async function cleanUp(bench: Bench): Promise<void> {
   }
 }
 
-/** Ends the podman service the local mode started in `dataDir`, by its pid file. */
-function stopPodmanService(dataDir: string): void {
-  const pidFile = join(dataDir, 'podman.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8'));
-  try {
-    // Only if the pid is still that service: it may have exited and the pid been reused.
-    if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(join(dataDir, 'podman.sock'))) process.kill(pid, 'SIGTERM');
-  } catch {
-    // gone already
-  }
-}
-
-/** overlay leaves its own mount in the storage; rm -r cannot remove a mount point. */
+/** Removes the data directory; what cannot be removed is a failure of the run. */
 function removeDataDir(dataDir: string): void {
-  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n')
-    .map((l) => l.split(' ')[1])
-    .filter((m): m is string => m !== undefined && m.startsWith(dataDir))
-    .sort((a, b) => b.length - a.length);
-  for (const m of mounts) {
-    try {
-      execFileSync('umount', ['-l', m]);
-    } catch {
-      // rm says what is left
-    }
-  }
   try {
-    rmSync(dataDir, { recursive: true, force: true });
+    removeStorage(dataDir);
   } catch (e) {
     fail(`cleanup: could not remove ${dataDir}: ${String(e)}`);
   }

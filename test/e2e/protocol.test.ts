@@ -25,6 +25,7 @@ const webDefinition = {
   networkMode: 'awsvpc',
   cpu: '0.5 vCPU',
   memory: '1 GB',
+  executionRoleArn: 'arn:aws:iam::000000000000:role/exec',
   containerDefinitions: [{
     name: 'app', image: 'localhost/busybox:latest', command: ['sh', '-c', 'echo hi'],
     environment: [{ name: 'A', value: '1' }], portMappings: [{ containerPort: 8080 }],

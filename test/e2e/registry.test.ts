@@ -1,4 +1,4 @@
-import { RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { CreateServiceCommand, DeleteServiceCommand, ListTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { awsCli, awsEcs } from '../support/aws-cli';
 import { expectConforms } from '../support/ecs-model';
 import { eventually } from '../support/harness';
 import { signedFetch } from '../support/signed-fetch';
-import { BUSYBOX, type LocalMode, containerLog, startLocalMode, untilStatus } from '../support/local-mode';
+import { BUSYBOX, EXECUTION_ROLE, type LocalMode, containerLog, startLocalMode, untilStatus } from '../support/local-mode';
 import { type TestRegistry, run, startTestRegistry } from '../support/registry';
 
 /**
@@ -57,6 +57,7 @@ describe('Images from a registry', () => {
     const family = `registry-${suffix}-${++families}`;
     await m.ecs.send(new RegisterTaskDefinitionCommand({
       family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
+      executionRoleArn: credentialsParameter ? EXECUTION_ROLE : undefined,
       containerDefinitions: [{
         name: 'app', image, essential: true, command: ['cat', '/version'],
         repositoryCredentials: credentialsParameter ? { credentialsParameter } : undefined,
@@ -115,7 +116,7 @@ describe('Images from a registry', () => {
     const left = [...localImages];
     if (podmanEnv) {
       // app:v1's first image lost its tag to the second, and is named by its digest only.
-      for (const ref of ['app:v1', 'other:v1', `app@${pushed.v1}`]) left.push(`${registry.host}/${ref}`);
+      for (const ref of ['app:v1', 'other:v1', 'warm:v1', `app@${pushed.v1}`]) left.push(`${registry.host}/${ref}`);
       await run('podman', ['rmi', '--force', '--ignore', ...left], podmanEnv).catch(() => {});
     }
   }, 120_000);
@@ -170,6 +171,27 @@ describe('Images from a registry', () => {
     expect(containerLog(m.dataDir, taskArn, 'app')).toEqual(['v2']);
     expect(task.containers[0].imageDigest).toBe(pushed.v2);
   });
+
+  it("pre-pulls an ACTIVE service's image on the warm hosts before any task asks for it", async () => {
+    // Prepare: an image in the registry, not on the machine; a service that runs no task
+    await pushNew('warm', 'warm:v1');
+    const exists = (ref: string) => run('podman', ['image', 'exists', ref], podmanEnv).then(() => true, () => false);
+    expect(await exists(image('warm:v1'))).toBe(false);
+    const family = `registry-${suffix}-warm`;
+    await m.ecs.send(new RegisterTaskDefinitionCommand({
+      family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512', executionRoleArn: EXECUTION_ROLE,
+      containerDefinitions: [{ name: 'app', image: image('warm:v1'), essential: true, repositoryCredentials: { credentialsParameter: goodLogin } }],
+    }));
+
+    // Act
+    await m.ecs.send(new CreateServiceCommand({ serviceName: `warm-${suffix}`, taskDefinition: family, desiredCount: 0 }));
+
+    // Assess: pulled with the service's login, announced in the agent's log, and no task ever ran
+    await eventually(() => exists(image('warm:v1')), 90_000, 'the service image on the host');
+    await eventually(async () => m.logs.some((l) => l.includes(`pre-pulled ${image('warm:v1')} in`)), 10_000, 'the pre-pull in the log');
+    expect((await m.ecs.send(new ListTasksCommand({ family }))).taskArns).toEqual([]);
+    await m.ecs.send(new DeleteServiceCommand({ service: `warm-${suffix}`, force: true }));
+  }, 120_000);
 
   describe('with the registry stopped', () => {
     beforeAll(() => registry.stop(), 30_000);

@@ -45,6 +45,7 @@ describe('Logs slice: what a host key may do', () => {
     await holderAgent.register(1024, 2048);
     await h.ecs.send(new RegisterTaskDefinitionCommand({
       family: 'logs-access', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
+      executionRoleArn: 'arn:aws:iam::000000000000:role/exec',
       containerDefinitions: [{
         name: 'app', image: 'localhost/busybox:latest', essential: true,
         logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': MINE, 'awslogs-stream-prefix': 'svc' } },

@@ -162,13 +162,14 @@ describe('the local Secrets Manager and Parameter Store slices', () => {
       expect(after.code).toBe(0);
     });
 
-    it('lets a host key read a value but not write one', async () => {
+    // What a host holding a task may read is tested in task-credentials.test.ts.
+    it('refuses a host key a secret no task it holds names, and any write', async () => {
       const name = unique('host-read');
       await sm.send(new CreateSecretCommand({ Name: name, SecretString: 'for-hosts' }));
       const read = await raw('secretsmanager', 'GetSecretValue', { SecretId: name }, hostKey);
       const write = await raw('secretsmanager', 'CreateSecret', { Name: unique('by-host'), SecretString: 'x' }, hostKey);
       const list = await cli('secretsmanager', ['list-secrets'], hostKey);
-      expect(read.status).toBe(200);
+      expect(read).toMatchObject({ status: 400, body: { __type: 'AccessDeniedException' } });
       expect(write).toMatchObject({ status: 400, body: { __type: 'AccessDeniedException' } });
       expect(list.errorType).toBe('AccessDeniedException');
     });
@@ -265,7 +266,8 @@ describe('the local Secrets Manager and Parameter Store slices', () => {
       const asHost = await raw('ssm', 'GetParameters', { Names: [name], WithDecryption: true }, hostKey);
       expect(r.json.Parameters.map((p: { Name: string; Value: string }) => [p.Name, p.Value])).toEqual([[name, 'v']]);
       expect(r.json.InvalidParameters).toEqual(['missing-one']);
-      expect(asHost.status).toBe(200);
+      // A host holds no task naming it.
+      expect(asHost).toMatchObject({ status: 400, body: { __type: 'AccessDeniedException' } });
     });
 
     it.each([

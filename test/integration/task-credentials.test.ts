@@ -10,7 +10,7 @@ import { type LocalBerth, localBerth } from '../../local/berth';
 import { type Dynalite, createTables, startDynalite } from '../../local/dynalite';
 import { byTarget, serve } from '../../local/server';
 import { secretSlices } from '../../local/services/secret-slices';
-import { adoptAccessKey } from '../../shared/auth/access-keys';
+import { adoptAccessKey, issueAccessKey } from '../../shared/auth/access-keys';
 import { TASK_KEY_LIFETIME_MS, issueTaskCredentials } from '../../shared/auth/task-credentials';
 import type { Task } from '../../shared/domain/task';
 import { createApiHandler } from '../../shared/ecs-api/handler';
@@ -66,6 +66,16 @@ describe('Task role credentials', () => {
       }],
     }, [], Date.now());
     await berth.store.taskDefinitions.register({ family: 'roleless', containerDefinitions: [{ name: 'app', image: 'busybox', essential: true }] }, [], Date.now());
+    named['secret-registry'] = (await user.sm.send(new CreateSecretCommand({ Name: `app/registry-${suffix}`, SecretString: '{"username":"u","password":"p"}' }))).ARN!;
+    named['secret-absent'] = `arn:aws:secretsmanager:us-east-1:000000000000:secret:app/absent-${suffix}-AbCdEf`;
+    await berth.store.taskDefinitions.register({
+      family: 'pulled', executionRoleArn: 'arn:aws:iam::000000000000:role/exec',
+      containerDefinitions: [{
+        name: 'app', image: 'registry.example:5000/app', essential: true,
+        repositoryCredentials: { credentialsParameter: named['secret-registry'] },
+        secrets: [{ name: 'S', valueFrom: named['secret-mine'] }, { name: 'A', valueFrom: named['secret-absent'] }, { name: 'P', valueFrom: named['param-mine'] }],
+      }],
+    }, [], Date.now());
   });
 
   afterAll(async () => {
@@ -122,5 +132,43 @@ describe('Task role credentials', () => {
 
     // Assess
     expect(error).toBe('ExpiredTokenException');
+  });
+
+  describe("a host's own key", () => {
+    /** A host holding one task of `family`, as placement leaves it: reserved on the host's item and bound to it. */
+    const holding = async (hostId: string, family: string) => {
+      await berth.store.hosts.register({ hostId, cpu: 1024, memory: 2048 }, Date.now(), { open: true });
+      const task = aTask({ family, hostId });
+      await berth.store.tasks.create(task);
+      await berth.store.hosts.reserve({ hostId, taskId: task.taskId, cpu: 256, memory: 512, maxReservedCpu: 768, maxReservedMemory: 1536 }, 'default');
+      return { task, ...clients(await issueAccessKey(berth, 'host', hostId)) };
+    };
+
+    it('reads only what the definitions of the tasks it holds name, and only while they run', async () => {
+      // Prepare
+      const mine = await holding(`host-holds-${randomBytes(3).toString('hex')}`, 'pulled');
+      const idle = await holding(`host-idle-${randomBytes(3).toString('hex')}`, 'roleless');
+
+      // Act + assess: the secrets, repositoryCredentials and parameters its task names
+      expect((await mine.sm.send(new GetSecretValueCommand({ SecretId: named['secret-mine'] }))).SecretString).toBe('value-mine');
+      expect((await mine.sm.send(new GetSecretValueCommand({ SecretId: named['secret-registry'] }))).SecretString).toContain('username');
+      expect((await mine.ssm.send(new GetParametersCommand({ Names: [named['param-mine']], WithDecryption: true }))).Parameters?.[0]?.Value).toBe('param-mine');
+      // A secret it names that does not exist is reported as missing, as the execution role's policy would let it learn
+      expect(await errorOf(mine.sm.send(new GetSecretValueCommand({ SecretId: named['secret-absent'] })))).toBe('ResourceNotFoundException');
+      // Nothing any of its tasks does not name; nothing for a host that holds no task naming it
+      expect(await errorOf(mine.sm.send(new GetSecretValueCommand({ SecretId: named['secret-other'] })))).toBe('AccessDeniedException');
+      expect(await errorOf(mine.sm.send(new GetSecretValueCommand({ SecretId: 'app/never-created' })))).toBe('AccessDeniedException');
+      expect(await errorOf(mine.ssm.send(new GetParametersCommand({ Names: [named['param-mine'], named['param-other']] })))).toBe('AccessDeniedException');
+      expect(await errorOf(idle.sm.send(new GetSecretValueCommand({ SecretId: named['secret-mine'] })))).toBe('AccessDeniedException');
+      expect(await errorOf(idle.ssm.send(new GetParameterCommand({ Name: named['param-mine'] })))).toBe('AccessDeniedException');
+
+      // Act: its task stops
+      await berth.store.tasks.advance(mine.task, { lastStatus: 'STOPPED', stop: { stopCode: 'EssentialContainerExited', stoppedReason: 'done' } });
+      const stopped = await berth.store.tasks.get(mine.task);
+
+      // Assess
+      expect(stopped?.lastStatus).toBe('STOPPED');
+      expect(await errorOf(mine.sm.send(new GetSecretValueCommand({ SecretId: named['secret-mine'] })))).toBe('AccessDeniedException');
+    });
   });
 });

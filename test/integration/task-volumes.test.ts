@@ -85,7 +85,7 @@ describe('Task volumes', () => {
     expect(await runtime.listVolumes({ [LABELS.task]: task.taskId })).toEqual([]);
   }, 60_000);
 
-  it('caps a container\'s writable layer at the task\'s ephemeralStorage where the engine can, and says so once where it cannot', async () => {
+  it('caps a container\'s writable layer at the task\'s ephemeralStorage where the engine can, and says so where it cannot', async () => {
     // Prepare: a runtime of its own, whose log is read.
     const said: string[] = [];
     const own = new DockerRuntime({ socketPath: podman.socketPath, labels: { 'berth.test-run': RUN }, log: (l) => said.push(l) });
@@ -102,6 +102,8 @@ describe('Task volumes', () => {
     // Assess: podman's storage here has no project quotas, so the tasks run uncapped, and the log says it once.
     expect(ends).toEqual([expect.objectContaining({ containers: [expect.objectContaining({ exitCode: 0 })] }), expect.objectContaining({ containers: [expect.objectContaining({ exitCode: 0 })] })]);
     expect(said.filter((l) => l.includes('ephemeralStorage is not enforced on this host'))).toHaveLength(1);
+    // ... and names each later task's container whose size it does not enforce.
+    expect(said.filter((l) => l.includes(tasks[1].taskId) && l.includes('ephemeralStorage of 21 GiB is not enforced'))).toHaveLength(1);
   }, 60_000);
 
   it('has a starting agent remove the volumes of tasks no longer assigned to it, and no other host\'s', async () => {

@@ -67,6 +67,9 @@ export async function stopEveryTask(m: LocalMode, timeoutMs = 90_000): Promise<v
 
 let families = 0;
 
+/** The execution role the tests' definitions name: locally no role is assumed, so any ARN serves. */
+export const EXECUTION_ROLE = 'arn:aws:iam::000000000000:role/exec';
+
 /** Registers a one-off definition and runs it; returns the task ARNs. */
 export async function runContainers(
   ecs: ECSClient,
@@ -79,6 +82,8 @@ export async function runContainers(
   await ecs.send(new RegisterTaskDefinitionCommand({
     family, requiresCompatibilities: [bridge ? 'EC2' : 'FARGATE'], networkMode: bridge ? 'bridge' : 'awsvpc',
     cpu: run.size?.cpu ?? '256', memory: run.size?.memory ?? '512',
+    // What only an execution role may fetch (secrets, awslogs, registry logins) needs one named, as in ECS.
+    executionRoleArn: containers.some((c) => c.secrets?.length || c.logConfiguration || c.repositoryCredentials) ? EXECUTION_ROLE : undefined,
     containerDefinitions: containers.map((c) => ({ image: BUSYBOX, ...c })),
   }));
   const r = await ecs.send(new RunTaskCommand({

@@ -138,6 +138,7 @@ describe('TaskDefinition members', () => {
     ['dockerLabels and repositoryCredentials', (b) => {
       b.containerDefinitions[0].dockerLabels = { team: 'a' };
       b.containerDefinitions[0].repositoryCredentials = { credentialsParameter: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:r' };
+      b.executionRoleArn = 'arn:aws:iam::123456789012:role/exec';
     }],
   ])('accepts a member that asks for nothing, or one Berth reads: %s', (_, change) => {
     const body = aBody();

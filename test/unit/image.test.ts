@@ -7,6 +7,7 @@ import { caught } from '../support/caught';
 
 const withContainer = (container: Record<string, unknown>) => ({
   family: 'web', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
+  executionRoleArn: 'arn:aws:iam::123456789012:role/exec',
   containerDefinitions: [{ name: 'app', ...container }],
 });
 

@@ -457,6 +457,45 @@ describe('TaskDefinition', () => {
     });
   });
 
+  describe('the execution role', () => {
+    const SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf';
+    const AWSLOGS = { logDriver: 'awslogs', options: { 'awslogs-group': 'g', 'awslogs-stream-prefix': 'p' } };
+    const ECR_IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1';
+    it.each([
+      ['container secrets', { secrets: [{ name: 'DB', valueFrom: SECRET }] }, "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'."],
+      ['log secretOptions', { logConfiguration: { logDriver: 'splunk', secretOptions: [{ name: 't', valueFrom: SECRET }] } }, "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'."],
+      ['repositoryCredentials', { repositoryCredentials: { credentialsParameter: SECRET } }, "When you are specifying private repository credentials, you must also specify a value for 'executionRoleArn'."],
+      ['awslogs on Fargate', { logConfiguration: AWSLOGS }, 'Fargate requires task definition to have execution role ARN to support log driver awslogs.'],
+      ['an ECR image on Fargate', { image: ECR_IMAGE }, 'Fargate requires task definition to have execution role ARN to support ECR images.'],
+    ])('is required for %s: refused in ECS\'s words without one, accepted with one', (_, extra, message) => {
+      // Prepare
+      const body = aFargateBody();
+      body.containerDefinitions = [aContainer('app', { memory: 512 }), aContainer('side', { memory: 512, ...extra })];
+
+      // Act
+      const error = caught(() => readRegisterRequest(body));
+      const { spec } = readRegisterRequest({ ...body, executionRoleArn: 'arn:aws:iam::123456789012:role/exec' });
+
+      // Assess
+      expect(error).toBeInstanceOf(ClientException);
+      expect((error as Error).message).toBe(message);
+      expect(spec.executionRoleArn).toBe('arn:aws:iam::123456789012:role/exec');
+    });
+
+    it('is not required on EC2 for awslogs or ECR images, which the host role serves there as in ECS', () => {
+      // Prepare
+      const body = anEc2Body();
+      body.containerDefinitions = [aContainer('worker', { memory: 256, image: ECR_IMAGE, logConfiguration: AWSLOGS })];
+
+      // Act
+      const { spec } = readRegisterRequest(body);
+
+      // Assess
+      expect(spec.executionRoleArn).toBeUndefined();
+      expect(spec.containerDefinitions[0].image).toBe(ECR_IMAGE);
+    });
+  });
+
   describe('checkContainersFit', () => {
     const container = (name: string, c: Partial<ContainerDefinition> = {}): ContainerDefinition => ({
       name, image: 'busybox', essential: true, ...c,

@@ -192,9 +192,9 @@ export function secretsManagerOperations(ctx: SecretsManagerContext): Record<str
     const id = reqStr(body, 'SecretId', { min: 1, max: 2048 });
     const versionId = optStr(body, 'VersionId', { min: 32, max: 64 });
     const stage = optStr(body, 'VersionStage', { min: 1, max: 256 });
-    // A task learns nothing of a secret its definition does not name, not even whether it exists.
+    // A task or host learns nothing of a secret it may not read, not even whether it exists.
     const r = await findLive(id).catch(async (e) => {
-      await authorizeSecretRead(b, caller, 'GetSecretValue', () => false);
+      await authorizeSecretRead(b, caller, 'GetSecretValue', (secretId) => secretId === id);
       throw e;
     });
     await authorizeSecretRead(b, caller, 'GetSecretValue', (secretId) => arnMatches(r.arn, secretId));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { LABELS } from '../../../agent/runtime/container-runtime';
 import { awsCli } from '../../support/aws-cli';
 import { TEST_CREDENTIALS, eventually } from '../../support/harness';
-import { BUSYBOX, type LocalMode, containerLog, untilStatus } from '../../support/local-mode';
+import { BUSYBOX, EXECUTION_ROLE, type LocalMode, containerLog, untilStatus } from '../../support/local-mode';
 import { type RecordingProxy, startRecordingProxy } from '../../support/recording-proxy';
 
 /** What a container printed. Today the agent writes files; this is the one place that knows. */
@@ -69,7 +69,7 @@ describe('Secrets injected into containers', () => {
 
   const register = async (family: string, secrets: { name: string; valueFrom: string }[], command: string, environment: { name: string; value: string }[] = []) => {
     await ecs.send(new RegisterTaskDefinitionCommand({
-      family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
+      family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512', executionRoleArn: EXECUTION_ROLE,
       containerDefinitions: [{ name: 'main', image: BUSYBOX, essential: true, secrets, environment, command: ['sh', '-c', command] }],
     }));
     return family;

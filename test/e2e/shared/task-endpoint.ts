@@ -4,7 +4,7 @@ import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import { LABELS } from '../../../agent/runtime/container-runtime';
 import { TEST_CREDENTIALS, eventually } from '../../support/harness';
-import { BUSYBOX, type LocalMode, containerLog, describe1, untilStatus } from '../../support/local-mode';
+import { BUSYBOX, EXECUTION_ROLE, type LocalMode, containerLog, describe1, untilStatus } from '../../support/local-mode';
 
 const ROLE = 'arn:aws:iam::000000000000:role/e2e-task-role';
 
@@ -48,7 +48,7 @@ export function suite(mode: () => LocalMode): void {
       // No -T: the static busybox's wget crashes with it.
       const wget = 'wget -q -O -';
       await m.ecs.send(new RegisterTaskDefinitionCommand({
-        family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512', taskRoleArn: ROLE,
+        family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512', taskRoleArn: ROLE, executionRoleArn: EXECUTION_ROLE,
         containerDefinitions: [
           {
             name: 'main', image: BUSYBOX, essential: true, stopTimeout: 2,
