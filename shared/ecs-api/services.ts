@@ -7,7 +7,7 @@ import type { Berth } from '../context';
 import { clusterName, serviceArn, serviceNameOf, checkServiceName, taskDefinitionArn } from '../domain/arns';
 import { InvalidParameterException, ServiceNotActiveException, ServiceNotFoundException } from '../domain/errors';
 import {
-  type Json, isObject, oneOf, optBool, optInt, optObject, optString, optStringList, readTags, reqString,
+  type Json, isObject, oneOf, optBool, optInt, optObject, optObjectList, optString, optStringList, readTags, reqString,
 } from '../domain/fields';
 import {
   type PlacementConstraint, SCHEDULING_STRATEGIES, type SchedulingStrategy, type Service, type ServiceLoadBalancer, type ServicePlacementStrategy,
