@@ -10,6 +10,11 @@ import { dropUndefined } from '../shared/domain/task-definition';
 import { ECS_RESERVED_PORTS, parsePortRange } from '../shared/domain/ports';
 import type { BerthConfig } from '../shared/context';
 import { createApiHandler } from '../shared/ecs-api/handler';
+import { createAutoscalingHandler } from '../shared/autoscaling/handler';
+import { TaskSampleWindow } from '../shared/autoscaling/metrics';
+import { FanOutSink } from '../shared/metrics/sink';
+import { startLocalAutoscaler } from './autoscaler';
+import { TARGET_PREFIX as AUTOSCALING_TARGET_PREFIX } from '../shared/autoscaling/operations';
 import { recoverInFlight } from '../shared/lifecycle/recovery';
 import type { LocalHostNotifier } from '../shared/cloud/local/local-host-notifier';
 import { type LocalBerth, localBerth } from './berth';
@@ -64,6 +69,8 @@ export interface LocalOptions {
   onReport?: (report: ObservedReport) => void;
   /** Crash points to die at (BERTH_CRASH_AT; see crash-points.ts). */
   crashAt?: string;
+  /** Application Auto Scaling's datapoint period (AWS: one minute), and how often its controller runs. */
+  autoscalingPeriodMs: number;
 }
 
 export const LOCAL_DEFAULTS = {
@@ -80,6 +87,7 @@ export const LOCAL_DEFAULTS = {
   bootDelayMs: 0,
   metricsIntervalMs: 10_000,
   hostPortBindIP: '127.0.0.1',
+  autoscalingPeriodMs: 60_000,
 } satisfies Partial<LocalOptions>;
 
 export interface LocalBerthRuntime {
@@ -160,10 +168,12 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   const ecs = createApiHandler(() => berth, { log: requestLog });
   const slices = await localServiceHandlers(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog });
   const metrics = localMetrics({ intervalMs: o.metricsIntervalMs });
-  berth.metrics = metrics.registry;
+  // The agents' task samples also feed Application Auto Scaling's ECSServiceAverage* metrics.
+  const taskSamples = new TaskSampleWindow(() => berth.now());
+  berth.metrics = new FanOutSink(metrics.registry, taskSamples);
   const server = await serve({
     'GET /metrics': metrics.handler,
-    'POST /': byTarget(slices, ecs),
+    'POST /': byTarget({ ...slices, [AUTOSCALING_TARGET_PREFIX]: createAutoscalingHandler(() => berth, { log: requestLog }) }, ecs),
     'POST /agent': observeReports(createAgentApiHandler(() => berth, { log: requestLog }), o.onReport),
     'POST /operator': createOperatorApiHandler(() => berth, { log: requestLog }),
   }, o.port);
@@ -212,6 +222,12 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   const live = await services.reconcileAll();
   if (live > 0) o.log(`reconciled ${live} service(s) from the store`);
   services.start(o.serviceIntervalMs);
+  started.push(startLocalAutoscaler(berth, {
+    metrics: taskSamples,
+    periodMs: o.autoscalingPeriodMs,
+    // A sample lasts a few sampling rounds: datapoints may come more often than samples.
+    sampleMaxAgeMs: Math.max(3 * o.metricsIntervalMs, 2 * o.autoscalingPeriodMs),
+  }, o.log));
   await waitForActiveHosts(berth, o.hosts, 60_000);
 
   return {

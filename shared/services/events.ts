@@ -29,6 +29,8 @@ export const messages = {
     `(service ${service}) (deployment ${deploymentId}) deployment failed: tasks failed to start.`,
   failedHealthChecks: (service: string, taskId: string) =>
     `(service ${service}) (task ${taskId}) failed container health checks.`,
+  scaled: (service: string, desiredCount: number, cause: string) =>
+    `(service ${service}) desired count set to ${desiredCount} by Application Auto Scaling: ${cause}.`,
   unableToStartConsistently: (service: string) =>
     `(service ${service}) is unable to consistently start tasks successfully. ${TROUBLESHOOTING}`,
 } as const;

@@ -3,6 +3,7 @@ import type { KeySealer } from '../auth/key-sealer';
 import { LocalKeySealer } from '../cloud/local/local-key-sealer';
 import { AccessKeyStore } from './access-key-store';
 import { AccountSettingStore } from './account-setting-store';
+import { AutoscalingStore } from './autoscaling-store';
 import { ClientTokenStore } from './client-token-store';
 import { ClusterStore } from './cluster-store';
 import { DemandStore } from './demand-store';
@@ -23,6 +24,7 @@ export interface Store {
   accessKeys: AccessKeyStore;
   services: ServiceStore;
   accountSettings: AccountSettingStore;
+  autoscaling: AutoscalingStore;
 }
 
 export interface StoreOptions {
@@ -44,10 +46,11 @@ export function createStore(db: DynamoDBDocumentClient, tables: TableNames, opti
     accessKeys: new AccessKeyStore(db, tables.accessKeys, options.keySealer ?? LocalKeySealer.ephemeral()),
     services: new ServiceStore(db, tables.services),
     accountSettings: new AccountSettingStore(db, tables.accountSettings),
+    autoscaling: new AutoscalingStore(db, tables.autoscaling),
   };
 }
 
-export { AccountSettingStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, ServiceStore, TaskDefinitionStore, TaskStore };
+export { AccountSettingStore, AutoscalingStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, ServiceStore, TaskDefinitionStore, TaskStore };
 export type { ServiceKey, ServiceRecord } from './service-store';
 export type { ClientTokenRecord } from './client-token-store';
 export type { ClusterOptions, ClusterRecord } from './cluster-store';
