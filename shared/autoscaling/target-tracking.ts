@@ -44,11 +44,16 @@ export interface ScalingDecision {
 
 export type TrackingDecision = { kind: 'none'; reason: string } | ScalingDecision;
 
-/** The last `n` datapoints, if each of the last `n` periods has one. */
+/**
+ * The last `n` datapoints, if they are a run: the newest recent and none missing between them.
+ * A pass may come late (a slow store, a busy machine), so a gap counts as missing only past two
+ * periods; a datapoint that is really missing breaks the run, as it keeps an alarm from firing.
+ */
 function lastRun(points: readonly Datapoint[], n: number, periodMs: number, now: number): number[] | undefined {
-  // Half a period of slack: passes are not exactly one period apart.
-  const recent = points.filter((p) => p.t > now - (n + 0.5) * periodMs && p.t <= now);
-  return recent.length >= n ? recent.slice(-n).map((p) => p.v) : undefined;
+  const run = points.filter((p) => p.t <= now).slice(-n);
+  if (run.length < n || now - run[run.length - 1].t > 2 * periodMs) return undefined;
+  for (let i = 1; i < run.length; i++) if (run[i].t - run[i - 1].t > 2 * periodMs) return undefined;
+  return run.map((p) => p.v);
 }
 
 /** ceil, forgiving float noise (3 × 50 / 50 must stay 3). */

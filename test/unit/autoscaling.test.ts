@@ -97,8 +97,12 @@ describe('Application Auto Scaling', () => {
       expect(decide(input({ values: low.slice(1), capacity: 4 })).kind).toBe('none');
       expect(decide(input({ values: [...low.slice(1), 46], capacity: 4 })).kind).toBe('none');
       expect(decide(input({ values: low, capacity: 4 }))).toEqual({ kind: 'in', alarm: 'AlarmLow', capacity: 1, metric: 10 });
-      const gap = series(low).filter((_, i) => i !== 7);
+      // A datapoint missing breaks the run; one that comes late does not.
+      const gap = series([...low, 10, 10]).filter((_, i) => i !== 7 && i !== 8);
       expect(decide({ ...input({ values: [], capacity: 4 }), datapoints: gap }).kind).toBe('none');
+      const late = series(low).map((p, i) => ({ ...p, t: p.t - (i % 2) * 0.8 * PERIOD }));
+      expect(decide({ ...input({ values: [], capacity: 4 }), datapoints: late }).kind).toBe('in');
+      expect(decide({ ...input({ values: [], capacity: 4, now: NOW + 3 * PERIOD }), datapoints: series(low) }).kind).toBe('none');
     });
 
     it('does not scale in with DisableScaleIn, within either cooldown, or at MinCapacity', () => {
