@@ -49,6 +49,8 @@ export async function startLocalMode(options: Partial<LocalOptions> = {}): Promi
  */
 export const SHARED_LOCAL_MODE: Partial<LocalOptions> = {
   hosts: 2, maxHosts: 2, config: { placementTimeoutSeconds: 120 }, logRequests: true,
+  // Application Auto Scaling's datapoints every second (AWS: a minute) from samples every 2 s, so its suite takes seconds.
+  metricsIntervalMs: 2000, autoscalingPeriodMs: 1000,
 };
 
 /** Stops every task not yet STOPPED, in every cluster, and waits until each is and no room is held. */
