@@ -88,7 +88,7 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
   },
   // Application Auto Scaling's controller sets desired counts through UpdateService, which wakes the service.
   'functions/autoscaling': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, 'lambda:InvokeFunction'],
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, 'lambda:InvokeFunction', 'cloudwatch:GetMetricData'],
     startable: [],
   },
   // Stops the tasks of an interrupted spot host (their stop workflows) and asks for capacity.

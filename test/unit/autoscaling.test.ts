@@ -1,4 +1,6 @@
+import type { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import fc from 'fast-check';
+import { CloudWatchTaskMetrics } from '../../shared/cloud/aws/cloudwatch-task-metrics';
 import { dueAt, nextFireTime, parseSchedule } from '../../shared/autoscaling/schedule';
 import {
   ALARM_HIGH_DATAPOINTS, ALARM_LOW_DATAPOINTS, type TrackingInput, combine, decide,
@@ -174,6 +176,31 @@ describe('Application Auto Scaling', () => {
           expect((e as Error).name).toBe('ValidationException');
         }
       }));
+    });
+  });
+});
+
+describe('CloudWatchTaskMetrics (the AWS adapter, around a mocked client)', () => {
+  it('asks for each task\'s one-minute average by ClusterName and TaskId, and keeps the newest value of each', async () => {
+    // Prepare
+    const send = jest.fn(async (_command: GetMetricDataCommand) => ({
+      MetricDataResults: [{ Id: 't0', Values: [80, 20] }, { Id: 't1', Values: [] }, { Id: 't2', Values: [5] }],
+    }));
+    const source = new CloudWatchTaskMetrics({ send } as unknown as CloudWatchClient, () => 1_000_000);
+
+    // Act
+    const r = await source.latest('prod', ['a', 'b', 'c'], 'CPUUtilization', 180_000);
+
+    // Assess
+    expect(r).toEqual(new Map([['a', 80], ['c', 5]]));
+    const input = send.mock.calls[0][0].input;
+    expect(input).toMatchObject({ StartTime: new Date(820_000), EndTime: new Date(1_000_000), ScanBy: 'TimestampDescending' });
+    expect(input.MetricDataQueries![1]).toEqual({
+      Id: 't1', ReturnData: true,
+      MetricStat: {
+        Metric: { Namespace: 'Berth', MetricName: 'CPUUtilization', Dimensions: [{ Name: 'ClusterName', Value: 'prod' }, { Name: 'TaskId', Value: 'b' }] },
+        Period: 60, Stat: 'Average',
+      },
     });
   });
 });
