@@ -10,6 +10,11 @@ import { dropUndefined } from '../shared/domain/task-definition';
 import { ECS_RESERVED_PORTS, parsePortRange } from '../shared/domain/ports';
 import type { BerthConfig } from '../shared/context';
 import { createApiHandler } from '../shared/ecs-api/handler';
+import { createAutoscalingHandler } from '../shared/autoscaling/handler';
+import { TaskSampleWindow } from '../shared/autoscaling/metrics';
+import { FanOutSink } from '../shared/metrics/sink';
+import { startLocalAutoscaler } from './autoscaler';
+import { TARGET_PREFIX as AUTOSCALING_TARGET_PREFIX } from '../shared/autoscaling/operations';
 import { recoverInFlight } from '../shared/lifecycle/recovery';
 import type { LocalHostNotifier } from '../shared/cloud/local/local-host-notifier';
 import { type LocalBerth, localBerth } from './berth';
@@ -73,6 +78,8 @@ export interface LocalOptions {
   scheduleRetryBaseMs?: number;
   /** The local load balancer's health checks run this much faster than target groups say (tests). */
   healthCheckTimeScale?: number;
+  /** Application Auto Scaling's datapoint period (AWS: one minute), and how often its controller runs. */
+  autoscalingPeriodMs: number;
 }
 
 export const LOCAL_DEFAULTS = {
@@ -90,6 +97,7 @@ export const LOCAL_DEFAULTS = {
   metricsIntervalMs: 10_000,
   hostPortBindIP: '127.0.0.1',
   scheduleIntervalMs: 1000,
+  autoscalingPeriodMs: 60_000,
 } satisfies Partial<LocalOptions>;
 
 export interface LocalBerthRuntime {
@@ -176,7 +184,9 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   started.push(() => elbv2.close());
   berth.loadBalancing = elbv2.balancer;
   const metrics = localMetrics({ intervalMs: o.metricsIntervalMs });
-  berth.metrics = metrics.registry;
+  // The agents' task samples also feed Application Auto Scaling's ECSServiceAverage* metrics.
+  const taskSamples = new TaskSampleWindow(() => berth.now());
+  berth.metrics = new FanOutSink(metrics.registry, taskSamples);
   const scheduler = createSchedulerApiHandler(() => berth, { log: requestLog });
   const server = await serve({
     'GET /metrics': metrics.handler,
@@ -184,7 +194,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     'ANY /schedules/*': scheduler,
     'ANY /schedule-groups': scheduler,
     'ANY /schedule-groups/*': scheduler,
-    'POST /': byTarget(slices, ecs, elbv2.handler),
+    'POST /': byTarget({ ...slices, [AUTOSCALING_TARGET_PREFIX]: createAutoscalingHandler(() => berth, { log: requestLog }) }, ecs, elbv2.handler),
     'POST /agent': observeReports(createAgentApiHandler(() => berth, { log: requestLog }), o.onReport),
     'POST /operator': createOperatorApiHandler(() => berth, { log: requestLog }),
   }, o.port);
@@ -237,6 +247,12 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   const schedules = new LocalScheduleFirer(berth, { retryBaseMs: o.scheduleRetryBaseMs, log: o.log });
   schedules.start(o.scheduleIntervalMs);
   started.push(() => schedules.stop());
+  started.push(startLocalAutoscaler(berth, {
+    metrics: taskSamples,
+    periodMs: o.autoscalingPeriodMs,
+    // A sample lasts a few sampling rounds: datapoints may come more often than samples.
+    sampleMaxAgeMs: Math.max(3 * o.metricsIntervalMs, 2 * o.autoscalingPeriodMs),
+  }, o.log));
   await waitForActiveHosts(berth, o.hosts, 60_000);
 
   return {

@@ -44,21 +44,8 @@ function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
 
 export type Routes = Record<string, Handler>;
 
-/**
- * One route for several JSON APIs, dispatched on the `X-Amz-Target` prefix as AWS's own
- * endpoints are: `POST /` serves ECS and the local slices of Secrets Manager, SSM and Logs.
- * A target no prefix claims goes to `fallback`, which answers in its API's words. A form body
- * with no target is the query protocol (ELBv2): it goes to `query`, when there is one.
- */
-export function byTarget(handlers: Readonly<Record<string, Handler>>, fallback: Handler, query?: Handler): Handler {
-  const prefixes = Object.keys(handlers);
-  return (event, context) => {
-    if (query && isQueryRequest(event)) return query(event, context);
-    const target = Object.entries(event.headers ?? {}).find(([k]) => k.toLowerCase() === 'x-amz-target')?.[1] ?? '';
-    const prefix = prefixes.find((p) => target.startsWith(p));
-    return (prefix ? handlers[prefix] : fallback)(event, context);
-  };
-}
+// One route for several JSON APIs, by X-Amz-Target prefix: the protocol layer's, as functions/api.ts uses it on AWS.
+export { byTarget } from '../shared/aws-protocol/dispatch';
 
 /**
  * Serves Lambda handlers over HTTP as API Gateway would: `POST /` goes to the ECS API, other

@@ -31,6 +31,8 @@ export const messages = {
     `(service ${service}) (task ${taskId}) failed container health checks.`,
   unhealthyInTargetGroup: (service: string, taskId: string, port: number, targetGroupArn: string, reason: string) =>
     `(service ${service}) (task ${taskId}) (port ${port}) is unhealthy in (target-group ${targetGroupArn}) due to (reason ${reason}).`,
+  scaled: (service: string, desiredCount: number, cause: string) =>
+    `(service ${service}) desired count set to ${desiredCount} by Application Auto Scaling: ${cause}.`,
   unableToStartConsistently: (service: string) =>
     `(service ${service}) is unable to consistently start tasks successfully. ${TROUBLESHOOTING}`,
 } as const;

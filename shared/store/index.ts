@@ -3,6 +3,7 @@ import type { KeySealer } from '../auth/key-sealer';
 import { LocalKeySealer } from '../cloud/local/local-key-sealer';
 import { AccessKeyStore } from './access-key-store';
 import { AccountSettingStore } from './account-setting-store';
+import { AutoscalingStore } from './autoscaling-store';
 import { ClientTokenStore } from './client-token-store';
 import { ClusterStore } from './cluster-store';
 import { DemandStore } from './demand-store';
@@ -25,6 +26,7 @@ export interface Store {
   services: ServiceStore;
   accountSettings: AccountSettingStore;
   schedules: ScheduleStore;
+  autoscaling: AutoscalingStore;
 }
 
 export interface StoreOptions {
@@ -47,10 +49,11 @@ export function createStore(db: DynamoDBDocumentClient, tables: TableNames, opti
     services: new ServiceStore(db, tables.services),
     accountSettings: new AccountSettingStore(db, tables.accountSettings),
     schedules: new ScheduleStore(db, tables.schedules, tables.scheduleGroups),
+    autoscaling: new AutoscalingStore(db, tables.autoscaling),
   };
 }
 
-export { AccountSettingStore, ScheduleStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, ServiceStore, TaskDefinitionStore, TaskStore };
+export { AccountSettingStore, AutoscalingStore, ScheduleStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, ServiceStore, TaskDefinitionStore, TaskStore };
 export type { ServiceKey, ServiceRecord } from './service-store';
 export type { ClientTokenRecord } from './client-token-store';
 export type { ClusterOptions, ClusterRecord } from './cluster-store';

@@ -14,6 +14,7 @@ export const TABLES = {
   accountSettings: { suffix: 'account-settings', hashKey: 'principalArn', rangeKey: 'name' },
   schedules: { suffix: 'schedules', hashKey: 'groupName', rangeKey: 'name' },
   scheduleGroups: { suffix: 'schedule-groups', hashKey: 'name', rangeKey: undefined },
+  autoscaling: { suffix: 'autoscaling', hashKey: 'resourceId', rangeKey: 'item' },
 } as const satisfies Record<string, TableSchema>;
 
 export interface TableSchema {

@@ -52,6 +52,7 @@ const FUNCTIONS: Record<string, string> = {
   teardown: 'functions/teardown.handler',
   capacity: 'functions/capacity.handler',
   services: 'functions/services.handler',
+  autoscaling: 'functions/autoscaling.handler',
   spot: 'functions/spot.handler',
   place: 'functions/lifecycle.place',
   start: 'functions/lifecycle.start',
@@ -72,6 +73,7 @@ const DATA_ACTIONS = [
   'dynamodb:Query',
   'dynamodb:Scan',
   'dynamodb:BatchGetItem',
+  'dynamodb:DeleteItem',
 ];
 const LOG_ACTIONS = ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'];
 const TASK_RESPONSE_ACTIONS = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
@@ -115,6 +117,11 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
     startable: [],
     // It also publishes the control plane's metrics.
     logGroups: [METRICS_LOG_GROUP],
+  },
+  // Application Auto Scaling's controller sets desired counts through UpdateService, which wakes the service.
+  'functions/autoscaling': {
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, 'lambda:InvokeFunction', 'cloudwatch:GetMetricData'],
+    startable: [],
   },
   // Stops the tasks of an interrupted spot host (their stop workflows) and asks for capacity.
   'functions/spot': {

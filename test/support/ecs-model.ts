@@ -109,6 +109,14 @@ function findModelPath(): string {
   );
 }
 
+/**
+ * Another service model awscli ships, e.g. `application-autoscaling/2016-02-06`: the same checks
+ * (validateOutput, validateError) take it as their last argument.
+ */
+export function loadServiceModel(serviceAndVersion: string): EcsModel {
+  return JSON.parse(readFileSync(findModelPath().replace('ecs/2014-11-13', serviceAndVersion), 'utf8')) as EcsModel;
+}
+
 /** The model, read once per test file: it is half a megabyte and never changes under a run. */
 export function loadEcsModel(): EcsModel {
   if (cachedModel === undefined) {
@@ -287,8 +295,7 @@ const NEWER_OPERATIONS: Record<string, (model: EcsModel, body: unknown, problems
   },
 };
 
-export function validateOutput(operation: string, body: unknown): string[] {
-  const model = loadEcsModel();
+export function validateOutput(operation: string, body: unknown, model: EcsModel = loadEcsModel()): string[] {
   const known = Object.prototype.hasOwnProperty.call(model.operations, operation);
   const op = known ? model.operations[operation] : undefined;
   const problems: string[] = [];
@@ -296,7 +303,7 @@ export function validateOutput(operation: string, body: unknown): string[] {
     NEWER_OPERATIONS[operation](model, body, problems);
     return problems;
   }
-  if (op === undefined) throw new Error(`ECS model has no operation ${operation}`);
+  if (op === undefined) throw new Error(`${String(model.metadata.serviceId)} model has no operation ${operation}`);
   if (op.output === undefined) {
     // An operation without output still answers `{}` in JSON 1.1.
     if (!isPlainObject(body) || Object.keys(body).length > 0) {
@@ -317,7 +324,7 @@ export function errorTypeName(type: string): string {
  * Every way an error body strays from what the SDKs parse: a string `__type` naming an ECS
  * error shape or a common AWS JSON error, and a string `message`.
  */
-export function validateError(body: unknown): string[] {
+export function validateError(body: unknown, model: EcsModel = loadEcsModel()): string[] {
   if (!isPlainObject(body)) return [`(body): expected an error object, got ${show(body)}`];
   const problems: string[] = [];
   const type = body.__type;
@@ -325,7 +332,6 @@ export function validateError(body: unknown): string[] {
     problems.push(`__type: expected a string, got ${type === undefined ? 'nothing' : show(type)}`);
   } else {
     const name = errorTypeName(type);
-    const model = loadEcsModel();
     const shape = Object.prototype.hasOwnProperty.call(model.shapes, name) ? model.shapes[name] : undefined;
     const isModelled = shape !== undefined && shape.type === 'structure' && shape.exception === true;
     const isCommon = ([...COMMON_JSON_ERRORS, ...NEWER_ECS_ERRORS] as readonly string[]).includes(name);

@@ -1,4 +1,5 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../shared/store/client';
 import { tableNames } from '../../shared/store/tables';
@@ -41,6 +42,18 @@ export interface HarnessOptions {
   now?: () => number;
 }
 
+type JsonHandler = (event: APIGatewayProxyEventV2, context: any) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** The handler, with every exchange it answers pushed onto `exchanges`, for conformance checks. */
+export function recording(handler: JsonHandler, exchanges: Exchange[]): JsonHandler {
+  return async (event, context) => {
+    const response = await handler(event, context);
+    const target = event.headers['x-amz-target'] ?? '';
+    exchanges.push({ operation: target.split('.').pop() ?? '', status: response.statusCode ?? 200, body: JSON.parse(response.body ?? 'null') });
+    return response;
+  };
+}
+
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dynamo = await startDynalite();
   await createTables(dynamo.endpoint);
@@ -55,12 +68,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const api = createApiHandler(() => berth, { log: process.env.BERTH_TEST_LOG ? (l) => console.log(JSON.stringify(l)) : () => {} });
   const exchanges: Exchange[] = [];
   const server = await serve({
-    'POST /': async (event, context) => {
-      const response = await api(event, context);
-      const target = event.headers['x-amz-target'] ?? '';
-      exchanges.push({ operation: target.split('.').pop() ?? '', status: response.statusCode ?? 200, body: JSON.parse(response.body ?? 'null') });
-      return response;
-    },
+    'POST /': recording(api, exchanges),
     'POST /agent': createAgentApiHandler(() => berth, { log: () => {} }),
   });
   const ecs = new ECSClient({

@@ -51,6 +51,8 @@ export const SHARED_LOCAL_MODE: Partial<LocalOptions> = {
   hosts: 2, maxHosts: 2, config: { placementTimeoutSeconds: 120 }, logRequests: true, scheduleRetryBaseMs: 1000,
   // Target groups' health checks every 0.5 s for a 5 s interval, ELBv2's shortest.
   healthCheckTimeScale: 0.1,
+  // Application Auto Scaling's datapoints every second (AWS: a minute) from samples every 2 s, so its suite takes seconds.
+  metricsIntervalMs: 2000, autoscalingPeriodMs: 1000,
 };
 
 /** Stops every task not yet STOPPED, in every cluster, and waits until each is and no room is held. */
