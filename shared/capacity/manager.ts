@@ -72,7 +72,7 @@ function toFleetHost(h: HostRecord, daemonTaskIds: ReadonlySet<string> = new Set
  * host, and two cycles never write it off twice. The caller terminates the machine.
  */
 async function writeOffLost(b: Berth, host: HostRecord): Promise<boolean> {
-  const lost = await b.store.hosts.transition(host.hostId, 'LOST', ['ACTIVE', 'DRAINING'], { heartbeatAt: host.lastHeartbeatAt });
+  const lost = await b.store.hosts.transition(host.hostId, 'LOST', ['ACTIVE', 'DRAINING'], { heartbeatAt: host.lastHeartbeatAt, endedAt: b.now() });
   if (!lost) return false;
   await revokeHostKeys(b, host.hostId);
   const silentFor = Math.round((b.now() - host.lastHeartbeatAt) / 1000);
@@ -124,7 +124,7 @@ export async function writeOffSilentHosts(b: Berth, o: CapacityOptions, now = b.
     if (deadline === undefined) continue;
     if (now <= deadline) out.nextDeadlineAt = Math.min(out.nextDeadlineAt ?? Infinity, deadline + 1);
     else if (h.status !== 'LAUNCHING') silent.push(h);
-    else if (await b.store.hosts.transition(h.hostId, 'TERMINATED', ['LAUNCHING'])) {
+    else if (await b.store.hosts.transition(h.hostId, 'TERMINATED', ['LAUNCHING'], { endedAt: now })) {
       await revokeHostKeys(b, h.hostId);
       out.expired.push(h.hostId);
     }
@@ -199,7 +199,7 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
   for (const hostId of plan.drains) await b.store.hosts.transition(hostId, 'DRAINING', ['ACTIVE']);
   const idle: string[] = [];
   for (const hostId of plan.terminations) {
-    if (await b.store.hosts.transition(hostId, 'TERMINATED', ['ACTIVE', 'DRAINING'], { empty: true })) {
+    if (await b.store.hosts.transition(hostId, 'TERMINATED', ['ACTIVE', 'DRAINING'], { empty: true, endedAt: b.now() })) {
       await revokeHostKeys(b, hostId);
       idle.push(hostId);
     }

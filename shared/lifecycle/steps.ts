@@ -103,7 +103,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
         await b.store.demand.remove(task.taskId);
         return { outcome: 'STOPPED' };
       }
-      const bound = await b.store.tasks.bindHost(ref, plan.hostId);
+      const bound = await b.store.tasks.bindHost(ref, plan.hostId, b.now());
       if (bound) return { outcome: 'PLACED', hostId: plan.hostId };
       // StopTask won the race, or another execution bound the task first: give our room back.
       await b.store.hosts.release(plan.hostId, ref.taskId, plan, b.now());
