@@ -1,5 +1,6 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DEFAULT_INSTANCE_IDENTITY, type InstanceIdentityConfig, instanceIdentityFromEnvironment } from './auth/instance-identity';
+import { PRICE_VARIABLES, pricesOf } from './billing/prices';
 import { KmsKeySealer } from './cloud/aws/kms-key-sealer';
 import { LambdaCapacityTrigger } from './cloud/aws/lambda-capacity-trigger';
 import { LambdaServiceTrigger } from './cloud/aws/lambda-service-trigger';
@@ -27,6 +28,7 @@ export const LAMBDA_VARIABLES = {
   BERTH_IMDS_CERTIFICATES: checked<InstanceIdentityConfig>('a JSON object of Region to PEM certificate(s)', instanceIdentityFromEnvironment),
   BERTH_METRICS_LOG_GROUP: logGroupName().default(DEFAULT_METRICS_LOG_GROUP),
   BERTH_ALLOW_HOST_PATHS: flag().default(false),
+  ...PRICE_VARIABLES,
 };
 
 export interface LambdaConfig {
@@ -61,6 +63,7 @@ export function lambdaConfigFromEnvironment(env: Environment): LambdaConfig {
       openHostRegistration: false,
       instanceIdentity: v.BERTH_IMDS_CERTIFICATES ?? DEFAULT_INSTANCE_IDENTITY,
       allowHostPaths: v.BERTH_ALLOW_HOST_PATHS,
+      prices: pricesOf(v),
     },
   };
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { checked } from '../config/variables';
 import { DEFAULT_CATALOG } from '../capacity/catalog';
 import type { Market } from '../capacity/types';
 
@@ -124,3 +125,13 @@ export function hostHourlyPrice(prices: PriceCatalog, instanceType: string | und
   const p = instanceType === undefined ? undefined : prices.instances[instanceType];
   return p === undefined ? undefined : market === 'spot' ? p.spot : p.onDemand;
 }
+
+/** The operator's prices, as `npm start` and the Lambda functions read them (see loadPriceCatalog). */
+export const PRICE_VARIABLES = {
+  BERTH_PRICES: checked('a JSON price catalog over the defaults (README: "The price catalog")', (s) => loadPriceCatalog({ BERTH_PRICES: s })),
+  BERTH_PRICES_FILE: checked('a readable JSON price catalog file (README: "The price catalog")', (s) => loadPriceCatalog({ BERTH_PRICES_FILE: s })),
+};
+
+/** The catalog those variables give, as readEnvironment returned them; the defaults when neither is set. */
+export const pricesOf = (v: { BERTH_PRICES?: PriceCatalog; BERTH_PRICES_FILE?: PriceCatalog }): PriceCatalog =>
+  v.BERTH_PRICES ?? v.BERTH_PRICES_FILE ?? DEFAULT_PRICES;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Berth } from '../context';
 import { revokeHostKeys } from '../auth/access-keys';
+import { recordTaskUsage } from '../billing/meter';
 import type { FleetProvider } from '../cloud/fleet-provider';
 import { hashBootstrapToken } from '../lifecycle/reports';
 import { markTaskStopped } from '../lifecycle/stop';
@@ -89,6 +90,8 @@ async function writeOffLost(b: Berth, host: HostRecord): Promise<boolean> {
         stopCode: 'TerminationNotice',
         stoppedReason: `Host ${host.hostId} was lost: no heartbeat for ${silentFor} s`,
       }, 'Host lost');
+      // No stop workflow follows a write-off: the meter runs here (and, after a crash, from recovery).
+      await recordTaskUsage(b, ref);
     }
   }));
   return true;

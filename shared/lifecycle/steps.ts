@@ -1,4 +1,5 @@
 import { marketOf } from '../domain/capacity-strategy';
+import { recordTaskUsage } from '../billing/meter';
 import type { Berth } from '../context';
 import { ServerException } from '../domain/errors';
 import type { StopCode } from '../domain/task';
@@ -21,6 +22,7 @@ export interface LifecycleSteps {
   awaitStopped(input: { task: TaskRef; taskToken: string }): Promise<void>;
   markStopped(input: { task: TaskRef; stopCode: StopCode; error?: { Error?: string; Cause?: string } }): Promise<void>;
   release(input: { task: TaskRef }): Promise<{ released: number }>;
+  recordUsage(input: { task: TaskRef }): Promise<{ recorded: boolean }>;
 }
 
 /**
@@ -28,7 +30,7 @@ export interface LifecycleSteps {
  * until it is listed here, and from here the crash suite learns that it needs a case.
  */
 const STEP_NAMES: Record<keyof LifecycleSteps, true> = {
-  place: true, start: true, awaitRunning: true, requestStop: true, awaitStopped: true, markStopped: true, release: true,
+  place: true, start: true, awaitRunning: true, requestStop: true, awaitStopped: true, markStopped: true, release: true, recordUsage: true,
 };
 export const LIFECYCLE_STEP_NAMES = Object.keys(STEP_NAMES) as (keyof LifecycleSteps)[];
 
@@ -153,6 +155,10 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
 
     async release({ task: ref }) {
       return { released: await releaseTask(b, ref) };
+    },
+
+    async recordUsage({ task: ref }) {
+      return { recorded: await recordTaskUsage(b, ref) };
     },
   };
 }

@@ -11,6 +11,7 @@ import { ServiceStore } from './service-store';
 import type { TableNames } from './tables';
 import { TaskDefinitionStore } from './task-definition-store';
 import { TaskStore } from './task-store';
+import { UsageStore } from './usage-store';
 
 /** Every repository, over one document client. */
 export interface Store {
@@ -23,6 +24,7 @@ export interface Store {
   accessKeys: AccessKeyStore;
   services: ServiceStore;
   accountSettings: AccountSettingStore;
+  usage: UsageStore;
 }
 
 export interface StoreOptions {
@@ -44,10 +46,11 @@ export function createStore(db: DynamoDBDocumentClient, tables: TableNames, opti
     accessKeys: new AccessKeyStore(db, tables.accessKeys, options.keySealer ?? LocalKeySealer.ephemeral()),
     services: new ServiceStore(db, tables.services),
     accountSettings: new AccountSettingStore(db, tables.accountSettings),
+    usage: new UsageStore(db, tables.usage),
   };
 }
 
-export { AccountSettingStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, ServiceStore, TaskDefinitionStore, TaskStore };
+export { AccountSettingStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, ServiceStore, TaskDefinitionStore, TaskStore, UsageStore };
 export type { ServiceKey, ServiceRecord } from './service-store';
 export type { ClientTokenRecord } from './client-token-store';
 export type { ClusterOptions, ClusterRecord } from './cluster-store';

@@ -57,6 +57,9 @@ const CASES: { point: string; path: Path; crash: Crash }[] = [
   { point: 'awaitStopped:after', path: 'stop', crash: 'together' },
   { point: 'release:before', path: 'stop', crash: 'together' },
   { point: 'release:after', path: 'stop', crash: 'together' },
+  // Stopped and released, its usage record not yet written (or just written): one record, never two.
+  { point: 'recordUsage:before', path: 'stop', crash: 'together' },
+  { point: 'recordUsage:after', path: 'stop', crash: 'together' },
   // markStopped runs only when a wait times out; that needs a short wait, so a crash of its own.
   { point: 'markStopped:before', path: 'forced-stop', crash: 'forced' },
   { point: 'markStopped:after', path: 'forced-stop', crash: 'forced' },

@@ -42,6 +42,7 @@ const FUNCTIONS: Record<string, string> = {
   requestStop: 'functions/lifecycle.requestStop',
   markStopped: 'functions/lifecycle.markStopped',
   release: 'functions/lifecycle.release',
+  recordUsage: 'functions/lifecycle.recordUsage',
 };
 
 const DATA_ACTIONS = [

@@ -1,4 +1,5 @@
-import { homedir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { AWS_INSTANCE_IDENTITY_CERTIFICATES } from '../../shared/auth/aws-identity-certificates';
@@ -12,6 +13,17 @@ import { LOCAL_VARIABLES, localConfigFromEnvironment } from '../../local/config'
 type Good = [string, string, unknown];
 /** [variable, a bad value] */
 type Bad = [string, string];
+
+const PRICES_FILE = join(mkdtempSync(join(tmpdir(), 'berth-prices-')), 'prices.json');
+writeFileSync(PRICES_FILE, JSON.stringify({ takenAt: '2027-01-01' }));
+const PRICES_GOOD: Good[] = [
+  ['BERTH_PRICES', '{"instances":{"c6i.large":{"onDemand":0.1,"spot":0.04}}}', expect.objectContaining({ source: 'BERTH_PRICES', instances: expect.objectContaining({ 'c6i.large': { onDemand: 0.1, spot: 0.04 } }) })],
+  ['BERTH_PRICES_FILE', PRICES_FILE, expect.objectContaining({ takenAt: '2027-01-01' })],
+];
+const PRICES_BAD: Bad[] = [
+  ['BERTH_PRICES', '{"instances":{"c6i.large":{"onDemand":-1,"spot":0}}}'],
+  ['BERTH_PRICES_FILE', '/nonexistent/prices.json'],
+];
 
 const US_EAST_1 = { 'us-east-1': AWS_INSTANCE_IDENTITY_CERTIFICATES['us-east-1'] };
 const PEM = '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----';
@@ -53,6 +65,7 @@ const LOCAL_GOOD: Good[] = [
   ['BERTH_METRICS_LOG_GROUP', '', ''],
   ['BERTH_ALLOW_HOST_PATHS', '1', true],
   ['BERTH_ALLOW_HOST_PATHS', 'no', false],
+  ...PRICES_GOOD,
 ];
 const LOCAL_BAD: Bad[] = [
   ['BERTH_DATA_DIR', ' leading-space'],
@@ -87,6 +100,7 @@ const LOCAL_BAD: Bad[] = [
   ['BERTH_HOST_PORT_RANGE', '1000'],
   ['BERTH_METRICS_LOG_GROUP', 'bad group'],
   ['BERTH_ALLOW_HOST_PATHS', 'sometimes'],
+  ...PRICES_BAD,
 ];
 
 const AGENT_BASE = { BERTH_ENDPOINT: 'http://127.0.0.1:4566', BERTH_HOST_ID: 'local-1a2b3c4d' };
@@ -165,6 +179,7 @@ const LAMBDA_GOOD: Good[] = [
   ['BERTH_METRICS_LOG_GROUP', '/berth/metrics', '/berth/metrics'],
   ['BERTH_ALLOW_HOST_PATHS', 'true', true],
   ['BERTH_ALLOW_HOST_PATHS', '0', false],
+  ...PRICES_GOOD,
 ];
 const LAMBDA_BAD: Bad[] = [
   ['AWS_REGION', 'nowhere'],
@@ -181,6 +196,7 @@ const LAMBDA_BAD: Bad[] = [
   ['BERTH_IMDS_CERTIFICATES', JSON.stringify({ 'us-east-1': PEM })],
   ['BERTH_METRICS_LOG_GROUP', 'a b'],
   ['BERTH_ALLOW_HOST_PATHS', '2'],
+  ...PRICES_BAD,
 ];
 
 const CAPACITY_BASE = { BERTH_LAUNCH_TEMPLATE_ID: 'lt-0123456789abcdef0', BERTH_SUBNET_IDS: 'subnet-0123456789abcdef0' };
