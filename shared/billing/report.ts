@@ -33,6 +33,8 @@ export interface TaskCost {
   cpu: number;
   memory: number;
   running: boolean;
+  /** When the meter wrote its usage record; absent while it runs, or in the moment between its stop and its record. */
+  recordedAt?: number;
   group: string;
   /** The Fargate size that holds it, or why none does. */
   fargateSize?: { cpu: number; memory: number };
@@ -122,6 +124,7 @@ export function costReport(input: CostReportInput): CostReport {
       instanceType: u.instanceType, market: u.market, cpu: u.cpu, memory: u.memory, running: u.stoppedAt === undefined, group,
       fargateBilledSeconds: 0, fargatePriceMicroUsd: 0, berthCostMicroUsd: 0,
     };
+    if (u.recordedAt !== undefined) c.recordedAt = u.recordedAt;
     const fit = fargateSizeFor(u);
     if (!fit.fits) c.fargateUnavailable = fit.reason;
     else {
