@@ -135,13 +135,16 @@ export function costReport(input: CostReportInput): CostReport {
         const p = u.pullStartedAt;
         c.fargateBilledSeconds = fargateBilledSeconds(p, end);
         const rate = fargateRatePerHour1024(fit, rates, prices.fargate.ephemeralStorageGbHour, u.ephemeralStorageGiB);
-        // Billed from the pull for the billed seconds (the minimum ends a short task's minute).
-        const billedEnd = p + c.fargateBilledSeconds * 1000;
+        // The billed seconds' charge (the minimum included) spread evenly over the task's run,
+        // from its pull to its stop (or now): a report of its period sees all of it.
+        const total = fargateChargeMicros(rate, c.fargateBilledSeconds * 1000);
+        const span = end - p;
+        const chargedBy = (t: number) => (span <= 0 ? (t >= p ? total : 0) : Math.round((total * Math.min(Math.max(t - p, 0), span)) / span));
         const lo = Math.max(from, p);
-        const hi = Math.min(to, billedEnd);
-        const cuts = [lo, ...edges.filter((e) => e > lo && e < hi), hi];
+        const hi = Math.min(to, Math.max(end, p + 1));
+        const cuts = hi > lo ? [lo, ...edges.filter((e) => e > lo && e < hi), hi] : [];
         for (let i = 0; i + 1 < cuts.length; i++) {
-          const part = fargateChargeMicros(rate, cuts[i + 1] - p) - fargateChargeMicros(rate, cuts[i] - p);
+          const part = (span <= 0 && i === 0 ? chargedBy(cuts[i]) : 0) + chargedBy(cuts[i + 1]) - chargedBy(cuts[i]);
           c.fargatePriceMicroUsd += part;
           if (part) cell(cuts[i], group).fargate += part;
         }

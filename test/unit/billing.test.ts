@@ -314,5 +314,9 @@ describe('costReport', () => {
     expect(row.berthCostMicroUsd).toBe(Math.round((85_000 * (512 / 3840) * 5) / 3600));
     expect(r.totals.overheadMicroUsd + row.berthCostMicroUsd).toBe(85_000);
     expect(r.prices).toEqual({ region: DEFAULT_PRICES.region, takenAt: DEFAULT_PRICES.takenAt, source: DEFAULT_PRICES.source });
+
+    // A report made seconds after the stop still sees the whole minute Fargate would bill.
+    const soon = costReport({ tasks: [task], hosts: [host], prices: DEFAULT_PRICES, from: T0 - 60_000, to: T0 + 10_000, now: T0 + 10_000, groupBy: [] });
+    expect(soon.totals.fargatePriceMicroUsd).toBe(row.fargatePriceMicroUsd);
   });
 });
