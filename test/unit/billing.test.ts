@@ -4,7 +4,9 @@ import { apportionHost, hostBillMicros, weightOf } from '../../shared/billing/ap
 import {
   FARGATE_MINIMUM_SECONDS, fargateBilledSeconds, fargateChargeMicros, fargateRatePerHour1024, fargateRates, fargateSizeFor,
 } from '../../shared/billing/fargate';
+import { costMetrics } from '../../shared/billing/metrics';
 import { chargeMicros, formatUsd, nanoUsd, splitExactly } from '../../shared/billing/money';
+import { formatEmf } from '../../shared/metrics/emf';
 import { DEFAULT_PRICES, PriceCatalogError, loadPriceCatalog } from '../../shared/billing/prices';
 import { costReport } from '../../shared/billing/report';
 import type { HostUsage, TaskUsage } from '../../shared/billing/usage';
@@ -318,5 +320,29 @@ describe('costReport', () => {
     // A report made seconds after the stop still sees the whole minute Fargate would bill.
     const soon = costReport({ tasks: [task], hosts: [host], prices: DEFAULT_PRICES, from: T0 - 60_000, to: T0 + 10_000, now: T0 + 10_000, groupBy: [] });
     expect(soon.totals.fargatePriceMicroUsd).toBe(row.fargatePriceMicroUsd);
+  });
+});
+
+describe('costMetrics', () => {
+  it('gives each cluster and service its hourly cost as EMF, adding up to the report', () => {
+    const host: HostUsage = { hostId: 'h', instanceType: 'c6i.large', market: 'on-demand', cpu: 2048, memory: 3840, launchedAt: T0 };
+    const tasks: TaskUsage[] = ['web', 'web', undefined].map((service, i) => ({
+      cluster: 'prod', taskId: `t${i}`, family: 'f', revision: 1, tags: {}, cpu: 256, memory: 512, service, hostId: 'h', market: 'on-demand',
+      instanceType: 'c6i.large', architecture: 'x86_64', placedAt: T0 + i * 1_800_000, pullStartedAt: T0 + i * 1_800_000, stoppedAt: T0 + i * 1_800_000 + 2_400_000,
+    }));
+    const r = costReport({ tasks, hosts: [host], prices: DEFAULT_PRICES, from: T0, to: T0 + 3 * 3_600_000, now: T0 + 3 * 3_600_000, groupBy: ['cluster', 'service'] });
+
+    const data = costMetrics(r);
+    const records = formatEmf(data);
+
+    const total = (name: string, service?: string) => data.filter((d) => d.name === name && (service === undefined || d.dimensions.ServiceName === service))
+      .reduce((a, d) => a + Math.round(d.values[0] * 1e6), 0);
+    expect(total('BerthCost')).toBe(r.totals.berthCostMicroUsd);
+    expect(total('FargatePrice')).toBe(r.totals.fargatePriceMicroUsd);
+    expect(total('FleetOverhead')).toBe(r.totals.overheadMicroUsd);
+    expect(total('BerthCost', 'web')).toBe(r.groups.find((g) => g.key.service === 'web')!.berthCostMicroUsd);
+    expect(new Set(data.map((d) => d.timestamp % 3_600_000))).toEqual(new Set([0]));
+    expect(records.some((x) => x._aws.CloudWatchMetrics[0].Dimensions.some((d) => d.join() === 'ClusterName,ServiceName'))).toBe(true);
+    expect(() => costMetrics({ ...r, groupBy: ['task'] })).toThrow(RangeError);
   });
 });
