@@ -12,3 +12,4 @@ export const requestStop = step('requestStop');
 export const awaitStopped = step('awaitStopped');
 export const markStopped = step('markStopped');
 export const release = step('release');
+export const recordUsage = step('recordUsage');

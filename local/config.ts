@@ -6,6 +6,7 @@ import { DEFAULT_CATALOG } from '../shared/capacity/catalog';
 import {
   ConfigurationError, type Environment, checked, flag, oneOf, readEnvironment, secondsByName, text, wholeNumber,
 } from '../shared/config/variables';
+import { PRICE_VARIABLES, pricesOf } from '../shared/billing/prices';
 import { parseCrashPlan } from './crash-points';
 import { LOCAL_DEFAULTS, type LocalOptions } from './runtime';
 
@@ -35,6 +36,7 @@ export const LOCAL_VARIABLES = {
   BERTH_HOST_PORT_BIND_IP: AGENT_VARIABLES.BERTH_HOST_PORT_BIND_IP.default(LOCAL_DEFAULTS.hostPortBindIP),
   BERTH_ALLOW_HOST_PATHS: flag().default(false),
   BERTH_HOST_PORT_RANGE: text('a port range FROM-TO within 1-65535, e.g. 49153-65535', /^\d+-\d+$/),
+  ...PRICE_VARIABLES,
   ...AGENT_POLICY_VARIABLES,
 };
 
@@ -71,6 +73,6 @@ export function localConfigFromEnvironment(env: Environment): LocalConfig {
     crashAt: v.BERTH_CRASH_AT,
     hostPortBindIP: v.BERTH_HOST_PORT_BIND_IP,
     hostPortRange: v.BERTH_HOST_PORT_RANGE,
-    config: { allowHostPaths: v.BERTH_ALLOW_HOST_PATHS },
+    config: { allowHostPaths: v.BERTH_ALLOW_HOST_PATHS, prices: pricesOf(v) },
   };
 }

@@ -1,6 +1,7 @@
 import type { InstanceIdentityConfig } from './auth/instance-identity';
 import type { TaskCallbacks } from './batch/task-callbacks';
 import type { LoadBalancing } from './cloud/load-balancing';
+import type { PriceCatalog } from './billing/prices';
 import type { WorkflowEngine } from './cloud/workflow-engine';
 import type { Partition } from './domain/arns';
 import type { MetricsSink } from './metrics/sink';
@@ -26,6 +27,8 @@ export interface BerthConfig {
    * the local driver's bind options). Off, as on Fargate, unless the operator allows it.
    */
   allowHostPaths?: boolean;
+  /** The prices cost reports use (shared/billing/prices.ts): the defaults unless the operator gave others. */
+  prices?: PriceCatalog;
 }
 
 export const DEFAULT_CONFIG: BerthConfig = {

@@ -1,6 +1,7 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DEFAULT_INSTANCE_IDENTITY, type InstanceIdentityConfig, instanceIdentityFromEnvironment } from './auth/instance-identity';
 import { Elbv2LoadBalancing } from './cloud/aws/elbv2-load-balancing';
+import { PRICE_VARIABLES, pricesOf } from './billing/prices';
 import { KmsKeySealer } from './cloud/aws/kms-key-sealer';
 import { LambdaCapacityTrigger } from './cloud/aws/lambda-capacity-trigger';
 import { LambdaServiceTrigger } from './cloud/aws/lambda-service-trigger';
@@ -35,6 +36,7 @@ export const LAMBDA_VARIABLES = {
   BERTH_SCHEDULER_GROUP: text('a schedule group name', /^[0-9a-zA-Z-_.]{1,64}$/),
   BERTH_SCHEDULER_TARGET_ARN: arn('lambda', 'a Lambda function'),
   BERTH_SCHEDULER_ROLE_ARN: text('an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)', /^arn:aws(-[a-z]+)?:iam::\d{12}:role\/[\w+=,.@/-]+$/),
+  ...PRICE_VARIABLES,
 };
 
 export interface LambdaConfig {
@@ -74,6 +76,7 @@ export function lambdaConfigFromEnvironment(env: Environment): LambdaConfig {
       openHostRegistration: false,
       instanceIdentity: v.BERTH_IMDS_CERTIFICATES ?? DEFAULT_INSTANCE_IDENTITY,
       allowHostPaths: v.BERTH_ALLOW_HOST_PATHS,
+      prices: pricesOf(v),
     },
   };
 }

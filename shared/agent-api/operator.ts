@@ -3,6 +3,8 @@ import { issueAccessKey } from '../auth/access-keys';
 import { AccessDeniedException } from '../auth/errors';
 import { hostId } from '../agent-wire/requests';
 import type { Operation } from '../aws-protocol/operation';
+import { getCostReport } from '../billing/cost';
+import { DIMENSIONS, type Dimension, isDimension } from '../billing/usage';
 import { handleSpotInterruption } from '../capacity/interruption';
 import { ResourceNotFoundException } from '../domain/errors';
 import { parseRequest } from './parse';
@@ -43,6 +45,20 @@ const RevokeAccessKey = operatorOnly('RevokeAccessKey', async (b, body) => {
   return { accessKey: { accessKeyId, principal: key.principal, status: 'Inactive' } };
 });
 
+export const getCostReportRequest = z.strictObject({
+  since: z.string().max(32).optional(),
+  from: z.string().max(64).optional(),
+  to: z.string().max(64).optional(),
+  groupBy: z.array(z.string().max(256).refine(isDimension, `expected one of ${DIMENSIONS.join(', ')}, or tag:KEY`)).max(8).optional(),
+  bucketSeconds: z.number().int().positive().optional(),
+});
+
+/** The meter's report: what `npm run cost` asks for. */
+const GetCostReport = operatorOnly('GetCostReport', async (b, body) => {
+  const q = parseRequest(getCostReportRequest, body);
+  return getCostReport(b, { ...q, groupBy: q.groupBy as Dimension[] | undefined });
+});
+
 export const OPERATOR_OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
-  SendSpotInterruption, CreateAccessKey, ListAccessKeys, RevokeAccessKey,
+  SendSpotInterruption, CreateAccessKey, ListAccessKeys, RevokeAccessKey, GetCostReport,
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Berth } from '../context';
 import { revokeHostKeys } from '../auth/access-keys';
+import { recordTaskUsage } from '../billing/meter';
 import type { FleetProvider } from '../cloud/fleet-provider';
 import { hashBootstrapToken } from '../lifecycle/reports';
 import { markTaskStopped } from '../lifecycle/stop';
@@ -72,7 +73,7 @@ function toFleetHost(h: HostRecord, daemonTaskIds: ReadonlySet<string> = new Set
  * host, and two cycles never write it off twice. The caller terminates the machine.
  */
 async function writeOffLost(b: Berth, host: HostRecord): Promise<boolean> {
-  const lost = await b.store.hosts.transition(host.hostId, 'LOST', ['ACTIVE', 'DRAINING'], { heartbeatAt: host.lastHeartbeatAt });
+  const lost = await b.store.hosts.transition(host.hostId, 'LOST', ['ACTIVE', 'DRAINING'], { heartbeatAt: host.lastHeartbeatAt, endedAt: b.now() });
   if (!lost) return false;
   await revokeHostKeys(b, host.hostId);
   const silentFor = Math.round((b.now() - host.lastHeartbeatAt) / 1000);
@@ -89,6 +90,8 @@ async function writeOffLost(b: Berth, host: HostRecord): Promise<boolean> {
         stopCode: 'TerminationNotice',
         stoppedReason: `Host ${host.hostId} was lost: no heartbeat for ${silentFor} s`,
       }, 'Host lost');
+      // No stop workflow follows a write-off: the meter runs here (and, after a crash, from recovery).
+      await recordTaskUsage(b, ref);
     }
   }));
   return true;
@@ -124,7 +127,7 @@ export async function writeOffSilentHosts(b: Berth, o: CapacityOptions, now = b.
     if (deadline === undefined) continue;
     if (now <= deadline) out.nextDeadlineAt = Math.min(out.nextDeadlineAt ?? Infinity, deadline + 1);
     else if (h.status !== 'LAUNCHING') silent.push(h);
-    else if (await b.store.hosts.transition(h.hostId, 'TERMINATED', ['LAUNCHING'])) {
+    else if (await b.store.hosts.transition(h.hostId, 'TERMINATED', ['LAUNCHING'], { endedAt: now })) {
       await revokeHostKeys(b, h.hostId);
       out.expired.push(h.hostId);
     }
@@ -199,7 +202,7 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
   for (const hostId of plan.drains) await b.store.hosts.transition(hostId, 'DRAINING', ['ACTIVE']);
   const idle: string[] = [];
   for (const hostId of plan.terminations) {
-    if (await b.store.hosts.transition(hostId, 'TERMINATED', ['ACTIVE', 'DRAINING'], { empty: true })) {
+    if (await b.store.hosts.transition(hostId, 'TERMINATED', ['ACTIVE', 'DRAINING'], { empty: true, endedAt: b.now() })) {
       await revokeHostKeys(b, hostId);
       idle.push(hostId);
     }

@@ -127,6 +127,8 @@ export interface Task {
   stopCode?: StopCode;
   stoppedReason?: string;
   hostId?: string;
+  /** When it was bound to its host: from then it holds room there (what the meter bills on Berth). */
+  placedAt?: number;
   /** The only host the task may be placed on (a DAEMON service's task for its host). */
   targetHostId?: string;
   tags: Tag[];

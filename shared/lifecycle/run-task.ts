@@ -226,7 +226,7 @@ async function placeBatch(b: Berth, tasks: Task[]): Promise<void> {
   const { placed } = await placerFor(b).placeBatch(demands, tasks[0].cluster, placementOf(tasks[0]));
   await Promise.all(placed.map(async (plan) => {
     const ref = { cluster: tasks[0].cluster, taskId: plan.taskId };
-    if (!(await b.store.tasks.bindHost(ref, plan.hostId))) await b.store.hosts.release(plan.hostId, plan.taskId, plan, b.now());
+    if (!(await b.store.tasks.bindHost(ref, plan.hostId, b.now()))) await b.store.hosts.release(plan.hostId, plan.taskId, plan, b.now());
   }));
 }
 

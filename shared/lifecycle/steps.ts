@@ -1,5 +1,6 @@
 import { settleTaskCallback } from '../batch/task-callbacks';
 import { marketOf } from '../domain/capacity-strategy';
+import { recordTaskUsage } from '../billing/meter';
 import type { Berth } from '../context';
 import { ServerException } from '../domain/errors';
 import type { StopCode } from '../domain/task';
@@ -22,6 +23,7 @@ export interface LifecycleSteps {
   awaitStopped(input: { task: TaskRef; taskToken: string }): Promise<void>;
   markStopped(input: { task: TaskRef; stopCode: StopCode; error?: { Error?: string; Cause?: string } }): Promise<void>;
   release(input: { task: TaskRef }): Promise<{ released: number }>;
+  recordUsage(input: { task: TaskRef }): Promise<{ recorded: boolean }>;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface LifecycleSteps {
  * until it is listed here, and from here the crash suite learns that it needs a case.
  */
 const STEP_NAMES: Record<keyof LifecycleSteps, true> = {
-  place: true, start: true, awaitRunning: true, requestStop: true, awaitStopped: true, markStopped: true, release: true,
+  place: true, start: true, awaitRunning: true, requestStop: true, awaitStopped: true, markStopped: true, release: true, recordUsage: true,
 };
 export const LIFECYCLE_STEP_NAMES = Object.keys(STEP_NAMES) as (keyof LifecycleSteps)[];
 
@@ -104,7 +106,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
         await b.store.demand.remove(task.taskId);
         return { outcome: 'STOPPED' };
       }
-      const bound = await b.store.tasks.bindHost(ref, plan.hostId);
+      const bound = await b.store.tasks.bindHost(ref, plan.hostId, b.now());
       if (bound) return { outcome: 'PLACED', hostId: plan.hostId };
       // StopTask won the race, or another execution bound the task first: give our room back.
       await b.store.hosts.release(plan.hostId, ref.taskId, plan, b.now());
@@ -157,6 +159,10 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       // A sweep: a crash between the task's stop and its answer leaves a state machine waiting.
       await settleTaskCallback(b, await b.store.tasks.get(ref));
       return { released };
+    },
+
+    async recordUsage({ task: ref }) {
+      return { recorded: await recordTaskUsage(b, ref) };
     },
   };
 }

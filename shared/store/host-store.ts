@@ -31,6 +31,8 @@ export interface HostRecord extends HostView {
   market?: Market;
   launchedAt?: number;
   registeredAt?: number;
+  /** When it was terminated or written off: the end of its bill. */
+  endedAt?: number;
   lastHeartbeatAt: number;
   /** When a task last arrived or left: an empty host has been idle since then. */
   lastTaskAt?: number;
@@ -395,10 +397,14 @@ export class HostStore {
 
   /**
    * Moves a host to `status` if it is in one of `from` (and, with `empty`, holds no task).
-   * Returns whether it moved: a host that got a task meanwhile is not terminated.
+   * Returns whether it moved: a host that got a task meanwhile is not terminated. A move to
+   * TERMINATED or LOST carries `endedAt`, in the same write, so the meter never sees a host
+   * gone without the end of its bill.
    */
-  async transition(hostId: string, status: HostStatus, from: HostStatus[], options: { empty?: boolean; heartbeatAt?: number } = {}): Promise<boolean> {
-    const u = new UpdateExpression().set({ status }).add('version', 1);
+  async transition(
+    hostId: string, status: HostStatus, from: HostStatus[], options: { empty?: boolean; heartbeatAt?: number; endedAt?: number } = {},
+  ): Promise<boolean> {
+    const u = new UpdateExpression().set({ status, endedAt: options.endedAt }).add('version', 1);
     const s = u.name('status');
     const conditions = [`${s} IN (${from.map((f) => u.value(f)).join(', ')})`];
     if (options.empty) conditions.push(`taskCount = ${u.value(0)}`);

@@ -13,6 +13,7 @@ import { ServiceStore } from './service-store';
 import type { TableNames } from './tables';
 import { TaskDefinitionStore } from './task-definition-store';
 import { TaskStore } from './task-store';
+import { UsageStore } from './usage-store';
 
 /** Every repository, over one document client. */
 export interface Store {
@@ -27,6 +28,7 @@ export interface Store {
   accountSettings: AccountSettingStore;
   schedules: ScheduleStore;
   autoscaling: AutoscalingStore;
+  usage: UsageStore;
 }
 
 export interface StoreOptions {
@@ -50,10 +52,11 @@ export function createStore(db: DynamoDBDocumentClient, tables: TableNames, opti
     accountSettings: new AccountSettingStore(db, tables.accountSettings),
     schedules: new ScheduleStore(db, tables.schedules, tables.scheduleGroups),
     autoscaling: new AutoscalingStore(db, tables.autoscaling),
+    usage: new UsageStore(db, tables.usage),
   };
 }
 
-export { AccountSettingStore, AutoscalingStore, ScheduleStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, ServiceStore, TaskDefinitionStore, TaskStore };
+export { AccountSettingStore, AutoscalingStore, ScheduleStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, ServiceStore, TaskDefinitionStore, TaskStore, UsageStore };
 export type { ServiceKey, ServiceRecord } from './service-store';
 export type { ClientTokenRecord } from './client-token-store';
 export type { ClusterOptions, ClusterRecord } from './cluster-store';

@@ -15,6 +15,7 @@ export const TABLES = {
   schedules: { suffix: 'schedules', hashKey: 'groupName', rangeKey: 'name' },
   scheduleGroups: { suffix: 'schedule-groups', hashKey: 'name', rangeKey: undefined },
   autoscaling: { suffix: 'autoscaling', hashKey: 'resourceId', rangeKey: 'item' },
+  usage: { suffix: 'usage', hashKey: 'cluster', rangeKey: 'taskId' },
 } as const satisfies Record<string, TableSchema>;
 
 export interface TableSchema {

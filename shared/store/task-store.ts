@@ -155,8 +155,8 @@ export class TaskStore {
   }
 
   /** Records the placement; refused once the task is bound elsewhere or no longer wanted. */
-  async bindHost(key: TaskKey, hostId: string): Promise<TaskRecord | undefined> {
-    const u = new UpdateExpression().set({ hostId });
+  async bindHost(key: TaskKey, hostId: string, now?: number): Promise<TaskRecord | undefined> {
+    const u = new UpdateExpression().set({ hostId, placedAt: now });
     return this.apply(key, u, `attribute_not_exists(hostId) AND desiredStatus = ${u.value('RUNNING')}`);
   }
 

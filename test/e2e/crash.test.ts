@@ -8,7 +8,9 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CRASH_POINTS } from '../../local/crash-points';
+import type { CostReport } from '../../shared/billing/report';
 import { TEST_CREDENTIALS } from '../support/harness';
+import { signedFetch } from '../support/signed-fetch';
 import { BUSYBOX, containerLog } from '../support/local-mode';
 import { type LocalProcess, freePort, spawnLocalMode, stopGently, untilExit } from '../support/local-process';
 
@@ -57,6 +59,9 @@ const CASES: { point: string; path: Path; crash: Crash }[] = [
   { point: 'awaitStopped:after', path: 'stop', crash: 'together' },
   { point: 'release:before', path: 'stop', crash: 'together' },
   { point: 'release:after', path: 'stop', crash: 'together' },
+  // Stopped and released, its usage record not yet written (or just written): one record, never two.
+  { point: 'recordUsage:before', path: 'stop', crash: 'together' },
+  { point: 'recordUsage:after', path: 'stop', crash: 'together' },
   // markStopped runs only when a wait times out; that needs a short wait, so a crash of its own.
   { point: 'markStopped:before', path: 'forced-stop', crash: 'forced' },
   { point: 'markStopped:after', path: 'forced-stop', crash: 'forced' },
@@ -103,6 +108,8 @@ interface Tracked {
   taskArn?: string;
   /** The container's runtime id when first seen RUNNING: a second create would change it. */
   runtimeId?: string;
+  /** When the process held at its point died. */
+  crashedAt?: number;
 }
 
 describe('Control plane crash-stop', () => {
@@ -194,6 +201,19 @@ describe('Control plane crash-stop', () => {
     });
   }
 
+  /** The meter's view of each task: its record's time, if written; more than one row would be a double count. */
+  async function usageOf(ts: Tracked[]): Promise<Map<Tracked, { rows: number; recordedAt?: number }>> {
+    const res = await signedFetch(`http://127.0.0.1:${port}/operator`, {
+      target: 'BerthOperator.GetCostReport', body: JSON.stringify({ since: '1h', groupBy: ['task'] }), credentials: TEST_CREDENTIALS,
+    });
+    if (res.status !== 200) throw new Error(`GetCostReport: ${res.status} ${await res.text()}`);
+    const report = (await res.json()) as CostReport;
+    return new Map(ts.map((t) => {
+      const rows = report.tasks.filter((x) => x.taskId === idOf(t.taskArn!));
+      return [t, { rows: rows.length, recordedAt: rows[0]?.recordedAt }];
+    }));
+  }
+
   /** The task's containers that podman still holds, running or not. */
   function containersOf(taskArn: string): string[] {
     const out = execFileSync('podman', ['ps', '-a', '--filter', `label=berth.task-id=${idOf(taskArn)}`, '--format', '{{.ID}}'], {
@@ -240,6 +260,7 @@ describe('Control plane crash-stop', () => {
     // Whichever ends first: every task held (the process dies), or a drive that went wrong.
     await Promise.race([died, launched.then(() => died)]);
     expect(await died).toBe('SIGKILL');
+    for (const t of ts) t.crashedAt = Date.now();
     await launched.catch(() => {});
   }
 
@@ -288,6 +309,17 @@ describe('Control plane crash-stop', () => {
     await poll(() => 'the containers to be removed', 30_000, async () => (ts.every((t) => containersOf(t.taskArn!).length === 0) ? true : undefined)).catch(() => {});
     expect(Object.fromEntries(ts.map((t) => [t.point, outcome(t, final.get(t)!)])))
       .toEqual(Object.fromEntries(ts.map((t) => [t.point, { ...EXPECTED_OUTCOME, exitCode: t.path === 'forced-stop' ? 'any' : 0 }])));
+
+    // The meter lost no record and wrote none twice: each task has one, and a record written
+    // before the crash (recordUsage:after) is the one that stands after the restart.
+    const usage = await poll(() => 'every task\'s usage record', 30_000, async () => {
+      const u = await usageOf(ts);
+      return [...u.values()].every((x) => x.recordedAt !== undefined) ? u : undefined;
+    });
+    expect(Object.fromEntries(ts.map((t) => {
+      const u = usage.get(t)!;
+      return [t.point, { rows: u.rows, writtenBeforeCrash: t.point === 'recordUsage:after' ? u.recordedAt! < t.crashedAt! : 'any' }];
+    }))).toEqual(Object.fromEntries(ts.map((t) => [t.point, { rows: 1, writtenBeforeCrash: t.point === 'recordUsage:after' ? true : 'any' }])));
   }
 
   it('has a case for every crash point the code defines', () => {

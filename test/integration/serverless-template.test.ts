@@ -64,6 +64,7 @@ const FUNCTIONS: Record<string, string> = {
   schedulerApi: 'functions/schedules.api',
   fireSchedule: 'functions/schedules.fire',
   batch: 'functions/batch.handler',
+  recordUsage: 'functions/lifecycle.recordUsage',
 };
 
 const DATA_ACTIONS = [

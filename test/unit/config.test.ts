@@ -1,4 +1,5 @@
-import { homedir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { AWS_INSTANCE_IDENTITY_CERTIFICATES } from '../../shared/auth/aws-identity-certificates';
@@ -12,6 +13,17 @@ import { LOCAL_VARIABLES, localConfigFromEnvironment } from '../../local/config'
 type Good = [string, string, unknown];
 /** [variable, a bad value] */
 type Bad = [string, string];
+
+const PRICES_FILE = join(mkdtempSync(join(tmpdir(), 'berth-prices-')), 'prices.json');
+writeFileSync(PRICES_FILE, JSON.stringify({ takenAt: '2027-01-01' }));
+const PRICES_GOOD: Good[] = [
+  ['BERTH_PRICES', '{"instances":{"c6i.large":{"onDemand":0.1,"spot":0.04}}}', expect.objectContaining({ source: 'BERTH_PRICES', instances: expect.objectContaining({ 'c6i.large': { onDemand: 0.1, spot: 0.04 } }) })],
+  ['BERTH_PRICES_FILE', PRICES_FILE, expect.objectContaining({ takenAt: '2027-01-01' })],
+];
+const PRICES_BAD: Bad[] = [
+  ['BERTH_PRICES', '{"instances":{"c6i.large":{"onDemand":-1,"spot":0}}}'],
+  ['BERTH_PRICES_FILE', '/nonexistent/prices.json'],
+];
 
 const US_EAST_1 = { 'us-east-1': AWS_INSTANCE_IDENTITY_CERTIFICATES['us-east-1'] };
 const PEM = '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----';
@@ -55,6 +67,7 @@ const LOCAL_GOOD: Good[] = [
   ['BERTH_METRICS_LOG_GROUP', '', ''],
   ['BERTH_ALLOW_HOST_PATHS', '1', true],
   ['BERTH_ALLOW_HOST_PATHS', 'no', false],
+  ...PRICES_GOOD,
 ];
 const LOCAL_BAD: Bad[] = [
   ['BERTH_DATA_DIR', ' leading-space'],
@@ -91,6 +104,7 @@ const LOCAL_BAD: Bad[] = [
   ['BERTH_HOST_PORT_RANGE', '1000'],
   ['BERTH_METRICS_LOG_GROUP', 'bad group'],
   ['BERTH_ALLOW_HOST_PATHS', 'sometimes'],
+  ...PRICES_BAD,
 ];
 
 const AGENT_BASE = { BERTH_ENDPOINT: 'http://127.0.0.1:4566', BERTH_HOST_ID: 'local-1a2b3c4d' };
@@ -174,6 +188,7 @@ const LAMBDA_GOOD: Good[] = [
   ['BERTH_SCHEDULER_GROUP', 'berth-dev', 'berth-dev'],
   ['BERTH_SCHEDULER_TARGET_ARN', 'arn:aws:lambda:us-east-1:123456789012:function:berth-dev-fireSchedule', 'arn:aws:lambda:us-east-1:123456789012:function:berth-dev-fireSchedule'],
   ['BERTH_SCHEDULER_ROLE_ARN', 'arn:aws:iam::123456789012:role/berth-dev-scheduler', 'arn:aws:iam::123456789012:role/berth-dev-scheduler'],
+  ...PRICES_GOOD,
 ];
 const LAMBDA_BAD: Bad[] = [
   ['AWS_REGION', 'nowhere'],
@@ -193,6 +208,7 @@ const LAMBDA_BAD: Bad[] = [
   ['BERTH_SCHEDULER_GROUP', 'has space'],
   ['BERTH_SCHEDULER_TARGET_ARN', 'arn:aws:states:us-east-1:123456789012:stateMachine:x'],
   ['BERTH_SCHEDULER_ROLE_ARN', 'arn:aws:iam::123:role/x'],
+  ...PRICES_BAD,
 ];
 
 const CAPACITY_BASE = { BERTH_LAUNCH_TEMPLATE_ID: 'lt-0123456789abcdef0', BERTH_SUBNET_IDS: 'subnet-0123456789abcdef0' };
