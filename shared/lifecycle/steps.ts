@@ -1,4 +1,4 @@
-import { marketOf } from '../domain/capacity-strategy';
+import { demandOf } from '../domain/capacity-strategy';
 import type { Berth } from '../context';
 import { ServerException } from '../domain/errors';
 import type { StopCode } from '../domain/task';
@@ -90,7 +90,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
           if (task.targetHostId === undefined) {
             await b.store.demand.record({
               taskId: task.taskId, cluster: task.cluster, cpu: task.cpu, memory: task.memory, since: b.now(),
-              ...(task.capacityProviderName ? { market: marketOf(task.capacityProviderName) } : {}),
+              ...(task.capacityProviderName ? demandOf(task.capacityProviderName) : {}),
             });
             b.capacity.trigger();
           }

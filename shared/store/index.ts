@@ -3,6 +3,7 @@ import type { KeySealer } from '../auth/key-sealer';
 import { LocalKeySealer } from '../cloud/local/local-key-sealer';
 import { AccessKeyStore } from './access-key-store';
 import { AccountSettingStore } from './account-setting-store';
+import { CapacityProviderStore } from './capacity-provider-store';
 import { ClientTokenStore } from './client-token-store';
 import { ClusterStore } from './cluster-store';
 import { DemandStore } from './demand-store';
@@ -23,6 +24,7 @@ export interface Store {
   accessKeys: AccessKeyStore;
   services: ServiceStore;
   accountSettings: AccountSettingStore;
+  capacityProviders: CapacityProviderStore;
 }
 
 export interface StoreOptions {
@@ -44,13 +46,15 @@ export function createStore(db: DynamoDBDocumentClient, tables: TableNames, opti
     accessKeys: new AccessKeyStore(db, tables.accessKeys, options.keySealer ?? LocalKeySealer.ephemeral()),
     services: new ServiceStore(db, tables.services),
     accountSettings: new AccountSettingStore(db, tables.accountSettings),
+    capacityProviders: new CapacityProviderStore(db, tables.capacityProviders),
   };
 }
 
-export { AccountSettingStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, ServiceStore, TaskDefinitionStore, TaskStore };
+export { AccountSettingStore, CapacityProviderStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, ServiceStore, TaskDefinitionStore, TaskStore };
 export type { ServiceKey, ServiceRecord } from './service-store';
 export type { ClientTokenRecord } from './client-token-store';
 export type { ClusterOptions, ClusterRecord } from './cluster-store';
+export type { CapacityProviderRecord } from './capacity-provider-store';
 export type { HostRecord, HostRegistration, LaunchRecord, RegistrationProof, Reservation, Reserved } from './host-store';
 export { HostNotLaunchedException } from './host-store';
 export { CLIENT_TOKEN_TTL_MS } from './client-token-store';

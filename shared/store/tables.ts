@@ -12,6 +12,7 @@ export const TABLES = {
   accessKeys: { suffix: 'access-keys', hashKey: 'accessKeyId', rangeKey: undefined },
   services: { suffix: 'services', hashKey: 'cluster', rangeKey: 'serviceName' },
   accountSettings: { suffix: 'account-settings', hashKey: 'principalArn', rangeKey: 'name' },
+  capacityProviders: { suffix: 'capacity-providers', hashKey: 'name', rangeKey: undefined },
 } as const satisfies Record<string, TableSchema>;
 
 export interface TableSchema {

@@ -51,6 +51,8 @@ const DATA_ACTIONS = [
   'dynamodb:Query',
   'dynamodb:Scan',
   'dynamodb:BatchGetItem',
+  // The demand, account-setting and capacity-provider stores delete items.
+  'dynamodb:DeleteItem',
 ];
 const LOG_ACTIONS = ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'];
 const TASK_RESPONSE_ACTIONS = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
