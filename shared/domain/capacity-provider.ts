@@ -19,13 +19,22 @@ export interface InstanceRequirements {
   excludedInstanceTypes?: string[];
 }
 
+/** The launch template's members Berth keeps and shows back; the ones it acts on are typed. */
+export interface InstanceLaunchTemplate {
+  ec2InstanceProfileArn?: string;
+  networkConfiguration?: { subnets?: string[]; securityGroups?: string[] };
+  storageConfiguration?: { storageSizeGiB?: number };
+  monitoring?: string;
+  instanceMetadataTagsPropagation?: boolean;
+  fipsEnabled?: boolean;
+  capacityOptionType?: CapacityOptionType;
+  instanceRequirements?: InstanceRequirements;
+}
+
 /** The provider's `managedInstancesProvider`, as stored and shown. */
 export interface ManagedInstancesProvider {
   infrastructureRoleArn: string;
-  instanceLaunchTemplate: Json & {
-    capacityOptionType?: CapacityOptionType;
-    instanceRequirements?: InstanceRequirements;
-  };
+  instanceLaunchTemplate: InstanceLaunchTemplate;
   propagateTags?: string;
 }
 
@@ -34,6 +43,8 @@ export const marketOfOption = (o: CapacityOptionType | undefined): Market => (o 
 /** ECS's rule for names: letters, digits, `_` and `-`, up to 255, and not `aws`, `ecs` or `fargate` first. */
 const PROVIDER_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
 const RESERVED_PREFIX = /^(aws|ecs|fargate)/i;
+
+export const isProviderName = (name: string): boolean => PROVIDER_NAME.test(name);
 
 export function checkProviderName(name: string): string {
   if (!PROVIDER_NAME.test(name) || RESERVED_PREFIX.test(name)) {
@@ -105,7 +116,7 @@ export function readManagedInstancesProvider(body: Json, existing?: ManagedInsta
     reqString(lt, 'ec2InstanceProfileArn', `${ltPath}.ec2InstanceProfileArn`, 2048);
     if (!isObject(lt.networkConfiguration)) throw new InvalidParameterException(`${ltPath}.networkConfiguration is required.`);
   }
-  optBool(lt, 'instanceMetadataTagsPropagation', `${ltPath}.instanceMetadataTagsPropagation`);
+  const given = readTemplateMembers(lt, ltPath);
   const option = optString(lt, 'capacityOptionType', `${ltPath}.capacityOptionType`);
   if (option !== undefined && !(CAPACITY_OPTION_TYPES as readonly string[]).includes(option)) {
     throw new InvalidParameterException(`${ltPath}.capacityOptionType must be ON_DEMAND or SPOT.`);
@@ -115,9 +126,9 @@ export function readManagedInstancesProvider(body: Json, existing?: ManagedInsta
   }
   const req = optObject(lt, 'instanceRequirements', `${ltPath}.instanceRequirements`);
   const instanceRequirements = req ? readRequirements(req, `${ltPath}.instanceRequirements`) : undefined;
-  const template = {
+  const template: InstanceLaunchTemplate = {
     ...(existing?.instanceLaunchTemplate ?? {}),
-    ...lt,
+    ...given,
     capacityOptionType: (option ?? existing?.instanceLaunchTemplate.capacityOptionType ?? 'ON_DEMAND') as CapacityOptionType,
     ...(instanceRequirements ? { instanceRequirements } : {}),
   };
@@ -126,6 +137,38 @@ export function readManagedInstancesProvider(body: Json, existing?: ManagedInsta
     instanceLaunchTemplate: template,
     ...(propagateTags ? { propagateTags } : existing?.propagateTags ? { propagateTags: existing.propagateTags } : {}),
   };
+}
+
+/**
+ * The launch template's members Berth keeps, each checked for its type: only what was read is
+ * stored (never the request's other members). Those Berth does not model (local storage,
+ * capacity reservations) are dropped: its hosts come from its own launch template.
+ */
+function readTemplateMembers(lt: Json, path: string): InstanceLaunchTemplate {
+  const out: InstanceLaunchTemplate = {};
+  const profile = optString(lt, 'ec2InstanceProfileArn', `${path}.ec2InstanceProfileArn`, 2048);
+  if (profile !== undefined) out.ec2InstanceProfileArn = profile;
+  const network = optObject(lt, 'networkConfiguration', `${path}.networkConfiguration`);
+  if (network) {
+    const subnets = optStringList(network, 'subnets', `${path}.networkConfiguration.subnets`, 16);
+    const securityGroups = optStringList(network, 'securityGroups', `${path}.networkConfiguration.securityGroups`, 5);
+    out.networkConfiguration = { ...(subnets ? { subnets } : {}), ...(securityGroups ? { securityGroups } : {}) };
+  }
+  const storage = optObject(lt, 'storageConfiguration', `${path}.storageConfiguration`);
+  if (storage) {
+    const size = optInt(storage, 'storageSizeGiB', `${path}.storageConfiguration.storageSizeGiB`, { min: 1, max: 16384 });
+    out.storageConfiguration = size === undefined ? {} : { storageSizeGiB: size };
+  }
+  const monitoring = optString(lt, 'monitoring', `${path}.monitoring`);
+  if (monitoring !== undefined) {
+    if (!['BASIC', 'DETAILED'].includes(monitoring)) throw new InvalidParameterException(`${path}.monitoring must be BASIC or DETAILED.`);
+    out.monitoring = monitoring;
+  }
+  const tagsPropagation = optBool(lt, 'instanceMetadataTagsPropagation', `${path}.instanceMetadataTagsPropagation`);
+  if (tagsPropagation !== undefined) out.instanceMetadataTagsPropagation = tagsPropagation;
+  const fips = optBool(lt, 'fipsEnabled', `${path}.fipsEnabled`);
+  if (fips !== undefined) out.fipsEnabled = fips;
+  return out;
 }
 
 /** `*` in EC2's instance type patterns matches any run of characters (`m6i.*`, `c6*`). */

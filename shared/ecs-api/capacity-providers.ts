@@ -2,7 +2,7 @@ import { DEFAULT_CATALOG } from '../capacity/catalog';
 import type { Berth } from '../context';
 import { capacityProviderArn, capacityProviderNameOf, clusterName } from '../domain/arns';
 import {
-  AUTO_SCALING_GROUP_REFUSED, type ManagedInstancesProvider, checkProviderName, poolOf, readManagedInstancesProvider,
+  AUTO_SCALING_GROUP_REFUSED, type ManagedInstancesProvider, checkProviderName, isProviderName, poolOf, readManagedInstancesProvider,
 } from '../domain/capacity-provider';
 import { CAPACITY_PROVIDER_NAMES, isCapacityProviderName } from '../domain/capacity-strategy';
 import { ClientException, ClusterNotFoundException, InvalidParameterException } from '../domain/errors';
@@ -75,7 +75,8 @@ async function activeCluster(b: Berth, ref: string) {
 /** A custom provider by name or ARN, in the cluster asked about when one is given. */
 async function existingProvider(b: Berth, ref: string, clusterRef: string | undefined): Promise<CapacityProviderRecord> {
   const name = capacityProviderNameOf(ref);
-  const p = await b.store.capacityProviders.get(name);
+  // A name no provider can have is looked up nowhere (nor can it be a key).
+  const p = isProviderName(name) ? await b.store.capacityProviders.get(name) : undefined;
   if (!p || (clusterRef !== undefined && p.cluster !== clusterName(clusterRef))) {
     throw new ClientException('The specified capacity provider does not exist. Specify a valid name or ARN and try again.');
   }

@@ -5,6 +5,7 @@ import {
   ClientException, ClusterContainsServicesException, ClusterContainsTasksException, ClusterNotFoundException, InvalidParameterException,
   ResourceInUseException,
 } from '../domain/errors';
+import { isProviderName } from '../domain/capacity-provider';
 import { isCapacityProviderName, readCapacityProviderStrategy, requireAssociated } from '../domain/capacity-strategy';
 import { type Json, oneOf, optString, optStringList, readTags, reqString } from '../domain/fields';
 import { associatedProviders } from '../store/cluster-store';
@@ -56,7 +57,7 @@ async function readClusterProviders(b: Berth, body: Json, cluster: string | unde
   if (required && listed === undefined) throw new InvalidParameterException('capacityProviders is required.');
   for (const p of listed ?? []) {
     if (isCapacityProviderName(p)) continue;
-    const custom = cluster === undefined ? undefined : await b.store.capacityProviders.get(p);
+    const custom = cluster === undefined || !isProviderName(p) ? undefined : await b.store.capacityProviders.get(p);
     if (custom?.cluster !== cluster) throw new InvalidParameterException(`The specified capacity provider '${p}' does not exist.`);
   }
   const capacityProviders = listed === undefined ? undefined : [...new Set(listed)];
