@@ -7,6 +7,7 @@ import { hashBootstrapToken } from '../lifecycle/reports';
 import { markTaskStopped } from '../lifecycle/stop';
 import { isLiveHost } from '../scheduler/placement';
 import type { HostRecord } from '../store';
+import { poolOf } from '../domain/capacity-provider';
 import { capacityOf, findType } from './catalog';
 import { planCapacity } from './planner';
 import { daemonServiceTaskIds, isServiceDemand, serviceDemand } from './service-demand';
@@ -56,6 +57,7 @@ function toFleetHost(h: HostRecord, daemonTaskIds: ReadonlySet<string> = new Set
     hostId: h.hostId,
     instanceType: h.instanceType ?? 'unknown',
     market: h.market ?? 'on-demand',
+    ...(h.capacityProvider !== undefined ? { pool: h.capacityProvider } : {}),
     status: h.status,
     cpu: h.cpu,
     memory: h.memory,
@@ -166,7 +168,10 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
   const hosts = (await b.store.hosts.list()).filter((h) => isLiveHost(h.status));
   const planNow = b.now();
   const daemonTaskIds = await daemonServiceTaskIds(b);
-  const plan = planCapacity({ pending, hosts: hosts.map((h) => toFleetHost(h, daemonTaskIds)), catalog: o.catalog, policy: o.policy, now: planNow });
+  const pools = Object.fromEntries((await b.store.capacityProviders.list()).map((p) => [p.name, poolOf(p.managedInstancesProvider, o.catalog)]));
+  const plan = planCapacity({
+    pending, hosts: hosts.map((h) => toFleetHost(h, daemonTaskIds)), catalog: o.catalog, policy: o.policy, now: planNow, pools,
+  });
   summary.plan = plan;
 
   // 4. Tasks no type can hold fail now rather than at their placement deadline.
@@ -190,6 +195,7 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
       // One launch time per plan: the planner tells a plan's own launches apart by it.
       await b.store.hosts.launching({
         hostId: h.hostId, instanceType: h.instanceType, market: h.market, ...capacityOf(type),
+        ...(l.capacityProvider !== undefined ? { capacityProvider: l.capacityProvider } : {}),
         bootstrapTokenHash: h.bootstrapToken === undefined ? undefined : hashBootstrapToken(h.bootstrapToken),
         instanceId: h.instanceId,
         availabilityZone: h.availabilityZone,

@@ -10,6 +10,7 @@ import type {
   Market,
   PendingDemand,
   PlannerInput,
+  PlannerPool,
 } from './types';
 
 /**
@@ -44,6 +45,7 @@ export interface NewHost {
   instanceType: string;
   market: Market;
   taskIds: string[];
+  capacityProvider?: string;
 }
 
 /** The plan and the packing behind it: what the capacity function logs, and what the tests check. */
@@ -65,9 +67,12 @@ export function planCapacity(input: PlannerInput): CapacityPlan {
 
 export function decideCapacity(input: PlannerInput): CapacityDecision {
   const { catalog, policy, now } = input;
+  const pools = input.pools ?? {};
   const live = input.hosts.filter((h) => h.status !== 'TERMINATED' && h.status !== 'LOST');
+  const poolCatalog = (pool: PlannerPool) => catalog.filter((t) => pool.instanceTypes.includes(t.name));
 
-  // 1. What no instance type can hold fails now rather than waiting for capacity that never comes.
+  // 1. What no instance type can hold fails now rather than waiting for capacity that never comes;
+  //    so does a pool's task that none of its pool's types can hold, or whose pool is gone.
   const unschedulable: CapacityPlan['unschedulable'] = [];
   const work: Work[] = [];
   const seen = new Set<string>();
@@ -76,22 +81,39 @@ export function decideCapacity(input: PlannerInput): CapacityDecision {
     if (seen.has(d.taskId)) continue;
     seen.add(d.taskId);
     const task = toWork(d);
-    if (catalog.some((t) => fitsEmpty(t, task))) work.push(task);
-    else unschedulable.push({ taskId: d.taskId, cluster: d.cluster, reason: tooLargeReason(task) });
+    const pool = task.pool === undefined ? undefined : pools[task.pool];
+    if (task.pool !== undefined && !pool) {
+      unschedulable.push({ taskId: d.taskId, cluster: d.cluster, reason: `capacity provider ${task.pool} does not exist` });
+    } else if ((pool ? poolCatalog(pool) : catalog).some((t) => fitsEmpty(t, task))) {
+      work.push(task);
+    } else {
+      unschedulable.push({ taskId: d.taskId, cluster: d.cluster, reason: tooLargeReason(task, task.pool) });
+    }
   }
   work.sort(largestFirst);
 
-  // 2–4 run once per market: a task of a capacity provider runs only on hosts of its market, and
-  //    new hosts for it are launched in that market. A task that names none counts as demand in
-  //    the operator's market (it may still land on any host with room).
+  // 2–4 run once per market, then once per pool: a task of a capacity provider runs only on hosts
+  //    of its market (or of its pool), and new hosts for it are launched in that market (of its
+  //    pool's types). A task that names none counts as demand in the operator's market (it may
+  //    still land on any host with room).
   const placements: TaskPlacement[] = [];
   const newHosts: NewHost[] = [];
   const deferred: string[] = [];
   let room = Math.max(0, policy.maxHosts - live.length);
-  for (const market of MARKETS) {
-    const marketWork = work.filter((t) => (t.market ?? policy.market) === market);
+  const groups = [
+    ...MARKETS.map((market) => ({
+      market, pool: undefined as string | undefined, types: catalog,
+      work: work.filter((t) => t.pool === undefined && (t.market ?? policy.market) === market),
+      hosts: live.filter((h) => h.pool === undefined && h.market === market),
+    })),
+    ...Object.entries(pools).sort(([a], [b]) => compareIds(a, b)).map(([name, pool]) => ({
+      market: pool.market, pool: name as string | undefined, types: poolCatalog(pool),
+      work: work.filter((t) => t.pool === name),
+      hosts: live.filter((h) => h.pool === name),
+    })),
+  ];
+  for (const { market, pool, types, work: marketWork, hosts: marketHosts } of groups) {
     if (marketWork.length === 0) continue;
-    const marketHosts = live.filter((h) => h.market === market);
 
     // 2. Existing room, with the scheduler's own rules: it is the scheduler that will place there.
     const afterActive = packOnto(activeRooms(marketHosts, catalog), marketWork, placements);
@@ -110,17 +132,21 @@ export function decideCapacity(input: PlannerInput): CapacityDecision {
     }
 
     // 4. New hosts for the rest, largest task first, as many as maxHosts allows.
-    const opened = fill(afterInFlight, typeCandidates(catalog, market), { reuse: true, limit: room });
+    const opened = fill(afterInFlight, typeCandidates(types, market), { reuse: true, limit: room });
     room -= opened.fills.length;
     for (const f of opened.fills) {
-      const h: NewHost = { hostId: `new-${newHosts.length + 1}`, instanceType: f.candidate.instanceType, market, taskIds: f.taskIds };
+      const h: NewHost = {
+        hostId: `new-${newHosts.length + 1}`, instanceType: f.candidate.instanceType, market, taskIds: f.taskIds,
+        ...(pool !== undefined ? { capacityProvider: pool } : {}),
+      };
       newHosts.push(h);
       for (const taskId of h.taskIds) placements.push({ taskId, hostId: h.hostId, on: 'NEW' });
     }
     deferred.push(...opened.rest.map((t) => t.taskId));
   }
 
-  // 5. The warm pool: empty hosts the packing did not claim, best kept first.
+  // 5. The warm pool: empty hosts the packing did not claim, best kept first. A pool's idle hosts
+  //    are no part of it (they take only their pool's tasks): they go at their idle timeout.
   const used = new Set(placements.map((p) => p.hostId));
   const price = (h: FleetHost): number => {
     const type = findType(catalog, h.instanceType);
@@ -135,11 +161,11 @@ export function decideCapacity(input: PlannerInput): CapacityDecision {
       price(a) - price(b) ||
       compareIds(a.hostId, b.hostId));
   const warmType = findType(catalog, policy.warmPoolType);
-  const warmNeeded = warmType ? Math.max(0, policy.warmPoolHosts - idle.length) : 0;
+  const warmNeeded = warmType ? Math.max(0, policy.warmPoolHosts - idle.filter((h) => h.pool === undefined).length) : 0;
   const warmPoolLaunches = Math.min(warmNeeded, room);
 
   // 6. Idle hosts beyond the warm pool go once their timeout has passed; emptied DRAINING hosts go now.
-  const kept = new Set(idle.slice(0, Math.max(0, policy.warmPoolHosts)).map((h) => h.hostId));
+  const kept = new Set(idle.filter((h) => h.pool === undefined).slice(0, Math.max(0, policy.warmPoolHosts)).map((h) => h.hostId));
   const idleTimeoutMs = policy.idleTimeoutSeconds * 1000;
   const drains: string[] = [];
   const terminations: string[] = [];
@@ -152,7 +178,9 @@ export function decideCapacity(input: PlannerInput): CapacityDecision {
   for (const h of live) if (h.status === 'DRAINING' && isEmpty(h)) terminations.push(h.hostId);
 
   const launches = groupLaunches([
-    ...newHosts.map((h) => ({ instanceType: h.instanceType, market: h.market, count: 1 })),
+    ...newHosts.map((h) => ({
+      instanceType: h.instanceType, market: h.market, count: 1, ...(h.capacityProvider !== undefined ? { capacityProvider: h.capacityProvider } : {}),
+    })),
     ...(warmType && warmPoolLaunches > 0
       ? [{ instanceType: warmType.name, market: policy.market, count: warmPoolLaunches }]
       : []),
@@ -180,9 +208,12 @@ interface Work {
   readonly memory: number;
   readonly gpus: number;
   readonly market?: Market;
+  readonly pool?: string;
 }
 
-const toWork = (d: PendingDemand): Work => ({ taskId: d.taskId, cpu: d.cpu, memory: d.memory, gpus: d.gpus ?? 0, market: d.market });
+const toWork = (d: PendingDemand): Work => ({
+  taskId: d.taskId, cpu: d.cpu, memory: d.memory, gpus: d.gpus ?? 0, market: d.market, pool: d.capacityProvider,
+});
 
 const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -199,9 +230,10 @@ function fitsEmpty(type: InstanceType, task: Work): boolean {
   return task.cpu <= capacity.cpu && task.memory <= capacity.memory && task.gpus <= type.gpus;
 }
 
-function tooLargeReason(task: Work): string {
+function tooLargeReason(task: Work, pool?: string): string {
   const gpus = task.gpus > 0 ? ` / ${task.gpus} GPU` : '';
-  return `no instance type in the catalog can hold ${task.cpu} CPU / ${task.memory} MiB${gpus}`;
+  const where = pool === undefined ? 'in the catalog' : `of capacity provider ${pool}`;
+  return `no instance type ${where} can hold ${task.cpu} CPU / ${task.memory} MiB${gpus}`;
 }
 
 /** Holds no task that counts as work; DAEMON services' tasks are left out of taskCount (manager.ts). */
@@ -410,10 +442,11 @@ function better(a: Fill, b: Fill): boolean {
 function groupLaunches(launches: readonly Launch[]): Launch[] {
   const byKey = new Map<string, Launch>();
   for (const l of launches) {
-    const key = `${l.instanceType}\u0000${l.market}`;
+    const key = `${l.instanceType}\u0000${l.market}\u0000${l.capacityProvider ?? ''}`;
     const seen = byKey.get(key);
     if (seen) seen.count += l.count;
     else byKey.set(key, { ...l });
   }
-  return [...byKey.values()].sort((a, b) => compareIds(a.instanceType, b.instanceType) || compareIds(a.market, b.market));
+  return [...byKey.values()].sort((a, b) =>
+    compareIds(a.instanceType, b.instanceType) || compareIds(a.market, b.market) || compareIds(a.capacityProvider ?? '', b.capacityProvider ?? ''));
 }

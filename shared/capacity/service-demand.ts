@@ -1,4 +1,5 @@
 import type { Berth } from '../context';
+import { addProviders, demandOf, splitTasks } from '../domain/capacity-strategy';
 import { parseTaskDefinitionRef } from '../domain/arns';
 import type { Service } from '../domain/service';
 import { parseCpu, parseMemory } from '../domain/sizes';
@@ -30,7 +31,8 @@ export async function serviceDemand(b: Berth, now: number): Promise<PendingDeman
   for (const s of await b.store.services.listLive()) {
     if (s.status !== 'ACTIVE' || s.schedulingStrategy !== 'REPLICA' || s.desiredCount === 0) continue;
     const tasks = await b.store.tasks.listByGroup(s.cluster, serviceGroup(s.serviceName));
-    const missing = missingTasks(s, tasks.filter((t) => t.desiredStatus === 'RUNNING').length);
+    const live = tasks.filter((t) => t.desiredStatus === 'RUNNING');
+    const missing = missingTasks(s, live.length);
     if (missing === 0) continue;
     const primary = s.deployments.find((d) => d.status === 'PRIMARY');
     if (!primary) continue;
@@ -38,8 +40,15 @@ export async function serviceDemand(b: Berth, now: number): Promise<PendingDeman
     const def = await b.store.taskDefinitions.get(ref.family, ref.revision!);
     if (!def) continue;
     const size = reservationOf(def.containerDefinitions, def.cpu === undefined ? undefined : parseCpu(def.cpu), def.memory === undefined ? undefined : parseMemory(def.memory));
+    // The missing tasks go to the providers the service's strategy will start them on.
+    const counts: Record<string, number> = {};
+    addProviders(counts, live);
+    const providers = s.capacityProviderStrategy?.length ? splitTasks(s.capacityProviderStrategy, missing, counts) : [];
     for (let i = 0; i < missing; i++) {
-      demand.push({ taskId: `${SERVICE_DEMAND_PREFIX}${s.cluster}/${s.serviceName}/${i}`, cluster: s.cluster, cpu: size.cpu, memory: size.memory, since: now });
+      demand.push({
+        taskId: `${SERVICE_DEMAND_PREFIX}${s.cluster}/${s.serviceName}/${i}`, cluster: s.cluster, cpu: size.cpu, memory: size.memory, since: now,
+        ...(providers[i] ? demandOf(providers[i]) : {}),
+      });
     }
   }
   return demand;

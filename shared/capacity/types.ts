@@ -30,6 +30,8 @@ export interface PendingDemand {
   gpus?: number;
   /** The market its capacity provider runs in; absent for a task that names no provider. */
   market?: Market;
+  /** The custom capacity provider (pool) whose hosts alone may run it. */
+  capacityProvider?: string;
   /** Epoch ms when the task first found no room. */
   since: number;
 }
@@ -39,6 +41,8 @@ export interface FleetHost {
   hostId: string;
   instanceType: string;
   market: Market;
+  /** The custom capacity provider (pool) it was launched for. */
+  pool?: string;
   status: HostStatus;
   cpu: number;
   memory: number;
@@ -65,6 +69,14 @@ export interface Launch {
   instanceType: string;
   market: Market;
   count: number;
+  /** The pool the hosts are launched for, if any. */
+  capacityProvider?: string;
+}
+
+/** A custom capacity provider as the planner sees it: the market it runs in and the catalog types it may launch. */
+export interface PlannerPool {
+  market: Market;
+  instanceTypes: readonly string[];
 }
 
 export interface CapacityPlan {
@@ -84,4 +96,6 @@ export interface PlannerInput {
   catalog: InstanceType[];
   policy: CapacityPolicy;
   now: number;
+  /** The custom capacity providers, by name: demand for one is packed onto and launched for its pool only. */
+  pools?: Readonly<Record<string, PlannerPool>>;
 }

@@ -52,6 +52,16 @@ export const containerArn = (p: Partition, cluster: string, taskId: string, name
 export const containerInstanceArn = (p: Partition, cluster: string, hostId: string): string =>
   `arn:aws:ecs:${p.region}:${p.accountId}:container-instance/${cluster}/${hostId}`;
 
+export const capacityProviderArn = (p: Partition, name: string): string =>
+  `arn:aws:ecs:${p.region}:${p.accountId}:capacity-provider/${name}`;
+
+/** A capacity provider reference is its name or its ARN (`capacity-provider/NAME`). */
+export function capacityProviderNameOf(ref: string): string {
+  const arn = ARN_PREFIX.exec(ref);
+  const m = arn && /^capacity-provider\/(.+)$/.exec(arn[3]);
+  return m ? m[1] : ref;
+}
+
 export const DEFAULT_CLUSTER = 'default';
 
 const NAME = /^[a-zA-Z0-9_-]{1,255}$/;
@@ -120,7 +130,8 @@ export type ResourceRef =
   | { kind: 'cluster'; cluster: string }
   | { kind: 'task-definition'; family: string; revision: number }
   | { kind: 'task'; cluster: string; taskId: string }
-  | { kind: 'service'; cluster: string; serviceName: string };
+  | { kind: 'service'; cluster: string; serviceName: string }
+  | { kind: 'capacity-provider'; name: string };
 
 /** TagResource and friends take only full ARNs. */
 export function parseResourceArn(arn: string): ResourceRef {
@@ -138,5 +149,6 @@ export function parseResourceArn(arn: string): ResourceRef {
   if ((r = /^service\/([a-zA-Z0-9_-]+)\/([a-zA-Z0-9_-]+)$/.exec(res))) {
     return { kind: 'service', cluster: r[1], serviceName: r[2] };
   }
+  if ((r = /^capacity-provider\/([a-zA-Z0-9_-]+)$/.exec(res))) return { kind: 'capacity-provider', name: r[1] };
   throw new InvalidParameterException(`Unsupported resource type in ARN: ${arn}`);
 }

@@ -10,13 +10,15 @@ export const CAPACITY_PROVIDER_NAMES = Object.keys(FARGATE_PROVIDERS) as Capacit
 export const isCapacityProviderName = (s: string): s is CapacityProviderName =>
   (CAPACITY_PROVIDER_NAMES as string[]).includes(s);
 
+/** The market of a Fargate provider's tasks; a custom provider's is its pool's (capacity-provider.ts). */
 export const marketOf = (provider: CapacityProviderName): Market => FARGATE_PROVIDERS[provider];
 
 /** The provider a task that names none runs under: the operator's market decides. */
 export const providerForMarket = (market: Market): CapacityProviderName => (market === 'spot' ? 'FARGATE_SPOT' : 'FARGATE');
 
 export interface CapacityProviderStrategyItem {
-  capacityProvider: CapacityProviderName;
+  /** FARGATE, FARGATE_SPOT or a custom provider associated with the cluster. */
+  capacityProvider: string;
   base: number;
   weight: number;
 }
@@ -68,7 +70,8 @@ export function validateStrategy(
   if (items.length === 0) return [];
   const seen = new Set<string>();
   for (const { capacityProvider } of items) {
-    if (!isCapacityProviderName(capacityProvider)) throw new InvalidParameterException(NOT_ASSOCIATED);
+    // Which providers exist is the cluster's to say (requireAssociated); a name no provider can have is refused here.
+    if (!/^[a-zA-Z0-9_-]{1,255}$/.test(capacityProvider)) throw new InvalidParameterException(NOT_ASSOCIATED);
     if (seen.has(capacityProvider)) {
       throw new InvalidParameterException(`The specified capacity provider strategy cannot contain duplicate capacity providers: ${capacityProvider}.`);
     }
@@ -85,7 +88,7 @@ export function validateStrategy(
       : 'There are no capacity providers with a weight value greater than zero defined in the capacity provider strategy. '
         + 'At least one capacity provider must have a weight value greater than zero specified.');
   }
-  return items.map((i) => ({ capacityProvider: i.capacityProvider as CapacityProviderName, base: i.base, weight: i.weight }));
+  return items.map((i) => ({ capacityProvider: i.capacityProvider, base: i.base, weight: i.weight }));
 }
 
 /** A strategy may name only providers associated with its cluster. */
@@ -94,14 +97,27 @@ export function requireAssociated(strategy: CapacityProviderStrategy, associated
 }
 
 /**
- * The placement rule a provider implies: its tasks run only on hosts of its market. A host that
- * records no market (one that joined on its own) counts as on-demand, as the capacity manager
- * counts it.
+ * What a task of this provider asks of the capacity manager: hosts of a Fargate provider's
+ * market, or hosts of a custom provider's pool (whose market the pool's description gives).
  */
-export function marketConstraint(provider: CapacityProviderName): { type: 'memberOf'; expression: string } {
+export const demandOf = (provider: string): { market: Market } | { capacityProvider: string } =>
+  (isCapacityProviderName(provider) ? { market: marketOf(provider) } : { capacityProvider: provider });
+
+/** The host attribute that names the pool (custom capacity provider) a host was launched for. */
+export const POOL_ATTRIBUTE = 'berth.capacity-provider';
+
+/**
+ * The placement rule a provider implies. A Fargate provider's tasks run only on hosts of its
+ * market that belong to no pool; a host that records no market (one that joined on its own)
+ * counts as on-demand, as the capacity manager counts it. A custom provider's tasks run only on
+ * its pool's hosts.
+ */
+export function providerConstraint(provider: string): { type: 'memberOf'; expression: string } {
+  if (!isCapacityProviderName(provider)) return { type: 'memberOf', expression: `attribute:${POOL_ATTRIBUTE} == ${provider}` };
+  const noPool = `attribute:${POOL_ATTRIBUTE} !exists`;
   return marketOf(provider) === 'spot'
-    ? { type: 'memberOf', expression: 'attribute:berth.market == spot' }
-    : { type: 'memberOf', expression: 'attribute:berth.market != spot' };
+    ? { type: 'memberOf', expression: `attribute:berth.market == spot and ${noPool}` }
+    : { type: 'memberOf', expression: `attribute:berth.market != spot and ${noPool}` };
 }
 
 export const LAUNCH_TYPE_AND_STRATEGY =
@@ -117,12 +133,17 @@ export function refuseLaunchTypeWithStrategy(launchType: unknown, strategy: Capa
 /** How many tasks each provider runs now (a service's live tasks; none for a RunTask). */
 export type ProviderCounts = Partial<Record<string, number>>;
 
+/** Adds each task to its provider's count. */
+export function addProviders(counts: Record<string, number>, tasks: readonly { capacityProviderName?: string }[]): void {
+  for (const t of tasks) if (t.capacityProviderName) counts[t.capacityProviderName] = (counts[t.capacityProviderName] ?? 0) + 1;
+}
+
 /**
  * The provider the next task goes to, as ECS splits: first any provider still short of its base,
  * then the weighted provider furthest behind its share. A provider's share counts only the tasks
  * beyond its base, so the base is never part of the weighted split. Ties go to the earlier item.
  */
-export function nextProvider(strategy: CapacityProviderStrategy, counts: ProviderCounts): CapacityProviderName {
+export function nextProvider(strategy: CapacityProviderStrategy, counts: ProviderCounts): string {
   const count = (p: string) => counts[p] ?? 0;
   const short = strategy.find((i) => count(i.capacityProvider) < i.base);
   if (short) return short.capacityProvider;
@@ -143,9 +164,9 @@ export function nextProvider(strategy: CapacityProviderStrategy, counts: Provide
 }
 
 /** The providers of `n` new tasks, in order, given what already runs. */
-export function splitTasks(strategy: CapacityProviderStrategy, n: number, existing: ProviderCounts = {}): CapacityProviderName[] {
+export function splitTasks(strategy: CapacityProviderStrategy, n: number, existing: ProviderCounts = {}): string[] {
   const counts: Record<string, number> = { ...existing } as Record<string, number>;
-  const out: CapacityProviderName[] = [];
+  const out: string[] = [];
   for (let k = 0; k < n; k += 1) {
     const p = nextProvider(strategy, counts);
     counts[p] = (counts[p] ?? 0) + 1;

@@ -62,6 +62,14 @@ export class ServiceNotActiveException extends EcsError {
 }
 
 /** RunTask's clientToken reused with other parameters. */
+/** PutClusterCapacityProviders removing a provider a service's strategy still names. */
+export class ResourceInUseException extends EcsError {
+  constructor(message = 'The specified capacity provider is in use and cannot be removed.') {
+    super(message);
+    this.name = 'ResourceInUseException';
+  }
+}
+
 export class ConflictException extends EcsError {
   constructor(message: string) {
     super(message);

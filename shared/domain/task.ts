@@ -1,4 +1,3 @@
-import type { CapacityProviderName } from './capacity-strategy';
 import type { Tag } from './fields';
 import type { NetworkBinding } from './ports';
 import type { TaskNetwork } from './task-network';
@@ -118,7 +117,7 @@ export interface Task {
   group?: string;
   launchType: 'FARGATE' | 'EC2';
   /** The provider a capacity provider strategy gave it; absent for a task run by launchType. */
-  capacityProviderName?: CapacityProviderName;
+  capacityProviderName?: string;
   placementStrategy: PlacementStrategyType;
   /** ECS's placementStrategy list (binpack, spread, random with their fields), when RunTask had one. */
   placementStrategies?: { type: PlacementStrategyType | 'random'; field?: string }[];

@@ -1,10 +1,12 @@
 import type { Berth } from '../context';
 import { DEFAULT_CLUSTER, clusterArn, clusterName } from '../domain/arns';
 import { mergeClusterSettings, readClusterConfiguration, readClusterSettings, readServiceConnectDefaults } from '../domain/cluster-settings';
-import { ClusterContainsServicesException, ClusterContainsTasksException, ClusterNotFoundException, InvalidParameterException } from '../domain/errors';
 import {
-  type CapacityProviderName, isCapacityProviderName, readCapacityProviderStrategy, requireAssociated,
-} from '../domain/capacity-strategy';
+  ClientException, ClusterContainsServicesException, ClusterContainsTasksException, ClusterNotFoundException, InvalidParameterException,
+  ResourceInUseException,
+} from '../domain/errors';
+import { isProviderName } from '../domain/capacity-provider';
+import { isCapacityProviderName, readCapacityProviderStrategy, requireAssociated } from '../domain/capacity-strategy';
 import { type Json, oneOf, optString, optStringList, readTags, reqString } from '../domain/fields';
 import { associatedProviders } from '../store/cluster-store';
 import { isPendingStatus } from '../domain/task';
@@ -46,15 +48,19 @@ const describe = async (b: Berth, c: ClusterRecord, include: ReadonlySet<Cluster
 
 /**
  * A cluster's providers and default strategy, as CreateCluster and PutClusterCapacityProviders
- * take them: known providers, and a default that names only providers of the list.
+ * take them: known providers (FARGATE, FARGATE_SPOT, or custom ones created for this cluster),
+ * and a default that names only providers of the list.
  */
-function readClusterProviders(body: Json, required: boolean) {
-  const listed = optStringList(body, 'capacityProviders', 'capacityProviders', 6);
+async function readClusterProviders(b: Berth, body: Json, cluster: string | undefined) {
+  const required = cluster !== undefined;
+  const listed = optStringList(body, 'capacityProviders', 'capacityProviders', 20);
   if (required && listed === undefined) throw new InvalidParameterException('capacityProviders is required.');
   for (const p of listed ?? []) {
-    if (!isCapacityProviderName(p)) throw new InvalidParameterException(`The specified capacity provider '${p}' does not exist.`);
+    if (isCapacityProviderName(p)) continue;
+    const custom = cluster === undefined || !isProviderName(p) ? undefined : await b.store.capacityProviders.get(p);
+    if (custom?.cluster !== cluster) throw new InvalidParameterException(`The specified capacity provider '${p}' does not exist.`);
   }
-  const capacityProviders = listed === undefined ? undefined : [...new Set(listed)] as CapacityProviderName[];
+  const capacityProviders = listed === undefined ? undefined : [...new Set(listed)];
   const strategy = readCapacityProviderStrategy(body, 'defaultCapacityProviderStrategy', 'default');
   if (required && strategy === undefined) throw new InvalidParameterException('defaultCapacityProviderStrategy is required.');
   if (strategy) requireAssociated(strategy, capacityProviders ?? associatedProviders({}));
@@ -66,7 +72,7 @@ export const CreateCluster: Operation = async (b, body) => {
   const tags = readTags(body) ?? [];
   const configuration = readClusterConfiguration(body);
   readServiceConnectDefaults(body);
-  const providers = readClusterProviders(body, false);
+  const providers = await readClusterProviders(b, body, undefined);
   // A cluster created without settings takes the account's containerInsights, as in ECS.
   const settings = readClusterSettings(body)
     ?? [{ name: 'containerInsights' as const, value: (await effectiveAccountSetting(b, 'containerInsights')).value }];
@@ -100,10 +106,21 @@ export const UpdateClusterSettings: Operation = async (b, body) => {
   return updateCluster(b, ref, { settings });
 };
 
-/** Replaces the cluster's providers and default strategy, both at once, as ECS does. */
+/**
+ * Replaces the cluster's providers and default strategy, both at once, as ECS does. A provider
+ * that a service's strategy still names cannot leave the cluster (ECS's ResourceInUseException).
+ */
 export const PutClusterCapacityProviders: Operation = async (b, body) => {
   const ref = reqString(body, 'cluster');
-  const { capacityProviders, defaultCapacityProviderStrategy } = readClusterProviders(body, true);
+  const name = clusterName(ref);
+  const { capacityProviders, defaultCapacityProviderStrategy } = await readClusterProviders(b, body, name);
+  const existing = await b.store.clusters.get(name);
+  if (!existing || existing.status !== 'ACTIVE') throw new ClusterNotFoundException(name);
+  const removed = new Set(associatedProviders(existing).filter((p) => !(capacityProviders ?? []).includes(p)));
+  const services = removed.size === 0 ? [] : await b.store.services.list(name);
+  if (services.some((s) => s.status === 'ACTIVE' && (s.capacityProviderStrategy ?? []).some((i) => removed.has(i.capacityProvider)))) {
+    throw new ResourceInUseException();
+  }
   return updateCluster(b, ref, { capacityProviders: capacityProviders ?? [], defaultCapacityProviderStrategy: defaultCapacityProviderStrategy ?? [] });
 };
 
@@ -132,6 +149,9 @@ export const DeleteCluster: Operation = async (b, body) => {
   const name = clusterName(reqString(body, 'cluster'));
   const c = await b.store.clusters.get(name);
   if (!c || c.status !== 'ACTIVE') throw new ClusterNotFoundException(name);
+  if ((await b.store.capacityProviders.list()).some((p) => p.cluster === name)) {
+    throw new ClientException('The Cluster cannot be deleted while Cluster Scoped Capacity Providers are attached to the cluster.');
+  }
   if ((await b.store.services.list(name)).some((s) => s.status !== 'INACTIVE')) throw new ClusterContainsServicesException(name);
   const live = (await b.store.tasks.list(name)).some((t) => t.lastStatus !== 'STOPPED');
   if (live) throw new ClusterContainsTasksException(name);

@@ -1,4 +1,5 @@
 import * as accountSettings from './account-settings';
+import * as capacityProviders from './capacity-providers';
 import * as clusters from './clusters';
 import * as containerInstances from './container-instances';
 import type { Operation } from '../aws-protocol/operation';
@@ -14,6 +15,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = Object.freeze({
   ...tasks,
   ...services,
   ...tags,
+  ...capacityProviders,
   ListContainerInstances: containerInstances.ListContainerInstances,
   DescribeContainerInstances: containerInstances.DescribeContainerInstances,
   UpdateContainerInstancesState: containerInstances.UpdateContainerInstancesState,

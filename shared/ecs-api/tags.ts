@@ -28,6 +28,11 @@ async function tagsOf(b: Berth, ref: ResourceRef): Promise<{ tags: Tag[]; save: 
       if (!s || s.status === 'INACTIVE') throw new ResourceNotFoundException('The specified service does not exist.');
       return { tags: s.tags, save: (tags) => b.store.services.mutate(ref, (current) => ({ ...current, tags })) };
     }
+    case 'capacity-provider': {
+      const p = await b.store.capacityProviders.get(ref.name);
+      if (!p) throw new ResourceNotFoundException('The specified capacity provider does not exist.');
+      return { tags: p.tags, save: (tags) => b.store.capacityProviders.setTags(ref.name, tags) };
+    }
   }
 }
 

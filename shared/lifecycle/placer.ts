@@ -2,7 +2,7 @@ import { ConcurrentUpdateError } from '../domain/errors';
 import {
   type CompiledPlacement, type Demand, type HostView, type Placement, type Plan, candidates, compilePlacement, planBatch, planOn,
 } from '../scheduler/placement';
-import { marketConstraint } from '../domain/capacity-strategy';
+import { providerConstraint } from '../domain/capacity-strategy';
 import type { Task } from '../domain/task';
 import type { HostStore } from '../store';
 
@@ -17,8 +17,8 @@ export function placementOf(
   const constraints = task.placementConstraints ?? [];
   return {
     strategies: task.placementStrategies?.length ? task.placementStrategies : [{ type: task.placementStrategy }],
-    // A task of a capacity provider runs only on hosts of that provider's market.
-    constraints: task.capacityProviderName ? [...constraints, marketConstraint(task.capacityProviderName)] : constraints,
+    // A task of a capacity provider runs only on hosts of that provider's market, or of its pool.
+    constraints: task.capacityProviderName ? [...constraints, providerConstraint(task.capacityProviderName)] : constraints,
     group: task.group,
   };
 }

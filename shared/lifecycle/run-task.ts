@@ -3,7 +3,7 @@ import type { Berth } from '../context';
 import { DEFAULT_CLUSTER, parseTaskDefinitionRef, taskDefinitionArn } from '../domain/arns';
 import { ClientException, ClusterNotFoundException, ConflictException, InvalidParameterException } from '../domain/errors';
 import {
-  type CapacityProviderName, type CapacityProviderStrategyItem, type ProviderCounts, requireAssociated, splitTasks,
+  type CapacityProviderStrategyItem, type ProviderCounts, requireAssociated, splitTasks,
 } from '../domain/capacity-strategy';
 import type { Tag } from '../domain/fields';
 import { parseCpu, parseMemory } from '../domain/sizes';
@@ -95,7 +95,7 @@ function requestHash(req: RunTaskRequest): string {
  *  RunTask after a crash (or a concurrent duplicate) writes the very same records. */
 function buildTask(
   b: Berth, req: RunTaskRequest, def: TaskDefinitionRecord, taskId: string, createdAt: number, size: { cpu: number; memory: number },
-  capacityProviderName: CapacityProviderName | undefined,
+  capacityProviderName: string | undefined,
 ): Task {
   const byName = new Map(req.overrides.containerOverrides.map((o) => [o.name, o]));
   return {

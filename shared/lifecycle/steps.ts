@@ -1,6 +1,7 @@
 import { settleTaskCallback } from '../batch/task-callbacks';
 import { marketOf } from '../domain/capacity-strategy';
 import { recordTaskUsage } from '../billing/meter';
+import { demandOf } from '../domain/capacity-strategy';
 import type { Berth } from '../context';
 import { ServerException } from '../domain/errors';
 import type { StopCode } from '../domain/task';
@@ -93,7 +94,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
           if (task.targetHostId === undefined) {
             await b.store.demand.record({
               taskId: task.taskId, cluster: task.cluster, cpu: task.cpu, memory: task.memory, since: b.now(),
-              ...(task.capacityProviderName ? { market: marketOf(task.capacityProviderName) } : {}),
+              ...(task.capacityProviderName ? demandOf(task.capacityProviderName) : {}),
             });
             b.capacity.trigger();
           }

@@ -1,3 +1,5 @@
+import { POOL_ATTRIBUTE } from '../domain/capacity-strategy';
+
 /**
  * The ECS attributes of a host, from what its item records: what DescribeContainerInstances
  * shows and what a memberOf expression or a spread by attribute judges. One function for both,
@@ -7,6 +9,8 @@ export interface HostIdentity {
   readonly instanceType?: string;
   readonly availabilityZone?: string;
   readonly market?: string;
+  /** The pool (custom capacity provider) it was launched for. */
+  readonly capacityProvider?: string;
 }
 
 /** Graviton families carry a `g` after the generation digit: c6g, m7gd, t4g (but not g5, a GPU family). */
@@ -25,5 +29,6 @@ export function hostAttributes(h: HostIdentity): Record<string, string> {
   }
   if (h.availabilityZone) a['ecs.availability-zone'] = h.availabilityZone;
   if (h.market) a['berth.market'] = h.market;
+  if (h.capacityProvider) a[POOL_ATTRIBUTE] = h.capacityProvider;
   return a;
 }

@@ -1,3 +1,4 @@
+import { addProviders } from '../domain/capacity-strategy';
 import { createHash } from 'node:crypto';
 import type { Berth } from '../context';
 import type { Tag } from '../domain/fields';
@@ -118,9 +119,6 @@ function liveProviderCounts(tasks: readonly TaskRecord[]): Record<string, number
   return counts;
 }
 
-function addProviders(counts: Record<string, number>, tasks: readonly Pick<TaskRecord, 'capacityProviderName'>[]): void {
-  for (const t of tasks) if (t.capacityProviderName) counts[t.capacityProviderName] = (counts[t.capacityProviderName] ?? 0) + 1;
-}
 
 /** Carries out one plan's starts; the service gets the "has started" event, or ECS's launch error. */
 async function applyStarts(

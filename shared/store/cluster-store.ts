@@ -1,7 +1,5 @@
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import {
-  CAPACITY_PROVIDER_NAMES, type CapacityProviderName, type CapacityProviderStrategyItem,
-} from '../domain/capacity-strategy';
+import { CAPACITY_PROVIDER_NAMES, type CapacityProviderStrategyItem } from '../domain/capacity-strategy';
 import type { ClusterConfiguration, ClusterSetting } from '../domain/cluster-settings';
 import type { Tag } from '../domain/fields';
 import { dropUndefined } from '../domain/task-definition';
@@ -17,15 +15,18 @@ export interface ClusterRecord {
   /** Absent on clusters an older Berth made: containerInsights disabled. */
   settings?: ClusterSetting[];
   configuration?: ClusterConfiguration;
-  /** PutClusterCapacityProviders' list; absent means both Fargate providers, as ECS clusters show. */
-  capacityProviders?: CapacityProviderName[];
+  /**
+   * PutClusterCapacityProviders' list, with the custom providers created for the cluster; absent
+   * means both Fargate providers, as ECS clusters show.
+   */
+  capacityProviders?: string[];
   defaultCapacityProviderStrategy?: CapacityProviderStrategyItem[];
 }
 
 /** What CreateCluster sets besides the name and tags. */
 export type ClusterOptions = Pick<ClusterRecord, 'settings' | 'configuration' | 'capacityProviders' | 'defaultCapacityProviderStrategy'>;
 
-export const associatedProviders = (c: Pick<ClusterRecord, 'capacityProviders'>): CapacityProviderName[] =>
+export const associatedProviders = (c: Pick<ClusterRecord, 'capacityProviders'>): string[] =>
   c.capacityProviders ?? [...CAPACITY_PROVIDER_NAMES];
 
 export class ClusterStore {

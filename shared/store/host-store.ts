@@ -29,6 +29,8 @@ export interface HostRecord extends HostView {
   /** The EC2 instance it runs on, recorded at launch. */
   instanceId?: string;
   market?: Market;
+  /** The custom capacity provider (pool) it was launched for: only that provider's tasks run on it. */
+  capacityProvider?: string;
   launchedAt?: number;
   registeredAt?: number;
   /** When it was terminated or written off: the end of its bill. */
@@ -46,6 +48,7 @@ export interface LaunchRecord {
   hostId: string;
   instanceType: string;
   market: Market;
+  capacityProvider?: string;
   cpu: number;
   memory: number;
   /** SHA-256 of the one-time token the launch gave the host's agent; consumed at registration. */
@@ -101,7 +104,7 @@ export interface HostRegistration {
   memory: number;
 }
 
-const VIEW_PROJECTION = 'hostId, #s, cpu, #m, reservedCpu, reservedMemory, taskCount, reservedPorts, groupTasks, instanceType, availabilityZone, market';
+const VIEW_PROJECTION = 'hostId, #s, cpu, #m, reservedCpu, reservedMemory, taskCount, reservedPorts, groupTasks, instanceType, availabilityZone, market, capacityProvider';
 const VIEW_NAMES = { '#s': 'status', '#m': 'memory' };
 
 /** Field by field, so every view has one shape (the scheduler's hot loop runs faster on one). */

@@ -4,6 +4,7 @@ import { LocalKeySealer } from '../cloud/local/local-key-sealer';
 import { AccessKeyStore } from './access-key-store';
 import { AccountSettingStore } from './account-setting-store';
 import { AutoscalingStore } from './autoscaling-store';
+import { CapacityProviderStore } from './capacity-provider-store';
 import { ClientTokenStore } from './client-token-store';
 import { ClusterStore } from './cluster-store';
 import { DemandStore } from './demand-store';
@@ -29,6 +30,7 @@ export interface Store {
   schedules: ScheduleStore;
   autoscaling: AutoscalingStore;
   usage: UsageStore;
+  capacityProviders: CapacityProviderStore;
 }
 
 export interface StoreOptions {
@@ -53,13 +55,18 @@ export function createStore(db: DynamoDBDocumentClient, tables: TableNames, opti
     schedules: new ScheduleStore(db, tables.schedules, tables.scheduleGroups),
     autoscaling: new AutoscalingStore(db, tables.autoscaling),
     usage: new UsageStore(db, tables.usage),
+    capacityProviders: new CapacityProviderStore(db, tables.capacityProviders),
   };
 }
 
-export { AccountSettingStore, AutoscalingStore, ScheduleStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, ServiceStore, TaskDefinitionStore, TaskStore, UsageStore };
+export {
+  AccountSettingStore, AutoscalingStore, CapacityProviderStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, ScheduleStore,
+  ServiceStore, TaskDefinitionStore, TaskStore, UsageStore,
+};
 export type { ServiceKey, ServiceRecord } from './service-store';
 export type { ClientTokenRecord } from './client-token-store';
 export type { ClusterOptions, ClusterRecord } from './cluster-store';
+export type { CapacityProviderRecord } from './capacity-provider-store';
 export type { HostRecord, HostRegistration, LaunchRecord, RegistrationProof, Reservation, Reserved } from './host-store';
 export { HostNotLaunchedException } from './host-store';
 export { CLIENT_TOKEN_TTL_MS } from './client-token-store';

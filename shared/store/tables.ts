@@ -16,6 +16,7 @@ export const TABLES = {
   scheduleGroups: { suffix: 'schedule-groups', hashKey: 'name', rangeKey: undefined },
   autoscaling: { suffix: 'autoscaling', hashKey: 'resourceId', rangeKey: 'item' },
   usage: { suffix: 'usage', hashKey: 'cluster', rangeKey: 'taskId' },
+  capacityProviders: { suffix: 'capacity-providers', hashKey: 'name', rangeKey: undefined },
 } as const satisfies Record<string, TableSchema>;
 
 export interface TableSchema {

@@ -1,5 +1,9 @@
-import { RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import {
+  CreateCapacityProviderCommand, DeleteCapacityProviderCommand, DescribeCapacityProvidersCommand, RegisterTaskDefinitionCommand, RunTaskCommand,
+  StopTaskCommand,
+} from '@aws-sdk/client-ecs';
 import { isLiveHost } from '../../shared/scheduler/placement';
+import { serviceGroup } from '../../shared/services/apply';
 import { awsEcs } from '../support/aws-cli';
 import { expectConforms } from '../support/ecs-model';
 import { eventually } from '../support/harness';
@@ -65,6 +69,113 @@ describe('Capacity', () => {
       expect(t.stoppedReason).toMatch(/no instance type/);
       expect((await live(m)).length).toBe(1);
     }, 60_000);
+
+    // The shared local mode's fleet is two on-demand hosts and no room to launch: these two need
+    // the capacity manager to launch spot hosts and a pool's hosts, so they run on this fleet.
+    const LOOP = ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 0.2; done"];
+    const register = (family: string) => m.ecs.send(new RegisterTaskDefinitionCommand({
+      family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
+      containerDefinitions: [{ name: 'app', image: 'localhost/busybox:latest', essential: true, stopTimeout: 2, command: LOOP }],
+    }));
+    const hostOf = async (taskId: string, cluster = 'default') => {
+      const t = (await m.local.berth.store.tasks.get({ cluster, taskId }))!;
+      return { task: t, host: (await m.local.berth.store.hosts.get(t.hostId!))! };
+    };
+
+    it('a 6-task service split FARGATE base=1 weight=1 / FARGATE_SPOT weight=2 runs each task in its market; a spot interruption replaces only the spot tasks', async () => {
+      // Prepare
+      await register('spot-split');
+      const created = await awsEcs(m.local.url, [
+        'create-service', '--service-name', 'spot-split', '--task-definition', 'spot-split', '--desired-count', '6',
+        '--capacity-provider-strategy', 'capacityProvider=FARGATE,base=1,weight=1', 'capacityProvider=FARGATE_SPOT,weight=2',
+      ]);
+      expect(created.code).toBe(0);
+      const running = () => eventually(async () => {
+        const tasks = (await m.local.berth.store.tasks.listByGroup('default', serviceGroup('spot-split')))
+          .filter((t) => t.desiredStatus === 'RUNNING');
+        return tasks.length === 6 && tasks.every((t) => t.lastStatus === 'RUNNING') ? tasks : undefined;
+      }, 90_000, 'six RUNNING tasks of the service');
+      const marketsOf = async (tasks: { taskId: string }[]) => Promise.all(tasks.map(async (t) => {
+        const { task, host } = await hostOf(t.taskId);
+        return { taskId: t.taskId, provider: task.capacityProviderName!, hostId: host.hostId, market: host.market ?? 'on-demand' };
+      }));
+
+      // Act 1: one FARGATE task for the base; the other five split 1:2 (two and three).
+      const first = await marketsOf(await running());
+
+      // Assess 1
+      const count = (xs: { provider: string }[], p: string) => xs.filter((x) => x.provider === p).length;
+      expect([count(first, 'FARGATE'), count(first, 'FARGATE_SPOT')]).toEqual([3, 3]);
+      for (const t of first) expect(t.market).toBe(t.provider === 'FARGATE_SPOT' ? 'spot' : 'on-demand');
+      const described = await awsEcs(m.local.url, ['describe-tasks', '--tasks', ...first.map((t) => t.taskId)]);
+      expect(described.json.tasks.map((t: { capacityProviderName: string }) => t.capacityProviderName).sort())
+        .toEqual(['FARGATE', 'FARGATE', 'FARGATE', 'FARGATE_SPOT', 'FARGATE_SPOT', 'FARGATE_SPOT']);
+
+      // Act 2: EC2's interruption warning for every spot host.
+      const spotHosts = [...new Set(first.filter((t) => t.market === 'spot').map((t) => t.hostId))];
+      for (const hostId of spotHosts) {
+        const res = await signedFetch(`${m.local.url}/operator`, {
+          target: 'BerthOperator.SendSpotInterruption', body: JSON.stringify({ hostId }), credentials: m.local.credentials,
+        });
+        expect(res.status).toBe(200);
+      }
+      const interrupted = new Set(first.filter((t) => t.market === 'spot').map((t) => t.taskId));
+      const second = await marketsOf(await eventually(async () => {
+        const tasks = await running();
+        return tasks.some((t) => interrupted.has(t.taskId)) ? undefined : tasks;
+      }, 90_000, 'the spot tasks replaced'));
+
+      // Assess 2: the FARGATE tasks untouched, three new spot tasks on new spot hosts.
+      const onDemand = first.filter((t) => t.provider === 'FARGATE').map((t) => t.taskId).sort();
+      expect(second.filter((t) => t.provider === 'FARGATE').map((t) => t.taskId).sort()).toEqual(onDemand);
+      const replacements = second.filter((t) => t.provider === 'FARGATE_SPOT');
+      expect(replacements).toHaveLength(3);
+      for (const t of replacements) {
+        expect(t.market).toBe('spot');
+        expect(spotHosts).not.toContain(t.hostId);
+      }
+      for (const taskId of interrupted) {
+        expect((await m.local.berth.store.tasks.get({ cluster: 'default', taskId }))!.stopCode).toBe('SpotInterruption');
+      }
+      await awsEcs(m.local.url, ['delete-service', '--service', 'spot-split', '--force']);
+      await eventually(async () => (await m.local.berth.store.tasks.listByGroup('default', serviceGroup('spot-split')))
+        .every((t) => t.lastStatus === 'STOPPED'), 60_000, 'the service\'s tasks stopped');
+    }, 240_000);
+
+    it('runs the tasks of a custom capacity provider only on hosts launched for its pool (@aws-sdk/client-ecs)', async () => {
+      // Prepare
+      await register('pooled');
+      await m.ecs.send(new CreateCapacityProviderCommand({
+        name: 'm6i-pool', cluster: 'default',
+        managedInstancesProvider: {
+          infrastructureRoleArn: 'arn:aws:iam::000000000000:role/ecsInfrastructureRole',
+          instanceLaunchTemplate: {
+            ec2InstanceProfileArn: 'arn:aws:iam::000000000000:instance-profile/ecsInstanceRole',
+            networkConfiguration: { subnets: ['subnet-1'] },
+            instanceRequirements: { vCpuCount: { min: 2, max: 2 }, memoryMiB: { min: 8192, max: 8192 }, allowedInstanceTypes: ['m6i.*'] },
+          },
+        },
+      }));
+      const shown = await m.ecs.send(new DescribeCapacityProvidersCommand({ capacityProviders: ['m6i-pool'] }));
+      expect(shown.capacityProviders![0].managedInstancesProvider!.instanceLaunchTemplate!.capacityOptionType).toBe('ON_DEMAND');
+
+      // Act
+      const run = await m.ecs.send(new RunTaskCommand({
+        taskDefinition: 'pooled', count: 2, capacityProviderStrategy: [{ capacityProvider: 'm6i-pool', weight: 1 }],
+      }));
+      const arns = run.tasks!.map((t) => t.taskArn!);
+      await Promise.all(arns.map((a) => untilStatus(m.ecs, a, 'RUNNING', 60_000)));
+
+      // Assess: on a host of the pool's only type, launched for it; the warm c6i.large had room but is no pool host.
+      for (const arn of arns) {
+        const { task, host } = await hostOf(taskIdOf(arn));
+        expect(task.capacityProviderName).toBe('m6i-pool');
+        expect(host).toMatchObject({ capacityProvider: 'm6i-pool', instanceType: 'm6i.large', market: 'on-demand' });
+      }
+      await Promise.all(arns.map((a) => m.ecs.send(new StopTaskCommand({ task: a }))));
+      await Promise.all(arns.map((a) => untilStatus(m.ecs, a, 'STOPPED', 30_000)));
+      await m.ecs.send(new DeleteCapacityProviderCommand({ capacityProvider: 'm6i-pool' }));
+    }, 120_000);
   });
 
   describe('healing', () => {

@@ -4,7 +4,10 @@
  * model accepts or an ECS-shaped 4xx, none a 5xx or a hang; and afterwards the store may hold
  * only what the fuzzer's 200s account for.
  */
-import { CreateClusterCommand, CreateServiceCommand, DescribeTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import {
+  CreateCapacityProviderCommand, type CreateCapacityProviderCommandInput, CreateClusterCommand, CreateServiceCommand, DescribeTasksCommand,
+  RegisterTaskDefinitionCommand, RunTaskCommand,
+} from '@aws-sdk/client-ecs';
 import fc from 'fast-check';
 import { OPERATIONS, TARGET_PREFIX } from '../../shared/ecs-api/operations';
 import { registerHost } from '../../shared/lifecycle/reports';
@@ -42,7 +45,7 @@ const OPERATION_NAMES = Object.keys(OPERATIONS).sort();
  * The operations that take away what the valid requests refer to go last, so that a fuzzed
  * DeleteCluster of `fuzz` cannot turn every later RunTask into ClusterNotFoundException.
  */
-const DESTRUCTIVE = ['StopTask', 'UpdateContainerInstancesState', 'DeleteService', 'DeregisterTaskDefinition', 'DeleteTaskDefinitions', 'DeleteCluster'];
+const DESTRUCTIVE = ['DeleteCapacityProvider', 'StopTask', 'UpdateContainerInstancesState', 'DeleteService', 'DeregisterTaskDefinition', 'DeleteTaskDefinitions', 'DeleteCluster'];
 const FUZZ_ORDER = [...OPERATION_NAMES.filter((o) => !DESTRUCTIVE.includes(o)), ...DESTRUCTIVE.filter((o) => OPERATION_NAMES.includes(o))];
 
 // ---------------------------------------------------------------------------------------------
@@ -521,8 +524,31 @@ function validRequests(f: Fixture): Record<string, object> {
     PutAccountSettingDefault: { name: 'fargateTaskRetirementWaitPeriod', value: '14' },
     ListAccountSettings: { name: 'awsvpcTrunking', value: 'enabled', principalArn: FUZZ_PRINCIPAL, effectiveSettings: true, maxResults: 5 },
     DeleteAccountSetting: { name: 'awsvpcTrunking', principalArn: FUZZ_PRINCIPAL },
+    CreateCapacityProvider: { ...FUZZ_POOL, name: 'fuzz-new-pool', tags: [{ key: 'team', value: 'fuzz' }] },
+    DescribeCapacityProviders: { capacityProviders: ['fuzz-pool', 'FARGATE', 'nope'], include: ['TAGS'], maxResults: 5 },
+    UpdateCapacityProvider: {
+      name: 'fuzz-pool', cluster: 'fuzz',
+      managedInstancesProvider: { ...FUZZ_POOL.managedInstancesProvider, instanceLaunchTemplate: { instanceRequirements: { vCpuCount: { min: 2 }, memoryMiB: { min: 4096 } } } },
+    },
+    // Its own provider: a fuzzed deletion must not take fuzz-pool away from UpdateCapacityProvider.
+    DeleteCapacityProvider: { capacityProvider: 'fuzz-pool-doomed', cluster: 'fuzz' },
   };
 }
+
+/** A pool of the fleet, as CreateCapacityProvider takes one. */
+const FUZZ_POOL = {
+  cluster: 'fuzz',
+  managedInstancesProvider: {
+    infrastructureRoleArn: 'arn:aws:iam::000000000000:role/ecsInfrastructureRole',
+    propagateTags: 'CAPACITY_PROVIDER',
+    instanceLaunchTemplate: {
+      ec2InstanceProfileArn: 'arn:aws:iam::000000000000:instance-profile/ecsInstanceRole',
+      networkConfiguration: { subnets: ['subnet-1'], securityGroups: ['sg-1'] },
+      capacityOptionType: 'SPOT',
+      instanceRequirements: { vCpuCount: { min: 2, max: 4 }, memoryMiB: { min: 4096 }, allowedInstanceTypes: ['c6i.*', 'm6i.large'] },
+    },
+  },
+};
 
 const fargateDefinition = (family: string) => ({
   family,
@@ -574,7 +600,7 @@ const definitionOfArn = (arn: unknown) => (typeof arn === 'string' ? /:task-defi
 function accountedFor(exchanges: Sent[]): Record<string, Set<string>> {
   const may: Record<string, Set<string>> = {
     clusters: new Set(), taskDefinitions: new Set(), tasks: new Set(), hosts: new Set(), clientTokens: new Set(), demand: new Set(),
-    services: new Set(), accountSettings: new Set(),
+    services: new Set(), accountSettings: new Set(), capacityProviders: new Set(),
   };
   for (const x of exchanges) {
     if (x.status !== 200 || !isPlainObject(x.response)) continue;
@@ -620,8 +646,17 @@ function accountedFor(exchanges: Sent[]): Record<string, Set<string>> {
         if (cluster) may.clusters.add(cluster);
         if (def) may.taskDefinitions.add(`${def[1]}:${Number(def[2])}`);
         if (task) may.tasks.add(`${task[1]}:${task[2]}`);
+        const provider = typeof req.resourceArn === 'string' ? /:capacity-provider\/([^/]+)$/.exec(req.resourceArn) : null;
+        if (provider) may.capacityProviders.add(provider[1]);
         break;
       }
+      case 'CreateCapacityProvider':
+      case 'UpdateCapacityProvider':
+      case 'DeleteCapacityProvider':
+        may.capacityProviders.add(res.capacityProvider?.name);
+        // A provider joins and leaves its cluster's list.
+        if (x.operation !== 'UpdateCapacityProvider') may.clusters.add(res.capacityProvider?.cluster);
+        break;
       case 'CreateService':
       case 'UpdateService':
       case 'DeleteService': {
@@ -667,6 +702,9 @@ describe('ECS API under fuzzing', () => {
     await h.ecs.send(new CreateClusterCommand({ clusterName: 'fuzz-doomed' }));
     await h.ecs.send(new RegisterTaskDefinitionCommand(fargateDefinition('fuzz-base')));
     await h.ecs.send(new RegisterTaskDefinitionCommand(fargateDefinition('fuzz-dereg')));
+    for (const name of ['fuzz-pool', 'fuzz-pool-doomed']) {
+      await h.ecs.send(new CreateCapacityProviderCommand({ ...FUZZ_POOL, name } as CreateCapacityProviderCommandInput));
+    }
     // Too small for any task: placements fail fast and leave no reservations behind.
     await registerHost(h.berth, { hostId: 'fuzz-host', cpu: 1, memory: 6 });
     for (const serviceName of ['fuzz-svc', 'fuzz-svc-doomed']) {
@@ -839,8 +877,8 @@ describe('ECS API under fuzzing', () => {
     const may = accountedFor(sent);
     const unaccounted = changesBetween(before, after)
       .filter((c) => !(c.table === 'demand' && c.kind === 'removed'))
-      // Only DeleteAccountSetting removes an item; a removal anywhere else is never accounted for.
-      .filter((c) => (c.kind === 'removed' && c.table !== 'accountSettings') || !may[c.table]?.has(c.key));
+      // Only DeleteAccountSetting and DeleteCapacityProvider remove an item; a removal anywhere else is never accounted for.
+      .filter((c) => (c.kind === 'removed' && c.table !== 'accountSettings' && c.table !== 'capacityProviders') || !may[c.table]?.has(c.key));
     expect(unaccounted).toEqual([]);
     // What the fuzzer created stays within reason: no request made more than RunTask's ten tasks.
     expect(after.tasks.length - before.tasks.length).toBeLessThanOrEqual(10 * sent.filter((x) => x.operation === 'RunTask' && x.status === 200).length);

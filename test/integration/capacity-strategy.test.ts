@@ -1,4 +1,6 @@
 import {
+  CreateCapacityProviderCommand, type CreateCapacityProviderCommandInput, DeleteCapacityProviderCommand, DeleteClusterCommand,
+  DeleteServiceCommand, DescribeCapacityProvidersCommand, ListTagsForResourceCommand, TagResourceCommand, UpdateCapacityProviderCommand,
   CreateClusterCommand, CreateServiceCommand, DescribeServicesCommand, UpdateServiceCommand, DescribeClustersCommand, DescribeTasksCommand, PutClusterCapacityProvidersCommand,
   RegisterTaskDefinitionCommand, RunTaskCommand, type RunTaskCommandInput, StopTaskCommand,
 } from '@aws-sdk/client-ecs';
@@ -217,6 +219,159 @@ describe('capacity provider strategies', () => {
       // Scaling in stops the tasks on the provider the strategy no longer names first.
       await h.ecs.send(new UpdateServiceCommand({ cluster: 'svc', service: 'mixed', desiredCount: 6 }));
       expect(await split(6)).toEqual({ FARGATE: 6 });
+    });
+  });
+
+  describe('custom capacity providers', () => {
+    /** A pool of r6i.large hosts, as ECS Managed Instances describes one. */
+    const poolInput = (name: string, extra: Partial<CreateCapacityProviderCommandInput> = {}): CreateCapacityProviderCommandInput => ({
+      name, cluster: 'pools',
+      managedInstancesProvider: {
+        infrastructureRoleArn: 'arn:aws:iam::000000000000:role/ecsInfrastructureRole',
+        instanceLaunchTemplate: {
+          ec2InstanceProfileArn: 'arn:aws:iam::000000000000:instance-profile/ecsInstanceRole',
+          networkConfiguration: { subnets: ['subnet-1'] },
+          capacityOptionType: 'ON_DEMAND',
+          instanceRequirements: { vCpuCount: { min: 2, max: 2 }, memoryMiB: { min: 16384 }, allowedInstanceTypes: ['r6i.large'] },
+        },
+      },
+      ...extra,
+    });
+    const described = async (names?: string[]) =>
+      (await h.ecs.send(new DescribeCapacityProvidersCommand({ cluster: 'pools', ...(names ? { capacityProviders: names } : {}) }))).capacityProviders!.map((p) => p.name);
+    const failed = (p: Promise<unknown>) => p.then(() => undefined, (e: Error) => e);
+
+    beforeAll(async () => {
+      await h.ecs.send(new CreateClusterCommand({ clusterName: 'pools' }));
+      // Larger than the pool's host.
+      await h.ecs.send(new RegisterTaskDefinitionCommand({
+        family: 'cp-pool-big', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '2048', memory: '16384',
+        containerDefinitions: [{ name: 'app', image: 'busybox', stopTimeout: 2 }],
+      }));
+      // The pool's host, as the capacity manager records one it launched for the pool.
+      await h.berth.store.hosts.launching({ hostId: 'cp-pool', instanceType: 'r6i.large', market: 'on-demand', capacityProvider: 'pool-r', cpu: 2048, memory: 15564 }, 0);
+      await h.berth.store.hosts.register({ hostId: 'cp-pool', cpu: 2048, memory: 15564 }, 0, { open: true });
+    });
+
+    it('CreateCapacityProvider makes a pool its cluster may use, and DescribeCapacityProviders pages it with its tags', async () => {
+      // Act
+      const created = await h.ecs.send(new CreateCapacityProviderCommand(poolInput('pool-r', { tags: [{ key: 'team', value: 'ml' }] })));
+
+      // Assess
+      expect(created.capacityProvider).toMatchObject({
+        name: 'pool-r', cluster: 'pools', status: 'ACTIVE', type: 'MANAGED_INSTANCES',
+        capacityProviderArn: 'arn:aws:ecs:us-east-1:000000000000:capacity-provider/pool-r', tags: [{ key: 'team', value: 'ml' }],
+        managedInstancesProvider: { instanceLaunchTemplate: { capacityOptionType: 'ON_DEMAND', instanceRequirements: { allowedInstanceTypes: ['r6i.large'] } } },
+      });
+      const c = (await h.ecs.send(new DescribeClustersCommand({ clusters: ['pools'] }))).clusters![0];
+      expect(c.capacityProviders).toEqual(['FARGATE', 'FARGATE_SPOT', 'pool-r']);
+      const pages: string[][] = [];
+      let nextToken: string | undefined;
+      do {
+        const r = await h.ecs.send(new DescribeCapacityProvidersCommand({ cluster: 'pools', include: ['TAGS'], maxResults: 2, nextToken }));
+        pages.push(r.capacityProviders!.map((p) => p.name!));
+        if (r.capacityProviders!.some((p) => p.name === 'pool-r')) expect(r.capacityProviders!.find((p) => p.name === 'pool-r')!.tags).toEqual([{ key: 'team', value: 'ml' }]);
+        nextToken = r.nextToken;
+      } while (nextToken);
+      expect(pages).toEqual([['FARGATE', 'FARGATE_SPOT'], ['pool-r']]);
+      const byArn = await h.ecs.send(new DescribeCapacityProvidersCommand({ capacityProviders: [created.capacityProvider!.capacityProviderArn!, 'nope'] }));
+      expect(byArn.capacityProviders!.map((p) => [p.name, p.tags])).toEqual([['pool-r', undefined]]);
+      expect(byArn.failures).toEqual([{ arn: 'arn:aws:ecs:us-east-1:000000000000:capacity-provider/nope', reason: 'MISSING' }]);
+      await h.ecs.send(new TagResourceCommand({ resourceArn: created.capacityProvider!.capacityProviderArn!, tags: [{ key: 'tier', value: 'gold' }] }));
+      const tags = await h.ecs.send(new ListTagsForResourceCommand({ resourceArn: created.capacityProvider!.capacityProviderArn! }));
+      expect(tags.tags).toEqual([{ key: 'team', value: 'ml' }, { key: 'tier', value: 'gold' }]);
+    });
+
+    it('runs the tasks of a strategy naming the pool on its hosts only, and asks for pool capacity when they are full', async () => {
+      // Act
+      const r = await h.ecs.send(new RunTaskCommand({
+        cluster: 'pools', taskDefinition: 'cp', count: 3, capacityProviderStrategy: [{ capacityProvider: 'pool-r', weight: 1 }],
+      }));
+      const big = await h.ecs.send(new RunTaskCommand({
+        cluster: 'pools', taskDefinition: 'cp-pool-big', capacityProviderStrategy: [{ capacityProvider: 'pool-r', weight: 1 }],
+      }));
+
+      // Assess
+      expect(r.tasks!.map((t) => t.capacityProviderName)).toEqual(['pool-r', 'pool-r', 'pool-r']);
+      const hosts = await eventually(async () => {
+        const all = await Promise.all(r.tasks!.map((t) => h.berth.store.tasks.get({ cluster: 'pools', taskId: idOf(t.taskArn!) })));
+        return all.every((t) => t?.hostId) ? all.map((t) => t!.hostId) : undefined;
+      });
+      expect(hosts).toEqual(['cp-pool', 'cp-pool', 'cp-pool']);
+      const bigId = idOf(big.tasks![0].taskArn!);
+      const demand = await eventually(async () => (await h.berth.store.demand.list()).find((d) => d.taskId === bigId));
+      expect(demand).toMatchObject({ capacityProvider: 'pool-r' });
+      for (const t of [...r.tasks!, ...big.tasks!]) await h.ecs.send(new StopTaskCommand({ cluster: 'pools', task: t.taskArn! }));
+    });
+
+    it('UpdateCapacityProvider changes the requirements; requirements no type meets change nothing', async () => {
+      const template = { instanceRequirements: { vCpuCount: { min: 2 }, memoryMiB: { min: 16384 }, allowedInstanceTypes: ['r6i.*'] } };
+      const updated = await h.ecs.send(new UpdateCapacityProviderCommand({
+        name: 'pool-r', managedInstancesProvider: { infrastructureRoleArn: 'arn:aws:iam::000000000000:role/ecsInfrastructureRole', instanceLaunchTemplate: template },
+      }));
+      expect(updated.capacityProvider).toMatchObject({ updateStatus: 'UPDATE_COMPLETE', managedInstancesProvider: { instanceLaunchTemplate: { ...template, capacityOptionType: 'ON_DEMAND' } } });
+      const refused = await failed(h.ecs.send(new UpdateCapacityProviderCommand({
+        name: 'pool-r', managedInstancesProvider: { infrastructureRoleArn: 'r', instanceLaunchTemplate: { instanceRequirements: { vCpuCount: { min: 1 }, memoryMiB: { min: 1, max: 2 } } } },
+      })));
+      expect(refused).toMatchObject({ name: 'InvalidParameterException', message: expect.stringMatching(/No instance type/) });
+      const p = (await h.ecs.send(new DescribeCapacityProvidersCommand({ capacityProviders: ['pool-r'] }))).capacityProviders![0];
+      expect(p.managedInstancesProvider!.instanceLaunchTemplate!.instanceRequirements!.allowedInstanceTypes).toEqual(['r6i.*']);
+    });
+
+    it.each([
+      ['an Auto Scaling group', { autoScalingGroupProvider: { autoScalingGroupArn: 'arn:aws:autoscaling:us-east-1:000000000000:autoScalingGroup:x' } }, 'InvalidParameterException', /no Auto Scaling groups/],
+      ['a reserved name', { name: 'fargate-pool' }, 'InvalidParameterException', /cannot be prefixed/],
+      ['a name taken', { name: 'pool-r' }, 'ClientException', /already exists/],
+      ['an unknown cluster', { cluster: 'nowhere' }, 'ClusterNotFoundException', /Cluster not found/],
+      ['no cluster', { cluster: undefined }, 'InvalidParameterException', /cluster is required/],
+      ['requirements no type meets', {
+        managedInstancesProvider: { ...poolInput('x').managedInstancesProvider!, instanceLaunchTemplate: { ...poolInput('x').managedInstancesProvider!.instanceLaunchTemplate!, instanceRequirements: { vCpuCount: { min: 64 }, memoryMiB: { min: 0 } } } },
+      }, 'InvalidParameterException', /No instance type/],
+    ] as [string, Partial<CreateCapacityProviderCommandInput>, string, RegExp][])('CreateCapacityProvider refuses %s and makes nothing', async (_, extra, name, message) => {
+      const error = await failed(h.ecs.send(new CreateCapacityProviderCommand(poolInput('pool-bad', extra))));
+      expect(error).toMatchObject({ name, $metadata: { httpStatusCode: 400 } });
+      expect((error as Error).message).toMatch(message);
+      expect(await described()).toEqual(['FARGATE', 'FARGATE_SPOT', 'pool-r']);
+    });
+
+    it('refuses to delete or detach a provider a service uses, and FARGATE_SPOT at all; changes nothing', async () => {
+      // Prepare
+      for (const [serviceName, capacityProvider] of [['pool-user', 'pool-r'], ['spot-user', 'FARGATE_SPOT']]) {
+        await h.ecs.send(new CreateServiceCommand({ cluster: 'pools', serviceName, taskDefinition: 'cp', desiredCount: 0, capacityProviderStrategy: [{ capacityProvider, weight: 1 }] }));
+      }
+
+      // Act
+      const deleted = await failed(h.ecs.send(new DeleteCapacityProviderCommand({ capacityProvider: 'pool-r' })));
+      const detached = await failed(h.ecs.send(new PutClusterCapacityProvidersCommand({ cluster: 'pools', capacityProviders: ['FARGATE', 'FARGATE_SPOT'], defaultCapacityProviderStrategy: [] })));
+      const spotDetached = await failed(h.ecs.send(new PutClusterCapacityProvidersCommand({ cluster: 'pools', capacityProviders: ['FARGATE', 'pool-r'], defaultCapacityProviderStrategy: [] })));
+      const spotDeleted = await failed(h.ecs.send(new DeleteCapacityProviderCommand({ capacityProvider: 'FARGATE_SPOT' })));
+      const clusterDeleted = await failed(h.ecs.send(new DeleteClusterCommand({ cluster: 'pools' })));
+
+      // Assess
+      expect(deleted).toMatchObject({ name: 'ClientException', message: expect.stringMatching(/in use by pool-user/) });
+      expect(detached).toMatchObject({ name: 'ResourceInUseException', message: 'The specified capacity provider is in use and cannot be removed.' });
+      expect(spotDetached).toMatchObject({ name: 'ResourceInUseException' });
+      expect(spotDeleted).toMatchObject({ name: 'ClientException', message: expect.stringMatching(/reserved/) });
+      expect(clusterDeleted).toMatchObject({ name: 'ClientException', message: expect.stringMatching(/Cluster Scoped Capacity Providers/) });
+      expect(await described()).toEqual(['FARGATE', 'FARGATE_SPOT', 'pool-r']);
+      const c = (await h.ecs.send(new DescribeClustersCommand({ clusters: ['pools'] }))).clusters![0];
+      expect(c.capacityProviders).toEqual(['FARGATE', 'FARGATE_SPOT', 'pool-r']);
+    });
+
+    it('deletes a provider no ACTIVE service uses: it leaves its cluster', async () => {
+      await h.ecs.send(new DeleteServiceCommand({ cluster: 'pools', service: 'pool-user', force: true }));
+
+      const deleted = await h.ecs.send(new DeleteCapacityProviderCommand({ capacityProvider: 'pool-r' }));
+
+      expect(deleted.capacityProvider).toMatchObject({ name: 'pool-r', status: 'INACTIVE', updateStatus: 'DELETE_COMPLETE' });
+      expect(await described()).toEqual(['FARGATE', 'FARGATE_SPOT']);
+      const c = (await h.ecs.send(new DescribeClustersCommand({ clusters: ['pools'] }))).clusters![0];
+      expect(c.capacityProviders).toEqual(['FARGATE', 'FARGATE_SPOT']);
+      const again = await failed(h.ecs.send(new DeleteCapacityProviderCommand({ capacityProvider: 'pool-r' })));
+      expect(again).toMatchObject({ name: 'ClientException', message: expect.stringMatching(/does not exist/) });
+      // FARGATE_SPOT stays in use by spot-user: the cluster keeps it.
+      const spotDetached = await failed(h.ecs.send(new PutClusterCapacityProvidersCommand({ cluster: 'pools', capacityProviders: ['FARGATE'], defaultCapacityProviderStrategy: [] })));
+      expect(spotDetached).toMatchObject({ name: 'ResourceInUseException' });
     });
   });
 });

@@ -74,6 +74,7 @@ const DATA_ACTIONS = [
   'dynamodb:Query',
   'dynamodb:Scan',
   'dynamodb:BatchGetItem',
+  // The demand, account-setting and capacity-provider stores delete items.
   'dynamodb:DeleteItem',
 ];
 const LOG_ACTIONS = ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'];

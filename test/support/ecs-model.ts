@@ -43,6 +43,16 @@ export const NEWER_ENUM_VALUES: Readonly<Record<string, readonly string[]>> = {
   SettingName: ['dualStackIPv6', 'fargateFIPSMode', 'tagResourceAuthorization', 'fargateTaskRetirementWaitPeriod', 'guardDutyActivate', 'defaultLogDriverMode', 'fargateEventWindows'],
 };
 
+/**
+ * Structure members newer than the model, as ECS's API reference lists them today: a capacity
+ * provider's `cluster`, `managedInstancesProvider` (ECS Managed Instances, 2025) and `type`.
+ * They are let through unchecked here; the e2e reads them back through today's
+ * @aws-sdk/client-ecs, whose types know them.
+ */
+export const NEWER_MEMBERS: Readonly<Record<string, readonly string[]>> = {
+  CapacityProvider: ['cluster', 'managedInstancesProvider', 'type'],
+};
+
 export interface ShapeRef {
   readonly shape: string;
 }
@@ -182,6 +192,7 @@ export function validateValue(model: EcsModel, shapeName: string, value: unknown
         if (member === undefined) continue;
         const ref = Object.prototype.hasOwnProperty.call(shape.members, name) ? shape.members[name] : undefined;
         if (ref === undefined) {
+          if (NEWER_MEMBERS[shapeName]?.includes(name)) continue;
           problems.push(`${memberPath(path, name)}: unknown member of ${shapeName}`);
           continue;
         }

@@ -140,7 +140,7 @@ describe('capacity provider strategy', () => {
     });
 
     it.each([
-      ['an unknown provider', [{ capacityProvider: 'MY_ASG', weight: 1 }], /not associated with the cluster/, InvalidParameterException],
+      ['a name no provider can have', [{ capacityProvider: 'my provider!', weight: 1 }], /not associated with the cluster/, InvalidParameterException],
       ['weight 1001', [{ capacityProvider: 'FARGATE', weight: 1001 }], /weight.*at most 1000/, ClientException],
       ['a negative weight', [{ capacityProvider: 'FARGATE', weight: -1 }], /weight.*at least 0/, ClientException],
       ['base 100001', [{ capacityProvider: 'FARGATE', base: 100_001, weight: 1 }], /base.*at most 100000/, ClientException],
