@@ -155,10 +155,18 @@ async function setDesiredCount(b: Berth, target: ScalableTargetRecord, desiredCo
   });
 }
 
+
+let activitySeq = 0;
+/**
+ * A UUID whose first group counts up in this process: activities of one millisecond (a scheduled
+ * action and the change it causes) then list newest first, as the store breaks ties by id.
+ */
+const nextActivityId = (): string => `${(activitySeq++ % 0x1_0000_0000).toString(16).padStart(8, '0')}${randomUUID().slice(8)}`;
+
 async function record(
   b: Berth, target: ScalableTargetRecord, a: Pick<ScalingActivityRecord, 'description' | 'cause' | 'statusCode' | 'statusMessage' | 'startTime'>,
 ): Promise<ScalingActivityRecord> {
-  const activity: ScalingActivityRecord = { resourceId: target.resourceId, activityId: randomUUID(), ...a, endTime: b.now() };
+  const activity: ScalingActivityRecord = { resourceId: target.resourceId, activityId: nextActivityId(), ...a, endTime: b.now() };
   await b.store.autoscaling.putActivity(activity);
   return activity;
 }
