@@ -273,9 +273,12 @@ describe('Capacity', () => {
       // run late on a loaded machine. A runaway scale-up still shows: it outlasts any window.
       const windowMs = (FAST.idleTimeoutSeconds + 10) * 1000;
       const wantedHistory: { at: number; wanted: number }[] = [];
+      // A killed host is no capacity: it counts as live until the manager writes it off, and the
+      // manager may rightly replace it before then. Runaway scale-up shows among the others.
+      const killed = new Set<string>();
       const sampler = (async () => {
         while (sampling) {
-          const hosts = await live(m);
+          const hosts = (await live(m)).filter((h) => !killed.has(h.hostId));
           const tasks = await m.local.berth.store.tasks.list('default');
           const now = Date.now();
           wantedHistory.push({ at: now, wanted: tasks.filter((t) => t.desiredStatus === 'RUNNING' && t.lastStatus !== 'STOPPED').length });
@@ -291,7 +294,10 @@ describe('Capacity', () => {
         arns.push(...(await runContainers(m.ecs, [{ name: 'c', command: ['sh', '-c', 'sleep 2'] }], { size: { cpu: '1024', memory: '2048' } })));
         await new Promise((r) => setTimeout(r, 700));
         const victim = [...m.local.fleet.agents.keys()][0];
-        if (victim && round % 2 === 0) await m.local.fleet.kill(victim);
+        if (victim && round % 2 === 0) {
+          killed.add(victim);
+          await m.local.fleet.kill(victim);
+        }
       }
       await Promise.all(arns.map((a) => untilStatus(m.ecs, a, 'STOPPED', 60_000)));
       sampling = false;
