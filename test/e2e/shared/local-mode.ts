@@ -152,7 +152,8 @@ describe('Local mode with real containers', () => {
     await m.local.fleet.kill(hostId);
     await new Promise((r) => setTimeout(r, 500));
     m.local.fleet.start({ hostId, cpu: task!.cpu, memory: task!.memory });
-    const t = await untilStatus(m.ecs, arn, 'STOPPED', 30_000);
+    // A restarted agent (a new node process) can take tens of seconds to come up on a busy machine.
+    const t = await untilStatus(m.ecs, arn, 'STOPPED', 90_000);
 
     // Assess
     expect(t.stopCode).toBe('EssentialContainerExited');
@@ -161,6 +162,6 @@ describe('Local mode with real containers', () => {
     expect(task!.containers[0].runtimeId).toEqual(expect.any(String));
     expect(t.containers![0].runtimeId).toBe(task!.containers[0].runtimeId);
     expect(containerLog(m.dataDir, arn, 'survivor').filter((l) => l === 'finishing')).toHaveLength(1);
-  });
+  }, 150_000);
 });
 }
