@@ -600,7 +600,7 @@ const definitionOfArn = (arn: unknown) => (typeof arn === 'string' ? /:task-defi
 function accountedFor(exchanges: Sent[]): Record<string, Set<string>> {
   const may: Record<string, Set<string>> = {
     clusters: new Set(), taskDefinitions: new Set(), tasks: new Set(), hosts: new Set(), clientTokens: new Set(), demand: new Set(),
-    services: new Set(), accountSettings: new Set(), capacityProviders: new Set(),
+    services: new Set(), accountSettings: new Set(), capacityProviders: new Set(), usage: new Set(),
   };
   for (const x of exchanges) {
     if (x.status !== 200 || !isPlainObject(x.response)) continue;
@@ -625,6 +625,8 @@ function accountedFor(exchanges: Sent[]): Record<string, Set<string>> {
           const m = taskOfArn(t.taskArn);
           if (!m) continue;
           may.tasks.add(`${m[1]}:${m[2]}`);
+          // The meter's record of the task, once it stops.
+          may.usage.add(`${m[1]}:${m[2]}`);
           may.demand.add(m[2]);
           // RunTask brings `default` into being on first use, as ECS does.
           may.clusters.add(m[1]);

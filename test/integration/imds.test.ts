@@ -99,7 +99,8 @@ describe('The agent on EC2', () => {
     // Assess
     expect(r.credentials?.accessKeyId).toMatch(/^BH/);
     expect((await h.berth.store.hosts.get(instanceId))!.status).toBe('ACTIVE');
-    await expect(agent.heartbeat()).resolves.toEqual({});
+    // Nothing to pre-pull yet: no service, no task run.
+    await expect(agent.heartbeat()).resolves.toEqual({ prePull: [] });
   });
 
   it('sends the bootstrap token instead when it has one, and never asks IMDS', async () => {
