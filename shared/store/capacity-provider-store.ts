@@ -1,7 +1,7 @@
-import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ManagedInstancesProvider } from '../domain/capacity-provider';
 import type { Tag } from '../domain/fields';
-import { isConditionFailure, updateIf } from './client';
+import { isConditionFailure, setTagsByName, updateIf } from './client';
 import { scanAll } from './scan';
 
 /** A custom capacity provider: a pool of the fleet. FARGATE and FARGATE_SPOT are not stored. */
@@ -56,15 +56,8 @@ export class CapacityProviderStore {
     });
   }
 
-  async setTags(name: string, tags: Tag[]): Promise<void> {
-    await this.db.send(new UpdateCommand({
-      TableName: this.table,
-      Key: { name },
-      UpdateExpression: 'SET tags = :t',
-      ConditionExpression: 'attribute_exists(#n)',
-      ExpressionAttributeNames: { '#n': 'name' },
-      ExpressionAttributeValues: { ':t': tags },
-    }));
+  setTags(name: string, tags: Tag[]): Promise<void> {
+    return setTagsByName(this.db, this.table, name, tags);
   }
 
   async delete(name: string): Promise<CapacityProviderRecord | undefined> {

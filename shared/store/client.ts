@@ -36,3 +36,15 @@ export async function updateIf<T>(db: DynamoDBDocumentClient, input: Omit<Update
     throw e;
   }
 }
+
+/** Replaces the tags of an item keyed by `name` (a cluster, a capacity provider); it must exist. */
+export async function setTagsByName(db: DynamoDBDocumentClient, table: string, name: string, tags: readonly object[]): Promise<void> {
+  await db.send(new UpdateCommand({
+    TableName: table,
+    Key: { name },
+    UpdateExpression: 'SET tags = :t',
+    ConditionExpression: 'attribute_exists(#n)',
+    ExpressionAttributeNames: { '#n': 'name' },
+    ExpressionAttributeValues: { ':t': tags },
+  }));
+}

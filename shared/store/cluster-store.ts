@@ -1,9 +1,9 @@
-import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CAPACITY_PROVIDER_NAMES, type CapacityProviderStrategyItem } from '../domain/capacity-strategy';
 import type { ClusterConfiguration, ClusterSetting } from '../domain/cluster-settings';
 import type { Tag } from '../domain/fields';
 import { dropUndefined } from '../domain/task-definition';
-import { isConditionFailure, updateIf } from './client';
+import { isConditionFailure, setTagsByName, updateIf } from './client';
 import { scanAll } from './scan';
 import { UpdateExpression } from './update-expression';
 
@@ -87,14 +87,7 @@ export class ClusterStore {
     });
   }
 
-  async setTags(name: string, tags: Tag[]): Promise<void> {
-    await this.db.send(new UpdateCommand({
-      TableName: this.table,
-      Key: { name },
-      UpdateExpression: 'SET tags = :t',
-      ConditionExpression: 'attribute_exists(#n)',
-      ExpressionAttributeNames: { '#n': 'name' },
-      ExpressionAttributeValues: { ':t': tags },
-    }));
+  setTags(name: string, tags: Tag[]): Promise<void> {
+    return setTagsByName(this.db, this.table, name, tags);
   }
 }
