@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type KeySealer, SEALING_CHECK_SAMPLE, type SealingContext, opensAnySealed } from '../auth/key-sealer';
-import { isConditionFailure } from './client';
+import { conditionHeld, isConditionFailure } from './client';
 
 export interface AccessKeyRecord {
   accessKeyId: string;
@@ -46,13 +46,7 @@ export class AccessKeyStore {
   async put(key: AccessKeyRecord): Promise<boolean> {
     const { secretAccessKey, ...rest } = key;
     const item: StoredAccessKey = { ...rest, sealedSecret: await this.sealer.seal(secretAccessKey, contextOf(key.accessKeyId)) };
-    try {
-      await this.db.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(accessKeyId)' }));
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return conditionHeld(this.db.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(accessKeyId)' })));
   }
 
   async get(accessKeyId: string): Promise<AccessKeyRecord | undefined> {

@@ -2,7 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, type 
 import type {
   PolicyState, ScalableTargetRecord, ScalingActivityRecord, ScalingPolicyRecord, ScheduledActionRecord, TargetKey,
 } from '../autoscaling/types';
-import { isConditionFailure, updateIf } from './client';
+import { conditionHeld, updateIf } from './client';
 import { scanAll } from './scan';
 
 /**
@@ -136,13 +136,7 @@ export class AutoscalingStore {
   }
 
   private async deleteIfExists(resourceId: string, item: string): Promise<boolean> {
-    try {
-      await this.db.send(new DeleteCommand({ TableName: this.table, Key: { resourceId, item }, ConditionExpression: 'attribute_exists(resourceId)' }));
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return conditionHeld(this.db.send(new DeleteCommand({ TableName: this.table, Key: { resourceId, item }, ConditionExpression: 'attribute_exists(resourceId)' })));
   }
 
   private async query(resourceId: string, prefix?: string): Promise<Item<Record<string, unknown>>[]> {

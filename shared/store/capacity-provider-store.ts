@@ -1,7 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ManagedInstancesProvider } from '../domain/capacity-provider';
 import type { Tag } from '../domain/fields';
-import { isConditionFailure, setTagsByName, updateIf } from './client';
+import { conditionHeld, setTagsByName, updateIf } from './client';
 import { scanAll } from './scan';
 
 /** A custom capacity provider: a pool of the fleet. FARGATE and FARGATE_SPOT are not stored. */
@@ -21,19 +21,13 @@ export class CapacityProviderStore {
 
   /** False when the name is taken. */
   async create(record: Omit<CapacityProviderRecord, 'version'>): Promise<boolean> {
-    try {
-      await this.db.send(new PutCommand({
-        TableName: this.table,
-        Item: { ...record, version: 1 },
-        // Two creates of one name: one wins, the other is told the name is taken.
-        ConditionExpression: 'attribute_not_exists(#n)',
-        ExpressionAttributeNames: { '#n': 'name' },
-      }));
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return conditionHeld(this.db.send(new PutCommand({
+      TableName: this.table,
+      Item: { ...record, version: 1 },
+      // Two creates of one name: one wins, the other is told the name is taken.
+      ConditionExpression: 'attribute_not_exists(#n)',
+      ExpressionAttributeNames: { '#n': 'name' },
+    })));
   }
 
   async get(name: string): Promise<CapacityProviderRecord | undefined> {

@@ -48,3 +48,17 @@ export async function setTagsByName(db: DynamoDBDocumentClient, table: string, n
     ExpressionAttributeValues: { ':t': tags },
   }));
 }
+
+/**
+ * Whether a conditional write held: false when its condition did not (the race or state it
+ * guards against), and any other failure thrown.
+ */
+export async function conditionHeld(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (e) {
+    if (isConditionFailure(e)) return false;
+    throw e;
+  }
+}

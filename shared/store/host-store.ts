@@ -3,7 +3,7 @@ import type { HostStatus, HostView, Plan } from '../scheduler/placement';
 import { hostAttributes } from '../scheduler/host-attributes';
 import type { Market } from '../capacity/types';
 import { ClientException } from '../domain/errors';
-import { isConditionFailure } from './client';
+import { conditionHeld, isConditionFailure } from './client';
 import { scanAll } from './scan';
 import { UpdateExpression } from './update-expression';
 
@@ -354,13 +354,7 @@ export class HostStore {
       u.raw(`${g} = ${g} - ${u.value(1)}`);
       conditions.push(`${groupField} = ${u.value(amount.group)}`);
     }
-    try {
-      await this.db.send(this.conditionalUpdate(hostId, u, conditions));
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return conditionHeld(this.db.send(this.conditionalUpdate(hostId, u, conditions)));
   }
 
   /**
@@ -385,17 +379,11 @@ export class HostStore {
   }
 
   private async updateIfLive(hostId: string, u: UpdateExpression): Promise<boolean> {
-    try {
-      await this.db.send(new UpdateCommand({
-        TableName: this.table, Key: { hostId }, UpdateExpression: u.toString(),
-        ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
-        ConditionExpression: `${u.name('status')} IN (${u.value('ACTIVE')}, ${u.value('DRAINING')})`,
-      }));
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return conditionHeld(this.db.send(new UpdateCommand({
+      TableName: this.table, Key: { hostId }, UpdateExpression: u.toString(),
+      ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
+      ConditionExpression: `${u.name('status')} IN (${u.value('ACTIVE')}, ${u.value('DRAINING')})`,
+    })));
   }
 
   /**
@@ -413,17 +401,11 @@ export class HostStore {
     if (options.empty) conditions.push(`taskCount = ${u.value(0)}`);
     // A heartbeat that arrived after the check saves the host from being written off.
     if (options.heartbeatAt !== undefined) conditions.push(`lastHeartbeatAt = ${u.value(options.heartbeatAt)}`);
-    try {
-      await this.db.send(new UpdateCommand({
-        TableName: this.table, Key: { hostId }, UpdateExpression: u.toString(),
-        ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
-        ConditionExpression: conditions.join(' AND '),
-      }));
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return conditionHeld(this.db.send(new UpdateCommand({
+      TableName: this.table, Key: { hostId }, UpdateExpression: u.toString(),
+      ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
+      ConditionExpression: conditions.join(' AND '),
+    })));
   }
 
   async setStatus(hostId: string, status: HostStatus): Promise<void> {

@@ -1,5 +1,5 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure } from './client';
+import { conditionHeld } from './client';
 import { scanAll } from './scan';
 
 /** A schedule's target as the API takes and shows it (PascalCase, Scheduler's members). */
@@ -65,13 +65,7 @@ export class ScheduleStore {
 
   /** False when the group already exists. */
   async createGroup(group: ScheduleGroupRecord): Promise<boolean> {
-    try {
-      await this.db.send(new PutCommand({ TableName: this.groupsTable, Item: group, ConditionExpression: 'attribute_not_exists(#n)', ExpressionAttributeNames: { '#n': 'name' } }));
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return conditionHeld(this.db.send(new PutCommand({ TableName: this.groupsTable, Item: group, ConditionExpression: 'attribute_not_exists(#n)', ExpressionAttributeNames: { '#n': 'name' } })));
   }
 
   async getGroup(name: string): Promise<ScheduleGroupRecord | undefined> {
@@ -84,13 +78,7 @@ export class ScheduleStore {
   }
 
   async deleteGroup(name: string): Promise<boolean> {
-    try {
-      await this.db.send(new DeleteCommand({ TableName: this.groupsTable, Key: { name }, ConditionExpression: 'attribute_exists(#n)', ExpressionAttributeNames: { '#n': 'name' } }));
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return conditionHeld(this.db.send(new DeleteCommand({ TableName: this.groupsTable, Key: { name }, ConditionExpression: 'attribute_exists(#n)', ExpressionAttributeNames: { '#n': 'name' } })));
   }
 
   /** False when a schedule of that name is already in the group. */
@@ -130,31 +118,19 @@ export class ScheduleStore {
 
   /** Deletes the schedule; with `expectedVersion`, only if it is still that one. False if it was not. */
   async delete(key: ScheduleKey, expectedVersion?: number): Promise<boolean> {
-    try {
-      await this.db.send(new DeleteCommand({
-        TableName: this.table, Key: { groupName: key.groupName, name: key.name },
-        ConditionExpression: expectedVersion === undefined ? 'attribute_exists(#n)' : '#v = :expected',
-        ExpressionAttributeNames: expectedVersion === undefined ? { '#n': 'name' } : { '#v': 'version' },
-        ExpressionAttributeValues: expectedVersion === undefined ? undefined : { ':expected': expectedVersion },
-      }));
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return conditionHeld(this.db.send(new DeleteCommand({
+      TableName: this.table, Key: { groupName: key.groupName, name: key.name },
+      ConditionExpression: expectedVersion === undefined ? 'attribute_exists(#n)' : '#v = :expected',
+      ExpressionAttributeNames: expectedVersion === undefined ? { '#n': 'name' } : { '#v': 'version' },
+      ExpressionAttributeValues: expectedVersion === undefined ? undefined : { ':expected': expectedVersion },
+    })));
   }
 
   private async putIf(schedule: ScheduleRecord, condition: string, values: Record<string, unknown>): Promise<boolean> {
-    try {
-      await this.db.send(new PutCommand({
-        TableName: this.table, Item: schedule, ConditionExpression: condition,
-        ExpressionAttributeNames: condition.includes('#n') ? { '#n': 'name' } : { '#v': 'version' },
-        ExpressionAttributeValues: Object.keys(values).length > 0 ? values : undefined,
-      }));
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return conditionHeld(this.db.send(new PutCommand({
+      TableName: this.table, Item: schedule, ConditionExpression: condition,
+      ExpressionAttributeNames: condition.includes('#n') ? { '#n': 'name' } : { '#v': 'version' },
+      ExpressionAttributeValues: Object.keys(values).length > 0 ? values : undefined,
+    })));
   }
 }

@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConcurrentUpdateError } from '../domain/errors';
 import type { Service } from '../domain/service';
-import { isConditionFailure } from './client';
+import { conditionHeld } from './client';
 import { scanAll } from './scan';
 
 /** The stored item: the service, and what made CreateService idempotent for its caller. */
@@ -100,18 +100,12 @@ export class ServiceStore {
     const names: Record<string, string> = {};
     if (condition.includes('#v')) names['#v'] = 'version';
     if (condition.includes('#s')) names['#s'] = 'status';
-    try {
-      await this.db.send(new PutCommand({
-        TableName: this.table,
-        Item: item,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
-        ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
-      }));
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return conditionHeld(this.db.send(new PutCommand({
+      TableName: this.table,
+      Item: item,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
+      ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
+    })));
   }
 }

@@ -2,7 +2,7 @@ import { GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumen
 import type { Tag } from '../domain/fields';
 import { type ContainerState, type StopOutcome, type Task, type TaskStatus, type TaskTimestamp, statusRank } from '../domain/task';
 import type { TaskNetwork } from '../domain/task-network';
-import { isConditionFailure, updateIf } from './client';
+import { conditionHeld, updateIf } from './client';
 import { scanAll } from './scan';
 import { UpdateExpression } from './update-expression';
 
@@ -41,17 +41,11 @@ export class TaskStore {
 
   /** Creates the task unless it exists: re-running a RunTask after a crash writes nothing twice. */
   async create(task: Task): Promise<boolean> {
-    try {
-      await this.db.send(new PutCommand({
-        TableName: this.table,
-        Item: { ...task, statusRank: statusRank(task.lastStatus) } satisfies TaskRecord,
-        ConditionExpression: 'attribute_not_exists(taskId)',
-      }));
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return conditionHeld(this.db.send(new PutCommand({
+      TableName: this.table,
+      Item: { ...task, statusRank: statusRank(task.lastStatus) } satisfies TaskRecord,
+      ConditionExpression: 'attribute_not_exists(taskId)',
+    })));
   }
 
   async get(key: TaskKey): Promise<TaskRecord | undefined> {

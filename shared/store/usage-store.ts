@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TaskUsage } from '../billing/usage';
-import { isConditionFailure } from './client';
+import { conditionHeld } from './client';
 import { scanAll } from './scan';
 
 /** The meter's records: one per stopped task, keyed as the task is (cluster, taskId). */
@@ -12,15 +12,9 @@ export class UsageStore {
    * every path that stops a task, and the first record stands. Returns whether this call wrote it.
    */
   async record(usage: TaskUsage): Promise<boolean> {
-    try {
-      // Two writers of one task's record (a re-run step, a write-off racing the stop workflow):
-      // exactly one put succeeds.
-      await this.db.send(new PutCommand({ TableName: this.table, Item: usage, ConditionExpression: 'attribute_not_exists(taskId)' }));
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    // Two writers of one task's record (a re-run step, a write-off racing the stop workflow):
+    // exactly one put succeeds.
+    return conditionHeld(this.db.send(new PutCommand({ TableName: this.table, Item: usage, ConditionExpression: 'attribute_not_exists(taskId)' })));
   }
 
   async get(key: { cluster: string; taskId: string }): Promise<TaskUsage | undefined> {

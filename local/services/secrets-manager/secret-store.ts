@@ -1,5 +1,5 @@
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure } from '../../../shared/store/client';
+import { conditionHeld, isConditionFailure } from '../../../shared/store/client';
 import { scanAll } from '../../../shared/store/scan';
 import type { TableSpec } from '../../dynalite';
 
@@ -52,17 +52,11 @@ export class SecretStore {
 
   /** Creates the secret unless the name is taken; returns whether it was created. */
   async create(record: SecretRecord): Promise<boolean> {
-    try {
-      await this.db.send(new PutCommand({
-        TableName: this.table, Item: record,
-        // Two CreateSecret calls racing for one name: exactly one wins, the other sees it exists.
-        ConditionExpression: 'attribute_not_exists(#n)', ExpressionAttributeNames: { '#n': 'name' },
-      }));
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return conditionHeld(this.db.send(new PutCommand({
+      TableName: this.table, Item: record,
+      // Two CreateSecret calls racing for one name: exactly one wins, the other sees it exists.
+      ConditionExpression: 'attribute_not_exists(#n)', ExpressionAttributeNames: { '#n': 'name' },
+    })));
   }
 
   /** Replaces the secret if nobody wrote it since `expectedRev` was read; else SecretWriteConflict. */

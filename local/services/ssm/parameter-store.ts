@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure } from '../../../shared/store/client';
+import { conditionHeld } from '../../../shared/store/client';
 import { scanAll } from '../../../shared/store/scan';
 import type { TableSpec } from '../../dynalite';
 
@@ -39,18 +39,12 @@ export class ParameterStore {
    * version 1); returns whether it was written.
    */
   async put(record: ParameterRecord): Promise<boolean> {
-    try {
-      await this.db.send(new PutCommand({
-        TableName: this.table, Item: record,
-        // Two overwrites racing from one version: one wins, so versions never repeat.
-        ConditionExpression: record.version === 1 ? 'attribute_not_exists(#n)' : '#v = :previous',
-        ExpressionAttributeNames: record.version === 1 ? { '#n': 'name' } : { '#v': 'version' },
-        ExpressionAttributeValues: record.version === 1 ? undefined : { ':previous': record.version - 1 },
-      }));
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+    return conditionHeld(this.db.send(new PutCommand({
+      TableName: this.table, Item: record,
+      // Two overwrites racing from one version: one wins, so versions never repeat.
+      ConditionExpression: record.version === 1 ? 'attribute_not_exists(#n)' : '#v = :previous',
+      ExpressionAttributeNames: record.version === 1 ? { '#n': 'name' } : { '#v': 'version' },
+      ExpressionAttributeValues: record.version === 1 ? undefined : { ':previous': record.version - 1 },
+    })));
   }
 }
