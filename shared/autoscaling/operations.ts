@@ -11,6 +11,7 @@ import {
   ecsServiceLinkedRole, parseServiceResourceId, scalingPolicyArn, scheduledActionArn, targetTrackingAlarms,
 } from './arns';
 import { InvalidNextTokenException, ObjectNotFoundException, ValidationException } from './errors';
+import { isTimeZone } from '../schedules/expression';
 import { parseSchedule } from './schedule';
 import { DEFAULT_COOLDOWN_SECONDS } from './target-tracking';
 import {
@@ -307,7 +308,7 @@ export const PutScheduledAction: Operation = async (b, body) => {
   const schedule = scheduleIn ?? existing?.schedule;
   if (schedule === undefined) throw new ValidationException('Schedule is required to create a scheduled action');
   const timezone = timezoneIn ?? existing?.timezone;
-  if (timezone !== undefined && !validTimezone(timezone)) throw new ValidationException(`Invalid timezone: ${timezone}`);
+  if (timezone !== undefined && !isTimeZone(timezone)) throw new ValidationException(`Invalid timezone: ${timezone}`);
   parseSchedule(schedule, timezone);
   const id = existing ? existing.scheduledActionArn.split(':')[6] : randomUUID();
   await b.store.autoscaling.putScheduledAction({
@@ -325,15 +326,6 @@ export const PutScheduledAction: Operation = async (b, body) => {
   });
   return {};
 };
-
-function validTimezone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export const DescribeScheduledActions: Operation = async (b, body) => {
   const names = optStrList(body, 'ScheduledActionNames', { itemMax: MAX_RESOURCE_ID });

@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { ValidationException } from '../aws-protocol/errors';
+import { type ScheduleExpression, cronOf, epochOfWallTime, parseScheduleExpression } from '../schedules/expression';
 
 /**
  * Scheduled actions' expressions, as Application Auto Scaling reads them:
@@ -8,48 +9,27 @@ import { ValidationException } from '../aws-protocol/errors';
  *   (its creation when none);
  * - `cron(minutes hours day-of-month month day-of-week year)`: EventBridge's six fields, `?` in
  *   one of the day fields, day-of-week 1–7 from Sunday, in the action's Timezone.
- * Parsing and the calendar are croner's; this file only translates AWS's spelling.
+ * The calendar is croner's; the dialect is checked as schedules check it.
  */
 export type Schedule =
-  | { kind: 'at'; cron: Cron }
+  | { kind: 'at'; atMs: number }
   | { kind: 'rate'; everyMs: number }
   | { kind: 'cron'; cron: Cron };
 
-const RATE_UNITS: Record<string, number> = { minute: 60_000, minutes: 60_000, hour: 3_600_000, hours: 3_600_000, day: 86_400_000, days: 86_400_000 };
-
-const invalid = (expression: string): never => {
-  throw new ValidationException(`Invalid schedule expression: ${expression}`);
-};
-
+/**
+ * The expression checked by EventBridge's rules, the same parser as schedules'
+ * (shared/schedules/expression.ts), with Application Auto Scaling's wording for a bad one.
+ */
 export function parseSchedule(expression: string, timezone = 'Etc/UTC'): Schedule {
-  const m = /^(at|rate|cron)\((.*)\)$/.exec(expression.trim());
-  if (!m) return invalid(expression);
-  const [, kind, inner] = m;
+  let e: ScheduleExpression;
   try {
-    if (kind === 'at') {
-      if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(inner)) return invalid(expression);
-      return { kind, cron: new Cron(inner, { timezone, paused: true }) };
-    }
-    if (kind === 'rate') {
-      const r = /^(\d+)\s+([a-z]+)$/.exec(inner.trim());
-      const unit = r && RATE_UNITS[r[2]];
-      const n = r ? Number(r[1]) : 0;
-      // AWS: `rate(1 minute)` but `rate(5 minutes)`.
-      if (!r || !unit || n < 1 || (n === 1) === r[2].endsWith('s')) return invalid(expression);
-      return { kind, everyMs: n * unit };
-    }
-    const fields = inner.trim().split(/\s+/);
-    if (fields.length !== 6) return invalid(expression);
-    const [min, hour, dom, month, dow, year] = fields;
-    // EventBridge asks for `?` in exactly one day field; croner's `?` means something else.
-    if ((dom === '?') === (dow === '?')) return invalid(expression);
-    const star = (f: string) => (f === '?' ? '*' : f);
-    const pattern = ['0', min, hour, star(dom), month, star(dow), year].join(' ');
-    return { kind: 'cron', cron: new Cron(pattern, { timezone, paused: true, mode: '7-part', alternativeWeekdays: true }) };
-  } catch (e) {
-    if (e instanceof ValidationException) throw e;
-    return invalid(expression);
+    e = parseScheduleExpression(expression.trim());
+  } catch {
+    throw new ValidationException(`Invalid schedule expression: ${expression}`);
   }
+  if (e.kind === 'rate') return { kind: 'rate', everyMs: e.periodMs };
+  if (e.kind === 'cron') return { kind: 'cron', cron: cronOf(e.pattern, timezone) };
+  return { kind: 'at', atMs: epochOfWallTime(e.wallTime, timezone) };
 }
 
 /**
@@ -66,6 +46,8 @@ export function nextFireTime(
     const base = o.startTime ?? o.anchor;
     const k = Math.max(0, Math.floor((from - base) / s.everyMs) + 1);
     next = base + k * s.everyMs;
+  } else if (s.kind === 'at') {
+    next = s.atMs > from ? s.atMs : undefined;
   } else {
     next = s.cron.nextRun(new Date(from))?.getTime();
   }

@@ -4,12 +4,8 @@ import { EcsError } from '../domain/errors';
  * EventBridge Scheduler's errors, as its REST-JSON protocol carries them: the type in the
  * `x-amzn-errortype` header, `{"Message": ...}` in the body, and each type's own status.
  */
-export class ValidationException extends EcsError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ValidationException';
-  }
-}
+/** The one ValidationException of the AWS APIs Berth serves (400). */
+export { ValidationException } from '../aws-protocol/errors';
 
 export class ConflictException extends EcsError {
   override readonly statusCode = 409;
