@@ -40,6 +40,16 @@ export function checkOptions(hc: HealthCheckSettings, timeScale = 1): string {
   return `check inter ${Math.max(1, Math.round(hc.intervalSeconds * 1000 * timeScale))} rise ${hc.healthyThresholdCount} fall ${hc.unhealthyThresholdCount}${port}`;
 }
 
+/**
+ * The check's timeout, shortened like the interval but never below a second (or the group's own
+ * timeout, if that is shorter): a busy machine answers a health check in more than a fifth of
+ * a second, and a target that answers late is not unhealthy.
+ */
+function checkTimeoutMs(hc: HealthCheckSettings, timeScale: number): number {
+  const ms = hc.timeoutSeconds * 1000;
+  return Math.max(Math.min(ms, 1000), Math.round(ms * timeScale));
+}
+
 function backend(tg: TargetGroupRecord, now: number, timeScale: number): string[] {
   const hc = tg.healthCheck;
   const lines = [
@@ -52,7 +62,7 @@ function backend(tg: TargetGroupRecord, now: number, timeScale: number): string[
   ];
   if (hc.enabled) {
     lines.push('  option httpchk', `  http-check send meth GET uri ${hc.path}`, `  http-check expect rstatus ${statusRegex(hc.httpCode)}`,
-      `  timeout check ${Math.max(1, Math.round(hc.timeoutSeconds * 1000 * timeScale))}ms`);
+      `  timeout check ${checkTimeoutMs(hc, timeScale)}ms`);
   }
   for (const t of tg.targets) {
     if (t.drainingUntil !== undefined && t.drainingUntil <= now) continue;
