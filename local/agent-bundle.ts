@@ -1,15 +1,38 @@
 import { type Metafile, type Plugin, build } from 'esbuild';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-const AGENT_MAIN = join(__dirname, '..', 'agent', 'main.ts');
+const ROOT = join(__dirname, '..');
+const AGENT_MAIN = join(ROOT, 'agent', 'main.ts');
 
 /**
  * Bundles the agent into one file with esbuild, as it ships to an EC2 host. An agent then
  * starts in a fraction of a second instead of compiling TypeScript at every boot, which on a
  * small machine booting several hosts at once made the whole fleet stall.
  */
-export async function bundleAgent(): Promise<string> {
-  return (await buildAgent(join(__dirname, '..', '.build', 'agent.js'))).outfile;
+export async function bundleAgent(outfile = join(ROOT, '.build', 'agent.js')): Promise<string> {
+  const inputsFile = `${outfile}.inputs.json`;
+  if (await upToDate(outfile, inputsFile)) return outfile;
+  // Built aside and renamed into place: another local mode on this machine may be starting an
+  // agent from the bundle this very moment, and must never read half a file.
+  const aside = `${outfile}.${process.pid}.${Date.now()}`;
+  const { metafile } = await buildAgent(aside);
+  // Files only: a plugin's module (`namespace:path`) has nothing on disk to change.
+  await writeFile(inputsFile, JSON.stringify(Object.keys(metafile.inputs).filter((i) => !/^[\w-]+:/.test(i))));
+  await rename(aside, outfile);
+  return outfile;
+}
+
+/** The bundle is newer than every file it was built from (paths relative to the repository). */
+async function upToDate(outfile: string, inputsFile: string): Promise<boolean> {
+  try {
+    const built = (await stat(outfile)).mtimeMs;
+    const inputs = JSON.parse(await readFile(inputsFile, 'utf8')) as string[];
+    const times = await Promise.all(inputs.map(async (i) => (await stat(join(ROOT, i))).mtimeMs));
+    return inputs.length > 0 && times.every((t) => t <= built);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -33,6 +56,7 @@ export async function buildAgent(outfile: string): Promise<{ outfile: string; me
   const r = await build({
     entryPoints: [AGENT_MAIN],
     outfile,
+    absWorkingDir: ROOT,
     bundle: true,
     platform: 'node',
     target: 'node20',

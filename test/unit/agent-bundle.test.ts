@@ -1,9 +1,9 @@
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildAgent } from '../../local/agent-bundle';
+import { join, relative } from 'node:path';
+import { buildAgent, bundleAgent } from '../../local/agent-bundle';
 
 /** Code that runs only in the control plane: none of it may ship to a host inside the agent. */
 const SERVER_MODULES = [
@@ -29,6 +29,25 @@ describe('the agent bundle', () => {
     const inputs = Object.keys(metafile.inputs);
     expect(inputs).toEqual(expect.arrayContaining(['agent/main.ts', 'agent/client.ts', 'shared/agent-wire/constants.ts']));
     expect(serverModulesIn(metafile.inputs)).toEqual([]);
+  });
+
+  it('is built once for every local mode that starts, and again when a file it was built from changes', async () => {
+    // Prepare: a bundle, and a file of the repository's that (as the test pretends) it was built from.
+    const outfile = join(dir, 'cached', 'agent.js');
+    await bundleAgent(outfile);
+    const builtAt = statSync(outfile).mtimeMs;
+    const input = join(dir, 'input.ts');
+    writeFileSync(input, '');
+    utimesSync(input, new Date(builtAt - 60_000), new Date(builtAt - 60_000));
+    const inputs = JSON.parse(readFileSync(`${outfile}.inputs.json`, 'utf8')) as string[];
+    writeFileSync(`${outfile}.inputs.json`, JSON.stringify([...inputs, relative(process.cwd(), input)]));
+
+    // Act and assess: nothing changed, nothing built; the input changes, the bundle is new.
+    expect(await bundleAgent(outfile)).toBe(outfile);
+    expect(statSync(outfile).mtimeMs).toBe(builtAt);
+    utimesSync(input, new Date(builtAt + 60_000), new Date(builtAt + 60_000));
+    await bundleAgent(outfile);
+    expect(statSync(outfile).mtimeMs).toBeGreaterThan(builtAt);
   });
 
   it('loads on a machine with Node alone (no node_modules), as on a host', async () => {
