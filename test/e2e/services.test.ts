@@ -78,6 +78,8 @@ describe('Services', () => {
 
       // Act
       const created = await cli(['create-service', '--service-name', 'web', '--task-definition', 'svc-web:1', '--desired-count', '3']);
+      // The CLI's waiter looks every 15 s; once the service is stable its first look must say so.
+      await stable('web', 3);
       const waited = await cli(['wait', 'services-stable', '--services', 'web']);
 
       // Assess
@@ -196,6 +198,7 @@ describe('Services', () => {
       await stable('web', 0);
       expect(await tasksOf('web')).toEqual([]);
       expect((await cli(['update-service', '--service', 'web', '--desired-count', '5'])).code).toBe(0);
+      await stable('web', 5);
       expect((await cli(['wait', 'services-stable', '--services', 'web'])).code).toBe(0);
       const tasks = await tasksOf('web');
       expect(tasks.filter((t) => t.lastStatus === 'RUNNING')).toHaveLength(5);
