@@ -1,4 +1,4 @@
-import { type Metafile, type Plugin, build } from 'esbuild';
+import { type Metafile, type Plugin, build, stop } from 'esbuild';
 import { join } from 'node:path';
 
 const AGENT_MAIN = join(__dirname, '..', 'agent', 'main.ts');
@@ -9,8 +9,18 @@ const AGENT_MAIN = join(__dirname, '..', 'agent', 'main.ts');
  * small machine booting several hosts at once made the whole fleet stall.
  */
 export async function bundleAgent(): Promise<string> {
-  return (await buildAgent(join(__dirname, '..', '.build', 'agent.js'))).outfile;
+  building++;
+  try {
+    return (await buildAgent(join(__dirname, '..', '.build', 'agent.js'))).outfile;
+  } finally {
+    // esbuild's service process (over 200 MiB resident) would otherwise idle beside the control
+    // plane for as long as it runs; a later build starts it again.
+    if (--building === 0) await stop();
+  }
 }
+
+/** Builds under way in this process: esbuild's service stops once none is. */
+let building = 0;
 
 /**
  * dockerode's ssh transport requires `ssh2` (and its native `cpu-features`) as it loads, though
@@ -28,7 +38,27 @@ const withoutSsh: Plugin = {
   },
 };
 
-/** The bundle, and esbuild's metafile: every module it carries is one of its `inputs`. */
+/**
+ * dockerode loads gRPC and protobuf for BuildKit sessions and build output (image builds), which
+ * Berth never asks for: megabytes of code parsed and kept in every process that talks to the engine.
+ */
+export const withoutBuildSessions: Plugin = {
+  name: 'without-build-sessions',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(session|buildkit)$/ }, (args) =>
+      (/[\\/]dockerode[\\/]lib$/.test(args.resolveDir) ? { path: args.path, namespace: 'without-build-sessions' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'without-build-sessions' }, () => ({
+      contents: "const refuse = () => { throw new Error('Berth builds no images: no BuildKit'); }; module.exports = refuse; module.exports.parseBuildkitStatus = refuse;",
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * The bundle, and esbuild's metafile: every module it carries is one of its `inputs`. Its source
+ * map is a file beside it, read only by a process started with --enable-source-maps: inline, a
+ * map several times the code's size stayed in every agent's memory.
+ */
 export async function buildAgent(outfile: string): Promise<{ outfile: string; metafile: Metafile }> {
   const r = await build({
     entryPoints: [AGENT_MAIN],
@@ -37,8 +67,8 @@ export async function buildAgent(outfile: string): Promise<{ outfile: string; me
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    sourcemap: 'inline',
-    plugins: [withoutSsh],
+    sourcemap: 'linked',
+    plugins: [withoutSsh, withoutBuildSessions],
     metafile: true,
     logLevel: 'warning',
   });
