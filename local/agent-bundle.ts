@@ -1,6 +1,6 @@
-import { type Metafile, type Plugin, build } from 'esbuild';
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { type Metafile, type Plugin, build, stop } from 'esbuild';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
 const ROOT = join(__dirname, '..');
 const AGENT_MAIN = join(ROOT, 'agent', 'main.ts');
@@ -14,13 +14,24 @@ export async function bundleAgent(outfile = join(ROOT, '.build', 'agent.js')): P
   const inputsFile = `${outfile}.inputs.json`;
   if (await upToDate(outfile, inputsFile)) return outfile;
   // Built aside and renamed into place: another local mode on this machine may be starting an
-  // agent from the bundle this very moment, and must never read half a file.
-  const aside = `${outfile}.${process.pid}.${Date.now()}`;
-  const { metafile } = await buildAgent(aside);
-  // Files only: a plugin's module (`namespace:path`) has nothing on disk to change.
-  await writeFile(inputsFile, JSON.stringify(Object.keys(metafile.inputs).filter((i) => !/^[\w-]+:/.test(i))));
-  await rename(aside, outfile);
-  return outfile;
+  // agent from the bundle this very moment, and must never read half a file. (Aside in a
+  // directory of its own, so the bundle's link to its source map keeps its name.)
+  await mkdir(dirname(outfile), { recursive: true });
+  const aside = await mkdtemp(`${outfile}.`);
+  building++;
+  try {
+    const { metafile } = await buildAgent(join(aside, basename(outfile)));
+    // Files only: a plugin's module (`namespace:path`) has nothing on disk to change.
+    await writeFile(inputsFile, JSON.stringify(Object.keys(metafile.inputs).filter((i) => !/^[\w-]+:/.test(i))));
+    await rename(join(aside, `${basename(outfile)}.map`), `${outfile}.map`);
+    await rename(join(aside, basename(outfile)), outfile);
+    return outfile;
+  } finally {
+    await rm(aside, { recursive: true, force: true });
+    // esbuild's service process (over 200 MiB resident) would otherwise idle beside the control
+    // plane for as long as it runs; a later build starts it again.
+    if (--building === 0) await stop();
+  }
 }
 
 /** The bundle is newer than every file it was built from (paths relative to the repository). */
@@ -34,6 +45,9 @@ async function upToDate(outfile: string, inputsFile: string): Promise<boolean> {
     return false;
   }
 }
+
+/** Builds under way in this process: esbuild's service stops once none is. */
+let building = 0;
 
 /**
  * dockerode's ssh transport requires `ssh2` (and its native `cpu-features`) as it loads, though
@@ -51,7 +65,27 @@ const withoutSsh: Plugin = {
   },
 };
 
-/** The bundle, and esbuild's metafile: every module it carries is one of its `inputs`. */
+/**
+ * dockerode loads gRPC and protobuf for BuildKit sessions and build output (image builds), which
+ * Berth never asks for: megabytes of code parsed and kept in every process that talks to the engine.
+ */
+export const withoutBuildSessions: Plugin = {
+  name: 'without-build-sessions',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(session|buildkit)$/ }, (args) =>
+      (/[\\/]dockerode[\\/]lib$/.test(args.resolveDir) ? { path: args.path, namespace: 'without-build-sessions' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'without-build-sessions' }, () => ({
+      contents: "const refuse = () => { throw new Error('Berth builds no images: no BuildKit'); }; module.exports = refuse; module.exports.parseBuildkitStatus = refuse;",
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * The bundle, and esbuild's metafile: every module it carries is one of its `inputs`. Its source
+ * map is a file beside it, read only by a process started with --enable-source-maps: inline, a
+ * map several times the code's size stayed in every agent's memory.
+ */
 export async function buildAgent(outfile: string): Promise<{ outfile: string; metafile: Metafile }> {
   const r = await build({
     entryPoints: [AGENT_MAIN],
@@ -61,8 +95,8 @@ export async function buildAgent(outfile: string): Promise<{ outfile: string; me
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    sourcemap: 'inline',
-    plugins: [withoutSsh],
+    sourcemap: 'linked',
+    plugins: [withoutSsh, withoutBuildSessions],
     metafile: true,
     logLevel: 'warning',
   });

@@ -49,8 +49,9 @@ export class LocalFleet {
   }
 
   start(host: LocalHostSpec, extraEnv: Record<string, string> = {}): ChildProcess {
-    // One plain node process, so a signal reaches the agent itself.
-    const child = spawn(process.execPath, ['--enable-source-maps', this.o.agentScript], {
+    // One plain node process, so a signal reaches the agent itself. Without --enable-source-maps:
+    // Node would hold the bundle's whole map in every agent (NODE_OPTIONS can still ask for it).
+    const child = spawn(process.execPath, [this.o.agentScript], {
       env: {
         ...agentEnvironment(process.env),
         ...agentEnvironment(this.o.env ?? {}),

@@ -13,6 +13,7 @@ import {
   type RegistryAuth,
 } from './container-runtime';
 import { kernelKilledForMemory } from './oom-kills';
+import { ContainerExits, type Looked } from './container-exits';
 import { parseImageReference } from '../../shared/domain/image';
 import { bridgeName, keepTaskNetworksApart } from './task-network-isolation';
 
@@ -73,6 +74,8 @@ export class DockerRuntime implements ContainerRuntime {
   private storageQuota?: boolean;
   /** Whether the engine is podman, asked once. */
   private podman?: Promise<boolean>;
+  /** Exits as the engine's event stream announces them: wait's fast path. */
+  private readonly exits: ContainerExits;
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.docker = new Docker({ socketPath: options.socketPath ?? defaultDockerSocket() });
@@ -80,6 +83,16 @@ export class DockerRuntime implements ContainerRuntime {
     this.log = options.log ?? (() => {});
     this.labels = options.labels ?? {};
     this.killedForMemory = options.killedForMemory ?? ((id) => kernelKilledForMemory(id));
+    this.exits = new ContainerExits({
+      open: (since) => this.docker.getEvents({ ...(since === undefined ? {} : { since }), filters: { type: ['container'] } }) as Promise<NodeJS.ReadableStream>,
+      look: (ids) => this.exitsOf(ids),
+      log: this.log,
+    });
+  }
+
+  /** Stops following the engine's events; waits still answer, the slow way. */
+  close(): void {
+    this.exits.close();
   }
 
   hasImage(image: string): Promise<boolean> {
@@ -150,6 +163,8 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async start(id: string): Promise<void> {
+    // Following the engine's events before the start, so even an exit at once is announced.
+    await this.exits.watch();
     try {
       await this.docker.getContainer(id).start();
     } catch (e) {
@@ -209,9 +224,27 @@ export class DockerRuntime implements ContainerRuntime {
     return answer;
   }
 
-  async wait(id: string): Promise<number> {
-    const result: { StatusCode: number } = await this.docker.getContainer(id).wait();
-    return result.StatusCode;
+  /**
+   * The engine's exit event, or its wait call, whichever answers first: podman answers the wait
+   * only when it next looks at the container, hundreds of ms after the exit. The wait call alone
+   * still answers an exit the event stream missed.
+   */
+  wait(id: string): Promise<number> {
+    return this.exits.wait(id);
+  }
+
+  /** Of these containers, those that have exited, with their codes, and those gone: one list, an inspect per exit. */
+  private async exitsOf(ids: readonly string[]): Promise<Map<string, Looked>> {
+    const listed = new Map((await this.listContainers({ id: [...ids] })).map((c) => [c.Id, c.State]));
+    const out = new Map<string, Looked>();
+    await Promise.all(ids.map(async (id) => {
+      const state = listed.get(id);
+      if (state === 'running' || state === 'created' || state === 'paused' || state === 'stopping') return;
+      const info = await this.inspect(id);
+      if (!info) out.set(id, 'gone');
+      else if (info.exitCode !== undefined) out.set(id, { exitCode: info.exitCode });
+    }));
+    return out;
   }
 
   async stop(id: string, timeoutSeconds: number): Promise<void> {
@@ -225,6 +258,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async remove(id: string): Promise<void> {
     this.oomAnswers.delete(id);
+    this.exits.forget(id);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.docker.getContainer(id).remove({ force: true, v: true });

@@ -98,6 +98,26 @@ describe('DockerRuntime on podman', () => {
       expect(state!.startedAt!).toBeLessThanOrEqual(state!.finishedAt!);
     });
 
+    it('answers a wait from the engine\'s events, and a wait on an exit no stream saw (an agent restarted meanwhile)', async () => {
+      // Prepare: one exits while this runtime follows the events; one exits before the next runtime does.
+      const seen = await started({ command: sh('sleep 0.5; exit 4') });
+      const before = await started({ command: sh('exit 6') });
+      await runtime.wait(before);
+      const restarted = new DockerRuntime({ socketPath: podman.socketPath });
+
+      try {
+        // Act
+        const [seenCode, beforeCode] = await Promise.all([runtime.wait(seen), restarted.wait(before)]);
+
+        // Assess
+        expect(seenCode).toBe(4);
+        expect(beforeCode).toBe(6);
+        await expect(restarted.wait('0'.repeat(64))).rejects.toThrow(/no such container/);
+      } finally {
+        restarted.close();
+      }
+    });
+
     it('answers wait at once for a container that has already exited', async () => {
       const id = await started({ command: sh('exit 5') });
       await runtime.wait(id);

@@ -56,4 +56,34 @@ describe('TaskRunner.adopt', () => {
     expect(readFileSync(join(dataDir, 'logs', taskId, 'app.log'), 'utf8').split('\n').filter((l) => l === 'started')).toHaveLength(1);
     expect(await runtime.list({ [LABELS.task]: taskId })).toEqual([]);
   }, 60_000);
+
+  it('reports the exit of a container that exits while a restarted agent takes it over', async () => {
+    // Prepare: the task's container, started by an agent that has since died; it exits soon.
+    const taskId = randomBytes(16).toString('hex');
+    const command = ['sh', '-c', 'sleep 1; exit 3'];
+    const task: Assignment = {
+      cluster: 'default', taskId, taskArn: `arn:aws:ecs:us-east-1:000000000000:task/default/${taskId}`, family: 'app', revision: 1,
+      desiredStatus: 'RUNNING', lastStatus: 'RUNNING', createdAt: Date.now(), cpu: 256, memory: 512,
+      containers: [{ name: 'app', image: BUSYBOX_IMAGE, essential: true, command }],
+    };
+    const labels = { [LABELS.task]: taskId, [LABELS.cluster]: 'default', [LABELS.container]: 'app', [LABELS.host]: 'adopt-host' };
+    await runtime.start(await runtime.create({ name: containerName(taskId, 'app'), image: BUSYBOX_IMAGE, command, env: [], ulimits: [], portMappings: [], labels }));
+    // The restarted agent's own runtime: it follows the engine's events only from now on.
+    const restarted = new DockerRuntime({ socketPath: podman.socketPath });
+    const reports: TaskReportBody[] = [];
+    const runner = new TaskRunner(task, {
+      hostId: 'adopt-host', runtime: restarted, logDir: join(dataDir, 'logs'), report: async (body) => void reports.push(body),
+    });
+
+    try {
+      // Act
+      await runner.adopt(await restarted.list({ [LABELS.task]: taskId }));
+
+      // Assess: the exit is reported with its code, and the task stops because of it.
+      expect(reports.map((r) => r.lastStatus)).toEqual(['STOPPING', 'STOPPED']);
+      expect(reports[1]).toMatchObject({ stop: { stopCode: 'EssentialContainerExited' }, containers: [{ lastStatus: 'STOPPED', exitCode: 3 }] });
+    } finally {
+      restarted.close();
+    }
+  }, 60_000);
 });
