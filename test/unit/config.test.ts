@@ -356,7 +356,9 @@ describe('configuration', () => {
       expect(capacityConfigFromEnvironment(CAPACITY_BASE)).toEqual({
         launchTemplateId: 'lt-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0'], stage: undefined,
         policy: { warmPoolHosts: 1, warmPoolType: 'c6i.large', maxHosts: 50, idleTimeoutSeconds: 600, market: 'on-demand' },
+        consolidation: { minHostAgeSeconds: 600, maxDrainingHosts: 1 },
       });
+      expect(capacityConfigFromEnvironment({ ...CAPACITY_BASE, BERTH_CONSOLIDATE_AFTER_SECONDS: '0' }).consolidation).toBeUndefined();
     });
   });
 });
