@@ -9,7 +9,7 @@
  * - mixed: 10,000 tasks, Poisson arrivals whose rate swells and ebbs over 4 hours (the trace of
  *   the first version of this benchmark);
  * - steady services: long-running service tasks arriving slowly (consolidation may move them);
- * - bursty batch: bursts of a few hundred jobs every 20 minutes;
+ * - bursty batch: bursts of 150 jobs within a minute, every 20 minutes;
  * - short CI jobs: many small jobs of a minute or two.
  * A host boots in 40 s after its launch; the planner runs every 10 s of simulated time and at once
  * when a RunTask finds no room. A task that finds no room waits as pending demand and is retried
@@ -93,12 +93,12 @@ const TRACES: readonly TraceSpec[] = [
   },
   {
     name: 'bursty batch', tasks: 4_000, seed: 20_250_303, service: false, cpuWeights: { 512: 15, 1024: 30, 2048: 30, 4096: 20, 8192: 5 },
-    arrivals: { kind: 'bursts', burstSize: 250, burstSeconds: 60, burstEverySeconds: 20 * 60 },
+    arrivals: { kind: 'bursts', burstSize: 150, burstSeconds: 60, burstEverySeconds: 20 * 60 },
     medianDurationSeconds: 600, durationSigma: 0.7, minDurationSeconds: 30,
   },
   {
     name: 'short CI jobs', tasks: 8_000, seed: 20_250_404, service: false, cpuWeights: { 512: 10, 1024: 35, 2048: 40, 4096: 15 },
-    arrivals: { kind: 'sine', meanRatePerSecond: 1.5, swing: 0.8, periodSeconds: 2 * 3600 },
+    arrivals: { kind: 'sine', meanRatePerSecond: 0.8, swing: 0.5, periodSeconds: 2 * 3600 },
     medianDurationSeconds: 100, durationSigma: 0.6, minDurationSeconds: 10,
   },
 ];
