@@ -9,6 +9,9 @@ import { startMetricsLoop } from '../shared/metrics/metrics-loop';
 import { PROMETHEUS_CONTENT_TYPE } from '../shared/metrics/prometheus';
 import { MetricsRegistry } from '../shared/metrics/registry';
 import { FanOutSink } from '../shared/metrics/sink';
+import { runBillingRound } from '../shared/billing/export';
+import { HOUR_MS } from '../shared/billing/report';
+import { DirectoryCostExportStore } from '../shared/cloud/local/directory-cost-export';
 
 type Handler = (event: APIGatewayProxyEventV2, context: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -25,7 +28,7 @@ export interface LocalMetrics {
  * them in the registry; the control plane's own round feeds the registry too and writes EMF
  * records to the metrics log group through the endpoint's CloudWatch Logs slice, as the agents do.
  */
-export function localMetrics(o: { intervalMs: number; logGroupName?: string }): LocalMetrics {
+export function localMetrics(o: { intervalMs: number; logGroupName?: string; costExportDir?: string }): LocalMetrics {
   // A few rounds, and never under 15 s: a slow round on a busy machine must not blank a series.
   const registry = new MetricsRegistry({ staleAfterMs: Math.max(5 * o.intervalMs, 15_000) });
   return {
@@ -36,10 +39,34 @@ export function localMetrics(o: { intervalMs: number; logGroupName?: string }): 
       const emf = new CloudWatchLogsEmfSink({ client: logs, logGroupName: o.logGroupName ?? DEFAULT_METRICS_LOG_GROUP, logStreamName: 'control-plane' });
       const collector = new ControlPlaneMetrics(berth, o.intervalMs);
       const loop = startMetricsLoop({ intervalMs: o.intervalMs, collect: () => collector.collect(), sink: new FanOutSink(registry, emf), log });
+      // The cost of every hour as EMF records (stream `billing`), and each day's usage as a CSV
+      // file in the data directory, as the billing function does on AWS with its bucket.
+      const billing = startHourlyBilling(berth, {
+        metrics: new CloudWatchLogsEmfSink({ client: logs, logGroupName: o.logGroupName ?? DEFAULT_METRICS_LOG_GROUP, logStreamName: 'billing' }),
+        ...(o.costExportDir !== undefined ? { exports: new DirectoryCostExportStore(o.costExportDir) } : {}),
+      }, log);
       return async () => {
+        billing();
         await loop.stop();
         logs.destroy();
       };
     },
   };
+}
+
+/** A minute past every hour (on the real clock, as the AWS schedule fires), one billing round. */
+function startHourlyBilling(berth: Berth, o: Parameters<typeof runBillingRound>[1], log: (line: string) => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    const wait = HOUR_MS - (berth.now() % HOUR_MS) + 60_000;
+    timer = setTimeout(() => {
+      runBillingRound(berth, o)
+        .then((s) => s.exported && log(`billing: ${s.metrics} cost metric(s) for ${s.hour.from}, usage written to ${s.exported}`))
+        .catch((e) => log(`billing round failed: ${e}`))
+        .finally(schedule);
+    }, wait);
+    timer.unref();
+  };
+  schedule();
+  return () => clearTimeout(timer);
 }

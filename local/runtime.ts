@@ -183,7 +183,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   const elbv2 = await startLocalElbv2(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, say: o.log, healthCheckTimeScale: o.healthCheckTimeScale });
   started.push(() => elbv2.close());
   berth.loadBalancing = elbv2.balancer;
-  const metrics = localMetrics({ intervalMs: o.metricsIntervalMs });
+  const metrics = localMetrics({ intervalMs: o.metricsIntervalMs, costExportDir: join(o.dataDir, 'cost-exports') });
   // The agents' task samples also feed Application Auto Scaling's ECSServiceAverage* metrics.
   const taskSamples = new TaskSampleWindow(() => berth.now());
   berth.metrics = new FanOutSink(metrics.registry, taskSamples);

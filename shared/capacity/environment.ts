@@ -2,6 +2,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { Ec2FleetProvider } from '../cloud/aws/ec2-fleet-provider';
 import { type Environment, list, oneOf, readEnvironment, text, wholeNumber } from '../config/variables';
 import { DEFAULT_CATALOG } from './catalog';
+import { type ConsolidationPolicy, DEFAULT_CONSOLIDATION_POLICY } from './consolidation';
 import { type CapacityOptions, DEFAULT_BOOT_TIMEOUT_SECONDS, DEFAULT_HEARTBEAT_TIMEOUT_SECONDS } from './manager';
 import type { CapacityPolicy } from './types';
 
@@ -15,6 +16,8 @@ export const CAPACITY_VARIABLES = {
   BERTH_MAX_HOSTS: wholeNumber(1, 1000).default(50),
   BERTH_IDLE_TIMEOUT_SECONDS: wholeNumber(0, 604_800).default(600),
   BERTH_MARKET: oneOf(['on-demand', 'spot'] as const).default('on-demand'),
+  /** A busy host this old whose tasks fit on the others is cordoned and emptied; 0 turns consolidation off. */
+  BERTH_CONSOLIDATE_AFTER_SECONDS: wholeNumber(0, 604_800).default(DEFAULT_CONSOLIDATION_POLICY.minHostAgeSeconds),
 };
 
 export interface CapacityConfig {
@@ -22,6 +25,7 @@ export interface CapacityConfig {
   subnetIds: string[];
   stage?: string;
   policy: CapacityPolicy;
+  consolidation?: ConsolidationPolicy;
 }
 
 /** The capacity function's configuration, checked: a bad variable throws a ConfigurationError that names it. */
@@ -38,6 +42,9 @@ export function capacityConfigFromEnvironment(env: Environment): CapacityConfig 
       idleTimeoutSeconds: v.BERTH_IDLE_TIMEOUT_SECONDS,
       market: v.BERTH_MARKET,
     },
+    ...(v.BERTH_CONSOLIDATE_AFTER_SECONDS > 0
+      ? { consolidation: { ...DEFAULT_CONSOLIDATION_POLICY, minHostAgeSeconds: v.BERTH_CONSOLIDATE_AFTER_SECONDS } }
+      : {}),
   };
 }
 
@@ -58,6 +65,7 @@ export function capacityOptionsFromEnvironment(): CapacityOptions {
     policy: c.policy,
     heartbeatTimeoutSeconds: DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
     bootTimeoutSeconds: DEFAULT_BOOT_TIMEOUT_SECONDS,
+    ...(c.consolidation ? { consolidation: c.consolidation } : {}),
   };
   return cached;
 }

@@ -4,11 +4,13 @@ import { revokeHostKeys } from '../auth/access-keys';
 import { recordTaskUsage } from '../billing/meter';
 import type { FleetProvider } from '../cloud/fleet-provider';
 import { hashBootstrapToken } from '../lifecycle/reports';
+import { wakeServiceOf } from '../lifecycle/service-wake';
 import { markTaskStopped } from '../lifecycle/stop';
 import { isLiveHost } from '../scheduler/placement';
 import type { HostRecord } from '../store';
 import { poolOf } from '../domain/capacity-provider';
-import { capacityOf, findType } from './catalog';
+import { capacityOf, findType, hourlyPrice } from './catalog';
+import { type ConsolidationHost, type ConsolidationPolicy, planConsolidation } from './consolidation';
 import { planCapacity } from './planner';
 import { daemonServiceTaskIds, isServiceDemand, serviceDemand } from './service-demand';
 import type { CapacityPlan, CapacityPolicy, FleetHost, InstanceType } from './types';
@@ -26,6 +28,8 @@ export interface CapacityOptions {
    * of watching: after a control-plane restart, silence during the downtime proves nothing.
    */
   watchingSince?: number;
+  /** Cordon busy hosts whose tasks fit on the others (consolidation.ts); off when absent. */
+  consolidation?: ConsolidationPolicy;
 }
 
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 30;
@@ -42,6 +46,8 @@ export interface CycleSummary {
   launched: string[];
   terminated: string[];
   failed: string[];
+  /** Hosts consolidation cordoned (ACTIVE → DRAINING) this cycle. */
+  cordoned: string[];
   plan: CapacityPlan;
 }
 
@@ -146,7 +152,7 @@ export async function writeOffSilentHosts(b: Berth, o: CapacityOptions, now = b.
  */
 export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<CycleSummary> {
   const now = b.now();
-  const summary: CycleSummary = { lost: [], launched: [], terminated: [], failed: [], plan: { launches: [], drains: [], terminations: [], unschedulable: [] } };
+  const summary: CycleSummary = { lost: [], launched: [], terminated: [], failed: [], cordoned: [], plan: { launches: [], drains: [], terminations: [], unschedulable: [] } };
 
   // 1. Hosts gone silent, and launches that never came up.
   const silent = await writeOffSilentHosts(b, o, now);
@@ -216,7 +222,42 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
   // In one call, as EC2 takes them: one by one, each local clean-up waited for the last.
   if (idle.length) await o.provider.terminate(idle);
   summary.terminated.push(...idle);
+
+  // 7. Consolidation, only on a fleet that is not growing: with work waiting or hosts being
+  //    launched, room that looks spare is about to be taken. It only cordons: the service
+  //    scheduler replaces the cordoned hosts' service tasks (and stops them while
+  //    minimumHealthyPercent holds), one-off tasks finish, and step 6 of a later cycle terminates
+  //    the emptied host. The transition is conditional, so a host another writer moved on from
+  //    ACTIVE is left alone.
+  if (o.consolidation && pending.length === 0 && plan.launches.length === 0 && !hosts.some((h) => h.status === 'LAUNCHING')) {
+    const fleet = (await b.store.hosts.list()).filter((h) => h.status === 'ACTIVE' || h.status === 'DRAINING');
+    const c = planConsolidation({ hosts: fleet.map((h) => toConsolidationHost(h, daemonTaskIds, o.catalog)), policy: o.consolidation, now: b.now() });
+    for (const hostId of c.cordons) {
+      if (await b.store.hosts.transition(hostId, 'DRAINING', ['ACTIVE'])) summary.cordoned.push(hostId);
+    }
+    if (summary.cordoned.length) wakeServicesOn(b, fleet.filter((h) => summary.cordoned.includes(h.hostId)));
+  }
   return summary;
+}
+
+/** A host as consolidation sees it: its reservations, DAEMON services' tasks left out (they stay per host). */
+function toConsolidationHost(h: HostRecord, daemonTaskIds: ReadonlySet<string>, catalog: readonly InstanceType[]): ConsolidationHost {
+  const type = findType(catalog, h.instanceType ?? '');
+  return {
+    hostId: h.hostId, status: h.status, market: h.market ?? 'on-demand',
+    ...(h.capacityProvider !== undefined ? { pool: h.capacityProvider } : {}),
+    cpu: h.cpu, memory: h.memory,
+    launchedAt: h.registeredAt ?? h.launchedAt ?? 0,
+    hourlyPrice: type ? hourlyPrice(type, h.market ?? 'on-demand') : 0,
+    tasks: Object.entries(h.reservations)
+      .filter(([taskId]) => !daemonTaskIds.has(taskId))
+      .map(([taskId, r]) => ({ taskId, cpu: r.cpu, memory: r.memory, ...(r.ports?.length ? { ports: r.ports } : {}), ...(r.group !== undefined ? { group: r.group } : {}) })),
+  };
+}
+
+/** Wakes the services with tasks on the cordoned hosts, so their replacements start now, not at the next pass. */
+function wakeServicesOn(b: Berth, hosts: readonly HostRecord[]): void {
+  for (const h of hosts) for (const r of Object.values(h.reservations)) wakeServiceOf(b, r);
 }
 
 /** How the manager waits: a timer unless the wiring gives another (tests move a manual clock). */
@@ -325,6 +366,7 @@ export class CapacityManager {
           const s = await runCapacityCycle(this.b, this.o);
           if (s.lost.length) this.log(`hosts lost: ${s.lost.join(', ')}`);
           if (s.launched.length) this.log(`launched ${s.launched.join(', ')}`);
+          if (s.cordoned.length) this.log(`consolidating: cordoned ${s.cordoned.join(', ')}`);
           if (process.env.BERTH_DEBUG_CAPACITY) this.log(`cycle: plan ${JSON.stringify(s.plan)}`);
           if (s.terminated.length) this.log(`terminated ${s.terminated.join(', ')}`);
           if (s.failed.length) this.log(`failed ${s.failed.length} task(s) no instance type can hold`);

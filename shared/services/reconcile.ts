@@ -178,23 +178,27 @@ export const reconcile: Reconcile = ({ service, tasks, hosts, now, newId }) => {
         if (mine.length === 0 && liveOnHost < perHost && wantStart()) starts.push({ deploymentId: primary.id, count: 1, hostId });
       }
     } else {
-      const mine = tasks.filter((t) => active(t) && t.deploymentId === primary!.id).sort(stopOrder);
+      // A DRAINING host (consolidation, a spot warning) is leaving: as ECS drains a container
+      // instance, its tasks are replaced elsewhere first, within maximumPercent, and stopped only
+      // while minimumHealthyPercent holds, like an older deployment's.
+      const cordoned = (t: ObservedTask) => t.hostId !== undefined && hostStatus.get(t.hostId) === 'DRAINING';
+      const mine = tasks.filter((t) => active(t) && t.deploymentId === primary!.id && !cordoned(t)).sort(stopOrder);
       // Scale in: the least useful of this deployment's tasks go first, keeping its provider split.
       for (const t of scaleIn(mine, Math.max(0, mine.length - desiredCount), service.capacityProviderStrategy)) stopFor(t);
       const kept = Math.min(mine.length, desiredCount);
       const room = maximumTasks(desiredCount, config) - tasks.filter(live).length;
       const need = Math.min(desiredCount - kept, room);
       if (need > 0 && wantStart()) starts.push({ deploymentId: primary.id, count: need });
-      // Drain the older deployments: tasks that are not healthy at once, healthy ones only while
-      // minimumHealthyPercent stays met. A FAILED deployment without rollback keeps what serves.
-      if (primary.rolloutState !== 'FAILED') {
-        let healthyBudget = healthyCount() - minimumHealthyTasks(desiredCount, config);
-        for (const t of tasks.filter((t) => active(t) && t.deploymentId !== primary!.id).sort(stopOrder)) {
-          if (!isHealthy(t)) stopFor(t);
-          else if (healthyBudget > 0) {
-            stopFor(t);
-            healthyBudget -= 1;
-          }
+      // Drain the older deployments and the DRAINING hosts: tasks that are not healthy at once,
+      // healthy ones only while minimumHealthyPercent stays met. A FAILED deployment without
+      // rollback keeps what serves (but not on a host that is leaving).
+      const leaving = (t: ObservedTask) => cordoned(t) || (t.deploymentId !== primary!.id && primary!.rolloutState !== 'FAILED');
+      let healthyBudget = healthyCount() - minimumHealthyTasks(desiredCount, config);
+      for (const t of tasks.filter((t) => active(t) && leaving(t)).sort(stopOrder)) {
+        if (!isHealthy(t)) stopFor(t);
+        else if (healthyBudget > 0) {
+          stopFor(t);
+          healthyBudget -= 1;
         }
       }
     }

@@ -1,4 +1,4 @@
-import { RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { DEFAULT_CATALOG } from '../../shared/capacity/catalog';
 import { type CapacityOptions, CapacityManager, MIN_TRIGGERED_CYCLE_GAP_MS, runCapacityCycle } from '../../shared/capacity/manager';
 import type { FleetProvider } from '../../shared/cloud/fleet-provider';
@@ -134,6 +134,56 @@ describe('CapacityManager', () => {
       expect(other).toMatchObject({ lastStatus: 'STOPPED', stopCode: 'TerminationNotice', stoppedReason: expect.stringMatching(/^Host mute-[ab] was lost/) });
       await eventually(async () => h.berth.workflows.activeExecutions === 0, 10_000, 'no workflow waiting');
       expect(h.workflowErrors).toEqual([]);
+    });
+  });
+
+  describe('consolidation', () => {
+    it('cordons a host whose task fits on another, leaves its one-off task to finish, and terminates it once empty', async () => {
+      // Prepare: a small host with a half-size task, then a big host with a task the small one cannot take.
+      const cluster = 'consolidate';
+      await registerHost(h.berth, { hostId: 'small-1', cpu: 1024, memory: 2048 });
+      await h.ecs.send(new RegisterTaskDefinitionCommand({
+        family: 'half', cpu: '512', memory: '1024', containerDefinitions: [{ name: 'app', image: 'busybox' }],
+      }));
+      await h.ecs.send(new RegisterTaskDefinitionCommand({
+        family: 'whole', cpu: '1024', memory: '2048', containerDefinitions: [{ name: 'app', image: 'busybox' }],
+      }));
+      await h.ecs.send(new CreateClusterCommand({ clusterName: cluster }));
+      const run = async (family: string) => idOf((await h.ecs.send(new RunTaskCommand({ cluster, taskDefinition: family }))).tasks![0].taskArn!);
+      const placed = (taskId: string) => eventually(async () => (await h.berth.store.tasks.get({ cluster, taskId }))?.hostId !== undefined, 10_000, `${taskId} placed`);
+      const half = await run('half');
+      await placed(half);
+      await registerHost(h.berth, { hostId: 'big-1', cpu: 4096, memory: 8192 });
+      const whole = await run('whole');
+      await placed(whole);
+      expect((await h.berth.store.tasks.get({ cluster, taskId: whole }))!.hostId).toBe('big-1');
+      const terminated: string[] = [];
+      const options: CapacityOptions = {
+        ...OPTIONS, provider: { launch: async () => [], terminate: async (ids) => void terminated.push(...ids) },
+        consolidation: { minHostAgeSeconds: 0, maxDrainingHosts: 1 },
+      };
+
+      // Act: a cycle, then another while the cordoned host still holds its task.
+      const first = await runCapacityCycle(h.berth, options);
+      const second = await runCapacityCycle(h.berth, options);
+
+      // Assess: the small host is cordoned, once; its one-off task is not stopped; nothing is terminated.
+      expect(first.cordoned).toEqual(['small-1']);
+      expect(second.cordoned).toEqual([]);
+      expect((await h.berth.store.hosts.get('small-1'))!.status).toBe('DRAINING');
+      expect((await h.berth.store.hosts.get('big-1'))!.status).toBe('ACTIVE');
+      expect((await h.berth.store.tasks.get({ cluster, taskId: half }))!.desiredStatus).toBe('RUNNING');
+      expect(terminated).toEqual([]);
+
+      // Act: the one-off task ends (its room released as the stop does); a cycle.
+      const r = (await h.berth.store.hosts.get('small-1'))!.reservations[half];
+      await h.berth.store.hosts.release('small-1', half, r, h.berth.now());
+      const third = await runCapacityCycle(h.berth, options);
+
+      // Assess: the emptied host is terminated; the big one, busy, is not.
+      expect(third.terminated).toContain('small-1');
+      expect(terminated).toContain('small-1');
+      expect((await h.berth.store.hosts.get('big-1'))!.status).toBe('ACTIVE');
     });
   });
 });

@@ -2,6 +2,15 @@ import { RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '
 import { issueAccessKey } from '../../shared/auth/access-keys';
 import { createOperatorApiHandler } from '../../shared/agent-api/handler';
 import { recordTaskUsage } from '../../shared/billing/meter';
+import { getCostReport } from '../../shared/billing/cost';
+import { EXPORT_DIMENSIONS, dailyExportKey, runBillingRound } from '../../shared/billing/export';
+import { HOUR_MS } from '../../shared/billing/report';
+import { formatUsd } from '../../shared/billing/money';
+import { DirectoryCostExportStore } from '../../shared/cloud/local/directory-cost-export';
+import type { MetricDatum } from '../../shared/metrics/metric-datum';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CostReport } from '../../shared/billing/report';
 import { writeOffSilentHosts } from '../../shared/capacity/manager';
 import { registerHost, reportTaskState } from '../../shared/lifecycle/reports';
@@ -152,6 +161,62 @@ describe('Meter', () => {
       const error = (await res.json()) as { __type: string; message: string };
       expect(error.__type).toBe('ClientException');
       expect(error.message).toMatch(message);
+    });
+  });
+
+  describe('the hourly billing round', () => {
+    it('publishes the hour\'s cost per cluster and service, and writes the day\'s usage, one line per task, to its file', async () => {
+      // Prepare: a task that ran two minutes; then the clock a minute past the next hour.
+      await host('meter-export');
+      const start = clock;
+      const ref = await runOn('meter-export');
+      await reportTaskState(h.berth, 'meter-export', { task: ref, lastStatus: 'RUNNING', timestamps: { pullStartedAt: start, startedAt: start + 1000 } });
+      clock = start + 120_000;
+      await h.ecs.send(new StopTaskCommand({ task: ref.taskId }));
+      await reportTaskState(h.berth, 'meter-export', { task: ref, lastStatus: 'STOPPED', timestamps: { stoppedAt: start + 120_000 } });
+      await eventually(() => h.berth.store.usage.get(ref), 5000, 'the usage record');
+      const hourEnd = Math.ceil((start + 120_000) / HOUR_MS) * HOUR_MS;
+      const dir = await mkdtemp(join(tmpdir(), 'berth-cost-export-'));
+      const published: MetricDatum[] = [];
+      const before = clock;
+      clock = hourEnd + 60_000;
+
+      try {
+        // Act
+        const summary = await runBillingRound(h.berth, { metrics: { publish: async (d) => void published.push(...d) }, exports: new DirectoryCostExportStore(dir) });
+
+        // Assess: the metrics are the hour's report grouped by cluster and service, at the hour's start.
+        const iso = (t: number) => new Date(t).toISOString();
+        expect(summary.hour).toEqual({ from: iso(hourEnd - HOUR_MS), to: iso(hourEnd) });
+        const hourly = await getCostReport(h.berth, { from: iso(hourEnd - HOUR_MS), to: iso(hourEnd), groupBy: ['cluster', 'service'] });
+        const cost = published.find((m) => m.name === 'BerthCost' && m.dimensions.ClusterName === 'default' && m.dimensions.ServiceName === '-');
+        expect(cost).toMatchObject({ unit: 'None', timestamp: hourEnd - HOUR_MS });
+        const group = hourly.groups.find((g) => g.key.cluster === 'default' && g.key.service === '-')!;
+        expect(cost!.values).toEqual([group.berthCostMicroUsd / 1e6]);
+        expect(group.berthCostMicroUsd).toBeGreaterThan(0);
+        expect(published.filter((m) => m.name === 'FleetOverhead')).toHaveLength(1);
+
+        // …and the day's file holds a line for the task, with its dimensions and the report's figures.
+        const dayStart = Math.floor((hourEnd - HOUR_MS) / (24 * HOUR_MS)) * 24 * HOUR_MS;
+        const key = dailyExportKey(dayStart);
+        expect(key).toMatch(/^usage\/\d{4}\/\d{2}\/\d{2}\.csv$/);
+        expect(summary.exported).toBe(join(dir, ...key.split('/')));
+        const lines = (await readFile(summary.exported!, 'utf8')).trim().split('\n');
+        expect(lines[0]).toBe('cluster,service,family,startedBy,market,instanceType,task,tasks,berth_cost_usd,fargate_price_usd,saving_usd,period_from,period_to,prices_taken_at,prices_source');
+        const daily = await getCostReport(h.berth, { from: iso(dayStart), to: iso(hourEnd), groupBy: EXPORT_DIMENSIONS });
+        const row = daily.groups.find((g) => g.key.task === ref.taskId)!;
+        const line = lines.find((l) => l.includes(ref.taskId))!;
+        expect(line.split(',').slice(0, 10)).toEqual([
+          'default', '-', 'metered', 'meter-test', 'on-demand', 'c6i.large', ref.taskId, '1', formatUsd(row.berthCostMicroUsd), formatUsd(row.fargatePriceMicroUsd),
+        ]);
+        expect(lines).toHaveLength(daily.groups.length + 1);
+        // Written again, the file is the same, whole: a retried round is harmless.
+        await runBillingRound(h.berth, { metrics: { publish: async () => {} }, exports: new DirectoryCostExportStore(dir) });
+        expect((await readFile(summary.exported!, 'utf8')).trim().split('\n')).toEqual(lines);
+      } finally {
+        clock = before;
+        await rm(dir, { recursive: true, force: true });
+      }
     });
   });
 });

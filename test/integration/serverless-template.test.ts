@@ -65,6 +65,7 @@ const FUNCTIONS: Record<string, string> = {
   fireSchedule: 'functions/schedules.fire',
   batch: 'functions/batch.handler',
   recordUsage: 'functions/lifecycle.recordUsage',
+  billing: 'functions/billing.handler',
 };
 
 const DATA_ACTIONS = [
@@ -118,6 +119,12 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
     ],
     startable: [],
     // It also publishes the control plane's metrics.
+    logGroups: [METRICS_LOG_GROUP],
+  },
+  // The hourly billing round: reads the meter, writes cost metrics and the day's file to the cost bucket.
+  'functions/billing': {
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, 's3:PutObject'],
+    startable: [],
     logGroups: [METRICS_LOG_GROUP],
   },
   // Application Auto Scaling's controller sets desired counts through UpdateService, which wakes the service.
@@ -761,6 +768,13 @@ describe('serverless.yml', () => {
             for (const t of targets) {
               if (referencedIds(t).length === 0 || !referencedIds(t).every((r) => resource(r)?.Type === 'AWS::KMS::Key')) {
                 found.push(`${id}: kms on ${JSON.stringify(t)}`);
+              }
+            }
+          }
+          if (actions.some((a) => a.startsWith('s3:'))) {
+            for (const t of targets) {
+              if (!referencedIds(t).every((r) => resource(r)?.Type === 'AWS::S3::Bucket') || referencedIds(t).length === 0) {
+                found.push(`${id}: s3 on ${JSON.stringify(t)}`);
               }
             }
           }

@@ -411,6 +411,36 @@ describe('Service scheduler', () => {
       );
     });
 
+    it('a DRAINING host: its tasks are replaced elsewhere first, never below minimumHealthyPercent, and none is left on it', () => {
+      fc.assert(
+        fc.property(configArb, (c) => {
+          const config = { minimumHealthyPercent: c.minimumHealthyPercent, maximumPercent: c.maximumPercent, deploymentCircuitBreaker: { enable: false, rollback: false } };
+          const hosts: ObservedHost[] = ['host-a', 'host-b', 'host-c'].map((hostId) => ({ hostId, status: 'ACTIVE' }));
+          const sim = new ServiceSim({
+            seed: c.seed, hasHealthCheck: c.hasHealthCheck, hosts,
+            service: makeService({ desiredCount: c.desired, healthCheckGracePeriodSeconds: c.grace, deploymentConfiguration: config }),
+          });
+          expect(sim.runUntil((s) => s.primary().rolloutState === 'COMPLETED')).toBe(true);
+          const cordoned = sim.hosts[c.seed % 3].hostId;
+          sim.hosts[c.seed % 3] = { hostId: cordoned, status: 'DRAINING' };
+          const minHealthy = minimumHealthyTasks(c.desired, config);
+          const onCordoned = (s: ServiceSim) => s.tasks.filter((t) => t.hostId === cordoned && isLive(t, s.hosts));
+          const drained = sim.runUntil((s) => {
+            expect(s.tasks.filter(isServing).length).toBeGreaterThanOrEqual(minHealthy);
+            return onCordoned(s).length === 0 && s.tasks.filter((t) => isLive(t, s.hosts) && isServing(t)).length === c.desired;
+          });
+          checkPlans(sim);
+          // Stops only ever name the service's own tasks, and only live ones (checkPlans); the
+          // replacements go to the ACTIVE hosts.
+          const stuck = maximumTasks(c.desired, config) <= c.desired && minimumHealthyTasks(c.desired, config) >= c.desired && c.desired > 0;
+          if (stuck) return;
+          expect(drained).toBe(true);
+          expect(sim.tasks.filter((t) => isLive(t, sim.hosts)).every((t) => t.hostId !== cordoned)).toBe(true);
+        }),
+        { numRuns: 80 },
+      );
+    });
+
     it('DAEMON: one task on every ACTIVE host, also on hosts that join later, none on hosts that leave', () => {
       fc.assert(
         fc.property(fc.integer({ min: 1, max: 2 ** 30 }), fc.integer({ min: 0, max: 6 }), fc.boolean(), (seed, hostCount, hasHealthCheck) => {
