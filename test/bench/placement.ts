@@ -208,6 +208,13 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   for (const f of throughput) {
     const n = f.placers;
+    rows.push([
+      `bare reserve writes/s, ${n} worker${n === 1 ? '' : 's'}`,
+      perSecond(f.reserveFloor),
+      `${perSecond(f.ceiling)} bare cond. UpdateItem, ${n} worker${n === 1 ? '' : 's'}`,
+      ratio(f.reserveFloor, f.ceiling),
+      'one task per write, no placer: single placement at best',
+    ]);
     for (const [kind, run] of [['single', f.single], [`batches of ${BATCH_SIZE}`, f.batch]] as const) {
       rows.push([
         `placements/s, ${n} placer${n === 1 ? '' : 's'}, ${kind}`,

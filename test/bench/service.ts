@@ -14,14 +14,20 @@
  *    as batches of 100 spread over the service's group, beside bare conditional writes at the
  *    same concurrency (support/service-placement.ts).
  *
- * BERTH_BENCH_SERVICE_TASKS and BERTH_BENCH_ROLLING_TASKS change N and M. Exits 1 only when
- * something breaks (a service that never settles, an overcommit), never because a figure is slow.
+ * Each step starts on an empty warm pool: every task of the step before STOPPED and its room
+ * released.
+ *
+ * BERTH_BENCH_SERVICE_TASKS and BERTH_BENCH_ROLLING_TASKS change N and M;
+ * BERTH_BENCH_SETTLE_TIMEOUT_S how long a step may take (default 1200); BERTH_BENCH_LOG names a
+ * file for the local mode's log; BERTH_BENCH_SERVICE_ONLY=1 leaves out part 3. Exits 1 only when
+ * something breaks (a service that never settles, an overcommit), never because a figure is slow;
+ * a step that times out prints the services, tasks, hosts and recorded demand it left.
  */
 import {
   CreateServiceCommand, DeleteServiceCommand, DescribeServicesCommand, DescribeTasksCommand, ECSClient, ListTasksCommand,
   RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -37,7 +43,7 @@ const N = Number(process.env.BERTH_BENCH_SERVICE_TASKS ?? 100);
 const M = Number(process.env.BERTH_BENCH_ROLLING_TASKS ?? 50);
 /** Two warm hosts of 16 vCPU / ~30 GiB: room for 100 tasks of 256 CPU / 512 MiB, and a roll's surge. */
 const HOSTS = { count: 2, type: 'c6i.4xlarge' } as const;
-const SETTLE_TIMEOUT_MS = 20 * 60_000;
+const SETTLE_TIMEOUT_MS = Number(process.env.BERTH_BENCH_SETTLE_TIMEOUT_S ?? 20 * 60) * 1000;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -53,8 +59,9 @@ async function until<T>(what: string, check: () => Promise<T | undefined>): Prom
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'berth-bench-service-'));
-  const logs: string[] = [];
-  const local = await startLocal({ dataDir, port: 0, hosts: HOSTS.count, hostType: HOSTS.type, maxHosts: HOSTS.count, log: (l) => logs.push(l) });
+  const logFile = process.env.BERTH_BENCH_LOG;
+  const log = (l: string) => { if (logFile) appendFileSync(logFile, `${new Date().toISOString()} ${l}\n`); };
+  const local = await startLocal({ dataDir, port: 0, hosts: HOSTS.count, hostType: HOSTS.type, maxHosts: HOSTS.count, log });
   const ecs = new ECSClient({ endpoint: local.url, region: 'us-east-1', maxAttempts: 3, credentials: local.credentials });
   const rows: string[][] = [];
   try {
@@ -78,9 +85,12 @@ async function main(): Promise<void> {
       }
       return { arns, running: n };
     };
-    const allStopped = () => until('every task to stop', async () => {
+    // Each step starts on an empty warm pool: every task STOPPED and its room given back (the
+    // stop workflow releases a reservation just after its task is STOPPED).
+    const allStopped = () => until('every task to stop and release its room', async () => {
       const live = (await local.berth.store.tasks.list('default')).filter((t) => t.lastStatus !== 'STOPPED');
-      return live.length === 0 ? true : undefined;
+      const held = (await local.berth.store.hosts.list()).filter((h) => h.status === 'ACTIVE' && Object.keys(h.reservations).length > 0);
+      return live.length === 0 && held.length === 0 ? true : undefined;
     });
     const steady = (name: string, count: number, taskDefinition?: string) => until(`${name} to be steady at ${count}`, async () => {
       const s = (await ecs.send(new DescribeServicesCommand({ services: [name] }))).services![0];
@@ -132,11 +142,31 @@ async function main(): Promise<void> {
     await allStopped();
 
     console.log(`\n${formatTable(['measured', 'time', 'baseline (same run)', 'time', 'ratio'], rows)}`);
+  } catch (e) {
+    await dumpState(local.berth).catch((d: unknown) => console.error('cannot dump the state:', d));
+    throw e;
   } finally {
     ecs.destroy();
     await local.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** What a stalled run leaves behind: services, tasks by status, hosts' reservations, recorded demand. */
+async function dumpState(b: Awaited<ReturnType<typeof startLocal>>['berth']): Promise<void> {
+  for (const s of await b.store.services.list('default')) {
+    console.error(`service ${s.serviceName} ${s.status} desired ${s.desiredCount} v${s.version}`, JSON.stringify(s.deployments), JSON.stringify(s.events.slice(0, 8)));
+  }
+  const counts: Record<string, number> = {};
+  for (const t of await b.store.tasks.list('default')) {
+    const k = `${t.group} ${t.lastStatus}/${t.desiredStatus} ${t.stopCode ?? ''}`;
+    counts[k] = (counts[k] ?? 0) + 1;
+  }
+  console.error('tasks:', JSON.stringify(counts, null, 1));
+  for (const h of await b.store.hosts.list()) {
+    console.error(`host ${h.hostId} ${h.status} reservations ${Object.keys(h.reservations).length}`, JSON.stringify(h.groupTasks));
+  }
+  console.error('demand:', (await b.store.demand.list()).length);
 }
 
 async function placement(): Promise<void> {
@@ -150,7 +180,7 @@ async function placement(): Promise<void> {
   }
 }
 
-main().then(placement).catch((e: unknown) => {
+main().then(() => (process.env.BERTH_BENCH_SERVICE_ONLY ? undefined : placement())).catch((e: unknown) => {
   console.error('bench:service failed:', e);
   process.exitCode = 1;
 });

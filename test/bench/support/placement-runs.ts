@@ -9,7 +9,7 @@ import { ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sd
 import { createTables, startDynalite, type Dynalite } from '../../../local/dynalite';
 import { ConcurrentUpdateError } from '../../../shared/domain/errors';
 import { type PlacerOptions, Placer } from '../../../shared/lifecycle/placer';
-import { type Demand, type Placement, type Plan, compilePlacement } from '../../../shared/scheduler/placement';
+import { type Demand, type Placement, type Plan, compilePlacement, planOn } from '../../../shared/scheduler/placement';
 import { type HostStore, createStore } from '../../../shared/store';
 import { createDocumentClient } from '../../../shared/store/client';
 import { scanAll } from '../../../shared/store/scan';
@@ -214,6 +214,28 @@ export async function measureCeiling(workers: number, calls: number): Promise<Ce
   }
 }
 
+/**
+ * The placer's own write with nothing around it: one task per conditional reserve, planned in
+ * advance round-robin over the fleet (no snapshot, no ranking, no race). What a one-at-a-time
+ * placement can at best reach; it writes more than the ceiling's bare ADD (the reservation, the
+ * group's count, the fit's conditions) on items that grow with their reservations.
+ */
+export async function measureReserveFloor(workers: number, calls: number, placement: Placement): Promise<CeilingRun> {
+  const fleet = await startFleet(FLEET.hosts, FLEET.cpu, FLEET.memory);
+  try {
+    const views = await fleet.hosts.views();
+    const rules = compilePlacement(placement);
+    const tasks = demands(calls, 7);
+    const run = await runWorkers(workers, calls, async (i) => {
+      const plan = planOn(views[i % views.length], tasks[i], rules);
+      if (!(await fleet.hosts.reserveAll(plan.hostId, [plan], CLUSTER, Date.now()))) fail(`reserve floor: ${plan.taskId} refused on ${plan.hostId}`);
+    });
+    return { calls, elapsedMs: run.elapsedMs };
+  } finally {
+    await fleet.close();
+  }
+}
+
 export const rate = (runs: readonly CeilingRun[]): number =>
   (runs.reduce((s, r) => s + r.calls, 0) / runs.reduce((s, r) => s + r.elapsedMs, 0)) * 1000;
 
@@ -319,6 +341,8 @@ export interface ThroughputFigures {
   placers: number;
   /** Bare conditional UpdateItems per second at this concurrency, half measured before the runs and half after. */
   ceiling: number;
+  /** The placer's own conditional reserve, one task per write, with no placer around it (measureReserveFloor). */
+  reserveFloor: number;
   single: PlacementRun;
   batch: PlacementRun;
 }
@@ -351,10 +375,13 @@ export async function placementThroughput(o: ThroughputOptions): Promise<Through
     const batch = await measureBatchPlacement(n, o.placements, o.batchSize, o.placement);
     progress(`  ${perSecond(batch.perSecond)}; ${batch.calls.reserve} writes, ${batch.calls.lostRaces} lost races; ` +
       `${batch.audit.tasksPerHost.min}–${batch.audit.tasksPerHost.max} tasks per host; overcommit: ${batch.audit.overcommitted || 'none'}`);
+    progress(`reserve floor: ${o.placements} reserve writes, one task each, ${n} workers ...`);
+    const reserveFloor = rate([await measureReserveFloor(n, o.placements, o.placement)]);
     const after = await measureCeiling(n, o.ceilingCalls / 2);
     const ceiling = rate([before, after]);
-    progress(`  ceiling ${perSecond(ceiling)}: single ${ratio(single.perSecond, ceiling)}, batch ${ratio(batch.perSecond, ceiling)} of it`);
-    figures.push({ placers: n, ceiling, single, batch });
+    progress(`  ceiling ${perSecond(ceiling)}: single ${ratio(single.perSecond, ceiling)}, batch ${ratio(batch.perSecond, ceiling)}, ` +
+      `bare reserve writes ${ratio(reserveFloor, ceiling)} of it`);
+    figures.push({ placers: n, ceiling, reserveFloor, single, batch });
   }
   return figures;
 }

@@ -28,6 +28,13 @@ export async function placementFigures(o: { batchSize?: number; placements?: num
   });
   const rows: string[][] = [];
   for (const f of figures) {
+    rows.push([
+      `bare reserve writes/s (one task each, no placer), ${f.placers} workers`,
+      perSecond(f.reserveFloor),
+      `${perSecond(f.ceiling)} bare cond. UpdateItem, ${f.placers} workers`,
+      ratio(f.reserveFloor, f.ceiling),
+      'what one-at-a-time placement can reach at best',
+    ]);
     for (const [kind, run] of [['one at a time', f.single], [`batches of ${batchSize}`, f.batch]] as const) {
       const met = run.perSecond >= PLACEMENT_GOAL.shareOfCeiling * f.ceiling && run.audit.overcommitted === 0;
       rows.push([
