@@ -257,7 +257,8 @@ const REGION_PATH = '/regions';
  * A region's control plane: its tables, lifecycle workflows and service scheduler, its own
  * in-flight work resumed. The home region's is made before the API listens (recovery frees a
  * crash's stray reservations, safe only while nothing places); another region's shares the home
- * region's configuration and metrics.
+ * region's configuration, and keeps its hosts' samples out of the home region's `/metrics`, which
+ * names no region.
  */
 async function startRegionalControlPlane(
   o: LocalOptions, started: (() => unknown)[], dynamoEndpoint: string, region: string, keySealer: LocalKeySealer, home?: LocalBerth,
@@ -275,7 +276,6 @@ async function startRegionalControlPlane(
       timeoutSeconds: o.timeoutSeconds,
     },
   });
-  if (home) berth.metrics = home.metrics;
   started.push(() => {
     berth.workflows.close();
     (berth.notifier as LocalHostNotifier).close();
