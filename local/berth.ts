@@ -6,7 +6,7 @@ import type { Partition } from '../shared/domain/arns';
 import { lifecycleSteps } from '../shared/lifecycle/steps';
 import { createStore } from '../shared/store';
 import { createDocumentClient } from '../shared/store/client';
-import { tableNames } from '../shared/store/tables';
+import { type TableNames, tableNames } from '../shared/store/tables';
 import { crashAfterReserve, crashBeforeWorkflowStart, crashHook, parseCrashPlan, withCrashPoints } from './crash-points';
 
 export const LOCAL_PARTITION: Partition = { region: 'us-east-1', accountId: '000000000000' };
@@ -18,6 +18,10 @@ export interface LocalBerth extends Berth {
 export interface LocalBerthOptions {
   dynamoEndpoint: string;
   tablePrefix?: string;
+  /** Table names, instead of the prefix's: a region's own tables beside the shared access keys. */
+  tables?: TableNames;
+  /** The account and region its ARNs carry; LOCAL_PARTITION when not given. */
+  partition?: Partition;
   config?: Partial<BerthConfig>;
   notifier?: HostNotifier;
   capacity?: CapacityTrigger;
@@ -36,8 +40,8 @@ export interface LocalBerthOptions {
  */
 export function localBerth(options: LocalBerthOptions): LocalBerth {
   const berth = {
-    partition: LOCAL_PARTITION,
-    store: createStore(createDocumentClient({ endpoint: options.dynamoEndpoint }), tableNames(options.tablePrefix), { keySealer: options.keySealer }),
+    partition: options.partition ?? LOCAL_PARTITION,
+    store: createStore(createDocumentClient({ endpoint: options.dynamoEndpoint }), options.tables ?? tableNames(options.tablePrefix), { keySealer: options.keySealer }),
     notifier: options.notifier ?? new LocalHostNotifier(),
     // Replaced by the local mode's capacity manager once it exists.
     capacity: options.capacity ?? { trigger: () => {} },

@@ -4,7 +4,7 @@ import { AGENT_POLICY_VARIABLES, AGENT_VARIABLES } from '../agent/config';
 import type { Credentials } from '../shared/auth/access-keys';
 import { DEFAULT_CATALOG } from '../shared/capacity/catalog';
 import {
-  ConfigurationError, type Environment, checked, flag, oneOf, readEnvironment, secondsByName, text, wholeNumber,
+  AWS_REGION_PATTERN, ConfigurationError, type Environment, awsRegion, checked, flag, list, oneOf, readEnvironment, secondsByName, text, wholeNumber,
 } from '../shared/config/variables';
 import { PRICE_VARIABLES, pricesOf } from '../shared/billing/prices';
 import { parseCrashPlan } from './crash-points';
@@ -36,6 +36,9 @@ export const LOCAL_VARIABLES = {
   BERTH_HOST_PORT_BIND_IP: AGENT_VARIABLES.BERTH_HOST_PORT_BIND_IP.default(LOCAL_DEFAULTS.hostPortBindIP),
   BERTH_ALLOW_HOST_PATHS: flag().default(false),
   BERTH_HOST_PORT_RANGE: text('a port range FROM-TO within 1-65535, e.g. 49153-65535', /^\d+-\d+$/),
+  BERTH_REGION: awsRegion().default(LOCAL_DEFAULTS.region),
+  BERTH_REGIONS: list('AWS Regions, comma-separated, e.g. us-east-1,eu-west-1', AWS_REGION_PATTERN),
+  BERTH_ACCOUNT_ID: text('a 12-digit AWS account id', /^\d{12}$/).default(LOCAL_DEFAULTS.accountId),
   ...PRICE_VARIABLES,
   ...AGENT_POLICY_VARIABLES,
 };
@@ -74,5 +77,9 @@ export function localConfigFromEnvironment(env: Environment): LocalConfig {
     hostPortBindIP: v.BERTH_HOST_PORT_BIND_IP,
     hostPortRange: v.BERTH_HOST_PORT_RANGE,
     config: { allowHostPaths: v.BERTH_ALLOW_HOST_PATHS, prices: pricesOf(v) },
+    region: v.BERTH_REGION,
+    accountId: v.BERTH_ACCOUNT_ID,
+    // The home region is always served.
+    regions: v.BERTH_REGIONS?.length ? [...new Set([v.BERTH_REGION, ...v.BERTH_REGIONS])] : 'any',
   };
 }

@@ -25,10 +25,11 @@ AWS_SECRET_ACCESS_KEY, else the key \`npm start\` saved in BERTH_DATA_DIR.`;
 class UsageError extends Error {}
 
 /** The operator call, signed with SigV4 as every Berth API call is. */
-async function getCostReport(endpoint: string, credentials: { accessKeyId: string; secretAccessKey: string }, body: object): Promise<CostReport> {
+async function getCostReport(endpoint: string, credentials: { accessKeyId: string; secretAccessKey: string }, body: object, region: string): Promise<CostReport> {
   const target = new URL('/operator', endpoint);
   const payload = JSON.stringify(body);
-  const signer = new SignatureV4({ service: 'ecs', region: 'us-east-1', credentials, sha256: Hash.bind(null, 'sha256') });
+  // Signed for the home region (BERTH_REGION), whose usage the report is of.
+  const signer = new SignatureV4({ service: 'ecs', region, credentials, sha256: Hash.bind(null, 'sha256') });
   const signed = await signer.sign(new HttpRequest({
     method: 'POST', protocol: target.protocol, hostname: target.hostname, port: target.port ? Number(target.port) : undefined, path: target.pathname,
     headers: { host: target.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `${OPERATOR_TARGET_PREFIX}GetCostReport` },
@@ -61,7 +62,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (args.json && args.csv) throw new UsageError('give --json or --csv, not both');
   if (args.bucket !== undefined && !/^\d+$/.test(args.bucket)) throw new UsageError('--bucket: a whole number of seconds');
-  const v = readEnvironment({ ...pick(LOCAL_VARIABLES, 'BERTH_PORT', 'BERTH_DATA_DIR'), BERTH_ENDPOINT: url() }, process.env);
+  const v = readEnvironment({ ...pick(LOCAL_VARIABLES, 'BERTH_PORT', 'BERTH_DATA_DIR', 'BERTH_REGION'), BERTH_ENDPOINT: url() }, process.env);
   const endpoint = v.BERTH_ENDPOINT ?? `http://127.0.0.1:${v.BERTH_PORT}`;
   const saved = join(v.BERTH_DATA_DIR, 'credentials.json');
   const credentials = process.env.AWS_ACCESS_KEY_ID && process.env.AWS_SECRET_ACCESS_KEY
@@ -78,7 +79,7 @@ async function main(argv: string[]): Promise<void> {
   const began = Date.now();
   process.stderr.write(`cost: asking ${endpoint} for the report${args.since ? ` of the last ${args.since}` : args.from ? ` from ${args.from}` : ' of the last 24h'}` +
     `${groupBy?.length ? `, by ${groupBy.join(', ')}` : ''}...\n`);
-  const report = await getCostReport(endpoint, credentials, query);
+  const report = await getCostReport(endpoint, credentials, query, v.BERTH_REGION);
   process.stderr.write(`cost: ${report.totals.tasks} task(s) in ${report.groups.length} group(s) in ${Date.now() - began} ms; prices: ${report.prices.source}, taken ${report.prices.takenAt}\n`);
   if (args.html) {
     writeFileSync(args.html, costHtml(report));

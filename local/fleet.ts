@@ -12,7 +12,10 @@ export interface LocalHostSpec {
 export interface FleetOptions {
   /** The agent, bundled (see agent-bundle.ts). */
   agentScript: string;
+  /** Where the agents call the agent API (`ENDPOINT/agent`). */
   endpoint: string;
+  /** Where they reach the local AWS services (Logs, Secrets Manager, SSM); `endpoint` when not given. */
+  awsEndpoint?: string;
   dockerSocket: string;
   dataDir: string;
   env?: NodeJS.ProcessEnv;
@@ -57,7 +60,7 @@ export class LocalFleet {
         ...agentEnvironment(this.o.env ?? {}),
         BERTH_ENDPOINT: this.o.endpoint,
         // The local endpoint also serves the Secrets Manager, SSM and CloudWatch Logs slices.
-        BERTH_AWS_ENDPOINT: this.o.endpoint,
+        BERTH_AWS_ENDPOINT: this.o.awsEndpoint ?? this.o.endpoint,
         BERTH_HOST_ID: host.hostId,
         BERTH_HOST_CPU: String(host.cpu),
         BERTH_HOST_MEMORY: String(host.memory),

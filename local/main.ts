@@ -23,7 +23,7 @@ async function main() {
   }
   const local = await startLocal({ ...config, log: (line) => console.log(`berth: ${line}`) });
 
-  const aws = `aws --endpoint-url ${local.url} --region us-east-1`;
+  const aws = `aws --endpoint-url ${local.url} --region ${local.berth.partition.region}`;
   console.log(`
 berth: ready. The ECS API is at ${local.url}
   credentials (requests are SigV4-checked):

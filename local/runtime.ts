@@ -17,7 +17,7 @@ import { startLocalAutoscaler } from './autoscaler';
 import { TARGET_PREFIX as AUTOSCALING_TARGET_PREFIX } from '../shared/autoscaling/operations';
 import { recoverInFlight } from '../shared/lifecycle/recovery';
 import type { LocalHostNotifier } from '../shared/cloud/local/local-host-notifier';
-import { type LocalBerth, localBerth } from './berth';
+import { LOCAL_PARTITION, type LocalBerth, localBerth } from './berth';
 import { type Dynalite, createTables, startDynalite } from './dynalite';
 import { bundleAgent } from './agent-bundle';
 import { LocalFleet } from './fleet';
@@ -26,7 +26,8 @@ import { localMetrics } from './metrics';
 import { ensureLocalPackages } from './packages';
 import { ensureBusyboxImage, startPodmanService } from './podman';
 import { type ObservedReport, observeReports } from './report-observer';
-import { byTarget, serve } from './server';
+import { LocalRegions, regionTablePrefix, regionTables, regionsWithTables } from './regions';
+import { type Routes, byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
 import { startLocalElbv2 } from './services/elbv2';
 import type { LocalLoadBalancer } from './services/elbv2/balancer';
@@ -35,6 +36,7 @@ import { LocalScheduleFirer } from './schedule-firer';
 import { createSchedulerApiHandler } from '../shared/schedules/handler';
 import { LocalKeySealer } from '../shared/cloud/local/local-key-sealer';
 import { SealingKeyMismatchError } from '../shared/auth/key-sealer';
+import type { ServedRegions } from '../shared/auth/regions';
 
 /** The access-keys table's sealing key, in the data directory. */
 export const ACCESS_KEYS_KEY_FILE = 'access-keys.key';
@@ -80,6 +82,11 @@ export interface LocalOptions {
   healthCheckTimeScale?: number;
   /** Application Auto Scaling's datapoint period (AWS: one minute), and how often its controller runs. */
   autoscalingPeriodMs: number;
+  /** The region the local mode starts with, and the account every ARN carries. */
+  region: string;
+  accountId: string;
+  /** The regions the endpoint serves (others are refused as AWS refuses them): any, or these. */
+  regions: ServedRegions;
 }
 
 export const LOCAL_DEFAULTS = {
@@ -98,7 +105,20 @@ export const LOCAL_DEFAULTS = {
   hostPortBindIP: '127.0.0.1',
   scheduleIntervalMs: 1000,
   autoscalingPeriodMs: 60_000,
+  region: LOCAL_PARTITION.region,
+  accountId: LOCAL_PARTITION.accountId,
+  regions: 'any' as ServedRegions,
 } satisfies Partial<LocalOptions>;
+
+/** One region's control plane and its fleet. */
+export interface RegionalStack {
+  region: string;
+  berth: LocalBerth;
+  fleet: LocalFleet;
+  provider: LocalFleetProvider;
+  capacity: CapacityManager;
+  services: LocalServiceScheduler;
+}
 
 export interface LocalBerthRuntime {
   url: string;
@@ -110,6 +130,8 @@ export interface LocalBerthRuntime {
   capacity: CapacityManager;
   services: LocalServiceScheduler;
   schedules: LocalScheduleFirer;
+  /** Every region the endpoint serves: the home one above, the others started at their first call. */
+  regions: LocalRegions<RegionalStack>;
   /** The local ELBv2's engine (HAProxy); `requestCounts()` gives each target group's requests. */
   loadBalancer: LocalLoadBalancer;
   dockerSocket: string;
@@ -152,33 +174,15 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   await ensureBusyboxImage({ env: podman.env, log: o.log });
 
   const accessKeysKeyFile = join(o.dataDir, ACCESS_KEYS_KEY_FILE);
-  const berth = localBerth({
-    dynamoEndpoint: dynamo.endpoint,
-    // Beside the table it protects, so keys issued before a restart still open after it.
-    keySealer: LocalKeySealer.fromKeyFile(accessKeysKeyFile),
-    config: o.config,
-    crashAt: o.crashAt,
-    workflows: {
-      onError: (w, name, e) => o.log(`${w} workflow ${name} failed: ${String(e)}`),
-      timeoutSeconds: o.timeoutSeconds,
-    },
-  });
-  started.push(() => {
-    berth.workflows.close();
-    (berth.notifier as LocalHostNotifier).close();
-  });
+  // Beside the table it protects, so keys issued before a restart still open after it.
+  const keySealer = LocalKeySealer.fromKeyFile(accessKeysKeyFile);
+  const { berth, services } = await startRegionalControlPlane(o, started, dynamo.endpoint, o.region, keySealer);
   if (!(await berth.store.accessKeys.sealerOpensStored())) throw new SealingKeyMismatchError(accessKeysKeyFile, 'access keys');
-  // Before the API listens: recovery frees a crash's stray reservations, safe only while nothing places.
-  const recovered = await recoverInFlight(berth);
-  if (recovered.launches + recovered.stops + recovered.released > 0) {
-    o.log(`resumed ${recovered.launches} launch(es) and ${recovered.stops} stop(s) from the store; released ${recovered.released} stray reservation(s)`);
-  }
-  // Wakes from the API and from task reports reach the scheduler from the first request on.
-  const services = new LocalServiceScheduler(berth, o.log);
-  berth.services = services;
-  started.push(() => services.stop());
   const requestLog = o.logRequests ? (l: object) => o.log(JSON.stringify(l)) : () => {};
-  const ecs = createApiHandler(() => berth, { log: requestLog });
+  // Started at their first call (or now, below, when an earlier run left their tables).
+  let startRegion: (region: string) => Promise<RegionalStack> = () => Promise.reject(new Error('the local mode is still starting'));
+  const regions = new LocalRegions<RegionalStack>(o.region, berth, o.regions, (region) => startRegion(region));
+  const ecs = createApiHandler(regions.berthFor, { log: requestLog });
   const slices = await localServiceHandlers(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog });
   const elbv2 = await startLocalElbv2(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, say: o.log, healthCheckTimeScale: o.healthCheckTimeScale });
   started.push(() => elbv2.close());
@@ -188,7 +192,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   const taskSamples = new TaskSampleWindow(() => berth.now());
   berth.metrics = new FanOutSink(metrics.registry, taskSamples);
   const scheduler = createSchedulerApiHandler(() => berth, { log: requestLog });
-  const server = await serve({
+  const routes: Routes = {
     'GET /metrics': metrics.handler,
     'ANY /schedules': scheduler,
     'ANY /schedules/*': scheduler,
@@ -196,8 +200,9 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     'ANY /schedule-groups/*': scheduler,
     'POST /': byTarget({ ...slices, [AUTOSCALING_TARGET_PREFIX]: createAutoscalingHandler(() => berth, { log: requestLog }) }, ecs, elbv2.handler),
     'POST /agent': observeReports(createAgentApiHandler(() => berth, { log: requestLog }), o.onReport),
-    'POST /operator': createOperatorApiHandler(() => berth, { log: requestLog }),
-  }, o.port);
+    'POST /operator': createOperatorApiHandler(regions.berthFor, { log: requestLog }),
+  };
+  const server = await serve(routes, o.port);
   started.push(() => server.close());
   // No task may take the endpoint's own port from it.
   berth.config.reservedHostPorts = [...(berth.config.reservedHostPorts ?? ECS_RESERVED_PORTS), Number(new URL(server.url).port)];
@@ -205,44 +210,17 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   const credentials = await localCredentials(berth, o);
   started.push(metrics.start({ berth, url: server.url, credentials, log: o.log }));
 
-  const fleet = new LocalFleet({
-    agentScript: await bundleAgent(),
-    endpoint: server.url,
-    dockerSocket: podman.socketPath,
-    dataDir: o.dataDir,
-    env: { ...podman.env, BERTH_EXIT_WITH_PARENT: '1', BERTH_HEARTBEAT_INTERVAL_MS: String(o.heartbeatIntervalMs),
-      BERTH_METRICS_INTERVAL_MS: String(o.metricsIntervalMs), BERTH_METRICS_REPORT: '1',
-      BERTH_HOST_PORT_BIND_IP: o.hostPortBindIP, ...(o.hostPortRange ? { BERTH_HOST_PORT_RANGE: o.hostPortRange } : {}) },
-    log: o.log,
-  });
-  const provider = new LocalFleetProvider(fleet, DEFAULT_CATALOG, new DockerRuntime({ socketPath: podman.socketPath }), o.bootDelayMs);
-  // The agents, then what they kept ready and had no time to remove (after provider.close, so no
-  // host boots meanwhile).
-  started.push(async () => {
-    await fleet.stopAll();
-    await provider.removeUnused().catch((e) => o.log(`cannot remove the hosts' unused namespaces: ${e}`));
-  });
-  started.push(() => provider.close());
-  const { resumed, removed } = await provider.resume(await berth.store.hosts.list());
-  if (removed > 0) o.log(`removed ${removed} container(s), network(s) and task volume(s) an earlier run of ${o.dataDir} left`);
-  if (resumed > 0) o.log(`resumed the agents of ${resumed} host(s) from the store`);
-
-  const capacity = new CapacityManager(berth, {
-    provider,
-    catalog: DEFAULT_CATALOG,
-    policy: { warmPoolHosts: o.hosts, warmPoolType: o.hostType, maxHosts: o.maxHosts, idleTimeoutSeconds: o.idleTimeoutSeconds, market: o.market },
-    heartbeatTimeoutSeconds: o.heartbeatTimeoutSeconds,
-    bootTimeoutSeconds: DEFAULT_BOOT_TIMEOUT_SECONDS,
-    watchingSince: berth.now(),
-  }, o.log);
-  berth.capacity = capacity;
-  o.log(`keeping a warm pool of ${o.hosts} × ${o.hostType} host(s), at most ${o.maxHosts}`);
-  capacity.start(o.capacityIntervalMs);
-  started.push(() => capacity.stop());
-  // Services recover from the store alone: a pass for each live one, then one every interval.
-  const live = await services.reconcileAll();
-  if (live > 0) o.log(`reconciled ${live} service(s) from the store`);
-  services.start(o.serviceIntervalMs);
+  const agents = { agentScript: await bundleAgent(), url: server.url, podmanEnv: podman.env, dockerSocket: podman.socketPath };
+  const { fleet, provider, capacity } = await startRegionalFleet(o, started, { berth, services }, agents);
+  // Another region: its control plane, its agents' own route (`POST /regions/REGION/agent`, as
+  // each region has its endpoint), then its fleet, with no warm pool until it has work.
+  startRegion = async (region) => {
+    o.log(`starting region ${region}`);
+    const control = await startRegionalControlPlane(o, started, dynamo.endpoint, region, keySealer, berth);
+    routes[`POST ${REGION_PATH}/${region}/agent`] = observeReports(createAgentApiHandler(() => control.berth, { log: requestLog }), o.onReport);
+    return { region, ...control, ...(await startRegionalFleet(o, started, control, agents)) };
+  };
+  for (const region of await regionsWithTables(dynamo.endpoint, o.region)) await regions.stack(region);
   // Schedules due while Berth was down run now, once each (their due times are in the store).
   const schedules = new LocalScheduleFirer(berth, { retryBaseMs: o.scheduleRetryBaseMs, log: o.log });
   schedules.start(o.scheduleIntervalMs);
@@ -264,11 +242,111 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     capacity,
     services,
     schedules,
+    regions,
     loadBalancer: elbv2.balancer,
     dockerSocket: podman.socketPath,
     podmanEnv: podman.env,
     close: stopAll,
   };
+}
+
+/** Where another region's agents call: `POST /regions/REGION/agent`. */
+const REGION_PATH = '/regions';
+
+/**
+ * A region's control plane: its tables, lifecycle workflows and service scheduler, its own
+ * in-flight work resumed. The home region's is made before the API listens (recovery frees a
+ * crash's stray reservations, safe only while nothing places); another region's shares the home
+ * region's configuration, and keeps its hosts' samples out of the home region's `/metrics`, which
+ * names no region.
+ */
+async function startRegionalControlPlane(
+  o: LocalOptions, started: (() => unknown)[], dynamoEndpoint: string, region: string, keySealer: LocalKeySealer, home?: LocalBerth,
+): Promise<{ berth: LocalBerth; services: LocalServiceScheduler }> {
+  if (region !== o.region) await createTables(dynamoEndpoint, regionTablePrefix(region, o.region));
+  const berth = localBerth({
+    dynamoEndpoint,
+    tables: regionTables(region, o.region),
+    partition: { region, accountId: o.accountId },
+    keySealer,
+    config: home?.config ?? o.config,
+    crashAt: region === o.region ? o.crashAt : undefined,
+    workflows: {
+      onError: (w, name, e) => o.log(`${region}: ${w} workflow ${name} failed: ${String(e)}`),
+      timeoutSeconds: o.timeoutSeconds,
+    },
+  });
+  started.push(() => {
+    berth.workflows.close();
+    (berth.notifier as LocalHostNotifier).close();
+  });
+  const recovered = await recoverInFlight(berth);
+  if (recovered.launches + recovered.stops + recovered.released > 0) {
+    o.log(`${region}: resumed ${recovered.launches} launch(es) and ${recovered.stops} stop(s) from the store; released ${recovered.released} stray reservation(s)`);
+  }
+  // Wakes from the API and from task reports reach the scheduler from the first request on.
+  const services = new LocalServiceScheduler(berth, o.log);
+  berth.services = services;
+  started.push(() => services.stop());
+  return { berth, services };
+}
+
+/**
+ * A region's fleet: its agents (another region's in a data directory of their own, so neither
+ * fleet takes the other's containers for leftovers), its capacity manager, and its services'
+ * first passes. Only the home region keeps a warm pool.
+ */
+async function startRegionalFleet(
+  o: LocalOptions,
+  started: (() => unknown)[],
+  { berth, services }: { berth: LocalBerth; services: LocalServiceScheduler },
+  agents: { agentScript: string; url: string; podmanEnv: NodeJS.ProcessEnv; dockerSocket: string },
+): Promise<{ fleet: LocalFleet; provider: LocalFleetProvider; capacity: CapacityManager }> {
+  const region = berth.partition.region;
+  const home = region === o.region;
+  const dataDir = home ? o.dataDir : join(o.dataDir, 'regions', region);
+  mkdirSync(dataDir, { recursive: true });
+  const fleet = new LocalFleet({
+    agentScript: agents.agentScript,
+    endpoint: home ? agents.url : `${agents.url}${REGION_PATH}/${region}`,
+    awsEndpoint: agents.url,
+    dockerSocket: agents.dockerSocket,
+    dataDir,
+    env: { ...agents.podmanEnv, AWS_REGION: region, BERTH_EXIT_WITH_PARENT: '1', BERTH_HEARTBEAT_INTERVAL_MS: String(o.heartbeatIntervalMs),
+      BERTH_METRICS_INTERVAL_MS: String(o.metricsIntervalMs), BERTH_METRICS_REPORT: '1',
+      BERTH_HOST_PORT_BIND_IP: o.hostPortBindIP, ...(o.hostPortRange ? { BERTH_HOST_PORT_RANGE: o.hostPortRange } : {}) },
+    log: o.log,
+  });
+  const provider = new LocalFleetProvider(fleet, DEFAULT_CATALOG, new DockerRuntime({ socketPath: agents.dockerSocket }), o.bootDelayMs);
+  // The agents, then what they kept ready and had no time to remove (after provider.close, so no
+  // host boots meanwhile).
+  started.push(async () => {
+    await fleet.stopAll();
+    await provider.removeUnused().catch((e) => o.log(`cannot remove the hosts' unused namespaces: ${e}`));
+  });
+  started.push(() => provider.close());
+  const { resumed, removed } = await provider.resume(await berth.store.hosts.list());
+  if (removed > 0) o.log(`removed ${removed} container(s), network(s) and task volume(s) an earlier run of ${dataDir} left`);
+  if (resumed > 0) o.log(`${region}: resumed the agents of ${resumed} host(s) from the store`);
+
+  const warmPoolHosts = home ? o.hosts : 0;
+  const capacity = new CapacityManager(berth, {
+    provider,
+    catalog: DEFAULT_CATALOG,
+    policy: { warmPoolHosts, warmPoolType: o.hostType, maxHosts: o.maxHosts, idleTimeoutSeconds: o.idleTimeoutSeconds, market: o.market },
+    heartbeatTimeoutSeconds: o.heartbeatTimeoutSeconds,
+    bootTimeoutSeconds: DEFAULT_BOOT_TIMEOUT_SECONDS,
+    watchingSince: berth.now(),
+  }, o.log);
+  berth.capacity = capacity;
+  o.log(`${region}: keeping a warm pool of ${warmPoolHosts} × ${o.hostType} host(s), at most ${o.maxHosts}`);
+  capacity.start(o.capacityIntervalMs);
+  started.push(() => capacity.stop());
+  // Services recover from the store alone: a pass for each live one, then one every interval.
+  const live = await services.reconcileAll();
+  if (live > 0) o.log(`${region}: reconciled ${live} service(s) from the store`);
+  services.start(o.serviceIntervalMs);
+  return { fleet, provider, capacity };
 }
 
 /** The local mode is ready once the warm pool's agents have registered. */

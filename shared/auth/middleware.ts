@@ -6,7 +6,8 @@ import { ExpiredTokenException, UnrecognizedClientException } from './errors';
 import { KeySealError } from './key-sealer';
 import { verifySignature } from './sigv4';
 
-export type AuthenticatedEvent = APIGatewayProxyEventV2 & { principal?: AccessKeyRecord };
+/** The caller's key, and the region its signature is scoped to (absent on an unsigned call). */
+export type AuthenticatedEvent = APIGatewayProxyEventV2 & { principal?: AccessKeyRecord; region?: string };
 
 export interface SigV4Options {
   berth: () => Berth | Promise<Berth>;
@@ -51,7 +52,7 @@ export function sigv4Auth(o: SigV4Options): MiddlewareObj<AuthenticatedEvent, AP
       const query: Record<string, string> = {};
       for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
       let key: AccessKeyRecord | undefined;
-      await verifySignature(
+      const verified = await verifySignature(
         {
           method: event.requestContext?.http?.method ?? 'POST',
           path: event.rawPath ?? '/',
@@ -68,6 +69,7 @@ export function sigv4Auth(o: SigV4Options): MiddlewareObj<AuthenticatedEvent, AP
       if (!key) throw new UnrecognizedClientException();
       if (key.expiresAt !== undefined && key.expiresAt <= b.now()) throw new ExpiredTokenException();
       event.principal = key;
+      event.region = verified.region;
     },
   };
 }

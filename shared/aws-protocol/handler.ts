@@ -5,6 +5,13 @@ import type { Berth } from '../context';
 import { type JsonEvent, type JsonVersion, JSON_1_1, awsErrors, jsonProtocol, jsonResponse, requestLog } from './json';
 import type { Operation } from './operation';
 
+/**
+ * The Berth that serves a call. `region` is the one the call's signature is scoped to: one
+ * deployed stack serves its own region and refuses the others; the local mode serves each
+ * region it is asked for from a stack of its own (local/regions.ts). Absent for unsigned calls.
+ */
+export type BerthFor = (scope?: { region?: string }) => Berth | Promise<Berth>;
+
 export interface ApiHandlerOptions {
   log?: (line: object) => void;
   maxBodyBytes?: number;
@@ -20,7 +27,7 @@ export interface ApiHandlerOptions {
  * and the tests call these very handlers.
  */
 export function createJsonApiHandler(
-  berth: () => Berth | Promise<Berth>,
+  berth: BerthFor,
   api: { targetPrefix: string; operations: Readonly<Record<string, Operation>>; auth: Omit<SigV4Options, 'berth'>; contentType?: JsonVersion },
   options: ApiHandlerOptions = {},
 ) {
@@ -36,7 +43,8 @@ export function createJsonApiHandler(
     .use(jsonProtocol({ ...api, contentType, maxBodyBytes: options.maxBodyBytes }))
     .handler(async (event: JsonEvent) => {
       const { operation, body, requestId } = event.call!;
-      const result = await api.operations[operation](await berth(), body, { principal: (event as AuthenticatedEvent).principal });
+      const { principal, region } = event as AuthenticatedEvent;
+      const result = await api.operations[operation](await berth({ region }), body, { principal });
       return jsonResponse(200, result, requestId, contentType);
     });
 }

@@ -8,6 +8,25 @@ export interface Partition {
 
 const ARN_PREFIX = /^arn:aws[a-z-]*:ecs:([^:]+):(\d{12}):(.+)$/;
 
+/** The members of ECS requests that refer to resources by name or ARN. */
+const REFERENCE_MEMBERS = [
+  'cluster', 'clusters', 'taskDefinition', 'taskDefinitions', 'task', 'tasks', 'service', 'services',
+  'resourceArn', 'containerInstance', 'containerInstances', 'capacityProvider', 'capacityProviders',
+] as const;
+
+/**
+ * ECS is regional: a reference by the ARN of another region's resource is refused, as ECS
+ * refuses it, before anything reads the name inside it (which may name a resource here too).
+ */
+export function checkArnRegions(p: Partition, body: Readonly<Record<string, unknown>>): void {
+  for (const member of REFERENCE_MEMBERS) {
+    for (const ref of [body[member]].flat()) {
+      const arn = typeof ref === 'string' ? ARN_PREFIX.exec(ref) : null;
+      if (arn && arn[1] !== p.region) throw new InvalidParameterException('Invalid Region in ARN');
+    }
+  }
+}
+
 export const clusterArn = (p: Partition, name: string): string =>
   `arn:aws:ecs:${p.region}:${p.accountId}:cluster/${name}`;
 

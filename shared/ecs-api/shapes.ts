@@ -46,11 +46,25 @@ export function toEcsCluster(p: Partition, c: ClusterRecord, counts: ClusterCoun
   });
 }
 
+/**
+ * A container definition as ECS shows it: with the members ECS fills in when the request left
+ * them out (a cpu of 0, and empty port mappings, environment, mount points and volumesFrom), as
+ * the CLI's recorded examples show (test/integration/ecs-responses.test.ts).
+ */
+const toEcsContainerDefinition = (c: TaskDefinitionRecord['containerDefinitions'][number]) => ({
+  ...c,
+  cpu: c.cpu ?? 0,
+  portMappings: c.portMappings ?? [],
+  environment: c.environment ?? [],
+  mountPoints: c.mountPoints ?? [],
+  volumesFrom: c.volumesFrom ?? [],
+});
+
 export function toEcsTaskDefinition(p: Partition, d: TaskDefinitionRecord) {
   const fargate = d.networkMode === 'awsvpc' && d.cpu !== undefined && d.memory !== undefined;
   return dropUndefined({
     taskDefinitionArn: taskDefinitionArn(p, d.family, d.revision),
-    containerDefinitions: d.containerDefinitions,
+    containerDefinitions: d.containerDefinitions.map(toEcsContainerDefinition),
     family: d.family,
     taskRoleArn: d.taskRoleArn,
     executionRoleArn: d.executionRoleArn,
@@ -184,6 +198,8 @@ export function toEcsService(p: Partition, s: ServiceRecord, counts: ReadonlyMap
     pendingCount: total('pending'),
     ...launchOf(s),
     taskDefinition: primary?.taskDefinitionArn,
+    // ECS's service-linked role, which manages an awsvpc service's network interfaces.
+    roleArn: s.networkConfiguration && 'awsvpcConfiguration' in s.networkConfiguration ? `arn:aws:iam::${p.accountId}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS` : undefined,
     deploymentConfiguration: {
       deploymentCircuitBreaker: s.deploymentConfiguration.deploymentCircuitBreaker,
       maximumPercent: s.deploymentConfiguration.maximumPercent,

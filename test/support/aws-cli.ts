@@ -26,15 +26,16 @@ export function awsLogs(endpoint: string, args: string[]): Promise<CliResult> {
   return awsCli(endpoint, 'logs', args);
 }
 
-/** Runs `aws SERVICE ...` against the endpoint (ECS or a local slice), signed with `credentials`, with no pager. */
+/** Runs `aws SERVICE ...` against the endpoint (ECS or a local slice), signed with `credentials` for `region`, with no pager. */
 export function awsCli(
   endpoint: string,
   service: string,
   args: string[],
   credentials = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
+  region = 'us-east-1',
 ): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(AWS_CLI, [service, ...args, '--endpoint-url', endpoint, '--region', 'us-east-1', '--output', 'json'], {
+    execFile(AWS_CLI, [service, ...args, '--endpoint-url', endpoint, '--region', region, '--output', 'json'], {
       maxBuffer: 64 * 1024 * 1024,
       env: {
         PATH: process.env.PATH, HOME: home, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,

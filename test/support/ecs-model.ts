@@ -127,6 +127,37 @@ export function loadServiceModel(serviceAndVersion: string): EcsModel {
   return JSON.parse(readFileSync(findModelPath().replace('ecs/2014-11-13', serviceAndVersion), 'utf8')) as EcsModel;
 }
 
+/**
+ * The responses AWS recorded for the AWS CLI's own ECS examples (`awscli/examples/ecs/*.rst`,
+ * shipped beside the model): each example's `Output::` block, parsed, in the file's order.
+ */
+export function recordedExamples(command: string): unknown[] {
+  const dir = findModelPath().replace(/botocore\/data\/ecs\/2014-11-13\/service-2\.json$/, 'examples/ecs');
+  const text = readFileSync(join(dir, `${command}.rst`), 'utf8');
+  return [...text.matchAll(/Output::\s*\n((?:\n| {4}.*\n)+)/g)].map((m) => JSON.parse(m[1].split('\n').map((l) => l.slice(4)).join('\n')));
+}
+
+/**
+ * Every member path in a JSON value, lists flattened (`tasks[].containers[].name`): what a
+ * member-by-member comparison of two responses compares.
+ */
+export function memberPaths(value: unknown, path = ''): Set<string> {
+  const out = new Set<string>();
+  const visit = (v: unknown, at: string) => {
+    if (Array.isArray(v)) {
+      for (const item of v) visit(item, `${at}[]`);
+    } else if (isPlainObject(v)) {
+      for (const [k, child] of Object.entries(v)) {
+        const p = at === '' ? k : `${at}.${k}`;
+        out.add(p);
+        visit(child, p);
+      }
+    }
+  };
+  visit(value, path);
+  return out;
+}
+
 /** The model, read once per test file: it is half a megabyte and never changes under a run. */
 export function loadEcsModel(): EcsModel {
   if (cachedModel === undefined) {

@@ -10,6 +10,10 @@ import type { BerthConfig } from '../../shared/context';
 import { adoptAccessKey } from '../../shared/auth/access-keys';
 import { createAgentApiHandler } from '../../shared/agent-api/handler';
 import { createApiHandler } from '../../shared/ecs-api/handler';
+import type { ServedRegions } from '../../shared/auth/regions';
+import { LocalRegions, regionTablePrefix, regionTables } from '../../local/regions';
+
+const HOME = 'us-east-1';
 
 /** One request and its response as they crossed the wire, for conformance checks. */
 export interface Exchange {
@@ -30,6 +34,8 @@ export interface Harness {
   url: string;
   ecs: ECSClient;
   workflowErrors: unknown[];
+  /** The regions the API serves besides us-east-1 (`regions` option): each started at its first call. */
+  regions: LocalRegions<{ berth: LocalBerth }>;
   close(): Promise<void>;
 }
 
@@ -40,6 +46,8 @@ export interface HarnessOptions {
   timeoutSeconds?: Record<string, number>;
   /** The control plane's clock, for tests that move time instead of waiting. */
   now?: () => number;
+  /** Which regions the API serves besides us-east-1 (each with its own tables), as the local mode's BERTH_REGIONS. */
+  regions?: ServedRegions;
 }
 
 type JsonHandler = (event: APIGatewayProxyEventV2, context: any) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -65,7 +73,21 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     now: options.now,
   });
   await adoptAccessKey(berth, TEST_CREDENTIALS);
-  const api = createApiHandler(() => berth, { log: process.env.BERTH_TEST_LOG ? (l) => console.log(JSON.stringify(l)) : () => {} });
+  const others: LocalBerth[] = [];
+  const regions = new LocalRegions(HOME, berth, options.regions ?? [HOME], async (region) => {
+    await createTables(dynamo.endpoint, regionTablePrefix(region, HOME));
+    const b = localBerth({
+      dynamoEndpoint: dynamo.endpoint,
+      tables: regionTables(region, HOME),
+      partition: { ...berth.partition, region },
+      config: berth.config,
+      workflows: { onError: (_w, _n, e) => workflowErrors.push(e), timeoutSeconds: options.timeoutSeconds },
+      now: options.now,
+    });
+    others.push(b);
+    return { berth: b };
+  });
+  const api = createApiHandler(regions.berthFor, { log: process.env.BERTH_TEST_LOG ? (l) => console.log(JSON.stringify(l)) : () => {} });
   const exchanges: Exchange[] = [];
   const server = await serve({
     'POST /': recording(api, exchanges),
@@ -85,9 +107,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     url: server.url,
     ecs,
     workflowErrors,
+    regions,
     async close() {
       ecs.destroy();
       berth.workflows.close();
+      for (const b of others) b.workflows.close();
       await server.close();
       await dynamo.close();
     },

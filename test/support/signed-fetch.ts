@@ -22,6 +22,8 @@ export interface SignedFetchOptions {
   signal?: AbortSignal;
   /** The service the signature is scoped to (default `ecs`). */
   service?: string;
+  /** The region the signature is scoped to (default `us-east-1`). */
+  region?: string;
   /** Sign as of this time, to send a stale signature. */
   signingDate?: Date;
   /** Changes the request after signing, to send a tampered one. */
@@ -52,7 +54,7 @@ export async function signedFetch(url: string, options: SignedFetchOptions): Pro
   if (options.target !== undefined) headers['x-amz-target'] = options.target;
   const signer = new SignatureV4({
     service: options.service ?? 'ecs',
-    region: 'us-east-1',
+    region: options.region ?? 'us-east-1',
     credentials: options.credentials,
     sha256: Hash.bind(null, 'sha256'),
   });
