@@ -89,6 +89,8 @@ export class TaskNamespaces {
   private readonly found = new Map<string, ContainerState>();
   /** The refill under way, if any: close() waits for it, so nothing it makes outlives the agent. */
   private filling?: Promise<void>;
+  /** The namespace the refill is making now; a launch that finds none ready claims it. */
+  private coming?: { made: Promise<Ready>; claimed: boolean };
   private closed = false;
   private retryAfter = 0;
   private pauseImage?: Promise<void>;
@@ -119,6 +121,14 @@ export class TaskNamespaces {
       for (let ns = this.ready.shift(); ns; ns = this.ready.shift()) {
         if (!ns.isLost) return ns;
         void this.release(ns).catch(() => {});
+      }
+      // None ready, one on its way: part made already, it comes sooner than a new one would.
+      const coming = this.coming;
+      if (coming && !coming.claimed) {
+        coming.claimed = true;
+        const ns = await coming.made.catch(() => undefined);
+        if (ns && !ns.isLost) return ns;
+        if (ns) void this.release(ns).catch(() => {});
       }
     }
     return this.make(portMappings);
@@ -171,13 +181,27 @@ export class TaskNamespaces {
     this.filling = (async () => {
       try {
         while (!this.closed && this.ready.length < this.poolSize) {
-          const ns = await this.make([]);
+          const coming = {
+            made: this.make([]).then((ns) => {
+              const ready: Ready = { ...ns, isLost: false };
+              void ns.lost.then(() => (ready.isLost = true));
+              return ready;
+            }),
+            claimed: false,
+          };
+          this.coming = coming;
+          let ready: Ready;
+          try {
+            ready = await coming.made;
+          } finally {
+            this.coming = undefined;
+          }
+          // A launch took it on its way: the next one is made.
+          if (coming.claimed) continue;
           if (this.closed) {
-            await this.release(ns).catch(() => {});
+            await this.release(ready).catch(() => {});
             break;
           }
-          const ready: Ready = { ...ns, isLost: false };
-          void ns.lost.then(() => (ready.isLost = true));
           this.ready.push(ready);
         }
       } catch (e) {

@@ -254,9 +254,9 @@ export class TaskRunner {
       await this.createAll();
       await this.startAll();
       this.timestamps.startedAt = this.now();
-      // Done with the engine for now: the namespace this launch took is made again.
-      this.namespaces.fill();
       await this.report('RUNNING');
+      // Off the launch's path: the namespace this launch took is made again once it is reported.
+      this.namespaces.fill();
       await this.watch();
     } catch (e) {
       await this.fail(e);

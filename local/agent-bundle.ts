@@ -30,7 +30,8 @@ export async function bundleAgent(outfile = join(ROOT, '.build', 'agent.js')): P
     await rm(aside, { recursive: true, force: true });
     // esbuild's service process (over 200 MiB resident) would otherwise idle beside the control
     // plane for as long as it runs; a later build starts it again.
-    if (--building === 0) await stop();
+    // Not waited for: the start never hangs on a service that is slow to go.
+    if (--building === 0) void Promise.resolve(stop()).catch(() => {});
   }
 }
 

@@ -96,6 +96,8 @@ export class ContainerExits {
       }
       this.stream = stream;
       this.failing = false;
+      // Only waits keep a process alive, not the stream they are answered from.
+      (stream as { socket?: { unref?: () => void } }).socket?.unref?.();
       this.lastEventSeconds ??= Math.floor(Date.now() / 1000);
       let buffered = '';
       stream.on('data', (chunk: Buffer | string) => {
@@ -212,7 +214,8 @@ export class ContainerExits {
     if (this.closed || this.reopenTimer) return;
     this.reopenTimer = setTimeout(() => {
       this.reopenTimer = undefined;
-      void this.watch();
+      // Only while someone waits; otherwise the next wait or start opens it.
+      if (this.waiters.size > 0) void this.watch();
     }, this.o.reopenDelayMs ?? DEFAULT_REOPEN_DELAY_MS);
     this.reopenTimer.unref?.();
   }

@@ -179,7 +179,7 @@ export class DockerRuntime implements ContainerRuntime {
   private async hasStarted(id: string): Promise<boolean> {
     const info = await this.docker.getContainer(id).inspect().catch(() => undefined);
     const state = info?.State;
-    return state !== undefined && (state.Running || (state.Status === 'exited' && !state.StartedAt.startsWith('0001-')));
+    return state !== undefined && (state.Running || ((state.Status === 'exited' || state.Status === 'stopped') && !state.StartedAt.startsWith('0001-')));
   }
 
   async inspect(id: string): Promise<ContainerState | undefined> {
@@ -205,7 +205,8 @@ export class DockerRuntime implements ContainerRuntime {
       id: info.Id,
       name: info.Name.replace(/^\//, ''),
       labels: info.Config.Labels ?? {},
-      status: s.Status,
+      // podman says `stopped` between the exit and its cleanup of the container: Docker's `exited`.
+      status: s.Status === 'stopped' ? 'exited' : s.Status,
       running,
       exitCode,
       oomKilled: s.OOMKilled || (exitCode === SIGKILL_EXIT_CODE && this.oomAnswer(info.Id)),

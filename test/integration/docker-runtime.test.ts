@@ -34,6 +34,7 @@ afterAll(async () => {
     for (const c of await runtime.list({ [RUN_LABEL]: RUN })) await runtime.remove(c.id);
     for (const n of await engine().listNetworks({ filters: { label: [`${RUN_LABEL}=${RUN}`] } })) await runtime.removeNetwork(n.Name);
   }
+  runtime?.close();
   await podman?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);

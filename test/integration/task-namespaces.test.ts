@@ -42,6 +42,7 @@ afterAll(async () => {
       for (const n of await runtime.listNetworks({ [LABELS.host]: hostId })) await runtime.removeNetwork(n).catch(() => {});
     }
   }
+  runtime?.close();
   await podman?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
@@ -87,6 +88,24 @@ describe('TaskNamespaces on podman', () => {
       // Nothing was made while the launch had the engine.
       expect(right.owners).toEqual(ready.owners);
       expect(after.owners).toHaveLength(3);
+      await namespaces.close();
+      await namespaces.release(taken);
+    }, 240_000);
+
+    it('hands a launch that finds none ready the one being made, and makes the pool\'s next', async () => {
+      // Prepare: the pool is making its first namespace.
+      const hostId = newHost();
+      const namespaces = new TaskNamespaces({ runtime, hostId, poolSize: 1 });
+      namespaces.fill();
+
+      // Act
+      const taken = await namespaces.acquire([]);
+      const after = await untilHeld(hostId, 2);
+
+      // Assess: one namespace was made for the launch and one is ready again, not two for the launch.
+      expect(after.owners).toHaveLength(2);
+      expect(after.owners).toContain(taken.name);
+      expect(await namespaces.acquire([])).toMatchObject({ name: after.owners.find((o) => o !== taken.name) });
       await namespaces.close();
       await namespaces.release(taken);
     }, 240_000);

@@ -27,7 +27,8 @@ describe('TaskRunner.adopt', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await podman?.stop();
+    runtime?.close();
+  await podman?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 
