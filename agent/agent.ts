@@ -7,6 +7,7 @@ import { type HostPortOptions, TaskNamespaces, isNamespaceOwner } from './task-n
 import { TaskRunner } from './task-runner';
 import type { TaskEndpointAccess } from './task-endpoint/session';
 import { removeTaskVolumes } from './task-volumes';
+import type { EfsMounts } from './efs/efs-mounts';
 import { AwsEcrTokenSource } from './images/aws-ecr-token-source';
 import { ImagePuller, type PullBehavior } from './images/image-puller';
 import { ExecutionAccesses } from './execution-access';
@@ -41,6 +42,8 @@ export interface AgentOptions {
   imagePullBehavior?: PullBehavior;
   /** On AWS: task execution roles, assumed from the host's role (see execution-access.ts). */
   executionRoles?: ExecutionRoles;
+  /** How this host mounts EFS volumes (efs/); tasks with one fail to start without it. */
+  efs?: EfsMounts;
   /** Clock for cached registry logins. */
   now?: () => number;
 }
@@ -176,6 +179,9 @@ export class Agent {
       await removeTaskVolumes(this.o.runtime, { [LABELS.host]: this.o.client.hostId }, (v) => assigned.has(v[LABELS.task]))
         .then((n) => n > 0 && this.log(`removed ${n} volume(s) of tasks no longer assigned here`))
         .catch((e) => this.log(`cannot remove the volumes of tasks no longer assigned here: ${e}`));
+      await this.o.efs?.sweep((taskId) => assigned.has(taskId))
+        .then((n) => n > 0 && this.log(`unmounted ${n} EFS volume(s) of tasks no longer assigned here`))
+        .catch((e) => this.log(`cannot unmount the EFS volumes of tasks no longer assigned here: ${e}`));
     }
   }
 
@@ -193,6 +199,7 @@ export class Agent {
       taskLimits: this.o.taskLimits,
       endpoint: this.o.endpoint,
       images: this.images,
+      efs: this.o.efs,
     });
     this.runners.set(task.taskId, runner);
     const adopted = this.orphans.get(task.taskId);

@@ -13,6 +13,9 @@ import { taskRoleCredentialsSource } from './task-endpoint/task-role-credentials
 import { STSClient } from '@aws-sdk/client-sts';
 import { ExecutionRoles } from './identity/execution-roles';
 import { stsAssumeRole } from './identity/sts-assume-role';
+import { join } from 'node:path';
+import { HostEfsMounts } from './efs/host-efs-mounts';
+import { LocalEfsMounts } from './efs/local-efs-mounts';
 
 /**
  * The agent as a process of its own, configured by its environment (agent/config.ts lists and
@@ -61,6 +64,8 @@ function main() {
     hostPorts: config.hostPorts,
     taskPidsLimit: config.taskPidsLimit,
     taskLimits: config.taskLimits,
+    // Locally a directory of the local mode stands in for each file system; on EC2 the mount helper mounts EFS.
+    efs: config.localInstance ? new LocalEfsMounts(join(config.localInstance, 'efs')) : new HostEfsMounts(),
     // On AWS, each task's execution role; locally the host key serves, limited to the host's own tasks.
     executionRoles: config.aws.endpoint ? undefined : new ExecutionRoles({
       assumeRole: stsAssumeRole(new STSClient({ region: config.aws.region })), hostId, now: Date.now,

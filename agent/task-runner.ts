@@ -20,6 +20,7 @@ import { RESERVED_LABEL_PREFIX, clusterArnOfTask, ecsContainerLabels } from '../
 import { type TaskEndpointAccess, TaskEndpointSession } from './task-endpoint/session';
 import { volumesFromOrder } from '../shared/domain/volumes';
 import { TaskVolumes } from './task-volumes';
+import type { EfsMounts } from './efs/efs-mounts';
 
 /** How long a container may wait for a dependency's condition (ECS's startTimeout). */
 const DEPENDENCY_TIMEOUT_MS = 3 * 60_000;
@@ -55,6 +56,8 @@ export interface TaskRunnerOptions {
   /** How images are pulled (the operator's pull behaviour) and with which logins; `default` and `secrets` unless given. */
   images?: ImagePuller;
   logins?: RegistryLogins;
+  /** How this host mounts EFS volumes (efs/); a task with one fails to start without it. */
+  efs?: EfsMounts;
 }
 
 interface Running {
@@ -112,7 +115,7 @@ export class TaskRunner {
     this.containers = task.containers.map((def, i) => ({ def, limits: limits[i], status: 'PENDING' }));
     this.logs = new TaskLogs(task.taskId, o.logSinks, { log: (m) => this.log(m) });
     this.namespaces = o.namespaces ?? new TaskNamespaces({ runtime: o.runtime, hostId: o.hostId, log: o.log });
-    this.volumes = new TaskVolumes({ runtime: o.runtime, taskId: task.taskId, cluster: task.cluster, hostId: o.hostId, volumes: task.volumes });
+    this.volumes = new TaskVolumes({ runtime: o.runtime, taskId: task.taskId, cluster: task.cluster, hostId: o.hostId, volumes: task.volumes, efs: o.efs });
     this.status = task.lastStatus;
     this.done = new Promise((r) => (this.resolveDone = r));
   }

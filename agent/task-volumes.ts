@@ -1,5 +1,6 @@
 import type { ContainerDefinition } from '../shared/domain/task-definition';
 import { type TaskVolume, isTaskScoped } from '../shared/domain/volumes';
+import type { EfsMounts } from './efs/efs-mounts';
 import { CannotCreateContainerError, type ContainerRuntime, type ContainerSpec, LABELS, containerName, taskVolumeName } from './runtime/container-runtime';
 
 export interface TaskVolumesOptions {
@@ -8,6 +9,8 @@ export interface TaskVolumesOptions {
   cluster: string;
   hostId: string;
   volumes?: readonly TaskVolume[];
+  /** How this host mounts EFS volumes; a task with one fails to start without it. */
+  efs?: EfsMounts;
 }
 
 /**
@@ -23,8 +26,9 @@ export class TaskVolumes {
     return this.o.volumes ?? [];
   }
 
-  /** What the engine mounts for the volume: a task volume's own name, a shared volume's name, or a host path. */
+  /** What the engine mounts for the volume: a task volume's own name, a shared volume's name, or a host path (EFS's included). */
   private source(v: TaskVolume): string {
+    if (v.efsVolumeConfiguration) return this.o.efs?.pathOf(this.o.taskId, v.name, v.efsVolumeConfiguration) ?? v.name;
     if (isTaskScoped(v)) return taskVolumeName(this.o.taskId, v.name);
     return v.host?.sourcePath ?? v.name;
   }
@@ -39,11 +43,14 @@ export class TaskVolumes {
     };
   }
 
-  /** Makes the task's own volumes, and the shared ones it may autoprovision; a shared one it may not must exist. */
+  /** Makes the task's own volumes, and the shared ones it may autoprovision; a shared one it may not must exist. EFS is mounted. */
   async prepare(): Promise<void> {
     for (const v of this.volumes) {
       const docker = v.dockerVolumeConfiguration;
-      if (isTaskScoped(v)) {
+      if (v.efsVolumeConfiguration) {
+        if (!this.o.efs) throw new Error('ResourceInitializationError: this host cannot mount EFS volumes');
+        await this.o.efs.mount(this.o.taskId, v.name, v.efsVolumeConfiguration);
+      } else if (isTaskScoped(v)) {
         await this.o.runtime.createVolume({
           name: this.source(v),
           driverOpts: docker?.driverOpts,
@@ -58,9 +65,12 @@ export class TaskVolumes {
     }
   }
 
-  /** Removes the task's own volumes; the containers that mounted them must be gone first. */
+  /** Removes the task's own volumes and unmounts its EFS ones; the containers that mounted them must be gone first. */
   async remove(): Promise<void> {
-    await Promise.all(this.volumes.filter(isTaskScoped).map((v) => this.o.runtime.removeVolume(this.source(v))));
+    await Promise.all([
+      ...this.volumes.filter(isTaskScoped).map((v) => this.o.runtime.removeVolume(this.source(v))),
+      ...this.volumes.filter((v) => v.efsVolumeConfiguration && this.o.efs).map((v) => this.o.efs!.unmount(this.o.taskId, v.name)),
+    ]);
   }
 
   /** What a task's own volume carries: whose it is, so it is never left behind. */

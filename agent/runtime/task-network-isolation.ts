@@ -14,6 +14,9 @@ import { execFile } from 'node:child_process';
  * accepts everything a network sends; Docker keeps its chains on top. Neither touches mangle,
  * whose FORWARD hook runs before filter's, so a drop there holds whatever they add or delete.
  *
+ * The same chain drops whatever a task network sends to EC2's instance metadata service, which
+ * a task would otherwise reach through the host's routing (the host's role is behind it).
+ *
  * What stays open: a task's own loopback (never routed) and the host to a task's address and back
  * (OUTPUT and INPUT, never FORWARD); a task reaching outside the host, whose packets leave by
  * another interface. A task network holds one namespace (one pause container), so nothing is
@@ -25,6 +28,9 @@ export const ISOLATION_CHAIN = 'BERTH-ISOLATION';
 export const BRIDGE_PREFIX = 'berth';
 const TABLE = 'mangle';
 const COMMENT = 'berth: no traffic between task networks';
+/** EC2's instance metadata service: a task that reached it could take the host's role. */
+export const IMDS_ADDRESS = '169.254.169.254';
+const IMDS_COMMENT = 'berth: tasks never reach the instance metadata service';
 
 /** The bridge a task network gets: derived from its name, so a retried create asks for the same. */
 export function bridgeName(network: string): string {
@@ -54,6 +60,8 @@ export async function keepTaskNetworksApart(uid = process.getuid?.(), set: Isola
     `*${TABLE}`,
     `:${set.chain} - [0:0]`,
     `-A ${set.chain} -i ${set.bridgePrefix}+ -o ${set.bridgePrefix}+ -m comment --comment "${COMMENT}" -j DROP`,
+    // With the launch template's hop limit of 1 (IMDSv2's answers die one hop out), the second wall.
+    `-A ${set.chain} -i ${set.bridgePrefix}+ -d ${IMDS_ADDRESS}/32 -m comment --comment "${IMDS_COMMENT}" -j DROP`,
     'COMMIT',
     '',
   ].join('\n');

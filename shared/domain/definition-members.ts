@@ -114,11 +114,16 @@ export const DEFINITION_MEMBERS: Readonly<Record<string, Readonly<Record<string,
     name: read(),
     host: read('HostVolumeProperties'),
     dockerVolumeConfiguration: read('DockerVolumeConfiguration'),
-    // On AWS the host could mount EFS for its tasks; Berth's agent does not yet, anywhere.
-    efsVolumeConfiguration: refused('Berth cannot mount EFS file systems; use a volume of the task\'s own, or dockerVolumeConfiguration'),
+    efsVolumeConfiguration: read('EFSVolumeConfiguration'),
     fsxWindowsFileServerVolumeConfiguration: refused('Berth runs Linux containers only'),
   },
   HostVolumeProperties: { sourcePath: read() },
+  EFSVolumeConfiguration: {
+    fileSystemId: read(), rootDirectory: read(), transitEncryption: read(), transitEncryptionPort: read(),
+    authorizationConfig: read('EFSAuthorizationConfig'),
+  },
+  // iam ENABLED is refused by the parser, with its own words.
+  EFSAuthorizationConfig: { accessPointId: read(), iam: read() },
   DockerVolumeConfiguration: { scope: read(), autoprovision: read(), driver: read(), driverOpts: read(), labels: read() },
   EphemeralStorage: { sizeInGiB: read() },
   RuntimePlatform: { cpuArchitecture: read(), operatingSystemFamily: read() },

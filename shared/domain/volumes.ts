@@ -22,11 +22,28 @@ export interface DockerVolumeConfiguration {
   labels?: Record<string, string>;
 }
 
+/** ECS's EFSVolumeConfiguration, as read: the directory and how the host reaches it. */
+export interface EfsVolumeConfiguration {
+  fileSystemId: string;
+  /** Within the file system; '/' (its root) unless given. */
+  rootDirectory?: string;
+  transitEncryption?: (typeof EFS_SWITCH)[number];
+  transitEncryptionPort?: number;
+  authorizationConfig?: { accessPointId?: string; iam?: (typeof EFS_SWITCH)[number] };
+}
+
+export const EFS_SWITCH = ['ENABLED', 'DISABLED'] as const;
+/** EFS's ids: they name a directory of the local stand-in too, so nothing else may pass. */
+const EFS_FILE_SYSTEM_ID = /^fs-[0-9a-f]{8,40}$/;
+const EFS_ACCESS_POINT_ID = /^fsap-[0-9a-f]{8,40}$/;
+
 export interface TaskVolume {
   name: string;
   /** `{}` (or no host at all) is storage of the task's own; a sourcePath is a host directory. */
   host?: { sourcePath?: string };
   dockerVolumeConfiguration?: DockerVolumeConfiguration;
+  /** An EFS file system (or, locally, the directory that stands in for it), mounted through the host. */
+  efsVolumeConfiguration?: EfsVolumeConfiguration;
 }
 
 export interface MountPoint {
@@ -87,6 +104,62 @@ function readDockerVolume(d: Json, field: string, allowHostPaths: boolean): Dock
   return out;
 }
 
+/**
+ * An EFS volume with ECS's rules: an access point or IAM authorization needs transit encryption,
+ * and an access point fixes the root directory itself. IAM authorization with the task role is
+ * refused: the host's mount helper would authorize with the host's role instead.
+ */
+function readEfsVolume(e: Json, field: string): EfsVolumeConfiguration {
+  const fileSystemId = reqString(e, 'fileSystemId', `${field}.fileSystemId`);
+  if (!EFS_FILE_SYSTEM_ID.test(fileSystemId)) {
+    throw new ClientException(`Invalid parameter '${field}.fileSystemId': '${fileSystemId}' is not an EFS file system id (fs- and 8 to 40 hexadecimal digits).`);
+  }
+  const out: EfsVolumeConfiguration = { fileSystemId };
+  const rootDirectory = optString(e, 'rootDirectory', `${field}.rootDirectory`, 4096);
+  if (rootDirectory) {
+    if (rootDirectory.split('/').includes('..')) {
+      throw new ClientException(`Invalid parameter '${field}.rootDirectory': may not climb out of the file system ('..').`);
+    }
+    out.rootDirectory = rootDirectory;
+  }
+  const transitEncryption = optString(e, 'transitEncryption', `${field}.transitEncryption`);
+  if (transitEncryption !== undefined) out.transitEncryption = oneOf(transitEncryption, EFS_SWITCH, `${field}.transitEncryption`);
+  const port = optInt(e, 'transitEncryptionPort', `${field}.transitEncryptionPort`, { min: 0, max: 65_535 });
+  if (port !== undefined) out.transitEncryptionPort = port;
+  const encrypted = out.transitEncryption === 'ENABLED';
+  if (port !== undefined && !encrypted) {
+    throw new ClientException(`Invalid parameter '${field}.transitEncryptionPort': applies only when transitEncryption is ENABLED.`);
+  }
+  const auth = optObject(e, 'authorizationConfig', `${field}.authorizationConfig`);
+  if (auth) {
+    const accessPointId = optString(auth, 'accessPointId', `${field}.authorizationConfig.accessPointId`);
+    const iamValue = optString(auth, 'iam', `${field}.authorizationConfig.iam`);
+    const iam = iamValue === undefined ? undefined : oneOf(iamValue, EFS_SWITCH, `${field}.authorizationConfig.iam`);
+    if (accessPointId !== undefined) {
+      if (!EFS_ACCESS_POINT_ID.test(accessPointId)) {
+        throw new ClientException(`Invalid parameter '${field}.authorizationConfig.accessPointId': '${accessPointId}' is not an EFS access point id (fsap- and 8 to 40 hexadecimal digits).`);
+      }
+      if (!encrypted) {
+        throw new ClientException(`Invalid parameter '${field}.authorizationConfig.accessPointId': transit encryption must be enabled when an access point is used.`);
+      }
+      if ((out.rootDirectory ?? '/') !== '/') {
+        throw new ClientException(`Invalid parameter '${field}.rootDirectory': must be omitted or '/' when an access point is used; the access point sets the path.`);
+      }
+    }
+    if (iam === 'ENABLED') {
+      if (!encrypted) {
+        throw new ClientException(`Invalid parameter '${field}.authorizationConfig.iam': transit encryption must be enabled when IAM authorization is used.`);
+      }
+      throw new ClientException(
+        `Invalid parameter '${field}.authorizationConfig.iam': Berth cannot honour it (the host mounts EFS with its own role, not the task role); ` +
+        'grant access through the file system policy or an access point instead.',
+      );
+    }
+    if (accessPointId !== undefined || iam !== undefined) out.authorizationConfig = { ...(accessPointId && { accessPointId }), ...(iam && { iam }) };
+  }
+  return out;
+}
+
 /** The task's `volumes`; refused where Berth cannot give what a volume asks for. */
 export function readVolumes(body: Json, o: VolumeOptions = {}): TaskVolume[] | undefined {
   const names = new Set<string>();
@@ -99,9 +172,11 @@ export function readVolumes(body: Json, o: VolumeOptions = {}): TaskVolume[] | u
     names.add(name);
     const host = optObject(v, 'host', `${field}.host`);
     const docker = optObject(v, 'dockerVolumeConfiguration', `${field}.dockerVolumeConfiguration`);
-    if (host && docker) {
-      throw new ClientException(`Invalid parameter '${field}': give either host or dockerVolumeConfiguration, not both.`);
+    const efs = optObject(v, 'efsVolumeConfiguration', `${field}.efsVolumeConfiguration`);
+    if ([host, docker, efs].filter(Boolean).length > 1) {
+      throw new ClientException(`Invalid parameter '${field}': give one of host, dockerVolumeConfiguration and efsVolumeConfiguration, not more.`);
     }
+    if (efs) return { name, efsVolumeConfiguration: readEfsVolume(efs, `${field}.efsVolumeConfiguration`) };
     if (docker) return { name, dockerVolumeConfiguration: readDockerVolume(docker, `${field}.dockerVolumeConfiguration`, o.allowHostPaths ?? false) };
     const sourcePath = host && optString(host, 'sourcePath', `${field}.host.sourcePath`, 4096);
     if (!sourcePath) return host ? { name, host: {} } : { name };
@@ -189,6 +264,6 @@ export function volumesFromOrder<T extends Mounting>(containers: readonly T[]): 
   return out;
 }
 
-/** The volumes that live and die with one task: all but the shared ones and the host's directories. */
+/** The volumes that live and die with one task: all but the shared ones, EFS and the host's directories. */
 export const isTaskScoped = (v: TaskVolume): boolean =>
-  v.dockerVolumeConfiguration ? v.dockerVolumeConfiguration.scope === 'task' : !v.host?.sourcePath;
+  v.efsVolumeConfiguration ? false : v.dockerVolumeConfiguration ? v.dockerVolumeConfiguration.scope === 'task' : !v.host?.sourcePath;

@@ -37,7 +37,9 @@ import { formatTable, ms, ratio } from './support/table';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.AWS_EC2_METADATA_DISABLED ??= 'true';
 
-const ROUNDS = { cold: 5, warm: 10, limits: 20 } as const;
+/** BERTH_BENCH_IMAGES_ROUNDS=cold,warm,limits takes fewer rounds, for a quick look on a busy machine. */
+const [coldRounds, warmRounds, limitsRounds] = (process.env.BERTH_BENCH_IMAGES_ROUNDS ?? '5,10,20').split(',').map(Number);
+const ROUNDS = { cold: coldRounds, warm: warmRounds, limits: limitsRounds } as const;
 const IMAGE_MIB = 50;
 const POLL_INTERVAL_MS = 5;
 const GAP_MS = 300;

@@ -63,8 +63,8 @@ const POLL_INTERVAL_MS = 5;
 const BATCH_POLL_INTERVAL_MS = 100;
 /** The quiet time before each measured launch or bare run. */
 const GAP_MS = 200;
-const RUNNING_TIMEOUT_MS = 30_000;
-const STOPPED_TIMEOUT_MS = 60_000;
+const RUNNING_TIMEOUT_MS = 120_000;
+const STOPPED_TIMEOUT_MS = 180_000;
 /** Time for heaps and the engine to settle before RSS is read. */
 const SETTLE_MS = 2_000;
 /** How long the agents may take to remove a stopped batch's containers. */

@@ -54,7 +54,7 @@ async function removeScratch(): Promise<void> {
 describe('keepTaskNetworksApart', () => {
   afterAll(removeScratch);
 
-  it('puts one jump and one drop rule in place, however often and however concurrently it runs', async () => {
+  it('puts one jump and its two drop rules (between task networks, to the instance metadata service) in place, however often and however concurrently it runs', async () => {
     expect(isRoot).toBe(true);
 
     const outcomes = await Promise.all(Array.from({ length: 5 }, () => keepTaskNetworksApart()));
@@ -65,6 +65,7 @@ describe('keepTaskNetworksApart', () => {
     expect(await countJumps()).toBe(1);
     expect(await chainRules()).toEqual([
       `-A ${ISOLATION_CHAIN} -i ${BRIDGE_PREFIX}+ -o ${BRIDGE_PREFIX}+ -m comment --comment "berth: no traffic between task networks" -j DROP`,
+      `-A ${ISOLATION_CHAIN} -d 169.254.169.254/32 -i ${BRIDGE_PREFIX}+ -m comment --comment "berth: tasks never reach the instance metadata service" -j DROP`,
     ]);
   }, 60_000);
 
@@ -83,7 +84,7 @@ describe('keepTaskNetworksApart', () => {
     // Assess
     expect(restored).toBe('kept');
     expect(jumpsRestored).toBe(1);
-    expect(rulesRestored).toHaveLength(1);
+    expect(rulesRestored).toHaveLength(2);
     expect(await countJumps(SCRATCH.chain)).toBe(1);
   }, 60_000);
 

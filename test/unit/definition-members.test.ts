@@ -110,7 +110,7 @@ describe('TaskDefinition members', () => {
     expect(refusals.map((d) => `${d.shape}.${d.member}`)).toEqual(expect.arrayContaining([
       'RegisterTaskDefinitionRequest.placementConstraints', 'RegisterTaskDefinitionRequest.proxyConfiguration',
       'ContainerDefinition.links', 'ContainerDefinition.hostname', 'ContainerDefinition.firelensConfiguration',
-      'LinuxParameters.devices', 'Volume.efsVolumeConfiguration', 'Volume.fsxWindowsFileServerVolumeConfiguration',
+      'LinuxParameters.devices', 'Volume.fsxWindowsFileServerVolumeConfiguration',
     ]));
   });
 

@@ -371,7 +371,7 @@ describe('agentUserData', () => {
     const script = agentUserData(options);
 
     expect(script.startsWith('#!/bin/bash\n')).toBe(true);
-    expect(script).toContain('dnf install -y docker nodejs22');
+    expect(script).toContain('dnf install -y docker nodejs22 amazon-efs-utils');
     expect(script).toContain('systemctl enable --now docker');
     expect(script).toContain('ExecStart=/usr/bin/node-22 /opt/berth/agent.js');
     expect(script).toContain('EnvironmentFile=/etc/berth/agent.env');

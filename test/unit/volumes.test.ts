@@ -71,6 +71,35 @@ describe('TaskDefinition volumes', () => {
     expect(taskDefinition).toMatchObject({ volumes: spec.volumes, ephemeralStorage: { sizeInGiB: 30 } });
   });
 
+  it('reads EFS volumes as ECS takes them, echoes them in the model\'s shape, and never removes them with a task', () => {
+    // Prepare
+    const body = aBody();
+    body.volumes.push({ name: 'efs', efsVolumeConfiguration: { fileSystemId: 'fs-0123456789abcdef0', rootDirectory: '/app/data' } });
+    body.volumes.push({
+      name: 'ap', efsVolumeConfiguration: {
+        fileSystemId: 'fs-0123456789abcdef0', rootDirectory: '/', transitEncryption: 'ENABLED', transitEncryptionPort: 20049,
+        authorizationConfig: { accessPointId: 'fsap-0123456789abcdef0', iam: 'DISABLED' },
+      },
+    });
+
+    // Act
+    const { spec } = readRegisterRequest(body);
+    const taskDefinition = toEcsTaskDefinition({ region: 'us-east-1', accountId: '123456789012' }, { ...spec, revision: 1, status: 'ACTIVE', registeredAt: 0, tags: [] });
+
+    // Assess
+    expect(spec.volumes!.slice(1)).toEqual([
+      { name: 'efs', efsVolumeConfiguration: { fileSystemId: 'fs-0123456789abcdef0', rootDirectory: '/app/data' } },
+      {
+        name: 'ap', efsVolumeConfiguration: {
+          fileSystemId: 'fs-0123456789abcdef0', rootDirectory: '/', transitEncryption: 'ENABLED', transitEncryptionPort: 20049,
+          authorizationConfig: { accessPointId: 'fsap-0123456789abcdef0', iam: 'DISABLED' },
+        },
+      },
+    ]);
+    expect(spec.volumes!.map(isTaskScoped)).toEqual([true, false, false]);
+    expectConforms('DescribeTaskDefinition', { taskDefinition });
+  });
+
   it('leaves out what was not given', () => {
     const { spec } = readRegisterRequest({ family: 'plain', containerDefinitions: [{ name: 'a', image: 'busybox', memory: 64 }] });
     expect(spec).not.toHaveProperty('volumes');
@@ -93,8 +122,16 @@ describe('TaskDefinition volumes', () => {
     ['a driver other than local', (b) => (b.volumes[0] = { name: 'data', dockerVolumeConfiguration: { driver: 'rexray/ebs' } }), /'volumes\[0\]\.dockerVolumeConfiguration\.driver': Berth's hosts have the 'local' driver only/],
     ['autoprovision of a task volume', (b) => (b.volumes[0] = { name: 'data', dockerVolumeConfiguration: { scope: 'task', autoprovision: true } }), /autoprovision': only a volume of scope 'shared'/],
     ['an unknown scope', (b) => (b.volumes[0] = { name: 'data', dockerVolumeConfiguration: { scope: 'cluster' } }), /scope': must be one of task, shared/],
-    ['host and dockerVolumeConfiguration both', (b) => (b.volumes[0] = { name: 'data', host: {}, dockerVolumeConfiguration: {} }), /'volumes\[0\]': give either host or dockerVolumeConfiguration/],
-    ['EFS', (b) => (b.volumes[0] = { name: 'data', efsVolumeConfiguration: { fileSystemId: 'fs-1' } }), /'volumes\[0\]\.efsVolumeConfiguration': Berth cannot honour it \(Berth cannot mount EFS/],
+    ['host and dockerVolumeConfiguration both', (b) => (b.volumes[0] = { name: 'data', host: {}, dockerVolumeConfiguration: {} }), /'volumes\[0\]': give one of host, dockerVolumeConfiguration and efsVolumeConfiguration/],
+    ['an EFS file system id that is not one', (b) => (b.volumes[0] = { name: 'data', efsVolumeConfiguration: { fileSystemId: '../etc' } }), /'volumes\[0\]\.efsVolumeConfiguration\.fileSystemId': '\.\.\/etc' is not an EFS file system id/],
+    ['an EFS volume without a file system', (b) => (b.volumes[0] = { name: 'data', efsVolumeConfiguration: { rootDirectory: '/a' } }), /efsVolumeConfiguration\.fileSystemId': is required/],
+    ['an EFS rootDirectory climbing out', (b) => (b.volumes[0] = { name: 'data', efsVolumeConfiguration: { fileSystemId: 'fs-0123456789abcdef0', rootDirectory: '/a/../../b' } }), /rootDirectory': may not climb out/],
+    ['an EFS access point without transit encryption', (b) => (b.volumes[0] = { name: 'data', efsVolumeConfiguration: { fileSystemId: 'fs-0123456789abcdef0', authorizationConfig: { accessPointId: 'fsap-0123456789abcdef0' } } }), /accessPointId': transit encryption must be enabled when an access point is used/],
+    ['an EFS access point with a rootDirectory', (b) => (b.volumes[0] = { name: 'data', efsVolumeConfiguration: { fileSystemId: 'fs-0123456789abcdef0', rootDirectory: '/x', transitEncryption: 'ENABLED', authorizationConfig: { accessPointId: 'fsap-0123456789abcdef0' } } }), /rootDirectory': must be omitted or '\/' when an access point is used/],
+    ['EFS IAM authorization without transit encryption', (b) => (b.volumes[0] = { name: 'data', efsVolumeConfiguration: { fileSystemId: 'fs-0123456789abcdef0', authorizationConfig: { iam: 'ENABLED' } } }), /iam': transit encryption must be enabled when IAM authorization is used/],
+    ['EFS IAM authorization (the task role)', (b) => (b.volumes[0] = { name: 'data', efsVolumeConfiguration: { fileSystemId: 'fs-0123456789abcdef0', transitEncryption: 'ENABLED', authorizationConfig: { iam: 'ENABLED' } } }), /iam': Berth cannot honour it \(the host mounts EFS with its own role/],
+    ['an EFS transitEncryptionPort without transit encryption', (b) => (b.volumes[0] = { name: 'data', efsVolumeConfiguration: { fileSystemId: 'fs-0123456789abcdef0', transitEncryptionPort: 2049 } }), /transitEncryptionPort': applies only when transitEncryption is ENABLED/],
+    ['an unknown EFS transitEncryption', (b) => (b.volumes[0] = { name: 'data', efsVolumeConfiguration: { fileSystemId: 'fs-0123456789abcdef0', transitEncryption: 'ON' } }), /transitEncryption': must be one of ENABLED, DISABLED/],
     ['a volume without a name', (b) => (b.volumes[0] = { host: {} }), /'volumes\[0\]\.name': is required/],
     ['a bad volume name', (b) => (b.volumes[0] = { name: 'my data' }), /'volumes\[0\]\.name': up to 255 letters/],
     ['two volumes of one name', (b) => b.volumes.push({ name: 'data' }), /duplicate volume name 'data'/],

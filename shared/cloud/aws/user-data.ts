@@ -43,7 +43,7 @@ function fetchBundle(url: string, to: string): string {
 
 /**
  * The user data of a Berth host: a cloud-init shell script for Amazon Linux 2023 that installs
- * Docker and Node 22 (Node 20 reached its end of life in April 2026), fetches the agent bundle and runs it as a systemd service. It returns plain
+ * Docker, Node 22 and the EFS mount helper (Node 20 reached its end of life in April 2026), fetches the agent bundle and runs it as a systemd service. It returns plain
  * text; base64 is applied by whoever puts it in the launch template.
  */
 export function agentUserData(options: AgentUserDataOptions): string {
@@ -67,7 +67,8 @@ export function agentUserData(options: AgentUserDataOptions): string {
 # Berth host bootstrap. cloud-init runs it once per instance, as root, on Amazon Linux 2023.
 set -euo pipefail
 
-dnf install -y docker nodejs22
+# amazon-efs-utils: the mount helper (TLS, access points) through which the agent mounts tasks' EFS volumes.
+dnf install -y docker nodejs22 amazon-efs-utils
 systemctl enable --now docker
 
 # BERTH_HOST_ID is only a claim: the agent proves which instance it runs on at registration,

@@ -119,6 +119,38 @@ describe('Volumes', () => {
     await untilNoVolumes(arn);
   }, 120_000);
 
+  it('mounts an EFS file system (locally, the directory that stands in for it) that tasks naming it share; a missing rootDirectory fails the task', async () => {
+    // Prepare: one task makes a directory in the file system's root and writes to it.
+    const fileSystemId = `fs-${randomBytes(8).toString('hex')}`;
+    const token = randomBytes(8).toString('hex');
+    const writer = await run([{
+      name: 'app', mountPoints: [{ sourceVolume: 'efs', containerPath: '/mnt/efs' }],
+      command: ['sh', '-c', `mkdir -p /mnt/efs/app && echo ${token} > /mnt/efs/app/msg`],
+    }], [{ name: 'efs', efsVolumeConfiguration: { fileSystemId } }]);
+    const written = await untilStatus(m.ecs, writer, 'STOPPED', 60_000);
+
+    // Act: another task mounts that directory as its root, read-only; a third names one that is not there.
+    const [reader, missing] = await Promise.all([
+      run([{
+        name: 'app', mountPoints: [{ sourceVolume: 'efs', containerPath: '/data', readOnly: true }],
+        command: ['sh', '-c', 'echo "read=$(cat /data/msg)"; touch /data/x 2>/dev/null; echo "write=$?"'],
+      }], [{ name: 'efs', efsVolumeConfiguration: { fileSystemId, rootDirectory: '/app', transitEncryption: 'ENABLED' } }]),
+      run([{ name: 'app', mountPoints: [{ sourceVolume: 'efs', containerPath: '/data' }], command: ['true'] }],
+        [{ name: 'efs', efsVolumeConfiguration: { fileSystemId, rootDirectory: '/nowhere' } }]),
+    ]);
+    const [read, failed] = await Promise.all([untilStatus(m.ecs, reader, 'STOPPED', 60_000), untilStatus(m.ecs, missing, 'STOPPED', 60_000)]);
+
+    // Assess
+    expect(written.containers![0].exitCode).toBe(0);
+    expect(read.containers![0].exitCode).toBe(0);
+    const lines = containerLog(m.dataDir, reader, 'app');
+    expect(field(lines, 'read')).toBe(token);
+    expect(field(lines, 'write')).not.toBe('0');
+    expect(failed.stopCode).toBe('TaskFailedToStart');
+    expect(failed.stoppedReason).toMatch(/^ResourceInitializationError: failed to invoke EFS utils commands to set up EFS volumes: .*No such file or directory/);
+    expect(failed.containers![0].exitCode).toBeUndefined();
+  }, 120_000);
+
   describe('definitions asking for what Berth cannot give', () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-volumes-'));
     const base = (family: string) => ({
@@ -132,7 +164,9 @@ describe('Volumes', () => {
       ['a bind of a host path through driverOpts', (f) => ({
         ...base(f), volumes: [{ name: 'data', dockerVolumeConfiguration: { scope: 'task', driver: 'local', driverOpts: { type: 'none', o: 'bind', device: '/etc' } } }],
       }), /driverOpts.*mounts a path of the host/],
-      ['an EFS volume', (f) => ({ ...base(f), volumes: [{ name: 'data', efsVolumeConfiguration: { fileSystemId: 'fs-12345678' } }] }), /volumes\[0\]\.efsVolumeConfiguration.*cannot mount EFS/],
+      ['an EFS access point without transit encryption', (f) => ({
+        ...base(f), volumes: [{ name: 'data', efsVolumeConfiguration: { fileSystemId: 'fs-12345678', authorizationConfig: { accessPointId: 'fsap-12345678' } } }],
+      }), /volumes\[0\]\.efsVolumeConfiguration\.authorizationConfig\.accessPointId.*transit encryption must be enabled/],
       ['a member Berth cannot honour', (f) => {
         const b = base(f);
         return { ...b, containerDefinitions: [{ ...b.containerDefinitions[0], linuxParameters: { initProcessEnabled: true } }] };
