@@ -1,8 +1,9 @@
-import { GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Tag } from '../domain/fields';
 import { type ContainerState, type StopOutcome, type Task, type TaskStatus, type TaskTimestamp, statusRank } from '../domain/task';
 import type { TaskNetwork } from '../domain/task-network';
 import { conditionHeld, updateIf } from './client';
+import { dayOf, daysBetween } from './days';
 import { scanAll } from './scan';
 import { UpdateExpression } from './update-expression';
 
@@ -15,7 +16,13 @@ export interface TaskRecord extends Task {
   stopToken?: string;
   /** A user's state machine waits on this token until the task stops (shared/batch/task-callbacks.ts). */
   callbackToken?: string;
+  /** The partition of the byCreatedDay index (store/days.ts). */
+  createdDay?: string;
+  /** Present while callbackToken is: the key of the sparse `awaited` index. */
+  awaiting?: typeof AWAITING;
 }
+
+const AWAITING = 'callback';
 
 const STOPPED_RANK = statusRank('STOPPED');
 const RUNNING_RANK = statusRank('RUNNING');
@@ -43,7 +50,7 @@ export class TaskStore {
   async create(task: Task): Promise<boolean> {
     return conditionHeld(this.db.send(new PutCommand({
       TableName: this.table,
-      Item: { ...task, statusRank: statusRank(task.lastStatus) } satisfies TaskRecord,
+      Item: { ...task, statusRank: statusRank(task.lastStatus), createdDay: dayOf(task.createdAt) } satisfies TaskRecord,
       ConditionExpression: 'attribute_not_exists(taskId)',
     })));
   }
@@ -64,17 +71,20 @@ export class TaskStore {
   }
 
   /**
-   * The definitions (family and revision) of tasks created since `since`, in every cluster: what
-   * warm hosts pre-pull. A scan, so its callers cache it (lifecycle/pre-pull.ts).
+   * The definitions (family and revision) of tasks created from `since` to `until`, in every
+   * cluster: what warm hosts pre-pull. One Query of the byCreatedDay index per day spanned, which
+   * reads only those tasks' index entries (a scan read every task ever kept).
    */
-  async definitionsRunSince(since: number): Promise<{ family: string; revision: number }[]> {
-    return scanAll<{ family: string; revision: number }>(this.db, new ScanCommand({
+  async definitionsRunSince(since: number, until: number): Promise<{ family: string; revision: number }[]> {
+    const days = await Promise.all(daysBetween(since, until).map((day) => scanAll<{ family: string; revision: number }>(this.db, new QueryCommand({
       TableName: this.table,
+      IndexName: 'byCreatedDay',
+      KeyConditionExpression: '#d = :d AND #t >= :since',
       ProjectionExpression: '#f, #r',
-      FilterExpression: 'createdAt >= :since',
-      ExpressionAttributeNames: { '#f': 'family', '#r': 'revision' },
-      ExpressionAttributeValues: { ':since': since },
-    }));
+      ExpressionAttributeNames: { '#d': 'createdDay', '#t': 'createdAt', '#f': 'family', '#r': 'revision' },
+      ExpressionAttributeValues: { ':d': day, ':since': since },
+    }))));
+    return days.flat();
   }
 
   /** The tasks of one group in a cluster (a service's: `service:NAME`), read consistently. */
@@ -159,7 +169,7 @@ export class TaskStore {
    * means the task already got there, so the caller completes the wait itself.
    */
   async setToken(key: TaskKey, field: 'launchToken' | 'stopToken' | 'callbackToken', token: string, untilStatus: TaskStatus): Promise<TaskRecord | undefined> {
-    const u = new UpdateExpression().set({ [field]: token });
+    const u = new UpdateExpression().set({ [field]: token, ...(field === 'callbackToken' ? { awaiting: AWAITING } : {}) });
     return this.apply(key, u, `statusRank < ${u.value(statusRank(untilStatus))}`);
   }
 
@@ -168,17 +178,21 @@ export class TaskStore {
    * (an agent's report and a stop workflow's sweep), only the one whose removal lands answers it.
    */
   async takeCallbackToken(key: TaskKey, token: string): Promise<boolean> {
-    const u = new UpdateExpression().remove('callbackToken');
+    const u = new UpdateExpression().remove('callbackToken').remove('awaiting');
     return (await this.apply(key, u, `callbackToken = ${u.value(token)} AND statusRank = ${u.value(STOPPED_RANK)}`)) !== undefined;
   }
 
-  /** Tasks a state machine still waits on (not yet STOPPED, holding a callback token): to heartbeat them. */
-  async listAwaited(): Promise<TaskRecord[]> {
-    return scanAll<TaskRecord>(this.db, new ScanCommand({
+  /**
+   * Tasks a state machine still waits on (not yet STOPPED, holding a callback token): to
+   * heartbeat them. A Query of the sparse `awaited` index, which holds only those tasks.
+   */
+  async listAwaited(): Promise<(TaskKey & { callbackToken: string })[]> {
+    return scanAll<TaskKey & { callbackToken: string }>(this.db, new QueryCommand({
       TableName: this.table,
-      FilterExpression: 'attribute_exists(callbackToken) AND statusRank < :stopped',
-      ExpressionAttributeValues: { ':stopped': STOPPED_RANK },
-      ConsistentRead: true,
+      IndexName: 'awaited',
+      KeyConditionExpression: 'awaiting = :a',
+      FilterExpression: 'statusRank < :stopped',
+      ExpressionAttributeValues: { ':a': AWAITING, ':stopped': STOPPED_RANK },
     }));
   }
 

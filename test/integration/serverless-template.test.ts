@@ -14,7 +14,7 @@ import { inflateRawSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { AGENT_BUNDLE_FILE, agentBundleKey } from '../../deploy/host-user-data';
 import { LAMBDA_VARIABLES } from '../../shared/environment';
-import { KEY_TYPES, TABLES, localIndexesOf, tableNames } from '../../shared/store/tables';
+import { KEY_TYPES, TABLES, globalIndexDeclaration, globalIndexesOf, keyAttributesOf, localIndexesOf, tableNames } from '../../shared/store/tables';
 
 const run = promisify(execFile);
 
@@ -551,7 +551,7 @@ describe('serverless.yml', () => {
       expect(props.BillingMode).toBe('PAY_PER_REQUEST');
       expect(props.KeySchema).toEqual(keys);
       const indexes = Object.entries(localIndexesOf(table));
-      const attributes = [...new Set([...keys.map((k) => k.AttributeName), ...indexes.map(([, k]) => k)])];
+      const attributes = keyAttributesOf(table);
       expect([...props.AttributeDefinitions].sort((a, b) => a.AttributeName.localeCompare(b.AttributeName))).toEqual(
         attributes
           .map((k) => ({ AttributeName: k, AttributeType: KEY_TYPES[k] ?? 'S' }))
@@ -562,6 +562,9 @@ describe('serverless.yml', () => {
         KeySchema: [{ AttributeName: table.hashKey, KeyType: 'HASH' }, { AttributeName: rangeKey, KeyType: 'RANGE' }],
         Projection: { ProjectionType: 'ALL' },
       })));
+      expect(props.GlobalSecondaryIndexes ?? []).toEqual(
+        Object.entries(globalIndexesOf(table)).map(([name, g]) => globalIndexDeclaration(name, g)),
+      );
     });
 
     it('declares no table that shared/store/tables.ts does not know', () => {
