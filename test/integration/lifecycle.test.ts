@@ -76,7 +76,7 @@ describe('Task lifecycle workflows', () => {
 
     // Act: an idle poll, then one that a StopTask interrupts.
     try {
-      const idle = await pollAssignments(onAws, 'poll-1', { [id]: 'RUNNING' }, 300);
+      const idle = await pollAssignments(onAws, 'poll-1', { [id]: 'RUNNING' }, 2000);
       const idleTaskReads = taskReads.mock.calls.length;
       const idleVersionReads = versionReads.mock.calls.length;
       const stopping = pollAssignments(onAws, 'poll-1', { [id]: 'RUNNING' }, 60_000);

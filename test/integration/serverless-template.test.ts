@@ -14,6 +14,7 @@ import { inflateRawSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { AGENT_BUNDLE_FILE, agentBundleKey } from '../../deploy/host-user-data';
 import { LAMBDA_VARIABLES } from '../../shared/environment';
+import { sdkActionsOf } from '../support/sdk-actions';
 import { KEY_TYPES, TABLES, globalIndexDeclaration, globalIndexesOf, keyAttributesOf, localIndexesOf, tableNames } from '../../shared/store/tables';
 
 const run = promisify(execFile);
@@ -152,6 +153,22 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
     actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction', 'kms:Encrypt', 'kms:Decrypt'],
     startable: ['stop'],
   },
+};
+
+/**
+ * Grants an SDK call needs beyond its own action: the function's own log group (Lambda writes
+ * it, not the code), and what EC2 and Scheduler check on the caller for the calls that pass a
+ * role or launch from a template.
+ */
+const IMPLIED_BY = (action: string, calls: ReadonlySet<string>): boolean => {
+  if (LOG_ACTIONS.includes(action)) return true;
+  const needs: Record<string, string[]> = {
+    'ec2:RunInstances': ['ec2:CreateFleet'],
+    'ec2:CreateTags': ['ec2:CreateFleet'],
+    'ec2:DescribeLaunchTemplateVersions': ['ec2:CreateFleet'],
+    'iam:PassRole': ['ec2:CreateFleet', 'scheduler:CreateSchedule', 'scheduler:UpdateSchedule'],
+  };
+  return (needs[action] ?? []).some((a) => calls.has(a));
 };
 
 // CloudFormation JSON is untyped by nature; these names only say what a value is meant to be.
@@ -784,6 +801,24 @@ describe('serverless.yml', () => {
       // Assess
       expect(problems).toEqual([]);
     });
+
+    it('grants no AWS action that the function\'s bundled code cannot call (derived from its SDK calls)', async () => {
+      // Prepare: what each handler file's bundle can call, from its `new XCommand(` calls.
+      const files = [...new Set(lambdas().map(([, fn]) => parseHandler(fn.Properties.Handler).file))];
+      const callable = new Map(await Promise.all(files.map(async (f) => [f, new Set(await sdkActionsOf(REPO, `${f}.ts`))] as const)));
+
+      // Act
+      const problems = lambdas().flatMap(([id, fn]) => {
+        const { file } = parseHandler(fn.Properties.Handler);
+        const calls = callable.get(file)!;
+        const granted = roleStatements(resource(referencedIds(fn.Properties.Role)[0]) as Resource)
+          .filter((st) => st.Effect === 'Allow').flatMap((st) => asArray(st.Action));
+        return granted.filter((a) => !calls.has(a) && !IMPLIED_BY(a, calls)).map((a) => `${id} (${file}): grants ${a}, which its code never calls`);
+      });
+
+      // Assess
+      expect(problems).toEqual([]);
+    }, 120_000);
 
     it('lets each state machine invoke exactly the functions its definition calls', () => {
       const problems = machines(template).flatMap((m) => {

@@ -374,3 +374,20 @@ describe('Index reads that replace scans', () => {
     expect(await store.usage.get({ cluster: 'usage-days', taskId: 'c' })).toEqual(usage('c', midnight + 5));
   });
 });
+
+describe('TaskStore.getMany', () => {
+  it('reads tasks by key in one batch, leaving out missing ones and repeats', async () => {
+    // Prepare
+    const a = newTask({ cluster: 'many' });
+    const b = newTask({ cluster: 'many' });
+    await store.tasks.create(a);
+    await store.tasks.create(b);
+
+    // Act
+    const found = await store.tasks.getMany([a, { cluster: 'many', taskId: 'f'.repeat(32) }, b, a]);
+
+    // Assess
+    expect(found.map((t) => t.taskId).sort()).toEqual([a.taskId, b.taskId].sort());
+    expect(found.find((t) => t.taskId === a.taskId)).toEqual(await store.tasks.get(a));
+  });
+});
