@@ -6,7 +6,7 @@ export const TABLES = {
   clusters: { suffix: 'clusters', hashKey: 'name', rangeKey: undefined },
   taskDefinitions: { suffix: 'task-definitions', hashKey: 'family', rangeKey: 'revision' },
   tasks: {
-    suffix: 'tasks', hashKey: 'cluster', rangeKey: 'taskId', localIndexes: { byGroup: 'group' },
+    suffix: 'tasks', hashKey: 'cluster', rangeKey: 'taskId', localIndexes: { byGroup: 'group' }, ttlAttribute: 'ttl',
     globalIndexes: {
       // What warm hosts pre-pull: the definitions of tasks created in the last hour, every cluster.
       byCreatedDay: { hashKey: 'createdDay', rangeKey: 'createdAt', projection: ['family', 'revision'] },
@@ -15,7 +15,7 @@ export const TABLES = {
     },
   },
   hosts: { suffix: 'hosts', hashKey: 'hostId', rangeKey: undefined },
-  clientTokens: { suffix: 'client-tokens', hashKey: 'key', rangeKey: undefined },
+  clientTokens: { suffix: 'client-tokens', hashKey: 'key', rangeKey: undefined, ttlAttribute: 'ttl' },
   demand: { suffix: 'demand', hashKey: 'taskId', rangeKey: undefined },
   accessKeys: { suffix: 'access-keys', hashKey: 'accessKeyId', rangeKey: undefined },
   services: { suffix: 'services', hashKey: 'cluster', rangeKey: 'serviceName' },
@@ -46,7 +46,18 @@ export interface TableSchema {
    * `projection` is ALL or the attributes projected beside the keys (INCLUDE).
    */
   globalIndexes?: Readonly<Record<string, GlobalIndex>>;
+  /**
+   * The attribute (epoch seconds) after which DynamoDB deletes an item, on AWS: STOPPED tasks
+   * after ECS's retention, client tokens after their 24 hours. dynalite has no TTL.
+   */
+  ttlAttribute?: string;
 }
+
+/** A STOPPED task stays describable this long after it stops (ECS: at least an hour). */
+export const STOPPED_TASK_RETENTION_SECONDS = 3600;
+
+/** The TTL attribute's value: epoch seconds. */
+export const ttlAt = (epochMs: number): number => Math.ceil(epochMs / 1000);
 
 /** A table's keys and indexes, whoever declares it (Berth's tables, the local services'). */
 export type KeyedTable = Pick<TableSchema, 'hashKey' | 'localIndexes' | 'globalIndexes'> & { rangeKey?: string };

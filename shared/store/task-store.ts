@@ -4,6 +4,7 @@ import { type ContainerState, type StopOutcome, type Task, type TaskStatus, type
 import type { TaskNetwork } from '../domain/task-network';
 import { conditionHeld, updateIf } from './client';
 import { dayOf, daysBetween } from './days';
+import { STOPPED_TASK_RETENTION_SECONDS, ttlAt } from './tables';
 import { scanAll } from './scan';
 import { UpdateExpression } from './update-expression';
 
@@ -20,9 +21,15 @@ export interface TaskRecord extends Task {
   createdDay?: string;
   /** Present while callbackToken is: the key of the sparse `awaited` index. */
   awaiting?: typeof AWAITING;
+  /** Epoch seconds: DynamoDB's TTL deletes the STOPPED task after this (tables.ts). */
+  ttl?: number;
 }
 
 const AWAITING = 'callback';
+
+/** A STOPPED task's TTL (on AWS DynamoDB deletes it after ECS's retention); none before. */
+const expiryOf = (rank: number, stoppedAt: number | undefined): { ttl?: number } =>
+  rank === STOPPED_RANK && stoppedAt !== undefined ? { ttl: ttlAt(stoppedAt) + STOPPED_TASK_RETENTION_SECONDS } : {};
 
 const STOPPED_RANK = statusRank('STOPPED');
 const RUNNING_RANK = statusRank('RUNNING');
@@ -142,7 +149,7 @@ export class TaskStore {
     const u = new UpdateExpression()
       .set({ lastStatus: change.lastStatus, statusRank: rank, containers: change.containers, reportSeq: change.seq ?? 0, network: change.network })
       // Timestamps and the stop's cause are set once: the first stop (often StopTask's) wins.
-      .setOnce({ ...change.timestamps, ...change.stop });
+      .setOnce({ ...change.timestamps, ...change.stop, ...expiryOf(rank, change.timestamps?.stoppedAt) });
     if (rank >= statusRank('DEACTIVATING')) u.set({ desiredStatus: 'STOPPED' });
     const r = u.value(rank);
     const stopped = u.value(STOPPED_RANK);
@@ -160,7 +167,7 @@ export class TaskStore {
   async requestStop(key: TaskKey, stop: StopOutcome, now: number): Promise<TaskRecord | undefined> {
     const straight = new UpdateExpression().set({
       desiredStatus: 'STOPPED', lastStatus: 'STOPPED', statusRank: STOPPED_RANK,
-      ...stop, stoppingAt: now, stoppedAt: now, executionStoppedAt: now,
+      ...stop, stoppingAt: now, stoppedAt: now, executionStoppedAt: now, ...expiryOf(STOPPED_RANK, now),
     });
     // Only while no placement has bound it to a host: then no container can exist.
     const unplaced = await this.apply(key, straight,

@@ -582,6 +582,8 @@ describe('serverless.yml', () => {
       expect(props.GlobalSecondaryIndexes ?? []).toEqual(
         Object.entries(globalIndexesOf(table)).map(([name, g]) => globalIndexDeclaration(name, g)),
       );
+      const ttl = (table as { ttlAttribute?: string }).ttlAttribute;
+      expect(props.TimeToLiveSpecification).toEqual(ttl === undefined ? undefined : { AttributeName: ttl, Enabled: true });
     });
 
     it('declares no table that shared/store/tables.ts does not know', () => {

@@ -391,3 +391,27 @@ describe('TaskStore.getMany', () => {
     expect(found.find((t) => t.taskId === a.taskId)).toEqual(await store.tasks.get(a));
   });
 });
+
+describe('TTL attributes (deleted by DynamoDB on AWS)', () => {
+  it('gives a task a ttl an hour after it stops, and none while it runs', async () => {
+    // Prepare
+    const task = newTask({ cluster: 'ttl' });
+    await store.tasks.create(task);
+    const stoppedAt = Date.UTC(2031, 0, 1);
+
+    // Act
+    const running = await store.tasks.advance(task, { lastStatus: 'RUNNING', seq: 1 });
+    const stopped = await store.tasks.advance(task, { lastStatus: 'STOPPED', timestamps: { stoppedAt }, stop: { stopCode: 'UserInitiated', stoppedReason: 'x' } });
+
+    // Assess
+    expect(running!.ttl).toBeUndefined();
+    expect(stopped!.ttl).toBe(stoppedAt / 1000 + 3600);
+  });
+
+  it('gives a task StopTask stops before placement a ttl too', async () => {
+    const task = newTask({ cluster: 'ttl' });
+    await store.tasks.create(task);
+    const stopped = await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'x' }, 5_000_000);
+    expect(stopped).toMatchObject({ lastStatus: 'STOPPED', ttl: 5000 + 3600 });
+  });
+});
