@@ -1,7 +1,7 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { KEY_TYPES, TABLES, localIndexesOf, tableNames } from '../shared/store/tables';
+import { type GlobalIndex, KEY_TYPES, TABLES, globalIndexDeclaration, globalIndexesOf, keyAttributesOf, localIndexesOf, tableNames } from '../shared/store/tables';
 
 // dynalite has no type declarations; it returns an http.Server.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -34,6 +34,8 @@ export interface TableSpec {
   keyTypes?: Readonly<Record<string, 'S' | 'N'>>;
   /** Local secondary indexes: name → range key, all attributes projected. */
   localIndexes?: Readonly<Record<string, string>>;
+  /** Global secondary indexes by name (dynalite has them, but cannot add one to a table). */
+  globalIndexes?: Readonly<Record<string, GlobalIndex>>;
 }
 
 /** A table in the data directory lacks an index this version needs. */
@@ -55,7 +57,8 @@ export async function ensureTables(endpoint: string, tables: readonly TableSpec[
     await Promise.all(tables.map(async (t) => {
       const keys = t.rangeKey === undefined ? [t.hashKey] : [t.hashKey, t.rangeKey];
       const indexes = Object.entries(t.localIndexes ?? {});
-      const attributes = [...new Set([...keys, ...indexes.map(([, k]) => k)])];
+      const globals = Object.entries(t.globalIndexes ?? {});
+      const attributes = keyAttributesOf(t);
       try {
         await client.send(new CreateTableCommand({
           TableName: t.name,
@@ -67,6 +70,7 @@ export async function ensureTables(endpoint: string, tables: readonly TableSpec[
             KeySchema: [{ AttributeName: t.hashKey, KeyType: 'HASH' }, { AttributeName: rangeKey, KeyType: 'RANGE' }],
             Projection: { ProjectionType: 'ALL' },
           })),
+          GlobalSecondaryIndexes: globals.length === 0 ? undefined : globals.map(([name, g]) => globalIndexDeclaration(name, g)),
         }));
       } catch (e) {
         if (!(e instanceof ResourceInUseException)) throw e;
@@ -77,10 +81,11 @@ export async function ensureTables(endpoint: string, tables: readonly TableSpec[
           await new Promise((r) => setTimeout(r, 20));
           continue;
         }
-        // A local index can only be made with its table: one made by an older Berth without it
-        // would fail every query that needs it, far from here.
-        const present = new Set((d.Table.LocalSecondaryIndexes ?? []).map((i) => i.IndexName));
-        const missing = indexes.map(([name]) => name).filter((name) => !present.has(name));
+        // A local index can only be made with its table, and dynalite cannot add a global one
+        // later: a table made by an older Berth without one would fail every query that needs
+        // it, far from here.
+        const present = new Set([...(d.Table.LocalSecondaryIndexes ?? []), ...(d.Table.GlobalSecondaryIndexes ?? [])].map((i) => i.IndexName));
+        const missing = [...indexes, ...globals].map(([name]) => name).filter((name) => !present.has(name));
         if (missing.length > 0) throw new OutdatedTableError(t.name, missing);
         return;
       }
@@ -95,5 +100,6 @@ export async function createTables(endpoint: string, prefix?: string): Promise<v
   const names = tableNames(prefix);
   await ensureTables(endpoint, Object.entries(TABLES).map(([key, t]) => ({
     name: names[key as keyof typeof TABLES], hashKey: t.hashKey, rangeKey: t.rangeKey, keyTypes: KEY_TYPES, localIndexes: localIndexesOf(t),
+    globalIndexes: globalIndexesOf(t),
   })));
 }

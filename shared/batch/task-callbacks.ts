@@ -37,6 +37,6 @@ export async function answerStopped(callbacks: TaskCallbacks, b: Pick<Berth, 'pa
 export async function heartbeatTaskCallbacks(b: Berth): Promise<number> {
   if (!b.callbacks) return 0;
   const awaited = await b.store.tasks.listAwaited();
-  await Promise.all(awaited.map((t) => b.callbacks!.heartbeat(t.callbackToken!)));
+  await Promise.all(awaited.map((t) => b.callbacks!.heartbeat(t.callbackToken)));
   return awaited.length;
 }

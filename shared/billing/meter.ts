@@ -32,7 +32,7 @@ export async function recordTaskUsage(b: Berth, ref: TaskRef): Promise<boolean> 
  * (the meter is a step behind the stop), and every host's billed life.
  */
 export async function meterReadings(b: Berth, since: number): Promise<{ tasks: TaskUsage[]; hosts: HostUsage[] }> {
-  const recorded = await b.store.usage.stoppedSince(since);
+  const recorded = await b.store.usage.stoppedSince(since, b.now());
   const byKey = new Map(recorded.map((u) => [`${u.cluster}/${u.taskId}`, u]));
   const hostRecords = await b.store.hosts.list();
   const hosts = new Map<string, HostRecord | undefined>(hostRecords.map((h) => [h.hostId, h]));

@@ -84,11 +84,13 @@ export const DescribeTasks: Operation = async (b, body) => {
   const refs = optStringList(body, 'tasks', 'tasks', 100);
   if (!refs || refs.length === 0) throw new InvalidParameterException('Tasks cannot be empty.');
   await activeCluster(b, cluster);
+  const ids = refs.map((ref) => taskIdOf(ref, cluster));
+  // One BatchGetItem for up to 100 tasks, answered in the order asked.
+  const byId = new Map((await b.store.tasks.getMany(ids.map((taskId) => ({ cluster, taskId })))).map((t) => [t.taskId, t]));
   const tasks = [];
   const failures: Failure[] = [];
-  for (const ref of refs) {
-    const taskId = taskIdOf(ref, cluster);
-    const t = await b.store.tasks.get({ cluster, taskId });
+  for (const taskId of ids) {
+    const t = byId.get(taskId);
     if (t) tasks.push(toEcsTask(b.partition, t));
     else failures.push({ arn: taskArn(b.partition, cluster, taskId), reason: 'MISSING' });
   }

@@ -73,15 +73,27 @@ const differs = (current: Assignment[], known: KnownAssignments) =>
 
 /**
  * A long-poll: answers at once when the host's work differs from what the agent knows, else
- * when it changes (the notifier wakes it) or when `waitMs` has passed.
+ * when it changes (the notifier wakes it) or when `waitMs` has passed. Between full reads of the
+ * host's work (its item, every task on it, their definitions) it re-reads only the host's
+ * version, which every change an agent must see moves: on AWS, where the notifier is a timer,
+ * an unchanged host costs one small read per wake instead of one per task.
  */
 export async function pollAssignments(b: Berth, hostId: string, known: KnownAssignments, waitMs: number): Promise<Assignment[]> {
   const deadline = b.now() + waitMs;
+  let seen: number | undefined;
+  let current: Assignment[] = [];
   for (;;) {
     // Listen before reading, so a change between the read and the wait is not missed.
     const woken = b.notifier.wait(hostId, deadline - b.now());
-    const current = await assignmentsFor(b, hostId);
-    if (differs(current, known) || b.now() >= deadline) return current;
+    // Read before the work, so a change during the full read moves it past `seen`.
+    const version = await b.store.hosts.versionOf(hostId);
+    if (version === undefined) return [];
+    if (version !== seen) {
+      seen = version;
+      current = await assignmentsFor(b, hostId);
+      if (differs(current, known)) return current;
+    }
+    if (b.now() >= deadline) return current;
     await woken;
   }
 }

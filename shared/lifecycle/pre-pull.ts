@@ -5,7 +5,7 @@ import type { TaskDefinitionRecord } from '../store';
 
 /** Definitions whose tasks were created this recently count as recently run. */
 export const PRE_PULL_RECENT_MS = 60 * 60_000;
-/** The list is worked out at most this often per control-plane process: it reads two tables. */
+/** The list is worked out at most this often per control-plane process: it queries two tables. */
 export const PRE_PULL_CACHE_MS = 30_000;
 /** At most this many images per host, services' first: a host's disk is not a registry mirror. */
 export const MAX_PRE_PULL_IMAGES = 32;
@@ -24,7 +24,7 @@ export async function prePullDefinitions(b: Berth): Promise<TaskDefinitionRecord
     const services = (await b.store.services.listLive()).filter((s) => s.status === 'ACTIVE');
     const refs = [
       ...services.flatMap((s) => s.deployments.map((d) => parseTaskDefinitionRef(d.taskDefinitionArn) as { family: string; revision: number })),
-      ...(await b.store.tasks.definitionsRunSince(now - PRE_PULL_RECENT_MS)),
+      ...(await b.store.tasks.definitionsRunSince(now - PRE_PULL_RECENT_MS, now)),
     ];
     const unique = [...new Map(refs.map((r) => [`${r.family}:${r.revision}`, r])).values()];
     const found = await Promise.all(unique.map((r) => b.store.taskDefinitions.get(r.family, r.revision)));

@@ -128,6 +128,8 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
         return;
       }
       await b.store.tasks.advance(ref, { lastStatus: 'PENDING' });
+      // The agent's long poll re-reads the host's work only when the host's version moves.
+      await b.store.hosts.touch(task.hostId);
       b.notifier.notify(task.hostId);
     },
 
@@ -140,7 +142,10 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
     async requestStop({ task: ref }) {
       const task = await getTask(ref);
       if (task.lastStatus === 'STOPPED') return { stopped: true };
-      if (task.hostId) b.notifier.notify(task.hostId);
+      if (task.hostId) {
+        await b.store.hosts.touch(task.hostId);
+        b.notifier.notify(task.hostId);
+      }
       return { stopped: false };
     },
 

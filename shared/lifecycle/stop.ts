@@ -31,6 +31,11 @@ export async function markTaskStopped(b: Berth, ref: TaskRef, stop: StopOutcome,
   if (stopped?.stopToken) await b.workflows.succeed(stopped.stopToken, { lastStatus: 'STOPPED' });
   await settleTaskCallback(b, stopped);
   if (stopped) wakeServiceOf(b, stopped);
+  // Its agent must stop whatever of it still runs: its long poll looks again when the host's version moves.
+  if (stopped?.hostId) {
+    await b.store.hosts.touch(stopped.hostId);
+    b.notifier.notify(stopped.hostId);
+  }
   return stopped ?? (await b.store.tasks.get(ref));
 }
 

@@ -1,5 +1,6 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from './client';
+import { ttlAt } from './tables';
 
 /** ECS keeps a RunTask clientToken for 24 hours. */
 export const CLIENT_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
@@ -24,7 +25,8 @@ export class ClientTokenStore {
     try {
       await this.db.send(new PutCommand({
         TableName: this.table,
-        Item: record,
+        // On AWS, DynamoDB's TTL deletes the token once its 24 hours are over.
+        Item: { ...record, ttl: ttlAt(record.expiresAt) },
         // A token is free when unseen or when its 24 hours are over.
         ConditionExpression: 'attribute_not_exists(#k) OR expiresAt < :now',
         ExpressionAttributeNames: { '#k': 'key' },
@@ -34,7 +36,8 @@ export class ClientTokenStore {
     } catch (e) {
       if (!isConditionFailure(e)) throw e;
       const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { key: record.key }, ConsistentRead: true }));
-      return r.Item as ClientTokenRecord;
+      const { ttl: _ttl, ...claimed } = r.Item as ClientTokenRecord & { ttl?: number };
+      return claimed;
     }
   }
 }

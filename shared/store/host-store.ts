@@ -218,6 +218,28 @@ export class HostStore {
     return r.Item && toView(r.Item as HostRecord);
   }
 
+  /**
+   * The host's version: it moves with every change its agent must see (a reservation made or
+   * released, a status change, `touch`), never with a heartbeat. What a long poll re-reads
+   * between full reads of the host's work (lifecycle/assignments.ts). Undefined: no such host.
+   */
+  async versionOf(hostId: string): Promise<number | undefined> {
+    const r = await this.db.send(new GetCommand({
+      TableName: this.table, Key: { hostId }, ProjectionExpression: '#v', ExpressionAttributeNames: { '#v': 'version' }, ConsistentRead: true,
+    }));
+    return r.Item?.version as number | undefined;
+  }
+
+  /** Moves the host's version: one of its tasks changed in a way its agent must act on. */
+  async touch(hostId: string): Promise<void> {
+    await conditionHeld(this.db.send(new UpdateCommand({
+      TableName: this.table, Key: { hostId }, UpdateExpression: 'ADD #v :one',
+      ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':one': 1 },
+      // Never creates an item for a host that is gone.
+      ConditionExpression: 'attribute_exists(hostId)',
+    })));
+  }
+
   /** Hosts holding a reservation for the task: normally one, more only after a crash mid-placement. */
   async holding(taskId: string): Promise<HostRecord[]> {
     return (await scanAll<HostRecord>(this.db, new ScanCommand({

@@ -1,8 +1,10 @@
-import { GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Tag } from '../domain/fields';
 import { type ContainerState, type StopOutcome, type Task, type TaskStatus, type TaskTimestamp, statusRank } from '../domain/task';
 import type { TaskNetwork } from '../domain/task-network';
 import { conditionHeld, updateIf } from './client';
+import { dayOf, daysBetween } from './days';
+import { STOPPED_TASK_RETENTION_SECONDS, ttlAt } from './tables';
 import { scanAll } from './scan';
 import { UpdateExpression } from './update-expression';
 
@@ -15,7 +17,19 @@ export interface TaskRecord extends Task {
   stopToken?: string;
   /** A user's state machine waits on this token until the task stops (shared/batch/task-callbacks.ts). */
   callbackToken?: string;
+  /** The partition of the byCreatedDay index (store/days.ts). */
+  createdDay?: string;
+  /** Present while callbackToken is: the key of the sparse `awaited` index. */
+  awaiting?: typeof AWAITING;
+  /** Epoch seconds: DynamoDB's TTL deletes the STOPPED task after this (tables.ts). */
+  ttl?: number;
 }
+
+const AWAITING = 'callback';
+
+/** A STOPPED task's TTL (on AWS DynamoDB deletes it after ECS's retention); none before. */
+const expiryOf = (rank: number, stoppedAt: number | undefined): { ttl?: number } =>
+  rank === STOPPED_RANK && stoppedAt !== undefined ? { ttl: ttlAt(stoppedAt) + STOPPED_TASK_RETENTION_SECONDS } : {};
 
 const STOPPED_RANK = statusRank('STOPPED');
 const RUNNING_RANK = statusRank('RUNNING');
@@ -43,7 +57,7 @@ export class TaskStore {
   async create(task: Task): Promise<boolean> {
     return conditionHeld(this.db.send(new PutCommand({
       TableName: this.table,
-      Item: { ...task, statusRank: statusRank(task.lastStatus) } satisfies TaskRecord,
+      Item: { ...task, statusRank: statusRank(task.lastStatus), createdDay: dayOf(task.createdAt) } satisfies TaskRecord,
       ConditionExpression: 'attribute_not_exists(taskId)',
     })));
   }
@@ -51,6 +65,27 @@ export class TaskStore {
   async get(key: TaskKey): Promise<TaskRecord | undefined> {
     const r = await this.db.send(new GetCommand({ TableName: this.table, Key: keyOf(key), ConsistentRead: true }));
     return r.Item as TaskRecord | undefined;
+  }
+
+  /**
+   * Tasks by key, read consistently in BatchGetItem calls of up to 100 keys (DescribeTasks asks
+   * for up to 100 at once) instead of one GetItem each. Missing tasks are left out.
+   */
+  async getMany(keys: readonly TaskKey[]): Promise<TaskRecord[]> {
+    const found: TaskRecord[] = [];
+    // BatchGetItem refuses a request that names one key twice.
+    const unique = [...new Map(keys.map((k) => [`${k.cluster}/${k.taskId}`, keyOf(k)])).values()];
+    for (let i = 0; i < unique.length; i += 100) {
+      let pending: Record<string, unknown>[] | undefined = unique.slice(i, i + 100);
+      // DynamoDB may hand back some keys unprocessed under load: ask again for those.
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+        const r: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+        found.push(...((r.Responses?.[this.table] ?? []) as TaskRecord[]));
+        pending = r.UnprocessedKeys?.[this.table]?.Keys;
+      }
+    }
+    return found;
   }
 
   async list(cluster: string): Promise<TaskRecord[]> {
@@ -64,17 +99,20 @@ export class TaskStore {
   }
 
   /**
-   * The definitions (family and revision) of tasks created since `since`, in every cluster: what
-   * warm hosts pre-pull. A scan, so its callers cache it (lifecycle/pre-pull.ts).
+   * The definitions (family and revision) of tasks created from `since` to `until`, in every
+   * cluster: what warm hosts pre-pull. One Query of the byCreatedDay index per day spanned, which
+   * reads only those tasks' index entries (a scan read every task ever kept).
    */
-  async definitionsRunSince(since: number): Promise<{ family: string; revision: number }[]> {
-    return scanAll<{ family: string; revision: number }>(this.db, new ScanCommand({
+  async definitionsRunSince(since: number, until: number): Promise<{ family: string; revision: number }[]> {
+    const days = await Promise.all(daysBetween(since, until).map((day) => scanAll<{ family: string; revision: number }>(this.db, new QueryCommand({
       TableName: this.table,
+      IndexName: 'byCreatedDay',
+      KeyConditionExpression: '#d = :d AND #t >= :since',
       ProjectionExpression: '#f, #r',
-      FilterExpression: 'createdAt >= :since',
-      ExpressionAttributeNames: { '#f': 'family', '#r': 'revision' },
-      ExpressionAttributeValues: { ':since': since },
-    }));
+      ExpressionAttributeNames: { '#d': 'createdDay', '#t': 'createdAt', '#f': 'family', '#r': 'revision' },
+      ExpressionAttributeValues: { ':d': day, ':since': since },
+    }))));
+    return days.flat();
   }
 
   /** The tasks of one group in a cluster (a service's: `service:NAME`), read consistently. */
@@ -111,7 +149,7 @@ export class TaskStore {
     const u = new UpdateExpression()
       .set({ lastStatus: change.lastStatus, statusRank: rank, containers: change.containers, reportSeq: change.seq ?? 0, network: change.network })
       // Timestamps and the stop's cause are set once: the first stop (often StopTask's) wins.
-      .setOnce({ ...change.timestamps, ...change.stop });
+      .setOnce({ ...change.timestamps, ...change.stop, ...expiryOf(rank, change.timestamps?.stoppedAt) });
     if (rank >= statusRank('DEACTIVATING')) u.set({ desiredStatus: 'STOPPED' });
     const r = u.value(rank);
     const stopped = u.value(STOPPED_RANK);
@@ -129,7 +167,7 @@ export class TaskStore {
   async requestStop(key: TaskKey, stop: StopOutcome, now: number): Promise<TaskRecord | undefined> {
     const straight = new UpdateExpression().set({
       desiredStatus: 'STOPPED', lastStatus: 'STOPPED', statusRank: STOPPED_RANK,
-      ...stop, stoppingAt: now, stoppedAt: now, executionStoppedAt: now,
+      ...stop, stoppingAt: now, stoppedAt: now, executionStoppedAt: now, ...expiryOf(STOPPED_RANK, now),
     });
     // Only while no placement has bound it to a host: then no container can exist.
     const unplaced = await this.apply(key, straight,
@@ -159,7 +197,7 @@ export class TaskStore {
    * means the task already got there, so the caller completes the wait itself.
    */
   async setToken(key: TaskKey, field: 'launchToken' | 'stopToken' | 'callbackToken', token: string, untilStatus: TaskStatus): Promise<TaskRecord | undefined> {
-    const u = new UpdateExpression().set({ [field]: token });
+    const u = new UpdateExpression().set({ [field]: token, ...(field === 'callbackToken' ? { awaiting: AWAITING } : {}) });
     return this.apply(key, u, `statusRank < ${u.value(statusRank(untilStatus))}`);
   }
 
@@ -168,17 +206,21 @@ export class TaskStore {
    * (an agent's report and a stop workflow's sweep), only the one whose removal lands answers it.
    */
   async takeCallbackToken(key: TaskKey, token: string): Promise<boolean> {
-    const u = new UpdateExpression().remove('callbackToken');
+    const u = new UpdateExpression().remove('callbackToken').remove('awaiting');
     return (await this.apply(key, u, `callbackToken = ${u.value(token)} AND statusRank = ${u.value(STOPPED_RANK)}`)) !== undefined;
   }
 
-  /** Tasks a state machine still waits on (not yet STOPPED, holding a callback token): to heartbeat them. */
-  async listAwaited(): Promise<TaskRecord[]> {
-    return scanAll<TaskRecord>(this.db, new ScanCommand({
+  /**
+   * Tasks a state machine still waits on (not yet STOPPED, holding a callback token): to
+   * heartbeat them. A Query of the sparse `awaited` index, which holds only those tasks.
+   */
+  async listAwaited(): Promise<(TaskKey & { callbackToken: string })[]> {
+    return scanAll<TaskKey & { callbackToken: string }>(this.db, new QueryCommand({
       TableName: this.table,
-      FilterExpression: 'attribute_exists(callbackToken) AND statusRank < :stopped',
-      ExpressionAttributeValues: { ':stopped': STOPPED_RANK },
-      ConsistentRead: true,
+      IndexName: 'awaited',
+      KeyConditionExpression: 'awaiting = :a',
+      FilterExpression: 'statusRank < :stopped',
+      ExpressionAttributeValues: { ':a': AWAITING, ':stopped': STOPPED_RANK },
     }));
   }
 

@@ -15,6 +15,7 @@ const BENCHMARKS = [
   'launch.ts',
   'logs.ts',
   'batch.ts',
+  'control-plane.ts',
 ] as const;
 
 interface Outcome {

@@ -1,4 +1,7 @@
 import { DescribeTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { jest } from '@jest/globals';
+import { PollingHostNotifier } from '../../shared/cloud/aws/polling-host-notifier';
+import { pollAssignments } from '../../shared/lifecycle/assignments';
 import { registerHost, reportTaskState } from '../../shared/lifecycle/reports';
 import type { TaskStatus } from '../../shared/domain/task';
 import { type Harness, eventually, startHarness } from '../support/harness';
@@ -55,6 +58,41 @@ describe('Task lifecycle workflows', () => {
     await eventually(async () => !(await h.berth.store.hosts.get('life-1'))!.reservations[id], 5000, 'release');
     const stopped = (await h.ecs.send(new DescribeTasksCommand({ tasks: [id] }))).tasks![0];
     expect(stopped).toMatchObject({ lastStatus: 'STOPPED', desiredStatus: 'STOPPED', stopCode: 'UserInitiated', stoppedReason: 'done here' });
+  });
+
+  it("re-reads a host's work in an AWS long poll only when the host's version moves, and a stop moves it", async () => {
+    // Prepare: a running task, and the poll as the agent API runs it on AWS (a timer, no signal).
+    await registerHost(h.berth, { hostId: 'poll-1', cpu: 1024, memory: 2048 });
+    await setup(h, 'polled');
+    const [id] = await run(h, 'polled');
+    await eventually(statusIs(h, id, 'PENDING'), 5000, 'PENDING');
+    await report(h, 'poll-1', id, 'RUNNING', { timestamps: { startedAt: Date.now() } });
+    // Its own view of the store, so only the poll's reads are counted.
+    const tasks = Object.create(h.berth.store.tasks) as typeof h.berth.store.tasks;
+    const hosts = Object.create(h.berth.store.hosts) as typeof h.berth.store.hosts;
+    const onAws = { ...h.berth, store: { ...h.berth.store, tasks, hosts }, notifier: new PollingHostNotifier(5) };
+    const taskReads = jest.spyOn(tasks, 'get');
+    const versionReads = jest.spyOn(hosts, 'versionOf');
+
+    // Act: an idle poll, then one that a StopTask interrupts.
+    try {
+      const idle = await pollAssignments(onAws, 'poll-1', { [id]: 'RUNNING' }, 2000);
+      const idleTaskReads = taskReads.mock.calls.length;
+      const idleVersionReads = versionReads.mock.calls.length;
+      const stopping = pollAssignments(onAws, 'poll-1', { [id]: 'RUNNING' }, 60_000);
+      await h.ecs.send(new StopTaskCommand({ task: id }));
+      const woken = await stopping;
+
+      // Assess
+      expect(idle.map((a) => [a.taskId, a.desiredStatus])).toEqual([[id, 'RUNNING']]);
+      expect(idleVersionReads).toBeGreaterThan(1);
+      expect(idleTaskReads).toBe(1);
+      expect(woken.map((a) => [a.taskId, a.desiredStatus])).toEqual([[id, 'STOPPED']]);
+    } finally {
+      taskReads.mockRestore();
+      versionReads.mockRestore();
+    }
+    await report(h, 'poll-1', id, 'STOPPED', { timestamps: { stoppedAt: Date.now() }, stop: { stopCode: 'UserInitiated', stoppedReason: 'x' } });
   });
 
   it('fails a task that finds no room before its deadline: STOPPED, TaskFailedToStart, RESOURCE:MEMORY', async () => {

@@ -14,7 +14,8 @@ import { inflateRawSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { AGENT_BUNDLE_FILE, agentBundleKey } from '../../deploy/host-user-data';
 import { LAMBDA_VARIABLES } from '../../shared/environment';
-import { KEY_TYPES, TABLES, localIndexesOf, tableNames } from '../../shared/store/tables';
+import { sdkActionsOf } from '../support/sdk-actions';
+import { KEY_TYPES, TABLES, globalIndexDeclaration, globalIndexesOf, keyAttributesOf, localIndexesOf, tableNames } from '../../shared/store/tables';
 
 const run = promisify(execFile);
 
@@ -159,6 +160,22 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
     actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction', 'kms:Encrypt', 'kms:Decrypt'],
     startable: ['stop'],
   },
+};
+
+/**
+ * Grants an SDK call needs beyond its own action: the function's own log group (Lambda writes
+ * it, not the code), and what EC2 and Scheduler check on the caller for the calls that pass a
+ * role or launch from a template.
+ */
+const IMPLIED_BY = (action: string, calls: ReadonlySet<string>): boolean => {
+  if (LOG_ACTIONS.includes(action)) return true;
+  const needs: Record<string, string[]> = {
+    'ec2:RunInstances': ['ec2:CreateFleet'],
+    'ec2:CreateTags': ['ec2:CreateFleet'],
+    'ec2:DescribeLaunchTemplateVersions': ['ec2:CreateFleet'],
+    'iam:PassRole': ['ec2:CreateFleet', 'scheduler:CreateSchedule', 'scheduler:UpdateSchedule'],
+  };
+  return (needs[action] ?? []).some((a) => calls.has(a));
 };
 
 // CloudFormation JSON is untyped by nature; these names only say what a value is meant to be.
@@ -558,7 +575,7 @@ describe('serverless.yml', () => {
       expect(props.BillingMode).toBe('PAY_PER_REQUEST');
       expect(props.KeySchema).toEqual(keys);
       const indexes = Object.entries(localIndexesOf(table));
-      const attributes = [...new Set([...keys.map((k) => k.AttributeName), ...indexes.map(([, k]) => k)])];
+      const attributes = keyAttributesOf(table);
       expect([...props.AttributeDefinitions].sort((a, b) => a.AttributeName.localeCompare(b.AttributeName))).toEqual(
         attributes
           .map((k) => ({ AttributeName: k, AttributeType: KEY_TYPES[k] ?? 'S' }))
@@ -569,6 +586,11 @@ describe('serverless.yml', () => {
         KeySchema: [{ AttributeName: table.hashKey, KeyType: 'HASH' }, { AttributeName: rangeKey, KeyType: 'RANGE' }],
         Projection: { ProjectionType: 'ALL' },
       })));
+      expect(props.GlobalSecondaryIndexes ?? []).toEqual(
+        Object.entries(globalIndexesOf(table)).map(([name, g]) => globalIndexDeclaration(name, g)),
+      );
+      const ttl = (table as { ttlAttribute?: string }).ttlAttribute;
+      expect(props.TimeToLiveSpecification).toEqual(ttl === undefined ? undefined : { AttributeName: ttl, Enabled: true });
     });
 
     it('declares no table that shared/store/tables.ts does not know', () => {
@@ -795,6 +817,24 @@ describe('serverless.yml', () => {
       // Assess
       expect(problems).toEqual([]);
     });
+
+    it('grants no AWS action that the function\'s bundled code cannot call (derived from its SDK calls)', async () => {
+      // Prepare: what each handler file's bundle can call, from its `new XCommand(` calls.
+      const files = [...new Set(lambdas().map(([, fn]) => parseHandler(fn.Properties.Handler).file))];
+      const callable = new Map(await Promise.all(files.map(async (f) => [f, new Set(await sdkActionsOf(REPO, `${f}.ts`))] as const)));
+
+      // Act
+      const problems = lambdas().flatMap(([id, fn]) => {
+        const { file } = parseHandler(fn.Properties.Handler);
+        const calls = callable.get(file)!;
+        const granted = roleStatements(resource(referencedIds(fn.Properties.Role)[0]) as Resource)
+          .filter((st) => st.Effect === 'Allow').flatMap((st) => asArray(st.Action));
+        return granted.filter((a) => !calls.has(a) && !IMPLIED_BY(a, calls)).map((a) => `${id} (${file}): grants ${a}, which its code never calls`);
+      });
+
+      // Assess
+      expect(problems).toEqual([]);
+    }, 120_000);
 
     it('lets each state machine invoke exactly the functions its definition calls', () => {
       const problems = machines(template).flatMap((m) => {

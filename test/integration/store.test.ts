@@ -315,3 +315,103 @@ describe('HostStore registration', () => {
     expect(await store.hosts.transition('beat-1', 'LOST', ['ACTIVE'], { heartbeatAt: 0 })).toBe(false);
   });
 });
+
+describe('Index reads that replace scans', () => {
+  const DAY = 86_400_000;
+  const midnight = Date.UTC(2031, 5, 1);
+
+  it('definitionsRunSince reads the tasks created in the window across a day boundary, and no older ones', async () => {
+    // Prepare: one task each side of midnight inside the window, one before it.
+    const cluster = `runs-${n}`;
+    await store.tasks.create(newTask({ cluster, family: 'late', createdAt: midnight - 60_000 }));
+    await store.tasks.create(newTask({ cluster, family: 'early', createdAt: midnight + 60_000 }));
+    await store.tasks.create(newTask({ cluster, family: 'old', createdAt: midnight - 2 * 3_600_000 }));
+
+    // Act
+    const runs = await store.tasks.definitionsRunSince(midnight - 3_600_000, midnight + 3_600_000);
+
+    // Assess
+    expect(runs.map((r) => r.family).sort()).toEqual(['early', 'late']);
+    expect(runs[0]).toEqual({ family: expect.any(String), revision: 1 });
+  });
+
+  it('listAwaited holds a task from its callback token until the token is taken', async () => {
+    // Prepare
+    const task = newTask({ cluster: 'awaited' });
+    await store.tasks.create(task);
+    const before = await store.tasks.listAwaited();
+
+    // Act
+    await store.tasks.setToken(task, 'callbackToken', 'token-1', 'STOPPED');
+    const waiting = await store.tasks.listAwaited();
+    await store.tasks.advance(task, { lastStatus: 'STOPPED', stop: { stopCode: 'UserInitiated', stoppedReason: 'done' } });
+    const stopped = await store.tasks.listAwaited();
+    await store.tasks.takeCallbackToken(task, 'token-1');
+
+    // Assess
+    expect(before.some((t) => t.taskId === task.taskId)).toBe(false);
+    expect(waiting.filter((t) => t.taskId === task.taskId)).toEqual([expect.objectContaining({ cluster: 'awaited', taskId: task.taskId, callbackToken: 'token-1' })]);
+    expect(stopped.some((t) => t.taskId === task.taskId)).toBe(false);
+    expect((await store.tasks.get(task))!.awaiting).toBeUndefined();
+  });
+
+  it('stoppedSince reads the usage records stopped in the window, day by day, and returns them as written', async () => {
+    // Prepare
+    const usage = (taskId: string, stoppedAt: number | undefined) => ({
+      cluster: 'usage-days', taskId, family: 'web', revision: 1, tags: {}, cpu: 256, memory: 512, stoppedAt,
+    });
+    await store.usage.record(usage('a', midnight - 10 * DAY));
+    await store.usage.record(usage('b', midnight - DAY + 1));
+    await store.usage.record(usage('c', midnight + 5));
+    await store.usage.record(usage('d', undefined));
+
+    // Act
+    const found = await store.usage.stoppedSince(midnight - 2 * DAY, midnight + DAY);
+
+    // Assess
+    expect(found.map((u) => u.taskId).sort()).toEqual(['b', 'c']);
+    expect(found.find((u) => u.taskId === 'c')).toEqual(usage('c', midnight + 5));
+    expect(await store.usage.get({ cluster: 'usage-days', taskId: 'c' })).toEqual(usage('c', midnight + 5));
+  });
+});
+
+describe('TaskStore.getMany', () => {
+  it('reads tasks by key in one batch, leaving out missing ones and repeats', async () => {
+    // Prepare
+    const a = newTask({ cluster: 'many' });
+    const b = newTask({ cluster: 'many' });
+    await store.tasks.create(a);
+    await store.tasks.create(b);
+
+    // Act
+    const found = await store.tasks.getMany([a, { cluster: 'many', taskId: 'f'.repeat(32) }, b, a]);
+
+    // Assess
+    expect(found.map((t) => t.taskId).sort()).toEqual([a.taskId, b.taskId].sort());
+    expect(found.find((t) => t.taskId === a.taskId)).toEqual(await store.tasks.get(a));
+  });
+});
+
+describe('TTL attributes (deleted by DynamoDB on AWS)', () => {
+  it('gives a task a ttl an hour after it stops, and none while it runs', async () => {
+    // Prepare
+    const task = newTask({ cluster: 'ttl' });
+    await store.tasks.create(task);
+    const stoppedAt = Date.UTC(2031, 0, 1);
+
+    // Act
+    const running = await store.tasks.advance(task, { lastStatus: 'RUNNING', seq: 1 });
+    const stopped = await store.tasks.advance(task, { lastStatus: 'STOPPED', timestamps: { stoppedAt }, stop: { stopCode: 'UserInitiated', stoppedReason: 'x' } });
+
+    // Assess
+    expect(running!.ttl).toBeUndefined();
+    expect(stopped!.ttl).toBe(stoppedAt / 1000 + 3600);
+  });
+
+  it('gives a task StopTask stops before placement a ttl too', async () => {
+    const task = newTask({ cluster: 'ttl' });
+    await store.tasks.create(task);
+    const stopped = await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'x' }, 5_000_000);
+    expect(stopped).toMatchObject({ lastStatus: 'STOPPED', ttl: 5000 + 3600 });
+  });
+});
