@@ -52,6 +52,8 @@ export const AGENT_VARIABLES = {
   BERTH_METRICS_INTERVAL_MS: wholeNumber(100, 3_600_000).default(DEFAULT_METRICS_INTERVAL_MS),
   BERTH_METRICS_REPORT: flag().default(false),
   BERTH_HOST_PORT_BIND_IP: text('an IPv4 address, e.g. 127.0.0.1', /^\d{1,3}(\.\d{1,3}){3}$/),
+  /** The metadata service task networks may not reach (EC2's by default; tests point it at a fake of their own). */
+  BERTH_METADATA_ADDRESS: text('an IPv4 address, e.g. 169.254.169.254', /^\d{1,3}(\.\d{1,3}){3}$/),
   BERTH_HOST_PORT_RANGE: checked('a port range FROM-TO within 1-65535, e.g. 49153-65535', (s) => parsePortRange(s)!),
   /** A local mode's data directory: everything its hosts make is labelled with it (LABELS.instance). */
   BERTH_LOCAL_INSTANCE: absolutePath(),
@@ -74,6 +76,7 @@ export interface AgentConfig {
   taskLimits: boolean;
   imagePullBehavior: PullBehavior;
   hostPorts: HostPortOptions;
+  metadataAddress?: string;
   localInstance?: string;
   bootstrapToken?: string;
   imdsEndpoint?: string;
@@ -102,6 +105,7 @@ export function agentConfigFromEnvironment(env: Environment): AgentConfig {
     taskLimits: v.BERTH_TASK_LIMITS,
     imagePullBehavior: v.BERTH_IMAGE_PULL_BEHAVIOR,
     hostPorts: { bindIP: v.BERTH_HOST_PORT_BIND_IP, range: v.BERTH_HOST_PORT_RANGE },
+    metadataAddress: v.BERTH_METADATA_ADDRESS,
     localInstance: v.BERTH_LOCAL_INSTANCE,
     bootstrapToken: v.BERTH_BOOTSTRAP_TOKEN,
     imdsEndpoint: v.BERTH_IMDS_ENDPOINT,

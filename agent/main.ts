@@ -44,7 +44,7 @@ function main() {
   });
   const aws = agentAwsConfig(client, config.aws);
   const runtime = new DockerRuntime({
-    socketPath: config.dockerSocket, log,
+    socketPath: config.dockerSocket, log, metadataAddress: config.metadataAddress,
     labels: config.localInstance ? { [LABELS.instance]: config.localInstance } : undefined,
   });
   const stats = new DockerStatsSource({ socketPath: config.dockerSocket });

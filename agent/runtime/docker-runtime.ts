@@ -15,7 +15,7 @@ import {
 import { kernelKilledForMemory } from './oom-kills';
 import { ContainerExits, type Looked } from './container-exits';
 import { parseImageReference } from '../../shared/domain/image';
-import { bridgeName, keepTaskNetworksApart } from './task-network-isolation';
+import { ISOLATION_RULE_SET, bridgeName, keepTaskNetworksApart } from './task-network-isolation';
 
 /** The Docker Engine API's socket: BERTH_DOCKER_SOCKET, else DOCKER_HOST when it is unix://, else Docker's default. */
 export function defaultDockerSocket(): string {
@@ -37,6 +37,8 @@ export interface DockerRuntimeOptions {
   labels?: Record<string, string>;
   /** Whether the kernel killed the container (by id) for memory; default: its log says so (oom-kills.ts). */
   killedForMemory?: (containerId: string) => boolean;
+  /** The metadata service's address task networks may not reach; default EC2's (169.254.169.254). */
+  metadataAddress?: string;
 }
 
 /** Exit code of an exec that ran past its timeout, as coreutils' `timeout` reports it. */
@@ -65,6 +67,7 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private readonly pullTimeoutMs: number;
   private readonly log: (message: string) => void;
+  private readonly metadataAddress?: string;
   private readonly labels: Record<string, string>;
   private readonly killedForMemory: (containerId: string) => boolean;
   /** The kernel's answer per exited container: its log is read once per container, not per inspect. */
@@ -81,6 +84,7 @@ export class DockerRuntime implements ContainerRuntime {
     this.docker = new Docker({ socketPath: options.socketPath ?? defaultDockerSocket() });
     this.pullTimeoutMs = options.pullTimeoutMs ?? 60_000;
     this.log = options.log ?? (() => {});
+    this.metadataAddress = options.metadataAddress;
     this.labels = options.labels ?? {};
     this.killedForMemory = options.killedForMemory ?? ((id) => kernelKilledForMemory(id));
     this.exits = new ContainerExits({
@@ -283,7 +287,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async createNetwork(name: string, labels: Record<string, string>): Promise<void> {
     // Before the first task network exists; once per process, and tried again after a failure.
-    this.isolationKept ??= keepTaskNetworksApart().then((outcome) => {
+    this.isolationKept ??= keepTaskNetworksApart(undefined, { ...ISOLATION_RULE_SET, metadataAddress: this.metadataAddress }).then((outcome) => {
       if (outcome === 'not root') {
         this.log('not root: cannot keep task networks apart through iptables; run the agent as root to keep tasks apart');
       }

@@ -44,9 +44,20 @@ export interface IsolationRuleSet {
   chain: string;
   /** The interface prefix the drop matches. */
   bridgePrefix: string;
+  /** The metadata service's address tasks may not reach (EC2's unless configured otherwise, as tests do). */
+  metadataAddress?: string;
 }
 
-const DEFAULT_RULE_SET: IsolationRuleSet = { chain: ISOLATION_CHAIN, bridgePrefix: BRIDGE_PREFIX };
+export const ISOLATION_RULE_SET: IsolationRuleSet = { chain: ISOLATION_CHAIN, bridgePrefix: BRIDGE_PREFIX };
+
+/** The chain's rules, each as `iptables -S` prints it, so what is in place can be compared. */
+export function isolationRules(set: IsolationRuleSet): string[] {
+  return [
+    `-A ${set.chain} -i ${set.bridgePrefix}+ -o ${set.bridgePrefix}+ -m comment --comment "${COMMENT}" -j DROP`,
+    // With the launch template's hop limit of 1 (IMDSv2's answers die one hop out), the second wall.
+    `-A ${set.chain} -d ${set.metadataAddress ?? IMDS_ADDRESS}/32 -i ${set.bridgePrefix}+ -m comment --comment "${IMDS_COMMENT}" -j DROP`,
+  ];
+}
 
 /**
  * Puts the rule set in place, as often as it is called, from as many agents as share the host:
@@ -54,20 +65,18 @@ const DEFAULT_RULE_SET: IsolationRuleSet = { chain: ISOLATION_CHAIN, bridgePrefi
  * it never holds two copies or half of one), and the jump is added only when missing. Without
  * root it cannot touch iptables and says so.
  */
-export async function keepTaskNetworksApart(uid = process.getuid?.(), set: IsolationRuleSet = DEFAULT_RULE_SET): Promise<IsolationOutcome> {
+export async function keepTaskNetworksApart(uid = process.getuid?.(), set: IsolationRuleSet = ISOLATION_RULE_SET): Promise<IsolationOutcome> {
   if (uid !== 0) return 'not root';
-  const rules = [
-    `*${TABLE}`,
-    `:${set.chain} - [0:0]`,
-    `-A ${set.chain} -i ${set.bridgePrefix}+ -o ${set.bridgePrefix}+ -m comment --comment "${COMMENT}" -j DROP`,
-    // With the launch template's hop limit of 1 (IMDSv2's answers die one hop out), the second wall.
-    `-A ${set.chain} -i ${set.bridgePrefix}+ -d ${IMDS_ADDRESS}/32 -m comment --comment "${IMDS_COMMENT}" -j DROP`,
-    'COMMIT',
-    '',
-  ].join('\n');
-  // --noflush leaves every other chain alone; the chain declared is flushed and refilled.
-  if ((await run('iptables-restore', ['-w', '--noflush'], rules)) === undefined) {
-    throw new Error(`cannot write the ${set.chain} chain with iptables-restore`);
+  const wanted = isolationRules(set);
+  // Written only when it differs: every agent on the host calls this as it starts, and a rewrite
+  // would zero the drop counters an operator (or a test) reads.
+  const held = await chainRules(set.chain);
+  if (held.length !== wanted.length || held.some((r, i) => r !== wanted[i])) {
+    const rules = [`*${TABLE}`, `:${set.chain} - [0:0]`, ...wanted, 'COMMIT', ''].join('\n');
+    // --noflush leaves every other chain alone; the chain declared is flushed and refilled.
+    if ((await run('iptables-restore', ['-w', '--noflush'], rules)) === undefined) {
+      throw new Error(`cannot write the ${set.chain} chain with iptables-restore`);
+    }
   }
   const jump = jumpOf(set.chain);
   if (!(await iptables(['-t', TABLE, '-C', ...jump])) && !(await iptables(['-t', TABLE, '-I', jump[0], '1', ...jump.slice(1)]))) {

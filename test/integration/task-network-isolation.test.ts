@@ -170,6 +170,49 @@ describe('task networks on podman', () => {
     await namespaces.release(b);
   }, 300_000);
 
+  it('keeps tasks from the metadata service wherever the rule points: a stand-in here answers a task before the rule, never after', async () => {
+    // Prepare: a stand-in for the metadata service in a network of the test's own (a bridge of
+    // the engine's naming, not a task network's), and a task that asks it once per container.
+    const docker = new Docker({ socketPath: podman.socketPath });
+    const fake = `berth-isolation-test-md-${HOST}`;
+    await docker.createNetwork({ Name: fake, Labels: { [LABELS.host]: HOST } });
+    const server = await runtime.create({
+      name: `${fake}-server`, image: BUSYBOX_IMAGE, command: ['sh', '-c', 'mkdir -p /tmp/w && echo metadata > /tmp/w/index.html && exec httpd -f -p 80 -h /tmp/w'],
+      env: [], ulimits: [], portMappings: [], labels: { [LABELS.host]: HOST }, network: { ownNamespaceOn: fake },
+    });
+    await runtime.start(server);
+    const address = (await docker.getContainer(server).inspect()).NetworkSettings.Networks[fake].IPAddress;
+    const task = await namespaces.acquire([]);
+    const ask = async () => {
+      const lines: string[] = [];
+      const id = await inTask(task, `echo "got=${GET(address, 80)}"`);
+      await runtime.followLogs(id, (line) => lines.push(line));
+      await runtime.remove(id);
+      return lines.find((l) => l.startsWith('got='));
+    };
+    const rules: IsolationRuleSet = { chain: `BERTH-ISOLATION-M${randomBytes(2).toString('hex')}`, bridgePrefix: BRIDGE_PREFIX, metadataAddress: address };
+    try {
+      const before = await eventually(async () => ((await ask()) === 'got=metadata' ? 'got=metadata' : undefined), 30_000, 'the task to reach the stand-in');
+
+      // Act: the rule set, pointed at the stand-in (a chain of the test's own, beside the real one).
+      const outcome = await keepTaskNetworksApart(0, rules);
+      const after = await ask();
+
+      // Assess
+      expect(before).toBe('got=metadata');
+      expect(outcome).toBe('kept');
+      expect(after).toBe('got=');
+      expect((await chainRules(rules.chain))[1]).toContain(`-d ${address}/32 -i ${BRIDGE_PREFIX}+`);
+    } finally {
+      while (await iptables(['-t', 'mangle', '-D', ...jumpOf(rules.chain)]));
+      await iptables(['-t', 'mangle', '-F', rules.chain]);
+      await iptables(['-t', 'mangle', '-X', rules.chain]);
+      await namespaces.release(task);
+      await runtime.remove(server);
+      await docker.getNetwork(fake).remove();
+    }
+  }, 120_000);
+
   it('names each task network\'s bridge after the rule\'s prefix', async () => {
     const ns = await namespaces.acquire([]);
 

@@ -142,8 +142,10 @@ const AGENT_GOOD: Good[] = [
   ['AWS_DEFAULT_REGION', 'us-gov-west-1', 'us-gov-west-1'],
   ['BERTH_METRICS_INTERVAL_MS', '5000', 5000],
   ['BERTH_METRICS_REPORT', '1', true],
+  ['BERTH_METADATA_ADDRESS', '10.89.7.2', '10.89.7.2'],
 ];
 const AGENT_BAD: Bad[] = [
+  ['BERTH_METADATA_ADDRESS', 'metadata.internal'],
   ['BERTH_ENDPOINT', 'localhost:4566'],
   ['BERTH_ENDPOINT', 'ftp://127.0.0.1'],
   ['BERTH_HOST_ID', 'host/1'],
