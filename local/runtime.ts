@@ -76,6 +76,8 @@ export interface LocalOptions {
   /** How often due schedules are looked for, and a failed schedule's first retry delay. */
   scheduleIntervalMs: number;
   scheduleRetryBaseMs?: number;
+  /** The clock schedules fire by (tests move it); else the Berth's. */
+  scheduleClock?: () => number;
   /** The local load balancer's health checks run this much faster than target groups say (tests). */
   healthCheckTimeScale?: number;
   /** Application Auto Scaling's datapoint period (AWS: one minute), and how often its controller runs. */
@@ -244,7 +246,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   if (live > 0) o.log(`reconciled ${live} service(s) from the store`);
   services.start(o.serviceIntervalMs);
   // Schedules due while Berth was down run now, once each (their due times are in the store).
-  const schedules = new LocalScheduleFirer(berth, { retryBaseMs: o.scheduleRetryBaseMs, log: o.log });
+  const schedules = new LocalScheduleFirer(berth, { retryBaseMs: o.scheduleRetryBaseMs, now: o.scheduleClock, log: o.log });
   schedules.start(o.scheduleIntervalMs);
   started.push(() => schedules.stop());
   started.push(startLocalAutoscaler(berth, {

@@ -15,6 +15,7 @@ const BENCHMARKS = [
   'launch.ts',
   'logs.ts',
   'batch.ts',
+  'schedules.ts',
 ] as const;
 
 interface Outcome {
