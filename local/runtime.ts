@@ -76,7 +76,7 @@ export interface LocalOptions {
   /** How often due schedules are looked for, and a failed schedule's first retry delay. */
   scheduleIntervalMs: number;
   scheduleRetryBaseMs?: number;
-  /** The clock schedules fire by (tests move it); else the Berth's. */
+  /** The clock schedules are made and fire by, the Scheduler API's (tests move it); else the Berth's. */
   scheduleClock?: () => number;
   /** The local load balancer's health checks run this much faster than target groups say (tests). */
   healthCheckTimeScale?: number;
@@ -189,7 +189,9 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   // The agents' task samples also feed Application Auto Scaling's ECSServiceAverage* metrics.
   const taskSamples = new TaskSampleWindow(() => berth.now());
   berth.metrics = new FanOutSink(metrics.registry, taskSamples);
-  const scheduler = createSchedulerApiHandler(() => berth, { log: requestLog });
+  // Schedules are made and fired by one clock, so a test that moves it sees them due when it says.
+  const scheduleClock = o.scheduleClock;
+  const scheduler = createSchedulerApiHandler(() => (scheduleClock ? { ...berth, now: scheduleClock } : berth), { log: requestLog });
   const server = await serve({
     'GET /metrics': metrics.handler,
     'ANY /schedules': scheduler,
