@@ -1,6 +1,7 @@
 import { createSchedulerApiHandler } from '../shared/schedules/handler';
 import { fireInvoked } from '../shared/schedules/firer';
 import { berthFromEnvironment } from '../shared/environment';
+import { StdoutEmfSink } from '../shared/metrics/stdout-emf-sink';
 
 /** EventBridge Scheduler's API behind API Gateway's `/schedules` and `/schedule-groups` routes. */
 export const api = createSchedulerApiHandler(berthFromEnvironment);
@@ -11,7 +12,10 @@ export const api = createSchedulerApiHandler(berthFromEnvironment);
  */
 export const fire = async (event: { groupName?: unknown; name?: unknown }) => {
   if (typeof event?.groupName !== 'string' || typeof event.name !== 'string') throw new Error('expected {groupName, name}');
-  const outcome = await fireInvoked(berthFromEnvironment(), { groupName: event.groupName, name: event.name }, { log: (l) => console.log(JSON.stringify(l)) });
+  const b = berthFromEnvironment();
+  // TargetErrorCount and InvocationDroppedCount, by ScheduleGroup, as the local mode's /metrics has them.
+  b.metrics ??= new StdoutEmfSink();
+  const outcome = await fireInvoked(b, { groupName: event.groupName, name: event.name }, { log: (l) => console.log(JSON.stringify(l)) });
   console.log(JSON.stringify({ level: 'info', message: 'schedule fired', groupName: event.groupName, name: event.name, outcome }));
   if (outcome === 'retrying') throw new Error(`schedule ${event.groupName}/${event.name}: RunTask failed; retried per its RetryPolicy`);
   return { outcome };

@@ -78,6 +78,8 @@ export interface LocalOptions {
   /** How often due schedules are looked for, and a failed schedule's first retry delay. */
   scheduleIntervalMs: number;
   scheduleRetryBaseMs?: number;
+  /** The clock schedules are made and fire by, the Scheduler API's (tests move it); else the Berth's. */
+  scheduleClock?: () => number;
   /** The local load balancer's health checks run this much faster than target groups say (tests). */
   healthCheckTimeScale?: number;
   /** Application Auto Scaling's datapoint period (AWS: one minute), and how often its controller runs. */
@@ -191,7 +193,9 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   // The agents' task samples also feed Application Auto Scaling's ECSServiceAverage* metrics.
   const taskSamples = new TaskSampleWindow(() => berth.now());
   berth.metrics = new FanOutSink(metrics.registry, taskSamples);
-  const scheduler = createSchedulerApiHandler(() => berth, { log: requestLog });
+  // Schedules are made and fired by one clock, so a test that moves it sees them due when it says.
+  const scheduleClock = o.scheduleClock;
+  const scheduler = createSchedulerApiHandler(() => (scheduleClock ? { ...berth, now: scheduleClock } : berth), { log: requestLog });
   const routes: Routes = {
     'GET /metrics': metrics.handler,
     'ANY /schedules': scheduler,
@@ -222,7 +226,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   };
   for (const region of await regionsWithTables(dynamo.endpoint, o.region)) await regions.stack(region);
   // Schedules due while Berth was down run now, once each (their due times are in the store).
-  const schedules = new LocalScheduleFirer(berth, { retryBaseMs: o.scheduleRetryBaseMs, log: o.log });
+  const schedules = new LocalScheduleFirer(berth, { retryBaseMs: o.scheduleRetryBaseMs, now: o.scheduleClock, log: o.log });
   schedules.start(o.scheduleIntervalMs);
   started.push(() => schedules.stop());
   started.push(startLocalAutoscaler(berth, {

@@ -11,11 +11,11 @@ export class LocalScheduleFirer {
   private running?: Promise<void>;
   private stopped = false;
 
-  constructor(private readonly b: Berth, private readonly o: { retryBaseMs?: number; log: (line: string) => void }) {}
+  constructor(private readonly b: Berth, private readonly o: { retryBaseMs?: number; now?: () => number; log: (line: string) => void }) {}
 
   /** One pass now (the tests' and the tick's). */
   tick(): Promise<void> {
-    this.running ??= fireDue(this.b, { retryBaseMs: this.o.retryBaseMs, log: (l) => this.o.log(JSON.stringify(l)) })
+    this.running ??= fireDue(this.b, { retryBaseMs: this.o.retryBaseMs, now: this.o.now, log: (l) => this.o.log(JSON.stringify(l)) })
       .then(() => undefined, (e) => this.o.log(`schedules: firing pass failed: ${String(e)}`))
       .finally(() => { this.running = undefined; });
     return this.running;

@@ -16,6 +16,7 @@ const BENCHMARKS = [
   'logs.ts',
   'batch.ts',
   'control-plane.ts',
+  'schedules.ts',
 ] as const;
 
 interface Outcome {

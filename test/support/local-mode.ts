@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalBerthRuntime, type LocalOptions, startLocal } from '../../local/runtime';
 import { TEST_CREDENTIALS, eventually } from './harness';
+import { PinnableClock } from './manual-clock';
 
 export const BUSYBOX = 'localhost/busybox:latest';
 
@@ -12,6 +13,8 @@ export interface LocalMode {
   ecs: ECSClient;
   dataDir: string;
   logs: string[];
+  /** The clock the local mode's schedules fire by: the wall clock unless a test pins it. */
+  scheduleClock: PinnableClock;
   close(): Promise<void>;
 }
 
@@ -19,7 +22,9 @@ export interface LocalMode {
 export async function startLocalMode(options: Partial<LocalOptions> = {}): Promise<LocalMode> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-e2e-'));
   const logs: string[] = [];
+  const scheduleClock = new PinnableClock();
   const local = await startLocal({
+    scheduleClock: scheduleClock.now,
     port: 0, hosts: 2, heartbeatIntervalMs: 1000, capacityIntervalMs: 1000, credentials: TEST_CREDENTIALS,
     log: (line) => {
       logs.push(line);
@@ -34,7 +39,7 @@ export async function startLocalMode(options: Partial<LocalOptions> = {}): Promi
     credentials: TEST_CREDENTIALS,
   });
   return {
-    local, ecs, dataDir, logs,
+    local, ecs, dataDir, logs, scheduleClock,
     async close() {
       ecs.destroy();
       await local.close();

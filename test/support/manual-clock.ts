@@ -50,3 +50,22 @@ export class ManualClock {
     this.t = until;
   }
 }
+
+/**
+ * The wall clock, until a test pins it to a time of its choosing (and releases it): for a part
+ * of a running local mode (its schedules) whose time a test sets while everything else keeps
+ * real time.
+ */
+export class PinnableClock {
+  private pinned?: number;
+
+  readonly now = (): number => this.pinned ?? Date.now();
+
+  pin(at: number): void {
+    this.pinned = at;
+  }
+
+  release(): void {
+    this.pinned = undefined;
+  }
+}

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { EMF_LIMITS, formatEmf, parseEmf } from '../../shared/metrics/emf';
 import { EmfValidationError } from '../../shared/metrics/errors';
 import { METRIC_UNITS, type MetricDatum } from '../../shared/metrics/metric-datum';
+import { StdoutEmfSink } from '../../shared/metrics/stdout-emf-sink';
 import { caught } from '../support/caught';
 
 const sorted = (o: Record<string, string> = {}) => Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1));
@@ -127,6 +128,27 @@ describe('EMF', () => {
 
       // Assess
       expect(error).toBeInstanceOf(EmfValidationError);
+    });
+  });
+
+  describe('StdoutEmfSink', () => {
+    it('writes one EMF line per record, which reads back as the metrics it was given', async () => {
+      // Prepare
+      const lines: string[] = [];
+      const sink = new StdoutEmfSink((l) => lines.push(l));
+      const data: MetricDatum[] = [
+        { name: 'TargetErrorCount', unit: 'Count', values: [1], dimensions: { ScheduleGroup: 'reports' }, timestamp: 1_700_000_000_000 },
+        { name: 'InvocationDroppedCount', unit: 'Count', values: [1], dimensions: { ScheduleGroup: 'reports' }, timestamp: 1_700_000_000_000 },
+      ];
+
+      // Act
+      await sink.publish(data);
+      await sink.publish([]);
+
+      // Assess
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.every((l) => !l.includes('\n'))).toBe(true);
+      expect(observations(lines.flatMap((l) => parseEmf(JSON.parse(l))))).toEqual(observations(data));
     });
   });
 });

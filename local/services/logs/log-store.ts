@@ -3,6 +3,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { isConditionFailure } from '../../../shared/store/client';
+import { forEachLimited } from '../../../shared/domain/limited';
 import type { LogTableNames } from './tables';
 import { type Block, BLOCK_LIMITS, blockEvents, toBlocks } from './event-blocks';
 import { type Position, comparePositions, decodePosition, encodePosition, firstAt } from './positions';
@@ -64,14 +65,6 @@ const WRITE_CONCURRENCY = 4;
 const BLOCKS_PER_QUERY = 8;
 
 const streamKey = (groupId: string, logStreamName: string) => `${groupId}/${logStreamName}`;
-
-/** Runs `fn` over `items` with at most `concurrency` calls in flight. */
-async function forEachLimited<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
-}
 
 /** The local Logs slice's repository: groups, streams and events in dynalite. */
 export class LogStore {

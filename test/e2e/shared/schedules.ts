@@ -2,7 +2,7 @@ import { DeregisterTaskDefinitionCommand, ListTasksCommand, RegisterTaskDefiniti
 import { CreateScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { randomBytes } from 'node:crypto';
 import { awsCli } from '../../support/aws-cli';
-import { TEST_CREDENTIALS, eventually } from '../../support/harness';
+import { TEST_CREDENTIALS } from '../../support/harness';
 import { BUSYBOX, type LocalMode, describe1 } from '../../support/local-mode';
 import { type RecordingProxy, startRecordingProxy } from '../../support/recording-proxy';
 import { expectSchedulerCallsConform } from '../../support/scheduler-model';
@@ -10,14 +10,15 @@ import { expectSchedulerCallsConform } from '../../support/scheduler-model';
 const ROLE = 'arn:aws:iam::000000000000:role/berth-scheduler';
 const CLUSTER = 'arn:aws:ecs:us-east-1:000000000000:cluster/default';
 
-/** `at()` a few seconds from now, in UTC, as Scheduler writes it. */
-const atIn = (seconds: number) => `at(${new Date(Date.now() + seconds * 1000).toISOString().slice(0, 19)})`;
+/** `at()` of a time, in UTC, as Scheduler writes it. */
+const atOf = (t: number) => `at(${new Date(t).toISOString().slice(0, 19)})`;
 
 /**
  * EventBridge Scheduler on the local endpoint, driven by the AWS CLI v2 (`aws scheduler`) and
- * @aws-sdk/client-scheduler: one-time schedules run real tasks on the local fleet at their
- * time, once. Rate and cron schedules under a moved clock are in
- * test/integration/schedules.test.ts (the local mode's clock is the wall clock).
+ * @aws-sdk/client-scheduler: schedules run real tasks on the local fleet at their time, once.
+ * Schedules are made and fired by their own clock, which this suite pins and steps
+ * (m.scheduleClock; tasks keep the wall clock): a due time comes when the test says, however
+ * long the CLI takes to start on a loaded machine.
  */
 // One of the suites test/e2e/shared.test.ts runs on its shared local mode.
 export function suite(mode: () => LocalMode): void {
@@ -35,8 +36,15 @@ export function suite(mode: () => LocalMode): void {
     const gone = `gone-${suffix}`;
     let goneArn: string;
     let at: string;
+    let due: number;
     let made: Awaited<ReturnType<typeof awsCli>>[];
     const stored = (name: string) => m.local.berth.store.schedules.get({ groupName: 'default', name });
+    /** Sets the schedules' clock and lets a whole firing pass see it. */
+    const clockAt = async (t: number) => {
+      m.scheduleClock.pin(t);
+      await m.local.schedules.tick();
+      await m.local.schedules.tick();
+    };
 
     beforeAll(async () => {
       m = mode();
@@ -52,9 +60,11 @@ export function suite(mode: () => LocalMode): void {
       }));
       goneArn = registered.taskDefinition!.taskDefinitionArn!;
       await m.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: goneArn }));
-      // The CLI takes seconds to start on a loaded machine, so its one-time schedules are made
-      // together, up front, with a time far enough ahead that none is in the past when it lands.
-      at = atIn(12);
+      // Made together, up front, 5 s ahead of the schedules' clock, which stands still meanwhile.
+      const t0 = Math.ceil(Date.now() / 1000) * 1000;
+      m.scheduleClock.pin(t0);
+      due = t0 + 5000;
+      at = atOf(due);
       made = await Promise.all([
         scheduler(['create-schedule', '--name', `once-${suffix}`, '--schedule-expression', at, '--flexible-time-window', 'Mode=OFF',
           '--target', target({ TaskCount: 2, Group: 'nightly', Tags: [{ team: 'data' }] })]),
@@ -66,6 +76,7 @@ export function suite(mode: () => LocalMode): void {
       ]);
     }, 120_000);
     afterAll(async () => {
+      m?.scheduleClock.release();
       sdk?.destroy();
       await proxy?.close();
     });
@@ -76,15 +87,17 @@ export function suite(mode: () => LocalMode): void {
       expect(made.map((r) => r.stderr)).toEqual(['', '', '']);
       expect(made[0].json.ScheduleArn).toBe(`arn:aws:scheduler:us-east-1:000000000000:schedule/default/once-${suffix}`);
 
-      // Act: wait until the schedule has run and has no due time left.
-      const done = await eventually(async () => {
-        const s = await stored(`once-${suffix}`);
-        return s?.lastRun && s.dueAt === undefined ? s : undefined;
-      }, 90_000, 'the at() schedule to run');
+      // Act: a second before its time, then at its time.
+      await clockAt(due - 1000);
+      const early = await tasksStartedBy(`once-${suffix}`);
+      await clockAt(due);
 
       // Assess
+      expect(early).toBe(0);
+      const done = (await stored(`once-${suffix}`))!;
+      expect(done).toMatchObject({ lastRun: { dueAt: due, firedAt: due } });
+      expect(done.dueAt).toBeUndefined();
       expect(done.lastRun!.taskArns).toHaveLength(2);
-      expect(done.lastRun!.firedAt).toBeGreaterThanOrEqual(done.lastRun!.dueAt);
       for (const arn of done.lastRun!.taskArns) {
         const task = await describe1(m.ecs, arn);
         expect(task).toMatchObject({ group: 'nightly', startedBy: `scheduler/default/once-${suffix}`, tags: [{ key: 'team', value: 'data' }] });
@@ -101,13 +114,15 @@ export function suite(mode: () => LocalMode): void {
 
     it('deletes a one-time schedule after it ran, with ActionAfterCompletion DELETE', async () => {
       // The CLI's model (early 2023) predates ActionAfterCompletion; today's SDK sends it.
+      const byeAt = m.scheduleClock.now() + 3000;
       await sdk.send(new CreateScheduleCommand({
-        Name: `bye-${suffix}`, ScheduleExpression: atIn(3), FlexibleTimeWindow: { Mode: 'OFF' }, ActionAfterCompletion: 'DELETE',
+        Name: `bye-${suffix}`, ScheduleExpression: atOf(byeAt), FlexibleTimeWindow: { Mode: 'OFF' }, ActionAfterCompletion: 'DELETE',
         Target: { Arn: CLUSTER, RoleArn: ROLE, EcsParameters: { TaskDefinitionArn: family } },
       }));
 
-      await eventually(async () => (await stored(`bye-${suffix}`)) === undefined, 60_000, 'the schedule to be deleted');
+      await clockAt(byeAt);
 
+      expect(await stored(`bye-${suffix}`)).toBeUndefined();
       expect(await tasksStartedBy(`bye-${suffix}`)).toBe(1);
       const got = await scheduler(['get-schedule', '--name', `bye-${suffix}`]);
       expect(got.errorType).toBe('ResourceNotFoundException');
@@ -117,11 +132,9 @@ export function suite(mode: () => LocalMode): void {
       // Prepare (in beforeAll): the definition was deregistered before the schedule was made.
       expect(made[2].stderr).toBe('');
 
-      // Act
-      const s = await eventually(async () => {
-        const r = await stored(gone);
-        return r?.failures?.length ? r : undefined;
-      }, 90_000, 'the failure to be recorded');
+      // Act: the clock a second at a time, past each retry (1 s, then 2 s after the last).
+      for (let t = m.scheduleClock.now(); !(await stored(gone))?.failures && t <= due + 30_000; t += 1000) await clockAt(t);
+      const s = (await stored(gone))!;
 
       // Assess: three attempts (the first and two retries), one recorded failure, no task.
       expect(s.failures).toEqual([expect.objectContaining({ attempts: 3, reason: expect.stringContaining('TaskDefinition is inactive') })]);
@@ -130,6 +143,46 @@ export function suite(mode: () => LocalMode): void {
       const metrics = await (await fetch(`${m.local.url}/metrics`)).text();
       expect(metrics).toMatch(/berth_schedule_invocations_dropped_count\{[^}]*schedule_group="default"[^}]*\} [1-9]/);
       expect(metrics).toMatch(/berth_schedule_target_errors_count\{[^}]*schedule_group="default"[^}]*\} [3-9]/);
+    }, 120_000);
+
+    it('fires rate(1 minute) and a cron() in its time zone on time by an injected clock, not a moment before', async () => {
+      // Prepare: a rate from a StartDate half a minute past a whole minute a few minutes ahead,
+      // and a cron at a whole minute after it, written in Kolkata's wall time (UTC+5:30).
+      const minute = 60_000;
+      const whole = Math.ceil((m.scheduleClock.now() + 3 * minute) / minute) * minute;
+      const start = whole + 30_000;
+      const cronAt = whole + 2 * minute;
+      const kolkata = new Date(cronAt + 330 * minute);
+      const [rate, cron] = [`rate-${suffix}`, `cron-${suffix}`];
+      const created = await Promise.all([
+        scheduler(['create-schedule', '--name', rate, '--schedule-expression', 'rate(1 minute)', '--start-date', new Date(start).toISOString(),
+          '--flexible-time-window', 'Mode=OFF', '--target', target({})]),
+        scheduler(['create-schedule', '--name', cron, '--schedule-expression', `cron(${kolkata.getUTCMinutes()} ${kolkata.getUTCHours()} * * ? *)`,
+          '--schedule-expression-timezone', 'Asia/Kolkata', '--flexible-time-window', 'Mode=OFF', '--target', target({})]),
+      ]);
+      expect(created.map((r) => r.stderr)).toEqual(['', '']);
+      const runs = async (name: string) => (await stored(name))?.lastRun?.dueAt;
+
+      try {
+        // Act and assess, a step of the clock at a time.
+        await clockAt(start - 1000);
+        expect([await runs(rate), await tasksStartedBy(rate)]).toEqual([undefined, 0]);
+        await clockAt(start);
+        expect(await stored(rate)).toMatchObject({ lastRun: { dueAt: start, firedAt: start }, dueAt: start + minute });
+        await clockAt(start + minute - 1000);
+        expect(await runs(rate)).toBe(start);
+        await clockAt(start + minute);
+        expect(await runs(rate)).toBe(start + minute);
+        await clockAt(cronAt - 1000);
+        expect([await runs(cron), await tasksStartedBy(cron)]).toEqual([undefined, 0]);
+        await clockAt(cronAt);
+        expect(await stored(cron)).toMatchObject({ lastRun: { dueAt: cronAt, firedAt: cronAt }, dueAt: cronAt + 24 * 60 * minute });
+        expect([await tasksStartedBy(rate), await tasksStartedBy(cron)]).toEqual([2, 1]);
+      } finally {
+        // Else the rate runs on in real time, once the clock is released, while the next suites use the fleet.
+        await Promise.all([rate, cron].map((n) => scheduler(['delete-schedule', '--name', n])));
+      }
+      expect([await stored(rate), await stored(cron)]).toEqual([undefined, undefined]);
     }, 120_000);
 
     it('refuses bad input with Scheduler\'s errors and changes nothing', async () => {
