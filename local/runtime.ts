@@ -28,6 +28,7 @@ import { ensureBusyboxImage, startPodmanService } from './podman';
 import { type ObservedReport, observeReports } from './report-observer';
 import { byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
+import { LocalServiceConnect } from './services/elbv2/service-connect';
 import { startLocalElbv2 } from './services/elbv2';
 import type { LocalLoadBalancer } from './services/elbv2/balancer';
 import { LocalServiceScheduler } from './service-scheduler';
@@ -183,6 +184,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   const elbv2 = await startLocalElbv2(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, say: o.log, healthCheckTimeScale: o.healthCheckTimeScale });
   started.push(() => elbv2.close());
   berth.loadBalancing = elbv2.balancer;
+  berth.serviceConnect = new LocalServiceConnect(elbv2.balancer);
   const metrics = localMetrics({ intervalMs: o.metricsIntervalMs });
   // The agents' task samples also feed Application Auto Scaling's ECSServiceAverage* metrics.
   const taskSamples = new TaskSampleWindow(() => berth.now());
