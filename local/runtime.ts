@@ -29,6 +29,7 @@ import { type ObservedReport, observeReports } from './report-observer';
 import { byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
 import { LocalServiceConnect } from './services/elbv2/service-connect';
+import { LocalRequestCounts } from './services/elbv2/request-counts';
 import { startLocalElbv2 } from './services/elbv2';
 import type { LocalLoadBalancer } from './services/elbv2/balancer';
 import { LocalServiceScheduler } from './service-scheduler';
@@ -251,6 +252,8 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   started.push(() => schedules.stop());
   started.push(startLocalAutoscaler(berth, {
     metrics: taskSamples,
+    // ALBRequestCountPerTarget: the local listener's counts (HAProxy's), per healthy target.
+    requestCounts: new LocalRequestCounts(elbv2.balancer, () => berth.now()),
     periodMs: o.autoscalingPeriodMs,
     // A sample lasts a few sampling rounds: datapoints may come more often than samples.
     sampleMaxAgeMs: Math.max(3 * o.metricsIntervalMs, 2 * o.autoscalingPeriodMs),
