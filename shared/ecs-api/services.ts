@@ -250,8 +250,8 @@ export const CreateService: Operation = async (b, body) => {
     ? await resolveServiceConnect(b, owner, serviceConnectConfiguration, clusterRecord.serviceConnectDefaults?.namespace, def)
     : undefined;
   // Published only for a new service: a name in use keeps its endpoints (the create below refuses or repeats it).
-  const existingService = resolvedConnect && (await b.store.services.get({ cluster, serviceName }));
-  const serviceConnect = resolvedConnect && (!existingService || existingService.status === 'INACTIVE')
+  const sameName = resolvedConnect && (await b.store.services.get({ cluster, serviceName }));
+  const serviceConnect = resolvedConnect && (!sameName || sameName.status === 'INACTIVE')
     ? await applyServiceConnect(b, owner, resolvedConnect) : undefined;
 
   const now = b.now();
