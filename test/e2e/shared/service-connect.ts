@@ -70,11 +70,11 @@ describe('Service Connect', () => {
     const tries = await Promise.all([
       JSON.stringify({ enabled: true, namespace: 'nowhere', services: [{ portName: 'http', clientAliases: [{ port: 8080 }] }] }),
       JSON.stringify({ enabled: true, services: [{ portName: 'nope', clientAliases: [{ port: 8080 }] }] }),
-      JSON.stringify({ enabled: true, services: [{ portName: 'http', clientAliases: [{ port: 8080 }], tls: { issuerCertificateAuthority: { awsPcaAuthorityArn: 'arn:aws:acm-pca:us-east-1:1:certificate-authority/x' } } }] }),
     ].map((c) => ecs(['create-service', '--service-name', 'sc-bad', '--task-definition', 'sc-backend', '--desired-count', '1', '--service-connect-configuration', c])));
 
     // Assess
-    expect(tries.map((t) => t.errorType)).toEqual(['NamespaceNotFoundException', 'InvalidParameterException', 'InvalidParameterException']);
+    // (tls, which Berth refuses too, is newer than the AWS CLI 2.9 model: the unit tests cover it.)
+    expect(tries.map((t) => t.errorType)).toEqual(['NamespaceNotFoundException', 'InvalidParameterException']);
     expect(tries[1].stderr).toContain("portName 'nope' does not match");
     expect((await m.ecs.send(new DescribeServicesCommand({ services: ['sc-bad'] }))).failures).toEqual([expect.objectContaining({ reason: 'MISSING' })]);
   });
