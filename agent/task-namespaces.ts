@@ -116,8 +116,9 @@ export class TaskNamespaces {
    * publishes them (the mappings to publish: see publishedMappings). Whatever a failed attempt
    * made is removed.
    */
-  async acquire(portMappings: readonly PortMapping[]): Promise<TaskNamespace> {
-    if (portMappings.length === 0) {
+  async acquire(portMappings: readonly PortMapping[], extraHosts: readonly string[] = []): Promise<TaskNamespace> {
+    // /etc/hosts lines (Service Connect's names) are the owner's, set when it is created.
+    if (portMappings.length === 0 && extraHosts.length === 0) {
       for (let ns = this.ready.shift(); ns; ns = this.ready.shift()) {
         if (!ns.isLost) return ns;
         void this.release(ns).catch(() => {});
@@ -131,7 +132,7 @@ export class TaskNamespaces {
         if (ns) void this.release(ns).catch(() => {});
       }
     }
-    return this.make(portMappings);
+    return this.make(portMappings, extraHosts);
   }
 
   /** Removes the namespace: the pause container (and anything still in it), then the network. */
@@ -223,12 +224,12 @@ export class TaskNamespaces {
     await Promise.all(this.ready.splice(0).map((ns) => this.release(ns).catch(() => {})));
   }
 
-  private async make(portMappings: readonly PortMapping[]): Promise<TaskNamespace> {
+  private async make(portMappings: readonly PortMapping[], extraHosts: readonly string[] = []): Promise<TaskNamespace> {
     const avoid = new Set<string>();
     for (let attempt = 1; ; attempt++) {
       const bindings = await this.choosePorts(portMappings, avoid);
       try {
-        return await this.makeWith(bindings);
+        return await this.makeWith(bindings, extraHosts);
       } catch (e) {
         for (const b of bindings) this.heldPorts.delete(hostPortKey(b.hostPort, b.protocol));
         // Something outside took a dynamic port between the check and the engine's bind: pick again.
@@ -239,7 +240,7 @@ export class TaskNamespaces {
     }
   }
 
-  private async makeWith(bindings: NetworkBinding[]): Promise<TaskNamespace> {
+  private async makeWith(bindings: NetworkBinding[], extraHosts: readonly string[]): Promise<TaskNamespace> {
     const name = `${NAME_PREFIX}${randomBytes(8).toString('hex')}`;
     const labels = { [LABELS.host]: this.o.hostId };
     await Promise.all([this.o.runtime.createNetwork(name, labels), this.ensurePauseImage()]);
@@ -254,6 +255,7 @@ export class TaskNamespaces {
         portMappings: bindings.map((b) => ({ containerPort: b.containerPort, hostPort: b.hostPort, protocol: b.protocol, hostIp: b.bindIP })),
         labels: { ...labels, [LABELS.network]: name },
         network: { ownNamespaceOn: name },
+        ...(extraHosts.length > 0 ? { extraHosts: [...extraHosts] } : {}),
       });
       await this.o.runtime.start(id);
       const address = (await this.o.runtime.inspect(id))?.address;

@@ -21,6 +21,7 @@ import { type TaskEndpointAccess, TaskEndpointSession } from './task-endpoint/se
 import { volumesFromOrder } from '../shared/domain/volumes';
 import { TaskVolumes } from './task-volumes';
 import type { EfsMounts } from './efs/efs-mounts';
+import { ServiceConnectRelays, hostsEntries, natRules, writeNatRules } from './service-connect';
 
 /** How long a container may wait for a dependency's condition (ECS's startTimeout). */
 const DEPENDENCY_TIMEOUT_MS = 3 * 60_000;
@@ -58,6 +59,8 @@ export interface TaskRunnerOptions {
   logins?: RegistryLogins;
   /** How this host mounts EFS volumes (efs/); a task with one fails to start without it. */
   efs?: EfsMounts;
+  /** Where the host's Service Connect proxy listens (service-connect.ts); 127.0.0.1 unless given. */
+  serviceConnectProxyHost?: string;
 }
 
 interface Running {
@@ -93,6 +96,7 @@ export class TaskRunner {
   private readonly containers: Running[];
   /** The task's network namespace; its pause container is never reported, as ECS never reports its own. */
   private ns?: TaskNamespace;
+  private relays?: ServiceConnectRelays;
   private readonly namespaces: TaskNamespaces;
   private readonly timestamps: Partial<Record<TaskTimestamp, number>> = {};
   /** Resolved secrets, by container: in memory only, never reported or logged. */
@@ -246,11 +250,13 @@ export class TaskRunner {
       // As on Fargate, secrets come first: a task whose secrets are unavailable creates nothing.
       this.secretEnv = await resolveSecrets(this.task.containers, this.o.secrets);
       // The namespace is made (or taken ready) while the images are checked and pulled.
-      const acquiring = this.namespaces.acquire(publishedMappings(this.task.networkMode, this.containers.flatMap((c) => c.def.portMappings ?? [])))
-        .then((ns) => (this.ns = ns));
+      const acquiring = this.namespaces.acquire(
+        publishedMappings(this.task.networkMode, this.containers.flatMap((c) => c.def.portMappings ?? [])), hostsEntries(this.task.serviceConnect ?? []),
+      ).then((ns) => (this.ns = ns));
       const [pulled, acquired] = await Promise.allSettled([this.pull(), acquiring]);
       if (pulled.status === 'rejected') throw pulled.reason;
       if (acquired.status === 'rejected') throw acquired.reason;
+      await this.connectServices(true);
       await this.openEndpoint();
       await this.logs.open(this.task.containers);
       await this.volumes.prepare();
@@ -286,6 +292,8 @@ export class TaskRunner {
       // A task from before namespaces were per task names none: it runs on as it is.
       const namespace = existing.map((s) => s.labels[LABELS.namespace]).find(Boolean);
       if (namespace) this.ns = await this.namespaces.adopt(namespace);
+      // The rules live on in the namespace; the relays died with the previous agent.
+      await this.connectServices(false).catch((e) => this.log(`cannot relay Service Connect again: ${e}`));
       await this.openEndpoint(existing[0]?.labels).catch((e) => this.log(`cannot serve the task endpoint again: ${e}`));
       const byName = new Map(existing.map((s) => [s.labels[LABELS.container], s]));
       for (const c of this.containers) {
@@ -588,9 +596,29 @@ export class TaskRunner {
     };
   }
 
+  /**
+   * Service Connect (service-connect.ts): the names the namespace's /etc/hosts holds lead, through
+   * NAT rules in the namespace, to the agent's relays on the gateway, and on to the host's proxy.
+   */
+  private async connectServices(writeRules: boolean): Promise<void> {
+    const routes = this.task.serviceConnect ?? [];
+    if (routes.length === 0 || !this.ns) return;
+    const gateway = this.ns.address?.gateway;
+    const address = this.ns.address?.ipv4Address;
+    if (!gateway || !address) throw new Error('ResourceInitializationError: Service Connect needs the task\'s address and gateway, which the engine did not tell');
+    if (writeRules) {
+      const pid = (await this.o.runtime.inspect(this.ns.id))?.pid;
+      if (pid === undefined) throw new Error('ResourceInitializationError: the task\'s network namespace is gone');
+      await writeNatRules(pid, natRules(routes, gateway));
+    }
+    this.relays = new ServiceConnectRelays(this.o.serviceConnectProxyHost);
+    await this.relays.open(gateway, address, routes);
+  }
+
   /** The task's containers, then its volumes and namespace owner, then its network: each must go before the next can. */
   private async cleanup(): Promise<void> {
     await this.endpoint?.close();
+    await this.relays?.close();
     await Promise.all(this.containers.map((c) => (c.id ? this.o.runtime.remove(c.id).catch(() => {}) : undefined)));
     await this.volumes.remove().catch((e) => this.log(`cannot remove the task's volumes: ${e}`));
     if (this.ns) await this.namespaces.release(this.ns).catch((e) => this.log(`cannot remove network namespace ${this.ns?.name}: ${e}`));

@@ -29,6 +29,8 @@ import { type ObservedReport, observeReports } from './report-observer';
 import { LocalRegions, regionTablePrefix, regionTables, regionsWithTables } from './regions';
 import { type Routes, byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
+import { LocalServiceConnect } from './services/elbv2/service-connect';
+import { LocalRequestCounts } from './services/elbv2/request-counts';
 import { startLocalElbv2 } from './services/elbv2';
 import type { LocalLoadBalancer } from './services/elbv2/balancer';
 import { LocalServiceScheduler } from './service-scheduler';
@@ -189,6 +191,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   const elbv2 = await startLocalElbv2(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, say: o.log, healthCheckTimeScale: o.healthCheckTimeScale });
   started.push(() => elbv2.close());
   berth.loadBalancing = elbv2.balancer;
+  berth.serviceConnect = new LocalServiceConnect(elbv2.balancer);
   const metrics = localMetrics({ intervalMs: o.metricsIntervalMs, costExportDir: join(o.dataDir, 'cost-exports') });
   // The agents' task samples also feed Application Auto Scaling's ECSServiceAverage* metrics.
   const taskSamples = new TaskSampleWindow(() => berth.now());
@@ -231,6 +234,8 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   started.push(() => schedules.stop());
   started.push(startLocalAutoscaler(berth, {
     metrics: taskSamples,
+    // ALBRequestCountPerTarget: the local listener's counts (HAProxy's), per healthy target.
+    requestCounts: new LocalRequestCounts(elbv2.balancer, () => berth.now()),
     periodMs: o.autoscalingPeriodMs,
     // A sample lasts a few sampling rounds: datapoints may come more often than samples.
     sampleMaxAgeMs: Math.max(3 * o.metricsIntervalMs, 2 * o.autoscalingPeriodMs),

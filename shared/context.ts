@@ -1,6 +1,7 @@
 import type { InstanceIdentityConfig } from './auth/instance-identity';
 import type { TaskCallbacks } from './batch/task-callbacks';
 import type { LoadBalancing } from './cloud/load-balancing';
+import type { ServiceConnect } from './cloud/service-connect';
 import type { PriceCatalog } from './billing/prices';
 import type { WorkflowEngine } from './cloud/workflow-engine';
 import type { Partition } from './domain/arns';
@@ -77,6 +78,11 @@ export interface Berth {
   now: () => number;
   /** Target groups for services' `loadBalancers`: ELBv2 on AWS, the local ELBv2 slice locally; unset, services refuse them. */
   loadBalancing?: LoadBalancing;
+  /**
+   * Service Connect's namespaces and endpoints, served beside loadBalancing (whose target groups
+   * hold the endpoints' tasks): the local load balancer locally; unset on AWS, where services refuse it.
+   */
+  serviceConnect?: ServiceConnect;
   /**
    * Answers users' state machines waiting on a task (a token kept with it): Step Functions on AWS,
    * the local Step Functions slice locally; unset where nothing waits.

@@ -61,6 +61,8 @@ export interface ContainerSpec {
   labels: Record<string, string>;
   /** Without one the engine's default bridge, where every container reaches every other. */
   network?: NetworkAttachment;
+  /** `name:address` lines for its /etc/hosts (a namespace's owner: its task's containers share them). */
+  extraHosts?: string[];
   /**
    * Linux capabilities added to the engine's default set, without the CAP_ prefix (ECS's
    * linuxParameters.capabilities.add). The caller has checked them against the host's policy.
@@ -114,6 +116,8 @@ export interface ContainerState {
   address?: NamespaceAddress;
   /** The host ports it publishes. */
   portBindings?: NetworkBinding[];
+  /** Its main process on the host, while it runs (a way into its network namespace). */
+  pid?: number;
 }
 
 /** The image could not be pulled; the reason is in ECS's words. */

@@ -217,6 +217,7 @@ export class DockerRuntime implements ContainerRuntime {
       startedAt,
       finishedAt,
       error: s.Error || undefined,
+      ...(running && s.Pid > 0 ? { pid: s.Pid } : {}),
     };
   }
 
@@ -559,6 +560,7 @@ function createOptions(spec: ContainerSpec, storageCapped = false): Docker.Conta
     HostConfig: {
       // Never 'host' (nor a host PID namespace, which stays the engine's private default).
       NetworkMode: networkMode(spec),
+      ExtraHosts: spec.extraHosts?.length ? spec.extraHosts : undefined,
       Privileged: false,
       // Only the ports the task maps, never every port the image EXPOSEs.
       PublishAllPorts: false,

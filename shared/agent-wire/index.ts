@@ -4,5 +4,5 @@ export {
   type RegisterHostRequest, type ReportMetricsRequest, type ReportTaskStateRequest,
 } from './requests';
 export type {
-  Assignment, HostCredentials, KnownAssignments, PollAssignmentsResponse, RegisterHostResponse, ReportMetricsResponse, ReportTaskStateResponse,
+  Assignment, HostCredentials, KnownAssignments, ServiceConnectRoute, PollAssignmentsResponse, RegisterHostResponse, ReportMetricsResponse, ReportTaskStateResponse,
 } from './responses';

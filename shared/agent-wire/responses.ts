@@ -28,6 +28,18 @@ export interface Assignment {
   volumes?: TaskVolume[];
   /** The definition's ephemeralStorage, in GiB. */
   ephemeralStorageGiB?: number;
+  /** The Service Connect endpoints of its service's namespace, as they were when it was started. */
+  serviceConnect?: ServiceConnectRoute[];
+}
+
+/**
+ * One Service Connect endpoint as a task reaches it: `dnsName:port` inside the task leads to
+ * `proxyPort` of the host's proxy, which balances over the publishing service's healthy tasks.
+ */
+export interface ServiceConnectRoute {
+  dnsName: string;
+  port: number;
+  proxyPort: number;
 }
 
 /** What the agent already knows: each task's desired status. */

@@ -93,16 +93,17 @@ export function readClusterConfiguration(body: Json): ClusterConfiguration | und
 }
 
 /**
- * Service Connect needs a Cloud Map namespace, which Berth has none of: a default namespace is
- * refused, and the empty name, which removes the default, is accepted (there is none to remove).
+ * The namespace a cluster's serviceConnectDefaults names (a name or an ARN), '' to remove the
+ * default, undefined when the request has none.
  */
-export function readServiceConnectDefaults(body: Json): void {
+export function readServiceConnectDefaults(body: Json): string | undefined {
   const d = optObject(body, 'serviceConnectDefaults');
-  if (!d) return;
+  if (!d) return undefined;
   const namespace = optString(d, 'namespace', 'serviceConnectDefaults.namespace', 1024);
   if (namespace === undefined) throw new InvalidParameterException('serviceConnectDefaults.namespace is required.');
-  if (namespace !== '') {
-    throw new InvalidParameterException('Service Connect is not supported: Berth has no Cloud Map namespaces, so serviceConnectDefaults cannot be set.');
+  if (!namespace.startsWith('arn:') && /[-~<>/]/.test(namespace)) {
+    throw new InvalidParameterException('serviceConnectDefaults.namespace can\'t include hyphens (-), tilde (~), greater than (>), less than (<), or slash (/).');
   }
+  return namespace;
 }
 

@@ -122,3 +122,11 @@ export class ConcurrentUpdateError extends Error {
     this.name = 'ConcurrentUpdateError';
   }
 }
+
+/** A Service Connect namespace (Cloud Map) that does not exist, as ECS names it. */
+export class NamespaceNotFoundException extends EcsError {
+  constructor(message = 'The specified namespace wasn\'t found.') {
+    super(message);
+    this.name = 'NamespaceNotFoundException';
+  }
+}

@@ -26,6 +26,10 @@ export interface PortMapping {
   containerPort: number;
   hostPort: number;
   protocol: Protocol;
+  /** Service Connect's name for it (a service's serviceConnectConfiguration names ports by it). */
+  name?: string;
+  /** http, http2 or grpc: kept and echoed; Berth's Service Connect proxy relays TCP either way. */
+  appProtocol?: string;
 }
 
 /** A published port, as ECS reports it in a container's networkBindings. */

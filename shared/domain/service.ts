@@ -1,3 +1,4 @@
+import type { ServiceConnectConfiguration } from './service-connect';
 import type { CapacityProviderStrategyItem } from './capacity-strategy';
 import type { Tag } from './fields';
 import type { PlacementStrategyType, StopCode, TaskStatus } from './task';
@@ -73,6 +74,14 @@ export interface ServiceLoadBalancer {
   containerPort: number;
 }
 
+/** A service's Service Connect: the configuration as given, and what it resolved to. */
+export interface ServiceConnectState {
+  configuration: ServiceConnectConfiguration;
+  namespaceArn: string;
+  /** Each endpoint's target group, and where its tasks answer. */
+  endpoints: (ServiceLoadBalancer & { discoveryName: string })[];
+}
+
 /** A task the scheduler chose to stop, waiting for its targets to drain (ECS's DEACTIVATING). */
 export interface DrainingTask {
   taskId: string;
@@ -108,6 +117,8 @@ export interface Service {
   loadBalancers?: ServiceLoadBalancer[];
   /** Tasks being deregistered from its target groups before they are stopped. */
   drainingTasks?: DrainingTask[];
+  /** Its Service Connect namespace, and the endpoints it publishes there (their target groups hold its tasks). */
+  serviceConnect?: ServiceConnectState;
   tags: Tag[];
   propagateTags: 'SERVICE' | 'TASK_DEFINITION' | 'NONE';
   enableECSManagedTags: boolean;

@@ -19,6 +19,7 @@ import {
 import { type RepositoryCredentials, ecrRegistry, parseImageReference, readImage, readRepositoryCredentials } from './image';
 import { type LinuxParameters, readLinuxParameters, refuseHostPrivileges } from './linux-parameters';
 import type { PortMapping } from './ports';
+import { PORT_NAME } from './service-connect';
 import { checkDockerLabels } from './docker-labels';
 import { assertFargateSize, parseCpu, parseMemory } from './sizes';
 import { InvalidValueFromError, parseValueFrom } from './value-from';
@@ -124,7 +125,14 @@ function readContainer(c: Json, path: string, networkMode: string | undefined, f
     }
     const hostPort = given ?? (bindsItself ? containerPort : 0);
     const protocol = oneOf(optString(p, 'protocol', `${pp}.protocol`) ?? 'tcp', ['tcp', 'udp'] as const, `${pp}.protocol`);
-    return { containerPort, hostPort, protocol };
+    // Service Connect's name for the port (serviceConnectConfiguration.services[].portName).
+    const portName = optString(p, 'name', `${pp}.name`, 64);
+    if (portName !== undefined && !PORT_NAME.test(portName)) {
+      throw new ClientException(`Invalid parameter '${pp}.name': use up to 64 lowercase letters, numbers, underscores and hyphens, not starting with a hyphen.`);
+    }
+    const appProtocol = optString(p, 'appProtocol', `${pp}.appProtocol`);
+    if (appProtocol !== undefined) oneOf(appProtocol, ['http', 'http2', 'grpc'] as const, `${pp}.appProtocol`);
+    return { containerPort, hostPort, protocol, ...(portName !== undefined ? { name: portName } : {}), ...(appProtocol !== undefined ? { appProtocol } : {}) };
   }, `${path}.portMappings`);
   const dependsOn = optObjectList(c, 'dependsOn', (d, dp) => ({
     containerName: reqString(d, 'containerName', `${dp}.containerName`),

@@ -1,3 +1,4 @@
+import type { ServiceConnectRoute } from '../agent-wire/responses';
 import type { Tag } from './fields';
 import type { NetworkBinding } from './ports';
 import type { TaskNetwork } from './task-network';
@@ -135,6 +136,8 @@ export interface Task {
   hostPorts?: string[];
   /** Its own address, once its agent has reported it. */
   network?: TaskNetwork;
+  /** The Service Connect endpoints of its service's namespace when it was started (its agent routes them). */
+  serviceConnect?: ServiceConnectRoute[];
 }
 
 /** The terminal state a failure leaves a task in. */

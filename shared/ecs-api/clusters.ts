@@ -3,7 +3,7 @@ import { DEFAULT_CLUSTER, clusterArn, clusterName } from '../domain/arns';
 import { mergeClusterSettings, readClusterConfiguration, readClusterSettings, readServiceConnectDefaults } from '../domain/cluster-settings';
 import {
   ClientException, ClusterContainsServicesException, ClusterContainsTasksException, ClusterNotFoundException, InvalidParameterException,
-  ResourceInUseException,
+  NamespaceNotFoundException, ResourceInUseException,
 } from '../domain/errors';
 import { isProviderName } from '../domain/capacity-provider';
 import { isCapacityProviderName, readCapacityProviderStrategy, requireAssociated } from '../domain/capacity-strategy';
@@ -67,16 +67,31 @@ async function readClusterProviders(b: Berth, body: Json, cluster: string | unde
   return { capacityProviders, defaultCapacityProviderStrategy: strategy };
 }
 
+/**
+ * A cluster's default Service Connect namespace: an existing one by name or ARN, or, as ECS does
+ * for a new name, an HTTP namespace created for it; '' removes the default (the namespace stays).
+ */
+async function clusterNamespace(b: Berth, ref: string | undefined): Promise<{ namespace: string } | undefined> {
+  if (ref === undefined) return undefined;
+  if (ref === '') return { namespace: '' };
+  if (!b.serviceConnect) throw new InvalidParameterException('Service Connect is not available on this Berth endpoint, so serviceConnectDefaults cannot be set.');
+  const found = await b.serviceConnect.namespace(ref);
+  if (found) return { namespace: found.arn };
+  if (ref.startsWith('arn:')) throw new NamespaceNotFoundException();
+  return { namespace: (await b.serviceConnect.createNamespace(ref)).arn };
+}
+
 export const CreateCluster: Operation = async (b, body) => {
   const name = clusterName(optString(body, 'clusterName') ?? DEFAULT_CLUSTER);
   const tags = readTags(body) ?? [];
   const configuration = readClusterConfiguration(body);
-  readServiceConnectDefaults(body);
+  const defaultNamespace = readServiceConnectDefaults(body);
   const providers = await readClusterProviders(b, body, undefined);
+  const serviceConnectDefaults = await clusterNamespace(b, defaultNamespace);
   // A cluster created without settings takes the account's containerInsights, as in ECS.
   const settings = readClusterSettings(body)
     ?? [{ name: 'containerInsights' as const, value: (await effectiveAccountSetting(b, 'containerInsights')).value }];
-  const cluster = await b.store.clusters.create(name, tags, b.now(), { settings, configuration, ...providers });
+  const cluster = await b.store.clusters.create(name, tags, b.now(), { settings, configuration, ...providers, serviceConnectDefaults });
   return { cluster: await describe(b, cluster, EVERY_FIELD) };
 };
 
@@ -95,8 +110,11 @@ export const UpdateCluster: Operation = async (b, body) => {
   const ref = reqString(body, 'cluster');
   const settings = readClusterSettings(body);
   const configuration = readClusterConfiguration(body);
-  readServiceConnectDefaults(body);
-  return updateCluster(b, ref, { settings, configuration });
+  const defaultNamespace = readServiceConnectDefaults(body);
+  const existing = await b.store.clusters.get(clusterName(ref));
+  if (!existing || existing.status !== 'ACTIVE') throw new ClusterNotFoundException(clusterName(ref));
+  const serviceConnectDefaults = await clusterNamespace(b, defaultNamespace);
+  return updateCluster(b, ref, { settings, configuration, serviceConnectDefaults });
 };
 
 export const UpdateClusterSettings: Operation = async (b, body) => {

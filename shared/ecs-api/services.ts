@@ -20,6 +20,8 @@ import { activeCluster, runnableDefinition } from '../lifecycle/run-task';
 import type { ClusterRecord, ServiceKey, ServiceRecord, TaskDefinitionRecord } from '../store';
 import type { Operation } from '../aws-protocol/operation';
 import { page } from './paging';
+import { applyServiceConnect, resolveServiceConnect } from './service-connect';
+import { readServiceConnectConfiguration } from '../domain/service-connect';
 import { readPlacement } from './placement';
 import { type Failure, type TaskCounts, toEcsService } from './shapes';
 
@@ -239,9 +241,18 @@ export const CreateService: Operation = async (b, body) => {
   const def = await runnableDefinition(b, reqString(body, 'taskDefinition'));
   const loadBalancers = readLoadBalancers(body) ?? [];
   await checkLoadBalancers(b, loadBalancers, def);
+  const serviceConnectConfiguration = readServiceConnectConfiguration(body);
   // Only a request that is otherwise valid may bring the `default` cluster into being.
   const clusterRecord = await activeCluster(b, cluster, true);
   const capacityProviderStrategy = serviceStrategy(requestedLaunchType, requestedStrategy, clusterRecord);
+  const owner = serviceArn(b.partition, cluster, serviceName);
+  const resolvedConnect = serviceConnectConfiguration?.enabled
+    ? await resolveServiceConnect(b, owner, serviceConnectConfiguration, clusterRecord.serviceConnectDefaults?.namespace, def)
+    : undefined;
+  // Published only for a new service: a name in use keeps its endpoints (the create below refuses or repeats it).
+  const sameName = resolvedConnect && (await b.store.services.get({ cluster, serviceName }));
+  const serviceConnect = resolvedConnect && (!sameName || sameName.status === 'INACTIVE')
+    ? await applyServiceConnect(b, owner, resolvedConnect) : undefined;
 
   const now = b.now();
   const count = strategy === 'DAEMON' ? 0 : desiredCount ?? 0;
@@ -259,6 +270,7 @@ export const CreateService: Operation = async (b, body) => {
     placementConstraints,
     ...(networkConfiguration === undefined ? {} : { networkConfiguration }),
     ...(loadBalancers.length > 0 ? { loadBalancers } : {}),
+    ...(serviceConnect ? { serviceConnect } : {}),
     tags,
     propagateTags,
     enableECSManagedTags,
@@ -312,11 +324,21 @@ export const UpdateService: Operation = async (b, body) => {
   const def = defRef === undefined ? undefined : await runnableDefinition(b, defRef);
   const defArn = def && taskDefinitionArn(b.partition, def.family, def.revision);
   const loadBalancers = readLoadBalancers(body);
-  if (loadBalancers !== undefined || def !== undefined) {
+  const connectConfiguration = readServiceConnectConfiguration(body);
+  let checkedDef: TaskDefinitionRecord | undefined;
+  if (loadBalancers !== undefined || def !== undefined || connectConfiguration !== undefined) {
     const [family, revision] = current.deployments.find((d) => d.status === 'PRIMARY')!.taskDefinitionArn.split('/').pop()!.split(':');
-    const checkedDef = def ?? (await b.store.taskDefinitions.get(family, Number(revision)));
+    checkedDef = def ?? (await b.store.taskDefinitions.get(family, Number(revision)));
     if (checkedDef) await checkLoadBalancers(b, loadBalancers ?? current.loadBalancers ?? [], checkedDef);
   }
+  // A new configuration, or the one in place read against a new definition (its named ports may have moved).
+  const owner = serviceArn(b.partition, current.cluster, current.serviceName);
+  const connectWanted = connectConfiguration ?? (def ? current.serviceConnect?.configuration : undefined);
+  const connectChanges = connectWanted !== undefined;
+  const resolvedConnect = connectWanted?.enabled && checkedDef
+    ? await resolveServiceConnect(b, owner, connectWanted, (await activeCluster(b, current.cluster)).serviceConnectDefaults?.namespace, checkedDef)
+    : undefined;
+  const serviceConnect = connectChanges ? await applyServiceConnect(b, owner, resolvedConnect) : current.serviceConnect;
 
   const updated = await b.store.services.mutate(key, (s) => {
     if (s.status !== 'ACTIVE') throw new ServiceNotActiveException(s.serviceName);
@@ -326,10 +348,12 @@ export const UpdateService: Operation = async (b, body) => {
     const primary = s.deployments.find((d) => d.status === 'PRIMARY');
     const targetArn = defArn ?? primary!.taskDefinitionArn;
     const lbChanged = loadBalancers !== undefined && JSON.stringify(loadBalancers) !== JSON.stringify(s.loadBalancers ?? []);
-    const redeploy = forceNewDeployment || targetArn !== primary?.taskDefinitionArn || lbChanged;
+    const connectChanged = connectChanges && JSON.stringify(serviceConnect) !== JSON.stringify(s.serviceConnect);
+    const redeploy = forceNewDeployment || targetArn !== primary?.taskDefinitionArn || lbChanged || connectChanged;
     const next: ServiceRecord = {
       ...s,
       ...(lbChanged ? { loadBalancers } : {}),
+      ...(connectChanged ? { serviceConnect } : {}),
       desiredCount: count,
       deploymentConfiguration: config,
       ...(placementStrategy === undefined ? {} : { placementStrategy }),
@@ -368,6 +392,8 @@ export const DeleteService: Operation = async (b, body) => {
     };
   });
   if (!deleted) throw new ServiceNotFoundException(current.serviceName);
+  // Its names leave the namespace with it; its tasks stop as the scheduler drains the service.
+  if (deleted.serviceConnect) await applyServiceConnect(b, serviceArn(b.partition, deleted.cluster, deleted.serviceName), undefined);
   b.services.wake(deleted.cluster, deleted.serviceName);
   return { service: await describe(b, deleted) };
 };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Partition, clusterArn, containerArn, containerInstanceArn, serviceArn, taskArn, taskDefinitionArn } from '../domain/arns';
 import type { Tag } from '../domain/fields';
 import { containerHealthStatus, taskHealthStatus } from '../domain/health';
@@ -40,6 +41,7 @@ export function toEcsCluster(p: Partition, c: ClusterRecord, counts: ClusterCoun
     settings: include.has('SETTINGS') ? (c.settings ?? DEFAULT_CLUSTER_SETTINGS) : undefined,
     capacityProviders: associatedProviders(c),
     defaultCapacityProviderStrategy: c.defaultCapacityProviderStrategy ?? [],
+    serviceConnectDefaults: c.serviceConnectDefaults?.namespace ? c.serviceConnectDefaults : undefined,
     // FARGATE and FARGATE_SPOT attach no resources (no Auto Scaling group) to a cluster.
     attachments: include.has('ATTACHMENTS') ? [] : undefined,
     attachmentsStatus: include.has('ATTACHMENTS') ? 'UPDATE_COMPLETE' : undefined,
@@ -179,7 +181,22 @@ function toEcsDeployment(s: ServiceRecord, d: Deployment, counts: TaskCounts | u
     networkConfiguration: s.networkConfiguration,
     rolloutState: d.rolloutState,
     rolloutStateReason: d.rolloutStateReason,
+    ...serviceConnectOf(s),
   });
+}
+
+/** A deployment's Service Connect, as ECS shows it: the configuration given, and a Cloud Map service per discovery name. */
+function serviceConnectOf(s: ServiceRecord) {
+  const sc = s.serviceConnect;
+  if (!sc) return {};
+  const names = [...new Set(sc.endpoints.map((e) => e.discoveryName))];
+  return {
+    serviceConnectConfiguration: sc.configuration,
+    serviceConnectResources: names.map((discoveryName) => ({
+      discoveryName,
+      discoveryArn: `${sc.namespaceArn.split(':namespace/')[0]}:service/srv-${createHash('sha256').update(`${sc.namespaceArn} ${discoveryName}`).digest('hex').slice(0, 16)}`,
+    })),
+  };
 }
 
 /** A service as ECS shows it; counts come from its tasks, by deployment id. */

@@ -63,6 +63,7 @@ export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignme
     containers: def.containerDefinitions.map((c) => applyOverrides(c, t)),
     volumes: def.volumes,
     ephemeralStorageGiB: def.ephemeralStorage?.sizeInGiB,
+    ...(t.serviceConnect ? { serviceConnect: t.serviceConnect } : {}),
   }] : []));
   return out.sort((x, y) => x.createdAt - y.createdAt || x.taskId.localeCompare(y.taskId));
 }

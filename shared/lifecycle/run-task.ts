@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Berth } from '../context';
+import type { ServiceConnectRoute } from '../agent-wire/responses';
 import { DEFAULT_CLUSTER, parseTaskDefinitionRef, taskDefinitionArn } from '../domain/arns';
 import { ClientException, ClusterNotFoundException, ConflictException, InvalidParameterException } from '../domain/errors';
 import {
@@ -38,6 +39,8 @@ export interface RunTaskRequest {
   clientToken?: string;
   /** Place on this host or nowhere: the service scheduler's DAEMON tasks. */
   targetHostId?: string;
+  /** A service's tasks in a Service Connect namespace: the endpoints they reach by name. */
+  serviceConnect?: ServiceConnectRoute[];
 }
 
 export const newTaskId = () => randomBytes(16).toString('hex');
@@ -128,6 +131,7 @@ function buildTask(
     ...(req.placementStrategies ? { placementStrategies: req.placementStrategies } : {}),
     ...(req.placementConstraints ? { placementConstraints: req.placementConstraints } : {}),
     ...(req.targetHostId !== undefined ? { targetHostId: req.targetHostId } : {}),
+    ...(req.serviceConnect?.length ? { serviceConnect: req.serviceConnect } : {}),
     tags: req.tags,
     hostPorts: hostPortsOf(def),
   };

@@ -1,5 +1,6 @@
 import { addProviders } from '../domain/capacity-strategy';
 import { createHash } from 'node:crypto';
+import type { ServiceConnectRoute } from '../agent-wire/responses';
 import type { Berth } from '../context';
 import type { Tag } from '../domain/fields';
 import { hasHealthCheck, taskHealthStatus } from '../domain/health';
@@ -127,6 +128,7 @@ async function applyStarts(
   let next = plan.service;
   const started: string[] = [];
   const strategy = service.capacityProviderStrategy?.length ? service.capacityProviderStrategy : undefined;
+  const routes = plan.starts.length > 0 ? await serviceConnectRoutes(b, service) : [];
   for (const [i, start] of plan.starts.entries()) {
     const deployment = next.deployments.find((d) => d.id === start.deploymentId)!;
     const tags = await taskTags(b, next, deployment.taskDefinitionArn);
@@ -149,6 +151,7 @@ async function applyStarts(
           // already made plans only the rest, under other tokens.
           clientToken: digest('service-pass', service.cluster, service.serviceName, service.version, observed, i, chunk),
           ...(start.hostId !== undefined ? { targetHostId: start.hostId } : {}),
+          ...(routes.length > 0 ? { serviceConnect: routes } : {}),
         });
         started.push(...tasks.map((t) => t.taskId));
         if (providerCounts) addProviders(providerCounts, tasks);
@@ -161,9 +164,17 @@ async function applyStarts(
   return { service: recordStarts(next, started, b.now(), newId), started };
 }
 
+/** What a new task of the service reaches by name: every endpoint of its namespace now. */
+async function serviceConnectRoutes(b: Berth, service: Service): Promise<ServiceConnectRoute[]> {
+  if (!service.serviceConnect || !b.serviceConnect) return [];
+  const endpoints = await b.serviceConnect.endpoints(service.serviceConnect.namespaceArn);
+  return endpoints.map((e) => ({ dnsName: e.dnsName, port: e.port, proxyPort: e.proxyPort }));
+}
+
 /** The service's target groups as they stand, when it has any. */
 async function balancerView(b: Berth, service: Service): Promise<BalancerView | undefined> {
-  const loadBalancers = service.loadBalancers ?? [];
+  // A Service Connect endpoint's target group holds the service's tasks as a load balancer's does.
+  const loadBalancers = [...service.loadBalancers ?? [], ...(service.serviceConnect?.endpoints ?? []).map(({ discoveryName: _, ...lb }) => lb)];
   if (loadBalancers.length === 0 || !b.loadBalancing) return undefined;
   const health = await Promise.all(loadBalancers.map((l) => b.loadBalancing!.health(l.targetGroupArn)));
   return { loadBalancers, health, draining: new Set((service.drainingTasks ?? []).map((d) => d.taskId)) };

@@ -21,10 +21,12 @@ export interface ClusterRecord {
    */
   capacityProviders?: string[];
   defaultCapacityProviderStrategy?: CapacityProviderStrategyItem[];
+  /** The Service Connect namespace (ARN) its services join by default; '' once removed. */
+  serviceConnectDefaults?: { namespace: string };
 }
 
 /** What CreateCluster sets besides the name and tags. */
-export type ClusterOptions = Pick<ClusterRecord, 'settings' | 'configuration' | 'capacityProviders' | 'defaultCapacityProviderStrategy'>;
+export type ClusterOptions = Pick<ClusterRecord, 'settings' | 'configuration' | 'capacityProviders' | 'defaultCapacityProviderStrategy' | 'serviceConnectDefaults'>;
 
 export const associatedProviders = (c: Pick<ClusterRecord, 'capacityProviders'>): string[] =>
   c.capacityProviders ?? [...CAPACITY_PROVIDER_NAMES];

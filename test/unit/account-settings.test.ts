@@ -87,8 +87,14 @@ describe('Cluster settings', () => {
     expect(() => readClusterConfiguration({ configuration })).toThrow(expect.objectContaining({ name: 'InvalidParameterException', message: expect.stringMatching(message) }));
   });
 
-  it('refuses a Service Connect namespace, and takes the empty one that removes it', () => {
-    expect(() => readServiceConnectDefaults({ serviceConnectDefaults: { namespace: 'shop' } })).toThrow(expect.objectContaining({ name: 'InvalidParameterException' }));
-    expect(() => readServiceConnectDefaults({ serviceConnectDefaults: { namespace: '' } })).not.toThrow();
+  it('reads a Service Connect namespace by name or ARN, and the empty one that removes it', () => {
+    expect(readServiceConnectDefaults({ serviceConnectDefaults: { namespace: 'shop' } })).toBe('shop');
+    expect(readServiceConnectDefaults({ serviceConnectDefaults: { namespace: 'arn:aws:servicediscovery:us-east-1:1:namespace/ns-1' } })).toMatch(/^arn:/);
+    expect(readServiceConnectDefaults({ serviceConnectDefaults: { namespace: '' } })).toBe('');
+    expect(readServiceConnectDefaults({})).toBeUndefined();
+  });
+
+  it.each(['sh-op', 'a/b', 'x~y'])('refuses the namespace name %s, as ECS does', (namespace) => {
+    expect(() => readServiceConnectDefaults({ serviceConnectDefaults: { namespace } })).toThrow(expect.objectContaining({ name: 'InvalidParameterException' }));
   });
 });

@@ -4,7 +4,7 @@ import type { LoadBalancing, Target, TargetHealth } from '../../../shared/cloud/
 import type { Partition } from '../../../shared/domain/arns';
 import { invalidTarget, targetGroupNotFound } from './errors';
 import { HAProxy, type StatRow, backendName, checkOptions, renderConfig, serverName } from './haproxy';
-import type { Elbv2State, Elbv2Store, TargetGroupRecord } from './store';
+import type { Elbv2Record, Elbv2State, Elbv2Store, TargetGroupRecord } from './store';
 
 /** ELBv2's default deregistration delay. */
 export const DEFAULT_DEREGISTRATION_DELAY_SECONDS = 300;
@@ -87,7 +87,7 @@ export class LocalLoadBalancer implements LoadBalancing {
    * Stores a change to listeners or target groups and reloads HAProxy with it (a reload restarts
    * its checks and counters, so a change HAProxy does not see, such as an attribute, does not).
    */
-  async changeStructure(next: Elbv2State, writes: { put?: Elbv2State[keyof Elbv2State][number][]; remove?: string[] }, reload = true): Promise<void> {
+  async changeStructure(next: Elbv2State, writes: { put?: Elbv2Record[]; remove?: string[] }, reload = true): Promise<void> {
     const before = this.state;
     this.state = next;
     try {
@@ -206,7 +206,7 @@ export class LocalLoadBalancer implements LoadBalancing {
     if (!tg) return undefined;
     const be = backendName(tg.arn);
     const rows = new Map((await this.haproxy.stat()).filter((r) => r.pxname === be).map((r) => [r.svname, r]));
-    const inUse = this.state.listeners.some((l) => l.targetGroupArn === tg.arn);
+    const inUse = tg.serviceConnect !== undefined || this.state.listeners.some((l) => l.targetGroupArn === tg.arn);
     return tg.targets.map((t) => {
       const name = `${be}/${serverName(t)}`;
       const h = targetHealth(tg, t, rows.get(serverName(t)), inUse, this.seenHealthy.has(name) ? -1 : this.downsAtRegistration.get(name) ?? 0);

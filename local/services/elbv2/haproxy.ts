@@ -18,6 +18,7 @@ const run = promisify(execFile);
 /** HAProxy's names for ELBv2's resources: the last part of the ARN is unique. */
 export const backendName = (targetGroupArn: string) => `tg-${targetGroupArn.split('/').pop()}`;
 export const frontendName = (listenerArn: string) => `listener-${listenerArn.split('/').pop()}`;
+export const serviceConnectFrontendName = (targetGroupArn: string) => `sc-${targetGroupArn.split('/').pop()}`;
 export const serverName = (t: Pick<TargetRecord, 'id' | 'port'>) => `${t.id}:${t.port}`;
 
 /** ELBv2's success codes (`200`, `200-299`, `200,202`) as HAProxy's status regex. */
@@ -60,7 +61,9 @@ function backend(tg: TargetGroupRecord, now: number, timeScale: number): string[
     '  retries 2',
     '  retry-on conn-failure empty-response',
   ];
-  if (hc.enabled) {
+  // A Service Connect endpoint relays TCP, whatever the protocol; its check is a connect.
+  if (tg.serviceConnect) lines.push('  mode tcp');
+  if (hc.enabled && !tg.serviceConnect) {
     lines.push('  option httpchk', `  http-check send meth GET uri ${hc.path}`, `  http-check expect rstatus ${statusRegex(hc.httpCode)}`,
       `  timeout check ${checkTimeoutMs(hc, timeScale)}ms`);
   }
@@ -89,6 +92,10 @@ export function renderConfig(state: Elbv2State, socketPath: string, now: number,
   ];
   for (const l of state.listeners) {
     lines.push(`frontend ${frontendName(l.arn)}`, `  bind 127.0.0.1:${l.port}`, `  default_backend ${backendName(l.targetGroupArn)}`);
+  }
+  for (const tg of state.targetGroups) {
+    if (!tg.serviceConnect) continue;
+    lines.push(`frontend ${serviceConnectFrontendName(tg.arn)}`, '  mode tcp', `  bind 127.0.0.1:${tg.serviceConnect.proxyPort}`, `  default_backend ${backendName(tg.arn)}`);
   }
   for (const tg of state.targetGroups) lines.push(...backend(tg, now, timeScale));
   return `${lines.join('\n')}\n`;

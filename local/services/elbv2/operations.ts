@@ -238,7 +238,8 @@ export function elbv2Operations(b: LocalLoadBalancer): Record<string, Operation>
       const arns = strings(body, 'TargetGroupArns');
       const names = strings(body, 'Names');
       const lbArn = str(body, 'LoadBalancerArn');
-      let found = b.view.targetGroups;
+      // Service Connect's target groups are Berth's own, as ECS's Cloud Map services are not ELBv2's.
+      let found = b.view.targetGroups.filter((t) => !t.serviceConnect);
       if (lbArn !== undefined) {
         lbByArn(lbArn);
         found = found.filter((tg) => b.view.listeners.some((l) => l.loadBalancerArn === lbArn && l.targetGroupArn === tg.arn));
@@ -294,7 +295,7 @@ export function elbv2Operations(b: LocalLoadBalancer): Record<string, Operation>
 
     DeleteTargetGroup: (_, body) => b.exclusive(async () => {
       const arn = req(body, 'TargetGroupArn');
-      if (!b.view.targetGroups.some((t) => t.arn === arn)) return {};
+      if (!b.view.targetGroups.some((t) => t.arn === arn && !t.serviceConnect)) return {};
       if (b.view.listeners.some((l) => l.targetGroupArn === arn)) throw resourceInUse(`Target group '${arn}' is currently in use by a listener or a rule`);
       await b.changeStructure({ ...b.view, targetGroups: b.view.targetGroups.filter((t) => t.arn !== arn) }, { remove: [arn] });
       return {};

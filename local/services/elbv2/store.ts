@@ -2,7 +2,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, ScanCommand } f
 import { scanAll } from '../../../shared/store/scan';
 import type { TableSpec } from '../../dynalite';
 
-/** The local ELBv2 slice's one table: load balancers, target groups (with their targets) and listeners, by ARN. */
+/** The local ELBv2 slice's one table: load balancers, target groups (with their targets), listeners and Service Connect's namespaces, by ARN. */
 export const ELBV2_TABLE: TableSpec = { name: 'berth-local-elbv2', hashKey: 'arn' };
 
 export interface LoadBalancerRecord {
@@ -51,6 +51,29 @@ export interface TargetGroupRecord {
   attributes: Record<string, string>;
   targets: TargetRecord[];
   createdAt: number;
+  /**
+   * Set on the target group behind a Service Connect endpoint (service-connect.ts): no listener
+   * and no ELBv2 call sees it; HAProxy serves it as TCP on 127.0.0.1:proxyPort.
+   */
+  serviceConnect?: ServiceConnectEndpointRecord;
+}
+
+export interface ServiceConnectEndpointRecord {
+  namespaceArn: string;
+  discoveryName: string;
+  dnsName: string;
+  port: number;
+  owner: string;
+  proxyPort: number;
+}
+
+/** A Cloud Map namespace, as Service Connect uses it (HTTP: names by API only). */
+export interface NamespaceRecord {
+  kind: 'namespace';
+  arn: string;
+  id: string;
+  name: string;
+  createdAt: number;
 }
 
 export interface ListenerRecord {
@@ -63,12 +86,13 @@ export interface ListenerRecord {
   targetGroupArn: string;
 }
 
-export type Elbv2Record = LoadBalancerRecord | TargetGroupRecord | ListenerRecord;
+export type Elbv2Record = LoadBalancerRecord | TargetGroupRecord | ListenerRecord | NamespaceRecord;
 
 export interface Elbv2State {
   loadBalancers: LoadBalancerRecord[];
   targetGroups: TargetGroupRecord[];
   listeners: ListenerRecord[];
+  namespaces?: NamespaceRecord[];
 }
 
 export class Elbv2Store {
@@ -81,6 +105,7 @@ export class Elbv2Store {
       loadBalancers: all.filter((r): r is LoadBalancerRecord => r.kind === 'loadbalancer').sort(byName),
       targetGroups: all.filter((r): r is TargetGroupRecord => r.kind === 'targetgroup').sort(byName),
       listeners: all.filter((r): r is ListenerRecord => r.kind === 'listener').sort(byName),
+      namespaces: all.filter((r): r is NamespaceRecord => r.kind === 'namespace').sort(byName),
     };
   }
 

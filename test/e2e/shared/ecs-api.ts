@@ -94,7 +94,7 @@ export function suite(mode: () => LocalMode): void {
       // Act
       await ecs.send(new UpdateClusterSettingsCommand({ cluster, settings: [{ name: 'containerInsights', value: 'enabled' }] }));
       const updated = await ecs.send(new UpdateClusterCommand({ cluster, configuration: { executeCommandConfiguration: { logging: 'NONE' } } }));
-      const refused = await ecs.send(new UpdateClusterCommand({ cluster, serviceConnectDefaults: { namespace: 'shop' } })).catch((e: Error) => e);
+      const refused = await ecs.send(new UpdateClusterCommand({ cluster, serviceConnectDefaults: { namespace: 'sh-op' } })).catch((e: Error) => e);
       const plain = await ecs.send(new DescribeClustersCommand({ clusters: [cluster] }));
       const full = await ecs.send(new DescribeClustersCommand({ clusters: [cluster], include: ['ATTACHMENTS', 'CONFIGURATIONS', 'SETTINGS', 'STATISTICS', 'TAGS'] }));
       await ecs.send(new DeleteClusterCommand({ cluster }));

@@ -1,0 +1,58 @@
+import { hostsEntries, natRules, routeAddress } from '../../agent/service-connect';
+import { publishedEndpoints, readServiceConnectConfiguration } from '../../shared/domain/service-connect';
+
+const containers = [{ name: 'web', portMappings: [{ containerPort: 8080, hostPort: 8080, protocol: 'tcp' as const, name: 'http' }] }];
+
+describe('Service Connect', () => {
+  describe('readServiceConnectConfiguration', () => {
+    it('reads a configuration as given', () => {
+      const body = { serviceConnectConfiguration: { enabled: true, namespace: 'shop', services: [{ portName: 'http', clientAliases: [{ port: 80, dnsName: 'web' }] }] } };
+      expect(readServiceConnectConfiguration(body)).toEqual(body.serviceConnectConfiguration);
+      expect(readServiceConnectConfiguration({})).toBeUndefined();
+    });
+
+    it.each([
+      [{}, /enabled is required/],
+      [{ enabled: true, services: [{ clientAliases: [{ port: 80 }] }] }, /portName is required/],
+      [{ enabled: true, services: [{ portName: 'http', clientAliases: [{}] }] }, /port is required/],
+      [{ enabled: true, services: [{ portName: 'http', ingressPortOverride: 9000 }] }, /ingressPortOverride is not supported/],
+      [{ enabled: true, services: [{ portName: 'http', tls: {} }] }, /tls is not supported/],
+      [{ enabled: true, services: [{ portName: 'http', discoveryName: '-x' }] }, /discoveryName '-x' is not valid/],
+      [{ enabled: true, services: [{ portName: 'http', clientAliases: [{ port: 80, dnsName: 'a b' }] }] }, /not a valid DNS name/],
+      [{ enabled: false, services: [{ portName: 'http' }] }, /must be empty/],
+    ])('refuses %j', (serviceConnectConfiguration, message) => {
+      expect(() => readServiceConnectConfiguration({ serviceConnectConfiguration })).toThrow(expect.objectContaining({ name: 'InvalidParameterException', message: expect.stringMatching(message) }));
+    });
+  });
+
+  describe('publishedEndpoints', () => {
+    it('defaults discoveryName to the portName and dnsName to discoveryName.namespace, as ECS does', () => {
+      const endpoints = publishedEndpoints({ enabled: true, services: [{ portName: 'http', clientAliases: [{ port: 80 }] }] }, 'shop', containers);
+      expect(endpoints).toEqual([{ discoveryName: 'http', dnsName: 'http.shop', port: 80, containerName: 'web', containerPort: 8080 }]);
+    });
+
+    it('refuses a portName the definition does not name, and an alias used twice', () => {
+      expect(() => publishedEndpoints({ enabled: true, services: [{ portName: 'grpc', clientAliases: [{ port: 80 }] }] }, 'shop', containers))
+        .toThrow(/portName 'grpc' does not match/);
+      expect(() => publishedEndpoints({
+        enabled: true,
+        services: [{ portName: 'http', discoveryName: 'a', clientAliases: [{ port: 80, dnsName: 'web' }] }, { portName: 'http', discoveryName: 'b', clientAliases: [{ port: 80, dnsName: 'WEB' }] }],
+      }, 'shop', containers)).toThrow(/used more than once/);
+    });
+  });
+
+  describe('in the task', () => {
+    it('gives each route an address of its own, in 198.18.0.0/15', () => {
+      const addresses = Array.from({ length: 70_000 }, (_, i) => routeAddress(i));
+      expect(new Set(addresses).size).toBe(addresses.length);
+      expect(addresses.every((a) => /^198\.1[89]\.\d+\.\d+$/.test(a) && a.split('.').every((o) => Number(o) <= 255))).toBe(true);
+    });
+
+    it('names each route in /etc/hosts and sends it to the gateway\'s proxy port', () => {
+      const routes = [{ dnsName: 'backend', port: 8080, proxyPort: 40001 }, { dnsName: 'db', port: 5432, proxyPort: 40002 }];
+      expect(hostsEntries(routes)).toEqual(['backend:198.18.0.1', 'db:198.18.0.2']);
+      expect(natRules(routes, '10.89.0.1')).toContain('-A OUTPUT -d 198.18.0.1/32 -p tcp --dport 8080 -j DNAT --to-destination 10.89.0.1:40001');
+      expect(natRules(routes, '10.89.0.1')).toContain('-A OUTPUT -d 198.18.0.2/32 -p tcp --dport 5432 -j DNAT --to-destination 10.89.0.1:40002');
+    });
+  });
+});
