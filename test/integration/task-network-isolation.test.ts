@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ContainerSpec, LABELS } from '../../agent/runtime/container-runtime';
@@ -170,18 +170,25 @@ describe('task networks on podman', () => {
     await namespaces.release(b);
   }, 300_000);
 
-  it('keeps tasks from the metadata service wherever the rule points: a stand-in here answers a task before the rule, never after', async () => {
-    // Prepare: a stand-in for the metadata service in a network of the test's own (a bridge of
-    // the engine's naming, not a task network's), and a task that asks it once per container.
-    const docker = new Docker({ socketPath: podman.socketPath });
-    const fake = `berth-isolation-test-md-${HOST}`;
-    await docker.createNetwork({ Name: fake, Labels: { [LABELS.host]: HOST } });
-    const server = await runtime.create({
-      name: `${fake}-server`, image: BUSYBOX_IMAGE, command: ['sh', '-c', 'mkdir -p /tmp/w && echo metadata > /tmp/w/index.html && exec httpd -f -p 80 -h /tmp/w'],
-      env: [], ulimits: [], portMappings: [], labels: { [LABELS.host]: HOST }, network: { ownNamespaceOn: fake },
-    });
-    await runtime.start(server);
-    const address = (await docker.getContainer(server).inspect()).NetworkSettings.Networks[fake].IPAddress;
+  it('keeps tasks from the metadata service wherever the rule points: a stand-in of the test\'s own answers a task before the rule, never after', async () => {
+    // Prepare: a stand-in for the metadata service in a network namespace of the test's own,
+    // routed from the host as EC2's is (not a task network, nor the engine's), and a task that
+    // asks it once per container.
+    const tag = randomBytes(3).toString('hex');
+    const [ns, hostSide, nsSide, net] = [`berthmd${tag}`, `bmdh${tag}`, `bmdn${tag}`, `10.254.${randomBytes(1)[0]}`];
+    const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8' });
+    ip('netns', 'add', ns);
+    ip('link', 'add', hostSide, 'type', 'veth', 'peer', 'name', nsSide);
+    ip('link', 'set', nsSide, 'netns', ns);
+    ip('addr', 'add', `${net}.1/30`, 'dev', hostSide);
+    ip('link', 'set', hostSide, 'up');
+    for (const args of [['addr', 'add', `${net}.2/30`, 'dev', nsSide], ['link', 'set', nsSide, 'up'], ['link', 'set', 'lo', 'up'], ['route', 'add', 'default', 'via', `${net}.1`]]) {
+      ip('netns', 'exec', ns, 'ip', ...args);
+    }
+    const www = mkdtempSync(join(tmpdir(), 'berth-md-'));
+    writeFileSync(join(www, 'index.html'), 'metadata\n');
+    const server = spawn('ip', ['netns', 'exec', ns, 'busybox', 'httpd', '-f', '-p', '80', '-h', www], { stdio: 'ignore' });
+    const address = `${net}.2`;
     const task = await namespaces.acquire([]);
     const ask = async () => {
       const lines: string[] = [];
@@ -208,8 +215,9 @@ describe('task networks on podman', () => {
       await iptables(['-t', 'mangle', '-F', rules.chain]);
       await iptables(['-t', 'mangle', '-X', rules.chain]);
       await namespaces.release(task);
-      await runtime.remove(server);
-      await docker.getNetwork(fake).remove();
+      server.kill();
+      ip('netns', 'del', ns);
+      rmSync(www, { recursive: true, force: true });
     }
   }, 120_000);
 
