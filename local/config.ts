@@ -35,6 +35,8 @@ export const LOCAL_VARIABLES = {
   }),
   BERTH_HOST_PORT_BIND_IP: AGENT_VARIABLES.BERTH_HOST_PORT_BIND_IP.default(LOCAL_DEFAULTS.hostPortBindIP),
   BERTH_ALLOW_HOST_PATHS: flag().default(false),
+  /** EFS volumes, each file system id a directory of the local mode's (refused unless set). */
+  BERTH_LOCAL_EFS: flag().default(false),
   BERTH_HOST_PORT_RANGE: text('a port range FROM-TO within 1-65535, e.g. 49153-65535', /^\d+-\d+$/),
   BERTH_REGION: awsRegion().default(LOCAL_DEFAULTS.region),
   BERTH_REGIONS: list('AWS Regions, comma-separated, e.g. us-east-1,eu-west-1', AWS_REGION_PATTERN),
@@ -76,7 +78,7 @@ export function localConfigFromEnvironment(env: Environment): LocalConfig {
     crashAt: v.BERTH_CRASH_AT,
     hostPortBindIP: v.BERTH_HOST_PORT_BIND_IP,
     hostPortRange: v.BERTH_HOST_PORT_RANGE,
-    config: { allowHostPaths: v.BERTH_ALLOW_HOST_PATHS, prices: pricesOf(v) },
+    config: { allowHostPaths: v.BERTH_ALLOW_HOST_PATHS, efsVolumes: v.BERTH_LOCAL_EFS, prices: pricesOf(v) },
     region: v.BERTH_REGION,
     accountId: v.BERTH_ACCOUNT_ID,
     // The home region is always served.

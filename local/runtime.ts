@@ -278,7 +278,8 @@ async function startRegionalControlPlane(
     tables: regionTables(region, o.region),
     partition: { region, accountId: o.accountId },
     keySealer,
-    config: home?.config ?? o.config,
+    // No EFS locally unless asked for: the issue's contract, and what a user without AWS expects.
+    config: home?.config ?? { efsVolumes: false, ...o.config },
     crashAt: region === o.region ? o.crashAt : undefined,
     workflows: {
       onError: (w, name, e) => o.log(`${region}: ${w} workflow ${name} failed: ${String(e)}`),

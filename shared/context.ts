@@ -28,6 +28,8 @@ export interface BerthConfig {
    * the local driver's bind options). Off, as on Fargate, unless the operator allows it.
    */
   allowHostPaths?: boolean;
+  /** Whether EFS volumes are mounted (VolumeOptions.efsVolumes): on AWS, and locally with BERTH_LOCAL_EFS. */
+  efsVolumes?: boolean;
   /** The prices cost reports use (shared/billing/prices.ts): the defaults unless the operator gave others. */
   prices?: PriceCatalog;
 }

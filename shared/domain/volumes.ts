@@ -60,6 +60,11 @@ export interface VolumeFrom {
 export interface VolumeOptions {
   /** The operator's choice (BERTH_ALLOW_HOST_PATHS): off, as on Fargate, unless set. */
   allowHostPaths?: boolean;
+  /**
+   * Whether this Berth mounts EFS: its hosts on AWS do; the local mode refuses EFS volumes unless
+   * its operator stands a directory in for each file system (BERTH_LOCAL_EFS).
+   */
+  efsVolumes?: boolean;
 }
 
 const absolute = (path: string, field: string): string => {
@@ -175,6 +180,12 @@ export function readVolumes(body: Json, o: VolumeOptions = {}): TaskVolume[] | u
     const efs = optObject(v, 'efsVolumeConfiguration', `${field}.efsVolumeConfiguration`);
     if ([host, docker, efs].filter(Boolean).length > 1) {
       throw new ClientException(`Invalid parameter '${field}': give one of host, dockerVolumeConfiguration and efsVolumeConfiguration, not more.`);
+    }
+    if (efs && o.efsVolumes === false) {
+      throw new ClientException(
+        `Invalid parameter '${field}.efsVolumeConfiguration': this local Berth has no EFS (Berth mounts EFS on its AWS hosts); ` +
+        'set BERTH_LOCAL_EFS=1 to have a directory of the local mode stand in for each file system id.',
+      );
     }
     if (efs) return { name, efsVolumeConfiguration: readEfsVolume(efs, `${field}.efsVolumeConfiguration`) };
     if (docker) return { name, dockerVolumeConfiguration: readDockerVolume(docker, `${field}.dockerVolumeConfiguration`, o.allowHostPaths ?? false) };

@@ -9,7 +9,7 @@ import { page } from './paging';
 import { type Failure, toEcsTags, toEcsTaskDefinition } from './shapes';
 
 export const RegisterTaskDefinition: Operation = async (b, body) => {
-  const { spec, tags } = readRegisterRequest(body, { allowHostPaths: b.config.allowHostPaths });
+  const { spec, tags } = readRegisterRequest(body, { allowHostPaths: b.config.allowHostPaths, efsVolumes: b.config.efsVolumes });
   const def = await b.store.taskDefinitions.register(spec, tags, b.now());
   return { taskDefinition: toEcsTaskDefinition(b.partition, def), tags: toEcsTags(def.tags) };
 };

@@ -53,7 +53,7 @@ export async function startLocalMode(options: Partial<LocalOptions> = {}): Promi
  * 2 minutes on this loaded machine, and every request logged (the secrets suite reads the log).
  */
 export const SHARED_LOCAL_MODE: Partial<LocalOptions> = {
-  hosts: 2, maxHosts: 2, config: { placementTimeoutSeconds: 120 }, logRequests: true, scheduleRetryBaseMs: 1000,
+  hosts: 2, maxHosts: 2, config: { placementTimeoutSeconds: 120, efsVolumes: true }, logRequests: true, scheduleRetryBaseMs: 1000,
   // Target groups' health checks every 0.5 s for a 5 s interval, ELBv2's shortest.
   healthCheckTimeScale: 0.1,
   // Application Auto Scaling's datapoints every second (AWS: a minute) from samples every 2 s, so its suite takes seconds.

@@ -70,6 +70,7 @@ const LOCAL_GOOD: Good[] = [
   ['BERTH_METRICS_LOG_GROUP', '', ''],
   ['BERTH_ALLOW_HOST_PATHS', '1', true],
   ['BERTH_ALLOW_HOST_PATHS', 'no', false],
+  ['BERTH_LOCAL_EFS', '1', true],
   ...PRICES_GOOD,
 ];
 const LOCAL_BAD: Bad[] = [
@@ -110,6 +111,7 @@ const LOCAL_BAD: Bad[] = [
   ['BERTH_ACCOUNT_ID', '12345'],
   ['BERTH_METRICS_LOG_GROUP', 'bad group'],
   ['BERTH_ALLOW_HOST_PATHS', 'sometimes'],
+  ['BERTH_LOCAL_EFS', 'efs'],
   ...PRICES_BAD,
 ];
 

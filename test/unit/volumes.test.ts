@@ -116,6 +116,14 @@ describe('TaskDefinition volumes', () => {
     expect(isTaskScoped({ name: 'data', host: { sourcePath: '/var/lib/data' } })).toBe(false);
   });
 
+  it('refuses an EFS volume where this Berth mounts none (the local mode, unless BERTH_LOCAL_EFS)', () => {
+    const body = aBody();
+    body.volumes.push({ name: 'efs', efsVolumeConfiguration: { fileSystemId: 'fs-0123456789abcdef0' } });
+
+    expect(() => readRegisterRequest(body, { efsVolumes: false })).toThrow(/'volumes\[1\]\.efsVolumeConfiguration': this local Berth has no EFS.*BERTH_LOCAL_EFS=1/);
+    expect(readRegisterRequest(body, { efsVolumes: true }).spec.volumes).toContainEqual(expect.objectContaining({ name: 'efs' }));
+  });
+
   it.each<[string, (b: ReturnType<typeof aBody>) => void, RegExp]>([
     ['a bind through driverOpts', (b) => (b.volumes[0] = { name: 'data', dockerVolumeConfiguration: { driverOpts: { type: 'none', o: 'bind', device: '/etc' } } }), /'volumes\[0\]\.dockerVolumeConfiguration\.driverOpts': mounts a path of the host/],
     ['a host device through driverOpts', (b) => (b.volumes[0] = { name: 'data', dockerVolumeConfiguration: { driverOpts: { type: 'ext4', device: '/dev/sda1' } } }), /mounts a path of the host/],
