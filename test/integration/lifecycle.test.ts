@@ -62,6 +62,8 @@ describe('Task lifecycle workflows', () => {
 
   it("re-reads a host's work in an AWS long poll only when the host's version moves, and a stop moves it", async () => {
     // Prepare: a running task, and the poll as the agent API runs it on AWS (a timer, no signal).
+    // The earlier cases' hosts drain, so the task can only go to this one.
+    for (const other of await h.berth.store.hosts.list()) await h.berth.store.hosts.transition(other.hostId, 'DRAINING', ['ACTIVE']);
     await registerHost(h.berth, { hostId: 'poll-1', cpu: 1024, memory: 2048 });
     await setup(h, 'polled');
     const [id] = await run(h, 'polled');

@@ -17,6 +17,7 @@ const SERVICE_OF: Record<string, string> = {
   '@aws-sdk/client-scheduler': 'scheduler',
   '@aws-sdk/client-elastic-load-balancing-v2': 'elasticloadbalancing',
   '@aws-sdk/client-ecr': 'ecr',
+  '@aws-sdk/client-s3': 's3',
 };
 
 /** lib-dynamodb's document commands and the DynamoDB actions they call. */
