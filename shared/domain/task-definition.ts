@@ -231,7 +231,8 @@ export function readRegisterRequest(body: Json, options: VolumeOptions = {}): Re
   const networkMode = optString(body, 'networkMode');
   if (networkMode !== undefined) oneOf(networkMode, NETWORK_MODES, 'networkMode');
   if (fargate && networkMode !== 'awsvpc') {
-    throw new ClientException("Invalid parameter 'networkMode': Fargate only supports network mode 'awsvpc'.");
+    // ECS's own words, typographic quotes included.
+    throw new ClientException('Fargate only supports network mode ‘awsvpc’.');
   }
   const raw = body.containerDefinitions;
   if (!Array.isArray(raw) || raw.length === 0) {

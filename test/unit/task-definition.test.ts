@@ -252,8 +252,8 @@ describe('TaskDefinition', () => {
         const b = aFargateBody();
         delete b.networkMode;
         return b;
-      }, 'networkMode'],
-      ['FARGATE with networkMode bridge', () => ({ ...aFargateBody(), networkMode: 'bridge' }), 'networkMode'],
+      }, 'Fargate only supports network mode ‘awsvpc’.'],
+      ['FARGATE with networkMode bridge', () => ({ ...aFargateBody(), networkMode: 'bridge' }), 'Fargate only supports network mode ‘awsvpc’.'],
       ['an unknown networkMode', () => ({ ...anEc2Body(), networkMode: 'overlay' }), 'networkMode'],
       ['an unknown compatibility', () => ({ ...anEc2Body(), requiresCompatibilities: ['LAMBDA'] }), 'requiresCompatibilities[0]'],
       ['FARGATE without task cpu', () => {
