@@ -30,9 +30,13 @@ export function suite(mode: () => LocalMode): void {
     const family = `scheduled-${suffix}`;
     const scheduler = (args: string[]) => awsCli(proxy.url, 'scheduler', args, TEST_CREDENTIALS);
     const target = (ecs: object, more: object = {}) => JSON.stringify({ Arn: CLUSTER, RoleArn: ROLE, EcsParameters: { TaskDefinitionArn: family, ...ecs }, ...more });
-    const tasksStartedBy = async (name: string) =>
-      (await m.ecs.send(new ListTasksCommand({ startedBy: `scheduler/default/${name}`, desiredStatus: 'STOPPED' }))).taskArns!.length
-      + (await m.ecs.send(new ListTasksCommand({ startedBy: `scheduler/default/${name}` }))).taskArns!.length;
+    // Desired RUNNING first, then STOPPED, as one set: a task that stops between the two calls is
+    // seen twice and counted once, never missed (desiredStatus only moves RUNNING → STOPPED).
+    const tasksStartedBy = async (name: string) => {
+      const running = (await m.ecs.send(new ListTasksCommand({ startedBy: `scheduler/default/${name}` }))).taskArns!;
+      const stopped = (await m.ecs.send(new ListTasksCommand({ startedBy: `scheduler/default/${name}`, desiredStatus: 'STOPPED' }))).taskArns!;
+      return new Set([...running, ...stopped]).size;
+    };
     const gone = `gone-${suffix}`;
     let goneArn: string;
     let at: string;
