@@ -431,6 +431,21 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
   const demandOf = (i: number): Demand => ({ taskId: trace[i].taskId, cpu: trace[i].cpu, memory: trace[i].memory });
   const indexOf = (taskId: string): number => Number(taskId.slice('task-'.length));
 
+  /** Task i's room on a host, for a placement or a move, and the fleet's totals with it; an overcommit fails the run. */
+  const reserve = (host: SimHost, i: number, p: Plan, how: string): void => {
+    host.reservedCpu += p.cpu;
+    host.reservedMemory += p.memory;
+    host.taskCount++;
+    host.idleSince = undefined;
+    host.used = true;
+    host.tasks.add(i);
+    reservedCpu += p.cpu;
+    reservedMemory += p.memory;
+    if (host.reservedCpu > host.cpu || host.reservedMemory > host.memory) {
+      fail(`host ${host.hostId} overcommitted${how}: ${host.reservedCpu}/${host.cpu} cpu, ${host.reservedMemory}/${host.memory} MiB`);
+    }
+  };
+
   /** The plan applier: re-checks the fit as the conditional write would, then reserves. */
   const apply = (plan: Plan): void => {
     const i = indexOf(plan.taskId);
@@ -444,17 +459,7 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
       return;
     }
     if (states[i].placedAt !== undefined) fail(`${plan.taskId} placed twice`);
-    host.reservedCpu += plan.cpu;
-    host.reservedMemory += plan.memory;
-    host.taskCount++;
-    host.idleSince = undefined;
-    host.used = true;
-    host.tasks.add(i);
-    reservedCpu += plan.cpu;
-    reservedMemory += plan.memory;
-    if (host.reservedCpu > host.cpu || host.reservedMemory > host.memory) {
-      fail(`host ${host.hostId} overcommitted: ${host.reservedCpu}/${host.cpu} cpu, ${host.reservedMemory}/${host.memory} MiB`);
-    }
+    reserve(host, i, plan, '');
     states[i] = { placedAt: now, hostId: host.hostId };
     pending.delete(i);
     waitSeconds.push(now - trace[i].arrival);
@@ -567,15 +572,7 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
         if (!p) continue;
         const to = hosts.get(p.hostId)!;
         if (to.reservedCpu > p.maxReservedCpu || to.reservedMemory > p.maxReservedMemory) fail(`move of ${trace[i].taskId} past ${to.hostId}'s room`);
-        to.reservedCpu += p.cpu;
-        to.reservedMemory += p.memory;
-        to.taskCount++;
-        to.idleSince = undefined;
-        to.used = true;
-        to.tasks.add(i);
-        reservedCpu += p.cpu;
-        reservedMemory += p.memory;
-        if (to.reservedCpu > to.cpu || to.reservedMemory > to.memory) fail(`host ${to.hostId} overcommitted by a move`);
+        reserve(to, i, p, ' by a move');
         states[i] = { ...states[i], hostId: to.hostId, movedFrom: hostId, movedAt: now };
         moves++;
         queue.push(now + MOVE_OVERLAP_SECONDS, { kind: 'release', task: i, hostId });

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TaskReportBody } from '../../agent/client';
-import { LABELS, containerName } from '../../agent/runtime/container-runtime';
+import { type ContainerSpec, LABELS, containerName } from '../../agent/runtime/container-runtime';
 import { DockerRuntime } from '../../agent/runtime/docker-runtime';
 import { TaskRunner } from '../../agent/task-runner';
 import type { Assignment } from '../../shared/lifecycle/assignments';
@@ -32,17 +32,23 @@ describe('TaskRunner.adopt', () => {
     rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 
-  it('launches afresh a task whose containers were created but never started, and runs it once', async () => {
-    // Prepare: the containers as an agent that died between create and start left them.
+  /** A one-container task of a host's, and its container as an agent that has since died left it. */
+  function leftBehind(command: string[], lastStatus: Assignment['lastStatus']) {
     const taskId = randomBytes(16).toString('hex');
-    const command = ['sh', '-c', 'echo started; sleep 1'];
     const task: Assignment = {
       cluster: 'default', taskId, taskArn: `arn:aws:ecs:us-east-1:000000000000:task/default/${taskId}`, family: 'app', revision: 1,
-      desiredStatus: 'RUNNING', lastStatus: 'PENDING', createdAt: Date.now(), cpu: 256, memory: 512,
+      desiredStatus: 'RUNNING', lastStatus, createdAt: Date.now(), cpu: 256, memory: 512,
       containers: [{ name: 'app', image: BUSYBOX_IMAGE, essential: true, command }],
     };
     const labels = { [LABELS.task]: taskId, [LABELS.cluster]: 'default', [LABELS.container]: 'app', [LABELS.host]: 'adopt-host' };
-    await runtime.create({ name: containerName(taskId, 'app'), image: BUSYBOX_IMAGE, command, env: [], ulimits: [], portMappings: [], labels });
+    const spec: ContainerSpec = { name: containerName(taskId, 'app'), image: BUSYBOX_IMAGE, command, env: [], ulimits: [], portMappings: [], labels };
+    return { taskId, task, spec };
+  }
+
+  it('launches afresh a task whose containers were created but never started, and runs it once', async () => {
+    // Prepare: the containers as an agent that died between create and start left them.
+    const { taskId, task, spec } = leftBehind(['sh', '-c', 'echo started; sleep 1'], 'PENDING');
+    await runtime.create(spec);
     const reports: TaskReportBody[] = [];
     const runner = new TaskRunner(task, {
       hostId: 'adopt-host', runtime, logDir: join(dataDir, 'logs'), report: async (body) => void reports.push(body),
@@ -60,15 +66,8 @@ describe('TaskRunner.adopt', () => {
 
   it('reports the exit of a container that exits while a restarted agent takes it over', async () => {
     // Prepare: the task's container, started by an agent that has since died; it exits soon.
-    const taskId = randomBytes(16).toString('hex');
-    const command = ['sh', '-c', 'sleep 1; exit 3'];
-    const task: Assignment = {
-      cluster: 'default', taskId, taskArn: `arn:aws:ecs:us-east-1:000000000000:task/default/${taskId}`, family: 'app', revision: 1,
-      desiredStatus: 'RUNNING', lastStatus: 'RUNNING', createdAt: Date.now(), cpu: 256, memory: 512,
-      containers: [{ name: 'app', image: BUSYBOX_IMAGE, essential: true, command }],
-    };
-    const labels = { [LABELS.task]: taskId, [LABELS.cluster]: 'default', [LABELS.container]: 'app', [LABELS.host]: 'adopt-host' };
-    await runtime.start(await runtime.create({ name: containerName(taskId, 'app'), image: BUSYBOX_IMAGE, command, env: [], ulimits: [], portMappings: [], labels }));
+    const { taskId, task, spec } = leftBehind(['sh', '-c', 'sleep 1; exit 3'], 'RUNNING');
+    await runtime.start(await runtime.create(spec));
     // The restarted agent's own runtime: it follows the engine's events only from now on.
     const restarted = new DockerRuntime({ socketPath: podman.socketPath });
     const reports: TaskReportBody[] = [];

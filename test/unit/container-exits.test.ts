@@ -40,6 +40,14 @@ function engineState() {
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
+/** Waits (in 5 ms steps, at most a second) for what the code under test does on its own timers. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (condition()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
 
 describe('ContainerExits', () => {
   describe('exitOf', () => {
@@ -133,7 +141,7 @@ describe('ContainerExits', () => {
       open: () => Promise.reject(new Error('no events here')), look: state.look, log: (m) => log.push(m), reopenDelayMs: 5, lookIntervalMs: 20,
     });
     const waited = exits.wait('c1');
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => log.length > 0, 'the stream\'s failure to be said');
 
     // Act
     state.states.set('c1', { exitCode: 0 });
@@ -166,7 +174,7 @@ describe('ContainerExits', () => {
 
     // Act: the engine drops the stream; c1 exits before it is opened again.
     engine.streams[0].end();
-    for (let i = 0; i < 100 && engine.streams.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    await until(() => engine.streams.length >= 2, 'the stream to be opened again');
     engine.streams[1].write(died('c1', 9, 1_700_000_101));
 
     // Assess
