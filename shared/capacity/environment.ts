@@ -3,6 +3,7 @@ import { Ec2FleetProvider } from '../cloud/aws/ec2-fleet-provider';
 import { type Environment, list, oneOf, readEnvironment, text, wholeNumber } from '../config/variables';
 import { DEFAULT_CATALOG } from './catalog';
 import { type ConsolidationPolicy, DEFAULT_CONSOLIDATION_POLICY } from './consolidation';
+import { DEMAND_HISTORY_SECONDS, DemandHistory, WARM_POOL_WINDOW_SECONDS } from './demand-history';
 import { type CapacityOptions, DEFAULT_BOOT_TIMEOUT_SECONDS, DEFAULT_HEARTBEAT_TIMEOUT_SECONDS } from './manager';
 import type { CapacityPolicy } from './types';
 
@@ -50,6 +51,9 @@ export function capacityConfigFromEnvironment(env: Environment): CapacityConfig 
 
 let cached: CapacityOptions | undefined;
 
+/** How long an EC2 host takes from launch to taking work, about: what letting an idle one go and relaunching it costs. */
+const EC2_BOOT_SECONDS = 40;
+
 /** The stack's hosts as EC2 instances, from the capacity function's variables (the teardown reads the same). */
 export function ec2FleetFromEnvironment(c: CapacityConfig = capacityConfigFromEnvironment(process.env)): Ec2FleetProvider {
   return new Ec2FleetProvider({ ec2: new EC2Client({}), launchTemplateId: c.launchTemplateId, subnetIds: c.subnetIds, stage: c.stage });
@@ -66,6 +70,10 @@ export function capacityOptionsFromEnvironment(): CapacityOptions {
     heartbeatTimeoutSeconds: DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
     bootTimeoutSeconds: DEFAULT_BOOT_TIMEOUT_SECONDS,
     ...(c.consolidation ? { consolidation: c.consolidation } : {}),
+    // Kept in the warm container between invocations; a cold start begins a new history.
+    adaptive: {
+      history: new DemandHistory(DEMAND_HISTORY_SECONDS * 1000), relaunchSeconds: EC2_BOOT_SECONDS, warmPoolWindowSeconds: WARM_POOL_WINDOW_SECONDS,
+    },
   };
   return cached;
 }

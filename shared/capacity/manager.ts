@@ -10,6 +10,7 @@ import { isLiveHost } from '../scheduler/placement';
 import type { HostRecord } from '../store';
 import { poolOf } from '../domain/capacity-provider';
 import { capacityOf, findType, hourlyPrice } from './catalog';
+import { type AdaptiveCapacity, adaptToDemand } from './demand-history';
 import { type ConsolidationHost, type ConsolidationPolicy, planConsolidation } from './consolidation';
 import { planCapacity } from './planner';
 import { daemonServiceTaskIds, isServiceDemand, serviceDemand } from './service-demand';
@@ -30,6 +31,11 @@ export interface CapacityOptions {
   watchingSince?: number;
   /** Cordon busy hosts whose tasks fit on the others (consolidation.ts); off when absent. */
   consolidation?: ConsolidationPolicy;
+  /**
+   * The recent demand for fresh room, kept across cycles: idle hosts are kept for its rate and let
+   * go by its gaps (demand-history.ts, idle-timeout.ts); the policy's fixed figures when absent.
+   */
+  adaptive?: AdaptiveCapacity;
 }
 
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 30;
@@ -175,8 +181,11 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
   const planNow = b.now();
   const daemonTaskIds = await daemonServiceTaskIds(b);
   const pools = Object.fromEntries((await b.store.capacityProviders.list()).map((p) => [p.name, poolOf(p.managedInstancesProvider, o.catalog)]));
+  const fleet = hosts.map((h) => toFleetHost(h, daemonTaskIds));
+  const adapted = o.adaptive ? adaptToDemand(o.adaptive, { now: planNow, hosts: fleet, pending, policy: o.policy, catalog: o.catalog }) : undefined;
   const plan = planCapacity({
-    pending, hosts: hosts.map((h) => toFleetHost(h, daemonTaskIds)), catalog: o.catalog, policy: o.policy, now: planNow, pools,
+    pending, hosts: fleet, catalog: o.catalog, policy: adapted?.policy ?? o.policy, now: planNow, pools,
+    ...(adapted ? { freshRoomDemand: adapted.freshRoomDemand } : {}),
   });
   summary.plan = plan;
 

@@ -1,5 +1,6 @@
 import { type HostView, applyToView, isFeasible, planPlacement } from '../scheduler/placement';
 import { capacityOf, findType, hourlyPrice } from './catalog';
+import { idleTimeoutsByRank } from './idle-timeout';
 import { MARKETS } from './types';
 import type {
   CapacityPlan,
@@ -165,13 +166,24 @@ export function decideCapacity(input: PlannerInput): CapacityDecision {
   const warmPoolLaunches = Math.min(warmNeeded, room);
 
   // 6. Idle hosts beyond the warm pool go once their timeout has passed; emptied DRAINING hosts go now.
-  const kept = new Set(idle.filter((h) => h.pool === undefined).slice(0, Math.max(0, policy.warmPoolHosts)).map((h) => h.hostId));
-  const idleTimeoutMs = policy.idleTimeoutSeconds * 1000;
+  //    With the recent demand for fresh room, each one's timeout follows the arrival pattern, by
+  //    its place in line behind the warm pool (a pool's hosts keep the policy's: the demand seen is
+  //    the whole fleet's).
+  const keep = Math.max(0, policy.warmPoolHosts, policy.warmPoolKeepHosts ?? 0);
+  const kept = new Set(idle.filter((h) => h.pool === undefined).slice(0, keep).map((h) => h.hostId));
+  const beyond = idle.filter((h) => !kept.has(h.hostId) && h.pool === undefined);
+  const adapted = input.freshRoomDemand
+    ? idleTimeoutsByRank({
+      arrivals: input.freshRoomDemand.at, now, relaunchSeconds: input.freshRoomDemand.relaunchSeconds,
+      maxSeconds: policy.idleTimeoutSeconds, firstRank: kept.size + 1, count: beyond.length,
+    })
+    : [];
+  const timeoutMs = new Map(beyond.map((h, i) => [h.hostId, (adapted[i] ?? policy.idleTimeoutSeconds) * 1000]));
   const drains: string[] = [];
   const terminations: string[] = [];
   for (const h of idle) {
     if (kept.has(h.hostId) || h.status !== 'ACTIVE' || h.idleSince === undefined) continue;
-    if (now - h.idleSince < idleTimeoutMs) continue;
+    if (now - h.idleSince < (timeoutMs.get(h.hostId) ?? policy.idleTimeoutSeconds * 1000)) continue;
     drains.push(h.hostId);
     terminations.push(h.hostId);
   }

@@ -59,6 +59,12 @@ export interface CapacityPolicy {
   warmPoolHosts: number;
   /** The instance type of the warm pool. */
   warmPoolType: string;
+  /**
+   * Idle hosts kept, though not launched, for the observed arrival rate (warm-pool.ts): above
+   * warmPoolHosts, up to this many idle hosts are spared their idle timeout. Launching only for
+   * the operator's floor keeps a rate that swings from launching hosts the next cycle lets go.
+   */
+  warmPoolKeepHosts?: number;
   maxHosts: number;
   /** An ACTIVE host with no task for this long, beyond the warm pool, is drained and terminated. */
   idleTimeoutSeconds: number;
@@ -98,4 +104,10 @@ export interface PlannerInput {
   now: number;
   /** The custom capacity providers, by name: demand for one is packed onto and launched for its pool only. */
   pools?: Readonly<Record<string, PlannerPool>>;
+  /**
+   * The recent moments the fleet needed fresh room (DemandHistory), epoch ms, and what a relaunch
+   * costs (the boot, in seconds): with them, idle hosts beyond the warm pool are let go by the
+   * arrival pattern (idle-timeout.ts), never later than the policy's idleTimeoutSeconds.
+   */
+  freshRoomDemand?: { at: readonly number[]; relaunchSeconds: number };
 }

@@ -42,7 +42,7 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_CATALOG, capacityOf, findType, hourlyPrice } from '../../shared/capacity/catalog';
 import { type ConsolidationPolicy, DEFAULT_CONSOLIDATION_POLICY, planConsolidation } from '../../shared/capacity/consolidation';
 import { DEFAULT_CAPACITY_POLICY, planCapacity } from '../../shared/capacity/planner';
-import { warmPoolTarget } from '../../shared/capacity/warm-pool';
+import { type AdaptiveCapacity, DEMAND_HISTORY_SECONDS, DemandHistory, WARM_POOL_WINDOW_SECONDS, adaptToDemand } from '../../shared/capacity/demand-history';
 import { costReport } from '../../shared/billing/report';
 import { DEFAULT_PRICES } from '../../shared/billing/prices';
 import type { HostUsage, TaskUsage } from '../../shared/billing/usage';
@@ -342,10 +342,12 @@ interface Economics {
   name: string;
   consolidation?: ConsolidationPolicy;
   /**
-   * Size the warm pool from the rate of arrivals that found no room over the last `windowSeconds`
-   * (the policy's count is the floor): the work that would otherwise wait a boot.
+   * The recent demand for fresh room (DemandHistory: arrivals that found no room, empty hosts
+   * that took work), gathered and used as the capacity function does (adaptToDemand): idle hosts
+   * kept for its rate (the policy's count is the floor), idle hosts beyond them let go by its
+   * gaps (the policy's timeout is the most).
    */
-  warmPool?: { windowSeconds: number };
+  adaptive?: boolean;
 }
 
 const BASELINE: Economics = { name: 'baseline' };
@@ -353,7 +355,7 @@ const CONSOLIDATION: Economics = { name: 'consolidation', consolidation: { ...DE
 const ECONOMICS: Economics = {
   name: 'economics',
   consolidation: { ...DEFAULT_CONSOLIDATION_POLICY, minHostAgeSeconds: 300 },
-  warmPool: { windowSeconds: 300 },
+  adaptive: true,
 };
 /** A moved service task's replacement runs this long beside it before the old copy stops (minimumHealthyPercent 100). */
 const MOVE_OVERLAP_SECONDS = 15;
@@ -381,9 +383,9 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
   const plannerRuns = { timer: 0, onDemand: 0 };
   let cordons = 0;
   let moves = 0;
-  /** Arrivals that found no room, in order: the warm pool's window is the recent ones. */
-  const unplaced: number[] = [];
-  let windowFrom = 0;
+  const adaptive: AdaptiveCapacity | undefined = economics.adaptive
+    ? { history: new DemandHistory(DEMAND_HISTORY_SECONDS * 1000), relaunchSeconds: BOOT_SECONDS, warmPoolWindowSeconds: WARM_POOL_WINDOW_SECONDS }
+    : undefined;
 
   // Time-weighted packing: ∫ reserved dt and ∫ provisioned dt over the run.
   let now = 0;
@@ -485,18 +487,9 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
     const demand: PendingDemand[] = [...pending].map((i) => ({
       taskId: trace[i].taskId, cluster: 'default', cpu: trace[i].cpu, memory: trace[i].memory, since: s2ms(trace[i].arrival),
     }));
-    let cyclePolicy = policy;
-    if (economics.warmPool) {
-      const windowSeconds = economics.warmPool.windowSeconds;
-      while (windowFrom < unplaced.length && trace[unplaced[windowFrom]].arrival <= now - windowSeconds) windowFrom++;
-      const warmPoolHosts = warmPoolTarget({
-        arrivals: unplaced.slice(windowFrom).map((i) => trace[i]), windowSeconds: Math.min(windowSeconds, Math.max(now, 1)), bootSeconds: BOOT_SECONDS,
-        type: findType(catalog, policy.warmPoolType)!, floor: policy.warmPoolHosts, maxHosts: policy.maxHosts,
-      });
-      cyclePolicy = { ...policy, warmPoolHosts };
-    }
+    const adapted = adaptive ? adaptToDemand(adaptive, { now: s2ms(now), hosts: fleet, pending: demand, policy, catalog }) : undefined;
     const plan = timed(planner, () =>
-      planCapacity({ pending: demand, hosts: fleet, catalog: [...catalog], policy: cyclePolicy, now: s2ms(now) }));
+      planCapacity({ pending: demand, hosts: fleet, catalog: [...catalog], policy: adapted?.policy ?? policy, now: s2ms(now), ...(adapted ? { freshRoomDemand: adapted.freshRoomDemand } : {}) }));
 
     for (const u of plan.unschedulable) fail(`${u.taskId} reported unschedulable: ${u.reason}`);
     for (const l of plan.launches) {
@@ -607,7 +600,6 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
           break;
         }
         pending.add(e.task);
-        unplaced.push(e.task);
         peakPending = Math.max(peakPending, pending.size);
         // No room: record the demand and invoke the planner now (once per instant).
         if (planQueuedAt !== now) {
@@ -908,8 +900,8 @@ function main(): void {
   progress(`bench:fleet on ${process.version}, ${os.cpus().length} cpus, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   progress(`policy: warm pool ${POLICY.warmPoolHosts} × ${POLICY.warmPoolType} (the floor under economics), idle timeout ${POLICY.idleTimeoutSeconds} s, ` +
     `max ${POLICY.maxHosts} hosts, boot ${BOOT_SECONDS} s, planner every ${PLANNER_INTERVAL_SECONDS} s and on demand; economics: consolidation after ` +
-    `${ECONOMICS.consolidation!.minHostAgeSeconds} s (${ECONOMICS.consolidation!.maxDrainingHosts} draining at once), warm pool from the last ` +
-    `${ECONOMICS.warmPool!.windowSeconds} s of arrivals`);
+    `${ECONOMICS.consolidation!.minHostAgeSeconds} s (${ECONOMICS.consolidation!.maxDrainingHosts} draining at once), idle hosts kept for the last ` +
+    `${WARM_POOL_WINDOW_SECONDS} s of demand for fresh room, idle timeout from its last ${DEMAND_HISTORY_SECONDS} s`);
   const only = process.argv.slice(2);
   const specs = only.length ? TRACES.filter((t) => only.includes(t.name)) : TRACES;
   const runs = specs.map(runTrace);

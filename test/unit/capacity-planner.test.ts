@@ -813,3 +813,45 @@ describe('planCapacity', () => {
     });
   });
 });
+
+describe('decideCapacity with the recent demand for fresh room', () => {
+  const arrivalsArb = fc.array(fc.integer({ min: 0, max: 3600 }), { maxLength: 40 }).map((ago) => ago.map((s) => NOW - s * SECOND));
+  const withHistoryArb = fc.tuple(inputArb, arrivalsArb, fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: 4 }));
+
+  it('lets idle hosts go no later than the fixed timeout, never before a zero one, and never a busy or kept one', () => {
+    fc.assert(fc.property(withHistoryArb, ([input, at, relaunchSeconds, keep]) => {
+      const policy = { ...input.policy, warmPoolKeepHosts: keep };
+      const adaptive = planCapacity({ ...input, policy, freshRoomDemand: { at, relaunchSeconds } });
+      const fixed = planCapacity({ ...input, policy });
+      const eager = planCapacity({ ...input, policy: { ...policy, idleTimeoutSeconds: 0 } });
+      for (const id of fixed.terminations) expect(adaptive.terminations).toContain(id);
+      for (const id of adaptive.terminations) expect(eager.terminations).toContain(id);
+      // The history changes only which idle hosts go: launches and drains of busy hosts are the same.
+      expect(adaptive.launches).toEqual(fixed.launches);
+      const byId = new Map(input.hosts.map((h) => [h.hostId, h]));
+      for (const id of adaptive.terminations) expect(byId.get(id)!.taskCount).toBe(0);
+    }));
+  });
+
+  it('keeps up to warmPoolKeepHosts idle hosts without launching for them', () => {
+    fc.assert(fc.property(inputArb, fc.integer({ min: 0, max: 6 }), (input, keep) => {
+      const kept = decideCapacity({ ...input, policy: { ...input.policy, warmPoolKeepHosts: keep } });
+      const plain = decideCapacity(input);
+      expect(kept.plan.launches).toEqual(plain.plan.launches);
+      expect(kept.warmPoolLaunches).toBe(plain.warmPoolLaunches);
+      for (const id of kept.plan.terminations) expect(plain.plan.terminations).toContain(id);
+      const idleLeft = kept.idleHosts.filter((id) => !kept.plan.terminations.includes(id)).length;
+      const idleLeftPlain = plain.idleHosts.filter((id) => !plain.plan.terminations.includes(id)).length;
+      expect(idleLeft).toBeGreaterThanOrEqual(Math.min(kept.idleHosts.length, idleLeftPlain));
+    }));
+  });
+
+  it('lets the idle hosts of a finished burst go at once instead of at the fixed timeout', () => {
+    // Bursts of 30 arrivals within a minute, every 20 minutes; the last ended 3 minutes ago.
+    const at = [0, 1, 2].flatMap((b) => Array.from({ length: 30 }, (_, i) => NOW - (180 + b * 1200 + 2 * i) * SECOND));
+    const hosts = Array.from({ length: 4 }, (_, i) => host(`idle-${i}`, 'm6i.large', idleFor(150)));
+    const fleet = input({ hosts, policy: { ...POLICY, warmPoolHosts: 1, warmPoolType: 'm6i.large', idleTimeoutSeconds: 600 } });
+    expect(planCapacity(fleet).terminations).toEqual([]);
+    expect(planCapacity({ ...fleet, freshRoomDemand: { at, relaunchSeconds: 40 } }).terminations).toHaveLength(3);
+  });
+});
