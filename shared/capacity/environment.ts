@@ -5,7 +5,7 @@ import { DEFAULT_CATALOG } from './catalog';
 import { type ConsolidationPolicy, DEFAULT_CONSOLIDATION_POLICY } from './consolidation';
 import { DEMAND_HISTORY_SECONDS, DemandHistory, WARM_POOL_WINDOW_SECONDS } from './demand-history';
 import { type CapacityOptions, DEFAULT_BOOT_TIMEOUT_SECONDS, DEFAULT_HEARTBEAT_TIMEOUT_SECONDS } from './manager';
-import type { CapacityPolicy } from './types';
+import { type CapacityPolicy, GRAVITON_POLICIES } from './types';
 
 /** The capacity function's own variables (serverless.yml and the deploy set them). */
 export const CAPACITY_VARIABLES = {
@@ -17,6 +17,8 @@ export const CAPACITY_VARIABLES = {
   BERTH_MAX_HOSTS: wholeNumber(1, 1000).default(50),
   BERTH_IDLE_TIMEOUT_SECONDS: wholeNumber(0, 604_800).default(600),
   BERTH_MARKET: oneOf(['on-demand', 'spot'] as const).default('on-demand'),
+  /** Graviton (arm64) hosts: off, for ARM64 tasks only, or for tasks that declare no architecture too. */
+  BERTH_GRAVITON: oneOf(GRAVITON_POLICIES).default('off'),
   /** A busy host this old whose tasks fit on the others is cordoned and emptied; 0 turns consolidation off. */
   BERTH_CONSOLIDATE_AFTER_SECONDS: wholeNumber(0, 604_800).default(DEFAULT_CONSOLIDATION_POLICY.minHostAgeSeconds),
 };
@@ -42,6 +44,7 @@ export function capacityConfigFromEnvironment(env: Environment): CapacityConfig 
       maxHosts: v.BERTH_MAX_HOSTS,
       idleTimeoutSeconds: v.BERTH_IDLE_TIMEOUT_SECONDS,
       market: v.BERTH_MARKET,
+      graviton: v.BERTH_GRAVITON,
     },
     ...(v.BERTH_CONSOLIDATE_AFTER_SECONDS > 0
       ? { consolidation: { ...DEFAULT_CONSOLIDATION_POLICY, minHostAgeSeconds: v.BERTH_CONSOLIDATE_AFTER_SECONDS } }

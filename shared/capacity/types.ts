@@ -1,4 +1,4 @@
-import type { HostStatus } from '../scheduler/placement';
+import type { CpuArchitecture, HostStatus } from '../scheduler/placement';
 
 /** EC2 purchase options. */
 export const MARKETS = ['on-demand', 'spot'] as const;
@@ -32,6 +32,8 @@ export interface PendingDemand {
   market?: Market;
   /** The custom capacity provider (pool) whose hosts alone may run it. */
   capacityProvider?: string;
+  /** Its runtimePlatform.cpuArchitecture; absent when it declares none (x86_64 unless the policy's graviton is `any`). */
+  architecture?: CpuArchitecture;
   /** Epoch ms when the task first found no room. */
   since: number;
 }
@@ -69,7 +71,17 @@ export interface CapacityPolicy {
   /** An ACTIVE host with no task for this long, beyond the warm pool, is drained and terminated. */
   idleTimeoutSeconds: number;
   market: Market;
+  /**
+   * Graviton (arm64) hosts: `off` (the default) never opens one; `arm64` opens them for tasks
+   * whose runtimePlatform.cpuArchitecture is ARM64; `any` also for tasks that declare no
+   * architecture (the operator vouches that their images are multi-arch). A task that declares
+   * X86_64 never runs on arm64, whatever this says.
+   */
+  graviton?: GravitonPolicy;
 }
+
+export const GRAVITON_POLICIES = ['off', 'arm64', 'any'] as const;
+export type GravitonPolicy = (typeof GRAVITON_POLICIES)[number];
 
 export interface Launch {
   instanceType: string;

@@ -6,12 +6,14 @@ import type {
   CapacityPlan,
   CapacityPolicy,
   FleetHost,
+  GravitonPolicy,
   InstanceType,
   Market,
   PendingDemand,
   PlannerInput,
 } from '../../shared/capacity/types';
-import type { HostStatus } from '../../shared/scheduler/placement';
+import { cpuArchitectureOf } from '../../shared/scheduler/host-attributes';
+import { type CpuArchitecture, type HostStatus, planPlacement } from '../../shared/scheduler/placement';
 
 const NOW = Date.UTC(2025, 0, 1, 12);
 const SECOND = 1000;
@@ -233,7 +235,8 @@ describe('capacityOf', () => {
     const types = DEFAULT_CATALOG.filter((t) => fitsType(t, largest)).map((t) => t.name);
 
     // Assess
-    expect(types).toEqual(['r6i.4xlarge']);
+    // The Graviton twin holds it too, for a task that runs on arm64.
+    expect(types).toEqual(['r6i.4xlarge', 'r7g.4xlarge']);
   });
 });
 
@@ -351,7 +354,8 @@ describe('planCapacity', () => {
       const arb = catalogArb.chain((catalog) =>
         fc.record({
           catalog: fc.constant(catalog),
-          type: fc.constantFrom(...catalog),
+          // Hosts of an x86_64 type: the pending tasks declare no architecture.
+          type: fc.constantFrom(...catalog.filter((t) => cpuArchitectureOf(t.name) === 'x86_64')),
           pending: pendingArb(10),
           registered: fc.boolean(),
           extra: fc.integer({ min: 0, max: 3 }),
@@ -853,5 +857,69 @@ describe('decideCapacity with the recent demand for fresh room', () => {
     const fleet = input({ hosts, policy: { ...POLICY, warmPoolHosts: 1, warmPoolType: 'm6i.large', idleTimeoutSeconds: 600 } });
     expect(planCapacity(fleet).terminations).toEqual([]);
     expect(planCapacity({ ...fleet, freshRoomDemand: { at, relaunchSeconds: 40 } }).terminations).toHaveLength(3);
+  });
+});
+
+describe('Graviton', () => {
+  const archOf = (instanceType: string) => cpuArchitectureOf(instanceType);
+  const gravitonArb = fc.constantFrom<GravitonPolicy>('off', 'arm64', 'any');
+  const archInputArb = fc.tuple(inputArb.filter((i) => i.catalog === DEFAULT_CATALOG), gravitonArb,
+    fc.array(fc.constantFrom<CpuArchitecture | undefined>(undefined, 'x86_64', 'arm64'), { minLength: 14, maxLength: 14 }))
+    .map(([input, graviton, archs]) => ({
+      ...input,
+      policy: { ...input.policy, graviton },
+      pending: input.pending.map((d, i) => (archs[i] ? { ...d, architecture: archs[i] } : d)),
+    }));
+
+  it('puts a task only on a host of an architecture it runs on, and opens Graviton hosts only where the policy allows', () => {
+    fc.assert(fc.property(archInputArb, (input) => {
+      const decision = decideCapacity(input);
+      const byTask = taskById(input);
+      const typeOfHost = new Map<string, string>([
+        ...input.hosts.map((h) => [h.hostId, h.instanceType] as const),
+        ...decision.newHosts.map((h) => [h.hostId, h.instanceType] as const),
+      ]);
+      for (const p of decision.placements) {
+        const d = byTask.get(p.taskId)!;
+        const arch = archOf(typeOfHost.get(p.hostId)!);
+        if (d.architecture) expect(arch).toBe(d.architecture);
+        else if (input.policy.graviton !== 'any') expect(arch).toBe('x86_64');
+      }
+      for (const h of decision.newHosts) {
+        if (archOf(h.instanceType) === 'arm64') expect(input.policy.graviton).not.toBe('off');
+      }
+      for (const u of decision.plan.unschedulable) {
+        const d = byTask.get(u.taskId)!;
+        if (d.architecture === 'arm64' && input.policy.graviton === 'off') expect(u.reason).toMatch(/Graviton hosts are off/);
+      }
+    }), { numRuns: 300 });
+  });
+
+  it('opens a Graviton host for ARM64 work where allowed, an x86_64 one otherwise', () => {
+    const arm = tasks(4, 1024, 2048).map((t) => ({ ...t, architecture: 'arm64' as const }));
+    const allowed = decideCapacity(input({ pending: arm, policy: { ...POLICY, warmPoolHosts: 0, graviton: 'arm64' } }));
+    expect(allowed.newHosts.map((h) => archOf(h.instanceType))).toEqual(allowed.newHosts.map(() => 'arm64'));
+    expect(allowed.newHosts.length).toBeGreaterThan(0);
+    const off = decideCapacity(input({ pending: arm, policy: { ...POLICY, warmPoolHosts: 0 } }));
+    expect(off.newHosts).toEqual([]);
+    expect(off.plan.unschedulable).toHaveLength(4);
+    // Undeclared work goes to Graviton only with `any`, where it is cheaper.
+    const plain = tasks(4, 1024, 2048);
+    expect(decideCapacity(input({ pending: plain, policy: { ...POLICY, warmPoolHosts: 0, graviton: 'arm64' } })).newHosts.every((h) => archOf(h.instanceType) === 'x86_64')).toBe(true);
+    expect(decideCapacity(input({ pending: plain, policy: { ...POLICY, warmPoolHosts: 0, graviton: 'any' } })).newHosts.every((h) => archOf(h.instanceType) === 'arm64')).toBe(true);
+  });
+
+  it('never places an x86_64 task on an arm64 host, nor an arm64 task on an x86_64 one', () => {
+    const view = (hostId: string, instanceType: string) => ({
+      hostId, status: 'ACTIVE' as const, cpu: 4096, memory: 8192, reservedCpu: 0, reservedMemory: 0, taskCount: 0,
+      attributes: { 'ecs.cpu-architecture': archOf(instanceType) },
+    });
+    fc.assert(fc.property(fc.constantFrom<CpuArchitecture | 'any' | undefined>(undefined, 'x86_64', 'arm64', 'any'), fc.boolean(), (architecture, armFirst) => {
+      const hosts = armFirst ? [view('arm', 'm7g.xlarge'), view('x86', 'm6i.xlarge')] : [view('x86', 'm6i.xlarge'), view('arm', 'm7g.xlarge')];
+      const demand = { taskId: 't', cpu: 512, memory: 1024, ...(architecture ? { architecture } : {}) };
+      const alone = (hostId: string) => planPlacement(hosts.filter((h) => h.hostId === hostId), demand, 'binpack');
+      expect(alone('arm') !== undefined).toBe(architecture === 'arm64' || architecture === 'any');
+      expect(alone('x86') !== undefined).toBe(architecture !== 'arm64');
+    }));
   });
 });
