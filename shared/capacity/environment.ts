@@ -17,7 +17,7 @@ export const CAPACITY_VARIABLES = {
   BERTH_MAX_HOSTS: wholeNumber(1, 1000).default(50),
   BERTH_IDLE_TIMEOUT_SECONDS: wholeNumber(0, 604_800).default(600),
   BERTH_MARKET: oneOf(['on-demand', 'spot'] as const).default('on-demand'),
-  /** Graviton (arm64) hosts: off, for ARM64 tasks only, or for tasks that declare no architecture too. */
+  /** Graviton (arm64) hosts: off, or for tasks that declare ARM64. */
   BERTH_GRAVITON: oneOf(GRAVITON_POLICIES).default('off'),
   /** A busy host this old whose tasks fit on the others is cordoned and emptied; 0 turns consolidation off. */
   BERTH_CONSOLIDATE_AFTER_SECONDS: wholeNumber(0, 604_800).default(DEFAULT_CONSOLIDATION_POLICY.minHostAgeSeconds),

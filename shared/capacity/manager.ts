@@ -6,6 +6,7 @@ import type { FleetProvider } from '../cloud/fleet-provider';
 import { hashBootstrapToken } from '../lifecycle/reports';
 import { wakeServiceOf } from '../lifecycle/service-wake';
 import { markTaskStopped } from '../lifecycle/stop';
+import { cpuArchitectureOf } from '../scheduler/host-attributes';
 import { isLiveHost } from '../scheduler/placement';
 import type { HostRecord } from '../store';
 import { poolOf } from '../domain/capacity-provider';
@@ -258,6 +259,7 @@ function toConsolidationHost(h: HostRecord, daemonTaskIds: ReadonlySet<string>, 
     cpu: h.cpu, memory: h.memory,
     launchedAt: h.registeredAt ?? h.launchedAt ?? 0,
     hourlyPrice: type ? hourlyPrice(type, h.market ?? 'on-demand') : 0,
+    architecture: cpuArchitectureOf(h.instanceType ?? ''),
     tasks: Object.entries(h.reservations)
       .filter(([taskId]) => !daemonTaskIds.has(taskId))
       .map(([taskId, r]) => ({ taskId, cpu: r.cpu, memory: r.memory, ...(r.ports?.length ? { ports: r.ports } : {}), ...(r.group !== undefined ? { group: r.group } : {}) })),

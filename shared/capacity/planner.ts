@@ -82,7 +82,7 @@ export function decideCapacity(input: PlannerInput): CapacityDecision {
     // The same task recorded twice (a retried placement) is still one task's worth of demand.
     if (seen.has(d.taskId)) continue;
     seen.add(d.taskId);
-    const task = toWork(d, policy);
+    const task = toWork(d);
     const pool = task.pool === undefined ? undefined : pools[task.pool];
     if (task.pool !== undefined && !pool) {
       unschedulable.push({ taskId: d.taskId, cluster: d.cluster, reason: `capacity provider ${task.pool} does not exist` });
@@ -224,20 +224,20 @@ interface Work {
   readonly gpus: number;
   readonly market?: Market;
   readonly pool?: string;
-  /** The hosts it may run on: its declared architecture, or `any` for an undeclared one where the policy allows. */
-  readonly architecture: CpuArchitecture | 'any';
+  /** The architecture of the hosts it may run on: its declared one, else x86_64. */
+  readonly architecture: CpuArchitecture;
 }
 
-const toWork = (d: PendingDemand, policy: CapacityPolicy): Work => ({
+const toWork = (d: PendingDemand): Work => ({
   taskId: d.taskId, cpu: d.cpu, memory: d.memory, gpus: d.gpus ?? 0, market: d.market, pool: d.capacityProvider,
-  architecture: d.architecture ?? (policy.graviton === 'any' ? 'any' : 'x86_64'),
+  architecture: d.architecture ?? 'x86_64',
 });
 
 /** Whether the planner may open a host of this type for the task: Graviton types only where the policy allows them. */
 function typeAllowed(type: InstanceType, task: Pick<Work, 'architecture'>, policy: CapacityPolicy): boolean {
   const arch = cpuArchitectureOf(type.name);
   if (arch === 'arm64' && (policy.graviton ?? 'off') === 'off') return false;
-  return task.architecture === 'any' || task.architecture === arch;
+  return task.architecture === arch;
 }
 
 const archAttributes = (instanceType: string): Readonly<Record<string, string>> => ({ 'ecs.cpu-architecture': cpuArchitectureOf(instanceType) });
@@ -354,7 +354,7 @@ function launchesInFlight(hosts: readonly FleetHost[], catalog: readonly Instanc
       gpus: type?.gpus ?? 0,
       price: type ? hourlyPrice(type, h.market) : Infinity,
       // A host in flight was launched already: only the architectures must match.
-      takes: (task) => task.architecture === 'any' || task.architecture === cpuArchitectureOf(h.instanceType),
+      takes: (task) => task.architecture === cpuArchitectureOf(h.instanceType),
     };
     const launch = byLaunch.get(h.launchedAt);
     if (launch) launch.push(candidate);

@@ -32,7 +32,7 @@ export interface PendingDemand {
   market?: Market;
   /** The custom capacity provider (pool) whose hosts alone may run it. */
   capacityProvider?: string;
-  /** Its runtimePlatform.cpuArchitecture; absent when it declares none (x86_64 unless the policy's graviton is `any`). */
+  /** Its runtimePlatform.cpuArchitecture; absent when it declares none, which is x86_64 (as on Fargate). */
   architecture?: CpuArchitecture;
   /** Epoch ms when the task first found no room. */
   since: number;
@@ -73,14 +73,13 @@ export interface CapacityPolicy {
   market: Market;
   /**
    * Graviton (arm64) hosts: `off` (the default) never opens one; `arm64` opens them for tasks
-   * whose runtimePlatform.cpuArchitecture is ARM64; `any` also for tasks that declare no
-   * architecture (the operator vouches that their images are multi-arch). A task that declares
-   * X86_64 never runs on arm64, whatever this says.
+   * whose runtimePlatform.cpuArchitecture is ARM64. A task that declares no architecture is
+   * x86_64, as on Fargate: its images may not be multi-arch, and nothing checks that they are.
    */
   graviton?: GravitonPolicy;
 }
 
-export const GRAVITON_POLICIES = ['off', 'arm64', 'any'] as const;
+export const GRAVITON_POLICIES = ['off', 'arm64'] as const;
 export type GravitonPolicy = (typeof GRAVITON_POLICIES)[number];
 
 export interface Launch {

@@ -39,11 +39,10 @@ export interface Demand {
   readonly cpu: number;
   readonly memory: number;
   /**
-   * The cpu architecture the task's images need (its runtimePlatform.cpuArchitecture), or `any`
-   * where the operator vouches that it runs on both; absent means x86_64, which every task was
-   * before Graviton hosts.
+   * The cpu architecture the task's images need (its runtimePlatform.cpuArchitecture); absent
+   * means x86_64, as on Fargate, where a task that declares none runs on X86_64.
    */
-  readonly architecture?: CpuArchitecture | 'any';
+  readonly architecture?: CpuArchitecture;
   /** Fixed host ports the task needs (hostPortKey keys): a placement resource, as in ECS. */
   readonly ports?: readonly string[];
 }
@@ -78,8 +77,7 @@ export const hostArchitecture = (host: HostView): CpuArchitecture =>
 
 /** Whether the task can run on the host's architecture: never an x86_64 task on an arm64 host, nor the reverse. */
 export function architectureFits(host: HostView, demand: Pick<Demand, 'architecture'>): boolean {
-  const wanted = demand.architecture ?? 'x86_64';
-  return wanted === 'any' || wanted === hostArchitecture(host);
+  return (demand.architecture ?? 'x86_64') === hostArchitecture(host);
 }
 
 /** Whether none of the ports the task needs is already taken on the host. */

@@ -862,7 +862,7 @@ describe('decideCapacity with the recent demand for fresh room', () => {
 
 describe('Graviton', () => {
   const archOf = (instanceType: string) => cpuArchitectureOf(instanceType);
-  const gravitonArb = fc.constantFrom<GravitonPolicy>('off', 'arm64', 'any');
+  const gravitonArb = fc.constantFrom<GravitonPolicy>('off', 'arm64');
   const archInputArb = fc.tuple(inputArb.filter((i) => i.catalog === DEFAULT_CATALOG), gravitonArb,
     fc.array(fc.constantFrom<CpuArchitecture | undefined>(undefined, 'x86_64', 'arm64'), { minLength: 14, maxLength: 14 }))
     .map(([input, graviton, archs]) => ({
@@ -882,8 +882,7 @@ describe('Graviton', () => {
       for (const p of decision.placements) {
         const d = byTask.get(p.taskId)!;
         const arch = archOf(typeOfHost.get(p.hostId)!);
-        if (d.architecture) expect(arch).toBe(d.architecture);
-        else if (input.policy.graviton !== 'any') expect(arch).toBe('x86_64');
+        expect(arch).toBe(d.architecture ?? 'x86_64');
       }
       for (const h of decision.newHosts) {
         if (archOf(h.instanceType) === 'arm64') expect(input.policy.graviton).not.toBe('off');
@@ -903,10 +902,11 @@ describe('Graviton', () => {
     const off = decideCapacity(input({ pending: arm, policy: { ...POLICY, warmPoolHosts: 0 } }));
     expect(off.newHosts).toEqual([]);
     expect(off.plan.unschedulable).toHaveLength(4);
-    // Undeclared work goes to Graviton only with `any`, where it is cheaper.
+    // Work that declares no architecture is x86_64, though Graviton is cheaper.
     const plain = tasks(4, 1024, 2048);
-    expect(decideCapacity(input({ pending: plain, policy: { ...POLICY, warmPoolHosts: 0, graviton: 'arm64' } })).newHosts.every((h) => archOf(h.instanceType) === 'x86_64')).toBe(true);
-    expect(decideCapacity(input({ pending: plain, policy: { ...POLICY, warmPoolHosts: 0, graviton: 'any' } })).newHosts.every((h) => archOf(h.instanceType) === 'arm64')).toBe(true);
+    const mixed = decideCapacity(input({ pending: plain, policy: { ...POLICY, warmPoolHosts: 0, graviton: 'arm64' } }));
+    expect(mixed.newHosts.length).toBeGreaterThan(0);
+    expect(mixed.newHosts.every((h) => archOf(h.instanceType) === 'x86_64')).toBe(true);
   });
 
   it('never places an x86_64 task on an arm64 host, nor an arm64 task on an x86_64 one', () => {
@@ -914,11 +914,11 @@ describe('Graviton', () => {
       hostId, status: 'ACTIVE' as const, cpu: 4096, memory: 8192, reservedCpu: 0, reservedMemory: 0, taskCount: 0,
       attributes: { 'ecs.cpu-architecture': archOf(instanceType) },
     });
-    fc.assert(fc.property(fc.constantFrom<CpuArchitecture | 'any' | undefined>(undefined, 'x86_64', 'arm64', 'any'), fc.boolean(), (architecture, armFirst) => {
+    fc.assert(fc.property(fc.constantFrom<CpuArchitecture | undefined>(undefined, 'x86_64', 'arm64'), fc.boolean(), (architecture, armFirst) => {
       const hosts = armFirst ? [view('arm', 'm7g.xlarge'), view('x86', 'm6i.xlarge')] : [view('x86', 'm6i.xlarge'), view('arm', 'm7g.xlarge')];
       const demand = { taskId: 't', cpu: 512, memory: 1024, ...(architecture ? { architecture } : {}) };
       const alone = (hostId: string) => planPlacement(hosts.filter((h) => h.hostId === hostId), demand, 'binpack');
-      expect(alone('arm') !== undefined).toBe(architecture === 'arm64' || architecture === 'any');
+      expect(alone('arm') !== undefined).toBe(architecture === 'arm64');
       expect(alone('x86') !== undefined).toBe(architecture !== 'arm64');
     }));
   });

@@ -232,7 +232,6 @@ const CAPACITY_GOOD: Good[] = [
   ['BERTH_IDLE_TIMEOUT_SECONDS', '900', 900],
   ['BERTH_MARKET', 'spot', 'spot'],
   ['BERTH_GRAVITON', 'arm64', 'arm64'],
-  ['BERTH_GRAVITON', 'any', 'any'],
   ['BERTH_CONSOLIDATE_AFTER_SECONDS', '0', 0],
   ['BERTH_CONSOLIDATE_AFTER_SECONDS', '1800', 1800],
 ];
@@ -245,7 +244,7 @@ const CAPACITY_BAD: Bad[] = [
   ['BERTH_MAX_HOSTS', 'x'],
   ['BERTH_IDLE_TIMEOUT_SECONDS', '1.5'],
   ['BERTH_MARKET', 'SPOT'],
-  ['BERTH_GRAVITON', 'ARM64'],
+  ['BERTH_GRAVITON', 'any'],
   ['BERTH_CONSOLIDATE_AFTER_SECONDS', '10m'],
 ];
 
