@@ -51,7 +51,7 @@ export class AgentClient {
     const fetchIdentity = this.credentials || bootstrapToken !== undefined ? undefined : this.identity.instanceIdentity;
     const instanceIdentity = fetchIdentity && (await fetchIdentity());
     const r = await this.call<RegisterHostResponse>(
-      'RegisterHost', { cpu, memory, bootstrapToken, instanceIdentity },
+      'RegisterHost', { cpu, memory, cpuArchitecture: process.arch === 'arm64' ? 'arm64' : 'x86_64', bootstrapToken, instanceIdentity },
     );
     if (r.credentials) {
       this.credentials = r.credentials;

@@ -259,7 +259,7 @@ function toConsolidationHost(h: HostRecord, daemonTaskIds: ReadonlySet<string>, 
     cpu: h.cpu, memory: h.memory,
     launchedAt: h.registeredAt ?? h.launchedAt ?? 0,
     hourlyPrice: type ? hourlyPrice(type, h.market ?? 'on-demand') : 0,
-    architecture: cpuArchitectureOf(h.instanceType ?? ''),
+    architecture: h.cpuArchitecture ?? cpuArchitectureOf(h.instanceType ?? ''),
     tasks: Object.entries(h.reservations)
       .filter(([taskId]) => !daemonTaskIds.has(taskId))
       .map(([taskId, r]) => ({ taskId, cpu: r.cpu, memory: r.memory, ...(r.ports?.length ? { ports: r.ports } : {}), ...(r.group !== undefined ? { group: r.group } : {}) })),

@@ -12,7 +12,7 @@ import type {
   PendingDemand,
   PlannerInput,
 } from '../../shared/capacity/types';
-import { cpuArchitectureOf } from '../../shared/scheduler/host-attributes';
+import { cpuArchitectureOf, hostAttributes } from '../../shared/scheduler/host-attributes';
 import { type CpuArchitecture, type HostStatus, planPlacement } from '../../shared/scheduler/placement';
 
 const NOW = Date.UTC(2025, 0, 1, 12);
@@ -907,6 +907,17 @@ describe('Graviton', () => {
     const mixed = decideCapacity(input({ pending: plain, policy: { ...POLICY, warmPoolHosts: 0, graviton: 'arm64' } }));
     expect(mixed.newHosts.length).toBeGreaterThan(0);
     expect(mixed.newHosts.every((h) => archOf(h.instanceType) === 'x86_64')).toBe(true);
+  });
+
+  it("takes a host's architecture from what its agent reported, over its instance type's", () => {
+    expect(hostAttributes({ instanceType: 'c6i.large' })['ecs.cpu-architecture']).toBe('x86_64');
+    expect(hostAttributes({ instanceType: 'c7g.large' })['ecs.cpu-architecture']).toBe('arm64');
+    const reported = hostAttributes({ instanceType: 'c6i.large', cpuArchitecture: 'arm64' });
+    expect(reported['ecs.cpu-architecture']).toBe('arm64');
+    expect(hostAttributes({ cpuArchitecture: 'arm64' })['ecs.cpu-architecture']).toBe('arm64');
+    const host = { hostId: 'h', status: 'ACTIVE' as const, cpu: 2048, memory: 3840, reservedCpu: 0, reservedMemory: 0, taskCount: 0, attributes: reported };
+    expect(planPlacement([host], { taskId: 't', cpu: 256, memory: 512 }, 'binpack')).toBeUndefined();
+    expect(planPlacement([host], { taskId: 't', cpu: 256, memory: 512, architecture: 'arm64' }, 'binpack')?.hostId).toBe('h');
   });
 
   it('never places an x86_64 task on an arm64 host, nor an arm64 task on an x86_64 one', () => {
