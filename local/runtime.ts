@@ -21,6 +21,7 @@ import { LOCAL_PARTITION, type LocalBerth, localBerth } from './berth';
 import { type Dynalite, createTables, startDynalite } from './dynalite';
 import { bundleAgent } from './agent-bundle';
 import { LocalFleet } from './fleet';
+import { launchCheckpoint } from './crash-points';
 import { LocalFleetProvider } from './local-fleet-provider';
 import { localMetrics } from './metrics';
 import { ensureLocalPackages } from './packages';
@@ -327,7 +328,7 @@ async function startRegionalFleet(
       BERTH_HOST_PORT_BIND_IP: o.hostPortBindIP, ...(o.hostPortRange ? { BERTH_HOST_PORT_RANGE: o.hostPortRange } : {}) },
     log: o.log,
   });
-  const provider = new LocalFleetProvider(fleet, DEFAULT_CATALOG, new DockerRuntime({ socketPath: agents.dockerSocket }), o.bootDelayMs);
+  const provider = new LocalFleetProvider(fleet, DEFAULT_CATALOG, new DockerRuntime({ socketPath: agents.dockerSocket }), o.bootDelayMs, berth.now);
   // The agents, then what they kept ready and had no time to remove (after provider.close, so no
   // host boots meanwhile).
   started.push(async () => {
@@ -347,6 +348,7 @@ async function startRegionalFleet(
     heartbeatTimeoutSeconds: o.heartbeatTimeoutSeconds,
     bootTimeoutSeconds: DEFAULT_BOOT_TIMEOUT_SECONDS,
     watchingSince: berth.now(),
+    ...(berth.crashHook ? { checkpoint: launchCheckpoint(berth.crashHook) } : {}),
   }, o.log);
   berth.capacity = capacity;
   o.log(`${region}: keeping a warm pool of ${warmPoolHosts} × ${o.hostType} host(s), at most ${o.maxHosts}`);
