@@ -294,6 +294,7 @@ async function startRegionalControlPlane(
     (berth.notifier as LocalHostNotifier).close();
   });
   // dynalite has no TTL: STOPPED tasks and spent client tokens go as DynamoDB's TTL removes them on AWS.
+  // The sweep scans those tables, every 10 minutes: no per-task path's cost.
   started.push(startTtlSweep(createDocumentClient({ endpoint: dynamoEndpoint }), regionTables(region, o.region), berth.now, o.log));
   const recovered = await recoverInFlight(berth);
   if (recovered.launches + recovered.stops + recovered.released > 0) {

@@ -3,8 +3,11 @@ import { isConditionFailure } from '../shared/store/client';
 import { scanAll } from '../shared/store/scan';
 import { TABLES, type TableKey, type TableNames } from '../shared/store/tables';
 
-/** How often the local mode looks for expired items (DynamoDB's own TTL takes up to a few days). */
-export const TTL_SWEEP_INTERVAL_MS = 60_000;
+/**
+ * How often the local mode looks for expired items. Each look scans the tables it sweeps, so not
+ * often: nothing needs an item gone the moment it expires (DynamoDB's own TTL takes up to days).
+ */
+export const TTL_SWEEP_INTERVAL_MS = 10 * 60_000;
 
 /**
  * DynamoDB's TTL, which dynalite does not have: deletes every item of a table that declares a TTL
