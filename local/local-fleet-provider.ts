@@ -98,7 +98,7 @@ export class LocalFleetProvider implements FleetProvider {
    */
   async resume(hosts: HostRecord[]): Promise<{ resumed: number; removed: number }> {
     const live = hosts.filter((h) => isLiveHost(h.status) && !this.fleet.agents.has(h.hostId));
-    const removed = await this.removeLeftovers(new Set(live.map((h) => h.hostId)));
+    const removed = await removeLocalInstance(this.runtime, this.fleet.instance, new Set(live.map((h) => h.hostId)));
     for (const h of live) {
       this.fleet.start({ hostId: h.hostId, cpu: h.cpu, memory: h.memory });
       this.running.set(h.hostId, { hostId: h.hostId, launchedAt: this.now() });
@@ -115,17 +115,12 @@ export class LocalFleetProvider implements FleetProvider {
     return removeUnusedNamespaces(this.runtime, await this.runtime.list(mine), await this.runtime.listNetworks(mine));
   }
 
-  /** Removes this local mode's containers and networks, except those of the hosts kept. */
-  private async removeLeftovers(kept: Set<string>): Promise<number> {
-    const mine = { [LABELS.instance]: this.fleet.instance };
-    const containers = (await this.runtime.list(mine)).filter((c) => !kept.has(c.labels[LABELS.host]));
-    await Promise.all(containers.map((c) => this.runtime.remove(c.id)));
-    const keptNetworks = new Set((await Promise.all([...kept].map((hostId) => this.runtime.listNetworks({ [LABELS.host]: hostId })))).flat());
-    const networks = (await this.runtime.listNetworks(mine)).filter((n) => !keptNetworks.has(n));
-    await Promise.all(networks.map((n) => this.runtime.removeNetwork(n)));
-    // Tasks' own volumes of the hosts that are gone; a kept host's agent sees to its own.
-    const volumes = await removeTaskVolumes(this.runtime, mine, (v) => kept.has(v[LABELS.host]));
-    return containers.length + networks.length + volumes;
+  /**
+   * Everything this local mode's hosts made, tasks included: for a data directory that will not
+   * start again (a test's), where leaving tasks for adoption would only leak them.
+   */
+  discardAll(): Promise<number> {
+    return removeLocalInstance(this.runtime, this.fleet.instance);
   }
 
   /** Every container and network carrying these labels. */
@@ -155,4 +150,20 @@ export class LocalFleetProvider implements FleetProvider {
     this.secondPasses.clear();
     await Promise.all(this.passing);
   }
+}
+
+/**
+ * Removes the containers, networks and task volumes a local mode (by its data directory's label,
+ * LABELS.instance) made, except those of the hosts kept; returns how many it removed.
+ */
+export async function removeLocalInstance(runtime: ContainerRuntime, instance: string, kept: ReadonlySet<string> = new Set()): Promise<number> {
+  const mine = { [LABELS.instance]: instance };
+  const containers = (await runtime.list(mine)).filter((c) => !kept.has(c.labels[LABELS.host]));
+  await Promise.all(containers.map((c) => runtime.remove(c.id)));
+  const keptNetworks = new Set((await Promise.all([...kept].map((hostId) => runtime.listNetworks({ [LABELS.host]: hostId })))).flat());
+  const networks = (await runtime.listNetworks(mine)).filter((n) => !keptNetworks.has(n));
+  await Promise.all(networks.map((n) => runtime.removeNetwork(n)));
+  // Tasks' own volumes of the hosts that are gone; a kept host's agent sees to its own.
+  const volumes = await removeTaskVolumes(runtime, mine, (v) => kept.has(v[LABELS.host]));
+  return containers.length + networks.length + volumes;
 }

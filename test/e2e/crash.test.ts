@@ -13,7 +13,7 @@ import type { CostReport } from '../../shared/billing/report';
 import { TEST_CREDENTIALS } from '../support/harness';
 import { signedFetch } from '../support/signed-fetch';
 import { BUSYBOX, containerLog } from '../support/local-mode';
-import { type LocalProcess, freePort, spawnLocalMode, stopGently, untilExit } from '../support/local-process';
+import { type LocalProcess, discardLocalData, freePort, spawnLocalMode, stopGently, untilExit } from '../support/local-process';
 
 /**
  * The control plane killed with SIGKILL between every pair of lifecycle steps, then started
@@ -139,7 +139,8 @@ describe('Control plane crash-stop', () => {
     // Each process's output stays beside its data, for when a case fails.
     processes.forEach((p, i) => writeFileSync(join(dataDir, `process-${i}.log`), p.output.join('')));
     if (timings.length) console.log(`crash suite timings (output in ${dataDir}):\n${timings.join('\n')}`);
-  });
+    await discardLocalData(dataDir);
+  }, 60_000);
 
   const start = async (label: string, env: Record<string, string> = {}) => {
     const began = Date.now();
@@ -411,6 +412,7 @@ describe('Capacity crash-stop: a launch cut short', () => {
     } finally {
       ecs.destroy();
       if (restarted) await stopGently(restarted);
+      await discardLocalData(dataDir);
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 240_000);
