@@ -44,13 +44,18 @@ describe('Local SQS slice', () => {
     const created = await cli(['create-queue', '--queue-name', 'dlq', '--attributes', 'VisibilityTimeout=60']);
     expect(created.json).toEqual({ QueueUrl: `${server.url}/000000000000/dlq` });
     const queueUrl = created.json.QueueUrl as string;
-    expect((await cli(['create-queue', '--queue-name', 'dlq', '--attributes', 'VisibilityTimeout=60'])).json).toEqual(created.json);
-    await cli(['create-queue', '--queue-name', 'other']);
+    const [again, , url1, listed, attrs] = await Promise.all([
+      cli(['create-queue', '--queue-name', 'dlq', '--attributes', 'VisibilityTimeout=60']),
+      cli(['create-queue', '--queue-name', 'other']),
+      cli(['get-queue-url', '--queue-name', 'dlq']),
+      cli(['list-queues', '--queue-name-prefix', 'dl']),
+      cli(['get-queue-attributes', '--queue-url', queueUrl, '--attribute-names', 'QueueArn', 'ApproximateNumberOfMessages']),
+    ]);
 
-    // Act + assess: found by name, listed by prefix, its ARN
-    expect((await cli(['get-queue-url', '--queue-name', 'dlq'])).json).toEqual({ QueueUrl: queueUrl });
-    expect((await cli(['list-queues', '--queue-name-prefix', 'dl'])).json).toEqual({ QueueUrls: [queueUrl] });
-    const attrs = await cli(['get-queue-attributes', '--queue-url', queueUrl, '--attribute-names', 'QueueArn', 'ApproximateNumberOfMessages']);
+    // Assess: the same again is the same queue; found by name, listed by prefix, its ARN
+    expect(again.json).toEqual(created.json);
+    expect(url1.json).toEqual({ QueueUrl: queueUrl });
+    expect(listed.json).toEqual({ QueueUrls: [queueUrl] });
     expect(attrs.json).toEqual({ Attributes: { QueueArn: 'arn:aws:sqs:us-east-1:000000000000:dlq', ApproximateNumberOfMessages: '0' } });
 
     // Act: a message with two attributes, then a receive of everything
@@ -89,18 +94,28 @@ describe('Local SQS slice', () => {
   }, 90_000);
 
   it('refuses bad input as SQS does and changes nothing', async () => {
-    const bad = await cli(['create-queue', '--queue-name', 'no spaces']);
-    expect(bad.stderr).toContain('InvalidParameterValue');
-    const attr = await cli(['create-queue', '--queue-name', 'q1', '--attributes', 'Colour=blue']);
-    expect(attr.stderr).toContain('InvalidAttributeName');
+    // Prepare
     await cli(['create-queue', '--queue-name', 'q2']);
-    const conflict = await cli(['create-queue', '--queue-name', 'q2', '--attributes', 'VisibilityTimeout=5']);
+
+    // Act
+    const [bad, attr, conflict, handle] = await Promise.all([
+      cli(['create-queue', '--queue-name', 'no spaces']),
+      cli(['create-queue', '--queue-name', 'q1', '--attributes', 'Colour=blue']),
+      cli(['create-queue', '--queue-name', 'q2', '--attributes', 'VisibilityTimeout=5']),
+      cli(['delete-message', '--queue-url', `${server.url}/000000000000/q2`, '--receipt-handle', 'nonsense']),
+    ]);
+
+    // Assess
+    expect(bad.stderr).toContain('InvalidParameterValue');
+    expect(attr.stderr).toContain('InvalidAttributeName');
     expect(conflict.stderr).toContain('QueueAlreadyExists');
-    const handle = await cli(['delete-message', '--queue-url', `${server.url}/000000000000/q2`, '--receipt-handle', 'nonsense']);
     expect(handle.stderr).toContain('ReceiptHandleIsInvalid');
-    expect((await cli(['list-queues', '--queue-name-prefix', 'q'])).json).toEqual({ QueueUrls: [`${server.url}/000000000000/q2`] });
-    expect((await cli(['get-queue-attributes', '--queue-url', `${server.url}/000000000000/q2`, '--attribute-names', 'VisibilityTimeout'])).json)
-      .toEqual({ Attributes: { VisibilityTimeout: '30' } });
+    const [listed, attrs] = await Promise.all([
+      cli(['list-queues', '--queue-name-prefix', 'q']),
+      cli(['get-queue-attributes', '--queue-url', `${server.url}/000000000000/q2`, '--attribute-names', 'VisibilityTimeout']),
+    ]);
+    expect(listed.json).toEqual({ QueueUrls: [`${server.url}/000000000000/q2`] });
+    expect(attrs.json).toEqual({ Attributes: { VisibilityTimeout: '30' } });
   }, 60_000);
 
   it('answers every operation with what the CLI\'s SQS model describes', async () => {
