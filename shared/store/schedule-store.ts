@@ -129,6 +129,16 @@ export class ScheduleStore {
     return out;
   }
 
+  /** The earliest next try after `now` of any enabled schedule (the `due` index, one item), or undefined. */
+  async nextFireAt(now: number): Promise<number | undefined> {
+    const r = await this.db.send(new QueryCommand({
+      TableName: this.table, IndexName: 'due', Limit: 1,
+      KeyConditionExpression: 'firing = :due AND fireAt > :now',
+      ExpressionAttributeValues: { ':due': DUE, ':now': now },
+    }));
+    return r.Items?.[0]?.fireAt as number | undefined;
+  }
+
   /** Deletes the schedule; with `expectedVersion`, only if it is still that one. False if it was not. */
   async delete(key: ScheduleKey, expectedVersion?: number): Promise<boolean> {
     return conditionHeld(this.db.send(new DeleteCommand({

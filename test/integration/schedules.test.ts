@@ -267,6 +267,9 @@ describe('Firing (a test clock over dynalite)', () => {
     expect(await indexed()).toEqual(['idx-on']);
     expect([...(await h.berth.store.schedules.listDue(clock.now())).map((s) => s.name)].filter((n) => n.startsWith('idx-'))).toEqual(['idx-on']);
     expect((await h.berth.store.schedules.listDue(clock.now() - 1)).map((s) => s.name).filter((n) => n.startsWith('idx-'))).toEqual([]);
+    // The local firer's wake-up: the earliest due time after a moment, from the same index.
+    expect(await h.berth.store.schedules.nextFireAt(clock.now() - 1)).toBe(clock.now());
+    expect(await h.berth.store.schedules.nextFireAt(clock.now())).not.toBe(clock.now());
     await scheduler.send(new UpdateScheduleCommand(input('idx-on', { ScheduleExpression: 'rate(1 day)', State: 'DISABLED' })));
     expect(await indexed()).toEqual([]);
     for (const n of ['idx-on', 'idx-off', 'idx-past']) await scheduler.send(new DeleteScheduleCommand({ Name: n }));
