@@ -34,6 +34,8 @@ export const TABLES = {
     globalIndexes: { byStoppedDay: { hashKey: 'stoppedDay', rangeKey: 'stoppedAt', projection: 'ALL' } },
   },
   capacityProviders: { suffix: 'capacity-providers', hashKey: 'name', rangeKey: undefined },
+  // Launches asked of the fleet provider whose hosts are not recorded yet (capacity/launches.ts).
+  launches: { suffix: 'launches', hashKey: 'launchId', rangeKey: undefined },
 } as const satisfies Record<string, TableSchema>;
 
 export interface TableSchema {
