@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     wakes = 0;
     const pollNew = perMinute(await measure(m, async () => {
       const got = await pollAssignments(onAws, 'bench-host', known, 1000);
-      if (got.length !== HOST_TASKS) throw new Error(`the poll saw ${got.length} tasks, expected ${HOST_TASKS}`);
+      if (got.tasks?.length !== HOST_TASKS) throw new Error(`the poll saw ${got.tasks?.length} tasks, expected ${HOST_TASKS}`);
     }), wakes);
     row(`idle host, ${HOST_TASKS} tasks, poll/min`, pollOld, pollNew, 60 * 24 * 30, 'per host-month');
 
