@@ -96,21 +96,27 @@ export async function pollAssignments(
   const deadline = b.now() + waitMs;
   let seen = knownVersion;
   let current: Assignment[] | undefined;
-  for (;;) {
-    // Listen before reading, so a change between the read and the wait is not missed.
-    const woken = b.notifier.wait(hostId, deadline - b.now());
-    // Read before the work, so a change during the full read moves it past `seen`.
-    const version = await b.store.hosts.versionOf(hostId);
-    if (version === undefined) return { tasks: [] };
-    if (version !== seen) {
-      seen = version;
-      current = await assignmentsFor(b, hostId);
-      // A moved version is news to an agent that sent one, even when its tasks read the same.
-      if (knownVersion !== undefined || differs(current, known)) return { tasks: current, version };
+  // Ends the wait still pending when the poll answers, so it holds nothing after the answer.
+  const answered = new AbortController();
+  try {
+    for (;;) {
+      // Listen before reading, so a change between the read and the wait is not missed.
+      const woken = b.notifier.wait(hostId, deadline - b.now(), answered.signal);
+      // Read before the work, so a change during the full read moves it past `seen`.
+      const version = await b.store.hosts.versionOf(hostId);
+      if (version === undefined) return { tasks: [] };
+      if (version !== seen) {
+        seen = version;
+        current = await assignmentsFor(b, hostId);
+        // A moved version is news to an agent that sent one, even when its tasks read the same.
+        if (knownVersion !== undefined || differs(current, known)) return { tasks: current, version };
+      }
+      if (b.now() >= deadline) return { tasks: current, version };
+      await woken;
+      // The window's end is not news: answer without another read.
+      if (b.now() >= deadline) return { tasks: current, version: seen };
     }
-    if (b.now() >= deadline) return { tasks: current, version };
-    await woken;
-    // The window's end is not news: answer without another read.
-    if (b.now() >= deadline) return { tasks: current, version: seen };
+  } finally {
+    answered.abort();
   }
 }

@@ -20,7 +20,6 @@ import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk
 import { randomBytes } from 'node:crypto';
 import { localBerth } from '../../local/berth';
 import { createTables, startDynalite } from '../../local/dynalite';
-import { PollingHostNotifier } from '../../shared/cloud/aws/polling-host-notifier';
 import type { Berth } from '../../shared/context';
 import type { Task } from '../../shared/domain/task';
 import { assignmentsFor, pollAssignments, type KnownAssignments } from '../../shared/lifecycle/assignments';
@@ -168,7 +167,7 @@ async function main(): Promise<void> {
     // Wakes are counted: on dynalite a full read takes longer than the 25 ms timer, so the reads
     // per wake, times AWS's 40 wakes per 20 s poll and 3 polls a minute, give a minute on AWS.
     let wakes = 0;
-    const timer = new PollingHostNotifier(25);
+    const timer = { wait: (_h: string, t: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, Math.min(t, 25)))) };
     const onAws = { ...berth, store, notifier: { notify: () => {}, wait: (h: string, t: number) => { wakes++; return timer.wait(h, t); } } } as Berth;
     const perMinute = (x: { calls: number; rcu: number; items: number }, w: number) => ({ calls: Math.round((x.calls / w) * 120), rcu: (x.rcu / w) * 120, items: x.items });
     wakes = 0;

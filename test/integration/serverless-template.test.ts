@@ -96,7 +96,7 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
   },
   // SigV4 verification opens the caller's sealed secret (kms:Decrypt).
   'functions/api': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'kms:Decrypt', 'lambda:InvokeFunction',
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'sqs:SendMessage', 'states:StartExecution', 'kms:Decrypt', 'lambda:InvokeFunction',
       // CreateService and UpdateService check that a loadBalancers' target group exists.
       'elasticloadbalancing:DescribeTargetHealth'],
     startable: ['launch', 'stop'],
@@ -104,17 +104,17 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
   // The service scheduler runs and stops tasks, and wakes itself and the capacity manager; its
   // tasks join and leave their target groups.
   'functions/services': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction',
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'sqs:SendMessage', 'states:StartExecution', 'lambda:InvokeFunction',
       'elasticloadbalancing:RegisterTargets', 'elasticloadbalancing:DeregisterTargets', 'elasticloadbalancing:DescribeTargetHealth'],
     startable: ['launch', 'stop'],
   },
   'functions/lifecycle': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction'],
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'sqs:SendMessage', 'states:StartExecution', 'lambda:InvokeFunction'],
     startable: ['stop'],
   },
   'functions/capacity': {
     actions: [
-      ...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS,
+      ...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'sqs:SendMessage',
       'ec2:CreateFleet', 'ec2:RunInstances', 'ec2:CreateTags', 'ec2:DescribeLaunchTemplateVersions', 'ec2:TerminateInstances', 'iam:PassRole',
       'lambda:InvokeFunction',
     ],
@@ -135,13 +135,13 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
   },
   // Stops the tasks of an interrupted spot host (their stop workflows) and asks for capacity.
   'functions/spot': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction'],
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'sqs:SendMessage', 'states:StartExecution', 'lambda:InvokeFunction'],
     startable: ['stop'],
   },
   // The operator API: a spot interruption by hand stops tasks (as functions/spot); a new
   // person's key is sealed (kms:Encrypt); every signed call opens one (kms:Decrypt).
   'functions/operator': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction', 'kms:Encrypt', 'kms:Decrypt'],
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'sqs:SendMessage', 'states:StartExecution', 'lambda:InvokeFunction', 'kms:Encrypt', 'kms:Decrypt'],
     startable: ['stop'],
   },
   // The stack's deletion terminates its hosts (by tag) before the rest goes.
@@ -156,8 +156,10 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
   },
   // An agent's STOPPED report ends the task's waits and starts its stop workflow. Registration
   // seals the new host key (kms:Encrypt); every signed call opens one (kms:Decrypt).
+  // It also waits on its host's wake queue (and makes it the first time).
   'functions/agent': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction', 'kms:Encrypt', 'kms:Decrypt'],
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction', 'kms:Encrypt', 'kms:Decrypt',
+      'sqs:SendMessage', 'sqs:CreateQueue', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
     startable: ['stop'],
   },
 };
@@ -784,6 +786,11 @@ describe('serverless.yml', () => {
               : [arnOf('launch'), arnOf('stop'), USERS_STATE_MACHINES];
             for (const t of targets) {
               if (!allowed.includes(resolvePseudo(t))) found.push(`${id}: ${actions.join(',')} on ${JSON.stringify(t)}`);
+            }
+          }
+          if (actions.some((a) => a.startsWith('sqs:'))) {
+            for (const t of targets) {
+              if (resolvePseudo(t) !== `arn:aws:sqs:${REGION}:${ACCOUNT_ID}:${TABLE_PREFIX}host-*`) found.push(`${id}: sqs on ${JSON.stringify(t)}`);
             }
           }
           if (actions.some((a) => a.startsWith('kms:'))) {

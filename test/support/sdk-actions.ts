@@ -18,6 +18,7 @@ const SERVICE_OF: Record<string, string> = {
   '@aws-sdk/client-elastic-load-balancing-v2': 'elasticloadbalancing',
   '@aws-sdk/client-ecr': 'ecr',
   '@aws-sdk/client-s3': 's3',
+  '@aws-sdk/client-sqs': 'sqs',
 };
 
 /** lib-dynamodb's document commands and the DynamoDB actions they call. */
@@ -27,7 +28,7 @@ const DOCUMENT_COMMANDS: Record<string, string> = {
 };
 
 /** Commands whose IAM action is not their name. */
-const ACTION_OF_COMMAND: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' };
+const ACTION_OF_COMMAND: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction', 'sqs:DeleteMessageBatch': 'sqs:DeleteMessage' };
 
 /**
  * The AWS actions the code bundled from `entry` can call: every `new XCommand(` in the repo's own
