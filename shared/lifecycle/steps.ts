@@ -7,7 +7,7 @@ import { ServerException } from '../domain/errors';
 import type { StopCode } from '../domain/task';
 import { statusRank } from '../domain/task';
 import { type Demand, isLiveHost, unplacedReason } from '../scheduler/placement';
-import { Placer, placementOf } from './placer';
+import { type PlacementStore, Placer, placementOf } from './placer';
 import { markTaskStopped, releaseTask } from './stop';
 import type { TaskRef } from './task-ref';
 
@@ -53,8 +53,25 @@ const placers = new WeakMap<object, Placer>();
 /** One placer per store, so a warm Lambda or the local runtime keeps its fleet snapshot. */
 export function placerFor(b: Berth): Placer {
   let p = placers.get(b.store.hosts);
-  if (!p) placers.set(b.store.hosts, (p = new Placer(b.store.hosts, b.now)));
+  if (!p) placers.set(b.store.hosts, (p = new Placer(notingPlacements(b), b.now)));
   return p;
+}
+
+/**
+ * The hosts as the placer sees them, except that each reservation is first noted on its task:
+ * a crash after the reservation and before the binding then leaves room its task's release
+ * finds (stop.ts releaseTask) instead of room only a scan of every host would.
+ */
+function notingPlacements(b: Berth): PlacementStore {
+  const hosts = b.store.hosts;
+  return {
+    views: () => hosts.views(),
+    view: (hostId) => hosts.view(hostId),
+    async reserveAll(hostId, plans, cluster, now) {
+      await Promise.all(plans.map((p) => b.store.tasks.noteReservation({ cluster, taskId: p.taskId }, hostId)));
+      return hosts.reserveAll(hostId, plans, cluster, now);
+    },
+  };
 }
 
 /** What the task needs of a host, for the failure reason. */
