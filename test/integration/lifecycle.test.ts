@@ -220,3 +220,56 @@ describe('Task lifecycle workflows', () => {
     expect((await task(h, id))!.lastStatus).toBe('PENDING');
   });
 });
+
+describe('A launch waiting for room', () => {
+  // A first backoff far longer than any wait below: only a wake can place the task in time.
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ config: { placementTimeoutSeconds: 300, placementRetrySeconds: 60 } });
+    await setup(h, 'roomy', { cpu: '1024', memory: '2048' });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+  afterEach(() => expect(h.workflowErrors).toEqual([]));
+
+  const armed = (taskId: string) => async () => (await h.berth.store.demand.waiterOf(taskId)) !== undefined;
+
+  it('is woken when a task releases room, instead of at its backoff', async () => {
+    // Prepare: a host full with one task, and a second task waiting on a token for its room.
+    await registerHost(h.berth, { hostId: 'room-1', cpu: 1024, memory: 2048 });
+    const [first] = await run(h, 'roomy');
+    await eventually(statusIs(h, first, 'PENDING'), 5000, 'first PENDING');
+    await report(h, 'room-1', first, 'RUNNING');
+    const [second] = await run(h, 'roomy');
+    await eventually(armed(second), 5000, 'second waiting on a token');
+
+    // Act: the first task stops and its room is released.
+    await h.ecs.send(new StopTaskCommand({ task: first }));
+    await report(h, 'room-1', first, 'STOPPED', { stop: { stopCode: 'UserInitiated', stoppedReason: 'x' } });
+
+    // Assess: placed long before its 60 s backoff would have ended.
+    expect((await eventually(statusIs(h, second, 'PENDING'), 5000, 'second PENDING')).hostId).toBe('room-1');
+    expect(await h.berth.store.demand.waiterOf(second)).toBeUndefined();
+    await report(h, 'room-1', second, 'STOPPED', { stop: { stopCode: 'EssentialContainerExited', stoppedReason: 'x' } });
+    await eventually(async () => (await h.berth.store.hosts.get('room-1'))!.taskCount === 0, 5000, 'room-1 empty');
+    await h.berth.store.hosts.transition('room-1', 'DRAINING', ['ACTIVE']);
+  });
+
+  it('is woken when a host joins, and ends at once when stopped while it waits', async () => {
+    // Prepare: two tasks waiting on tokens, with no live host at all.
+    const [joins, stops] = await run(h, 'roomy', 2);
+    await eventually(armed(joins), 5000, 'waiting on a token');
+    await eventually(armed(stops), 5000, 'waiting on a token');
+
+    // Act
+    await h.ecs.send(new StopTaskCommand({ task: stops }));
+    await registerHost(h.berth, { hostId: 'room-2', cpu: 1024, memory: 2048 });
+
+    // Assess: one placed on the new host, the other's launch over; neither waited out its backoff.
+    expect((await eventually(statusIs(h, joins, 'PENDING'), 5000, 'PENDING')).hostId).toBe('room-2');
+    const launches = h.berth.workflows as unknown as { activeExecutions: number };
+    await eventually(async () => launches.activeExecutions <= 1, 5000, 'the stopped task\'s launch to end');
+    expect((await task(h, stops))!.lastStatus).toBe('STOPPED');
+  });
+});

@@ -62,6 +62,12 @@ export class LocalWorkflowEngine implements WorkflowEngine {
         if (state.Type !== 'Task') continue;
         const timeout = options.timeoutSeconds?.[stateName];
         if (timeout !== undefined) state.TimeoutSeconds = timeout;
+        // The library reads TimeoutSecondsPath from the state's Parameters, not from its input
+        // as Step Functions does: carry the value into the payload and point the path there.
+        if (state.TimeoutSecondsPath && state.Parameters?.Payload) {
+          state.Parameters.Payload['timeoutSeconds.$'] = state.TimeoutSecondsPath;
+          state.TimeoutSecondsPath = '$.Payload.timeoutSeconds';
+        }
         overrides[stateName] = this.override(state);
       }
       this.machines.set(workflow, { machine: new StateMachine(resolved as any), overrides });
@@ -81,15 +87,21 @@ export class LocalWorkflowEngine implements WorkflowEngine {
       return (input) => f(input);
     }
     const f = this.fn(state.Parameters.FunctionName);
-    return async (input) => {
+    return (input) => {
       const token = randomUUID();
       const done = new Promise((resolve, reject) => this.waiters.set(token, { resolve, reject }));
-      try {
-        await f({ ...input.Payload, taskToken: token });
-        return await done;
-      } finally {
-        this.waiters.delete(token);
-      }
+      const waited = (async () => {
+        try {
+          await f({ ...input.Payload, taskToken: token });
+          return await done;
+        } finally {
+          this.waiters.delete(token);
+        }
+      })();
+      // A wait the library ended by its timeout no longer listens: its token's later end
+      // (a late succeed, the engine's close) must not be an unhandled rejection.
+      waited.catch(() => {});
+      return waited;
     };
   }
 
