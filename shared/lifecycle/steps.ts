@@ -121,8 +121,9 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
   return {
     async place({ task: ref, placementDeadline, taskToken }) {
       if (taskToken !== undefined) {
-        // A task with no demand left (placed, failed, pinned to a host) keeps only the timeout.
-        await b.store.demand.awaitRoom(ref.taskId, taskToken);
+        // A task with no demand left (placed, failed, pinned to a host) keeps only the timeout, and
+        // so does one whose token could not be kept: it places again at its backoff's end.
+        await b.store.demand.awaitRoom(ref.taskId, taskToken).catch(() => false);
         return { outcome: 'WAIT', retryAfterSeconds: 0 };
       }
       const task = await getTask(ref);
