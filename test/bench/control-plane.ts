@@ -11,7 +11,10 @@
  * 2. The same 50 hosts idle for 10 minutes: each agent long-polls (20 s) and heartbeats (10 s).
  *    Run on a clock 20 times faster than the wall (an injected `now`, and every wait divided by
  *    20): 30 s of wall time stand for 600 s. Per idle host-hour, and reads per idle host-minute.
- * 3. The periodic reads that indexes replaced: the pre-pull list, the batch heartbeat, a 24 h
+ * 3. WAITING tasks too big for any host, each waiting for room until its deadline (300 s, the default;
+ *    BERTH_BENCH_CP_WAIT_SECONDS) fails it: the transitions, Lambda calls and scans of waiting.
+ *    BERTH_BENCH_CP_PART=waiting runs this part alone.
+ * 4. The periodic reads that indexes replaced: the pre-pull list, the batch heartbeat, a 24 h
  *    cost report, each as one call of its own against TASKS seeded tasks.
  *
  * The previous path (BERTH_BENCH_CP_PATHS=previous,current picks; both by default), as the code
@@ -61,6 +64,10 @@ const HOSTS = Number(process.env.BERTH_BENCH_CP_HOSTS ?? 50);
 const IDLE_MINUTES = 10;
 const SCALE = 20;
 const PATHS = (process.env.BERTH_BENCH_CP_PATHS ?? 'previous,current').split(',') as PathName[];
+const WAITING = 10;
+const WAIT_DEADLINE_SECONDS = Number(process.env.BERTH_BENCH_CP_WAIT_SECONDS ?? DEFAULT_CONFIG.placementTimeoutSeconds);
+/** all, or only `waiting` (the waiting tasks' part alone, about WAIT_DEADLINE_SECONDS long). */
+const PART = process.env.BERTH_BENCH_CP_PART ?? 'all';
 const RECENT = 30;
 const AWAITED = 20;
 const DAY = 86_400_000;
@@ -368,6 +375,26 @@ async function runTasks(p: BenchBerth, path: PathName): Promise<{ counts: Counts
   return { counts, seconds };
 }
 
+/** WAITING tasks that fit no host, until their placement deadline fails them: what waiting for room costs. */
+async function waitingTasks(p: BenchBerth, deadlineSeconds: number): Promise<Counts> {
+  const { b } = p;
+  (b.config as { placementTimeoutSeconds: number }).placementTimeoutSeconds = deadlineSeconds;
+  await b.store.taskDefinitions.register({
+    family: 'huge', containerDefinitions: [{ name: 'app', image: 'busybox', essential: true }], cpu: '16384', memory: '32768',
+    requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc',
+  } as never, [], b.now());
+  const before = { ...p.c };
+  const tasks = await runTask(b, {
+    cluster: 'default', taskDefinition: 'huge', count: WAITING, overrides: { containerOverrides: [] }, tags: [], placementStrategy: 'binpack',
+  });
+  await p.engine.idle();
+  const counts = minus(p.c, before);
+  const ended = await Promise.all(tasks.map((t) => b.store.tasks.get(t)));
+  const wrong = ended.filter((t) => t?.stopCode !== 'TaskFailedToStart' || !t.stoppedReason?.includes('RESOURCE:'));
+  if (wrong.length > 0) throw new Error(`${wrong.length} waiting tasks did not fail at their deadline with a RESOURCE reason`);
+  return counts;
+}
+
 async function idleFleet(p: BenchBerth, path: PathName): Promise<{ counts: Counts; polls: number; versionReads: number }> {
   const before = { ...p.c };
   const versionsBefore = p.versionReads();
@@ -406,6 +433,23 @@ async function main(): Promise<void> {
   const dynamo = await startDynalite();
   const endpoint = dynamo.endpoint;
   try {
+    // Waiting for room: both paths at once, on tables of their own.
+    const waits = await Promise.all(PATHS.map(async (path) => {
+      const prefix = `bench-wait-${path}-`;
+      await createTables(endpoint, prefix);
+      const p = benchBerth(path, endpoint, prefix, { scale: 1, now: Date.now });
+      const counts = await waitingTasks(p, WAIT_DEADLINE_SECONDS);
+      p.close();
+      return [path, counts] as const;
+    }));
+    const perTenSeconds = (c: Counts) => c.transitions / WAITING / (WAIT_DEADLINE_SECONDS / 10);
+    process.stdout.write(`\n${WAITING} tasks that fit no host, each waiting ${WAIT_DEADLINE_SECONDS} s for room until TaskFailedToStart (RESOURCE:...):\n\n` + formatTable(
+      ['path', 'transitions a task', 'per 10 s of waiting (goal ≤ 1)', 'Lambda calls a task', 'hosts scans a task', '$ per 1,000 such tasks'],
+      waits.map(([path, c]) => [path, (c.transitions / WAITING).toFixed(1), perTenSeconds(c).toFixed(2), (c.lambdaCalls / WAITING).toFixed(1),
+        (c.scans / WAITING).toFixed(1), ((dollars(c) / WAITING) * 1000).toFixed(3)]),
+    ) + '\n\n');
+    if (PART === 'waiting') return;
+
     const runs = new Map<PathName, { tasks: { counts: Counts; seconds: number }; idle: { counts: Counts; polls: number; versionReads: number } }>();
     for (const path of PATHS) {
       const prefix = `bench-${path}-`;
@@ -459,7 +503,7 @@ async function main(): Promise<void> {
   }
 }
 
-/** Part 3: the periodic reads that indexes replaced, as the previous bench measured them. */
+/** Part 4: the periodic reads that indexes replaced, as the previous bench measured them. */
 async function periodicReads(endpoint: string): Promise<void> {
   await createTables(endpoint);
   const now = Date.UTC(2031, 2, 15, 12);
