@@ -134,11 +134,18 @@ export class Agent {
 
   private async pollLoop(): Promise<void> {
     let first = true;
+    // The host's version of the last answer reconciled: while it holds, a poll reads no task.
+    let version: number | undefined;
     while (this.running) {
       try {
-        const tasks = await this.o.client.poll(first ? {} : this.known(), first ? 0 : MAX_POLL_WAIT_SECONDS);
+        const r = await this.o.client.poll(first ? {} : this.known(), first ? 0 : MAX_POLL_WAIT_SECONDS, version);
         first = false;
-        if (this.running) await this.reconcile(tasks);
+        if (this.running && r.tasks) {
+          // Until this reconcile is through, the next poll must send the host's work again.
+          version = undefined;
+          await this.reconcile(r.tasks);
+          version = r.version;
+        }
       } catch (e) {
         if (!this.running) return;
         this.log(`poll failed: ${e}`);

@@ -4,7 +4,7 @@ import { AGENT_TARGET_PREFIX } from '../shared/agent-wire/constants';
 import type { ReportTaskStateRequest } from '../shared/agent-wire/requests';
 import { AgentApiError, signedCall } from '../shared/agent-wire/signed-call';
 import type {
-  Assignment, GetTaskCredentialsResponse, HeartbeatResponse, HostCredentials, KnownAssignments, PollAssignmentsResponse, RegisterHostResponse, ReportMetricsResponse, ReportTaskStateResponse,
+  GetTaskCredentialsResponse, HeartbeatResponse, HostCredentials, KnownAssignments, PollAssignmentsResponse, RegisterHostResponse, ReportMetricsResponse, ReportTaskStateResponse,
 } from '../shared/agent-wire/responses';
 import type { MetricDatum } from '../shared/metrics/metric-datum';
 import type { TaskNetwork } from '../shared/domain/task-network';
@@ -84,9 +84,12 @@ export class AgentClient {
     return this.call<HeartbeatResponse>('Heartbeat', {});
   }
 
-  async poll(known: KnownAssignments, waitSeconds: number): Promise<Assignment[]> {
-    const r = await this.call<PollAssignmentsResponse>('PollAssignments', { known, waitSeconds }, (waitSeconds + 15) * 1000);
-    return r.tasks;
+  /**
+   * The host's assignments and their version. With the version of its last answer, the answer
+   * has no tasks while that version holds: the agent has them already.
+   */
+  poll(known: KnownAssignments, waitSeconds: number, version?: number): Promise<PollAssignmentsResponse> {
+    return this.call<PollAssignmentsResponse>('PollAssignments', { known, waitSeconds, version }, (waitSeconds + 15) * 1000);
   }
 
   report(body: TaskReportBody) {

@@ -47,8 +47,8 @@ export const DEFAULT_CONFIG: BerthConfig = {
  */
 export interface HostNotifier {
   notify(hostId: string): void;
-  /** Resolves on the next notify for the host, or after `timeoutMs`. */
-  wait(hostId: string, timeoutMs: number): Promise<void>;
+  /** Resolves on the next notify for the host, after `timeoutMs`, or once `signal` aborts (the waiter left). */
+  wait(hostId: string, timeoutMs: number, signal?: AbortSignal): Promise<void>;
 }
 
 /** Asks for a capacity cycle now: placement found no room. */

@@ -5,11 +5,11 @@ import { PRICE_VARIABLES, pricesOf } from './billing/prices';
 import { KmsKeySealer } from './cloud/aws/kms-key-sealer';
 import { LambdaCapacityTrigger } from './cloud/aws/lambda-capacity-trigger';
 import { LambdaServiceTrigger } from './cloud/aws/lambda-service-trigger';
-import { PollingHostNotifier } from './cloud/aws/polling-host-notifier';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SfnTaskCallbacks } from './cloud/aws/sfn-task-callbacks';
 import { SfnWorkflowEngine } from './cloud/aws/sfn-workflow-engine';
 import { SqsDeadLetterSink } from './cloud/aws/sqs-dead-letter-sink';
+import { SqsHostNotifier } from './cloud/aws/sqs-host-notifier';
 import { EventBridgeScheduleMirror } from './cloud/aws/eventbridge-schedule-mirror';
 import { arn, awsRegion, checked, type Environment, flag, logGroupName, readEnvironment, text, wholeNumber } from './config/variables';
 import { type Berth, type BerthConfig, DEFAULT_CONFIG } from './context';
@@ -103,7 +103,8 @@ export function berthFromEnvironment(): Berth {
     }),
     workflows: new SfnWorkflowEngine({ launch: c.launchStateMachineArn, stop: c.stopStateMachineArn }),
     callbacks: new SfnTaskCallbacks(new SFNClient({})),
-    notifier: new PollingHostNotifier(),
+    // Hosts' wake queues share the tables' prefix, which the stack's grants name (serverless.yml).
+    notifier: new SqsHostNotifier({ region: c.region, accountId: c.accountId, queuePrefix: `${c.tablePrefix}host-` }),
     capacity: new LambdaCapacityTrigger(c.capacityFunctionName),
     services: new LambdaServiceTrigger(c.servicesFunctionName),
     loadBalancing: new Elbv2LoadBalancing(),

@@ -59,8 +59,7 @@ const Heartbeat = agentOperation('Heartbeat', async (b, body, caller) => {
 });
 
 const PollAssignments = agentOperation('PollAssignments', async (b, body, caller) => {
-  const tasks = await pollAssignments(b, callingHost(caller, body), body.known ?? {}, (body.waitSeconds ?? 0) * 1000);
-  return { tasks };
+  return pollAssignments(b, callingHost(caller, body), body.known ?? {}, (body.waitSeconds ?? 0) * 1000, body.version);
 });
 
 const ReportTaskState = agentOperation('ReportTaskState', async (b, body, caller) => {

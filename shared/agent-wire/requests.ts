@@ -54,6 +54,8 @@ export const pollAssignmentsRequest = z.strictObject({
   /** What the agent already knows: each task's desired status. */
   known: z.record(taskId, z.enum(['RUNNING', 'STOPPED'])).optional(),
   waitSeconds: z.number().int().min(0).max(MAX_POLL_WAIT_SECONDS).optional(),
+  /** The host's version of the agent's last answer: while it holds, the poll reads no task. */
+  version: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
 /**

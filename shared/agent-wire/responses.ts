@@ -72,7 +72,10 @@ export interface HeartbeatResponse {
 }
 
 export interface PollAssignmentsResponse {
-  tasks: Assignment[];
+  /** Absent when the host's version is still the one the agent sent: nothing changed. */
+  tasks?: Assignment[];
+  /** The host's version this answer stands for: the agent sends it with its next poll. */
+  version?: number;
 }
 
 export interface ReportTaskStateResponse {

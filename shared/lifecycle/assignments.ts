@@ -72,29 +72,51 @@ export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignme
 const differs = (current: Assignment[], known: KnownAssignments) =>
   current.length !== Object.keys(known).length || current.some((a) => known[a.taskId] !== a.desiredStatus);
 
+/** A poll's answer: the host's work and its version, or only the version when nothing moved. */
+export interface PollAnswer {
+  /** Absent when the host's version is still the one the agent sent: its work is unchanged. */
+  tasks?: Assignment[];
+  /** The host's version the answer stands for; undefined for a host that does not exist. */
+  version?: number;
+}
+
 /**
  * A long-poll: answers at once when the host's work differs from what the agent knows, else
- * when it changes (the notifier wakes it) or when `waitMs` has passed. Between full reads of the
- * host's work (its item, every task on it, their definitions) it re-reads only the host's
- * version, which every change an agent must see moves: on AWS, where the notifier is a timer,
- * an unchanged host costs one small read per wake instead of one per task.
+ * when it changes (the notifier wakes it) or when `waitMs` has passed.
+ *
+ * The change check is the host's version, which every change an agent must see moves (a
+ * reservation made or released, a status change, `touch`) and a heartbeat does not. An agent
+ * that sends the version of its last answer costs one small read per poll while nothing
+ * changes, and one more per wake: no task is read unless the version moved. Without a
+ * version (an agent's first poll) the host's work is read once and compared with `known`.
  */
-export async function pollAssignments(b: Berth, hostId: string, known: KnownAssignments, waitMs: number): Promise<Assignment[]> {
+export async function pollAssignments(
+  b: Berth, hostId: string, known: KnownAssignments, waitMs: number, knownVersion?: number,
+): Promise<PollAnswer> {
   const deadline = b.now() + waitMs;
-  let seen: number | undefined;
-  let current: Assignment[] = [];
-  for (;;) {
-    // Listen before reading, so a change between the read and the wait is not missed.
-    const woken = b.notifier.wait(hostId, deadline - b.now());
-    // Read before the work, so a change during the full read moves it past `seen`.
-    const version = await b.store.hosts.versionOf(hostId);
-    if (version === undefined) return [];
-    if (version !== seen) {
-      seen = version;
-      current = await assignmentsFor(b, hostId);
-      if (differs(current, known)) return current;
+  let seen = knownVersion;
+  let current: Assignment[] | undefined;
+  // Ends the wait still pending when the poll answers, so it holds nothing after the answer.
+  const answered = new AbortController();
+  try {
+    for (;;) {
+      // Listen before reading, so a change between the read and the wait is not missed.
+      const woken = b.notifier.wait(hostId, deadline - b.now(), answered.signal);
+      // Read before the work, so a change during the full read moves it past `seen`.
+      const version = await b.store.hosts.versionOf(hostId);
+      if (version === undefined) return { tasks: [] };
+      if (version !== seen) {
+        seen = version;
+        current = await assignmentsFor(b, hostId);
+        // A moved version is news to an agent that sent one, even when its tasks read the same.
+        if (knownVersion !== undefined || differs(current, known)) return { tasks: current, version };
+      }
+      if (b.now() >= deadline) return { tasks: current, version };
+      await woken;
+      // The window's end is not news: answer without another read.
+      if (b.now() >= deadline) return { tasks: current, version: seen };
     }
-    if (b.now() >= deadline) return current;
-    await woken;
+  } finally {
+    answered.abort();
   }
 }

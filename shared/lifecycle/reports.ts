@@ -10,6 +10,7 @@ import { dropUndefined } from '../domain/task-definition';
 import { HostNotLaunchedException } from '../store/host-store';
 import type { HostRecord, HostRegistration, StatusChange, TaskRecord } from '../store';
 import { wakeDaemonServices, wakeServiceOf } from './service-wake';
+import { wakeTasksWaitingForRoom } from './capacity-wake';
 import { settleTaskCallback } from '../batch/task-callbacks';
 import { startStopWorkflow } from './stop';
 import type { TaskRef } from './task-ref';
@@ -53,6 +54,8 @@ export async function registerHost(
     throw new HostNotLaunchedException(host.hostId, (await b.store.hosts.get(host.hostId))?.status);
   }
   await wakeDaemonServices(b);
+  // Room was added: launches waiting for it place again now instead of at their backoff's end.
+  await wakeTasksWaitingForRoom(b);
   return { host: record, credentials };
 }
 

@@ -7,8 +7,9 @@ import { ServerException } from '../domain/errors';
 import type { StopCode } from '../domain/task';
 import { statusRank } from '../domain/task';
 import { type Demand, isLiveHost, unplacedReason } from '../scheduler/placement';
-import { Placer, placementOf } from './placer';
+import { type PlacementStore, Placer, placementOf } from './placer';
 import { markTaskStopped, releaseTask } from './stop';
+import { WAKE_ON_RELEASE, WOKEN, wakeTasksWaitingForRoom } from './capacity-wake';
 import type { TaskRef } from './task-ref';
 
 /**
@@ -17,7 +18,12 @@ import type { TaskRef } from './task-ref';
  * in serverless.yml and the `Fn::GetAtt` names in the ASL.
  */
 export interface LifecycleSteps {
-  place(input: { task: TaskRef; placementDeadline: number }): Promise<PlaceResult>;
+  /**
+   * Places the task. With `taskToken` (the launch's WaitForCapacity state) it only leaves the
+   * token where added or released room wakes it (capacity-wake.ts): the state waits on it, for
+   * at most the backoff the last placement answered, then places again.
+   */
+  place(input: { task: TaskRef; placementDeadline: number; taskToken?: string }): Promise<PlaceResult>;
   start(input: { task: TaskRef }): Promise<void>;
   awaitRunning(input: { task: TaskRef; taskToken: string }): Promise<void>;
   requestStop(input: { task: TaskRef }): Promise<{ stopped: boolean }>;
@@ -39,7 +45,24 @@ export const LIFECYCLE_STEP_NAMES = Object.keys(STEP_NAMES) as (keyof LifecycleS
 export type PlaceResult =
   | { outcome: 'PLACED'; hostId: string }
   | { outcome: 'WAIT'; retryAfterSeconds: number }
-  | { outcome: 'STOPPED' };
+  | { outcome: 'STOPPED' }
+  /** Only ever sent to a waiting launch (capacity-wake.ts): room was added or released. */
+  | typeof WOKEN;
+
+/** The longest a launch waits for room between placements; added or released room wakes it sooner. */
+export const MAX_PLACEMENT_BACKOFF_SECONDS = 60;
+
+/**
+ * How long a launch that found no room waits before it places again: twice as long as it has
+ * waited so far (from `placementRetrySeconds`, up to MAX_PLACEMENT_BACKOFF_SECONDS), and never
+ * past its deadline, where it places once more and fails with the reason. Over a 300 s deadline
+ * that is 9 waits instead of 300: at most 3 state transitions each (WaitForCapacity, Place,
+ * Placed?), under 1 per 10 s of waiting.
+ */
+export function placementBackoffSeconds(waitedMs: number, leftMs: number, baseSeconds: number): number {
+  const backoff = Math.min(MAX_PLACEMENT_BACKOFF_SECONDS, Math.max(baseSeconds, Math.ceil((2 * waitedMs) / 1000)));
+  return Math.max(1, Math.min(backoff, Math.ceil(leftMs / 1000)));
+}
 
 class TaskNotFound extends Error {
   constructor(ref: TaskRef) {
@@ -53,8 +76,25 @@ const placers = new WeakMap<object, Placer>();
 /** One placer per store, so a warm Lambda or the local runtime keeps its fleet snapshot. */
 export function placerFor(b: Berth): Placer {
   let p = placers.get(b.store.hosts);
-  if (!p) placers.set(b.store.hosts, (p = new Placer(b.store.hosts, b.now)));
+  if (!p) placers.set(b.store.hosts, (p = new Placer(notingPlacements(b), b.now)));
   return p;
+}
+
+/**
+ * The hosts as the placer sees them, except that each reservation is first noted on its task:
+ * a crash after the reservation and before the binding then leaves room its task's release
+ * finds (stop.ts releaseTask) instead of room only a scan of every host would.
+ */
+function notingPlacements(b: Berth): PlacementStore {
+  const hosts = b.store.hosts;
+  return {
+    views: () => hosts.views(),
+    view: (hostId) => hosts.view(hostId),
+    async reserveAll(hostId, plans, cluster, now) {
+      await Promise.all(plans.map((p) => b.store.tasks.noteReservation({ cluster, taskId: p.taskId }, hostId)));
+      return hosts.reserveAll(hostId, plans, cluster, now);
+    },
+  };
 }
 
 /** What the task needs of a host, for the failure reason. */
@@ -79,7 +119,13 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
   };
 
   return {
-    async place({ task: ref, placementDeadline }) {
+    async place({ task: ref, placementDeadline, taskToken }) {
+      if (taskToken !== undefined) {
+        // A task with no demand left (placed, failed, pinned to a host) keeps only the timeout, and
+        // so does one whose token could not be kept: it places again at its backoff's end.
+        await b.store.demand.awaitRoom(ref.taskId, taskToken).catch(() => false);
+        return { outcome: 'WAIT', retryAfterSeconds: 0 };
+      }
       const task = await getTask(ref);
       if (task.desiredStatus === 'STOPPED' || task.lastStatus === 'STOPPED') return { outcome: 'STOPPED' };
       if (task.hostId) return { outcome: 'PLACED', hostId: task.hostId };
@@ -101,7 +147,8 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
             });
             b.capacity.trigger();
           }
-          return { outcome: 'WAIT', retryAfterSeconds: b.config.placementRetrySeconds };
+          const retryAfterSeconds = placementBackoffSeconds(b.now() - task.createdAt, placementDeadline - b.now(), b.config.placementRetrySeconds);
+          return { outcome: 'WAIT', retryAfterSeconds };
         }
         await markTaskStopped(b, ref, {
           stopCode: 'TaskFailedToStart',
@@ -165,6 +212,8 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
 
     async release({ task: ref }) {
       const released = await releaseTask(b, ref);
+      // The room this task held may be what a waiting launch needs.
+      if (released > 0) await wakeTasksWaitingForRoom(b, WAKE_ON_RELEASE);
       // A sweep: a crash between the task's stop and its answer leaves a state machine waiting.
       await settleTaskCallback(b, await b.store.tasks.get(ref));
       return { released };

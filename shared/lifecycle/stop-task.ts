@@ -6,6 +6,7 @@ import type { TaskRecord } from '../store';
 import { activeCluster } from './run-task';
 import { wakeServiceOf } from './service-wake';
 import { startStopWorkflow } from './stop';
+import { wakeTaskWaitingForRoom } from './capacity-wake';
 
 /** ECS's stoppedReason when StopTask is given none. */
 export const DEFAULT_STOP_REASON = 'Task stopped by user';
@@ -27,5 +28,7 @@ export async function stopTask(b: Berth, cluster: string, taskId: string, reason
   // Also for a task stopped before placement: the workflow's release sweeps any room a racing
   // placement may have taken.
   await startStopWorkflow(b, task);
+  // A launch waiting for room ends now rather than at its backoff's end.
+  if (!task.hostId) await wakeTaskWaitingForRoom(b, taskId);
   return task;
 }

@@ -246,7 +246,16 @@ export class HostStore {
     })));
   }
 
-  /** Hosts holding a reservation for the task: normally one, more only after a crash mid-placement. */
+  /** The task's reservation on the host, read alone (the host's map grows with its tasks); undefined when none. */
+  async reservationOf(hostId: string, taskId: string): Promise<Reservation | undefined> {
+    const r = await this.db.send(new GetCommand({
+      TableName: this.table, Key: { hostId }, ProjectionExpression: 'reservations.#t',
+      ExpressionAttributeNames: { '#t': taskId }, ConsistentRead: true,
+    }));
+    return (r.Item?.reservations as Record<string, Reservation> | undefined)?.[taskId];
+  }
+
+  /** Hosts holding a reservation for the task, by a Scan of every host: for checks and tests, never a task's own path. */
   async holding(taskId: string): Promise<HostRecord[]> {
     return (await scanAll<HostRecord>(this.db, new ScanCommand({
       TableName: this.table,

@@ -16,7 +16,12 @@ export const TABLES = {
   },
   hosts: { suffix: 'hosts', hashKey: 'hostId', rangeKey: undefined },
   clientTokens: { suffix: 'client-tokens', hashKey: 'key', rangeKey: undefined, ttlAttribute: 'ttl' },
-  demand: { suffix: 'demand', hashKey: 'taskId', rangeKey: undefined },
+  demand: {
+    suffix: 'demand', hashKey: 'taskId', rangeKey: undefined,
+    // Sparse: only a task whose launch waits for room on a task token carries `waiting`; what
+    // frees or adds room wakes the oldest of them (lifecycle/capacity-wake.ts) without a scan.
+    globalIndexes: { waiting: { hashKey: 'waiting', rangeKey: 'since', projection: ['capacityToken'] } },
+  },
   accessKeys: { suffix: 'access-keys', hashKey: 'accessKeyId', rangeKey: undefined },
   services: { suffix: 'services', hashKey: 'cluster', rangeKey: 'serviceName' },
   accountSettings: { suffix: 'account-settings', hashKey: 'principalArn', rangeKey: 'name' },
@@ -104,8 +109,8 @@ export function globalIndexDeclaration(name: string, g: GlobalIndex) {
 export type TableKey = keyof typeof TABLES;
 export type TableNames = Record<TableKey, string>;
 
-/** Key attribute types: every key is a string but a task definition's revision and the indexes' times. */
-export const KEY_TYPES: Record<string, 'S' | 'N'> = { revision: 'N', createdAt: 'N', stoppedAt: 'N', fireAt: 'N' };
+/** Key attribute types: every key is a string but a task definition's revision and the indexes' times (demand's `since` too). */
+export const KEY_TYPES: Record<string, 'S' | 'N'> = { revision: 'N', createdAt: 'N', stoppedAt: 'N', fireAt: 'N', since: 'N' };
 
 export const DEFAULT_TABLE_PREFIX = 'berth-';
 

@@ -1,4 +1,4 @@
-import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Tag } from '../domain/fields';
 import { type ContainerState, type StopOutcome, type Task, type TaskStatus, type TaskTimestamp, statusRank } from '../domain/task';
 import type { TaskNetwork } from '../domain/task-network';
@@ -23,6 +23,12 @@ export interface TaskRecord extends Task {
   awaiting?: typeof AWAITING;
   /** Epoch seconds: DynamoDB's TTL deletes the STOPPED task after this (tables.ts). */
   ttl?: number;
+  /**
+   * Every host a placement reserved room on for the task, noted before the reservation: where
+   * its release looks (with hostId), so a crash between a reservation and the binding leaves
+   * room the task's stop finds without a scan of the hosts. A string set (read as a Set).
+   */
+  reservedOn?: Iterable<string>;
 }
 
 const AWAITING = 'callback';
@@ -187,6 +193,17 @@ export class TaskStore {
   }
 
   /** Records the placement; refused once the task is bound elsewhere or no longer wanted. */
+  /** Notes a host the task is about to get room on (see `reservedOn`); before the reservation, never after. */
+  async noteReservation(key: TaskKey, hostId: string): Promise<void> {
+    const u = new UpdateExpression().addToSet('reservedOn', new Set([hostId]));
+    await conditionHeld(this.db.send(new UpdateCommand({
+      TableName: this.table, Key: keyOf(key), UpdateExpression: u.toString(),
+      ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
+      // Never creates an item for a task that is gone.
+      ConditionExpression: 'attribute_exists(taskId)',
+    })));
+  }
+
   async bindHost(key: TaskKey, hostId: string, now?: number): Promise<TaskRecord | undefined> {
     const u = new UpdateExpression().set({ hostId, placedAt: now });
     return this.apply(key, u, `attribute_not_exists(hostId) AND desiredStatus = ${u.value('RUNNING')}`);

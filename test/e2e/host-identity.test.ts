@@ -31,7 +31,7 @@ describe('Host identity', () => {
     agents.set('i-good', agent);
     expect(r.credentials?.accessKeyId).toMatch(/^BH[A-Z2-7]{18}$/);
     await agent.heartbeat();
-    expect(await agent.poll({}, 0)).toEqual([]);
+    expect((await agent.poll({}, 0)).tasks).toEqual([]);
     expect((await h.berth.store.hosts.get('i-good'))!.status).toBe('ACTIVE');
   });
 

@@ -52,7 +52,7 @@ describe('Registration with an EC2 instance identity document', () => {
     expect(r.credentials?.accessKeyId).toMatch(/^BH[A-Z2-7]{18}$/);
     expect(await h.berth.store.hosts.get('i-0a0000000000000a1')).toMatchObject({ status: 'ACTIVE', instanceId: 'i-0a0000000000000a1' });
     await agent.heartbeat();
-    expect(await agent.poll({}, 0)).toEqual([]);
+    expect((await agent.poll({}, 0)).tasks).toEqual([]);
   });
 
   it('refuses the same document again: a replay cannot take a second key', async () => {

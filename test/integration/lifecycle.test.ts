@@ -1,6 +1,5 @@
 import { DescribeTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { jest } from '@jest/globals';
-import { PollingHostNotifier } from '../../shared/cloud/aws/polling-host-notifier';
 import { pollAssignments } from '../../shared/lifecycle/assignments';
 import { registerHost, reportTaskState } from '../../shared/lifecycle/reports';
 import type { TaskStatus } from '../../shared/domain/task';
@@ -60,41 +59,86 @@ describe('Task lifecycle workflows', () => {
     expect(stopped).toMatchObject({ lastStatus: 'STOPPED', desiredStatus: 'STOPPED', stopCode: 'UserInitiated', stoppedReason: 'done here' });
   });
 
-  it("re-reads a host's work in an AWS long poll only when the host's version moves, and a stop moves it", async () => {
-    // Prepare: a running task, and the poll as the agent API runs it on AWS (a timer, no signal).
-    // The earlier cases' hosts drain, so the task can only go to this one.
-    for (const other of await h.berth.store.hosts.list()) await h.berth.store.hosts.transition(other.hostId, 'DRAINING', ['ACTIVE']);
-    await registerHost(h.berth, { hostId: 'poll-1', cpu: 1024, memory: 2048 });
-    await setup(h, 'polled');
-    const [id] = await run(h, 'polled');
-    await eventually(statusIs(h, id, 'PENDING'), 5000, 'PENDING');
-    await report(h, 'poll-1', id, 'RUNNING', { timestamps: { startedAt: Date.now() } });
-    // Its own view of the store, so only the poll's reads are counted.
-    const tasks = Object.create(h.berth.store.tasks) as typeof h.berth.store.tasks;
-    const hosts = Object.create(h.berth.store.hosts) as typeof h.berth.store.hosts;
-    const onAws = { ...h.berth, store: { ...h.berth.store, tasks, hosts }, notifier: new PollingHostNotifier(5) };
-    const taskReads = jest.spyOn(tasks, 'get');
-    const versionReads = jest.spyOn(hosts, 'versionOf');
+  describe('the long poll', () => {
+    // A notifier that never wakes anyone: every notification is missed, only the window ends a wait.
+    const deaf = { notify: () => {}, wait: (_h: string, ms: number) => new Promise<void>((r) => { setTimeout(r, Math.max(0, ms)).unref(); }) };
 
-    // Act: an idle poll, then one that a StopTask interrupts.
-    try {
-      const idle = await pollAssignments(onAws, 'poll-1', { [id]: 'RUNNING' }, 2000);
-      const idleTaskReads = taskReads.mock.calls.length;
-      const idleVersionReads = versionReads.mock.calls.length;
-      const stopping = pollAssignments(onAws, 'poll-1', { [id]: 'RUNNING' }, 60_000);
-      await h.ecs.send(new StopTaskCommand({ task: id }));
-      const woken = await stopping;
+    it("reads no task while the host's version is the agent's, and answers a stop at once", async () => {
+      // Prepare: a running task, and the poll with its own view of the store, so only its reads count.
+      // The earlier cases' hosts drain, so the task can only go to this one.
+      for (const other of await h.berth.store.hosts.list()) await h.berth.store.hosts.transition(other.hostId, 'DRAINING', ['ACTIVE']);
+      await registerHost(h.berth, { hostId: 'poll-1', cpu: 1024, memory: 2048 });
+      await setup(h, 'polled');
+      const [id] = await run(h, 'polled');
+      await eventually(statusIs(h, id, 'PENDING'), 5000, 'PENDING');
+      await report(h, 'poll-1', id, 'RUNNING', { timestamps: { startedAt: Date.now() } });
+      const tasks = Object.create(h.berth.store.tasks) as typeof h.berth.store.tasks;
+      const hosts = Object.create(h.berth.store.hosts) as typeof h.berth.store.hosts;
+      const polling = { ...h.berth, store: { ...h.berth.store, tasks, hosts } };
+      const taskReads = jest.spyOn(tasks, 'get');
+      const versionReads = jest.spyOn(hosts, 'versionOf');
 
-      // Assess
-      expect(idle.map((a) => [a.taskId, a.desiredStatus])).toEqual([[id, 'RUNNING']]);
-      expect(idleVersionReads).toBeGreaterThan(1);
-      expect(idleTaskReads).toBe(1);
-      expect(woken.map((a) => [a.taskId, a.desiredStatus])).toEqual([[id, 'STOPPED']]);
-    } finally {
-      taskReads.mockRestore();
-      versionReads.mockRestore();
-    }
-    await report(h, 'poll-1', id, 'STOPPED', { timestamps: { stoppedAt: Date.now() }, stop: { stopCode: 'UserInitiated', stoppedReason: 'x' } });
+      // Act: the agent's first answer, an idle poll with its version, then one that a StopTask interrupts.
+      try {
+        const first = await pollAssignments(polling, 'poll-1', {}, 0);
+        taskReads.mockClear();
+        versionReads.mockClear();
+        const idle = await pollAssignments(polling, 'poll-1', { [id]: 'RUNNING' }, 300, first.version);
+        const idleTaskReads = taskReads.mock.calls.length;
+        const idleVersionReads = versionReads.mock.calls.length;
+        const stopping = pollAssignments(polling, 'poll-1', { [id]: 'RUNNING' }, 60_000, first.version);
+        await h.ecs.send(new StopTaskCommand({ task: id }));
+        const woken = await stopping;
+
+        // Assess
+        expect(first.tasks!.map((a) => [a.taskId, a.desiredStatus])).toEqual([[id, 'RUNNING']]);
+        expect(idle).toEqual({ version: first.version });
+        expect(idleVersionReads).toBe(1);
+        expect(idleTaskReads).toBe(0);
+        expect(woken.tasks!.map((a) => [a.taskId, a.desiredStatus])).toEqual([[id, 'STOPPED']]);
+        expect(woken.version).toBeGreaterThan(first.version!);
+      } finally {
+        taskReads.mockRestore();
+        versionReads.mockRestore();
+      }
+      await report(h, 'poll-1', id, 'STOPPED', { timestamps: { stoppedAt: Date.now() }, stop: { stopCode: 'UserInitiated', stoppedReason: 'x' } });
+    });
+
+    it('picks up an assignment written while the agent was between polls', async () => {
+      // Prepare: the agent's last answer, then a task placed on its host while no poll waits.
+      await registerHost(h.berth, { hostId: 'between-1', cpu: 1024, memory: 2048 });
+      for (const other of await h.berth.store.hosts.list()) {
+        if (other.hostId !== 'between-1') await h.berth.store.hosts.transition(other.hostId, 'DRAINING', ['ACTIVE']);
+      }
+      const last = await pollAssignments(h.berth, 'between-1', {}, 0);
+      await setup(h, 'between');
+      const [id] = await run(h, 'between');
+      await eventually(statusIs(h, id, 'PENDING'), 5000, 'PENDING');
+
+      // Act: the next poll, with the version of the last answer and a long window.
+      const next = await pollAssignments(h.berth, 'between-1', {}, 60_000, last.version);
+
+      // Assess: it answers at once, with the task.
+      expect(next.tasks!.map((a) => a.taskId)).toEqual([id]);
+      await report(h, 'between-1', id, 'STOPPED', { timestamps: { stoppedAt: Date.now() }, stop: { stopCode: 'EssentialContainerExited', stoppedReason: 'x' } });
+    });
+
+    it('falls back to the next poll when the notification is missed', async () => {
+      // Prepare: a host whose notifications never arrive, and its agent's last answer.
+      await registerHost(h.berth, { hostId: 'unheard-1', cpu: 1024, memory: 2048 });
+      const missed = { ...h.berth, notifier: deaf };
+      const last = await pollAssignments(missed, 'unheard-1', {}, 0);
+
+      // Act: a change lands during a poll that is never woken, then the agent polls again.
+      const waiting = pollAssignments(missed, 'unheard-1', {}, 400, last.version);
+      await h.berth.store.hosts.touch('unheard-1');
+      const ended = await waiting;
+      const next = await pollAssignments(missed, 'unheard-1', {}, 60_000, ended.version);
+
+      // Assess: the first answers at its window's end, unchanged; the next sees the change at once.
+      expect(ended).toEqual({ version: last.version });
+      expect(next).toEqual({ tasks: [], version: last.version! + 1 });
+    });
   });
 
   it('fails a task that finds no room before its deadline: STOPPED, TaskFailedToStart, RESOURCE:MEMORY', async () => {
@@ -174,5 +218,58 @@ describe('Task lifecycle workflows', () => {
     await eventually(statusIs(h, id, 'PENDING'), 5000, 'PENDING');
     await expect(report(h, 'someone-else', id, 'RUNNING')).rejects.toMatchObject({ name: 'AccessDeniedException' });
     expect((await task(h, id))!.lastStatus).toBe('PENDING');
+  });
+});
+
+describe('A launch waiting for room', () => {
+  // A first backoff far longer than any wait below: only a wake can place the task in time.
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ config: { placementTimeoutSeconds: 300, placementRetrySeconds: 60 } });
+    await setup(h, 'roomy', { cpu: '1024', memory: '2048' });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+  afterEach(() => expect(h.workflowErrors).toEqual([]));
+
+  const armed = (taskId: string) => async () => (await h.berth.store.demand.waiterOf(taskId)) !== undefined;
+
+  it('is woken when a task releases room, instead of at its backoff', async () => {
+    // Prepare: a host full with one task, and a second task waiting on a token for its room.
+    await registerHost(h.berth, { hostId: 'room-1', cpu: 1024, memory: 2048 });
+    const [first] = await run(h, 'roomy');
+    await eventually(statusIs(h, first, 'PENDING'), 5000, 'first PENDING');
+    await report(h, 'room-1', first, 'RUNNING');
+    const [second] = await run(h, 'roomy');
+    await eventually(armed(second), 5000, 'second waiting on a token');
+
+    // Act: the first task stops and its room is released.
+    await h.ecs.send(new StopTaskCommand({ task: first }));
+    await report(h, 'room-1', first, 'STOPPED', { stop: { stopCode: 'UserInitiated', stoppedReason: 'x' } });
+
+    // Assess: placed long before its 60 s backoff would have ended.
+    expect((await eventually(statusIs(h, second, 'PENDING'), 5000, 'second PENDING')).hostId).toBe('room-1');
+    expect(await h.berth.store.demand.waiterOf(second)).toBeUndefined();
+    await report(h, 'room-1', second, 'STOPPED', { stop: { stopCode: 'EssentialContainerExited', stoppedReason: 'x' } });
+    await eventually(async () => (await h.berth.store.hosts.get('room-1'))!.taskCount === 0, 5000, 'room-1 empty');
+    await h.berth.store.hosts.transition('room-1', 'DRAINING', ['ACTIVE']);
+  });
+
+  it('is woken when a host joins, and ends at once when stopped while it waits', async () => {
+    // Prepare: two tasks waiting on tokens, with no live host at all.
+    const [joins, stops] = await run(h, 'roomy', 2);
+    await eventually(armed(joins), 5000, 'waiting on a token');
+    await eventually(armed(stops), 5000, 'waiting on a token');
+
+    // Act
+    await h.ecs.send(new StopTaskCommand({ task: stops }));
+    await registerHost(h.berth, { hostId: 'room-2', cpu: 1024, memory: 2048 });
+
+    // Assess: one placed on the new host, the other's launch over; neither waited out its backoff.
+    expect((await eventually(statusIs(h, joins, 'PENDING'), 5000, 'PENDING')).hostId).toBe('room-2');
+    const launches = h.berth.workflows as unknown as { activeExecutions: number };
+    await eventually(async () => launches.activeExecutions <= 1, 5000, 'the stopped task\'s launch to end');
+    expect((await task(h, stops))!.lastStatus).toBe('STOPPED');
   });
 });

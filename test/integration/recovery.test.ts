@@ -1,8 +1,12 @@
 import { RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { jest } from '@jest/globals';
 import type { Berth } from '../../shared/context';
 import { recoverInFlight } from '../../shared/lifecycle/recovery';
 import { registerHost, reportTaskState } from '../../shared/lifecycle/reports';
 import { runTask } from '../../shared/lifecycle/run-task';
+import { placementOf } from '../../shared/lifecycle/placer';
+import { placerFor } from '../../shared/lifecycle/steps';
+import { markTaskStopped, releaseTask } from '../../shared/lifecycle/stop';
 import { type Harness, eventually, startHarness } from '../support/harness';
 
 /**
@@ -68,5 +72,27 @@ describe('recoverInFlight', () => {
     // Assess
     expect(recovered).toMatchObject({ launches: 0, released: 1 });
     expect(await holders(task.taskId)).toEqual([['rec-b', 256]]);
+  });
+
+  it("frees a stopped task's room on every host its placements reserved on, reading only those hosts", async () => {
+    // Prepare: the placer reserves for a task (the note on the task first), the process dies before
+    // the binding, and a later placement binds the task elsewhere; then the task stops.
+    await registerHost(h.berth, { hostId: 'rec-c', cpu: 1024, memory: 2048 });
+    const task = await runThenCrash();
+    const stray = await placerFor(h.berth).place({ taskId: task.taskId, cpu: 256, memory: 512 }, 'default', placementOf(task));
+    const other = stray!.hostId === 'rec-c' ? 'rec-a' : 'rec-c';
+    await h.berth.store.hosts.reserve({ hostId: other, taskId: task.taskId, cpu: 256, memory: 512, maxReservedCpu: 768, maxReservedMemory: 1536 }, 'default');
+    await h.berth.store.tasks.bindHost(task, other);
+    await markTaskStopped(h.berth, task, { stopCode: 'UserInitiated', stoppedReason: 'x' });
+    const scans = jest.spyOn(h.berth.store.hosts, 'holding');
+
+    // Act
+    const released = await releaseTask(h.berth, task);
+
+    // Assess
+    expect(scans).not.toHaveBeenCalled();
+    scans.mockRestore();
+    expect(released).toBe(2);
+    expect(await holders(task.taskId)).toEqual([]);
   });
 });

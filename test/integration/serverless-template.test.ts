@@ -86,7 +86,7 @@ const TASK_RESPONSE_ACTIONS = ['states:SendTaskSuccess', 'states:SendTaskFailure
 const METRICS_LOG_GROUP = '/berth/metrics';
 
 /** What each handler file may do, which state machines it may start, and which log groups besides its own it writes. */
-const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGroups?: string[] }> = {
+const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGroups?: string[]; userQueues?: boolean }> = {
   // Scheduler's API (the schedule tables, SigV4's key lookup, the timers and passing their role)
   // and the timers' target (RunTask, and removing a finished schedule's timer).
   'functions/schedules': {
@@ -95,10 +95,11 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
       // A dropped due time to the schedule's dead-letter queue.
       'sqs:SendMessage'],
     startable: ['launch'],
+    userQueues: true,
   },
   // SigV4 verification opens the caller's sealed secret (kms:Decrypt).
   'functions/api': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'kms:Decrypt', 'lambda:InvokeFunction',
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'sqs:SendMessage', 'states:StartExecution', 'kms:Decrypt', 'lambda:InvokeFunction',
       // CreateService and UpdateService check that a loadBalancers' target group exists.
       'elasticloadbalancing:DescribeTargetHealth'],
     startable: ['launch', 'stop'],
@@ -106,17 +107,17 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
   // The service scheduler runs and stops tasks, and wakes itself and the capacity manager; its
   // tasks join and leave their target groups.
   'functions/services': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction',
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'sqs:SendMessage', 'states:StartExecution', 'lambda:InvokeFunction',
       'elasticloadbalancing:RegisterTargets', 'elasticloadbalancing:DeregisterTargets', 'elasticloadbalancing:DescribeTargetHealth'],
     startable: ['launch', 'stop'],
   },
   'functions/lifecycle': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction'],
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'sqs:SendMessage', 'states:StartExecution', 'lambda:InvokeFunction'],
     startable: ['stop'],
   },
   'functions/capacity': {
     actions: [
-      ...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS,
+      ...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'sqs:SendMessage',
       'ec2:CreateFleet', 'ec2:RunInstances', 'ec2:CreateTags', 'ec2:DescribeLaunchTemplateVersions', 'ec2:TerminateInstances', 'iam:PassRole',
       // The orphan sweep lists the stage's instances.
       'ec2:DescribeInstances',
@@ -139,13 +140,13 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
   },
   // Stops the tasks of an interrupted spot host (their stop workflows) and asks for capacity.
   'functions/spot': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction'],
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'sqs:SendMessage', 'states:StartExecution', 'lambda:InvokeFunction'],
     startable: ['stop'],
   },
   // The operator API: a spot interruption by hand stops tasks (as functions/spot); a new
   // person's key is sealed (kms:Encrypt); every signed call opens one (kms:Decrypt).
   'functions/operator': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction', 'kms:Encrypt', 'kms:Decrypt'],
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'sqs:SendMessage', 'states:StartExecution', 'lambda:InvokeFunction', 'kms:Encrypt', 'kms:Decrypt'],
     startable: ['stop'],
   },
   // The stack's deletion terminates its hosts (by tag) before the rest goes.
@@ -160,8 +161,10 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
   },
   // An agent's STOPPED report ends the task's waits and starts its stop workflow. Registration
   // seals the new host key (kms:Encrypt); every signed call opens one (kms:Decrypt).
+  // It also waits on its host's wake queue (and makes it the first time).
   'functions/agent': {
-    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction', 'kms:Encrypt', 'kms:Decrypt'],
+    actions: [...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'states:StartExecution', 'lambda:InvokeFunction', 'kms:Encrypt', 'kms:Decrypt',
+      'sqs:SendMessage', 'sqs:CreateQueue', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
     startable: ['stop'],
   },
 };
@@ -803,6 +806,14 @@ describe('serverless.yml', () => {
               if (!allowed.includes(resolvePseudo(t))) found.push(`${id}: ${actions.join(',')} on ${JSON.stringify(t)}`);
             }
           }
+          if (actions.some((a) => a.startsWith('sqs:'))) {
+            // The hosts' wake-up queues are the stack's own; dead-letter queues are the user's
+            // (only for the functions that send them): this account's and region's, nothing wider.
+            const allowed = [`arn:aws:sqs:${REGION}:${ACCOUNT_ID}:${TABLE_PREFIX}host-*`, ...(grants.userQueues ? [`arn:aws:sqs:${REGION}:${ACCOUNT_ID}:*`] : [])];
+            for (const t of targets) {
+              if (!allowed.includes(resolvePseudo(t))) found.push(`${id}: sqs on ${JSON.stringify(t)}`);
+            }
+          }
           if (actions.some((a) => a.startsWith('kms:'))) {
             for (const t of targets) {
               if (referencedIds(t).length === 0 || !referencedIds(t).every((r) => resource(r)?.Type === 'AWS::KMS::Key')) {
@@ -815,12 +826,6 @@ describe('serverless.yml', () => {
               if (!referencedIds(t).every((r) => resource(r)?.Type === 'AWS::S3::Bucket') || referencedIds(t).length === 0) {
                 found.push(`${id}: s3 on ${JSON.stringify(t)}`);
               }
-            }
-          }
-          if (actions.some((a) => a.startsWith('sqs:'))) {
-            // Dead-letter queues are the user's: this account's and region's, nothing wider.
-            for (const t of targets) {
-              if (resolvePseudo(t) !== `arn:aws:sqs:${REGION}:${ACCOUNT_ID}:*`) found.push(`${id}: sqs on ${JSON.stringify(t)}`);
             }
           }
           if (actions.some((a) => a.startsWith('logs:'))) {

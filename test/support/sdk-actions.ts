@@ -28,7 +28,7 @@ const DOCUMENT_COMMANDS: Record<string, string> = {
 };
 
 /** Commands whose IAM action is not their name. */
-const ACTION_OF_COMMAND: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' };
+const ACTION_OF_COMMAND: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction', 'sqs:DeleteMessageBatch': 'sqs:DeleteMessage' };
 
 /**
  * The AWS actions the code bundled from `entry` can call: every `new XCommand(` in the repo's own

@@ -12,8 +12,8 @@ export class LocalHostNotifier implements HostNotifier {
     for (const wake of wakers) wake();
   }
 
-  wait(hostId: string, timeoutMs: number): Promise<void> {
-    if (this.closed) return Promise.resolve();
+  wait(hostId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.closed || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       let wakers = this.waiting.get(hostId);
       if (!wakers) this.waiting.set(hostId, (wakers = new Set()));
@@ -25,6 +25,7 @@ export class LocalHostNotifier implements HostNotifier {
       // A poll's timer alone must not keep the process alive.
       const timer = setTimeout(wake, Math.max(0, timeoutMs)).unref();
       wakers.add(wake);
+      signal?.addEventListener('abort', wake, { once: true });
     });
   }
 

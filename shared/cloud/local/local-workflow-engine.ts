@@ -27,6 +27,10 @@ export interface LocalWorkflowOptions {
   onError?: (workflow: WorkflowName, name: string, error: unknown) => void;
   /** Per Task state, a TimeoutSeconds to use instead of the ASL's: tests shorten the waits. */
   timeoutSeconds?: Record<string, number>;
+  /** The definitions to run instead of the repo's: bench:control-plane runs the previous ones beside them. */
+  definitions?: Record<WorkflowName, object>;
+  /** Told of every state an execution enters (and every retry): what Step Functions bills as a transition. */
+  onTransition?: (workflow: WorkflowName, state: string) => void;
 }
 
 class TaskTokenError extends Error {
@@ -49,19 +53,27 @@ export class LocalWorkflowEngine implements WorkflowEngine {
   private readonly aborts = new Set<() => void>();
   private readonly waiters = new Map<string, Waiter>();
   private readonly onError: (workflow: WorkflowName, name: string, error: unknown) => void;
+  private readonly onTransition?: (workflow: WorkflowName, state: string) => void;
 
   constructor(
     private readonly functions: Record<string, LocalFunction>,
     options: LocalWorkflowOptions = {},
   ) {
     this.onError = options.onError ?? (() => {});
-    for (const [workflow, definition] of Object.entries(DEFINITIONS) as [WorkflowName, object][]) {
+    this.onTransition = options.onTransition;
+    for (const [workflow, definition] of Object.entries(options.definitions ?? DEFINITIONS) as [WorkflowName, object][]) {
       const resolved = resolveRefs(definition) as { States: Record<string, any> };
       const overrides: Record<string, (input: any) => Promise<any>> = {};
       for (const [stateName, state] of Object.entries(resolved.States)) {
         if (state.Type !== 'Task') continue;
         const timeout = options.timeoutSeconds?.[stateName];
         if (timeout !== undefined) state.TimeoutSeconds = timeout;
+        // The library reads TimeoutSecondsPath from the state's Parameters, not from its input
+        // as Step Functions does: carry the value into the payload and point the path there.
+        if (state.TimeoutSecondsPath && state.Parameters?.Payload) {
+          state.Parameters.Payload['timeoutSeconds.$'] = state.TimeoutSecondsPath;
+          state.TimeoutSecondsPath = '$.Payload.timeoutSeconds';
+        }
         overrides[stateName] = this.override(state);
       }
       this.machines.set(workflow, { machine: new StateMachine(resolved as any), overrides });
@@ -81,15 +93,21 @@ export class LocalWorkflowEngine implements WorkflowEngine {
       return (input) => f(input);
     }
     const f = this.fn(state.Parameters.FunctionName);
-    return async (input) => {
+    return (input) => {
       const token = randomUUID();
       const done = new Promise((resolve, reject) => this.waiters.set(token, { resolve, reject }));
-      try {
-        await f({ ...input.Payload, taskToken: token });
-        return await done;
-      } finally {
-        this.waiters.delete(token);
-      }
+      const waited = (async () => {
+        try {
+          await f({ ...input.Payload, taskToken: token });
+          return await done;
+        } finally {
+          this.waiters.delete(token);
+        }
+      })();
+      // A wait the library ended by its timeout no longer listens: its token's later end
+      // (a late succeed, the engine's close) must not be an unhandled rejection.
+      waited.catch(() => {});
+      return waited;
     };
   }
 
@@ -104,6 +122,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
       // `$$.Task.Token` must resolve; the real token is minted per wait in `override`.
       context: { Task: { Token: 'minted-per-wait' } },
     });
+    if (this.onTransition) void this.countTransitions(workflow, execution.eventLogs);
     const settled = execution.result.then(
       () => undefined,
       (e) => this.onError(workflow, executionName, e),
@@ -114,6 +133,16 @@ export class LocalWorkflowEngine implements WorkflowEngine {
       this.running.delete(settled);
       this.aborts.delete(execution.abort);
     });
+  }
+
+  private async countTransitions(workflow: WorkflowName, events: AsyncIterable<{ type: string; state?: { name: string } }>): Promise<void> {
+    try {
+      for await (const e of events) {
+        if (e.type === 'StateEntered' || e.type === 'StateRetried') this.onTransition!(workflow, e.state?.name ?? '');
+      }
+    } catch {
+      // An aborted execution ends its log; nothing to count past it.
+    }
   }
 
   async succeed(taskToken: string, output: object): Promise<void> {
