@@ -21,6 +21,8 @@ export class LogBell {
       // Only waits keep a process alive, not a bell.
       (stream as { socket?: { unref?: () => void } }).socket?.unref?.();
       stream.on('data', () => this.ring());
+      // What was written before the follow was open is in no read yet, nor in the follow.
+      this.ring();
       const end = () => {
         this.ended = true;
         this.ring();
