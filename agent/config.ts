@@ -1,5 +1,4 @@
 import { cpus, totalmem } from 'node:os';
-import { z } from 'zod';
 import { join } from 'node:path';
 import { DEFAULT_METRICS_INTERVAL_MS, DEFAULT_METRICS_LOG_GROUP } from '../shared/metrics/catalog';
 import {
@@ -29,7 +28,7 @@ export const AGENT_POLICY_VARIABLES = {
   BERTH_IMAGE_PULL_BEHAVIOR: oneOf(PULL_BEHAVIORS).default('default'),
   BERTH_METRICS_LOG_GROUP: new Variable<string>(
     'a CloudWatch Logs group name, or empty for no EMF records',
-    z.union([z.literal(''), logGroupName().schema]),
+    (s) => (s === '' ? '' : logGroupName().parse(s)),
   ).keepEmpty(),
 };
 

@@ -10,9 +10,8 @@ import { DockerRuntime } from './runtime/docker-runtime';
 import { DEFAULT_PAUSE } from './task-namespaces';
 import { TaskEndpoints } from './task-endpoint/server';
 import { taskRoleCredentialsSource } from './task-endpoint/task-role-credentials';
-import { STSClient } from '@aws-sdk/client-sts';
 import { ExecutionRoles } from './identity/execution-roles';
-import { stsAssumeRole } from './identity/sts-assume-role';
+import { lazySts, stsAssumeRole } from './identity/sts-assume-role';
 import { join } from 'node:path';
 import { HostEfsMounts } from './efs/host-efs-mounts';
 import { LocalEfsMounts } from './efs/local-efs-mounts';
@@ -68,7 +67,7 @@ function main() {
     efs: config.localInstance ? new LocalEfsMounts(join(config.localInstance, 'efs')) : new HostEfsMounts(),
     // On AWS, each task's execution role; locally the host key serves, limited to the host's own tasks.
     executionRoles: config.aws.endpoint ? undefined : new ExecutionRoles({
-      assumeRole: stsAssumeRole(new STSClient({ region: config.aws.region })), hostId, now: Date.now,
+      assumeRole: stsAssumeRole(lazySts(config.aws.region)), hostId, now: Date.now,
     }),
     endpoint: {
       endpoints: new TaskEndpoints({ awsEndpoint: config.aws.endpoint, log }),

@@ -111,6 +111,8 @@ export class TaskRunner {
   private readonly logs: TaskLogs;
   private endpoint?: TaskEndpointSession;
   private readonly volumes: TaskVolumes;
+  /** The images' digests, asked beside the containers' create and start (see pull). */
+  private digests: Promise<void> = Promise.resolve();
 
   constructor(readonly task: Assignment, private readonly o: TaskRunnerOptions) {
     const limits = o.taskLimits === false
@@ -249,20 +251,23 @@ export class TaskRunner {
       checkCapabilities(this.task.containers, this.o.allowedCapabilities ?? DEFAULT_ALLOWED_CAPABILITIES);
       // As on Fargate, secrets come first: a task whose secrets are unavailable creates nothing.
       this.secretEnv = await resolveSecrets(this.task.containers, this.o.secrets);
-      // The namespace is made (or taken ready) while the images are checked and pulled.
+      // The namespace is made (or taken ready) while the images are checked and pulled, and the
+      // task's log streams and volumes, which need neither, are made.
       const acquiring = this.namespaces.acquire(
         publishedMappings(this.task.networkMode, this.containers.flatMap((c) => c.def.portMappings ?? [])), hostsEntries(this.task.serviceConnect ?? []),
       ).then((ns) => (this.ns = ns));
-      const [pulled, acquired] = await Promise.allSettled([this.pull(), acquiring]);
-      if (pulled.status === 'rejected') throw pulled.reason;
-      if (acquired.status === 'rejected') throw acquired.reason;
+      const preparing = (async () => {
+        await this.logs.open(this.task.containers);
+        await this.volumes.prepare();
+      })();
+      const settled = await Promise.allSettled([this.pull(), acquiring, preparing]);
+      for (const s of settled) if (s.status === 'rejected') throw s.reason;
       await this.connectServices(true);
       await this.openEndpoint();
-      await this.logs.open(this.task.containers);
-      await this.volumes.prepare();
       await this.createAll();
       await this.startAll();
       this.timestamps.startedAt = this.now();
+      await this.digests;
       await this.report('RUNNING');
       // Off the launch's path: the namespace this launch took is made again once it is reported.
       this.namespaces.fill();
@@ -337,25 +342,39 @@ export class TaskRunner {
     }
   }
 
+  /** Gets each image onto the host; their digests are asked meanwhile, into `digests`, for the RUNNING report. */
   private async pull(): Promise<void> {
     this.timestamps.pullStartedAt = this.now();
     const images = this.o.images ?? new ImagePuller({ runtime: this.o.runtime, behavior: 'default', log: (m) => this.log(m) });
     const logins = this.o.logins ?? new RegistryLogins({ secrets: this.o.secrets });
+    const digests: Promise<void>[] = [];
     for (const image of new Set(this.containers.map((c) => c.def.image))) {
       this.checkStop();
       const using = this.containers.filter((c) => c.def.image === image);
-      const digest = await images.ensure(image, () => logins.loginFor(using[0].def));
-      for (const c of using) c.imageDigest = digest;
+      await images.fetch(image, () => logins.loginFor(using[0].def));
+      digests.push(images.digestOf(image).then((digest) => {
+        for (const c of using) c.imageDigest = digest;
+      }));
     }
+    this.digests = Promise.all(digests).then(() => {});
     this.timestamps.pullStoppedAt = this.now();
   }
 
-  /** The task's containers, in its network namespace; one whose volumes another takes comes first. */
+  /**
+   * The task's containers, in its network namespace: all at once, unless one takes another's
+   * volumes, which then come first.
+   */
   private async createAll(): Promise<void> {
-    for (const c of volumesFromOrder(this.containers.map((r) => ({ ...r.def, r }))).map((d) => d.r)) {
+    const create = async (c: Running) => {
       this.checkStop();
       c.id = await this.o.runtime.create(this.spec(c, this.ns!));
+    };
+    if (!this.containers.some((c) => c.def.volumesFrom?.length)) {
+      const created = await Promise.allSettled(this.containers.map(create));
+      for (const r of created) if (r.status === 'rejected') throw r.reason;
+      return;
     }
+    for (const c of volumesFromOrder(this.containers.map((r) => ({ ...r.def, r }))).map((d) => d.r)) await create(c);
   }
 
   private byName(name: string): Running {

@@ -85,7 +85,9 @@ export const withoutBuildSessions: Plugin = {
 /**
  * The bundle, and esbuild's metafile: every module it carries is one of its `inputs`. Its source
  * map is a file beside it, read only by a process started with --enable-source-maps: inline, a
- * map several times the code's size stayed in every agent's memory.
+ * map several times the code's size stayed in every agent's memory. Its whitespace and syntax
+ * are minified (names are kept, for stack traces): node holds the whole text in memory, and
+ * the minified text is a third smaller (about 3 MiB less per agent).
  */
 export async function buildAgent(outfile: string): Promise<{ outfile: string; metafile: Metafile }> {
   const r = await build({
@@ -97,6 +99,8 @@ export async function buildAgent(outfile: string): Promise<{ outfile: string; me
     target: 'node20',
     format: 'cjs',
     sourcemap: 'linked',
+    minifyWhitespace: true,
+    minifySyntax: true,
     plugins: [withoutSsh, withoutBuildSessions],
     metafile: true,
     logLevel: 'warning',

@@ -44,21 +44,28 @@ export class ImagePuller {
 
   /** Pulls if it should; resolves with the digest of the image the container will run, if a registry gave it one. */
   async ensure(image: string, login: () => Promise<RegistryAuth | undefined>): Promise<string | undefined> {
+    await this.fetch(image, login);
+    return this.digestOf(image);
+  }
+
+  /** Pulls if it should: what a launch must wait for before it creates a container of the image. */
+  async fetch(image: string, login: () => Promise<RegistryAuth | undefined>): Promise<void> {
     const { runtime, behavior } = this.o;
     const cached = await runtime.hasImage(image);
-    if (!this.cacheServes(image, cached)) {
-      // A login that cannot be had fails the task whatever the cache holds, as in ECS.
-      const auth = await login();
-      try {
-        await runtime.pull(image, auth);
-        this.pulled.add(image);
-      } catch (e) {
-        if (behavior !== 'default' || !cached) throw e;
-        this.o.log(`${e instanceof Error ? e.message : String(e)}; running the cached image, as pull behaviour default allows`);
-      }
+    if (this.cacheServes(image, cached)) return;
+    const auth = await login();
+    try {
+      await runtime.pull(image, auth);
+      this.pulled.add(image);
+    } catch (e) {
+      if (behavior !== 'default' || !cached) throw e;
+      this.o.log(`${e instanceof Error ? e.message : String(e)}; running the cached image, as pull behaviour default allows`);
     }
-    // Only a well-formed digest is reported: the control plane refuses a report with any other.
-    const digest = await runtime.imageDigest(image).catch(() => undefined);
+  }
+
+  /** The digest of the image on the host, if a registry gave it one: only the RUNNING report needs it, so a launch asks it beside the create. */
+  async digestOf(image: string): Promise<string | undefined> {
+    const digest = await this.o.runtime.imageDigest(image).catch(() => undefined);
     return digest !== undefined && isImageDigest(digest) ? digest : undefined;
   }
 }

@@ -1,17 +1,19 @@
-import {
-  CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand,
-} from '@aws-sdk/client-cloudwatch-logs';
 import type { AwsClientConfig } from '../aws';
+import { LazyClient } from '../lazy-client';
 import { LogBatchRejectedError, type LogEvent, LogGroupNotFoundError, type LogSink } from './log-sink';
 
 const nameOf = (e: unknown) => (e instanceof Error ? e.name : '');
 
 /** The LogSink adapter over @aws-sdk/client-cloudwatch-logs: AWS itself, or the local slice. */
 export class CloudWatchLogSink implements LogSink {
-  private readonly client: CloudWatchLogsClient;
+  /** Loaded when a task first ships awslogs output (lazy-client.ts). */
+  private readonly client;
 
   constructor(config: AwsClientConfig) {
-    this.client = new CloudWatchLogsClient({ region: config.region, endpoint: config.endpoint, credentials: config.credentials, maxAttempts: 3 });
+    this.client = new LazyClient(
+      () => import('@aws-sdk/client-cloudwatch-logs'),
+      (sdk) => new sdk.CloudWatchLogsClient({ region: config.region, endpoint: config.endpoint, credentials: config.credentials, maxAttempts: 3 }),
+    );
   }
 
   /** Closes the client's connections. */
@@ -21,7 +23,8 @@ export class CloudWatchLogSink implements LogSink {
 
   async createGroup(logGroupName: string): Promise<void> {
     try {
-      await this.client.send(new CreateLogGroupCommand({ logGroupName }));
+      const { sdk, client } = await this.client.get();
+      await client.send(new sdk.CreateLogGroupCommand({ logGroupName }));
     } catch (e) {
       if (nameOf(e) !== 'ResourceAlreadyExistsException') throw e;
     }
@@ -29,7 +32,8 @@ export class CloudWatchLogSink implements LogSink {
 
   async createStream(logGroupName: string, logStreamName: string): Promise<void> {
     try {
-      await this.client.send(new CreateLogStreamCommand({ logGroupName, logStreamName }));
+      const { sdk, client } = await this.client.get();
+      await client.send(new sdk.CreateLogStreamCommand({ logGroupName, logStreamName }));
     } catch (e) {
       if (nameOf(e) === 'ResourceAlreadyExistsException') return;
       if (nameOf(e) === 'ResourceNotFoundException') throw new LogGroupNotFoundError(logGroupName, { cause: e });
@@ -38,7 +42,10 @@ export class CloudWatchLogSink implements LogSink {
   }
 
   async putEvents(logGroupName: string, logStreamName: string, events: readonly LogEvent[]): Promise<{ rejected?: Record<string, number> }> {
-    const put = () => this.client.send(new PutLogEventsCommand({ logGroupName, logStreamName, logEvents: [...events] }));
+    const put = async () => {
+      const { sdk, client } = await this.client.get();
+      return client.send(new sdk.PutLogEventsCommand({ logGroupName, logStreamName, logEvents: [...events] }));
+    };
     try {
       let r;
       try {

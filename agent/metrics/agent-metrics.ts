@@ -1,9 +1,9 @@
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CloudWatchLogsEmfSink } from '../../shared/metrics/cloudwatch-logs-emf-sink';
 import { type MetricsLoop, startMetricsLoop } from '../../shared/metrics/metrics-loop';
 import { FanOutSink } from '../../shared/metrics/sink';
 import type { AwsClientConfig } from '../aws';
 import type { AgentClient } from '../client';
+import { LazyClient } from '../lazy-client';
 import type { ContainerRuntime } from '../runtime/container-runtime';
 import type { ContainerStatsSource } from './container-stats';
 import { ControlPlaneMetricsSink } from './control-plane-sink';
@@ -35,7 +35,10 @@ export interface AgentMetricsOptions {
 /** Samples this host's tasks every interval and publishes them as EMF and, locally, to the control plane. */
 export function startAgentMetrics(o: AgentMetricsOptions): { loop: MetricsLoop; close(): Promise<void> } {
   const logs = o.config.logGroupName
-    ? new CloudWatchLogsClient({ region: o.aws.region, endpoint: o.aws.endpoint, credentials: o.aws.credentials, maxAttempts: 2 })
+    ? new LazyClient(
+      () => import('@aws-sdk/client-cloudwatch-logs'),
+      (sdk) => new sdk.CloudWatchLogsClient({ region: o.aws.region, endpoint: o.aws.endpoint, credentials: o.aws.credentials, maxAttempts: 2 }),
+    )
     : undefined;
   const sink = new FanOutSink(
     logs && new CloudWatchLogsEmfSink({ client: logs, logGroupName: o.config.logGroupName!, logStreamName: `agent/${o.client.hostId}` }),

@@ -14,6 +14,7 @@ import {
 } from './container-runtime';
 import { kernelKilledForMemory } from './oom-kills';
 import { ContainerExits, type Looked } from './container-exits';
+import { LogBell } from './log-bell';
 import { parseImageReference } from '../../shared/domain/image';
 import { ISOLATION_RULE_SET, bridgeName, keepTaskNetworksApart } from './task-network-isolation';
 
@@ -166,6 +167,11 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  /**
+   * Resolves when the engine answers the start: the task's RUNNING is reported from that answer,
+   * not from the engine's start event, which podman (4.3, reading its events from a file) sends
+   * 10 to 180 ms after the answer (measured: 12 starts, the event later every time).
+   */
   async start(id: string): Promise<void> {
     // Following the engine's events before the start, so even an exit at once is announced.
     await this.exits.watch();
@@ -443,29 +449,44 @@ export class DockerRuntime implements ContainerRuntime {
       await sleep(CREATED_POLL_MS);
     }
     // podman (4.3) garbles and cuts short a follow of a fast writer, so the log is read whole,
-    // without follow, every LOG_POLL_MS until the container exits, and each read delivers the
-    // lines past those already delivered. A line without its newline yet waits for the next
-    // read, or for the exit. Lines are stamped as they are read: podman's own timestamps have
-    // whole seconds only.
+    // without follow, and each read delivers the lines past those already delivered. A line
+    // without its newline yet waits for the next read, or for the exit. Lines are stamped as they
+    // are read: podman's own timestamps have whole seconds only. A read comes when a held follow
+    // of the log says it has grown (LogBell), at most every LOG_POLL_MS, and at the exit, which
+    // comes from the container's wait (the engine's exit event), not from an inspect per read.
     const delivered = { stdout: 0, stderr: 0 };
-    const exited = this.wait(id).then(() => true, () => true);
-    for (;;) {
-      const done = (await this.inspect(id))?.running !== true;
-      const all = await this.docker.getContainer(id).logs({ follow: false, stdout: true, stderr: true }) as unknown as Buffer;
-      const lines: Record<'stdout' | 'stderr', string[]> = { stdout: [], stderr: [] };
-      const out = new LineSplitter((line) => lines.stdout.push(line));
-      const err = new LineSplitter((line) => lines.stderr.push(line));
-      for (const frame of frames(all)) (frame.stream === STDERR_FRAME ? err : out).feed(frame.payload);
-      if (done) {
-        out.flush();
-        err.flush();
+    let over = false;
+    const exited = this.wait(id).then(() => true, () => true).then(() => (over = true));
+    // Opened once the container has outlived its first read: a follow open while a container
+    // exits holds up podman's handling of the exit (a container that exits at once was seen to
+    // exit 90 ms later, and its output was done 280 ms later, with one).
+    let bell: LogBell | undefined;
+    try {
+      for (let reads = 0; ; reads++) {
+        if (reads === 1 && !over) bell = new LogBell(this.docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true, tail: 0 }) as unknown as Promise<NodeJS.ReadableStream>);
+        // Known before the read, so the read after the exit has every line.
+        const done = over;
+        const readAt = Date.now();
+        bell?.reset();
+        const all = await this.docker.getContainer(id).logs({ follow: false, stdout: true, stderr: true }) as unknown as Buffer;
+        const lines: Record<'stdout' | 'stderr', string[]> = { stdout: [], stderr: [] };
+        const out = new LineSplitter((line) => lines.stdout.push(line));
+        const err = new LineSplitter((line) => lines.stderr.push(line));
+        for (const frame of frames(all)) (frame.stream === STDERR_FRAME ? err : out).feed(frame.payload);
+        if (done) {
+          out.flush();
+          err.flush();
+        }
+        for (const from of ['stdout', 'stderr'] as const) {
+          for (const line of lines[from].slice(delivered[from])) onLine(line, from, Date.now());
+          delivered[from] = Math.max(delivered[from], lines[from].length);
+        }
+        if (done) return;
+        const next = (bell ? bell.rung(LOG_QUIET_READ_MS) : Promise.resolve()).then(() => sleep(Math.max(0, LOG_POLL_MS - (Date.now() - readAt))));
+        await Promise.race([next, exited]);
       }
-      for (const from of ['stdout', 'stderr'] as const) {
-        for (const line of lines[from].slice(delivered[from])) onLine(line, from, Date.now());
-        delivered[from] = Math.max(delivered[from], lines[from].length);
-      }
-      if (done) return;
-      await Promise.race([sleep(LOG_POLL_MS), exited]);
+    } finally {
+      bell?.close();
     }
   }
 }
@@ -517,8 +538,11 @@ class PullProgress {
 
 const mib = (bytes: number) => (bytes / MiB).toFixed(1);
 
-/** How often the log of a running container is read for new lines. */
+/** How often the log of a running container is read for new lines at most. */
 const LOG_POLL_MS = 500;
+/** How long a log whose follow says nothing waits for a read all the same (a follow podman left hanging). */
+const LOG_QUIET_READ_MS = 5_000;
+
 
 /** The stream type byte of Docker's multiplexed log frames. */
 const STDERR_FRAME = 2;

@@ -1,6 +1,5 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { AwsClientConfig } from '../aws';
+import { LazyClient } from '../lazy-client';
 import { type SecretSource, SecretSourceError } from './secret-source';
 
 /** GetParameters takes at most this many names per call. */
@@ -13,19 +12,21 @@ const described = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}
  * instance's role; locally the local endpoint's slices, signed with the host's key.
  */
 export class AwsSecretSource implements SecretSource {
-  private readonly secretsManager: SecretsManagerClient;
-  private readonly ssm: SSMClient;
+  private readonly secretsManager;
+  private readonly ssm;
 
+  /** Each client is loaded when a task first asks for a secret of its kind (lazy-client.ts). */
   constructor(config: AwsClientConfig) {
     const options = { region: config.region, endpoint: config.endpoint, credentials: config.credentials };
-    this.secretsManager = new SecretsManagerClient(options);
-    this.ssm = new SSMClient(options);
+    this.secretsManager = new LazyClient(() => import('@aws-sdk/client-secrets-manager'), (sdk) => new sdk.SecretsManagerClient(options));
+    this.ssm = new LazyClient(() => import('@aws-sdk/client-ssm'), (sdk) => new sdk.SSMClient(options));
   }
 
   async secretString(ref: { secretId: string; versionStage?: string; versionId?: string }): Promise<string> {
     let r;
     try {
-      r = await this.secretsManager.send(new GetSecretValueCommand({ SecretId: ref.secretId, VersionStage: ref.versionStage, VersionId: ref.versionId }));
+      const { sdk, client } = await this.secretsManager.get();
+      r = await client.send(new sdk.GetSecretValueCommand({ SecretId: ref.secretId, VersionStage: ref.versionStage, VersionId: ref.versionId }));
     } catch (e) {
       throw new SecretSourceError(`failed to fetch secret ${ref.secretId} from secrets manager: ${described(e)}`, { cause: e });
     }
@@ -40,7 +41,8 @@ export class AwsSecretSource implements SecretSource {
       const batch = refs.slice(i, i + PARAMETERS_PER_CALL);
       let r;
       try {
-        r = await this.ssm.send(new GetParametersCommand({ Names: batch, WithDecryption: true }));
+        const { sdk, client } = await this.ssm.get();
+        r = await client.send(new sdk.GetParametersCommand({ Names: batch, WithDecryption: true }));
       } catch (e) {
         throw new SecretSourceError(`failed to fetch parameters from ssm: ${described(e)}`, { cause: e });
       }

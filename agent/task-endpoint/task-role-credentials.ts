@@ -1,5 +1,5 @@
-import { STSClient } from '@aws-sdk/client-sts';
-import { stsAssumeRole } from '../identity/sts-assume-role';
+import type { STSClient } from '@aws-sdk/client-sts';
+import { lazySts, stsAssumeRole } from '../identity/sts-assume-role';
 import type { Assignment } from '../../shared/agent-wire/responses';
 import type { AgentClient } from '../client';
 import type { TaskRoleCredentials } from './server';
@@ -29,5 +29,5 @@ export function stsTaskRoles(sts: Pick<STSClient, 'send'>): TaskRoleCredentialsS
 
 /** The source an agent uses: Berth keys against a local AWS endpoint, STS on AWS. */
 export function taskRoleCredentialsSource(client: Pick<AgentClient, 'taskCredentials'>, aws: { region: string; endpoint?: string }): TaskRoleCredentialsSource {
-  return aws.endpoint ? berthTaskKeys(client) : stsTaskRoles(new STSClient({ region: aws.region }));
+  return aws.endpoint ? berthTaskKeys(client) : stsTaskRoles(lazySts(aws.region));
 }

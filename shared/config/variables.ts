@@ -1,10 +1,8 @@
-import { z } from 'zod';
-
 /**
  * Configuration from environment variables, checked once when a process starts: each variable
- * has a zod schema over its text and says in words what it accepts, so a bad value stops the
- * process with `NAME: expected ..., got "..."` instead of running on NaN. Small and free of
- * server code: the agent bundle uses it too.
+ * has a parser of its text and says in words what it accepts, so a bad value stops the process
+ * with `NAME: expected ..., got "..."` instead of running on NaN. Small and free of server code
+ * and of libraries: the agent bundle uses it too (zod here cost every agent about 10 MiB).
  */
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -26,23 +24,24 @@ export class Variable<T, Unset extends 'optional' | 'filled' = 'optional'> {
 
   constructor(
     readonly accepts: string,
-    readonly schema: z.ZodType<T, string>,
+    /** The variable's value from its text; throws when the text is not one it accepts. */
+    readonly parse: (text: string) => T,
     readonly whenUnset: WhenUnset<T> = { kind: 'optional' },
     /** Whether an empty value is a value (e.g. "no capabilities") rather than unset. */
     readonly emptyIsValue = false,
   ) {}
 
   default(value: T): Variable<T, 'filled'> {
-    return new Variable(this.accepts, this.schema, { kind: 'default', value }, this.emptyIsValue);
+    return new Variable(this.accepts, this.parse, { kind: 'default', value }, this.emptyIsValue);
   }
 
   required(): Variable<T, 'filled'> {
-    return new Variable(this.accepts, this.schema, { kind: 'required' }, this.emptyIsValue);
+    return new Variable(this.accepts, this.parse, { kind: 'required' }, this.emptyIsValue);
   }
 
   /** An empty value is parsed (the schema decides what it means) rather than taken for unset. */
   keepEmpty(): Variable<T, Unset> {
-    return new Variable(this.accepts, this.schema, this.whenUnset, true);
+    return new Variable(this.accepts, this.parse, this.whenUnset, true);
   }
 }
 
@@ -66,9 +65,11 @@ export function readEnvironment<S extends Schema>(schema: S, env: Environment): 
       out[name] = v.whenUnset.kind === 'default' ? v.whenUnset.value : undefined;
       continue;
     }
-    const parsed = v.schema.safeParse(raw);
-    if (parsed.success) out[name] = parsed.data;
-    else problems.push(`${name}: expected ${v.accepts}, got ${quote(raw)}`);
+    try {
+      out[name] = v.parse(raw);
+    } catch {
+      problems.push(`${name}: expected ${v.accepts}, got ${quote(raw)}`);
+    }
   }
   if (problems.length > 0) throw new ConfigurationError(problems);
   return out as Configuration<S>;
@@ -83,27 +84,48 @@ export const variableNames = (schema: Schema): string[] => Object.keys(schema);
 
 // The kinds of variable Berth has.
 
+/** What a parser throws for text its variable does not accept (readEnvironment words the problem). */
+const refuse = (): never => {
+  throw new Error('not accepted');
+};
+
+/** The text when the whole of it matches the pattern. */
+const matching = (pattern: RegExp, text: string): string => {
+  pattern.lastIndex = 0;
+  return pattern.test(text) ? text : refuse();
+};
+
 export const wholeNumber = (min: number, max: number): Variable<number> => new Variable(
   `a whole number from ${min} to ${max}`,
-  z.string().regex(/^\s*\d+\s*$/).transform(Number).pipe(z.number().int().min(min).max(max)),
+  (s) => {
+    const n = Number(matching(/^\s*\d+\s*$/, s));
+    return Number.isSafeInteger(n) && n >= min && n <= max ? n : refuse();
+  },
 );
 
 export const oneOf = <const T extends string>(values: readonly T[]): Variable<T> => new Variable(
   `one of ${values.join(', ')}`,
-  z.string().pipe(z.enum(values as [T, ...T[]])),
+  (s) => (values.includes(s as T) ? s as T : refuse()),
 );
 
 /** 1/true/yes or 0/false/no. */
 export const flag = (): Variable<boolean> => new Variable(
   'a flag: 1, true or yes; 0, false or no',
-  z.string().trim().toLowerCase().pipe(z.enum(['1', 'true', 'yes', '0', 'false', 'no'])).transform((v) => ['1', 'true', 'yes'].includes(v)),
+  (s) => {
+    const v = s.trim().toLowerCase();
+    if (['1', 'true', 'yes'].includes(v)) return true;
+    return ['0', 'false', 'no'].includes(v) ? false : refuse();
+  },
 );
 
-export const text = (accepts: string, pattern: RegExp): Variable<string> => new Variable(accepts, z.string().regex(pattern));
+export const text = (accepts: string, pattern: RegExp): Variable<string> => new Variable(accepts, (s) => matching(pattern, s));
 
 export const url = (): Variable<string> => new Variable(
   'an http or https URL',
-  z.string().pipe(z.url({ protocol: /^https?$/ })),
+  (s) => {
+    const trimmed = matching(/^https?:\/\/\S/i, s.trim());
+    return URL.canParse(trimmed) ? trimmed : refuse();
+  },
 );
 
 export const absolutePath = (): Variable<string> => text('an absolute path', /^\/\S*$/);
@@ -111,30 +133,22 @@ export const absolutePath = (): Variable<string> => text('an absolute path', /^\
 /** Comma-separated items, each matching `item`; empty means none. */
 export const list = (accepts: string, item: RegExp): Variable<string[]> => new Variable(
   accepts,
-  z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)).pipe(z.array(z.string().regex(item))),
+  (s) => s.split(',').map((x) => x.trim()).filter(Boolean).map((x) => matching(item, x)),
 );
 
 /** `Name=seconds,Name=seconds`: a positive number of seconds per named thing. */
 export const secondsByName = (accepts: string): Variable<Record<string, number>> => new Variable(
   accepts,
-  z.string()
-    .transform((s) => s.split(',').map((pair) => pair.split('=').map((x) => x.trim())))
-    .pipe(z.array(z.tuple([z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/), z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(1))])))
-    .transform((pairs) => Object.fromEntries(pairs)),
+  (s) => Object.fromEntries(s.split(',').map((pair) => {
+    const parts = pair.split('=').map((x) => x.trim());
+    if (parts.length !== 2) refuse();
+    const seconds = Number(matching(/^\d+$/, parts[1]));
+    return [matching(/^[A-Za-z][A-Za-z0-9]*$/, parts[0]), Number.isSafeInteger(seconds) && seconds >= 1 ? seconds : refuse()];
+  })),
 );
 
 /** Text that `parse` accepts; `parse` throws otherwise. */
-export const checked = <T>(accepts: string, parse: (text: string) => T): Variable<T> => new Variable(
-  accepts,
-  z.string().transform((s, ctx) => {
-    try {
-      return parse(s);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: accepts });
-      return z.NEVER;
-    }
-  }),
-);
+export const checked = <T>(accepts: string, parse: (text: string) => T): Variable<T> => new Variable(accepts, parse);
 
 /** A JSON document that `check` accepts; `check` throws otherwise. */
 export const json = <T>(accepts: string, check: (value: unknown) => T): Variable<T> =>

@@ -1,9 +1,4 @@
-import {
-  type CloudWatchLogsClient,
-  CreateLogGroupCommand,
-  CreateLogStreamCommand,
-  PutLogEventsCommand,
-} from '@aws-sdk/client-cloudwatch-logs';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { type LogEvent, cutBatches } from '../logs/log-batcher';
 import { formatEmf } from './emf';
 import { MetricsDeliveryError } from './errors';
@@ -11,13 +6,17 @@ import type { MetricDatum } from './metric-datum';
 import type { MetricsSink } from './sink';
 
 export interface CloudWatchLogsEmfSinkOptions {
-  client: CloudWatchLogsClient;
+  /** An agent's is made at its first send (agent/lazy-client.ts): an agent without tasks sends none. */
+  client: Pick<CloudWatchLogsClient, 'send'>;
   logGroupName: string;
   /** One per writer (`agent/HOST`, `control-plane`), as the CloudWatch agent names its streams. */
   logStreamName: string;
 }
 
 const errorName = (e: unknown) => (e as { name?: string })?.name;
+
+/** The SDK's commands, loaded at the first send. */
+const logsSdk = () => import('@aws-sdk/client-cloudwatch-logs');
 
 /**
  * Metrics as EMF records in a CloudWatch Logs group, through the SDK's client: on AWS
@@ -56,8 +55,8 @@ export class CloudWatchLogsEmfSink implements MetricsSink {
     }
   }
 
-  private send(logEvents: LogEvent[]) {
-    const command = new PutLogEventsCommand({ logGroupName: this.o.logGroupName, logStreamName: this.o.logStreamName, logEvents });
+  private async send(logEvents: LogEvent[]) {
+    const command = new (await logsSdk()).PutLogEventsCommand({ logGroupName: this.o.logGroupName, logStreamName: this.o.logStreamName, logEvents });
     // CloudWatch only extracts metrics from events that PutLogEvents sends with this header.
     command.middlewareStack.add((next) => async (args) => {
       const request = args.request as { headers?: Record<string, string> };
@@ -70,6 +69,7 @@ export class CloudWatchLogsEmfSink implements MetricsSink {
   private ensureStream(): Promise<void> {
     this.ready ??= (async () => {
       const { client, logGroupName, logStreamName } = this.o;
+      const { CreateLogGroupCommand, CreateLogStreamCommand } = await logsSdk();
       try {
         await client.send(new CreateLogGroupCommand({ logGroupName }));
       } catch (e) {

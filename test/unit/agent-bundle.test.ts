@@ -31,6 +31,14 @@ describe('the agent bundle', () => {
     expect(serverModulesIn(metafile.inputs)).toEqual([]);
   });
 
+  it('carries no zod: an agent checks its configuration without it (zod cost each agent about 10 MiB)', async () => {
+    // Act
+    const { metafile } = await buildAgent(join(dir, 'agent.js'));
+
+    // Assess
+    expect(Object.keys(metafile.inputs).filter((path) => path.includes('node_modules/zod/'))).toEqual([]);
+  });
+
   it('is built once for every local mode that starts, and again when a file it was built from changes', async () => {
     // Prepare: a bundle, and a file of the repository's that (as the test pretends) it was built from.
     const outfile = join(dir, 'cached', 'agent.js');

@@ -103,6 +103,23 @@ describe('Image pulls', () => {
       await new ImagePuller({ runtime: engine.runtime, behavior: 'always', log: () => {} }).ensure(IMAGE, async () => auth);
       expect(engine.pulls).toEqual([{ image: IMAGE, auth }]);
     });
+
+    it('gets the image on the host without asking its digest, which a launch asks beside the create', async () => {
+      // Prepare
+      const engine = anEngine({ cached: false, registryUp: true });
+      const imageDigest = jest.spyOn(engine.runtime, 'imageDigest');
+      const puller = new ImagePuller({ runtime: engine.runtime, behavior: 'default', log: () => {} });
+
+      // Act
+      await puller.fetch(IMAGE, noLogin);
+      const pulledWithoutDigest = imageDigest.mock.calls.length;
+      const digest = await puller.digestOf(IMAGE);
+
+      // Assess
+      expect(engine.pulls).toHaveLength(1);
+      expect(pulledWithoutDigest).toBe(0);
+      expect(digest).toBe(DIGEST);
+    });
   });
 
   describe('RegistryLogins', () => {
