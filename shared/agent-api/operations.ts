@@ -9,6 +9,7 @@ import { parseRequest } from './parse';
 import { reportMetrics } from './report-metrics';
 import { issueTaskCredentials } from '../auth/task-credentials';
 import { prePullImages } from '../lifecycle/pre-pull';
+import { proxiedEndpoints } from '../services/service-connect-proxy';
 
 export { AGENT_TARGET_PREFIX, HEARTBEAT_INTERVAL_SECONDS, MAX_POLL_WAIT_SECONDS } from '../agent-wire/constants';
 
@@ -42,7 +43,7 @@ const RegisterHost = agentOperation('RegisterHost', async (b, body, caller) => {
   const { bootstrapToken, instanceIdentity } = body;
   if (!signedAs && bootstrapToken === undefined && !instanceIdentity && !b.config.openHostRegistration) throw new MissingAuthenticationTokenException();
   const { host, credentials } = await registerHost(b, {
-    hostId: body.hostId, cpu: body.cpu ?? 0, memory: body.memory ?? 0,
+    hostId: body.hostId, cpu: body.cpu ?? 0, memory: body.memory ?? 0, ...(body.address ? { address: body.address } : {}),
   }, { bootstrapToken, instanceIdentity, authenticatedHostId: signedAs });
   return { hostId: host.hostId, status: host.status, heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS, credentials, prePull: await prePullFor(b) };
 });
@@ -81,6 +82,11 @@ const ReportMetrics = agentOperation('ReportMetrics', async (b, body, caller) =>
 const GetTaskCredentials = agentOperation('GetTaskCredentials', async (b, body, caller) =>
   issueTaskCredentials(b, callingHost(caller, body), body.task));
 
+const GetServiceConnectEndpoints = agentOperation('GetServiceConnectEndpoints', async (b, body, caller) => {
+  callingHost(caller, body);
+  return { endpoints: await proxiedEndpoints(b) };
+});
+
 export const AGENT_OPERATIONS: Readonly<Record<AgentOperation, Operation>> = Object.freeze({
   RegisterHost,
   Heartbeat,
@@ -88,4 +94,5 @@ export const AGENT_OPERATIONS: Readonly<Record<AgentOperation, Operation>> = Obj
   ReportTaskState,
   ReportMetrics,
   GetTaskCredentials,
+  GetServiceConnectEndpoints,
 });

@@ -29,6 +29,7 @@ export const TABLES = {
     globalIndexes: { byStoppedDay: { hashKey: 'stoppedDay', rangeKey: 'stoppedAt', projection: 'ALL' } },
   },
   capacityProviders: { suffix: 'capacity-providers', hashKey: 'name', rangeKey: undefined },
+  serviceConnect: { suffix: 'service-connect', hashKey: 'key', rangeKey: undefined },
 } as const satisfies Record<string, TableSchema>;
 
 export interface TableSchema {

@@ -7,7 +7,17 @@ import { type LocalBerth, localBerth } from '../../local/berth';
 import { type Dynalite, createTables, startDynalite } from '../../local/dynalite';
 import { startLocalElbv2 } from '../../local/services/elbv2';
 import { LocalServiceConnect } from '../../local/services/elbv2/service-connect';
-import { eventually } from '../support/harness';
+import { type Harness, eventually, startHarness } from '../support/harness';
+import { randomBytes } from 'node:crypto';
+import { type Server as HttpServer, createServer as createHttpServer } from 'node:http';
+import { AgentClient } from '../../agent/client';
+import { DockerRuntime } from '../../agent/runtime/docker-runtime';
+import { ServiceConnectProxy } from '../../agent/service-connect-proxy';
+import { TaskRunner } from '../../agent/task-runner';
+import type { TaskReportBody } from '../../agent/client';
+import { StoreServiceConnect, withServiceConnect } from '../../shared/cloud/store-service-connect';
+import type { LoadBalancing } from '../../shared/cloud/load-balancing';
+import { BUSYBOX_IMAGE, type PodmanService, ensureBusyboxImage, startPodmanService } from '../../local/podman';
 
 /** Says `name` to whoever connects, then closes: a stand-in for a published task. */
 function sayer(name: string): Promise<{ server: Server; port: number }> {
@@ -86,4 +96,96 @@ function askAt(host: string, port: number): Promise<string | undefined> {
     c.on('error', () => resolve(undefined));
     c.setTimeout(3000, () => c.destroy());
   });
+}
+
+/** Answers every HTTP request with `name`: a stand-in for a published task on another host. */
+function webTask(name: string): Promise<{ server: HttpServer; port: number }> {
+  return new Promise((resolve) => {
+    const server = createHttpServer((_req, res) => res.end(`${name}\n`)).listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port }));
+  });
+}
+
+/**
+ * Service Connect as on EC2: no local load balancer. The endpoints and their tasks are in Berth's
+ * store (StoreServiceConnect, on dynalite); a host's agent asks for them through the agent API and
+ * feeds its own HAProxy; a real task on podman reaches the other service by name through it.
+ */
+describe('Service Connect on an EC2 host: the agent feeds its own proxy', () => {
+  let h: Harness;
+  let podman: PodmanService;
+  let runtime: DockerRuntime;
+  let proxy: ServiceConnectProxy;
+  let sc: StoreServiceConnect;
+  const dir = mkdtempSync(join(tmpdir(), 'berth-sc-ec2-'));
+  const webs: HttpServer[] = [];
+  const RUN = randomBytes(4).toString('hex');
+  // The publishing service's tasks run on this host (their ports published on it): targets name it by its id, as an `instance` target group does.
+  const PUBLISHING_HOST = 'i-0aaaaaaaaaaaaaaa1';
+
+  beforeAll(async () => {
+    h = await startHarness();
+    sc = new StoreServiceConnect(h.berth.store.serviceConnect, h.berth.partition, () => h.berth.now());
+    const noElb: LoadBalancing = { register: async () => { throw new Error('not ELBv2'); }, deregister: async () => { throw new Error('not ELBv2'); }, health: async () => undefined };
+    h.berth.serviceConnect = sc;
+    h.berth.loadBalancing = withServiceConnect(sc, noElb);
+    podman = await startPodmanService({ dataDir: dir, log: () => {} });
+    await ensureBusyboxImage({ env: podman.env, log: () => {} });
+    runtime = new DockerRuntime({ socketPath: podman.socketPath, labels: { 'berth.test-run': RUN } });
+  }, 120_000);
+  afterAll(async () => {
+    await proxy?.stop();
+    for (const w of webs) w.close();
+    await podman?.stop();
+    await h?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('lets a task reach http://backend:8080 on the other service\'s tasks, and follows a drain', async () => {
+    // Prepare: two hosts register (the publishing one with its address); the backend service publishes an endpoint with two tasks.
+    const publishing = new AgentClient(h.url, PUBLISHING_HOST, { credentialsFile: join(dir, 'a.json'), address: '127.0.0.1' });
+    await publishing.register(2048, 4096);
+    const client = new AgentClient(h.url, 'i-0bbbbbbbbbbbbbbb2', { credentialsFile: join(dir, 'b.json'), address: '127.0.0.2' });
+    await client.register(2048, 4096);
+    const ns = await sc.createNamespace('shop');
+    const [endpoint] = await sc.publish('arn:service/backend', ns.arn, [{ discoveryName: 'backend', dnsName: 'backend', port: 8080 }]);
+    const a = await webTask('a');
+    const b = await webTask('b');
+    webs.push(a.server, b.server);
+    await h.berth.loadBalancing!.register(endpoint.targetGroupArn, [{ id: PUBLISHING_HOST, port: a.port }, { id: PUBLISHING_HOST, port: b.port }]);
+    proxy = new ServiceConnectProxy({ endpoints: () => client.serviceConnectEndpoints(), dir: join(dir, 'proxy'), log: () => {} });
+    await proxy.refresh();
+    const taskId = randomBytes(16).toString('hex');
+    const reports: TaskReportBody[] = [];
+    const runner = new TaskRunner({
+      cluster: 'default', taskId, taskArn: `arn:aws:ecs:us-east-1:000000000000:task/default/${taskId}`, family: 'client', revision: 1,
+      desiredStatus: 'RUNNING', lastStatus: 'PENDING', createdAt: Date.now(), cpu: 256, memory: 512, networkMode: 'awsvpc',
+      serviceConnect: [{ dnsName: endpoint.dnsName, port: endpoint.port, proxyPort: endpoint.proxyPort }],
+      containers: [{
+        name: 'client', image: BUSYBOX_IMAGE, essential: true,
+        // Exits 0 only when both tasks answered by name.
+        command: ['sh', '-c', 'out=$(for i in 1 2 3 4 5 6; do timeout 3 wget -q -O- http://backend:8080/; done); echo "$out"; echo "$out" | grep -qx a && echo "$out" | grep -qx b'],
+      }],
+    }, { hostId: 'i-0bbbbbbbbbbbbbbb2', runtime, logDir: join(dir, 'logs'), report: async (body) => void reports.push(body) });
+
+    // Act
+    await runner.launch();
+    await sc.deregister(endpoint.targetGroupArn, [{ id: PUBLISHING_HOST, port: a.port }]);
+    await proxy.refresh();
+    const afterDrain = new Set<string | undefined>();
+    for (let i = 0; i < 4; i++) afterDrain.add(await askHttp(endpoint.proxyPort));
+
+    // Assess
+    expect(reports.at(-1)).toMatchObject({ lastStatus: 'STOPPED', containers: [{ exitCode: 0 }] });
+    expect(await client.serviceConnectEndpoints()).toEqual([{ targetGroupArn: endpoint.targetGroupArn, proxyPort: endpoint.proxyPort, servers: [{ id: '127.0.0.1', port: b.port }] }]);
+    expect([...afterDrain]).toEqual(['b']);
+    expect(await sc.health(endpoint.targetGroupArn)).toEqual([
+      { target: { id: PUBLISHING_HOST, port: a.port }, state: 'draining', reason: 'Target.DeregistrationInProgress', description: 'Target deregistration is in progress' },
+      { target: { id: PUBLISHING_HOST, port: b.port }, state: 'healthy' },
+    ]);
+  }, 120_000);
+});
+
+/** One GET to the host's proxy on 127.0.0.1:port; the body, trimmed. */
+function askHttp(port: number): Promise<string | undefined> {
+  return fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(3000) }).then(async (r) => (await r.text()).trim(), () => undefined);
 }
