@@ -12,6 +12,8 @@ export interface ServiceConnectProxyOptions {
   dir: string;
   log: (line: string) => void;
   refreshMs?: number;
+  /** Where its frontends listen for this host's tasks' relays; 127.0.0.1 unless given (as TaskRunner's serviceConnectProxyHost). */
+  bindHost?: string;
 }
 
 /**
@@ -47,7 +49,7 @@ export class ServiceConnectProxy {
     const endpoints = sorted(await this.o.endpoints());
     // Nothing to serve yet: no HAProxy either.
     if (!this.started && endpoints.length === 0) return;
-    const config = serviceConnectProxyConfig(this.haproxy.socketPath, endpoints);
+    const config = serviceConnectProxyConfig(this.haproxy.socketPath, endpoints, this.o.bindHost);
     if (config === this.applied) return;
     if (this.started) await this.haproxy.apply(config, true);
     else await this.haproxy.start(config);
@@ -76,5 +78,7 @@ export class ServiceConnectProxy {
 /** In a stable order, so the same endpoints write the same configuration and reload nothing. */
 function sorted(endpoints: readonly ProxiedEndpoint[]): ProxiedEndpoint[] {
   const byServer = (a: { id: string; port: number }, b: { id: string; port: number }) => a.id.localeCompare(b.id) || a.port - b.port;
-  return [...endpoints].sort((a, b) => a.proxyPort - b.proxyPort).map((e) => ({ ...e, servers: [...e.servers].sort(byServer) }));
+  return [...endpoints].sort((a, b) => a.proxyPort - b.proxyPort).map((e) => ({
+    ...e, servers: [...e.servers].sort(byServer), ...(e.ingress ? { ingress: { ...e.ingress, servers: [...e.ingress.servers].sort(byServer) } } : {}),
+  }));
 }

@@ -83,8 +83,7 @@ const GetTaskCredentials = agentOperation('GetTaskCredentials', async (b, body, 
   issueTaskCredentials(b, callingHost(caller, body), body.task));
 
 const GetServiceConnectEndpoints = agentOperation('GetServiceConnectEndpoints', async (b, body, caller) => {
-  callingHost(caller, body);
-  return { endpoints: await proxiedEndpoints(b) };
+  return { endpoints: await proxiedEndpoints(b, callingHost(caller, body)) };
 });
 
 export const AGENT_OPERATIONS: Readonly<Record<AgentOperation, Operation>> = Object.freeze({

@@ -70,39 +70,56 @@ export function backendHead(targetGroupArn: string): string[] {
   ];
 }
 
-/** One Service Connect endpoint as the proxy serves it, with the tasks it balances over. */
+/**
+ * How far above its proxy port an endpoint's ingress listens on each host: where other hosts'
+ * proxies reach the endpoint's tasks that run on this one at their own (host-local) addresses.
+ */
+export const INGRESS_PORT_OFFSET = 10_000;
+
+/** One Service Connect endpoint as a host's proxy serves it, with the tasks it balances over. */
 export interface ProxiedEndpoint {
-  /** The endpoint's target group: it names the frontend and the backend. */
+  /** The endpoint's target group: it names the frontends and backends. */
   targetGroupArn: string;
   proxyPort: number;
   servers: readonly ProxiedServer[];
+  /**
+   * The endpoint's tasks that run on this host, for other hosts' proxies: served on the host's
+   * own address (`bind`) and `port`. A task's own address is reachable only from its host.
+   */
+  ingress?: { bind: string; port: number; servers: readonly ProxiedServer[] };
 }
 
 export interface ProxiedServer {
-  /** An IPv4 address the proxy reaches the task at, and the port. */
+  /** An IPv4 address the proxy reaches the task (or another host's ingress) at, and the port. */
   id: string;
   port: number;
+  /** Another host's ingress stands for this many tasks. */
+  weight?: number;
   /** Draining: no new connection goes there. */
   draining?: boolean;
 }
 
+const serverLine = (s: ProxiedServer, timeScale: number) =>
+  `  server ${serverName(s)} ${s.id}:${s.port} ${checkOptions(SERVICE_CONNECT_CHECK, timeScale)}${s.draining ? ' weight 0' : s.weight !== undefined ? ` weight ${s.weight}` : ''}`;
+
 /**
- * One endpoint's frontend and backend: TCP, whatever the protocol, on 127.0.0.1:proxyPort (only
- * the host itself, and the agent's relays for its tasks, reach it); a task is checked by connecting.
+ * One endpoint's frontend and backend: TCP, whatever the protocol, on bindHost:proxyPort
+ * (127.0.0.1: only the host itself, and the agent's relays for its tasks, reach it); a task is
+ * checked by connecting. With an ingress, a second pair on the host's address.
  */
-export function serviceConnectSections(e: ProxiedEndpoint, timeScale = 1): { frontend: string[]; backend: string[] } {
-  return {
-    frontend: [`frontend ${serviceConnectFrontendName(e.targetGroupArn)}`, '  mode tcp', `  bind 127.0.0.1:${e.proxyPort}`, `  default_backend ${backendName(e.targetGroupArn)}`],
-    backend: [
-      ...backendHead(e.targetGroupArn),
-      '  mode tcp',
-      ...e.servers.map((s) => `  server ${serverName(s)} ${s.id}:${s.port} ${checkOptions(SERVICE_CONNECT_CHECK, timeScale)}${s.draining ? ' weight 0' : ''}`),
-    ],
-  };
+export function serviceConnectSections(e: ProxiedEndpoint, timeScale = 1, bindHost = '127.0.0.1'): { frontend: string[]; backend: string[] } {
+  const frontend = [`frontend ${serviceConnectFrontendName(e.targetGroupArn)}`, '  mode tcp', `  bind ${bindHost}:${e.proxyPort}`, `  default_backend ${backendName(e.targetGroupArn)}`];
+  const backend = [...backendHead(e.targetGroupArn), '  mode tcp', ...e.servers.map((s) => serverLine(s, timeScale))];
+  if (e.ingress) {
+    const ingressArn = `${e.targetGroupArn}-ingress`;
+    frontend.push(`frontend ${serviceConnectFrontendName(ingressArn)}`, '  mode tcp', `  bind ${e.ingress.bind}:${e.ingress.port}`, `  default_backend ${backendName(ingressArn)}`);
+    backend.push(...backendHead(ingressArn), '  mode tcp', ...e.ingress.servers.map((s) => serverLine(s, timeScale)));
+  }
+  return { frontend, backend };
 }
 
 /** A whole configuration that serves only Service Connect's endpoints: an EC2 host's proxy. */
-export function serviceConnectProxyConfig(socketPath: string, endpoints: readonly ProxiedEndpoint[]): string {
-  const sections = endpoints.map((e) => serviceConnectSections(e));
+export function serviceConnectProxyConfig(socketPath: string, endpoints: readonly ProxiedEndpoint[], bindHost = '127.0.0.1'): string {
+  const sections = endpoints.map((e) => serviceConnectSections(e, 1, bindHost));
   return `${[...processSections(socketPath), ...sections.flatMap((s) => s.frontend), ...sections.flatMap((s) => s.backend)].join('\n')}\n`;
 }

@@ -16,6 +16,7 @@ import { ServiceConnectProxy } from '../../agent/service-connect-proxy';
 import { TaskRunner } from '../../agent/task-runner';
 import type { TaskReportBody } from '../../agent/client';
 import { StoreServiceConnect, withServiceConnect } from '../../shared/cloud/store-service-connect';
+import { INGRESS_PORT_OFFSET } from '../../shared/haproxy/config';
 import type { LoadBalancing } from '../../shared/cloud/load-balancing';
 import { BUSYBOX_IMAGE, type PodmanService, ensureBusyboxImage, startPodmanService } from '../../local/podman';
 
@@ -107,20 +108,25 @@ function webTask(name: string): Promise<{ server: HttpServer; port: number }> {
 
 /**
  * Service Connect as on EC2: no local load balancer. The endpoints and their tasks are in Berth's
- * store (StoreServiceConnect, on dynalite); a host's agent asks for them through the agent API and
- * feeds its own HAProxy; a real task on podman reaches the other service by name through it.
+ * store (StoreServiceConnect, on dynalite); each host's agent asks for them through the agent API
+ * and feeds its own HAProxy; a real task on podman reaches the other service by name through it.
+ * Three hosts on one machine, each with an address of its own on the loopback: B runs the client
+ * task; A publishes a backend task on a host port; C runs one at its own (host-local) address,
+ * which B's proxy reaches through C's ingress.
  */
-describe('Service Connect on an EC2 host: the agent feeds its own proxy', () => {
+describe('Service Connect on EC2 hosts: each agent feeds its own proxy', () => {
   let h: Harness;
   let podman: PodmanService;
   let runtime: DockerRuntime;
-  let proxy: ServiceConnectProxy;
+  const proxies: ServiceConnectProxy[] = [];
   let sc: StoreServiceConnect;
   const dir = mkdtempSync(join(tmpdir(), 'berth-sc-ec2-'));
   const webs: HttpServer[] = [];
   const RUN = randomBytes(4).toString('hex');
-  // The publishing service's tasks run on this host (their ports published on it): targets name it by its id, as an `instance` target group does.
-  const PUBLISHING_HOST = 'i-0aaaaaaaaaaaaaaa1';
+  const HOST_A = 'i-0aaaaaaaaaaaaaaa1';
+  const HOST_B = 'i-0bbbbbbbbbbbbbbb2';
+  const HOST_C = 'i-0ccccccccccccccc3';
+  const OWNER = 'arn:aws:ecs:us-east-1:000000000000:service/default/backend';
 
   beforeAll(async () => {
     h = await startHarness();
@@ -133,27 +139,47 @@ describe('Service Connect on an EC2 host: the agent feeds its own proxy', () => 
     runtime = new DockerRuntime({ socketPath: podman.socketPath, labels: { 'berth.test-run': RUN } });
   }, 120_000);
   afterAll(async () => {
-    await proxy?.stop();
+    for (const p of proxies) await p.stop();
     for (const w of webs) w.close();
     await podman?.stop();
     await h?.close();
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  it('lets a task reach http://backend:8080 on the other service\'s tasks, and follows a drain', async () => {
-    // Prepare: two hosts register (the publishing one with its address); the backend service publishes an endpoint with two tasks.
-    const publishing = new AgentClient(h.url, PUBLISHING_HOST, { credentialsFile: join(dir, 'a.json'), address: '127.0.0.1' });
-    await publishing.register(2048, 4096);
-    const client = new AgentClient(h.url, 'i-0bbbbbbbbbbbbbbb2', { credentialsFile: join(dir, 'b.json'), address: '127.0.0.2' });
-    await client.register(2048, 4096);
+  async function host(hostId: string, address: string): Promise<AgentClient> {
+    const agent = new AgentClient(h.url, hostId, { credentialsFile: join(dir, `${hostId}.json`), address });
+    await agent.register(2048, 4096);
+    return agent;
+  }
+
+  function proxyOf(agent: AgentClient, bindHost?: string): ServiceConnectProxy {
+    const p = new ServiceConnectProxy({ endpoints: () => agent.serviceConnectEndpoints(), dir: join(dir, `proxy-${agent.hostId}`), log: () => {}, bindHost });
+    proxies.push(p);
+    return p;
+  }
+
+  it('lets a task reach http://backend:8080 on tasks of two other hosts, and follows a drain', async () => {
+    // Prepare: the backend service publishes an endpoint; its task on A answers on a host port, its task on C at its own address.
+    await host(HOST_A, '127.0.0.1');
+    const b = await host(HOST_B, '127.0.0.1');
+    const c = await host(HOST_C, '127.0.0.3');
     const ns = await sc.createNamespace('shop');
-    const [endpoint] = await sc.publish('arn:service/backend', ns.arn, [{ discoveryName: 'backend', dnsName: 'backend', port: 8080 }]);
-    const a = await webTask('a');
-    const b = await webTask('b');
-    webs.push(a.server, b.server);
-    await h.berth.loadBalancing!.register(endpoint.targetGroupArn, [{ id: PUBLISHING_HOST, port: a.port }, { id: PUBLISHING_HOST, port: b.port }]);
-    proxy = new ServiceConnectProxy({ endpoints: () => client.serviceConnectEndpoints(), dir: join(dir, 'proxy'), log: () => {} });
-    await proxy.refresh();
+    const [endpoint] = await sc.publish(OWNER, ns.arn, [{ discoveryName: 'backend', dnsName: 'backend', port: 8080 }]);
+    const onA = await webTask('a');
+    const onC = await webTask('c');
+    webs.push(onA.server, onC.server);
+    const taskOnC = randomBytes(16).toString('hex');
+    await h.berth.store.tasks.create({
+      cluster: 'default', taskId: taskOnC, taskDefinitionArn: 'arn:aws:ecs:us-east-1:000000000000:task-definition/backend:1', family: 'backend', revision: 1,
+      containers: [], overrides: { containerOverrides: [] }, cpu: 256, memory: 512, lastStatus: 'RUNNING', desiredStatus: 'RUNNING', version: 1,
+      createdAt: Date.now(), launchType: 'FARGATE', placementStrategy: 'spread', tags: [], group: 'service:backend', hostId: HOST_C,
+      network: { privateIPv4Address: '127.0.0.1', macAddress: '02:00:00:00:00:01' },
+    });
+    await h.berth.loadBalancing!.register(endpoint.targetGroupArn, [{ id: HOST_A, port: onA.port }, { id: '127.0.0.1', port: onC.port }]);
+    const proxyB = proxyOf(b);
+    const proxyC = proxyOf(c, '127.0.0.3');
+    await proxyC.refresh();
+    await proxyB.refresh();
     const taskId = randomBytes(16).toString('hex');
     const reports: TaskReportBody[] = [];
     const runner = new TaskRunner({
@@ -163,24 +189,29 @@ describe('Service Connect on an EC2 host: the agent feeds its own proxy', () => 
       containers: [{
         name: 'client', image: BUSYBOX_IMAGE, essential: true,
         // Exits 0 only when both tasks answered by name.
-        command: ['sh', '-c', 'out=$(for i in 1 2 3 4 5 6; do timeout 3 wget -q -O- http://backend:8080/; done); echo "$out"; echo "$out" | grep -qx a && echo "$out" | grep -qx b'],
+        command: ['sh', '-c', 'out=$(for i in 1 2 3 4 5 6; do timeout 3 wget -q -O- http://backend:8080/; done); echo "$out"; echo "$out" | grep -qx a && echo "$out" | grep -qx c'],
       }],
-    }, { hostId: 'i-0bbbbbbbbbbbbbbb2', runtime, logDir: join(dir, 'logs'), report: async (body) => void reports.push(body) });
+    }, { hostId: HOST_B, runtime, logDir: join(dir, 'logs'), report: async (body) => void reports.push(body) });
 
     // Act
     await runner.launch();
-    await sc.deregister(endpoint.targetGroupArn, [{ id: PUBLISHING_HOST, port: a.port }]);
-    await proxy.refresh();
+    await sc.deregister(endpoint.targetGroupArn, [{ id: HOST_A, port: onA.port }]);
+    await proxyB.refresh();
     const afterDrain = new Set<string | undefined>();
     for (let i = 0; i < 4; i++) afterDrain.add(await askHttp(endpoint.proxyPort));
 
     // Assess
     expect(reports.at(-1)).toMatchObject({ lastStatus: 'STOPPED', containers: [{ exitCode: 0 }] });
-    expect(await client.serviceConnectEndpoints()).toEqual([{ targetGroupArn: endpoint.targetGroupArn, proxyPort: endpoint.proxyPort, servers: [{ id: '127.0.0.1', port: b.port }] }]);
-    expect([...afterDrain]).toEqual(['b']);
+    const ingress = endpoint.proxyPort + INGRESS_PORT_OFFSET;
+    expect(await b.serviceConnectEndpoints()).toEqual([{ targetGroupArn: endpoint.targetGroupArn, proxyPort: endpoint.proxyPort, servers: [{ id: '127.0.0.3', port: ingress, weight: 1 }] }]);
+    expect(await c.serviceConnectEndpoints()).toEqual([{
+      targetGroupArn: endpoint.targetGroupArn, proxyPort: endpoint.proxyPort, servers: [{ id: '127.0.0.1', port: onC.port }],
+      ingress: { bind: '127.0.0.3', port: ingress, servers: [{ id: '127.0.0.1', port: onC.port }] },
+    }]);
+    expect([...afterDrain]).toEqual(['c']);
     expect(await sc.health(endpoint.targetGroupArn)).toEqual([
-      { target: { id: PUBLISHING_HOST, port: a.port }, state: 'draining', reason: 'Target.DeregistrationInProgress', description: 'Target deregistration is in progress' },
-      { target: { id: PUBLISHING_HOST, port: b.port }, state: 'healthy' },
+      { target: { id: HOST_A, port: onA.port }, state: 'draining', reason: 'Target.DeregistrationInProgress', description: 'Target deregistration is in progress' },
+      { target: { id: '127.0.0.1', port: onC.port }, state: 'healthy' },
     ]);
   }, 120_000);
 });
