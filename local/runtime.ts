@@ -21,6 +21,9 @@ import { LOCAL_PARTITION, type LocalBerth, localBerth } from './berth';
 import { type Dynalite, createTables, startDynalite } from './dynalite';
 import { bundleAgent } from './agent-bundle';
 import { LocalFleet } from './fleet';
+import { launchCheckpoint } from './crash-points';
+import { startTtlSweep } from './ttl-sweep';
+import { createDocumentClient } from '../shared/store/client';
 import { LocalFleetProvider } from './local-fleet-provider';
 import { localMetrics } from './metrics';
 import { ensureLocalPackages } from './packages';
@@ -140,7 +143,11 @@ export interface LocalBerthRuntime {
   loadBalancer: LocalLoadBalancer;
   dockerSocket: string;
   podmanEnv: NodeJS.ProcessEnv;
-  close(): Promise<void>;
+  /**
+   * Stops Berth. Running tasks' containers stay for the agents to adopt at the next start, unless
+   * `discard` says this data directory will not start again: then they go too.
+   */
+  close(options?: { discard?: boolean }): Promise<void>;
 }
 
 /**
@@ -151,18 +158,22 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
   const o: LocalOptions = { ...LOCAL_DEFAULTS, ...dropUndefined(options) };
   // Everything started so far, stopped in reverse: by close(), or at once if starting fails.
   const started: (() => unknown)[] = [];
-  const stopAll = async () => {
+  const closing = { discard: false };
+  const stopAll = async (options: { discard?: boolean } = {}) => {
+    closing.discard = options.discard ?? false;
     for (const stop of started.splice(0).reverse()) await stop();
   };
   try {
-    return await startAll(o, started, stopAll);
+    return await startAll(o, started, stopAll, closing);
   } catch (e) {
     await stopAll().catch(() => {});
     throw e;
   }
 }
 
-async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: () => Promise<void>): Promise<LocalBerthRuntime> {
+async function startAll(
+  o: LocalOptions, started: (() => unknown)[], stopAll: (options?: { discard?: boolean }) => Promise<void>, closing: { discard: boolean },
+): Promise<LocalBerthRuntime> {
   mkdirSync(join(o.dataDir, 'dynamodb'), { recursive: true });
   parsePortRange(o.hostPortRange); // a bad range fails here, not in every agent
   await ensureLocalPackages(o.log);
@@ -218,14 +229,14 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   started.push(metrics.start({ berth, url: server.url, credentials, log: o.log }));
 
   const agents = { agentScript: await bundleAgent(), url: server.url, podmanEnv: podman.env, dockerSocket: podman.socketPath };
-  const { fleet, provider, capacity } = await startRegionalFleet(o, started, { berth, services }, agents);
+  const { fleet, provider, capacity } = await startRegionalFleet(o, started, { berth, services }, agents, closing);
   // Another region: its control plane, its agents' own route (`POST /regions/REGION/agent`, as
   // each region has its endpoint), then its fleet, with no warm pool until it has work.
   startRegion = async (region) => {
     o.log(`starting region ${region}`);
     const control = await startRegionalControlPlane(o, started, dynamo.endpoint, region, keySealer, berth);
     routes[`POST ${REGION_PATH}/${region}/agent`] = observeReports(createAgentApiHandler(() => control.berth, { log: requestLog }), o.onReport);
-    return { region, ...control, ...(await startRegionalFleet(o, started, control, agents)) };
+    return { region, ...control, ...(await startRegionalFleet(o, started, control, agents, closing)) };
   };
   for (const region of await regionsWithTables(dynamo.endpoint, o.region)) await regions.stack(region);
   // Schedules due while Berth was down run now, once each (their due times are in the store).
@@ -290,6 +301,9 @@ async function startRegionalControlPlane(
     berth.workflows.close();
     (berth.notifier as LocalHostNotifier).close();
   });
+  // dynalite has no TTL: STOPPED tasks and spent client tokens go as DynamoDB's TTL removes them on AWS.
+  // The sweep scans those tables, every 10 minutes: no per-task path's cost.
+  started.push(startTtlSweep(createDocumentClient({ endpoint: dynamoEndpoint }), regionTables(region, o.region), berth.now, o.log));
   const recovered = await recoverInFlight(berth);
   if (recovered.launches + recovered.stops + recovered.released > 0) {
     o.log(`${region}: resumed ${recovered.launches} launch(es) and ${recovered.stops} stop(s) from the store; released ${recovered.released} stray reservation(s)`);
@@ -311,6 +325,7 @@ async function startRegionalFleet(
   started: (() => unknown)[],
   { berth, services }: { berth: LocalBerth; services: LocalServiceScheduler },
   agents: { agentScript: string; url: string; podmanEnv: NodeJS.ProcessEnv; dockerSocket: string },
+  closing: { discard: boolean },
 ): Promise<{ fleet: LocalFleet; provider: LocalFleetProvider; capacity: CapacityManager }> {
   const region = berth.partition.region;
   const home = region === o.region;
@@ -327,12 +342,13 @@ async function startRegionalFleet(
       BERTH_HOST_PORT_BIND_IP: o.hostPortBindIP, ...(o.hostPortRange ? { BERTH_HOST_PORT_RANGE: o.hostPortRange } : {}) },
     log: o.log,
   });
-  const provider = new LocalFleetProvider(fleet, DEFAULT_CATALOG, new DockerRuntime({ socketPath: agents.dockerSocket }), o.bootDelayMs);
-  // The agents, then what they kept ready and had no time to remove (after provider.close, so no
-  // host boots meanwhile).
+  const provider = new LocalFleetProvider(fleet, DEFAULT_CATALOG, new DockerRuntime({ socketPath: agents.dockerSocket }), o.bootDelayMs, berth.now);
+  // The agents, then what they kept ready and had no time to remove, or everything when the data
+  // directory is discarded (after provider.close, so no host boots meanwhile).
   started.push(async () => {
     await fleet.stopAll();
-    await provider.removeUnused().catch((e) => o.log(`cannot remove the hosts' unused namespaces: ${e}`));
+    await (closing.discard ? provider.discardAll() : provider.removeUnused())
+      .catch((e) => o.log(`cannot remove what the hosts made: ${e}`));
   });
   started.push(() => provider.close());
   const { resumed, removed } = await provider.resume(await berth.store.hosts.list());
@@ -347,6 +363,7 @@ async function startRegionalFleet(
     heartbeatTimeoutSeconds: o.heartbeatTimeoutSeconds,
     bootTimeoutSeconds: DEFAULT_BOOT_TIMEOUT_SECONDS,
     watchingSince: berth.now(),
+    ...(berth.crashHook ? { checkpoint: launchCheckpoint(berth.crashHook) } : {}),
   }, o.log);
   berth.capacity = capacity;
   o.log(`${region}: keeping a warm pool of ${warmPoolHosts} × ${o.hostType} host(s), at most ${o.maxHosts}`);

@@ -10,6 +10,7 @@ import { ClientTokenStore } from './client-token-store';
 import { ClusterStore } from './cluster-store';
 import { DemandStore } from './demand-store';
 import { HostStore } from './host-store';
+import { LaunchStore } from './launch-store';
 import { ScheduleStore } from './schedule-store';
 import { ServiceStore } from './service-store';
 import type { TableNames } from './tables';
@@ -33,6 +34,7 @@ export interface Store {
   usage: UsageStore;
   capacityProviders: CapacityProviderStore;
   serviceConnect: ServiceConnectStore;
+  launches: LaunchStore;
 }
 
 export interface StoreOptions {
@@ -59,11 +61,12 @@ export function createStore(db: DynamoDBDocumentClient, tables: TableNames, opti
     usage: new UsageStore(db, tables.usage),
     capacityProviders: new CapacityProviderStore(db, tables.capacityProviders),
     serviceConnect: new ServiceConnectStore(db, tables.serviceConnect),
+    launches: new LaunchStore(db, tables.launches),
   };
 }
 
 export {
-  AccountSettingStore, AutoscalingStore, CapacityProviderStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, ScheduleStore,
+  AccountSettingStore, AutoscalingStore, CapacityProviderStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, LaunchStore, ScheduleStore,
   ServiceStore, TaskDefinitionStore, TaskStore, UsageStore,
 };
 export type { ServiceKey, ServiceRecord } from './service-store';
@@ -73,6 +76,8 @@ export type { CapacityProviderRecord } from './capacity-provider-store';
 export type { HostRecord, HostRegistration, LaunchRecord, RegistrationProof, Reservation, Reserved } from './host-store';
 export { HostNotLaunchedException } from './host-store';
 export { CLIENT_TOKEN_TTL_MS } from './client-token-store';
+export type { PendingLaunch } from './launch-store';
+export { launchClientToken } from './launch-store';
 export type { TaskDefinitionRecord } from './task-definition-store';
 export type { TaskRecord, StatusChange, TaskKey } from './task-store';
 export type { AccessKeyRecord } from './access-key-store';

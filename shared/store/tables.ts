@@ -30,6 +30,8 @@ export const TABLES = {
   },
   capacityProviders: { suffix: 'capacity-providers', hashKey: 'name', rangeKey: undefined },
   serviceConnect: { suffix: 'service-connect', hashKey: 'key', rangeKey: undefined },
+  // Launches asked of the fleet provider whose hosts are not recorded yet (capacity/launches.ts).
+  launches: { suffix: 'launches', hashKey: 'launchId', rangeKey: undefined },
 } as const satisfies Record<string, TableSchema>;
 
 export interface TableSchema {

@@ -116,6 +116,8 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
     actions: [
       ...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS,
       'ec2:CreateFleet', 'ec2:RunInstances', 'ec2:CreateTags', 'ec2:DescribeLaunchTemplateVersions', 'ec2:TerminateInstances', 'iam:PassRole',
+      // The orphan sweep lists the stage's instances.
+      'ec2:DescribeInstances',
       'lambda:InvokeFunction',
     ],
     startable: [],
