@@ -12,8 +12,9 @@ import type { NamespaceRecord, TargetGroupRecord } from './store';
  * target group of its own (hidden from the ELBv2 API) that HAProxy serves as TCP on
  * 127.0.0.1:proxyPort, checked by connecting; the agents relay their tasks' connections there
  * (agent/service-connect.ts). Namespaces are kept beside it, as Cloud Map's HTTP namespaces.
+ * On AWS the same endpoints live in Berth's store (shared/cloud/store-service-connect.ts) and
+ * each host's agent feeds its own HAProxy the same configuration (agent/service-connect-proxy.ts).
  */
-
 
 /** A port nothing listens on now, on 127.0.0.1. */
 function freePort(): Promise<number> {
