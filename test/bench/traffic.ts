@@ -19,7 +19,7 @@ import {
   ModifyTargetGroupAttributesCommand, RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -47,8 +47,14 @@ const freePort = () => new Promise<number>((resolve) => {
   });
 });
 
+/**
+ * A new connection for every request, on every path: busybox's httpd closes each one, so a
+ * client kept alive to HAProxy alone would spare the listener the handshake the direct path pays.
+ */
+const noKeepAlive = new Agent({ keepAlive: false });
+
 const get = (url: string) => new Promise<boolean>((resolve) => {
-  const req = request(url, { timeout: 5000 }, (res) => {
+  const req = request(url, { timeout: 5000, agent: noKeepAlive }, (res) => {
     res.resume();
     res.on('end', () => resolve(res.statusCode === 200));
   });
