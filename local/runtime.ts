@@ -35,6 +35,7 @@ import { localServiceHandlers } from './services';
 import { LocalServiceConnect } from './services/elbv2/service-connect';
 import { LocalRequestCounts } from './services/elbv2/request-counts';
 import { startLocalElbv2 } from './services/elbv2';
+import { startLocalSqs } from './services/sqs';
 import type { LocalLoadBalancer } from './services/elbv2/balancer';
 import { LocalServiceScheduler } from './service-scheduler';
 import { LocalScheduleFirer } from './schedule-firer';
@@ -203,6 +204,10 @@ async function startAll(
   started.push(() => elbv2.close());
   berth.loadBalancing = elbv2.balancer;
   berth.serviceConnect = new LocalServiceConnect(elbv2.balancer);
+  // Queue URLs start with the endpoint's URL, known once it listens (below).
+  let endpointUrl = '';
+  const sqs = await startLocalSqs(berth, { dynamoEndpoint: dynamo.endpoint, log: requestLog, endpoint: () => endpointUrl });
+  berth.deadLetters = sqs.deadLetters;
   const metrics = localMetrics({ intervalMs: o.metricsIntervalMs, costExportDir: join(o.dataDir, 'cost-exports') });
   // The agents' task samples also feed Application Auto Scaling's ECSServiceAverage* metrics.
   const taskSamples = new TaskSampleWindow(() => berth.now());
@@ -216,12 +221,14 @@ async function startAll(
     'ANY /schedules/*': scheduler,
     'ANY /schedule-groups': scheduler,
     'ANY /schedule-groups/*': scheduler,
-    'POST /': byTarget({ ...slices, [AUTOSCALING_TARGET_PREFIX]: createAutoscalingHandler(() => berth, { log: requestLog }) }, ecs, elbv2.handler),
+    'POST /': byTarget({ ...slices, [AUTOSCALING_TARGET_PREFIX]: createAutoscalingHandler(() => berth, { log: requestLog }) }, ecs,
+      { elasticloadbalancing: elbv2.handler, sqs: sqs.handler }),
     'POST /agent': observeReports(createAgentApiHandler(() => berth, { log: requestLog }), o.onReport),
     'POST /operator': createOperatorApiHandler(regions.berthFor, { log: requestLog }),
   };
   const server = await serve(routes, o.port);
   started.push(() => server.close());
+  endpointUrl = server.url;
   // No task may take the endpoint's own port from it.
   berth.config.reservedHostPorts = [...(berth.config.reservedHostPorts ?? ECS_RESERVED_PORTS), Number(new URL(server.url).port)];
 

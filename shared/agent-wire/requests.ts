@@ -38,6 +38,8 @@ export const registerHostRequest = z.strictObject({
   hostId,
   cpu: z.number().int().min(1).max(INT32).optional(),
   memory: z.number().int().min(1).max(INT32).optional(),
+  /** The machine's own architecture, as its agent sees it: placement trusts it over the instance type's. */
+  cpuArchitecture: z.enum(['x86_64', 'arm64']).optional(),
   bootstrapToken: string(256).optional(),
   /** The host's own address, where other hosts' Service Connect proxies reach the ports it publishes (its private IPv4 on EC2). */
   address: z.string().regex(IPV4, 'Expected an IPv4 address').optional(),

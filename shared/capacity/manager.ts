@@ -4,10 +4,12 @@ import { recordTaskUsage } from '../billing/meter';
 import type { FleetProvider } from '../cloud/fleet-provider';
 import { wakeServiceOf } from '../lifecycle/service-wake';
 import { markTaskStopped } from '../lifecycle/stop';
+import { cpuArchitectureOf } from '../scheduler/host-attributes';
 import { isLiveHost } from '../scheduler/placement';
 import type { HostRecord } from '../store';
 import { poolOf } from '../domain/capacity-provider';
 import { findType, hourlyPrice } from './catalog';
+import { type AdaptiveCapacity, adaptToDemand } from './demand-history';
 import { type ConsolidationHost, type ConsolidationPolicy, planConsolidation } from './consolidation';
 import { type LaunchCheckpoint, inFlightHosts, launchPlanned, resumeLaunches } from './launches';
 import { DEFAULT_ORPHAN_GRACE_SECONDS, findOrphans } from './orphans';
@@ -34,6 +36,11 @@ export interface CapacityOptions {
   checkpoint?: LaunchCheckpoint;
   /** How old an untracked host of the provider must be before the orphan sweep ends it (orphans.ts). */
   orphanGraceSeconds?: number;
+  /**
+   * The recent demand for fresh room, kept across cycles: idle hosts are kept for its rate and let
+   * go by its gaps (demand-history.ts, idle-timeout.ts); the policy's fixed figures when absent.
+   */
+  adaptive?: AdaptiveCapacity;
 }
 
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 30;
@@ -188,8 +195,11 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
   const planNow = b.now();
   const daemonTaskIds = await daemonServiceTaskIds(b);
   const pools = Object.fromEntries((await b.store.capacityProviders.list()).map((p) => [p.name, poolOf(p.managedInstancesProvider, o.catalog)]));
+  const fleet = [...hosts.map((h) => toFleetHost(h, daemonTaskIds)), ...inFlightHosts(resumed.pending, o.catalog)];
+  const adapted = o.adaptive ? adaptToDemand(o.adaptive, { now: planNow, hosts: fleet, pending, policy: o.policy, catalog: o.catalog }) : undefined;
   const plan = planCapacity({
-    pending, hosts: [...hosts.map((h) => toFleetHost(h, daemonTaskIds)), ...inFlightHosts(resumed.pending, o.catalog)], catalog: o.catalog, policy: o.policy, now: planNow, pools,
+    pending, hosts: fleet, catalog: o.catalog, policy: adapted?.policy ?? o.policy, now: planNow, pools,
+    ...(adapted ? { freshRoomDemand: adapted.freshRoomDemand } : {}),
   });
   summary.plan = plan;
 
@@ -253,6 +263,7 @@ function toConsolidationHost(h: HostRecord, daemonTaskIds: ReadonlySet<string>, 
     cpu: h.cpu, memory: h.memory,
     launchedAt: h.registeredAt ?? h.launchedAt ?? 0,
     hourlyPrice: type ? hourlyPrice(type, h.market ?? 'on-demand') : 0,
+    architecture: h.cpuArchitecture ?? cpuArchitectureOf(h.instanceType ?? ''),
     tasks: Object.entries(h.reservations)
       .filter(([taskId]) => !daemonTaskIds.has(taskId))
       .map(([taskId, r]) => ({ taskId, cpu: r.cpu, memory: r.memory, ...(r.ports?.length ? { ports: r.ports } : {}), ...(r.group !== undefined ? { group: r.group } : {}) })),
