@@ -3,8 +3,9 @@ import { dirname } from 'node:path';
 import { AGENT_TARGET_PREFIX } from '../shared/agent-wire/constants';
 import type { ReportTaskStateRequest } from '../shared/agent-wire/requests';
 import { AgentApiError, signedCall } from '../shared/agent-wire/signed-call';
+import type { ProxiedEndpoint } from '../shared/haproxy/config';
 import type {
-  GetTaskCredentialsResponse, HeartbeatResponse, HostCredentials, KnownAssignments, PollAssignmentsResponse, RegisterHostResponse, ReportMetricsResponse, ReportTaskStateResponse,
+  Assignment, GetServiceConnectEndpointsResponse, GetTaskCredentialsResponse, HeartbeatResponse, HostCredentials, KnownAssignments, PollAssignmentsResponse, RegisterHostResponse, ReportMetricsResponse, ReportTaskStateResponse,
 } from '../shared/agent-wire/responses';
 import type { MetricDatum } from '../shared/metrics/metric-datum';
 import type { TaskNetwork } from '../shared/domain/task-network';
@@ -33,6 +34,8 @@ export class AgentClient {
       credentialsFile?: string;
       /** Fetches the signed instance identity document (IMDS on EC2): used when no token is given. */
       instanceIdentity?: () => Promise<{ document: string; signature: string }>;
+      /** Where other hosts reach this host's published ports (its private IPv4 on EC2). */
+      address?: string;
     } = {},
   ) {
     const file = identity.credentialsFile;
@@ -51,7 +54,7 @@ export class AgentClient {
     const fetchIdentity = this.credentials || bootstrapToken !== undefined ? undefined : this.identity.instanceIdentity;
     const instanceIdentity = fetchIdentity && (await fetchIdentity());
     const r = await this.call<RegisterHostResponse>(
-      'RegisterHost', { cpu, memory, ...this.architecture(), bootstrapToken, instanceIdentity },
+      'RegisterHost', { cpu, memory, ...this.architecture(), bootstrapToken, instanceIdentity, address: this.identity.address },
     );
     if (r.credentials) {
       this.credentials = r.credentials;
@@ -99,6 +102,11 @@ export class AgentClient {
   /** The task role's credentials of one of this host's tasks. */
   taskCredentials(task: { cluster: string; taskId: string }) {
     return this.call<GetTaskCredentialsResponse>('GetTaskCredentials', { task: { cluster: task.cluster, taskId: task.taskId } });
+  }
+
+  /** Every Service Connect endpoint, with the publishing services' healthy tasks: what this host's proxy serves. */
+  async serviceConnectEndpoints(): Promise<ProxiedEndpoint[]> {
+    return (await this.call<GetServiceConnectEndpointsResponse>('GetServiceConnectEndpoints', {})).endpoints;
   }
 
   /** The host's task samples, for the local mode's `/metrics`. */

@@ -56,6 +56,10 @@ export const AGENT_VARIABLES = {
   BERTH_HOST_PORT_RANGE: checked('a port range FROM-TO within 1-65535, e.g. 49153-65535', (s) => parsePortRange(s)!),
   /** A local mode's data directory: everything its hosts make is labelled with it (LABELS.instance). */
   BERTH_LOCAL_INSTANCE: absolutePath(),
+  /** Where other hosts reach this one's published ports: its private IPv4 on EC2 (the user data reads it from IMDS). */
+  BERTH_HOST_ADDRESS: text('an IPv4 address, e.g. 10.0.1.23', /^\d{1,3}(\.\d{1,3}){3}$/),
+  /** Run this host's own Service Connect proxy (HAProxy), as on EC2; locally the local load balancer's HAProxy is the proxy. */
+  BERTH_SERVICE_CONNECT_PROXY: flag().default(false),
 };
 
 export interface AgentConfig {
@@ -77,6 +81,9 @@ export interface AgentConfig {
   hostPorts: HostPortOptions;
   metadataAddress?: string;
   localInstance?: string;
+  hostAddress?: string;
+  /** Where this host's own Service Connect proxy keeps its files; none without BERTH_SERVICE_CONNECT_PROXY. */
+  serviceConnectProxyDir?: string;
   bootstrapToken?: string;
   imdsEndpoint?: string;
   heartbeatIntervalMs?: number;
@@ -106,6 +113,8 @@ export function agentConfigFromEnvironment(env: Environment): AgentConfig {
     hostPorts: { bindIP: v.BERTH_HOST_PORT_BIND_IP, range: v.BERTH_HOST_PORT_RANGE },
     metadataAddress: v.BERTH_METADATA_ADDRESS,
     localInstance: v.BERTH_LOCAL_INSTANCE,
+    hostAddress: v.BERTH_HOST_ADDRESS,
+    serviceConnectProxyDir: v.BERTH_SERVICE_CONNECT_PROXY ? join(dataDir ?? '/var/lib/berth', 'service-connect') : undefined,
     bootstrapToken: v.BERTH_BOOTSTRAP_TOKEN,
     imdsEndpoint: v.BERTH_IMDS_ENDPOINT,
     heartbeatIntervalMs: v.BERTH_HEARTBEAT_INTERVAL_MS,

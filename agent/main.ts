@@ -14,6 +14,7 @@ import { ExecutionRoles } from './identity/execution-roles';
 import { lazySts, stsAssumeRole } from './identity/sts-assume-role';
 import { join } from 'node:path';
 import { HostEfsMounts } from './efs/host-efs-mounts';
+import { ServiceConnectProxy } from './service-connect-proxy';
 import { LocalEfsMounts } from './efs/local-efs-mounts';
 
 /**
@@ -40,7 +41,11 @@ function main() {
     credentialsFile: config.credentialsFile,
     // On EC2 (the user data sets BERTH_IMDS_ENDPOINT), the signed instance identity document.
     instanceIdentity: config.imdsEndpoint ? () => new ImdsClient(config.imdsEndpoint).instanceIdentity() : undefined,
+    address: config.hostAddress,
   });
+  // On EC2 the host runs its own Service Connect proxy; locally the local load balancer's HAProxy is it.
+  const proxy = config.serviceConnectProxyDir === undefined ? undefined
+    : new ServiceConnectProxy({ endpoints: () => client.serviceConnectEndpoints(), dir: config.serviceConnectProxyDir, log });
   const aws = agentAwsConfig(client, config.aws);
   const runtime = new DockerRuntime({
     socketPath: config.dockerSocket, log, metadataAddress: config.metadataAddress,
@@ -83,7 +88,7 @@ function main() {
     // Containers keep running: a restarted agent adopts them. Its ready namespaces go, if quickly.
     const exit = () => process.exit(0);
     setTimeout(exit, STOP_GRACE_MS).unref();
-    agent.stop().catch((e) => log(`stopping: ${e}`)).finally(exit);
+    Promise.all([agent.stop(), proxy?.stop()]).catch((e) => log(`stopping: ${e}`)).finally(exit);
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -95,6 +100,7 @@ function main() {
     }, 500).unref();
   }
   agent.start().then(() => {
+    proxy?.start();
     startAgentMetrics({
       config: config.metrics, client, aws, runtime, log,
       stats,

@@ -1,5 +1,6 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { autoscalingPass } from '../shared/autoscaling/controller';
+import { CloudWatchRequestCounts } from '../shared/cloud/aws/cloudwatch-request-counts';
 import { CloudWatchTaskMetrics } from '../shared/cloud/aws/cloudwatch-task-metrics';
 import { berthFromEnvironment } from '../shared/environment';
 
@@ -11,12 +12,13 @@ const cloudwatch = new CloudWatchClient({});
 /**
  * Application Auto Scaling's controller, every minute: scheduled actions, MinCapacity and
  * MaxCapacity, and target tracking on the agents' task samples as CloudWatch extracted them from
- * their EMF records (ALBRequestCountPerTarget once a load balancer feeds it).
+ * their EMF records, and ALBRequestCountPerTarget on the target groups' RequestCountPerTarget.
  */
 export const handler = async () => {
   const berth = berthFromEnvironment();
   const r = await autoscalingPass(berth, {
     metrics: new CloudWatchTaskMetrics(cloudwatch, berth.now),
+    requestCounts: new CloudWatchRequestCounts(cloudwatch),
     periodMs: PERIOD_MS,
     // CloudWatch's newest minute may not be complete yet: look a few minutes back.
     sampleMaxAgeMs: 3 * PERIOD_MS,

@@ -1,6 +1,7 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DEFAULT_INSTANCE_IDENTITY, type InstanceIdentityConfig, instanceIdentityFromEnvironment } from './auth/instance-identity';
 import { Elbv2LoadBalancing } from './cloud/aws/elbv2-load-balancing';
+import { StoreServiceConnect, withServiceConnect } from './cloud/store-service-connect';
 import { PRICE_VARIABLES, pricesOf } from './billing/prices';
 import { KmsKeySealer } from './cloud/aws/kms-key-sealer';
 import { LambdaCapacityTrigger } from './cloud/aws/lambda-capacity-trigger';
@@ -94,20 +95,26 @@ let cached: Berth | undefined;
 
 /** The Berth a deployed Lambda runs with: AWS adapters, configured by serverless.yml's environment. */
 export function berthFromEnvironment(): Berth {
+  if (cached) return cached;
   const c = lambdaConfig();
-  cached ??= {
-    partition: { region: c.region, accountId: c.accountId },
-    store: createStore(createDocumentClient(), tableNames(c.tablePrefix), {
-      // Access keys' secrets are stored only as KMS ciphertext, under the stack's own key.
-      keySealer: new KmsKeySealer({ kms: new KMSClient({}), keyId: c.accessKeysKmsKeyArn }),
-    }),
+  const partition = { region: c.region, accountId: c.accountId };
+  const store = createStore(createDocumentClient(), tableNames(c.tablePrefix), {
+    // Access keys' secrets are stored only as KMS ciphertext, under the stack's own key.
+    keySealer: new KmsKeySealer({ kms: new KMSClient({}), keyId: c.accessKeysKmsKeyArn }),
+  });
+  // Service Connect from Berth's own store, its endpoints served by every host's proxy.
+  const serviceConnect = new StoreServiceConnect(store.serviceConnect, partition, Date.now);
+  cached = {
+    partition,
+    store,
     workflows: new SfnWorkflowEngine({ launch: c.launchStateMachineArn, stop: c.stopStateMachineArn }),
     callbacks: new SfnTaskCallbacks(new SFNClient({})),
     // Hosts' wake queues share the tables' prefix, which the stack's grants name (serverless.yml).
     notifier: new SqsHostNotifier({ region: c.region, accountId: c.accountId, queuePrefix: `${c.tablePrefix}host-` }),
     capacity: new LambdaCapacityTrigger(c.capacityFunctionName),
     services: new LambdaServiceTrigger(c.servicesFunctionName),
-    loadBalancing: new Elbv2LoadBalancing(),
+    loadBalancing: withServiceConnect(serviceConnect, new Elbv2LoadBalancing()),
+    serviceConnect,
     config: c.berth,
     now: Date.now,
     scheduleMirror: c.scheduler && new EventBridgeScheduleMirror(c.scheduler),

@@ -9,6 +9,7 @@ import { parseRequest } from './parse';
 import { reportMetrics } from './report-metrics';
 import { issueTaskCredentials } from '../auth/task-credentials';
 import { prePullImages } from '../lifecycle/pre-pull';
+import { proxiedEndpoints } from '../services/service-connect-proxy';
 
 export { AGENT_TARGET_PREFIX, HEARTBEAT_INTERVAL_SECONDS, MAX_POLL_WAIT_SECONDS } from '../agent-wire/constants';
 
@@ -43,6 +44,7 @@ const RegisterHost = agentOperation('RegisterHost', async (b, body, caller) => {
   if (!signedAs && bootstrapToken === undefined && !instanceIdentity && !b.config.openHostRegistration) throw new MissingAuthenticationTokenException();
   const { host, credentials } = await registerHost(b, {
     hostId: body.hostId, cpu: body.cpu ?? 0, memory: body.memory ?? 0, ...(body.cpuArchitecture ? { cpuArchitecture: body.cpuArchitecture } : {}),
+    ...(body.address ? { address: body.address } : {}),
   }, { bootstrapToken, instanceIdentity, authenticatedHostId: signedAs });
   return { hostId: host.hostId, status: host.status, heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS, credentials, prePull: await prePullFor(b) };
 });
@@ -80,6 +82,10 @@ const ReportMetrics = agentOperation('ReportMetrics', async (b, body, caller) =>
 const GetTaskCredentials = agentOperation('GetTaskCredentials', async (b, body, caller) =>
   issueTaskCredentials(b, callingHost(caller, body), body.task));
 
+const GetServiceConnectEndpoints = agentOperation('GetServiceConnectEndpoints', async (b, body, caller) => {
+  return { endpoints: await proxiedEndpoints(b, callingHost(caller, body)) };
+});
+
 export const AGENT_OPERATIONS: Readonly<Record<AgentOperation, Operation>> = Object.freeze({
   RegisterHost,
   Heartbeat,
@@ -87,4 +93,5 @@ export const AGENT_OPERATIONS: Readonly<Record<AgentOperation, Operation>> = Obj
   ReportTaskState,
   ReportMetrics,
   GetTaskCredentials,
+  GetServiceConnectEndpoints,
 });

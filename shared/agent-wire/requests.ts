@@ -41,6 +41,8 @@ export const registerHostRequest = z.strictObject({
   /** The machine's own architecture, as its agent sees it: placement trusts it over the instance type's. */
   cpuArchitecture: z.enum(['x86_64', 'arm64']).optional(),
   bootstrapToken: string(256).optional(),
+  /** The host's own address, where other hosts' Service Connect proxies reach the ports it publishes (its private IPv4 on EC2). */
+  address: z.string().regex(IPV4, 'Expected an IPv4 address').optional(),
   instanceIdentity: z.strictObject({
     document: string(MAX_DOCUMENT_LENGTH),
     signature: string(MAX_SIGNATURE_LENGTH),
@@ -102,6 +104,8 @@ export const reportTaskStateRequest = z.strictObject({
 });
 
 /** The task role's credentials for one of the host's tasks, for its containers (agent/task-endpoint/). */
+export const getServiceConnectEndpointsRequest = z.strictObject({ ...fromHost });
+
 export const getTaskCredentialsRequest = z.strictObject({
   ...fromHost,
   task: z.strictObject({ cluster: clusterName, taskId }),
@@ -137,6 +141,7 @@ export const AGENT_REQUESTS = {
   ReportTaskState: reportTaskStateRequest,
   ReportMetrics: reportMetricsRequest,
   GetTaskCredentials: getTaskCredentialsRequest,
+  GetServiceConnectEndpoints: getServiceConnectEndpointsRequest,
 } as const;
 
 export type AgentOperation = keyof typeof AGENT_REQUESTS;

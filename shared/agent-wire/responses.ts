@@ -1,3 +1,4 @@
+import type { ProxiedEndpoint } from '../haproxy/config';
 import type { DesiredStatus, TaskStatus } from '../domain/task';
 import type { ContainerDefinition } from '../domain/task-definition';
 import type { TaskVolume } from '../domain/volumes';
@@ -85,6 +86,11 @@ export interface ReportTaskStateResponse {
 }
 
 /** A task role's credentials: locally a Berth key whose principal is the task, valid until `expiration` (epoch ms). */
+/** Every Service Connect endpoint as a host's proxy serves it: its proxy port, and where the publishing service's tasks answer. */
+export interface GetServiceConnectEndpointsResponse {
+  endpoints: ProxiedEndpoint[];
+}
+
 export interface GetTaskCredentialsResponse {
   accessKeyId: string;
   secretAccessKey: string;

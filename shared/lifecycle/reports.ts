@@ -53,6 +53,7 @@ export async function registerHost(
     await b.store.accessKeys.revoke(credentials.accessKeyId);
     throw new HostNotLaunchedException(host.hostId, (await b.store.hosts.get(host.hostId))?.status);
   }
+  if (host.address !== undefined && record.address !== host.address) await b.store.hosts.setAddress(host.hostId, host.address);
   await wakeDaemonServices(b);
   // Room was added: launches waiting for it place again now instead of at their backoff's end.
   await wakeTasksWaitingForRoom(b);

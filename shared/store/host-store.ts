@@ -28,6 +28,8 @@ export interface HostRecord extends HostView {
   instanceType?: string;
   /** The EC2 instance it runs on, recorded at launch. */
   instanceId?: string;
+  /** Its own address, as its agent last registered it: where other hosts' proxies reach its published ports. */
+  address?: string;
   /** The architecture its agent reported at registration: the ecs.cpu-architecture attribute. */
   cpuArchitecture?: CpuArchitecture;
   market?: Market;
@@ -104,6 +106,8 @@ export interface HostRegistration {
   hostId: string;
   cpu: number;
   memory: number;
+  /** Where other hosts reach the ports it publishes (Service Connect's proxies). */
+  address?: string;
   /** What its agent reported: the machine's architecture, whatever its instance type says. */
   cpuArchitecture?: CpuArchitecture;
 }
@@ -408,6 +412,10 @@ export class HostStore {
    * while the host is live: a key issued as the host was written off is refused (false), and
    * whoever issued it revokes it; one recorded before is found by the write-off.
    */
+  async setAddress(hostId: string, address: string): Promise<boolean> {
+    return this.updateIfLive(hostId, new UpdateExpression().set({ address }));
+  }
+
   async recordKey(hostId: string, accessKeyId: string): Promise<boolean> {
     const u = new UpdateExpression();
     const ids = u.name('accessKeyIds');

@@ -4,6 +4,7 @@ import { LocalKeySealer } from '../cloud/local/local-key-sealer';
 import { AccessKeyStore } from './access-key-store';
 import { AccountSettingStore } from './account-setting-store';
 import { AutoscalingStore } from './autoscaling-store';
+import { ServiceConnectStore } from './service-connect-store';
 import { CapacityProviderStore } from './capacity-provider-store';
 import { ClientTokenStore } from './client-token-store';
 import { ClusterStore } from './cluster-store';
@@ -32,6 +33,7 @@ export interface Store {
   autoscaling: AutoscalingStore;
   usage: UsageStore;
   capacityProviders: CapacityProviderStore;
+  serviceConnect: ServiceConnectStore;
   launches: LaunchStore;
 }
 
@@ -58,6 +60,7 @@ export function createStore(db: DynamoDBDocumentClient, tables: TableNames, opti
     autoscaling: new AutoscalingStore(db, tables.autoscaling),
     usage: new UsageStore(db, tables.usage),
     capacityProviders: new CapacityProviderStore(db, tables.capacityProviders),
+    serviceConnect: new ServiceConnectStore(db, tables.serviceConnect),
     launches: new LaunchStore(db, tables.launches),
   };
 }

@@ -39,6 +39,7 @@ export const TABLES = {
     globalIndexes: { byStoppedDay: { hashKey: 'stoppedDay', rangeKey: 'stoppedAt', projection: 'ALL' } },
   },
   capacityProviders: { suffix: 'capacity-providers', hashKey: 'name', rangeKey: undefined },
+  serviceConnect: { suffix: 'service-connect', hashKey: 'key', rangeKey: undefined },
   // Launches asked of the fleet provider whose hosts are not recorded yet (capacity/launches.ts).
   launches: { suffix: 'launches', hashKey: 'launchId', rangeKey: undefined },
 } as const satisfies Record<string, TableSchema>;

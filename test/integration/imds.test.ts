@@ -20,6 +20,9 @@ interface FakeImds {
   close(): Promise<void>;
 }
 
+/** The instance's private IPv4, as the fake IMDS tells it (and the test identity document). */
+const PRIVATE_IP = '10.0.1.23';
+
 /**
  * IMDSv2 as EC2 serves it, over local HTTP: a PUT to /latest/api/token with a TTL header gives a
  * session token, and the identity document and signature answer only a GET that carries it
@@ -42,6 +45,7 @@ async function startFakeImds(document: string, signature: string, host = '127.0.
     }
     if (req.url === '/latest/dynamic/instance-identity/document') res.writeHead(200, { 'content-type': 'text/plain' }).end(document);
     else if (req.url === '/latest/meta-data/instance-id') res.writeHead(200).end(JSON.parse(document).instanceId);
+    else if (req.url === '/latest/meta-data/local-ipv4') res.writeHead(200).end(PRIVATE_IP);
     // IMDS wraps the base64 signature over lines.
     else if (req.url === '/latest/dynamic/instance-identity/signature') res.writeHead(200).end(signature.replace(/(.{76})/g, '$1\n'));
     else res.writeHead(404).end();
@@ -258,11 +262,15 @@ describe('The user data in a container, against a fake IMDS and the local endpoi
         throw new Error(`${e.message}; the container said: ${(await Promise.race([host.done, Promise.resolve({ output: '(still running)' })])).output}`);
       });
 
-      // Assess: ACTIVE at the host's own capacity; the script asked IMDS (v2) for the instance id, the agent for its document.
+      // Assess: ACTIVE at the host's own capacity, at its private address (where other hosts'
+      // Service Connect proxies reach it); the script asked IMDS (v2) for the instance id and the
+      // address, the agent for its document.
       expect(registered.instanceId).toBe(instanceId);
+      await eventually(async () => (await h.berth.store.hosts.get(instanceId))?.address === PRIVATE_IP, 10_000, 'the address registered');
       expect(fake.requests).toEqual(expect.arrayContaining([
         'PUT /latest/api/token',
         'GET /latest/meta-data/instance-id with-token',
+        'GET /latest/meta-data/local-ipv4 with-token',
         'GET /latest/dynamic/instance-identity/document with-token',
         'GET /latest/dynamic/instance-identity/signature with-token',
       ]));

@@ -69,6 +69,7 @@ const VALID: Record<AgentOperation, fc.Arbitrary<Record<string, unknown>>> = {
   ReportTaskState: report,
   ReportMetrics: fc.record({ metrics: fc.array(metric, { maxLength: 5 }) }),
   GetTaskCredentials: fc.record({ task: fc.record({ cluster: name, taskId: hex32 }) }),
+  GetServiceConnectEndpoints: fc.record({ hostId: fc.constant('i-0123456789abcdef0') }, { requiredKeys: [] }),
 };
 
 /** Every path to a member of a JSON value, as keys from the root. */

@@ -1,5 +1,6 @@
 import type { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import fc from 'fast-check';
+import { CloudWatchRequestCounts } from '../../shared/cloud/aws/cloudwatch-request-counts';
 import { CloudWatchTaskMetrics } from '../../shared/cloud/aws/cloudwatch-task-metrics';
 import { dueAt, nextFireTime, parseSchedule } from '../../shared/autoscaling/schedule';
 import {
@@ -202,5 +203,48 @@ describe('CloudWatchTaskMetrics (the AWS adapter, around a mocked client)', () =
         Period: 60, Stat: 'Average',
       },
     });
+  });
+});
+
+describe('CloudWatchRequestCounts (the AWS adapter, around a mocked client)', () => {
+  const LABEL = 'app/web/50dc6c495c0c9188/targetgroup/web/73e2d6bc24d8a067';
+
+  it('reads the target group\'s RequestCountPerTarget by TargetGroup and LoadBalancer, the newest whole minute', async () => {
+    // Prepare
+    const send = jest.fn(async (_command: GetMetricDataCommand) => ({ MetricDataResults: [{ Id: 'requests', Values: [420, 380] }] }));
+    const counts = new CloudWatchRequestCounts({ send } as unknown as CloudWatchClient);
+
+    // Act
+    const value = await counts.requestCountPerTarget(LABEL, 1_000_000, 1_030_000);
+
+    // Assess
+    expect(value).toBe(420);
+    const input = send.mock.calls[0][0].input;
+    expect(input).toMatchObject({ StartTime: new Date(720_000), EndTime: new Date(1_020_000), ScanBy: 'TimestampDescending' });
+    expect(input.MetricDataQueries).toEqual([{
+      Id: 'requests', ReturnData: true,
+      MetricStat: {
+        Metric: {
+          Namespace: 'AWS/ApplicationELB', MetricName: 'RequestCountPerTarget',
+          Dimensions: [{ Name: 'TargetGroup', Value: 'targetgroup/web/73e2d6bc24d8a067' }, { Name: 'LoadBalancer', Value: 'app/web/50dc6c495c0c9188' }],
+        },
+        Period: 60, Stat: 'Sum',
+      },
+    }]);
+  });
+
+  it('has no datapoint when CloudWatch has none, and asks nothing for a label that names no target group', async () => {
+    // Prepare
+    const send = jest.fn(async (_command: GetMetricDataCommand) => ({ MetricDataResults: [{ Id: 'requests', Values: [] }] }));
+    const counts = new CloudWatchRequestCounts({ send } as unknown as CloudWatchClient);
+
+    // Act
+    const empty = await counts.requestCountPerTarget(LABEL, 0, 120_000);
+    const bad = await counts.requestCountPerTarget('targetgroup/web/73e2d6bc24d8a067', 0, 120_000);
+
+    // Assess
+    expect(empty).toBeUndefined();
+    expect(bad).toBeUndefined();
+    expect(send).toHaveBeenCalledTimes(1);
   });
 });

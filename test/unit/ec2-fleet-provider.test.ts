@@ -451,6 +451,7 @@ describe('agentUserData', () => {
         'case "$*" in',
         '  *"-X PUT"*api/token*) echo imds-token-1 ;;',
         '  *"X-aws-ec2-metadata-token: imds-token-1"*meta-data/instance-id*) echo i-0feedface ;;',
+        '  *"X-aws-ec2-metadata-token: imds-token-1"*meta-data/local-ipv4*) echo 10.0.1.23 ;;',
         `  *"-o "*) cp ${dir}/bundle.js "$(echo "$*" | sed 's/.*-o \\([^ ]*\\).*/\\1/')" ;;`,
         '  *) exit 22 ;;',
         'esac',
@@ -460,7 +461,7 @@ describe('agentUserData', () => {
       return { root, calls: readFileSync(join(dir, 'calls'), 'utf8') };
     }
 
-    it('writes the agent environment, root-only, with the instance id from IMDS', () => {
+    it('writes the agent environment, root-only, with the instance id and address from IMDS, and installs HAProxy', () => {
       const { root, calls } = run(agentUserData(options), 'console.log("agent")');
 
       const env = readFileSync(join(root, 'etc/berth/agent.env'), 'utf8');
@@ -468,6 +469,8 @@ describe('agentUserData', () => {
         [
           'BERTH_ENDPOINT=https://berth.example.com/prod',
           'BERTH_HOST_ID=i-0feedface',
+          'BERTH_HOST_ADDRESS=10.0.1.23',
+          'BERTH_SERVICE_CONNECT_PROXY=true',
           'BERTH_DOCKER_SOCKET=/var/run/docker.sock',
           `BERTH_DATA_DIR=${root}/var/lib/berth`,
           'BERTH_IMDS_ENDPOINT=http://169.254.169.254',
@@ -480,6 +483,7 @@ describe('agentUserData', () => {
       expect(readFileSync(join(root, 'opt/berth/agent.js'), 'utf8')).toBe('console.log("agent")');
       expect(readFileSync(join(root, 'etc/systemd/system/berth-agent.service'), 'utf8')).toContain('[Service]');
       expect(calls).toContain(options.bundleUrl);
+      expect(calls).toMatch(/^dnf install -y .*\bhaproxy\b/m);
       expect(calls.trim().split('\n').at(-1)).toBe('systemctl enable --now berth-agent.service');
     });
 

@@ -1,5 +1,6 @@
 import { hostsEntries, natRules, routeAddress } from '../../agent/service-connect';
 import { publishedEndpoints, readServiceConnectConfiguration } from '../../shared/domain/service-connect';
+import { type LocatedTarget, proxyPlan } from '../../shared/services/service-connect-proxy';
 
 const containers = [{ name: 'web', portMappings: [{ containerPort: 8080, hostPort: 8080, protocol: 'tcp' as const, name: 'http' }] }];
 
@@ -54,5 +55,34 @@ describe('Service Connect', () => {
       expect(natRules(routes, '10.89.0.1')).toContain('-A OUTPUT -d 198.18.0.1/32 -p tcp --dport 8080 -j DNAT --to-destination 10.89.0.1:40001');
       expect(natRules(routes, '10.89.0.1')).toContain('-A OUTPUT -d 198.18.0.2/32 -p tcp --dport 5432 -j DNAT --to-destination 10.89.0.1:40002');
     });
+  });
+});
+
+describe('proxyPlan (what one host\'s Service Connect proxy serves)', () => {
+  const E = { targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/ecs-service-connect/abc', proxyPort: 20001 };
+  const SELF = { hostId: 'i-b', address: '10.0.0.2' };
+
+  it.each([
+    ['a task on this host: at its own address, and offered on the ingress',
+      [{ id: '172.16.0.5', port: 8080, kind: 'task', hostId: 'i-b', hostAddress: '10.0.0.2' }],
+      [{ id: '172.16.0.5', port: 8080 }], { bind: '10.0.0.2', port: 30001, servers: [{ id: '172.16.0.5', port: 8080 }] }],
+    ['tasks on another host: that host\'s ingress, once, weighted by its tasks',
+      [{ id: '172.16.0.5', port: 8080, kind: 'task', hostId: 'i-c', hostAddress: '10.0.0.3' }, { id: '172.16.0.6', port: 8080, kind: 'task', hostId: 'i-c', hostAddress: '10.0.0.3' }],
+      [{ id: '10.0.0.3', port: 30001, weight: 2 }], undefined],
+    ['a published host port: at its host\'s address',
+      [{ id: 'i-a', port: 49153, kind: 'host', hostId: 'i-a', hostAddress: '10.0.0.1' }],
+      [{ id: '10.0.0.1', port: 49153 }], undefined],
+    ['a task of no known host (the local mode\'s one machine): at its own address',
+      [{ id: '10.89.0.7', port: 8080, kind: 'task' }],
+      [{ id: '10.89.0.7', port: 8080 }], undefined],
+    ['a host that registered no address: not reachable, left out',
+      [{ id: 'i-a', port: 49153, kind: 'host', hostId: 'i-a' }, { id: '172.16.0.5', port: 8080, kind: 'task', hostId: 'i-c' }],
+      [], undefined],
+  ] as const)('%s', (_what, targets, servers, ingress) => {
+    // Act
+    const plan = proxyPlan(E, targets as unknown as LocatedTarget[], SELF);
+
+    // Assess
+    expect(plan).toEqual({ ...E, servers, ...(ingress ? { ingress } : {}) });
   });
 });

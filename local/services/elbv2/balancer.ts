@@ -3,7 +3,8 @@ import { mkdirSync } from 'node:fs';
 import type { LoadBalancing, Target, TargetHealth } from '../../../shared/cloud/load-balancing';
 import type { Partition } from '../../../shared/domain/arns';
 import { invalidTarget, targetGroupNotFound } from './errors';
-import { HAProxy, type StatRow, backendName, checkOptions, renderConfig, serverName } from './haproxy';
+import { HAProxy, type StatRow } from '../../../shared/haproxy/process';
+import { backendName, checkOptions, renderConfig, serverName } from './haproxy';
 import type { Elbv2Record, Elbv2State, Elbv2Store, TargetGroupRecord } from './store';
 
 /** ELBv2's default deregistration delay. */

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import type { Namespace, ServiceConnect, ServiceConnectEndpoint } from '../../../shared/cloud/service-connect';
-import { InvalidParameterException } from '../../../shared/domain/errors';
-import { endpointKey } from '../../../shared/domain/service-connect';
+import {
+  type Namespace, SERVICE_CONNECT_TARGET_GROUP, type ServiceConnect, type ServiceConnectEndpoint, type WantedEndpoint, planPublish,
+} from '../../../shared/cloud/service-connect';
+import { SERVICE_CONNECT_CHECK, SERVICE_CONNECT_DRAIN_SECONDS } from '../../../shared/haproxy/config';
 import { DEREGISTRATION_DELAY, type LocalLoadBalancer } from './balancer';
 import type { NamespaceRecord, TargetGroupRecord } from './store';
 
@@ -11,15 +12,9 @@ import type { NamespaceRecord, TargetGroupRecord } from './store';
  * target group of its own (hidden from the ELBv2 API) that HAProxy serves as TCP on
  * 127.0.0.1:proxyPort, checked by connecting; the agents relay their tasks' connections there
  * (agent/service-connect.ts). Namespaces are kept beside it, as Cloud Map's HTTP namespaces.
+ * On AWS the same endpoints live in Berth's store (shared/cloud/store-service-connect.ts) and
+ * each host's agent feeds its own HAProxy the same configuration (agent/service-connect-proxy.ts).
  */
-
-/** How long a Service Connect endpoint drains a task the scheduler stops. */
-export const SERVICE_CONNECT_DRAIN_SECONDS = 5;
-
-const CHECK = {
-  enabled: true, protocol: 'TCP', port: 'traffic-port', path: '', intervalSeconds: 5, timeoutSeconds: 5,
-  healthyThresholdCount: 2, unhealthyThresholdCount: 2, httpCode: '',
-};
 
 /** A port nothing listens on now, on 127.0.0.1. */
 function freePort(): Promise<number> {
@@ -64,40 +59,31 @@ export class LocalServiceConnect implements ServiceConnect {
     });
   }
 
-  async endpoints(namespaceArn: string): Promise<ServiceConnectEndpoint[]> {
-    return this.b.view.targetGroups.filter((t) => t.serviceConnect?.namespaceArn === namespaceArn).map(toEndpoint);
+  async endpoints(namespaceArn?: string): Promise<ServiceConnectEndpoint[]> {
+    return this.b.view.targetGroups.filter((t) => t.serviceConnect && (namespaceArn === undefined || t.serviceConnect.namespaceArn === namespaceArn)).map(toEndpoint);
   }
 
-  publish(owner: string, namespaceArn: string | undefined, wanted: readonly { discoveryName: string; dnsName: string; port: number }[]): Promise<ServiceConnectEndpoint[]> {
+  publish(owner: string, namespaceArn: string | undefined, wanted: readonly WantedEndpoint[]): Promise<ServiceConnectEndpoint[]> {
     return this.b.exclusive(async () => {
       const view = this.b.view;
-      const mine = view.targetGroups.filter((t) => t.serviceConnect?.owner === owner);
-      const same = (t: TargetGroupRecord, w: (typeof wanted)[number]) => t.serviceConnect!.namespaceArn === namespaceArn &&
-        endpointKey(t.serviceConnect!.dnsName, t.serviceConnect!.port) === endpointKey(w.dnsName, w.port) && t.serviceConnect!.discoveryName === w.discoveryName;
-      for (const w of wanted) {
-        const held = view.targetGroups.find((t) => t.serviceConnect && t.serviceConnect.owner !== owner && t.serviceConnect.namespaceArn === namespaceArn &&
-          (endpointKey(t.serviceConnect.dnsName, t.serviceConnect.port) === endpointKey(w.dnsName, w.port) || t.serviceConnect.discoveryName === w.discoveryName));
-        if (held) {
-          throw new InvalidParameterException(`The Service Connect name ${w.dnsName}:${w.port} or discoveryName ${w.discoveryName} is already used in the namespace by ${held.serviceConnect!.owner}.`);
-        }
-      }
-      const kept = mine.filter((t) => wanted.some((w) => same(t, w)));
-      const removed = mine.filter((t) => !kept.includes(t));
+      const groups = view.targetGroups.filter((t) => t.serviceConnect);
+      const { kept, removed, added: toAdd } = planPublish(groups.map(toEndpoint), owner, namespaceArn, wanted);
+      const gone = new Set(removed.map((e) => e.targetGroupArn));
       const added: TargetGroupRecord[] = [];
-      for (const w of wanted.filter((x) => !kept.some((t) => same(t, x)))) {
-        const arn = this.b.newArn('targetgroup/ecs-service-connect');
+      for (const w of toAdd) {
+        const arn = this.b.newArn(SERVICE_CONNECT_TARGET_GROUP);
         added.push({
           kind: 'targetgroup', arn, name: `sc-${arn.split('/').pop()}`, protocol: 'TCP', port: w.port, vpcId: 'vpc-local', targetType: 'ip',
-          protocolVersion: 'HTTP1', healthCheck: { ...CHECK }, attributes: { [DEREGISTRATION_DELAY]: String(SERVICE_CONNECT_DRAIN_SECONDS) },
+          protocolVersion: 'HTTP1', healthCheck: { ...SERVICE_CONNECT_CHECK }, attributes: { [DEREGISTRATION_DELAY]: String(SERVICE_CONNECT_DRAIN_SECONDS) },
           targets: [], createdAt: this.b.now(),
           serviceConnect: { namespaceArn: namespaceArn!, discoveryName: w.discoveryName, dnsName: w.dnsName, port: w.port, owner, proxyPort: await freePort() },
         });
       }
-      if (added.length > 0 || removed.length > 0) {
-        const targetGroups = [...view.targetGroups.filter((t) => !removed.includes(t)), ...added];
-        await this.b.changeStructure({ ...view, targetGroups }, { put: added, remove: removed.map((t) => t.arn) });
+      if (added.length > 0 || gone.size > 0) {
+        const targetGroups = [...view.targetGroups.filter((t) => !gone.has(t.arn)), ...added];
+        await this.b.changeStructure({ ...view, targetGroups }, { put: added, remove: [...gone] });
       }
-      return [...kept, ...added].map(toEndpoint);
+      return [...kept, ...added.map(toEndpoint)];
     });
   }
 }

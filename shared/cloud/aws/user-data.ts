@@ -43,7 +43,7 @@ function fetchBundle(url: string, to: string): string {
 
 /**
  * The user data of a Berth host: a cloud-init shell script for Amazon Linux 2023 that installs
- * Docker, Node 22 and the EFS mount helper (Node 20 reached its end of life in April 2026), fetches the agent bundle and runs it as a systemd service. It returns plain
+ * Docker, Node 22, the EFS mount helper and HAProxy (Node 20 reached its end of life in April 2026), fetches the agent bundle and runs it as a systemd service. It returns plain
  * text; base64 is applied by whoever puts it in the launch template.
  */
 export function agentUserData(options: AgentUserDataOptions): string {
@@ -55,6 +55,9 @@ export function agentUserData(options: AgentUserDataOptions): string {
   const env = [
     envLine('BERTH_ENDPOINT', endpoint),
     '"BERTH_HOST_ID=$instance_id"',
+    // Other hosts' Service Connect proxies reach the ports this one publishes at its private address.
+    '"BERTH_HOST_ADDRESS=$local_ipv4"',
+    envLine('BERTH_SERVICE_CONNECT_PROXY', 'true'),
     envLine('BERTH_DOCKER_SOCKET', DOCKER_SOCKET),
     envLine('BERTH_DATA_DIR', '/var/lib/berth'),
     // Without a bootstrap token, the agent registers with the instance's signed identity document.
@@ -68,7 +71,8 @@ export function agentUserData(options: AgentUserDataOptions): string {
 set -euo pipefail
 
 # amazon-efs-utils: the mount helper (TLS, access points) through which the agent mounts tasks' EFS volumes.
-dnf install -y docker nodejs22 amazon-efs-utils
+# haproxy: the host's Service Connect proxy, which the agent starts and feeds (not the distribution's unit).
+dnf install -y docker nodejs22 amazon-efs-utils haproxy
 systemctl enable --now docker
 
 # BERTH_HOST_ID is only a claim: the agent proves which instance it runs on at registration,
@@ -76,6 +80,7 @@ systemctl enable --now docker
 # template should require tokens with a hop limit of 1, so containers cannot reach IMDS.
 imds_token=$(curl -fsS --retry 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' ${IMDS}/api/token)
 instance_id=$(curl -fsS --retry 5 -H "X-aws-ec2-metadata-token: $imds_token" ${IMDS}/meta-data/instance-id)
+local_ipv4=$(curl -fsS --retry 5 -H "X-aws-ec2-metadata-token: $imds_token" ${IMDS}/meta-data/local-ipv4)
 
 install -d -m 0755 /opt/berth /var/lib/berth
 ${fetchBundle(bundleUrl, bundle)}
