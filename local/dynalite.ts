@@ -1,4 +1,7 @@
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue, BatchWriteItemCommand, type BatchWriteItemCommandOutput, CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException,
+  ResourceNotFoundException, ScanCommand, type TableDescription, type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { type GlobalIndex, KEY_TYPES, TABLES, globalIndexDeclaration, globalIndexesOf, keyAttributesOf, localIndexesOf, tableNames } from '../shared/store/tables';
@@ -38,68 +41,126 @@ export interface TableSpec {
   globalIndexes?: Readonly<Record<string, GlobalIndex>>;
 }
 
-/** A table in the data directory lacks an index this version needs. */
-export class OutdatedTableError extends Error {
-  override readonly name = 'OutdatedTableError';
-  constructor(readonly table: string, readonly missingIndexes: readonly string[]) {
-    super(`table ${table} was made by an older Berth: it lacks the index(es) ${missingIndexes.join(', ')}, which can only be made ` +
-      'with the table. Start with a new data directory (BERTH_DATA_DIR), or remove this one to start afresh');
-  }
-}
-
 /**
- * Creates tables in dynalite and waits until each is ACTIVE; existing ones are left as they are,
- * unless one lacks an index this version needs (OutdatedTableError).
+ * Creates tables in dynalite and waits until each is ACTIVE; existing ones are left as they are.
+ * A table an older Berth made without an index this version needs is rebuilt with it, its items
+ * kept (dynalite cannot add an index to a table, and a query that needs one would fail far from
+ * here).
  */
-export async function ensureTables(endpoint: string, tables: readonly TableSpec[]): Promise<void> {
+export async function ensureTables(endpoint: string, tables: readonly TableSpec[], log: (line: string) => void = () => {}): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
     await Promise.all(tables.map(async (t) => {
-      const keys = t.rangeKey === undefined ? [t.hashKey] : [t.hashKey, t.rangeKey];
-      const indexes = Object.entries(t.localIndexes ?? {});
-      const globals = Object.entries(t.globalIndexes ?? {});
-      const attributes = keyAttributesOf(t);
-      try {
-        await client.send(new CreateTableCommand({
-          TableName: t.name,
-          BillingMode: 'PAY_PER_REQUEST',
-          KeySchema: keys.map((k, i) => ({ AttributeName: k, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
-          AttributeDefinitions: attributes.map((k) => ({ AttributeName: k, AttributeType: t.keyTypes?.[k] ?? 'S' })),
-          LocalSecondaryIndexes: indexes.length === 0 ? undefined : indexes.map(([IndexName, rangeKey]) => ({
-            IndexName,
-            KeySchema: [{ AttributeName: t.hashKey, KeyType: 'HASH' }, { AttributeName: rangeKey, KeyType: 'RANGE' }],
-            Projection: { ProjectionType: 'ALL' },
-          })),
-          GlobalSecondaryIndexes: globals.length === 0 ? undefined : globals.map(([name, g]) => globalIndexDeclaration(name, g)),
-        }));
-      } catch (e) {
-        if (!(e instanceof ResourceInUseException)) throw e;
-      }
-      for (;;) {
-        const d = await client.send(new DescribeTableCommand({ TableName: t.name }));
-        if (d.Table?.TableStatus !== 'ACTIVE') {
-          await new Promise((r) => setTimeout(r, 20));
-          continue;
-        }
-        // A local index can only be made with its table, and dynalite cannot add a global one
-        // later: a table made by an older Berth without one would fail every query that needs
-        // it, far from here.
-        const present = new Set([...(d.Table.LocalSecondaryIndexes ?? []), ...(d.Table.GlobalSecondaryIndexes ?? [])].map((i) => i.IndexName));
-        const missing = [...indexes, ...globals].map(([name]) => name).filter((name) => !present.has(name));
-        if (missing.length > 0) throw new OutdatedTableError(t.name, missing);
+      const backup = `${t.name}${UPGRADE_SUFFIX}`;
+      // An upgrade cut short: its copy is whole once the table was deleted or already rebuilt.
+      const interrupted = await describe(client, backup);
+      const current = await describe(client, t.name);
+      if (interrupted && (!current || missingIndexes(current, t).length === 0)) {
+        await upgradeFrom(client, backup, t, log);
         return;
       }
+      if (interrupted) await deleteTable(client, backup);
+      const d = current ?? await createTable(client, t);
+      const missing = missingIndexes(d, t);
+      if (missing.length === 0) return;
+      log(`rebuilding table ${t.name}, made by an older Berth, with its new index(es) ${missing.join(', ')}`);
+      await createTable(client, { name: backup, hashKey: t.hashKey, rangeKey: t.rangeKey, keyTypes: t.keyTypes });
+      await copyItems(client, t.name, backup);
+      await deleteTable(client, t.name);
+      await upgradeFrom(client, backup, t, log);
     }));
   } finally {
     client.destroy();
   }
 }
 
+/** The copy a table's rebuild keeps its items in until they are back. */
+const UPGRADE_SUFFIX = '.upgrading';
+
+/** The table made anew from its spec, the copy's items put back, then the copy deleted. */
+async function upgradeFrom(client: DynamoDBClient, backup: string, t: TableSpec, log: (line: string) => void): Promise<void> {
+  if (!(await describe(client, t.name))) await createTable(client, t);
+  const copied = await copyItems(client, backup, t.name);
+  await deleteTable(client, backup);
+  log(`table ${t.name} rebuilt, ${copied} item(s) kept`);
+}
+
+async function createTable(client: DynamoDBClient, t: TableSpec): Promise<TableDescription> {
+  const keys = t.rangeKey === undefined ? [t.hashKey] : [t.hashKey, t.rangeKey];
+  const indexes = Object.entries(t.localIndexes ?? {});
+  const globals = Object.entries(t.globalIndexes ?? {});
+  try {
+    await client.send(new CreateTableCommand({
+      TableName: t.name,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: keys.map((k, i) => ({ AttributeName: k, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
+      AttributeDefinitions: keyAttributesOf(t).map((k) => ({ AttributeName: k, AttributeType: t.keyTypes?.[k] ?? 'S' })),
+      LocalSecondaryIndexes: indexes.length === 0 ? undefined : indexes.map(([IndexName, rangeKey]) => ({
+        IndexName,
+        KeySchema: [{ AttributeName: t.hashKey, KeyType: 'HASH' }, { AttributeName: rangeKey, KeyType: 'RANGE' }],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+      GlobalSecondaryIndexes: globals.length === 0 ? undefined : globals.map(([name, g]) => globalIndexDeclaration(name, g)),
+    }));
+  } catch (e) {
+    // Made meanwhile by a start running beside this one.
+    if (!(e instanceof ResourceInUseException)) throw e;
+  }
+  for (;;) {
+    const d = await describe(client, t.name);
+    if (d?.TableStatus === 'ACTIVE') return d;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function missingIndexes(d: TableDescription, t: TableSpec): string[] {
+  const present = new Set([...(d.LocalSecondaryIndexes ?? []), ...(d.GlobalSecondaryIndexes ?? [])].map((i) => i.IndexName));
+  return [...Object.keys(t.localIndexes ?? {}), ...Object.keys(t.globalIndexes ?? {})].filter((name) => !present.has(name));
+}
+
+async function describe(client: DynamoDBClient, name: string): Promise<TableDescription | undefined> {
+  try {
+    return (await client.send(new DescribeTableCommand({ TableName: name }))).Table;
+  } catch (e) {
+    if (e instanceof ResourceNotFoundException) return undefined;
+    throw e;
+  }
+}
+
+async function deleteTable(client: DynamoDBClient, name: string): Promise<void> {
+  try {
+    await client.send(new DeleteTableCommand({ TableName: name }));
+  } catch (e) {
+    if (!(e instanceof ResourceNotFoundException)) throw e;
+  }
+  while (await describe(client, name)) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Every item of one table put into another (puts of whole items: a repeat changes nothing). */
+async function copyItems(client: DynamoDBClient, from: string, to: string): Promise<number> {
+  let copied = 0;
+  let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: from, ConsistentRead: true, ExclusiveStartKey }));
+    const items = page.Items ?? [];
+    for (let i = 0; i < items.length; i += 25) {
+      let requests: WriteRequest[] | undefined = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+      while (requests?.length) {
+        const r: BatchWriteItemCommandOutput = await client.send(new BatchWriteItemCommand({ RequestItems: { [to]: requests } }));
+        requests = r.UnprocessedItems?.[to];
+      }
+    }
+    copied += items.length;
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return copied;
+}
+
 /** Creates Berth's tables as serverless.yml declares them. */
-export async function createTables(endpoint: string, prefix?: string): Promise<void> {
+export async function createTables(endpoint: string, prefix?: string, log?: (line: string) => void): Promise<void> {
   const names = tableNames(prefix);
   await ensureTables(endpoint, Object.entries(TABLES).map(([key, t]) => ({
     name: names[key as keyof typeof TABLES], hashKey: t.hashKey, rangeKey: t.rangeKey, keyTypes: KEY_TYPES, localIndexes: localIndexesOf(t),
     globalIndexes: globalIndexesOf(t),
-  })));
+  })), log);
 }

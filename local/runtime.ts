@@ -182,7 +182,7 @@ async function startAll(
   o.log(`starting DynamoDB (dynalite), data in ${join(o.dataDir, 'dynamodb')}`);
   const dynamo: Dynalite = await startDynalite({ path: join(o.dataDir, 'dynamodb') });
   started.push(() => dynamo.close());
-  await createTables(dynamo.endpoint);
+  await createTables(dynamo.endpoint, undefined, o.log);
 
   o.log('starting podman\'s Docker-compatible API service');
   const podman = await startPodmanService({ dataDir: o.dataDir, log: o.log });
@@ -290,7 +290,7 @@ const REGION_PATH = '/regions';
 async function startRegionalControlPlane(
   o: LocalOptions, started: (() => unknown)[], dynamoEndpoint: string, region: string, keySealer: LocalKeySealer, home?: LocalBerth,
 ): Promise<{ berth: LocalBerth; services: LocalServiceScheduler }> {
-  if (region !== o.region) await createTables(dynamoEndpoint, regionTablePrefix(region, o.region));
+  if (region !== o.region) await createTables(dynamoEndpoint, regionTablePrefix(region, o.region), o.log);
   const berth = localBerth({
     dynamoEndpoint,
     tables: regionTables(region, o.region),

@@ -1,5 +1,6 @@
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { OutdatedTableError, createTables, ensureTables, startDynalite, type Dynalite } from '../../local/dynalite';
+import { createTables, ensureTables, startDynalite, type Dynalite } from '../../local/dynalite';
 import { sweepExpired } from '../../local/ttl-sweep';
 import type { Task } from '../../shared/domain/task';
 import { planOn } from '../../shared/scheduler/placement';
@@ -19,19 +20,54 @@ beforeAll(async () => {
 afterAll(() => dynamo.close());
 
 describe('Tables', () => {
-  it('refuses a tasks table an older version made without the byGroup index, naming both', async () => {
-    // Prepare: the tasks table as it was before services.
+  it('rebuilds a tasks table an older version made without its indexes, keeping every item', async () => {
+    // Prepare: the tasks table as it was before services, holding tasks.
     const old = tableNames('older-');
     await ensureTables(dynamo.endpoint, [{ name: old.tasks, hashKey: 'cluster', rangeKey: 'taskId' }]);
+    const before = createStore(createDocumentClient({ endpoint: dynamo.endpoint }), old);
+    const tasks = Array.from({ length: 30 }, () => newTask({ group: 'service:web' }));
+    for (const t of tasks) await before.tasks.create(t);
+    const lines: string[] = [];
 
     // Act
-    const made = createTables(dynamo.endpoint, 'older-');
+    await createTables(dynamo.endpoint, 'older-', (line) => lines.push(line));
+
+    // Assess: the index is there and answers, every task kept, and the log says what happened.
+    const d = await describeTable(old.tasks);
+    expect([...(d.LocalSecondaryIndexes ?? []), ...(d.GlobalSecondaryIndexes ?? [])].map((i) => i.IndexName)).toEqual(expect.arrayContaining(['byGroup']));
+    const after = createStore(createDocumentClient({ endpoint: dynamo.endpoint }), old);
+    expect((await after.tasks.list('default')).map((t) => t.taskId).sort()).toEqual(tasks.map((t) => t.taskId).sort());
+    expect((await after.tasks.listByGroup('default', 'service:web'))).toHaveLength(30);
+    expect(lines.join('\n')).toMatch(new RegExp(`rebuilding table ${old.tasks}.*byGroup[\\s\\S]*30 item\\(s\\) kept`));
+    expect(await describeTable(`${old.tasks}.upgrading`).catch(() => undefined)).toBeUndefined();
+  });
+
+  it('finishes a rebuild cut short after the old table was deleted, from the copy it kept', async () => {
+    // Prepare: a crash between deleting the outdated table and putting its items back.
+    const old = tableNames('cut-');
+    await ensureTables(dynamo.endpoint, [{ name: `${old.tasks}.upgrading`, hashKey: 'cluster', rangeKey: 'taskId' }]);
+    const copy = createStore(createDocumentClient({ endpoint: dynamo.endpoint }), { ...old, tasks: `${old.tasks}.upgrading` });
+    const tasks = Array.from({ length: 3 }, () => newTask());
+    for (const t of tasks) await copy.tasks.create(t);
+
+    // Act
+    await createTables(dynamo.endpoint, 'cut-');
 
     // Assess
-    await expect(made).rejects.toThrow(OutdatedTableError);
-    await expect(made).rejects.toThrow(new RegExp(`table ${old.tasks} .* lacks the index\\(es\\) byGroup`));
+    const after = createStore(createDocumentClient({ endpoint: dynamo.endpoint }), old);
+    expect((await after.tasks.list('default')).map((t) => t.taskId).sort()).toEqual(tasks.map((t) => t.taskId).sort());
+    expect(await describeTable(`${old.tasks}.upgrading`).catch(() => undefined)).toBeUndefined();
   });
 });
+
+const describeTable = async (name: string) => {
+  const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  try {
+    return (await client.send(new DescribeTableCommand({ TableName: name }))).Table!;
+  } finally {
+    client.destroy();
+  }
+};
 
 let n = 0;
 const newTask = (over: Partial<Task> = {}): Task => ({
