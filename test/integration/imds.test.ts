@@ -91,7 +91,7 @@ describe('The agent on EC2', () => {
   it('registers the instance Berth launched with the document from IMDS, then signs with its own key', async () => {
     // Prepare: the capacity manager launched this instance.
     await h.berth.store.hosts.launching({ hostId: instanceId, instanceId, instanceType: 'c6i.large', market: 'on-demand', cpu: 2048, memory: 3840 }, Date.now());
-    const agent = new AgentClient(h.url, instanceId, { instanceIdentity: () => new ImdsClient(imds.url).instanceIdentity() });
+    const agent = new AgentClient(h.url, instanceId, 'us-east-1', { instanceIdentity: () => new ImdsClient(imds.url).instanceIdentity() });
 
     // Act
     const r = await agent.register(2048, 3840);
@@ -106,7 +106,7 @@ describe('The agent on EC2', () => {
   it('sends the bootstrap token instead when it has one, and never asks IMDS', async () => {
     // Prepare
     const asked = imds.requests.length;
-    const agent = new AgentClient(h.url, 'i-0feedface0000002', {
+    const agent = new AgentClient(h.url, 'i-0feedface0000002', 'us-east-1', {
       bootstrapToken: 'no-such-token',
       instanceIdentity: () => new ImdsClient(imds.url).instanceIdentity(),
     });
@@ -119,7 +119,7 @@ describe('The agent on EC2', () => {
   it('cannot register another instance with this instance\'s document', async () => {
     // Prepare: a second launched instance, whose agent presents the first one's document.
     await h.berth.store.hosts.launching({ hostId: 'i-0feedface0000003', instanceId: 'i-0feedface0000003', instanceType: 'c6i.large', market: 'on-demand', cpu: 2048, memory: 3840 }, Date.now());
-    const impostor = new AgentClient(h.url, 'i-0feedface0000003', { instanceIdentity: () => new ImdsClient(imds.url).instanceIdentity() });
+    const impostor = new AgentClient(h.url, 'i-0feedface0000003', 'us-east-1', { instanceIdentity: () => new ImdsClient(imds.url).instanceIdentity() });
 
     // Act + assess
     await expect(impostor.register(2048, 3840)).rejects.toMatchObject({ type: 'AccessDeniedException', status: 400 });
