@@ -26,10 +26,9 @@ import { localMetrics } from './metrics';
 import { ensureLocalPackages } from './packages';
 import { ensureBusyboxImage, startPodmanService } from './podman';
 import { type ObservedReport, observeReports } from './report-observer';
-import { LocalRegions, regionTablePrefix, regionTables, regionsWithTables } from './regions';
+import { LocalRegions, regionDataDir, regionTablePrefix, regionTables, regionsWithTables } from './regions';
 import { type Routes, byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
-import { LocalServiceConnect } from './services/elbv2/service-connect';
 import { LocalRequestCounts } from './services/elbv2/request-counts';
 import { startLocalElbv2 } from './services/elbv2';
 import type { LocalLoadBalancer } from './services/elbv2/balancer';
@@ -189,10 +188,11 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   const regions = new LocalRegions<RegionalStack>(o.region, berth, o.regions, (region) => startRegion(region));
   const ecs = createApiHandler(regions.berthFor, { log: requestLog });
   const slices = await localServiceHandlers(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, berthFor: regions.berthFor });
-  const elbv2 = await startLocalElbv2(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, say: o.log, healthCheckTimeScale: o.healthCheckTimeScale });
+  // Each region's load balancer is its Berth's loadBalancing and serviceConnect.
+  const elbv2 = await startLocalElbv2(berth, {
+    dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, say: o.log, healthCheckTimeScale: o.healthCheckTimeScale, berthFor: regions.berthFor,
+  });
   started.push(() => elbv2.close());
-  berth.loadBalancing = elbv2.balancer;
-  berth.serviceConnect = new LocalServiceConnect(elbv2.balancer);
   const metrics = localMetrics({ intervalMs: o.metricsIntervalMs, costExportDir: join(o.dataDir, 'cost-exports') });
   // The agents' task samples also feed Application Auto Scaling's ECSServiceAverage* metrics.
   const taskSamples = new TaskSampleWindow(() => berth.now());
@@ -234,8 +234,10 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     // Its agents' task samples feed its own Application Auto Scaling, not the home region's `/metrics`.
     const samples = new TaskSampleWindow(() => control.berth.now());
     control.berth.metrics = samples;
+    const balancer = await elbv2.balancerIn(control.berth);
     const fleet = await startRegionalFleet(o, started, control, agents);
-    return { region, ...control, ...fleet, schedules: startRegionalControllers(o, started, control.berth, samples) };
+    const requestCounts = new LocalRequestCounts(balancer, () => control.berth.now());
+    return { region, ...control, ...fleet, schedules: startRegionalControllers(o, started, control.berth, samples, requestCounts) };
   };
   for (const region of await regionsWithTables(dynamo.endpoint, o.region)) await regions.stack(region);
   // ALBRequestCountPerTarget: the local listener's counts (HAProxy's), per healthy target.
@@ -314,7 +316,7 @@ async function startRegionalFleet(
 ): Promise<{ fleet: LocalFleet; provider: LocalFleetProvider; capacity: CapacityManager }> {
   const region = berth.partition.region;
   const home = region === o.region;
-  const dataDir = home ? o.dataDir : join(o.dataDir, 'regions', region);
+  const dataDir = regionDataDir(o.dataDir, region, o.region);
   mkdirSync(dataDir, { recursive: true });
   const fleet = new LocalFleet({
     agentScript: agents.agentScript,
