@@ -257,8 +257,9 @@ export function readRegisterRequest(body: Json, options: VolumeOptions = {}): Re
   const cpu = cpuText === undefined ? undefined : parseCpu(cpuText);
   const memory = memoryText === undefined ? undefined : parseMemory(memoryText);
   if (fargate) {
-    if (cpu === undefined) throw new ClientException("Invalid parameter 'cpu': Fargate requires that 'cpu' be defined at the task level.");
-    if (memory === undefined) throw new ClientException("Invalid parameter 'memory': Fargate requires that 'memory' be defined at the task level.");
+    // ECS's own words, as for the refusals below.
+    if (cpu === undefined) throw new ClientException("Fargate requires that 'cpu' be defined at the task level.");
+    if (memory === undefined) throw new ClientException("Fargate requires that 'memory' be defined at the task level.");
     assertFargateSize(cpu, memory);
   }
   checkContainersFit(containers, cpu, memory);

@@ -87,6 +87,12 @@ export function toEcsTaskDefinition(p: Partition, d: TaskDefinitionRecord) {
   });
 }
 
+/** As ECS shows them: one entry per container of the task, its own name at least, with what the request overrode. */
+function containerOverridesOf(t: TaskRecord) {
+  const given = new Map(t.overrides.containerOverrides.map((o) => [o.name, o]));
+  return t.containers.map((c) => given.get(c.name) ?? { name: c.name });
+}
+
 export function toEcsTask(p: Partition, t: TaskRecord) {
   const arn = taskArn(p, t.cluster, t.taskId);
   const timestamps = Object.fromEntries(TASK_TIMESTAMPS.map((k) => [k, epochSeconds(t[k])]));
@@ -115,7 +121,7 @@ export function toEcsTask(p: Partition, t: TaskRecord) {
       memoryReservation: c.memoryReservation === undefined ? undefined : String(c.memoryReservation),
     })),
     overrides: dropUndefined({
-      containerOverrides: t.overrides.containerOverrides,
+      containerOverrides: containerOverridesOf(t),
       cpu: t.overrides.cpu,
       memory: t.overrides.memory,
       inferenceAcceleratorOverrides: [],

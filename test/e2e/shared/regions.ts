@@ -1,7 +1,12 @@
 import {
   CreateServiceCommand, DeleteServiceCommand, DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, type RegisterTaskDefinitionCommandInput, RunTaskCommand, StopTaskCommand,
 } from '@aws-sdk/client-ecs';
+import {
+  CreateTargetGroupCommand, DeleteTargetGroupCommand, DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateScheduleCommand, DeleteScheduleCommand, GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { awsCli } from '../../support/aws-cli';
+import { signedFetch } from '../../support/signed-fetch';
 import { TEST_CREDENTIALS } from '../../support/harness';
 import { BUSYBOX, type LocalMode, untilStatus } from '../../support/local-mode';
 
@@ -77,43 +82,60 @@ describe('Regions', () => {
       '--schedule-expression', 'rate(1 day)', '--flexible-time-window', 'Mode=OFF', '--target', target(targetRegion)]);
     const key = ['--service-namespace', 'ecs', '--resource-id', `service/default/${name}`, '--scalable-dimension', 'ecs:service:DesiredCount'];
 
+    const tg = name.slice(0, 32);
+    const tgArns: string[] = [];
+    // The CLI drives the creates, each signed for its --region; the SDKs (in process, much
+    // cheaper than a CLI run apiece) read back and clean up.
+    const scheduler = (region: string) => new SchedulerClient({ endpoint: m.local.url, region, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+    const elbv2 = (region: string) => new ElasticLoadBalancingV2Client({ endpoint: m.local.url, region, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+    const aas = async (region: string, operation: string, body: object): Promise<any> => (await signedFetch(m.local.url, {
+      target: `AnyScaleFrontendService.${operation}`, body: JSON.stringify(body), credentials: TEST_CREDENTIALS, service: 'application-autoscaling', region,
+    })).json();
+    const keyBody = { ServiceNamespace: 'ecs', ResourceId: `service/default/${name}`, ScalableDimension: 'ecs:service:DesiredCount' };
+
     try {
-      // Act
-      const schedules = [await schedule(homeRegion), await schedule(REGION)];
-      const crossRegion = await cli(REGION, 'scheduler', ['create-schedule', '--name', `${name}-x`, '--state', 'DISABLED',
-        '--schedule-expression', 'rate(1 day)', '--flexible-time-window', 'Mode=OFF', '--target', target(homeRegion)]);
-      const listed = await cli(REGION, 'scheduler', ['list-schedules', '--name-prefix', name]);
-      await cli(homeRegion, 'scheduler', ['delete-schedule', '--name', name]);
-      const kept = await cli(REGION, 'scheduler', ['get-schedule', '--name', name]);
-      const registered = [
-        await cli(homeRegion, 'application-autoscaling', ['register-scalable-target', ...key, '--min-capacity', '0', '--max-capacity', '2']),
-        await cli(REGION, 'application-autoscaling', ['register-scalable-target', ...key, '--min-capacity', '1', '--max-capacity', '5']),
-      ];
-      const policy = await cli(REGION, 'application-autoscaling', ['put-scaling-policy', ...key, '--policy-name', 'cpu', '--policy-type', 'TargetTrackingScaling',
-        '--target-tracking-scaling-policy-configuration', JSON.stringify({ TargetValue: 50, PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } })]);
-      const targets = await Promise.all([homeRegion, REGION].map((r) => cli(r, 'application-autoscaling', ['describe-scalable-targets', '--service-namespace', 'ecs', '--resource-ids', `service/default/${name}`])));
-      const homePolicies = await cli(homeRegion, 'application-autoscaling', ['describe-scaling-policies', '--service-namespace', 'ecs', '--resource-id', `service/default/${name}`]);
-      const noService = await cli(REGION, 'application-autoscaling', ['register-scalable-target', '--service-namespace', 'ecs', '--resource-id', 'service/default/only-at-home',
-        '--scalable-dimension', 'ecs:service:DesiredCount', '--min-capacity', '0', '--max-capacity', '1']);
-      const groups = await Promise.all([homeRegion, REGION].map((r) => cli(r, 'elbv2', ['create-target-group', '--name', name.slice(0, 32), '--protocol', 'HTTP', '--port', '8080', '--target-type', 'ip', '--vpc-id', 'vpc-local'])));
-      const described = await cli(REGION, 'elbv2', ['describe-target-groups', '--names', name.slice(0, 32)]);
+      // Act: the CLI's creates side by side (each run is a process of its own).
+      const [homeSchedule, schedule2, registeredHome, registered2] = await Promise.all([
+        schedule(homeRegion),
+        schedule(REGION),
+        cli(homeRegion, 'application-autoscaling', ['register-scalable-target', ...key, '--min-capacity', '0', '--max-capacity', '2']),
+        cli(REGION, 'application-autoscaling', ['register-scalable-target', ...key, '--min-capacity', '1', '--max-capacity', '5']),
+      ]);
+      const crossRegion = await scheduler(REGION).send(new CreateScheduleCommand({
+        Name: `${name}-x`, State: 'DISABLED', ScheduleExpression: 'rate(1 day)', FlexibleTimeWindow: { Mode: 'OFF' }, Target: JSON.parse(target(homeRegion)),
+      })).then(() => undefined, (e: Error) => ({ name: e.name, message: e.message }));
+      const noService = await aas(REGION, 'RegisterScalableTarget', { ...keyBody, ResourceId: 'service/default/only-at-home', MinCapacity: 0, MaxCapacity: 1 });
+      for (const r of [homeRegion, REGION]) {
+        const made = await elbv2(r).send(new CreateTargetGroupCommand({ Name: tg, Protocol: 'HTTP', Port: 8080, TargetType: 'ip', VpcId: 'vpc-local' }));
+        tgArns.push(made.TargetGroups![0].TargetGroupArn!);
+      }
+      const listed = await scheduler(REGION).send(new ListSchedulesCommand({ NamePrefix: name }));
+      await scheduler(homeRegion).send(new DeleteScheduleCommand({ Name: name }));
+      const kept = await scheduler(REGION).send(new GetScheduleCommand({ Name: name }));
+      const policy = await aas(REGION, 'PutScalingPolicy', {
+        ...keyBody, PolicyName: 'cpu', PolicyType: 'TargetTrackingScaling',
+        TargetTrackingScalingPolicyConfiguration: { TargetValue: 50, PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } },
+      });
+      const targets = await Promise.all([homeRegion, REGION].map((r) => aas(r, 'DescribeScalableTargets', { ServiceNamespace: 'ecs', ResourceIds: [keyBody.ResourceId] })));
+      const homePolicies = await aas(homeRegion, 'DescribeScalingPolicies', { ServiceNamespace: 'ecs', ResourceId: keyBody.ResourceId });
+      const described = await elbv2(REGION).send(new DescribeTargetGroupsCommand({ Names: [tg] }));
 
       // Assess
-      expect(schedules.map((r) => r.json?.ScheduleArn)).toEqual([homeRegion, REGION].map((r) => `arn:aws:scheduler:${r}:000000000000:schedule/default/${name}`));
-      expect(crossRegion).toMatchObject({ code: 254, errorType: 'ValidationException' });
-      expect(crossRegion.stderr).toContain('Invalid Region in ARN');
-      expect(listed.json.Schedules.map((x: { Arn: string }) => x.Arn)).toEqual([`arn:aws:scheduler:${REGION}:000000000000:schedule/default/${name}`]);
-      expect(kept.json.Target.Arn).toBe(arn(REGION, 'cluster/default'));
-      expect(registered.map((r) => r.code)).toEqual([0, 0]);
-      expect(policy.json.PolicyARN).toMatch(new RegExp(`^arn:aws:autoscaling:${REGION}:000000000000:scalingPolicy:`));
-      expect(targets.map((t) => t.json.ScalableTargets.map((x: { MinCapacity: number; MaxCapacity: number }) => [x.MinCapacity, x.MaxCapacity]))).toEqual([[[0, 2]], [[1, 5]]]);
-      expect(homePolicies.json.ScalingPolicies).toEqual([]);
-      expect(noService).toMatchObject({ code: 254, errorType: 'ValidationException' });
-      expect(groups.map((g) => g.json.TargetGroups[0].TargetGroupArn.split(':')[3])).toEqual([homeRegion, REGION]);
-      expect(described.json.TargetGroups.map((g: { TargetGroupArn: string }) => g.TargetGroupArn)).toEqual([groups[1].json.TargetGroups[0].TargetGroupArn]);
+      expect([homeSchedule, schedule2].map((r) => r.json?.ScheduleArn)).toEqual([homeRegion, REGION].map((r) => `arn:aws:scheduler:${r}:000000000000:schedule/default/${name}`));
+      expect(crossRegion).toEqual({ name: 'ValidationException', message: 'Invalid Region in ARN' });
+      expect(listed.Schedules!.map((x) => x.Arn)).toEqual([`arn:aws:scheduler:${REGION}:000000000000:schedule/default/${name}`]);
+      expect(kept.Target!.Arn).toBe(arn(REGION, 'cluster/default'));
+      expect([registeredHome.code, registered2.code]).toEqual([0, 0]);
+      expect(policy.PolicyARN).toMatch(new RegExp(`^arn:aws:autoscaling:${REGION}:000000000000:scalingPolicy:`));
+      expect(targets.map((t) => t.ScalableTargets.map((x: { MinCapacity: number; MaxCapacity: number }) => [x.MinCapacity, x.MaxCapacity]))).toEqual([[[0, 2]], [[1, 5]]]);
+      expect(homePolicies.ScalingPolicies).toEqual([]);
+      expect(noService).toEqual({ __type: 'ValidationException', message: "ECS service doesn't exist: service/default/only-at-home" });
+      expect(tgArns.map((a) => a.split(':')[3])).toEqual([homeRegion, REGION]);
+      expect(described.TargetGroups!.map((g) => g.TargetGroupArn)).toEqual([tgArns[1]]);
     } finally {
-      await cli(REGION, 'scheduler', ['delete-schedule', '--name', name]);
-      for (const r of [homeRegion, REGION]) await cli(r, 'application-autoscaling', ['deregister-scalable-target', ...key]);
+      await scheduler(REGION).send(new DeleteScheduleCommand({ Name: name })).catch(() => {});
+      for (const r of [homeRegion, REGION]) await aas(r, 'DeregisterScalableTarget', keyBody);
+      for (const a of tgArns) await elbv2(a.split(':')[3]).send(new DeleteTargetGroupCommand({ TargetGroupArn: a }));
       for (const client of [m.ecs, ecs]) await client.send(new DeleteServiceCommand({ service: name, force: true }));
     }
   }, 120_000);
