@@ -8,6 +8,7 @@
 import { expectConforms, expectEcsError, memberPaths, recordedExamples } from '../support/ecs-model';
 import { AgentClient } from '../../agent/client';
 import { type Harness, eventually, startHarness, storeSnapshot } from '../support/harness';
+import { readmeOperations } from '../support/readme-operations';
 import { signedFetch } from '../support/signed-fetch';
 
 /**
@@ -149,6 +150,31 @@ describe('ECS answers, member by member against answers AWS recorded', () => {
       expect(r.status).toBe(400);
       expect(await r.json()).toEqual({ __type: 'ClientException', message });
       expect(await definitions()).toEqual(before);
+    });
+  });
+
+  // Last: an empty request to a served operation may act on the default cluster.
+  describe('the README\'s lists of operations, through the API\'s own dispatch', () => {
+    const send = async (operation: string) => {
+      const r = await signedFetch(h.url, { target: `AmazonEC2ContainerServiceV20141113.${operation}`, body: '{}', credentials: h.credentials });
+      return { status: r.status, type: ((await r.json()) as { __type?: string }).__type };
+    };
+
+    it('refuses every operation it lists as refused with UnknownOperationException (HTTP 400)', async () => {
+      // Act
+      const answers = await Promise.all(readmeOperations('refused').map(send));
+
+      // Assess
+      expect(answers).toEqual(readmeOperations('refused').map(() => ({ status: 400, type: 'UnknownOperationException' })));
+    });
+
+    it('serves every operation it lists as served: none is unknown to it', async () => {
+      // Act
+      const unknown = [];
+      for (const operation of readmeOperations('served')) if ((await send(operation)).type === 'UnknownOperationException') unknown.push(operation);
+
+      // Assess
+      expect(unknown).toEqual([]);
     });
   });
 });
