@@ -7,7 +7,10 @@ import { LOCAL_VARIABLES } from './config';
 export interface ClientSettings {
   endpoint: string;
   dataDir: string;
-  /** The region calls are signed for: AWS_REGION's, else the local mode's home one (BERTH_REGION). */
+  /**
+   * The region calls are signed for: the local mode's home one (BERTH_REGION), or for a deployed
+   * stack (BERTH_ENDPOINT) its region, AWS_REGION's when set.
+   */
   region: string;
   /** Undefined when neither the environment nor the data directory holds a key. */
   credentials?: Credentials;
@@ -33,5 +36,5 @@ export function clientSettings(command: string, env: NodeJS.ProcessEnv = process
   const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
     ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
     : existsSync(saved) ? JSON.parse(readFileSync(saved, 'utf8')) as Credentials : undefined;
-  return { endpoint: (v.BERTH_ENDPOINT ?? `http://127.0.0.1:${v.BERTH_PORT}`).replace(/\/+$/, ''), dataDir: v.BERTH_DATA_DIR, region: v.AWS_REGION ?? v.BERTH_REGION, credentials };
+  return { endpoint: (v.BERTH_ENDPOINT ?? `http://127.0.0.1:${v.BERTH_PORT}`).replace(/\/+$/, ''), dataDir: v.BERTH_DATA_DIR, region: (v.BERTH_ENDPOINT ? v.AWS_REGION : undefined) ?? v.BERTH_REGION, credentials };
 }
