@@ -153,6 +153,26 @@ describe('ECS answers, member by member against answers AWS recorded', () => {
     });
   });
 
+  it.each([
+    ['RunTask', { taskDefinition: 'sleep360:1', launchType: 'FARGATE' }],
+    ['CreateService', { serviceName: 'on-fargate', taskDefinition: 'sleep360:1', desiredCount: 1, launchType: 'FARGATE' }],
+  ])('%s refuses to run an EC2-only definition (sleep360: no awsvpc, no task size) on Fargate, in ECS\'s words', async (operation, body) => {
+    // Prepare: its compatibilities say so.
+    const described = await call('DescribeTaskDefinition', { taskDefinition: 'sleep360:1' }) as { taskDefinition: { compatibilities: string[] } };
+    const tasksBefore = (await storeSnapshot(h)).tasks.length;
+
+    // Act
+    const r = await signedFetch(h.url, { target: `AmazonEC2ContainerServiceV20141113.${operation}`, body: JSON.stringify(body), credentials: h.credentials });
+
+    // Assess
+    expect(described.taskDefinition.compatibilities).toEqual(['EC2']);
+    expect(r.status).toBe(400);
+    expect(await r.json()).toEqual({ __type: 'InvalidParameterException', message: 'Task definition does not support launch_type FARGATE.' });
+    const after = await storeSnapshot(h);
+    expect(after.tasks.length).toBe(tasksBefore);
+    expect(after.services.filter((x) => (x as { serviceName?: string }).serviceName === 'on-fargate')).toEqual([]);
+  });
+
   // Last: an empty request to a served operation may act on the default cluster.
   describe('the README\'s lists of operations, through the API\'s own dispatch', () => {
     const send = async (operation: string) => {
