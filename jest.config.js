@@ -16,6 +16,8 @@ const common = {
 module.exports = {
   maxWorkers: 2,
   testTimeout: 60_000,
+  globalSetup: '<rootDir>/test/support/global-setup.js',
+  globalTeardown: '<rootDir>/test/support/global-teardown.js',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {

@@ -53,7 +53,7 @@ export class AgentClient {
     const fetchIdentity = this.credentials || bootstrapToken !== undefined ? undefined : this.identity.instanceIdentity;
     const instanceIdentity = fetchIdentity && (await fetchIdentity());
     const r = await this.call<RegisterHostResponse>(
-      'RegisterHost', { cpu, memory, bootstrapToken, instanceIdentity },
+      'RegisterHost', { cpu, memory, ...this.architecture(), bootstrapToken, instanceIdentity },
     );
     if (r.credentials) {
       this.credentials = r.credentials;
@@ -64,6 +64,16 @@ export class AgentClient {
       }
     }
     return r;
+  }
+
+  /**
+   * The machine's architecture, on EC2 (where the agent proves itself with the instance's
+   * identity). A local host stands in for the instance type the local mode gives it, whatever
+   * this machine is: it reports none, so tasks that declare no architecture keep running on it.
+   */
+  private architecture(): { cpuArchitecture?: 'x86_64' | 'arm64' } {
+    if (!this.identity.instanceIdentity) return {};
+    return { cpuArchitecture: process.arch === 'arm64' ? 'arm64' : 'x86_64' };
   }
 
   /** The host's own key, once registered: it also signs the host's calls to the local AWS slices. */

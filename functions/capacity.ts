@@ -11,7 +11,7 @@ import { publishControlPlaneMetrics } from '../shared/metrics/environment';
 export const handler = async () => {
   const berth = berthFromEnvironment();
   const s = await runCapacityCycle(berth, capacityOptionsFromEnvironment());
-  const summary = { lost: s.lost, launched: s.launched, terminated: s.terminated, failed: s.failed };
+  const summary = { lost: s.lost, launched: s.launched, terminated: s.terminated, orphans: s.orphans, failed: s.failed };
   console.log(JSON.stringify({ level: 'info', message: 'capacity cycle', ...summary }));
   await publishControlPlaneMetrics(berth).catch((e) => console.log(JSON.stringify({ level: 'warn', message: 'metrics not published', error: String(e) })));
   return summary;

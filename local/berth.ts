@@ -7,12 +7,14 @@ import { lifecycleSteps } from '../shared/lifecycle/steps';
 import { createStore } from '../shared/store';
 import { createDocumentClient } from '../shared/store/client';
 import { type TableNames, tableNames } from '../shared/store/tables';
-import { crashAfterReserve, crashBeforeWorkflowStart, crashHook, parseCrashPlan, withCrashPoints } from './crash-points';
+import { type CrashHook, crashAfterReserve, crashBeforeWorkflowStart, crashHook, parseCrashPlan, withCrashPoints } from './crash-points';
 
 export const LOCAL_PARTITION: Partition = { region: 'us-east-1', accountId: '000000000000' };
 
 export interface LocalBerth extends Berth {
   workflows: LocalWorkflowEngine;
+  /** The armed crash points' hook (BERTH_CRASH_AT), for the parts wired outside this file. */
+  crashHook?: CrashHook;
 }
 
 export interface LocalBerthOptions {
@@ -59,6 +61,7 @@ export function localBerth(options: LocalBerthOptions): LocalBerth {
   if (hook) functions = withCrashPoints(functions, hook);
   berth.workflows = new LocalWorkflowEngine(functions, options.workflows);
   if (hook) {
+    berth.crashHook = hook;
     crashBeforeWorkflowStart(berth.workflows, hook);
     crashAfterReserve(berth.store.hosts, hook);
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { capacityOf, findType } from '../shared/capacity/catalog';
 import type { InstanceType } from '../shared/capacity/types';
-import { FleetLaunchError, type FleetProvider, type LaunchRequest, type LaunchedHost } from '../shared/cloud/fleet-provider';
+import { FleetLaunchError, type FleetProvider, type LaunchRequest, type LaunchedHost, type ProviderHost } from '../shared/cloud/fleet-provider';
 import { isLiveHost } from '../shared/scheduler/placement';
 import type { HostRecord } from '../shared/store';
 import { LABELS, type ContainerRuntime } from '../agent/runtime/container-runtime';
@@ -12,43 +12,68 @@ import type { LocalFleet } from './fleet';
 /** How long after a host's termination its containers and networks are looked for once more. */
 const SECOND_PASS_MS = 3_000;
 
+/** How long a launch's client token answers with its first hosts (EC2 keeps its tokens at least a day). */
+export const LAUNCH_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
+
 /**
  * The fleet provider on one machine: a "host" is an agent process with the capacity of the
  * instance type asked for. An optional boot delay imitates EC2's. Terminating a host ends its
- * agent and removes its containers and networks, as terminating an instance would.
+ * agent and removes its containers and networks, as terminating an instance would. A launch
+ * asked again with its client token answers with the hosts it started, as CreateFleet does.
  */
 export class LocalFleetProvider implements FleetProvider {
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Hosts launched whose agents have not started yet, with the timer that starts them. */
+  private readonly booting = new Map<string, NodeJS.Timeout>();
   /** Terminated hosts' second passes, due (by their timer) and under way. */
   private readonly secondPasses = new Map<NodeJS.Timeout, () => Promise<void>>();
   private readonly passing = new Set<Promise<void>>();
+  /** Each launch's answer by client token, while the token lasts. */
+  private readonly launches = new Map<string, { at: number; hosts: LaunchedHost[] }>();
+  /** The hosts started and not terminated: what listHosts answers. */
+  private readonly running = new Map<string, ProviderHost>();
 
   constructor(
     private readonly fleet: LocalFleet,
     private readonly catalog: InstanceType[],
     private readonly runtime: ContainerRuntime,
     private readonly bootDelayMs = 0,
+    /** The provider's clock: when its hosts started, for the orphan sweep's grace. */
+    private readonly now: () => number = Date.now,
   ) {}
 
   async launch(request: LaunchRequest): Promise<LaunchedHost[]> {
+    const now = this.now();
+    for (const [token, l] of this.launches) if (now - l.at > LAUNCH_TOKEN_TTL_MS) this.launches.delete(token);
+    const earlier = this.launches.get(request.clientToken);
+    if (earlier) return earlier.hosts.map((h) => ({ ...h }));
     const type = findType(this.catalog, request.instanceType);
     if (!type) throw new FleetLaunchError(request, ['InvalidInstanceType'], `Unknown instance type ${request.instanceType}`);
     const capacity = capacityOf(type);
-    return Array.from({ length: request.count }, () => {
+    const hosts = Array.from({ length: request.count }, (): LaunchedHost => {
       const hostId = `local-${randomBytes(4).toString('hex')}`;
       // Handed to this host's agent alone, as EC2 would through the instance's own metadata.
       const bootstrapToken = randomBytes(32).toString('base64url');
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
+      this.booting.set(hostId, setTimeout(() => {
+        this.booting.delete(hostId);
         this.fleet.start({ hostId, ...capacity }, { BERTH_BOOTSTRAP_TOKEN: bootstrapToken });
-      }, this.bootDelayMs);
-      this.timers.add(timer);
+      }, this.bootDelayMs));
+      this.running.set(hostId, { hostId, launchedAt: now, clientToken: request.clientToken });
       return { hostId, instanceType: type.name, market: request.market, bootstrapToken };
     });
+    this.launches.set(request.clientToken, { at: now, hosts });
+    return hosts.map((h) => ({ ...h }));
+  }
+
+  async listHosts(): Promise<ProviderHost[]> {
+    return [...this.running.values()].map((h) => ({ ...h }));
   }
 
   async terminate(hostIds: string[]): Promise<void> {
     await Promise.all(hostIds.map(async (hostId) => {
+      this.running.delete(hostId);
+      // A host terminated while it boots never starts.
+      clearTimeout(this.booting.get(hostId));
+      this.booting.delete(hostId);
       // As EC2 ends a machine: at once. A graceful agent stop would tidy what is removed below
       // anyway, and would hold up the capacity cycle that terminates the host for seconds.
       await this.fleet.kill(hostId);
@@ -73,8 +98,11 @@ export class LocalFleetProvider implements FleetProvider {
    */
   async resume(hosts: HostRecord[]): Promise<{ resumed: number; removed: number }> {
     const live = hosts.filter((h) => isLiveHost(h.status) && !this.fleet.agents.has(h.hostId));
-    const removed = await this.removeLeftovers(new Set(live.map((h) => h.hostId)));
-    for (const h of live) this.fleet.start({ hostId: h.hostId, cpu: h.cpu, memory: h.memory });
+    const removed = await removeLocalInstance(this.runtime, this.fleet.instance, new Set(live.map((h) => h.hostId)));
+    for (const h of live) {
+      this.fleet.start({ hostId: h.hostId, cpu: h.cpu, memory: h.memory });
+      this.running.set(h.hostId, { hostId: h.hostId, launchedAt: this.now() });
+    }
     return { resumed: live.length, removed };
   }
 
@@ -87,17 +115,12 @@ export class LocalFleetProvider implements FleetProvider {
     return removeUnusedNamespaces(this.runtime, await this.runtime.list(mine), await this.runtime.listNetworks(mine));
   }
 
-  /** Removes this local mode's containers and networks, except those of the hosts kept. */
-  private async removeLeftovers(kept: Set<string>): Promise<number> {
-    const mine = { [LABELS.instance]: this.fleet.instance };
-    const containers = (await this.runtime.list(mine)).filter((c) => !kept.has(c.labels[LABELS.host]));
-    await Promise.all(containers.map((c) => this.runtime.remove(c.id)));
-    const keptNetworks = new Set((await Promise.all([...kept].map((hostId) => this.runtime.listNetworks({ [LABELS.host]: hostId })))).flat());
-    const networks = (await this.runtime.listNetworks(mine)).filter((n) => !keptNetworks.has(n));
-    await Promise.all(networks.map((n) => this.runtime.removeNetwork(n)));
-    // Tasks' own volumes of the hosts that are gone; a kept host's agent sees to its own.
-    const volumes = await removeTaskVolumes(this.runtime, mine, (v) => kept.has(v[LABELS.host]));
-    return containers.length + networks.length + volumes;
+  /**
+   * Everything this local mode's hosts made, tasks included: for a data directory that will not
+   * start again (a test's), where leaving tasks for adoption would only leak them.
+   */
+  discardAll(): Promise<number> {
+    return removeLocalInstance(this.runtime, this.fleet.instance);
   }
 
   /** Every container and network carrying these labels. */
@@ -118,8 +141,8 @@ export class LocalFleetProvider implements FleetProvider {
 
   /** Stops booting hosts; the second passes of terminated hosts run now rather than never. */
   async close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    for (const t of this.booting.values()) clearTimeout(t);
+    this.booting.clear();
     for (const [timer, pass] of this.secondPasses) {
       clearTimeout(timer);
       this.track(pass());
@@ -127,4 +150,20 @@ export class LocalFleetProvider implements FleetProvider {
     this.secondPasses.clear();
     await Promise.all(this.passing);
   }
+}
+
+/**
+ * Removes the containers, networks and task volumes a local mode (by its data directory's label,
+ * LABELS.instance) made, except those of the hosts kept; returns how many it removed.
+ */
+export async function removeLocalInstance(runtime: ContainerRuntime, instance: string, kept: ReadonlySet<string> = new Set()): Promise<number> {
+  const mine = { [LABELS.instance]: instance };
+  const containers = (await runtime.list(mine)).filter((c) => !kept.has(c.labels[LABELS.host]));
+  await Promise.all(containers.map((c) => runtime.remove(c.id)));
+  const keptNetworks = new Set((await Promise.all([...kept].map((hostId) => runtime.listNetworks({ [LABELS.host]: hostId })))).flat());
+  const networks = (await runtime.listNetworks(mine)).filter((n) => !keptNetworks.has(n));
+  await Promise.all(networks.map((n) => runtime.removeNetwork(n)));
+  // Tasks' own volumes of the hosts that are gone; a kept host's agent sees to its own.
+  const volumes = await removeTaskVolumes(runtime, mine, (v) => kept.has(v[LABELS.host]));
+  return containers.length + networks.length + volumes;
 }

@@ -21,6 +21,9 @@ import { LOCAL_PARTITION, type LocalBerth, localBerth } from './berth';
 import { type Dynalite, createTables, startDynalite } from './dynalite';
 import { bundleAgent } from './agent-bundle';
 import { LocalFleet } from './fleet';
+import { launchCheckpoint } from './crash-points';
+import { startTtlSweep } from './ttl-sweep';
+import { createDocumentClient } from '../shared/store/client';
 import { LocalFleetProvider } from './local-fleet-provider';
 import { localMetrics } from './metrics';
 import { ensureLocalPackages } from './packages';
@@ -31,6 +34,7 @@ import { type Routes, byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
 import { LocalRequestCounts } from './services/elbv2/request-counts';
 import { startLocalElbv2 } from './services/elbv2';
+import { startLocalSqs } from './services/sqs';
 import type { LocalLoadBalancer } from './services/elbv2/balancer';
 import { LocalServiceScheduler } from './service-scheduler';
 import { LocalScheduleFirer } from './schedule-firer';
@@ -140,7 +144,11 @@ export interface LocalBerthRuntime {
   loadBalancer: LocalLoadBalancer;
   dockerSocket: string;
   podmanEnv: NodeJS.ProcessEnv;
-  close(): Promise<void>;
+  /**
+   * Stops Berth. Running tasks' containers stay for the agents to adopt at the next start, unless
+   * `discard` says this data directory will not start again: then they go too.
+   */
+  close(options?: { discard?: boolean }): Promise<void>;
 }
 
 /**
@@ -151,18 +159,22 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
   const o: LocalOptions = { ...LOCAL_DEFAULTS, ...dropUndefined(options) };
   // Everything started so far, stopped in reverse: by close(), or at once if starting fails.
   const started: (() => unknown)[] = [];
-  const stopAll = async () => {
+  const closing = { discard: false };
+  const stopAll = async (options: { discard?: boolean } = {}) => {
+    closing.discard = options.discard ?? false;
     for (const stop of started.splice(0).reverse()) await stop();
   };
   try {
-    return await startAll(o, started, stopAll);
+    return await startAll(o, started, stopAll, closing);
   } catch (e) {
     await stopAll().catch(() => {});
     throw e;
   }
 }
 
-async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: () => Promise<void>): Promise<LocalBerthRuntime> {
+async function startAll(
+  o: LocalOptions, started: (() => unknown)[], stopAll: (options?: { discard?: boolean }) => Promise<void>, closing: { discard: boolean },
+): Promise<LocalBerthRuntime> {
   mkdirSync(join(o.dataDir, 'dynamodb'), { recursive: true });
   parsePortRange(o.hostPortRange); // a bad range fails here, not in every agent
   await ensureLocalPackages(o.log);
@@ -193,6 +205,10 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, say: o.log, healthCheckTimeScale: o.healthCheckTimeScale, berthFor: regions.berthFor,
   });
   started.push(() => elbv2.close());
+  // Queue URLs start with the endpoint's URL, known once it listens (below).
+  let endpointUrl = '';
+  const sqs = await startLocalSqs(berth, { dynamoEndpoint: dynamo.endpoint, log: requestLog, endpoint: () => endpointUrl });
+  berth.deadLetters = sqs.deadLetters;
   const metrics = localMetrics({ intervalMs: o.metricsIntervalMs, costExportDir: join(o.dataDir, 'cost-exports') });
   // The agents' task samples also feed Application Auto Scaling's ECSServiceAverage* metrics.
   const taskSamples = new TaskSampleWindow(() => berth.now());
@@ -209,13 +225,15 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     'ANY /schedules/*': scheduler,
     'ANY /schedule-groups': scheduler,
     'ANY /schedule-groups/*': scheduler,
-    'POST /': byTarget({ ...slices.handlers, [AUTOSCALING_TARGET_PREFIX]: createAutoscalingHandler(regions.berthFor, { log: requestLog }) }, ecs, elbv2.handler),
+    'POST /': byTarget({ ...slices.handlers, [AUTOSCALING_TARGET_PREFIX]: createAutoscalingHandler(regions.berthFor, { log: requestLog }) }, ecs,
+      { elasticloadbalancing: elbv2.handler, sqs: sqs.handler }),
     // Each region's agents sign for their region (BERTH_REGION's, AWS_REGION on the host), as on AWS.
     'POST /agent': observeReports(createAgentApiHandler(ownRegionOnly(() => berth), { log: requestLog }), o.onReport),
     'POST /operator': createOperatorApiHandler(regions.berthFor, { log: requestLog }),
   };
   const server = await serve(routes, o.port);
   started.push(() => server.close());
+  endpointUrl = server.url;
   // No task may take the endpoint's own port from it.
   berth.config.reservedHostPorts = [...(berth.config.reservedHostPorts ?? ECS_RESERVED_PORTS), Number(new URL(server.url).port)];
 
@@ -223,7 +241,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
   started.push(metrics.start({ berth, url: server.url, credentials, log: o.log }));
 
   const agents = { agentScript: await bundleAgent(), url: server.url, podmanEnv: podman.env, dockerSocket: podman.socketPath };
-  const { fleet, provider, capacity } = await startRegionalFleet(o, started, { berth, services }, agents);
+  const { fleet, provider, capacity } = await startRegionalFleet(o, started, { berth, services }, agents, closing);
   // Another region: its control plane, its agents' own route (`POST /regions/REGION/agent`, as
   // each region has its endpoint), then its fleet, with no warm pool until it has work.
   startRegion = async (region) => {
@@ -235,7 +253,7 @@ async function startAll(o: LocalOptions, started: (() => unknown)[], stopAll: ()
     const samples = new TaskSampleWindow(() => control.berth.now());
     control.berth.metrics = samples;
     const balancer = await elbv2.balancerIn(control.berth);
-    const fleet = await startRegionalFleet(o, started, control, agents);
+    const fleet = await startRegionalFleet(o, started, control, agents, closing);
     const requestCounts = new LocalRequestCounts(balancer, () => control.berth.now());
     return { region, ...control, ...fleet, schedules: startRegionalControllers(o, started, control.berth, samples, requestCounts) };
   };
@@ -292,6 +310,9 @@ async function startRegionalControlPlane(
     berth.workflows.close();
     (berth.notifier as LocalHostNotifier).close();
   });
+  // dynalite has no TTL: STOPPED tasks and spent client tokens go as DynamoDB's TTL removes them on AWS.
+  // The sweep scans those tables, every 10 minutes: no per-task path's cost.
+  started.push(startTtlSweep(createDocumentClient({ endpoint: dynamoEndpoint }), regionTables(region, o.region), berth.now, o.log));
   const recovered = await recoverInFlight(berth);
   if (recovered.launches + recovered.stops + recovered.released > 0) {
     o.log(`${region}: resumed ${recovered.launches} launch(es) and ${recovered.stops} stop(s) from the store; released ${recovered.released} stray reservation(s)`);
@@ -313,6 +334,7 @@ async function startRegionalFleet(
   started: (() => unknown)[],
   { berth, services }: { berth: LocalBerth; services: LocalServiceScheduler },
   agents: { agentScript: string; url: string; podmanEnv: NodeJS.ProcessEnv; dockerSocket: string },
+  closing: { discard: boolean },
 ): Promise<{ fleet: LocalFleet; provider: LocalFleetProvider; capacity: CapacityManager }> {
   const region = berth.partition.region;
   const home = region === o.region;
@@ -329,12 +351,13 @@ async function startRegionalFleet(
       BERTH_HOST_PORT_BIND_IP: o.hostPortBindIP, ...(o.hostPortRange ? { BERTH_HOST_PORT_RANGE: o.hostPortRange } : {}) },
     log: o.log,
   });
-  const provider = new LocalFleetProvider(fleet, DEFAULT_CATALOG, new DockerRuntime({ socketPath: agents.dockerSocket }), o.bootDelayMs);
-  // The agents, then what they kept ready and had no time to remove (after provider.close, so no
-  // host boots meanwhile).
+  const provider = new LocalFleetProvider(fleet, DEFAULT_CATALOG, new DockerRuntime({ socketPath: agents.dockerSocket }), o.bootDelayMs, berth.now);
+  // The agents, then what they kept ready and had no time to remove, or everything when the data
+  // directory is discarded (after provider.close, so no host boots meanwhile).
   started.push(async () => {
     await fleet.stopAll();
-    await provider.removeUnused().catch((e) => o.log(`cannot remove the hosts' unused namespaces: ${e}`));
+    await (closing.discard ? provider.discardAll() : provider.removeUnused())
+      .catch((e) => o.log(`cannot remove what the hosts made: ${e}`));
   });
   started.push(() => provider.close());
   const { resumed, removed } = await provider.resume(await berth.store.hosts.list());
@@ -349,6 +372,7 @@ async function startRegionalFleet(
     heartbeatTimeoutSeconds: o.heartbeatTimeoutSeconds,
     bootTimeoutSeconds: DEFAULT_BOOT_TIMEOUT_SECONDS,
     watchingSince: berth.now(),
+    ...(berth.crashHook ? { checkpoint: launchCheckpoint(berth.crashHook) } : {}),
   }, o.log);
   berth.capacity = capacity;
   o.log(`${region}: keeping a warm pool of ${warmPoolHosts} × ${o.hostType} host(s), at most ${o.maxHosts}`);

@@ -10,6 +10,8 @@ export class LocalScheduleFirer {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
+  /** The schedules' clock at the last look for the next due time. */
+  private lastLookAt?: number;
 
   constructor(private readonly b: Berth, private readonly o: { retryBaseMs?: number; now?: () => number; log: (line: string) => void }) {}
 
@@ -21,13 +23,43 @@ export class LocalScheduleFirer {
     return this.running;
   }
 
+  /**
+   * Looks every `intervalMs` at most, counted from the start of the last look, and sooner when
+   * the next due time (the `due` index's first) comes before that: a schedule runs when it is
+   * due, not up to a look and a pass later.
+   */
   start(intervalMs: number): void {
-    const next = () => {
+    const next = (startedAt: number) => {
       if (this.stopped) return;
-      this.timer = setTimeout(() => void this.tick().finally(next), intervalMs);
-      this.timer.unref();
+      void this.untilNextDue(intervalMs).then((untilDue) => {
+        if (this.stopped) return;
+        const wait = Math.max(0, Math.min(startedAt + intervalMs - Date.now(), untilDue));
+        this.timer = setTimeout(() => {
+          const at = Date.now();
+          void this.tick().finally(() => next(at));
+        }, wait);
+        this.timer.unref();
+      });
     };
-    next();
+    next(Date.now());
+  }
+
+  /**
+   * Milliseconds of the schedules' clock until the next due time, at most `cap` (also when the
+   * store cannot say, and when that clock stands still, as a test's pinned clock does: it would
+   * never get there).
+   */
+  private async untilNextDue(cap: number): Promise<number> {
+    const now = (this.o.now ?? this.b.now)();
+    const stood = now === this.lastLookAt;
+    this.lastLookAt = now;
+    if (stood) return cap;
+    try {
+      const next = await this.b.store.schedules.nextFireAt(now);
+      return next === undefined ? cap : Math.min(cap, next - now);
+    } catch {
+      return cap;
+    }
   }
 
   async stop(): Promise<void> {

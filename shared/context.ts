@@ -6,6 +6,7 @@ import type { PriceCatalog } from './billing/prices';
 import type { WorkflowEngine } from './cloud/workflow-engine';
 import type { Partition } from './domain/arns';
 import type { MetricsSink } from './metrics/sink';
+import type { DeadLetterSink } from './schedules/dead-letter';
 import type { ScheduleMirror } from './schedules/mirror';
 import type { Store } from './store';
 
@@ -94,4 +95,6 @@ export interface Berth {
   metrics?: MetricsSink;
   /** On AWS, the EventBridge Scheduler schedules that fire Berth's; unset locally (the local firer reads the store). */
   scheduleMirror?: ScheduleMirror;
+  /** Where a schedule's dropped due times go (its DeadLetterConfig): SQS on AWS, the local SQS slice locally. */
+  deadLetters?: DeadLetterSink;
 }

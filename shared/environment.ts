@@ -9,6 +9,7 @@ import { PollingHostNotifier } from './cloud/aws/polling-host-notifier';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SfnTaskCallbacks } from './cloud/aws/sfn-task-callbacks';
 import { SfnWorkflowEngine } from './cloud/aws/sfn-workflow-engine';
+import { SqsDeadLetterSink } from './cloud/aws/sqs-dead-letter-sink';
 import { EventBridgeScheduleMirror } from './cloud/aws/eventbridge-schedule-mirror';
 import { arn, awsRegion, checked, type Environment, flag, logGroupName, readEnvironment, text, wholeNumber } from './config/variables';
 import { type Berth, type BerthConfig, DEFAULT_CONFIG } from './context';
@@ -109,6 +110,7 @@ export function berthFromEnvironment(): Berth {
     config: c.berth,
     now: Date.now,
     scheduleMirror: c.scheduler && new EventBridgeScheduleMirror(c.scheduler),
+    deadLetters: new SqsDeadLetterSink(),
   };
   return cached;
 }

@@ -42,7 +42,7 @@ const RegisterHost = agentOperation('RegisterHost', async (b, body, caller) => {
   const { bootstrapToken, instanceIdentity } = body;
   if (!signedAs && bootstrapToken === undefined && !instanceIdentity && !b.config.openHostRegistration) throw new MissingAuthenticationTokenException();
   const { host, credentials } = await registerHost(b, {
-    hostId: body.hostId, cpu: body.cpu ?? 0, memory: body.memory ?? 0,
+    hostId: body.hostId, cpu: body.cpu ?? 0, memory: body.memory ?? 0, ...(body.cpuArchitecture ? { cpuArchitecture: body.cpuArchitecture } : {}),
   }, { bootstrapToken, instanceIdentity, authenticatedHostId: signedAs });
   return { hostId: host.hostId, status: host.status, heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS, credentials, prePull: await prePullFor(b) };
 });

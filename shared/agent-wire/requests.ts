@@ -38,6 +38,8 @@ export const registerHostRequest = z.strictObject({
   hostId,
   cpu: z.number().int().min(1).max(INT32).optional(),
   memory: z.number().int().min(1).max(INT32).optional(),
+  /** The machine's own architecture, as its agent sees it: placement trusts it over the instance type's. */
+  cpuArchitecture: z.enum(['x86_64', 'arm64']).optional(),
   bootstrapToken: string(256).optional(),
   instanceIdentity: z.strictObject({
     document: string(MAX_DOCUMENT_LENGTH),

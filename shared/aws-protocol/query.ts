@@ -23,6 +23,11 @@ export interface QueryApi {
   /** The XML namespace of its responses. */
   xmlns: string;
   operations: Readonly<Record<string, Operation>>;
+  /**
+   * The result's XML, when the API's model does not take the plain rules of toXml (SQS's
+   * flattened lists and maps); toXml otherwise.
+   */
+  resultXml?: (action: string, result: object) => string;
 }
 
 /** The query protocol's own refusal of an action the API does not have. */
@@ -84,7 +89,7 @@ export function parseQueryParams(form: URLSearchParams): { action: string; versi
   return { action: form.get('Action') ?? '', version: form.get('Version') ?? '', params: compact(params) };
 }
 
-const escapeXml = (s: string) => s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+export const escapeXml = (s: string) => s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
 
 /** A value as query-protocol XML: lists as `<member>`s, timestamps in ISO 8601, absent members left out. */
 export function toXml(value: unknown): string {
@@ -99,11 +104,11 @@ export function toXml(value: unknown): string {
 
 const xmlHeaders = (requestId: string) => ({ 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
 
-export function queryResponse(api: Pick<QueryApi, 'xmlns'>, action: string, result: object, requestId: string): APIGatewayProxyStructuredResultV2 {
+export function queryResponse(api: Pick<QueryApi, 'xmlns' | 'resultXml'>, action: string, result: object, requestId: string): APIGatewayProxyStructuredResultV2 {
   return {
     statusCode: 200,
     headers: xmlHeaders(requestId),
-    body: `<${action}Response xmlns="${api.xmlns}"><${action}Result>${toXml(result)}</${action}Result>` +
+    body: `<${action}Response xmlns="${api.xmlns}"><${action}Result>${api.resultXml ? api.resultXml(action, result) : toXml(result)}</${action}Result>` +
       `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`,
   };
 }

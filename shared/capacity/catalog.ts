@@ -9,6 +9,8 @@ import type { Capacity, InstanceType, Market } from './types';
  * on-demand, for planning and for the fleet benchmark — a deployment should refresh them.
  *
  * c6i: 2 GiB per vCPU; m6i: 4 GiB per vCPU; r6i: 8 GiB per vCPU; g5.xlarge: one NVIDIA A10G.
+ * c7g, m7g, r7g: Graviton3 (arm64), the same shapes for less; the planner opens them only for
+ * tasks that run on arm64, and only where the operator allows it (CapacityPolicy.graviton).
  */
 export const DEFAULT_CATALOG: InstanceType[] = [
   { name: 'c6i.large', vcpu: 2, memoryGiB: 4, gpus: 0, onDemandPrice: 0.085, spotPrice: 0.032 },
@@ -23,6 +25,18 @@ export const DEFAULT_CATALOG: InstanceType[] = [
   { name: 'r6i.xlarge', vcpu: 4, memoryGiB: 32, gpus: 0, onDemandPrice: 0.252, spotPrice: 0.094 },
   { name: 'r6i.2xlarge', vcpu: 8, memoryGiB: 64, gpus: 0, onDemandPrice: 0.504, spotPrice: 0.188 },
   { name: 'r6i.4xlarge', vcpu: 16, memoryGiB: 128, gpus: 0, onDemandPrice: 1.008, spotPrice: 0.376 },
+  { name: 'c7g.large', vcpu: 2, memoryGiB: 4, gpus: 0, onDemandPrice: 0.0725, spotPrice: 0.027 },
+  { name: 'c7g.xlarge', vcpu: 4, memoryGiB: 8, gpus: 0, onDemandPrice: 0.145, spotPrice: 0.054 },
+  { name: 'c7g.2xlarge', vcpu: 8, memoryGiB: 16, gpus: 0, onDemandPrice: 0.29, spotPrice: 0.108 },
+  { name: 'c7g.4xlarge', vcpu: 16, memoryGiB: 32, gpus: 0, onDemandPrice: 0.58, spotPrice: 0.216 },
+  { name: 'm7g.large', vcpu: 2, memoryGiB: 8, gpus: 0, onDemandPrice: 0.0816, spotPrice: 0.031 },
+  { name: 'm7g.xlarge', vcpu: 4, memoryGiB: 16, gpus: 0, onDemandPrice: 0.1632, spotPrice: 0.062 },
+  { name: 'm7g.2xlarge', vcpu: 8, memoryGiB: 32, gpus: 0, onDemandPrice: 0.3264, spotPrice: 0.124 },
+  { name: 'm7g.4xlarge', vcpu: 16, memoryGiB: 64, gpus: 0, onDemandPrice: 0.6528, spotPrice: 0.248 },
+  { name: 'r7g.large', vcpu: 2, memoryGiB: 16, gpus: 0, onDemandPrice: 0.1071, spotPrice: 0.04 },
+  { name: 'r7g.xlarge', vcpu: 4, memoryGiB: 32, gpus: 0, onDemandPrice: 0.2142, spotPrice: 0.08 },
+  { name: 'r7g.2xlarge', vcpu: 8, memoryGiB: 64, gpus: 0, onDemandPrice: 0.4284, spotPrice: 0.16 },
+  { name: 'r7g.4xlarge', vcpu: 16, memoryGiB: 128, gpus: 0, onDemandPrice: 0.8568, spotPrice: 0.32 },
   { name: 'g5.xlarge', vcpu: 4, memoryGiB: 16, gpus: 1, onDemandPrice: 1.006, spotPrice: 0.38 },
 ];
 

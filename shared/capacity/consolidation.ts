@@ -1,5 +1,5 @@
 import { type Demand, type HostView, applyToView, planPlacement } from '../scheduler/placement';
-import type { HostStatus } from '../scheduler/placement';
+import type { CpuArchitecture, HostStatus } from '../scheduler/placement';
 import type { Market } from './types';
 
 /**
@@ -32,6 +32,8 @@ export interface ConsolidationHost {
   launchedAt: number;
   /** USD per hour: of two equal candidates the dearer goes first. */
   hourlyPrice: number;
+  /** Its cpu architecture (x86_64 when absent): its tasks' replacements go to hosts of the same one. */
+  architecture?: CpuArchitecture;
   tasks: readonly ConsolidationTask[];
 }
 
@@ -76,7 +78,7 @@ function viewOf(h: ConsolidationHost): HostView {
  * disrupt first (fewest tasks, then least used, then dearest, then id). A candidate is cordoned
  * when every one of its tasks — one-off tasks too, so that the room they will need is there when
  * they are done — fits, with the scheduler's own binpack, on the other busy ACTIVE hosts of its
- * market and pool, given what earlier cordons already moved there. Empty hosts are no
+ * market, pool and architecture, given what earlier cordons already moved there. Empty hosts are no
  * destination (the idle timeout and the warm pool deal with them; filling one would only swap
  * one host for another), and a host that receives tasks is no longer a candidate. At most
  * `maxDrainingHosts` busy hosts drain at once, counting those already DRAINING.
@@ -106,7 +108,8 @@ export function planConsolidation(input: {
     if (budget <= 0) break;
     if (received.has(candidate.hostId)) continue;
     const destinations = busy
-      .filter((h) => h !== candidate && !cordoned.has(h.hostId) && h.market === candidate.market && h.pool === candidate.pool)
+      .filter((h) => h !== candidate && !cordoned.has(h.hostId) && h.market === candidate.market && h.pool === candidate.pool &&
+        (h.architecture ?? 'x86_64') === (candidate.architecture ?? 'x86_64'))
       .map((h) => views.get(h.hostId)!);
     const trial = new Map(destinations.map((v) => [v.hostId, v]));
     const moves: Record<string, string> = {};

@@ -3,8 +3,9 @@ import { Ec2FleetProvider } from '../cloud/aws/ec2-fleet-provider';
 import { type Environment, list, oneOf, readEnvironment, text, wholeNumber } from '../config/variables';
 import { DEFAULT_CATALOG } from './catalog';
 import { type ConsolidationPolicy, DEFAULT_CONSOLIDATION_POLICY } from './consolidation';
+import { DEMAND_HISTORY_SECONDS, DemandHistory, WARM_POOL_WINDOW_SECONDS } from './demand-history';
 import { type CapacityOptions, DEFAULT_BOOT_TIMEOUT_SECONDS, DEFAULT_HEARTBEAT_TIMEOUT_SECONDS } from './manager';
-import type { CapacityPolicy } from './types';
+import { type CapacityPolicy, GRAVITON_POLICIES } from './types';
 
 /** The capacity function's own variables (serverless.yml and the deploy set them). */
 export const CAPACITY_VARIABLES = {
@@ -16,6 +17,8 @@ export const CAPACITY_VARIABLES = {
   BERTH_MAX_HOSTS: wholeNumber(1, 1000).default(50),
   BERTH_IDLE_TIMEOUT_SECONDS: wholeNumber(0, 604_800).default(600),
   BERTH_MARKET: oneOf(['on-demand', 'spot'] as const).default('on-demand'),
+  /** Graviton (arm64) hosts: off, or for tasks that declare ARM64. */
+  BERTH_GRAVITON: oneOf(GRAVITON_POLICIES).default('off'),
   /** A busy host this old whose tasks fit on the others is cordoned and emptied; 0 turns consolidation off. */
   BERTH_CONSOLIDATE_AFTER_SECONDS: wholeNumber(0, 604_800).default(DEFAULT_CONSOLIDATION_POLICY.minHostAgeSeconds),
 };
@@ -41,6 +44,7 @@ export function capacityConfigFromEnvironment(env: Environment): CapacityConfig 
       maxHosts: v.BERTH_MAX_HOSTS,
       idleTimeoutSeconds: v.BERTH_IDLE_TIMEOUT_SECONDS,
       market: v.BERTH_MARKET,
+      graviton: v.BERTH_GRAVITON,
     },
     ...(v.BERTH_CONSOLIDATE_AFTER_SECONDS > 0
       ? { consolidation: { ...DEFAULT_CONSOLIDATION_POLICY, minHostAgeSeconds: v.BERTH_CONSOLIDATE_AFTER_SECONDS } }
@@ -49,6 +53,9 @@ export function capacityConfigFromEnvironment(env: Environment): CapacityConfig 
 }
 
 let cached: CapacityOptions | undefined;
+
+/** How long an EC2 host takes from launch to taking work, about: what letting an idle one go and relaunching it costs. */
+const EC2_BOOT_SECONDS = 40;
 
 /** The stack's hosts as EC2 instances, from the capacity function's variables (the teardown reads the same). */
 export function ec2FleetFromEnvironment(c: CapacityConfig = capacityConfigFromEnvironment(process.env)): Ec2FleetProvider {
@@ -66,6 +73,10 @@ export function capacityOptionsFromEnvironment(): CapacityOptions {
     heartbeatTimeoutSeconds: DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
     bootTimeoutSeconds: DEFAULT_BOOT_TIMEOUT_SECONDS,
     ...(c.consolidation ? { consolidation: c.consolidation } : {}),
+    // Kept in the warm container between invocations; a cold start begins a new history.
+    adaptive: {
+      history: new DemandHistory(DEMAND_HISTORY_SECONDS * 1000), relaunchSeconds: EC2_BOOT_SECONDS, warmPoolWindowSeconds: WARM_POOL_WINDOW_SECONDS,
+    },
   };
   return cached;
 }

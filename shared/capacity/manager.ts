@@ -1,16 +1,18 @@
-import { randomUUID } from 'node:crypto';
 import type { Berth } from '../context';
 import { revokeHostKeys } from '../auth/access-keys';
 import { recordTaskUsage } from '../billing/meter';
 import type { FleetProvider } from '../cloud/fleet-provider';
-import { hashBootstrapToken } from '../lifecycle/reports';
 import { wakeServiceOf } from '../lifecycle/service-wake';
 import { markTaskStopped } from '../lifecycle/stop';
+import { cpuArchitectureOf } from '../scheduler/host-attributes';
 import { isLiveHost } from '../scheduler/placement';
 import type { HostRecord } from '../store';
 import { poolOf } from '../domain/capacity-provider';
-import { capacityOf, findType, hourlyPrice } from './catalog';
+import { findType, hourlyPrice } from './catalog';
+import { type AdaptiveCapacity, adaptToDemand } from './demand-history';
 import { type ConsolidationHost, type ConsolidationPolicy, planConsolidation } from './consolidation';
+import { type LaunchCheckpoint, inFlightHosts, launchPlanned, resumeLaunches } from './launches';
+import { DEFAULT_ORPHAN_GRACE_SECONDS, findOrphans } from './orphans';
 import { planCapacity } from './planner';
 import { daemonServiceTaskIds, isServiceDemand, serviceDemand } from './service-demand';
 import type { CapacityPlan, CapacityPolicy, FleetHost, InstanceType } from './types';
@@ -30,6 +32,15 @@ export interface CapacityOptions {
   watchingSince?: number;
   /** Cordon busy hosts whose tasks fit on the others (consolidation.ts); off when absent. */
   consolidation?: ConsolidationPolicy;
+  /** Called between a launch's steps (launches.ts): the local mode's crash points. */
+  checkpoint?: LaunchCheckpoint;
+  /** How old an untracked host of the provider must be before the orphan sweep ends it (orphans.ts). */
+  orphanGraceSeconds?: number;
+  /**
+   * The recent demand for fresh room, kept across cycles: idle hosts are kept for its rate and let
+   * go by its gaps (demand-history.ts, idle-timeout.ts); the policy's fixed figures when absent.
+   */
+  adaptive?: AdaptiveCapacity;
 }
 
 export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 30;
@@ -48,6 +59,8 @@ export interface CycleSummary {
   failed: string[];
   /** Hosts consolidation cordoned (ACTIVE → DRAINING) this cycle. */
   cordoned: string[];
+  /** The provider's hosts no host record tracked, terminated this cycle (also in `terminated`). */
+  orphans: string[];
   plan: CapacityPlan;
 }
 
@@ -152,13 +165,18 @@ export async function writeOffSilentHosts(b: Berth, o: CapacityOptions, now = b.
  */
 export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<CycleSummary> {
   const now = b.now();
-  const summary: CycleSummary = { lost: [], launched: [], terminated: [], failed: [], cordoned: [], plan: { launches: [], drains: [], terminations: [], unschedulable: [] } };
+  const summary: CycleSummary = { lost: [], launched: [], terminated: [], failed: [], cordoned: [], orphans: [], plan: { launches: [], drains: [], terminations: [], unschedulable: [] } };
 
   // 1. Hosts gone silent, and launches that never came up.
   const silent = await writeOffSilentHosts(b, o, now);
   summary.lost = silent.lost;
   summary.terminated.push(...silent.expired);
   if (silent.lost.length + silent.expired.length) await o.provider.terminate([...silent.lost, ...silent.expired]);
+
+  // 1b. Launches an earlier cycle left in doubt, asked again under their own client tokens: their
+  //     hosts are recorded before the plan, and those still in doubt count as in flight in it.
+  const resumed = await resumeLaunches(b, o);
+  summary.launched.push(...resumed.launched);
 
   // 2. Demand that is still pending: a task placed or stopped since is no longer waiting.
   const pending = [];
@@ -170,13 +188,18 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
   // Tasks services want but have not started yet count too.
   pending.push(...(await serviceDemand(b, now)));
 
-  // 3. Plan on a fresh view of the fleet.
+  // 3. Plan on a fresh view of the fleet. What the provider runs is listed first, so a host
+  //    recorded in between is seen in the store (the orphan sweep, step 6).
+  const running = await o.provider.listHosts();
   const hosts = (await b.store.hosts.list()).filter((h) => isLiveHost(h.status));
   const planNow = b.now();
   const daemonTaskIds = await daemonServiceTaskIds(b);
   const pools = Object.fromEntries((await b.store.capacityProviders.list()).map((p) => [p.name, poolOf(p.managedInstancesProvider, o.catalog)]));
+  const fleet = [...hosts.map((h) => toFleetHost(h, daemonTaskIds)), ...inFlightHosts(resumed.pending, o.catalog)];
+  const adapted = o.adaptive ? adaptToDemand(o.adaptive, { now: planNow, hosts: fleet, pending, policy: o.policy, catalog: o.catalog }) : undefined;
   const plan = planCapacity({
-    pending, hosts: hosts.map((h) => toFleetHost(h, daemonTaskIds)), catalog: o.catalog, policy: o.policy, now: planNow, pools,
+    pending, hosts: fleet, catalog: o.catalog, policy: adapted?.policy ?? o.policy, now: planNow, pools,
+    ...(adapted ? { freshRoomDemand: adapted.freshRoomDemand } : {}),
   });
   summary.plan = plan;
 
@@ -189,26 +212,10 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
     summary.failed.push(u.taskId);
   }
 
-  // 5. Launch. The LAUNCHING record is what lets the new host's agent register.
-  for (const l of plan.launches) {
-    const type = findType(o.catalog, l.instanceType);
-    if (!type) continue;
-    const launched = await o.provider.launch({ ...l, clientToken: randomUUID() }).catch((e) => {
-      console.error(`capacity: launch of ${l.count} × ${l.instanceType} (${l.market}) failed: ${e}`);
-      return [];
-    });
-    for (const h of launched) {
-      // One launch time per plan: the planner tells a plan's own launches apart by it.
-      await b.store.hosts.launching({
-        hostId: h.hostId, instanceType: h.instanceType, market: h.market, ...capacityOf(type),
-        ...(l.capacityProvider !== undefined ? { capacityProvider: l.capacityProvider } : {}),
-        bootstrapTokenHash: h.bootstrapToken === undefined ? undefined : hashBootstrapToken(h.bootstrapToken),
-        instanceId: h.instanceId,
-        availabilityZone: h.availabilityZone,
-      }, planNow);
-      summary.launched.push(h.hostId);
-    }
-  }
+  // 5. Launch, each launch recorded first: the LAUNCHING host records are what let the new hosts'
+  //    agents register, and a launch cut short is resumed by the next cycle (launches.ts).
+  const launched = await launchPlanned(b, o, plan.launches, planNow);
+  summary.launched.push(...launched.launched);
 
   // 6. Drain and terminate. A host that took a task since the plan is not terminated.
   for (const hostId of plan.drains) await b.store.hosts.transition(hostId, 'DRAINING', ['ACTIVE']);
@@ -219,6 +226,13 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
       idle.push(hostId);
     }
   }
+  // The provider's hosts nothing tracks: a launch's hosts whose records were lost, a machine whose
+  // termination failed after its host was written off. Terminating is idempotent, so a host
+  // ended twice (or already gone) is no matter.
+  summary.orphans = findOrphans({
+    running, live: hosts, pending: resumed.pending, now: planNow, graceSeconds: o.orphanGraceSeconds ?? DEFAULT_ORPHAN_GRACE_SECONDS,
+  });
+  idle.push(...summary.orphans);
   // In one call, as EC2 takes them: one by one, each local clean-up waited for the last.
   if (idle.length) await o.provider.terminate(idle);
   summary.terminated.push(...idle);
@@ -229,7 +243,7 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
   //    minimumHealthyPercent holds), one-off tasks finish, and step 6 of a later cycle terminates
   //    the emptied host. The transition is conditional, so a host another writer moved on from
   //    ACTIVE is left alone.
-  if (o.consolidation && pending.length === 0 && plan.launches.length === 0 && !hosts.some((h) => h.status === 'LAUNCHING')) {
+  if (o.consolidation && pending.length === 0 && plan.launches.length === 0 && resumed.pending.length === 0 && !hosts.some((h) => h.status === 'LAUNCHING')) {
     const fleet = (await b.store.hosts.list()).filter((h) => h.status === 'ACTIVE' || h.status === 'DRAINING');
     const c = planConsolidation({ hosts: fleet.map((h) => toConsolidationHost(h, daemonTaskIds, o.catalog)), policy: o.consolidation, now: b.now() });
     for (const hostId of c.cordons) {
@@ -249,6 +263,7 @@ function toConsolidationHost(h: HostRecord, daemonTaskIds: ReadonlySet<string>, 
     cpu: h.cpu, memory: h.memory,
     launchedAt: h.registeredAt ?? h.launchedAt ?? 0,
     hourlyPrice: type ? hourlyPrice(type, h.market ?? 'on-demand') : 0,
+    architecture: h.cpuArchitecture ?? cpuArchitectureOf(h.instanceType ?? ''),
     tasks: Object.entries(h.reservations)
       .filter(([taskId]) => !daemonTaskIds.has(taskId))
       .map(([taskId, r]) => ({ taskId, cpu: r.cpu, memory: r.memory, ...(r.ports?.length ? { ports: r.ports } : {}), ...(r.group !== undefined ? { group: r.group } : {}) })),

@@ -1,5 +1,7 @@
-import { type HostView, applyToView, isFeasible, planPlacement } from '../scheduler/placement';
+import { cpuArchitectureOf } from '../scheduler/host-attributes';
+import { type CpuArchitecture, type HostView, applyToView, isFeasible, planPlacement } from '../scheduler/placement';
 import { capacityOf, findType, hourlyPrice } from './catalog';
+import { idleTimeoutsByRank } from './idle-timeout';
 import { MARKETS } from './types';
 import type {
   CapacityPlan,
@@ -84,8 +86,10 @@ export function decideCapacity(input: PlannerInput): CapacityDecision {
     const pool = task.pool === undefined ? undefined : pools[task.pool];
     if (task.pool !== undefined && !pool) {
       unschedulable.push({ taskId: d.taskId, cluster: d.cluster, reason: `capacity provider ${task.pool} does not exist` });
-    } else if ((pool ? poolCatalog(pool) : catalog).some((t) => fitsEmpty(t, task))) {
+    } else if ((pool ? poolCatalog(pool) : catalog).some((t) => fitsEmpty(t, task, policy))) {
       work.push(task);
+    } else if (task.architecture === 'arm64' && (policy.graviton ?? 'off') === 'off') {
+      unschedulable.push({ taskId: d.taskId, cluster: d.cluster, reason: 'its cpu architecture is ARM64, and Graviton hosts are off (BERTH_GRAVITON)' });
     } else {
       unschedulable.push({ taskId: d.taskId, cluster: d.cluster, reason: tooLargeReason(task, task.pool) });
     }
@@ -132,7 +136,7 @@ export function decideCapacity(input: PlannerInput): CapacityDecision {
     }
 
     // 4. New hosts for the rest, largest task first, as many as maxHosts allows.
-    const opened = fill(afterInFlight, typeCandidates(types, market), { reuse: true, limit: room });
+    const opened = fill(afterInFlight, typeCandidates(types, market, policy), { reuse: true, limit: room });
     room -= opened.fills.length;
     for (const f of opened.fills) {
       const h: NewHost = {
@@ -165,13 +169,24 @@ export function decideCapacity(input: PlannerInput): CapacityDecision {
   const warmPoolLaunches = Math.min(warmNeeded, room);
 
   // 6. Idle hosts beyond the warm pool go once their timeout has passed; emptied DRAINING hosts go now.
-  const kept = new Set(idle.filter((h) => h.pool === undefined).slice(0, Math.max(0, policy.warmPoolHosts)).map((h) => h.hostId));
-  const idleTimeoutMs = policy.idleTimeoutSeconds * 1000;
+  //    With the recent demand for fresh room, each one's timeout follows the arrival pattern, by
+  //    its place in line behind the warm pool (a pool's hosts keep the policy's: the demand seen is
+  //    the whole fleet's).
+  const keep = Math.max(0, policy.warmPoolHosts, policy.warmPoolKeepHosts ?? 0);
+  const kept = new Set(idle.filter((h) => h.pool === undefined).slice(0, keep).map((h) => h.hostId));
+  const beyond = idle.filter((h) => !kept.has(h.hostId) && h.pool === undefined);
+  const adapted = input.freshRoomDemand
+    ? idleTimeoutsByRank({
+      arrivals: input.freshRoomDemand.at, now, relaunchSeconds: input.freshRoomDemand.relaunchSeconds,
+      maxSeconds: policy.idleTimeoutSeconds, firstRank: kept.size + 1, count: beyond.length,
+    })
+    : [];
+  const timeoutMs = new Map(beyond.map((h, i) => [h.hostId, (adapted[i] ?? policy.idleTimeoutSeconds) * 1000]));
   const drains: string[] = [];
   const terminations: string[] = [];
   for (const h of idle) {
     if (kept.has(h.hostId) || h.status !== 'ACTIVE' || h.idleSince === undefined) continue;
-    if (now - h.idleSince < idleTimeoutMs) continue;
+    if (now - h.idleSince < (timeoutMs.get(h.hostId) ?? policy.idleTimeoutSeconds * 1000)) continue;
     drains.push(h.hostId);
     terminations.push(h.hostId);
   }
@@ -209,11 +224,23 @@ interface Work {
   readonly gpus: number;
   readonly market?: Market;
   readonly pool?: string;
+  /** The architecture of the hosts it may run on: its declared one, else x86_64. */
+  readonly architecture: CpuArchitecture;
 }
 
 const toWork = (d: PendingDemand): Work => ({
   taskId: d.taskId, cpu: d.cpu, memory: d.memory, gpus: d.gpus ?? 0, market: d.market, pool: d.capacityProvider,
+  architecture: d.architecture ?? 'x86_64',
 });
+
+/** Whether the planner may open a host of this type for the task: Graviton types only where the policy allows them. */
+function typeAllowed(type: InstanceType, task: Pick<Work, 'architecture'>, policy: CapacityPolicy): boolean {
+  const arch = cpuArchitectureOf(type.name);
+  if (arch === 'arm64' && (policy.graviton ?? 'off') === 'off') return false;
+  return task.architecture === arch;
+}
+
+const archAttributes = (instanceType: string): Readonly<Record<string, string>> => ({ 'ecs.cpu-architecture': cpuArchitectureOf(instanceType) });
 
 const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -225,9 +252,9 @@ function largestFirst(a: Work, b: Work): number {
   return b.gpus - a.gpus || b.memory - a.memory || b.cpu - a.cpu || compareIds(a.taskId, b.taskId);
 }
 
-function fitsEmpty(type: InstanceType, task: Work): boolean {
+function fitsEmpty(type: InstanceType, task: Work, policy: CapacityPolicy): boolean {
   const capacity = capacityOf(type);
-  return task.cpu <= capacity.cpu && task.memory <= capacity.memory && task.gpus <= type.gpus;
+  return task.cpu <= capacity.cpu && task.memory <= capacity.memory && task.gpus <= type.gpus && typeAllowed(type, task, policy);
 }
 
 function tooLargeReason(task: Work, pool?: string): string {
@@ -260,6 +287,7 @@ function activeRooms(hosts: readonly FleetHost[], catalog: readonly InstanceType
         view: {
           hostId: h.hostId, status: 'ACTIVE', cpu: h.cpu, memory: h.memory,
           reservedCpu: h.reservedCpu, reservedMemory: h.reservedMemory, taskCount: h.taskCount,
+          attributes: archAttributes(h.instanceType),
         },
         freeGpus: type && isEmpty(h) ? type.gpus : 0,
       };
@@ -303,6 +331,8 @@ interface Candidate {
   gpus: number;
   /** USD per hour. */
   price: number;
+  /** Whether a task may run on it: the type's architecture against the task's (and the policy). */
+  takes: (task: Work) => boolean;
 }
 
 /**
@@ -323,6 +353,8 @@ function launchesInFlight(hosts: readonly FleetHost[], catalog: readonly Instanc
       ...capacity,
       gpus: type?.gpus ?? 0,
       price: type ? hourlyPrice(type, h.market) : Infinity,
+      // A host in flight was launched already: only the architectures must match.
+      takes: (task) => task.architecture === cpuArchitectureOf(h.instanceType),
     };
     const launch = byLaunch.get(h.launchedAt);
     if (launch) launch.push(candidate);
@@ -331,8 +363,10 @@ function launchesInFlight(hosts: readonly FleetHost[], catalog: readonly Instanc
   return [...byLaunch.entries()].sort(([a], [b]) => a - b).map(([, launch]) => launch);
 }
 
-function typeCandidates(catalog: readonly InstanceType[], market: Market): Candidate[] {
-  return catalog.map((t) => ({ id: t.name, instanceType: t.name, ...capacityOf(t), gpus: t.gpus, price: hourlyPrice(t, market) }));
+function typeCandidates(catalog: readonly InstanceType[], market: Market, policy: CapacityPolicy): Candidate[] {
+  return catalog.map((t) => ({
+    id: t.name, instanceType: t.name, ...capacityOf(t), gpus: t.gpus, price: hourlyPrice(t, market), takes: (task: Work) => typeAllowed(t, task, policy),
+  }));
 }
 
 type MutableView = { -readonly [K in keyof HostView]: HostView[K] };
@@ -387,16 +421,16 @@ function fill(
     const largest = remaining[0];
     let best: Fill | undefined;
     for (const candidate of pool) {
-      if (largest.cpu > candidate.cpu || largest.memory > candidate.memory || largest.gpus > candidate.gpus) continue;
+      if (largest.cpu > candidate.cpu || largest.memory > candidate.memory || largest.gpus > candidate.gpus || !candidate.takes(largest)) continue;
       const host: MutableView = {
         hostId: candidate.id, status: 'ACTIVE', cpu: candidate.cpu, memory: candidate.memory,
-        reservedCpu: 0, reservedMemory: 0, taskCount: 0,
+        reservedCpu: 0, reservedMemory: 0, taskCount: 0, attributes: archAttributes(candidate.instanceType),
       };
       let freeGpus = candidate.gpus;
       const taken = new Array<boolean>(remaining.length).fill(false);
       for (let i = 0; i < remaining.length; i++) {
         const t = remaining[i];
-        if (t.gpus > freeGpus || !isFeasible(host, t)) continue;
+        if (t.gpus > freeGpus || !candidate.takes(t) || !isFeasible(host, t)) continue;
         taken[i] = true;
         host.reservedCpu += t.cpu;
         host.reservedMemory += t.memory;

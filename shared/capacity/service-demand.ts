@@ -3,7 +3,7 @@ import { addProviders, demandOf, splitTasks } from '../domain/capacity-strategy'
 import { parseTaskDefinitionRef } from '../domain/arns';
 import type { Service } from '../domain/service';
 import { parseCpu, parseMemory } from '../domain/sizes';
-import { reservationOf } from '../domain/task-definition';
+import { cpuArchitectureOfDefinition, reservationOf } from '../domain/task-definition';
 import { serviceGroup } from '../services/apply';
 import type { PendingDemand } from './types';
 
@@ -47,6 +47,7 @@ export async function serviceDemand(b: Berth, now: number): Promise<PendingDeman
     for (let i = 0; i < missing; i++) {
       demand.push({
         taskId: `${SERVICE_DEMAND_PREFIX}${s.cluster}/${s.serviceName}/${i}`, cluster: s.cluster, cpu: size.cpu, memory: size.memory, since: now,
+        ...(cpuArchitectureOfDefinition(def) === 'arm64' ? { architecture: 'arm64' as const } : {}),
         ...(providers[i] ? demandOf(providers[i]) : {}),
       });
     }

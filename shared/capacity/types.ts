@@ -1,4 +1,4 @@
-import type { HostStatus } from '../scheduler/placement';
+import type { CpuArchitecture, HostStatus } from '../scheduler/placement';
 
 /** EC2 purchase options. */
 export const MARKETS = ['on-demand', 'spot'] as const;
@@ -32,6 +32,8 @@ export interface PendingDemand {
   market?: Market;
   /** The custom capacity provider (pool) whose hosts alone may run it. */
   capacityProvider?: string;
+  /** Its runtimePlatform.cpuArchitecture; absent when it declares none, which is x86_64 (as on Fargate). */
+  architecture?: CpuArchitecture;
   /** Epoch ms when the task first found no room. */
   since: number;
 }
@@ -59,11 +61,26 @@ export interface CapacityPolicy {
   warmPoolHosts: number;
   /** The instance type of the warm pool. */
   warmPoolType: string;
+  /**
+   * Idle hosts kept, though not launched, for the observed arrival rate (warm-pool.ts): above
+   * warmPoolHosts, up to this many idle hosts are spared their idle timeout. Launching only for
+   * the operator's floor keeps a rate that swings from launching hosts the next cycle lets go.
+   */
+  warmPoolKeepHosts?: number;
   maxHosts: number;
   /** An ACTIVE host with no task for this long, beyond the warm pool, is drained and terminated. */
   idleTimeoutSeconds: number;
   market: Market;
+  /**
+   * Graviton (arm64) hosts: `off` (the default) never opens one; `arm64` opens them for tasks
+   * whose runtimePlatform.cpuArchitecture is ARM64. A task that declares no architecture is
+   * x86_64, as on Fargate: its images may not be multi-arch, and nothing checks that they are.
+   */
+  graviton?: GravitonPolicy;
 }
+
+export const GRAVITON_POLICIES = ['off', 'arm64'] as const;
+export type GravitonPolicy = (typeof GRAVITON_POLICIES)[number];
 
 export interface Launch {
   instanceType: string;
@@ -98,4 +115,10 @@ export interface PlannerInput {
   now: number;
   /** The custom capacity providers, by name: demand for one is packed onto and launched for its pool only. */
   pools?: Readonly<Record<string, PlannerPool>>;
+  /**
+   * The recent moments the fleet needed fresh room (DemandHistory), epoch ms, and what a relaunch
+   * costs (the boot, in seconds): with them, idle hosts beyond the warm pool are let go by the
+   * arrival pattern (idle-timeout.ts), never later than the policy's idleTimeoutSeconds.
+   */
+  freshRoomDemand?: { at: readonly number[]; relaunchSeconds: number };
 }

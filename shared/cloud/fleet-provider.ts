@@ -16,11 +16,23 @@ export interface LaunchedHost {
   availabilityZone?: string;
 }
 
+/** A host the provider has started and not yet terminated, whatever Berth's store knows of it. */
+export interface ProviderHost {
+  hostId: string;
+  /** Epoch ms when the provider started it. */
+  launchedAt: number;
+  /** The client token of the launch that started it, where the provider keeps it. */
+  clientToken?: string;
+}
+
 export interface LaunchRequest {
   instanceType: string;
   market: Market;
   count: number;
-  /** A token that makes the same launch idempotent if retried. */
+  /**
+   * A token that makes the same launch idempotent if retried: asked again with it, the provider
+   * answers with the hosts the first ask started instead of starting more.
+   */
   clientToken: string;
 }
 
@@ -36,6 +48,8 @@ export interface FleetProvider {
   launch(request: LaunchRequest): Promise<LaunchedHost[]>;
   /** Idempotent: ids that are unknown or already terminated count as done. */
   terminate(hostIds: string[]): Promise<void>;
+  /** Every host this deployment's provider has running or starting: what the orphan sweep compares with the store. */
+  listHosts(): Promise<ProviderHost[]>;
 }
 
 /** A launch that started no host at all. `codes` are the provider's reasons, e.g. EC2's error codes. */

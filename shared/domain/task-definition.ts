@@ -323,7 +323,11 @@ function requireExecutionRole(containers: readonly ContainerDefinition[], fargat
   if (all.some((n) => n.ecr)) throw new ClientException('Fargate requires task definition to have execution role ARN to support ECR images.');
 }
 
-/** Berth's hosts run Linux on x86-64: a definition for another platform could not run on any. */
+/**
+ * Berth's hosts run Linux on x86-64, and on arm64 (Graviton) where the operator allows it
+ * (BERTH_GRAVITON; otherwise an ARM64 task fails to start, saying so): a definition for another
+ * platform could not run on any.
+ */
 function readRuntimePlatform(body: Json): TaskDefinitionSpec['runtimePlatform'] {
   const p = optObject(body, 'runtimePlatform');
   if (!p) return undefined;
@@ -332,8 +336,8 @@ function readRuntimePlatform(body: Json): TaskDefinitionSpec['runtimePlatform'] 
   if (os !== undefined && os !== 'LINUX') {
     throw new ClientException(`Invalid parameter 'runtimePlatform.operatingSystemFamily': Berth's hosts run LINUX only, not ${os}.`);
   }
-  if (arch !== undefined && arch !== 'X86_64') {
-    throw new ClientException(`Invalid parameter 'runtimePlatform.cpuArchitecture': Berth's hosts are X86_64 only, not ${arch}.`);
+  if (arch !== undefined && arch !== 'X86_64' && arch !== 'ARM64') {
+    throw new ClientException(`Invalid parameter 'runtimePlatform.cpuArchitecture': Berth's hosts are X86_64 or ARM64, not ${arch}.`);
   }
   return dropUndefined({ cpuArchitecture: arch, operatingSystemFamily: os });
 }
@@ -427,4 +431,9 @@ export function reservationOf(
     cpu: taskCpu ?? containers.reduce((s, c) => s + (c.cpu ?? 0), 0),
     memory: taskMemory ?? containers.reduce((s, c) => s + Math.max(c.memory ?? 0, c.memoryReservation ?? 0), 0),
   };
+}
+
+/** The host architecture a definition's tasks need: ARM64 → arm64; X86_64 or none → x86_64 (absent). */
+export function cpuArchitectureOfDefinition(def: Pick<TaskDefinitionSpec, 'runtimePlatform'>): 'arm64' | undefined {
+  return def.runtimePlatform?.cpuArchitecture === 'ARM64' ? 'arm64' : undefined;
 }

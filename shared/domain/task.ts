@@ -134,6 +134,8 @@ export interface Task {
   tags: Tag[];
   /** The fixed host ports it needs (hostPortKey keys): a placement resource. */
   hostPorts?: string[];
+  /** arm64 when its definition's runtimePlatform says ARM64: only Graviton hosts take it (absent: x86_64). */
+  cpuArchitecture?: 'arm64';
   /** Its own address, once its agent has reported it. */
   network?: TaskNetwork;
   /** The Service Connect endpoints of its service's namespace when it was started (its agent routes them). */

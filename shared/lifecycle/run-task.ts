@@ -11,7 +11,7 @@ import { parseCpu, parseMemory } from '../domain/sizes';
 import type { PlacementConstraint } from '../domain/service';
 import type { PlacementStrategyType, Task, TaskOverrides } from '../domain/task';
 import type { PlacementStrategy } from '../scheduler/placement';
-import { checkContainersFit, checkLaunchType, reservationOf } from '../domain/task-definition';
+import { checkContainersFit, checkLaunchType, cpuArchitectureOfDefinition, reservationOf } from '../domain/task-definition';
 import { ECS_RESERVED_PORTS, fixedHostPorts } from '../domain/ports';
 import { CLIENT_TOKEN_TTL_MS, type ClusterRecord, type TaskDefinitionRecord, type TaskRecord } from '../store';
 import { associatedProviders } from '../store/cluster-store';
@@ -134,6 +134,7 @@ function buildTask(
     ...(req.serviceConnect?.length ? { serviceConnect: req.serviceConnect } : {}),
     tags: req.tags,
     hostPorts: hostPortsOf(def),
+    ...(cpuArchitectureOfDefinition(def) === 'arm64' ? { cpuArchitecture: 'arm64' as const } : {}),
   };
 }
 

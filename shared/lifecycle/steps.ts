@@ -83,7 +83,9 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       const task = await getTask(ref);
       if (task.desiredStatus === 'STOPPED' || task.lastStatus === 'STOPPED') return { outcome: 'STOPPED' };
       if (task.hostId) return { outcome: 'PLACED', hostId: task.hostId };
-      const demand: Demand = { taskId: task.taskId, cpu: task.cpu, memory: task.memory, ports: task.hostPorts };
+      const demand: Demand = {
+        taskId: task.taskId, cpu: task.cpu, memory: task.memory, ports: task.hostPorts, ...(task.cpuArchitecture ? { architecture: task.cpuArchitecture } : {}),
+      };
       const placement = placementOf(task);
       const plan = await placerFor(b).place(demand, task.cluster, placement, task.targetHostId);
       if (!plan) {
@@ -94,6 +96,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
           if (task.targetHostId === undefined) {
             await b.store.demand.record({
               taskId: task.taskId, cluster: task.cluster, cpu: task.cpu, memory: task.memory, since: b.now(),
+              ...(task.cpuArchitecture ? { architecture: task.cpuArchitecture } : {}),
               ...(task.capacityProviderName ? demandOf(task.capacityProviderName) : {}),
             });
             b.capacity.trigger();

@@ -93,6 +93,14 @@ export const METRICS = {
     name: 'InvocationDroppedCount', unit: 'Count', kind: 'summary', prometheus: 'berth_schedule_invocations_dropped',
     help: "A schedule's due time given up on once its RetryPolicy was spent.",
   },
+  scheduleDeadLettersSent: {
+    name: 'InvocationsSentToDeadLetterCount', unit: 'Count', kind: 'summary', prometheus: 'berth_schedule_dead_letters_sent',
+    help: "A dropped due time sent to its schedule's dead-letter queue.",
+  },
+  scheduleDeadLettersFailed: {
+    name: 'InvocationsFailedToBeSentToDeadLetterCount', unit: 'Count', kind: 'summary', prometheus: 'berth_schedule_dead_letters_failed',
+    help: "A dropped due time that its schedule's dead-letter queue did not take (missing, or refused).",
+  },
 } as const satisfies Record<string, MetricDefinition>;
 
 export const METRIC_BY_NAME: ReadonlyMap<string, MetricDefinition> = new Map(

@@ -38,6 +38,11 @@ export interface Demand {
   readonly taskId: string;
   readonly cpu: number;
   readonly memory: number;
+  /**
+   * The cpu architecture the task's images need (its runtimePlatform.cpuArchitecture); absent
+   * means x86_64, as on Fargate, where a task that declares none runs on X86_64.
+   */
+  readonly architecture?: CpuArchitecture;
   /** Fixed host ports the task needs (hostPortKey keys): a placement resource, as in ECS. */
   readonly ports?: readonly string[];
 }
@@ -64,6 +69,17 @@ export interface Plan {
 
 const NO_PORTS: readonly string[] = [];
 
+export type CpuArchitecture = 'x86_64' | 'arm64';
+
+/** A host's architecture, from its attributes (its instance type's); a host without them is x86_64. */
+export const hostArchitecture = (host: HostView): CpuArchitecture =>
+  (host.attributes?.['ecs.cpu-architecture'] as CpuArchitecture | undefined) ?? 'x86_64';
+
+/** Whether the task can run on the host's architecture: never an x86_64 task on an arm64 host, nor the reverse. */
+export function architectureFits(host: HostView, demand: Pick<Demand, 'architecture'>): boolean {
+  return (demand.architecture ?? 'x86_64') === hostArchitecture(host);
+}
+
 /** Whether none of the ports the task needs is already taken on the host. */
 export function portsFree(host: HostView, demand: Pick<Demand, 'ports'>): boolean {
   const wanted = demand.ports;
@@ -77,7 +93,8 @@ export function isFeasible(host: HostView, demand: Demand): boolean {
     host.status === 'ACTIVE' &&
     host.reservedCpu + demand.cpu <= host.cpu &&
     host.reservedMemory + demand.memory <= host.memory &&
-    portsFree(host, demand)
+    portsFree(host, demand) &&
+    architectureFits(host, demand)
   );
 }
 

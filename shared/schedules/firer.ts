@@ -5,6 +5,7 @@ import { forEachLimited } from '../domain/limited';
 import { RunTask } from '../ecs-api/tasks';
 import { METRICS } from '../metrics/catalog';
 import { MAX_FAILURES, type ScheduleKey, type ScheduleRecord } from '../store';
+import { type ExhaustedRetryCondition, deadLetterOf } from './dead-letter';
 import { dueFrom, scheduleArn } from './schedule';
 import { DEFAULT_RETRY_POLICY, clusterOfTarget, runTaskBodyOf } from './target';
 
@@ -43,18 +44,21 @@ export async function fireSchedule(b: Berth, s: ScheduleRecord, o: FireOptions =
   const now = (o.now ?? b.now)();
   if (s.state !== 'ENABLED' || s.dueAt === undefined || s.fireAt === undefined || s.fireAt > now) return 'not-due';
   let taskArns: string[] | undefined;
-  let error: string | undefined;
+  let failure: { code: string; message: string } | undefined;
+  let request: Record<string, unknown> | undefined;
   try {
-    const body = runTaskBodyOf(s.target.EcsParameters as Record<string, unknown>, clusterOfTarget(s.target), s, fireToken(b, s));
-    const r = await RunTask(b, body, {}) as { tasks: { taskArn: string }[]; failures: { reason?: string; detail?: string }[] };
-    if (r.failures.length > 0) error = r.failures.map((f) => `${f.reason}${f.detail ? `: ${f.detail}` : ''}`).join('; ');
-    else taskArns = r.tasks.map((t) => t.taskArn);
+    request = runTaskBodyOf(s.target.EcsParameters as Record<string, unknown>, clusterOfTarget(s.target), s, fireToken(b, s));
+    const r = await RunTask(b, request, {}) as { tasks: { taskArn: string }[]; failures: { reason?: string; detail?: string }[] };
+    if (r.failures.length > 0) {
+      failure = { code: r.failures[0].reason ?? 'Failure', message: r.failures.map((f) => `${f.reason}${f.detail ? `: ${f.detail}` : ''}`).join('; ') };
+    } else taskArns = r.tasks.map((t) => t.taskArn);
   } catch (e) {
     // The token was used with other parameters: a firer that read an older version of this
     // schedule already ran this due time.
     if (e instanceof EcsError && e.name === 'ConflictException') taskArns = [];
-    else error = e instanceof EcsError ? `${e.name}: ${e.message}` : `InternalError: ${String(e)}`;
+    else failure = e instanceof EcsError ? { code: e.name, message: e.message } : { code: 'InternalError', message: String(e) };
   }
+  const error = failure && `${failure.code}: ${failure.message}`;
   const group = { ScheduleGroup: s.groupName };
   if (taskArns !== undefined) {
     // A run outranks a failure another firer recorded for the same due time meanwhile (its
@@ -71,16 +75,52 @@ export async function fireSchedule(b: Berth, s: ScheduleRecord, o: FireOptions =
   const policy = { ...DEFAULT_RETRY_POLICY, ...(s.target.RetryPolicy as object | undefined) };
   const attempts = s.attempts + 1;
   const retryAt = now + Math.min((o.retryBaseMs ?? DEFAULT_RETRY_BASE_MS) * 2 ** (attempts - 1), RETRY_CAP_MS);
-  if (attempts <= policy.MaximumRetryAttempts && retryAt - s.dueAt <= policy.MaximumEventAgeInSeconds * 1000) {
+  const exhausted: ExhaustedRetryCondition | undefined = attempts > policy.MaximumRetryAttempts ? 'MaximumRetryAttempts'
+    : retryAt - s.dueAt > policy.MaximumEventAgeInSeconds * 1000 ? 'MaximumEventAgeInSeconds' : undefined;
+  if (exhausted === undefined) {
     // Conditional on the version read: of two firers that both failed, one counts the attempt.
     const ok = await b.store.schedules.replace({ ...s, attempts, fireAt: retryAt, lastError: error, version: s.version + 1 }, s.version);
     return ok ? 'retrying' : 'lost-race';
   }
   o.log?.({ level: 'warn', message: 'schedule dropped a due time', schedule: `${s.groupName}/${s.name}`, dueAt: new Date(s.dueAt).toISOString(), attempts, error });
   const failures = [...(s.failures ?? []), { dueAt: s.dueAt, at: now, attempts, reason: error! }].slice(-MAX_FAILURES);
-  const ok = await advance(b, s, now, { failures });
-  if (ok) await b.metrics?.publish([{ name: METRICS.scheduleInvocationsDropped.name, unit: 'Count', values: [1], dimensions: group, timestamp: now }]);
-  return ok ? 'dropped' : 'lost-race';
+  // Only the firer whose write records the drop sends the dead letter: one message per due time.
+  if (!(await advance(b, s, now, { failures }))) return 'lost-race';
+  await b.metrics?.publish([{ name: METRICS.scheduleInvocationsDropped.name, unit: 'Count', values: [1], dimensions: group, timestamp: now }]);
+  await sendDeadLetter(b, s, { now, exhausted, failure: failure!, request: JSON.stringify(request ?? {}) }, o);
+  return 'dropped';
+}
+
+/**
+ * The dropped due time to the target's DeadLetterConfig queue, as EventBridge Scheduler sends it.
+ * A queue that is missing or refuses it is logged and counted (Scheduler's
+ * InvocationsFailedToBeSentToDeadLetterCount); the drop itself stands.
+ */
+async function sendDeadLetter(
+  b: Berth, s: ScheduleRecord, d: { now: number; exhausted: ExhaustedRetryCondition; failure: { code: string; message: string }; request: string }, o: FireOptions,
+): Promise<void> {
+  const queueArn = (s.target.DeadLetterConfig as { Arn?: string } | undefined)?.Arn;
+  if (queueArn === undefined) return;
+  const letter = deadLetterOf({
+    scheduleArn: scheduleArn(b.partition, s.groupName, s.name),
+    targetArn: s.target.Arn,
+    scheduledTime: s.dueAt!,
+    executionId: fireToken(b, s).slice(0, 16),
+    retryAttempts: s.attempts,
+    condition: d.exhausted,
+    errorCode: d.failure.code,
+    errorMessage: d.failure.message,
+    request: d.request,
+  });
+  const group = { ScheduleGroup: s.groupName };
+  try {
+    if (!b.deadLetters) throw new Error('no dead-letter sink is configured');
+    await b.deadLetters.send(queueArn, letter);
+    await b.metrics?.publish([{ name: METRICS.scheduleDeadLettersSent.name, unit: 'Count', values: [1], dimensions: group, timestamp: d.now }]);
+  } catch (e) {
+    o.log?.({ level: 'error', message: 'schedule could not send a dead letter', schedule: `${s.groupName}/${s.name}`, queueArn, error: String(e) });
+    await b.metrics?.publish([{ name: METRICS.scheduleDeadLettersFailed.name, unit: 'Count', values: [1], dimensions: group, timestamp: d.now }]);
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { HostStatus, HostView, Plan } from '../scheduler/placement';
+import type { CpuArchitecture, HostStatus, HostView, Plan } from '../scheduler/placement';
 import { hostAttributes } from '../scheduler/host-attributes';
 import type { Market } from '../capacity/types';
 import { ClientException } from '../domain/errors';
@@ -28,6 +28,8 @@ export interface HostRecord extends HostView {
   instanceType?: string;
   /** The EC2 instance it runs on, recorded at launch. */
   instanceId?: string;
+  /** The architecture its agent reported at registration: the ecs.cpu-architecture attribute. */
+  cpuArchitecture?: CpuArchitecture;
   market?: Market;
   /** The custom capacity provider (pool) it was launched for: only that provider's tasks run on it. */
   capacityProvider?: string;
@@ -102,9 +104,11 @@ export interface HostRegistration {
   hostId: string;
   cpu: number;
   memory: number;
+  /** What its agent reported: the machine's architecture, whatever its instance type says. */
+  cpuArchitecture?: CpuArchitecture;
 }
 
-const VIEW_PROJECTION = 'hostId, #s, cpu, #m, reservedCpu, reservedMemory, taskCount, reservedPorts, groupTasks, instanceType, availabilityZone, market, capacityProvider';
+const VIEW_PROJECTION = 'hostId, #s, cpu, #m, reservedCpu, reservedMemory, taskCount, reservedPorts, groupTasks, instanceType, availabilityZone, market, capacityProvider, cpuArchitecture';
 const VIEW_NAMES = { '#s': 'status', '#m': 'memory' };
 
 /** Field by field, so every view has one shape (the scheduler's hot loop runs faster on one). */
@@ -158,7 +162,9 @@ export class HostStore {
       }
     }
     if (proof.tokenHash !== undefined || proof.instanceId !== undefined || proof.open) {
-      const u = new UpdateExpression().set({ status: 'ACTIVE', registeredAt: now, lastHeartbeatAt: now }).add('version', 1).remove('bootstrapTokenHash');
+      const u = new UpdateExpression()
+        .set({ status: 'ACTIVE', registeredAt: now, lastHeartbeatAt: now, ...(host.cpuArchitecture ? { cpuArchitecture: host.cpuArchitecture } : {}) })
+        .add('version', 1).remove('bootstrapTokenHash');
       // Only the first registration of a launch activates it, and only with its own token.
       const conditions = [`${u.name('status')} = ${u.value('LAUNCHING')}`];
       if (!proof.open && proof.tokenHash !== undefined) conditions.push(`bootstrapTokenHash = ${u.value(proof.tokenHash)}`);

@@ -9,6 +9,7 @@ import { ClientTokenStore } from './client-token-store';
 import { ClusterStore } from './cluster-store';
 import { DemandStore } from './demand-store';
 import { HostStore } from './host-store';
+import { LaunchStore } from './launch-store';
 import { ScheduleStore } from './schedule-store';
 import { ServiceStore } from './service-store';
 import type { TableNames } from './tables';
@@ -31,6 +32,7 @@ export interface Store {
   autoscaling: AutoscalingStore;
   usage: UsageStore;
   capacityProviders: CapacityProviderStore;
+  launches: LaunchStore;
 }
 
 export interface StoreOptions {
@@ -56,11 +58,12 @@ export function createStore(db: DynamoDBDocumentClient, tables: TableNames, opti
     autoscaling: new AutoscalingStore(db, tables.autoscaling),
     usage: new UsageStore(db, tables.usage),
     capacityProviders: new CapacityProviderStore(db, tables.capacityProviders),
+    launches: new LaunchStore(db, tables.launches),
   };
 }
 
 export {
-  AccountSettingStore, AutoscalingStore, CapacityProviderStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, ScheduleStore,
+  AccountSettingStore, AutoscalingStore, CapacityProviderStore, ClientTokenStore, ClusterStore, DemandStore, HostStore, LaunchStore, ScheduleStore,
   ServiceStore, TaskDefinitionStore, TaskStore, UsageStore,
 };
 export type { ServiceKey, ServiceRecord } from './service-store';
@@ -70,6 +73,8 @@ export type { CapacityProviderRecord } from './capacity-provider-store';
 export type { HostRecord, HostRegistration, LaunchRecord, RegistrationProof, Reservation, Reserved } from './host-store';
 export { HostNotLaunchedException } from './host-store';
 export { CLIENT_TOKEN_TTL_MS } from './client-token-store';
+export type { PendingLaunch } from './launch-store';
+export { launchClientToken } from './launch-store';
 export type { TaskDefinitionRecord } from './task-definition-store';
 export type { TaskRecord, StatusChange, TaskKey } from './task-store';
 export type { AccessKeyRecord } from './access-key-store';

@@ -1,5 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { conditionHeld } from './client';
+import { forEachLimited } from '../domain/limited';
 import { scanAll } from './scan';
 
 /** A schedule's target as the API takes and shows it (PascalCase, Scheduler's members). */
@@ -52,6 +53,9 @@ export interface ScheduleGroupRecord {
 }
 
 export const MAX_FAILURES = 10;
+
+/** The `due` index's one key value. */
+const DUE = 'due';
 
 export type ScheduleKey = { groupName: string; name: string };
 
@@ -106,14 +110,33 @@ export class ScheduleStore {
     return items.sort((a, b) => a.groupName.localeCompare(b.groupName) || a.name.localeCompare(b.name));
   }
 
-  /** Enabled schedules whose next try is at or before `now`. */
+  /**
+   * Enabled schedules whose next try is at or before `now`: a Query of the sparse `due` index
+   * (only what is due is read), then each read again, consistently, since an index lags its
+   * table: a schedule disabled or moved on meanwhile is left out.
+   */
   async listDue(now: number): Promise<ScheduleRecord[]> {
-    return scanAll<ScheduleRecord>(this.db, new ScanCommand({
-      TableName: this.table, ConsistentRead: true,
-      FilterExpression: '#s = :enabled AND fireAt <= :now',
-      ExpressionAttributeNames: { '#s': 'state' },
-      ExpressionAttributeValues: { ':enabled': 'ENABLED', ':now': now },
+    const keys = await scanAll<ScheduleKey>(this.db, new QueryCommand({
+      TableName: this.table, IndexName: 'due',
+      KeyConditionExpression: 'firing = :due AND fireAt <= :now',
+      ExpressionAttributeValues: { ':due': DUE, ':now': now },
     }));
+    const out: ScheduleRecord[] = [];
+    await forEachLimited(keys, 16, async (k) => {
+      const s = await this.get(k);
+      if (s && s.state === 'ENABLED' && s.fireAt !== undefined && s.fireAt <= now) out.push(s);
+    });
+    return out;
+  }
+
+  /** The earliest next try after `now` of any enabled schedule (the `due` index, one item), or undefined. */
+  async nextFireAt(now: number): Promise<number | undefined> {
+    const r = await this.db.send(new QueryCommand({
+      TableName: this.table, IndexName: 'due', Limit: 1,
+      KeyConditionExpression: 'firing = :due AND fireAt > :now',
+      ExpressionAttributeValues: { ':due': DUE, ':now': now },
+    }));
+    return r.Items?.[0]?.fireAt as number | undefined;
   }
 
   /** Deletes the schedule; with `expectedVersion`, only if it is still that one. False if it was not. */
@@ -127,8 +150,10 @@ export class ScheduleStore {
   }
 
   private async putIf(schedule: ScheduleRecord, condition: string, values: Record<string, unknown>): Promise<boolean> {
+    // The `due` index's key, on the schedules that can fire and on no other (a read brings it back: it is set afresh).
+    const item = { ...schedule, firing: schedule.state === 'ENABLED' && schedule.fireAt !== undefined ? DUE : undefined };
     return conditionHeld(this.db.send(new PutCommand({
-      TableName: this.table, Item: schedule, ConditionExpression: condition,
+      TableName: this.table, Item: item, ConditionExpression: condition,
       ExpressionAttributeNames: condition.includes('#n') ? { '#n': 'name' } : { '#v': 'version' },
       ExpressionAttributeValues: Object.keys(values).length > 0 ? values : undefined,
     })));

@@ -20,7 +20,12 @@ export const TABLES = {
   accessKeys: { suffix: 'access-keys', hashKey: 'accessKeyId', rangeKey: undefined },
   services: { suffix: 'services', hashKey: 'cluster', rangeKey: 'serviceName' },
   accountSettings: { suffix: 'account-settings', hashKey: 'principalArn', rangeKey: 'name' },
-  schedules: { suffix: 'schedules', hashKey: 'groupName', rangeKey: 'name' },
+  schedules: {
+    suffix: 'schedules', hashKey: 'groupName', rangeKey: 'name',
+    // Sparse: only enabled schedules with a due time carry `firing`, so the local firer's look
+    // reads what is due by its `fireAt`, not the whole table.
+    globalIndexes: { due: { hashKey: 'firing', rangeKey: 'fireAt', projection: 'KEYS_ONLY' } },
+  },
   scheduleGroups: { suffix: 'schedule-groups', hashKey: 'name', rangeKey: undefined },
   autoscaling: { suffix: 'autoscaling', hashKey: 'resourceId', rangeKey: 'item' },
   usage: {
@@ -29,6 +34,8 @@ export const TABLES = {
     globalIndexes: { byStoppedDay: { hashKey: 'stoppedDay', rangeKey: 'stoppedAt', projection: 'ALL' } },
   },
   capacityProviders: { suffix: 'capacity-providers', hashKey: 'name', rangeKey: undefined },
+  // Launches asked of the fleet provider whose hosts are not recorded yet (capacity/launches.ts).
+  launches: { suffix: 'launches', hashKey: 'launchId', rangeKey: undefined },
 } as const satisfies Record<string, TableSchema>;
 
 export interface TableSchema {
@@ -43,7 +50,7 @@ export interface TableSchema {
   localIndexes?: Readonly<Record<string, string>>;
   /**
    * Global secondary indexes, by name: the cross-partition reads that would otherwise be scans.
-   * `projection` is ALL or the attributes projected beside the keys (INCLUDE).
+   * `projection` is ALL, KEYS_ONLY, or the attributes projected beside the keys (INCLUDE).
    */
   globalIndexes?: Readonly<Record<string, GlobalIndex>>;
   /**
@@ -65,7 +72,7 @@ export type KeyedTable = Pick<TableSchema, 'hashKey' | 'localIndexes' | 'globalI
 export interface GlobalIndex {
   hashKey: string;
   rangeKey?: string;
-  projection: 'ALL' | readonly string[];
+  projection: 'ALL' | 'KEYS_ONLY' | readonly string[];
 }
 
 export const localIndexesOf = (t: KeyedTable): Readonly<Record<string, string>> => t.localIndexes ?? {};
@@ -88,8 +95,8 @@ export function globalIndexDeclaration(name: string, g: GlobalIndex) {
       { AttributeName: g.hashKey, KeyType: 'HASH' as const },
       ...(g.rangeKey === undefined ? [] : [{ AttributeName: g.rangeKey, KeyType: 'RANGE' as const }]),
     ],
-    Projection: g.projection === 'ALL'
-      ? { ProjectionType: 'ALL' as const }
+    Projection: g.projection === 'ALL' || g.projection === 'KEYS_ONLY'
+      ? { ProjectionType: g.projection }
       : { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...g.projection] },
   };
 }
@@ -98,7 +105,7 @@ export type TableKey = keyof typeof TABLES;
 export type TableNames = Record<TableKey, string>;
 
 /** Key attribute types: every key is a string but a task definition's revision and the indexes' times. */
-export const KEY_TYPES: Record<string, 'S' | 'N'> = { revision: 'N', createdAt: 'N', stoppedAt: 'N' };
+export const KEY_TYPES: Record<string, 'S' | 'N'> = { revision: 'N', createdAt: 'N', stoppedAt: 'N', fireAt: 'N' };
 
 export const DEFAULT_TABLE_PREFIX = 'berth-';
 

@@ -42,9 +42,11 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_CATALOG, capacityOf, findType, hourlyPrice } from '../../shared/capacity/catalog';
 import { type ConsolidationPolicy, DEFAULT_CONSOLIDATION_POLICY, planConsolidation } from '../../shared/capacity/consolidation';
 import { DEFAULT_CAPACITY_POLICY, planCapacity } from '../../shared/capacity/planner';
-import { warmPoolTarget } from '../../shared/capacity/warm-pool';
+import { type AdaptiveCapacity, DEMAND_HISTORY_SECONDS, DemandHistory, WARM_POOL_WINDOW_SECONDS, adaptToDemand } from '../../shared/capacity/demand-history';
 import { costReport } from '../../shared/billing/report';
+import { fargateRates } from '../../shared/billing/fargate';
 import { DEFAULT_PRICES } from '../../shared/billing/prices';
+import { cpuArchitectureOf, hostAttributes } from '../../shared/scheduler/host-attributes';
 import type { HostUsage, TaskUsage } from '../../shared/billing/usage';
 import { type CapacityPolicy, type FleetHost, type InstanceType, MARKETS, type Market, type PendingDemand } from '../../shared/capacity/types';
 import { FARGATE_SIZES, fargateMemoryChoices } from '../../shared/domain/sizes';
@@ -70,6 +72,8 @@ interface TraceSpec {
   cpuWeights: Readonly<Record<number, number>>;
   /** Service tasks: consolidation may replace them elsewhere; one-off tasks finish where they are. */
   service: boolean;
+  /** Tasks that declare ARM64: run with BERTH_GRAVITON=arm64, on Graviton hosts, beside Fargate's arm64 price. */
+  architecture?: 'arm64';
 }
 
 /**
@@ -101,6 +105,11 @@ const TRACES: readonly TraceSpec[] = [
     arrivals: { kind: 'sine', meanRatePerSecond: 0.8, swing: 0.5, periodSeconds: 2 * 3600 },
     medianDurationSeconds: 100, durationSigma: 0.6, minDurationSeconds: 10,
   },
+  {
+    name: 'arm64 services', tasks: 600, seed: 20_250_505, service: true, architecture: 'arm64', cpuWeights: { 256: 20, 512: 30, 1024: 30, 2048: 15, 4096: 5 },
+    arrivals: { kind: 'sine', meanRatePerSecond: 0.02, swing: 0.3, periodSeconds: 4 * 3600 },
+    medianDurationSeconds: 4 * 3600, durationSigma: 0.6, minDurationSeconds: 600,
+  },
 ];
 const MEMORY_DECAY = 0.6;
 
@@ -116,8 +125,12 @@ const POLICY: CapacityPolicy = {
   market: 'on-demand',
 };
 
-/** Fargate, Linux/x86, as the billing catalog prices it (us-east-1 by default). */
-const FARGATE = { ...DEFAULT_PRICES.fargate.x86_64, minimumSeconds: 60 } as const;
+/** An arm64 trace runs with Graviton allowed for ARM64 tasks, and a Graviton warm pool. */
+const policyFor = (spec: TraceSpec): CapacityPolicy =>
+  (spec.architecture === 'arm64' ? { ...POLICY, graviton: 'arm64', warmPoolType: 'm7g.large' } : POLICY);
+
+/** Fargate's minimum; its rates are the billing catalog's (us-east-1 by default), by architecture. */
+const FARGATE_MINIMUM_SECONDS = 60;
 const EC2_MINIMUM_SECONDS = 60;
 
 /** Issue 16's goals, each against its baseline in the same run. */
@@ -143,6 +156,7 @@ interface TraceTask {
   arrival: number;
   duration: number;
   service: boolean;
+  architecture?: 'arm64';
 }
 
 function weightedIndex(random: () => number, weights: readonly number[]): number {
@@ -189,7 +203,10 @@ function makeTrace(spec: TraceSpec): TraceTask[] {
       spec.minDurationSeconds,
       spec.medianDurationSeconds * Math.exp(spec.durationSigma * standardNormal(random)),
     ));
-    tasks.push({ taskId: `task-${String(tasks.length).padStart(5, '0')}`, cpu, memory, arrival: t, duration, service: spec.service });
+    tasks.push({
+      taskId: `task-${String(tasks.length).padStart(5, '0')}`, cpu, memory, arrival: t, duration, service: spec.service,
+      ...(spec.architecture ? { architecture: spec.architecture } : {}),
+    });
   }
   return tasks.sort((x, y) => x.arrival - y.arrival).map((task, i) => ({ ...task, taskId: `task-${String(i).padStart(5, '0')}` }));
 }
@@ -265,6 +282,8 @@ interface SimHost {
   hostId: string;
   type: InstanceType;
   market: Market;
+  /** Its ECS attributes, as the host store gives them: the scheduler reads its architecture there. */
+  attributes: Readonly<Record<string, string>>;
   status: HostStatus;
   cpu: number;
   memory: number;
@@ -342,10 +361,12 @@ interface Economics {
   name: string;
   consolidation?: ConsolidationPolicy;
   /**
-   * Size the warm pool from the rate of arrivals that found no room over the last `windowSeconds`
-   * (the policy's count is the floor): the work that would otherwise wait a boot.
+   * The recent demand for fresh room (DemandHistory: arrivals that found no room, empty hosts
+   * that took work), gathered and used as the capacity function does (adaptToDemand): idle hosts
+   * kept for its rate (the policy's count is the floor), idle hosts beyond them let go by its
+   * gaps (the policy's timeout is the most).
    */
-  warmPool?: { windowSeconds: number };
+  adaptive?: boolean;
 }
 
 const BASELINE: Economics = { name: 'baseline' };
@@ -353,7 +374,7 @@ const CONSOLIDATION: Economics = { name: 'consolidation', consolidation: { ...DE
 const ECONOMICS: Economics = {
   name: 'economics',
   consolidation: { ...DEFAULT_CONSOLIDATION_POLICY, minHostAgeSeconds: 300 },
-  warmPool: { windowSeconds: 300 },
+  adaptive: true,
 };
 /** A moved service task's replacement runs this long beside it before the old copy stops (minimumHealthyPercent 100). */
 const MOVE_OVERLAP_SECONDS = 15;
@@ -381,9 +402,9 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
   const plannerRuns = { timer: 0, onDemand: 0 };
   let cordons = 0;
   let moves = 0;
-  /** Arrivals that found no room, in order: the warm pool's window is the recent ones. */
-  const unplaced: number[] = [];
-  let windowFrom = 0;
+  const adaptive: AdaptiveCapacity | undefined = economics.adaptive
+    ? { history: new DemandHistory(DEMAND_HISTORY_SECONDS * 1000), relaunchSeconds: BOOT_SECONDS, warmPoolWindowSeconds: WARM_POOL_WINDOW_SECONDS }
+    : undefined;
 
   // Time-weighted packing: ∫ reserved dt and ∫ provisioned dt over the run.
   let now = 0;
@@ -421,14 +442,16 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
     for (const h of live) {
       if (h.status !== 'ACTIVE') continue;
       views.push({
-        hostId: h.hostId, status: h.status, cpu: h.cpu, memory: h.memory,
+        attributes: h.attributes, hostId: h.hostId, status: h.status, cpu: h.cpu, memory: h.memory,
         reservedCpu: h.reservedCpu, reservedMemory: h.reservedMemory, taskCount: h.taskCount,
       });
     }
     return views;
   };
 
-  const demandOf = (i: number): Demand => ({ taskId: trace[i].taskId, cpu: trace[i].cpu, memory: trace[i].memory });
+  const demandOf = (i: number): Demand => ({
+    taskId: trace[i].taskId, cpu: trace[i].cpu, memory: trace[i].memory, ...(trace[i].architecture ? { architecture: trace[i].architecture } : {}),
+  });
   const indexOf = (taskId: string): number => Number(taskId.slice('task-'.length));
 
   /** Task i's room on a host, for a placement or a move, and the fleet's totals with it; an overcommit fails the run. */
@@ -484,19 +507,11 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
     }));
     const demand: PendingDemand[] = [...pending].map((i) => ({
       taskId: trace[i].taskId, cluster: 'default', cpu: trace[i].cpu, memory: trace[i].memory, since: s2ms(trace[i].arrival),
+      ...(trace[i].architecture ? { architecture: trace[i].architecture } : {}),
     }));
-    let cyclePolicy = policy;
-    if (economics.warmPool) {
-      const windowSeconds = economics.warmPool.windowSeconds;
-      while (windowFrom < unplaced.length && trace[unplaced[windowFrom]].arrival <= now - windowSeconds) windowFrom++;
-      const warmPoolHosts = warmPoolTarget({
-        arrivals: unplaced.slice(windowFrom).map((i) => trace[i]), windowSeconds: Math.min(windowSeconds, Math.max(now, 1)), bootSeconds: BOOT_SECONDS,
-        type: findType(catalog, policy.warmPoolType)!, floor: policy.warmPoolHosts, maxHosts: policy.maxHosts,
-      });
-      cyclePolicy = { ...policy, warmPoolHosts };
-    }
+    const adapted = adaptive ? adaptToDemand(adaptive, { now: s2ms(now), hosts: fleet, pending: demand, policy, catalog }) : undefined;
     const plan = timed(planner, () =>
-      planCapacity({ pending: demand, hosts: fleet, catalog: [...catalog], policy: cyclePolicy, now: s2ms(now) }));
+      planCapacity({ pending: demand, hosts: fleet, catalog: [...catalog], policy: adapted?.policy ?? policy, now: s2ms(now), ...(adapted ? { freshRoomDemand: adapted.freshRoomDemand } : {}) }));
 
     for (const u of plan.unschedulable) fail(`${u.taskId} reported unschedulable: ${u.reason}`);
     for (const l of plan.launches) {
@@ -509,6 +524,7 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
       for (let n = 0; n < l.count; n++) {
         const host: SimHost = {
           hostId: `i-${(++hostSerial).toString(16).padStart(17, '0')}`, type, market: l.market, status: 'LAUNCHING',
+          attributes: hostAttributes({ instanceType: type.name, market: l.market }),
           cpu: capacity.cpu, memory: capacity.memory, reservedCpu: 0, reservedMemory: 0, taskCount: 0, launchedAt: now, used: false,
           tasks: new Set(),
         };
@@ -557,7 +573,7 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
   const consolidate = (c: ConsolidationPolicy): void => {
     const view = [...live].map((h) => ({
       hostId: h.hostId, status: h.status, market: h.market, cpu: h.cpu, memory: h.memory,
-      launchedAt: s2ms(h.launchedAt), hourlyPrice: hourlyPrice(h.type, h.market),
+      launchedAt: s2ms(h.launchedAt), hourlyPrice: hourlyPrice(h.type, h.market), architecture: cpuArchitectureOf(h.type.name),
       tasks: [...h.tasks].map((i) => ({ taskId: trace[i].taskId, cpu: trace[i].cpu, memory: trace[i].memory, ...(trace[i].service ? { group: 'service:web' } : {}) })),
     }));
     const plan = timed(planner, () => planConsolidation({ hosts: view, policy: c, now: s2ms(now) }));
@@ -607,7 +623,6 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
           break;
         }
         pending.add(e.task);
-        unplaced.push(e.task);
         peakPending = Math.max(peakPending, pending.size);
         // No room: record the demand and invoke the planner now (once per instant).
         if (planQueuedAt !== now) {
@@ -688,7 +703,10 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
     const st = states[i];
     const placedAt = s2ms(st.placedAt!);
     const stoppedAt = placedAt + t.duration * 1000;
-    const base = { cluster: 'default', family: 'bench', revision: 1, tags: {}, cpu: t.cpu, memory: t.memory, market: policy.market };
+    const base = {
+      cluster: 'default', family: 'bench', revision: 1, tags: {}, cpu: t.cpu, memory: t.memory, market: policy.market,
+      architecture: cpuArchitectureOf(hosts.get(st.hostId!)!.type.name),
+    };
     if (st.movedFrom !== undefined) {
       usage.tasks.push({ ...base, taskId: `${t.taskId}@${st.movedFrom}`, hostId: st.movedFrom, placedAt, stoppedAt: Math.min(stoppedAt, s2ms(st.movedAt! + MOVE_OVERLAP_SECONDS)) });
     }
@@ -725,11 +743,12 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
 
 // --- baselines -------------------------------------------------------------------------------
 
+/** Fargate's charge for the trace, at its tasks' architecture's rates (arm64 has no Fargate Spot: on-demand's then). */
 function fargateCost(trace: readonly TraceTask[], market: Market = 'on-demand'): number {
-  const rates = market === 'spot' ? FARGATE.spot : FARGATE.onDemand;
   let usd = 0;
   for (const t of trace) {
-    const seconds = Math.max(FARGATE.minimumSeconds, t.duration);
+    const { rates } = fargateRates(DEFAULT_PRICES, t.architecture ?? 'x86_64', market);
+    const seconds = Math.max(FARGATE_MINIMUM_SECONDS, t.duration);
     usd += (seconds / 3600) * ((t.cpu / 1024) * rates.vcpuHour + (t.memory / 1024) * rates.gbHour);
   }
   return usd;
@@ -738,13 +757,15 @@ function fargateCost(trace: readonly TraceTask[], market: Market = 'on-demand'):
 /**
  * The floor: the cheapest mix of (non-GPU) types whose host-seconds cover the trace's
  * cpu-seconds and memory-seconds — hosts perfectly packed at every instant, never idle, never
- * booting. A linear programme with two constraints, so an optimum uses one type or two: every
- * single type and every pair (both constraints tight) is tried.
+ * booting, of the architecture the trace's tasks run on. A linear programme with two constraints,
+ * so an optimum uses one type or two: every single type and every pair (both constraints tight)
+ * is tried.
  */
 function floorCost(trace: readonly TraceTask[], catalog: readonly InstanceType[], market: Market): number {
   const cpuSeconds = trace.reduce((s, t) => s + t.cpu * t.duration, 0);
   const memorySeconds = trace.reduce((s, t) => s + t.memory * t.duration, 0);
-  const types = catalog.filter((t) => t.gpus === 0).map((t) => ({ ...capacityOf(t), price: hourlyPrice(t, market) / 3600 }));
+  const architecture = trace[0]?.architecture ?? 'x86_64';
+  const types = catalog.filter((t) => t.gpus === 0 && cpuArchitectureOf(t.name) === architecture).map((t) => ({ ...capacityOf(t), price: hourlyPrice(t, market) / 3600 }));
   let best = Infinity;
   for (const a of types) {
     best = Math.min(best, a.price * Math.max(cpuSeconds / a.cpu, memorySeconds / a.memory));
@@ -802,7 +823,7 @@ function runTrace(spec: TraceSpec): TraceRun {
     runs[economics.name] = {} as Record<Market, SimResult>;
     for (const market of MARKETS) {
       const t0 = performance.now();
-      const r = simulate(trace, { ...POLICY, market }, DEFAULT_CATALOG, economics);
+      const r = simulate(trace, { ...policyFor(spec), market }, DEFAULT_CATALOG, economics);
       runs[economics.name][market] = r;
       progress(`  ${economics.name}, ${market}: ${ms(performance.now() - t0)}, ${count(r.launched)} hosts launched, peak ${r.peakHosts}, ` +
         `cost ${usd(r.costUsd)}, packing ${pct(r.packingCpu)} cpu / ${pct(r.packingMemory)} memory, ${r.cordons} cordoned, ${r.moves} moved`);
@@ -908,8 +929,8 @@ function main(): void {
   progress(`bench:fleet on ${process.version}, ${os.cpus().length} cpus, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   progress(`policy: warm pool ${POLICY.warmPoolHosts} × ${POLICY.warmPoolType} (the floor under economics), idle timeout ${POLICY.idleTimeoutSeconds} s, ` +
     `max ${POLICY.maxHosts} hosts, boot ${BOOT_SECONDS} s, planner every ${PLANNER_INTERVAL_SECONDS} s and on demand; economics: consolidation after ` +
-    `${ECONOMICS.consolidation!.minHostAgeSeconds} s (${ECONOMICS.consolidation!.maxDrainingHosts} draining at once), warm pool from the last ` +
-    `${ECONOMICS.warmPool!.windowSeconds} s of arrivals`);
+    `${ECONOMICS.consolidation!.minHostAgeSeconds} s (${ECONOMICS.consolidation!.maxDrainingHosts} draining at once), idle hosts kept for the last ` +
+    `${WARM_POOL_WINDOW_SECONDS} s of demand for fresh room, idle timeout from its last ${DEMAND_HISTORY_SECONDS} s`);
   const only = process.argv.slice(2);
   const specs = only.length ? TRACES.filter((t) => only.includes(t.name)) : TRACES;
   const runs = specs.map(runTrace);
@@ -917,7 +938,8 @@ function main(): void {
 
   const bestRatio = Math.min(...DEFAULT_CATALOG.filter((t) => t.gpus === 0).map((t) => {
     const c = capacityOf(t);
-    return t.onDemandPrice / ((c.cpu / 1024) * FARGATE.onDemand.vcpuHour + (c.memory / 1024) * FARGATE.onDemand.gbHour);
+    const { rates } = fargateRates(DEFAULT_PRICES, cpuArchitectureOf(t.name), 'on-demand');
+    return t.onDemandPrice / ((c.cpu / 1024) * rates.vcpuHour + (c.memory / 1024) * rates.gbHour);
   }));
   console.log(`\nNote: a fully packed on-demand host costs at best ${bestRatio.toFixed(2)}× what Fargate charges for the ` +
     'same vCPU and GB; only the 1-minute minimum on short tasks and spot prices take the fleet below that.');

@@ -3,16 +3,17 @@ import {
   RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type Task,
 } from '@aws-sdk/client-ecs';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CRASH_POINTS } from '../../local/crash-points';
+import { LAUNCH_POINTS } from '../../shared/capacity/launches';
 import type { CostReport } from '../../shared/billing/report';
 import { TEST_CREDENTIALS } from '../support/harness';
 import { signedFetch } from '../support/signed-fetch';
 import { BUSYBOX, containerLog } from '../support/local-mode';
-import { type LocalProcess, freePort, spawnLocalMode, stopGently, untilExit } from '../support/local-process';
+import { type LocalProcess, discardLocalData, freePort, spawnLocalMode, stopGently, untilExit } from '../support/local-process';
 
 /**
  * The control plane killed with SIGKILL between every pair of lifecycle steps, then started
@@ -138,7 +139,8 @@ describe('Control plane crash-stop', () => {
     // Each process's output stays beside its data, for when a case fails.
     processes.forEach((p, i) => writeFileSync(join(dataDir, `process-${i}.log`), p.output.join('')));
     if (timings.length) console.log(`crash suite timings (output in ${dataDir}):\n${timings.join('\n')}`);
-  });
+    await discardLocalData(dataDir);
+  }, 60_000);
 
   const start = async (label: string, env: Record<string, string> = {}) => {
     const began = Date.now();
@@ -360,4 +362,58 @@ describe('Control plane crash-stop', () => {
     await start('restart');
     await timed('see the forced stops through', () => seeThrough(forced));
   }, 900_000);
+});
+
+/**
+ * The capacity manager killed mid-launch, with SIGKILL, as the local mode starts its warm pool:
+ * after its launch's record and before the fleet provider is asked, or after it answered and
+ * before the host is recorded. The restart on the same data finds the record and asks again
+ * under its token: one host, and no agent of this data directory that the store does not know.
+ */
+describe('Capacity crash-stop: a launch cut short', () => {
+  /** Agent processes started for this data directory (each carries it in its environment). */
+  const agentsOf = (dataDir: string): number => readdirSync('/proc').filter((pid) => {
+    if (!/^\d+$/.test(pid)) return false;
+    try {
+      return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`BERTH_LOCAL_INSTANCE=${realpathSync(dataDir)}`);
+    } catch {
+      return false;
+    }
+  }).length;
+
+  // One point of the two: from outside they differ only in whether the provider was asked, and
+  // capacity-manager.test.ts cuts a cycle at each in process. This one is where EC2 has started
+  // instances that nothing recorded yet.
+  it.each([LAUNCH_POINTS.returned])('dies at %s; the restart launches the warm pool\'s host once, and no agent is left untracked', async (point) => {
+    // Prepare
+    const dataDir = mkdtempSync(join(tmpdir(), 'berth-launch-crash-'));
+    const port = await freePort();
+    const env = {
+      BERTH_DATA_DIR: dataDir, BERTH_PORT: String(port), BERTH_LOCAL_HOSTS: '1', BERTH_MAX_HOSTS: '3',
+      BERTH_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, BERTH_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+    };
+    let restarted: LocalProcess | undefined;
+    const ecs = new ECSClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: TEST_CREDENTIALS });
+    try {
+      // Act: the armed start dies launching its warm pool; then a start on the same data.
+      const crashed = await spawnLocalMode({ ...env, BERTH_CRASH_AT: point }).then(async (p) => {
+        await stopGently(p);
+        return 'started without crashing';
+      }, (e: unknown) => String(e));
+      restarted = await spawnLocalMode(env);
+      const instances = (await ecs.send(new ListContainerInstancesCommand({}))).containerInstanceArns ?? [];
+      const agents = await poll(() => 'one agent of this data directory', 10_000, async () => (agentsOf(dataDir) === 1 ? 1 : undefined))
+        .catch(() => agentsOf(dataDir));
+
+      // Assess
+      expect(crashed).toContain(`crash point ${point} reached`);
+      expect(instances).toHaveLength(1);
+      expect(agents).toBe(1);
+    } finally {
+      ecs.destroy();
+      if (restarted) await stopGently(restarted);
+      await discardLocalData(dataDir);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 240_000);
 });

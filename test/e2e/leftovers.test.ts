@@ -144,7 +144,8 @@ describe('Local mode leftovers', () => {
       }, 180_000, 'the killed hosts\' containers and networks to go').catch((e) => {
         throw new Error(`${e}\n${m.logs.slice(-40).join('\n')}`);
       });
-      await m.close();
+      // A plain stop, as Ctrl-C makes it (the harness's close() would discard everything).
+      await m.local.close();
       const after = await held(m.dataDir);
 
       // Assess

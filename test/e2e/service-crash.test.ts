@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TEST_CREDENTIALS } from '../support/harness';
 import { BUSYBOX } from '../support/local-mode';
-import { type LocalProcess, freePort, killHard, spawnLocalMode, stopGently } from '../support/local-process';
+import { type LocalProcess, discardLocalData, freePort, killHard, spawnLocalMode, stopGently } from '../support/local-process';
 
 /**
  * The local mode killed with SIGKILL in the middle of a rolling deployment, then started again
@@ -63,7 +63,8 @@ describe('Service scheduler crash-stop', () => {
     ecs?.destroy();
     if (proc) await stopGently(proc);
     processes.forEach((p, i) => writeFileSync(join(dataDir, `process-${i}.log`), p.output.join('')));
-  });
+    await discardLocalData(dataDir);
+  }, 60_000);
 
   it('completes a rolling deployment cut short by SIGKILL with exactly desiredCount new tasks', async () => {
     // Prepare: a steady service of v1, rolling one task at a time (maximumPercent 125).

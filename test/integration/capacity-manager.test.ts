@@ -1,13 +1,22 @@
 import { CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ContainerRuntime } from '../../agent/runtime/container-runtime';
+import { LocalFleet } from '../../local/fleet';
+import { LocalFleetProvider } from '../../local/local-fleet-provider';
 import { DEFAULT_CATALOG } from '../../shared/capacity/catalog';
+import { LAUNCH_POINTS } from '../../shared/capacity/launches';
 import { type CapacityOptions, CapacityManager, MIN_TRIGGERED_CYCLE_GAP_MS, runCapacityCycle } from '../../shared/capacity/manager';
-import type { FleetProvider } from '../../shared/cloud/fleet-provider';
+import type { FleetProvider, LaunchRequest } from '../../shared/cloud/fleet-provider';
+import { isLiveHost } from '../../shared/scheduler/placement';
+import { launchClientToken } from '../../shared/store';
 import type { Berth } from '../../shared/context';
 import { registerHost } from '../../shared/lifecycle/reports';
 import { type Harness, eventually, startHarness } from '../support/harness';
 import { ManualClock } from '../support/manual-clock';
 
-const NO_MACHINES: FleetProvider = { launch: async () => [], terminate: async () => {} };
+const NO_MACHINES: FleetProvider = { launch: async () => [], terminate: async () => {}, listHosts: async () => [] };
 const OPTIONS: CapacityOptions = {
   provider: NO_MACHINES,
   catalog: DEFAULT_CATALOG,
@@ -16,6 +25,11 @@ const OPTIONS: CapacityOptions = {
   bootTimeoutSeconds: 600,
 };
 const idOf = (arn: string) => arn.split('/').pop()!;
+/** A container engine with nothing in it: these hosts' agents are stand-ins that make no containers. */
+const NO_ENGINE = {
+  list: async () => [], listNetworks: async () => [], listVolumes: async () => [],
+  remove: async () => {}, removeNetwork: async () => {}, removeVolume: async () => {},
+} as unknown as ContainerRuntime;
 
 /** Until `count` waits sleep on the clock: whatever woke before has run to its next wait. */
 const asleep = (clock: ManualClock, count: number) =>
@@ -120,6 +134,7 @@ describe('CapacityManager', () => {
       const provider: FleetProvider = {
         launch: async () => [],
         terminate: async () => void statusesAtTerminate.push((await tasks()).map((t) => t!.lastStatus)),
+        listHosts: async () => [],
       };
 
       // Act: both hosts silent past a timeout of 0.
@@ -159,7 +174,7 @@ describe('CapacityManager', () => {
       expect((await h.berth.store.tasks.get({ cluster, taskId: whole }))!.hostId).toBe('big-1');
       const terminated: string[] = [];
       const options: CapacityOptions = {
-        ...OPTIONS, provider: { launch: async () => [], terminate: async (ids) => void terminated.push(...ids) },
+        ...OPTIONS, provider: { launch: async () => [], terminate: async (ids) => void terminated.push(...ids), listHosts: async () => [] },
         consolidation: { minHostAgeSeconds: 0, maxDrainingHosts: 1 },
       };
 
@@ -185,5 +200,152 @@ describe('CapacityManager', () => {
       expect(terminated).toContain('small-1');
       expect((await h.berth.store.hosts.get('big-1'))!.status).toBe('ACTIVE');
     });
+  });
+});
+
+describe('Launches and the orphan sweep, through the local fleet provider', () => {
+  let h: Harness;
+  let clock: ManualClock;
+  let b: Berth;
+  let dir: string;
+  /** Every fleet made, for the clean-up: each "restart" makes a new one, as the local mode does. */
+  const fleets: { fleet: LocalFleet; provider: LocalFleetProvider }[] = [];
+  /** Every agent started, across restarts. */
+  let started: string[];
+
+  /** A fleet whose agents are stand-in processes (the agent's own behaviour is not what is tested here). */
+  function localFleet(): LocalFleetProvider {
+    const fleet = new LocalFleet({ agentScript: join(dir, 'agent.js'), endpoint: h.url, dockerSocket: join(dir, 'none.sock'), dataDir: dir });
+    const start = fleet.start.bind(fleet);
+    fleet.start = (host, env) => {
+      started.push(host.hostId);
+      return start(host, env);
+    };
+    const provider = new LocalFleetProvider(fleet, DEFAULT_CATALOG, NO_ENGINE, 0, clock.now);
+    fleets.push({ fleet, provider });
+    return provider;
+  }
+  const options = (provider: FleetProvider, over: Partial<CapacityOptions> = {}): CapacityOptions => ({
+    ...OPTIONS, provider, policy: { ...OPTIONS.policy, warmPoolHosts: 1 }, ...over,
+  });
+  const liveHosts = async () => (await h.berth.store.hosts.list()).filter((x) => isLiveHost(x.status)).map((x) => x.hostId).sort();
+  const running = async (p: FleetProvider) => (await p.listHosts()).map((x) => x.hostId).sort();
+  const timingOut = (p: FleetProvider): FleetProvider & { calls: LaunchRequest[] } => {
+    const calls: LaunchRequest[] = [];
+    return {
+      calls,
+      launch: async (r) => {
+        calls.push(r);
+        await p.launch(r);
+        throw Object.assign(new Error('socket timed out'), { name: 'TimeoutError' });
+      },
+      terminate: (ids) => p.terminate(ids),
+      listHosts: () => p.listHosts(),
+    };
+  };
+
+  beforeAll(async () => {
+    h = await startHarness();
+    dir = mkdtempSync(join(tmpdir(), 'berth-launches-'));
+    writeFileSync(join(dir, 'agent.js'), 'setInterval(() => {}, 1 << 30);\n');
+  });
+  beforeEach(async () => {
+    clock = new ManualClock(Date.now());
+    b = { ...h.berth, now: clock.now };
+    started = [];
+    // Each case starts from an empty fleet.
+    for (const x of await h.berth.store.hosts.list()) await h.berth.store.hosts.transition(x.hostId, 'TERMINATED', ['LAUNCHING', 'ACTIVE', 'DRAINING']);
+    for (const { provider } of fleets) await provider.terminate(await running(provider));
+    for (const l of await h.berth.store.launches.list()) await h.berth.store.launches.finish(l.launchId);
+  });
+  afterAll(async () => {
+    for (const { fleet, provider } of fleets) {
+      await provider.close();
+      await fleet.stopAll();
+    }
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a crash between a launch\'s record and its call: the restarted manager launches it once, under the recorded token', async () => {
+    // Prepare: the first cycle dies at the crash point, as the local mode does when armed there.
+    const before = localFleet();
+    const crash = new Error('crashed at launch:recorded');
+    await expect(runCapacityCycle(b, options(before, {
+      checkpoint: async (point) => { if (point === LAUNCH_POINTS.recorded) throw crash; },
+    }))).rejects.toBe(crash);
+    const [recorded] = await h.berth.store.launches.list();
+
+    // Act: the restart, with a new provider (the old process and its agents are gone), and two cycles.
+    const after = localFleet();
+    const first = await runCapacityCycle(b, options(after));
+    const second = await runCapacityCycle(b, options(after));
+
+    // Assess: the recorded launch, once; nothing else launched; nothing untracked.
+    expect(recorded).toMatchObject({ instanceType: 'c6i.large', count: 1 });
+    expect(first.launched).toHaveLength(1);
+    expect(second.launched).toEqual([]);
+    expect((await after.listHosts()).map((x) => x.clientToken)).toEqual([launchClientToken(recorded)]);
+    expect(await running(after)).toEqual(first.launched);
+    expect(await running(before)).toEqual([]);
+    expect(await liveHosts()).toEqual(first.launched);
+    expect(started).toEqual(first.launched);
+    expect(await h.berth.store.launches.list()).toEqual([]);
+  });
+
+  it('a timeout after the call: the next cycles ask again with the same token and record the hosts it started, none twice', async () => {
+    // Prepare: the provider starts the host, but its answer never arrives, twice. No grace: only
+    // the launch's record keeps its host from the orphan sweep.
+    const provider = localFleet();
+    const lost = timingOut(provider);
+
+    // Act
+    const first = await runCapacityCycle(b, options(lost, { orphanGraceSeconds: 0 }));
+    await clock.advance(60_000);
+    const second = await runCapacityCycle(b, options(lost, { orphanGraceSeconds: 0 }));
+    await clock.advance(60_000);
+    const third = await runCapacityCycle(b, options(provider, { orphanGraceSeconds: 0 }));
+    const fourth = await runCapacityCycle(b, options(provider, { orphanGraceSeconds: 0 }));
+
+    // Assess: one token asked twice in doubt, then answered; one host started, recorded once,
+    // never swept, and no other launch while the first was in doubt.
+    expect(first.launched).toEqual([]);
+    expect(second.launched).toEqual([]);
+    expect(second.plan.launches).toEqual([]);
+    expect(lost.calls.map((c) => c.clientToken)).toEqual([lost.calls[0].clientToken, lost.calls[0].clientToken]);
+    expect(first.orphans).toEqual([]);
+    expect(second.orphans).toEqual([]);
+    expect(third.launched).toHaveLength(1);
+    expect(started).toEqual(third.launched);
+    expect(await liveHosts()).toEqual(third.launched);
+    expect(await running(provider)).toEqual(third.launched);
+    expect(fourth).toMatchObject({ launched: [], orphans: [], terminated: [] });
+    expect(await h.berth.store.launches.list()).toEqual([]);
+  });
+
+  it('terminates a host the provider runs and no record tracks, once its grace is over; never a tracked one', async () => {
+    // Prepare: the warm pool's host, tracked; a host started outside any recorded launch (its
+    // record lost); and one whose host record was written off but whose machine still runs.
+    const provider = localFleet();
+    const pool = await runCapacityCycle(b, options(provider));
+    const [stray] = await provider.launch({ instanceType: 'c6i.large', market: 'on-demand', count: 1, clientToken: 'lost-record' });
+    const [leftRunning] = await provider.launch({ instanceType: 'c6i.large', market: 'on-demand', count: 1, clientToken: 'written-off' });
+    await h.berth.store.hosts.launching({ hostId: leftRunning.hostId, instanceType: 'c6i.large', market: 'on-demand', cpu: 2048, memory: 3584 }, clock.now());
+    await h.berth.store.hosts.transition(leftRunning.hostId, 'TERMINATED', ['LAUNCHING']);
+    const grace = 300;
+
+    // Act: a cycle within the grace, then one past it.
+    const within = await runCapacityCycle(b, options(provider, { orphanGraceSeconds: grace }));
+    await clock.advance(grace * 1000);
+    const past = await runCapacityCycle(b, options(provider, { orphanGraceSeconds: grace }));
+
+    // Assess
+    expect(within.orphans).toEqual([]);
+    expect(past.orphans).toEqual([stray.hostId, leftRunning.hostId].sort());
+    expect(past.terminated).toEqual(expect.arrayContaining(past.orphans));
+    expect(await running(provider)).toEqual(pool.launched);
+    expect(await liveHosts()).toEqual(pool.launched);
+    // Terminating is idempotent: the same hosts again, and one the provider never knew.
+    await expect(provider.terminate([stray.hostId, 'local-never'])).resolves.toBeUndefined();
   });
 });

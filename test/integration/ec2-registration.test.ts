@@ -1,4 +1,4 @@
-import { CreateFleetCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateFleetCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { AgentClient } from '../../agent/client';
 import { DEFAULT_CATALOG } from '../../shared/capacity/catalog';
 import { runCapacityCycle } from '../../shared/capacity/manager';
@@ -27,6 +27,8 @@ describe('An EC2 host, launched by the capacity manager', () => {
     // Prepare: EC2 starts one instance for the warm pool.
     const send = jest.fn<ReturnType<Send>, Parameters<Send>>(async (command) => {
       if (command instanceof CreateFleetCommand) return { Instances: [{ InstanceIds: ['i-0ec2ec2ec2ec2ec21'], InstanceType: 'c6i.large', Lifecycle: 'on-demand' }] };
+      // The orphan sweep's look at the stage's instances: none yet.
+      if (command instanceof DescribeInstancesCommand) return { Reservations: [] };
       throw new Error(`unexpected ${String(command)}`);
     });
     const ec2 = new EC2Client({ region: 'us-east-1' });

@@ -46,7 +46,7 @@ describe('Host keys and operator keys', () => {
 
       // Act
       const cycle = await runCapacityCycle(h.berth, {
-        provider: { launch: async () => [], terminate: async (ids) => void terminated.push(...ids) },
+        provider: { launch: async () => [], terminate: async (ids) => void terminated.push(...ids), listHosts: async () => [] },
         catalog: DEFAULT_CATALOG,
         policy: { warmPoolHosts: 0, warmPoolType: 'c6i.large', maxHosts: 0, idleTimeoutSeconds: 300, market: 'on-demand' },
         heartbeatTimeoutSeconds: 30,

@@ -14,7 +14,7 @@ import { type Harness, eventually, startHarness } from '../support/harness';
 const idOf = (arn: string) => arn.split('/').pop()!;
 
 /** No machines to start or stop here: the write-off's bookkeeping is what is under test. */
-const NO_MACHINES: FleetProvider = { launch: async () => [], terminate: async () => {} };
+const NO_MACHINES: FleetProvider = { launch: async () => [], terminate: async () => {}, listHosts: async () => [] };
 
 const writeOffEverySilentHost: CapacityOptions = {
   provider: NO_MACHINES,

@@ -2,7 +2,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createTables, startDynalite, type Dynalite } from '../../local/dynalite';
 import { ConcurrentUpdateError } from '../../shared/domain/errors';
 import { Placer } from '../../shared/lifecycle/placer';
-import { type Demand, type PlacementRules, type Plan, compilePlacement, planOn } from '../../shared/scheduler/placement';
+import { type Demand, type PlacementRules, type Plan, compilePlacement, planOn, planPlacement } from '../../shared/scheduler/placement';
 import { type Store, createStore } from '../../shared/store';
 import { createDocumentClient } from '../../shared/store/client';
 import { tableNames } from '../../shared/store/tables';
@@ -25,6 +25,25 @@ afterAll(async () => {
 const web = (extra: Partial<PlacementRules> = {}): PlacementRules => ({ strategies: [], constraints: [], group: 'service:web', ...extra });
 
 describe('HostStore', () => {
+  describe('register', () => {
+    it("records the architecture the agent reports, which placement then judges over the instance type's", async () => {
+      // Prepare: a launch of an x86_64 type, and a host that joins on its own.
+      await store.hosts.launching({ hostId: 'arch-1', instanceType: 'c6i.large', market: 'on-demand', cpu: 2048, memory: 3840 }, 0);
+
+      // Act
+      await store.hosts.register({ hostId: 'arch-1', cpu: 2048, memory: 3840, cpuArchitecture: 'arm64' }, 1, { open: true });
+      await store.hosts.register({ hostId: 'arch-2', cpu: 2048, memory: 3840, cpuArchitecture: 'arm64' }, 1, { open: true });
+
+      // Assess
+      for (const hostId of ['arch-1', 'arch-2']) {
+        const view = (await store.hosts.view(hostId))!;
+        expect(view.attributes?.['ecs.cpu-architecture']).toBe('arm64');
+        expect(planPlacement([view], { taskId: 'x86', cpu: 256, memory: 512 }, 'binpack')).toBeUndefined();
+        expect(planPlacement([view], { taskId: 'arm', cpu: 256, memory: 512, architecture: 'arm64' }, 'binpack')?.hostId).toBe(hostId);
+      }
+    });
+  });
+
   describe('reserveAll', () => {
     it('reserves several tasks in one write and counts them by group', async () => {
       // Prepare

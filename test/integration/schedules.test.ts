@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { localBerth } from '../../local/berth';
 import { serve } from '../../local/server';
+import { startLocalSqs } from '../../local/services/sqs';
+import { sqsOperations } from '../../local/services/sqs/operations';
+import { SqsStore } from '../../local/services/sqs/store';
 import { MetricsRegistry } from '../../shared/metrics/registry';
+import { createDocumentClient } from '../../shared/store/client';
+import { tableNames } from '../../shared/store/tables';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { fireDue } from '../../shared/schedules/firer';
 import { createSchedulerApiHandler } from '../../shared/schedules/handler';
 import { type Harness, startHarness } from '../support/harness';
@@ -177,7 +183,12 @@ describe('Firing (a test clock over dynalite)', () => {
     expect((await caught(scheduler.send(new GetScheduleCommand({ Name: 'once' }))))?.name).toBe('ResourceNotFoundException');
   });
 
-  it('retries a RunTask that fails per RetryPolicy, then records the failure and the metrics, and runs nothing', async () => {
+  it('retries a RunTask that fails per RetryPolicy, then records the failure and the metrics, sends one dead letter, and runs nothing', async () => {
+    // The local SQS slice takes the dead letters, as in the local mode.
+    const sqs = await startLocalSqs(h.berth, { dynamoEndpoint: h.dynamoEndpoint, log: () => {}, endpoint: () => 'http://local' });
+    h.berth.deadLetters = sqs.deadLetters;
+    const ops = sqsOperations({ store: new SqsStore(createDocumentClient({ endpoint: h.dynamoEndpoint })), partition: h.berth.partition, now: clock.now, endpoint: () => 'http://local' });
+    const { QueueUrl } = await ops.CreateQueue(h.berth, { QueueName: 'schedules-dlq' }, {}) as { QueueUrl: string };
     await h.ecs.send(new RegisterTaskDefinitionCommand({
       family: 'gone', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
       containerDefinitions: [{ name: 'job', image: 'localhost/busybox:latest' }],
@@ -185,8 +196,12 @@ describe('Firing (a test clock over dynalite)', () => {
     await h.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: 'gone:1' }));
     await scheduler.send(new CreateScheduleCommand(input('broken', {
       ScheduleExpression: 'rate(1 hour)',
-      Target: { Arn: CLUSTER, RoleArn: ROLE, EcsParameters: { TaskDefinitionArn: 'gone:1' }, RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 } },
+      Target: {
+        Arn: CLUSTER, RoleArn: ROLE, EcsParameters: { TaskDefinitionArn: 'gone:1' }, RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+        DeadLetterConfig: { Arn: 'arn:aws:sqs:us-east-1:000000000000:schedules-dlq' },
+      },
     })));
+    const dueAt = (await h.berth.store.schedules.get({ groupName: 'default', name: 'broken' }))!.dueAt!;
     const outcomes: string[] = [];
     for (let i = 0; i < 3; i++) {
       outcomes.push((await fireDue(h.berth, { retryBaseMs: 10_000 })).get('default/broken')!);
@@ -203,7 +218,61 @@ describe('Firing (a test clock over dynalite)', () => {
     const metrics = (h.berth.metrics as MetricsRegistry).render();
     expect(metrics).toMatch(/berth_schedule_target_errors_count\{[^}]*schedule_group="default"[^}]*\} 3/);
     expect(metrics).toMatch(/berth_schedule_invocations_dropped_count\{[^}]*\} 1/);
+    expect(metrics).toMatch(/berth_schedule_dead_letters_sent_count\{[^}]*\} 1/);
+    // One dead letter, as EventBridge Scheduler sends it: the RunTask request, and its attributes.
+    const received = await ops.ReceiveMessage(h.berth, { QueueUrl, MaxNumberOfMessages: '10', MessageAttributeName: { 1: 'All' } }, {}) as {
+      Messages: { Body: string; MessageAttributes: Record<string, { StringValue: string }> }[];
+    };
+    expect(received.Messages).toHaveLength(1);
+    expect(JSON.parse(received.Messages[0].Body)).toMatchObject({ cluster: 'default', taskDefinition: 'gone:1', startedBy: 'scheduler/default/broken' });
+    const attributes = Object.fromEntries(Object.entries(received.Messages[0].MessageAttributes).map(([k, v]) => [k, v.StringValue]));
+    expect(attributes).toEqual({
+      ERROR_CODE: 'ClientException', ERROR_MESSAGE: expect.stringContaining('TaskDefinition is inactive'), EXECUTION_ID: expect.stringMatching(/^[0-9a-f]{16}$/),
+      EXHAUSTED_RETRY_CONDITION: 'MaximumRetryAttempts', IS_PAYLOAD_TRUNCATED: 'false', RETRY_ATTEMPTS: '2',
+      SCHEDULED_TIME: new Date(dueAt).toISOString().replace('.000Z', 'Z'), SCHEDULE_ARN: 'arn:aws:scheduler:us-east-1:000000000000:schedule/default/broken', TARGET_ARN: CLUSTER,
+    });
     await scheduler.send(new DeleteScheduleCommand({ Name: 'broken' }));
+    h.berth.deadLetters = undefined;
+  });
+
+  it('gives up on a due time older than MaximumEventAgeInSeconds, and counts a dead letter its missing queue did not take', async () => {
+    const logged: object[] = [];
+    const sqs = await startLocalSqs(h.berth, { dynamoEndpoint: h.dynamoEndpoint, log: () => {}, endpoint: () => 'http://local' });
+    h.berth.deadLetters = sqs.deadLetters;
+    await scheduler.send(new CreateScheduleCommand(input('aged', {
+      ScheduleExpression: 'rate(1 hour)',
+      Target: {
+        Arn: CLUSTER, RoleArn: ROLE, EcsParameters: { TaskDefinitionArn: 'gone:1' }, RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 60 },
+        DeadLetterConfig: { Arn: 'arn:aws:sqs:us-east-1:000000000000:no-such-queue' },
+      },
+    })));
+    // The first retry (61 s on) would be past the event's age: given up at once.
+    expect((await fireDue(h.berth, { retryBaseMs: 61_000, log: (l) => logged.push(l) })).get('default/aged')).toBe('dropped');
+    expect(logged).toEqual(expect.arrayContaining([expect.objectContaining({ message: 'schedule could not send a dead letter', queueArn: 'arn:aws:sqs:us-east-1:000000000000:no-such-queue' })]));
+    expect((h.berth.metrics as MetricsRegistry).render()).toMatch(/berth_schedule_dead_letters_failed_count\{[^}]*\} 1/);
+    await scheduler.send(new DeleteScheduleCommand({ Name: 'aged' }));
+    h.berth.deadLetters = undefined;
+  });
+
+  it('keeps only enabled schedules with a due time in the due index, so a look reads what is due and nothing else', async () => {
+    // Prepare: one enabled, one disabled, one at() already past (no due time left)
+    await scheduler.send(new CreateScheduleCommand(input('idx-on', { ScheduleExpression: 'rate(1 day)' })));
+    await scheduler.send(new CreateScheduleCommand(input('idx-off', { ScheduleExpression: 'rate(1 day)', State: 'DISABLED' })));
+    await scheduler.send(new CreateScheduleCommand(input('idx-past', { ScheduleExpression: 'at(2020-01-01T00:00:00)' })));
+    const indexed = async () => (await createDocumentClient({ endpoint: h.dynamoEndpoint }).send(new QueryCommand({
+      TableName: tableNames().schedules, IndexName: 'due', KeyConditionExpression: 'firing = :d', ExpressionAttributeValues: { ':d': 'due' },
+    }))).Items!.map((i) => i.name).filter((n) => String(n).startsWith('idx-'));
+
+    // Assess: in the index only the enabled one; disabling it takes it out; a look finds only what is due by now
+    expect(await indexed()).toEqual(['idx-on']);
+    expect([...(await h.berth.store.schedules.listDue(clock.now())).map((s) => s.name)].filter((n) => n.startsWith('idx-'))).toEqual(['idx-on']);
+    expect((await h.berth.store.schedules.listDue(clock.now() - 1)).map((s) => s.name).filter((n) => n.startsWith('idx-'))).toEqual([]);
+    // The local firer's wake-up: the earliest due time after a moment, from the same index.
+    expect(await h.berth.store.schedules.nextFireAt(clock.now() - 1)).toBe(clock.now());
+    expect(await h.berth.store.schedules.nextFireAt(clock.now())).not.toBe(clock.now());
+    await scheduler.send(new UpdateScheduleCommand(input('idx-on', { ScheduleExpression: 'rate(1 day)', State: 'DISABLED' })));
+    expect(await indexed()).toEqual([]);
+    for (const n of ['idx-on', 'idx-off', 'idx-past']) await scheduler.send(new DeleteScheduleCommand({ Name: n }));
   });
 
   it('neither loses nor doubles a due run when the firer dies between RunTask and its write', async () => {

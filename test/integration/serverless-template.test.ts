@@ -5,7 +5,7 @@
  * call only functions of this stack, and every role grants only what its function uses.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -91,7 +91,9 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
   // and the timers' target (RunTask, and removing a finished schedule's timer).
   'functions/schedules': {
     actions: [...LOG_ACTIONS, ...DATA_ACTIONS, 'dynamodb:DeleteItem', 'kms:Decrypt', 'states:StartExecution', 'lambda:InvokeFunction',
-      'scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole'],
+      'scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole',
+      // A dropped due time to the schedule's dead-letter queue.
+      'sqs:SendMessage'],
     startable: ['launch'],
   },
   // SigV4 verification opens the caller's sealed secret (kms:Decrypt).
@@ -116,6 +118,8 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
     actions: [
       ...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS,
       'ec2:CreateFleet', 'ec2:RunInstances', 'ec2:CreateTags', 'ec2:DescribeLaunchTemplateVersions', 'ec2:TerminateInstances', 'iam:PassRole',
+      // The orphan sweep lists the stage's instances.
+      'ec2:DescribeInstances',
       'lambda:InvokeFunction',
     ],
     startable: [],
@@ -593,6 +597,19 @@ describe('serverless.yml', () => {
       expect(props.TimeToLiveSpecification).toEqual(ttl === undefined ? undefined : { AttributeName: ttl, Enabled: true });
     });
 
+    it('declares every index the store queries, on the table it queries', () => {
+      // Prepare: each `IndexName: '...'` in shared/store, with the table its store is given
+      const dir = resolve(REPO, 'shared/store');
+      const queried = readdirSync(dir).filter((f) => f.endsWith('.ts')).flatMap((f) =>
+        [...readFileSync(join(dir, f), 'utf8').matchAll(/IndexName: '(\w+)'/g)].map((m) => m[1]));
+      const declared = new Set(resourcesOfType(template, 'AWS::DynamoDB::Table').flatMap(([, r]) =>
+        [...(r.Properties.GlobalSecondaryIndexes ?? []), ...(r.Properties.LocalSecondaryIndexes ?? [])].map((i: { IndexName: string }) => i.IndexName)));
+
+      // Assess
+      expect(queried).toEqual(expect.arrayContaining(['due', 'awaited', 'byGroup']));
+      expect(queried.filter((i) => !declared.has(i))).toEqual([]);
+    });
+
     it('declares no table that shared/store/tables.ts does not know', () => {
       const declared = resourcesOfType(template, 'AWS::DynamoDB::Table').map(([, r]) => r.Properties.TableName);
       expect(declared.sort()).toEqual(Object.values(tableNames(TABLE_PREFIX)).sort());
@@ -799,6 +816,12 @@ describe('serverless.yml', () => {
               if (!referencedIds(t).every((r) => resource(r)?.Type === 'AWS::S3::Bucket') || referencedIds(t).length === 0) {
                 found.push(`${id}: s3 on ${JSON.stringify(t)}`);
               }
+            }
+          }
+          if (actions.some((a) => a.startsWith('sqs:'))) {
+            // Dead-letter queues are the user's: this account's and region's, nothing wider.
+            for (const t of targets) {
+              if (resolvePseudo(t) !== `arn:aws:sqs:${REGION}:${ACCOUNT_ID}:*`) found.push(`${id}: sqs on ${JSON.stringify(t)}`);
             }
           }
           if (actions.some((a) => a.startsWith('logs:'))) {

@@ -15,6 +15,7 @@ function recordingProvider(): FleetProvider & { launched: LaunchRequest[] } {
       return Array.from({ length: r.count }, (_, i) => ({ hostId: `svc-demand-${launched.length}-${i}`, instanceType: r.instanceType, market: r.market }));
     },
     terminate: async () => {},
+    listHosts: async () => [],
   };
 }
 

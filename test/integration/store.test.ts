@@ -1,9 +1,12 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { OutdatedTableError, createTables, ensureTables, startDynalite, type Dynalite } from '../../local/dynalite';
+import { sweepExpired } from '../../local/ttl-sweep';
 import type { Task } from '../../shared/domain/task';
 import { planOn } from '../../shared/scheduler/placement';
-import { type Store, createStore } from '../../shared/store';
+import { CLIENT_TOKEN_TTL_MS, type Store, createStore } from '../../shared/store';
 import { createDocumentClient } from '../../shared/store/client';
-import { tableNames } from '../../shared/store/tables';
+import { STOPPED_TASK_RETENTION_SECONDS, tableNames } from '../../shared/store/tables';
+import { ManualClock } from '../support/manual-clock';
 
 let dynamo: Dynalite;
 let store: Store;
@@ -413,5 +416,43 @@ describe('TTL attributes (deleted by DynamoDB on AWS)', () => {
     await store.tasks.create(task);
     const stopped = await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'x' }, 5_000_000);
     expect(stopped).toMatchObject({ lastStatus: 'STOPPED', ttl: 5000 + 3600 });
+  });
+});
+
+describe('The local TTL sweep (dynalite has no TTL)', () => {
+  const db = () => createDocumentClient({ endpoint: dynamo.endpoint });
+
+  it('deletes STOPPED tasks past their retention and spent client tokens once the clock passes their ttl, and keeps the rest', async () => {
+    // Prepare: on one clock, a task that stops now, one still running, and a client token claimed now.
+    const clock = new ManualClock(Date.UTC(2032, 5, 1));
+    const stopped = newTask({ cluster: 'ttl-sweep' });
+    const running = newTask({ cluster: 'ttl-sweep' });
+    for (const t of [stopped, running]) await store.tasks.create(t);
+    await store.tasks.advance(running, { lastStatus: 'RUNNING', seq: 1 });
+    await store.tasks.advance(stopped, { lastStatus: 'STOPPED', timestamps: { stoppedAt: clock.now() }, stop: { stopCode: 'UserInitiated', stoppedReason: 'x' } });
+    const token = { key: 'ttl-sweep/token-1', requestHash: 'h', taskIds: [running.taskId], createdAt: clock.now(), expiresAt: clock.now() + CLIENT_TOKEN_TTL_MS };
+    await store.clientTokens.claim(token, clock.now());
+    const present = async () => ({
+      stopped: (await store.tasks.get(stopped)) !== undefined,
+      running: (await store.tasks.get(running)) !== undefined,
+      token: (await store.clientTokens.claim({ ...token, key: token.key, requestHash: 'other' }, clock.now())).requestHash === 'h',
+    });
+
+    // Act: a sweep within the task's retention, one past it, one past the token's 24 hours.
+    await sweepExpired(db(), tableNames(), clock.now());
+    const atFirst = await present();
+    await clock.advance(STOPPED_TASK_RETENTION_SECONDS * 1000 + 1000);
+    await sweepExpired(db(), tableNames(), clock.now());
+    const pastRetention = await present();
+    await clock.advance(CLIENT_TOKEN_TTL_MS);
+    await sweepExpired(db(), tableNames(), clock.now());
+
+    // Assess
+    expect(atFirst).toEqual({ stopped: true, running: true, token: true });
+    expect(pastRetention).toEqual({ stopped: false, running: true, token: true });
+    expect(await store.tasks.get(running)).toMatchObject({ lastStatus: 'RUNNING' });
+    expect(await store.tasks.get(stopped)).toBeUndefined();
+    const r = await db().send(new GetCommand({ TableName: tableNames().clientTokens, Key: { key: token.key }, ConsistentRead: true }));
+    expect(r.Item).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalBerthRuntime, type LocalOptions, startLocal } from '../../local/runtime';
+import { registerDataDir } from './data-dirs';
 import { TEST_CREDENTIALS, eventually } from './harness';
 import { PinnableClock } from './manual-clock';
 
@@ -21,6 +22,7 @@ export interface LocalMode {
 /** The whole local mode, in process, on a free port with its own data directory (a new one unless given). */
 export async function startLocalMode(options: Partial<LocalOptions> = {}): Promise<LocalMode> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+  registerDataDir(dataDir);
   const logs: string[] = [];
   const scheduleClock = new PinnableClock();
   const local = await startLocal({
@@ -42,7 +44,8 @@ export async function startLocalMode(options: Partial<LocalOptions> = {}): Promi
     local, ecs, dataDir, logs, scheduleClock,
     async close() {
       ecs.destroy();
-      await local.close();
+      // A test's data directory never starts again: its tasks' containers would only be left behind.
+      await local.close({ discard: true });
     },
   };
 }

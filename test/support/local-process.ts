@@ -1,6 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { DockerRuntime } from '../../agent/runtime/docker-runtime';
+import { removeLocalInstance } from '../../local/local-fleet-provider';
+import { startPodmanService } from '../../local/podman';
+import { registerDataDir } from './data-dirs';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -22,6 +27,7 @@ export interface LocalProcess {
  * group of its own, it can be sent a terminal's Ctrl-C (interrupt).
  */
 export async function spawnLocalMode(env: Record<string, string>, timeoutMs = 120_000, options: { ownGroup?: boolean } = {}): Promise<LocalProcess> {
+  if (env.BERTH_DATA_DIR) registerDataDir(env.BERTH_DATA_DIR);
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local', 'main.ts')], {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -80,4 +86,21 @@ export function untilExit(p: LocalProcess, timeoutMs: number): Promise<NodeJS.Si
       resolve(signal ?? undefined);
     });
   });
+}
+
+/**
+ * Once a test's last local mode process on a data directory has stopped: removes what its hosts
+ * left for adoption (tasks' containers, namespaces, networks, volumes), every region's, through a
+ * podman service of its own, since that data directory never starts again.
+ */
+export async function discardLocalData(dataDir: string): Promise<void> {
+  const regions = join(dataDir, 'regions');
+  const instances = [dataDir, ...(existsSync(regions) ? readdirSync(regions).map((r) => join(regions, r)) : [])];
+  const podman = await startPodmanService({ dataDir, log: () => {} });
+  try {
+    const runtime = new DockerRuntime({ socketPath: podman.socketPath });
+    for (const instance of instances) await removeLocalInstance(runtime, realpathSync(instance));
+  } finally {
+    await podman.stop();
+  }
 }

@@ -18,6 +18,7 @@ const SERVICE_OF: Record<string, string> = {
   '@aws-sdk/client-elastic-load-balancing-v2': 'elasticloadbalancing',
   '@aws-sdk/client-ecr': 'ecr',
   '@aws-sdk/client-s3': 's3',
+  '@aws-sdk/client-sqs': 'sqs',
 };
 
 /** lib-dynamodb's document commands and the DynamoDB actions they call. */

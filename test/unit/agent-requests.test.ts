@@ -58,6 +58,7 @@ const VALID: Record<AgentOperation, fc.Arbitrary<Record<string, unknown>>> = {
     hostId: fc.stringMatching(/^[a-z0-9-]{1,40}$/),
     cpu: fc.integer({ min: 1, max: 1 << 20 }),
     memory: fc.integer({ min: 1, max: 1 << 24 }),
+    cpuArchitecture: fc.constantFrom('x86_64', 'arm64'),
     bootstrapToken: fc.string({ minLength: 1, maxLength: 64 }),
   }, { requiredKeys: ['hostId'] }),
   Heartbeat: fc.record({ hostId: fc.constant('local-1a2b3c4d') }, { requiredKeys: [] }),

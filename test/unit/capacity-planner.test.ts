@@ -6,12 +6,14 @@ import type {
   CapacityPlan,
   CapacityPolicy,
   FleetHost,
+  GravitonPolicy,
   InstanceType,
   Market,
   PendingDemand,
   PlannerInput,
 } from '../../shared/capacity/types';
-import type { HostStatus } from '../../shared/scheduler/placement';
+import { cpuArchitectureOf, hostAttributes } from '../../shared/scheduler/host-attributes';
+import { type CpuArchitecture, type HostStatus, planPlacement } from '../../shared/scheduler/placement';
 
 const NOW = Date.UTC(2025, 0, 1, 12);
 const SECOND = 1000;
@@ -233,7 +235,8 @@ describe('capacityOf', () => {
     const types = DEFAULT_CATALOG.filter((t) => fitsType(t, largest)).map((t) => t.name);
 
     // Assess
-    expect(types).toEqual(['r6i.4xlarge']);
+    // The Graviton twin holds it too, for a task that runs on arm64.
+    expect(types).toEqual(['r6i.4xlarge', 'r7g.4xlarge']);
   });
 });
 
@@ -351,7 +354,8 @@ describe('planCapacity', () => {
       const arb = catalogArb.chain((catalog) =>
         fc.record({
           catalog: fc.constant(catalog),
-          type: fc.constantFrom(...catalog),
+          // Hosts of an x86_64 type: the pending tasks declare no architecture.
+          type: fc.constantFrom(...catalog.filter((t) => cpuArchitectureOf(t.name) === 'x86_64')),
           pending: pendingArb(10),
           registered: fc.boolean(),
           extra: fc.integer({ min: 0, max: 3 }),
@@ -811,5 +815,122 @@ describe('planCapacity', () => {
       expect(plan.terminations).toEqual(['host-empty']);
       expect(plan.drains).toEqual([]);
     });
+  });
+});
+
+describe('decideCapacity with the recent demand for fresh room', () => {
+  const arrivalsArb = fc.array(fc.integer({ min: 0, max: 3600 }), { maxLength: 40 }).map((ago) => ago.map((s) => NOW - s * SECOND));
+  const withHistoryArb = fc.tuple(inputArb, arrivalsArb, fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: 4 }));
+
+  it('lets idle hosts go no later than the fixed timeout, never before a zero one, and never a busy or kept one', () => {
+    fc.assert(fc.property(withHistoryArb, ([input, at, relaunchSeconds, keep]) => {
+      const policy = { ...input.policy, warmPoolKeepHosts: keep };
+      const adaptive = planCapacity({ ...input, policy, freshRoomDemand: { at, relaunchSeconds } });
+      const fixed = planCapacity({ ...input, policy });
+      const eager = planCapacity({ ...input, policy: { ...policy, idleTimeoutSeconds: 0 } });
+      for (const id of fixed.terminations) expect(adaptive.terminations).toContain(id);
+      for (const id of adaptive.terminations) expect(eager.terminations).toContain(id);
+      // The history changes only which idle hosts go: launches and drains of busy hosts are the same.
+      expect(adaptive.launches).toEqual(fixed.launches);
+      const byId = new Map(input.hosts.map((h) => [h.hostId, h]));
+      for (const id of adaptive.terminations) expect(byId.get(id)!.taskCount).toBe(0);
+    }));
+  });
+
+  it('keeps up to warmPoolKeepHosts idle hosts without launching for them', () => {
+    fc.assert(fc.property(inputArb, fc.integer({ min: 0, max: 6 }), (input, keep) => {
+      const kept = decideCapacity({ ...input, policy: { ...input.policy, warmPoolKeepHosts: keep } });
+      const plain = decideCapacity(input);
+      expect(kept.plan.launches).toEqual(plain.plan.launches);
+      expect(kept.warmPoolLaunches).toBe(plain.warmPoolLaunches);
+      for (const id of kept.plan.terminations) expect(plain.plan.terminations).toContain(id);
+      const idleLeft = kept.idleHosts.filter((id) => !kept.plan.terminations.includes(id)).length;
+      const idleLeftPlain = plain.idleHosts.filter((id) => !plain.plan.terminations.includes(id)).length;
+      expect(idleLeft).toBeGreaterThanOrEqual(Math.min(kept.idleHosts.length, idleLeftPlain));
+    }));
+  });
+
+  it('lets the idle hosts of a finished burst go at once instead of at the fixed timeout', () => {
+    // Bursts of 30 arrivals within a minute, every 20 minutes; the last ended 3 minutes ago.
+    const at = [0, 1, 2].flatMap((b) => Array.from({ length: 30 }, (_, i) => NOW - (180 + b * 1200 + 2 * i) * SECOND));
+    const hosts = Array.from({ length: 4 }, (_, i) => host(`idle-${i}`, 'm6i.large', idleFor(150)));
+    const fleet = input({ hosts, policy: { ...POLICY, warmPoolHosts: 1, warmPoolType: 'm6i.large', idleTimeoutSeconds: 600 } });
+    expect(planCapacity(fleet).terminations).toEqual([]);
+    expect(planCapacity({ ...fleet, freshRoomDemand: { at, relaunchSeconds: 40 } }).terminations).toHaveLength(3);
+  });
+});
+
+describe('Graviton', () => {
+  const archOf = (instanceType: string) => cpuArchitectureOf(instanceType);
+  const gravitonArb = fc.constantFrom<GravitonPolicy>('off', 'arm64');
+  const archInputArb = fc.tuple(inputArb.filter((i) => i.catalog === DEFAULT_CATALOG), gravitonArb,
+    fc.array(fc.constantFrom<CpuArchitecture | undefined>(undefined, 'x86_64', 'arm64'), { minLength: 14, maxLength: 14 }))
+    .map(([input, graviton, archs]) => ({
+      ...input,
+      policy: { ...input.policy, graviton },
+      pending: input.pending.map((d, i) => (archs[i] ? { ...d, architecture: archs[i] } : d)),
+    }));
+
+  it('puts a task only on a host of an architecture it runs on, and opens Graviton hosts only where the policy allows', () => {
+    fc.assert(fc.property(archInputArb, (input) => {
+      const decision = decideCapacity(input);
+      const byTask = taskById(input);
+      const typeOfHost = new Map<string, string>([
+        ...input.hosts.map((h) => [h.hostId, h.instanceType] as const),
+        ...decision.newHosts.map((h) => [h.hostId, h.instanceType] as const),
+      ]);
+      for (const p of decision.placements) {
+        const d = byTask.get(p.taskId)!;
+        const arch = archOf(typeOfHost.get(p.hostId)!);
+        expect(arch).toBe(d.architecture ?? 'x86_64');
+      }
+      for (const h of decision.newHosts) {
+        if (archOf(h.instanceType) === 'arm64') expect(input.policy.graviton).not.toBe('off');
+      }
+      for (const u of decision.plan.unschedulable) {
+        const d = byTask.get(u.taskId)!;
+        if (d.architecture === 'arm64' && input.policy.graviton === 'off') expect(u.reason).toMatch(/Graviton hosts are off/);
+      }
+    }), { numRuns: 300 });
+  });
+
+  it('opens a Graviton host for ARM64 work where allowed, an x86_64 one otherwise', () => {
+    const arm = tasks(4, 1024, 2048).map((t) => ({ ...t, architecture: 'arm64' as const }));
+    const allowed = decideCapacity(input({ pending: arm, policy: { ...POLICY, warmPoolHosts: 0, graviton: 'arm64' } }));
+    expect(allowed.newHosts.map((h) => archOf(h.instanceType))).toEqual(allowed.newHosts.map(() => 'arm64'));
+    expect(allowed.newHosts.length).toBeGreaterThan(0);
+    const off = decideCapacity(input({ pending: arm, policy: { ...POLICY, warmPoolHosts: 0 } }));
+    expect(off.newHosts).toEqual([]);
+    expect(off.plan.unschedulable).toHaveLength(4);
+    // Work that declares no architecture is x86_64, though Graviton is cheaper.
+    const plain = tasks(4, 1024, 2048);
+    const mixed = decideCapacity(input({ pending: plain, policy: { ...POLICY, warmPoolHosts: 0, graviton: 'arm64' } }));
+    expect(mixed.newHosts.length).toBeGreaterThan(0);
+    expect(mixed.newHosts.every((h) => archOf(h.instanceType) === 'x86_64')).toBe(true);
+  });
+
+  it("takes a host's architecture from what its agent reported, over its instance type's", () => {
+    expect(hostAttributes({ instanceType: 'c6i.large' })['ecs.cpu-architecture']).toBe('x86_64');
+    expect(hostAttributes({ instanceType: 'c7g.large' })['ecs.cpu-architecture']).toBe('arm64');
+    const reported = hostAttributes({ instanceType: 'c6i.large', cpuArchitecture: 'arm64' });
+    expect(reported['ecs.cpu-architecture']).toBe('arm64');
+    expect(hostAttributes({ cpuArchitecture: 'arm64' })['ecs.cpu-architecture']).toBe('arm64');
+    const host = { hostId: 'h', status: 'ACTIVE' as const, cpu: 2048, memory: 3840, reservedCpu: 0, reservedMemory: 0, taskCount: 0, attributes: reported };
+    expect(planPlacement([host], { taskId: 't', cpu: 256, memory: 512 }, 'binpack')).toBeUndefined();
+    expect(planPlacement([host], { taskId: 't', cpu: 256, memory: 512, architecture: 'arm64' }, 'binpack')?.hostId).toBe('h');
+  });
+
+  it('never places an x86_64 task on an arm64 host, nor an arm64 task on an x86_64 one', () => {
+    const view = (hostId: string, instanceType: string) => ({
+      hostId, status: 'ACTIVE' as const, cpu: 4096, memory: 8192, reservedCpu: 0, reservedMemory: 0, taskCount: 0,
+      attributes: { 'ecs.cpu-architecture': archOf(instanceType) },
+    });
+    fc.assert(fc.property(fc.constantFrom<CpuArchitecture | undefined>(undefined, 'x86_64', 'arm64'), fc.boolean(), (architecture, armFirst) => {
+      const hosts = armFirst ? [view('arm', 'm7g.xlarge'), view('x86', 'm6i.xlarge')] : [view('x86', 'm6i.xlarge'), view('arm', 'm7g.xlarge')];
+      const demand = { taskId: 't', cpu: 512, memory: 1024, ...(architecture ? { architecture } : {}) };
+      const alone = (hostId: string) => planPlacement(hosts.filter((h) => h.hostId === hostId), demand, 'binpack');
+      expect(alone('arm') !== undefined).toBe(architecture === 'arm64');
+      expect(alone('x86') !== undefined).toBe(architecture !== 'arm64');
+    }));
   });
 });

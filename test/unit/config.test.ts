@@ -231,6 +231,7 @@ const CAPACITY_GOOD: Good[] = [
   ['BERTH_MAX_HOSTS', '200', 200],
   ['BERTH_IDLE_TIMEOUT_SECONDS', '900', 900],
   ['BERTH_MARKET', 'spot', 'spot'],
+  ['BERTH_GRAVITON', 'arm64', 'arm64'],
   ['BERTH_CONSOLIDATE_AFTER_SECONDS', '0', 0],
   ['BERTH_CONSOLIDATE_AFTER_SECONDS', '1800', 1800],
 ];
@@ -243,6 +244,7 @@ const CAPACITY_BAD: Bad[] = [
   ['BERTH_MAX_HOSTS', 'x'],
   ['BERTH_IDLE_TIMEOUT_SECONDS', '1.5'],
   ['BERTH_MARKET', 'SPOT'],
+  ['BERTH_GRAVITON', 'any'],
   ['BERTH_CONSOLIDATE_AFTER_SECONDS', '10m'],
 ];
 
@@ -368,7 +370,7 @@ describe('configuration', () => {
       });
       expect(capacityConfigFromEnvironment(CAPACITY_BASE)).toEqual({
         launchTemplateId: 'lt-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0'], stage: undefined,
-        policy: { warmPoolHosts: 1, warmPoolType: 'c6i.large', maxHosts: 50, idleTimeoutSeconds: 600, market: 'on-demand' },
+        policy: { warmPoolHosts: 1, warmPoolType: 'c6i.large', maxHosts: 50, idleTimeoutSeconds: 600, market: 'on-demand', graviton: 'off' },
         consolidation: { minHostAgeSeconds: 600, maxDrainingHosts: 1 },
       });
       expect(capacityConfigFromEnvironment({ ...CAPACITY_BASE, BERTH_CONSOLIDATE_AFTER_SECONDS: '0' }).consolidation).toBeUndefined();

@@ -66,6 +66,7 @@ describe('Consolidation', () => {
       market: fc.constantFrom('on-demand', 'spot') as fc.Arbitrary<ConsolidationHost['market']>,
       pool: fc.option(fc.constant('batch'), { freq: 5, nil: undefined }),
       size: fc.constantFrom(1, 2, 4),
+      architecture: fc.option(fc.constantFrom('x86_64', 'arm64') as fc.Arbitrary<'x86_64' | 'arm64'>, { freq: 3, nil: undefined }),
       ageMinutes: fc.integer({ min: 0, max: 120 }),
       tasks: fc.array(taskArb, { maxLength: 6 }),
     });
@@ -84,11 +85,11 @@ describe('Consolidation', () => {
         if (t.port) taken.add(t.port);
         tasks.push({ taskId: `t${i}-${k}`, cpu: t.cpu, memory: t.memory, ...(t.port ? { ports: [t.port] } : {}), ...(t.service ? { group: `service:${t.service}` } : {}) });
       });
-      return { hostId: `h${i}`, status: s.status, market: s.market, ...(s.pool ? { pool: s.pool } : {}), cpu, memory, launchedAt: NOW - s.ageMinutes * 60_000, hourlyPrice: 0.096 * s.size, tasks };
+      return { hostId: `h${i}`, status: s.status, market: s.market, ...(s.pool ? { pool: s.pool } : {}), ...(s.architecture ? { architecture: s.architecture } : {}), cpu, memory, launchedAt: NOW - s.ageMinutes * 60_000, hourlyPrice: 0.096 * s.size, tasks };
     }));
     const policyArb = fc.record({ minHostAgeSeconds: fc.constantFrom(0, 600, 1800), maxDrainingHosts: fc.integer({ min: 0, max: 4 }) });
 
-    it('never overcommits: every task of every cordoned host fits, all at once, on hosts that stay, in its market and pool', () => {
+    it('never overcommits: every task of every cordoned host fits, all at once, on hosts that stay, in its market, pool and architecture', () => {
       fc.assert(fc.property(fleetArb, policyArb, (hosts, p) => {
         const plan = planConsolidation({ hosts, policy: p, now: NOW });
         const byId = new Map(hosts.map((h) => [h.hostId, h]));
@@ -109,6 +110,8 @@ describe('Consolidation', () => {
             expect(to.status).toBe('ACTIVE');
             expect(to.tasks.length).toBeGreaterThan(0);
             expect([to.market, to.pool]).toEqual([h.market, h.pool]);
+            // Never an x86_64 task onto an arm64 host, nor the reverse (a host without one is x86_64).
+            expect(to.architecture ?? 'x86_64').toBe(h.architecture ?? 'x86_64');
             const l = load.get(to.hostId)!;
             l.cpu += t.cpu;
             l.memory += t.memory;

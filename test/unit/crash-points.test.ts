@@ -20,6 +20,15 @@ describe('Crash points', () => {
       ]);
     });
 
+    it('reads the capacity manager\'s launch points, and a hook armed at one dies there with no task', async () => {
+      const deaths: number[] = [];
+      const hook = crashHook(parseCrashPlan('launch:returned')!, async () => undefined, () => {}, () => deaths.push(1));
+      void hook('launch:recorded', undefined);
+      void hook('launch:returned', undefined);
+      await new Promise((r) => setImmediate(r));
+      expect(deaths).toEqual([1]);
+    });
+
     it('refuses a point the code does not have', () => {
       expect(() => parseCrashPlan('place:during')).toThrow(UnknownCrashPointError);
     });

@@ -70,6 +70,7 @@ describe('Ec2FleetProvider', () => {
         { Key: 'berth:managed', Value: 'true' },
         { Key: 'berth:stage', Value: 'prod' },
         { Key: 'berth:market', Value: 'spot' },
+        { Key: 'berth:launch', Value: 'launch-7f3a' },
       ];
       expect(send).toHaveBeenCalledTimes(1);
       expect(sentInputs<CreateFleetCommandInput>(send, CreateFleetCommand)).toEqual([
@@ -169,6 +170,32 @@ describe('Ec2FleetProvider', () => {
         'tok-A',
         'tok-B',
       ]);
+    });
+
+    it('asks a retry with the very request of the first try, so EC2 answers with the instances it started then', async () => {
+      // Prepare: EC2's idempotency, as documented: a repeated token with the same request returns
+      // the first answer; with any other parameter it fails with IdempotentParameterMismatch.
+      const answers = new Map<string, { input: string; output: unknown }>();
+      let next = 1;
+      const send = jest.fn<Send>(async (command) => {
+        const input = (command as CreateFleetCommand).input;
+        const seen = answers.get(input.ClientToken!);
+        if (seen && seen.input !== JSON.stringify(input)) throw ec2Error('IdempotentParameterMismatch');
+        if (seen) return seen.output;
+        const ids = Array.from({ length: input.TargetCapacitySpecification!.TotalTargetCapacity! }, () => `i-0${next++}`);
+        const output = fleetOutput({ Instances: [{ InstanceIds: ids, InstanceType: 'c6i.large', Lifecycle: 'spot' }] });
+        answers.set(input.ClientToken!, { input: JSON.stringify(input), output });
+        return output;
+      });
+      const provider = new Ec2FleetProvider({ ec2: ec2With(send), ...baseOptions });
+
+      // Act: a first try whose answer was lost, then the retry.
+      const first = await provider.launch(request({ clientToken: 'launch-1' }));
+      const retry = await provider.launch(request({ clientToken: 'launch-1' }));
+
+      // Assess: the same instances, and no more started.
+      expect(retry.map((h) => h.hostId)).toEqual(first.map((h) => h.hostId));
+      expect(next).toBe(3);
     });
 
     it('returns what launched when EC2 falls short, across every Instances entry', async () => {

@@ -281,6 +281,8 @@ describe('Scheduler', () => {
             const h = byHost.get(p.hostId)!;
             for (const f of c.filters) expect(f(h)).toBe(true);
             if (c.distinct) expect(h.groupTasks['service:web'] ?? 0).toBe(0);
+            // A task that declares no architecture is x86_64: never on an arm64 host.
+            expect(h.attributes?.['ecs.cpu-architecture'] ?? 'x86_64').toBe('x86_64');
             h.reservedCpu += p.cpu;
             h.reservedMemory += p.memory;
             h.taskCount += 1;
@@ -290,7 +292,7 @@ describe('Scheduler', () => {
           }
           for (const d of unplaced) {
             expect([...byHost.values()].filter((h) =>
-              h.reservedCpu + d.cpu <= h.cpu && h.reservedMemory + d.memory <= h.memory &&
+              h.reservedCpu + d.cpu <= h.cpu && h.reservedMemory + d.memory <= h.memory && (h.attributes?.['ecs.cpu-architecture'] ?? 'x86_64') === 'x86_64' &&
               c.filters.every((f) => f(h)) && (!c.distinct || (h.groupTasks['service:web'] ?? 0) === 0))).toEqual([]);
           }
           expect(plans.length + unplaced.length).toBe(demands.length);

@@ -86,3 +86,29 @@ describe('Ec2FleetProvider.listManaged', () => {
     ]);
   });
 });
+
+describe('Ec2FleetProvider.listHosts', () => {
+  it('gives each instance its launch time and the client token of the launch that started it', async () => {
+    // Prepare: one instance of a launch, one without the tag (started before the tag existed).
+    const send = jest.fn(async () => ({
+      Reservations: [{
+        Instances: [
+          { InstanceId: 'i-1', LaunchTime: new Date('2026-12-06T10:00:00Z'), Tags: [{ Key: 'berth:managed', Value: 'true' }, { Key: 'berth:launch', Value: 'launch-1' }] },
+          { InstanceId: 'i-2', LaunchTime: new Date('2026-12-06T11:00:00Z'), Tags: [{ Key: 'berth:managed', Value: 'true' }] },
+        ],
+      }],
+    }));
+    const ec2 = new EC2Client({ region: 'us-east-1' });
+    ec2.send = send as unknown as EC2Client['send'];
+    const provider = new Ec2FleetProvider({ ec2, launchTemplateId: 'lt-0123456789abcdef0', subnetIds: ['subnet-a'], stage: 'prod' });
+
+    // Act
+    const hosts = await provider.listHosts();
+
+    // Assess
+    expect(hosts).toEqual([
+      { hostId: 'i-1', launchedAt: Date.parse('2026-12-06T10:00:00Z'), clientToken: 'launch-1' },
+      { hostId: 'i-2', launchedAt: Date.parse('2026-12-06T11:00:00Z') },
+    ]);
+  });
+});

@@ -158,7 +158,7 @@ describe('TaskDefinition volumes', () => {
     ['ephemeralStorage of 201 GiB', (b) => (b.ephemeralStorage = { sizeInGiB: 201 }), /'ephemeralStorage\.sizeInGiB': must be at most 200/],
     ['ephemeralStorage without a size', (b) => (b.ephemeralStorage = { other: 1 }), /ephemeralStorage/],
     ['readonlyRootFilesystem as a string', (b) => (b.containerDefinitions[0].readonlyRootFilesystem = 'true'), /'containerDefinitions\[0\]\.readonlyRootFilesystem': expected true or false/],
-    ['an ARM64 platform', (b) => (b.runtimePlatform = { cpuArchitecture: 'ARM64' }), /'runtimePlatform\.cpuArchitecture': Berth's hosts are X86_64 only/],
+    ['a RISC-V platform', (b) => (b.runtimePlatform = { cpuArchitecture: 'RISCV64' }), /'runtimePlatform\.cpuArchitecture': Berth's hosts are X86_64 or ARM64, not RISCV64/],
     ['a Windows platform', (b) => (b.runtimePlatform = { operatingSystemFamily: 'WINDOWS_SERVER_2022_CORE' }), /operatingSystemFamily/],
     ['a startTimeout of 1 s', (b) => (b.containerDefinitions[0].startTimeout = 1), /'containerDefinitions\[0\]\.startTimeout': must be at least 2/],
   ])('refuses %s, naming the field', (_, change, message) => {

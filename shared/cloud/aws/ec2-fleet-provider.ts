@@ -9,7 +9,7 @@ import {
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import type { Market } from '../../capacity/types';
-import { FleetLaunchError, type FleetProvider, type LaunchRequest, type LaunchedHost } from '../fleet-provider';
+import { FleetLaunchError, type FleetProvider, type LaunchRequest, type LaunchedHost, type ProviderHost } from '../fleet-provider';
 
 /** TerminateInstances takes at most this many ids per call. */
 export const TERMINATE_BATCH_SIZE = 1000;
@@ -20,6 +20,8 @@ export const HOST_TAGS = {
   stage: 'berth:stage',
   market: 'berth:market',
   cluster: 'berth:cluster',
+  /** The launch's client token: the orphan sweep leaves the instances of a launch still in doubt alone. */
+  launch: 'berth:launch',
   name: 'Name',
 } as const;
 
@@ -82,7 +84,7 @@ export class Ec2FleetProvider implements FleetProvider {
     if (!Number.isInteger(count) || count < 0) throw new RangeError(`Launch count must be a whole number, not ${count}`);
     if (count === 0) return [];
 
-    const tags = this.tags(market);
+    const tags = this.tags(market, clientToken);
     const input: CreateFleetCommandInput = {
       // instant: one synchronous call that returns the instances it started and the reasons for
       // any it could not, and leaves nothing behind to maintain capacity.
@@ -159,33 +161,46 @@ export class Ec2FleetProvider implements FleetProvider {
     await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
   }
 
+  /** The ids of every instance listHosts finds: what the stack's teardown terminates. */
+  async listManaged(): Promise<string[]> {
+    return (await this.listHosts()).map((h) => h.hostId);
+  }
+
   /**
    * Every instance not yet terminated that carries this deployment's tags (`berth:managed`, and
    * `berth:stage` when the provider has a stage), whatever the store knows of it.
    */
-  async listManaged(): Promise<string[]> {
+  async listHosts(): Promise<ProviderHost[]> {
     const filters = [
       { Name: `tag:${HOST_TAGS.managed}`, Values: ['true'] },
       ...(this.stage ? [{ Name: `tag:${HOST_TAGS.stage}`, Values: [this.stage] }] : []),
       { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
     ];
-    const ids: string[] = [];
+    const hosts: ProviderHost[] = [];
     let NextToken: string | undefined;
     do {
       const page = await this.ec2.send(new DescribeInstancesCommand({ Filters: filters, NextToken, MaxResults: 1000 }));
-      for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId) ids.push(i.InstanceId);
+      for (const r of page.Reservations ?? []) {
+        for (const i of r.Instances ?? []) {
+          if (!i.InstanceId) continue;
+          const clientToken = i.Tags?.find((t) => t.Key === HOST_TAGS.launch)?.Value;
+          // An instance without a launch time is taken as just launched: the sweep's grace covers it.
+          hosts.push({ hostId: i.InstanceId, launchedAt: i.LaunchTime?.getTime() ?? Infinity, ...(clientToken ? { clientToken } : {}) });
+        }
+      }
       NextToken = page.NextToken;
     } while (NextToken);
-    return ids;
+    return hosts;
   }
 
-  private tags(market: Market): Tag[] {
+  private tags(market: Market, clientToken: string): Tag[] {
     return [
       { Key: HOST_TAGS.name, Value: HOST_NAME },
       { Key: HOST_TAGS.managed, Value: 'true' },
       ...(this.stage ? [{ Key: HOST_TAGS.stage, Value: this.stage }] : []),
       { Key: HOST_TAGS.market, Value: market },
       ...(this.clusterTag ? [{ Key: HOST_TAGS.cluster, Value: this.clusterTag }] : []),
+      { Key: HOST_TAGS.launch, Value: clientToken },
     ];
   }
 }

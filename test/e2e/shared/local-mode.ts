@@ -44,6 +44,28 @@ describe('Local mode with real containers', () => {
     await eventually(async () => containerLog(m.dataDir, arn, 'main').includes('about to exit'), 5000, 'the log line');
   });
 
+  it('takes an ARM64 definition, and fails its task at once, saying why, where Graviton hosts are off (AWS CLI)', async () => {
+    // Prepare
+    const def = {
+      family: 'arm-job', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
+      runtimePlatform: { cpuArchitecture: 'ARM64', operatingSystemFamily: 'LINUX' },
+      containerDefinitions: [{ name: 'main', image: 'localhost/busybox:latest', command: ['sleep', '60'] }],
+    };
+    const file = join(m.dataDir, 'arm-job.json');
+    writeFileSync(file, JSON.stringify(def));
+    const registered = await awsEcs(m.local.url, ['register-task-definition', '--cli-input-json', `file://${file}`]);
+    expect(registered.json.taskDefinition.runtimePlatform).toEqual({ cpuArchitecture: 'ARM64', operatingSystemFamily: 'LINUX' });
+
+    // Act
+    const arn = (await awsEcs(m.local.url, ['run-task', '--task-definition', 'arm-job'])).json.tasks[0].taskArn;
+    const t = await untilStatus(m.ecs, arn, 'STOPPED', 30_000);
+
+    // Assess: the local hosts are x86_64; no container of it ever started on one.
+    expect(t.stopCode).toBe('TaskFailedToStart');
+    expect(t.stoppedReason).toMatch(/cpu architecture is ARM64, and Graviton hosts are off/);
+    expect(t.startedAt).toBeUndefined();
+  });
+
   it('stops a running task with StopTask: UserInitiated; a SIGTERM trap exits by itself, an ignored SIGTERM is killed after stopTimeout', async () => {
     // Prepare
     const [arn] = await runContainers(m.ecs, [

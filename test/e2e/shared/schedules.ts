@@ -29,6 +29,8 @@ export function suite(mode: () => LocalMode): void {
     const suffix = randomBytes(3).toString('hex');
     const family = `scheduled-${suffix}`;
     const scheduler = (args: string[]) => awsCli(proxy.url, 'scheduler', args, TEST_CREDENTIALS);
+    const sqs = (args: string[]) => awsCli(m.local.url, 'sqs', args, TEST_CREDENTIALS);
+    const dlq = `dlq-${suffix}`;
     const target = (ecs: object, more: object = {}) => JSON.stringify({ Arn: CLUSTER, RoleArn: ROLE, EcsParameters: { TaskDefinitionArn: family, ...ecs }, ...more });
     // Desired RUNNING first, then STOPPED, as one set: a task that stops between the two calls is
     // seen twice and counted once, never missed (desiredStatus only moves RUNNING → STOPPED).
@@ -70,14 +72,18 @@ export function suite(mode: () => LocalMode): void {
       due = t0 + 5000;
       at = atOf(due);
       made = await Promise.all([
+        // The deregistered definition's schedule sends its dropped due time here.
+        sqs(['create-queue', '--queue-name', dlq]),
         scheduler(['create-schedule', '--name', `once-${suffix}`, '--schedule-expression', at, '--flexible-time-window', 'Mode=OFF',
           '--target', target({ TaskCount: 2, Group: 'nightly', Tags: [{ team: 'data' }] })]),
         scheduler(['create-schedule', '--name', `off-${suffix}`, '--schedule-expression', at, '--flexible-time-window', 'Mode=OFF',
           '--state', 'DISABLED', '--target', target({})]),
         scheduler(['create-schedule', '--name', gone, '--schedule-expression', at, '--flexible-time-window', 'Mode=OFF',
           '--target', JSON.stringify({ Arn: CLUSTER, RoleArn: ROLE, EcsParameters: { TaskDefinitionArn: goneArn },
-            RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 60 } })]),
+            RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 60 },
+            DeadLetterConfig: { Arn: `arn:aws:sqs:us-east-1:000000000000:${dlq}` } })]),
       ]);
+      expect(made.shift()!.stderr).toBe('');
     }, 120_000);
     afterAll(async () => {
       m?.scheduleClock.release();
@@ -132,7 +138,7 @@ export function suite(mode: () => LocalMode): void {
       expect(got.errorType).toBe('ResourceNotFoundException');
     }, 90_000);
 
-    it('retries a schedule whose definition was deregistered, records the failure, and runs nothing', async () => {
+    it('retries a schedule whose definition was deregistered, records the failure, sends it to its dead-letter queue, and runs nothing', async () => {
       // Prepare (in beforeAll): the definition was deregistered before the schedule was made.
       expect(made[2].stderr).toBe('');
 
@@ -147,6 +153,22 @@ export function suite(mode: () => LocalMode): void {
       const metrics = await (await fetch(`${m.local.url}/metrics`)).text();
       expect(metrics).toMatch(/berth_schedule_invocations_dropped_count\{[^}]*schedule_group="default"[^}]*\} [1-9]/);
       expect(metrics).toMatch(/berth_schedule_target_errors_count\{[^}]*schedule_group="default"[^}]*\} [3-9]/);
+      // One dead letter, read with the AWS CLI as Scheduler's user guide reads it.
+      const queueUrl = (await sqs(['get-queue-url', '--queue-name', dlq])).json.QueueUrl;
+      const received = await sqs(['receive-message', '--queue-url', queueUrl, '--attribute-names', 'All', '--message-attribute-names', 'All',
+        '--max-number-of-messages', '10']);
+      expect(received.stderr).toBe('');
+      expect(received.json.Messages).toHaveLength(1);
+      const letter = received.json.Messages[0];
+      expect(JSON.parse(letter.Body)).toMatchObject({ cluster: 'default', taskDefinition: goneArn, startedBy: `scheduler/default/${gone}` });
+      const attributes = Object.fromEntries(Object.entries(letter.MessageAttributes as Record<string, { StringValue: string; DataType: string }>)
+        .map(([k, v]) => [k, `${v.DataType}:${v.StringValue}`]));
+      expect(attributes).toEqual({
+        ERROR_CODE: 'String:ClientException', ERROR_MESSAGE: expect.stringContaining('TaskDefinition is inactive'),
+        EXECUTION_ID: expect.stringMatching(/^String:[0-9a-f]{16}$/), EXHAUSTED_RETRY_CONDITION: 'String:MaximumRetryAttempts',
+        IS_PAYLOAD_TRUNCATED: 'String:false', RETRY_ATTEMPTS: 'String:2', SCHEDULED_TIME: `String:${new Date(due).toISOString().replace('.000Z', 'Z')}`,
+        SCHEDULE_ARN: `String:arn:aws:scheduler:us-east-1:000000000000:schedule/default/${gone}`, TARGET_ARN: `String:${CLUSTER}`,
+      });
     }, 120_000);
 
     it('fires rate(1 minute) and a cron() in its time zone on time by an injected clock, not a moment before', async () => {
