@@ -29,6 +29,8 @@ export class AgentClient {
   constructor(
     private readonly endpoint: string,
     readonly hostId: string,
+    /** The region of the control plane the host belongs to: its calls are signed for it, as that control plane accepts no other. */
+    readonly region: string,
     private readonly identity: {
       bootstrapToken?: string;
       credentialsFile?: string;
@@ -45,7 +47,7 @@ export class AgentClient {
   private call<T>(operation: string, body: object, timeoutMs = 30_000): Promise<T> {
     return signedCall<T>({
       url: `${this.endpoint}/agent`, target: `${AGENT_TARGET_PREFIX}${operation}`,
-      body: { hostId: this.hostId, ...body }, credentials: this.credentials, timeoutMs,
+      body: { hostId: this.hostId, ...body }, credentials: this.credentials, region: this.region, timeoutMs,
     });
   }
 

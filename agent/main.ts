@@ -36,7 +36,8 @@ function main() {
   }
   const { hostId } = config;
   const log = (m: string) => console.log(`[${hostId}] ${m}`);
-  const client = new AgentClient(config.endpoint, hostId, {
+  // It signs for its control plane's region (AWS_REGION), which refuses any other.
+  const client = new AgentClient(config.endpoint, hostId, config.aws.region, {
     bootstrapToken: config.bootstrapToken,
     credentialsFile: config.credentialsFile,
     // On EC2 (the user data sets BERTH_IMDS_ENDPOINT), the signed instance identity document.

@@ -13,6 +13,8 @@ export const agentBundleKey = (sha256: string) => `agent/${sha256}.js`;
 /** Stand-ins that agentUserData accepts, swapped for CloudFormation references afterwards. */
 const ENDPOINT_MARK = 'https://berth-endpoint.invalid';
 const BUCKET_MARK = 'berth-artifacts-bucket';
+/** Shaped as a region, as agentUserData checks; it matches no real one. */
+const REGION_MARK = 'zz-berthmark-9';
 
 /**
  * The hosts' user data as the launch template's `UserData`: the agent bundled now, its SHA-256
@@ -22,9 +24,10 @@ const BUCKET_MARK = 'berth-artifacts-bucket';
 export async function hostUserData(): Promise<{ sha256: string; userData: object }> {
   await buildAgent(AGENT_BUNDLE_FILE);
   const sha256 = createHash('sha256').update(readFileSync(AGENT_BUNDLE_FILE)).digest('hex');
-  const script = agentUserData({ endpoint: ENDPOINT_MARK, bundleUrl: `s3://${BUCKET_MARK}/${agentBundleKey(sha256)}`, bundleSha256: sha256 })
+  const script = agentUserData({ endpoint: ENDPOINT_MARK, region: REGION_MARK, bundleUrl: `s3://${BUCKET_MARK}/${agentBundleKey(sha256)}`, bundleSha256: sha256 })
     .replaceAll('${', '${!')
     .replaceAll(ENDPOINT_MARK, 'https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}')
-    .replaceAll(BUCKET_MARK, '${AgentArtifactsBucket}');
+    .replaceAll(BUCKET_MARK, '${AgentArtifactsBucket}')
+    .replaceAll(REGION_MARK, '${AWS::Region}');
   return { sha256, userData: { 'Fn::Base64': { 'Fn::Sub': script } } };
 }

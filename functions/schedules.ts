@@ -1,10 +1,11 @@
 import { createSchedulerApiHandler } from '../shared/schedules/handler';
 import { fireInvoked } from '../shared/schedules/firer';
+import { ownRegionOnly } from '../shared/auth/regions';
 import { berthFromEnvironment } from '../shared/environment';
 import { StdoutEmfSink } from '../shared/metrics/stdout-emf-sink';
 
 /** EventBridge Scheduler's API behind API Gateway's `/schedules` and `/schedule-groups` routes. */
-export const api = createSchedulerApiHandler(berthFromEnvironment);
+export const api = createSchedulerApiHandler(ownRegionOnly(berthFromEnvironment));
 
 /**
  * A schedule's timer went off: EventBridge Scheduler invokes this with the schedule's key. A

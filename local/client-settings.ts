@@ -1,12 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Credentials } from '../shared/auth/access-keys';
-import { pick, readEnvironment, url } from '../shared/config/variables';
+import { awsRegion, pick, readEnvironment, url } from '../shared/config/variables';
 import { LOCAL_VARIABLES } from './config';
 
 export interface ClientSettings {
   endpoint: string;
   dataDir: string;
+  /**
+   * The region calls are signed for: the local mode's home one (BERTH_REGION), or for a deployed
+   * stack (BERTH_ENDPOINT) its region, AWS_REGION's when set.
+   */
+  region: string;
   /** Undefined when neither the environment nor the data directory holds a key. */
   credentials?: Credentials;
 }
@@ -22,7 +27,7 @@ export function clientSettings(command: string, env: NodeJS.ProcessEnv = process
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let v;
   try {
-    v = readEnvironment({ ...pick(LOCAL_VARIABLES, 'BERTH_PORT', 'BERTH_DATA_DIR'), BERTH_ENDPOINT: url() }, env);
+    v = readEnvironment({ ...pick(LOCAL_VARIABLES, 'BERTH_PORT', 'BERTH_DATA_DIR', 'BERTH_REGION'), BERTH_ENDPOINT: url(), AWS_REGION: awsRegion() }, env);
   } catch (e) {
     console.error(`${command}: bad configuration:\n${e instanceof Error ? e.message : e}`);
     process.exit(2);
@@ -31,5 +36,5 @@ export function clientSettings(command: string, env: NodeJS.ProcessEnv = process
   const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
     ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
     : existsSync(saved) ? JSON.parse(readFileSync(saved, 'utf8')) as Credentials : undefined;
-  return { endpoint: (v.BERTH_ENDPOINT ?? `http://127.0.0.1:${v.BERTH_PORT}`).replace(/\/+$/, ''), dataDir: v.BERTH_DATA_DIR, credentials };
+  return { endpoint: (v.BERTH_ENDPOINT ?? `http://127.0.0.1:${v.BERTH_PORT}`).replace(/\/+$/, ''), dataDir: v.BERTH_DATA_DIR, region: (v.BERTH_ENDPOINT ? v.AWS_REGION : undefined) ?? v.BERTH_REGION, credentials };
 }

@@ -10,8 +10,8 @@ import { clientSettings } from './client-settings';
  * and its output as they happen.
  */
 async function main() {
-  const { endpoint, dataDir, credentials = { accessKeyId: 'none', secretAccessKey: 'none' } } = clientSettings('demo');
-  const ecs = new ECSClient({ endpoint, region: 'us-east-1', maxAttempts: 1, credentials });
+  const { endpoint, dataDir, region, credentials = { accessKeyId: 'none', secretAccessKey: 'none' } } = clientSettings('demo');
+  const ecs = new ECSClient({ endpoint, region, maxAttempts: 1, credentials });
   const started = Date.now();
   const at = () => `+${((Date.now() - started) / 1000).toFixed(2)}s`.padStart(8);
 

@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<void> {
     console.error(USAGE);
     process.exit(2);
   }
-  const { endpoint, credentials } = clientSettings('keys');
+  const { endpoint, region, credentials } = clientSettings('keys');
   if (!credentials) {
     console.error('keys: no operator key: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or start Berth once (npm start) to make one');
     process.exit(2);
@@ -44,7 +44,7 @@ async function main(argv: string[]): Promise<void> {
   const operation = { create: 'CreateAccessKey', list: 'ListAccessKeys', revoke: 'RevokeAccessKey' }[verb as 'create' | 'list' | 'revoke'];
   console.error(`keys: ${operation} at ${endpoint}/operator`);
   const answer = await signedCall<{ accessKey?: KeyView; accessKeys?: KeyView[] }>({
-    url: `${endpoint}/operator`, target: `${OPERATOR_TARGET_PREFIX}${operation}`, body, credentials,
+    url: `${endpoint}/operator`, target: `${OPERATOR_TARGET_PREFIX}${operation}`, body, credentials, region,
   });
   if (values.json) {
     console.log(JSON.stringify(answer, null, 2));

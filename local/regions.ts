@@ -1,4 +1,5 @@
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { join } from 'node:path';
 import type { BerthFor } from '../shared/aws-protocol/handler';
 import { type ServedRegions, servedRegion } from '../shared/auth/regions';
 import { AWS_REGION_PATTERN } from '../shared/config/variables';
@@ -11,6 +12,10 @@ import { DEFAULT_TABLE_PREFIX, TABLES, type TableNames, tableNames } from '../sh
  */
 export const regionTablePrefix = (region: string, home: string): string =>
   region === home ? DEFAULT_TABLE_PREFIX : `${DEFAULT_TABLE_PREFIX}${region}-`;
+
+/** Where a region keeps its files (its agents' and its load balancer's): the home region in the data directory itself. */
+export const regionDataDir = (dataDir: string, region: string, home: string): string =>
+  region === home ? dataDir : join(dataDir, 'regions', region);
 
 /**
  * A region's tables. Access keys are the account's, as IAM's are global: every region reads the

@@ -29,10 +29,9 @@ import { localMetrics } from './metrics';
 import { ensureLocalPackages } from './packages';
 import { ensureBusyboxImage, startPodmanService } from './podman';
 import { type ObservedReport, observeReports } from './report-observer';
-import { LocalRegions, regionTablePrefix, regionTables, regionsWithTables } from './regions';
+import { LocalRegions, regionDataDir, regionTablePrefix, regionTables, regionsWithTables } from './regions';
 import { type Routes, byTarget, serve } from './server';
 import { localServiceHandlers } from './services';
-import { LocalServiceConnect } from './services/elbv2/service-connect';
 import { LocalRequestCounts } from './services/elbv2/request-counts';
 import { startLocalElbv2 } from './services/elbv2';
 import { startLocalSqs } from './services/sqs';
@@ -42,7 +41,7 @@ import { LocalScheduleFirer } from './schedule-firer';
 import { createSchedulerApiHandler } from '../shared/schedules/handler';
 import { LocalKeySealer } from '../shared/cloud/local/local-key-sealer';
 import { SealingKeyMismatchError } from '../shared/auth/key-sealer';
-import type { ServedRegions } from '../shared/auth/regions';
+import { type ServedRegions, ownRegionOnly } from '../shared/auth/regions';
 
 /** The access-keys table's sealing key, in the data directory. */
 export const ACCESS_KEYS_KEY_FILE = 'access-keys.key';
@@ -126,6 +125,7 @@ export interface RegionalStack {
   provider: LocalFleetProvider;
   capacity: CapacityManager;
   services: LocalServiceScheduler;
+  schedules: LocalScheduleFirer;
 }
 
 export interface LocalBerthRuntime {
@@ -199,11 +199,12 @@ async function startAll(
   let startRegion: (region: string) => Promise<RegionalStack> = () => Promise.reject(new Error('the local mode is still starting'));
   const regions = new LocalRegions<RegionalStack>(o.region, berth, o.regions, (region) => startRegion(region));
   const ecs = createApiHandler(regions.berthFor, { log: requestLog });
-  const slices = await localServiceHandlers(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog });
-  const elbv2 = await startLocalElbv2(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, say: o.log, healthCheckTimeScale: o.healthCheckTimeScale });
+  const slices = await localServiceHandlers(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, berthFor: regions.berthFor });
+  // Each region's load balancer is its Berth's loadBalancing and serviceConnect.
+  const elbv2 = await startLocalElbv2(berth, {
+    dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, say: o.log, healthCheckTimeScale: o.healthCheckTimeScale, berthFor: regions.berthFor,
+  });
   started.push(() => elbv2.close());
-  berth.loadBalancing = elbv2.balancer;
-  berth.serviceConnect = new LocalServiceConnect(elbv2.balancer);
   // Queue URLs start with the endpoint's URL, known once it listens (below).
   let endpointUrl = '';
   const sqs = await startLocalSqs(berth, { dynamoEndpoint: dynamo.endpoint, log: requestLog, endpoint: () => endpointUrl });
@@ -214,16 +215,20 @@ async function startAll(
   berth.metrics = new FanOutSink(metrics.registry, taskSamples);
   // Schedules are made and fired by one clock, so a test that moves it sees them due when it says.
   const scheduleClock = o.scheduleClock;
-  const scheduler = createSchedulerApiHandler(() => (scheduleClock ? { ...berth, now: scheduleClock } : berth), { log: requestLog });
+  const scheduler = createSchedulerApiHandler(async (scope) => {
+    const b = await regions.berthFor(scope);
+    return scheduleClock ? { ...b, now: scheduleClock } : b;
+  }, { log: requestLog });
   const routes: Routes = {
     'GET /metrics': metrics.handler,
     'ANY /schedules': scheduler,
     'ANY /schedules/*': scheduler,
     'ANY /schedule-groups': scheduler,
     'ANY /schedule-groups/*': scheduler,
-    'POST /': byTarget({ ...slices, [AUTOSCALING_TARGET_PREFIX]: createAutoscalingHandler(() => berth, { log: requestLog }) }, ecs,
+    'POST /': byTarget({ ...slices.handlers, [AUTOSCALING_TARGET_PREFIX]: createAutoscalingHandler(regions.berthFor, { log: requestLog }) }, ecs,
       { elasticloadbalancing: elbv2.handler, sqs: sqs.handler }),
-    'POST /agent': observeReports(createAgentApiHandler(() => berth, { log: requestLog }), o.onReport),
+    // Each region's agents sign for their region (BERTH_REGION's, AWS_REGION on the host), as on AWS.
+    'POST /agent': observeReports(createAgentApiHandler(ownRegionOnly(() => berth), { log: requestLog }), o.onReport),
     'POST /operator': createOperatorApiHandler(regions.berthFor, { log: requestLog }),
   };
   const server = await serve(routes, o.port);
@@ -242,22 +247,19 @@ async function startAll(
   startRegion = async (region) => {
     o.log(`starting region ${region}`);
     const control = await startRegionalControlPlane(o, started, dynamo.endpoint, region, keySealer, berth);
-    routes[`POST ${REGION_PATH}/${region}/agent`] = observeReports(createAgentApiHandler(() => control.berth, { log: requestLog }), o.onReport);
-    return { region, ...control, ...(await startRegionalFleet(o, started, control, agents, closing)) };
+    await slices.inRegion(control.berth);
+    routes[`POST ${REGION_PATH}/${region}/agent`] = observeReports(createAgentApiHandler(ownRegionOnly(() => control.berth), { log: requestLog }), o.onReport);
+    // Its agents' task samples feed its own Application Auto Scaling, not the home region's `/metrics`.
+    const samples = new TaskSampleWindow(() => control.berth.now());
+    control.berth.metrics = samples;
+    const balancer = await elbv2.balancerIn(control.berth);
+    const fleet = await startRegionalFleet(o, started, control, agents, closing);
+    const requestCounts = new LocalRequestCounts(balancer, () => control.berth.now());
+    return { region, ...control, ...fleet, schedules: startRegionalControllers(o, started, control.berth, samples, requestCounts) };
   };
   for (const region of await regionsWithTables(dynamo.endpoint, o.region)) await regions.stack(region);
-  // Schedules due while Berth was down run now, once each (their due times are in the store).
-  const schedules = new LocalScheduleFirer(berth, { retryBaseMs: o.scheduleRetryBaseMs, now: o.scheduleClock, log: o.log });
-  schedules.start(o.scheduleIntervalMs);
-  started.push(() => schedules.stop());
-  started.push(startLocalAutoscaler(berth, {
-    metrics: taskSamples,
-    // ALBRequestCountPerTarget: the local listener's counts (HAProxy's), per healthy target.
-    requestCounts: new LocalRequestCounts(elbv2.balancer, () => berth.now()),
-    periodMs: o.autoscalingPeriodMs,
-    // A sample lasts a few sampling rounds: datapoints may come more often than samples.
-    sampleMaxAgeMs: Math.max(3 * o.metricsIntervalMs, 2 * o.autoscalingPeriodMs),
-  }, o.log));
+  // ALBRequestCountPerTarget: the local listener's counts (HAProxy's), per healthy target.
+  const schedules = startRegionalControllers(o, started, berth, taskSamples, new LocalRequestCounts(elbv2.balancer, () => berth.now()));
   await waitForActiveHosts(berth, o.hosts, 60_000);
 
   return {
@@ -336,7 +338,7 @@ async function startRegionalFleet(
 ): Promise<{ fleet: LocalFleet; provider: LocalFleetProvider; capacity: CapacityManager }> {
   const region = berth.partition.region;
   const home = region === o.region;
-  const dataDir = home ? o.dataDir : join(o.dataDir, 'regions', region);
+  const dataDir = regionDataDir(o.dataDir, region, o.region);
   mkdirSync(dataDir, { recursive: true });
   const fleet = new LocalFleet({
     agentScript: agents.agentScript,
@@ -381,6 +383,27 @@ async function startRegionalFleet(
   if (live > 0) o.log(`${region}: reconciled ${live} service(s) from the store`);
   services.start(o.serviceIntervalMs);
   return { fleet, provider, capacity };
+}
+
+/**
+ * A region's schedules and Application Auto Scaling, each over that region's store: schedules
+ * due while Berth was down run now, once each (their due times are in the store).
+ */
+function startRegionalControllers(
+  o: LocalOptions, started: (() => unknown)[], berth: LocalBerth, taskSamples: TaskSampleWindow, requestCounts?: LocalRequestCounts,
+): LocalScheduleFirer {
+  const region = berth.partition.region;
+  const schedules = new LocalScheduleFirer(berth, { retryBaseMs: o.scheduleRetryBaseMs, now: o.scheduleClock, log: (l) => o.log(`${region}: ${l}`) });
+  schedules.start(o.scheduleIntervalMs);
+  started.push(() => schedules.stop());
+  started.push(startLocalAutoscaler(berth, {
+    metrics: taskSamples,
+    requestCounts,
+    periodMs: o.autoscalingPeriodMs,
+    // A sample lasts a few sampling rounds: datapoints may come more often than samples.
+    sampleMaxAgeMs: Math.max(3 * o.metricsIntervalMs, 2 * o.autoscalingPeriodMs),
+  }, (l) => o.log(`${region}: ${l}`)));
+  return schedules;
 }
 
 /** The local mode is ready once the warm pool's agents have registered. */

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { ApiHandlerOptions } from '../../shared/aws-protocol/handler';
+import type { ApiHandlerOptions, BerthFor } from '../../shared/aws-protocol/handler';
+import type { Berth } from '../../shared/context';
 import type { LocalBerth } from '../berth';
 import { secretSlices } from './secret-slices';
 import { createLogsHandler } from './logs/handler';
@@ -14,18 +15,25 @@ export interface LocalServicesOptions extends ApiHandlerOptions {
   dataDir: string;
   /** dynalite, where the slices keep their own tables. */
   dynamoEndpoint: string;
+  /** Which region's slices answer a call: the local mode's regions, by the signature's scope, as for ECS. */
+  berthFor: BerthFor;
 }
 
 /**
  * The small slices of AWS services that the local mode serves beside ECS, by X-Amz-Target
- * prefix. On AWS the real services answer these calls; locally the same SDK clients and CLI
- * commands reach these handlers.
+ * prefix, each per region. On AWS the real services answer these calls; locally the same SDK
+ * clients and CLI commands reach these handlers. `inRegion` readies a region's slices as the
+ * region starts (its tables, and its Step Functions' callbacks and recovery).
  */
-export async function localServiceHandlers(berth: LocalBerth, o: LocalServicesOptions): Promise<Record<string, Handler>> {
-  const states = await createStepFunctionsHandler(berth, { dynamoEndpoint: o.dynamoEndpoint, log: o.log });
+export async function localServiceHandlers(berth: LocalBerth, o: LocalServicesOptions): Promise<{ handlers: Record<string, Handler>; inRegion(b: Berth): Promise<unknown> }> {
+  const states = await createStepFunctionsHandler(berth, { dynamoEndpoint: o.dynamoEndpoint, log: o.log, berthFor: o.berthFor });
+  const secrets = await secretSlices(berth, o);
   return {
-    ...(await secretSlices(berth, o)),
-    [LOGS_TARGET_PREFIX]: await createLogsHandler(berth, { dynamoEndpoint: o.dynamoEndpoint, log: o.log }),
-    [STATES_TARGET_PREFIX]: states.handler,
+    handlers: {
+      ...secrets.handlers,
+      [LOGS_TARGET_PREFIX]: await createLogsHandler(berth, { dynamoEndpoint: o.dynamoEndpoint, log: o.log, berthFor: o.berthFor }),
+      [STATES_TARGET_PREFIX]: states.handler,
+    },
+    inRegion: (b) => Promise.all([states.inRegion(b), secrets.inRegion(b)]),
   };
 }

@@ -18,6 +18,8 @@ export interface SignedCall {
   body: object;
   /** Signs with SigV4 (service `ecs`) when given; unsigned otherwise (an agent's first registration). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** The region the signature is scoped to: the control plane's own, which refuses calls signed for another. */
+  region: string;
   timeoutMs?: number;
 }
 
@@ -30,7 +32,7 @@ export async function signedCall<T>(call: SignedCall): Promise<T> {
   const payload = Buffer.from(JSON.stringify(call.body));
   let headers: Record<string, string> = { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': call.target };
   if (call.credentials) {
-    const signer = new SignatureV4({ service: 'ecs', region: 'us-east-1', credentials: call.credentials, sha256: Hash.bind(null, 'sha256') });
+    const signer = new SignatureV4({ service: 'ecs', region: call.region, credentials: call.credentials, sha256: Hash.bind(null, 'sha256') });
     const signed = await signer.sign(new HttpRequest({
       method: 'POST', protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined,
       path: url.pathname, headers, body: payload,

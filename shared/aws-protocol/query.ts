@@ -2,10 +2,9 @@ import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { type AuthenticatedEvent, sigv4Auth } from '../auth/middleware';
-import type { Berth } from '../context';
 import { EcsError, RequestTooLargeException, ServerException } from '../domain/errors';
 import type { Json } from '../domain/fields';
-import type { ApiHandlerOptions } from './handler';
+import type { ApiHandlerOptions, BerthFor } from './handler';
 import { type JsonEvent, requestLog } from './json';
 import type { Operation } from './operation';
 
@@ -164,7 +163,7 @@ export function queryErrors(api: Pick<QueryApi, 'xmlns'>, log: (line: object) =>
 
 /** A query-protocol API as a Lambda handler (API Gateway payload v2), signed with SigV4. */
 export function createQueryApiHandler(
-  berth: () => Berth | Promise<Berth>,
+  berth: BerthFor,
   api: QueryApi & { services: readonly string[]; principal: Parameters<typeof sigv4Auth>[0]['principal'] },
   options: ApiHandlerOptions = {},
 ) {
@@ -176,7 +175,8 @@ export function createQueryApiHandler(
     .use(queryProtocol(api, options.maxBodyBytes))
     .handler(async (event: JsonEvent) => {
       const { operation, body, requestId } = event.call!;
-      const result = await api.operations[operation](await berth(), body, { principal: (event as AuthenticatedEvent).principal });
+      const { principal, region } = event as AuthenticatedEvent;
+      const result = await api.operations[operation](await berth({ region }), body, { principal });
       return queryResponse(api, operation, result, requestId);
     });
 }

@@ -2,10 +2,9 @@ import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { type AuthenticatedEvent, type SigV4Options, sigv4Auth } from '../auth/middleware';
-import type { Berth } from '../context';
 import { EcsError, RequestTooLargeException, SerializationException, ServerException, UnknownOperationException } from '../domain/errors';
 import { isObject } from '../domain/fields';
-import type { ApiHandlerOptions } from './handler';
+import type { ApiHandlerOptions, BerthFor } from './handler';
 import { type JsonEvent, requestLog } from './json';
 import type { Operation } from './operation';
 
@@ -117,7 +116,7 @@ export function restJsonErrors(log: (line: object) => void = console.error): Mid
 
 /** A REST-JSON API as a Lambda handler for an API Gateway HTTP API (payload v2); the local server calls the same one. */
 export function createRestJsonApiHandler(
-  berth: () => Berth | Promise<Berth>,
+  berth: BerthFor,
   api: { routes: readonly RestRoute[]; operations: Readonly<Record<string, Operation>>; auth: Omit<SigV4Options, 'berth'> },
   options: Omit<ApiHandlerOptions, 'authenticate'> = {},
 ) {
@@ -129,7 +128,8 @@ export function createRestJsonApiHandler(
     .use(restJsonProtocol(api.routes, options.maxBodyBytes))
     .handler(async (event: JsonEvent) => {
       const { operation, body, requestId } = event.call!;
-      const result = await api.operations[operation](await berth(), body, { principal: (event as AuthenticatedEvent).principal });
+      const { principal, region } = event as AuthenticatedEvent;
+      const result = await api.operations[operation](await berth({ region }), body, { principal });
       return restJsonResponse(200, result, requestId);
     });
 }

@@ -60,17 +60,11 @@ export function isFargateSize(cpu: number, memory: number): boolean {
   return fargateMemoryChoices(cpu).includes(memory);
 }
 
+/**
+ * Refuses a task size Fargate has no configuration for, in ECS's own words: a cpu that is none
+ * of Fargate's, then a memory that cpu does not come with (FARGATE_SIZES lists the valid pairs).
+ */
 export function assertFargateSize(cpu: number, memory: number): void {
-  if (!FARGATE_SIZES.some((r) => r.cpu === cpu)) {
-    throw new ClientException(
-      `No Fargate configuration exists for given values: ${cpu} CPU, ${memory} memory. ` +
-        `Valid 'cpu' values: ${FARGATE_SIZES.map((r) => r.cpu).join(', ')}.`,
-    );
-  }
-  if (!isFargateSize(cpu, memory)) {
-    throw new ClientException(
-      `No Fargate configuration exists for given values: ${cpu} CPU, ${memory} memory. ` +
-        `With ${cpu} CPU, 'memory' must be one of: ${fargateMemoryChoices(cpu).join(', ')}.`,
-    );
-  }
+  if (!FARGATE_SIZES.some((r) => r.cpu === cpu)) throw new ClientException("Invalid 'cpu' setting for task.");
+  if (!isFargateSize(cpu, memory)) throw new ClientException('No Fargate configuration exists for given values.');
 }

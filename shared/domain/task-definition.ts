@@ -1,5 +1,5 @@
 import { FAMILY } from './arns';
-import { ClientException } from './errors';
+import { ClientException, InvalidParameterException } from './errors';
 import {
   type Json,
   type Tag,
@@ -21,7 +21,7 @@ import { type LinuxParameters, readLinuxParameters, refuseHostPrivileges } from 
 import type { PortMapping } from './ports';
 import { PORT_NAME } from './service-connect';
 import { checkDockerLabels } from './docker-labels';
-import { assertFargateSize, parseCpu, parseMemory } from './sizes';
+import { assertFargateSize, isFargateSize, parseCpu, parseMemory } from './sizes';
 import { InvalidValueFromError, parseValueFrom } from './value-from';
 import { refuseUnhonoured } from './definition-members';
 import {
@@ -220,6 +220,22 @@ export function dropUndefined<T extends object>(o: T): T {
 }
 
 /** Validates a RegisterTaskDefinition request as ECS does; the message names the field. */
+/**
+ * Where ECS would run a definition (its `compatibilities`): on EC2 always, on Fargate when it
+ * has the awsvpc network mode and a task size Fargate has.
+ */
+export function compatibilitiesOf(d: { networkMode?: string; cpu?: string; memory?: string }): ('EC2' | 'FARGATE')[] {
+  const fargate = d.networkMode === 'awsvpc' && d.cpu !== undefined && d.memory !== undefined && isFargateSize(Number(d.cpu), Number(d.memory));
+  return fargate ? ['EC2', 'FARGATE'] : ['EC2'];
+}
+
+/** Running a definition on Fargate by name (launchType FARGATE) that Fargate cannot run is refused, in ECS's words. */
+export function checkLaunchType(d: { networkMode?: string; cpu?: string; memory?: string }, launchType: string | undefined): void {
+  if (launchType === 'FARGATE' && !compatibilitiesOf(d).includes('FARGATE')) {
+    throw new InvalidParameterException('Task definition does not support launch_type FARGATE.');
+  }
+}
+
 export function readRegisterRequest(body: Json, options: VolumeOptions = {}): RegisterRequest {
   const family = reqString(body, 'family', 'family', 255);
   if (!FAMILY.test(family)) {
@@ -257,8 +273,9 @@ export function readRegisterRequest(body: Json, options: VolumeOptions = {}): Re
   const cpu = cpuText === undefined ? undefined : parseCpu(cpuText);
   const memory = memoryText === undefined ? undefined : parseMemory(memoryText);
   if (fargate) {
-    if (cpu === undefined) throw new ClientException("Invalid parameter 'cpu': Fargate requires that 'cpu' be defined at the task level.");
-    if (memory === undefined) throw new ClientException("Invalid parameter 'memory': Fargate requires that 'memory' be defined at the task level.");
+    // ECS's own words, as for the refusals below.
+    if (cpu === undefined) throw new ClientException("Fargate requires that 'cpu' be defined at the task level.");
+    if (memory === undefined) throw new ClientException("Fargate requires that 'memory' be defined at the task level.");
     assertFargateSize(cpu, memory);
   }
   checkContainersFit(containers, cpu, memory);

@@ -16,6 +16,7 @@ import { type DeploymentConfigurationInput, deploymentConfiguration, withDesired
 import { serviceGroup } from '../services/apply';
 import { newDeployment, startDeployment } from '../services/deployments';
 import { isPendingStatus } from '../domain/task';
+import { checkLaunchType } from '../domain/task-definition';
 import { activeCluster, runnableDefinition } from '../lifecycle/run-task';
 import type { ClusterRecord, ServiceKey, ServiceRecord, TaskDefinitionRecord } from '../store';
 import type { Operation } from '../aws-protocol/operation';
@@ -239,6 +240,7 @@ export const CreateService: Operation = async (b, body) => {
     throw new InvalidParameterException('TaskDefinition must be specified.');
   }
   const def = await runnableDefinition(b, reqString(body, 'taskDefinition'));
+  checkLaunchType(def, requestedLaunchType);
   const loadBalancers = readLoadBalancers(body) ?? [];
   await checkLoadBalancers(b, loadBalancers, def);
   const serviceConnectConfiguration = readServiceConnectConfiguration(body);

@@ -3,7 +3,7 @@ import { type Partition, clusterArn, containerArn, containerInstanceArn, service
 import type { Tag } from '../domain/fields';
 import { containerHealthStatus, taskHealthStatus } from '../domain/health';
 import { TASK_TIMESTAMPS } from '../domain/task';
-import { dropUndefined } from '../domain/task-definition';
+import { compatibilitiesOf, dropUndefined } from '../domain/task-definition';
 import type { Deployment } from '../domain/service';
 import { eniAttachment } from '../domain/task-network';
 import { associatedProviders } from '../store/cluster-store';
@@ -63,7 +63,6 @@ const toEcsContainerDefinition = (c: TaskDefinitionRecord['containerDefinitions'
 });
 
 export function toEcsTaskDefinition(p: Partition, d: TaskDefinitionRecord) {
-  const fargate = d.networkMode === 'awsvpc' && d.cpu !== undefined && d.memory !== undefined;
   return dropUndefined({
     taskDefinitionArn: taskDefinitionArn(p, d.family, d.revision),
     containerDefinitions: d.containerDefinitions.map(toEcsContainerDefinition),
@@ -76,7 +75,7 @@ export function toEcsTaskDefinition(p: Partition, d: TaskDefinitionRecord) {
     status: d.status,
     requiresAttributes: [],
     placementConstraints: [],
-    compatibilities: fargate ? ['EC2', 'FARGATE'] : ['EC2'],
+    compatibilities: compatibilitiesOf(d),
     requiresCompatibilities: d.requiresCompatibilities,
     cpu: d.cpu,
     memory: d.memory,
@@ -85,6 +84,12 @@ export function toEcsTaskDefinition(p: Partition, d: TaskDefinitionRecord) {
     registeredAt: epochSeconds(d.registeredAt),
     deregisteredAt: epochSeconds(d.deregisteredAt),
   });
+}
+
+/** As ECS shows them: one entry per container of the task, its own name at least, with what the request overrode. */
+function containerOverridesOf(t: TaskRecord) {
+  const given = new Map(t.overrides.containerOverrides.map((o) => [o.name, o]));
+  return t.containers.map((c) => given.get(c.name) ?? { name: c.name });
 }
 
 export function toEcsTask(p: Partition, t: TaskRecord) {
@@ -115,7 +120,7 @@ export function toEcsTask(p: Partition, t: TaskRecord) {
       memoryReservation: c.memoryReservation === undefined ? undefined : String(c.memoryReservation),
     })),
     overrides: dropUndefined({
-      containerOverrides: t.overrides.containerOverrides,
+      containerOverrides: containerOverridesOf(t),
       cpu: t.overrides.cpu,
       memory: t.overrides.memory,
       inferenceAcceleratorOverrides: [],

@@ -11,7 +11,7 @@ import { parseCpu, parseMemory } from '../domain/sizes';
 import type { PlacementConstraint } from '../domain/service';
 import type { PlacementStrategyType, Task, TaskOverrides } from '../domain/task';
 import type { PlacementStrategy } from '../scheduler/placement';
-import { checkContainersFit, cpuArchitectureOfDefinition, reservationOf } from '../domain/task-definition';
+import { checkContainersFit, checkLaunchType, cpuArchitectureOfDefinition, reservationOf } from '../domain/task-definition';
 import { ECS_RESERVED_PORTS, fixedHostPorts } from '../domain/ports';
 import { CLIENT_TOKEN_TTL_MS, type ClusterRecord, type TaskDefinitionRecord, type TaskRecord } from '../store';
 import { associatedProviders } from '../store/cluster-store';
@@ -181,6 +181,7 @@ function strategyOf(req: RunTaskRequest, cluster: ClusterRecord): readonly Capac
  */
 export async function runTask(b: Berth, req: RunTaskRequest): Promise<TaskRecord[]> {
   const def = await runnableDefinition(b, req.taskDefinition);
+  checkLaunchType(def, req.launchType);
   const size = sizeOf(def, req.overrides);
   refuseReservedPorts(b, def);
   // Only a request that is otherwise valid may bring the `default` cluster into being.

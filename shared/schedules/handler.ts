@@ -1,7 +1,6 @@
 import { USER_PRINCIPALS } from '../auth/access-keys';
-import type { ApiHandlerOptions } from '../aws-protocol/handler';
+import type { ApiHandlerOptions, BerthFor } from '../aws-protocol/handler';
 import { type RestRoute, createRestJsonApiHandler } from '../aws-protocol/rest-json';
-import type { Berth } from '../context';
 import * as operations from './operations';
 
 /** Scheduler's URIs, as its service model has them. */
@@ -21,5 +20,5 @@ export const SCHEDULER_ROUTES: readonly RestRoute[] = [
 ];
 
 /** EventBridge Scheduler's API: REST-JSON, signed for service `scheduler` by a user's key. */
-export const createSchedulerApiHandler = (berth: () => Berth | Promise<Berth>, options: Omit<ApiHandlerOptions, 'authenticate'> = {}) =>
+export const createSchedulerApiHandler = (berth: BerthFor, options: Omit<ApiHandlerOptions, 'authenticate'> = {}) =>
   createRestJsonApiHandler(berth, { routes: SCHEDULER_ROUTES, operations, auth: { services: ['scheduler'], principal: USER_PRINCIPALS } }, options);

@@ -40,7 +40,7 @@ function paged<T>(items: T[], body: Json, keyOf: (item: T) => string) {
 export const CreateSchedule: Operation = async (b, body) => {
   const name = checkName(body.Name, 'Name');
   const groupName = groupOf(body);
-  const settings = readSettings(body);
+  const settings = readSettings(body, b.partition);
   await existingGroup(b, groupName);
   const now = b.now();
   const base = { groupName, name, ...settings, createdAt: now, modifiedAt: now, version: 1 };
@@ -53,7 +53,7 @@ export const CreateSchedule: Operation = async (b, body) => {
 export const UpdateSchedule: Operation = async (b, body) => {
   const name = checkName(body.Name, 'Name');
   const groupName = groupOf(body);
-  const settings = readSettings(body);
+  const settings = readSettings(body, b.partition);
   await existingGroup(b, groupName);
   const existing = await b.store.schedules.get({ groupName, name });
   if (!existing) throw new ResourceNotFoundException(`Schedule ${name} does not exist.`);

@@ -42,7 +42,7 @@ export type ScheduleSettings = Pick<ScheduleRecord,
   'description' | 'scheduleExpression' | 'scheduleExpressionTimezone' | 'startDate' | 'endDate' | 'state' | 'flexibleTimeWindow'
   | 'actionAfterCompletion' | 'target' | 'kmsKeyArn'>;
 
-export function readSettings(body: Json): ScheduleSettings {
+export function readSettings(body: Json, p: Partition): ScheduleSettings {
   const expression = body.ScheduleExpression;
   if (typeof expression !== 'string' || expression.length < 1 || expression.length > 256) bad('ScheduleExpression is required (1 to 256 characters).');
   parseScheduleExpression(expression as string);
@@ -76,7 +76,7 @@ export function readSettings(body: Json): ScheduleSettings {
     state: enumOf(body, 'State', ['ENABLED', 'DISABLED'] as const, 'ENABLED')!,
     flexibleTimeWindow: mode === 'FLEXIBLE' ? { Mode: mode, MaximumWindowInMinutes: minutes as number } : { Mode: mode },
     actionAfterCompletion: enumOf(body, 'ActionAfterCompletion', ['NONE', 'DELETE'] as const, 'NONE')!,
-    target: readTarget(body),
+    target: readTarget(body, p),
     kmsKeyArn: kmsKeyArn as string | undefined,
   });
 }

@@ -1,3 +1,4 @@
+import { type Partition, checkArnRegions } from '../domain/arns';
 import { readCapacityProviderStrategy } from '../domain/capacity-strategy';
 import { EcsError } from '../domain/errors';
 import { type Json, isObject } from '../domain/fields';
@@ -68,7 +69,7 @@ export function clusterOfTarget(target: Pick<ScheduleTarget, 'Arn'>): string {
  * Checks a Target as CreateSchedule and UpdateSchedule take it, and returns it as given (only
  * members Scheduler knows), so GetSchedule shows what was sent.
  */
-export function readTarget(body: Json): ScheduleTarget {
+export function readTarget(body: Json, p: Partition): ScheduleTarget {
   const t = obj(body, 'Target', 'Target') ?? bad('Target is required.');
   const arn = str(t, 'Arn', 'Target.Arn', { required: true, min: 1, max: 1600 })!;
   const roleArn = str(t, 'RoleArn', 'Target.RoleArn', { required: true, min: 1, max: 1600, pattern: ROLE_ARN })!;
@@ -86,6 +87,8 @@ export function readTarget(body: Json): ScheduleTarget {
   const dlq = obj(t, 'DeadLetterConfig', 'Target.DeadLetterConfig');
   const deadLetterConfig = dlq && dropUndefined({ Arn: str(dlq, 'Arn', 'Target.DeadLetterConfig.Arn', { min: 1, max: 1600, pattern: SQS_ARN }) });
   const ecs = obj(t, 'EcsParameters', 'Target.EcsParameters') ?? bad('Target.EcsParameters is required: Berth schedules run ECS tasks.');
+  // A schedule runs its tasks in its own region, whose ECS alone it reaches.
+  asValidation(() => checkArnRegions(p, { cluster: arn, taskDefinition: ecs.TaskDefinitionArn }));
   return dropUndefined({
     Arn: arn, RoleArn: roleArn, Input: input, RetryPolicy: retryPolicy, DeadLetterConfig: deadLetterConfig, EcsParameters: readEcsParameters(ecs),
   }) as ScheduleTarget;

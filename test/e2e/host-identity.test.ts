@@ -26,7 +26,7 @@ describe('Host identity', () => {
 
   it('registers a launched host with its bootstrap token, then signs every call with its own key', async () => {
     await launch(h, 'i-good', 'token-good');
-    const agent = new AgentClient(h.url, 'i-good', { bootstrapToken: 'token-good' });
+    const agent = new AgentClient(h.url, 'i-good', 'us-east-1', { bootstrapToken: 'token-good' });
     const r = await agent.register(2048, 3840);
     agents.set('i-good', agent);
     expect(r.credentials?.accessKeyId).toMatch(/^BH[A-Z2-7]{18}$/);
@@ -59,8 +59,8 @@ describe('Host identity', () => {
     // Prepare: two registered hosts, and a task placed on one of them.
     await launch(h, 'i-a', 'ta');
     await launch(h, 'i-b', 'tb');
-    const a = new AgentClient(h.url, 'i-a', { bootstrapToken: 'ta' });
-    const b = new AgentClient(h.url, 'i-b', { bootstrapToken: 'tb' });
+    const a = new AgentClient(h.url, 'i-a', 'us-east-1', { bootstrapToken: 'ta' });
+    const b = new AgentClient(h.url, 'i-b', 'us-east-1', { bootstrapToken: 'tb' });
     await a.register(2048, 3840);
     await b.register(2048, 3840);
     agents.set('i-a', a).set('i-b', b);
@@ -74,7 +74,7 @@ describe('Host identity', () => {
     // Act + assess: the other host may neither report on it nor pose as its owner.
     const report = { task: { cluster: 'default', taskId }, lastStatus: 'RUNNING' as const, containers: [], timestamps: {}, seq: Date.now() };
     await expect(other.report(report)).rejects.toMatchObject({ type: 'AccessDeniedException' });
-    const posing = new AgentClient(h.url, owner.hostId);
+    const posing = new AgentClient(h.url, owner.hostId, 'us-east-1');
     (posing as any).credentials = (other as any).credentials;
     await expect(posing.report(report)).rejects.toMatchObject({ type: 'AccessDeniedException' });
     expect((await h.berth.store.tasks.get({ cluster: 'default', taskId }))!.lastStatus).not.toBe('RUNNING');

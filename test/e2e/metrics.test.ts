@@ -225,7 +225,7 @@ describe('Metrics', () => {
       const record = await m.local.berth.store.tasks.get({ cluster: 'default', taskId: taskIdOf(busy) });
       const hosts = (await m.local.berth.store.hosts.list()).map((h) => h.hostId);
       const other = hosts.find((h) => h !== record!.hostId)!;
-      const client = new AgentClient(m.local.url, other, { credentialsFile: join(m.dataDir, 'hosts', `${other}.json`) });
+      const client = new AgentClient(m.local.url, other, 'us-east-1', { credentialsFile: join(m.dataDir, 'hosts', `${other}.json`) });
       const sample = (o: object) => ({
         name: METRICS.taskCpuUtilization.name, unit: 'Percent', values: [12_345],
         dimensions: { [DIMENSIONS.cluster]: 'default', [DIMENSIONS.task]: taskIdOf(busy) }, timestamp: Date.now(), ...o,

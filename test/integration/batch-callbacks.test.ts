@@ -66,7 +66,8 @@ describe('Task callbacks (the batch function\'s core)', () => {
     expect(output).toMatchObject({
       TaskArn: taskArn, LastStatus: 'STOPPED', StopCode: 'EssentialContainerExited',
       Containers: expect.arrayContaining([expect.objectContaining({ Name: 'main', ExitCode: 0 })]),
-      Overrides: { ContainerOverrides: [{ Name: 'main', Environment: [{ Name: 'ITEM', Value: 'token-ok' }] }] },
+      // Every container, as ECS lists them: the one overridden, and the other by its name.
+      Overrides: { ContainerOverrides: [{ Name: 'main', Environment: [{ Name: 'ITEM', Value: 'token-ok' }] }, { Name: 'side' }] },
     });
     // Timestamps in epoch milliseconds, as Step Functions renders ECS's.
     expect(output.CreatedAt).toBeGreaterThan(1e12);

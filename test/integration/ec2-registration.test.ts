@@ -48,10 +48,10 @@ describe('An EC2 host, launched by the capacity manager', () => {
 
     // Act 2: a machine with a genuine document for another instance tries first; then the host.
     const otherDocument = identityDocument({ instanceId: 'i-0bad0bad0bad0bad0' });
-    const impostor = new AgentClient(h.url, 'i-0ec2ec2ec2ec2ec21', { instanceIdentity: async () => ({ document: otherDocument, signature: signer.sign(otherDocument) }) });
+    const impostor = new AgentClient(h.url, 'i-0ec2ec2ec2ec2ec21', 'us-east-1', { instanceIdentity: async () => ({ document: otherDocument, signature: signer.sign(otherDocument) }) });
     const refused = await impostor.register(2048, 3840).catch((e) => e);
     const document = identityDocument({ instanceId: 'i-0ec2ec2ec2ec2ec21' });
-    const agent = new AgentClient(h.url, 'i-0ec2ec2ec2ec2ec21', { instanceIdentity: async () => ({ document, signature: signer.sign(document) }) });
+    const agent = new AgentClient(h.url, 'i-0ec2ec2ec2ec2ec21', 'us-east-1', { instanceIdentity: async () => ({ document, signature: signer.sign(document) }) });
     const registered = await agent.register(2048, 3840);
 
     // Assess 2

@@ -36,7 +36,7 @@ describe('Host keys and operator keys', () => {
   describe('a host written off', () => {
     it('gets an auth error for its signed calls, and its heartbeat changes nothing', async () => {
       // Prepare: a registered host whose agent then falls silent past the heartbeat timeout.
-      const agent = new AgentClient(h.url, 'lost-host', { credentialsFile: join(dir, 'lost-host.json') });
+      const agent = new AgentClient(h.url, 'lost-host', 'us-east-1', { credentialsFile: join(dir, 'lost-host.json') });
       await agent.register(2048, 4096);
       expect(await outcome(agent.heartbeat())).toEqual({ ok: true });
       aheadMs += 31_000;
@@ -79,7 +79,7 @@ describe('Host keys and operator keys', () => {
 
     it('denies a user key and changes nothing', async () => {
       // Prepare
-      const agent = new AgentClient(h.url, 'spot-host-1', { credentialsFile: join(dir, 'spot-host-1.json') });
+      const agent = new AgentClient(h.url, 'spot-host-1', 'us-east-1', { credentialsFile: join(dir, 'spot-host-1.json') });
       await agent.register(2048, 4096);
       const before = await storeSnapshot(h);
 
@@ -99,7 +99,7 @@ describe('Host keys and operator keys', () => {
     ])('refuses %s from an operator key and changes nothing', async (_what, body) => {
       // Prepare
       const operator = await issueAccessKey(h.berth, 'operator');
-      const agent = new AgentClient(h.url, 'spot-host-2', { credentialsFile: join(dir, 'spot-host-2.json') });
+      const agent = new AgentClient(h.url, 'spot-host-2', 'us-east-1', { credentialsFile: join(dir, 'spot-host-2.json') });
       await agent.register(2048, 4096).catch(() => undefined);
       const before = await storeSnapshot(h);
 
@@ -115,7 +115,7 @@ describe('Host keys and operator keys', () => {
     it('takes an operator key: the host drains', async () => {
       // Prepare
       const operator = await issueAccessKey(h.berth, 'operator');
-      const agent = new AgentClient(h.url, 'spot-host-3', { credentialsFile: join(dir, 'spot-host-3.json') });
+      const agent = new AgentClient(h.url, 'spot-host-3', 'us-east-1', { credentialsFile: join(dir, 'spot-host-3.json') });
       await agent.register(2048, 4096);
 
       // Act
@@ -205,7 +205,7 @@ describe('Host keys and operator keys', () => {
     });
 
     async function registeredAgent(hostId: string): Promise<AgentClient> {
-      const agent = new AgentClient(h.url, hostId, { credentialsFile: join(dir, `${hostId}.json`) });
+      const agent = new AgentClient(h.url, hostId, 'us-east-1', { credentialsFile: join(dir, `${hostId}.json`) });
       await agent.register(2048, 4096);
       return agent;
     }

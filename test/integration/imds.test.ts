@@ -104,7 +104,7 @@ describe('The agent on EC2', () => {
   it('registers the instance Berth launched with the document from IMDS, then signs with its own key', async () => {
     // Prepare: the capacity manager launched this instance.
     await h.berth.store.hosts.launching({ hostId: instanceId, instanceId, instanceType: 'c6i.large', market: 'on-demand', cpu: 2048, memory: 3840 }, Date.now());
-    const agent = new AgentClient(h.url, instanceId, { instanceIdentity: () => new ImdsClient(imds.url).instanceIdentity() });
+    const agent = new AgentClient(h.url, instanceId, 'us-east-1', { instanceIdentity: () => new ImdsClient(imds.url).instanceIdentity() });
 
     // Act
     const r = await agent.register(2048, 3840);
@@ -119,7 +119,7 @@ describe('The agent on EC2', () => {
   it('sends the bootstrap token instead when it has one, and never asks IMDS', async () => {
     // Prepare
     const asked = imds.requests.length;
-    const agent = new AgentClient(h.url, 'i-0feedface0000002', {
+    const agent = new AgentClient(h.url, 'i-0feedface0000002', 'us-east-1', {
       bootstrapToken: 'no-such-token',
       instanceIdentity: () => new ImdsClient(imds.url).instanceIdentity(),
     });
@@ -132,7 +132,7 @@ describe('The agent on EC2', () => {
   it('cannot register another instance with this instance\'s document', async () => {
     // Prepare: a second launched instance, whose agent presents the first one's document.
     await h.berth.store.hosts.launching({ hostId: 'i-0feedface0000003', instanceId: 'i-0feedface0000003', instanceType: 'c6i.large', market: 'on-demand', cpu: 2048, memory: 3840 }, Date.now());
-    const impostor = new AgentClient(h.url, 'i-0feedface0000003', { instanceIdentity: () => new ImdsClient(imds.url).instanceIdentity() });
+    const impostor = new AgentClient(h.url, 'i-0feedface0000003', 'us-east-1', { instanceIdentity: () => new ImdsClient(imds.url).instanceIdentity() });
 
     // Act + assess
     await expect(impostor.register(2048, 3840)).rejects.toMatchObject({ type: 'AccessDeniedException', status: 400 });
@@ -250,7 +250,7 @@ describe('The user data in a container, against a fake IMDS and the local endpoi
     await h.berth.store.hosts.launching({ hostId: instanceId, instanceId, instanceType: 'c6i.large', market: 'on-demand', cpu: 2048, memory: 3840 }, Date.now());
     const fake = await imdsFor(instanceId);
     const sha256 = createHash('sha256').update(bundle).digest('hex');
-    const userData = agentUserData({ endpoint: stackUrl, bundleUrl: `${stackUrl}/agent.js`, bundleSha256: sha256 });
+    const userData = agentUserData({ endpoint: stackUrl, region: 'us-east-1', bundleUrl: `${stackUrl}/agent.js`, bundleSha256: sha256 });
 
     // Act
     const host = boot(userData, `berth-user-data-${tag}-1`);
@@ -287,7 +287,7 @@ describe('The user data in a container, against a fake IMDS and the local endpoi
     await h.berth.store.hosts.launching({ hostId: instanceId, instanceId, instanceType: 'c6i.large', market: 'on-demand', cpu: 2048, memory: 3840 }, Date.now());
     const fake = await imdsFor(instanceId);
     const other = createHash('sha256').update('another bundle').digest('hex');
-    const userData = agentUserData({ endpoint: stackUrl, bundleUrl: `${stackUrl}/agent.js`, bundleSha256: other });
+    const userData = agentUserData({ endpoint: stackUrl, region: 'us-east-1', bundleUrl: `${stackUrl}/agent.js`, bundleSha256: other });
 
     // Act
     const { code, output } = await boot(userData, `berth-user-data-${tag}-2`).done;

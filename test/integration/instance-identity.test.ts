@@ -43,7 +43,7 @@ describe('Registration with an EC2 instance identity document', () => {
   it('registers the launched instance and gives it its own key, which then signs its calls', async () => {
     // Prepare
     await launchInstance(h, 'i-0a0000000000000a1');
-    const agent = new AgentClient(h.url, 'i-0a0000000000000a1', { instanceIdentity: async () => signed({ instanceId: 'i-0a0000000000000a1' }) });
+    const agent = new AgentClient(h.url, 'i-0a0000000000000a1', 'us-east-1', { instanceIdentity: async () => signed({ instanceId: 'i-0a0000000000000a1' }) });
 
     // Act
     const r = await agent.register(2048, 3840);

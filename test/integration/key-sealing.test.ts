@@ -95,7 +95,7 @@ describe('Access keys at rest', () => {
     // Prepare: a user's key (the harness's own and a new one) and a host's key, issued at registration.
     const user = await issueAccessKey(h.berth, 'user');
     await h.berth.store.hosts.launching({ hostId: 'i-sealed', instanceType: 'c6i.large', market: 'on-demand', cpu: 2048, memory: 3840, bootstrapTokenHash: hashBootstrapToken('t-sealed') }, Date.now());
-    const host = (await new AgentClient(h.url, 'i-sealed', { bootstrapToken: 't-sealed' }).register(2048, 3840)).credentials!;
+    const host = (await new AgentClient(h.url, 'i-sealed', 'us-east-1', { bootstrapToken: 't-sealed' }).register(2048, 3840)).credentials!;
     const secrets = [h.credentials.secretAccessKey, user.secretAccessKey, host.secretAccessKey];
 
     // Act: read the table raw, as a backup, an export or a stolen read role would.

@@ -41,7 +41,7 @@ describe('Logs slice: what a host key may do', () => {
     slice = await serve({ 'POST /': byTarget({ [LOGS_TARGET_PREFIX]: logs }, createApiHandler(() => h.berth, { log: () => {} })) });
     dir = mkdtempSync(join(tmpdir(), 'berth-logs-access-'));
     // One host holds a task that logs to MINE; the other holds nothing.
-    const holderAgent = new AgentClient(h.url, 'log-holder', { credentialsFile: join(dir, 'holder.json') });
+    const holderAgent = new AgentClient(h.url, 'log-holder', 'us-east-1', { credentialsFile: join(dir, 'holder.json') });
     await holderAgent.register(1024, 2048);
     await h.ecs.send(new RegisterTaskDefinitionCommand({
       family: 'logs-access', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
@@ -54,7 +54,7 @@ describe('Logs slice: what a host key may do', () => {
     const run = await h.ecs.send(new RunTaskCommand({ taskDefinition: 'logs-access' }));
     const taskId = run.tasks![0].taskArn!.split('/').pop()!;
     await eventually(async () => (await h.berth.store.tasks.get({ cluster: 'default', taskId }))?.hostId === 'log-holder', 15_000, 'the task placed');
-    const idleAgent = new AgentClient(h.url, 'log-idle', { credentialsFile: join(dir, 'idle.json') });
+    const idleAgent = new AgentClient(h.url, 'log-idle', 'us-east-1', { credentialsFile: join(dir, 'idle.json') });
     await idleAgent.register(1024, 2048);
     taskStream = `svc/app/${taskId}`;
     user = logsClient(h.credentials);

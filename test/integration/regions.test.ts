@@ -8,6 +8,7 @@ import {
   CreateClusterCommand, CreateServiceCommand, DescribeClustersCommand, ECSClient, ListClustersCommand, ListServicesCommand,
   ListTagsForResourceCommand, ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand, RunTaskCommand, TagResourceCommand,
 } from '@aws-sdk/client-ecs';
+import { AgentClient } from '../../agent/client';
 import { awsCli, type CliResult } from '../support/aws-cli';
 import { expectConforms, expectEcsError } from '../support/ecs-model';
 import { type Harness, startHarness, storeSnapshot } from '../support/harness';
@@ -111,5 +112,22 @@ describe('regions', () => {
     expect(r.status).toBe(403);
     expect(body).toEqual({ __type: 'InvalidSignatureException', message: "Credential should be scoped to a valid region, not 'ap-south-1'. " });
     expect(h.regions.started()).toEqual(['us-east-2', 'eu-west-1'].sort());
+  });
+
+  it('takes an agent\'s calls signed for its control plane\'s region, and refuses one signed for another', async () => {
+    // Prepare: both register (unsigned, with the harness's open registration), then sign.
+    const own = new AgentClient(h.url, 'i-0regionown00000001', 'us-east-1');
+    const stray = new AgentClient(h.url, 'i-0regionstray000001', 'us-east-2');
+    await own.register(2048, 4096);
+    await stray.register(2048, 4096);
+
+    // Act
+    const heartbeat = await own.heartbeat();
+    const refused = await refusal(stray.heartbeat());
+
+    // Assess
+    expect(heartbeat).toBeDefined();
+    expect(refused).toEqual({ name: 'AgentApiError', message: "InvalidSignatureException: Credential should be scoped to a valid region, not 'us-east-2'. " });
+    expect((await h.berth.store.hosts.get('i-0regionown00000001'))?.status).toBe('ACTIVE');
   });
 });

@@ -44,7 +44,7 @@ describe('the local Secrets Manager and Parameter Store slices', () => {
     berth = localBerth({ dynamoEndpoint: dynamo.endpoint });
     await adoptAccessKey(berth, TEST_CREDENTIALS);
     hostKey = await issueAccessKey(berth, 'host', 'local-test-host');
-    const slices = await secretSlices(berth, { dataDir, dynamoEndpoint: dynamo.endpoint, log: () => {} });
+    const slices = (await secretSlices(berth, { dataDir, dynamoEndpoint: dynamo.endpoint, log: () => {} })).handlers;
     server = await serve({ 'POST /': byTarget(slices, createApiHandler(() => berth, { log: () => {} })) });
     const client = { endpoint: server.url, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 1 };
     sm = new SecretsManagerClient(client);

@@ -650,6 +650,7 @@ describe('serverless.yml', () => {
       expect(userData()).toContain(`aws s3 cp --only-show-errors 's3://\${AgentArtifactsBucket}/${agentBundleKey(sha256)}' /opt/berth/agent.js`);
       expect(userData()).toContain(`echo '${sha256}  /opt/berth/agent.js' | sha256sum -c -`);
       expect(userData()).toContain("'BERTH_ENDPOINT=https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}'");
+      expect(userData()).toContain("'AWS_REGION=${AWS::Region}'");
       expect(referencedIds(launchData().UserData).sort()).toEqual(['AgentArtifactsBucket', 'HttpApi']);
     });
 

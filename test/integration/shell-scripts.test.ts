@@ -32,7 +32,7 @@ describe('Shell scripts', () => {
   ])('the hosts\' user data, rendered with %s', async (_what, options) => {
     // Prepare
     const file = join(mkdtempSync(join(tmpdir(), 'berth-user-data-')), 'user-data.sh');
-    writeFileSync(file, agentUserData({ endpoint: 'https://abc123.execute-api.us-east-1.amazonaws.com', ...options }));
+    writeFileSync(file, agentUserData({ endpoint: 'https://abc123.execute-api.us-east-1.amazonaws.com', region: 'us-east-1', ...options }));
 
     // Act + assess
     expect(await shellcheck(file)).toEqual([]);

@@ -23,7 +23,7 @@ describe('Task address and host ports', () => {
       timeoutSeconds: { AwaitRunning: 30, AwaitStopped: 30 },
     });
     // The only host: what it holds decides every placement below.
-    agent = new AgentClient(h.url, 'addr-host-1');
+    agent = new AgentClient(h.url, 'addr-host-1', 'us-east-1');
     await agent.register(4096, 8192);
   });
   afterAll(() => h.close());

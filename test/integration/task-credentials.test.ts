@@ -49,7 +49,7 @@ describe('Task role credentials', () => {
     await createTables(dynamo.endpoint);
     berth = localBerth({ dynamoEndpoint: dynamo.endpoint, now: () => Date.now() - skewMs });
     await adoptAccessKey(berth, TEST_CREDENTIALS);
-    const slices = await secretSlices(berth, { dataDir, dynamoEndpoint: dynamo.endpoint, log: () => {} });
+    const slices = (await secretSlices(berth, { dataDir, dynamoEndpoint: dynamo.endpoint, log: () => {} })).handlers;
     server = await serve({ 'POST /': byTarget(slices, createApiHandler(() => berth, { log: () => {} })) });
     const user = clients(TEST_CREDENTIALS);
     const suffix = randomBytes(3).toString('hex');

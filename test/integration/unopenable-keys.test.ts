@@ -120,7 +120,7 @@ describe('sealed secrets that will not open', () => {
     beforeAll(async () => {
       const b = berthWith(LocalKeySealer.ephemeral());
       user = await issueAccessKey(b, 'user');
-      const slices = await secretSlices(b, { dataDir, dynamoEndpoint: dynamo.endpoint, log: () => {} });
+      const slices = (await secretSlices(b, { dataDir, dynamoEndpoint: dynamo.endpoint, log: () => {} })).handlers;
       const server = await serve({ 'POST /': byTarget(slices, createApiHandler(() => b, { log: () => {} })) });
       servers.push(server);
       url = server.url;

@@ -10,7 +10,7 @@ import type { BerthConfig } from '../../shared/context';
 import { adoptAccessKey } from '../../shared/auth/access-keys';
 import { createAgentApiHandler } from '../../shared/agent-api/handler';
 import { createApiHandler } from '../../shared/ecs-api/handler';
-import type { ServedRegions } from '../../shared/auth/regions';
+import { type ServedRegions, ownRegionOnly } from '../../shared/auth/regions';
 import { LocalRegions, regionTablePrefix, regionTables } from '../../local/regions';
 
 const HOME = 'us-east-1';
@@ -91,7 +91,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const exchanges: Exchange[] = [];
   const server = await serve({
     'POST /': recording(api, exchanges),
-    'POST /agent': createAgentApiHandler(() => berth, { log: () => {} }),
+    // As a deployed stack's: hosts sign for the control plane's region, and another is refused.
+    'POST /agent': createAgentApiHandler(ownRegionOnly(() => berth), { log: () => {} }),
   });
   const ecs = new ECSClient({
     endpoint: server.url,

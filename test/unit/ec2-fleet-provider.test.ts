@@ -380,6 +380,7 @@ describe('Ec2FleetProvider', () => {
 describe('agentUserData', () => {
   const options = {
     endpoint: 'https://berth.example.com/prod',
+    region: 'eu-west-1',
     bundleUrl: "https://bucket.s3.amazonaws.com/agent.js?X-Amz-Signature=ab%2Fcd&X-Amz-Expires=3600&q='x'",
     bootstrapToken: 'bt-1234',
     agentVersion: '0.1.0',
@@ -421,6 +422,7 @@ describe('agentUserData', () => {
     ['a token with a $', { bootstrapToken: 'a$b' }],
     ['a bundle URL that is not one', { bundleUrl: 'ftp://x/agent.js' }],
     ['a short checksum', { bundleSha256: 'abc' }],
+    ['a region that is not one', { region: 'eu west 1' }],
   ])('refuses %s', (_, bad) => {
     expect(() => agentUserData({ ...options, ...bad })).toThrow();
   });
@@ -468,6 +470,7 @@ describe('agentUserData', () => {
       expect(env).toBe(
         [
           'BERTH_ENDPOINT=https://berth.example.com/prod',
+          'AWS_REGION=eu-west-1',
           'BERTH_HOST_ID=i-0feedface',
           'BERTH_HOST_ADDRESS=10.0.1.23',
           'BERTH_SERVICE_CONNECT_PROXY=true',

@@ -266,7 +266,7 @@ describe('TaskDefinition', () => {
         delete b.memory;
         return b;
       }, 'memory'],
-      ['an invalid Fargate size', () => ({ ...aFargateBody(), cpu: '256', memory: '4096' }), 'memory'],
+      ['an invalid Fargate size', () => ({ ...aFargateBody(), cpu: '256', memory: '4096' }), 'No Fargate configuration exists for given values.'],
       ['a Fargate cpu that does not exist', () => ({ ...aFargateBody(), cpu: '1000', memory: '2048' }), 'cpu'],
       ['unparseable task cpu', () => ({ ...aFargateBody(), cpu: 'one' }), 'cpu'],
       ['unparseable task memory', () => ({ ...aFargateBody(), memory: 'two gigs' }), 'memory'],

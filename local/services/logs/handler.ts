@@ -1,10 +1,11 @@
 import type { Berth } from '../../../shared/context';
-import { type ApiHandlerOptions, createJsonApiHandler } from '../../../shared/aws-protocol/handler';
+import { type ApiHandlerOptions, type BerthFor, createJsonApiHandler } from '../../../shared/aws-protocol/handler';
 import { createDocumentClient } from '../../../shared/store/client';
 import { hostLogAccess } from './host-access';
 import { LogStore } from './log-store';
 import { LOGS_TARGET_PREFIX, logsOperations } from './operations';
 import { createLogTables } from './tables';
+import { regionalOperations } from '../regional';
 
 /**
  * PutLogEvents takes 1 MB of messages; JSON escaping can make the body several times that, and
@@ -15,6 +16,8 @@ const MAX_BODY_BYTES = 8 * 1024 * 1024;
 export interface LogsHandlerOptions extends ApiHandlerOptions {
   dynamoEndpoint: string;
   tablePrefix?: string;
+  /** Which region's slice answers a call (the local mode's regions); the home one's (`berth`) when not given. */
+  berthFor?: BerthFor;
 }
 
 /**
@@ -23,17 +26,16 @@ export interface LogsHandlerOptions extends ApiHandlerOptions {
  * only into its own tasks' groups: see host-access.ts).
  */
 export async function createLogsHandler(berth: Berth, o: LogsHandlerOptions) {
-  const tables = await createLogTables(o.dynamoEndpoint, o.tablePrefix);
-  const store = new LogStore(createDocumentClient({ endpoint: o.dynamoEndpoint }), tables);
+  const db = createDocumentClient({ endpoint: o.dynamoEndpoint });
   const log = o.log ?? ((line: object) => console.log(JSON.stringify(line)));
-  const operations = logsOperations({
-    store,
-    partition: berth.partition,
-    now: () => berth.now(),
+  const { operations } = await regionalOperations(berth, async (b, tablePrefix) => logsOperations({
+    store: new LogStore(db, await createLogTables(o.dynamoEndpoint, tablePrefix)),
+    partition: b.partition,
+    now: () => b.now(),
     background: (work) => void work.catch((e) => log({ level: 'error', message: 'logs background work failed', error: String(e) })),
-  }, hostLogAccess(berth));
+  }, hostLogAccess(b)), o.tablePrefix);
   return createJsonApiHandler(
-    () => berth,
+    o.berthFor ?? (() => berth),
     { targetPrefix: LOGS_TARGET_PREFIX, operations, auth: { services: ['logs'], principal: ['user', 'operator', 'host'] } },
     { maxBodyBytes: MAX_BODY_BYTES, ...o },
   );

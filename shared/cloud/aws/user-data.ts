@@ -1,6 +1,13 @@
+import { AWS_REGION_PATTERN } from '../../config/variables';
+
 export interface AgentUserDataOptions {
   /** The control plane's URL, the agent's BERTH_ENDPOINT. */
   endpoint: string;
+  /**
+   * The control plane's region, the agent's AWS_REGION: its calls are signed for it, as the
+   * stack refuses a signature scoped to another region (and its AWS clients call that region).
+   */
+  region: string;
   /**
    * Where the agent bundle (one JavaScript file, agent/main.ts bundled) is fetched from: an
    * `s3://bucket/key` read with the instance role, or an http(s) URL such as a presigned one.
@@ -47,13 +54,15 @@ function fetchBundle(url: string, to: string): string {
  * text; base64 is applied by whoever puts it in the launch template.
  */
 export function agentUserData(options: AgentUserDataOptions): string {
-  const { endpoint, bundleUrl, bundleSha256, bootstrapToken, agentVersion } = options;
+  const { endpoint, region, bundleUrl, bundleSha256, bootstrapToken, agentVersion } = options;
+  if (!AWS_REGION_PATTERN.test(region)) throw new Error(`region must be an AWS Region such as us-east-1, not ${region}`);
   if (bundleSha256 !== undefined && !/^[0-9a-f]{64}$/i.test(bundleSha256)) {
     throw new Error('bundleSha256 must be 64 hex digits');
   }
   const bundle = '/opt/berth/agent.js';
   const env = [
     envLine('BERTH_ENDPOINT', endpoint),
+    envLine('AWS_REGION', region),
     '"BERTH_HOST_ID=$instance_id"',
     // Other hosts' Service Connect proxies reach the ports this one publishes at its private address.
     '"BERTH_HOST_ADDRESS=$local_ipv4"',
