@@ -147,7 +147,7 @@ describe('Service Connect on EC2 hosts: each agent feeds its own proxy', () => {
   }, 60_000);
 
   async function host(hostId: string, address: string): Promise<AgentClient> {
-    const agent = new AgentClient(h.url, hostId, { credentialsFile: join(dir, `${hostId}.json`), address });
+    const agent = new AgentClient(h.url, hostId, 'us-east-1', { credentialsFile: join(dir, `${hostId}.json`), address });
     await agent.register(2048, 4096);
     return agent;
   }
