@@ -207,8 +207,8 @@ async function startAll(
   started.push(() => elbv2.close());
   // Queue URLs start with the endpoint's URL, known once it listens (below).
   let endpointUrl = '';
-  const sqs = await startLocalSqs(berth, { dynamoEndpoint: dynamo.endpoint, log: requestLog, endpoint: () => endpointUrl });
-  berth.deadLetters = sqs.deadLetters;
+  const sqs = await startLocalSqs(berth, { dynamoEndpoint: dynamo.endpoint, log: requestLog, endpoint: () => endpointUrl, berthFor: regions.berthFor });
+  berth.deadLetters = sqs.deadLettersOf(berth);
   const metrics = localMetrics({ intervalMs: o.metricsIntervalMs, costExportDir: join(o.dataDir, 'cost-exports') });
   // The agents' task samples also feed Application Auto Scaling's ECSServiceAverage* metrics.
   const taskSamples = new TaskSampleWindow(() => berth.now());
@@ -248,6 +248,7 @@ async function startAll(
     o.log(`starting region ${region}`);
     const control = await startRegionalControlPlane(o, started, dynamo.endpoint, region, keySealer, berth);
     await slices.inRegion(control.berth);
+    control.berth.deadLetters = sqs.deadLettersOf(control.berth);
     routes[`POST ${REGION_PATH}/${region}/agent`] = observeReports(createAgentApiHandler(ownRegionOnly(() => control.berth), { log: requestLog }), o.onReport);
     // Its agents' task samples feed its own Application Auto Scaling, not the home region's `/metrics`.
     const samples = new TaskSampleWindow(() => control.berth.now());

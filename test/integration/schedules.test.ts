@@ -186,7 +186,7 @@ describe('Firing (a test clock over dynalite)', () => {
   it('retries a RunTask that fails per RetryPolicy, then records the failure and the metrics, sends one dead letter, and runs nothing', async () => {
     // The local SQS slice takes the dead letters, as in the local mode.
     const sqs = await startLocalSqs(h.berth, { dynamoEndpoint: h.dynamoEndpoint, log: () => {}, endpoint: () => 'http://local' });
-    h.berth.deadLetters = sqs.deadLetters;
+    h.berth.deadLetters = sqs.deadLettersOf(h.berth);
     const ops = sqsOperations({ store: new SqsStore(createDocumentClient({ endpoint: h.dynamoEndpoint })), partition: h.berth.partition, now: clock.now, endpoint: () => 'http://local' });
     const { QueueUrl } = await ops.CreateQueue(h.berth, { QueueName: 'schedules-dlq' }, {}) as { QueueUrl: string };
     await h.ecs.send(new RegisterTaskDefinitionCommand({
@@ -238,7 +238,7 @@ describe('Firing (a test clock over dynalite)', () => {
   it('gives up on a due time older than MaximumEventAgeInSeconds, and counts a dead letter its missing queue did not take', async () => {
     const logged: object[] = [];
     const sqs = await startLocalSqs(h.berth, { dynamoEndpoint: h.dynamoEndpoint, log: () => {}, endpoint: () => 'http://local' });
-    h.berth.deadLetters = sqs.deadLetters;
+    h.berth.deadLetters = sqs.deadLettersOf(h.berth);
     await scheduler.send(new CreateScheduleCommand(input('aged', {
       ScheduleExpression: 'rate(1 hour)',
       Target: {

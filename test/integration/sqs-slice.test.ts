@@ -127,7 +127,7 @@ describe('Local SQS slice', () => {
     };
     const { out: q } = await call('CreateQueue', { QueueName: 'model' });
     const QueueUrl = (q as { QueueUrl: string }).QueueUrl;
-    await sqs.deadLetters.send('arn:aws:sqs:us-east-1:000000000000:model', { body: '{}', attributes: { ERROR_CODE: 'ClientException', ERROR_MESSAGE: 'gone' } });
+    await sqs.deadLettersOf(berth).send('arn:aws:sqs:us-east-1:000000000000:model', { body: '{}', attributes: { ERROR_CODE: 'ClientException', ERROR_MESSAGE: 'gone' } });
 
     // Act
     const results = [
@@ -144,6 +144,6 @@ describe('Local SQS slice', () => {
     expect(messages.map((x) => x.Body)).toEqual(['{}', 'b']);
     expect(messages[0].MessageAttributes).toEqual({ ERROR_CODE: { DataType: 'String', StringValue: 'ClientException' }, ERROR_MESSAGE: { DataType: 'String', StringValue: 'gone' } });
     expect(messages[1].MD5OfMessageAttributes).toBe(md5OfMessageAttributes({ K: { DataType: 'Binary', BinaryValue: 'AAE=' } }));
-    await expect(sqs.deadLetters.send('arn:aws:sqs:us-east-1:000000000000:missing', { body: '{}', attributes: {} })).rejects.toThrow('The specified queue does not exist.');
+    await expect(sqs.deadLettersOf(berth).send('arn:aws:sqs:us-east-1:000000000000:missing', { body: '{}', attributes: {} })).rejects.toThrow('The specified queue does not exist.');
   });
 });

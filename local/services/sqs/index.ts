@@ -1,9 +1,10 @@
-import type { ApiHandlerOptions } from '../../../shared/aws-protocol/handler';
+import type { ApiHandlerOptions, BerthFor } from '../../../shared/aws-protocol/handler';
 import { createQueryApiHandler } from '../../../shared/aws-protocol/query';
 import type { Berth } from '../../../shared/context';
 import { type DeadLetter, type DeadLetterSink, parseQueueArn } from '../../../shared/schedules/dead-letter';
 import { createDocumentClient } from '../../../shared/store/client';
 import { ensureTables } from '../../dynalite';
+import { regionalOperations, regionalTable } from '../regional';
 import { queueDoesNotExist } from './errors';
 import { SQS_VERSION, SQS_XMLNS, type SqsSlice, enqueue, readMessageAttributes, sqsOperations } from './operations';
 import { SQS_TABLE, SqsStore } from './store';
@@ -13,32 +14,45 @@ export interface LocalSqsOptions extends ApiHandlerOptions {
   dynamoEndpoint: string;
   /** The local endpoint's URL, which queue URLs start with. */
   endpoint: () => string;
+  /** Which region's Berth answers a call, by its signature's scope (the home region's when absent). */
+  berthFor?: BerthFor;
 }
 
 /**
- * The local SQS slice: its table in dynalite and its query-protocol handler (SigV4 service
- * `sqs`, what `aws sqs` speaks) for the local endpoint's `POST /`. `deadLetters` is the
- * schedules' dead-letter sink, writing into the same queues.
+ * The local SQS slice, per region (local/services/regional.ts): its tables in dynalite and its
+ * query-protocol handler (SigV4 service `sqs`, what `aws sqs` speaks) for the local endpoint's
+ * `POST /`. `deadLettersOf(b)` is the dead-letter sink of region b's schedules, writing into that
+ * region's queues.
  */
-export async function startLocalSqs(berth: Berth, o: LocalSqsOptions) {
-  await ensureTables(o.dynamoEndpoint, [SQS_TABLE]);
-  const slice: SqsSlice = { store: new SqsStore(createDocumentClient({ endpoint: o.dynamoEndpoint })), partition: berth.partition, now: () => berth.now(), endpoint: o.endpoint };
-  const handler = createQueryApiHandler(() => berth, {
+export async function startLocalSqs(home: Berth, o: LocalSqsOptions) {
+  const db = createDocumentClient({ endpoint: o.dynamoEndpoint });
+  const slices = new Map<string, SqsSlice>();
+  const regional = await regionalOperations(home, async (b, tablePrefix) => {
+    const table = regionalTable(SQS_TABLE, tablePrefix);
+    await ensureTables(o.dynamoEndpoint, [table]);
+    const slice: SqsSlice = { store: new SqsStore(db, table.name), partition: b.partition, now: () => b.now(), endpoint: o.endpoint };
+    slices.set(b.partition.region, slice);
+    return sqsOperations(slice);
+  });
+  const handler = createQueryApiHandler(o.berthFor ?? (() => home), {
     version: SQS_VERSION,
     xmlns: SQS_XMLNS,
-    operations: sqsOperations(slice),
+    operations: regional.operations,
     resultXml: (_action, result) => sqsXml(result),
     services: ['sqs'],
     principal: ['user', 'operator'],
   }, o);
-  const deadLetters: DeadLetterSink = {
+  const deadLettersOf = (b: Berth): DeadLetterSink => ({
     async send(queueArn: string, letter: DeadLetter) {
+      await regional.inRegion(b);
+      const slice = slices.get(b.partition.region)!;
+      // A schedule's dead-letter queue is of its own account and region, as on AWS.
       const q = parseQueueArn(queueArn);
-      const queue = q && q.accountId === berth.partition.accountId && q.region === berth.partition.region ? await slice.store.getQueue(q.name) : undefined;
+      const queue = q && q.accountId === b.partition.accountId && q.region === b.partition.region ? await slice.store.getQueue(q.name) : undefined;
       if (!queue) throw queueDoesNotExist();
       const attributes = Object.fromEntries(Object.entries(letter.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]));
       await enqueue(slice, queue, letter.body, readMessageAttributes(attributes));
     },
-  };
-  return { handler, deadLetters };
+  });
+  return { handler, deadLettersOf };
 }

@@ -42,21 +42,21 @@ export interface MessageRecord {
 }
 
 export class SqsStore {
-  constructor(private readonly db: DynamoDBDocumentClient) {}
+  constructor(private readonly db: DynamoDBDocumentClient, private readonly table = SQS_TABLE.name) {}
 
   /** False when a queue of that name exists. */
   async createQueue(q: QueueRecord): Promise<boolean> {
-    return conditionHeld(this.db.send(new PutCommand({ TableName: SQS_TABLE.name, Item: q, ConditionExpression: 'attribute_not_exists(queueName)' })));
+    return conditionHeld(this.db.send(new PutCommand({ TableName: this.table, Item: q, ConditionExpression: 'attribute_not_exists(queueName)' })));
   }
 
   async getQueue(name: string): Promise<QueueRecord | undefined> {
-    const r = await this.db.send(new GetCommand({ TableName: SQS_TABLE.name, Key: { queueName: name, entry: QUEUE_ITEM }, ConsistentRead: true }));
+    const r = await this.db.send(new GetCommand({ TableName: this.table, Key: { queueName: name, entry: QUEUE_ITEM }, ConsistentRead: true }));
     return r.Item as QueueRecord | undefined;
   }
 
   async listQueues(): Promise<QueueRecord[]> {
     const all = await scanAll<QueueRecord>(this.db, new ScanCommand({
-      TableName: SQS_TABLE.name, FilterExpression: '#e = :q', ExpressionAttributeNames: { '#e': 'entry' }, ExpressionAttributeValues: { ':q': QUEUE_ITEM }, ConsistentRead: true,
+      TableName: this.table, FilterExpression: '#e = :q', ExpressionAttributeNames: { '#e': 'entry' }, ExpressionAttributeValues: { ':q': QUEUE_ITEM }, ConsistentRead: true,
     }));
     return all.sort((a, b) => a.queueName.localeCompare(b.queueName));
   }
@@ -64,17 +64,17 @@ export class SqsStore {
   /** Removes the queue and every message in it. */
   async deleteQueue(name: string): Promise<void> {
     await this.purge(name);
-    await this.db.send(new DeleteCommand({ TableName: SQS_TABLE.name, Key: { queueName: name, entry: QUEUE_ITEM } }));
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: { queueName: name, entry: QUEUE_ITEM } }));
   }
 
   async putMessage(m: MessageRecord): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: SQS_TABLE.name, Item: m }));
+    await this.db.send(new PutCommand({ TableName: this.table, Item: m }));
   }
 
   /** The queue's messages, oldest first. */
   async messages(name: string): Promise<MessageRecord[]> {
     return scanAll<MessageRecord>(this.db, new QueryCommand({
-      TableName: SQS_TABLE.name, KeyConditionExpression: 'queueName = :q AND begins_with(#e, :m)', ExpressionAttributeNames: { '#e': 'entry' },
+      TableName: this.table, KeyConditionExpression: 'queueName = :q AND begins_with(#e, :m)', ExpressionAttributeNames: { '#e': 'entry' },
       ExpressionAttributeValues: { ':q': name, ':m': 'm#' }, ConsistentRead: true,
     }));
   }
@@ -85,7 +85,7 @@ export class SqsStore {
    */
   async receive(m: MessageRecord, now: number, visibleAt: number, receipt: string): Promise<boolean> {
     return conditionHeld(this.db.send(new UpdateCommand({
-      TableName: SQS_TABLE.name, Key: { queueName: m.queueName, entry: m.entry },
+      TableName: this.table, Key: { queueName: m.queueName, entry: m.entry },
       UpdateExpression: 'SET visibleAt = :v, receipt = :r, receiveCount = :n, firstReceivedAt = if_not_exists(firstReceivedAt, :now)',
       ConditionExpression: 'receiveCount = :seen',
       ExpressionAttributeValues: { ':v': visibleAt, ':r': receipt, ':n': m.receiveCount + 1, ':now': now, ':seen': m.receiveCount },
@@ -95,7 +95,7 @@ export class SqsStore {
   /** Deletes the message if `receipt` is its latest; false otherwise (gone, or received again since). */
   async deleteMessage(name: string, entry: string, receipt: string): Promise<boolean> {
     return conditionHeld(this.db.send(new DeleteCommand({
-      TableName: SQS_TABLE.name, Key: { queueName: name, entry }, ConditionExpression: 'receipt = :r', ExpressionAttributeValues: { ':r': receipt },
+      TableName: this.table, Key: { queueName: name, entry }, ConditionExpression: 'receipt = :r', ExpressionAttributeValues: { ':r': receipt },
     })));
   }
 

@@ -57,7 +57,7 @@ export function suite(mode: () => LocalMode): void {
     });
     afterAll(() => sfn?.destroy());
 
-    it('maps ecs:runTask.sync over 10 inputs, at most 5 tasks at once; a Catch takes the one that exits 3 (States.TaskFailed)', async () => {
+    it('maps ecs:runTask.sync over 20 inputs, at most 5 tasks at once; a Catch takes the one that exits 3 (States.TaskFailed)', async () => {
       // Prepare
       const arn = await createMachine('fan-out', {
         StartAt: 'Each',
@@ -84,9 +84,7 @@ export function suite(mode: () => LocalMode): void {
           },
         },
       });
-      // Twice MaxConcurrency: enough for the cap to bind (the 20 took two minutes of the
-      // shared local mode for the same proof).
-      const items = Array.from({ length: 10 }, (_v, i) => ({ code: i === 7 ? '3' : '0' }));
+      const items = Array.from({ length: 20 }, (_v, i) => ({ code: i === 7 ? '3' : '0' }));
 
       // Act
       const executionArn = await start(arn, { items });
@@ -95,16 +93,16 @@ export function suite(mode: () => LocalMode): void {
       // Assess
       expect(done.status).toBe('SUCCEEDED');
       const results = JSON.parse(done.output!) as any[];
-      expect(results).toHaveLength(10);
+      expect(results).toHaveLength(20);
       expect(results[7]).toMatchObject({ error: 'States.TaskFailed', cause: { LastStatus: 'STOPPED', Containers: [expect.objectContaining({ ExitCode: 3 })] } });
       const ran = results.map((r) => (r.error ? { exit: r.cause.Containers[0].ExitCode, created: r.cause.CreatedAt, stopped: r.cause.StoppedAt } : r));
-      expect(ran.filter((r) => r.exit === 0)).toHaveLength(9);
+      expect(ran.filter((r) => r.exit === 0)).toHaveLength(19);
       const overlap = maxOverlap(ran.map((r) => [r.created, r.stopped]));
       expect(overlap).toBeLessThanOrEqual(5);
       expect(overlap).toBeGreaterThan(1);
       const cli = await states(['get-execution-history', '--execution-arn', executionArn, '--max-items', '2000']);
       const types = (cli.json.events as { type: string }[]).map((e) => e.type);
-      expect(types.filter((t) => t === 'TaskSucceeded')).toHaveLength(9);
+      expect(types.filter((t) => t === 'TaskSucceeded')).toHaveLength(19);
       expect(types.filter((t) => t === 'TaskFailed')).toHaveLength(1);
     }, 240_000);
 

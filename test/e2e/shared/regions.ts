@@ -61,7 +61,7 @@ describe('Regions', () => {
     await untilStatus(ecs, taskArn, 'STOPPED', 60_000);
   }, 180_000);
 
-  it('keeps the same names apart in two regions in Scheduler, Application Auto Scaling and ELBv2, each agreeing with its region\'s ECS', async () => {
+  it('keeps the same names apart in two regions in Scheduler, Application Auto Scaling, ELBv2 and SQS, each agreeing with its region\'s ECS', async () => {
     // Prepare: a service of one name in each region.
     const name = `e2e-regional-${Date.now()}`;
     const cli = (region: string, service: string, args: string[]) => awsCli(m.local.url, service, args, TEST_CREDENTIALS, region);
@@ -95,12 +95,19 @@ describe('Regions', () => {
 
     try {
       // Act: the CLI's creates side by side (each run is a process of its own).
-      const [homeSchedule, schedule2, registeredHome, registered2] = await Promise.all([
+      const [homeSchedule, schedule2, registeredHome, registered2, queue2] = await Promise.all([
         schedule(homeRegion),
         schedule(REGION),
         cli(homeRegion, 'application-autoscaling', ['register-scalable-target', ...key, '--min-capacity', '0', '--max-capacity', '2']),
         cli(REGION, 'application-autoscaling', ['register-scalable-target', ...key, '--min-capacity', '1', '--max-capacity', '5']),
+        cli(REGION, 'sqs', ['create-queue', '--queue-name', name]),
       ]);
+      const [queueHome, sent2] = await Promise.all([
+        cli(homeRegion, 'sqs', ['create-queue', '--queue-name', name]),
+        cli(REGION, 'sqs', ['send-message', '--queue-url', queue2.json?.QueueUrl, '--message-body', 'in one region']),
+      ]);
+      const queues = await Promise.all([homeRegion, REGION].map((r) => cli(r, 'sqs', ['get-queue-attributes', '--queue-url', queue2.json?.QueueUrl,
+        '--attribute-names', 'QueueArn', 'ApproximateNumberOfMessages'])));
       const crossRegion = await scheduler(REGION).send(new CreateScheduleCommand({
         Name: `${name}-x`, State: 'DISABLED', ScheduleExpression: 'rate(1 day)', FlexibleTimeWindow: { Mode: 'OFF' }, Target: JSON.parse(target(homeRegion)),
       })).then(() => undefined, (e: Error) => ({ name: e.name, message: e.message }));
@@ -132,6 +139,10 @@ describe('Regions', () => {
       expect(noService).toEqual({ __type: 'ValidationException', message: "ECS service doesn't exist: service/default/only-at-home" });
       expect(tgArns.map((a) => a.split(':')[3])).toEqual([homeRegion, REGION]);
       expect(described.TargetGroups!.map((g) => g.TargetGroupArn)).toEqual([tgArns[1]]);
+      expect([queueHome.code, sent2.code]).toEqual([0, 0]);
+      expect(queues.map((q) => q.json?.Attributes)).toEqual([homeRegion, REGION].map((r, i) => ({
+        QueueArn: `arn:aws:sqs:${r}:000000000000:${name}`, ApproximateNumberOfMessages: String(i),
+      })));
     } finally {
       await scheduler(REGION).send(new DeleteScheduleCommand({ Name: name })).catch(() => {});
       for (const r of [homeRegion, REGION]) await aas(r, 'DeregisterScalableTarget', keyBody);
