@@ -3,7 +3,7 @@ import { marketOf } from '../domain/capacity-strategy';
 import { recordTaskUsage } from '../billing/meter';
 import { demandOf } from '../domain/capacity-strategy';
 import type { Berth } from '../context';
-import { ServerException } from '../domain/errors';
+import { ConcurrentUpdateError, ServerException } from '../domain/errors';
 import type { StopCode } from '../domain/task';
 import { statusRank } from '../domain/task';
 import { type Demand, isLiveHost, unplacedReason } from '../scheduler/placement';
@@ -133,7 +133,18 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
         taskId: task.taskId, cpu: task.cpu, memory: task.memory, ports: task.hostPorts, ...(task.cpuArchitecture ? { architecture: task.cpuArchitecture } : {}),
       };
       const placement = placementOf(task);
-      const plan = await placerFor(b).place(demand, task.cluster, placement, task.targetHostId);
+      const plan = await placerFor(b).place(demand, task.cluster, placement, task.targetHostId).catch(async (e: unknown) => {
+        if (!(e instanceof ConcurrentUpdateError)) throw e;
+        // Every write lost: a host already holds this task. A repeat of its RunTask placed it in
+        // a batch and is binding it now (or crashed before, and recovery frees the room): the
+        // binding, or a placement a moment later, settles it. Never a failed start for it.
+        return 'CONTENDED' as const;
+      });
+      if (plan === 'CONTENDED') {
+        const now = await getTask(ref);
+        if (now.desiredStatus === 'STOPPED' || now.lastStatus === 'STOPPED') return { outcome: 'STOPPED' };
+        return now.hostId ? { outcome: 'PLACED', hostId: now.hostId } : { outcome: 'WAIT', retryAfterSeconds: b.config.placementRetrySeconds };
+      }
       if (!plan) {
         if (b.now() < placementDeadline) {
           // Placement and capacity talk through recorded demand; the trigger only says "now". A

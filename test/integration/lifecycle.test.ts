@@ -1,6 +1,9 @@
 import { DescribeTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { jest } from '@jest/globals';
 import { pollAssignments } from '../../shared/lifecycle/assignments';
+import { placementOf } from '../../shared/lifecycle/placer';
+import { lifecycleSteps } from '../../shared/lifecycle/steps';
+import { compilePlacement, planOn } from '../../shared/scheduler/placement';
 import { registerHost, reportTaskState } from '../../shared/lifecycle/reports';
 import type { TaskStatus } from '../../shared/domain/task';
 import { type Harness, eventually, startHarness } from '../support/harness';
@@ -158,6 +161,35 @@ describe('Task lifecycle workflows', () => {
     expect((await task(h, id))!.lastStatus).toBe('PROVISIONING');
     await registerHost(h.berth, { hostId: 'later-1', cpu: 4096, memory: 8192 });
     expect((await eventually(statusIs(h, id, 'PENDING'), 5000, 'PENDING')).hostId).toBe('later-1');
+  });
+
+  it('waits, and never fails the start, when a repeat of its RunTask reserved its room and has not bound it yet', async () => {
+    // Prepare: a task whose room a batch placement (a repeat of its RunTask) reserved, the
+    // binding still to come; it may only go to that host, so every write of the step's placer loses.
+    await registerHost(h.berth, { hostId: 'race-1', cpu: 1024, memory: 2048 });
+    await setup(h, 'race');
+    const [first] = await run(h, 'race');
+    const template = (await eventually(statusIs(h, first, 'PENDING'), 5000, 'PENDING'))!;
+    const ref = { cluster: 'default', taskId: 'a'.repeat(32) };
+    await h.berth.store.tasks.create({
+      ...template, taskId: ref.taskId, hostId: undefined, placedAt: undefined, lastStatus: 'PROVISIONING', desiredStatus: 'RUNNING',
+      // Pinned, so the other cases' hosts do not take it.
+      targetHostId: 'race-1',
+    });
+    const plan = planOn((await h.berth.store.hosts.view('race-1'))!, { taskId: ref.taskId, cpu: 256, memory: 512 }, compilePlacement(placementOf(template)));
+    expect(await h.berth.store.hosts.reserveAll('race-1', [plan], 'default')).toBeTruthy();
+
+    // Act: the task's own placement step, then the same once the repeat has bound it.
+    const steps = lifecycleSteps(h.berth);
+    const before = await steps.place({ task: ref, placementDeadline: Date.now() + 60_000 });
+    await h.berth.store.tasks.bindHost(ref, 'race-1', Date.now());
+    const after = await steps.place({ task: ref, placementDeadline: Date.now() + 60_000 });
+
+    // Assess
+    expect(before).toMatchObject({ outcome: 'WAIT' });
+    expect(after).toEqual({ outcome: 'PLACED', hostId: 'race-1' });
+    expect((await task(h, ref.taskId))!.lastStatus).toBe('PROVISIONING');
+    await h.ecs.send(new StopTaskCommand({ task: first }));
   });
 
   it('stops a task at once when StopTask comes before placement, and it never takes room', async () => {

@@ -122,7 +122,7 @@ describe('Task volumes', () => {
       poll: async () => {
         polled++;
         await new Promise((r) => setTimeout(r, 50));
-        return [];
+        return { tasks: [], version: 1 };
       },
       report: async () => ({}),
     } as unknown as AgentClient;
