@@ -308,10 +308,16 @@ export class DockerRuntime implements ContainerRuntime {
       // No network without the rule that keeps it apart from the others.
       throw new CannotCreateContainerError(name, `cannot keep task networks apart: ${messageOf(e)}`);
     }
+    const create = () => this.docker.createNetwork({
+      Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { ...labels, ...this.labels },
+      Options: { [BRIDGE_NAME_OPTION]: bridgeName(name) },
+    });
     try {
-      await this.docker.createNetwork({
-        Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { ...labels, ...this.labels },
-        Options: { [BRIDGE_NAME_OPTION]: bridgeName(name) },
+      // Podman lists the host's interfaces to pick a free subnet; a bridge removed meanwhile (another
+      // task's network going) fails that listing once: the next try lists again.
+      await create().catch((e: unknown) => {
+        if (/no such network interface/i.test(messageOf(e))) return create();
+        throw e;
       });
     } catch (e) {
       // A retried launch made it already (Docker answers 409, podman 500).
