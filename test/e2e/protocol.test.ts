@@ -9,7 +9,7 @@ import { registerHost } from '../../shared/lifecycle/reports';
 import { awsEcs } from '../support/aws-cli';
 import { signedFetch } from '../support/signed-fetch';
 import { expectConforms, expectEcsError } from '../support/ecs-model';
-import { type Harness, settledSnapshot, startHarness, storeSnapshot } from '../support/harness';
+import { type Harness, eventually, settledSnapshot, startHarness, storeSnapshot } from '../support/harness';
 
 const TARGET = 'AmazonEC2ContainerServiceV20141113';
 const dir = mkdtempSync(join(tmpdir(), 'berth-protocol-'));
@@ -195,6 +195,17 @@ describe('ECS API protocol', () => {
   describe('over raw HTTP', () => {
     const post = (target: string | undefined, body: string | Buffer, contentType = 'application/x-amz-json-1.1') =>
       signedFetch(h.url, { target, body, contentType, credentials: h.credentials });
+
+    // The cases above leave launches under way: a task whose room a repeated RunTask reserved
+    // waits its retry (a second, more on a loaded machine) before it moves on, longer than the
+    // settled snapshot's quiet spell. Each case below judges "changes nothing" once none is left.
+    beforeAll(async () => {
+      await eventually(async () => {
+        const clusters = await h.berth.store.clusters.list();
+        const tasks = (await Promise.all(clusters.map((c) => h.berth.store.tasks.list(c.name)))).flat();
+        return tasks.every((t) => t.lastStatus !== 'PROVISIONING');
+      }, 60_000, 'every launch past placement');
+    }, 90_000);
 
     it.each([
       ['malformed JSON', `${TARGET}.ListClusters`, '{"maxResults": ', 400, 'SerializationException'],
