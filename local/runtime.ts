@@ -128,16 +128,11 @@ export interface RegionalStack {
   schedules: LocalScheduleFirer;
 }
 
-export interface LocalBerthRuntime {
+/** The home region's stack, and what the whole local mode shares. */
+export interface LocalBerthRuntime extends Omit<RegionalStack, 'region'> {
   url: string;
   /** The access key users sign their requests with. */
   credentials: Credentials;
-  berth: LocalBerth;
-  fleet: LocalFleet;
-  provider: LocalFleetProvider;
-  capacity: CapacityManager;
-  services: LocalServiceScheduler;
-  schedules: LocalScheduleFirer;
   /** Every region the endpoint serves: the home one above, the others started at their first call. */
   regions: LocalRegions<RegionalStack>;
   /** The local ELBv2's engine (HAProxy); `requestCounts()` gives each target group's requests. */
