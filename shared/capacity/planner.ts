@@ -128,9 +128,12 @@ export function decideCapacity(input: PlannerInput): CapacityDecision {
     //    over the same hosts can split the work differently and strand a task: one host too many,
     //    every run, while the launch is in flight.) Hosts of one launch are those with one
     //    launchedAt: the capacity function records the plan's `now` on every host it launches.
+    //    The work that was waiting when a launch was made fills it first, largest first as then;
+    //    what arrived since fills what room is left: a later, larger arrival is given a host of
+    //    its own rather than the room planned for a task that was already waiting for it.
     let afterInFlight = afterActive;
-    for (const launch of launchesInFlight(marketHosts, catalog)) {
-      const filled = fill(afterInFlight, launch, { reuse: false, limit: Infinity });
+    for (const { launchedAt, hosts: launch } of launchesInFlight(marketHosts, catalog)) {
+      const filled = fillLaunch(afterInFlight, launchedAt, launch);
       for (const f of filled.fills) for (const taskId of f.taskIds) placements.push({ taskId, hostId: f.candidate.id, on: 'LAUNCHING' });
       afterInFlight = filled.rest;
     }
@@ -226,11 +229,13 @@ interface Work {
   readonly pool?: string;
   /** The architecture of the hosts it may run on: its declared one, else x86_64. */
   readonly architecture: CpuArchitecture;
+  /** Epoch ms when it first found no room. */
+  readonly since: number;
 }
 
 const toWork = (d: PendingDemand): Work => ({
   taskId: d.taskId, cpu: d.cpu, memory: d.memory, gpus: d.gpus ?? 0, market: d.market, pool: d.capacityProvider,
-  architecture: d.architecture ?? 'x86_64',
+  architecture: d.architecture ?? 'x86_64', since: d.since,
 });
 
 /** Whether the planner may open a host of this type for the task: Graviton types only where the policy allows them. */
@@ -340,7 +345,7 @@ interface Candidate {
  * capacity it registered or, before it has, its type's, and priced like a new host of its type so
  * that a launch's hosts are taken in the order the run that launched them opened them.
  */
-function launchesInFlight(hosts: readonly FleetHost[], catalog: readonly InstanceType[]): Candidate[][] {
+function launchesInFlight(hosts: readonly FleetHost[], catalog: readonly InstanceType[]): { launchedAt: number; hosts: Candidate[] }[] {
   const byLaunch = new Map<number, Candidate[]>();
   for (const h of hosts) {
     if (h.status !== 'LAUNCHING' || !isEmpty(h)) continue;
@@ -360,7 +365,7 @@ function launchesInFlight(hosts: readonly FleetHost[], catalog: readonly Instanc
     if (launch) launch.push(candidate);
     else byLaunch.set(h.launchedAt, [candidate]);
   }
-  return [...byLaunch.entries()].sort(([a], [b]) => a - b).map(([, launch]) => launch);
+  return [...byLaunch.entries()].sort(([a], [b]) => a - b).map(([launchedAt, launch]) => ({ launchedAt, hosts: launch }));
 }
 
 function typeCandidates(catalog: readonly InstanceType[], market: Market, policy: CapacityPolicy): Candidate[] {
@@ -459,6 +464,30 @@ function fill(
     if (!options.reuse) pool = pool.filter((c) => c !== chosen.candidate);
   }
   return { fills, rest: [...passedOver, ...remaining].sort(largestFirst) };
+}
+
+/**
+ * One launch in flight filled as it was planned: the work that was waiting when it was made
+ * (since ≤ launchedAt) first, alone, as the run that launched it packed that work; then what is
+ * left of its hosts' room takes the rest, oldest first. A later arrival, however large, never
+ * takes the room planned for a task that was already waiting: it gets room of its own.
+ */
+function fillLaunch(
+  work: readonly Work[], launchedAt: number, launch: readonly Candidate[],
+): { fills: { candidate: Candidate; taskIds: string[] }[]; rest: Work[] } {
+  const planned = fill(work.filter((t) => t.since <= launchedAt), launch, { reuse: false, limit: Infinity });
+  const byId = new Map(work.map((t) => [t.taskId, t]));
+  const leftover = launch.map((c) => {
+    const taken = planned.fills.filter((f) => f.candidate === c).flatMap((f) => f.taskIds.map((id) => byId.get(id)!));
+    return {
+      ...c,
+      cpu: c.cpu - taken.reduce((sum, t) => sum + t.cpu, 0),
+      memory: c.memory - taken.reduce((sum, t) => sum + t.memory, 0),
+      gpus: c.gpus - taken.reduce((sum, t) => sum + t.gpus, 0),
+    };
+  });
+  const after = fill([...planned.rest, ...work.filter((t) => t.since > launchedAt)], leftover, { reuse: false, limit: Infinity });
+  return { fills: [...planned.fills, ...after.fills], rest: after.rest };
 }
 
 function better(a: Fill, b: Fill): boolean {

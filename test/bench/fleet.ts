@@ -3,7 +3,7 @@
  * Fargate would charge for the same work, from a discrete-event simulation on a virtual clock.
  *
  * The simulation drives the real capacity planner (planCapacity), the real placement scheduler
- * (planPlacement for each RunTask, planBatch for the retries), the consolidation planner
+ * (planPlacement for each RunTask and for each retry, oldest first), the consolidation planner
  * (planConsolidation) and the warm pool's sizing (warmPoolTarget) over synthetic traces, each of
  * Fargate's valid sizes with log-normal durations:
  * - mixed: 10,000 tasks, Poisson arrivals whose rate swells and ebbs over 4 hours (the trace of
@@ -50,7 +50,7 @@ import { cpuArchitectureOf, hostAttributes } from '../../shared/scheduler/host-a
 import type { HostUsage, TaskUsage } from '../../shared/billing/usage';
 import { type CapacityPolicy, type FleetHost, type InstanceType, MARKETS, type Market, type PendingDemand } from '../../shared/capacity/types';
 import { FARGATE_SIZES, fargateMemoryChoices } from '../../shared/domain/sizes';
-import { type Demand, type HostStatus, type HostView, type Plan, planBatch, planPlacement } from '../../shared/scheduler/placement';
+import { type Demand, type HostStatus, type HostView, type Plan, applyToView, planPlacement } from '../../shared/scheduler/placement';
 import { progress } from './support/progress';
 import { seededRandom } from './support/random';
 import { percentile } from './support/stats';
@@ -489,13 +489,21 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
     queue.push(now + trace[i].duration, { kind: 'finish', task: i });
   };
 
+  /**
+   * Room appeared: the waiting tasks place again, longest-waiting first, each on its own, as
+   * Berth wakes them (wakeTasksWaitingForRoom takes the waiters oldest first, and each woken
+   * launch places its one task). A task that waits is not passed over by one that came later.
+   */
   const retryPending = (): void => {
     if (pending.size === 0) return;
-    const views = activeViews();
+    let views = activeViews();
     if (views.length === 0) return;
-    const demands = [...pending].map(demandOf);
-    const { plans } = timed(scheduler, () => planBatch(views, demands, 'binpack'));
-    for (const p of plans) apply(p);
+    for (const i of [...pending]) {
+      const p = timed(scheduler, () => planPlacement(views, demandOf(i), 'binpack'));
+      if (!p) continue;
+      apply(p);
+      views = views.map((v) => (v.hostId === p.hostId ? applyToView(v, p) : v));
+    }
   };
 
   const runPlanner = (): void => {

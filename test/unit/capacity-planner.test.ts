@@ -421,6 +421,35 @@ describe('planCapacity', () => {
       );
     });
 
+    it('keeps the room a launch was planned for: work that arrives later never takes it', () => {
+      const arb = inputArb.chain((i) => fc.record({ i: fc.constant(i), later: pendingArb(8) }));
+      fc.assert(
+        fc.property(arb, ({ i, later }) => {
+          // Prepare: a run with no room in the fleet launches hosts for the pending work; its
+          // launches are LAUNCHING (not yet registered) when more work arrives, larger or not.
+          const at = NOW + SECOND;
+          const first = { ...i, hosts: [], now: at, policy: { ...i.policy, warmPoolHosts: 0, maxHosts: 1000 } };
+          const decision = decideCapacity(first);
+          const planned = new Set(decision.newHosts.flatMap((h) => h.taskIds));
+          const inFlight: FleetHost[] = decision.newHosts.map((h) => ({
+            hostId: `in-flight-${h.hostId}`, instanceType: h.instanceType, market: h.market, status: 'LAUNCHING',
+            cpu: 0, memory: 0, reservedCpu: 0, reservedMemory: 0, taskCount: 0, launchedAt: at,
+          }));
+          const arrivals = later.map((d) => ({ ...d, taskId: `later-${d.taskId}`, since: at + 5 * SECOND }));
+
+          // Act
+          const again = decideCapacity({ ...first, now: at + 10 * SECOND, hosts: inFlight, pending: [...first.pending, ...arrivals] });
+
+          // Assess: every task the first run launched for is still on the launch's hosts; later work
+          // goes on what room is left of them, or on new hosts.
+          const on = new Map(again.placements.map((p) => [p.taskId, p.on]));
+          for (const taskId of planned) expect(on.get(taskId)).toBe('LAUNCHING');
+          expect(again.newHosts.flatMap((h) => h.taskIds).every((id) => id.startsWith('later-'))).toBe(true);
+        }),
+        { numRuns: 300 },
+      );
+    });
+
     it('never terminates or drains a host with tasks, one the packing used, or one within its idle timeout', () => {
       fc.assert(
         fc.property(inputArb, (i) => {
