@@ -121,6 +121,8 @@ const READS = new Set(['GetCommand', 'GetItemCommand', 'QueryCommand', 'ScanComm
 
 /** Scans by table, over the whole run: which paths still scan. */
 const scansByTable = new Map<string, number>();
+/** Writes by table and operation (`hosts UpdateCommand`), while `writesByKind.on` names the path being counted. */
+const writesByKind = { on: undefined as PathName | undefined, counts: new Map<PathName, Map<string, number>>() };
 
 /** Counts every DynamoDB request made through `db`, with its capacity units (a refused conditional write costs 1 WRU). */
 function meter(db: DynamoDBDocumentClient, c: Counts): void {
@@ -129,6 +131,14 @@ function meter(db: DynamoDBDocumentClient, c: Counts): void {
     const read = READS.has(context.commandName ?? '');
     if (read) c.reads++;
     else c.writes++;
+    if (!read && writesByKind.on) {
+      const input = args.input as { TableName?: string; RequestItems?: Record<string, unknown> };
+      const table = (input.TableName ?? Object.keys(input.RequestItems ?? {}).join('+')).replace(/^bench-(wait-)?(previous|current)-/, '');
+      const key = `${table} ${context.commandName}`;
+      let m = writesByKind.counts.get(writesByKind.on);
+      if (!m) writesByKind.counts.set(writesByKind.on, (m = new Map()));
+      m.set(key, (m.get(key) ?? 0) + 1);
+    }
     if (context.commandName === 'ScanCommand') {
       c.scans++;
       const table = (args.input as { TableName?: string }).TableName ?? '?';
@@ -245,6 +255,8 @@ function benchBerth(path: PathName, endpoint: string, prefix: string, options: {
       const r = (await steps.place(input)) as { outcome: string; retryAfterSeconds?: number };
       return r.outcome === 'WAIT' ? { ...r, retryAfterSeconds: b.config.placementRetrySeconds } : r;
     };
+    // The placer's snapshot as before: a Scan of the hosts table.
+    store.hosts.fleetViews = () => store.hosts.views();
     // The release as before: a scan of the hosts for the task's reservations.
     functions.release = async ({ task: ref }) => {
       let released = 0;
@@ -457,7 +469,9 @@ async function main(): Promise<void> {
       process.stdout.write(`${path}: ${RUN_TASKS} tasks on ${HOSTS} hosts...\n`);
       const p = benchBerth(path, endpoint, prefix, { scale: 1, now: Date.now });
       scansByTable.clear();
+      writesByKind.on = path;
       const tasks = await runTasks(p, path);
+      writesByKind.on = undefined;
       p.close();
       const scans = () => [...scansByTable].map(([t, n]) => `${t.replace(prefix, '')} ${n}`).join(', ') || 'none';
       process.stdout.write(`${path}: scans during the tasks' run, by table: ${scans()}\n`);
@@ -493,6 +507,14 @@ async function main(): Promise<void> {
         `The tasks ran in ${base.tasks.seconds.toFixed(0)} s (previous) and ${mine.tasks.seconds.toFixed(0)} s (current). The previous idle polls' ` +
         `version reads are counted as AWS's 500 ms timer makes them: ${base.idle.polls} polls × 41 (${base.idle.versionReads} happened here).\n\n`);
       process.stdout.write(formatTable(['', 'previous', 'current', 'current/previous'], rows) + '\n');
+      const before = writesByKind.counts.get('previous') ?? new Map<string, number>();
+      const after = writesByKind.counts.get('current') ?? new Map<string, number>();
+      const kinds = [...new Set([...before.keys(), ...after.keys()])].sort();
+      process.stdout.write(`\nDynamoDB writes per task during the ${RUN_TASKS} tasks' run, by table and operation:\n\n` + formatTable(
+        ['table operation', 'previous', 'current', 'current/previous'],
+        [...kinds.map((k) => [k, ((before.get(k) ?? 0) / RUN_TASKS).toFixed(2), ((after.get(k) ?? 0) / RUN_TASKS).toFixed(2), ratio(after.get(k) ?? 0, before.get(k) ?? 0)]),
+          ['all', (base.tasks.counts.writes / RUN_TASKS).toFixed(2), (mine.tasks.counts.writes / RUN_TASKS).toFixed(2), ratio(mine.tasks.counts.writes, base.tasks.counts.writes)]],
+      ) + '\n');
     } else {
       for (const [path, r] of runs) process.stdout.write(`${path}: ${JSON.stringify(r)}\n`);
     }

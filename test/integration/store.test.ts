@@ -1,5 +1,5 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createTables, ensureTables, startDynalite, type Dynalite } from '../../local/dynalite';
 import { sweepExpired } from '../../local/ttl-sweep';
 import type { Task } from '../../shared/domain/task';
@@ -335,9 +335,8 @@ describe('HostStore fleetViews', () => {
 
   it('reads every live host by key, without a Scan, and leaves out ended ones', async () => {
     // Prepare: launched, registered and ended hosts.
+    // A new table's fleet item needs no seed scan.
     const { s, scans } = await counted('fleet-a-');
-    await s.hosts.fleetViews(); // the one seed scan of a table no Berth recorded a fleet in
-    scans.n = 0;
     await s.hosts.launching({ hostId: 'i-1', instanceType: 'c6i.large', market: 'spot', cpu: 2048, memory: 3840 }, 0);
     await s.hosts.register({ hostId: 'h-2', cpu: 1024, memory: 2048 }, 0, { open: true });
     await s.hosts.register({ hostId: 'h-3', cpu: 1024, memory: 2048 }, 0, { open: true });
@@ -357,6 +356,7 @@ describe('HostStore fleetViews', () => {
   it('finds the hosts an older Berth recorded with one Scan, once', async () => {
     // Prepare: host items written without the fleet item, as before it existed.
     const { s, db, scans, names } = await counted('fleet-b-');
+    await db.send(new DeleteCommand({ TableName: names.hosts, Key: { hostId: FLEET_ITEM } }));
     for (const hostId of ['old-1', 'old-2']) {
       await db.send(new PutCommand({ TableName: names.hosts, Item: {
         hostId, status: 'ACTIVE', cpu: 1024, memory: 2048, reservedCpu: 0, reservedMemory: 0, taskCount: 0, reservations: {}, lastHeartbeatAt: 0, version: 1,
