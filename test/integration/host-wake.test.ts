@@ -21,7 +21,7 @@ process.env.AWS_EC2_METADATA_DISABLED = 'true';
 /** A host with no containers: the agent lists nothing and is never asked to run anything here. */
 const emptyRuntime = new Proxy({}, { get: () => async () => [] }) as unknown as ContainerRuntime;
 
-interface Poll { waitSeconds: number; changed: boolean; wakeQueueUrl?: string }
+interface Poll { waitSeconds: number; answered: boolean; changed: boolean; wakeQueueUrl?: string }
 
 /**
  * The agent waiting on its own SQS wake queue (agent/host-wake.ts) instead of in a long poll
@@ -58,21 +58,24 @@ describe('Agent wake queue (SQS)', () => {
   });
 
   /** A registered agent waiting on its queue, its polls recorded. */
-  async function startAgent(hostId: string, wakeFallbackPollMs: number) {
+  async function startAgent(hostId: string, wakeFallbackPollMs: number, credentials?: () => Promise<{ accessKeyId: string; secretAccessKey: string }>) {
     const client = new AgentClient(url, hostId, 'us-east-1');
     const polls: Poll[] = [];
     const poll = client.poll.bind(client);
     client.poll = async (known, waitSeconds, version) => {
+      const p: Poll = { waitSeconds, answered: false, changed: false };
+      polls.push(p);
       const r = await poll(known, waitSeconds, version);
-      polls.push({ waitSeconds, changed: r.tasks !== undefined, wakeQueueUrl: r.wakeQueueUrl });
+      Object.assign(p, { answered: true, changed: r.tasks !== undefined, wakeQueueUrl: r.wakeQueueUrl });
       return r;
     };
-    const wake = new SqsHostWake(agentAwsConfig(client, { region: 'us-east-1', endpoint: url }));
+    const aws = agentAwsConfig(client, { region: 'us-east-1', endpoint: url });
+    const wake = new SqsHostWake(credentials ? { ...aws, credentials } : aws);
     const agent = new Agent({ client, runtime: emptyRuntime, cpu: 1024, memory: 2048, namespacePoolSize: 0, wake, wakeFallbackPollMs });
     agents.push(agent);
     await agent.start();
-    await eventually(async () => polls.length >= 1, 15_000, `${hostId}'s first poll`);
-    return { client, polls, wake };
+    await eventually(async () => polls[0]?.answered, 15_000, `${hostId}'s first poll`);
+    return { client, polls, wake, agent };
   }
 
   it('waits on its queue, not in a held poll, and polls as soon as the control plane wakes it', async () => {
@@ -101,6 +104,25 @@ describe('Agent wake queue (SQS)', () => {
     // Assess
     await eventually(async () => polls.slice(before).some((p) => p.changed), 15_000, 'a fallback poll that finds the change');
     expect(polls.every((p) => p.waitSeconds === 0)).toBe(true);
+  }, 30_000);
+
+  it('polls through the agent API, held there, when it cannot wait on its queue', async () => {
+    // Prepare: an agent whose SQS calls are refused (a host role without the grant).
+    const { polls, agent } = await startAgent('wake-d', 600_000, async () => ({ accessKeyId: 'AKIDNOTAKEY', secretAccessKey: 'x' }));
+
+    // Assess: its next poll waits in the control plane, and a wake still ends it at once.
+    await eventually(async () => polls.some((p) => p.waitSeconds === 20), 15_000, 'a held poll');
+    const before = polls.length;
+    await berth.store.hosts.touch('wake-d');
+    berth.notifier.notify('wake-d');
+    await eventually(async () => polls.slice(before - 1).some((p) => p.changed), 15_000, 'the held poll to answer the change');
+
+    // The next poll is held too: stop the agent, and end that poll with a wake.
+    await agent.stop();
+    await eventually(async () => {
+      berth.notifier.notify('wake-d');
+      return polls.every((p) => p.answered);
+    }, 25_000, 'the last held poll to answer');
   }, 30_000);
 
   it('lets a host key take only its own wakes', async () => {
