@@ -74,6 +74,8 @@ export class Agent {
   private heartbeat?: NodeJS.Timeout;
   /** Ends a wait on the wake queue when the agent stops. */
   private readonly stopping = new AbortController();
+  /** The wake queue failed at the last try: said once, not at every poll while it lasts. */
+  private wakeFailing = false;
   private readonly namespaces: TaskNamespaces;
   /** Shared by every task: `once` remembers what this agent pulled. */
   private readonly images: ImagePuller;
@@ -176,10 +178,13 @@ export class Agent {
       const seconds = Math.min(MAX_POLL_WAIT_SECONDS, Math.floor((until - Date.now()) / 1000));
       if (!this.running || seconds < 1) return true;
       try {
-        if (await this.o.wake!.wait(queueUrl, seconds, this.stopping.signal)) return true;
+        const woken = await this.o.wake!.wait(queueUrl, seconds, this.stopping.signal);
+        this.wakeFailing = false;
+        if (woken) return true;
       } catch (e) {
         if (!this.running) return true;
-        this.log(`waiting on the wake queue failed, polling instead: ${e}`);
+        if (!this.wakeFailing) this.log(`waiting on the wake queue failed, polling the control plane instead: ${e}`);
+        this.wakeFailing = true;
         return false;
       }
     }
