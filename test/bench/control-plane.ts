@@ -136,7 +136,7 @@ function meter(db: DynamoDBDocumentClient, c: Counts): void {
     else c.writes++;
     if (!read && writesByKind.on) {
       const input = args.input as { TableName?: string; RequestItems?: Record<string, unknown> };
-      const table = (input.TableName ?? Object.keys(input.RequestItems ?? {}).join('+')).replace(/^bench-(wait-)?(previous|current)-/, '');
+      const table = (input.TableName ?? Object.keys(input.RequestItems ?? {}).join('+')).replace(/^bench-(wait-)?(previous|current|agent-sqs)-/, '');
       // BERTH_BENCH_CP_WRITE_NAMES=1: each kind also by the attributes its expressions name (task ids left out).
       const names = process.env.BERTH_BENCH_CP_WRITE_NAMES ? ` ${Object.values((args.input as { ExpressionAttributeNames?: Record<string, string> }).ExpressionAttributeNames ?? {})
         .filter((n) => !/^[0-9a-f]{32}$/.test(n)).sort().join(',')}` : '';
