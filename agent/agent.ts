@@ -1,7 +1,8 @@
-import { MAX_POLL_WAIT_SECONDS } from '../shared/agent-wire/constants';
+import { MAX_POLL_WAIT_SECONDS, WAKE_FALLBACK_POLL_SECONDS } from '../shared/agent-wire/constants';
 import type { Assignment, KnownAssignments } from '../shared/agent-wire/responses';
 import type { AwsClientConfig } from './aws';
 import type { AgentClient } from './client';
+import type { HostWake } from './host-wake';
 import { type ContainerRuntime, type ContainerState, LABELS } from './runtime/container-runtime';
 import { type HostPortOptions, TaskNamespaces, isNamespaceOwner } from './task-namespaces';
 import { TaskRunner } from './task-runner';
@@ -46,6 +47,13 @@ export interface AgentOptions {
   efs?: EfsMounts;
   /** Clock for cached registry logins. */
   now?: () => number;
+  /**
+   * The host's wake queue (host-wake.ts): when the control plane names one, the agent waits on
+   * it between polls instead of in a long poll, and polls at least every `wakeFallbackPollMs`
+   * (WAKE_FALLBACK_POLL_SECONDS by default) so that a wake lost on the way costs a delay only.
+   */
+  wake?: HostWake;
+  wakeFallbackPollMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,6 +72,10 @@ export class Agent {
   private volumesSwept = false;
   private running = false;
   private heartbeat?: NodeJS.Timeout;
+  /** Ends a wait on the wake queue when the agent stops. */
+  private readonly stopping = new AbortController();
+  /** The wake queue failed at the last try: said once, not at every poll while it lasts. */
+  private wakeFailing = false;
   private readonly namespaces: TaskNamespaces;
   /** Shared by every task: `once` remembers what this agent pulled. */
   private readonly images: ImagePuller;
@@ -136,9 +148,11 @@ export class Agent {
     let first = true;
     // The host's version of the last answer reconciled: while it holds, a poll reads no task.
     let version: number | undefined;
+    // The wake queue to wait on between polls; none: the poll itself waits, in the control plane.
+    let queueUrl: string | undefined;
     while (this.running) {
       try {
-        const r = await this.o.client.poll(first ? {} : this.known(), first ? 0 : MAX_POLL_WAIT_SECONDS, version);
+        const r = await this.o.client.poll(first ? {} : this.known(), first || queueUrl ? 0 : MAX_POLL_WAIT_SECONDS, version);
         first = false;
         if (this.running && r.tasks) {
           // Until this reconcile is through, the next poll must send the host's work again.
@@ -146,10 +160,32 @@ export class Agent {
           await this.reconcile(r.tasks);
           version = r.version;
         }
+        queueUrl = this.o.wake ? r.wakeQueueUrl : undefined;
+        // A queue it cannot wait on (not made yet: the control plane makes it when a poll waits there): the next poll waits.
+        if (queueUrl && !(await this.waitForWake(queueUrl))) queueUrl = undefined;
       } catch (e) {
         if (!this.running) return;
         this.log(`poll failed: ${e}`);
         await sleep(1000);
+      }
+    }
+  }
+
+  /** Waits on the wake queue until a wake comes or the fallback poll is due; false when it cannot wait there. */
+  private async waitForWake(queueUrl: string): Promise<boolean> {
+    const until = Date.now() + (this.o.wakeFallbackPollMs ?? WAKE_FALLBACK_POLL_SECONDS * 1000);
+    for (;;) {
+      const seconds = Math.min(MAX_POLL_WAIT_SECONDS, Math.floor((until - Date.now()) / 1000));
+      if (!this.running || seconds < 1) return true;
+      try {
+        const woken = await this.o.wake!.wait(queueUrl, seconds, this.stopping.signal);
+        this.wakeFailing = false;
+        if (woken) return true;
+      } catch (e) {
+        if (!this.running) return true;
+        if (!this.wakeFailing) this.log(`waiting on the wake queue failed, polling the control plane instead: ${e}`);
+        this.wakeFailing = true;
+        return false;
       }
     }
   }
@@ -231,6 +267,8 @@ export class Agent {
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.heartbeat);
+    this.stopping.abort();
+    this.o.wake?.destroy();
     this.prePuller.stop();
     await this.namespaces.close();
     await this.o.endpoint?.endpoints.closeAll();

@@ -14,6 +14,7 @@ import { ExecutionRoles } from './identity/execution-roles';
 import { lazySts, stsAssumeRole } from './identity/sts-assume-role';
 import { join } from 'node:path';
 import { HostEfsMounts } from './efs/host-efs-mounts';
+import { SqsHostWake } from './host-wake';
 import { ServiceConnectProxy } from './service-connect-proxy';
 import { LocalEfsMounts } from './efs/local-efs-mounts';
 
@@ -61,6 +62,8 @@ function main() {
     memory: config.memory,
     logDir: config.logDir,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
+    // On AWS the control plane names the host's wake queue, and the agent waits there, not in a held poll.
+    wake: new SqsHostWake(aws),
     log,
     allowedCapabilities: config.allowedCapabilities,
     pause: { image: config.pauseImage, command: DEFAULT_PAUSE.command },

@@ -1,9 +1,10 @@
 import {
-  type AttributeValue, BatchWriteItemCommand, type BatchWriteItemCommandOutput, CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException,
+  type AttributeValue, BatchWriteItemCommand, ConditionalCheckFailedException, PutItemCommand, type BatchWriteItemCommandOutput, CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException,
   ResourceNotFoundException, ScanCommand, type TableDescription, type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { FLEET_ITEM } from '../shared/store/host-store';
 import { type GlobalIndex, KEY_TYPES, TABLES, globalIndexDeclaration, globalIndexesOf, keyAttributesOf, localIndexesOf, tableNames } from '../shared/store/tables';
 
 // dynalite has no type declarations; it returns an http.Server.
@@ -47,8 +48,9 @@ export interface TableSpec {
  * kept (dynalite cannot add an index to a table, and a query that needs one would fail far from
  * here).
  */
-export async function ensureTables(endpoint: string, tables: readonly TableSpec[], log: (line: string) => void = () => {}): Promise<void> {
+export async function ensureTables(endpoint: string, tables: readonly TableSpec[], log: (line: string) => void = () => {}): Promise<string[]> {
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const made: string[] = [];
   try {
     await Promise.all(tables.map(async (t) => {
       const backup = `${t.name}${UPGRADE_SUFFIX}`;
@@ -60,6 +62,7 @@ export async function ensureTables(endpoint: string, tables: readonly TableSpec[
         return;
       }
       if (interrupted) await deleteTable(client, backup);
+      if (!current) made.push(t.name);
       const d = current ?? await createTable(client, t);
       const missing = missingIndexes(d, t);
       if (missing.length === 0) return;
@@ -69,6 +72,7 @@ export async function ensureTables(endpoint: string, tables: readonly TableSpec[
       await deleteTable(client, t.name);
       await upgradeFrom(client, backup, t, log);
     }));
+    return made;
   } finally {
     client.destroy();
   }
@@ -159,8 +163,21 @@ async function copyItems(client: DynamoDBClient, from: string, to: string): Prom
 /** Creates Berth's tables as serverless.yml declares them. */
 export async function createTables(endpoint: string, prefix?: string, log?: (line: string) => void): Promise<void> {
   const names = tableNames(prefix);
-  await ensureTables(endpoint, Object.entries(TABLES).map(([key, t]) => ({
+  const made = await ensureTables(endpoint, Object.entries(TABLES).map(([key, t]) => ({
     name: names[key as keyof typeof TABLES], hashKey: t.hashKey, rangeKey: t.rangeKey, keyTypes: KEY_TYPES, localIndexes: localIndexesOf(t),
     globalIndexes: globalIndexesOf(t),
   })), log);
+  // A new hosts table holds no host an older Berth recorded: its fleet item needs no seed scan.
+  if (made.includes(names.hosts)) {
+    const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    try {
+      await client.send(new PutItemCommand({
+        TableName: names.hosts, Item: { hostId: { S: FLEET_ITEM }, seeded: { BOOL: true } }, ConditionExpression: 'attribute_not_exists(hostId)',
+      })).catch((e: unknown) => {
+        if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      });
+    } finally {
+      client.destroy();
+    }
+  }
 }

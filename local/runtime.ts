@@ -35,6 +35,7 @@ import { localServiceHandlers } from './services';
 import { LocalRequestCounts } from './services/elbv2/request-counts';
 import { startLocalElbv2 } from './services/elbv2';
 import { startLocalSqs } from './services/sqs';
+import { SQS_TARGET_PREFIX } from './services/sqs/json';
 import type { LocalLoadBalancer } from './services/elbv2/balancer';
 import { LocalServiceScheduler } from './service-scheduler';
 import { LocalScheduleFirer } from './schedule-firer';
@@ -220,7 +221,9 @@ async function startAll(
     'ANY /schedules/*': scheduler,
     'ANY /schedule-groups': scheduler,
     'ANY /schedule-groups/*': scheduler,
-    'POST /': byTarget({ ...slices.handlers, [AUTOSCALING_TARGET_PREFIX]: createAutoscalingHandler(regions.berthFor, { log: requestLog }) }, ecs,
+    'POST /': byTarget({
+      ...slices.handlers, [AUTOSCALING_TARGET_PREFIX]: createAutoscalingHandler(regions.berthFor, { log: requestLog }), [SQS_TARGET_PREFIX]: sqs.jsonHandler,
+    }, ecs,
       { elasticloadbalancing: elbv2.handler, sqs: sqs.handler }),
     // Each region's agents sign for their region (BERTH_REGION's, AWS_REGION on the host), as on AWS.
     'POST /agent': observeReports(createAgentApiHandler(ownRegionOnly(() => berth), { log: requestLog }), o.onReport),

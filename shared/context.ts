@@ -49,6 +49,10 @@ export interface HostNotifier {
   notify(hostId: string): void;
   /** Resolves on the next notify for the host, after `timeoutMs`, or once `signal` aborts (the waiter left). */
   wait(hostId: string, timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /** The queue a host's agent may wait on itself (SQS on AWS); absent where only `wait` serves. */
+  wakeQueueUrl?(hostId: string): string;
+  /** Makes that queue, as the host registers, so its agent can wait there from its first poll. */
+  prepare?(hostId: string): Promise<void>;
 }
 
 /** Asks for a capacity cycle now: placement found no room. */

@@ -46,6 +46,8 @@ const RegisterHost = agentOperation('RegisterHost', async (b, body, caller) => {
     hostId: body.hostId, cpu: body.cpu ?? 0, memory: body.memory ?? 0, ...(body.cpuArchitecture ? { cpuArchitecture: body.cpuArchitecture } : {}),
     ...(body.address ? { address: body.address } : {}),
   }, { bootstrapToken, instanceIdentity, authenticatedHostId: signedAs });
+  // Without its queue the agent's polls wait in the control plane, which makes the queue then.
+  await b.notifier.prepare?.(host.hostId).catch(() => undefined);
   return { hostId: host.hostId, status: host.status, heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS, credentials, prePull: await prePullFor(b) };
 });
 
@@ -61,7 +63,9 @@ const Heartbeat = agentOperation('Heartbeat', async (b, body, caller) => {
 });
 
 const PollAssignments = agentOperation('PollAssignments', async (b, body, caller) => {
-  return pollAssignments(b, callingHost(caller, body), body.known ?? {}, (body.waitSeconds ?? 0) * 1000, body.version);
+  const hostId = callingHost(caller, body);
+  const answer = await pollAssignments(b, hostId, body.known ?? {}, (body.waitSeconds ?? 0) * 1000, body.version);
+  return { ...answer, wakeQueueUrl: b.notifier.wakeQueueUrl?.(hostId) };
 });
 
 const ReportTaskState = agentOperation('ReportTaskState', async (b, body, caller) => {

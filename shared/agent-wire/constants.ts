@@ -12,6 +12,11 @@ export const OPERATOR_TARGET_PREFIX = 'BerthOperator.';
 /** How often an agent heartbeats, and the longest a poll is held open (under API Gateway's 29 s). */
 export const HEARTBEAT_INTERVAL_SECONDS = 10;
 export const MAX_POLL_WAIT_SECONDS = 20;
+/**
+ * An agent that waits on its SQS wake queue (agent/host-wake.ts) still polls this often: a wake
+ * lost on the way is picked up by then. One small read a minute, beside the heartbeat's write.
+ */
+export const WAKE_FALLBACK_POLL_SECONDS = 60;
 
 /** Timestamps and report sequence numbers are epoch milliseconds: beyond 32 bits. */
 export const EPOCH_MS = { min: 0, max: Number.MAX_SAFE_INTEGER } as const;

@@ -77,6 +77,8 @@ export interface PollAssignmentsResponse {
   tasks?: Assignment[];
   /** The host's version this answer stands for: the agent sends it with its next poll. */
   version?: number;
+  /** On AWS, the host's SQS wake queue: the agent waits there between polls (agent/host-wake.ts) rather than in a held poll. */
+  wakeQueueUrl?: string;
 }
 
 export interface ReportTaskStateResponse {

@@ -88,7 +88,7 @@ export function placerFor(b: Berth): Placer {
 function notingPlacements(b: Berth): PlacementStore {
   const hosts = b.store.hosts;
   return {
-    views: () => hosts.views(),
+    views: () => hosts.fleetViews(),
     view: (hostId) => hosts.view(hostId),
     async reserveAll(hostId, plans, cluster, now) {
       await Promise.all(plans.map((p) => b.store.tasks.noteReservation({ cluster, taskId: p.taskId }, hostId)));

@@ -1,5 +1,7 @@
-import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { CpuArchitecture, HostStatus, HostView, Plan } from '../scheduler/placement';
+import {
+  BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { type CpuArchitecture, type HostStatus, type HostView, type Plan, isLiveHost } from '../scheduler/placement';
 import { hostAttributes } from '../scheduler/host-attributes';
 import type { Market } from '../capacity/types';
 import { ClientException } from '../domain/errors';
@@ -129,8 +131,38 @@ const toView = (h: HostRecord): HostView => ({
   groupTasks: h.groupTasks ?? {},
 });
 
+/**
+ * The hosts table's one item that is not a host: the ids of every host not yet ended
+ * (LAUNCHING, ACTIVE, DRAINING), so the placer reads the fleet by key (fleetViews) instead of
+ * scanning a table that keeps every host ever launched. Hosts join it before their item is
+ * written and leave it after they end, so it always holds at least every live host: without
+ * transactions (dynalite has none) a crash in between leaves an extra id, never a missing one.
+ */
+export const FLEET_ITEM = '~fleet';
+const notFleetItem = (h: { hostId: string }): boolean => h.hostId !== FLEET_ITEM;
+
 export class HostStore {
   constructor(private readonly db: DynamoDBDocumentClient, private readonly table: string) {}
+
+  /** Adds hosts to the fleet item (before their items exist: see FLEET_ITEM). */
+  private async join(hostIds: readonly string[], seeded = false): Promise<void> {
+    if (hostIds.length === 0 && !seeded) return;
+    const u = new UpdateExpression();
+    if (hostIds.length > 0) u.addToSet('members', new Set(hostIds));
+    if (seeded) u.set({ seeded: true });
+    await this.db.send(new UpdateCommand({
+      TableName: this.table, Key: { hostId: FLEET_ITEM }, UpdateExpression: u.toString(), ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
+    }));
+  }
+
+  /** Takes ended hosts out of the fleet item (a repeat changes nothing). */
+  private async leave(hostIds: readonly string[]): Promise<void> {
+    if (hostIds.length === 0) return;
+    const u = new UpdateExpression().deleteFromSet('members', new Set(hostIds));
+    await this.db.send(new UpdateCommand({
+      TableName: this.table, Key: { hostId: FLEET_ITEM }, UpdateExpression: u.toString(), ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
+    }));
+  }
 
   /** Records a host the capacity manager launched: LAUNCHING until its agent registers. */
   async launching(host: LaunchRecord, now: number): Promise<void> {
@@ -138,6 +170,7 @@ export class HostStore {
       ...host, status: 'LAUNCHING', reservedCpu: 0, reservedMemory: 0, taskCount: 0,
       reservations: {}, groupTasks: {}, launchedAt: now, lastHeartbeatAt: now, lastTaskAt: now, version: 1,
     };
+    await this.join([host.hostId]);
     try {
       await this.db.send(new PutCommand({
         TableName: this.table, Item: record, ConditionExpression: 'attribute_not_exists(hostId)',
@@ -155,6 +188,7 @@ export class HostStore {
    * host and keeps what it holds. With `open`, any host may join.
    */
   async register(host: HostRegistration, now: number, proof: RegistrationProof = {}): Promise<HostRecord> {
+    if (host.hostId === FLEET_ITEM) throw new HostNotLaunchedException(host.hostId);
     if (proof.authenticatedHostId !== undefined || proof.open) {
       if (proof.authenticatedHostId !== undefined && proof.authenticatedHostId !== host.hostId) {
         throw new HostNotLaunchedException(host.hostId);
@@ -192,6 +226,7 @@ export class HostStore {
       ...host, status: 'ACTIVE', reservedCpu: 0, reservedMemory: 0, taskCount: 0,
       reservations: {}, groupTasks: {}, registeredAt: now, lastHeartbeatAt: now, lastTaskAt: now, version: 1,
     };
+    await this.join([host.hostId]);
     try {
       await this.db.send(new PutCommand({
         TableName: this.table, Item: record, ConditionExpression: 'attribute_not_exists(hostId)',
@@ -209,15 +244,57 @@ export class HostStore {
   }
 
   async list(): Promise<HostRecord[]> {
-    return (await scanAll<HostRecord>(this.db, new ScanCommand({ TableName: this.table, ConsistentRead: true }))).map(withPortList);
+    return (await scanAll<HostRecord>(this.db, new ScanCommand({ TableName: this.table, ConsistentRead: true }))).filter(notFleetItem).map(withPortList);
   }
 
-  /** What the scheduler needs of every host, without the reservation maps that grow with tasks. */
+  /** What the scheduler needs of every host, without the reservation maps that grow with tasks: by a Scan, for metrics. */
   async views(): Promise<HostView[]> {
     const items = await scanAll<HostRecord>(this.db, new ScanCommand({
       TableName: this.table, ProjectionExpression: VIEW_PROJECTION, ExpressionAttributeNames: VIEW_NAMES, ConsistentRead: true,
     }));
-    return items.map(toView);
+    return items.filter(notFleetItem).map(toView);
+  }
+
+  /**
+   * Every host not yet ended, as the scheduler sees it, read now and by key: the fleet item,
+   * then its hosts in BatchGetItem calls of up to 100 (strongly consistent both, so "no room"
+   * is never concluded on a stale view). No Scan, so the read grows with the live fleet, not
+   * with every host the table keeps. Ended hosts it still names are taken out of it.
+   */
+  async fleetViews(): Promise<HostView[]> {
+    const fleet = (await this.db.send(new GetCommand({
+      TableName: this.table, Key: { hostId: FLEET_ITEM }, ProjectionExpression: 'members, seeded', ConsistentRead: true,
+    }))).Item;
+    let members = portList(fleet?.members) ?? [];
+    if (fleet?.seeded !== true) members = await this.seedFleet(members);
+    const items: HostRecord[] = [];
+    for (let i = 0; i < members.length; i += 100) {
+      let pending: Record<string, unknown>[] | undefined = members.slice(i, i + 100).map((hostId) => ({ hostId }));
+      // DynamoDB may hand back some keys unprocessed under load: ask again for those.
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+        const r: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({
+          RequestItems: { [this.table]: { Keys: pending, ProjectionExpression: VIEW_PROJECTION, ExpressionAttributeNames: VIEW_NAMES, ConsistentRead: true } },
+        }));
+        items.push(...((r.Responses?.[this.table] ?? []) as HostRecord[]));
+        pending = r.UnprocessedKeys?.[this.table]?.Keys;
+      }
+    }
+    await this.leave(items.filter((h) => !isLiveHost(h.status)).map((h) => h.hostId));
+    return items.filter((h) => isLiveHost(h.status)).map(toView);
+  }
+
+  /**
+   * Hosts a Berth older than the fleet item recorded are not in it: the first read scans the
+   * table once for them, and marks the item so no read scans again.
+   */
+  private async seedFleet(members: readonly string[]): Promise<string[]> {
+    const items = await scanAll<HostRecord>(this.db, new ScanCommand({
+      TableName: this.table, ProjectionExpression: 'hostId, #s', ExpressionAttributeNames: { '#s': 'status' }, ConsistentRead: true,
+    }));
+    const live = items.filter((h) => notFleetItem(h) && isLiveHost(h.status)).map((h) => h.hostId);
+    await this.join(live, true);
+    return [...new Set([...members, ...live])];
   }
 
   /** One host as the scheduler sees it, read now: what a placer re-reads after losing a race for it. */
@@ -446,11 +523,13 @@ export class HostStore {
     if (options.empty) conditions.push(`taskCount = ${u.value(0)}`);
     // A heartbeat that arrived after the check saves the host from being written off.
     if (options.heartbeatAt !== undefined) conditions.push(`lastHeartbeatAt = ${u.value(options.heartbeatAt)}`);
-    return conditionHeld(this.db.send(new UpdateCommand({
+    const moved = await conditionHeld(this.db.send(new UpdateCommand({
       TableName: this.table, Key: { hostId }, UpdateExpression: u.toString(),
       ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
       ConditionExpression: conditions.join(' AND '),
     })));
+    if (moved && !isLiveHost(status)) await this.leave([hostId]);
+    return moved;
   }
 
   async setStatus(hostId: string, status: HostStatus): Promise<void> {

@@ -49,6 +49,7 @@ import { registerHost, reportTaskState } from '../../shared/lifecycle/reports';
 import { runTask } from '../../shared/lifecycle/run-task';
 import { lifecycleSteps } from '../../shared/lifecycle/steps';
 import { DEFINITIONS } from '../../shared/workflows/definitions';
+import { WAKE_FALLBACK_POLL_SECONDS } from '../../shared/agent-wire/constants';
 import { createStore } from '../../shared/store';
 import { createDocumentClient } from '../../shared/store/client';
 import { tableNames } from '../../shared/store/tables';
@@ -63,7 +64,7 @@ const RUN_TASKS = Number(process.env.BERTH_BENCH_CP_RUN_TASKS ?? 1000);
 const HOSTS = Number(process.env.BERTH_BENCH_CP_HOSTS ?? 50);
 const IDLE_MINUTES = 10;
 const SCALE = 20;
-const PATHS = (process.env.BERTH_BENCH_CP_PATHS ?? 'previous,current').split(',') as PathName[];
+const PATHS = (process.env.BERTH_BENCH_CP_PATHS ?? 'previous,current,agent-sqs').split(',') as PathName[];
 const WAITING = 10;
 const WAIT_DEADLINE_SECONDS = Number(process.env.BERTH_BENCH_CP_WAIT_SECONDS ?? DEFAULT_CONFIG.placementTimeoutSeconds);
 /** all, or only `waiting` (the waiting tasks' part alone, about WAIT_DEADLINE_SECONDS long). */
@@ -96,7 +97,9 @@ const PRICE = {
   apiRequest: 1.0 / 1e6,
 };
 
-type PathName = 'previous' | 'current';
+/** agent-sqs: the current control plane with the agent waiting on its SQS wake queue (agent/host-wake.ts), not in a held poll. */
+type PathName = 'previous' | 'current' | 'agent-sqs';
+const COLUMNS: Readonly<Record<PathName, string>> = { previous: 'previous', current: 'current, held poll', 'agent-sqs': 'current, agent on SQS' };
 
 interface Counts {
   reads: number;
@@ -121,6 +124,8 @@ const READS = new Set(['GetCommand', 'GetItemCommand', 'QueryCommand', 'ScanComm
 
 /** Scans by table, over the whole run: which paths still scan. */
 const scansByTable = new Map<string, number>();
+/** Writes by table and operation (`hosts UpdateCommand`), while `writesByKind.on` names the path being counted. */
+const writesByKind = { on: undefined as PathName | undefined, counts: new Map<PathName, Map<string, number>>() };
 
 /** Counts every DynamoDB request made through `db`, with its capacity units (a refused conditional write costs 1 WRU). */
 function meter(db: DynamoDBDocumentClient, c: Counts): void {
@@ -129,6 +134,17 @@ function meter(db: DynamoDBDocumentClient, c: Counts): void {
     const read = READS.has(context.commandName ?? '');
     if (read) c.reads++;
     else c.writes++;
+    if (!read && writesByKind.on) {
+      const input = args.input as { TableName?: string; RequestItems?: Record<string, unknown> };
+      const table = (input.TableName ?? Object.keys(input.RequestItems ?? {}).join('+')).replace(/^bench-(wait-)?(previous|current|agent-sqs)-/, '');
+      // BERTH_BENCH_CP_WRITE_NAMES=1: each kind also by the attributes its expressions name (task ids left out).
+      const names = process.env.BERTH_BENCH_CP_WRITE_NAMES ? ` ${Object.values((args.input as { ExpressionAttributeNames?: Record<string, string> }).ExpressionAttributeNames ?? {})
+        .filter((n) => !/^[0-9a-f]{32}$/.test(n)).sort().join(',')}` : '';
+      const key = `${table} ${context.commandName}${names}`;
+      let m = writesByKind.counts.get(writesByKind.on);
+      if (!m) writesByKind.counts.set(writesByKind.on, (m = new Map()));
+      m.set(key, (m.get(key) ?? 0) + 1);
+    }
     if (context.commandName === 'ScanCommand') {
       c.scans++;
       const table = (args.input as { TableName?: string }).TableName ?? '?';
@@ -190,11 +206,14 @@ function timerNotifier(intervalMs: number, scale: number, onWake: () => void): H
 }
 
 /** On AWS now: each notify is an SQS SendMessage; each wait of a second or more a 20 s ReceiveMessage (and a delete when woken). */
-function sqsCountingNotifier(c: Counts, scale: number): HostNotifier & { close(): void } {
+function sqsCountingNotifier(c: Counts, scale: number): HostNotifier & { close(): void; sent(hostId: string): number } {
   const local = new LocalHostNotifier();
+  const sent = new Map<string, number>();
   return {
+    sent: (hostId) => sent.get(hostId) ?? 0,
     notify: (hostId) => {
       c.sqs++;
+      sent.set(hostId, (sent.get(hostId) ?? 0) + 1);
       local.notify(hostId);
     },
     wait: async (hostId, timeoutMs, signal) => {
@@ -222,7 +241,7 @@ function benchBerth(path: PathName, endpoint: string, prefix: string, options: {
   const db = createDocumentClient({ endpoint });
   meter(db, c);
   const store = createStore(db, tableNames(prefix));
-  const notifier = path === 'current' ? sqsCountingNotifier(c, options.scale) : timerNotifier(PREVIOUS_POLL_TIMER_MS, options.scale, () => {});
+  const notifier = path !== 'previous' ? sqsCountingNotifier(c, options.scale) : timerNotifier(PREVIOUS_POLL_TIMER_MS, options.scale, () => {});
   const b = {
     partition: LOCAL_PARTITION, store, notifier,
     capacity: { trigger: () => {} }, services: { wake: () => {} },
@@ -245,6 +264,8 @@ function benchBerth(path: PathName, endpoint: string, prefix: string, options: {
       const r = (await steps.place(input)) as { outcome: string; retryAfterSeconds?: number };
       return r.outcome === 'WAIT' ? { ...r, retryAfterSeconds: b.config.placementRetrySeconds } : r;
     };
+    // The placer's snapshot as before: a Scan of the hosts table.
+    store.hosts.fleetViews = () => store.hosts.views();
     // The release as before: a scan of the hosts for the task's reservations.
     functions.release = async ({ task: ref }) => {
       let released = 0;
@@ -298,7 +319,20 @@ function playAgent(p: BenchBerth, path: PathName, hostId: string, o: { pollWaitM
     while (!stopped) {
       polls++;
       let tasks: Assignment[] | undefined;
-      if (path === 'current') {
+      if (path === 'agent-sqs') {
+        // A poll that answers at once (its time is the wall's), then the wait on the wake queue:
+        // its receives and deletes are counted by the notifier, no Lambda is held.
+        const sent = (b.notifier as ReturnType<typeof sqsCountingNotifier>).sent;
+        const before = sent(hostId);
+        const r = await api(AGENT_FUNCTION_GB, () => pollAssignments(b, hostId, { ...known }, 0, version));
+        tasks = r.tasks;
+        if (r.tasks) version = r.version;
+        if (!stopped) {
+          // SQS keeps a wake sent during the poll: one receive takes it, and its delete.
+          if (sent(hostId) !== before) c.sqs += 2;
+          else await b.notifier.wait(hostId, WAKE_FALLBACK_POLL_SECONDS * 1000);
+        }
+      } else if (path === 'current') {
         const r = await api(AGENT_FUNCTION_GB, () => pollAssignments(b, hostId, { ...known }, o.pollWaitMs, version), o.scale);
         tasks = r.tasks;
         if (r.tasks) version = r.version;
@@ -407,25 +441,28 @@ async function idleFleet(p: BenchBerth, path: PathName): Promise<{ counts: Count
   return { counts, polls, versionReads };
 }
 
-function costRows(what: string, per: number, unit: string, base: Counts, mine: Counts): string[][] {
+/** Rows of each path's figures (the first is the baseline), with each later path's ratio to it. */
+function costRows(what: string, per: number, unit: string, cols: readonly Counts[]): string[][] {
   const f = (x: number, d = 0) => (x / per).toFixed(d);
-  const row = (name: string, b: number, m: number, d = 0) => [name, f(b, d), f(m, d), ratio(m, b)];
+  const base = cols[0];
+  const withRatios = (name: string, value: (c: Counts) => number, show: (x: number) => string) =>
+    [name, ...cols.map((c) => show(value(c))), ...cols.slice(1).map((c) => ratio(value(c), value(base)))];
+  const row = (name: string, value: (c: Counts) => number, d = 0) => withRatios(name, value, (x) => f(x, d));
+  const money = (name: string, value: (c: Counts) => number) => withRatios(name, value, (x) => (x / per).toFixed(5));
   return [
-    [`${what} (${unit})`, '', '', ''],
-    row('  DynamoDB reads (calls)', base.reads, mine.reads),
-    row('  DynamoDB scans (calls)', base.scans, mine.scans),
-    row('  DynamoDB read units', base.rru, mine.rru, 1),
-    row('  DynamoDB writes (calls)', base.writes, mine.writes),
-    row('  DynamoDB write units', base.wru, mine.wru, 1),
-    row('  Step Functions transitions', base.transitions, mine.transitions),
-    row('  Lambda invocations', base.lambdaCalls, mine.lambdaCalls),
-    row('  Lambda GB-seconds', base.gbSeconds, mine.gbSeconds, 1),
-    row('  SQS requests', base.sqs, mine.sqs),
-    row('  API Gateway requests', base.apiRequests, mine.apiRequests),
-    [`  cost, $`, `${(dollars(base) / per).toFixed(5)}`, `${(dollars(mine) / per).toFixed(5)}`, ratio(dollars(mine), dollars(base))],
-    [`  cost without Lambda time, $`, `${((dollars(base) - base.gbSeconds * PRICE.gbSecond) / per).toFixed(5)}`,
-      `${((dollars(mine) - mine.gbSeconds * PRICE.gbSecond) / per).toFixed(5)}`,
-      ratio(dollars(mine) - mine.gbSeconds * PRICE.gbSecond, dollars(base) - base.gbSeconds * PRICE.gbSecond)],
+    [`${what} (${unit})`, ...cols.map(() => ''), ...cols.slice(1).map(() => '')],
+    row('  DynamoDB reads (calls)', (c) => c.reads),
+    row('  DynamoDB scans (calls)', (c) => c.scans),
+    row('  DynamoDB read units', (c) => c.rru, 1),
+    row('  DynamoDB writes (calls)', (c) => c.writes),
+    row('  DynamoDB write units', (c) => c.wru, 1),
+    row('  Step Functions transitions', (c) => c.transitions),
+    row('  Lambda invocations', (c) => c.lambdaCalls),
+    row('  Lambda GB-seconds', (c) => c.gbSeconds, 1),
+    row('  SQS requests', (c) => c.sqs),
+    row('  API Gateway requests', (c) => c.apiRequests),
+    money('  cost, $', dollars),
+    money('  cost without Lambda time, $', (c) => dollars(c) - c.gbSeconds * PRICE.gbSecond),
   ];
 }
 
@@ -434,7 +471,8 @@ async function main(): Promise<void> {
   const endpoint = dynamo.endpoint;
   try {
     // Waiting for room: both paths at once, on tables of their own.
-    const waits = await Promise.all(PATHS.map(async (path) => {
+    // The agent's wait plays no part in waiting for room: agent-sqs is current here.
+    const waits = await Promise.all(PATHS.filter((path) => path !== 'agent-sqs').map(async (path) => {
       const prefix = `bench-wait-${path}-`;
       await createTables(endpoint, prefix);
       const p = benchBerth(path, endpoint, prefix, { scale: 1, now: Date.now });
@@ -457,7 +495,9 @@ async function main(): Promise<void> {
       process.stdout.write(`${path}: ${RUN_TASKS} tasks on ${HOSTS} hosts...\n`);
       const p = benchBerth(path, endpoint, prefix, { scale: 1, now: Date.now });
       scansByTable.clear();
+      writesByKind.on = path;
       const tasks = await runTasks(p, path);
+      writesByKind.on = undefined;
       p.close();
       const scans = () => [...scansByTable].map(([t, n]) => `${t.replace(prefix, '')} ${n}`).join(', ') || 'none';
       process.stdout.write(`${path}: scans during the tasks' run, by table: ${scans()}\n`);
@@ -473,8 +513,9 @@ async function main(): Promise<void> {
     }
 
     const base = runs.get('previous');
-    const mine = runs.get('current');
-    if (base && mine) {
+    const others = PATHS.filter((path) => path !== 'previous' && runs.has(path));
+    if (base && others.length > 0) {
+      const mine = others.map((path) => runs.get(path)!);
       const hostHours = (HOSTS * IDLE_MINUTES) / 60;
       // The previous idle polls' version reads as AWS's 500 ms timer makes them (dynalite here
       // cannot keep that pace for 50 hosts at 20×): one on entry and one per wake, 40 wakes a poll.
@@ -482,17 +523,27 @@ async function main(): Promise<void> {
       const extra = awsVersionReads - base.idle.versionReads;
       // A strongly consistent read of one small item is 1 RRU.
       const baseIdle = { ...base.idle.counts, reads: base.idle.counts.reads + extra, rru: base.idle.counts.rru + extra };
+      const idles = [baseIdle, ...mine.map((m) => m.idle.counts)];
+      const header = ['', COLUMNS.previous, ...others.map((path) => COLUMNS[path]), ...others.map((path) => `${COLUMNS[path]} / previous`)];
       const rows = [
-        ...costRows(`${RUN_TASKS} tasks`, RUN_TASKS / 1000, 'per 1,000 tasks', base.tasks.counts, mine.tasks.counts),
-        ...costRows(`${HOSTS} idle hosts, ${IDLE_MINUTES} min`, hostHours, 'per idle host-hour', baseIdle, mine.idle.counts),
-        ['DynamoDB reads per idle host-minute (goal ≤ 4)', (baseIdle.reads / HOSTS / IDLE_MINUTES).toFixed(1),
-          (mine.idle.counts.reads / HOSTS / IDLE_MINUTES).toFixed(1), ratio(mine.idle.counts.reads, baseIdle.reads)],
+        ...costRows(`${RUN_TASKS} tasks`, RUN_TASKS / 1000, 'per 1,000 tasks', [base.tasks.counts, ...mine.map((m) => m.tasks.counts)]),
+        ...costRows(`${HOSTS} idle hosts, ${IDLE_MINUTES} min`, hostHours, 'per idle host-hour', idles),
+        ['DynamoDB reads per idle host-minute (goal ≤ 4)', ...idles.map((c) => (c.reads / HOSTS / IDLE_MINUTES).toFixed(1)),
+          ...idles.slice(1).map((c) => ratio(c.reads, baseIdle.reads))],
       ];
       process.stdout.write(`\nOne run of each path, priced at us-east-1 list prices (DynamoDB on demand $0.125/M RRU, $0.625/M WRU; ` +
         'Step Functions $0.025 per 1,000 transitions; Lambda arm64 $0.20/M requests, $0.0000133334/GB-s; SQS $0.40/M; HTTP API $1/M).\n' +
-        `The tasks ran in ${base.tasks.seconds.toFixed(0)} s (previous) and ${mine.tasks.seconds.toFixed(0)} s (current). The previous idle polls' ` +
-        `version reads are counted as AWS's 500 ms timer makes them: ${base.idle.polls} polls × 41 (${base.idle.versionReads} happened here).\n\n`);
-      process.stdout.write(formatTable(['', 'previous', 'current', 'current/previous'], rows) + '\n');
+        `The tasks ran in ${[base, ...mine].map((r, i) => `${r.tasks.seconds.toFixed(0)} s (${i === 0 ? 'previous' : others[i - 1]})`).join(', ')}. ` +
+        `The previous idle polls' version reads are counted as AWS's 500 ms timer makes them: ${base.idle.polls} polls × 41 (${base.idle.versionReads} happened here).\n\n`);
+      process.stdout.write(formatTable(header, rows) + '\n');
+      const byKind = [base, ...mine].map((_, i) => writesByKind.counts.get(i === 0 ? 'previous' : others[i - 1]) ?? new Map<string, number>());
+      const kinds = [...new Set(byKind.flatMap((m) => [...m.keys()]))].sort();
+      const perTask = (n: number) => (n / RUN_TASKS).toFixed(2);
+      process.stdout.write(`\nDynamoDB writes per task during the ${RUN_TASKS} tasks' run, by table and operation:\n\n` + formatTable(
+        ['table operation', COLUMNS.previous, ...others.map((path) => COLUMNS[path]), ...others.map((path) => `${COLUMNS[path]} / previous`)],
+        [...kinds.map((k) => [k, ...byKind.map((m) => perTask(m.get(k) ?? 0)), ...byKind.slice(1).map((m) => ratio(m.get(k) ?? 0, byKind[0].get(k) ?? 0))]),
+          ['all', ...[base, ...mine].map((r) => perTask(r.tasks.counts.writes)), ...mine.map((r) => ratio(r.tasks.counts.writes, base.tasks.counts.writes))]],
+      ) + '\n');
     } else {
       for (const [path, r] of runs) process.stdout.write(`${path}: ${JSON.stringify(r)}\n`);
     }

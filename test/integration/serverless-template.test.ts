@@ -667,8 +667,12 @@ describe('serverless.yml', () => {
     it('gives the hosts\' role only what the agent itself needs, never a * action or resource', () => {
       const statements = roleStatements(resource('HostRole')!);
       expect(statements.flatMap((st) => asArray<string>(st.Action)).sort()).toEqual(
-        ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 'sts:AssumeRole'],
+        ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 'sqs:DeleteMessage', 'sqs:ReceiveMessage', 'sts:AssumeRole'],
       );
+      // Its agent takes its wakes from the hosts' queues, and nothing else of SQS.
+      const wake = statements.find((st) => asArray(st.Action).includes('sqs:ReceiveMessage'))!;
+      expect(asArray<string>(wake.Action).sort()).toEqual(['sqs:DeleteMessage', 'sqs:ReceiveMessage']);
+      expect(JSON.stringify(wake.Resource)).toMatch(/:sqs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:[\w-]*host-\*"/);
       for (const st of statements) {
         for (const r of asArray<Json>(st.Resource)) expect(resolvePseudo(r)).not.toBe('*');
         for (const a of asArray<string>(st.Action)) expect(a).not.toContain('*');

@@ -1,11 +1,12 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createTables, ensureTables, startDynalite, type Dynalite } from '../../local/dynalite';
 import { sweepExpired } from '../../local/ttl-sweep';
 import type { Task } from '../../shared/domain/task';
 import { planOn } from '../../shared/scheduler/placement';
 import { CLIENT_TOKEN_TTL_MS, type Store, createStore } from '../../shared/store';
 import { createDocumentClient } from '../../shared/store/client';
+import { FLEET_ITEM } from '../../shared/store/host-store';
 import { STOPPED_TASK_RETENTION_SECONDS, tableNames } from '../../shared/store/tables';
 import { ManualClock } from '../support/manual-clock';
 
@@ -316,6 +317,78 @@ describe('TaskDefinitionStore', () => {
     await store.taskDefinitions.deregister('latest', 3, 1);
     expect((await store.taskDefinitions.latestActive('latest'))!.revision).toBe(2);
     expect((await store.taskDefinitions.get('latest', 3))!.status).toBe('INACTIVE');
+  });
+});
+
+describe('HostStore fleetViews', () => {
+  /** A store on tables of its own, counting the Scans its client sends. */
+  async function counted(prefix: string) {
+    await createTables(dynamo.endpoint, prefix);
+    const db = createDocumentClient({ endpoint: dynamo.endpoint });
+    const scans = { n: 0 };
+    db.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === 'ScanCommand') scans.n++;
+      return next(args);
+    }, { step: 'initialize', name: 'countScans' });
+    return { s: createStore(db, tableNames(prefix)), db, scans, names: tableNames(prefix) };
+  }
+
+  it('reads every live host by key, without a Scan, and leaves out ended ones', async () => {
+    // Prepare: launched, registered and ended hosts.
+    // A new table's fleet item needs no seed scan.
+    const { s, scans } = await counted('fleet-a-');
+    await s.hosts.launching({ hostId: 'i-1', instanceType: 'c6i.large', market: 'spot', cpu: 2048, memory: 3840 }, 0);
+    await s.hosts.register({ hostId: 'h-2', cpu: 1024, memory: 2048 }, 0, { open: true });
+    await s.hosts.register({ hostId: 'h-3', cpu: 1024, memory: 2048 }, 0, { open: true });
+    await s.hosts.reserve(planOn((await s.hosts.view('h-2'))!, { taskId: 't', cpu: 256, memory: 512 }), 'default');
+    expect(await s.hosts.transition('h-3', 'TERMINATED', ['ACTIVE'], { empty: true })).toBe(true);
+
+    // Act
+    const views = await s.hosts.fleetViews();
+
+    // Assess: the live hosts with their sums as of now, no Scan, and the item is no host.
+    expect(views.map((h) => [h.hostId, h.status, h.reservedCpu]).sort()).toEqual([['h-2', 'ACTIVE', 256], ['i-1', 'LAUNCHING', 0]]);
+    expect(scans.n).toBe(0);
+    expect((await s.hosts.list()).map((h) => h.hostId).sort()).toEqual(['h-2', 'h-3', 'i-1']);
+    expect((await s.hosts.views()).map((h) => h.hostId).sort()).toEqual(['h-2', 'h-3', 'i-1']);
+  });
+
+  it('finds the hosts an older Berth recorded with one Scan, once', async () => {
+    // Prepare: host items written without the fleet item, as before it existed.
+    const { s, db, scans, names } = await counted('fleet-b-');
+    await db.send(new DeleteCommand({ TableName: names.hosts, Key: { hostId: FLEET_ITEM } }));
+    for (const hostId of ['old-1', 'old-2']) {
+      await db.send(new PutCommand({ TableName: names.hosts, Item: {
+        hostId, status: 'ACTIVE', cpu: 1024, memory: 2048, reservedCpu: 0, reservedMemory: 0, taskCount: 0, reservations: {}, lastHeartbeatAt: 0, version: 1,
+      } }));
+    }
+    await db.send(new PutCommand({ TableName: names.hosts, Item: {
+      hostId: 'old-gone', status: 'LOST', cpu: 1024, memory: 2048, reservedCpu: 0, reservedMemory: 0, taskCount: 0, reservations: {}, lastHeartbeatAt: 0, version: 1,
+    } }));
+
+    // Act
+    const first = await s.hosts.fleetViews();
+    const second = await s.hosts.fleetViews();
+
+    // Assess
+    expect(first.map((h) => h.hostId).sort()).toEqual(['old-1', 'old-2']);
+    expect(second.map((h) => h.hostId).sort()).toEqual(['old-1', 'old-2']);
+    expect(scans.n).toBe(1);
+  });
+
+  it('takes out a host that ended without leaving (a crash between the two writes)', async () => {
+    const { s, db, names } = await counted('fleet-c-');
+    await s.hosts.register({ hostId: 'crashed', cpu: 1024, memory: 2048 }, 0, { open: true });
+    await s.hosts.setStatus('crashed', 'TERMINATED');
+
+    expect(await s.hosts.fleetViews()).toEqual([]);
+
+    const item = (await db.send(new GetCommand({ TableName: names.hosts, Key: { hostId: FLEET_ITEM }, ConsistentRead: true }))).Item;
+    expect(item?.members).toBeUndefined();
+  });
+
+  it('refuses a host that calls itself the fleet item', async () => {
+    await expect(store.hosts.register({ hostId: FLEET_ITEM, cpu: 1, memory: 1 }, 0, { open: true })).rejects.toMatchObject({ name: 'AccessDeniedException' });
   });
 });
 

@@ -51,6 +51,20 @@ describe('SqsHostNotifier', () => {
     expect((send.mock.calls[1][0] as DeleteMessageBatchCommand).input.Entries!.map((e) => e.ReceiptHandle)).toEqual(['r1', 'r2']);
   });
 
+  it("names the host's queue to its agent, and makes it when the host registers", async () => {
+    // Prepare
+    const send = jest.fn<ReturnType<Send>, Parameters<Send>>().mockResolvedValue({});
+    const notifier = notifierWith(send);
+
+    // Act
+    await notifier.prepare('i-0abc');
+
+    // Assess
+    expect(notifier.wakeQueueUrl('i-0abc')).toBe(URL);
+    expect(commands(send)).toEqual(['CreateQueueCommand']);
+    expect((send.mock.calls[0][0] as CreateQueueCommand).input).toEqual({ QueueName: 'berth-dev-host-i-0abc', Attributes: { MessageRetentionPeriod: '60' } });
+  });
+
   it("makes the host's queue the first time a poll waits on it, with SQS's shortest retention", async () => {
     // Prepare
     const send = jest.fn<ReturnType<Send>, Parameters<Send>>()

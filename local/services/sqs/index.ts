@@ -1,4 +1,5 @@
-import type { ApiHandlerOptions, BerthFor } from '../../../shared/aws-protocol/handler';
+import { type ApiHandlerOptions, type BerthFor, createJsonApiHandler } from '../../../shared/aws-protocol/handler';
+import { JSON_1_0 } from '../../../shared/aws-protocol/json';
 import { createQueryApiHandler } from '../../../shared/aws-protocol/query';
 import type { Berth } from '../../../shared/context';
 import { type DeadLetter, type DeadLetterSink, parseQueueArn } from '../../../shared/schedules/dead-letter';
@@ -8,6 +9,7 @@ import { regionalOperations, regionalTable } from '../regional';
 import { queueDoesNotExist } from './errors';
 import { SQS_VERSION, SQS_XMLNS, type SqsSlice, enqueue, readMessageAttributes, sqsOperations } from './operations';
 import { SQS_TABLE, SqsStore } from './store';
+import { SQS_TARGET_PREFIX, sqsJsonOperations } from './json';
 import { sqsXml } from './xml';
 
 export interface LocalSqsOptions extends ApiHandlerOptions {
@@ -21,7 +23,8 @@ export interface LocalSqsOptions extends ApiHandlerOptions {
 /**
  * The local SQS slice, per region (local/services/regional.ts): its tables in dynalite and its
  * query-protocol handler (SigV4 service `sqs`, what `aws sqs` speaks) for the local endpoint's
- * `POST /`. `deadLettersOf(b)` is the dead-letter sink of region b's schedules, writing into that
+ * `POST /`, and the same operations in SQS's JSON protocol (`jsonHandler`, `X-Amz-Target:
+ * AmazonSQS.*`, what the AWS SDK speaks). `deadLettersOf(b)` is the dead-letter sink of region b's schedules, writing into that
  * region's queues.
  */
 export async function startLocalSqs(home: Berth, o: LocalSqsOptions) {
@@ -42,6 +45,11 @@ export async function startLocalSqs(home: Berth, o: LocalSqsOptions) {
     services: ['sqs'],
     principal: ['user', 'operator'],
   }, o);
+  // The AWS SDK's clients speak SQS's JSON protocol; a host's key only for its own wake queue.
+  const jsonHandler = createJsonApiHandler(o.berthFor ?? (() => home), {
+    targetPrefix: SQS_TARGET_PREFIX, operations: sqsJsonOperations(regional.operations), contentType: JSON_1_0,
+    auth: { services: ['sqs'], principal: ['user', 'operator', 'host'] },
+  }, o);
   const deadLettersOf = (b: Berth): DeadLetterSink => ({
     async send(queueArn: string, letter: DeadLetter) {
       await regional.inRegion(b);
@@ -54,5 +62,5 @@ export async function startLocalSqs(home: Berth, o: LocalSqsOptions) {
       await enqueue(slice, queue, letter.body, readMessageAttributes(attributes));
     },
   });
-  return { handler, deadLettersOf };
+  return { handler, jsonHandler, deadLettersOf };
 }

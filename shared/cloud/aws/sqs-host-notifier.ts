@@ -39,6 +39,18 @@ export class SqsHostNotifier implements HostNotifier {
     return `https://sqs.${this.o.region}.amazonaws.com/${this.o.accountId}/${this.queueName(hostId)}`;
   }
 
+  /** The host's agent waits on this queue itself (agent/host-wake.ts), with the host role's ReceiveMessage and DeleteMessage. */
+  wakeQueueUrl(hostId: string): string {
+    return this.queueUrl(hostId);
+  }
+
+  async prepare(hostId: string): Promise<void> {
+    // Same name, same attributes: CreateQueue answers with the existing queue.
+    await this.sqs.send(new CreateQueueCommand({
+      QueueName: this.queueName(hostId), Attributes: { MessageRetentionPeriod: String(RETENTION_SECONDS) },
+    }));
+  }
+
   notify(hostId: string): void {
     this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl(hostId), MessageBody: 'changed' })).catch((e: unknown) => {
       // No queue yet: no poll of this host has waited, and its next one reads the version first.
@@ -58,10 +70,7 @@ export class SqsHostNotifier implements HostNotifier {
     try {
       const r = await receive().catch(async (e: unknown) => {
         if ((e as Error).name !== 'QueueDoesNotExist') throw e;
-        // Same name, same attributes: CreateQueue answers with the existing queue.
-        await this.sqs.send(new CreateQueueCommand({
-          QueueName: this.queueName(hostId), Attributes: { MessageRetentionPeriod: String(RETENTION_SECONDS) },
-        }));
+        await this.prepare(hostId);
         return receive();
       });
       const messages = r.Messages ?? [];
