@@ -53,6 +53,8 @@ export interface HostNotifier {
   wakeQueueUrl?(hostId: string): string;
   /** Makes that queue, as the host registers, so its agent can wait there from its first poll. */
   prepare?(hostId: string): Promise<void>;
+  /** Removes what `prepare` made, once the host has ended; a host never prepared is no matter. */
+  forget?(hostId: string): Promise<void>;
 }
 
 /** Asks for a capacity cycle now: placement found no room. */

@@ -88,6 +88,13 @@ function toFleetHost(h: HostRecord, daemonTaskIds: ReadonlySet<string> = new Set
   };
 }
 
+/** What a host had only while it lived: its keys, and its agent's wake queue (SQS on AWS). */
+async function hostEnded(b: Berth, hostId: string): Promise<void> {
+  await revokeHostKeys(b, hostId);
+  // A queue left behind costs nothing while empty and is named after the host alone: worth a warning, not the cycle.
+  await b.notifier.forget?.(hostId).catch((e: unknown) => console.error(JSON.stringify({ level: 'warn', message: 'host wake queue not removed', hostId, error: String(e) })));
+}
+
 /**
  * Writes off a host that stopped heartbeating: LOST, its tasks STOPPED with the reason and their
  * room released. The conditional transition means a heartbeat that lands meanwhile saves the
@@ -96,7 +103,7 @@ function toFleetHost(h: HostRecord, daemonTaskIds: ReadonlySet<string> = new Set
 async function writeOffLost(b: Berth, host: HostRecord): Promise<boolean> {
   const lost = await b.store.hosts.transition(host.hostId, 'LOST', ['ACTIVE', 'DRAINING'], { heartbeatAt: host.lastHeartbeatAt, endedAt: b.now() });
   if (!lost) return false;
-  await revokeHostKeys(b, host.hostId);
+  await hostEnded(b, host.hostId);
   const silentFor = Math.round((b.now() - host.lastHeartbeatAt) / 1000);
   // Read again: a placement may have landed between the scan and the write-off, and none can now.
   const current = (await b.store.hosts.get(host.hostId)) ?? host;
@@ -149,7 +156,7 @@ export async function writeOffSilentHosts(b: Berth, o: CapacityOptions, now = b.
     if (now <= deadline) out.nextDeadlineAt = Math.min(out.nextDeadlineAt ?? Infinity, deadline + 1);
     else if (h.status !== 'LAUNCHING') silent.push(h);
     else if (await b.store.hosts.transition(h.hostId, 'TERMINATED', ['LAUNCHING'], { endedAt: now })) {
-      await revokeHostKeys(b, h.hostId);
+      await hostEnded(b, h.hostId);
       out.expired.push(h.hostId);
     }
   }
@@ -222,7 +229,7 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
   const idle: string[] = [];
   for (const hostId of plan.terminations) {
     if (await b.store.hosts.transition(hostId, 'TERMINATED', ['ACTIVE', 'DRAINING'], { empty: true, endedAt: b.now() })) {
-      await revokeHostKeys(b, hostId);
+      await hostEnded(b, hostId);
       idle.push(hostId);
     }
   }

@@ -1,4 +1,4 @@
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Agent } from '../../agent/agent';
 import { agentAwsConfig } from '../../agent/aws';
@@ -123,6 +123,23 @@ describe('Agent wake queue (SQS)', () => {
       berth.notifier.notify('wake-d');
       return polls.every((p) => p.answered);
     }, 25_000, 'the last held poll to answer');
+  }, 30_000);
+
+  it('removes an ended host\'s queue, and a host with none is no matter', async () => {
+    // Prepare: a host whose queue the control plane made at registration.
+    const notifier = berth.notifier as SqsHostNotifier;
+    await notifier.prepare('wake-e');
+    const asControlPlane = new SQSClient({ region: 'us-east-1', endpoint: url, credentials: TEST_CREDENTIALS });
+    const queueUrl = () => asControlPlane.send(new GetQueueUrlCommand({ QueueName: notifier.queueName('wake-e') }));
+    await expect(queueUrl()).resolves.toMatchObject({ QueueUrl: expect.stringContaining('berth-host-wake-e') });
+
+    // Act: the host ends (the capacity manager's hostEnded), twice.
+    await notifier.forget('wake-e');
+    await notifier.forget('wake-e');
+
+    // Assess
+    await expect(queueUrl()).rejects.toMatchObject({ name: 'QueueDoesNotExist' });
+    asControlPlane.destroy();
   }, 30_000);
 
   it('lets a host key take only its own wakes', async () => {

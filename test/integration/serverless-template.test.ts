@@ -117,7 +117,7 @@ const GRANTS: Record<string, { actions: string[]; startable: Workflow[]; logGrou
   },
   'functions/capacity': {
     actions: [
-      ...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'sqs:SendMessage',
+      ...LOG_ACTIONS, ...DATA_ACTIONS, ...TASK_RESPONSE_ACTIONS, 'sqs:SendMessage', 'sqs:DeleteQueue',
       'ec2:CreateFleet', 'ec2:RunInstances', 'ec2:CreateTags', 'ec2:DescribeLaunchTemplateVersions', 'ec2:TerminateInstances', 'iam:PassRole',
       // The orphan sweep lists the stage's instances.
       'ec2:DescribeInstances',

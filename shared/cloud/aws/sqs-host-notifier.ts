@@ -1,5 +1,5 @@
 import {
-  CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient,
+  CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { HostNotifier } from '../../context';
 
@@ -49,6 +49,12 @@ export class SqsHostNotifier implements HostNotifier {
     await this.sqs.send(new CreateQueueCommand({
       QueueName: this.queueName(hostId), Attributes: { MessageRetentionPeriod: String(RETENTION_SECONDS) },
     }));
+  }
+
+  async forget(hostId: string): Promise<void> {
+    await this.sqs.send(new DeleteQueueCommand({ QueueUrl: this.queueUrl(hostId) })).catch((e: unknown) => {
+      if ((e as Error).name !== 'QueueDoesNotExist') throw e;
+    });
   }
 
   notify(hostId: string): void {
