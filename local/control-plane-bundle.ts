@@ -1,31 +1,56 @@
-import { build, stop } from 'esbuild';
+import { type Metafile, type Plugin, build, stop } from 'esbuild';
 import { join } from 'node:path';
-import { withoutBuildSessions } from './agent-bundle';
+import { withoutBuildSessions, withoutSsh } from './agent-bundle';
 
 const LOCAL_MAIN = join(__dirname, 'main.ts');
 export const CONTROL_PLANE_BUNDLE = join(__dirname, '..', '.build', 'control-plane.js');
 
 /**
+ * Packages bundled with the project's code, with everything they load, so that the agent
+ * bundle's stand-ins apply: dockerode from node_modules loads ssh2 (whose WebAssembly crypto
+ * allocates a 16 MiB heap) and gRPC for BuildKit, none of which Berth uses: about 20 MiB of the
+ * control plane's memory (measured idle, `npm start`).
+ */
+const BUNDLED_PACKAGES = ['dockerode'];
+
+/**
  * Bundles the local mode's control plane (local/main.ts) into plain JavaScript for `npm start`,
  * as the agent is: run under tsx, the process carried the TypeScript compiler's loader and every
  * module compiled at start, tens of MiB for as long as it ran. Packages stay in node_modules
- * (dynalite and esbuild have native parts); only the project's own code is bundled. Its source
- * map is a file beside it, for NODE_OPTIONS=--enable-source-maps.
+ * (dynalite and esbuild have native parts), but for BUNDLED_PACKAGES. Its source map is a file
+ * beside it, for NODE_OPTIONS=--enable-source-maps.
  */
-export async function bundleControlPlane(outfile = CONTROL_PLANE_BUNDLE): Promise<string> {
-  await build({
+export async function bundleControlPlane(outfile = CONTROL_PLANE_BUNDLE): Promise<{ outfile: string; metafile: Metafile }> {
+  const r = await build({
     entryPoints: [LOCAL_MAIN],
     outfile,
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    packages: 'external',
     sourcemap: 'linked',
-    plugins: [withoutBuildSessions],
+    plugins: [withoutSsh, withoutBuildSessions, externalPackagesBut(BUNDLED_PACKAGES)],
+    metafile: true,
     logLevel: 'warning',
   });
-  return outfile;
+  return { outfile, metafile: r.metafile };
+}
+
+/**
+ * esbuild's `packages: 'external'`, but for `bundled`: a package the project's code imports stays
+ * in node_modules unless it is one of those; what a bundled package imports is bundled too.
+ */
+function externalPackagesBut(bundled: readonly string[]): Plugin {
+  return {
+    name: 'external-packages-but',
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (args.kind === 'entry-point' || /[\\/]node_modules[\\/]/.test(args.importer)) return undefined;
+        const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
+        return bundled.includes(name) ? undefined : { path: args.path, external: true };
+      });
+    },
+  };
 }
 
 if (require.main === module) {

@@ -86,6 +86,8 @@ function processTree(root: number): Proc[] {
 type Role = 'control plane' | 'agent' | 'podman service' | 'npm (launcher)' | 'HAProxy (local ELBv2)' | 'other';
 
 function roleOf(p: Proc): Role {
+  // npm's shell, whose command line names the control plane's bundle too.
+  if (/^(\/bin\/)?sh -c /.test(p.cmdline)) return 'other';
   if (/agent\.js/.test(p.cmdline)) return 'agent';
   if (/podman system service/.test(p.cmdline)) return 'podman service';
   if (/^npm( |$)|npm-cli\.js/.test(p.cmdline)) return 'npm (launcher)';
@@ -255,7 +257,10 @@ async function main(): Promise<void> {
       const a = idle!.byRole.get(r);
       const b = loaded!.byRole.get(r);
       if (!a && !b) return undefined;
-      const label = r === 'agent' ? `agents ×${a?.count ?? 0} (each: ${idle!.agentsKb.map(mib).join(', ')})` : `${r}${(a?.count ?? 1) > 1 ? ` ×${a!.count}` : ''}`;
+      // The capacity manager may add hosts for the tasks: each column says how many agents it counts.
+      const label = r === 'agent'
+        ? `agents ×${a?.count ?? 0} idle (each ${idle!.agentsKb.map(mib).join(', ')}), ×${b?.count ?? 0} with tasks (each ${loaded!.agentsKb.map(mib).join(', ')})`
+        : `${r}${(a?.count ?? 1) > 1 ? ` ×${a!.count}` : ''}`;
       return [label, mib(a?.kb ?? 0), ratio(a?.kb ?? 0, nodeKb), mib(b?.kb ?? 0), ratio(b?.kb ?? 0, nodeKb)];
     };
     console.log(`\nRSS by process, each beside an idle \`node -e\` (${mib(nodeKb)}); the goal's total counts the first three\n`);
