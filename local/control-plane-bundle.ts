@@ -20,9 +20,9 @@ const BUNDLED_PACKAGES = ['dockerode'];
  * (dynalite and esbuild have native parts), but for BUNDLED_PACKAGES. Its source map is a file
  * beside it, for NODE_OPTIONS=--enable-source-maps.
  */
-export async function bundleControlPlane(outfile = CONTROL_PLANE_BUNDLE): Promise<{ outfile: string; metafile: Metafile }> {
+export async function bundleControlPlane(outfile: string = CONTROL_PLANE_BUNDLE, entryPoint: string = LOCAL_MAIN): Promise<{ outfile: string; metafile: Metafile }> {
   const r = await build({
-    entryPoints: [LOCAL_MAIN],
+    entryPoints: [entryPoint],
     outfile,
     bundle: true,
     platform: 'node',
@@ -53,8 +53,11 @@ function externalPackagesBut(bundled: readonly string[]): Plugin {
   };
 }
 
+// `tsx local/control-plane-bundle.ts [ENTRY OUTFILE]`: another program that runs the control
+// plane in its own process (bench:launch) is built the same way, to be measured as npm start runs.
 if (require.main === module) {
-  bundleControlPlane().then(() => stop(), (e: unknown) => {
+  const [entryPoint, outfile] = process.argv.slice(2);
+  bundleControlPlane(outfile, entryPoint).then(() => stop(), (e: unknown) => {
     console.error(`berth: cannot build the control plane: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);
   });

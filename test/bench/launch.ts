@@ -13,7 +13,9 @@
  *    container through dockerode.
  * 3. RSS of the local mode (this process, the agents, podman's service): idle, with 50 running
  *    tasks, and the peak over the run; beside the RSS of a bare `node -e` idling. `npm run
- *    bench:launch` runs this process with the control plane's node flags, as `npm start` runs it.
+ *    bench:launch` runs this process as `npm start` runs the control plane: bundled into plain
+ *    JavaScript (local/control-plane-bundle.ts) and with its node flags, not under tsx, whose
+ *    TypeScript loader would add some 38 MiB that no user's control plane carries.
  *
  * Each launch starts from a quiet host: the previous one's after-work (the agent attaching to the
  * container's output and exit, the runtime's bookkeeping) would otherwise land inside the next,
@@ -678,7 +680,7 @@ function latencyRows(
 async function main(): Promise<void> {
   progress(`bench:launch on ${process.version}, ${os.cpus().length} cpus, load average ${loadAverage()}`);
 
-  progress('baseline: an idle `node -e`, and one under tsx (as this process runs) ...');
+  progress('baseline: an idle `node -e`, and one under tsx (what a TypeScript loader adds) ...');
   const bareNodeKb = await idleNodeRssKb([]);
   const tsxNodeKb = await idleNodeRssKb(['--import', 'tsx']);
   progress(`  node -e ${mib(bareNodeKb)}, node --import tsx -e ${mib(tsxNodeKb)}`);
@@ -792,8 +794,8 @@ async function main(): Promise<void> {
       what, mib(pick(idle)), ratio(pick(idle), bareNodeKb), mib(pick(loaded)), ratio(pick(loaded), bareNodeKb),
       mib(pick(after)), mib(pick(peak)), ratio(pick(peak), bareNodeKb),
     ];
-    console.log(`\nMemory (RSS), each beside an idle \`node -e\`: ${mib(bareNodeKb)} (an idle node under tsx, as this ` +
-      `process runs: ${mib(tsxNodeKb)})\n`);
+    console.log(`\nMemory (RSS), each beside an idle \`node -e\`: ${mib(bareNodeKb)} (an idle node under tsx: ${mib(tsxNodeKb)}; ` +
+      `this process runs ${process.execArgv.some((a) => a.includes('tsx')) ? 'under tsx' : 'bundled, as npm start runs the control plane'})\n`);
     console.log(formatTable(
       ['process', 'idle', 'ratio', `${MEMORY_TASKS} running`, 'ratio', 'idle after', 'peak (VmHWM)', 'ratio'],
       [
