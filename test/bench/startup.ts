@@ -173,6 +173,16 @@ async function runTasks(ecs: ECSClient): Promise<string[]> {
   }
 }
 
+async function untilStopped(ecs: ECSClient, arns: string[]): Promise<void> {
+  const deadline = performance.now() + RUNNING_TIMEOUT_MS;
+  for (;;) {
+    const tasks = (await ecs.send(new DescribeTasksCommand({ tasks: arns }))).tasks ?? [];
+    if (tasks.every((t) => t.lastStatus === 'STOPPED')) return;
+    if (performance.now() > deadline) throw new Error(`not all ${TASKS} tasks STOPPED within ${RUNNING_TIMEOUT_MS / 1000} s`);
+    await sleep(250);
+  }
+}
+
 async function main(): Promise<void> {
   progress(`bench:launch (start-up and processes) on ${process.version}, ${os.cpus().length} cpus, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const storageDir = mkdtempSync(join(os.tmpdir(), 'berth-bench-startup-storage-'));
@@ -223,6 +233,9 @@ async function main(): Promise<void> {
     progress(`  ${TASKS} running: ${mib(berthKb(loaded))}; podman's CPU over ${CPU_WINDOW_MS / 1000} s ...`);
     cpuLoaded = await podmanCpu(loaded.podmanPid);
     await Promise.all(arns.map((task) => ecs.send(new StopTaskCommand({ task, reason: 'bench' }))));
+    // Until the agents have stopped them: a local mode stopped sooner leaves its tasks' containers
+    // running (for the next agent to adopt), and their storage goes with the data directory.
+    await untilStopped(ecs, arns);
     ecs.destroy();
   } catch (e) {
     failures.push(e instanceof Error ? e.message : String(e));
