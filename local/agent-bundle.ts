@@ -55,7 +55,7 @@ let building = 0;
  * the agent only speaks to the engine over a unix socket. A host has no node_modules, so the
  * bundle carries a stand-in that refuses ssh instead of a require that would fail at start.
  */
-const withoutSsh: Plugin = {
+export const withoutSsh: Plugin = {
   name: 'without-ssh',
   setup(b) {
     b.onResolve({ filter: /^ssh2$/ }, () => ({ path: 'ssh2', namespace: 'without-ssh' }));

@@ -1,35 +1,63 @@
-import { build, stop } from 'esbuild';
+import { type Metafile, type Plugin, build, stop } from 'esbuild';
 import { join } from 'node:path';
-import { withoutBuildSessions } from './agent-bundle';
+import { withoutBuildSessions, withoutSsh } from './agent-bundle';
 
 const LOCAL_MAIN = join(__dirname, 'main.ts');
 export const CONTROL_PLANE_BUNDLE = join(__dirname, '..', '.build', 'control-plane.js');
 
 /**
+ * Packages bundled with the project's code, with everything they load, so that the agent
+ * bundle's stand-ins apply: dockerode from node_modules loads ssh2 (whose WebAssembly crypto
+ * allocates a 16 MiB heap, mostly never touched) and gRPC for BuildKit, none of which Berth uses:
+ * about 2.5 MiB of an idle control plane's RSS (`npm start`, measured).
+ */
+const BUNDLED_PACKAGES = ['dockerode'];
+
+/**
  * Bundles the local mode's control plane (local/main.ts) into plain JavaScript for `npm start`,
  * as the agent is: run under tsx, the process carried the TypeScript compiler's loader and every
  * module compiled at start, tens of MiB for as long as it ran. Packages stay in node_modules
- * (dynalite and esbuild have native parts); only the project's own code is bundled. Its source
- * map is a file beside it, for NODE_OPTIONS=--enable-source-maps.
+ * (dynalite and esbuild have native parts), but for BUNDLED_PACKAGES. Its source map is a file
+ * beside it, for NODE_OPTIONS=--enable-source-maps.
  */
-export async function bundleControlPlane(outfile = CONTROL_PLANE_BUNDLE): Promise<string> {
-  await build({
-    entryPoints: [LOCAL_MAIN],
+export async function bundleControlPlane(outfile: string = CONTROL_PLANE_BUNDLE, entryPoint: string = LOCAL_MAIN): Promise<{ outfile: string; metafile: Metafile }> {
+  const r = await build({
+    entryPoints: [entryPoint],
     outfile,
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    packages: 'external',
     sourcemap: 'linked',
-    plugins: [withoutBuildSessions],
+    plugins: [withoutSsh, withoutBuildSessions, externalPackagesBut(BUNDLED_PACKAGES)],
+    metafile: true,
     logLevel: 'warning',
   });
-  return outfile;
+  return { outfile, metafile: r.metafile };
 }
 
+/**
+ * esbuild's `packages: 'external'`, but for `bundled`: a package the project's code imports stays
+ * in node_modules unless it is one of those; what a bundled package imports is bundled too.
+ */
+function externalPackagesBut(bundled: readonly string[]): Plugin {
+  return {
+    name: 'external-packages-but',
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (args.kind === 'entry-point' || /[\\/]node_modules[\\/]/.test(args.importer)) return undefined;
+        const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
+        return bundled.includes(name) ? undefined : { path: args.path, external: true };
+      });
+    },
+  };
+}
+
+// `tsx local/control-plane-bundle.ts [ENTRY OUTFILE]`: another program that runs the control
+// plane in its own process (bench:launch) is built the same way, to be measured as npm start runs.
 if (require.main === module) {
-  bundleControlPlane().then(() => stop(), (e: unknown) => {
+  const [entryPoint, outfile] = process.argv.slice(2);
+  bundleControlPlane(outfile, entryPoint).then(() => stop(), (e: unknown) => {
     console.error(`berth: cannot build the control plane: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);
   });

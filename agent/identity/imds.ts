@@ -1,3 +1,5 @@
+import { type HttpAnswer, httpCall } from '../../shared/agent-wire/http-call';
+
 /** EC2's instance metadata service, where every instance finds it. */
 export const DEFAULT_IMDS_ENDPOINT = 'http://169.254.169.254';
 
@@ -28,15 +30,14 @@ export class ImdsClient {
 
   private async request(method: 'PUT' | 'GET', path: string, headers: Record<string, string>): Promise<string> {
     const url = `${this.endpoint.replace(/\/+$/, '')}${path}`;
-    let res: Response;
+    let res: HttpAnswer;
     try {
-      res = await fetch(url, { method, headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      res = await httpCall({ method, url: new URL(url), headers, timeoutMs: REQUEST_TIMEOUT_MS });
     } catch (e) {
       throw new ImdsError(`IMDS is unreachable at ${url}: ${e instanceof Error ? e.message : e}`, { cause: e });
     }
-    const text = await res.text();
     if (!res.ok) throw new ImdsError(`IMDS answered ${res.status} to ${method} ${path}`);
-    return text;
+    return res.body.toString('utf8');
   }
 
   private token(): Promise<string> {

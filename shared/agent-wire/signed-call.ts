@@ -1,6 +1,5 @@
-import { Hash } from '@smithy/hash-node';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { signRequest } from './sign-request';
+import { httpCall } from './http-call';
 
 /** An API's refusal, as its JSON error body names it (`__type`, `message`) with the HTTP status. */
 export class AgentApiError extends Error {
@@ -32,15 +31,19 @@ export async function signedCall<T>(call: SignedCall): Promise<T> {
   const payload = Buffer.from(JSON.stringify(call.body));
   let headers: Record<string, string> = { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': call.target };
   if (call.credentials) {
-    const signer = new SignatureV4({ service: 'ecs', region: call.region, credentials: call.credentials, sha256: Hash.bind(null, 'sha256') });
-    const signed = await signer.sign(new HttpRequest({
-      method: 'POST', protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined,
-      path: url.pathname, headers, body: payload,
-    }));
-    headers = signed.headers as Record<string, string>;
+    headers = signRequest({
+      method: 'POST', url, headers, body: payload, service: 'ecs', region: call.region, credentials: call.credentials, signedAt: new Date(),
+    });
   }
-  const res = await fetch(url, { method: 'POST', headers, body: payload, signal: AbortSignal.timeout(call.timeoutMs ?? 30_000) });
-  const json = (await res.json()) as { __type?: string; message?: string };
+  const res = await httpCall({ method: 'POST', url, headers, body: payload, timeoutMs: call.timeoutMs ?? 30_000 });
+  let json: { __type?: string; message?: string };
+  try {
+    json = JSON.parse(res.body.toString('utf8'));
+  } catch (e) {
+    // A proxy's error page, say: the status says more than the body.
+    if (!res.ok) throw new AgentApiError('Error', res.statusText, res.status);
+    throw e;
+  }
   if (!res.ok) throw new AgentApiError(json.__type ?? 'Error', json.message ?? res.statusText, res.status);
   return json as T;
 }

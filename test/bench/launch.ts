@@ -12,7 +12,10 @@
  * 2. RunTask → STOPPED for a container that runs `true`, beside create + start + wait of the same
  *    container through dockerode.
  * 3. RSS of the local mode (this process, the agents, podman's service): idle, with 50 running
- *    tasks, and the peak over the run; beside the RSS of a bare `node -e` idling.
+ *    tasks, and the peak over the run; beside the RSS of a bare `node -e` idling. `npm run
+ *    bench:launch` runs this process as `npm start` runs the control plane: bundled into plain
+ *    JavaScript (local/control-plane-bundle.ts) and with its node flags, not under tsx, whose
+ *    TypeScript loader would add some 38 MiB that no user's control plane carries.
  *
  * Each launch starts from a quiet host: the previous one's after-work (the agent attaching to the
  * container's output and exit, the runtime's bookkeeping) would otherwise land inside the next,
@@ -415,6 +418,8 @@ interface MemoryParts {
   controlPlaneKb: number;
   agentsKb: number;
   agents: number;
+  /** Each agent's own (with what it spawned), in the fleet's order. */
+  eachAgentKb: number[];
   podmanKb: number;
   totalKb: number;
   /** podman's per-container monitors: a cost of running containers at all, not Berth's; not in the total. */
@@ -433,7 +438,8 @@ function sampleMemory(bench: Bench, field: MemoryField): MemoryParts {
   const podmanPidFile = join(bench.dataDir, 'podman.pid');
   const podmanPid = existsSync(podmanPidFile) ? Number(readFileSync(podmanPidFile, 'utf8')) : undefined;
   const controlPlaneKb = procStatusKb(process.pid, field);
-  const agentsKb = sumKb(agents.flatMap((p) => tree(p, all)), field);
+  const eachAgentKb = agents.map((p) => sumKb(tree(p, all), field));
+  const agentsKb = eachAgentKb.reduce((s, kb) => s + kb, 0);
   const podmanKb = podmanPid ? sumKb(tree(podmanPid, all), field) : 0;
   const storage = join(bench.dataDir, 'storage');
   const conmons = all.filter((p) => p.comm === 'conmon').map((p) => p.pid).filter((pid) => {
@@ -444,7 +450,7 @@ function sampleMemory(bench: Bench, field: MemoryField): MemoryParts {
     }
   });
   return {
-    controlPlaneKb, agentsKb, agents: agents.length, podmanKb, totalKb: controlPlaneKb + agentsKb + podmanKb,
+    controlPlaneKb, agentsKb, agents: agents.length, eachAgentKb, podmanKb, totalKb: controlPlaneKb + agentsKb + podmanKb,
     conmonKb: sumKb(conmons, field), conmons: conmons.length,
   };
 }
@@ -674,7 +680,7 @@ function latencyRows(
 async function main(): Promise<void> {
   progress(`bench:launch on ${process.version}, ${os.cpus().length} cpus, load average ${loadAverage()}`);
 
-  progress('baseline: an idle `node -e`, and one under tsx (as this process runs) ...');
+  progress('baseline: an idle `node -e`, and one under tsx (what a TypeScript loader adds) ...');
   const bareNodeKb = await idleNodeRssKb([]);
   const tsxNodeKb = await idleNodeRssKb(['--import', 'tsx']);
   progress(`  node -e ${mib(bareNodeKb)}, node --import tsx -e ${mib(tsxNodeKb)}`);
@@ -788,13 +794,14 @@ async function main(): Promise<void> {
       what, mib(pick(idle)), ratio(pick(idle), bareNodeKb), mib(pick(loaded)), ratio(pick(loaded), bareNodeKb),
       mib(pick(after)), mib(pick(peak)), ratio(pick(peak), bareNodeKb),
     ];
-    console.log(`\nMemory (RSS), each beside an idle \`node -e\`: ${mib(bareNodeKb)} (an idle node under tsx, as this ` +
-      `process runs: ${mib(tsxNodeKb)})\n`);
+    console.log(`\nMemory (RSS), each beside an idle \`node -e\`: ${mib(bareNodeKb)} (an idle node under tsx: ${mib(tsxNodeKb)}; ` +
+      `this process runs ${process.execArgv.some((a) => a.includes('tsx')) ? 'under tsx' : 'bundled, as npm start runs the control plane'})\n`);
     console.log(formatTable(
       ['process', 'idle', 'ratio', `${MEMORY_TASKS} running`, 'ratio', 'idle after', 'peak (VmHWM)', 'ratio'],
       [
         memoryParts('control plane (this process, with the bench\'s client)', (m) => m.controlPlaneKb),
         memoryParts(`agents ×${idle.agents}`, (m) => m.agentsKb),
+        ...idle.eachAgentKb.map((_, i) => memoryParts(`  agent ${i + 1}`, (m) => m.eachAgentKb[i] ?? 0)),
         memoryParts('podman service', (m) => m.podmanKb),
         memoryParts('total', (m) => m.totalKb),
         [`conmon ×${loaded.conmons} (podman's, one per container; not in the total)`,

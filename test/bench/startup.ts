@@ -86,6 +86,8 @@ function processTree(root: number): Proc[] {
 type Role = 'control plane' | 'agent' | 'podman service' | 'npm (launcher)' | 'HAProxy (local ELBv2)' | 'other';
 
 function roleOf(p: Proc): Role {
+  // npm's shell, whose command line names the control plane's bundle too.
+  if (/^(\/bin\/)?sh -c /.test(p.cmdline)) return 'other';
   if (/agent\.js/.test(p.cmdline)) return 'agent';
   if (/podman system service/.test(p.cmdline)) return 'podman service';
   if (/^npm( |$)|npm-cli\.js/.test(p.cmdline)) return 'npm (launcher)';
@@ -171,6 +173,16 @@ async function runTasks(ecs: ECSClient): Promise<string[]> {
   }
 }
 
+async function untilStopped(ecs: ECSClient, arns: string[]): Promise<void> {
+  const deadline = performance.now() + RUNNING_TIMEOUT_MS;
+  for (;;) {
+    const tasks = (await ecs.send(new DescribeTasksCommand({ tasks: arns }))).tasks ?? [];
+    if (tasks.every((t) => t.lastStatus === 'STOPPED')) return;
+    if (performance.now() > deadline) throw new Error(`not all ${TASKS} tasks STOPPED within ${RUNNING_TIMEOUT_MS / 1000} s`);
+    await sleep(250);
+  }
+}
+
 async function main(): Promise<void> {
   progress(`bench:launch (start-up and processes) on ${process.version}, ${os.cpus().length} cpus, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const storageDir = mkdtempSync(join(os.tmpdir(), 'berth-bench-startup-storage-'));
@@ -221,6 +233,9 @@ async function main(): Promise<void> {
     progress(`  ${TASKS} running: ${mib(berthKb(loaded))}; podman's CPU over ${CPU_WINDOW_MS / 1000} s ...`);
     cpuLoaded = await podmanCpu(loaded.podmanPid);
     await Promise.all(arns.map((task) => ecs.send(new StopTaskCommand({ task, reason: 'bench' }))));
+    // Until the agents have stopped them: a local mode stopped sooner leaves its tasks' containers
+    // running (for the next agent to adopt), and their storage goes with the data directory.
+    await untilStopped(ecs, arns);
     ecs.destroy();
   } catch (e) {
     failures.push(e instanceof Error ? e.message : String(e));
@@ -255,7 +270,10 @@ async function main(): Promise<void> {
       const a = idle!.byRole.get(r);
       const b = loaded!.byRole.get(r);
       if (!a && !b) return undefined;
-      const label = r === 'agent' ? `agents ×${a?.count ?? 0} (each: ${idle!.agentsKb.map(mib).join(', ')})` : `${r}${(a?.count ?? 1) > 1 ? ` ×${a!.count}` : ''}`;
+      // The capacity manager may add hosts for the tasks: each column says how many agents it counts.
+      const label = r === 'agent'
+        ? `agents ×${a?.count ?? 0} idle (each ${idle!.agentsKb.map(mib).join(', ')}), ×${b?.count ?? 0} with tasks (each ${loaded!.agentsKb.map(mib).join(', ')})`
+        : `${r}${(a?.count ?? 1) > 1 ? ` ×${a!.count}` : ''}`;
       return [label, mib(a?.kb ?? 0), ratio(a?.kb ?? 0, nodeKb), mib(b?.kb ?? 0), ratio(b?.kb ?? 0, nodeKb)];
     };
     console.log(`\nRSS by process, each beside an idle \`node -e\` (${mib(nodeKb)}); the goal's total counts the first three\n`);

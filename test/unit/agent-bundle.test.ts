@@ -14,6 +14,15 @@ const SERVER_MODULES = [
 const serverModulesIn = (inputs: Record<string, unknown>) =>
   Object.keys(inputs).filter((path) => SERVER_MODULES.some((m) => path.startsWith(m)));
 
+/** The bundle's inputs reached from agent/main.ts by static imports and requires: those run as it loads. */
+function loadedAtStart(inputs: Record<string, { imports: { path: string; kind: string; external?: boolean }[] }>): string[] {
+  const reached = new Set(['agent/main.ts']);
+  for (const path of reached) {
+    for (const i of inputs[path]?.imports ?? []) if (i.kind !== 'dynamic-import' && !i.external) reached.add(i.path);
+  }
+  return [...reached];
+}
+
 describe('the agent bundle', () => {
   let dir: string;
   beforeAll(() => {
@@ -37,6 +46,16 @@ describe('the agent bundle', () => {
 
     // Assess
     expect(Object.keys(metafile.inputs).filter((path) => path.includes('node_modules/zod/'))).toEqual([]);
+  });
+
+  it('runs no AWS SDK code at start: SDK clients load when a task first needs one, and the agent signs its own calls', async () => {
+    // Act
+    const { metafile } = await buildAgent(join(dir, 'agent.js'));
+
+    // Assess: what agent/main.ts reaches through static imports runs as the bundle loads.
+    expect(loadedAtStart(metafile.inputs).filter((path) => /node_modules\/@(aws-sdk|smithy)\//.test(path))).toEqual([]);
+    // ... and the SDK is there for the tasks that need it.
+    expect(Object.keys(metafile.inputs).some((path) => path.includes('node_modules/@aws-sdk/client-secrets-manager/'))).toBe(true);
   });
 
   it('is built once for every local mode that starts, and again when a file it was built from changes', async () => {
