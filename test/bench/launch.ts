@@ -170,10 +170,10 @@ type Mark = 'placed' | 'died' | TaskStatus;
 const marks = new Map<string, Partial<Record<Mark, number>>>();
 const markWaiters = new Map<string, () => void>();
 
-function mark(taskId: string, what: Mark): void {
+function mark(taskId: string, what: Mark, at = epochNow()): void {
   let m = marks.get(taskId);
   if (!m) marks.set(taskId, (m = {}));
-  m[what] ??= epochNow();
+  m[what] ??= at;
   markWaiters.get(taskId)?.();
 }
 
@@ -200,8 +200,8 @@ function hookTaskStore(local: LocalBerthRuntime): void {
 
 /**
  * Stamps each task container's exit as the engine announces it (die, or podman's died), on an
- * event stream of the bench's own: when the engine reported the exit, to set the STOPPED write
- * against. Containers are the agents' by their name (containerName: berth-TASKID-CONTAINER).
+ * event stream of the bench's own, at the event's own time: when the engine reported the exit,
+ * to set the STOPPED write against. Containers are the agents' by their name (containerName: berth-TASKID-CONTAINER).
  */
 async function watchEngineExits(bench: Bench): Promise<void> {
   const stream = await bench.docker.getEvents({ filters: { type: ['container'] } }) as NodeJS.ReadableStream & { destroy?: () => void };
@@ -213,11 +213,13 @@ async function watchEngineExits(bench: Bench): Promise<void> {
       const line = buffered.slice(0, end).trim();
       buffered = buffered.slice(end + 1);
       if (!line) continue;
-      const event = JSON.parse(line) as EngineEvent;
+      const event = JSON.parse(line) as EngineEvent & { timeNano?: number };
       if (!exitOf(event)) continue;
       const attributes = event.Actor?.Attributes ?? {};
       const taskId = attributes[LABELS.task] ?? /^berth-([0-9a-f]{32})-/.exec(attributes.name ?? '')?.[1];
-      if (taskId) mark(taskId, 'died');
+      // The engine's own time of the event, when it sends one: this process is also the control
+      // plane, and may read the event later than the agent does.
+      if (taskId) mark(taskId, 'died', event.timeNano === undefined ? undefined : event.timeNano / 1e6);
     }
   });
   stream.on('error', () => {});
@@ -876,8 +878,8 @@ async function main(): Promise<void> {
       `store (stamped in process). "no client polling": other launches, waited for in process on that write, so no`,
       `DescribeTasks load competes with the launch. Bare: DockerRuntime create + start (+ wait) of the same container`,
       `on the same podman socket, alternating with the launches; ${GAP_MS} ms of quiet before each run of either.`,
-      `"exit event → STOPPED written": from the engine's exit event of the task's container, as an event stream of the`,
-      `bench's own receives it, until the agent's STOPPED report is written (the \`true\` launches). "at once": every`,
+      `"exit event → STOPPED written": from the engine's exit event of the task's container (its own timestamp, on an`,
+      `event stream of the bench's own), until the agent's STOPPED report is written (the \`true\` launches). "at once": every`,
       `RunTask call sent together, until the last task's RUNNING is written; bare: as many create + starts sent together.`,
     ].join('\n'));
 
