@@ -164,7 +164,7 @@ async function registerDefinitions(ecs: ECSClient): Promise<void> {
 
 // --- in-process marks on the task store ------------------------------------------------------
 
-type Mark = 'placed' | 'died' | TaskStatus;
+type Mark = 'placed' | 'died' | 'diedAt' | TaskStatus;
 
 /** When each task's writes landed, by task id: the control plane's side of the timeline. */
 const marks = new Map<string, Partial<Record<Mark, number>>>();
@@ -200,8 +200,9 @@ function hookTaskStore(local: LocalBerthRuntime): void {
 
 /**
  * Stamps each task container's exit as the engine announces it (die, or podman's died), on an
- * event stream of the bench's own, at the event's own time: when the engine reported the exit,
- * to set the STOPPED write against. Containers are the agents' by their name (containerName: berth-TASKID-CONTAINER).
+ * event stream of the bench's own, as the stream delivers it: when the engine reported the exit,
+ * to set the STOPPED write against (and, apart, the event's own timestamp: podman delivers its
+ * events from a file, tens of ms after the exit). Containers are the agents' by their name (containerName: berth-TASKID-CONTAINER).
  */
 async function watchEngineExits(bench: Bench): Promise<void> {
   const stream = await bench.docker.getEvents({ filters: { type: ['container'] } }) as NodeJS.ReadableStream & { destroy?: () => void };
@@ -217,9 +218,10 @@ async function watchEngineExits(bench: Bench): Promise<void> {
       if (!exitOf(event)) continue;
       const attributes = event.Actor?.Attributes ?? {};
       const taskId = attributes[LABELS.task] ?? /^berth-([0-9a-f]{32})-/.exec(attributes.name ?? '')?.[1];
-      // The engine's own time of the event, when it sends one: this process is also the control
-      // plane, and may read the event later than the agent does.
-      if (taskId) mark(taskId, 'died', event.timeNano === undefined ? undefined : event.timeNano / 1e6);
+      if (!taskId) continue;
+      mark(taskId, 'died');
+      // The engine's own time of the exit, before podman's event file delivered it to anyone.
+      if (event.timeNano !== undefined) mark(taskId, 'diedAt', event.timeNano / 1e6);
     }
   });
   stream.on('error', () => {});
@@ -521,6 +523,7 @@ async function timelineOf(bench: Bench, l: Launch): Promise<Timeline> {
     stopping: m.STOPPING,
     stopped: m.STOPPED,
     died: m.died,
+    diedAt: m.diedAt,
     seen: l.seenAt,
   };
 }
@@ -534,8 +537,8 @@ interface Stage {
 const RUNNING_STAGES: Stage[] = [
   { label: 'RunTask sent → task stamped createdAt (SDK, HTTP, validation, token claim)', from: 'sent', to: 'createdAt' },
   { label: 'createdAt → placed (task written, workflow started, Place)', from: 'createdAt', to: 'placed' },
-  { label: 'placed → PENDING written, agent woken (Start)', from: 'placed', to: 'pending' },
-  { label: 'woken → agent begins (long-poll answer, reconcile)', from: 'pending', to: 'pullStartedAt' },
+  { label: 'placed → agent begins (host woken, long-poll answer, reconcile)', from: 'placed', to: 'pullStartedAt' },
+  { label: '  placed → PENDING written (Start; the agent may begin first)', from: 'placed', to: 'pending' },
   { label: 'image check (hasImage)', from: 'pullStartedAt', to: 'pullStoppedAt' },
   { label: 'create + start (agent → podman: the task\'s network and containers)', from: 'pullStoppedAt', to: 'startedAt' },
   { label: 'started → RUNNING written (report)', from: 'startedAt', to: 'running' },
@@ -550,9 +553,11 @@ const STOPPED_STAGES: Stage[] = [
   { label: 'started → RUNNING written (report)', from: 'startedAt', to: 'running' },
   { label: 'RUNNING → STOPPING written (exit seen, report)', from: 'running', to: 'stopping' },
   { label: 'STOPPING → STOPPED written (output drained, report)', from: 'stopping', to: 'stopped' },
-  { label: '  RUNNING written → the engine\'s exit event (bench\'s stream)', from: 'running', to: 'died' },
-  { label: '  exit event → STOPPING written', from: 'died', to: 'stopping' },
-  { label: '  exit event → STOPPED written', from: 'died', to: 'stopped' },
+  { label: '  RUNNING written → the engine\'s exit event received (bench\'s stream)', from: 'running', to: 'died' },
+  { label: '  exit event received → STOPPING written', from: 'died', to: 'stopping' },
+  { label: '  exit event received → STOPPED written', from: 'died', to: 'stopped' },
+  { label: '  exit, by the event\'s own timestamp → event received', from: 'diedAt', to: 'died' },
+  { label: '  exit, by the event\'s own timestamp → STOPPED written', from: 'diedAt', to: 'stopped' },
   { label: 'STOPPED written → seen by DescribeTasks (poll)', from: 'stopped', to: 'seen' },
   { label: 'total: RunTask sent → STOPPED seen', from: 'sent', to: 'seen' },
 ];
@@ -878,8 +883,8 @@ async function main(): Promise<void> {
       `store (stamped in process). "no client polling": other launches, waited for in process on that write, so no`,
       `DescribeTasks load competes with the launch. Bare: DockerRuntime create + start (+ wait) of the same container`,
       `on the same podman socket, alternating with the launches; ${GAP_MS} ms of quiet before each run of either.`,
-      `"exit event → STOPPED written": from the engine's exit event of the task's container (its own timestamp, on an`,
-      `event stream of the bench's own), until the agent's STOPPED report is written (the \`true\` launches). "at once": every`,
+      `"exit event → STOPPED written": from the engine's exit event of the task's container, as an event stream of the`,
+      `bench's own receives it, until the agent's STOPPED report is written (the \`true\` launches). "at once": every`,
       `RunTask call sent together, until the last task's RUNNING is written; bare: as many create + starts sent together.`,
     ].join('\n'));
 
