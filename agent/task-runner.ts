@@ -509,8 +509,11 @@ export class TaskRunner {
   private async stopAll(reason: string, stopCode: StopOutcome['stopCode']): Promise<void> {
     this.stopping = true;
     this.timestamps.stoppingAt ??= this.now();
-    if (this.status === 'RUNNING') await this.report('STOPPING');
-    await Promise.all(this.containers.map(async (c) => {
+    // STOPPING is reported while the containers stop and their output drains, not before: an
+    // exit's STOPPED then follows it by what the stop costs, not by a report's round trip more.
+    // STOPPED is sent only once STOPPING has landed, so the task never skips it.
+    const stoppingReported = this.status === 'RUNNING' ? this.report('STOPPING') : Promise.resolve();
+    const [reported, stopped] = await Promise.allSettled([stoppingReported, Promise.all(this.containers.map(async (c) => {
       if (!c.id) return;
       if (c.status === 'RUNNING') {
         await this.o.runtime.stop(c.id, c.def.stopTimeout ?? DEFAULT_STOP_TIMEOUT_SECONDS);
@@ -520,7 +523,9 @@ export class TaskRunner {
       c.exitCode ??= code;
       await c.logsDone;
       await this.logs.close(c.def.name);
-    }));
+    }))]);
+    if (reported.status === 'rejected') throw reported.reason;
+    if (stopped.status === 'rejected') throw stopped.reason;
     this.timestamps.executionStoppedAt = this.now();
     this.timestamps.stoppedAt = this.now();
     // The control plane keeps the first stop cause: a StopTask's reason wins over ours.

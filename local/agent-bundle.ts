@@ -21,8 +21,7 @@ export async function bundleAgent(outfile = join(ROOT, '.build', 'agent.js')): P
   building++;
   try {
     const { metafile } = await buildAgent(join(aside, basename(outfile)));
-    // Files only: a plugin's module (`namespace:path`) has nothing on disk to change.
-    await writeFile(inputsFile, JSON.stringify(Object.keys(metafile.inputs).filter((i) => !/^[\w-]+:/.test(i))));
+    await writeInputs(inputsFile, metafile);
     await rename(join(aside, `${basename(outfile)}.map`), `${outfile}.map`);
     await rename(join(aside, basename(outfile)), outfile);
     return outfile;
@@ -36,7 +35,7 @@ export async function bundleAgent(outfile = join(ROOT, '.build', 'agent.js')): P
 }
 
 /** The bundle is newer than every file it was built from (paths relative to the repository). */
-async function upToDate(outfile: string, inputsFile: string): Promise<boolean> {
+export async function upToDate(outfile: string, inputsFile: string): Promise<boolean> {
   try {
     const built = (await stat(outfile)).mtimeMs;
     const inputs = JSON.parse(await readFile(inputsFile, 'utf8')) as string[];
@@ -45,6 +44,12 @@ async function upToDate(outfile: string, inputsFile: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Records what a bundle was built from, for upToDate. */
+export async function writeInputs(inputsFile: string, metafile: Metafile): Promise<void> {
+  // Files only: a plugin's module (`namespace:path`) has nothing on disk to change.
+  await writeFile(inputsFile, JSON.stringify(Object.keys(metafile.inputs).filter((i) => !/^[\w-]+:/.test(i))));
 }
 
 /** Builds under way in this process: esbuild's service stops once none is. */

@@ -175,15 +175,25 @@ async function startAll(
   parsePortRange(o.hostPortRange); // a bad range fails here, not in every agent
   await ensureLocalPackages(o.log);
 
+  // The engine and the agents' bundle need nothing of the control plane: they are made ready
+  // while it starts, and waited for only when the first agent starts. Registered at once, so a
+  // start that fails anywhere stops the service too.
+  o.log('starting podman\'s Docker-compatible API service');
+  const podmanStarting = startPodmanService({ dataDir: o.dataDir, log: o.log });
+  started.push(async () => (await podmanStarting.catch(() => undefined))?.stop());
+  const engineReady = podmanStarting.then(async (podman) => {
+    await ensureBusyboxImage({ env: podman.env, log: o.log });
+    return podman;
+  });
+  const agentScript = bundleAgent();
+  // Each is awaited below; until then a failure must not count as unhandled.
+  engineReady.catch(() => {});
+  agentScript.catch(() => {});
+
   o.log(`starting DynamoDB (dynalite), data in ${join(o.dataDir, 'dynamodb')}`);
   const dynamo: Dynalite = await startDynalite({ path: join(o.dataDir, 'dynamodb') });
   started.push(() => dynamo.close());
   await createTables(dynamo.endpoint, undefined, o.log);
-
-  o.log('starting podman\'s Docker-compatible API service');
-  const podman = await startPodmanService({ dataDir: o.dataDir, log: o.log });
-  started.push(() => podman.stop());
-  await ensureBusyboxImage({ env: podman.env, log: o.log });
 
   const accessKeysKeyFile = join(o.dataDir, ACCESS_KEYS_KEY_FILE);
   // Beside the table it protects, so keys issued before a restart still open after it.
@@ -238,7 +248,8 @@ async function startAll(
   const credentials = await localCredentials(berth, o);
   started.push(metrics.start({ berth, url: server.url, credentials, log: o.log }));
 
-  const agents = { agentScript: await bundleAgent(), url: server.url, podmanEnv: podman.env, dockerSocket: podman.socketPath };
+  const podman = await engineReady;
+  const agents = { agentScript: await agentScript, url: server.url, podmanEnv: podman.env, dockerSocket: podman.socketPath };
   const { fleet, provider, capacity } = await startRegionalFleet(o, started, { berth, services }, agents, closing);
   // Another region: its control plane, its agents' own route (`POST /regions/REGION/agent`, as
   // each region has its endpoint), then its fleet, with no warm pool until it has work.

@@ -35,16 +35,38 @@ export async function heldTasks(b: Berth, hostId: string): Promise<{ host?: Host
 
 /** The tasks bound to a host and not yet STOPPED, as its agent should see them. */
 export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignment[]> {
+  return (await workOf(b, hostId)).tasks;
+}
+
+/**
+ * How many task definition revisions a process keeps: what an assignment carries of one
+ * (containers, network mode, volumes, roles) never changes once registered, so each is read once.
+ */
+const DEFINITIONS_KEPT = 256;
+const definitionCaches = new WeakMap<object, Map<string, Promise<TaskDefinitionRecord | undefined>>>();
+
+function definitionOf(b: Berth, family: string, revision: number): Promise<TaskDefinitionRecord | undefined> {
+  let cache = definitionCaches.get(b.store.taskDefinitions);
+  if (!cache) definitionCaches.set(b.store.taskDefinitions, (cache = new Map()));
+  const key = `${family}:${revision}`;
+  let def = cache.get(key);
+  if (!def) {
+    def = b.store.taskDefinitions.get(family, revision);
+    cache.set(key, def);
+    if (cache.size > DEFINITIONS_KEPT) cache.delete(cache.keys().next().value!);
+    // Only a definition found is kept: a failed or empty read is asked again next time.
+    const kept = cache;
+    def.then((d) => d || kept.delete(key), () => kept.delete(key));
+  }
+  return def;
+}
+
+/** The host's work, and the version of the host item it was read from (undefined: no such host). */
+async function workOf(b: Berth, hostId: string): Promise<{ tasks: Assignment[]; version?: number }> {
   const { host, tasks: mine } = await heldTasks(b, hostId);
-  if (!host) return [];
-  // This is every agent's hot path: read each definition once, all at the same time.
-  const defs = new Map<string, Promise<TaskDefinitionRecord | undefined>>();
-  const defOf = (t: TaskRecord) => {
-    const key = `${t.family}:${t.revision}`;
-    if (!defs.has(key)) defs.set(key, b.store.taskDefinitions.get(t.family, t.revision));
-    return defs.get(key)!;
-  };
-  const withDefs = await Promise.all(mine.map(async (t) => ({ t, def: await defOf(t) })));
+  if (!host) return { tasks: [] };
+  // This is every agent's hot path: each definition is read once, all at the same time.
+  const withDefs = await Promise.all(mine.map(async (t) => ({ t, def: await definitionOf(b, t.family, t.revision) })));
   const out: Assignment[] = withDefs.flatMap(({ t, def }) => (def ? [{
     cluster: t.cluster,
     taskId: t.taskId,
@@ -65,7 +87,7 @@ export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignme
     ephemeralStorageGiB: def.ephemeralStorage?.sizeInGiB,
     ...(t.serviceConnect ? { serviceConnect: t.serviceConnect } : {}),
   }] : []));
-  return out.sort((x, y) => x.createdAt - y.createdAt || x.taskId.localeCompare(y.taskId));
+  return { tasks: out.sort((x, y) => x.createdAt - y.createdAt || x.taskId.localeCompare(y.taskId)), version: host.version };
 }
 
 
@@ -96,23 +118,30 @@ export async function pollAssignments(
   const deadline = b.now() + waitMs;
   let seen = knownVersion;
   let current: Assignment[] | undefined;
+  // After a wake the work is read at once, its version with the host's reservations in one
+  // read: a wake nearly always means the work moved, and the version alone is a read more on
+  // the launch's path.
+  let wokenUp = false;
   // Ends the wait still pending when the poll answers, so it holds nothing after the answer.
   const answered = new AbortController();
   try {
     for (;;) {
       // Listen before reading, so a change between the read and the wait is not missed.
       const woken = b.notifier.wait(hostId, deadline - b.now(), answered.signal);
-      // Read before the work, so a change during the full read moves it past `seen`.
-      const version = await b.store.hosts.versionOf(hostId);
+      // The version is read before the host's tasks (with its reservations, or alone), so a
+      // change during the full read moves it past `seen`.
+      const work = wokenUp ? await workOf(b, hostId) : undefined;
+      const version = work ? work.version : await b.store.hosts.versionOf(hostId);
       if (version === undefined) return { tasks: [] };
       if (version !== seen) {
         seen = version;
-        current = await assignmentsFor(b, hostId);
+        current = work ? work.tasks : await assignmentsFor(b, hostId);
         // A moved version is news to an agent that sent one, even when its tasks read the same.
         if (knownVersion !== undefined || differs(current, known)) return { tasks: current, version };
       }
       if (b.now() >= deadline) return { tasks: current, version };
       await woken;
+      wokenUp = true;
       // The window's end is not news: answer without another read.
       if (b.now() >= deadline) return { tasks: current, version: seen };
     }

@@ -24,7 +24,8 @@ export interface LifecycleSteps {
    * at most the backoff the last placement answered, then places again.
    */
   place(input: { task: TaskRef; placementDeadline: number; taskToken?: string }): Promise<PlaceResult>;
-  start(input: { task: TaskRef }): Promise<void>;
+  /** `placement`: Place's answer; its `notified` says the host's agent was already told. */
+  start(input: { task: TaskRef; placement?: { hostId?: string; notified?: boolean } }): Promise<void>;
   awaitRunning(input: { task: TaskRef; taskToken: string }): Promise<void>;
   requestStop(input: { task: TaskRef }): Promise<{ stopped: boolean }>;
   awaitStopped(input: { task: TaskRef; taskToken: string }): Promise<void>;
@@ -43,7 +44,8 @@ const STEP_NAMES: Record<keyof LifecycleSteps, true> = {
 export const LIFECYCLE_STEP_NAMES = Object.keys(STEP_NAMES) as (keyof LifecycleSteps)[];
 
 export type PlaceResult =
-  | { outcome: 'PLACED'; hostId: string }
+  /** `notified`: this placement bound the task and told its host's agent (Start need not). */
+  | { outcome: 'PLACED'; hostId: string; notified?: true }
   | { outcome: 'WAIT'; retryAfterSeconds: number }
   | { outcome: 'STOPPED' }
   /** Only ever sent to a waiting launch (capacity-wake.ts): room was added or released. */
@@ -169,7 +171,15 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
         return { outcome: 'STOPPED' };
       }
       const bound = await b.store.tasks.bindHost(ref, plan.hostId, b.now());
-      if (bound) return { outcome: 'PLACED', hostId: plan.hostId };
+      if (bound) {
+        // The agent is told as the binding lands, not one workflow step later: it reads the task
+        // and launches it while Start writes PENDING and checks the host is still live. The
+        // touch moves the host's version, which a poll answered between the reservation and the
+        // binding (the task not yet its host's) has already seen.
+        await b.store.hosts.touch(plan.hostId);
+        b.notifier.notify(plan.hostId);
+        return { outcome: 'PLACED', hostId: plan.hostId, notified: true };
+      }
       // StopTask won the race, or another execution bound the task first: give our room back.
       await b.store.hosts.release(plan.hostId, ref.taskId, plan, b.now());
       const now = await getTask(ref);
@@ -177,21 +187,24 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       return { outcome: 'STOPPED' };
     },
 
-    async start({ task: ref }) {
-      const task = await getTask(ref);
-      if (!task.hostId) throw new ServerException({ cause: `start before placement of ${ref.taskId}` });
+    async start({ task: ref, placement }) {
+      // Place's answer names the host; an execution from before it did reads the task.
+      const hostId = placement?.hostId ?? (await getTask(ref)).hostId;
+      if (!hostId) throw new ServerException({ cause: `start before placement of ${ref.taskId}` });
       // A write-off that landed between this task's reservation and its binding saw the task
       // unbound: it freed the room and left the task to us. Any later write-off sees the binding.
-      const host = await b.store.hosts.get(task.hostId);
+      // PENDING is written meanwhile: a task on a lost host goes on from there to STOPPED.
+      const [host] = await Promise.all([b.store.hosts.get(hostId), b.store.tasks.advance(ref, { lastStatus: 'PENDING' })]);
       if (!host || !isLiveHost(host.status)) {
-        await markTaskStopped(b, ref, { stopCode: 'TerminationNotice', stoppedReason: `Host ${task.hostId} was lost before the task started` }, 'Host lost');
+        await markTaskStopped(b, ref, { stopCode: 'TerminationNotice', stoppedReason: `Host ${hostId} was lost before the task started` }, 'Host lost');
         await releaseTask(b, ref);
         return;
       }
-      await b.store.tasks.advance(ref, { lastStatus: 'PENDING' });
+      // Told already by the placement that bound it; a placement repeated after a crash did not.
+      if (placement?.notified) return;
       // The agent's long poll re-reads the host's work only when the host's version moves.
-      await b.store.hosts.touch(task.hostId);
-      b.notifier.notify(task.hostId);
+      await b.store.hosts.touch(hostId);
+      b.notifier.notify(hostId);
     },
 
     async awaitRunning({ task: ref, taskToken }) {

@@ -142,6 +142,32 @@ describe('Task lifecycle workflows', () => {
       expect(ended).toEqual({ version: last.version });
       expect(next).toEqual({ tasks: [], version: last.version! + 1 });
     });
+
+    it("hands a task to its host's waiting poll as its placement binds it, before Start runs", async () => {
+      // Prepare: a task record not yet placed, pinned to a host whose agent waits with its last answer.
+      await registerHost(h.berth, { hostId: 'handed-1', cpu: 1024, memory: 2048 });
+      await setup(h, 'handed');
+      const [first] = await run(h, 'handed');
+      const template = (await eventually(statusIs(h, first, 'PENDING'), 5000, 'PENDING'))!;
+      await h.ecs.send(new StopTaskCommand({ task: first }));
+      const ref = { cluster: 'default', taskId: 'b'.repeat(32) };
+      await h.berth.store.tasks.create({
+        ...template, taskId: ref.taskId, hostId: undefined, placedAt: undefined, lastStatus: 'PROVISIONING', desiredStatus: 'RUNNING',
+        targetHostId: 'handed-1',
+      });
+      const last = await pollAssignments(h.berth, 'handed-1', {}, 0);
+      const waiting = pollAssignments(h.berth, 'handed-1', {}, 60_000, last.version);
+
+      // Act: only the placement step, no Start after it.
+      const placed = await lifecycleSteps(h.berth).place({ task: ref, placementDeadline: Date.now() + 60_000 });
+      const answer = await waiting;
+
+      // Assess: the poll has the task while it is still PROVISIONING.
+      expect(placed).toEqual({ outcome: 'PLACED', hostId: 'handed-1', notified: true });
+      expect(answer.tasks!.map((a) => a.taskId)).toContain(ref.taskId);
+      expect((await task(h, ref.taskId))!.lastStatus).toBe('PROVISIONING');
+      await report(h, 'handed-1', ref.taskId, 'STOPPED', { timestamps: { stoppedAt: Date.now() }, stop: { stopCode: 'EssentialContainerExited', stoppedReason: 'x' } });
+    });
   });
 
   it('fails a task that finds no room before its deadline: STOPPED, TaskFailedToStart, RESOURCE:MEMORY', async () => {

@@ -86,4 +86,29 @@ describe('TaskRunner.adopt', () => {
       restarted.close();
     }
   }, 60_000);
+
+  it('stops the containers while its STOPPING report is on its way, and sends STOPPED only once that report has landed', async () => {
+    // Prepare: a running task taken over, whose STOPPING report lands only once its container has exited.
+    const { taskId, task, spec } = leftBehind(['sh', '-c', 'trap "exit 0" TERM; sleep 600 & wait'], 'RUNNING');
+    const id = await runtime.create(spec);
+    await runtime.start(id);
+    const events: string[] = [];
+    const runner = new TaskRunner(task, {
+      hostId: 'adopt-host', runtime, logDir: join(dataDir, 'logs'), report: async (body) => {
+        events.push(`sent ${body.lastStatus}`);
+        if (body.lastStatus !== 'STOPPING') return;
+        await runtime.wait(id);
+        events.push('STOPPING landed');
+      },
+    });
+
+    // Act: StopTask reaches the agent.
+    const adopted = runner.adopt(await runtime.list({ [LABELS.task]: taskId }));
+    runner.requestStop();
+    await adopted;
+
+    // Assess: the SIGTERM did not wait for the report (or the report would never have landed),
+    // and STOPPED followed STOPPING's landing.
+    expect(events).toEqual(['sent STOPPING', 'STOPPING landed', 'sent STOPPED']);
+  }, 60_000);
 });

@@ -16,7 +16,7 @@ describe('the control plane bundle', () => {
     const { outfile, metafile } = await bundleControlPlane(join(dir, 'control-plane.js'));
 
     // Assess
-    const inputs = Object.keys(metafile.inputs);
+    const inputs = Object.keys(metafile!.inputs);
     expect(inputs).toEqual(expect.arrayContaining(['node_modules/dockerode/lib/docker.js', 'node_modules/docker-modem/lib/modem.js', 'without-ssh:ssh2']));
     expect(inputs.filter((i) => /node_modules\/(ssh2|@grpc|protobufjs|dynalite|@aws-sdk)\//.test(i))).toEqual([]);
     const required = new Set([...readFileSync(outfile, 'utf8').matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]));
