@@ -18,12 +18,11 @@ import { TARGET_PREFIX as AUTOSCALING_TARGET_PREFIX } from '../shared/autoscalin
 import { recoverInFlight } from '../shared/lifecycle/recovery';
 import type { LocalHostNotifier } from '../shared/cloud/local/local-host-notifier';
 import { LOCAL_PARTITION, type LocalBerth, localBerth } from './berth';
-import { type Dynalite, createTables, startDynalite } from './dynalite';
+import { type Dynalite, createTables, documentClientFor, startDynalite } from './dynalite';
 import { bundleAgent } from './agent-bundle';
 import { LocalFleet } from './fleet';
 import { launchCheckpoint } from './crash-points';
 import { startTtlSweep } from './ttl-sweep';
-import { createDocumentClient } from '../shared/store/client';
 import { LocalFleetProvider } from './local-fleet-provider';
 import { localMetrics } from './metrics';
 import { ensureLocalPackages } from './packages';
@@ -154,7 +153,7 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
   const o: LocalOptions = { ...LOCAL_DEFAULTS, ...dropUndefined(options) };
   // Everything started so far, stopped in reverse: by close(), or at once if starting fails.
   const started: (() => unknown)[] = [];
-  const closing = { discard: false };
+  const closing: Closing = { discard: false, endWaits: [] };
   const stopAll = async (options: { discard?: boolean } = {}) => {
     closing.discard = options.discard ?? false;
     for (const stop of started.splice(0).reverse()) await stop();
@@ -167,8 +166,17 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
   }
 }
 
+/**
+ * What a close must know before its steps run: whether the data directory is discarded, and what
+ * ends the long waits (agents' polls) that would otherwise hold the endpoint's close.
+ */
+interface Closing {
+  discard: boolean;
+  endWaits: (() => void)[];
+}
+
 async function startAll(
-  o: LocalOptions, started: (() => unknown)[], stopAll: (options?: { discard?: boolean }) => Promise<void>, closing: { discard: boolean },
+  o: LocalOptions, started: (() => unknown)[], stopAll: (options?: { discard?: boolean }) => Promise<void>, closing: Closing,
 ): Promise<LocalBerthRuntime> {
   mkdirSync(join(o.dataDir, 'dynamodb'), { recursive: true });
   parsePortRange(o.hostPortRange); // a bad range fails here, not in every agent
@@ -176,7 +184,11 @@ async function startAll(
 
   o.log(`starting DynamoDB (dynalite), data in ${join(o.dataDir, 'dynamodb')}`);
   const dynamo: Dynalite = await startDynalite({ path: join(o.dataDir, 'dynamodb') });
-  started.push(() => dynamo.close());
+  // Last: every part that uses it has stopped by then, its work in flight ended.
+  started.push(async () => {
+    const { lateRequests } = await dynamo.close();
+    if (lateRequests > 0) o.log(`DynamoDB (dynalite) still had ${lateRequests} request(s) to answer as it closed: something that uses it was not stopped first`);
+  });
   await createTables(dynamo.endpoint, undefined, o.log);
 
   o.log('starting podman\'s Docker-compatible API service');
@@ -187,7 +199,7 @@ async function startAll(
   const accessKeysKeyFile = join(o.dataDir, ACCESS_KEYS_KEY_FILE);
   // Beside the table it protects, so keys issued before a restart still open after it.
   const keySealer = LocalKeySealer.fromKeyFile(accessKeysKeyFile);
-  const { berth, services } = await startRegionalControlPlane(o, started, dynamo.endpoint, o.region, keySealer);
+  const { berth, services } = await startRegionalControlPlane(o, started, closing, dynamo.endpoint, o.region, keySealer);
   if (!(await berth.store.accessKeys.sealerOpensStored())) throw new SealingKeyMismatchError(accessKeysKeyFile, 'access keys');
   const requestLog = o.logRequests ? (l: object) => o.log(JSON.stringify(l)) : () => {};
   // Started at their first call (or now, below, when an earlier run left their tables).
@@ -195,6 +207,7 @@ async function startAll(
   const regions = new LocalRegions<RegionalStack>(o.region, berth, o.regions, (region) => startRegion(region));
   const ecs = createApiHandler(regions.berthFor, { log: requestLog });
   const slices = await localServiceHandlers(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, berthFor: regions.berthFor });
+  started.push(() => slices.close());
   // Each region's load balancer is its Berth's loadBalancing and serviceConnect.
   const elbv2 = await startLocalElbv2(berth, {
     dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, say: o.log, healthCheckTimeScale: o.healthCheckTimeScale, berthFor: regions.berthFor,
@@ -227,7 +240,13 @@ async function startAll(
     'POST /operator': createOperatorApiHandler(regions.berthFor, { log: requestLog }),
   };
   const server = await serve(routes, o.port);
-  started.push(() => server.close());
+  // Once the requests being answered have ended, none of them uses the store any more; the long
+  // polls among them answer at once.
+  started.push(async () => {
+    for (const end of closing.endWaits) end();
+    sqs.stop();
+    await server.close();
+  });
   endpointUrl = server.url;
   // No task may take the endpoint's own port from it.
   berth.config.reservedHostPorts = [...(berth.config.reservedHostPorts ?? ECS_RESERVED_PORTS), Number(new URL(server.url).port)];
@@ -241,7 +260,7 @@ async function startAll(
   // each region has its endpoint), then its fleet, with no warm pool until it has work.
   startRegion = async (region) => {
     o.log(`starting region ${region}`);
-    const control = await startRegionalControlPlane(o, started, dynamo.endpoint, region, keySealer, berth);
+    const control = await startRegionalControlPlane(o, started, closing, dynamo.endpoint, region, keySealer, berth);
     await slices.inRegion(control.berth);
     control.berth.deadLetters = sqs.deadLettersOf(control.berth);
     routes[`POST ${REGION_PATH}/${region}/agent`] = observeReports(createAgentApiHandler(ownRegionOnly(() => control.berth), { log: requestLog }), o.onReport);
@@ -286,7 +305,7 @@ const REGION_PATH = '/regions';
  * names no region.
  */
 async function startRegionalControlPlane(
-  o: LocalOptions, started: (() => unknown)[], dynamoEndpoint: string, region: string, keySealer: LocalKeySealer, home?: LocalBerth,
+  o: LocalOptions, started: (() => unknown)[], closing: Closing, dynamoEndpoint: string, region: string, keySealer: LocalKeySealer, home?: LocalBerth,
 ): Promise<{ berth: LocalBerth; services: LocalServiceScheduler }> {
   if (region !== o.region) await createTables(dynamoEndpoint, regionTablePrefix(region, o.region), o.log);
   const berth = localBerth({
@@ -302,13 +321,12 @@ async function startRegionalControlPlane(
       timeoutSeconds: o.timeoutSeconds,
     },
   });
-  started.push(() => {
-    berth.workflows.close();
-    (berth.notifier as LocalHostNotifier).close();
-  });
+  // Executions are abandoned (the store holds their progress), once their running steps end.
+  started.push(() => berth.workflows.close());
+  closing.endWaits.push(() => (berth.notifier as LocalHostNotifier).close());
   // dynalite has no TTL: STOPPED tasks and spent client tokens go as DynamoDB's TTL removes them on AWS.
   // The sweep scans those tables, every 10 minutes: no per-task path's cost.
-  started.push(startTtlSweep(createDocumentClient({ endpoint: dynamoEndpoint }), regionTables(region, o.region), berth.now, o.log));
+  started.push(startTtlSweep(documentClientFor(dynamoEndpoint), regionTables(region, o.region), berth.now, o.log));
   const recovered = await recoverInFlight(berth);
   if (recovered.launches + recovered.stops + recovered.released > 0) {
     o.log(`${region}: resumed ${recovered.launches} launch(es) and ${recovered.stops} stop(s) from the store; released ${recovered.released} stray reservation(s)`);
@@ -330,7 +348,7 @@ async function startRegionalFleet(
   started: (() => unknown)[],
   { berth, services }: { berth: LocalBerth; services: LocalServiceScheduler },
   agents: { agentScript: string; url: string; podmanEnv: NodeJS.ProcessEnv; dockerSocket: string },
-  closing: { discard: boolean },
+  closing: Closing,
 ): Promise<{ fleet: LocalFleet; provider: LocalFleetProvider; capacity: CapacityManager }> {
   const region = berth.partition.region;
   const home = region === o.region;

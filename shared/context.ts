@@ -49,6 +49,8 @@ export interface HostNotifier {
   notify(hostId: string): void;
   /** Resolves on the next notify for the host, after `timeoutMs`, or once `signal` aborts (the waiter left). */
   wait(hostId: string, timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /** True once it waits no more (the local mode stopping): a long poll then answers instead of reading again. */
+  readonly closed?: boolean;
 }
 
 /** Asks for a capacity cycle now: placement found no room. */

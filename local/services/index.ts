@@ -23,9 +23,10 @@ export interface LocalServicesOptions extends ApiHandlerOptions {
  * The small slices of AWS services that the local mode serves beside ECS, by X-Amz-Target
  * prefix, each per region. On AWS the real services answer these calls; locally the same SDK
  * clients and CLI commands reach these handlers. `inRegion` readies a region's slices as the
- * region starts (its tables, and its Step Functions' callbacks and recovery).
+ * region starts (its tables, and its Step Functions' callbacks and recovery); `close` stops the
+ * work the slices run beside their requests.
  */
-export async function localServiceHandlers(berth: LocalBerth, o: LocalServicesOptions): Promise<{ handlers: Record<string, Handler>; inRegion(b: Berth): Promise<unknown> }> {
+export async function localServiceHandlers(berth: LocalBerth, o: LocalServicesOptions): Promise<{ handlers: Record<string, Handler>; inRegion(b: Berth): Promise<unknown>; close(): Promise<void> }> {
   const states = await createStepFunctionsHandler(berth, { dynamoEndpoint: o.dynamoEndpoint, log: o.log, berthFor: o.berthFor });
   const secrets = await secretSlices(berth, o);
   return {
@@ -35,5 +36,7 @@ export async function localServiceHandlers(berth: LocalBerth, o: LocalServicesOp
       [STATES_TARGET_PREFIX]: states.handler,
     },
     inRegion: (b) => Promise.all([states.inRegion(b), secrets.inRegion(b)]),
+    // Only Step Functions runs work of its own, beside the requests it answers.
+    close: states.close,
   };
 }

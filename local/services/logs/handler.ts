@@ -1,11 +1,11 @@
 import type { Berth } from '../../../shared/context';
 import { type ApiHandlerOptions, type BerthFor, createJsonApiHandler } from '../../../shared/aws-protocol/handler';
-import { createDocumentClient } from '../../../shared/store/client';
 import { hostLogAccess } from './host-access';
 import { LogStore } from './log-store';
 import { LOGS_TARGET_PREFIX, logsOperations } from './operations';
 import { createLogTables } from './tables';
 import { regionalOperations } from '../regional';
+import { documentClientFor } from '../../dynalite';
 
 /**
  * PutLogEvents takes 1 MB of messages; JSON escaping can make the body several times that, and
@@ -26,7 +26,7 @@ export interface LogsHandlerOptions extends ApiHandlerOptions {
  * only into its own tasks' groups: see host-access.ts).
  */
 export async function createLogsHandler(berth: Berth, o: LogsHandlerOptions) {
-  const db = createDocumentClient({ endpoint: o.dynamoEndpoint });
+  const db = documentClientFor(o.dynamoEndpoint);
   const log = o.log ?? ((line: object) => console.log(JSON.stringify(line)));
   const { operations } = await regionalOperations(berth, async (b, tablePrefix) => logsOperations({
     store: new LogStore(db, await createLogTables(o.dynamoEndpoint, tablePrefix)),
