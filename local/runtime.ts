@@ -220,7 +220,7 @@ async function startAll(
   const metrics = localMetrics({ intervalMs: o.metricsIntervalMs, costExportDir: join(o.dataDir, 'cost-exports') });
   // The agents' task samples also feed Application Auto Scaling's ECSServiceAverage* metrics.
   const taskSamples = new TaskSampleWindow(() => berth.now());
-  berth.metrics = new FanOutSink(metrics.registry, taskSamples);
+  berth.metrics = new FanOutSink(metrics.inRegion(o.region), taskSamples);
   // Schedules are made and fired by one clock, so a test that moves it sees them due when it says.
   const scheduleClock = o.scheduleClock;
   const scheduler = createSchedulerApiHandler(async (scope) => {
@@ -264,9 +264,10 @@ async function startAll(
     await slices.inRegion(control.berth);
     control.berth.deadLetters = sqs.deadLettersOf(control.berth);
     routes[`POST ${REGION_PATH}/${region}/agent`] = observeReports(createAgentApiHandler(ownRegionOnly(() => control.berth), { log: requestLog }), o.onReport);
-    // Its agents' task samples feed its own Application Auto Scaling, not the home region's `/metrics`.
+    // Its agents' task samples feed its own Application Auto Scaling, and `/metrics` under its region's label.
     const samples = new TaskSampleWindow(() => control.berth.now());
-    control.berth.metrics = samples;
+    control.berth.metrics = new FanOutSink(metrics.inRegion(region), samples);
+    started.push(metrics.start({ berth: control.berth, url: server.url, credentials, log: o.log, billing: false }));
     const balancer = await elbv2.balancerIn(control.berth);
     const fleet = await startRegionalFleet(o, started, control, agents, closing);
     const requestCounts = new LocalRequestCounts(balancer, () => control.berth.now());
@@ -301,8 +302,7 @@ const REGION_PATH = '/regions';
  * A region's control plane: its tables, lifecycle workflows and service scheduler, its own
  * in-flight work resumed. The home region's is made before the API listens (recovery frees a
  * crash's stray reservations, safe only while nothing places); another region's shares the home
- * region's configuration, and keeps its hosts' samples out of the home region's `/metrics`, which
- * names no region.
+ * region's configuration.
  */
 async function startRegionalControlPlane(
   o: LocalOptions, started: (() => unknown)[], closing: Closing, dynamoEndpoint: string, region: string, keySealer: LocalKeySealer, home?: LocalBerth,
