@@ -30,8 +30,9 @@ function engineLeftovers(dataDirs, env = process.env) {
  */
 function processLeftovers(dirs) {
   const left = [];
+  const ours = ancestors();
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    if (!/^\d+$/.test(entry) || ours.has(Number(entry))) continue;
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
       if (dirs.some((d) => cmdline.includes(d))) left.push(`process ${entry}: ${cmdline.slice(0, 160)}`);
@@ -40,6 +41,21 @@ function processLeftovers(dirs) {
     }
   }
   return left;
+}
+
+/** This process and those that started it (a command line that names the directories it checks). */
+function ancestors() {
+  const pids = new Set();
+  for (let pid = process.pid; pid > 1 && !pids.has(pid);) {
+    pids.add(pid);
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      break;
+    }
+  }
+  return pids;
 }
 
 module.exports = { engineLeftovers, processLeftovers };

@@ -61,7 +61,8 @@ export function removeEngineObjects(dataDir: string): void {
   // The local mode's own containers.conf (runc), as its podman calls use it.
   const env = { ...process.env, CONTAINERS_CONF: writeContainersConf(dataDir) };
   const podman = (args: string[]) => execFileSync('podman', args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
-  podman(['rm', '--all', '--force', '--time', '0']);
+  // --depend: a task's containers join its namespace's, which cannot go before them.
+  podman(['rm', '--all', '--force', '--depend', '--time', '0']);
   podman(['volume', 'rm', '--all', '--force']);
   const networks = (JSON.parse(podman(['network', 'ls', '--format', 'json']) || '[]') as { name: string; labels?: Record<string, string> }[])
     .filter((n) => n.labels?.['berth.instance'] === dataDir || n.labels?.['berth.instance']?.startsWith(`${dataDir}/`));
