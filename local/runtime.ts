@@ -206,7 +206,10 @@ async function startAll(
   let startRegion: (region: string) => Promise<RegionalStack> = () => Promise.reject(new Error('the local mode is still starting'));
   const regions = new LocalRegions<RegionalStack>(o.region, berth, o.regions, (region) => startRegion(region));
   const ecs = createApiHandler(regions.berthFor, { log: requestLog });
-  const slices = await localServiceHandlers(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, berthFor: regions.berthFor });
+  const slices = await localServiceHandlers(berth, {
+    dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, berthFor: regions.berthFor,
+    berths: async () => [berth, ...(await Promise.all(regions.started().map((r) => regions.stack(r)))).map((s) => s.berth)],
+  });
   started.push(() => slices.close());
   // Each region's load balancer is its Berth's loadBalancing and serviceConnect.
   const elbv2 = await startLocalElbv2(berth, {

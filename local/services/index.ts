@@ -17,6 +17,8 @@ export interface LocalServicesOptions extends ApiHandlerOptions {
   dynamoEndpoint: string;
   /** Which region's slices answer a call: the local mode's regions, by the signature's scope, as for ECS. */
   berthFor: BerthFor;
+  /** Every region's Berth started so far (the Logs slice's host policy reads their hosts' tasks). */
+  berths?: () => Promise<Berth[]>;
 }
 
 /**
@@ -32,7 +34,7 @@ export async function localServiceHandlers(berth: LocalBerth, o: LocalServicesOp
   return {
     handlers: {
       ...secrets.handlers,
-      [LOGS_TARGET_PREFIX]: await createLogsHandler(berth, { dynamoEndpoint: o.dynamoEndpoint, log: o.log, berthFor: o.berthFor }),
+      [LOGS_TARGET_PREFIX]: await createLogsHandler(berth, { dynamoEndpoint: o.dynamoEndpoint, log: o.log, berthFor: o.berthFor, berths: o.berths }),
       [STATES_TARGET_PREFIX]: states.handler,
     },
     inRegion: (b) => Promise.all([states.inRegion(b), secrets.inRegion(b)]),

@@ -18,6 +18,8 @@ export interface LogsHandlerOptions extends ApiHandlerOptions {
   tablePrefix?: string;
   /** Which region's slice answers a call (the local mode's regions); the home one's (`berth`) when not given. */
   berthFor?: BerthFor;
+  /** Every region's Berth the local mode runs: whose hosts may write here what their tasks' awslogs-region names. */
+  berths?: () => Promise<Berth[]>;
 }
 
 /**
@@ -33,7 +35,7 @@ export async function createLogsHandler(berth: Berth, o: LogsHandlerOptions) {
     partition: b.partition,
     now: () => b.now(),
     background: (work) => void work.catch((e) => log({ level: 'error', message: 'logs background work failed', error: String(e) })),
-  }, hostLogAccess(b)), o.tablePrefix);
+  }, hostLogAccess(b, o.berths)), o.tablePrefix);
   return createJsonApiHandler(
     o.berthFor ?? (() => berth),
     { targetPrefix: LOGS_TARGET_PREFIX, operations, auth: { services: ['logs'], principal: ['user', 'operator', 'host'] } },

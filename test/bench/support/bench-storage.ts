@@ -61,8 +61,16 @@ export function removeEngineObjects(dataDir: string): void {
   // The local mode's own containers.conf (runc), as its podman calls use it.
   const env = { ...process.env, CONTAINERS_CONF: writeContainersConf(dataDir) };
   const podman = (args: string[]) => execFileSync('podman', args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
-  // --depend: a task's containers join its namespace's, which cannot go before them.
-  podman(['rm', '--all', '--force', '--depend', '--time', '0']);
+  // A task's containers join its namespace's, which cannot go before them: podman removes them in
+  // parallel and refuses a namespace whose dependents are still going, so a pass or two more.
+  for (let pass = 1; ; pass++) {
+    try {
+      podman(['rm', '--all', '--force', '--depend', '--time', '0']);
+      break;
+    } catch (e) {
+      if (pass === 3) throw e;
+    }
+  }
   podman(['volume', 'rm', '--all', '--force']);
   const networks = (JSON.parse(podman(['network', 'ls', '--format', 'json']) || '[]') as { name: string; labels?: Record<string, string> }[])
     .filter((n) => n.labels?.['berth.instance'] === dataDir || n.labels?.['berth.instance']?.startsWith(`${dataDir}/`));
