@@ -5,9 +5,9 @@ import { type Berth, type BerthConfig, type CapacityTrigger, DEFAULT_CONFIG, typ
 import type { Partition } from '../shared/domain/arns';
 import { lifecycleSteps } from '../shared/lifecycle/steps';
 import { createStore } from '../shared/store';
-import { createDocumentClient } from '../shared/store/client';
 import { type TableNames, tableNames } from '../shared/store/tables';
 import { type CrashHook, crashAfterReserve, crashBeforeWorkflowStart, crashHook, parseCrashPlan, withCrashPoints } from './crash-points';
+import { documentClientFor } from './dynalite';
 
 export const LOCAL_PARTITION: Partition = { region: 'us-east-1', accountId: '000000000000' };
 
@@ -43,7 +43,7 @@ export interface LocalBerthOptions {
 export function localBerth(options: LocalBerthOptions): LocalBerth {
   const berth = {
     partition: options.partition ?? LOCAL_PARTITION,
-    store: createStore(createDocumentClient({ endpoint: options.dynamoEndpoint }), options.tables ?? tableNames(options.tablePrefix), { keySealer: options.keySealer }),
+    store: createStore(documentClientFor(options.dynamoEndpoint), options.tables ?? tableNames(options.tablePrefix), { keySealer: options.keySealer }),
     notifier: options.notifier ?? new LocalHostNotifier(),
     // Replaced by the local mode's capacity manager once it exists.
     capacity: options.capacity ?? { trigger: () => {} },

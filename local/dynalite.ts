@@ -3,8 +3,10 @@ import {
   ResourceNotFoundException, ScanCommand, type TableDescription, type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FLEET_ITEM } from '../shared/store/host-store';
+import { createDocumentClient } from '../shared/store/client';
 import { type GlobalIndex, KEY_TYPES, TABLES, globalIndexDeclaration, globalIndexesOf, keyAttributesOf, localIndexesOf, tableNames } from '../shared/store/tables';
 
 // dynalite has no type declarations; it returns an http.Server.
@@ -13,7 +15,25 @@ const dynalite: (options: { path?: string; createTableMs?: number }) => Server =
 
 export interface Dynalite {
   endpoint: string;
-  close(): Promise<void>;
+  /**
+   * Destroys every client `documentClientFor` made for it (their kept-alive sockets), then stops.
+   * Says how many requests were still being answered or came in meanwhile: none once everything
+   * that uses the store has stopped first, as it must (a later one fails with "Database is closed").
+   */
+  close(): Promise<{ lateRequests: number }>;
+}
+
+/** The clients made for each running dynalite, by endpoint: its close destroys them. */
+const clientsOf = new Map<string, Set<DynamoDBDocumentClient>>();
+
+/**
+ * A document client for a dynalite this process started, destroyed by its close: a client the SDK
+ * keeps a socket open for would otherwise hold dynalite's close until that socket times out.
+ */
+export function documentClientFor(endpoint: string): DynamoDBDocumentClient {
+  const client = createDocumentClient({ endpoint });
+  clientsOf.get(endpoint)?.add(client);
+  return client;
 }
 
 /** Starts dynalite on 127.0.0.1: in memory, or in LevelDB files under `path` so state survives. */
@@ -24,9 +44,27 @@ export async function startDynalite(options: { path?: string; port?: number } = 
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const clients = new Set<DynamoDBDocumentClient>();
+  clientsOf.set(endpoint, clients);
+  let answering = 0;
+  let closing = false;
+  let lateRequests = 0;
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (closing) lateRequests++;
+    answering++;
+    res.once('close', () => answering--);
+  });
   return {
-    endpoint: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    endpoint,
+    close: async () => {
+      closing = true;
+      lateRequests += answering;
+      clientsOf.delete(endpoint);
+      for (const client of clients) client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      return { lateRequests };
+    },
   };
 }
 

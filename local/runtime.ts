@@ -18,12 +18,11 @@ import { TARGET_PREFIX as AUTOSCALING_TARGET_PREFIX } from '../shared/autoscalin
 import { recoverInFlight } from '../shared/lifecycle/recovery';
 import type { LocalHostNotifier } from '../shared/cloud/local/local-host-notifier';
 import { LOCAL_PARTITION, type LocalBerth, localBerth } from './berth';
-import { type Dynalite, createTables, startDynalite } from './dynalite';
+import { type Dynalite, createTables, documentClientFor, startDynalite } from './dynalite';
 import { bundleAgent } from './agent-bundle';
 import { LocalFleet } from './fleet';
 import { launchCheckpoint } from './crash-points';
 import { startTtlSweep } from './ttl-sweep';
-import { createDocumentClient } from '../shared/store/client';
 import { LocalFleetProvider } from './local-fleet-provider';
 import { localMetrics } from './metrics';
 import { ensureLocalPackages } from './packages';
@@ -155,7 +154,7 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
   const o: LocalOptions = { ...LOCAL_DEFAULTS, ...dropUndefined(options) };
   // Everything started so far, stopped in reverse: by close(), or at once if starting fails.
   const started: (() => unknown)[] = [];
-  const closing = { discard: false };
+  const closing: Closing = { discard: false, endWaits: [] };
   const stopAll = async (options: { discard?: boolean } = {}) => {
     closing.discard = options.discard ?? false;
     for (const stop of started.splice(0).reverse()) await stop();
@@ -168,8 +167,17 @@ export async function startLocal(options: Partial<LocalOptions> & Pick<LocalOpti
   }
 }
 
+/**
+ * What a close must know before its steps run: whether the data directory is discarded, and what
+ * ends the long waits (agents' polls) that would otherwise hold the endpoint's close.
+ */
+interface Closing {
+  discard: boolean;
+  endWaits: (() => void)[];
+}
+
 async function startAll(
-  o: LocalOptions, started: (() => unknown)[], stopAll: (options?: { discard?: boolean }) => Promise<void>, closing: { discard: boolean },
+  o: LocalOptions, started: (() => unknown)[], stopAll: (options?: { discard?: boolean }) => Promise<void>, closing: Closing,
 ): Promise<LocalBerthRuntime> {
   mkdirSync(join(o.dataDir, 'dynamodb'), { recursive: true });
   parsePortRange(o.hostPortRange); // a bad range fails here, not in every agent
@@ -192,20 +200,28 @@ async function startAll(
 
   o.log(`starting DynamoDB (dynalite), data in ${join(o.dataDir, 'dynamodb')}`);
   const dynamo: Dynalite = await startDynalite({ path: join(o.dataDir, 'dynamodb') });
-  started.push(() => dynamo.close());
+  // Last: every part that uses it has stopped by then, its work in flight ended.
+  started.push(async () => {
+    const { lateRequests } = await dynamo.close();
+    if (lateRequests > 0) o.log(`DynamoDB (dynalite) still had ${lateRequests} request(s) to answer as it closed: something that uses it was not stopped first`);
+  });
   await createTables(dynamo.endpoint, undefined, o.log);
 
   const accessKeysKeyFile = join(o.dataDir, ACCESS_KEYS_KEY_FILE);
   // Beside the table it protects, so keys issued before a restart still open after it.
   const keySealer = LocalKeySealer.fromKeyFile(accessKeysKeyFile);
-  const { berth, services } = await startRegionalControlPlane(o, started, dynamo.endpoint, o.region, keySealer);
+  const { berth, services } = await startRegionalControlPlane(o, started, closing, dynamo.endpoint, o.region, keySealer);
   if (!(await berth.store.accessKeys.sealerOpensStored())) throw new SealingKeyMismatchError(accessKeysKeyFile, 'access keys');
   const requestLog = o.logRequests ? (l: object) => o.log(JSON.stringify(l)) : () => {};
   // Started at their first call (or now, below, when an earlier run left their tables).
   let startRegion: (region: string) => Promise<RegionalStack> = () => Promise.reject(new Error('the local mode is still starting'));
   const regions = new LocalRegions<RegionalStack>(o.region, berth, o.regions, (region) => startRegion(region));
   const ecs = createApiHandler(regions.berthFor, { log: requestLog });
-  const slices = await localServiceHandlers(berth, { dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, berthFor: regions.berthFor });
+  const slices = await localServiceHandlers(berth, {
+    dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, berthFor: regions.berthFor,
+    berths: async () => [berth, ...(await Promise.all(regions.started().map((r) => regions.stack(r)))).map((s) => s.berth)],
+  });
+  started.push(() => slices.close());
   // Each region's load balancer is its Berth's loadBalancing and serviceConnect.
   const elbv2 = await startLocalElbv2(berth, {
     dataDir: o.dataDir, dynamoEndpoint: dynamo.endpoint, log: requestLog, say: o.log, healthCheckTimeScale: o.healthCheckTimeScale, berthFor: regions.berthFor,
@@ -218,7 +234,7 @@ async function startAll(
   const metrics = localMetrics({ intervalMs: o.metricsIntervalMs, costExportDir: join(o.dataDir, 'cost-exports') });
   // The agents' task samples also feed Application Auto Scaling's ECSServiceAverage* metrics.
   const taskSamples = new TaskSampleWindow(() => berth.now());
-  berth.metrics = new FanOutSink(metrics.registry, taskSamples);
+  berth.metrics = new FanOutSink(metrics.inRegion(o.region), taskSamples);
   // Schedules are made and fired by one clock, so a test that moves it sees them due when it says.
   const scheduleClock = o.scheduleClock;
   const scheduler = createSchedulerApiHandler(async (scope) => {
@@ -240,7 +256,13 @@ async function startAll(
     'POST /operator': createOperatorApiHandler(regions.berthFor, { log: requestLog }),
   };
   const server = await serve(routes, o.port);
-  started.push(() => server.close());
+  // Once the requests being answered have ended, none of them uses the store any more; the long
+  // polls among them answer at once.
+  started.push(async () => {
+    for (const end of closing.endWaits) end();
+    sqs.stop();
+    await server.close();
+  });
   endpointUrl = server.url;
   // No task may take the endpoint's own port from it.
   berth.config.reservedHostPorts = [...(berth.config.reservedHostPorts ?? ECS_RESERVED_PORTS), Number(new URL(server.url).port)];
@@ -255,13 +277,14 @@ async function startAll(
   // each region has its endpoint), then its fleet, with no warm pool until it has work.
   startRegion = async (region) => {
     o.log(`starting region ${region}`);
-    const control = await startRegionalControlPlane(o, started, dynamo.endpoint, region, keySealer, berth);
+    const control = await startRegionalControlPlane(o, started, closing, dynamo.endpoint, region, keySealer, berth);
     await slices.inRegion(control.berth);
     control.berth.deadLetters = sqs.deadLettersOf(control.berth);
     routes[`POST ${REGION_PATH}/${region}/agent`] = observeReports(createAgentApiHandler(ownRegionOnly(() => control.berth), { log: requestLog }), o.onReport);
-    // Its agents' task samples feed its own Application Auto Scaling, not the home region's `/metrics`.
+    // Its agents' task samples feed its own Application Auto Scaling, and `/metrics` under its region's label.
     const samples = new TaskSampleWindow(() => control.berth.now());
-    control.berth.metrics = samples;
+    control.berth.metrics = new FanOutSink(metrics.inRegion(region), samples);
+    started.push(metrics.start({ berth: control.berth, url: server.url, credentials, log: o.log, billing: false }));
     const balancer = await elbv2.balancerIn(control.berth);
     const fleet = await startRegionalFleet(o, started, control, agents, closing);
     const requestCounts = new LocalRequestCounts(balancer, () => control.berth.now());
@@ -296,11 +319,10 @@ const REGION_PATH = '/regions';
  * A region's control plane: its tables, lifecycle workflows and service scheduler, its own
  * in-flight work resumed. The home region's is made before the API listens (recovery frees a
  * crash's stray reservations, safe only while nothing places); another region's shares the home
- * region's configuration, and keeps its hosts' samples out of the home region's `/metrics`, which
- * names no region.
+ * region's configuration.
  */
 async function startRegionalControlPlane(
-  o: LocalOptions, started: (() => unknown)[], dynamoEndpoint: string, region: string, keySealer: LocalKeySealer, home?: LocalBerth,
+  o: LocalOptions, started: (() => unknown)[], closing: Closing, dynamoEndpoint: string, region: string, keySealer: LocalKeySealer, home?: LocalBerth,
 ): Promise<{ berth: LocalBerth; services: LocalServiceScheduler }> {
   if (region !== o.region) await createTables(dynamoEndpoint, regionTablePrefix(region, o.region), o.log);
   const berth = localBerth({
@@ -316,13 +338,12 @@ async function startRegionalControlPlane(
       timeoutSeconds: o.timeoutSeconds,
     },
   });
-  started.push(() => {
-    berth.workflows.close();
-    (berth.notifier as LocalHostNotifier).close();
-  });
+  // Executions are abandoned (the store holds their progress), once their running steps end.
+  started.push(() => berth.workflows.close());
+  closing.endWaits.push(() => (berth.notifier as LocalHostNotifier).close());
   // dynalite has no TTL: STOPPED tasks and spent client tokens go as DynamoDB's TTL removes them on AWS.
   // The sweep scans those tables, every 10 minutes: no per-task path's cost.
-  started.push(startTtlSweep(createDocumentClient({ endpoint: dynamoEndpoint }), regionTables(region, o.region), berth.now, o.log));
+  started.push(startTtlSweep(documentClientFor(dynamoEndpoint), regionTables(region, o.region), berth.now, o.log));
   const recovered = await recoverInFlight(berth);
   if (recovered.launches + recovered.stops + recovered.released > 0) {
     o.log(`${region}: resumed ${recovered.launches} launch(es) and ${recovered.stops} stop(s) from the store; released ${recovered.released} stray reservation(s)`);
@@ -344,7 +365,7 @@ async function startRegionalFleet(
   started: (() => unknown)[],
   { berth, services }: { berth: LocalBerth; services: LocalServiceScheduler },
   agents: { agentScript: string; url: string; podmanEnv: NodeJS.ProcessEnv; dockerSocket: string },
-  closing: { discard: boolean },
+  closing: Closing,
 ): Promise<{ fleet: LocalFleet; provider: LocalFleetProvider; capacity: CapacityManager }> {
   const region = berth.partition.region;
   const home = region === o.region;

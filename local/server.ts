@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type IncomingMessage, type Server, createServer } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isQueryRequest } from '../shared/aws-protocol/query';
 
@@ -52,7 +52,14 @@ export { byTarget } from '../shared/aws-protocol/dispatch';
  * routes (the agent API) to theirs.
  */
 export async function serve(routes: Routes, port = 0, host = '127.0.0.1'): Promise<{ server: Server; url: string; close(): Promise<void> }> {
-  const server = createServer(async (req, res) => {
+  // Requests being handled: close() waits for them, so none still uses the store after it.
+  const inFlight = new Set<Promise<void>>();
+  const server = createServer((req, res) => {
+    const handled = handle(req, res);
+    inFlight.add(handled);
+    void handled.finally(() => inFlight.delete(handled));
+  });
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {
       const body = await readBody(req);
       if (body === 'too-large') {
@@ -76,15 +83,17 @@ export async function serve(routes: Routes, port = 0, host = '127.0.0.1'): Promi
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ message: 'Internal Server Error' }));
     }
-  });
+  };
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   const { port: bound } = server.address() as AddressInfo;
   return {
     server,
     url: `http://${host}:${bound}`,
-    close: () => new Promise((resolve) => {
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+      while (inFlight.size > 0) await Promise.all([...inFlight]);
+      await closed;
+    },
   };
 }

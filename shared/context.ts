@@ -55,6 +55,8 @@ export interface HostNotifier {
   prepare?(hostId: string): Promise<void>;
   /** Removes what `prepare` made, once the host has ended; a host never prepared is no matter. */
   forget?(hostId: string): Promise<void>;
+  /** True once it waits no more (the local mode stopping): a long poll then answers instead of reading again. */
+  readonly closed?: boolean;
 }
 
 /** Asks for a capacity cycle now: placement found no room. */

@@ -17,23 +17,28 @@ export interface LocalServicesOptions extends ApiHandlerOptions {
   dynamoEndpoint: string;
   /** Which region's slices answer a call: the local mode's regions, by the signature's scope, as for ECS. */
   berthFor: BerthFor;
+  /** Every region's Berth started so far (the Logs slice's host policy reads their hosts' tasks). */
+  berths?: () => Promise<Berth[]>;
 }
 
 /**
  * The small slices of AWS services that the local mode serves beside ECS, by X-Amz-Target
  * prefix, each per region. On AWS the real services answer these calls; locally the same SDK
  * clients and CLI commands reach these handlers. `inRegion` readies a region's slices as the
- * region starts (its tables, and its Step Functions' callbacks and recovery).
+ * region starts (its tables, and its Step Functions' callbacks and recovery); `close` stops the
+ * work the slices run beside their requests.
  */
-export async function localServiceHandlers(berth: LocalBerth, o: LocalServicesOptions): Promise<{ handlers: Record<string, Handler>; inRegion(b: Berth): Promise<unknown> }> {
+export async function localServiceHandlers(berth: LocalBerth, o: LocalServicesOptions): Promise<{ handlers: Record<string, Handler>; inRegion(b: Berth): Promise<unknown>; close(): Promise<void> }> {
   const states = await createStepFunctionsHandler(berth, { dynamoEndpoint: o.dynamoEndpoint, log: o.log, berthFor: o.berthFor });
   const secrets = await secretSlices(berth, o);
   return {
     handlers: {
       ...secrets.handlers,
-      [LOGS_TARGET_PREFIX]: await createLogsHandler(berth, { dynamoEndpoint: o.dynamoEndpoint, log: o.log, berthFor: o.berthFor }),
+      [LOGS_TARGET_PREFIX]: await createLogsHandler(berth, { dynamoEndpoint: o.dynamoEndpoint, log: o.log, berthFor: o.berthFor, berths: o.berths }),
       [STATES_TARGET_PREFIX]: states.handler,
     },
     inRegion: (b) => Promise.all([states.inRegion(b), secrets.inRegion(b)]),
+    // Only Step Functions runs work of its own, beside the requests it answers.
+    close: states.close,
   };
 }

@@ -1,7 +1,6 @@
 import type { Berth } from '../../shared/context';
 import type { ApiHandlerOptions, BerthFor } from '../../shared/aws-protocol/handler';
-import { createDocumentClient } from '../../shared/store/client';
-import { ensureTables } from '../dynalite';
+import { documentClientFor, ensureTables } from '../dynalite';
 import { join } from 'node:path';
 import { SEALING_CHECK_SAMPLE, SealingKeyMismatchError, opensAnySealed } from '../../shared/auth/key-sealer';
 import { SEALING_KEY_FILE, type Sealer, loadOrCreateSealer } from '../../shared/cloud/local/sealer';
@@ -26,7 +25,7 @@ export interface SecretSlicesOptions extends ApiHandlerOptions {
  */
 export async function secretSlices(berth: Berth, o: SecretSlicesOptions) {
   const sealer = loadOrCreateSealer(o.dataDir);
-  const db = createDocumentClient({ endpoint: o.dynamoEndpoint });
+  const db = documentClientFor(o.dynamoEndpoint);
   const stores = async (tablePrefix: string) => {
     const tables = { secrets: regionalTable(SECRETS_TABLE, tablePrefix), parameters: regionalTable(PARAMETERS_TABLE, tablePrefix) };
     await ensureTables(o.dynamoEndpoint, [tables.secrets, tables.parameters]);

@@ -142,8 +142,9 @@ export async function pollAssignments(
       if (b.now() >= deadline) return { tasks: current, version };
       await woken;
       wokenUp = true;
-      // The window's end is not news: answer without another read.
-      if (b.now() >= deadline) return { tasks: current, version: seen };
+      // The window's end is not news: answer without another read; nor is the notifier's close,
+      // which would otherwise turn the rest of the wait into back-to-back reads.
+      if (b.now() >= deadline || b.notifier.closed) return { tasks: current, version: seen };
     }
   } finally {
     answered.abort();

@@ -20,6 +20,7 @@ import { BUSYBOX_IMAGE } from '../../local/podman';
 import { startLocal } from '../../local/runtime';
 import { TEST_CREDENTIALS } from '../support/harness';
 import { formatTable, ratio } from './support/table';
+import { assertNothingLeft } from './support/bench-storage';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.AWS_EC2_METADATA_DISABLED ??= 'true';
@@ -102,7 +103,8 @@ async function main(): Promise<void> {
   } finally {
     ecs.destroy();
     sfn.destroy();
-    await local.close();
+    await local.close({ discard: true });
+    assertNothingLeft([dataDir]);
   }
 }
 

@@ -29,7 +29,7 @@ import { DockerRuntime } from '../../agent/runtime/docker-runtime';
 import { BUSYBOX_IMAGE, REGISTRY_CERTS_DIR } from '../../local/podman';
 import { type LocalBerthRuntime, startLocal } from '../../local/runtime';
 import { type TestRegistry, run, startTestRegistry } from '../support/registry';
-import { privateStorage, removeDataDir, stopPodmanService } from './support/bench-storage';
+import { assertNothingLeft, privateStorage, removeDataDir, removeEngineObjects, stopPodmanService } from './support/bench-storage';
 import { progress } from './support/progress';
 import { median, percentile } from './support/stats';
 import { formatTable, ms, ratio } from './support/table';
@@ -242,9 +242,16 @@ async function main(): Promise<void> {
   } finally {
     progress('cleanup');
     bench.ecs.destroy();
-    await bench.local.close().catch(() => {});
+    await bench.local.close({ discard: true }).catch(() => {});
     stopPodmanService(bench.dataDir);
     await bench.registry.close().catch(() => {});
+    try {
+      removeEngineObjects(bench.dataDir);
+      assertNothingLeft([bench.dataDir]);
+    } catch (e) {
+      failed = true;
+      console.error(`cleanup: ${String(e)}`);
+    }
     try {
       removeDataDir(bench.dataDir);
     } catch (e) {

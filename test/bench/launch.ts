@@ -46,7 +46,7 @@ import { BUSYBOX_IMAGE } from '../../local/podman';
 import { type LocalBerthRuntime, startLocal } from '../../local/runtime';
 import { DEFAULT_CLUSTER, taskArn } from '../../shared/domain/arns';
 import type { TaskStatus } from '../../shared/domain/task';
-import { privateStorage, removeDataDir as removeStorage, stopPodmanService } from './support/bench-storage';
+import { assertNothingLeft, privateStorage, removeDataDir as removeStorage, removeEngineObjects, stopPodmanService } from './support/bench-storage';
 import { progress } from './support/progress';
 import { median, percentile } from './support/stats';
 import { formatTable, ms, ratio } from './support/table';
@@ -727,7 +727,13 @@ async function cleanUp(bench: Bench): Promise<void> {
       .map((n) => bench.docker.getNetwork(n.Id).remove().catch(() => {})));
     bench.closeEvents?.();
     bench.ecs.destroy();
-    await bench.local.close();
+    await bench.local.close({ discard: true });
+    try {
+      removeEngineObjects(bench.dataDir);
+      assertNothingLeft([bench.dataDir]);
+    } catch (e) {
+      fail(`cleanup: ${String(e)}`);
+    }
     removeDataDir(bench.dataDir);
   }
 }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerRuntime } from '../../agent/runtime/docker-runtime';
 import { BUSYBOX_IMAGE, ensureBusyboxImage, startPodmanService } from '../../local/podman';
-import { privateStorage, removeDataDir, stopPodmanService } from './support/bench-storage';
+import { assertNothingLeft, privateStorage, removeDataDir, removeEngineObjects, stopPodmanService } from './support/bench-storage';
 import { progress } from './support/progress';
 import { formatTable } from './support/table';
 
@@ -88,6 +88,8 @@ async function main(): Promise<void> {
   } finally {
     await service.stop();
     stopPodmanService(dataDir);
+    removeEngineObjects(dataDir);
+    assertNothingLeft([dataDir]);
     removeDataDir(dataDir);
   }
   console.log(`\npodman service CPU over ${WINDOW_MS / 1000} s while the logs of running containers are read (same run; 100 % is one core)\n`);

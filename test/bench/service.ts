@@ -35,6 +35,7 @@ import { startLocal } from '../../local/runtime';
 import { progress } from './support/progress';
 import { placementFailures, placementFigures } from './support/service-placement';
 import { formatTable, ratio } from './support/table';
+import { assertNothingLeft } from './support/bench-storage';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.AWS_EC2_METADATA_DISABLED ??= 'true';
@@ -147,8 +148,9 @@ async function main(): Promise<void> {
     throw e;
   } finally {
     ecs.destroy();
-    await local.close();
+    await local.close({ discard: true });
     rmSync(dataDir, { recursive: true, force: true });
+    assertNothingLeft([dataDir]);
   }
 }
 

@@ -10,6 +10,11 @@
  *    tasks, beside an idle `node -e`.
  * 3. CPU of podman's service over 30 s, idle and with the 10 tasks: what the agents' watching
  *    (waits, events, polls) costs the engine, beside one core.
+ * 4. Ctrl-C: SIGINT to `npm start` until it has exited (its close: controllers, agents, the
+ *    endpoint, workflows, then dynalite), beside podman's own service stop on the same storage.
+ *
+ * At its end everything it started must be gone (containers, networks, conmon, HAProxy, podman's
+ * services): what a Ctrl-C leaves for the next start is removed, and anything still there fails it.
  *
  * Exits 1 only when something breaks, never because a figure is slow.
  */
@@ -21,7 +26,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BUSYBOX_IMAGE, ensureBusyboxImage, startPodmanService } from '../../local/podman';
 import { freePort } from '../support/local-process';
-import { privateStorage, removeDataDir, stopPodmanService } from './support/bench-storage';
+import { leftBehind, privateStorage, removeDataDir, removeEngineObjects, stopPodmanService } from './support/bench-storage';
 import { progress } from './support/progress';
 import { formatTable, ms, ratio } from './support/table';
 
@@ -196,8 +201,10 @@ async function main(): Promise<void> {
   const p0 = performance.now();
   const alone = await startPodmanService({ dataDir: podmanDir, log: () => {} });
   const podmanStartMs = performance.now() - p0;
+  const s0 = performance.now();
   await alone.stop();
-  progress(`  podman service answered after ${ms(podmanStartMs)}`);
+  const podmanStopMs = performance.now() - s0;
+  progress(`  podman service answered after ${ms(podmanStartMs)}, stopped in ${ms(podmanStopMs)}`);
   const nodeKb = await idleNodeKb();
 
   const dataDir = join(storageDir, 'berth');
@@ -215,6 +222,7 @@ async function main(): Promise<void> {
   let cpuIdle = NaN;
   let cpuLoaded = NaN;
   let startMs = NaN;
+  let stopMs = NaN;
   try {
     await untilReady(child, output);
     startMs = performance.now() - t0;
@@ -241,15 +249,24 @@ async function main(): Promise<void> {
     failures.push(e instanceof Error ? e.message : String(e));
   } finally {
     progress('stopping the local mode (Ctrl-C) ...');
+    const exited = new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+    const c0 = performance.now();
     try {
+      // npm passes SIGINT on to the control plane, as a terminal's Ctrl-C reaches both.
       process.kill(-child.pid!, 'SIGINT');
     } catch {
       // gone
     }
-    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+    await exited;
+    stopMs = performance.now() - c0;
+    progress(`  exited after ${ms(stopMs)}`);
     stopPodmanService(dataDir);
-    await sleep(1_000);
     try {
+      // What a Ctrl-C leaves for the next start (running tasks' containers, their networks).
+      removeEngineObjects(dataDir);
+      await sleep(1_000);
+      const left = leftBehind([dataDir, podmanDir], [storageDir]);
+      if (left.length > 0) failures.push(`left behind:\n    ${left.join('\n    ')}`);
       removeDataDir(storageDir);
     } catch (e) {
       failures.push(`cleanup: ${String(e)}`);
@@ -258,6 +275,7 @@ async function main(): Promise<void> {
 
   if (idle && loaded) {
     rows.push(['npm start → ready (2 hosts)', ms(startMs), `${ms(podmanStartMs)} podman service start`, ratio(startMs, podmanStartMs)]);
+    rows.push(['Ctrl-C → npm start exited', ms(stopMs), `${ms(podmanStopMs)} podman service stop`, ratio(stopMs, podmanStopMs)]);
     rows.push([`RSS idle, ${HOSTS} hosts (control plane, agents, podman)`, mib(berthKb(idle)), `${mib(nodeKb)} idle node -e`, ratio(berthKb(idle), nodeKb)]);
     rows.push([`RSS ${TASKS} running tasks (same)`, mib(berthKb(loaded)), `${mib(nodeKb)} idle node -e`, ratio(berthKb(loaded), nodeKb)]);
     const pct = (x: number) => `${(x * 100).toFixed(1)} %`;

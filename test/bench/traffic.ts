@@ -29,6 +29,7 @@ import { type Credentials, signedFetch } from '../support/signed-fetch';
 import type { Berth } from '../../shared/context';
 import { percentile } from './support/stats';
 import { formatTable, ms, perSecond, ratio } from './support/table';
+import { assertNothingLeft } from './support/bench-storage';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.AWS_EC2_METADATA_DISABLED ??= 'true';
@@ -228,8 +229,9 @@ async function main(): Promise<void> {
   } finally {
     ecs.destroy();
     elb.destroy();
-    await local.close();
+    await local.close({ discard: true });
     rmSync(dataDir, { recursive: true, force: true });
+    assertNothingLeft([dataDir]);
   }
 }
 

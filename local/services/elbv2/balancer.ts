@@ -60,7 +60,9 @@ export class LocalLoadBalancer implements LoadBalancing {
     this.closed = true;
     clearTimeout(this.sweepTimer);
     // The change in flight may finish, but not hold the local mode's stop.
-    await Promise.race([this.chain.catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.chain.catch(() => {}), new Promise((r) => { timer = setTimeout(r, 5000).unref(); })]);
+    clearTimeout(timer);
     await this.haproxy.stop();
   }
 

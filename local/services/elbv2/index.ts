@@ -2,8 +2,7 @@ import { join } from 'node:path';
 import type { ApiHandlerOptions, BerthFor } from '../../../shared/aws-protocol/handler';
 import { createQueryApiHandler } from '../../../shared/aws-protocol/query';
 import type { Berth } from '../../../shared/context';
-import { createDocumentClient } from '../../../shared/store/client';
-import { ensureTables } from '../../dynalite';
+import { documentClientFor, ensureTables } from '../../dynalite';
 import { LocalLoadBalancer } from './balancer';
 import { ELBV2_VERSION, ELBV2_XMLNS, elbv2Operations } from './operations';
 import { ELBV2_TABLE, Elbv2Store } from './store';
@@ -31,7 +30,7 @@ export interface LocalElbv2Options extends ApiHandlerOptions {
  * `requestCounts()` on either gives its target groups' request counts.
  */
 export async function startLocalElbv2(berth: Berth, o: LocalElbv2Options) {
-  const db = createDocumentClient({ endpoint: o.dynamoEndpoint });
+  const db = documentClientFor(o.dynamoEndpoint);
   const home = berth.partition.region;
   const balancers = new Map<string, LocalLoadBalancer>();
   const { operations, inRegion } = await regionalOperations(berth, async (b, tablePrefix) => {

@@ -24,16 +24,22 @@ interface Allowed {
  * The Logs slice's policy for host keys, as an instance role's would be on AWS: a host may
  * create and write only the awslogs groups and streams of the tasks bound to it (and its own
  * metrics stream, `agent/HOST_ID` in `/berth/metrics`), and may read or delete nothing. Users'
- * and operators' keys may do anything.
+ * and operators' keys may do anything. `berth` is the slice's region; a host of any region the
+ * local mode runs (`hostRegions`, its own included) may write there what its tasks' awslogs-region
+ * sends there, as an instance role's logs permissions reach every region.
  */
-export function hostLogAccess(berth: Berth) {
+export function hostLogAccess(berth: Berth, hostRegions: () => Promise<Berth[]> = async () => [berth]) {
+  const region = berth.partition.region;
   const cache = new Map<string, Allowed>();
 
   async function allowedFor(hostId: string, fresh: boolean): Promise<Allowed> {
     const hit = cache.get(hostId);
     if (hit && !fresh && berth.now() - hit.at < CACHE_MS) return hit;
-    const streams = new Map<string, Set<string>>([[DEFAULT_METRICS_LOG_GROUP, new Set([`agent/${hostId}`])]]);
-    for (const task of await assignmentsFor(berth, hostId)) {
+    const streams = new Map<string, Set<string>>();
+    // A host is of one region: the one whose store holds it.
+    const homes = await Promise.all((await hostRegions()).map(async (b) => ({ b, tasks: await assignmentsFor(b, hostId) })));
+    if (await berth.store.hosts.get(hostId)) streams.set(DEFAULT_METRICS_LOG_GROUP, new Set([`agent/${hostId}`]));
+    for (const { b, task } of homes.flatMap(({ b, tasks }) => tasks.map((task) => ({ b, task })))) {
       for (const def of task.containers) {
         let target;
         try {
@@ -41,7 +47,7 @@ export function hostLogAccess(berth: Berth) {
         } catch {
           continue; // a configuration the agent refuses: it writes nothing for it
         }
-        if (!target) continue;
+        if (!target || (target.region ?? b.partition.region) !== region) continue;
         if (!streams.has(target.logGroupName)) streams.set(target.logGroupName, new Set());
         streams.get(target.logGroupName)!.add(target.logStreamName);
       }

@@ -3,8 +3,7 @@ import { JSON_1_0 } from '../../../shared/aws-protocol/json';
 import { createQueryApiHandler } from '../../../shared/aws-protocol/query';
 import type { Berth } from '../../../shared/context';
 import { type DeadLetter, type DeadLetterSink, parseQueueArn } from '../../../shared/schedules/dead-letter';
-import { createDocumentClient } from '../../../shared/store/client';
-import { ensureTables } from '../../dynalite';
+import { documentClientFor, ensureTables } from '../../dynalite';
 import { regionalOperations, regionalTable } from '../regional';
 import { queueDoesNotExist } from './errors';
 import { SQS_VERSION, SQS_XMLNS, type SqsSlice, enqueue, readMessageAttributes, sqsOperations } from './operations';
@@ -28,12 +27,13 @@ export interface LocalSqsOptions extends ApiHandlerOptions {
  * region's queues.
  */
 export async function startLocalSqs(home: Berth, o: LocalSqsOptions) {
-  const db = createDocumentClient({ endpoint: o.dynamoEndpoint });
+  const db = documentClientFor(o.dynamoEndpoint);
   const slices = new Map<string, SqsSlice>();
+  const stopping = new AbortController();
   const regional = await regionalOperations(home, async (b, tablePrefix) => {
     const table = regionalTable(SQS_TABLE, tablePrefix);
     await ensureTables(o.dynamoEndpoint, [table]);
-    const slice: SqsSlice = { store: new SqsStore(db, table.name), partition: b.partition, now: () => b.now(), endpoint: o.endpoint };
+    const slice: SqsSlice = { store: new SqsStore(db, table.name), partition: b.partition, now: () => b.now(), endpoint: o.endpoint, stopping: stopping.signal };
     slices.set(b.partition.region, slice);
     return sqsOperations(slice);
   });
@@ -62,5 +62,7 @@ export async function startLocalSqs(home: Berth, o: LocalSqsOptions) {
       await enqueue(slice, queue, letter.body, readMessageAttributes(attributes));
     },
   });
-  return { handler, jsonHandler, deadLettersOf };
+  /** Ends the long polls waiting now and to come: the local mode is stopping. */
+  const stop = () => stopping.abort();
+  return { handler, jsonHandler, deadLettersOf, stop };
 }

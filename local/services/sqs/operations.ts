@@ -111,6 +111,8 @@ export interface SqsSlice {
   now: () => number;
   /** The local endpoint's URL, which queue URLs start with (known once it listens). */
   endpoint: () => string;
+  /** Aborted as the local mode stops: a long poll answers with what it has instead of waiting on. */
+  stopping?: AbortSignal;
 }
 
 export const queueArnOf = (p: Partition, name: string) => `arn:aws:sqs:${p.region}:${p.accountId}:${name}`;
@@ -252,7 +254,7 @@ export function sqsOperations(s: SqsSlice): Record<string, Operation> {
             got.push({ m: { ...m, receiveCount: m.receiveCount + 1, firstReceivedAt: m.firstReceivedAt ?? now }, receipt });
           }
         }
-        if (got.length > 0 || Date.now() >= until) {
+        if (got.length > 0 || Date.now() >= until || s.stopping?.aborted) {
           return {
             Messages: got.length === 0 ? undefined : got.map(({ m, receipt }) => {
               const system: Record<string, string> = {

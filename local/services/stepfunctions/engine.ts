@@ -74,6 +74,9 @@ export interface LocalStepFunctionsOptions {
 export class LocalStepFunctions implements TaskCallbacks {
   private readonly running = new Map<string, Running>();
   private readonly waiters = new Map<string, Waiter>();
+  /** Task states still running: the local mode's stop waits for them. */
+  private readonly states = new Set<Promise<unknown>>();
+  private closed = false;
 
   constructor(private readonly berth: Berth, private readonly store: StatesStore, private readonly o: LocalStepFunctionsOptions) {}
 
@@ -84,6 +87,8 @@ export class LocalStepFunctions implements TaskCallbacks {
 
   /** Starts running a new execution (recorded RUNNING already); returns at once. */
   start(record: ExecutionRecord): void {
+    // Stopping: left RUNNING in the store, it is marked ABORTED at the next start (`recover`).
+    if (this.closed) return;
     const checked = checkDefinition(record.definition);
     const history = new HistoryRecorder(this.store, record.executionArn, () => this.berth.now(), this.o.log);
     const running: Running = { record, abort: () => {}, aborted: false, history, tokens: new Set() };
@@ -163,6 +168,24 @@ export class LocalStepFunctions implements TaskCallbacks {
   }
 
   /**
+   * The local mode stops: every execution is abandoned as a process exit would leave it (RUNNING in
+   * the store, marked ABORTED at the next start, its tasks left to run), its waits end, and once the
+   * states already running and its history's writes have ended, nothing of it uses the store.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    const running = [...this.running.values()];
+    for (const r of running) {
+      r.aborted = true;
+      r.abort();
+      for (const token of [...r.tokens]) this.release(token)?.reject(new StatesTaskError('States.Runtime', 'The local mode stopped'));
+    }
+    while (this.states.size > 0) await Promise.all([...this.states]);
+    await Promise.all(running.map((r) => r.history.close()));
+    this.running.clear();
+  }
+
+  /**
    * A restart: executions left RUNNING by the process before are marked ABORTED (they are not
    * resumed: the executor kept their state in memory) and their tasks stopped.
    */
@@ -179,7 +202,13 @@ export class LocalStepFunctions implements TaskCallbacks {
 
   /** One handler per Task state, by name (names are unique across the machine). */
   private handlers(checked: CheckedDefinition, running: Running): Record<string, (input: any) => Promise<any>> {
-    return Object.fromEntries([...checked.tasks].map(([name, info]) => [name, (input: Json) => this.runState(running, name, info, input)]));
+    return Object.fromEntries([...checked.tasks].map(([name, info]) => [name, (input: Json) => {
+      const state = this.runState(running, name, info, input);
+      const settled = state.then(() => {}, () => {});
+      this.states.add(settled);
+      void settled.finally(() => this.states.delete(settled));
+      return state;
+    }]));
   }
 
   private async runState(running: Running, stateName: string, info: TaskStateInfo, input: Json): Promise<object> {
@@ -296,16 +325,6 @@ export class LocalStepFunctions implements TaskCallbacks {
   async heartbeat(taskToken: string): Promise<void> {
     const w = this.waiters.get(taskToken);
     if (w) this.armHeartbeat(taskToken, w);
-  }
-
-  /** Abandons every execution, as a process exit would: the next start marks them ABORTED. */
-  close(): void {
-    for (const r of this.running.values()) {
-      r.aborted = true;
-      r.abort();
-    }
-    for (const token of [...this.waiters.keys()]) this.release(token);
-    this.running.clear();
   }
 }
 

@@ -3,7 +3,11 @@ import type { HostNotifier } from '../../context';
 /** Wakes long-polling agents in the same process as the control plane. */
 export class LocalHostNotifier implements HostNotifier {
   private readonly waiting = new Map<string, Set<() => void>>();
-  private closed = false;
+  private isClosed = false;
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
 
   notify(hostId: string): void {
     const wakers = this.waiting.get(hostId);
@@ -13,7 +17,7 @@ export class LocalHostNotifier implements HostNotifier {
   }
 
   wait(hostId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.closed || signal?.aborted) return Promise.resolve();
+    if (this.isClosed || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       let wakers = this.waiting.get(hostId);
       if (!wakers) this.waiting.set(hostId, (wakers = new Set()));
@@ -31,7 +35,7 @@ export class LocalHostNotifier implements HostNotifier {
 
   /** Releases every waiting poll, now and from now on, for a clean shutdown. */
   close(): void {
-    this.closed = true;
+    this.isClosed = true;
     for (const hostId of [...this.waiting.keys()]) this.notify(hostId);
   }
 }

@@ -51,6 +51,9 @@ export class LocalWorkflowEngine implements WorkflowEngine {
   private readonly names = new Set<string>();
   private readonly running = new Set<Promise<unknown>>();
   private readonly aborts = new Set<() => void>();
+  /** Task states' function calls still running: an aborted execution does not cancel them. */
+  private readonly calls = new Set<Promise<unknown>>();
+  private closed = false;
   private readonly waiters = new Map<string, Waiter>();
   private readonly onError: (workflow: WorkflowName, name: string, error: unknown) => void;
   private readonly onTransition?: (workflow: WorkflowName, state: string) => void;
@@ -84,7 +87,13 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     const name = arn.split(':function:')[1];
     const f = this.functions[name];
     if (!f) throw new Error(`No local function ${name} for ${arn}`);
-    return f;
+    return (payload) => {
+      const call = f(payload);
+      const tracked = call.then(() => {}, () => {});
+      this.calls.add(tracked);
+      void tracked.finally(() => this.calls.delete(tracked));
+      return call;
+    };
   }
 
   private override(state: any): (input: any) => Promise<any> {
@@ -113,7 +122,8 @@ export class LocalWorkflowEngine implements WorkflowEngine {
 
   async start(workflow: WorkflowName, executionName: string, input: object): Promise<void> {
     const key = `${workflow}/${executionName}`;
-    if (this.names.has(key)) return;
+    // Closed: the store holds what it would have done, and the next start's recovery resumes it.
+    if (this.closed || this.names.has(key)) return;
     this.names.add(key);
     const { machine, overrides } = this.machines.get(workflow)!;
     const execution = machine.run(input as any, {
@@ -160,11 +170,17 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     while (this.running.size > 0) await Promise.all([...this.running]);
   }
 
-  /** Abandons every execution, as a process exit would: their state lives on in the store. */
-  close(): void {
+  /**
+   * Abandons every execution, as a process exit would (their state lives on in the store), and
+   * resolves once the Task states' calls already running have ended: none of them still reads or
+   * writes the store after this.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
     for (const abort of this.aborts) abort();
     for (const w of this.waiters.values()) w.reject(new TaskTokenError('States.Runtime', 'engine closed'));
     this.waiters.clear();
+    while (this.calls.size > 0) await Promise.all([...this.calls]);
   }
 
   get activeExecutions(): number {

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { awsLogs } from '../../support/aws-cli';
+import { awsCli, awsLogs } from '../../support/aws-cli';
 import { TEST_CREDENTIALS } from '../../support/harness';
 import { type LocalMode, runContainers, untilStatus } from '../../support/local-mode';
 import { signedFetch } from '../../support/signed-fetch';
@@ -64,6 +64,28 @@ describe('awslogs: container output in CloudWatch Logs', () => {
     expect(read.pages).toBeGreaterThanOrEqual(3);
     expect(streams.json.logStreams.map((s: { logStreamName: string }) => s.logStreamName)).toEqual([stream]);
   }, 300_000);
+
+  it('ships to the region awslogs-region names, not the host\'s: read back in that region, absent from the home one', async () => {
+    // Prepare
+    const group = `/berth/e2e/elsewhere-${Date.now()}`;
+    const region = 'eu-west-1';
+
+    // Act
+    const [arn] = await runContainers(m.ecs, [{
+      name: 'app', command: ['sh', '-c', 'echo shipped abroad'],
+      logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': group, 'awslogs-stream-prefix': 'e2e', 'awslogs-create-group': 'true', 'awslogs-region': region } },
+    }]);
+    const task = await untilStatus(m.ecs, arn, 'STOPPED', 120_000);
+    const stream = `e2e/app/${arn.split('/').pop()}`;
+    const there = await awsCli(m.local.url, 'logs', ['get-log-events', '--log-group-name', group, '--log-stream-name', stream, '--start-from-head'], TEST_CREDENTIALS, region);
+    const home = await awsLogs(m.local.url, ['describe-log-groups', '--log-group-name-prefix', group]);
+
+    // Assess
+    expect({ stopCode: task.stopCode, stoppedReason: task.stoppedReason, exitCode: task.containers![0].exitCode }).toEqual({ stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited', exitCode: 0 });
+    expect(there.stderr).toBe('');
+    expect(there.json.events.map((e: { message: string }) => e.message)).toEqual(['shipped abroad']);
+    expect(home.json.logGroups).toEqual([]);
+  }, 180_000);
 
   it('fails the start of a task whose log group does not exist without awslogs-create-group: TaskFailedToStart, no container run', async () => {
     // Act

@@ -7,7 +7,9 @@ import {
 import { CreateScheduleCommand, DeleteScheduleCommand, GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { awsCli } from '../../support/aws-cli';
 import { signedFetch } from '../../support/signed-fetch';
-import { TEST_CREDENTIALS } from '../../support/harness';
+import { TEST_CREDENTIALS, eventually } from '../../support/harness';
+import { parsePrometheus, samplesOf } from '../../support/prometheus';
+import { METRICS } from '../../../shared/metrics/catalog';
 import { BUSYBOX, type LocalMode, untilStatus } from '../../support/local-mode';
 
 /**
@@ -55,6 +57,16 @@ describe('Regions', () => {
     expect(await m.local.berth.store.hosts.get(hostId)).toBeUndefined();
     expect(fromHome.tasks).toEqual([]);
     expect(fromHome.failures?.[0]?.reason).toBe('MISSING');
+    // `GET /metrics` shows every region, each series labelled with its own: the task's samples
+    // and its region's counts under eu-west-1, the home region's counts under the home region.
+    const homeRegion = m.local.berth.partition.region;
+    const samples = await eventually(async () => {
+      const scraped = parsePrometheus(await (await fetch(`${m.local.url}/metrics`)).text());
+      return samplesOf(scraped, METRICS.taskCpuUtilization.prometheus, { task_id: taskArn.split('/').pop()! }).length > 0
+        && samplesOf(scraped, METRICS.taskCount.prometheus, { region: REGION, last_status: 'RUNNING' }).some((s) => s.value > 0) && scraped;
+    }, 30_000, 'the task\'s samples and its region\'s counts at /metrics');
+    expect(samplesOf(samples, METRICS.taskCpuUtilization.prometheus, { task_id: taskArn.split('/').pop()! }).map((s) => s.labels.region)).toEqual([REGION]);
+    expect(samplesOf(samples, METRICS.taskCount.prometheus, { region: homeRegion }).length).toBeGreaterThan(0);
 
     // Clean up: the next suite starts on an idle fleet.
     await ecs.send(new StopTaskCommand({ task: taskArn }));
