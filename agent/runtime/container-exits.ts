@@ -54,6 +54,19 @@ export function exitOf(event: EngineEvent): { id: string; exitCode: number } | u
 }
 
 /** A container no longer in the engine: what a wait on it rejects with. */
+/** Calls `onLine` with each non-empty line of an engine's event stream (JSON, one event a line), as it arrives. */
+export function onEachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let buffered = '';
+  stream.on('data', (chunk: Buffer | string) => {
+    buffered += chunk.toString();
+    for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, end).trim();
+      buffered = buffered.slice(end + 1);
+      if (line) onLine(line);
+    }
+  });
+}
+
 export class ContainerGoneError extends Error {
   constructor(id: string) {
     super(`no such container: ${id}`);
@@ -99,15 +112,7 @@ export class ContainerExits {
       // Only waits keep a process alive, not the stream they are answered from.
       (stream as { socket?: { unref?: () => void } }).socket?.unref?.();
       this.lastEventSeconds ??= Math.floor(Date.now() / 1000);
-      let buffered = '';
-      stream.on('data', (chunk: Buffer | string) => {
-        buffered += chunk.toString();
-        for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
-          const line = buffered.slice(0, end).trim();
-          buffered = buffered.slice(end + 1);
-          if (line) this.onLine(line);
-        }
-      });
+      onEachLine(stream, (line) => this.onLine(line));
       const ended = () => this.reopen(stream);
       stream.once('end', ended);
       stream.once('close', ended);

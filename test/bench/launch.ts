@@ -40,7 +40,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LABELS, type ContainerSpec } from '../../agent/runtime/container-runtime';
-import { type EngineEvent, exitOf } from '../../agent/runtime/container-exits';
+import { type EngineEvent, exitOf, onEachLine } from '../../agent/runtime/container-exits';
 import { DockerRuntime } from '../../agent/runtime/docker-runtime';
 import { BUSYBOX_IMAGE } from '../../local/podman';
 import { type LocalBerthRuntime, startLocal } from '../../local/runtime';
@@ -210,22 +210,15 @@ function hookTaskStore(local: LocalBerthRuntime): void {
 async function watchEngineExits(bench: Bench): Promise<void> {
   const stream = await bench.docker.getEvents({ filters: { type: ['container'] } }) as NodeJS.ReadableStream & { destroy?: () => void };
   bench.closeEvents = () => stream.destroy?.();
-  let buffered = '';
-  stream.on('data', (chunk: Buffer | string) => {
-    buffered += chunk.toString();
-    for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
-      const line = buffered.slice(0, end).trim();
-      buffered = buffered.slice(end + 1);
-      if (!line) continue;
-      const event = JSON.parse(line) as EngineEvent & { timeNano?: number };
-      if (!exitOf(event)) continue;
-      const attributes = event.Actor?.Attributes ?? {};
-      const taskId = attributes[LABELS.task] ?? /^berth-([0-9a-f]{32})-/.exec(attributes.name ?? '')?.[1];
-      if (!taskId) continue;
-      mark(taskId, 'died');
-      // The engine's own time of the exit, before podman's event file delivered it to anyone.
-      if (event.timeNano !== undefined) mark(taskId, 'diedAt', event.timeNano / 1e6);
-    }
+  onEachLine(stream, (line) => {
+    const event = JSON.parse(line) as EngineEvent & { timeNano?: number };
+    if (!exitOf(event)) return;
+    const attributes = event.Actor?.Attributes ?? {};
+    const taskId = attributes[LABELS.task] ?? /^berth-([0-9a-f]{32})-/.exec(attributes.name ?? '')?.[1];
+    if (!taskId) return;
+    mark(taskId, 'died');
+    // The engine's own time of the exit, before podman's event file delivered it to anyone.
+    if (event.timeNano !== undefined) mark(taskId, 'diedAt', event.timeNano / 1e6);
   });
   stream.on('error', () => {});
 }
