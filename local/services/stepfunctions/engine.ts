@@ -133,9 +133,15 @@ export class LocalStepFunctions implements TaskCallbacks {
     this.forget(running);
   }
 
+  /**
+   * The execution has ended (or was stopped): a state still waiting on a token (a branch beside
+   * one that failed, a `.sync` whose execution was stopped) fails now, so it ends too, and writes
+   * nothing more to a history that is closed; left waiting, it would never settle.
+   */
   private forget(running: Running): void {
     this.running.delete(running.record.executionArn);
-    for (const token of running.tokens) this.release(token);
+    running.aborted = true;
+    for (const token of running.tokens) this.release(token)?.reject(new StatesTaskError('States.Runtime', 'The execution has ended'));
   }
 
   /**
@@ -260,7 +266,8 @@ export class LocalStepFunctions implements TaskCallbacks {
     } catch (e) {
       const { error, cause } = failureOf(e);
       if (token) this.release(token);
-      history.add('TaskFailed', { taskFailedEventDetails: { ...names, error, cause } });
+      // An execution stopped, ended or abandoned records no more events.
+      if (!running.aborted) history.add('TaskFailed', { taskFailedEventDetails: { ...names, error, cause } });
       throw e instanceof StatesTaskError ? e : new StatesTaskError(error, cause);
     }
   }
