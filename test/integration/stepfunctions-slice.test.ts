@@ -32,12 +32,14 @@ describe('Local Step Functions slice', () => {
   let h: Harness;
   let sfn: SFNClient;
   let close: () => Promise<void>;
+  let closeStates: () => Promise<void>;
   /** Plays the host's agent: each task runs, then exits with the code its ITEM names (`exit:N`), or stays up. */
   let agent: NodeJS.Timeout;
 
   beforeAll(async () => {
     h = await startHarness({ config: { placementTimeoutSeconds: 5 } });
     const states = await createStepFunctionsHandler(h.berth, { dynamoEndpoint: h.dynamoEndpoint, log: (l) => process.env.BERTH_TEST_LOG && console.log(JSON.stringify(l)) });
+    closeStates = states.close;
     const server = await serve({ 'POST /': states.handler });
     close = server.close;
     sfn = new SFNClient({ endpoint: server.url, region: 'us-east-1', credentials: h.credentials, maxAttempts: 1 });
@@ -258,4 +260,15 @@ describe('Local Step Functions slice', () => {
     await eventually(async () => !(await h.berth.store.tasks.list('default')).some((t) =>
       t.overrides.containerOverrides?.[0]?.environment?.[0]?.value === 'stay' && t.desiredStatus === 'RUNNING'), 10_000, 'its task stopped');
   });
+
+  it('closes once the states it runs have ended, a stopped execution\'s .sync state among them', async () => {
+    // Act: the close the local mode makes as it stops. A state left waiting on the token of the
+    // execution stopped above would hold it for ever (the test's timeout).
+    await closeStates();
+
+    // Assess: a stopped execution records nothing after its ExecutionAborted.
+    const arn = (await sfn.send(new ListStateMachinesCommand({}))).stateMachines!.find((m) => m.name === 'hold')!.stateMachineArn!;
+    const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn: `${arn.replace(':stateMachine:', ':execution:')}:once`, reverseOrder: true, maxResults: 1 }));
+    expect(events![0].type).toBe('ExecutionAborted');
+  }, 15_000);
 });
