@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BUSYBOX_IMAGE, ensureBusyboxImage, startPodmanService } from '../../local/podman';
 import { freePort } from '../support/local-process';
-import { leftBehind, privateStorage, removeDataDir, removeEngineObjects, stopPodmanService } from './support/bench-storage';
+import { leftBehindOnceGone, privateStorage, removeDataDir, removeEngineObjects, stopPodmanService } from './support/bench-storage';
 import { progress } from './support/progress';
 import { formatTable, ms, ratio } from './support/table';
 
@@ -168,22 +168,18 @@ async function runTasks(ecs: ECSClient): Promise<string[]> {
   const r = await ecs.send(new RunTaskCommand({ taskDefinition: 'bench-startup', count: TASKS }));
   const arns = (r.tasks ?? []).map((t) => t.taskArn!);
   if (arns.length !== TASKS) throw new Error(`RunTask ×${TASKS} failed: ${JSON.stringify(r.failures)}`);
-  const deadline = performance.now() + RUNNING_TIMEOUT_MS;
-  for (;;) {
-    const tasks = (await ecs.send(new DescribeTasksCommand({ tasks: arns }))).tasks ?? [];
-    if (tasks.some((t) => t.lastStatus === 'STOPPED')) throw new Error('a task stopped before RUNNING');
-    if (tasks.every((t) => t.lastStatus === 'RUNNING')) return arns;
-    if (performance.now() > deadline) throw new Error(`not all ${TASKS} tasks RUNNING within ${RUNNING_TIMEOUT_MS / 1000} s`);
-    await sleep(250);
-  }
+  await untilAll(ecs, arns, 'RUNNING');
+  return arns;
 }
 
-async function untilStopped(ecs: ECSClient, arns: string[]): Promise<void> {
+/** Polls DescribeTasks until every task is `status`; a task that stops before RUNNING fails it. */
+async function untilAll(ecs: ECSClient, arns: string[], status: 'RUNNING' | 'STOPPED'): Promise<void> {
   const deadline = performance.now() + RUNNING_TIMEOUT_MS;
   for (;;) {
     const tasks = (await ecs.send(new DescribeTasksCommand({ tasks: arns }))).tasks ?? [];
-    if (tasks.every((t) => t.lastStatus === 'STOPPED')) return;
-    if (performance.now() > deadline) throw new Error(`not all ${TASKS} tasks STOPPED within ${RUNNING_TIMEOUT_MS / 1000} s`);
+    if (status === 'RUNNING' && tasks.some((t) => t.lastStatus === 'STOPPED')) throw new Error('a task stopped before RUNNING');
+    if (tasks.every((t) => t.lastStatus === status)) return;
+    if (performance.now() > deadline) throw new Error(`not all ${TASKS} tasks ${status} within ${RUNNING_TIMEOUT_MS / 1000} s`);
     await sleep(250);
   }
 }
@@ -243,7 +239,7 @@ async function main(): Promise<void> {
     await Promise.all(arns.map((task) => ecs.send(new StopTaskCommand({ task, reason: 'bench' }))));
     // Until the agents have stopped them: a local mode stopped sooner leaves its tasks' containers
     // running (for the next agent to adopt), and their storage goes with the data directory.
-    await untilStopped(ecs, arns);
+    await untilAll(ecs, arns, 'STOPPED');
     ecs.destroy();
   } catch (e) {
     failures.push(e instanceof Error ? e.message : String(e));
@@ -264,8 +260,7 @@ async function main(): Promise<void> {
     try {
       // What a Ctrl-C leaves for the next start (running tasks' containers, their networks).
       removeEngineObjects(dataDir);
-      await sleep(1_000);
-      const left = leftBehind([dataDir, podmanDir], [storageDir]);
+      const left = await leftBehindOnceGone([dataDir, podmanDir], [storageDir]);
       if (left.length > 0) failures.push(`left behind:\n    ${left.join('\n    ')}`);
       removeDataDir(storageDir);
     } catch (e) {

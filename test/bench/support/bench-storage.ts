@@ -86,6 +86,19 @@ export function leftBehind(dataDirs: string[], dirs: string[] = dataDirs): strin
   return [...engineLeftovers(dataDirs), ...processLeftovers(dirs)];
 }
 
+/**
+ * `leftBehind`, once what was just removed has had up to `timeoutMs` to go: a container's conmon
+ * ends a moment after its container is removed. Returns what is still left then.
+ */
+export async function leftBehindOnceGone(dataDirs: string[], dirs: string[] = dataDirs, timeoutMs = 10_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = leftBehind(dataDirs, dirs);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Throws, naming each, what `leftBehind` finds: a bench that leaves something running fails. */
 export function assertNothingLeft(dataDirs: string[], dirs: string[] = dataDirs): void {
   const left = leftBehind(dataDirs, dirs);
