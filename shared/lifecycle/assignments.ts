@@ -33,6 +33,15 @@ export async function heldTasks(b: Berth, hostId: string): Promise<{ host?: Host
   return { host, tasks: tasks.filter((t): t is TaskRecord => !!t && t.hostId === hostId && t.lastStatus !== 'STOPPED') };
 }
 
+/**
+ * Tells a host's agent its work changed: moves the host's version, which its long poll compares
+ * (a poll answered meanwhile has seen the old one), then wakes that poll.
+ */
+export async function tellHost(b: Berth, hostId: string): Promise<void> {
+  await b.store.hosts.touch(hostId);
+  b.notifier.notify(hostId);
+}
+
 /** The tasks bound to a host and not yet STOPPED, as its agent should see them. */
 export async function assignmentsFor(b: Berth, hostId: string): Promise<Assignment[]> {
   return (await workOf(b, hostId)).tasks;

@@ -8,6 +8,7 @@ import type { StopCode } from '../domain/task';
 import { statusRank } from '../domain/task';
 import { type Demand, isLiveHost, unplacedReason } from '../scheduler/placement';
 import { type PlacementStore, Placer, placementOf } from './placer';
+import { tellHost } from './assignments';
 import { markTaskStopped, releaseTask } from './stop';
 import { WAKE_ON_RELEASE, WOKEN, wakeTasksWaitingForRoom } from './capacity-wake';
 import type { TaskRef } from './task-ref';
@@ -173,11 +174,9 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       const bound = await b.store.tasks.bindHost(ref, plan.hostId, b.now());
       if (bound) {
         // The agent is told as the binding lands, not one workflow step later: it reads the task
-        // and launches it while Start writes PENDING and checks the host is still live. The
-        // touch moves the host's version, which a poll answered between the reservation and the
-        // binding (the task not yet its host's) has already seen.
-        await b.store.hosts.touch(plan.hostId);
-        b.notifier.notify(plan.hostId);
+        // and launches it while Start writes PENDING and checks the host is still live. (A poll
+        // answered between the reservation and the binding saw the task not yet its host's.)
+        await tellHost(b, plan.hostId);
         return { outcome: 'PLACED', hostId: plan.hostId, notified: true };
       }
       // StopTask won the race, or another execution bound the task first: give our room back.
@@ -202,9 +201,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       }
       // Told already by the placement that bound it; a placement repeated after a crash did not.
       if (placement?.notified) return;
-      // The agent's long poll re-reads the host's work only when the host's version moves.
-      await b.store.hosts.touch(hostId);
-      b.notifier.notify(hostId);
+      await tellHost(b, hostId);
     },
 
     async awaitRunning({ task: ref, taskToken }) {
@@ -216,10 +213,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
     async requestStop({ task: ref }) {
       const task = await getTask(ref);
       if (task.lastStatus === 'STOPPED') return { stopped: true };
-      if (task.hostId) {
-        await b.store.hosts.touch(task.hostId);
-        b.notifier.notify(task.hostId);
-      }
+      if (task.hostId) await tellHost(b, task.hostId);
       return { stopped: false };
     },
 

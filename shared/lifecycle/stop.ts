@@ -2,6 +2,7 @@ import { settleTaskCallback } from '../batch/task-callbacks';
 import type { Berth } from '../context';
 import type { ContainerState, StopOutcome } from '../domain/task';
 import type { TaskRecord } from '../store';
+import { tellHost } from './assignments';
 import { wakeServiceOf } from './service-wake';
 import { type TaskRef, stopExecutionName } from './task-ref';
 
@@ -32,10 +33,7 @@ export async function markTaskStopped(b: Berth, ref: TaskRef, stop: StopOutcome,
   await settleTaskCallback(b, stopped);
   if (stopped) wakeServiceOf(b, stopped);
   // Its agent must stop whatever of it still runs: its long poll looks again when the host's version moves.
-  if (stopped?.hostId) {
-    await b.store.hosts.touch(stopped.hostId);
-    b.notifier.notify(stopped.hostId);
-  }
+  if (stopped?.hostId) await tellHost(b, stopped.hostId);
   return stopped ?? (await b.store.tasks.get(ref));
 }
 
