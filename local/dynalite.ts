@@ -36,6 +36,11 @@ export function documentClientFor(endpoint: string): DynamoDBDocumentClient {
   return client;
 }
 
+/** A plain DynamoDB client for a local dynalite (any credentials do), for the caller to destroy. */
+export function localDynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+}
+
 /** Starts dynalite on 127.0.0.1: in memory, or in LevelDB files under `path` so state survives. */
 export async function startDynalite(options: { path?: string; port?: number } = {}): Promise<Dynalite> {
   const server = dynalite({ path: options.path, createTableMs: 0 });
@@ -87,7 +92,7 @@ export interface TableSpec {
  * here).
  */
 export async function ensureTables(endpoint: string, tables: readonly TableSpec[], log: (line: string) => void = () => {}): Promise<string[]> {
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = localDynamoClient(endpoint);
   const made: string[] = [];
   try {
     await Promise.all(tables.map(async (t) => {
@@ -207,7 +212,7 @@ export async function createTables(endpoint: string, prefix?: string, log?: (lin
   })), log);
   // A new hosts table holds no host an older Berth recorded: its fleet item needs no seed scan.
   if (made.includes(names.hosts)) {
-    const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const client = localDynamoClient(endpoint);
     try {
       await client.send(new PutItemCommand({
         TableName: names.hosts, Item: { hostId: { S: FLEET_ITEM }, seeded: { BOOL: true } }, ConditionExpression: 'attribute_not_exists(hostId)',

@@ -1,5 +1,6 @@
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
+import { localDynamoClient } from './dynalite';
 import type { BerthFor } from '../shared/aws-protocol/handler';
 import { type ServedRegions, servedRegion } from '../shared/auth/regions';
 import { AWS_REGION_PATTERN } from '../shared/config/variables';
@@ -27,7 +28,7 @@ export function regionTables(region: string, home: string): TableNames {
 
 /** The regions other than `home` whose tables an earlier run of the data directory made. */
 export async function regionsWithTables(endpoint: string, home: string): Promise<string[]> {
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = localDynamoClient(endpoint);
   try {
     const names: string[] = [];
     let start: string | undefined;
