@@ -1,12 +1,12 @@
 import {
-  BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient,
+  GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { type CpuArchitecture, type HostStatus, type HostView, type Plan, isLiveHost } from '../scheduler/placement';
 import { hostAttributes } from '../scheduler/host-attributes';
 import type { Market } from '../capacity/types';
 import { ClientException } from '../domain/errors';
 import { conditionHeld, isConditionFailure } from './client';
-import { scanAll } from './scan';
+import { batchGetAll, scanAll } from './scan';
 import { UpdateExpression } from './update-expression';
 
 export interface Reservation {
@@ -150,15 +150,16 @@ export class HostStore {
     const u = new UpdateExpression();
     if (hostIds.length > 0) u.addToSet('members', new Set(hostIds));
     if (seeded) u.set({ seeded: true });
-    await this.db.send(new UpdateCommand({
-      TableName: this.table, Key: { hostId: FLEET_ITEM }, UpdateExpression: u.toString(), ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
-    }));
+    await this.updateFleet(u);
   }
 
   /** Takes ended hosts out of the fleet item (a repeat changes nothing). */
   private async leave(hostIds: readonly string[]): Promise<void> {
     if (hostIds.length === 0) return;
-    const u = new UpdateExpression().deleteFromSet('members', new Set(hostIds));
+    await this.updateFleet(new UpdateExpression().deleteFromSet('members', new Set(hostIds)));
+  }
+
+  private async updateFleet(u: UpdateExpression): Promise<void> {
     await this.db.send(new UpdateCommand({
       TableName: this.table, Key: { hostId: FLEET_ITEM }, UpdateExpression: u.toString(), ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
     }));
@@ -267,19 +268,9 @@ export class HostStore {
     }))).Item;
     let members = portList(fleet?.members) ?? [];
     if (fleet?.seeded !== true) members = await this.seedFleet(members);
-    const items: HostRecord[] = [];
-    for (let i = 0; i < members.length; i += 100) {
-      let pending: Record<string, unknown>[] | undefined = members.slice(i, i + 100).map((hostId) => ({ hostId }));
-      // DynamoDB may hand back some keys unprocessed under load: ask again for those.
-      for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
-        const r: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({
-          RequestItems: { [this.table]: { Keys: pending, ProjectionExpression: VIEW_PROJECTION, ExpressionAttributeNames: VIEW_NAMES, ConsistentRead: true } },
-        }));
-        items.push(...((r.Responses?.[this.table] ?? []) as HostRecord[]));
-        pending = r.UnprocessedKeys?.[this.table]?.Keys;
-      }
-    }
+    const items = await batchGetAll<HostRecord>(this.db, this.table, members.map((hostId) => ({ hostId })), {
+      ProjectionExpression: VIEW_PROJECTION, ExpressionAttributeNames: VIEW_NAMES,
+    });
     await this.leave(items.filter((h) => !isLiveHost(h.status)).map((h) => h.hostId));
     return items.filter((h) => isLiveHost(h.status)).map(toView);
   }

@@ -1,11 +1,11 @@
-import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Tag } from '../domain/fields';
 import { type ContainerState, type StopOutcome, type Task, type TaskStatus, type TaskTimestamp, statusRank } from '../domain/task';
 import type { TaskNetwork } from '../domain/task-network';
 import { conditionHeld, updateIf } from './client';
 import { dayOf, daysBetween } from './days';
 import { STOPPED_TASK_RETENTION_SECONDS, ttlAt } from './tables';
-import { scanAll } from './scan';
+import { batchGetAll, scanAll } from './scan';
 import { UpdateExpression } from './update-expression';
 
 /** The stored item: the task, its status rank for forward-only conditions, and workflow tokens. */
@@ -78,20 +78,9 @@ export class TaskStore {
    * for up to 100 at once) instead of one GetItem each. Missing tasks are left out.
    */
   async getMany(keys: readonly TaskKey[]): Promise<TaskRecord[]> {
-    const found: TaskRecord[] = [];
     // BatchGetItem refuses a request that names one key twice.
     const unique = [...new Map(keys.map((k) => [`${k.cluster}/${k.taskId}`, keyOf(k)])).values()];
-    for (let i = 0; i < unique.length; i += 100) {
-      let pending: Record<string, unknown>[] | undefined = unique.slice(i, i + 100);
-      // DynamoDB may hand back some keys unprocessed under load: ask again for those.
-      for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
-        const r: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
-        found.push(...((r.Responses?.[this.table] ?? []) as TaskRecord[]));
-        pending = r.UnprocessedKeys?.[this.table]?.Keys;
-      }
-    }
-    return found;
+    return batchGetAll<TaskRecord>(this.db, this.table, unique);
   }
 
   async list(cluster: string): Promise<TaskRecord[]> {
