@@ -112,9 +112,11 @@ describe('Agent log shipping', () => {
       const logs = new TaskLogs('task123', () => sink);
       await logs.open([def('web', { 'awslogs-group': group, 'awslogs-stream-prefix': 'svc', 'awslogs-create-group': 'true' })]);
 
+      const fiveSecondsAgo = Date.now() - 5000;
+
       // Act
-      logs.lineHandler('web')!('hello', 'stdout', 1_000 + Date.now() - 5000);
-      logs.lineHandler('web')!('world', 'stderr', 1_001 + Date.now() - 5000);
+      logs.lineHandler('web')!('hello', 'stdout', fiveSecondsAgo);
+      logs.lineHandler('web')!('world', 'stderr', fiveSecondsAgo + 1);
       await logs.close('web');
       const events = await readStream(slice.logs, group, 'svc/web/task123');
 
