@@ -29,7 +29,8 @@ const ASL_FILES: Record<Workflow, string> = {
   launch: 'shared/workflows/task-launch.asl.json',
   stop: 'shared/workflows/task-stop.asl.json',
 };
-const PACKAGE_TIMEOUT_MS = 180_000;
+/** Packaging bundles every function with esbuild: about a minute on a calm 2-core machine, over three when other work shares it. The bound only guards a hang. */
+const PACKAGE_TIMEOUT_MS = 420_000;
 const USERS_STATE_MACHINES = `arn:aws:states:${REGION}:${ACCOUNT_ID}:stateMachine:*`;
 
 /**
