@@ -19,7 +19,11 @@ import { type RecordingProxy, startRecordingProxy } from '../support/recording-p
 const run = promisify(execFile);
 /** Serves its TASK_NAME (the revision) on 8080; httpd as PID 1 goes on SIGTERM. */
 const serve = (text: string) => ['sh', '-c', `mkdir -p /www && echo ${text} > /www/index.html && trap "exit 0" TERM && httpd -f -p 8080 -h /www & wait`];
-const get = (url: string) => fetch(url, { signal: AbortSignal.timeout(1500) }).then((r) => (r.ok ? r.text() : undefined)).catch(() => undefined);
+/**
+ * One GET; undefined when it fails. The timeout only ends a hung request: the rolling deployment's
+ * poller asks every task at once, and a stall of this process longer than it fails them all.
+ */
+const get = (url: string) => fetch(url, { signal: AbortSignal.timeout(5000) }).then((r) => (r.ok ? r.text() : undefined)).catch(() => undefined);
 const ipOf = (t: Task) => t.attachments?.[0]?.details?.find((d) => d.name === 'privateIPv4Address')?.value;
 const idOf = (arn: string) => arn.split('/').pop()!;
 
@@ -147,7 +151,13 @@ describe('Services', () => {
       const samples: { answered: number; pages: string[] }[] = [];
       const poller = (async () => {
         while (polling) {
-          const running = (await tasksOf('web').catch(() => [])).filter((t) => t.lastStatus === 'RUNNING' && ipOf(t));
+          const listed = await tasksOf('web').catch(() => undefined);
+          // A listing that failed says nothing of the tasks' health: no sample, not an empty one.
+          if (!listed) {
+            await new Promise((r) => setTimeout(r, 200));
+            continue;
+          }
+          const running = listed.filter((t) => t.lastStatus === 'RUNNING' && ipOf(t));
           const pages = (await Promise.all(running.map((t) => get(`http://${ipOf(t)}:8080/`)))).filter((p): p is string => p !== undefined);
           samples.push({ answered: pages.length, pages });
         }

@@ -42,14 +42,14 @@ describe('Task callbacks (the batch function\'s core)', () => {
     });
     const taskArn = (submitted.Tasks as { TaskArn: string }[])[0].TaskArn;
     const ref = { cluster: 'default', taskId: taskArn.split('/').pop()! };
-    await eventually(async () => (await h.berth.store.tasks.get(ref))?.lastStatus === 'PENDING', 5000, 'PENDING');
+    await eventually(async () => (await h.berth.store.tasks.get(ref))?.lastStatus === 'PENDING', 20_000, 'PENDING');
     await reportTaskState(h.berth, 'batch-1', { task: ref, lastStatus: 'RUNNING' });
     await reportTaskState(h.berth, 'batch-1', {
       task: ref, lastStatus: 'STOPPED', stop: { stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited' },
       containers: [{ name: 'main', lastStatus: 'STOPPED', exitCode: exitCodes.main }, { name: 'side', lastStatus: 'STOPPED', exitCode: exitCodes.side }],
     });
     // The stop workflow's release sweeps the token again: it must not answer twice.
-    await eventually(async () => !(await h.berth.store.hosts.get('batch-1'))!.reservations[ref.taskId], 5000, 'release');
+    await eventually(async () => !(await h.berth.store.hosts.get('batch-1'))!.reservations[ref.taskId], 20_000, 'release');
     await h.berth.workflows.idle();
     return { submitted, taskArn };
   }
@@ -103,7 +103,7 @@ describe('Task callbacks (the batch function\'s core)', () => {
     // Prepare: one task left RUNNING under a token
     const submitted = await runTaskForToken(h.berth, { taskToken: 'token-long', parameters: { TaskDefinition: 'job' } });
     const ref = { cluster: 'default', taskId: (submitted.Tasks as { TaskArn: string }[])[0].TaskArn.split('/').pop()! };
-    await eventually(async () => (await h.berth.store.tasks.get(ref))?.lastStatus === 'PENDING', 5000, 'PENDING');
+    await eventually(async () => (await h.berth.store.tasks.get(ref))?.lastStatus === 'PENDING', 20_000, 'PENDING');
     await reportTaskState(h.berth, 'batch-1', { task: ref, lastStatus: 'RUNNING' });
 
     // Act

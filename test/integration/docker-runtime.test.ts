@@ -126,8 +126,10 @@ describe('DockerRuntime on podman', () => {
       const startMs = Date.now();
       const exitCode = await runtime.wait(id);
 
+      // Not at once would be the slow look, every 5 s (container-exits.ts); a bound of 1 s also
+      // failed an inspect that a loaded machine took over a second to answer.
       expect(exitCode).toBe(5);
-      expect(Date.now() - startMs).toBeLessThan(1_000);
+      expect(Date.now() - startMs).toBeLessThan(4_000);
     });
 
     it('delivers every line, the last one without a newline, when followed after the exit', async () => {
@@ -318,11 +320,12 @@ describe('DockerRuntime on podman', () => {
       await printed(id, 'ready');
 
       const startMs = Date.now();
-      await runtime.stop(id, 10);
+      await runtime.stop(id, 30);
       const elapsedMs = Date.now() - startMs;
 
+      // Half the grace period: a stop that sat it out is told apart from podman's stop on a busy machine.
       expect(await runtime.wait(id)).toBe(0);
-      expect(elapsedMs).toBeLessThan(3_000);
+      expect(elapsedMs).toBeLessThan(15_000);
     });
 
     it('kills a container that ignores SIGTERM once the timeout has passed', async () => {
@@ -333,9 +336,11 @@ describe('DockerRuntime on podman', () => {
       await runtime.stop(id, 2);
       const elapsedMs = Date.now() - startMs;
 
+      // Past the 2 s given, short of the engine's own default of 10 s; a kill and its cleanup
+      // take podman seconds on a busy machine.
       expect(await runtime.wait(id)).toBe(137);
       expect(elapsedMs).toBeGreaterThanOrEqual(1_900);
-      expect(elapsedMs).toBeLessThan(6_000);
+      expect(elapsedMs).toBeLessThan(9_000);
     });
 
     it('takes a container whose stop the engine dropped midway for running, and stops it', async () => {
@@ -344,7 +349,9 @@ describe('DockerRuntime on podman', () => {
       const id = await started({ command: sh(`trap '' TERM; echo ready; ${LOOP_FOREVER}`) });
       await printed(id, 'ready');
       void runtime.stop(id, 60).catch(() => {});
-      for (let i = 0; i < 100 && (await runtime.inspect(id))?.status !== 'stopping'; i++) await new Promise((r) => setTimeout(r, 50));
+      for (const deadline = Date.now() + 30_000; (await runtime.inspect(id))?.status !== 'stopping'; await new Promise((r) => setTimeout(r, 50))) {
+        if (Date.now() > deadline) throw new Error('the container never became stopping');
+      }
       process.kill(Number(readFileSync(join(dataDir, 'podman.pid'), 'utf8')), 'SIGKILL');
       podman = await startPodmanService({ dataDir, log: () => {} });
       runtime = new DockerRuntime({ socketPath: podman.socketPath });
@@ -558,16 +565,17 @@ describe('DockerRuntime on podman', () => {
     afterAll(() => runtime.remove(id));
 
     it.each([0, 1, 7])('returns the exit code %i of the command', async (code) => {
-      expect(await runtime.exec(id, ['sh', '-c', `exit ${code}`], 5)).toBe(code);
+      expect(await runtime.exec(id, ['sh', '-c', `exit ${code}`], 30)).toBe(code);
     });
 
     it('returns 124 for a command that runs past its timeout', async () => {
       const startMs = Date.now();
 
-      const exitCode = await runtime.exec(id, ['sleep', '10'], 1);
+      const exitCode = await runtime.exec(id, ['sleep', '60'], 1);
 
+      // Long before the command would have ended, with room for a busy machine.
       expect(exitCode).toBe(EXEC_TIMED_OUT);
-      expect(Date.now() - startMs).toBeLessThan(3_000);
+      expect(Date.now() - startMs).toBeLessThan(20_000);
     });
   });
 });
@@ -586,8 +594,8 @@ function freePort(): Promise<number> {
   });
 }
 
-/** httpd prints nothing when it is listening, so the first requests may find no one there. */
-async function retry<T>(fn: () => Promise<T>, attempts = 20): Promise<T> {
+/** httpd prints nothing when it is listening, so the first requests may find no one there (for up to 10 s on a busy machine). */
+async function retry<T>(fn: () => Promise<T>, attempts = 100): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await fn();

@@ -78,7 +78,9 @@ describe('Local ELBv2 slice', () => {
       '--default-actions', `Type=forward,TargetGroupArn=${tg.TargetGroupArn}`]);
     expect(listener.code).toBe(0);
     expect(tg).toMatchObject({ TargetGroupName: 'web', Port: 80, HealthCheckPath: '/health', HealthCheckIntervalSeconds: 5, Matcher: { HttpCode: '200' } });
-    await cli(['modify-target-group-attributes', '--target-group-arn', tg.TargetGroupArn, '--attributes', 'Key=deregistration_delay.timeout_seconds,Value=1']);
+    // Draining lasts this long (real seconds): long enough that the read right after the
+    // deregistration still sees it on a loaded machine.
+    await cli(['modify-target-group-attributes', '--target-group-arn', tg.TargetGroupArn, '--attributes', 'Key=deregistration_delay.timeout_seconds,Value=5']);
     const a = await httpd('alpha');
     const b = await httpd('beta', false);
 
@@ -109,7 +111,7 @@ describe('Local ELBv2 slice', () => {
     // Assess
     expect(unhealthy.TargetHealth).toMatchObject({ State: 'unhealthy', Reason: 'Target.ResponseCodeMismatch' });
     expect(draining.TargetHealth).toMatchObject({ State: 'draining', Reason: 'Target.DeregistrationInProgress' });
-    await eventually(async () => (await health()).length === 1, 10_000, 'alpha gone after the deregistration delay');
+    await eventually(async () => (await health()).length === 1, 30_000, 'alpha gone after the deregistration delay');
     expect((await elbv2.balancer.requestCounts()).get(tg.TargetGroupArn)).toBeGreaterThanOrEqual(6);
   });
 

@@ -49,7 +49,7 @@ describe('Task lifecycle workflows', () => {
     await setup(h, 'life');
     const [id] = await run(h, 'life');
 
-    const pending = await eventually(statusIs(h, id, 'PENDING'), 5000, 'PENDING');
+    const pending = await eventually(statusIs(h, id, 'PENDING'), 20_000, 'PENDING');
     expect(pending.hostId).toBe('life-1');
     expect((await h.berth.store.hosts.get('life-1'))!.reservations[id]).toEqual({ cpu: 256, memory: 512, cluster: 'default', group: 'family:life' });
 
@@ -57,7 +57,7 @@ describe('Task lifecycle workflows', () => {
     await h.ecs.send(new StopTaskCommand({ task: id, reason: 'done here' }));
     await report(h, 'life-1', id, 'STOPPED', { timestamps: { stoppedAt: Date.now() }, stop: { stopCode: 'EssentialContainerExited', stoppedReason: 'x' } });
 
-    await eventually(async () => !(await h.berth.store.hosts.get('life-1'))!.reservations[id], 5000, 'release');
+    await eventually(async () => !(await h.berth.store.hosts.get('life-1'))!.reservations[id], 20_000, 'release');
     const stopped = (await h.ecs.send(new DescribeTasksCommand({ tasks: [id] }))).tasks![0];
     expect(stopped).toMatchObject({ lastStatus: 'STOPPED', desiredStatus: 'STOPPED', stopCode: 'UserInitiated', stoppedReason: 'done here' });
   });
@@ -73,7 +73,7 @@ describe('Task lifecycle workflows', () => {
       await registerHost(h.berth, { hostId: 'poll-1', cpu: 1024, memory: 2048 });
       await setup(h, 'polled');
       const [id] = await run(h, 'polled');
-      await eventually(statusIs(h, id, 'PENDING'), 5000, 'PENDING');
+      await eventually(statusIs(h, id, 'PENDING'), 20_000, 'PENDING');
       await report(h, 'poll-1', id, 'RUNNING', { timestamps: { startedAt: Date.now() } });
       const tasks = Object.create(h.berth.store.tasks) as typeof h.berth.store.tasks;
       const hosts = Object.create(h.berth.store.hosts) as typeof h.berth.store.hosts;
@@ -116,7 +116,7 @@ describe('Task lifecycle workflows', () => {
       const last = await pollAssignments(h.berth, 'between-1', {}, 0);
       await setup(h, 'between');
       const [id] = await run(h, 'between');
-      await eventually(statusIs(h, id, 'PENDING'), 5000, 'PENDING');
+      await eventually(statusIs(h, id, 'PENDING'), 20_000, 'PENDING');
 
       // Act: the next poll, with the version of the last answer and a long window.
       const next = await pollAssignments(h.berth, 'between-1', {}, 60_000, last.version);
@@ -148,7 +148,7 @@ describe('Task lifecycle workflows', () => {
       await registerHost(h.berth, { hostId: 'handed-1', cpu: 1024, memory: 2048 });
       await setup(h, 'handed');
       const [first] = await run(h, 'handed');
-      const template = (await eventually(statusIs(h, first, 'PENDING'), 5000, 'PENDING'))!;
+      const template = (await eventually(statusIs(h, first, 'PENDING'), 20_000, 'PENDING'))!;
       await h.ecs.send(new StopTaskCommand({ task: first }));
       const ref = { cluster: 'default', taskId: 'b'.repeat(32) };
       await h.berth.store.tasks.create({
@@ -173,7 +173,7 @@ describe('Task lifecycle workflows', () => {
   it('fails a task that finds no room before its deadline: STOPPED, TaskFailedToStart, RESOURCE:MEMORY', async () => {
     await setup(h, 'huge', { cpu: '16384', memory: '122880' });
     const [id] = await run(h, 'huge');
-    const stopped = await eventually(statusIs(h, id, 'STOPPED'), 8000, 'STOPPED');
+    const stopped = await eventually(statusIs(h, id, 'STOPPED'), 20_000, 'STOPPED');
     expect(stopped.stopCode).toBe('TaskFailedToStart');
     expect(stopped.stoppedReason).toContain('RESOURCE:MEMORY');
     expect(await h.berth.store.hosts.holding(id)).toEqual([]);
@@ -183,10 +183,10 @@ describe('Task lifecycle workflows', () => {
     await setup(h, 'later', { cpu: '4096', memory: '8192' });
     const [id] = await run(h, 'later');
     // Its placement found no room and said so by recording demand.
-    await eventually(async () => (await h.berth.store.demand.list()).some((d) => d.taskId === id), 5000, 'demand recorded');
+    await eventually(async () => (await h.berth.store.demand.list()).some((d) => d.taskId === id), 20_000, 'demand recorded');
     expect((await task(h, id))!.lastStatus).toBe('PROVISIONING');
     await registerHost(h.berth, { hostId: 'later-1', cpu: 4096, memory: 8192 });
-    expect((await eventually(statusIs(h, id, 'PENDING'), 5000, 'PENDING')).hostId).toBe('later-1');
+    expect((await eventually(statusIs(h, id, 'PENDING'), 20_000, 'PENDING')).hostId).toBe('later-1');
   });
 
   it('waits, and never fails the start, when a repeat of its RunTask reserved its room and has not bound it yet', async () => {
@@ -195,7 +195,7 @@ describe('Task lifecycle workflows', () => {
     await registerHost(h.berth, { hostId: 'race-1', cpu: 1024, memory: 2048 });
     await setup(h, 'race');
     const [first] = await run(h, 'race');
-    const template = (await eventually(statusIs(h, first, 'PENDING'), 5000, 'PENDING'))!;
+    const template = (await eventually(statusIs(h, first, 'PENDING'), 20_000, 'PENDING'))!;
     const ref = { cluster: 'default', taskId: 'a'.repeat(32) };
     await h.berth.store.tasks.create({
       ...template, taskId: ref.taskId, hostId: undefined, placedAt: undefined, lastStatus: 'PROVISIONING', desiredStatus: 'RUNNING',
@@ -234,35 +234,35 @@ describe('Task lifecycle workflows', () => {
     await registerHost(h.berth, { hostId: 'mute-1', cpu: 1024, memory: 2048 });
     await setup(h, 'mute', { cpu: '1024', memory: '2048' });
     const [id] = await run(h, 'mute');
-    const stopped = await eventually(statusIs(h, id, 'STOPPED'), 8000, 'STOPPED');
+    const stopped = await eventually(statusIs(h, id, 'STOPPED'), 20_000, 'STOPPED');
     expect(stopped).toMatchObject({ stopCode: 'TaskFailedToStart', stoppedReason: expect.stringContaining('timed out') });
-    await eventually(async () => (await h.berth.store.hosts.holding(id)).length === 0, 5000, 'release');
+    await eventually(async () => (await h.berth.store.hosts.holding(id)).length === 0, 20_000, 'release');
   });
 
   it('forces a task STOPPED when its host never confirms the stop, and releases its room', async () => {
     await registerHost(h.berth, { hostId: 'deaf-1', cpu: 1024, memory: 2048 });
     await setup(h, 'deaf', { cpu: '1024', memory: '2048' });
     const [id] = await run(h, 'deaf');
-    const { hostId } = await eventually(statusIs(h, id, 'PENDING'), 5000, 'PENDING');
+    const { hostId } = await eventually(statusIs(h, id, 'PENDING'), 20_000, 'PENDING');
     await report(h, hostId!, id, 'RUNNING');
     await h.ecs.send(new StopTaskCommand({ task: id, reason: 'go away' }));
-    const stopped = await eventually(statusIs(h, id, 'STOPPED'), 8000, 'STOPPED');
+    const stopped = await eventually(statusIs(h, id, 'STOPPED'), 20_000, 'STOPPED');
     expect(stopped).toMatchObject({ stopCode: 'UserInitiated', stoppedReason: 'go away' });
-    await eventually(async () => (await h.berth.store.hosts.holding(id)).length === 0, 5000, 'release');
+    await eventually(async () => (await h.berth.store.hosts.holding(id)).length === 0, 20_000, 'release');
   });
 
   it('ends a task whose essential container exits with the agent\'s stop code, and frees its room', async () => {
     await registerHost(h.berth, { hostId: 'exit-1', cpu: 1024, memory: 2048 });
     await setup(h, 'exits', { cpu: '1024', memory: '2048' });
     const [id] = await run(h, 'exits');
-    const { hostId } = await eventually(statusIs(h, id, 'PENDING'), 5000, 'PENDING');
+    const { hostId } = await eventually(statusIs(h, id, 'PENDING'), 20_000, 'PENDING');
     await report(h, hostId!, id, 'RUNNING');
     const done = await report(h, hostId!, id, 'STOPPED', {
       stop: { stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited' },
       containers: [{ name: 'app', image: 'busybox', essential: true, lastStatus: 'STOPPED', exitCode: 3 }],
     });
     expect(done.task).toMatchObject({ lastStatus: 'STOPPED', stopCode: 'EssentialContainerExited' });
-    await eventually(async () => (await h.berth.store.hosts.holding(id)).length === 0, 5000, 'release');
+    await eventually(async () => (await h.berth.store.hosts.holding(id)).length === 0, 20_000, 'release');
     // A duplicate, late RUNNING report changes nothing.
     const late = await report(h, hostId!, id, 'RUNNING');
     expect(late.applied).toBe(false);
@@ -273,7 +273,7 @@ describe('Task lifecycle workflows', () => {
     await registerHost(h.berth, { hostId: 'own-1', cpu: 1024, memory: 2048 });
     await setup(h, 'owned', { cpu: '1024', memory: '2048' });
     const [id] = await run(h, 'owned');
-    await eventually(statusIs(h, id, 'PENDING'), 5000, 'PENDING');
+    await eventually(statusIs(h, id, 'PENDING'), 20_000, 'PENDING');
     await expect(report(h, 'someone-else', id, 'RUNNING')).rejects.toMatchObject({ name: 'AccessDeniedException' });
     expect((await task(h, id))!.lastStatus).toBe('PENDING');
   });
@@ -297,35 +297,35 @@ describe('A launch waiting for room', () => {
     // Prepare: a host full with one task, and a second task waiting on a token for its room.
     await registerHost(h.berth, { hostId: 'room-1', cpu: 1024, memory: 2048 });
     const [first] = await run(h, 'roomy');
-    await eventually(statusIs(h, first, 'PENDING'), 5000, 'first PENDING');
+    await eventually(statusIs(h, first, 'PENDING'), 20_000, 'first PENDING');
     await report(h, 'room-1', first, 'RUNNING');
     const [second] = await run(h, 'roomy');
-    await eventually(armed(second), 5000, 'second waiting on a token');
+    await eventually(armed(second), 20_000, 'second waiting on a token');
 
     // Act: the first task stops and its room is released.
     await h.ecs.send(new StopTaskCommand({ task: first }));
     await report(h, 'room-1', first, 'STOPPED', { stop: { stopCode: 'UserInitiated', stoppedReason: 'x' } });
 
     // Assess: placed long before its 60 s backoff would have ended.
-    expect((await eventually(statusIs(h, second, 'PENDING'), 5000, 'second PENDING')).hostId).toBe('room-1');
+    expect((await eventually(statusIs(h, second, 'PENDING'), 20_000, 'second PENDING')).hostId).toBe('room-1');
     expect(await h.berth.store.demand.waiterOf(second)).toBeUndefined();
     await report(h, 'room-1', second, 'STOPPED', { stop: { stopCode: 'EssentialContainerExited', stoppedReason: 'x' } });
-    await eventually(async () => (await h.berth.store.hosts.get('room-1'))!.taskCount === 0, 5000, 'room-1 empty');
+    await eventually(async () => (await h.berth.store.hosts.get('room-1'))!.taskCount === 0, 20_000, 'room-1 empty');
     await h.berth.store.hosts.transition('room-1', 'DRAINING', ['ACTIVE']);
   });
 
   it('is woken when a host joins, and ends at once when stopped while it waits', async () => {
     // Prepare: two tasks waiting on tokens, with no live host at all.
     const [joins, stops] = await run(h, 'roomy', 2);
-    await eventually(armed(joins), 5000, 'waiting on a token');
-    await eventually(armed(stops), 5000, 'waiting on a token');
+    await eventually(armed(joins), 20_000, 'waiting on a token');
+    await eventually(armed(stops), 20_000, 'waiting on a token');
 
     // Act
     await h.ecs.send(new StopTaskCommand({ task: stops }));
     await registerHost(h.berth, { hostId: 'room-2', cpu: 1024, memory: 2048 });
 
     // Assess: one placed on the new host, the other's launch over; neither waited out its backoff.
-    expect((await eventually(statusIs(h, joins, 'PENDING'), 5000, 'PENDING')).hostId).toBe('room-2');
+    expect((await eventually(statusIs(h, joins, 'PENDING'), 20_000, 'PENDING')).hostId).toBe('room-2');
     const launches = h.berth.workflows as unknown as { activeExecutions: number };
     await eventually(async () => launches.activeExecutions <= 1, 5000, 'the stopped task\'s launch to end');
     expect((await task(h, stops))!.lastStatus).toBe('STOPPED');

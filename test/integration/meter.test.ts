@@ -60,7 +60,7 @@ describe('Meter', () => {
     const r = await h.ecs.send(new RunTaskCommand({ taskDefinition: 'metered', startedBy: 'meter-test', tags }));
     const taskId = idOf(r.tasks![0].taskArn!);
     const ref = { cluster: 'default', taskId };
-    await eventually(async () => (await h.berth.store.tasks.get(ref))?.lastStatus === 'PENDING', 5000, 'PENDING');
+    await eventually(async () => (await h.berth.store.tasks.get(ref))?.lastStatus === 'PENDING', 20_000, 'PENDING');
     expect((await h.berth.store.tasks.get(ref))!.hostId).toBe(hostId);
     return ref;
   }
@@ -78,7 +78,7 @@ describe('Meter', () => {
     clock = T + 90_000;
     await h.ecs.send(new StopTaskCommand({ task: ref.taskId }));
     await reportTaskState(h.berth, 'meter-1', { task: ref, lastStatus: 'STOPPED', timestamps: { stoppedAt: T + 90_000 } });
-    const record = await eventually(() => h.berth.store.usage.get(ref), 5000, 'the usage record');
+    const record = await eventually(() => h.berth.store.usage.get(ref), 20_000, 'the usage record');
 
     // Assess
     expect(record).toMatchObject({
@@ -95,7 +95,7 @@ describe('Meter', () => {
     const ref = await runOn('meter-2');
     await h.ecs.send(new StopTaskCommand({ task: ref.taskId }));
     await reportTaskState(h.berth, 'meter-2', { task: ref, lastStatus: 'STOPPED', timestamps: { stoppedAt: clock } });
-    const first = await eventually(() => h.berth.store.usage.get(ref), 5000, 'the usage record');
+    const first = await eventually(() => h.berth.store.usage.get(ref), 20_000, 'the usage record');
 
     const written = await Promise.all(Array.from({ length: 20 }, () => recordTaskUsage(h.berth, ref)));
 
@@ -110,7 +110,7 @@ describe('Meter', () => {
     expect(await h.berth.store.usage.get(ref)).toBeUndefined();
     await h.ecs.send(new StopTaskCommand({ task: ref.taskId }));
     await reportTaskState(h.berth, 'meter-3', { task: ref, lastStatus: 'STOPPED', timestamps: { stoppedAt: clock } });
-    await eventually(() => h.berth.store.usage.get(ref), 5000, 'the usage record');
+    await eventually(() => h.berth.store.usage.get(ref), 20_000, 'the usage record');
   });
 
   it('records the tasks of a host written off, and the end of the host\'s bill', async () => {
@@ -174,7 +174,7 @@ describe('Meter', () => {
       clock = start + 120_000;
       await h.ecs.send(new StopTaskCommand({ task: ref.taskId }));
       await reportTaskState(h.berth, 'meter-export', { task: ref, lastStatus: 'STOPPED', timestamps: { stoppedAt: start + 120_000 } });
-      await eventually(() => h.berth.store.usage.get(ref), 5000, 'the usage record');
+      await eventually(() => h.berth.store.usage.get(ref), 20_000, 'the usage record');
       const hourEnd = Math.ceil((start + 120_000) / HOUR_MS) * HOUR_MS;
       const dir = await mkdtemp(join(tmpdir(), 'berth-cost-export-'));
       const published: MetricDatum[] = [];

@@ -50,7 +50,7 @@ describe('recoverInFlight', () => {
 
     // Assess: the stray room is freed, and the relaunched task holds room on its own host only.
     expect(recovered).toMatchObject({ launches: 1, released: 1 });
-    const placed = await eventually(async () => (await h.berth.store.tasks.get(task))?.hostId, 5000, 'placement');
+    const placed = await eventually(async () => (await h.berth.store.tasks.get(task))?.hostId, 20_000, 'placement');
     expect(await holders(task.taskId)).toEqual([[placed, 256]]);
     const hosts = await Promise.all(['rec-a', 'rec-b'].map((id) => h.berth.store.hosts.get(id)));
     expect(hosts.map((x) => x!.reservedCpu).reduce((a, b) => a + b)).toBe(256);

@@ -85,7 +85,7 @@ describe('Service applier', () => {
       task: victim, lastStatus: 'STOPPED', timestamps: { stoppedAt: h.berth.now() },
       stop: { stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited' },
     });
-    await eventually(async () => (await h.berth.store.tasks.get(victim))?.lastStatus === 'STOPPED', 5_000, 'victim stopped');
+    await eventually(async () => (await h.berth.store.tasks.get(victim))?.lastStatus === 'STOPPED', 20_000, 'victim stopped');
 
     const pass = await reconcileService(h.berth, { cluster: 'default', serviceName: 'web' });
 

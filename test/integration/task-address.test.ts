@@ -66,7 +66,7 @@ describe('Task address and host ports', () => {
     await bridgeDefinition('fixed-8080', [{ containerPort: 80, hostPort: 8080 }]);
     await bridgeDefinition('fixed-8081', [{ containerPort: 80, hostPort: 8081 }]);
     const [first] = (await h.ecs.send(new RunTaskCommand({ taskDefinition: 'fixed-8080', launchType: 'EC2' }))).tasks!;
-    await eventually(async () => (await task(idOf(first.taskArn!)))?.hostId, 5000, 'the first placed');
+    await eventually(async () => (await task(idOf(first.taskArn!)))?.hostId, 20_000, 'the first placed');
 
     // Act
     const [second] = (await h.ecs.send(new RunTaskCommand({ taskDefinition: 'fixed-8080', launchType: 'EC2' }))).tasks!;
@@ -80,7 +80,7 @@ describe('Task address and host ports', () => {
     expect(stopped.stopCode).toBe('TaskFailedToStart');
     expect(stopped.stoppedReason).toContain('host port 8080/tcp');
     expect(stopped.stoppedReason).toContain('RESOURCE:PORTS');
-    expect((await eventually(async () => (await task(idOf(other.taskArn!)))?.hostId, 5000, 'the other placed'))).toBe('addr-host-1');
+    expect((await eventually(async () => (await task(idOf(other.taskArn!)))?.hostId, 20_000, 'the other placed'))).toBe('addr-host-1');
     const host = (await h.berth.store.hosts.get('addr-host-1'))!;
     expect([...(host.reservedPorts ?? [])].sort()).toEqual(['8080/tcp', '8081/tcp']);
 
@@ -101,7 +101,7 @@ describe('Task address and host ports', () => {
       [{ taskArn: arn }] = (await h.ecs.send(new RunTaskCommand({ taskDefinition: 'reported', launchType: 'EC2' }))).tasks! as { taskArn: string }[];
       taskId = idOf(arn);
       // Waiting for RUNNING: the launch workflow has stored its token, so nothing else moves the task meanwhile.
-      await eventually(async () => (await task(taskId))?.launchToken, 5000, 'the launch to wait for RUNNING');
+      await eventually(async () => (await task(taskId))?.launchToken, 20_000, 'the launch to wait for RUNNING');
     });
 
     it('refuses a report whose address is not an address, and changes nothing', async () => {

@@ -104,13 +104,15 @@ describe('Application Auto Scaling', () => {
   it('sets the capacity at a scheduled action\'s time', async () => {
     // Prepare: no policy, so only the schedule moves the count.
     await aas(['delete-scaling-policy', ...KEY, '--policy-name', 'cpu40']);
-    const at = new Date(Date.now() + 8000).toISOString().slice(0, 19);
+    // Far enough ahead that the CLI's put (a Python start-up: seconds on a busy machine) and the
+    // read after it land before the action's time; whole seconds, so 14 s to 15 s ahead.
+    const at = new Date(Date.now() + 15_000).toISOString().slice(0, 19);
 
     // Act
     const put = await aas(['put-scheduled-action', ...KEY, '--scheduled-action-name', 'morning', '--schedule', `at(${at})`,
       '--scalable-target-action', 'MinCapacity=2,MaxCapacity=3']);
     const before = await desired();
-    await until(async () => (await desired()) === 2, 30_000, 'the scheduled action to raise the count');
+    await until(async () => (await desired()) === 2, 45_000, 'the scheduled action to raise the count');
 
     // Assess
     expect(put.code).toBe(0);
@@ -123,6 +125,6 @@ describe('Application Auto Scaling', () => {
     ]);
     const events = (await m.ecs.send(new DescribeServicesCommand({ services: [SERVICE] }))).services![0].events!.map((e) => e.message);
     expect(events).toContain(`(service ${SERVICE}) desired count set to 2 by Application Auto Scaling: minimum capacity was set to 2.`);
-  }, 60_000);
+  }, 90_000);
 });
 }

@@ -43,11 +43,11 @@ describe('Container health checks', () => {
     const app = healthy.containers!.find((c) => c.name === 'app')!;
 
     // Act: the check's file goes away.
-    expect(await runtime.exec(app.runtimeId!, ['rm', '/tmp/ok'], 5)).toBe(0);
+    expect(await runtime.exec(app.runtimeId!, ['rm', '/tmp/ok'], 30)).toBe(0);
     const unhealthy = await untilHealth(arn, 'UNHEALTHY');
     const cli = (await awsEcs(m.local.url, ['describe-tasks', '--tasks', arn])).json.tasks[0];
     // ... and comes back.
-    expect(await runtime.exec(app.runtimeId!, ['touch', '/tmp/ok'], 5)).toBe(0);
+    expect(await runtime.exec(app.runtimeId!, ['touch', '/tmp/ok'], 30)).toBe(0);
     const again = await untilHealth(arn, 'HEALTHY');
 
     // Assess
