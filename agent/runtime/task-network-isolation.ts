@@ -78,16 +78,23 @@ export async function keepTaskNetworksApart(uid = process.getuid?.(), set: Isola
       throw new Error(`cannot write the ${set.chain} chain with iptables-restore`);
     }
   }
-  const jump = jumpOf(set.chain);
-  if (!(await iptables(['-t', TABLE, '-C', ...jump])) && !(await iptables(['-t', TABLE, '-I', jump[0], '1', ...jump.slice(1)]))) {
+  // Agents that start together each took turns at iptables' own lock only per command: two of
+  // them finding no jump both added one, then both removed the copy they counted, leaving none.
+  if ((await run('flock', [JUMP_LOCK, 'sh', '-c', ONE_JUMP, 'sh', set.chain])) === undefined) {
     throw new Error(`cannot add the jump to ${set.chain} to the ${TABLE} table's FORWARD chain`);
-  }
-  // Agents sharing the host may have raced between check and insert: one copy is enough.
-  while ((await countJumps(set.chain)) > 1) {
-    if (!(await iptables(['-t', TABLE, '-D', ...jump]))) break;
   }
   return 'kept';
 }
+
+/** The file agents sharing a host hold while they check, add and de-duplicate the jump. */
+const JUMP_LOCK = '/run/berth-isolation.lock';
+
+/** Adds the jump to the chain named by $1 when it is missing; leaves one copy of a doubled one (an agent of an earlier version had no lock). */
+const ONE_JUMP = [
+  'PATH="$PATH:/usr/sbin:/sbin"',
+  `iptables -w -t ${TABLE} -C FORWARD -j "$1" 2>/dev/null || iptables -w -t ${TABLE} -I FORWARD 1 -j "$1" || exit 1`,
+  `while [ "$(iptables -w -t ${TABLE} -S FORWARD | grep -cxF -- "-A FORWARD -j $1")" -gt 1 ]; do iptables -w -t ${TABLE} -D FORWARD -j "$1" || break; done`,
+].join('\n');
 
 /** The FORWARD rule that sends every forwarded packet through the chain. */
 export const jumpOf = (chain: string) => ['FORWARD', '-j', chain] as const;

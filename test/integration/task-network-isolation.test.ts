@@ -69,6 +69,19 @@ describe('keepTaskNetworksApart', () => {
     ]);
   }, 60_000);
 
+  it('leaves exactly one jump when agents that start together all find none', async () => {
+    // Prepare: the chain in place, its jump gone, as on a host where several agents start at once.
+    await keepTaskNetworksApart(0, SCRATCH);
+    while (await iptables(['-t', 'mangle', '-D', ...jumpOf(SCRATCH.chain)]));
+
+    // Act
+    const outcomes = await Promise.all(Array.from({ length: 8 }, () => keepTaskNetworksApart(0, SCRATCH)));
+
+    // Assess
+    expect(outcomes.every((o) => o === 'kept')).toBe(true);
+    expect(await countJumps(SCRATCH.chain)).toBe(1);
+  }, 60_000);
+
   it('puts back what was removed, and leaves one copy of what was doubled', async () => {
     // Prepare: a chain emptied, its jump gone; then a chain with its jump twice.
     await keepTaskNetworksApart(0, SCRATCH);
