@@ -1,6 +1,9 @@
 import { type Demand, type HostView, applyToView, planPlacement } from '../scheduler/placement';
 import type { CpuArchitecture, HostStatus } from '../scheduler/placement';
-import type { Market } from './types';
+import { cpuArchitectureOf } from '../scheduler/host-attributes';
+import { findType, hourlyPrice } from './catalog';
+import { decideCapacity } from './planner';
+import type { CapacityPolicy, FleetHost, InstanceType, Market, PendingDemand } from './types';
 
 /**
  * Consolidation, after Karpenter's disruption controller: a busy host whose tasks would all fit
@@ -34,6 +37,8 @@ export interface ConsolidationHost {
   hourlyPrice: number;
   /** Its cpu architecture (x86_64 when absent): its tasks' replacements go to hosts of the same one. */
   architecture?: CpuArchitecture;
+  /** Its instance type: a replacement (see ConsolidationPolicy.replaceAtMostShare) is priced against the catalog's. */
+  instanceType?: string;
   tasks: readonly ConsolidationTask[];
 }
 
@@ -42,15 +47,37 @@ export interface ConsolidationPolicy {
   minHostAgeSeconds: number;
   /** At most this many hosts holding tasks are DRAINING at once (Karpenter's disruption budget). */
   maxDrainingHosts: number;
+  /**
+   * Replacement, after Karpenter's multi-node consolidation: a set of hosts holding only service
+   * tasks is cordoned when what the capacity planner would launch for their tasks (once the other
+   * busy hosts' room is used) costs at most this share of what the set costs. Off when absent, or
+   * without the capacity planner's catalog and policy.
+   */
+  replaceAtMostShare?: number;
 }
 
-export const DEFAULT_CONSOLIDATION_POLICY: ConsolidationPolicy = { minHostAgeSeconds: 600, maxDrainingHosts: 1 };
+export const DEFAULT_CONSOLIDATION_POLICY: ConsolidationPolicy = { minHostAgeSeconds: 600, maxDrainingHosts: 1, replaceAtMostShare: 0.75 };
 
 export interface ConsolidationPlan {
   /** Hosts to cordon (ACTIVE → DRAINING), in the order chosen. */
   cordons: string[];
-  /** Where the simulation put every task of the cordoned hosts: task id → host id. */
+  /** Where the simulation put every task of the cordoned hosts on the hosts that stay: task id → host id. */
   moves: Record<string, string>;
+  /**
+   * Sets of cordoned hosts whose service tasks go (in part) to new hosts: their replacements wait
+   * as pending demand, for which the capacity planner launches these types (its own choice, as
+   * priced here). Absent when there is none.
+   */
+  replacements?: Replacement[];
+}
+
+export interface Replacement {
+  hostIds: string[];
+  /** Instance types the capacity planner would launch for what does not fit on the hosts that stay. */
+  launches: string[];
+  /** USD per hour: the set's, and the new hosts'. */
+  hourlyPrice: number;
+  newHourlyPrice: number;
 }
 
 const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -87,6 +114,8 @@ export function planConsolidation(input: {
   hosts: readonly ConsolidationHost[];
   policy: ConsolidationPolicy;
   now: number;
+  /** What the capacity planner launches from, for replacements (policy.replaceAtMostShare). */
+  capacity?: { catalog: readonly InstanceType[]; policy: CapacityPolicy };
 }): ConsolidationPlan {
   const { policy, now } = input;
   const hosts = [...input.hosts].sort((a, b) => compareIds(a.hostId, b.hostId));
@@ -134,5 +163,111 @@ export function planConsolidation(input: {
     plan.cordons.push(candidate.hostId);
     budget--;
   }
+
+  const share = policy.replaceAtMostShare;
+  if (input.capacity && share !== undefined && share > 0 && budget > 0) {
+    replace({ busy, views, received, cordoned, plan, budget, share, capacity: input.capacity, policy, now });
+  }
   return plan;
+}
+
+const isServiceTask = (t: ConsolidationTask): boolean => t.group?.startsWith('service:') ?? false;
+const groupKey = (h: ConsolidationHost): string => `${h.market}\u0000${h.pool ?? ''}\u0000${h.architecture ?? 'x86_64'}`;
+
+/**
+ * The replacement pass: per market and architecture (pools are left to the first pass), the
+ * hosts holding only service tasks, least used first; of the sets made of the first k of them
+ * (k within the budget), the one whose tasks the capacity planner would put on the other busy
+ * hosts' room and on new hosts costing at most `share` of the set, saving the most per hour.
+ * One set per cycle: the next cycle sees the new hosts.
+ */
+function replace(o: {
+  busy: readonly ConsolidationHost[];
+  views: Map<string, HostView>;
+  received: Set<string>;
+  cordoned: Set<string>;
+  plan: ConsolidationPlan;
+  budget: number;
+  share: number;
+  capacity: { catalog: readonly InstanceType[]; policy: CapacityPolicy };
+  policy: ConsolidationPolicy;
+  now: number;
+}): void {
+  const { catalog } = o.capacity;
+  const known = (h: ConsolidationHost): boolean => h.instanceType !== undefined && findType(catalog, h.instanceType) !== undefined &&
+    cpuArchitectureOf(h.instanceType) === (h.architecture ?? 'x86_64');
+  const stays = o.busy.filter((h) => !o.cordoned.has(h.hostId));
+  const candidates = stays
+    .filter((h) => h.pool === undefined && known(h) && !o.received.has(h.hostId) && o.now - h.launchedAt >= o.policy.minHostAgeSeconds * 1000 &&
+      h.tasks.every(isServiceTask) && !h.tasks.some((t) => t.ports?.length))
+    .sort((a, b) => utilisation(a) - utilisation(b) || b.hourlyPrice - a.hourlyPrice || compareIds(a.hostId, b.hostId));
+  let best: { set: ConsolidationHost[]; launches: string[]; newPrice: number; placements: Record<string, string> } | undefined;
+  let bestSaving = 0;
+  for (const key of [...new Set(candidates.map(groupKey))].sort()) {
+    const inGroup = candidates.filter((h) => groupKey(h) === key);
+    for (let k = 1; k <= Math.min(o.budget, inGroup.length); k++) {
+      const set = inGroup.slice(0, k);
+      const priced = priceReplacement(set, stays.filter((h) => !set.includes(h) && groupKey(h) === key && known(h)), o.views, o.capacity, o.now);
+      if (!priced) continue;
+      const setPrice = set.reduce((sum, h) => sum + h.hourlyPrice, 0);
+      const saving = setPrice - priced.newPrice;
+      if (priced.newPrice <= o.share * setPrice && saving > bestSaving + 1e-12) {
+        best = { set, ...priced };
+        bestSaving = saving;
+      }
+    }
+  }
+  if (!best) return;
+  const ids = best.set.map((h) => h.hostId);
+  for (const [taskId, hostId] of Object.entries(best.placements)) {
+    const t = best.set.flatMap((h) => h.tasks).find((x) => x.taskId === taskId)!;
+    const v = o.views.get(hostId)!;
+    o.views.set(hostId, applyToView(v, { hostId, taskId, cpu: t.cpu, memory: t.memory, maxReservedCpu: v.cpu - t.cpu, maxReservedMemory: v.memory - t.memory }));
+    o.received.add(hostId);
+    o.plan.moves[taskId] = hostId;
+  }
+  for (const id of ids) {
+    o.cordoned.add(id);
+    o.plan.cordons.push(id);
+  }
+  (o.plan.replacements ??= []).push({
+    hostIds: ids, launches: best.launches, hourlyPrice: best.set.reduce((sum, h) => sum + h.hourlyPrice, 0), newHourlyPrice: best.newPrice,
+  });
+}
+
+/**
+ * What the capacity planner would do with the set's tasks as pending work, the hosts that stay
+ * as the fleet (as the first pass left them): which go to their room, and the new hosts it would
+ * launch for the rest. Undefined when it would leave any task without room.
+ */
+function priceReplacement(
+  set: readonly ConsolidationHost[], others: readonly ConsolidationHost[], views: ReadonlyMap<string, HostView>,
+  capacity: { catalog: readonly InstanceType[]; policy: CapacityPolicy }, now: number,
+): { launches: string[]; newPrice: number; placements: Record<string, string> } | undefined {
+  const market = set[0].market;
+  const pending: PendingDemand[] = set.flatMap((h) => h.tasks.map((t) => ({
+    taskId: t.taskId, cluster: '', cpu: t.cpu, memory: t.memory, market, architecture: h.architecture ?? 'x86_64', since: now,
+  })));
+  const hosts: FleetHost[] = others.map((h) => {
+    const v = views.get(h.hostId)!;
+    return {
+      hostId: h.hostId, instanceType: h.instanceType!, market: h.market, status: 'ACTIVE', cpu: h.cpu, memory: h.memory,
+      reservedCpu: v.reservedCpu, reservedMemory: v.reservedMemory, taskCount: v.taskCount, launchedAt: h.launchedAt,
+    };
+  });
+  const d = decideCapacity({
+    pending, hosts, catalog: [...capacity.catalog], now,
+    // Only the packing is wanted: no warm pool, no idle hosts to let go, the fleet's cap as given.
+    policy: { ...capacity.policy, market, warmPoolHosts: 0, warmPoolKeepHosts: 0 },
+  });
+  if (d.deferred.length > 0 || d.plan.unschedulable.length > 0) return undefined;
+  const placements: Record<string, string> = {};
+  for (const p of d.placements) if (p.on === 'ACTIVE') placements[p.taskId] = p.hostId;
+  let newPrice = 0;
+  for (const n of d.newHosts) {
+    const type = findType(capacity.catalog, n.instanceType);
+    if (!type) return undefined;
+    newPrice += hourlyPrice(type, market);
+  }
+  return { launches: d.newHosts.map((n) => n.instanceType).sort(), newPrice, placements };
 }

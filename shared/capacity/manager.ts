@@ -252,7 +252,13 @@ export async function runCapacityCycle(b: Berth, o: CapacityOptions): Promise<Cy
   //    ACTIVE is left alone.
   if (o.consolidation && pending.length === 0 && plan.launches.length === 0 && resumed.pending.length === 0 && !hosts.some((h) => h.status === 'LAUNCHING')) {
     const fleet = (await b.store.hosts.list()).filter((h) => h.status === 'ACTIVE' || h.status === 'DRAINING');
-    const c = planConsolidation({ hosts: fleet.map((h) => toConsolidationHost(h, daemonTaskIds, o.catalog)), policy: o.consolidation, now: b.now() });
+    // With the catalog and the policy, consolidation also prices replacements: a set of hosts
+    // whose service tasks would sit on fewer, cheaper new hosts is cordoned, and their
+    // replacements wait as demand, for which a later cycle launches those hosts.
+    const c = planConsolidation({
+      hosts: fleet.map((h) => toConsolidationHost(h, daemonTaskIds, o.catalog)), policy: o.consolidation, now: b.now(),
+      capacity: { catalog: o.catalog, policy: adapted?.policy ?? o.policy },
+    });
     for (const hostId of c.cordons) {
       if (await b.store.hosts.transition(hostId, 'DRAINING', ['ACTIVE'])) summary.cordoned.push(hostId);
     }
@@ -267,6 +273,7 @@ function toConsolidationHost(h: HostRecord, daemonTaskIds: ReadonlySet<string>, 
   return {
     hostId: h.hostId, status: h.status, market: h.market ?? 'on-demand',
     ...(h.capacityProvider !== undefined ? { pool: h.capacityProvider } : {}),
+    ...(h.instanceType !== undefined ? { instanceType: h.instanceType } : {}),
     cpu: h.cpu, memory: h.memory,
     launchedAt: h.registeredAt ?? h.launchedAt ?? 0,
     hourlyPrice: type ? hourlyPrice(type, h.market ?? 'on-demand') : 0,

@@ -17,7 +17,11 @@
  *
  * Every trace runs under two policies in the same run: the baseline (a fixed warm pool, no
  * consolidation: the fleet as it was) and the fleet economics (consolidation of busy hosts whose
- * tasks fit elsewhere, a warm pool sized from the arrival rate), each on-demand and on spot.
+ * tasks fit elsewhere, or whose service tasks fit on fewer, cheaper new hosts; a warm pool sized
+ * from the arrival rate), each on-demand and on spot. A service task on a cordoned host is
+ * replaced as the service scheduler replaces it: its replacement is placed by the scheduler, or
+ * waits as pending demand for the capacity planner when there is no room, and the old copy stops
+ * MOVE_OVERLAP_SECONDS after the replacement is placed; a task may move again later.
  *
  * Figures, each beside its baseline:
  * - The fleet's cost: per-second billing (1-minute minimum, as EC2 Linux bills) of every host from
@@ -303,9 +307,8 @@ interface TaskState {
   placedAt?: number;
   hostId?: string;
   finishedAt?: number;
-  /** A service task consolidation moved: where it first ran, and when its replacement was placed. */
-  movedFrom?: string;
-  movedAt?: number;
+  /** Each time consolidation moved it (a service task): the host it left, and when its replacement was placed there. */
+  moves?: { from: string; at: number }[];
 }
 
 interface Timing {
@@ -390,6 +393,8 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
   const states: TaskState[] = trace.map(() => ({}));
   /** Waiting for room, by trace index, in arrival order. */
   const pending = new Set<number>();
+  /** Service tasks on cordoned hosts whose replacements wait for room: trace index → since (simulated seconds). */
+  const pendingMoves = new Map<number, number>();
   const planner = timing();
   const scheduler = timing();
   const waitSeconds: number[] = [];
@@ -495,13 +500,18 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
    * launch places its one task). A task that waits is not passed over by one that came later.
    */
   const retryPending = (): void => {
-    if (pending.size === 0) return;
+    if (pending.size === 0 && pendingMoves.size === 0) return;
     let views = activeViews();
     if (views.length === 0) return;
-    for (const i of [...pending]) {
+    const waiting = [
+      ...[...pending].map((i) => ({ i, since: trace[i].arrival, replacement: false })),
+      ...[...pendingMoves].map(([i, since]) => ({ i, since, replacement: true })),
+    ].sort((a, b) => a.since - b.since);
+    for (const { i, replacement } of waiting) {
       const p = timed(scheduler, () => planPlacement(views, demandOf(i), 'binpack'));
       if (!p) continue;
-      apply(p);
+      if (replacement) move(i, p);
+      else apply(p);
       views = views.map((v) => (v.hostId === p.hostId ? applyToView(v, p) : v));
     }
   };
@@ -513,8 +523,11 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
       taskCount: h.taskCount, launchedAt: s2ms(h.launchedAt),
       ...(h.idleSince !== undefined ? { idleSince: s2ms(h.idleSince) } : {}),
     }));
-    const demand: PendingDemand[] = [...pending].map((i) => ({
-      taskId: trace[i].taskId, cluster: 'default', cpu: trace[i].cpu, memory: trace[i].memory, since: s2ms(trace[i].arrival),
+    const demand: PendingDemand[] = [
+      ...[...pending].map((i) => [i, trace[i].arrival] as const),
+      ...pendingMoves,
+    ].map(([i, since]) => ({
+      taskId: trace[i].taskId, cluster: 'default', cpu: trace[i].cpu, memory: trace[i].memory, since: s2ms(since),
       ...(trace[i].architecture ? { architecture: trace[i].architecture } : {}),
     }));
     const adapted = adaptive ? adaptToDemand(adaptive, { now: s2ms(now), hosts: fleet, pending: demand, policy, catalog }) : undefined;
@@ -567,7 +580,7 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
       provisionedCpu -= host.cpu;
       provisionedMemory -= host.memory;
     }
-    if (economics.consolidation && plan.launches.length === 0 && pending.size === 0 && ![...live].some((h) => h.status === 'LAUNCHING')) {
+    if (economics.consolidation && plan.launches.length === 0 && pending.size === 0 && pendingMoves.size === 0 && ![...live].some((h) => h.status === 'LAUNCHING')) {
       consolidate(economics.consolidation);
     }
   };
@@ -580,28 +593,46 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
    */
   const consolidate = (c: ConsolidationPolicy): void => {
     const view = [...live].map((h) => ({
-      hostId: h.hostId, status: h.status, market: h.market, cpu: h.cpu, memory: h.memory,
+      hostId: h.hostId, status: h.status, market: h.market, cpu: h.cpu, memory: h.memory, instanceType: h.type.name,
       launchedAt: s2ms(h.launchedAt), hourlyPrice: hourlyPrice(h.type, h.market), architecture: cpuArchitectureOf(h.type.name),
       tasks: [...h.tasks].map((i) => ({ taskId: trace[i].taskId, cpu: trace[i].cpu, memory: trace[i].memory, ...(trace[i].service ? { group: 'service:web' } : {}) })),
     }));
-    const plan = timed(planner, () => planConsolidation({ hosts: view, policy: c, now: s2ms(now) }));
+    const plan = timed(planner, () => planConsolidation({ hosts: view, policy: c, now: s2ms(now), capacity: { catalog, policy } }));
     for (const hostId of plan.cordons) {
       const host = hosts.get(hostId)!;
       if (host.status !== 'ACTIVE') fail(`cordon of ${hostId}, which is ${host.status}`);
       host.status = 'DRAINING';
       cordons++;
       for (const i of [...host.tasks]) {
-        if (!trace[i].service || states[i].movedFrom !== undefined) continue;
+        if (!trace[i].service) continue;
         const p = timed(scheduler, () => planPlacement(activeViews(), demandOf(i), 'binpack'));
-        if (!p) continue;
-        const to = hosts.get(p.hostId)!;
-        if (to.reservedCpu > p.maxReservedCpu || to.reservedMemory > p.maxReservedMemory) fail(`move of ${trace[i].taskId} past ${to.hostId}'s room`);
-        reserve(to, i, p, ' by a move');
-        states[i] = { ...states[i], hostId: to.hostId, movedFrom: hostId, movedAt: now };
-        moves++;
-        queue.push(now + MOVE_OVERLAP_SECONDS, { kind: 'release', task: i, hostId });
+        if (p) {
+          move(i, p);
+          continue;
+        }
+        // No room: the replacement waits as pending demand, as the service scheduler's would,
+        // and the capacity planner launches for it; the old copy runs on until it is placed.
+        pendingMoves.set(i, now);
+        if (planQueuedAt !== now) {
+          planQueuedAt = now;
+          queue.push(now, { kind: 'plan' });
+        }
       }
     }
+  };
+
+  /** A service task's replacement placed: it runs beside the old copy for MOVE_OVERLAP_SECONDS, then the old copy stops. */
+  const move = (i: number, p: Plan): void => {
+    const from = states[i].hostId!;
+    const to = hosts.get(p.hostId)!;
+    if (!trace[i].service) fail(`one-off task ${trace[i].taskId} moved`);
+    if (to.status !== 'ACTIVE') fail(`move of ${trace[i].taskId} onto ${to.hostId}, which is ${to.status}`);
+    if (to.reservedCpu > p.maxReservedCpu || to.reservedMemory > p.maxReservedMemory) fail(`move of ${trace[i].taskId} past ${to.hostId}'s room`);
+    reserve(to, i, p, ' by a move');
+    states[i] = { ...states[i], hostId: to.hostId, moves: [...(states[i].moves ?? []), { from, at: now }] };
+    pendingMoves.delete(i);
+    moves++;
+    queue.push(now + MOVE_OVERLAP_SECONDS, { kind: 'release', task: i, hostId: from });
   };
 
   /** Frees a task's room on a host. */
@@ -645,8 +676,9 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
         if (state.finishedAt !== undefined) fail(`${trace[e.task].taskId} finished twice`);
         state.finishedAt = now;
         release(e.task, host);
-        // A task that ends while its move overlaps: its old copy stops with it.
-        if (state.movedFrom !== undefined && hosts.get(state.movedFrom)!.tasks.has(e.task)) release(e.task, hosts.get(state.movedFrom)!);
+        // A task that ends while its move overlaps: its old copy stops with it; a replacement still waiting is not wanted.
+        for (const m of state.moves ?? []) if (hosts.get(m.from)!.tasks.has(e.task)) release(e.task, hosts.get(m.from)!);
+        pendingMoves.delete(e.task);
         finished++;
         retryPending();
         break;
@@ -705,7 +737,7 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
     usage.hosts.push(u);
   }
   // What the meter records: pulled and placed at placement, stopped a whole duration later. A
-  // moved task is two stints: its first host's (no Fargate time of its own) and its last host's.
+  // moved task is a stint per host: each host it left (no Fargate time of its own), then its last.
   for (let i = 0; i < trace.length; i++) {
     const t = trace[i];
     const st = states[i];
@@ -715,11 +747,13 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
       cluster: 'default', family: 'bench', revision: 1, tags: {}, cpu: t.cpu, memory: t.memory, market: policy.market,
       architecture: cpuArchitectureOf(hosts.get(st.hostId!)!.type.name),
     };
-    if (st.movedFrom !== undefined) {
-      usage.tasks.push({ ...base, taskId: `${t.taskId}@${st.movedFrom}`, hostId: st.movedFrom, placedAt, stoppedAt: Math.min(stoppedAt, s2ms(st.movedAt! + MOVE_OVERLAP_SECONDS)) });
-    }
+    const stints = st.moves ?? [];
+    stints.forEach((m, j) => {
+      const from = j === 0 ? placedAt : s2ms(stints[j - 1].at);
+      usage.tasks.push({ ...base, taskId: `${t.taskId}@${j}`, hostId: m.from, placedAt: from, stoppedAt: Math.min(stoppedAt, s2ms(m.at + MOVE_OVERLAP_SECONDS)) });
+    });
     usage.tasks.push({
-      ...base, taskId: t.taskId, hostId: st.hostId!, pullStartedAt: placedAt, placedAt: st.movedAt !== undefined ? s2ms(st.movedAt) : placedAt, stoppedAt,
+      ...base, taskId: t.taskId, hostId: st.hostId!, pullStartedAt: placedAt, placedAt: stints.length > 0 ? s2ms(stints[stints.length - 1].at) : placedAt, stoppedAt,
     });
   }
   return {

@@ -200,6 +200,32 @@ describe('CapacityManager', () => {
       expect(terminated).toContain('small-1');
       expect((await h.berth.store.hosts.get('big-1'))!.status).toBe('ACTIVE');
     });
+
+    it('replaces hosts holding only service tasks when one cheaper host would hold them all: it cordons the set', async () => {
+      // Prepare: three spot m6i.large hosts, each holding a service task that fits on none of the
+      // others, all three on one r6i.large (spot, so the busy on-demand host above plays no part).
+      const ids = ['svc-1', 'svc-2', 'svc-3'];
+      for (const hostId of ids) {
+        await h.berth.store.hosts.launching({ hostId, instanceType: 'm6i.large', market: 'spot', cpu: 2048, memory: 7782 }, h.berth.now());
+        await registerHost(h.berth, { hostId, cpu: 2048, memory: 7782 });
+        const reserved = await h.berth.store.hosts.reserve({
+          hostId, taskId: `${hostId}-web`, cpu: 256, memory: 5000, maxReservedCpu: 2048 - 256, maxReservedMemory: 7782 - 5000, group: 'service:web',
+        }, 'replace', h.berth.now());
+        expect(reserved).toBeDefined();
+      }
+      const options = (replaceAtMostShare?: number): CapacityOptions => ({
+        ...OPTIONS, consolidation: { minHostAgeSeconds: 0, maxDrainingHosts: 3, ...(replaceAtMostShare !== undefined ? { replaceAtMostShare } : {}) },
+      });
+
+      // Act: a cycle without replacement, then one with it.
+      const without = await runCapacityCycle(h.berth, options());
+      const replacing = await runCapacityCycle(h.berth, options(0.75));
+
+      // Assess: no task fits on another host, so only the replacement cordons, all three at once.
+      expect(without.cordoned).toEqual([]);
+      expect([...replacing.cordoned].sort()).toEqual(ids);
+      for (const hostId of ids) expect((await h.berth.store.hosts.get(hostId))!.status).toBe('DRAINING');
+    });
   });
 });
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { DEFAULT_CATALOG, capacityOf, findType } from '../../shared/capacity/catalog';
 import { type ConsolidationHost, type ConsolidationPolicy, planConsolidation } from '../../shared/capacity/consolidation';
+import { DEFAULT_CAPACITY_POLICY } from '../../shared/capacity/planner';
 
 const NOW = 1_700_000_000_000;
 const HOUR = 3_600_000;
@@ -137,6 +139,127 @@ describe('Consolidation', () => {
         expect(plan.cordons.length).toBeLessThanOrEqual(Math.max(0, p.maxDrainingHosts - draining));
         expect(new Set(plan.cordons).size).toBe(plan.cordons.length);
       }), { numRuns: 300 });
+    });
+
+    describe('replacement', () => {
+      const capacity = { catalog: DEFAULT_CATALOG, policy: DEFAULT_CAPACITY_POLICY };
+      const replacing: ConsolidationPolicy = { ...policy, maxDrainingHosts: 4, replaceAtMostShare: 0.75 };
+      const typed = (hostId: string, instanceType: string, tasks: ConsolidationHost['tasks']): ConsolidationHost => {
+        const type = findType(DEFAULT_CATALOG, instanceType)!;
+        return host(hostId, tasks, { instanceType, ...capacityOf(type), hourlyPrice: type.onDemandPrice });
+      };
+      const web = (taskId: string, cpu: number, memory: number) => ({ taskId, cpu, memory, group: 'service:web' });
+
+      it('cordons hosts whose service tasks the capacity planner would put on fewer, cheaper hosts, and prices the swap', () => {
+        // Three m6i.large hosts whose tasks fit on none of the others, but all together on one r6i.large.
+        const hosts = ['h1', 'h2', 'h3'].map((id) => typed(id, 'm6i.large', [web(`${id}-a`, 256, 5000)]));
+        const plan = planConsolidation({ hosts, policy: replacing, now: NOW, capacity });
+        expect(plan.cordons).toEqual(['h1', 'h2', 'h3']);
+        expect(plan.moves).toEqual({});
+        expect(plan.replacements).toEqual([{ hostIds: ['h1', 'h2', 'h3'], launches: ['r6i.large'], hourlyPrice: 0.096 * 3, newHourlyPrice: 0.126 }]);
+        // The budget caps the set: two of them still make a saving.
+        expect(planConsolidation({ hosts, policy: { ...replacing, maxDrainingHosts: 2 }, now: NOW, capacity }).replacements)
+          .toEqual([{ hostIds: ['h1', 'h2'], launches: ['r6i.large'], hourlyPrice: 0.096 * 2, newHourlyPrice: 0.126 }]);
+      });
+
+      it('leaves alone hosts with one-off tasks or fixed host ports, and replaces nothing without the catalog or the share', () => {
+        const oneOff = ['h1', 'h2', 'h3'].map((id) => typed(id, 'm6i.large', [{ taskId: `${id}-a`, cpu: 256, memory: 5000 }]));
+        expect(planConsolidation({ hosts: oneOff, policy: replacing, now: NOW, capacity }).cordons).toEqual([]);
+        const ported = ['h1', 'h2', 'h3'].map((id) => typed(id, 'm6i.large', [{ ...web(`${id}-a`, 256, 5000), ports: [`80${id}/tcp`] }]));
+        expect(planConsolidation({ hosts: ported, policy: replacing, now: NOW, capacity }).cordons).toEqual([]);
+        const web3 = ['h1', 'h2', 'h3'].map((id) => typed(id, 'm6i.large', [web(`${id}-a`, 256, 5000)]));
+        expect(planConsolidation({ hosts: web3, policy: replacing, now: NOW, capacity }).cordons).toHaveLength(3);
+        expect(planConsolidation({ hosts: web3, policy: { ...replacing, replaceAtMostShare: undefined }, now: NOW, capacity }).replacements).toBeUndefined();
+        expect(planConsolidation({ hosts: web3, policy: replacing, now: NOW }).replacements).toBeUndefined();
+      });
+
+      it('does not swap a host for one that costs more than the share allows', () => {
+        // Two m6i.large hosts, three quarters used: their tasks need a c6i.xlarge, 0.885 of the two.
+        const hosts = ['h1', 'h2'].map((id) => typed(id, 'm6i.large', [web(`${id}-a`, 1536, 2048)]));
+        expect(planConsolidation({ hosts, policy: replacing, now: NOW, capacity }).cordons).toEqual([]);
+      });
+
+      const serviceFleetArb = fc.array(fc.record({
+        type: fc.constantFrom('c6i.large', 'm6i.large', 'm6i.xlarge', 'r6i.large', 'm7g.large'),
+        status: fc.constantFrom('ACTIVE', 'ACTIVE', 'ACTIVE', 'DRAINING') as fc.Arbitrary<ConsolidationHost['status']>,
+        market: fc.constantFrom('on-demand', 'on-demand', 'spot') as fc.Arbitrary<ConsolidationHost['market']>,
+        ageMinutes: fc.integer({ min: 0, max: 120 }),
+        tasks: fc.array(fc.record({
+          cpu: fc.constantFrom(256, 512, 1024, 2048),
+          memory: fc.constantFrom(512, 1024, 2048, 4096),
+          service: fc.boolean(),
+        }), { maxLength: 5 }),
+      }), { maxLength: 10 }).map((specs) => specs.map((s, i): ConsolidationHost => {
+        const type = findType(DEFAULT_CATALOG, s.type)!;
+        const room = capacityOf(type);
+        let cpu = 0;
+        let memory = 0;
+        const tasks: ConsolidationHost['tasks'][number][] = [];
+        s.tasks.forEach((t, k) => {
+          if (cpu + t.cpu > room.cpu || memory + t.memory > room.memory) return;
+          cpu += t.cpu;
+          memory += t.memory;
+          tasks.push({ taskId: `t${i}-${k}`, cpu: t.cpu, memory: t.memory, ...(t.service ? { group: 'service:web' } : {}) });
+        });
+        return {
+          hostId: `h${i}`, status: s.status, market: s.market, instanceType: s.type, architecture: s.type.startsWith('m7g') ? 'arm64' : 'x86_64',
+          ...room, launchedAt: NOW - s.ageMinutes * 60_000, hourlyPrice: s.market === 'spot' ? type.spotPrice : type.onDemandPrice, tasks,
+        };
+      }));
+      const replacingArb = fc.record({
+        minHostAgeSeconds: fc.constantFrom(0, 600),
+        maxDrainingHosts: fc.integer({ min: 0, max: 5 }),
+        replaceAtMostShare: fc.constantFrom(0.5, 0.75, 1),
+      });
+
+      it('never breaks the invariants: budget, age, only service tasks replaced, stayers never overcommitted, and a real saving', () => {
+        fc.assert(fc.property(serviceFleetArb, replacingArb, (hosts, p) => {
+          const plan = planConsolidation({ hosts, policy: p, now: NOW, capacity: { catalog: DEFAULT_CATALOG, policy: { ...DEFAULT_CAPACITY_POLICY, graviton: 'arm64' } } });
+          const byId = new Map(hosts.map((h) => [h.hostId, h]));
+          const draining = hosts.filter((h) => h.status === 'DRAINING' && h.tasks.length > 0).length;
+          expect(plan.cordons.length).toBeLessThanOrEqual(Math.max(0, p.maxDrainingHosts - draining));
+          expect(new Set(plan.cordons).size).toBe(plan.cordons.length);
+          const cordoned = new Set(plan.cordons);
+          const load = new Map(hosts.map((h) => [h.hostId, { cpu: h.tasks.reduce((s, t) => s + t.cpu, 0), memory: h.tasks.reduce((s, t) => s + t.memory, 0) }]));
+          for (const hostId of plan.cordons) {
+            const h = byId.get(hostId)!;
+            expect(h.status).toBe('ACTIVE');
+            expect(h.tasks.length).toBeGreaterThan(0);
+            expect(NOW - h.launchedAt).toBeGreaterThanOrEqual(p.minHostAgeSeconds * 1000);
+          }
+          for (const [taskId, to] of Object.entries(plan.moves)) {
+            const from = hosts.find((h) => h.tasks.some((t) => t.taskId === taskId))!;
+            const t = from.tasks.find((x) => x.taskId === taskId)!;
+            const dest = byId.get(to)!;
+            expect(cordoned.has(from.hostId)).toBe(true);
+            expect(cordoned.has(to)).toBe(false);
+            expect([dest.status, dest.market, dest.architecture]).toEqual(['ACTIVE', from.market, from.architecture]);
+            load.get(to)!.cpu += t.cpu;
+            load.get(to)!.memory += t.memory;
+          }
+          for (const h of hosts) {
+            expect(load.get(h.hostId)!.cpu).toBeLessThanOrEqual(h.cpu);
+            expect(load.get(h.hostId)!.memory).toBeLessThanOrEqual(h.memory);
+          }
+          for (const r of plan.replacements ?? []) {
+            const set = r.hostIds.map((id) => byId.get(id)!);
+            // Only hosts holding nothing but service tasks, of one market and architecture, all cordoned.
+            for (const h of set) {
+              expect(cordoned.has(h.hostId)).toBe(true);
+              expect(h.tasks.every((t) => t.group === 'service:web')).toBe(true);
+              expect([h.market, h.architecture]).toEqual([set[0].market, set[0].architecture]);
+            }
+            expect(r.hourlyPrice).toBeCloseTo(set.reduce((s, h) => s + h.hourlyPrice, 0), 9);
+            expect(r.newHourlyPrice).toBeLessThanOrEqual(p.replaceAtMostShare * r.hourlyPrice + 1e-12);
+            expect(r.newHourlyPrice).toBeLessThan(r.hourlyPrice);
+            // What the new hosts hold is what the hosts that stay did not take, and it fits in them.
+            const rest = set.flatMap((h) => h.tasks).filter((t) => plan.moves[t.taskId] === undefined);
+            const types = r.launches.map((name) => capacityOf(findType(DEFAULT_CATALOG, name)!));
+            expect(rest.reduce((s, t) => s + t.cpu, 0)).toBeLessThanOrEqual(types.reduce((s, c) => s + c.cpu, 0));
+            expect(rest.reduce((s, t) => s + t.memory, 0)).toBeLessThanOrEqual(types.reduce((s, c) => s + c.memory, 0));
+          }
+        }), { numRuns: 300 });
+      });
     });
 
     it('is deterministic: the same fleet in any order gives the same plan', () => {
