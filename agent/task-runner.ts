@@ -270,8 +270,10 @@ export class TaskRunner {
       const settled = await Promise.allSettled([this.pull(), acquiring, preparing]);
       for (const s of settled) if (s.status === 'rejected') throw s.reason;
       await this.connectServices(true);
-      await this.openEndpoint();
-      await this.createAll();
+      // The endpoint is opened while the containers are created (they need only its id and
+      // token), and is serving before any of them starts.
+      const settledCreate = await Promise.allSettled([this.openEndpoint(), this.createAll()]);
+      for (const s of settledCreate) if (s.status === 'rejected') throw s.reason;
       await this.startAll();
       this.timestamps.startedAt = this.now();
       await this.digests;
