@@ -26,11 +26,11 @@ export function applyOverrides(def: ContainerDefinition, task: TaskRecord): Cont
 export async function heldTasks(b: Berth, hostId: string): Promise<{ host?: HostRecord; tasks: TaskRecord[] }> {
   const host = await b.store.hosts.get(hostId);
   if (!host) return { tasks: [] };
-  const tasks = await Promise.all(
-    Object.entries(host.reservations).map(([taskId, r]) => b.store.tasks.get({ cluster: r.cluster, taskId })),
-  );
+  // One BatchGetItem per 100 tasks, not a GetItem each: an agent in a burst of launches reads
+  // its whole work at every wake, so this read grows with the tasks it holds.
+  const tasks = await b.store.tasks.getMany(Object.entries(host.reservations).map(([taskId, r]) => ({ cluster: r.cluster, taskId })));
   // A reservation whose task is bound elsewhere (a crash mid-placement) is not this host's work.
-  return { host, tasks: tasks.filter((t): t is TaskRecord => !!t && t.hostId === hostId && t.lastStatus !== 'STOPPED') };
+  return { host, tasks: tasks.filter((t) => t.hostId === hostId && t.lastStatus !== 'STOPPED') };
 }
 
 /**

@@ -269,6 +269,36 @@ describe('Task lifecycle workflows', () => {
     expect(late.task.lastStatus).toBe('STOPPED');
   });
 
+  it('tells each host once of the tasks one RunTask placed there, and their launches do not tell it again', async () => {
+    // Prepare
+    await registerHost(h.berth, { hostId: 'batch-1', cpu: 2048, memory: 4096 });
+    await setup(h, 'batched');
+    const touches = jest.spyOn(h.berth.store.hosts, 'touch');
+    let hosts: Set<string>;
+    let touchesOfHosts: number;
+    let ids: string[];
+    try {
+      // Act: three tasks, until each launch waits for RUNNING (its Start is over).
+      ids = await run(h, 'batched', 3);
+      const launching = await Promise.all(ids.map((id) => eventually(async () => {
+        const t = await task(h, id);
+        return t?.lastStatus === 'PENDING' && t.launchToken ? t : undefined;
+      }, 5000, 'PENDING, its launch waiting')));
+      hosts = new Set(launching.map((t) => t.hostId!));
+      touchesOfHosts = touches.mock.calls.filter(([hostId]) => hosts.has(hostId)).length;
+    } finally {
+      touches.mockRestore();
+    }
+
+    // Assess
+    expect(touchesOfHosts).toBe(hosts.size);
+    const answers = await Promise.all([...hosts].map((hostId) => pollAssignments(h.berth, hostId, {}, 0)));
+    expect(answers.flatMap((a) => a.tasks!.map((t) => t.taskId))).toEqual(expect.arrayContaining(ids));
+    for (const t of await Promise.all(ids.map((id) => task(h, id)))) {
+      await report(h, t!.hostId!, t!.taskId, 'STOPPED', { timestamps: { stoppedAt: Date.now() }, stop: { stopCode: 'UserInitiated', stoppedReason: 'x' } });
+    }
+  });
+
   it('refuses a report from a host that does not run the task', async () => {
     await registerHost(h.berth, { hostId: 'own-1', cpu: 1024, memory: 2048 });
     await setup(h, 'owned', { cpu: '1024', memory: '2048' });
