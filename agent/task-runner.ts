@@ -81,6 +81,9 @@ interface Running {
 
 class TaskStopped extends Error {}
 
+/** What a create of a container whose image is not on the host fails with: Docker's words, and podman's. */
+const IMAGE_MISSING = /no such image|image not known/i;
+
 /** Sequence numbers that grow across agent restarts, so a restarted agent's reports are newest. */
 let lastSeq = 0;
 const nextSeq = () => (lastSeq = Math.max(lastSeq + 1, Date.now()));
@@ -113,6 +116,8 @@ export class TaskRunner {
   private readonly volumes: TaskVolumes;
   /** The images' digests, asked beside the containers' create and start (see pull). */
   private digests: Promise<void> = Promise.resolve();
+  private readonly images: ImagePuller;
+  private readonly logins: RegistryLogins;
 
   constructor(readonly task: Assignment, private readonly o: TaskRunnerOptions) {
     const limits = o.taskLimits === false
@@ -124,6 +129,8 @@ export class TaskRunner {
     this.volumes = new TaskVolumes({ runtime: o.runtime, taskId: task.taskId, cluster: task.cluster, hostId: o.hostId, volumes: task.volumes, efs: o.efs });
     this.status = task.lastStatus;
     this.done = new Promise((r) => (this.resolveDone = r));
+    this.images = o.images ?? new ImagePuller({ runtime: o.runtime, behavior: 'default', log: (m) => this.log(m) });
+    this.logins = o.logins ?? new RegistryLogins({ secrets: o.secrets });
   }
 
   private now() {
@@ -263,8 +270,10 @@ export class TaskRunner {
       const settled = await Promise.allSettled([this.pull(), acquiring, preparing]);
       for (const s of settled) if (s.status === 'rejected') throw s.reason;
       await this.connectServices(true);
-      await this.openEndpoint();
-      await this.createAll();
+      // The endpoint is opened while the containers are created (they need only its id and
+      // token), and is serving before any of them starts.
+      const settledCreate = await Promise.allSettled([this.openEndpoint(), this.createAll()]);
+      for (const s of settledCreate) if (s.status === 'rejected') throw s.reason;
       await this.startAll();
       this.timestamps.startedAt = this.now();
       await this.digests;
@@ -345,19 +354,22 @@ export class TaskRunner {
   /** Gets each image onto the host; their digests are asked meanwhile, into `digests`, for the RUNNING report. */
   private async pull(): Promise<void> {
     this.timestamps.pullStartedAt = this.now();
-    const images = this.o.images ?? new ImagePuller({ runtime: this.o.runtime, behavior: 'default', log: (m) => this.log(m) });
-    const logins = this.o.logins ?? new RegistryLogins({ secrets: this.o.secrets });
     const digests: Promise<void>[] = [];
     for (const image of new Set(this.containers.map((c) => c.def.image))) {
       this.checkStop();
       const using = this.containers.filter((c) => c.def.image === image);
-      await images.fetch(image, () => logins.loginFor(using[0].def));
-      digests.push(images.digestOf(image).then((digest) => {
+      await this.fetch(using[0].def);
+      digests.push(this.images.digestOf(image).then((digest) => {
         for (const c of using) c.imageDigest = digest;
       }));
     }
     this.digests = Promise.all(digests).then(() => {});
     this.timestamps.pullStoppedAt = this.now();
+  }
+
+  /** Gets the container's image onto the host, as the pull behaviour says. */
+  private fetch(def: ContainerDefinition): Promise<void> {
+    return this.images.fetch(def.image, () => this.logins.loginFor(def));
   }
 
   /**
@@ -367,7 +379,16 @@ export class TaskRunner {
   private async createAll(): Promise<void> {
     const create = async (c: Running) => {
       this.checkStop();
-      c.id = await this.o.runtime.create(this.spec(c, this.ns!));
+      try {
+        c.id = await this.o.runtime.create(this.spec(c, this.ns!));
+      } catch (e) {
+        if (!IMAGE_MISSING.test(e instanceof Error ? e.message : String(e))) throw e;
+        // The image left the host since this agent last saw it there: fetched again, once.
+        this.images.forget(c.def.image);
+        await this.fetch(c.def);
+        this.checkStop();
+        c.id = await this.o.runtime.create(this.spec(c, this.ns!));
+      }
     };
     if (!this.containers.some((c) => c.def.volumesFrom?.length)) {
       const created = await Promise.allSettled(this.containers.map(create));

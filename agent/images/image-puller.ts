@@ -20,6 +20,13 @@ export type PullBehavior = (typeof PULL_BEHAVIORS)[number];
 export class ImagePuller {
   /** What this agent has pulled (for `once`); a restarted agent pulls each once more. */
   private readonly pulled = new Set<string>();
+  /**
+   * Images this agent found on the host or pulled, with their digests once asked: a launch of
+   * one the cache serves then asks the engine nothing (an inspect is a round trip on every
+   * launch's path, and two in a burst's). An image removed behind the agent's back is found
+   * missing by the create, which forgets it here and fetches it again.
+   */
+  private readonly present = new Map<string, { digest?: Promise<string | undefined> }>();
 
   constructor(private readonly o: { runtime: ContainerRuntime; behavior: PullBehavior; log: (message: string) => void }) {}
 
@@ -39,6 +46,7 @@ export class ImagePuller {
     if (this.cacheServes(image, cached) || isLocalOnly(image)) return false;
     await this.o.runtime.pull(image, await login());
     this.pulled.add(image);
+    this.present.set(image, {});
     return true;
   }
 
@@ -51,12 +59,17 @@ export class ImagePuller {
   /** Pulls if it should: what a launch must wait for before it creates a container of the image. */
   async fetch(image: string, login: () => Promise<RegistryAuth | undefined>): Promise<void> {
     const { runtime, behavior } = this.o;
+    if (this.present.has(image) && this.cacheServes(image, true)) return;
     const cached = await runtime.hasImage(image);
+    if (!cached) this.present.delete(image);
+    else if (!this.present.has(image)) this.present.set(image, {});
     if (this.cacheServes(image, cached)) return;
     const auth = await login();
     try {
       await runtime.pull(image, auth);
       this.pulled.add(image);
+      // The tag may name another image now: its digest is asked again.
+      this.present.set(image, {});
     } catch (e) {
       if (behavior !== 'default' || !cached) throw e;
       this.o.log(`${e instanceof Error ? e.message : String(e)}; running the cached image, as pull behaviour default allows`);
@@ -65,7 +78,22 @@ export class ImagePuller {
 
   /** The digest of the image on the host, if a registry gave it one: only the RUNNING report needs it, so a launch asks it beside the create. */
   async digestOf(image: string): Promise<string | undefined> {
-    const digest = await this.o.runtime.imageDigest(image).catch(() => undefined);
-    return digest !== undefined && isImageDigest(digest) ? digest : undefined;
+    const known = this.present.get(image);
+    if (known?.digest) return known.digest;
+    const asked = this.o.runtime.imageDigest(image);
+    const digest = asked.then((d) => (d !== undefined && isImageDigest(d) ? d : undefined), () => undefined);
+    // Kept while the image is known present; a failed ask is not an answer, and is asked again.
+    if (known) {
+      known.digest = digest;
+      asked.catch(() => {
+        if (known.digest === digest) known.digest = undefined;
+      });
+    }
+    return digest;
+  }
+
+  /** The engine no longer has the image (a create said so): the next launch asks it again. */
+  forget(image: string): void {
+    this.present.delete(image);
   }
 }

@@ -83,10 +83,11 @@ export const DescribeTasks: Operation = async (b, body) => {
   const cluster = clusterName(optString(body, 'cluster'));
   const refs = optStringList(body, 'tasks', 'tasks', 100);
   if (!refs || refs.length === 0) throw new InvalidParameterException('Tasks cannot be empty.');
-  await activeCluster(b, cluster);
   const ids = refs.map((ref) => taskIdOf(ref, cluster));
-  // One BatchGetItem for up to 100 tasks, answered in the order asked.
-  const byId = new Map((await b.store.tasks.getMany(ids.map((taskId) => ({ cluster, taskId })))).map((t) => [t.taskId, t]));
+  // One BatchGetItem for up to 100 tasks, answered in the order asked; read beside the cluster's
+  // check, whose failure still answers alone: a poll of DescribeTasks waits for one read, not two.
+  const [, found] = await Promise.all([activeCluster(b, cluster), b.store.tasks.getMany(ids.map((taskId) => ({ cluster, taskId })))]);
+  const byId = new Map(found.map((t) => [t.taskId, t]));
   const tasks = [];
   const failures: Failure[] = [];
   for (const taskId of ids) {

@@ -3,6 +3,7 @@ import { taskArn } from '../domain/arns';
 import type { Assignment, KnownAssignments } from '../agent-wire/responses';
 import type { ContainerDefinition } from '../domain/task-definition';
 import type { HostRecord, TaskDefinitionRecord, TaskRecord } from '../store';
+import { noteTask } from './seen-tasks';
 
 export type { Assignment, KnownAssignments } from '../agent-wire/responses';
 
@@ -26,11 +27,13 @@ export function applyOverrides(def: ContainerDefinition, task: TaskRecord): Cont
 export async function heldTasks(b: Berth, hostId: string): Promise<{ host?: HostRecord; tasks: TaskRecord[] }> {
   const host = await b.store.hosts.get(hostId);
   if (!host) return { tasks: [] };
-  const tasks = await Promise.all(
-    Object.entries(host.reservations).map(([taskId, r]) => b.store.tasks.get({ cluster: r.cluster, taskId })),
-  );
+  // One BatchGetItem per 100 tasks, not a GetItem each: an agent in a burst of launches reads
+  // its whole work at every wake, so this read grows with the tasks it holds.
+  const tasks = await b.store.tasks.getMany(Object.entries(host.reservations).map(([taskId, r]) => ({ cluster: r.cluster, taskId })));
+  // The agent's reports on these come next: they merge onto what was read here (seen-tasks.ts).
+  for (const t of tasks) if (t.hostId === hostId) noteTask(b, t);
   // A reservation whose task is bound elsewhere (a crash mid-placement) is not this host's work.
-  return { host, tasks: tasks.filter((t): t is TaskRecord => !!t && t.hostId === hostId && t.lastStatus !== 'STOPPED') };
+  return { host, tasks: tasks.filter((t) => t.hostId === hostId && t.lastStatus !== 'STOPPED') };
 }
 
 /**

@@ -14,6 +14,7 @@ import { wakeTasksWaitingForRoom } from './capacity-wake';
 import { settleTaskCallback } from '../batch/task-callbacks';
 import { startStopWorkflow } from './stop';
 import type { TaskRef } from './task-ref';
+import { noteTask, seenTask } from './seen-tasks';
 
 export const hashBootstrapToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -88,7 +89,7 @@ export interface TaskReport extends Omit<StatusChange, 'containers'> {
  * does not have is refused. A report without a health answer keeps the last one (an agent that
  * restarted has none until its first check), and a container without a check has none.
  */
-function observedContainers(task: TaskRecord, reported: ContainerReport[]): ContainerState[] {
+function observedContainers(task: Pick<TaskRecord, 'taskId' | 'containers'>, reported: ContainerReport[]): ContainerState[] {
   const byName = new Map(reported.map((c) => [c.name, c]));
   for (const name of byName.keys()) {
     if (!task.containers.some((c) => c.name === name)) {
@@ -111,6 +112,16 @@ function observedContainers(task: TaskRecord, reported: ContainerReport[]): Cont
  * state is released, and a STOPPED task's stop workflow frees its room.
  */
 export async function reportTaskState(b: Berth, hostId: string, report: TaskReport): Promise<{ applied: boolean; task: TaskRecord }> {
+  // The task as this process last saw it (its agent's work read, its last report applied): the
+  // report is merged onto that and written at once, a read less on every launch's and stop's
+  // path. The write holds only while the task is this host's and its containers are still those;
+  // otherwise (a stale note, a late or refused report) the report goes the way of one unseen.
+  const seen = seenTask(b, report.task);
+  if (seen && seen.hostId === hostId) {
+    const containers = report.containers && observedContainers(seen, report.containers);
+    const applied = await b.store.tasks.advance(report.task, { ...report, containers }, { hostId, containersVersion: seen.containersVersion ?? 0 });
+    if (applied) return settleReport(b, applied, report, true);
+  }
   const current = await b.store.tasks.get(report.task);
   if (!current) throw new ResourceNotFoundException(`Task ${report.task.taskId} not found.`);
   if (current.hostId !== hostId) {
@@ -118,10 +129,14 @@ export async function reportTaskState(b: Berth, hostId: string, report: TaskRepo
   }
   const containers = report.containers && observedContainers(current, report.containers);
   const applied = await b.store.tasks.advance(report.task, { ...report, containers });
-  const task = applied ?? (await b.store.tasks.get(report.task))!;
+  return settleReport(b, applied ?? (await b.store.tasks.get(report.task))!, report, applied !== undefined);
+}
+
+async function settleReport(b: Berth, task: TaskRecord, report: TaskReport, applied: boolean): Promise<{ applied: boolean; task: TaskRecord }> {
+  noteTask(b, task);
   await releaseWaits(b, task, report.lastStatus);
   if (applied) wakeServiceOf(b, task);
-  return { applied: applied !== undefined, task };
+  return { applied, task };
 }
 
 /** Ends the workflow waits this state satisfies. Repeats are harmless: spent tokens are ignored. */

@@ -18,6 +18,7 @@ import { associatedProviders } from '../store/cluster-store';
 import { placementOf } from './placer';
 import { placerFor } from './steps';
 import { launchExecutionName } from './task-ref';
+import { tellHost } from './assignments';
 
 export interface RunTaskRequest {
   cluster: string;
@@ -205,8 +206,8 @@ export async function runTask(b: Berth, req: RunTaskRequest): Promise<TaskRecord
 
   const tasks = taskIds.map((id, i) => buildTask(b, req, def, id, createdAt, size, providers[i]));
   const created = await Promise.all(tasks.map((t) => b.store.tasks.create(t)));
-  await placeTogether(b, tasks.filter((_, i) => created[i]));
-  await Promise.all(tasks.map((t) => startLaunchWorkflow(b, t)));
+  const told = await placeTogether(b, tasks.filter((_, i) => created[i]));
+  await Promise.all(tasks.map((t) => startLaunchWorkflow(b, t, told.get(t.taskId))));
   // A repeat of an earlier call returns the tasks as they are now, not as first written.
   return Promise.all(tasks.map(async (t) => (await b.store.tasks.get(t))!));
 }
@@ -214,33 +215,48 @@ export async function runTask(b: Berth, req: RunTaskRequest): Promise<TaskRecord
 /**
  * The tasks of one call (a RunTask's count, a service's new tasks) are placed as one batch
  * before their workflows start: one plan, one conditional write per host, instead of as many
- * placements racing each other for the same room. A task bound here is found placed by its
- * workflow; one that fits nowhere yet, or whose binding lost to a StopTask, is left to its own
- * workflow's placement, which waits for room and asks for capacity as usual. A crash between
- * the reservation and the binding leaves room that recovery frees, as for a single placement.
+ * placements racing each other for the same room. Each host that got tasks is told once, when
+ * their bindings have landed, instead of once per task by its workflow's Start. A task bound here is found placed by its workflow; one that fits
+ * nowhere yet, or whose binding lost to a StopTask, is left to its own workflow's placement,
+ * which waits for room and asks for capacity as usual. A crash between the reservation and the
+ * binding leaves room that recovery frees, as for a single placement.
+ *
+ * Returns the host each bound task's agent was told of it on, by task id.
  */
-async function placeTogether(b: Berth, tasks: Task[]): Promise<void> {
+async function placeTogether(b: Berth, tasks: Task[]): Promise<Map<string, string>> {
   // Tasks of different providers follow different placement rules (their markets): one batch each.
   const byProvider = new Map<string | undefined, Task[]>();
   for (const t of tasks) byProvider.set(t.capacityProviderName, [...(byProvider.get(t.capacityProviderName) ?? []), t]);
-  await Promise.all([...byProvider.values()].map((batch) => placeBatch(b, batch)));
+  const bound = (await Promise.all([...byProvider.values()].map((batch) => placeBatch(b, batch)))).flat();
+  const hosts = new Set(bound.map((p) => p.hostId));
+  await Promise.all([...hosts].map((hostId) => tellHost(b, hostId)));
+  return new Map(bound.map((p) => [p.taskId, p.hostId]));
 }
 
-async function placeBatch(b: Berth, tasks: Task[]): Promise<void> {
-  if (tasks.length < 2 || tasks[0].targetHostId !== undefined) return;
+/** Places and binds the batch; returns the plans whose binding landed. */
+async function placeBatch(b: Berth, tasks: Task[]): Promise<{ taskId: string; hostId: string }[]> {
+  if (tasks.length < 2 || tasks[0].targetHostId !== undefined) return [];
   const demands = tasks.map((t) => ({ taskId: t.taskId, cpu: t.cpu, memory: t.memory, ports: t.hostPorts }));
   const { placed } = await placerFor(b).placeBatch(demands, tasks[0].cluster, placementOf(tasks[0]));
-  await Promise.all(placed.map(async (plan) => {
+  const bound = await Promise.all(placed.map(async (plan) => {
     const ref = { cluster: tasks[0].cluster, taskId: plan.taskId };
-    if (!(await b.store.tasks.bindHost(ref, plan.hostId, b.now()))) await b.store.hosts.release(plan.hostId, plan.taskId, plan, b.now());
+    if (await b.store.tasks.bindHost(ref, plan.hostId, b.now())) return [plan];
+    await b.store.hosts.release(plan.hostId, plan.taskId, plan, b.now());
+    return [];
   }));
+  return bound.flat();
 }
 
-/** The launch workflow's input is fixed by the task itself, so a restart can start it again. */
-export async function startLaunchWorkflow(b: Berth, task: Pick<Task, 'cluster' | 'taskId' | 'createdAt'>): Promise<void> {
+/**
+ * The launch workflow's input is fixed by the task itself, so a restart can start it again;
+ * `told`: the host whose agent was already told of the task, by the RunTask that bound it there
+ * (a restart, which cannot know, passes none, and the workflow tells the host again).
+ */
+export async function startLaunchWorkflow(b: Berth, task: Pick<Task, 'cluster' | 'taskId' | 'createdAt'>, told?: string): Promise<void> {
   const ref = { cluster: task.cluster, taskId: task.taskId };
   await b.workflows.start('launch', launchExecutionName(ref), {
     task: ref,
     placementDeadline: task.createdAt + b.config.placementTimeoutSeconds * 1000,
+    told: told ?? null,
   });
 }

@@ -24,7 +24,7 @@ export interface LifecycleSteps {
    * token where added or released room wakes it (capacity-wake.ts): the state waits on it, for
    * at most the backoff the last placement answered, then places again.
    */
-  place(input: { task: TaskRef; placementDeadline: number; taskToken?: string }): Promise<PlaceResult>;
+  place(input: { task: TaskRef; placementDeadline: number; taskToken?: string; told?: string | null }): Promise<PlaceResult>;
   /** `placement`: Place's answer; its `notified` says the host's agent was already told. */
   start(input: { task: TaskRef; placement?: { hostId?: string; notified?: boolean } }): Promise<void>;
   awaitRunning(input: { task: TaskRef; taskToken: string }): Promise<void>;
@@ -122,7 +122,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
   };
 
   return {
-    async place({ task: ref, placementDeadline, taskToken }) {
+    async place({ task: ref, placementDeadline, taskToken, told }) {
       if (taskToken !== undefined) {
         // A task with no demand left (placed, failed, pinned to a host) keeps only the timeout, and
         // so does one whose token could not be kept: it places again at its backoff's end.
@@ -131,7 +131,8 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       }
       const task = await getTask(ref);
       if (task.desiredStatus === 'STOPPED' || task.lastStatus === 'STOPPED') return { outcome: 'STOPPED' };
-      if (task.hostId) return { outcome: 'PLACED', hostId: task.hostId };
+      // Bound by its RunTask, which told the host's agent (`told`) unless it crashed first.
+      if (task.hostId) return { outcome: 'PLACED', hostId: task.hostId, ...(told === task.hostId ? { notified: true as const } : {}) };
       const demand: Demand = {
         taskId: task.taskId, cpu: task.cpu, memory: task.memory, ports: task.hostPorts, ...(task.cpuArchitecture ? { architecture: task.cpuArchitecture } : {}),
       };
@@ -193,7 +194,8 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       // A write-off that landed between this task's reservation and its binding saw the task
       // unbound: it freed the room and left the task to us. Any later write-off sees the binding.
       // PENDING is written meanwhile: a task on a lost host goes on from there to STOPPED.
-      const [host] = await Promise.all([b.store.hosts.get(hostId), b.store.tasks.advance(ref, { lastStatus: 'PENDING' })]);
+      // Its status alone decides: the view leaves out the reservations, which grow with its tasks.
+      const [host] = await Promise.all([b.store.hosts.view(hostId), b.store.tasks.advance(ref, { lastStatus: 'PENDING' })]);
       if (!host || !isLiveHost(host.status)) {
         await markTaskStopped(b, ref, { stopCode: 'TerminationNotice', stoppedReason: `Host ${hostId} was lost before the task started` }, 'Host lost');
         await releaseTask(b, ref);

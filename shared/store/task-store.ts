@@ -13,6 +13,8 @@ export interface TaskRecord extends Task {
   statusRank: number;
   /** The highest agent report sequence applied at the current status. */
   reportSeq?: number;
+  /** Moves with every write of `containers`; absent until the first (see StatusChangeExpectation). */
+  containersVersion?: number;
   launchToken?: string;
   stopToken?: string;
   /** A user's state machine waits on this token until the task stops (shared/batch/task-callbacks.ts). */
@@ -49,6 +51,16 @@ export interface StatusChange {
   seq?: number;
   /** The task's own address, once its agent knows it. */
   network?: TaskNetwork;
+}
+
+/**
+ * What a report applied without a read first expects of the task: that it is still on this host,
+ * and that its containers are still the ones the report was merged with (their version: 0 for a
+ * task whose containers were never written since its creation).
+ */
+export interface StatusChangeExpectation {
+  hostId: string;
+  containersVersion: number;
 }
 
 export type TaskKey = { cluster: string; taskId: string };
@@ -139,19 +151,29 @@ export class TaskStore {
    * Moves the task forward. A report for an earlier status, or a repeat at the same status with
    * no newer seq, is stale and changes nothing: a late agent report never moves a task back.
    */
-  async advance(key: TaskKey, change: StatusChange): Promise<TaskRecord | undefined> {
+  async advance(key: TaskKey, change: StatusChange, expect?: StatusChangeExpectation): Promise<TaskRecord | undefined> {
     const rank = statusRank(change.lastStatus);
     const u = new UpdateExpression()
       .set({ lastStatus: change.lastStatus, statusRank: rank, containers: change.containers, reportSeq: change.seq ?? 0, network: change.network })
       // Timestamps and the stop's cause are set once: the first stop (often StopTask's) wins.
       .setOnce({ ...change.timestamps, ...change.stop, ...expiryOf(rank, change.timestamps?.stoppedAt) });
     if (rank >= statusRank('DEACTIVATING')) u.set({ desiredStatus: 'STOPPED' });
+    if (change.containers) {
+      const v = u.name('containersVersion');
+      u.raw(`${v} = if_not_exists(${v}, ${u.value(0)}) + ${u.value(1)}`);
+    }
     const r = u.value(rank);
     const stopped = u.value(STOPPED_RANK);
     const seq = u.value(change.seq ?? 0);
-    return this.apply(key, u,
-      `statusRank < ${r} OR (statusRank = ${r} AND statusRank < ${stopped} AND ` +
-      `(attribute_not_exists(reportSeq) OR reportSeq < ${seq}))`);
+    const forward = `statusRank < ${r} OR (statusRank = ${r} AND statusRank < ${stopped} AND ` +
+      `(attribute_not_exists(reportSeq) OR reportSeq < ${seq}))`;
+    if (!expect) return this.apply(key, u, forward);
+    // Merged without a read: only onto the containers it was merged with, and only on its host.
+    const v = u.name('containersVersion');
+    const version = expect.containersVersion === 0
+      ? `(attribute_not_exists(${v}) OR ${v} = ${u.value(0)})`
+      : `${v} = ${u.value(expect.containersVersion)}`;
+    return this.apply(key, u, `(${forward}) AND ${u.name('hostId')} = ${u.value(expect.hostId)} AND ${version}`);
   }
 
   /**

@@ -662,6 +662,32 @@ interface BurstRound {
   berthMs: number;
   /** First create sent → last start answered. */
   bareMs: number;
+  /** Each task's timeline, with `sent` the moment the first RunTask went out. */
+  timelines: Timeline[];
+}
+
+/** Where a burst goes: each mark's time after the first RunTask was sent, for the median task and the last. */
+const BURST_MARKS: { label: string; mark: string }[] = [
+  { label: 'task stamped createdAt (RunTask in)', mark: 'createdAt' },
+  { label: 'placed (bound to its host)', mark: 'placed' },
+  { label: 'PENDING written (Start)', mark: 'pending' },
+  { label: 'agent begins (pullStartedAt)', mark: 'pullStartedAt' },
+  { label: 'image checked (pullStoppedAt)', mark: 'pullStoppedAt' },
+  { label: 'containers started (startedAt)', mark: 'startedAt' },
+  { label: 'RUNNING written', mark: 'running' },
+];
+
+function burstRows(rounds: readonly BurstRound[]): string[][] {
+  const after = (mark: string) => rounds.flatMap((r) => r.timelines.map((t) => between(t, 'sent', mark)).filter((x): x is number => x !== undefined));
+  const lastOf = (mark: string) => rounds.map((r) => Math.max(...r.timelines.map((t) => between(t, 'sent', mark) ?? -Infinity)));
+  const rows = BURST_MARKS.map(({ label, mark }) => {
+    const d = after(mark);
+    return d.length === 0 ? [label, '—', '—', '0'] : [label, ms(median(d)), ms(mean(lastOf(mark))), String(d.length)];
+  });
+  // Each task's own agent work: from its agent beginning until its containers started.
+  const own = rounds.flatMap((r) => r.timelines.map((t) => between(t, 'pullStartedAt', 'startedAt')).filter((x): x is number => x !== undefined));
+  if (own.length > 0) rows.push(['  each task: agent begins → containers started', ms(median(own)), `max ${ms(max(own))}`, String(own.length)]);
+  return rows;
 }
 
 /**
@@ -684,9 +710,12 @@ async function measureBurst(bench: Bench): Promise<BurstRound[]> {
     const written = await Promise.all(arns.map((arn) => untilWritten(taskIdOf(arn), 'RUNNING', RUNNING_TIMEOUT_MS)));
     const berthMs = Math.max(...written) - t0;
     await untilAll(bench.ecs, arns, 'RUNNING', RUNNING_TIMEOUT_MS);
+    const sentAt = performance.timeOrigin + t0;
+    const timelines = await Promise.all(arns.map((arn) =>
+      timelineOf(bench, { taskArn: arn, taskId: taskIdOf(arn), latencyMs: 0, sentAt, returnedAt: sentAt, seenAt: sentAt })));
     await stopTasks(bench.ecs, arns);
     await untilEngineClear(bench, ENGINE_CLEAR_TIMEOUT_MS);
-    rounds.push({ berthMs, bareMs });
+    rounds.push({ berthMs, bareMs, timelines });
     progress(`  round ${round}/${BURST.rounds}: ${count} bare create+starts ${ms(bareMs)}, ${count} tasks RUNNING ${ms(berthMs)} ` +
       `(${ratio(berthMs, bareMs)}); load average ${loadAverage()}`);
   }
@@ -921,6 +950,10 @@ async function main(): Promise<void> {
     console.log(formatTable(['stage', 'p50', 'mean', 'p99', 'n', 'p50, no polling'], breakdown));
     console.log(`bare create alone p50 ${ms(median(running.bare.map((b) => b.createMs)))}, ` +
       `start alone p50 ${ms(median(running.bare.map((b) => b.startMs)))}`);
+
+    console.log(`\nWhere the burst goes (${burstCount} tasks at once, ${burst.length} round(s); from the first RunTask sent; ` +
+      `bare: ${ms(mean(burstBare))} for ${burstCount} create+starts, mean)\n`);
+    console.log(formatTable(['mark', 'p50 task', 'last task (mean of rounds)', 'n'], burstRows(burst)));
 
     console.log(`\nWhere RunTask → STOPPED goes, \`true\` (×${stopped.timelines.length})\n`);
     const stoppedBreakdown = stageRows(STOPPED_STAGES, stopped.timelines);

@@ -269,6 +269,103 @@ describe('Task lifecycle workflows', () => {
     expect(late.task.lastStatus).toBe('STOPPED');
   });
 
+  it('tells each host once of the tasks one RunTask placed there, and their launches do not tell it again', async () => {
+    // Prepare
+    await registerHost(h.berth, { hostId: 'batch-1', cpu: 2048, memory: 4096 });
+    await setup(h, 'batched');
+    const touches = jest.spyOn(h.berth.store.hosts, 'touch');
+    let hosts: Set<string>;
+    let touchesOfHosts: number;
+    let ids: string[];
+    try {
+      // Act: three tasks, until each launch waits for RUNNING (its Start is over).
+      ids = await run(h, 'batched', 3);
+      const launching = await Promise.all(ids.map((id) => eventually(async () => {
+        const t = await task(h, id);
+        return t?.lastStatus === 'PENDING' && t.launchToken ? t : undefined;
+      }, 5000, 'PENDING, its launch waiting')));
+      hosts = new Set(launching.map((t) => t.hostId!));
+      touchesOfHosts = touches.mock.calls.filter(([hostId]) => hosts.has(hostId)).length;
+    } finally {
+      touches.mockRestore();
+    }
+
+    // Assess
+    expect(touchesOfHosts).toBe(hosts.size);
+    const answers = await Promise.all([...hosts].map((hostId) => pollAssignments(h.berth, hostId, {}, 0)));
+    expect(answers.flatMap((a) => a.tasks!.map((t) => t.taskId))).toEqual(expect.arrayContaining(ids));
+    for (const t of await Promise.all(ids.map((id) => task(h, id)))) {
+      await report(h, t!.hostId!, t!.taskId, 'STOPPED', { timestamps: { stoppedAt: Date.now() }, stop: { stopCode: 'UserInitiated', stoppedReason: 'x' } });
+    }
+  });
+
+  describe('a report on a task its host\'s poll read', () => {
+    const healthy = { name: 'app', image: 'busybox', essential: true, lastStatus: 'RUNNING' as const, healthStatus: 'HEALTHY' as const };
+
+    /** A task on a host of its own, PENDING, its launch waiting for RUNNING; and that host. */
+    async function launching(hostId: string, family: string) {
+      await registerHost(h.berth, { hostId, cpu: 1024, memory: 2048 });
+      await h.ecs.send(new RegisterTaskDefinitionCommand({
+        family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '1024', memory: '2048',
+        containerDefinitions: [{ name: 'app', image: 'busybox', stopTimeout: 2, healthCheck: { command: ['CMD-SHELL', 'true'] } }],
+      }));
+      const [id] = await run(h, family);
+      const placed = await eventually(async () => {
+        const t = await task(h, id);
+        return t?.lastStatus === 'PENDING' && t.launchToken ? t : undefined;
+      }, 5000, 'PENDING, its launch waiting');
+      return { id, hostId: placed!.hostId! };
+    }
+
+    it('is written without reading the task first', async () => {
+      // Prepare: the agent's poll has read the task.
+      const { id, hostId } = await launching('noted-1', 'noted');
+      expect((await pollAssignments(h.berth, hostId, {}, 0)).tasks!.map((a) => a.taskId)).toContain(id);
+      const reads = jest.spyOn(h.berth.store.tasks, 'get');
+      let readsOfTask: number;
+      try {
+        // Act
+        const r = await report(h, hostId, id, 'RUNNING', { containers: [healthy], seq: 1 });
+        readsOfTask = reads.mock.calls.filter(([key]) => key.taskId === id).length;
+
+        // Assess
+        expect(r.applied).toBe(true);
+      } finally {
+        reads.mockRestore();
+      }
+      expect(readsOfTask).toBe(0);
+      expect((await task(h, id))!.containers[0]).toMatchObject({ lastStatus: 'RUNNING', healthStatus: 'HEALTHY' });
+      await report(h, hostId, id, 'STOPPED', { seq: 2, timestamps: { stoppedAt: Date.now() }, stop: { stopCode: 'UserInitiated', stoppedReason: 'x' } });
+    });
+
+    it('never merges onto containers that changed since the poll read them', async () => {
+      // Prepare: the poll reads the task; then its containers change where this process did not see it.
+      const { id, hostId } = await launching('stale-1', 'stale');
+      await pollAssignments(h.berth, hostId, {}, 0);
+      const [app] = (await task(h, id))!.containers;
+      await h.berth.store.tasks.advance({ cluster: 'default', taskId: id }, { lastStatus: 'RUNNING', containers: [{ ...app, ...healthy }], seq: 1 });
+
+      // Act: a report without a health answer, as from an agent that just restarted.
+      const r = await report(h, hostId, id, 'RUNNING', { containers: [{ ...healthy, healthStatus: undefined }], seq: 2 });
+
+      // Assess: applied onto the task as it is, so the health answer it had stays.
+      expect(r.applied).toBe(true);
+      expect((await task(h, id))!.containers[0]).toMatchObject({ lastStatus: 'RUNNING', healthStatus: 'HEALTHY' });
+      // And a late report at an earlier status still changes nothing.
+      expect((await report(h, hostId, id, 'PENDING', { seq: 3 })).applied).toBe(false);
+      expect((await task(h, id))!.lastStatus).toBe('RUNNING');
+      await report(h, hostId, id, 'STOPPED', { seq: 4, timestamps: { stoppedAt: Date.now() }, stop: { stopCode: 'UserInitiated', stoppedReason: 'x' } });
+    });
+
+    it('from another host is refused, whatever the poll read', async () => {
+      const { id, hostId } = await launching('read-1', 'read');
+      await pollAssignments(h.berth, hostId, {}, 0);
+      await expect(report(h, 'someone-else', id, 'RUNNING')).rejects.toMatchObject({ name: 'AccessDeniedException' });
+      expect((await task(h, id))!.lastStatus).toBe('PENDING');
+      await report(h, hostId, id, 'STOPPED', { seq: 1, timestamps: { stoppedAt: Date.now() }, stop: { stopCode: 'UserInitiated', stoppedReason: 'x' } });
+    });
+  });
+
   it('refuses a report from a host that does not run the task', async () => {
     await registerHost(h.berth, { hostId: 'own-1', cpu: 1024, memory: 2048 });
     await setup(h, 'owned', { cpu: '1024', memory: '2048' });

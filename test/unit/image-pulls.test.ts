@@ -122,6 +122,55 @@ describe('Image pulls', () => {
     });
   });
 
+  describe('ImagePuller, images it has seen', () => {
+    it('asks the engine nothing more for a cached image the cache serves, until the image is forgotten', async () => {
+      // Prepare
+      const engine = anEngine({ cached: true, registryUp: false });
+      const hasImage = jest.spyOn(engine.runtime, 'hasImage');
+      const imageDigest = jest.spyOn(engine.runtime, 'imageDigest');
+      const puller = new ImagePuller({ runtime: engine.runtime, behavior: 'prefer-cached', log: () => {} });
+
+      // Act
+      const first = await puller.ensure(IMAGE, noLogin);
+      const second = await puller.ensure(IMAGE, noLogin);
+      const asksBeforeForget = [hasImage.mock.calls.length, imageDigest.mock.calls.length];
+      puller.forget(IMAGE);
+      const third = await puller.ensure(IMAGE, noLogin);
+
+      // Assess
+      expect([first, second, third]).toEqual([DIGEST, DIGEST, DIGEST]);
+      expect(asksBeforeForget).toEqual([1, 1]);
+      expect([hasImage.mock.calls.length, imageDigest.mock.calls.length]).toEqual([2, 2]);
+      expect(engine.pulls).toHaveLength(0);
+    });
+
+    it.each<PullBehavior>(['default', 'always'])('still pulls at every launch under %s, and asks the digest of each pull', async (behavior) => {
+      const engine = anEngine({ cached: true, registryUp: true });
+      const imageDigest = jest.spyOn(engine.runtime, 'imageDigest');
+      const puller = new ImagePuller({ runtime: engine.runtime, behavior, log: () => {} });
+      await puller.ensure(IMAGE, noLogin);
+      await puller.ensure(IMAGE, noLogin);
+      expect(engine.pulls).toHaveLength(2);
+      expect(imageDigest).toHaveBeenCalledTimes(2);
+    });
+
+    it('asks again for a digest whose ask failed', async () => {
+      const engine = anEngine({ cached: true, registryUp: false });
+      let fail = true;
+      const runtime = {
+        ...engine.runtime,
+        imageDigest: async () => {
+          if (fail) throw new Error('engine busy');
+          return DIGEST;
+        },
+      } as ContainerRuntime;
+      const puller = new ImagePuller({ runtime, behavior: 'prefer-cached', log: () => {} });
+      await expect(puller.ensure(IMAGE, noLogin)).resolves.toBeUndefined();
+      fail = false;
+      await expect(puller.ensure(IMAGE, noLogin)).resolves.toBe(DIGEST);
+    });
+  });
+
   describe('RegistryLogins', () => {
     const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:login-AbCdEf';
     const secretsWith = (secretString: (id: string) => Promise<string>): SecretSource => ({
