@@ -144,6 +144,7 @@ export class LocalFleet {
       stderr: true,
     });
     const agent = new LocalAgent(host.hostId, worker);
+    this.o.log?.(`[${host.hostId}] agent started (thread ${worker.threadId})`);
     const forward = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) if (line.trim()) this.o.log?.(line);
     };

@@ -372,11 +372,12 @@ describe('Control plane crash-stop', () => {
  */
 describe('Capacity crash-stop: a launch cut short', () => {
   /**
-   * The agents of a local mode that registered: each is a thread of its process (local/fleet.ts),
-   * so the crashed one's died with it; each says so as it registers (`[host] registered ...`).
+   * The agents a local mode started: each is a thread of its process (local/fleet.ts), so the
+   * crashed one's died with it; the fleet says so as it starts one (`[host] agent started`).
    */
   const agentsOf = (p: LocalProcess): number => new Set(p.output.join('').split('\n')
-    .map((line) => /\[([\w.-]+)\] registered /.exec(line)?.[1]).filter((h) => h !== undefined)).size;
+    .map((line) => /\[([\w.-]+)\] agent started /.exec(line)?.[1]).filter((h) => h !== undefined)).size;
+  const registered = (p: LocalProcess): boolean => /\[[\w.-]+\] registered /.test(p.output.join(''));
 
   // One point of the two: from outside they differ only in whether the provider was asked, and
   // capacity-manager.test.ts cuts a cycle at each in process. This one is where EC2 has started
@@ -399,7 +400,8 @@ describe('Capacity crash-stop: a launch cut short', () => {
       }, (e: unknown) => String(e));
       restarted = await spawnLocalMode(env);
       const instances = (await ecs.send(new ListContainerInstancesCommand({}))).containerInstanceArns ?? [];
-      // Ready once the warm pool's agents have registered.
+      // Ready once the warm pool's host is ACTIVE; its agent says it registered a moment later.
+      await poll(() => 'the agent\'s registration', 10_000, async () => (registered(restarted!) ? true : undefined));
       const agents = agentsOf(restarted);
 
       // Assess
