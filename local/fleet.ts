@@ -65,8 +65,11 @@ export class LocalAgent {
   /** Resolves with the thread's exit code once it has ended, however it ended. */
   readonly exited: Promise<AgentExit>;
   private exitCode: AgentExit | undefined;
+  /** The agent's thread id in this process (kept: a thread that has ended has none). */
+  readonly threadId: number;
 
   constructor(readonly hostId: string, private readonly worker: Worker) {
+    this.threadId = worker.threadId;
     this.exited = new Promise((resolve) => worker.once('exit', (code) => {
       this.exitCode = code;
       resolve(code);
@@ -77,10 +80,6 @@ export class LocalAgent {
     return this.exitCode === undefined;
   }
 
-  /** The agent's thread id in this process. */
-  get threadId(): number {
-    return this.worker.threadId;
-  }
 
   /**
    * Ends it as a crash would (a process's SIGKILL): its JavaScript stops where it is, nothing of
@@ -144,7 +143,7 @@ export class LocalFleet {
       stderr: true,
     });
     const agent = new LocalAgent(host.hostId, worker);
-    this.o.log?.(`[${host.hostId}] agent started (thread ${worker.threadId})`);
+    this.o.log?.(`[${host.hostId}] agent started (thread ${agent.threadId})`);
     const forward = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) if (line.trim()) this.o.log?.(line);
     };

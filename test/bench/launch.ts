@@ -456,7 +456,11 @@ interface MemoryParts {
   /** This process: the control plane, the bench's client, and the agents' threads. */
   processKb: number;
   agents: number;
-  /** What this process started besides podman's service (what the agents run briefly: nsenter, iptables ...). */
+  /**
+   * What this process started besides podman's service: the local ELBv2's HAProxy, and what the
+   * agents run briefly (nsenter, iptables ...). Shown, but not in `totalKb`, which is the goal's
+   * (control plane, agents, podman service) as it was when agents were processes.
+   */
   childrenKb: number;
   podmanKb: number;
   totalKb: number;
@@ -487,7 +491,7 @@ function sampleMemory(bench: Bench, field: MemoryField): MemoryParts {
     }
   });
   return {
-    processKb, agents: bench.local.fleet.agents.size, childrenKb, podmanKb, totalKb: processKb + childrenKb + podmanKb,
+    processKb, agents: bench.local.fleet.agents.size, childrenKb, podmanKb, totalKb: processKb + podmanKb,
     conmonKb: sumKb(conmons, field), conmons: conmons.length,
   };
 }
@@ -841,7 +845,7 @@ async function main(): Promise<void> {
     await sleep(SETTLE_MS);
     const idle = sampleMemory(bench, 'VmRSS');
     progress(`memory, idle: this process (control plane and ${idle.agents} agent threads) ${mib(idle.processKb)}, ` +
-      `its other children ${mib(idle.childrenKb)}, podman service ${mib(idle.podmanKb)}, total ${mib(idle.totalKb)}`);
+      `podman service ${mib(idle.podmanKb)}, total ${mib(idle.totalKb)}; this process's other children (HAProxy ...) ${mib(idle.childrenKb)}`);
     progress(`  ${mainIsolate()}`);
     progress('memory: one more idle agent thread (a probe host, launched, registered, settled, then terminated) ...');
     const probe = await probeAgentThread(bench);
@@ -875,8 +879,8 @@ async function main(): Promise<void> {
     await sleep(SETTLE_MS);
     const loaded = sampleMemory(bench, 'VmRSS');
     progress(`memory, ${MEMORY_TASKS} running: this process (control plane and ${loaded.agents} agent threads) ${mib(loaded.processKb)}, ` +
-      `its other children ${mib(loaded.childrenKb)}, podman service ${mib(loaded.podmanKb)}, total ${mib(loaded.totalKb)}; ` +
-      `${loaded.conmons} conmon ${mib(loaded.conmonKb)}`);
+      `podman service ${mib(loaded.podmanKb)}, total ${mib(loaded.totalKb)}; this process's other children (HAProxy ...) ` +
+      `${mib(loaded.childrenKb)}, ${loaded.conmons} conmon ${mib(loaded.conmonKb)}`);
     progress(`  ${mainIsolate()}`);
 
     progress(`stopping the ${MEMORY_TASKS} tasks ...`);
@@ -966,9 +970,10 @@ async function main(): Promise<void> {
         memoryParts(`this process: control plane (with the bench's client) and ${idle.agents} agent threads`, (m) => m.processKb),
         memoryParts(`  of which the agents, at ${mib(agentKb)} each (see below)`, (m) => m.agents * agentKb),
         memoryParts('  the rest: the control plane, by difference', (m) => m.processKb - m.agents * agentKb),
-        memoryParts('its other children (besides podman)', (m) => m.childrenKb),
         memoryParts('podman service', (m) => m.podmanKb),
-        memoryParts('total', (m) => m.totalKb),
+        memoryParts('total (control plane, agents, podman service: the goal\'s)', (m) => m.totalKb),
+        memoryParts('this process\'s other children: the local ELBv2\'s HAProxy, brief ones (not in the total)', (m) => m.childrenKb),
+        memoryParts('  total with them', (m) => m.totalKb + m.childrenKb),
         [`conmon ×${loaded.conmons} (podman's, one per container; not in the total)`,
           mib(idle.conmonKb), '—', mib(loaded.conmonKb), '—', mib(after.conmonKb), '—', '—'],
       ],
@@ -980,8 +985,8 @@ async function main(): Promise<void> {
       `third host's agent started until it had registered, filled its ready namespaces and settled ${SETTLE_MS / 1000} s`,
       `(${mib(probe.beforeKb)} → ${mib(probe.afterKb)}), measured once, idle, right after the idle sample; the host was then`,
       `terminated. "of which the agents" is that figure times the agents running; an agent with tasks holds more (its`,
-      `tasks' state and streams), which the "control plane, by difference" row then carries. Totals are exact: every`,
-      `byte of this process, its children and podman's service.`,
+      `tasks' state and streams), which the "control plane, by difference" row then carries. The total is exact: all`,
+      `of this process's RSS and podman's service's (with its children); HAProxy and other children are shown apart.`,
     ].join('\n'));
 
     console.log(`\nWhere RunTask → RUNNING goes (the ×${running.timelines.length} polled launches, and the p50 of the ` +

@@ -11,6 +11,8 @@ describe('LocalFleet', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  /** The stand-in's one JSON line, among the fleet's own. */
+  const said0 = (lines: string[]) => JSON.parse(lines.find((l) => l.startsWith('{'))!);
   const fleetOf = (agentScript: string, lines: string[]) =>
     new LocalFleet({ agentScript, endpoint: 'http://127.0.0.1:9', dockerSocket: join(dir, 'none.sock'), dataDir: dir, log: (l) => lines.push(l) });
 
@@ -40,7 +42,8 @@ describe('LocalFleet', () => {
 
     // Assess: a thread of this process with no flags of its own (no loader); its young generation
     // of 1 MiB semi-spaces at most (16 MiB each without); its environment its own, without the key.
-    const said = JSON.parse(lines.join('')) as { flags: string[]; env: Record<string, string>; newSpace: number; threadId: number };
+    expect(lines).toContain(`[h-flags] agent started (thread ${said0(lines).threadId})`);
+    const said = said0(lines) as { flags: string[]; env: Record<string, string>; newSpace: number; threadId: number };
     expect(code).toBe(0);
     expect(said.threadId).not.toBe(threadId);
     expect(said.flags).toEqual([]);
@@ -76,6 +79,7 @@ describe('LocalFleet', () => {
     expect(killed.running).toBe(false);
     expect(stopped.running).toBe(false);
     expect(lines.filter((l) => l.startsWith('h-killed'))).toEqual(['h-killed up']);
+    expect(lines.filter((l) => l.startsWith('[h-killed]'))).toEqual([`[h-killed] agent started (thread ${killed.threadId})`]);
     expect(lines).toContain('h-stopped asked: berth-agent:stop');
     expect(await stopped.exited).toBe(0);
     expect(fleet.agents.size).toBe(0);
