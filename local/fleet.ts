@@ -1,4 +1,5 @@
 import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { AGENT_VARIABLES } from '../agent/config';
 import { AGENT_STOP } from '../agent/local-thread';
@@ -122,7 +123,7 @@ export class LocalFleet {
     // this process reaches it. No execArgv of this process either (a TypeScript loader, say):
     // the bundle is plain JavaScript. Without --enable-source-maps: the bundle's whole map
     // would stay in every agent's heap.
-    const worker = new Worker(this.o.agentScript, {
+    const worker = new Worker(resolve(this.o.agentScript), {
       env: {
         ...agentEnvironment(process.env),
         ...agentEnvironment(this.o.env ?? {}),
