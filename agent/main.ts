@@ -17,12 +17,16 @@ import { HostEfsMounts } from './efs/host-efs-mounts';
 import { SqsHostWake } from './host-wake';
 import { ServiceConnectProxy } from './service-connect-proxy';
 import { LocalEfsMounts } from './efs/local-efs-mounts';
+import { isMainThread, parentPort } from 'node:worker_threads';
+import { AGENT_STOP } from './local-thread';
 
 /**
  * The agent as a process of its own, configured by its environment (agent/config.ts lists and
  * checks every variable): BERTH_ENDPOINT (the control plane), BERTH_HOST_ID, the host's capacity,
  * its Docker socket, its policy, how it proves itself at its first registration
- * (BERTH_BOOTSTRAP_TOKEN, or BERTH_IMDS_ENDPOINT on EC2), and its metrics.
+ * (BERTH_BOOTSTRAP_TOKEN, or BERTH_IMDS_ENDPOINT on EC2), and its metrics. The local mode runs
+ * the same bundle in a worker thread (local/fleet.ts), with an environment of its own, asked to
+ * stop by a message (AGENT_STOP) instead of a signal; there process.exit ends the thread alone.
  */
 /** How long a stopping agent may spend removing its ready namespaces. */
 const STOP_GRACE_MS = 5_000;
@@ -94,10 +98,16 @@ function main() {
     setTimeout(exit, STOP_GRACE_MS).unref();
     Promise.all([agent.stop(), proxy?.stop()]).catch((e) => log(`stopping: ${e}`)).finally(exit);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  // Started by the local mode: go when it goes, even when it was killed without a word.
-  if (config.exitWithParent) {
+  if (isMainThread) {
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  } else {
+    // Not a reason to keep the thread alive: a stopped agent exits by itself.
+    parentPort?.on('message', (m) => m === AGENT_STOP && stop()).unref();
+  }
+  // Started by the local mode as a process: go when it goes, even when it was killed without a
+  // word. (A thread goes with its process.)
+  if (config.exitWithParent && isMainThread) {
     const parent = process.ppid;
     setInterval(() => {
       if (process.ppid !== parent) stop();

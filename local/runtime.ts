@@ -377,7 +377,7 @@ async function startRegionalFleet(
     awsEndpoint: agents.url,
     dockerSocket: agents.dockerSocket,
     dataDir,
-    env: { ...agents.podmanEnv, AWS_REGION: region, BERTH_EXIT_WITH_PARENT: '1', BERTH_HEARTBEAT_INTERVAL_MS: String(o.heartbeatIntervalMs),
+    env: { ...agents.podmanEnv, AWS_REGION: region, BERTH_HEARTBEAT_INTERVAL_MS: String(o.heartbeatIntervalMs),
       BERTH_METRICS_INTERVAL_MS: String(o.metricsIntervalMs), BERTH_METRICS_REPORT: '1',
       BERTH_HOST_PORT_BIND_IP: o.hostPortBindIP, ...(o.hostPortRange ? { BERTH_HOST_PORT_RANGE: o.hostPortRange } : {}) },
     log: o.log,

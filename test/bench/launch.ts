@@ -35,6 +35,7 @@
 import { DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
 import Docker from 'dockerode';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,8 @@ import { DockerRuntime } from '../../agent/runtime/docker-runtime';
 import { BUSYBOX_IMAGE } from '../../local/podman';
 import { type LocalBerthRuntime, startLocal } from '../../local/runtime';
 import { DEFAULT_CLUSTER, taskArn } from '../../shared/domain/arns';
+import { DEFAULT_CATALOG, capacityOf, findType } from '../../shared/capacity/catalog';
+import { hashBootstrapToken } from '../../shared/lifecycle/reports';
 import type { TaskStatus } from '../../shared/domain/task';
 import { assertNothingLeft, privateStorage, removeDataDir as removeStorage, removeEngineObjects, stopPodmanService } from './support/bench-storage';
 import { progress } from './support/progress';
@@ -79,7 +82,9 @@ const SETTLE_MS = 2_000;
 const ENGINE_CLEAR_TIMEOUT_MS = 30_000;
 
 /** Issue 20's goals, each against the bare runtime in the same run. */
-const GOAL = { p50VsBare: 1.2, p99VsBare: 1.5, exitToStoppedMs: 100, burstVsBare: 1.5 } as const;
+const GOAL = {
+  p50VsBare: 1.2, p99VsBare: 1.5, exitToStoppedMs: 100, burstVsBare: 1.5, idleTotalMib: 300, loadedTotalMib: 400, agentMib: 40,
+} as const;
 
 /** The burst: RunTask calls of BURST.perCall, all sent at once; rounds alternate with the bare burst. */
 const BURST = { calls: 10, perCall: 10, rounds: 2 } as const;
@@ -448,11 +453,15 @@ function tree(pid: number, all: readonly ProcessInfo[]): number[] {
 const sumKb = (pids: readonly number[], field: MemoryField): number => pids.reduce((s, p) => s + procStatusKb(p, field), 0);
 
 interface MemoryParts {
-  controlPlaneKb: number;
-  agentsKb: number;
+  /** This process: the control plane, the bench's client, and the agents' threads. */
+  processKb: number;
   agents: number;
-  /** Each agent's own (with what it spawned), in the fleet's order. */
-  eachAgentKb: number[];
+  /**
+   * What this process started besides podman's service: the local ELBv2's HAProxy, and what the
+   * agents run briefly (nsenter, iptables ...). Shown, but not in `totalKb`, which is the goal's
+   * (control plane, agents, podman service) as it was when agents were processes.
+   */
+  childrenKb: number;
   podmanKb: number;
   totalKb: number;
   /** podman's per-container monitors: a cost of running containers at all, not Berth's; not in the total. */
@@ -461,19 +470,18 @@ interface MemoryParts {
 }
 
 /**
- * RSS of the control plane (this process alone: dynalite, the APIs, the workflows, the capacity
- * manager, and the bench's own ECS client), each agent process with anything it spawned, and
- * podman's service.
+ * RSS of this process (dynalite, the APIs, the workflows, the capacity manager, the bench's own
+ * ECS client, and every agent, each a worker thread of it: local/fleet.ts), of what it spawned
+ * besides podman, and of podman's service with what it spawned.
  */
 function sampleMemory(bench: Bench, field: MemoryField): MemoryParts {
   const all = processes();
-  const agents = [...bench.local.fleet.agents.values()].map((c) => c.pid).filter((p): p is number => p !== undefined);
   const podmanPidFile = join(bench.dataDir, 'podman.pid');
   const podmanPid = existsSync(podmanPidFile) ? Number(readFileSync(podmanPidFile, 'utf8')) : undefined;
-  const controlPlaneKb = procStatusKb(process.pid, field);
-  const eachAgentKb = agents.map((p) => sumKb(tree(p, all), field));
-  const agentsKb = eachAgentKb.reduce((s, kb) => s + kb, 0);
-  const podmanKb = podmanPid ? sumKb(tree(podmanPid, all), field) : 0;
+  const processKb = procStatusKb(process.pid, field);
+  const podmanTree = podmanPid ? tree(podmanPid, all) : [];
+  const podmanKb = sumKb(podmanTree, field);
+  const childrenKb = sumKb(tree(process.pid, all).filter((p) => p !== process.pid && !podmanTree.includes(p)), field);
   const storage = join(bench.dataDir, 'storage');
   const conmons = all.filter((p) => p.comm === 'conmon').map((p) => p.pid).filter((pid) => {
     try {
@@ -483,9 +491,49 @@ function sampleMemory(bench: Bench, field: MemoryField): MemoryParts {
     }
   });
   return {
-    controlPlaneKb, agentsKb, agents: agents.length, eachAgentKb, podmanKb, totalKb: controlPlaneKb + agentsKb + podmanKb,
+    processKb, agents: bench.local.fleet.agents.size, childrenKb, podmanKb, totalKb: processKb + podmanKb,
     conmonKb: sumKb(conmons, field), conmons: conmons.length,
   };
+}
+
+/** What one more idle agent costs: this process's RSS before it starts and once it has registered and settled. */
+interface AgentProbe {
+  beforeKb: number;
+  afterKb: number;
+}
+
+/**
+ * Agents are threads of this process, so no reading of /proc tells one agent's memory apart. A
+ * fair share is what one more costs: a third host launched as the capacity manager launches one
+ * (its launch recorded with a bootstrap token, its agent started by the local fleet provider),
+ * measured as this process's RSS growth from just before its agent starts until it has
+ * registered, filled its pool of ready namespaces and settled; then terminated as the capacity
+ * manager terminates a host, with nothing of it left. Taken after the first two agents, on a
+ * process whose memory has not been through a run's tasks, so memory freed earlier cannot hide
+ * the new agent's cost.
+ */
+async function probeAgentThread(bench: Bench): Promise<AgentProbe> {
+  const { provider, berth } = bench.local;
+  const [launched] = await provider.launch({ instanceType: HOSTS.type, market: 'on-demand', count: 1, clientToken: `bench-probe-${randomUUID()}` });
+  const type = findType(DEFAULT_CATALOG, HOSTS.type)!;
+  const { hostId } = launched;
+  await berth.store.hosts.launching({
+    hostId, instanceType: launched.instanceType, market: launched.market, ...capacityOf(type),
+    bootstrapTokenHash: hashBootstrapToken(launched.bootstrapToken!),
+  }, Date.now());
+  // The provider starts the agent after its boot delay (none locally): the sample before it is
+  // taken now, on this turn, before any timer runs.
+  const beforeKb = procStatusKb(process.pid, 'VmRSS');
+  const deadline = Date.now() + RUNNING_TIMEOUT_MS;
+  while ((await berth.store.hosts.get(hostId))?.status !== 'ACTIVE') {
+    if (Date.now() > deadline) throw new BenchFailure(`the probe host ${hostId} did not register`);
+    await sleep(50);
+  }
+  await sleep(SETTLE_MS);
+  const afterKb = procStatusKb(process.pid, 'VmRSS');
+  await provider.terminate([hostId]);
+  await berth.store.hosts.transition(hostId, 'TERMINATED', ['LAUNCHING', 'ACTIVE', 'DRAINING'], { endedAt: Date.now() });
+  return { beforeKb, afterKb };
 }
 
 /** An idle Node.js process started with `args`: what one process costs before it does anything. */
@@ -500,6 +548,13 @@ async function idleNodeRssKb(args: string[]): Promise<number> {
 }
 
 const mib = (kb: number): string => `${(kb / 1024).toFixed(1)} MiB`;
+
+/** The control plane's own V8 isolate (the main thread's; each agent's heap is its thread's): where its memory sits. */
+function mainIsolate(): string {
+  const m = process.memoryUsage();
+  return `control plane's isolate: heap ${mib(m.heapUsed / 1024)} used of ${mib(m.heapTotal / 1024)}, ` +
+    `external ${mib(m.external / 1024)} (array buffers ${mib(m.arrayBuffers / 1024)})`;
+}
 
 // --- where the time goes ---------------------------------------------------------------------
 
@@ -818,8 +873,13 @@ async function main(): Promise<void> {
 
     await sleep(SETTLE_MS);
     const idle = sampleMemory(bench, 'VmRSS');
-    progress(`memory, idle: control plane ${mib(idle.controlPlaneKb)}, ${idle.agents} agents ${mib(idle.agentsKb)}, ` +
-      `podman service ${mib(idle.podmanKb)}, total ${mib(idle.totalKb)}`);
+    progress(`memory, idle: this process (control plane and ${idle.agents} agent threads) ${mib(idle.processKb)}, ` +
+      `podman service ${mib(idle.podmanKb)}, total ${mib(idle.totalKb)}; this process's other children (HAProxy ...) ${mib(idle.childrenKb)}`);
+    progress(`  ${mainIsolate()}`);
+    progress('memory: one more idle agent thread (a probe host, launched, registered, settled, then terminated) ...');
+    const probe = await probeAgentThread(bench);
+    const agentKb = probe.afterKb - probe.beforeKb;
+    progress(`  this process ${mib(probe.beforeKb)} → ${mib(probe.afterKb)}: ${mib(agentKb)} per idle agent thread`);
 
     progress(`warm-up (untimed): ${WARM_UP} launches and ${WARM_UP} bare runs of each container`);
     for (let i = 0; i < WARM_UP; i++) {
@@ -847,8 +907,10 @@ async function main(): Promise<void> {
     progress(`  ${MEMORY_TASKS} RUNNING after ${ms(performance.now() - t1)}`);
     await sleep(SETTLE_MS);
     const loaded = sampleMemory(bench, 'VmRSS');
-    progress(`memory, ${MEMORY_TASKS} running: control plane ${mib(loaded.controlPlaneKb)}, ${loaded.agents} agents ${mib(loaded.agentsKb)}, ` +
-      `podman service ${mib(loaded.podmanKb)}, total ${mib(loaded.totalKb)}; ${loaded.conmons} conmon ${mib(loaded.conmonKb)}`);
+    progress(`memory, ${MEMORY_TASKS} running: this process (control plane and ${loaded.agents} agent threads) ${mib(loaded.processKb)}, ` +
+      `podman service ${mib(loaded.podmanKb)}, total ${mib(loaded.totalKb)}; this process's other children (HAProxy ...) ` +
+      `${mib(loaded.childrenKb)}, ${loaded.conmons} conmon ${mib(loaded.conmonKb)}`);
+    progress(`  ${mainIsolate()}`);
 
     progress(`stopping the ${MEMORY_TASKS} tasks ...`);
     const t2 = performance.now();
@@ -862,6 +924,7 @@ async function main(): Promise<void> {
     const after = sampleMemory(bench, 'VmRSS');
     const peak = sampleMemory(bench, 'VmHWM');
     progress(`memory, idle after the run: total ${mib(after.totalKb)}; peak (VmHWM) total ${mib(peak.totalKb)}`);
+    progress(`  ${mainIsolate()}`);
 
     progress(`burst: ${BURST.calls} RunTask calls of ${BURST.perCall} sent at once, beside ${BURST.calls * BURST.perCall} bare create+starts sent at once; ${BURST.rounds} rounds of each ...`);
     const burst = await measureBurst(bench);
@@ -902,9 +965,11 @@ async function main(): Promise<void> {
     const memoryRow = (what: string, m: MemoryParts): string[] =>
       [what, mib(m.totalKb), `${mib(bareNodeKb)} idle node -e`, ratio(m.totalKb, bareNodeKb), '—'];
     rows.push(
-      memoryRow(`RSS idle, ${idle.agents} hosts (total)`, idle),
-      memoryRow(`RSS ${MEMORY_TASKS} running tasks (total)`, loaded),
+      [...memoryRow(`RSS idle, ${idle.agents} hosts (total)`, idle).slice(0, 4), goal(idle.totalKb <= GOAL.idleTotalMib * 1024, `≤ ${GOAL.idleTotalMib} MiB`)],
+      [...memoryRow(`RSS ${MEMORY_TASKS} running tasks (total)`, loaded).slice(0, 4), goal(loaded.totalKb <= GOAL.loadedTotalMib * 1024, `≤ ${GOAL.loadedTotalMib} MiB`)],
       memoryRow('RSS peak over the run (VmHWM, total)', peak),
+      ['RSS of one more idle agent (thread)', mib(agentKb), `${mib(bareNodeKb)} idle node -e`, ratio(agentKb, bareNodeKb),
+        goal(agentKb <= GOAL.agentMib * 1024, `≤ ${GOAL.agentMib} MiB`)],
     );
 
     console.log('\nResults (each figure beside its baseline, measured in this run)\n');
@@ -931,15 +996,27 @@ async function main(): Promise<void> {
     console.log(formatTable(
       ['process', 'idle', 'ratio', `${MEMORY_TASKS} running`, 'ratio', 'idle after', 'peak (VmHWM)', 'ratio'],
       [
-        memoryParts('control plane (this process, with the bench\'s client)', (m) => m.controlPlaneKb),
-        memoryParts(`agents ×${idle.agents}`, (m) => m.agentsKb),
-        ...idle.eachAgentKb.map((_, i) => memoryParts(`  agent ${i + 1}`, (m) => m.eachAgentKb[i] ?? 0)),
+        memoryParts(`this process: control plane (with the bench's client) and ${idle.agents} agent threads`, (m) => m.processKb),
+        memoryParts(`  of which the agents, at ${mib(agentKb)} each (see below)`, (m) => m.agents * agentKb),
+        memoryParts('  the rest: the control plane, by difference', (m) => m.processKb - m.agents * agentKb),
         memoryParts('podman service', (m) => m.podmanKb),
-        memoryParts('total', (m) => m.totalKb),
+        memoryParts('total (control plane, agents, podman service: the goal\'s)', (m) => m.totalKb),
+        memoryParts('this process\'s other children: the local ELBv2\'s HAProxy, brief ones (not in the total)', (m) => m.childrenKb),
+        memoryParts('  total with them', (m) => m.totalKb + m.childrenKb),
         [`conmon ×${loaded.conmons} (podman's, one per container; not in the total)`,
           mib(idle.conmonKb), '—', mib(loaded.conmonKb), '—', mib(after.conmonKb), '—', '—'],
       ],
     ));
+    console.log([
+      '',
+      `Each agent is a worker thread of this process (local/fleet.ts), so /proc cannot tell one agent's memory from the`,
+      `control plane's. An agent's share is what one more costs: this process's RSS growth (VmRSS) from just before a`,
+      `third host's agent started until it had registered, filled its ready namespaces and settled ${SETTLE_MS / 1000} s`,
+      `(${mib(probe.beforeKb)} → ${mib(probe.afterKb)}), measured once, idle, right after the idle sample; the host was then`,
+      `terminated. "of which the agents" is that figure times the agents running; an agent with tasks holds more (its`,
+      `tasks' state and streams), which the "control plane, by difference" row then carries. The total is exact: all`,
+      `of this process's RSS and podman's service's (with its children); HAProxy and other children are shown apart.`,
+    ].join('\n'));
 
     console.log(`\nWhere RunTask → RUNNING goes (the ×${running.timelines.length} polled launches, and the p50 of the ` +
       `×${running.unpolledTimelines.length} without client polling; the agent's timestamps are whole ms, the control ` +

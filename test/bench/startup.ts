@@ -286,7 +286,8 @@ async function main(): Promise<void> {
       // The capacity manager may add hosts for the tasks: each column says how many agents it counts.
       const label = r === 'agent'
         ? `agents ×${a?.count ?? 0} idle (each ${idle!.agentsKb.map(mib).join(', ')}), ×${b?.count ?? 0} with tasks (each ${loaded!.agentsKb.map(mib).join(', ')})`
-        : `${r}${(a?.count ?? 1) > 1 ? ` ×${a!.count}` : ''}`;
+        : r === 'control plane' ? 'control plane, with its agents (each a worker thread of it: local/fleet.ts)'
+          : `${r}${(a?.count ?? 1) > 1 ? ` ×${a!.count}` : ''}`;
       return [label, mib(a?.kb ?? 0), ratio(a?.kb ?? 0, nodeKb), mib(b?.kb ?? 0), ratio(b?.kb ?? 0, nodeKb)];
     };
     console.log(`\nRSS by process, each beside an idle \`node -e\` (${mib(nodeKb)}); the goal's total counts the first three\n`);

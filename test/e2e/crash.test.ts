@@ -371,15 +371,13 @@ describe('Control plane crash-stop', () => {
  * under its token: one host, and no agent of this data directory that the store does not know.
  */
 describe('Capacity crash-stop: a launch cut short', () => {
-  /** Agent processes started for this data directory (each carries it in its environment). */
-  const agentsOf = (dataDir: string): number => readdirSync('/proc').filter((pid) => {
-    if (!/^\d+$/.test(pid)) return false;
-    try {
-      return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`BERTH_LOCAL_INSTANCE=${realpathSync(dataDir)}`);
-    } catch {
-      return false;
-    }
-  }).length;
+  /**
+   * The agents a local mode started: each is a thread of its process (local/fleet.ts), so the
+   * crashed one's died with it; the fleet says so as it starts one (`[host] agent started`).
+   */
+  const agentsOf = (p: LocalProcess): number => new Set(p.output.join('').split('\n')
+    .map((line) => /\[([\w.-]+)\] agent started /.exec(line)?.[1]).filter((h) => h !== undefined)).size;
+  const registered = (p: LocalProcess): boolean => /\[[\w.-]+\] registered /.test(p.output.join(''));
 
   // One point of the two: from outside they differ only in whether the provider was asked, and
   // capacity-manager.test.ts cuts a cycle at each in process. This one is where EC2 has started
@@ -402,8 +400,9 @@ describe('Capacity crash-stop: a launch cut short', () => {
       }, (e: unknown) => String(e));
       restarted = await spawnLocalMode(env);
       const instances = (await ecs.send(new ListContainerInstancesCommand({}))).containerInstanceArns ?? [];
-      const agents = await poll(() => 'one agent of this data directory', 10_000, async () => (agentsOf(dataDir) === 1 ? 1 : undefined))
-        .catch(() => agentsOf(dataDir));
+      // Ready once the warm pool's host is ACTIVE; its agent says it registered a moment later.
+      await poll(() => 'the agent\'s registration', 10_000, async () => (registered(restarted!) ? true : undefined));
+      const agents = agentsOf(restarted);
 
       // Assess
       expect(crashed).toContain(`crash point ${point} reached`);

@@ -45,7 +45,7 @@ const environOf = (pid: number): Record<string, string> => Object.fromEntries(
 
 /**
  * `npm start` as a new user meets it: a bad variable stops it before anything starts; a fresh
- * start answers the README's container-instance commands; no user secret reaches an agent; and a
+ * start answers the README's container-instance commands; its agents are threads of its own; and a
  * replaced key file stops the next start, naming the file.
  */
 describe('npm start', () => {
@@ -108,25 +108,23 @@ describe('npm start', () => {
       expect(clusters.json.clusters.map((c: { clusterName: string; status: string }) => [c.clusterName, c.status])).toEqual([['default', 'ACTIVE']]);
     }, 120_000);
 
-    it("keeps every user secret out of the agents' environment", () => {
-      // Prepare: the agents are the local mode's node children (podman's service is the other child).
-      const agents = childrenOf(proc!.child.pid!).filter((p) => environOf(p).BERTH_HOST_ID !== undefined);
-      expect(agents).toHaveLength(2);
+    it('runs its agents as threads of its own process, not as processes', () => {
+      // Act: the local mode's child processes (podman's service, and whatever else it started).
+      const children = childrenOf(proc!.child.pid!);
 
-      for (const pid of agents) {
-        // Act
-        const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
-        const vars = environOf(pid);
-
-        // Assess: what an agent needs is there; no secret of the user's is.
-        expect(vars.BERTH_ENDPOINT).toBe(url);
-        expect(vars.PATH).toBe(process.env.PATH);
-        expect(environ).not.toContain(userKey.secretAccessKey);
-        expect(environ).not.toContain(awsSecret);
-        for (const name of ['AWS_SECRET_ACCESS_KEY', 'BERTH_SECRET_ACCESS_KEY', 'BERTH_ACCESS_KEY_ID', 'AWS_ACCESS_KEY_ID', 'AWS_SESSION_TOKEN']) {
-          expect([name, vars[name]]).toEqual([name, undefined]);
+      // Assess: none is an agent (each would carry its host id); the two hosts are there all the
+      // same (the test above). That no user key reaches an agent's own environment is
+      // test/unit/local-fleet.test.ts's to show.
+      // (A short-lived child, gone between the listing and the read, is no agent either.)
+      const isAgent = (pid: number) => {
+        try {
+          return environOf(pid).BERTH_HOST_ID !== undefined;
+        } catch {
+          return false;
         }
-      }
+      };
+      expect(children.length).toBeGreaterThan(0);
+      expect(children.filter(isAgent)).toEqual([]);
     });
 
     it('refuses the next start on a replaced access-keys.key, naming the file', async () => {

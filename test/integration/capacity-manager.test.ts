@@ -239,7 +239,7 @@ describe('Launches and the orphan sweep, through the local fleet provider', () =
   /** Every agent started, across restarts. */
   let started: string[];
 
-  /** A fleet whose agents are stand-in processes (the agent's own behaviour is not what is tested here). */
+  /** A fleet whose agents are stand-in threads (the agent's own behaviour is not what is tested here). */
   function localFleet(): LocalFleetProvider {
     const fleet = new LocalFleet({ agentScript: join(dir, 'agent.js'), endpoint: h.url, dockerSocket: join(dir, 'none.sock'), dataDir: dir });
     const start = fleet.start.bind(fleet);
@@ -273,7 +273,8 @@ describe('Launches and the orphan sweep, through the local fleet provider', () =
   beforeAll(async () => {
     h = await startHarness();
     dir = mkdtempSync(join(tmpdir(), 'berth-launches-'));
-    writeFileSync(join(dir, 'agent.js'), 'setInterval(() => {}, 1 << 30);\n');
+    // A thread that waits until the fleet asks it to stop, as an agent does.
+    writeFileSync(join(dir, 'agent.js'), 'setInterval(() => {}, 1 << 30);\nrequire("node:worker_threads").parentPort.on("message", () => process.exit(0));\n');
   });
   beforeEach(async () => {
     clock = new ManualClock(Date.now());
