@@ -81,7 +81,6 @@ export class LocalAgent {
     return this.exitCode === undefined;
   }
 
-
   /**
    * Ends it as a crash would (a process's SIGKILL): its JavaScript stops where it is, nothing of
    * its own runs after, its sockets close; its containers keep running.

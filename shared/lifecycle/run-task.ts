@@ -216,10 +216,11 @@ export async function runTask(b: Berth, req: RunTaskRequest): Promise<TaskRecord
  * The tasks of one call (a RunTask's count, a service's new tasks) are placed as one batch
  * before their workflows start: one plan, one conditional write per host, instead of as many
  * placements racing each other for the same room. Each host that got tasks is told once, when
- * their bindings have landed, instead of once per task by its workflow's Start. A task bound here is found placed by its workflow; one that fits
- * nowhere yet, or whose binding lost to a StopTask, is left to its own workflow's placement,
- * which waits for room and asks for capacity as usual. A crash between the reservation and the
- * binding leaves room that recovery frees, as for a single placement.
+ * their bindings have landed, instead of once per task by its workflow's Start. A task bound
+ * here is found placed by its workflow; one that fits nowhere yet, or whose binding lost to a
+ * StopTask, is left to its own workflow's placement, which waits for room and asks for capacity
+ * as usual. A crash between the reservation and the binding leaves room that recovery frees, as
+ * for a single placement.
  *
  * Returns the host each bound task's agent was told of it on, by task id.
  */
