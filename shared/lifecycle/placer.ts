@@ -70,6 +70,12 @@ export class Placer {
   private index = new Map<string, number>();
   private loadedAt = -Infinity;
   private lastScanMs = 0;
+  /**
+   * Whether a host has been counted full on a guess (learnRefused) since the last read. The
+   * snapshot is shared by every call on this placer, so one call's guess would otherwise pass
+   * for a fact in another call that has just read: "no room" needs a view without guesses.
+   */
+  private guessed = false;
   private readonly maxSnapshotAgeMs: number;
   private readonly choices: number;
   private readonly random: () => number;
@@ -88,6 +94,7 @@ export class Placer {
     const started = this.now();
     this.hosts = await this.store.views();
     this.index = new Map(this.hosts.map((h, i) => [h.hostId, i]));
+    this.guessed = false;
     this.loadedAt = this.now();
     this.lastScanMs = this.loadedAt - started;
   }
@@ -119,6 +126,12 @@ export class Placer {
     if (i === undefined) return;
     const host = this.hosts[i];
     this.hosts[i] = { ...host, reservedCpu: host.cpu, reservedMemory: host.memory };
+    this.guessed = true;
+  }
+
+  /** Read since `fresh` was set, and nothing guessed since: a view "no room" may be concluded on. */
+  private known(fresh: boolean): boolean {
+    return fresh && !this.guessed;
   }
 
   private widened(losses: number): number {
@@ -154,7 +167,7 @@ export class Placer {
       const hosts = onlyHostId === undefined ? this.hosts : this.hosts.filter((h) => h.hostId === onlyHostId);
       const options = candidates(hosts, demand, rules, this.widened(losses), losses === 0);
       if (options.length === 0) {
-        if (fresh) return undefined;
+        if (this.known(fresh)) return undefined;
         await this.refresh();
         fresh = true;
         continue;
@@ -168,8 +181,6 @@ export class Placer {
       }
       this.learnRefused(host.hostId);
       losses++;
-      // A host counted full on a guess: "no room" now needs a real read again.
-      fresh = false;
     }
     throw new ConcurrentUpdateError(`placement of ${demand.taskId}`);
   }
@@ -229,7 +240,7 @@ export class Placer {
         // What did not fit beside the hidden hosts is planned next round, with all of them.
         if (plans.length === 0) continue;
       } else if (plans.length === 0) {
-        if (fresh) return { placed, unplaced: remaining, contended: [] };
+        if (this.known(fresh)) return { placed, unplaced: remaining, contended: [] };
         await this.refresh();
         fresh = true;
         continue;
@@ -243,9 +254,12 @@ export class Placer {
         const w = writes[i];
         if (reserved) {
           placed.push(...w);
-          // Writes to one host in one round see each other's sums: keep the highest.
-          const host = this.hosts[this.index.get(w[0].hostId)!];
-          if (reserved.taskCount >= host.taskCount) this.learnReserved(host, reserved);
+          // Writes to one host in one round see each other's sums: keep the highest. Another
+          // call on this placer may have refreshed the view while the writes were out, and a
+          // host written off since is no longer in it: nothing to learn about that one.
+          const i = this.index.get(w[0].hostId);
+          const host = i === undefined ? undefined : this.hosts[i];
+          if (host && reserved.taskCount >= host.taskCount) this.learnReserved(host, reserved);
         } else {
           refused.add(w[0].hostId);
           for (const p of w) lost.push(byTask.get(p.taskId)!);
@@ -256,7 +270,7 @@ export class Placer {
       if (lost.length === 0) {
         if (hidden) continue;
         // Everything planned was committed; the rest fits nowhere on this view.
-        if (fresh) return { placed, unplaced: remaining, contended: [] };
+        if (this.known(fresh)) return { placed, unplaced: remaining, contended: [] };
         await this.refresh();
         fresh = true;
         continue;
@@ -274,10 +288,8 @@ export class Placer {
         } else if (was && now.status === 'ACTIVE' && now.taskCount === was.taskCount &&
           now.reservedCpu === was.reservedCpu && now.reservedMemory === was.reservedMemory) {
           // Refused although nothing moved: it refuses for a reason no plan can see (it already
-          // holds one of the tasks, after a crash): leave it out until the next refresh, and
-          // conclude "no room" only on a real read again.
+          // holds one of the tasks, after a crash): leave it out until the next refresh.
           this.learnRefused(hostId);
-          fresh = false;
         } else {
           this.learn(now);
         }

@@ -4,7 +4,7 @@ import { ConcurrentUpdateError } from '../../shared/domain/errors';
 import { type PlacementStore, Placer } from '../../shared/lifecycle/placer';
 import { hostAttributes } from '../../shared/scheduler/host-attributes';
 import {
-  type Demand, type HostView, type PlacementRules, type Plan, compilePlacement, isFeasibleFor,
+  type Demand, type HostView, type PlacementRules, type Plan, compilePlacement, isFeasibleFor, isLiveHost,
 } from '../../shared/scheduler/placement';
 import type { Reserved } from '../../shared/store';
 
@@ -31,9 +31,10 @@ class HostTable implements PlacementStore {
     };
   }
 
+  /** As HostStore.fleetViews: a host written off is no longer in the fleet. */
   async views(): Promise<HostView[]> {
     await this.hop();
-    const views = [...this.rows.values()].map((r) => this.toView(r));
+    const views = [...this.rows.values()].filter((r) => isLiveHost(r.status)).map((r) => this.toView(r));
     await this.hop();
     return views;
   }
@@ -126,7 +127,10 @@ describe('Placer', () => {
           fc.scheduler(),
           hostsArb,
           fc.tuple(jobArb(0), jobArb(1), jobArb(2)),
-          async (s, hosts, jobs) => {
+          // One placer for all three, as placerFor shares one per process; and a host written off meanwhile.
+          fc.constantFrom(true, true, false),
+          fc.option(fc.nat(), { freq: 2 }),
+          async (s, hosts, jobs, shared, writeOff) => {
             // Prepare
             let clock = 0;
             const violations: string[] = [];
@@ -136,10 +140,18 @@ describe('Placer', () => {
                 if (r.reservedCpu > r.cpu || r.reservedMemory > r.memory) violations.push(`${r.hostId} overcommitted`);
               }
             });
-            const outcomes = jobs.map((job, p) => {
+            const placerOf = (job: (typeof jobs)[number]) => {
               let seed = job.seed;
               const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) | 0) >>> 0) / 2 ** 32;
-              const placer = new Placer(table, () => clock++, { choices: job.choices, maxSnapshotAgeMs: job.maxSnapshotAgeMs, random });
+              return new Placer(table, () => clock++, { choices: job.choices, maxSnapshotAgeMs: job.maxSnapshotAgeMs, random });
+            };
+            const sharedPlacer = placerOf(jobs[0]);
+            const lost = writeOff === null ? undefined : table.rows.get(hosts[writeOff % hosts.length].hostId)!;
+            const writtenOff = lost && s.schedule(Promise.resolve()).then(() => {
+              lost.status = 'LOST';
+            });
+            const outcomes = jobs.map((job, p) => {
+              const placer = shared ? sharedPlacer : placerOf(job);
               const demands: Demand[] = job.sizes.map((z, i) => ({ taskId: `p${p}-t${i}`, ...z }));
               const run = async (): Promise<{ placed: Plan[]; unplaced: Demand[] }> => {
                 if (job.batch) {
@@ -164,6 +176,7 @@ describe('Placer', () => {
 
             // Act
             const results = await s.waitFor(Promise.all(outcomes.map((o) => o.result)));
+            await s.waitFor(Promise.resolve(writtenOff));
             racesLost += table.refused;
 
             // Assess
@@ -172,7 +185,8 @@ describe('Placer', () => {
             const held = [...table.rows.values()].flatMap((r) => [...r.reservations.values()]);
             expect(held.map((p) => p.taskId).sort()).toEqual([...reported.keys()].sort());
             for (const row of table.rows.values()) {
-              expect(row.status === 'ACTIVE' || row.reservations.size === 0).toBe(true);
+              // A host written off keeps what was reserved on it before (its tasks' stops release it).
+              expect(row.status === 'ACTIVE' || row === lost || row.reservations.size === 0).toBe(true);
               for (const p of row.reservations.values()) expect(reported.get(p.taskId)?.hostId).toBe(row.hostId);
             }
             outcomes.forEach((o, i) => {
@@ -225,6 +239,48 @@ describe('Placer', () => {
       expect(result.placed.map((p) => p.taskId).sort()).toEqual(demands.map((d) => d.taskId));
       expect(result.placed.filter((p) => p.hostId === 'host-a')).toHaveLength(3);
       expect(table.rows.get('host-b')!.groupTasks).toEqual({ 'service:web': 3 });
+    });
+
+    it('stands by a write that committed on a host another call then saw written off', async () => {
+      // Prepare: the batch's write commits, but its answer is held until its host has been written
+      // off and another call on the same placer has re-read the fleet, which no longer has it.
+      const hosts: HostView[] = ['a', 'b'].map((h) => ({
+        hostId: `host-${h}`, status: 'ACTIVE', cpu: 4096, memory: 8192, reservedCpu: 0, reservedMemory: 0, taskCount: 0, groupTasks: {},
+      }));
+      const table = new HostTable(hosts, async () => {}, () => {});
+      let answer!: () => void;
+      const held = new Promise<void>((resolve) => (answer = resolve));
+      let committed!: (hostId: string) => void;
+      const firstWrite = new Promise<string>((resolve) => (committed = resolve));
+      let writes = 0;
+      const store: PlacementStore = {
+        views: () => table.views(),
+        view: (hostId) => table.view(hostId),
+        async reserveAll(hostId, plans) {
+          const reserved = await table.reserveAll(hostId, plans);
+          if (writes++ === 0) {
+            committed(hostId);
+            await held;
+          }
+          return reserved;
+        },
+      };
+      let clock = 0;
+      const placer = new Placer(store, () => clock, { maxSnapshotAgeMs: 5000 });
+      const rules: PlacementRules = { strategies: [{ type: 'binpack', field: 'memory' }], constraints: [], group: 'family:x' };
+      const demand = (taskId: string): Demand => ({ taskId, cpu: 256, memory: 512 });
+
+      // Act
+      const first = placer.placeBatch([demand('t1'), demand('t2')], 'default', rules);
+      const hostId = await firstWrite;
+      table.rows.get(hostId)!.status = 'LOST';
+      clock += 60_000;
+      const second = await placer.placeBatch([demand('t3'), demand('t4')], 'default', rules);
+      answer();
+
+      // Assess: what committed is reported, on the host it committed on.
+      expect((await first).placed.map((p) => [p.taskId, p.hostId])).toEqual([['t1', hostId], ['t2', hostId]]);
+      expect(second.placed.every((p) => p.hostId !== hostId)).toBe(true);
     });
   });
 });
