@@ -206,8 +206,14 @@ export async function runTask(b: Berth, req: RunTaskRequest): Promise<TaskRecord
 
   const tasks = taskIds.map((id, i) => buildTask(b, req, def, id, createdAt, size, providers[i]));
   const created = await Promise.all(tasks.map((t) => b.store.tasks.create(t)));
-  const told = await placeTogether(b, tasks.filter((_, i) => created[i]));
-  await Promise.all(tasks.map((t) => startLaunchWorkflow(b, t, told.get(t.taskId))));
+  let told = new Map<string, string>();
+  try {
+    told = await placeTogether(b, tasks.filter((_, i) => created[i]));
+  } finally {
+    // Whatever befalls the batch placement, the tasks are written: each gets its workflow, which
+    // places it if the batch did not (else a task would sit PROVISIONING, owned by nothing).
+    await Promise.all(tasks.map((t) => startLaunchWorkflow(b, t, told.get(t.taskId))));
+  }
   // A repeat of an earlier call returns the tasks as they are now, not as first written.
   return Promise.all(tasks.map(async (t) => (await b.store.tasks.get(t))!));
 }

@@ -75,9 +75,13 @@ describe('History check', () => {
       `history: reports ${reports.length}, ignored ${reports.filter((r) => r.kind === 'report' && r.applied === false).length}, refused ${reports.filter((r) => r.kind === 'report' && r.status !== 200).length}`,
       `history: hosts ${hosts.map((h) => `${h.hostId} ${h.status}`).join(', ')}; stop codes ${JSON.stringify(stopCodes)}`,
       ...violations.slice(0, 20).map((v) => `history: VIOLATION ${v.rule} ${v.taskId ?? v.hostId ?? ''} ${v.detail}`),
+      ...events.flatMap((e) => (e.kind === 'run-task' && e.error ? [`history: RunTask FAILED ${e.error}`] : [])),
+      // A call answered 500 says only "Internal server error": the server's own log says why.
+      ...m.logs.filter((line) => line.includes('"level":"error"')).slice(0, 10).map((line) => `history: SERVER ${line}`),
     ].join('\n'));
     expect(violations).toEqual([]);
     expect(ended).toBe(true);
+    expect(result.failedRunCalls).toBe(0);
     expect(final.tasks).toHaveLength(TASKS);
     // The faults really happened: hosts were written off and replaced, and tasks died with them.
     expect(killed).toHaveLength(KILLS);

@@ -132,8 +132,19 @@ describe('Task lifecycle workflows', () => {
       const missed = { ...h.berth, notifier: deaf };
       const last = await pollAssignments(missed, 'unheard-1', {}, 0);
 
-      // Act: a change lands during a poll that is never woken, then the agent polls again.
+      // Act: a change lands during a poll that is never woken (after its read of the version,
+      // which would otherwise see it), then the agent polls again.
+      const versionOf = h.berth.store.hosts.versionOf.bind(h.berth.store.hosts);
+      let read!: () => void;
+      const versionRead = new Promise<void>((resolve) => (read = resolve));
+      const spy = jest.spyOn(h.berth.store.hosts, 'versionOf').mockImplementationOnce(async (hostId) => {
+        const version = await versionOf(hostId);
+        read();
+        return version;
+      });
       const waiting = pollAssignments(missed, 'unheard-1', {}, 400, last.version);
+      await versionRead;
+      spy.mockRestore();
       await h.berth.store.hosts.touch('unheard-1');
       const ended = await waiting;
       const next = await pollAssignments(missed, 'unheard-1', {}, 60_000, ended.version);
@@ -296,6 +307,31 @@ describe('Task lifecycle workflows', () => {
     expect(answers.flatMap((a) => a.tasks!.map((t) => t.taskId))).toEqual(expect.arrayContaining(ids));
     for (const t of await Promise.all(ids.map((id) => task(h, id)))) {
       await report(h, t!.hostId!, t!.taskId, 'STOPPED', { timestamps: { stoppedAt: Date.now() }, stop: { stopCode: 'UserInitiated', stoppedReason: 'x' } });
+    }
+  });
+
+  it('launches every task of a RunTask whose batch placement failed midway: none is left PROVISIONING', async () => {
+    // Prepare: the batch's write to the host fails, as a store fault or a bug in the batch would.
+    await registerHost(h.berth, { hostId: 'fault-1', cpu: 2048, memory: 4096 });
+    await setup(h, 'batchfault');
+    const reserveAll = jest.spyOn(h.berth.store.hosts, 'reserveAll').mockRejectedValueOnce(new Error('store fault'));
+
+    // Act
+    let answer: unknown;
+    try {
+      answer = await h.ecs.send(new RunTaskCommand({ taskDefinition: 'batchfault', count: 2 })).catch((e: Error) => e.name);
+    } finally {
+      reserveAll.mockRestore();
+    }
+
+    // Assess: the call says it failed, yet both tasks it wrote are placed by their own launches.
+    expect(answer).toBe('ServerException');
+    const written = (await h.berth.store.tasks.list('default')).filter((t) => t.family === 'batchfault');
+    expect(written).toHaveLength(2);
+    const placed = await Promise.all(written.map((t) => eventually(statusIs(h, t.taskId, 'PENDING'), 20_000, 'PENDING')));
+    for (const t of placed) {
+      expect(t.hostId).toBeDefined();
+      await report(h, t.hostId!, t.taskId, 'STOPPED', { timestamps: { stoppedAt: Date.now() }, stop: { stopCode: 'UserInitiated', stoppedReason: 'x' } });
     }
   });
 
