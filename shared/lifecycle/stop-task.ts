@@ -20,7 +20,7 @@ export async function stopTask(b: Berth, cluster: string, taskId: string, reason
   const ref = { cluster, taskId };
   const existing = await b.store.tasks.get(ref);
   if (!existing) throw new InvalidParameterException('The referenced task was not found.');
-  const stopped = await b.store.tasks.requestStop(ref, { stopCode, stoppedReason: reason || DEFAULT_STOP_REASON }, b.now());
+  const stopped = await b.store.tasks.requestStop(ref, { stopCode, stoppedReason: reason || DEFAULT_STOP_REASON }, b.now);
   const task = stopped ?? (await b.store.tasks.get(ref))!;
   // A task stopped before it had a host is STOPPED already: no agent report will wake its service.
   if (stopped?.lastStatus === 'STOPPED' && stopCode !== 'ServiceSchedulerInitiated') wakeServiceOf(b, stopped);

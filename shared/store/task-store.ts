@@ -179,9 +179,11 @@ export class TaskStore {
   /**
    * StopTask. A task with no host yet goes straight to STOPPED; one on a host keeps its
    * lastStatus for the agent to drive, and stoppingAt is set now only if it is RUNNING. The
-   * first stop's code and reason stick.
+   * first stop's code and reason stick. `clock` is read as each write is made, not once for
+   * all: the RUNNING that refused the second write may have landed after the call began.
    */
-  async requestStop(key: TaskKey, stop: StopOutcome, now: number): Promise<TaskRecord | undefined> {
+  async requestStop(key: TaskKey, stop: StopOutcome, clock: () => number): Promise<TaskRecord | undefined> {
+    const now = clock();
     const straight = new UpdateExpression().set({
       desiredStatus: 'STOPPED', lastStatus: 'STOPPED', statusRank: STOPPED_RANK,
       ...stop, stoppingAt: now, stoppedAt: now, executionStoppedAt: now, ...expiryOf(STOPPED_RANK, now),
@@ -198,7 +200,8 @@ export class TaskStore {
     const stopping = await this.apply(key, launching,
       `desiredStatus = ${launching.value('RUNNING')} AND statusRank < ${launching.value(RUNNING_RANK)}`);
     if (stopping) return stopping;
-    const running = new UpdateExpression().set({ desiredStatus: 'STOPPED', ...stop, stoppingAt: now });
+    // Read after that refusal, so never before the startedAt of the RUNNING that caused it.
+    const running = new UpdateExpression().set({ desiredStatus: 'STOPPED', ...stop, stoppingAt: clock() });
     return this.apply(key, running,
       `desiredStatus = ${running.value('RUNNING')} AND statusRank < ${running.value(STOPPED_RANK)}`);
   }

@@ -153,7 +153,7 @@ describe('TaskStore', () => {
     it('stops a task with no host at once', async () => {
       const task = newTask();
       await store.tasks.create(task);
-      const r = await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, 50);
+      const r = await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, () => 50);
       expect(r).toMatchObject({ lastStatus: 'STOPPED', desiredStatus: 'STOPPED', stopCode: 'UserInitiated', stoppedAt: 50 });
     });
 
@@ -161,7 +161,7 @@ describe('TaskStore', () => {
       const task = newTask();
       await store.tasks.create(task);
       await store.tasks.bindHost(task, 'h1');
-      const r = await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, 50);
+      const r = await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, () => 50);
       expect(r).toMatchObject({ lastStatus: 'PROVISIONING', desiredStatus: 'STOPPED', stopCode: 'UserInitiated' });
       // Not stopping yet: its agent may still start it, and sets stoppingAt when it stops it.
       expect(r!.stoppingAt).toBeUndefined();
@@ -172,8 +172,23 @@ describe('TaskStore', () => {
       await store.tasks.create(task);
       await store.tasks.bindHost(task, 'h1');
       await store.tasks.advance(task, { lastStatus: 'RUNNING', timestamps: { startedAt: 40 }, seq: 1 });
-      const r = await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, 50);
+      const r = await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, () => 50);
       expect(r).toMatchObject({ lastStatus: 'RUNNING', desiredStatus: 'STOPPED', startedAt: 40, stoppingAt: 50 });
+    });
+
+    it('sets stoppingAt as it writes it: never before the startedAt of a RUNNING that landed after the call began', async () => {
+      // Prepare: StopTask reads the clock at 50; the task's RUNNING, started at 60, lands before its writes.
+      const task = newTask();
+      await store.tasks.create(task);
+      await store.tasks.bindHost(task, 'h1');
+      await store.tasks.advance(task, { lastStatus: 'RUNNING', timestamps: { startedAt: 60 }, seq: 1 });
+      const readings = [50];
+
+      // Act
+      const r = await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, () => readings.shift() ?? 61);
+
+      // Assess
+      expect(r).toMatchObject({ lastStatus: 'RUNNING', desiredStatus: 'STOPPED', startedAt: 60, stoppingAt: 61 });
     });
 
     it('lets the agent set stoppingAt of a task stopped while launching, after it started', async () => {
@@ -181,7 +196,7 @@ describe('TaskStore', () => {
       const task = newTask();
       await store.tasks.create(task);
       await store.tasks.bindHost(task, 'h1');
-      await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, 50);
+      await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, () => 50);
 
       // Act
       await store.tasks.advance(task, { lastStatus: 'RUNNING', timestamps: { pullStartedAt: 55, pullStoppedAt: 56, startedAt: 60 }, seq: 1 });
@@ -194,7 +209,7 @@ describe('TaskStore', () => {
     it('refuses to bind a host once the task is stopped', async () => {
       const task = newTask();
       await store.tasks.create(task);
-      await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, 50);
+      await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, () => 50);
       expect(await store.tasks.bindHost(task, 'h1')).toBeUndefined();
     });
   });
@@ -523,7 +538,7 @@ describe('TTL attributes (deleted by DynamoDB on AWS)', () => {
   it('gives a task StopTask stops before placement a ttl too', async () => {
     const task = newTask({ cluster: 'ttl' });
     await store.tasks.create(task);
-    const stopped = await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'x' }, 5_000_000);
+    const stopped = await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'x' }, () => 5_000_000);
     expect(stopped).toMatchObject({ lastStatus: 'STOPPED', ttl: 5000 + 3600 });
   });
 });
