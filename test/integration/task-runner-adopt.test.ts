@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import Docker from 'dockerode';
+import { jest } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TaskReportBody } from '../../agent/client';
 import { type ContainerSpec, LABELS, containerName } from '../../agent/runtime/container-runtime';
 import { DockerRuntime } from '../../agent/runtime/docker-runtime';
+import { ImagePuller } from '../../agent/images/image-puller';
 import { TaskRunner } from '../../agent/task-runner';
 import type { Assignment } from '../../shared/lifecycle/assignments';
 import { BUSYBOX_IMAGE, ensureBusyboxImage, startPodmanService, type PodmanService } from '../../local/podman';
@@ -12,7 +15,8 @@ import { BUSYBOX_IMAGE, ensureBusyboxImage, startPodmanService, type PodmanServi
 /**
  * A restarted agent taking over what the previous agent process left, against real podman.
  * Locally agents die with the control plane, so a crash of the local mode can leave a task's
- * containers created but never started.
+ * containers created but never started. And a launch whose image left the engine behind the
+ * agent's back.
  */
 describe('TaskRunner.adopt', () => {
   let dataDir: string;
@@ -110,5 +114,42 @@ describe('TaskRunner.adopt', () => {
     // Assess: the SIGTERM did not wait for the report (or the report would never have landed),
     // and STOPPED followed STOPPING's landing.
     expect(events).toEqual(['sent STOPPING', 'STOPPING landed', 'sent STOPPED']);
+  }, 60_000);
+  it('launches a task whose image was removed from the engine since the agent last ran it: fetched again, once', async () => {
+    // Prepare: an image this agent ran (so its cache serves it without asking the engine), then
+    // removed from the engine. Its "registry" is a tag of busybox, made again by the pull.
+    const engine = new Docker({ socketPath: podman.socketPath });
+    const [repo, tag] = ['localhost/berth-removed', '1'];
+    const image = `${repo}:${tag}`;
+    const retag = () => engine.getImage(BUSYBOX_IMAGE).tag({ repo, tag });
+    await retag();
+    const pulls = jest.spyOn(runtime, 'pull').mockImplementation(async () => void (await retag()));
+    const images = new ImagePuller({ runtime, behavior: 'prefer-cached', log: () => {} });
+    const launch = async () => {
+      const { task } = leftBehind(['true'], 'PENDING');
+      task.containers[0].image = image;
+      const reports: TaskReportBody[] = [];
+      await new TaskRunner(task, {
+        hostId: 'adopt-host', runtime, images, logDir: join(dataDir, 'logs'), report: async (body) => void reports.push(body),
+      }).launch();
+      return reports;
+    };
+    try {
+      await launch();
+      const pullsBefore = pulls.mock.calls.length;
+      await engine.getImage(image).remove();
+
+      // Act
+      const reports = await launch();
+
+      // Assess: it ran to its own end, after one pull, rather than failing to start.
+      expect(pullsBefore).toBe(0);
+      expect(pulls.mock.calls.map(([pulled]) => pulled)).toEqual([image]);
+      expect(reports.map((r) => r.lastStatus)).toEqual(['RUNNING', 'STOPPING', 'STOPPED']);
+      expect(reports[2]).toMatchObject({ stop: { stopCode: 'EssentialContainerExited' }, containers: [{ exitCode: 0 }] });
+    } finally {
+      pulls.mockRestore();
+      await engine.getImage(image).remove().catch(() => {});
+    }
   }, 60_000);
 });
