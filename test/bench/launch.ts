@@ -370,7 +370,7 @@ async function untilEngineClear(bench: Bench, timeoutMs: number): Promise<number
 }
 
 /** How often, and how many times in a row unchanged, the engine is looked at to call it quiet. */
-const QUIET = { everyMs: 150, unchanged: 2, timeoutMs: 60_000 } as const;
+const QUIET = { everyMs: 150, unchanged: 2, timeoutMs: 180_000 } as const;
 
 /**
  * Waits until the engine is quiet: no container being created or started, and nothing appearing
@@ -940,7 +940,7 @@ async function main(): Promise<void> {
     const rounds = RUNNING_ROUNDS.blocks * RUNNING_ROUNDS.perBlock;
     progress(`RunTask → RUNNING: ${rounds} rounds of a bare create+start and a launch seen through DescribeTasks ` +
       `(polled every ${POLL_INTERVAL_MS} ms), plus, every ${UNPOLLED_EVERY} rounds, a launch seen through the store's write; ` +
-      `${GAP_MS} ms quiet before each; stopped in blocks of ${RUNNING_ROUNDS.perBlock} ...`);
+      `the engine quiet and ${GAP_MS} ms before each; stopped in blocks of ${RUNNING_ROUNDS.perBlock} ...`);
     const running = await measureRunning(bench);
 
     progress(`RunTask → STOPPED for \`true\`: ${TO_STOPPED} rounds of a bare create+start+wait and a launch ...`);
@@ -974,6 +974,11 @@ async function main(): Promise<void> {
 
     progress(`burst: ${BURST.calls} RunTask calls of ${BURST.perCall} sent at once, beside ${BURST.calls * BURST.perCall} bare create+starts sent at once; ${BURST.rounds} rounds of each ...`);
     const burst = await measureBurst(bench);
+    // The agents keep namespaces ready for another burst as large: what that holds, once made.
+    const readyAfterBurst = await untilQuiet(bench);
+    const afterBurst = sampleMemory(bench, 'VmRSS');
+    progress(`memory after the burst, ${readyAfterBurst} namespaces ready: total ${mib(afterBurst.totalKb)} (podman service ${mib(afterBurst.podmanKb)}), ` +
+      `${afterBurst.conmons} conmon ${mib(afterBurst.conmonKb)}`);
     progress(`done; load average ${loadAverage()}`);
 
     // --- results ---
