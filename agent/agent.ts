@@ -30,6 +30,8 @@ export interface AgentOptions {
   allowedCapabilities?: readonly string[];
   /** Network namespaces kept ready for tasks (see task-namespaces.ts), and their pause container. */
   namespacePoolSize?: number;
+  /** What that pool grows to, at most, after a burst of launches. */
+  namespaceBurstPoolSize?: number;
   pause?: { image: string; command: readonly string[] };
   /** Where published host ports are bound, and the range dynamic ones (hostPort 0) come from. */
   hostPorts?: HostPortOptions;
@@ -100,7 +102,7 @@ export class Agent {
       now: o.now ?? Date.now,
     });
     this.namespaces = new TaskNamespaces({
-      runtime: o.runtime, hostId: o.client.hostId, pause: o.pause, poolSize: o.namespacePoolSize, hostPorts: o.hostPorts, log: o.log,
+      runtime: o.runtime, hostId: o.client.hostId, pause: o.pause, poolSize: o.namespacePoolSize, burstPoolSize: o.namespaceBurstPoolSize, hostPorts: o.hostPorts, log: o.log,
     });
   }
 

@@ -8,7 +8,7 @@ import { readAllowedCapabilities } from './capability-policy';
 import { PULL_BEHAVIORS, type PullBehavior } from './images/image-puller';
 import type { AgentMetricsConfig } from './metrics/agent-metrics';
 import { defaultDockerSocket } from './runtime/docker-runtime';
-import { DEFAULT_PAUSE, DEFAULT_POOL_SIZE, type HostPortOptions } from './task-namespaces';
+import { DEFAULT_BURST_POOL_SIZE, DEFAULT_PAUSE, DEFAULT_POOL_SIZE, type HostPortOptions } from './task-namespaces';
 import { parsePortRange } from '../shared/domain/ports';
 import { DEFAULT_TASK_PIDS_LIMIT, MAX_TASK_PIDS_LIMIT, MIN_TASK_PIDS_LIMIT } from './task-limits';
 
@@ -20,6 +20,8 @@ export const AGENT_POLICY_VARIABLES = {
   ).keepEmpty(),
   BERTH_PAUSE_IMAGE: text('an image reference, e.g. localhost/busybox:latest', /^[A-Za-z0-9][\w.\-/:@]*$/).default(DEFAULT_PAUSE.image),
   BERTH_NAMESPACE_POOL_SIZE: wholeNumber(0, 64).default(DEFAULT_POOL_SIZE),
+  /** What the pool grows to, at most, after a burst of launches (task-namespaces.ts). */
+  BERTH_NAMESPACE_BURST_POOL_SIZE: wholeNumber(0, 64).default(DEFAULT_BURST_POOL_SIZE),
   /** Most processes a task may have at once, its containers together: a fork bomb stops there. */
   BERTH_TASK_PIDS_LIMIT: wholeNumber(MIN_TASK_PIDS_LIMIT, MAX_TASK_PIDS_LIMIT).default(DEFAULT_TASK_PIDS_LIMIT),
   /** Off only to measure what the hard limits cost (bench:launch): tasks then run unbounded. */
@@ -75,6 +77,7 @@ export interface AgentConfig {
   allowedCapabilities: string[];
   pauseImage: string;
   namespacePoolSize: number;
+  namespaceBurstPoolSize: number;
   taskPidsLimit: number;
   taskLimits: boolean;
   imagePullBehavior: PullBehavior;
@@ -107,6 +110,7 @@ export function agentConfigFromEnvironment(env: Environment): AgentConfig {
     allowedCapabilities: readAllowedCapabilities(v.BERTH_ALLOWED_CAPABILITIES?.join(',')),
     pauseImage: v.BERTH_PAUSE_IMAGE,
     namespacePoolSize: v.BERTH_NAMESPACE_POOL_SIZE,
+    namespaceBurstPoolSize: v.BERTH_NAMESPACE_BURST_POOL_SIZE,
     taskPidsLimit: v.BERTH_TASK_PIDS_LIMIT,
     taskLimits: v.BERTH_TASK_LIMITS,
     imagePullBehavior: v.BERTH_IMAGE_PULL_BEHAVIOR,

@@ -72,6 +72,7 @@ function main() {
     allowedCapabilities: config.allowedCapabilities,
     pause: { image: config.pauseImage, command: DEFAULT_PAUSE.command },
     namespacePoolSize: config.namespacePoolSize,
+    namespaceBurstPoolSize: config.namespaceBurstPoolSize,
     imagePullBehavior: config.imagePullBehavior,
     hostPorts: config.hostPorts,
     taskPidsLimit: config.taskPidsLimit,

@@ -38,6 +38,19 @@ export const DEFAULT_PAUSE = {
 } as const;
 
 export const DEFAULT_POOL_SIZE = 2;
+/**
+ * The most namespaces a pool grows to after a burst: as many as the busiest burst of launches it
+ * saw lately, up to this many (BERTH_NAMESPACE_BURST_POOL_SIZE).
+ */
+export const DEFAULT_BURST_POOL_SIZE = 64;
+/** How long a pool stays sized for the last burst before it shrinks back to its own size. */
+export const BURST_MEMORY_MS = 15 * 60_000;
+/**
+ * Namespaces made ahead at once. Each one's cost is mostly its pause container's start (the
+ * engine setting up its network), which overlaps well with the next one's; more than a few only
+ * queue inside the engine.
+ */
+export const REFILL_CONCURRENCY = 3;
 
 // Holding a namespace needs no privilege: the engine, not the process, publishes the ports.
 const PAUSE_USER = '65534';
@@ -74,6 +87,13 @@ export interface TaskNamespacesOptions {
   pause?: { image: string; command: readonly string[] };
   /** Namespaces kept ready for tasks that publish no ports; 0 makes each on demand. */
   poolSize?: number;
+  /**
+   * The most the pool grows to after a burst of launches (to the burst's size, for
+   * BURST_MEMORY_MS); DEFAULT_BURST_POOL_SIZE unless given, never below poolSize. A pool of 0
+   * never grows.
+   */
+  burstPoolSize?: number;
+  now?: () => number;
   hostPorts?: HostPortOptions;
   log?: (message: string) => void;
 }
@@ -87,10 +107,21 @@ export class TaskNamespaces {
   private readonly ready: Ready[] = [];
   /** Owners of namespaces that a previous agent's tasks still use, by name, for adoption. */
   private readonly found = new Map<string, ContainerState>();
-  /** The refill under way, if any: close() waits for it, so nothing it makes outlives the agent. */
-  private filling?: Promise<void>;
-  /** The namespace the refill is making now; a launch that finds none ready claims it. */
-  private coming?: { made: Promise<Ready>; claimed: boolean };
+  /** The namespaces being made ahead; a launch that finds none ready claims one of them. */
+  private readonly coming: { made: Promise<Ready>; claimed: boolean }[] = [];
+  /** Each make ahead under way, until its namespace is ready or removed: close() waits for them. */
+  private readonly making = new Set<Promise<void>>();
+  /**
+   * Launches between taking a namespace and being done with the engine (started, or failed). No
+   * namespace is made ahead while there is one: the engine's time is theirs first.
+   */
+  private launching = 0;
+  /**
+   * The most launches at once seen within BURST_MEMORY_MS, and when last: the burst the pool is
+   * sized for. Launches one after another, each done before the next, are bursts of one.
+   */
+  private burst = { size: 0, at: 0 };
+  private shrinkTimer?: NodeJS.Timeout;
   private closed = false;
   private retryAfter = 0;
   private pauseImage?: Promise<void>;
@@ -101,6 +132,28 @@ export class TaskNamespaces {
 
   private get poolSize(): number {
     return this.o.poolSize ?? 0;
+  }
+
+  private now(): number {
+    return (this.o.now ?? Date.now)();
+  }
+
+  /** How many namespaces to keep ready now: poolSize, or the last burst's size while it is recent. */
+  get target(): number {
+    if (this.poolSize === 0) return 0;
+    const ceiling = Math.max(this.poolSize, this.o.burstPoolSize ?? DEFAULT_BURST_POOL_SIZE);
+    const burst = this.now() - this.burst.at <= BURST_MEMORY_MS ? this.burst.size : 0;
+    return Math.min(ceiling, Math.max(this.poolSize, burst));
+  }
+
+  /** How many are ready now (for tests and the agent's own figures). */
+  get readyCount(): number {
+    return this.ready.filter((ns) => !ns.isLost).length;
+  }
+
+  private noteDemand(): void {
+    const now = this.now();
+    if (this.launching >= this.burst.size || now - this.burst.at > BURST_MEMORY_MS) this.burst = { size: this.launching, at: now };
   }
 
   private get pause() {
@@ -117,19 +170,40 @@ export class TaskNamespaces {
    * made is removed.
    */
   async acquire(portMappings: readonly PortMapping[], extraHosts: readonly string[] = []): Promise<TaskNamespace> {
+    this.launching++;
+    try {
+      return await this.take(portMappings, extraHosts);
+    } catch (e) {
+      this.launched();
+      throw e;
+    }
+  }
+
+  /**
+   * The launch that acquired a namespace is done with the engine: its containers started, or it
+   * failed. Making namespaces ahead resumes once no launch is left.
+   */
+  launched(): void {
+    this.launching = Math.max(0, this.launching - 1);
+    this.fill();
+  }
+
+  private async take(portMappings: readonly PortMapping[], extraHosts: readonly string[]): Promise<TaskNamespace> {
     // /etc/hosts lines (Service Connect's names) are the owner's, set when it is created.
-    if (portMappings.length === 0 && extraHosts.length === 0) {
+    if (portMappings.length === 0 && extraHosts.length === 0 && this.poolSize > 0) {
+      this.noteDemand();
       for (let ns = this.ready.shift(); ns; ns = this.ready.shift()) {
         if (!ns.isLost) return ns;
         void this.release(ns).catch(() => {});
       }
       // None ready, one on its way: part made already, it comes sooner than a new one would.
-      const coming = this.coming;
-      if (coming && !coming.claimed) {
+      for (const coming of this.coming) {
+        if (coming.claimed) continue;
         coming.claimed = true;
         const ns = await coming.made.catch(() => undefined);
         if (ns && !ns.isLost) return ns;
         if (ns) void this.release(ns).catch(() => {});
+        break;
       }
     }
     return this.make(portMappings, extraHosts);
@@ -174,44 +248,60 @@ export class TaskNamespaces {
   }
 
   /**
-   * Keeps `poolSize` namespaces ready, one made at a time, in the background. Called once a
-   * launch has done its own work with the engine, so the refill does not compete with it.
+   * Keeps `target` namespaces ready, a few made at a time, in the background, and only while no
+   * launch is using the engine: called once a launch is done with it (launched()), so the refill
+   * never competes with a launch. Ready namespaces beyond the target (a burst long past) go.
    */
   fill(): void {
-    if (this.filling || this.closed || this.ready.length >= this.poolSize || Date.now() < this.retryAfter) return;
-    this.filling = (async () => {
-      try {
-        while (!this.closed && this.ready.length < this.poolSize) {
-          const coming = {
-            made: this.make([]).then((ns) => {
-              const ready: Ready = { ...ns, isLost: false };
-              void ns.lost.then(() => (ready.isLost = true));
-              return ready;
-            }),
-            claimed: false,
-          };
-          this.coming = coming;
-          let ready: Ready;
-          try {
-            ready = await coming.made;
-          } finally {
-            this.coming = undefined;
-          }
-          // A launch took it on its way: the next one is made.
-          if (coming.claimed) continue;
-          if (this.closed) {
-            await this.release(ready).catch(() => {});
-            break;
-          }
-          this.ready.push(ready);
-        }
-      } catch (e) {
-        this.retryAfter = Date.now() + POOL_RETRY_MS;
-        this.log(`cannot make a network namespace ahead: ${e instanceof Error ? e.message : String(e)}`);
-      } finally {
-        this.filling = undefined;
-      }
-    })();
+    if (this.closed) return;
+    const target = this.target;
+    this.scheduleShrink();
+    while (this.ready.length > target) {
+      const extra = this.ready.pop()!;
+      void this.release(extra).catch(() => {});
+    }
+    if (this.now() < this.retryAfter) return;
+    while (!this.closed && this.launching === 0 && this.coming.length < REFILL_CONCURRENCY &&
+      this.ready.length + this.coming.filter((c) => !c.claimed).length < target) {
+      this.makeAhead();
+    }
+  }
+
+  private makeAhead(): void {
+    const coming = {
+      made: this.make([]).then((ns) => {
+        const ready: Ready = { ...ns, isLost: false };
+        void ns.lost.then(() => (ready.isLost = true));
+        return ready;
+      }),
+      claimed: false,
+    };
+    this.coming.push(coming);
+    const done: Promise<void> = coming.made.then(async (ready) => {
+      // A launch took it on its way.
+      if (coming.claimed) return;
+      if (this.closed) await this.release(ready).catch(() => {});
+      else this.ready.push(ready);
+    }, (e: unknown) => {
+      this.retryAfter = this.now() + POOL_RETRY_MS;
+      this.log(`cannot make a network namespace ahead: ${e instanceof Error ? e.message : String(e)}`);
+    }).finally(() => {
+      this.coming.splice(this.coming.indexOf(coming), 1);
+      this.making.delete(done);
+      this.fill();
+    });
+    this.making.add(done);
+  }
+
+  /** A pool grown for a burst shrinks back once the burst is past, even if no launch comes to say so. */
+  private scheduleShrink(): void {
+    if (this.shrinkTimer || this.closed || this.target <= this.poolSize) return;
+    const dueInMs = Math.max(0, this.burst.at + BURST_MEMORY_MS - this.now()) + 1;
+    this.shrinkTimer = setTimeout(() => {
+      this.shrinkTimer = undefined;
+      this.fill();
+    }, dueInMs);
+    this.shrinkTimer.unref();
   }
 
   /**
@@ -220,7 +310,8 @@ export class TaskNamespaces {
    */
   async close(): Promise<void> {
     this.closed = true;
-    await this.filling;
+    clearTimeout(this.shrinkTimer);
+    while (this.making.size > 0) await Promise.all([...this.making]);
     await Promise.all(this.ready.splice(0).map((ns) => this.release(ns).catch(() => {})));
   }
 

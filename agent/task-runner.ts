@@ -118,6 +118,8 @@ export class TaskRunner {
   private digests: Promise<void> = Promise.resolve();
   private readonly images: ImagePuller;
   private readonly logins: RegistryLogins;
+  /** Between taking a namespace and being done with the engine: the pool makes none ahead meanwhile. */
+  private launching = false;
 
   constructor(readonly task: Assignment, private readonly o: TaskRunnerOptions) {
     const limits = o.taskLimits === false
@@ -262,7 +264,10 @@ export class TaskRunner {
       // task's log streams and volumes, which need neither, are made.
       const acquiring = this.namespaces.acquire(
         publishedMappings(this.task.networkMode, this.containers.flatMap((c) => c.def.portMappings ?? [])), hostsEntries(this.task.serviceConnect ?? []),
-      ).then((ns) => (this.ns = ns));
+      ).then((ns) => {
+        this.ns = ns;
+        this.launching = true;
+      });
       const preparing = (async () => {
         await this.logs.open(this.task.containers);
         await this.volumes.prepare();
@@ -279,7 +284,7 @@ export class TaskRunner {
       await this.digests;
       await this.report('RUNNING');
       // Off the launch's path: the namespace this launch took is made again once it is reported.
-      this.namespaces.fill();
+      this.doneLaunching();
       await this.watch();
     } catch (e) {
       await this.fail(e);
@@ -660,6 +665,11 @@ export class TaskRunner {
     await this.relays.open(gateway, address, routes);
   }
 
+  private doneLaunching(): void {
+    this.launching = false;
+    this.namespaces.launched();
+  }
+
   /** The task's containers, then its volumes and namespace owner, then its network: each must go before the next can. */
   private async cleanup(): Promise<void> {
     await this.endpoint?.close();
@@ -667,7 +677,8 @@ export class TaskRunner {
     await Promise.all(this.containers.map((c) => (c.id ? this.o.runtime.remove(c.id).catch(() => {}) : undefined)));
     await this.volumes.remove().catch((e) => this.log(`cannot remove the task's volumes: ${e}`));
     if (this.ns) await this.namespaces.release(this.ns).catch((e) => this.log(`cannot remove network namespace ${this.ns?.name}: ${e}`));
-    this.namespaces.fill();
+    if (this.launching) this.doneLaunching();
+    else this.namespaces.fill();
     this.resolveDone();
   }
 }

@@ -4,8 +4,9 @@
  *
  * 1. RunTask → RUNNING, one task at a time on a warm host with the image cached, measured from
  *    just before RunTask until DescribeTasks first shows RUNNING (polled every 5 ms: what a user
- *    sees). Baseline: the bare container runtime's create + start of the same container through
- *    dockerode (the agent's DockerRuntime) on the same podman socket. The two alternate, one of
+ *    sees). Baseline: the bare container runtime's create + start of the same container (image,
+ *    command, the task's cpu, memory and process limits) through dockerode (the agent's
+ *    DockerRuntime) on the same podman socket. The two alternate, one of
  *    each in turn, so a change in the machine's load moves both. A third series waits on the
  *    task store's RUNNING write in process instead of polling, to show what the client's polling
  *    costs. Where the time goes, from the task's own timestamps and in-process marks.
@@ -21,8 +22,9 @@
  * 4. A burst: 100 tasks launched at once (10 RunTask calls of 10, all sent together) until every one
  *    is RUNNING, beside 100 bare create + starts of the same container sent together.
  *
- * Each launch starts from a quiet host: the previous one's after-work (the agent attaching to the
- * container's output and exit, the runtime's bookkeeping) would otherwise land inside the next,
+ * Each launch and each bare run starts from a quiet host: the previous one's after-work (the agent
+ * attaching to the container's output and exit, making its ready namespaces again, the runtime's
+ * bookkeeping) would otherwise land inside the next,
  * and a stopped batch's containers are gone from the engine before the next batch begins.
  *
  * The local mode runs on a podman storage of its own, so other local modes and test runs on the
@@ -41,6 +43,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LABELS, type ContainerSpec } from '../../agent/runtime/container-runtime';
+import { containerLimits } from '../../agent/task-limits';
 import { type EngineEvent, exitOf, onEachLine } from '../../agent/runtime/container-exits';
 import { DockerRuntime } from '../../agent/runtime/docker-runtime';
 import { BUSYBOX_IMAGE } from '../../local/podman';
@@ -60,6 +63,12 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 /** Two warm hosts of 16 vCPU / ~30 GiB: room for 50 running tasks of 256 CPU / 512 MiB. */
 const HOSTS = { count: 2, type: 'c6i.4xlarge' } as const;
 const TASK_SIZE = { cpu: '256', memory: '512' } as const;
+
+/** The quiet time before each measured run: the engine quiet (untilQuiet), then GAP_MS. */
+async function quietGap(bench: Bench): Promise<void> {
+  await untilQuiet(bench);
+  await sleep(GAP_MS);
+}
 
 /** Rounds of one bare create+start, one polled launch and (every third round) one unpolled launch. */
 const RUNNING_ROUNDS = { blocks: 6, perBlock: 10 } as const;
@@ -360,6 +369,34 @@ async function untilEngineClear(bench: Bench, timeoutMs: number): Promise<number
   }
 }
 
+/** How often, and how many times in a row unchanged, the engine is looked at to call it quiet. */
+const QUIET = { everyMs: 150, unchanged: 2, timeoutMs: 180_000 } as const;
+
+/**
+ * Waits until the engine is quiet: no container being created or started, and nothing appearing
+ * or going for QUIET.unchanged looks in a row. An agent makes its ready namespaces again after a
+ * launch; that work must land neither inside the next bare run (it would slow the baseline) nor
+ * inside the next launch. Returns how many ready namespaces (pause containers no task container
+ * names) the engine holds then.
+ */
+async function untilQuiet(bench: Bench): Promise<number> {
+  const deadline = performance.now() + QUIET.timeoutMs;
+  let last = '';
+  let same = 0;
+  for (;;) {
+    const all = await bench.docker.listContainers({ all: true });
+    const snapshot = all.map((c) => `${c.Id}:${c.State}`).sort().join(',');
+    const busy = all.some((c) => c.State !== 'running' && c.State !== 'exited');
+    same = !busy && snapshot === last ? same + 1 : 0;
+    last = snapshot;
+    if (same >= QUIET.unchanged || performance.now() > deadline) {
+      const named = new Set(all.map((c) => c.Labels?.[LABELS.namespace]).filter(Boolean));
+      return all.filter((c) => c.Labels?.[LABELS.network] !== undefined && c.State === 'running' && !named.has(c.Names?.[0]?.replace(/^\//, ''))).length;
+    }
+    await sleep(QUIET.everyMs);
+  }
+}
+
 // --- the bare runtime, the baseline ----------------------------------------------------------
 
 interface BareRun {
@@ -372,13 +409,19 @@ interface BareRun {
 
 let bareSerial = 0;
 
-/** The container the agent creates for the task definition, without Berth's labels. */
+/**
+ * The container the agent creates for the task definition, without Berth's labels: the same
+ * image, command and limits (the task's cpu, memory and processes, as task-limits.ts splits them),
+ * in a network namespace of its own as an awsvpc task's is, on the engine's default network.
+ */
 function bareSpec(command: readonly string[]): ContainerSpec {
+  const [limits] = containerLimits([{}], { cpu: Number(TASK_SIZE.cpu), memory: Number(TASK_SIZE.memory) });
   return {
     name: `berth-bench-bare-${process.pid}-${++bareSerial}`,
     image: BUSYBOX_IMAGE,
     command: [...command],
     env: [],
+    ...limits,
     ulimits: [],
     portMappings: [],
     labels: { 'berth.bench': 'launch' },
@@ -655,12 +698,12 @@ async function measureRunning(bench: Bench): Promise<RunningPart> {
     const polled: Launch[] = [];
     const unpolled: Launch[] = [];
     for (let i = 0; i < RUNNING_ROUNDS.perBlock; i++) {
-      await sleep(GAP_MS);
+      await quietGap(bench);
       bare.push(await bareRun(bench.runtime, LONG_COMMAND, false));
-      await sleep(GAP_MS);
+      await quietGap(bench);
       polled.push(await launch(bench.ecs, FAMILY.long, 'RUNNING', 'poll'));
       if (i % UNPOLLED_EVERY === UNPOLLED_EVERY - 1) {
-        await sleep(GAP_MS);
+        await quietGap(bench);
         unpolled.push(await launch(bench.ecs, FAMILY.long, 'RUNNING', 'write'));
       }
     }
@@ -689,11 +732,11 @@ async function measureStopped(bench: Bench): Promise<StoppedPart> {
   const launches: Launch[] = [];
   const bare: BareRun[] = [];
   for (let i = 0; i < TO_STOPPED; i++) {
-    await sleep(GAP_MS);
+    await quietGap(bench);
     const b = await bareRun(bench.runtime, QUICK_COMMAND, true);
     await removeBare(bench.runtime, [b.id]);
     bare.push(b);
-    await sleep(GAP_MS);
+    await quietGap(bench);
     launches.push(await launch(bench.ecs, FAMILY.quick, 'STOPPED'));
     await untilEngineClear(bench, ENGINE_CLEAR_TIMEOUT_MS);
   }
@@ -719,6 +762,8 @@ interface BurstRound {
   bareMs: number;
   /** Each task's timeline, with `sent` the moment the first RunTask went out. */
   timelines: Timeline[];
+  /** Ready namespaces on the hosts when the burst began. */
+  readyBefore: number;
 }
 
 /** Where a burst goes: each mark's time after the first RunTask was sent, for the median task and the last. */
@@ -754,11 +799,12 @@ async function measureBurst(bench: Bench): Promise<BurstRound[]> {
   const rounds: BurstRound[] = [];
   const count = BURST.calls * BURST.perCall;
   for (let round = 1; round <= BURST.rounds; round++) {
-    await sleep(GAP_MS);
+    await quietGap(bench);
     const b0 = performance.now();
     const bare = await Promise.all(Array.from({ length: count }, () => bareRun(bench.runtime, LONG_COMMAND, false)));
     const bareMs = performance.now() - b0;
     await removeBare(bench.runtime, bare.map((b) => b.id));
+    const readyBefore = await untilQuiet(bench);
     await sleep(GAP_MS);
     const t0 = performance.now();
     const arns = (await Promise.all(Array.from({ length: BURST.calls }, () => runTasks(bench.ecs, FAMILY.long, BURST.perCall)))).flat();
@@ -770,9 +816,9 @@ async function measureBurst(bench: Bench): Promise<BurstRound[]> {
       timelineOf(bench, { taskArn: arn, taskId: taskIdOf(arn), latencyMs: 0, sentAt, returnedAt: sentAt, seenAt: sentAt })));
     await stopTasks(bench.ecs, arns);
     await untilEngineClear(bench, ENGINE_CLEAR_TIMEOUT_MS);
-    rounds.push({ berthMs, bareMs, timelines });
+    rounds.push({ berthMs, bareMs, timelines, readyBefore });
     progress(`  round ${round}/${BURST.rounds}: ${count} bare create+starts ${ms(bareMs)}, ${count} tasks RUNNING ${ms(berthMs)} ` +
-      `(${ratio(berthMs, bareMs)}); load average ${loadAverage()}`);
+      `(${ratio(berthMs, bareMs)}), ${readyBefore} namespaces ready before it; load average ${loadAverage()}`);
   }
   return rounds;
 }
@@ -894,7 +940,7 @@ async function main(): Promise<void> {
     const rounds = RUNNING_ROUNDS.blocks * RUNNING_ROUNDS.perBlock;
     progress(`RunTask → RUNNING: ${rounds} rounds of a bare create+start and a launch seen through DescribeTasks ` +
       `(polled every ${POLL_INTERVAL_MS} ms), plus, every ${UNPOLLED_EVERY} rounds, a launch seen through the store's write; ` +
-      `${GAP_MS} ms quiet before each; stopped in blocks of ${RUNNING_ROUNDS.perBlock} ...`);
+      `the engine quiet and ${GAP_MS} ms before each; stopped in blocks of ${RUNNING_ROUNDS.perBlock} ...`);
     const running = await measureRunning(bench);
 
     progress(`RunTask → STOPPED for \`true\`: ${TO_STOPPED} rounds of a bare create+start+wait and a launch ...`);
@@ -928,6 +974,11 @@ async function main(): Promise<void> {
 
     progress(`burst: ${BURST.calls} RunTask calls of ${BURST.perCall} sent at once, beside ${BURST.calls * BURST.perCall} bare create+starts sent at once; ${BURST.rounds} rounds of each ...`);
     const burst = await measureBurst(bench);
+    // The agents keep namespaces ready for another burst as large: what that holds, once made.
+    const readyAfterBurst = await untilQuiet(bench);
+    const afterBurst = sampleMemory(bench, 'VmRSS');
+    progress(`memory after the burst, ${readyAfterBurst} namespaces ready: total ${mib(afterBurst.totalKb)} (podman service ${mib(afterBurst.podmanKb)}), ` +
+      `${afterBurst.conmons} conmon ${mib(afterBurst.conmonKb)}`);
     progress(`done; load average ${loadAverage()}`);
 
     // --- results ---
@@ -957,7 +1008,7 @@ async function main(): Promise<void> {
         ? ['exit event → STOPPED written p50', '—', 'no exit event seen', '—', '—']
         : [`exit event → STOPPED written (×${exitToStopped.length}) p50`, ms(median(exitToStopped)), `${GOAL.exitToStoppedMs} ms goal`,
           ratio(median(exitToStopped), GOAL.exitToStoppedMs), goal(median(exitToStopped) <= GOAL.exitToStoppedMs, `≤ ${GOAL.exitToStoppedMs} ms`)],
-      ...burst.map((r, i) => [`${burstCount} at once (${BURST.calls} RunTask of ${BURST.perCall}) → all RUNNING, round ${i + 1}`,
+      ...burst.map((r, i) => [`${burstCount} at once (${BURST.calls} RunTask of ${BURST.perCall}) → all RUNNING, round ${i + 1} (${r.readyBefore} ready)`,
         ms(r.berthMs), `${ms(r.bareMs)} ${burstCount} bare create+starts at once`, ratio(r.berthMs, r.bareMs), '—']),
       [`${burstCount} at once → all RUNNING, mean of ${burst.length}`, ms(mean(burstBerth)), `${ms(mean(burstBare))} bare, mean`,
         ratio(mean(burstBerth), mean(burstBare)), goal(mean(burstBerth) <= GOAL.burstVsBare * mean(burstBare), `≤ ${GOAL.burstVsBare}× bare`)],
@@ -981,7 +1032,8 @@ async function main(): Promise<void> {
       `poll's. "until RUNNING written": the same launches, until the agent's RUNNING report was written to the task`,
       `store (stamped in process). "no client polling": other launches, waited for in process on that write, so no`,
       `DescribeTasks load competes with the launch. Bare: DockerRuntime create + start (+ wait) of the same container`,
-      `on the same podman socket, alternating with the launches; ${GAP_MS} ms of quiet before each run of either.`,
+      `(the task's cpu, memory and process limits) on the same podman socket, alternating with the launches; before`,
+      `each run of either, the engine quiet (nothing being created or started: the agents' ready namespaces made) and ${GAP_MS} ms.`,
       `"exit event → STOPPED written": from the engine's exit event of the task's container, as an event stream of the`,
       `bench's own receives it, until the agent's STOPPED report is written (the \`true\` launches). "at once": every`,
       `RunTask call sent together, until the last task's RUNNING is written; bare: as many create + starts sent together.`,

@@ -74,10 +74,10 @@ describe('TaskNamespaces on podman', () => {
       namespaces.fill();
       const ready = await untilHeld(hostId, 2);
 
-      // Act: a launch takes one, and asks for the pool to be filled once it has started its task.
+      // Act: a launch takes one, and says when it has started its task.
       const taken = await namespaces.acquire([]);
       const right = await held(hostId);
-      namespaces.fill();
+      namespaces.launched();
       const after = await untilHeld(hostId, 3);
 
       // Assess: it was one of the ready ones, running on its own network; two are ready again.
@@ -100,6 +100,7 @@ describe('TaskNamespaces on podman', () => {
 
       // Act
       const taken = await namespaces.acquire([]);
+      namespaces.launched();
       const after = await untilHeld(hostId, 2);
 
       // Assess: one namespace was made for the launch and one is ready again, not two for the launch.

@@ -58,6 +58,7 @@ const LOCAL_GOOD: Good[] = [
   ['BERTH_ALLOWED_CAPABILITIES', '', []],
   ['BERTH_PAUSE_IMAGE', 'localhost/busybox:latest', 'localhost/busybox:latest'],
   ['BERTH_NAMESPACE_POOL_SIZE', '0', 0],
+  ['BERTH_NAMESPACE_BURST_POOL_SIZE', '0', 0],
   ['BERTH_TASK_PIDS_LIMIT', '64', 64],
   ['BERTH_TASK_LIMITS', 'false', false],
   ['BERTH_IMAGE_PULL_BEHAVIOR', 'prefer-cached', 'prefer-cached'],
@@ -101,6 +102,7 @@ const LOCAL_BAD: Bad[] = [
   ['BERTH_ALLOWED_CAPABILITIES', 'SYS PTRACE'],
   ['BERTH_PAUSE_IMAGE', 'busy box'],
   ['BERTH_NAMESPACE_POOL_SIZE', '65'],
+  ['BERTH_NAMESPACE_BURST_POOL_SIZE', '65'],
   ['BERTH_TASK_PIDS_LIMIT', '63'],
   ['BERTH_TASK_LIMITS', 'off-ish'],
   ['BERTH_IMAGE_PULL_BEHAVIOR', 'never'],
@@ -127,6 +129,7 @@ const AGENT_GOOD: Good[] = [
   ['BERTH_ALLOWED_CAPABILITIES', '', []],
   ['BERTH_PAUSE_IMAGE', 'localhost:5000/pause@sha256:abc', 'localhost:5000/pause@sha256:abc'],
   ['BERTH_NAMESPACE_POOL_SIZE', '4', 4],
+  ['BERTH_NAMESPACE_BURST_POOL_SIZE', '32', 32],
   ['BERTH_TASK_PIDS_LIMIT', '4096', 4096],
   ['BERTH_TASK_LIMITS', '1', true],
   ['BERTH_IMAGE_PULL_BEHAVIOR', 'always', 'always'],
@@ -160,6 +163,7 @@ const AGENT_BAD: Bad[] = [
   ['BERTH_ALLOWED_CAPABILITIES', 'SYS_PTRACE;rm'],
   ['BERTH_PAUSE_IMAGE', '-image'],
   ['BERTH_NAMESPACE_POOL_SIZE', 'x'],
+  ['BERTH_NAMESPACE_BURST_POOL_SIZE', '-1'],
   ['BERTH_TASK_PIDS_LIMIT', 'unlimited'],
   ['BERTH_TASK_LIMITS', 'maybe'],
   ['BERTH_IMAGE_PULL_BEHAVIOR', 'ALWAYS'],
@@ -360,7 +364,7 @@ describe('configuration', () => {
       const c = agentConfigFromEnvironment({ ...AGENT_BASE, BERTH_DATA_DIR: '/d' });
       expect(c).toMatchObject({
         credentialsFile: '/d/hosts/local-1a2b3c4d.json', logDir: '/d/logs', allowedCapabilities: ['SYS_PTRACE'],
-        pauseImage: 'localhost/busybox:latest', namespacePoolSize: 2, imagePullBehavior: 'default', exitWithParent: false,
+        pauseImage: 'localhost/busybox:latest', namespacePoolSize: 2, namespaceBurstPoolSize: 64, imagePullBehavior: 'default', exitWithParent: false,
         aws: { region: 'us-east-1' }, metrics: { intervalMs: 10_000, logGroupName: '/berth/metrics', reportToControlPlane: false },
       });
     });
