@@ -76,6 +76,11 @@ export interface LocalOptions {
   /** The address agents bind published host ports to (default 127.0.0.1), and their dynamic range (FROM-TO). */
   hostPortBindIP: string;
   hostPortRange?: string;
+  /**
+   * Agent settings (BERTH_* names the agents read) over the process's own: for tests that need
+   * one fixed, such as a namespace pool that never grows, whatever the environment says.
+   */
+  agentSettings?: Record<string, string>;
   /** Sees every agent report and its outcome: for tests that check a run's history. */
   onReport?: (report: ObservedReport) => void;
   /** Crash points to die at (BERTH_CRASH_AT; see crash-points.ts). */
@@ -379,7 +384,7 @@ async function startRegionalFleet(
     dataDir,
     env: { ...agents.podmanEnv, AWS_REGION: region, BERTH_HEARTBEAT_INTERVAL_MS: String(o.heartbeatIntervalMs),
       BERTH_METRICS_INTERVAL_MS: String(o.metricsIntervalMs), BERTH_METRICS_REPORT: '1',
-      BERTH_HOST_PORT_BIND_IP: o.hostPortBindIP, ...(o.hostPortRange ? { BERTH_HOST_PORT_RANGE: o.hostPortRange } : {}) },
+      BERTH_HOST_PORT_BIND_IP: o.hostPortBindIP, ...(o.hostPortRange ? { BERTH_HOST_PORT_RANGE: o.hostPortRange } : {}), ...o.agentSettings },
     log: o.log,
   });
   const provider = new LocalFleetProvider(fleet, DEFAULT_CATALOG, new DockerRuntime({ socketPath: agents.dockerSocket }), o.bootDelayMs, berth.now);

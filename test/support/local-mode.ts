@@ -61,6 +61,9 @@ export const SHARED_LOCAL_MODE: Partial<LocalOptions> = {
   healthCheckTimeScale: 0.1,
   // Application Auto Scaling's datapoints every second (AWS: a minute) from samples every 2 s, so its suite takes seconds.
   metricsIntervalMs: 2000, autoscalingPeriodMs: 1000,
+  // The isolation suite counts each host's ready namespaces to find leaks: its pool keeps its own
+  // size rather than growing after a burst (test/unit/task-namespaces-pool.test.ts tests growth).
+  agentSettings: { BERTH_NAMESPACE_BURST_POOL_SIZE: '2' },
 };
 
 /** Stops every task not yet STOPPED, in every cluster, and waits until each is and no room is held. */
