@@ -26,13 +26,12 @@ export function statusRegex(httpCode: string): string {
 }
 
 /**
- * The check's timeout, shortened like the interval but never below a second (or the group's own
- * timeout, if that is shorter): a busy machine answers a health check in more than a fifth of
- * a second, and a target that answers late is not unhealthy.
+ * The check's timeout: the group's own, never shortened with the interval. A target that answers
+ * within HealthCheckTimeoutSeconds is healthy on AWS; shortened (even to a second, its floor
+ * before), a busy machine's slow answers failed a rolling deployment's old targets in CI.
  */
-function checkTimeoutMs(hc: HealthCheckSettings, timeScale: number): number {
-  const ms = hc.timeoutSeconds * 1000;
-  return Math.max(Math.min(ms, 1000), Math.round(ms * timeScale));
+function checkTimeoutMs(hc: HealthCheckSettings): number {
+  return hc.timeoutSeconds * 1000;
 }
 
 /** The targets HAProxy still serves: none past its deregistration delay. */
@@ -43,7 +42,7 @@ function backend(tg: TargetGroupRecord, now: number, timeScale: number): string[
   const lines = backendHead(tg.arn);
   if (hc.enabled) {
     lines.push('  option httpchk', `  http-check send meth GET uri ${hc.path}`, `  http-check expect rstatus ${statusRegex(hc.httpCode)}`,
-      `  timeout check ${checkTimeoutMs(hc, timeScale)}ms`);
+      `  timeout check ${checkTimeoutMs(hc)}ms`);
   }
   for (const t of served(tg, now)) {
     const drain = t.drainingUntil !== undefined ? ' weight 0' : '';
