@@ -11,20 +11,28 @@ const AGENT_MAIN = join(ROOT, 'agent', 'main.ts');
  * small machine booting several hosts at once made the whole fleet stall.
  */
 export async function bundleAgent(outfile = join(ROOT, '.build', 'agent.js')): Promise<string> {
+  await buildInPlace(outfile, async (aside) => (await buildAgent(aside)).metafile);
+  return outfile;
+}
+
+/**
+ * Builds a bundle with `buildTo` unless it is up to date; its metafile when it was built. Built
+ * aside and renamed into place: another local mode (or another test lane) on this machine may be
+ * starting from the bundle this very moment, or building it too, and must never read half a
+ * file. (Aside in a directory of its own, so the bundle's link to its source map keeps its name.)
+ */
+export async function buildInPlace(outfile: string, buildTo: (outfile: string) => Promise<Metafile>): Promise<Metafile | undefined> {
   const inputsFile = `${outfile}.inputs.json`;
-  if (await upToDate(outfile, inputsFile)) return outfile;
-  // Built aside and renamed into place: another local mode on this machine may be starting an
-  // agent from the bundle this very moment, and must never read half a file. (Aside in a
-  // directory of its own, so the bundle's link to its source map keeps its name.)
+  if (await upToDate(outfile, inputsFile)) return undefined;
   await mkdir(dirname(outfile), { recursive: true });
   const aside = await mkdtemp(`${outfile}.`);
   building++;
   try {
-    const { metafile } = await buildAgent(join(aside, basename(outfile)));
+    const metafile = await buildTo(join(aside, basename(outfile)));
     await writeInputs(inputsFile, metafile);
     await rename(join(aside, `${basename(outfile)}.map`), `${outfile}.map`);
     await rename(join(aside, basename(outfile)), outfile);
-    return outfile;
+    return metafile;
   } finally {
     await rm(aside, { recursive: true, force: true });
     // esbuild's service process (over 200 MiB resident) would otherwise idle beside the control

@@ -1,6 +1,6 @@
-import { type Metafile, type Plugin, build, stop } from 'esbuild';
+import { type Metafile, type Plugin, build } from 'esbuild';
 import { join } from 'node:path';
-import { upToDate, withoutBuildSessions, withoutSsh, writeInputs } from './agent-bundle';
+import { buildInPlace, withoutBuildSessions, withoutSsh } from './agent-bundle';
 
 const ROOT = join(__dirname, '..');
 const LOCAL_MAIN = join(__dirname, 'main.ts');
@@ -27,11 +27,9 @@ export async function bundleControlPlane(
 ): Promise<{ outfile: string; metafile?: Metafile }> {
   // A start with nothing changed since the last build starts at once: esbuild's build of the
   // control plane took about a second of a loaded machine's start-up.
-  const inputsFile = `${outfile}.inputs.json`;
-  if (await upToDate(outfile, inputsFile)) return { outfile };
-  const { metafile } = await build({
+  const metafile = await buildInPlace(outfile, async (aside) => (await build({
     entryPoints: [entryPoint],
-    outfile,
+    outfile: aside,
     absWorkingDir: ROOT,
     metafile: true,
     bundle: true,
@@ -41,8 +39,7 @@ export async function bundleControlPlane(
     sourcemap: 'linked',
     plugins: [withoutSsh, withoutBuildSessions, externalPackagesBut(BUNDLED_PACKAGES)],
     logLevel: 'warning',
-  });
-  await writeInputs(inputsFile, metafile);
+  })).metafile);
   return { outfile, metafile };
 }
 
@@ -67,7 +64,7 @@ function externalPackagesBut(bundled: readonly string[]): Plugin {
 // plane in its own process (bench:launch) is built the same way, to be measured as npm start runs.
 if (require.main === module) {
   const [entryPoint, outfile] = process.argv.slice(2);
-  bundleControlPlane(outfile, entryPoint).then(() => stop(), (e: unknown) => {
+  bundleControlPlane(outfile, entryPoint).catch((e: unknown) => {
     console.error(`berth: cannot build the control plane: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);
   });

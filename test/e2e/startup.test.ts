@@ -4,14 +4,14 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { awsCli } from '../support/aws-cli';
-import { type LocalProcess, freePort, spawnLocalMode, stopGently } from '../support/local-process';
+import { type LocalProcess, NPM_START, freePort, spawnLocalMode, stopGently } from '../support/local-process';
 
 const ROOT = join(__dirname, '..', '..');
 
 /** `npm start`'s program, run until it exits by itself. */
 function runToExit(env: Record<string, string>, timeoutMs = 120_000): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', join(ROOT, 'local', 'main.ts')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, NPM_START, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
