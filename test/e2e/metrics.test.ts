@@ -1,31 +1,20 @@
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentApiError, AgentClient } from '../../agent/client';
 import { DIMENSIONS, METRICS, METRICS_NAMESPACE } from '../../shared/metrics/catalog';
 import { parseEmf } from '../../shared/metrics/emf';
 import type { MetricDatum } from '../../shared/metrics/metric-datum';
-import { AWS_CLI, awsEcs } from '../support/aws-cli';
+import { awsEcs, awsLogs } from '../support/aws-cli';
 import { eventually } from '../support/harness';
 import { type LocalMode, runContainers, startLocalMode, untilStatus } from '../support/local-mode';
 import { type ScrapedSample, parsePrometheus, samplesOf } from '../support/prometheus';
 
 const LOG_GROUP = '/berth/metrics';
-const cliHome = mkdtempSync(join(tmpdir(), 'berth-cli-logs-'));
-
-/** `aws logs ...` against the local endpoint, as a user would run it. */
-function awsLogs(endpoint: string, args: string[]): Promise<any> {
-  return new Promise((resolve, reject) => {
-    execFile(AWS_CLI, ['logs', ...args, '--endpoint-url', endpoint, '--region', 'us-east-1', '--output', 'json'], {
-      env: {
-        PATH: process.env.PATH, HOME: cliHome, AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local-secret',
-        AWS_PAGER: '', AWS_MAX_ATTEMPTS: '1', AWS_EC2_METADATA_DISABLED: 'true',
-      },
-      maxBuffer: 64 * 1024 * 1024,
-    }, (error, stdout, stderr) => (error ? reject(new Error(`aws logs ${args[0]}: ${stderr}`)) : resolve(JSON.parse(stdout))));
-  });
+/** `aws logs ...` against the local endpoint, as a user would run it: its JSON, or the CLI's error. */
+async function logsJson(endpoint: string, args: string[]): Promise<any> {
+  const r = await awsLogs(endpoint, args);
+  if (r.code !== 0) throw new Error(`aws logs ${args[0]}: ${r.stderr}`);
+  return r.json;
 }
 
 const taskIdOf = (arn: string) => arn.split('/').pop()!;
@@ -42,7 +31,7 @@ const one = (samples: ScrapedSample[], name: string, labels: Record<string, stri
 
 /** Every EMF record of the metrics log group that matches the filter pattern, read back as metrics. */
 async function emfMetrics(m: LocalMode, filterPattern: string): Promise<MetricDatum[]> {
-  const r = await awsLogs(m.local.url, ['filter-log-events', '--log-group-name', LOG_GROUP, '--filter-pattern', filterPattern]);
+  const r = await logsJson(m.local.url, ['filter-log-events', '--log-group-name', LOG_GROUP, '--filter-pattern', filterPattern]);
   return r.events.flatMap((e: { message: string }) => parseEmf(JSON.parse(e.message)));
 }
 
@@ -199,11 +188,11 @@ describe('Metrics', () => {
 
     it('are written by each agent to a stream of its own and by the control plane to another, in the EMF envelope (aws logs get-log-events)', async () => {
       // Prepare
-      const streams = (await awsLogs(m.local.url, ['describe-log-streams', '--log-group-name', LOG_GROUP])).logStreams.map((s: any) => s.logStreamName);
+      const streams = (await logsJson(m.local.url, ['describe-log-streams', '--log-group-name', LOG_GROUP])).logStreams.map((s: any) => s.logStreamName);
       const hostOf = async (arn: string) => (await m.local.berth.store.tasks.get({ cluster: 'default', taskId: taskIdOf(arn) }))!.hostId!;
 
       // Act
-      const events = (await awsLogs(m.local.url, ['get-log-events', '--log-group-name', LOG_GROUP, '--log-stream-name', 'control-plane', '--start-from-head', '--limit', '200'])).events;
+      const events = (await logsJson(m.local.url, ['get-log-events', '--log-group-name', LOG_GROUP, '--log-stream-name', 'control-plane', '--start-from-head', '--limit', '200'])).events;
       const records = events.map((e: { message: string }) => JSON.parse(e.message));
       const metrics = records.flatMap(parseEmf);
 
