@@ -28,6 +28,8 @@ export interface FreshRoomDemand {
  */
 export class DemandHistory {
   private events: FreshRoomDemand[] = [];
+  /** Epoch ms at which a host was first seen idle (its idleSince when known), oldest first. */
+  private idleStartsAt: number[] = [];
   private readonly pendingSeen = new Map<string, number>();
   private idleHosts = new Set<string>();
   /** Epoch ms of the first view: before a full window has passed, rates are over what was seen. */
@@ -46,18 +48,27 @@ export class DemandHistory {
     const idleNow = new Set<string>();
     for (const h of hosts) {
       if (h.status !== 'ACTIVE') continue;
-      if (h.taskCount === 0) idleNow.add(h.hostId);
-      else if (this.idleHosts.has(h.hostId)) this.events.push({ at: now, cpu: h.reservedCpu, memory: h.reservedMemory, kind: 'took-idle-host' });
+      if (h.taskCount === 0) {
+        idleNow.add(h.hostId);
+        if (!this.idleHosts.has(h.hostId)) this.idleStartsAt.push(Math.min(h.idleSince ?? now, now));
+      } else if (this.idleHosts.has(h.hostId)) this.events.push({ at: now, cpu: h.reservedCpu, memory: h.reservedMemory, kind: 'took-idle-host' });
     }
     this.idleHosts = idleNow;
     const from = now - this.windowMs;
     if (this.events.length > 0 && this.events[0].at < from) this.events = this.events.filter((e) => e.at >= from);
+    if (this.idleStartsAt.some((t) => t < from)) this.idleStartsAt = this.idleStartsAt.filter((t) => t >= from);
     for (const [taskId, since] of this.pendingSeen) if (since < from) this.pendingSeen.delete(taskId);
   }
 
   /** When the history began (its first view), or `now` before any. */
   since(now: number): number {
     return this.startedAt ?? now;
+  }
+
+  /** When hosts went idle within the window ending at `now`, oldest first. */
+  idleStarts(now: number): number[] {
+    const from = now - this.windowMs;
+    return this.idleStartsAt.filter((t) => t >= from && t <= now).sort((a, b) => a - b);
   }
 
   /** The demand of the window ending at `now`, oldest first. */
@@ -90,7 +101,7 @@ export function adaptToDemand(
 ): { policy: CapacityPolicy; freshRoomDemand: NonNullable<PlannerInput['freshRoomDemand']> } {
   a.history.observe(o.now, o.hosts, o.pending);
   const recent = a.history.recent(o.now);
-  const freshRoomDemand = { at: recent.map((e) => e.at), relaunchSeconds: a.relaunchSeconds };
+  const freshRoomDemand = { at: recent.map((e) => e.at), idleStarts: a.history.idleStarts(o.now), relaunchSeconds: a.relaunchSeconds };
   const type = findType(o.catalog, o.policy.warmPoolType);
   if (!type) return { policy: o.policy, freshRoomDemand };
   const windowMs = Math.min(a.warmPoolWindowSeconds * 1000, Math.max(1000, o.now - a.history.since(o.now)));

@@ -181,6 +181,7 @@ export function decideCapacity(input: PlannerInput): CapacityDecision {
   const adapted = input.freshRoomDemand
     ? idleTimeoutsByRank({
       arrivals: input.freshRoomDemand.at, now, relaunchSeconds: input.freshRoomDemand.relaunchSeconds,
+      ...(input.freshRoomDemand.idleStarts ? { idleStarts: input.freshRoomDemand.idleStarts } : {}),
       maxSeconds: policy.idleTimeoutSeconds, firstRank: kept.size + 1, count: beyond.length,
     })
     : [];
