@@ -28,6 +28,8 @@ export interface FreshRoomDemand {
  */
 export class DemandHistory {
   private events: FreshRoomDemand[] = [];
+  /** Epoch ms at which a host was first seen idle (its idleSince when known), oldest first. */
+  private idleStartsAt: number[] = [];
   private readonly pendingSeen = new Map<string, number>();
   private idleHosts = new Set<string>();
   /** Epoch ms of the first view: before a full window has passed, rates are over what was seen. */
@@ -46,18 +48,27 @@ export class DemandHistory {
     const idleNow = new Set<string>();
     for (const h of hosts) {
       if (h.status !== 'ACTIVE') continue;
-      if (h.taskCount === 0) idleNow.add(h.hostId);
-      else if (this.idleHosts.has(h.hostId)) this.events.push({ at: now, cpu: h.reservedCpu, memory: h.reservedMemory, kind: 'took-idle-host' });
+      if (h.taskCount === 0) {
+        idleNow.add(h.hostId);
+        if (!this.idleHosts.has(h.hostId)) this.idleStartsAt.push(Math.min(h.idleSince ?? now, now));
+      } else if (this.idleHosts.has(h.hostId)) this.events.push({ at: now, cpu: h.reservedCpu, memory: h.reservedMemory, kind: 'took-idle-host' });
     }
     this.idleHosts = idleNow;
     const from = now - this.windowMs;
     if (this.events.length > 0 && this.events[0].at < from) this.events = this.events.filter((e) => e.at >= from);
+    if (this.idleStartsAt.some((t) => t < from)) this.idleStartsAt = this.idleStartsAt.filter((t) => t >= from);
     for (const [taskId, since] of this.pendingSeen) if (since < from) this.pendingSeen.delete(taskId);
   }
 
   /** When the history began (its first view), or `now` before any. */
   since(now: number): number {
     return this.startedAt ?? now;
+  }
+
+  /** When hosts went idle within the window ending at `now`, oldest first. */
+  idleStarts(now: number): number[] {
+    const from = now - this.windowMs;
+    return this.idleStartsAt.filter((t) => t >= from && t <= now).sort((a, b) => a - b);
   }
 
   /** The demand of the window ending at `now`, oldest first. */
@@ -77,7 +88,13 @@ export interface AdaptiveCapacity {
 
 /** The history's default span: long enough to see bursts that come every twenty minutes or so. */
 export const DEMAND_HISTORY_SECONDS = 3600;
-export const WARM_POOL_WINDOW_SECONDS = 300;
+/**
+ * The warm pool holds the work that arrives during the next boot, at the rate of about the last
+ * boot and a half: over five minutes, a burst that ended kept its whole rate's worth of idle
+ * hosts for five minutes after it, past any idle timeout (in bench:fleet, $2.1 of $110 on bursty
+ * batch). A steady rate reads the same over one minute; the idle timeout keeps hosts through its gaps.
+ */
+export const WARM_POOL_WINDOW_SECONDS = 60;
 
 /**
  * One cycle's view recorded, and the planner's input adapted to it: the warm pool keeps idle
@@ -90,7 +107,7 @@ export function adaptToDemand(
 ): { policy: CapacityPolicy; freshRoomDemand: NonNullable<PlannerInput['freshRoomDemand']> } {
   a.history.observe(o.now, o.hosts, o.pending);
   const recent = a.history.recent(o.now);
-  const freshRoomDemand = { at: recent.map((e) => e.at), relaunchSeconds: a.relaunchSeconds };
+  const freshRoomDemand = { at: recent.map((e) => e.at), idleStarts: a.history.idleStarts(o.now), relaunchSeconds: a.relaunchSeconds };
   const type = findType(o.catalog, o.policy.warmPoolType);
   if (!type) return { policy: o.policy, freshRoomDemand };
   const windowMs = Math.min(a.warmPoolWindowSeconds * 1000, Math.max(1000, o.now - a.history.since(o.now)));

@@ -13,6 +13,11 @@
  * timeout and relaunching them anyway. The time since the last demand counts as one more gap, so
  * a lull that runs longer than the gaps seen so far shortens the timeout at once. With fewer than
  * `minGaps` gaps there is no pattern yet: the operator's timeout holds. Pure.
+ *
+ * Where the moments hosts went idle are known, the gaps are what those hosts waited: from each
+ * such moment to the demand that would have taken the host. Hosts go idle when work ends, which
+ * under bursts is between them, so their wait is the time to the next burst, however close
+ * together the arrivals within a burst came.
  */
 
 /** Most ranks worked out one by one; hosts further back in line take the last one's timeout. */
@@ -32,9 +37,16 @@ export function idleTimeoutsByRank(o: {
   firstRank: number;
   count: number;
   minGaps?: number;
+  /**
+   * Epoch ms at which hosts became idle (DemandHistory.idleStarts). With enough of them, a gap is
+   * measured from the moment a host went idle to the demand that would have taken it, rather than
+   * from one demand to the next: what an idle host really waits (see idleGaps).
+   */
+  idleStarts?: readonly number[];
 }): number[] {
   const max = Math.max(0, o.maxSeconds);
   const at = [...o.arrivals].filter((t) => t <= o.now).sort((a, b) => a - b);
+  const starts = o.idleStarts ? [...o.idleStarts].filter((t) => t <= o.now).sort((a, b) => a - b) : [];
   const out: number[] = [];
   let previous = max;
   for (let k = 0; k < o.count; k++) {
@@ -42,7 +54,9 @@ export function idleTimeoutsByRank(o: {
       out.push(previous);
       continue;
     }
-    const gaps = rankGaps(at, o.now, Math.max(1, o.firstRank + k));
+    const rank = Math.max(1, o.firstRank + k);
+    const fromIdle = idleGaps(at, starts, o.now, rank, max);
+    const gaps = fromIdle.length >= (o.minGaps ?? 3) ? fromIdle : rankGaps(at, o.now, rank);
     const tau = gaps.length < (o.minGaps ?? 3) ? max : cheapestTimeout(gaps, Math.max(0, o.relaunchSeconds), max);
     previous = Math.min(previous, tau);
     out.push(previous);
@@ -55,6 +69,27 @@ function rankGaps(at: readonly number[], now: number, rank: number): number[] {
   const gaps: number[] = [];
   for (let i = 0; i + rank < at.length; i++) gaps.push((at[i + rank] - at[i]) / 1000);
   if (at.length >= rank) gaps.push((now - at[at.length - rank]) / 1000);
+  return gaps;
+}
+
+/**
+ * Seconds from each moment a host went idle to the rank-th demand after it. Demand-to-demand gaps
+ * describe idle hosts only when hosts go idle just as demand comes, which steady arrivals do and
+ * bursts do not: a host freed between two bursts waits for the next burst, not for the next
+ * arrival within one. A moment whose rank-th demand has not come yet counts only once it has
+ * waited longer than the longest timeout, when every τ up to it costs the same τ + relaunch;
+ * before that its outcome is unknown, and it is left out.
+ */
+function idleGaps(at: readonly number[], starts: readonly number[], now: number, rank: number, maxSeconds: number): number[] {
+  const gaps: number[] = [];
+  let j = 0;
+  for (const s of starts) {
+    // The first demand strictly after s: `at` and `starts` are sorted, so j only moves forward.
+    while (j < at.length && at[j] <= s) j++;
+    const k = j + rank - 1;
+    if (k < at.length) gaps.push((at[k] - s) / 1000);
+    else if ((now - s) / 1000 > maxSeconds) gaps.push((now - s) / 1000);
+  }
   return gaps;
 }
 

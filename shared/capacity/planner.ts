@@ -175,12 +175,12 @@ export function decideCapacity(input: PlannerInput): CapacityDecision {
   //    With the recent demand for fresh room, each one's timeout follows the arrival pattern, by
   //    its place in line behind the warm pool (a pool's hosts keep the policy's: the demand seen is
   //    the whole fleet's).
-  const keep = Math.max(0, policy.warmPoolHosts, policy.warmPoolKeepHosts ?? 0);
-  const kept = new Set(idle.filter((h) => h.pool === undefined).slice(0, keep).map((h) => h.hostId));
+  const kept = new Set(keptIdleHosts(idle.filter((h) => h.pool === undefined), policy, warmType, catalog).map((h) => h.hostId));
   const beyond = idle.filter((h) => !kept.has(h.hostId) && h.pool === undefined);
   const adapted = input.freshRoomDemand
     ? idleTimeoutsByRank({
       arrivals: input.freshRoomDemand.at, now, relaunchSeconds: input.freshRoomDemand.relaunchSeconds,
+      ...(input.freshRoomDemand.idleStarts ? { idleStarts: input.freshRoomDemand.idleStarts } : {}),
       maxSeconds: policy.idleTimeoutSeconds, firstRank: kept.size + 1, count: beyond.length,
     })
     : [];
@@ -216,6 +216,36 @@ export function decideCapacity(input: PlannerInput): CapacityDecision {
     idleHosts: idle.map((h) => h.hostId),
     deferred,
   };
+}
+
+/**
+ * The idle hosts the warm pool keeps, best first: at least the operator's warmPoolHosts, by
+ * count; for the observed rate, hosts until their room adds up to warmPoolKeepHosts hosts of the
+ * warm pool's type, which is how warmPoolTarget counts it: an idle host twice the warm type's
+ * size holds what two of them would. (Counted as hosts, a fleet of large idle hosts kept
+ * several times the room the rate asks for.)
+ */
+function keptIdleHosts(
+  idle: readonly FleetHost[], policy: CapacityPolicy, warmType: InstanceType | undefined, catalog: readonly InstanceType[],
+): FleetHost[] {
+  const floor = Math.max(0, policy.warmPoolHosts);
+  const target = Math.max(floor, policy.warmPoolKeepHosts ?? 0);
+  if (!warmType || target <= floor) return idle.slice(0, target);
+  const unit = capacityOf(warmType);
+  const shares = (h: FleetHost): number => {
+    // A host still launching may not have registered its capacity: its type's, then.
+    const type = h.cpu > 0 && h.memory > 0 ? undefined : findType(catalog, h.instanceType);
+    const room = type ? capacityOf(type) : { cpu: h.cpu, memory: h.memory };
+    return Math.max(1e-9, unit.cpu > 0 ? room.cpu / unit.cpu : 0, unit.memory > 0 ? room.memory / unit.memory : 0);
+  };
+  const kept: FleetHost[] = [];
+  let held = 0;
+  for (const h of idle) {
+    if (kept.length >= floor && held >= target - 1e-9) break;
+    kept.push(h);
+    held += shares(h);
+  }
+  return kept;
 }
 
 // --- pending work ----------------------------------------------------------------------------

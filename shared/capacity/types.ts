@@ -120,5 +120,10 @@ export interface PlannerInput {
    * costs (the boot, in seconds): with them, idle hosts beyond the warm pool are let go by the
    * arrival pattern (idle-timeout.ts), never later than the policy's idleTimeoutSeconds.
    */
-  freshRoomDemand?: { at: readonly number[]; relaunchSeconds: number };
+  freshRoomDemand?: {
+    at: readonly number[];
+    relaunchSeconds: number;
+    /** When hosts went idle (DemandHistory.idleStarts), epoch ms: idle timeouts are judged from these moments when there are enough. */
+    idleStarts?: readonly number[];
+  };
 }

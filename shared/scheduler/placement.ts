@@ -299,6 +299,15 @@ export function planPlacement(
   return best && planOn(best, demand, c);
 }
 
+/**
+ * Under binpack a busy host with room goes before an empty one, whatever their scores: the
+ * fraction a task fills of a small empty host can beat what it fills of a large busy one, and
+ * filling the empty host keeps both billed where the busy one alone would do. The empty host
+ * stays empty, for its idle timeout (as candidates() keeps it for a placer's first try).
+ * Positive when `a` goes first, negative when `b` does, 0 when this rule does not decide.
+ */
+const busyFirst = (a: HostView, b: HostView): number => (a.taskCount > 0 ? 1 : 0) - (b.taskCount > 0 ? 1 : 0);
+
 /** `ties`, when given, holds each host's tie key by its index in `hosts`. */
 function bestHost(
   hosts: readonly HostView[], demand: Demand, c: CompiledPlacement, rankers: readonly Ranker[], ties?: readonly number[],
@@ -313,7 +322,9 @@ function bestHost(
     if (!isFeasibleFor(h, demand, c)) continue;
     const s = first(h, demand);
     const t = ties ? ties[i] : 0;
-    if (best === undefined || s < bestScore || (s === bestScore && before(h, s, best, bestScore, demand, rankers, t, bestTie))) {
+    const busy = best === undefined || !c.consolidates ? 0 : busyFirst(h, best);
+    if (busy < 0) continue;
+    if (best === undefined || busy > 0 || s < bestScore || (s === bestScore && before(h, s, best, bestScore, demand, rankers, t, bestTie))) {
       best = h;
       bestScore = s;
       bestTie = t;
@@ -326,10 +337,13 @@ function bestHost(
 function bestByScore(hosts: readonly HostView[], demand: Demand, strategy: PlacementStrategyType): HostView | undefined {
   let best: HostView | undefined;
   let bestScore = Infinity;
+  const binpack = strategy === 'binpack';
   for (const h of hosts) {
     if (!isFeasible(h, demand)) continue;
+    const busy = binpack && best !== undefined ? busyFirst(h, best) : 0;
+    if (busy < 0) continue;
     const s = score(h, demand, strategy);
-    if (s < bestScore || (s === bestScore && best !== undefined && h.hostId < best.hostId)) {
+    if (busy > 0 || s < bestScore || (s === bestScore && best !== undefined && h.hostId < best.hostId)) {
       best = h;
       bestScore = s;
     }
@@ -344,12 +358,15 @@ function bestByScoreShuffled(
   let best: HostView | undefined;
   let bestScore = Infinity;
   let bestTie = 0;
+  const binpack = strategy === 'binpack';
   for (let i = 0; i < hosts.length; i++) {
     const h = hosts[i];
     if (!isFeasible(h, demand)) continue;
+    const busy = binpack && best !== undefined ? busyFirst(h, best) : 0;
+    if (busy < 0) continue;
     const s = score(h, demand, strategy);
     const t = ties[i];
-    if (best === undefined || s < bestScore || (s === bestScore && (t < bestTie || (t === bestTie && h.hostId < best.hostId)))) {
+    if (best === undefined || busy > 0 || s < bestScore || (s === bestScore && (t < bestTie || (t === bestTie && h.hostId < best.hostId)))) {
       best = h;
       bestScore = s;
       bestTie = t;

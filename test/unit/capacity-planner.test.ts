@@ -879,6 +879,19 @@ describe('decideCapacity with the recent demand for fresh room', () => {
     }));
   });
 
+  it('counts warmPoolKeepHosts in hosts of the warm pool type: a larger idle host counts for what it holds', () => {
+    // Four m6i.xlarge hosts idle past the timeout; the rate asks for 4 m6i.large, which two of them hold.
+    const hosts = Array.from({ length: 4 }, (_, i) => host(`idle-${i}`, 'm6i.xlarge', idleFor(900)));
+    const policy = { ...POLICY, warmPoolHosts: 0, warmPoolType: 'm6i.large', warmPoolKeepHosts: 4 };
+    expect(planCapacity(input({ hosts, policy })).terminations).toEqual(['idle-2', 'idle-3']);
+    // The operator's floor still keeps its count of hosts, whatever their size.
+    expect(planCapacity(input({ hosts, policy: { ...policy, warmPoolHosts: 3 } })).terminations).toEqual(['idle-3']);
+    expect(planCapacity(input({ hosts, policy: { ...policy, warmPoolHosts: 1, warmPoolKeepHosts: 3 } })).terminations).toEqual(['idle-2', 'idle-3']);
+    // Idle hosts of the warm pool type count one each.
+    const large = Array.from({ length: 4 }, (_, i) => host(`idle-${i}`, 'm6i.large', idleFor(900)));
+    expect(planCapacity(input({ hosts: large, policy: { ...policy, warmPoolKeepHosts: 3 } })).terminations).toEqual(['idle-3']);
+  });
+
   it('lets the idle hosts of a finished burst go at once instead of at the fixed timeout', () => {
     // Bursts of 30 arrivals within a minute, every 20 minutes; the last ended 3 minutes ago.
     const at = [0, 1, 2].flatMap((b) => Array.from({ length: 30 }, (_, i) => NOW - (180 + b * 1200 + 2 * i) * SECOND));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { DEFAULT_CATALOG, capacityOf, findType } from '../../shared/capacity/catalog';
-import { type ConsolidationHost, type ConsolidationPolicy, planConsolidation } from '../../shared/capacity/consolidation';
+import { type ConsolidationHost, type ConsolidationPolicy, DEFAULT_CONSOLIDATION_POLICY, planConsolidation } from '../../shared/capacity/consolidation';
 import { DEFAULT_CAPACITY_POLICY } from '../../shared/capacity/planner';
 
 const NOW = 1_700_000_000_000;
@@ -177,6 +177,10 @@ describe('Consolidation', () => {
         // Two m6i.large hosts, three quarters used: their tasks need a c6i.xlarge, 0.885 of the two.
         const hosts = ['h1', 'h2'].map((id) => typed(id, 'm6i.large', [web(`${id}-a`, 1536, 2048)]));
         expect(planConsolidation({ hosts, policy: replacing, now: NOW, capacity }).cordons).toEqual([]);
+        // The default share (0.9) takes that swap (two c6i.large, the same price): 11.5% less an hour, for a boot and a short overlap.
+        const byDefault = { ...DEFAULT_CONSOLIDATION_POLICY, minHostAgeSeconds: 600, maxDrainingHosts: 2 };
+        expect(planConsolidation({ hosts, policy: byDefault, now: NOW, capacity }).replacements)
+          .toEqual([{ hostIds: ['h1', 'h2'], launches: ['c6i.large', 'c6i.large'], hourlyPrice: 0.096 * 2, newHourlyPrice: 0.17 }]);
       });
 
       const serviceFleetArb = fc.array(fc.record({

@@ -51,6 +51,52 @@ describe('Idle timeout', () => {
     });
   });
 
+  describe('idleTimeoutsByRank, from the moments hosts went idle', () => {
+    /** Seconds from each idle start to the first demand after it, the censored ones past the operator timeout included; computed apart from the module. */
+    const idleGapsOf = (arrivals: readonly number[], starts: readonly number[], now: number, maxSeconds: number): number[] =>
+      starts.flatMap((s) => {
+        const next = arrivals.filter((a) => a > s).sort((a, b) => a - b)[0];
+        if (next !== undefined) return [(next - s) / 1000];
+        return (now - s) / 1000 > maxSeconds ? [(now - s) / 1000] : [];
+      });
+
+    it('is the cheapest timeout for what idle hosts waited, when enough of them are known', () => {
+      fc.assert(fc.property(arrivalsArb, arrivalsArb, relaunchArb, maxArb, fc.double({ min: 0, max: 1, noNaN: true }),
+        (arrivals, idleStarts, relaunchSeconds, maxSeconds, f) => {
+          const gaps = idleGapsOf(arrivals, idleStarts, NOW, maxSeconds);
+          fc.pre(gaps.length >= 3);
+          const [tau] = idleTimeoutsByRank({ arrivals, idleStarts, now: NOW, relaunchSeconds, maxSeconds, firstRank: 1, count: 1 });
+          expect(tau).toBeGreaterThanOrEqual(0);
+          expect(tau).toBeLessThanOrEqual(maxSeconds);
+          expect(timeoutCost(gaps, tau, relaunchSeconds)).toBeLessThanOrEqual(timeoutCost(gaps, f * maxSeconds, relaunchSeconds) + 1e-6);
+        }));
+    });
+
+    it('falls back to the gaps between demands while fewer than three idle starts are known', () => {
+      fc.assert(fc.property(arrivalsArb, relaunchArb, maxArb, fc.integer({ min: 0, max: 2 }), (arrivals, relaunchSeconds, maxSeconds, n) => {
+        const o = { arrivals, now: NOW, relaunchSeconds, maxSeconds, firstRank: 1, count: 3 };
+        const idleStarts = arrivals.slice(0, n);
+        expect(idleTimeoutsByRank({ ...o, idleStarts })).toEqual(idleTimeoutsByRank(o));
+      }));
+    });
+
+    it('lets a host go at once when hosts go idle between bursts, though arrivals within a burst come seconds apart', () => {
+      // Bursts of 50 within a minute every 20 minutes; hosts went idle 10 minutes after each burst.
+      const bursts = [0, 1, 2, 3].flatMap((b) => Array.from({ length: 50 }, (_, i) => NOW - (60 + 1200 * b + i) * SECOND));
+      const idleStarts = [1, 2, 3].flatMap((b) => Array.from({ length: 10 }, (_, i) => NOW - (1200 * b - 540 + i) * SECOND));
+      const o = { arrivals: bursts, now: NOW, relaunchSeconds: 40, maxSeconds: 600, firstRank: 1, count: 1 };
+      expect(idleTimeoutsByRank({ ...o, idleStarts })[0]).toBe(0);
+      // The gaps between arrivals alone would keep it through a few seconds of a burst.
+      expect(idleTimeoutsByRank(o)[0]).toBeGreaterThan(0);
+    });
+
+    it('keeps a host when demand came soon after hosts went idle', () => {
+      const arrivals = Array.from({ length: 120 }, (_, i) => NOW - (5 + 30 * i) * SECOND);
+      const idleStarts = Array.from({ length: 20 }, (_, i) => NOW - (20 + 90 * i) * SECOND);
+      expect(idleTimeoutsByRank({ arrivals, idleStarts, now: NOW, relaunchSeconds: 40, maxSeconds: 600, firstRank: 1, count: 1 })[0]).toBeGreaterThanOrEqual(15);
+    });
+  });
+
   describe('idleTimeoutsByRank', () => {
     it('never keeps a host further back in line longer than one ahead of it, nor past the operator timeout', () => {
       fc.assert(fc.property(arrivalsArb, relaunchArb, maxArb, fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 40 }),
@@ -81,6 +127,16 @@ describe('DemandHistory', () => {
     const recent = h.recent(NOW);
     expect(recent.map((e) => [e.kind, (NOW - e.at) / SECOND])).toEqual([['waited', 25], ['waited', 12], ['took-idle-host', 10]]);
     expect(recent[2]).toMatchObject({ cpu: 1024, memory: 2048 });
+  });
+
+  it('records when a host went idle, once per idle spell, by its idleSince', () => {
+    const h = new DemandHistory(3600 * SECOND);
+    const idle = (hostId: string, idleSecondsAgo: number): FleetHost => ({ ...host(hostId, 0), idleSince: NOW - idleSecondsAgo * SECOND });
+    h.observe(NOW - 20 * SECOND, [idle('a', 30), host('b', 1)], []);
+    h.observe(NOW - 10 * SECOND, [idle('a', 30), idle('b', 15)], []);
+    h.observe(NOW - 5 * SECOND, [host('a', 1), idle('b', 15)], []);
+    h.observe(NOW, [idle('a', 2), idle('b', 15), host('c', 0, 'LAUNCHING')], []);
+    expect(h.idleStarts(NOW).map((t) => (NOW - t) / SECOND)).toEqual([30, 15, 2]);
   });
 
   it('forgets what is older than its window', () => {

@@ -161,13 +161,53 @@ describe('placement', () => {
 
           // Assess
           fc.pre(plan !== undefined);
-          const chosen = score(hosts.find((h) => h.hostId === plan!.hostId)!, demand, strategy);
-          for (const h of hosts.filter((x) => fits(x, demand))) {
+          const host = hosts.find((h) => h.hostId === plan!.hostId)!;
+          const chosen = score(host, demand, strategy);
+          // Under binpack the score ranks busy hosts among themselves, and empty ones among themselves.
+          const rivals = strategy === 'binpack' ? hosts.filter((x) => (x.taskCount > 0) === (host.taskCount > 0)) : hosts;
+          for (const h of rivals.filter((x) => fits(x, demand))) {
             expect(chosen).toBeLessThanOrEqual(score(h, demand, strategy));
           }
         }),
         { numRuns: 200 },
       );
+    });
+
+    it('binpack never takes an empty host while a busy one has room, in one placement or in a batch', () => {
+      fc.assert(
+        fc.property(hostsArb(8), fc.array(sizeArb, { minLength: 1, maxLength: 6 }), (hosts, sizes) => {
+          const demands = sizes.map((size, i): Demand => ({ taskId: `task-${i}`, ...size }));
+          const plan = planPlacement(hosts, demands[0], 'binpack');
+          fc.pre(plan !== undefined);
+          if (hosts.find((h) => h.hostId === plan!.hostId)!.taskCount === 0) {
+            expect(hosts.some((h) => h.taskCount > 0 && fits(h, demands[0]))).toBe(false);
+          }
+          // Each batch step: the host the batch chose was empty only when no busy host (as the batch left it) had room.
+          let view = [...hosts];
+          for (const p of planBatch(hosts, demands, 'binpack').plans) {
+            const d = demands.find((x) => x.taskId === p.taskId)!;
+            const on = view.find((h) => h.hostId === p.hostId)!;
+            if (on.taskCount === 0) expect(view.some((h) => h.taskCount > 0 && fits(h, d))).toBe(false);
+            view = view.map((h) => (h.hostId === p.hostId ? applyToView(h, p) : h));
+          }
+        }),
+        { numRuns: 200 },
+      );
+    });
+
+    it('binpack fills a large busy host before a small empty one the task would fill', () => {
+      // Prepare: the task fills all of the small host, a quarter of the large one.
+      const hosts = [
+        aHost('small-empty', { cpu: 1024, memory: 2048, taskCount: 0, reservedCpu: 0, reservedMemory: 0 }),
+        aHost('large-busy', { cpu: 8192, memory: 16384, taskCount: 1, reservedCpu: 1024, reservedMemory: 2048 }),
+      ];
+
+      // Act
+      const plan = planPlacement(hosts, { taskId: 't', cpu: 1024, memory: 2048 }, 'binpack');
+
+      // Assess
+      expect(plan?.hostId).toBe('large-busy');
+      expect(score(hosts[0], { taskId: 't', cpu: 1024, memory: 2048 }, 'binpack')).toBeLessThan(score(hosts[1], { taskId: 't', cpu: 1024, memory: 2048 }, 'binpack'));
     });
 
     it('spread prefers the host with the fewest tasks, even when it is fuller', () => {

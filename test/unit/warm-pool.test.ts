@@ -2,6 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { DEFAULT_CATALOG, findType } from '../../shared/capacity/catalog';
 import { warmPoolTarget } from '../../shared/capacity/warm-pool';
+import { DemandHistory, WARM_POOL_WINDOW_SECONDS, adaptToDemand } from '../../shared/capacity/demand-history';
+import { DEFAULT_CAPACITY_POLICY } from '../../shared/capacity/planner';
 
 const type = findType(DEFAULT_CATALOG, 'm6i.large')!;
 
@@ -26,6 +28,26 @@ describe('Warm pool', () => {
         expect(many).toBeLessThanOrEqual(maxHosts);
         expect(many).toBeGreaterThanOrEqual(few);
       }));
+    });
+  });
+
+  describe('adaptToDemand', () => {
+    const NOW = Date.UTC(2025, 0, 1, 12);
+    const policy = { ...DEFAULT_CAPACITY_POLICY, warmPoolHosts: 1 };
+    const keepAfter = (burstEndedSecondsAgo: number): number | undefined => {
+      const a = { history: new DemandHistory(3600 * 1000), relaunchSeconds: 40, warmPoolWindowSeconds: WARM_POOL_WINDOW_SECONDS };
+      // A burst of 100 waiting tasks within 30 s, first seen by a cycle an hour earlier (so the history is long).
+      a.history.observe(NOW - 3600 * 1000, [], []);
+      const burst = Array.from({ length: 100 }, (_, i) => ({
+        taskId: `t${i}`, cluster: 'default', cpu: 1024, memory: 2048, since: NOW - (burstEndedSecondsAgo + (i * 30) / 100) * 1000,
+      }));
+      return adaptToDemand(a, { now: NOW, hosts: [], pending: burst, policy, catalog: DEFAULT_CATALOG }).policy.warmPoolKeepHosts;
+    };
+
+    it('keeps idle hosts for a burst still arriving, and only the floor a boot and a half after it ended', () => {
+      expect(keepAfter(0)).toBeGreaterThan(10);
+      expect(keepAfter(WARM_POOL_WINDOW_SECONDS + 1)).toBe(1);
+      expect(WARM_POOL_WINDOW_SECONDS).toBeLessThanOrEqual(90);
     });
   });
 });
