@@ -46,9 +46,12 @@ export interface RunTaskRequest {
 
 export const newTaskId = () => randomBytes(16).toString('hex');
 
-/** The cluster must exist and be ACTIVE; `default` springs into being on first use, as in ECS. */
-export async function activeCluster(b: Berth, name: string, createDefault = false) {
-  let cluster = await b.store.clusters.get(name);
+/**
+ * The cluster must exist and be ACTIVE; `default` springs into being on first use, as in ECS.
+ * `read`: the cluster's read, when the caller started it earlier.
+ */
+export async function activeCluster(b: Berth, name: string, createDefault = false, read: Promise<ClusterRecord | undefined> = b.store.clusters.get(name)) {
+  let cluster = await read;
   if (!cluster && createDefault && name === DEFAULT_CLUSTER) {
     cluster = await b.store.clusters.create(name, [], b.now());
   }
@@ -181,12 +184,16 @@ function strategyOf(req: RunTaskRequest, cluster: ClusterRecord): readonly Capac
  * the same parameters gets the same tasks; other parameters get ConflictException.
  */
 export async function runTask(b: Berth, req: RunTaskRequest): Promise<TaskRecord[]> {
+  // The cluster is read beside the definition, a round trip less on every launch's path; it is
+  // looked at (and `default` made) only once the request has proved valid.
+  const clusterRead = b.store.clusters.get(req.cluster);
+  clusterRead.catch(() => {});
   const def = await runnableDefinition(b, req.taskDefinition);
   checkLaunchType(def, req.launchType);
   const size = sizeOf(def, req.overrides);
   refuseReservedPorts(b, def);
   // Only a request that is otherwise valid may bring the `default` cluster into being.
-  const cluster = await activeCluster(b, req.cluster, true);
+  const cluster = await activeCluster(b, req.cluster, true, clusterRead);
   const strategy = strategyOf(req, cluster);
   const providers = strategy ? splitTasks(strategy, req.count, req.providerCounts) : [];
 

@@ -39,6 +39,7 @@ import Docker from 'dockerode';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { type IncomingMessage, Server } from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -185,12 +186,17 @@ type Mark = 'placed' | 'died' | 'diedAt' | TaskStatus;
 
 /** When each task's writes landed, by task id: the control plane's side of the timeline. */
 const marks = new Map<string, Partial<Record<Mark, number>>>();
+/** How many DynamoDB requests dynalite had received when each mark was taken. */
+const requestMarks = new Map<string, Partial<Record<Mark, number>>>();
 const markWaiters = new Map<string, () => void>();
 
 function mark(taskId: string, what: Mark, at = epochNow()): void {
   let m = marks.get(taskId);
   if (!m) marks.set(taskId, (m = {}));
   m[what] ??= at;
+  let r = requestMarks.get(taskId);
+  if (!r) requestMarks.set(taskId, (r = {}));
+  r[what] ??= dynamoRequests;
   markWaiters.get(taskId)?.();
 }
 
@@ -258,6 +264,18 @@ function untilWritten(taskId: string, status: 'RUNNING' | 'STOPPED', timeoutMs: 
   });
 }
 
+/** DynamoDB requests the local mode's dynalite (a server of this process) has received so far. */
+let dynamoRequests = 0;
+
+/** Counts every DynamoDB request that reaches a server of this process: a launch's round trips to the store. */
+function countDynamoRequests(): void {
+  const emit = Server.prototype.emit;
+  Server.prototype.emit = function (this: Server, event: string | symbol, ...args: unknown[]) {
+    if (event === 'request' && String((args[0] as IncomingMessage).headers['x-amz-target'] ?? '').startsWith('DynamoDB_')) dynamoRequests++;
+    return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
+  } as typeof emit;
+}
+
 // --- launches through the ECS API ------------------------------------------------------------
 
 /** How the end of a launch is seen: DescribeTasks polled, or the store's write in process. */
@@ -271,6 +289,8 @@ interface Launch {
   sentAt: number;
   returnedAt: number;
   seenAt: number;
+  /** DynamoDB requests received until just before RunTask was sent. */
+  requestsBefore: number;
 }
 
 const taskIdOf = (arn: string): string => arn.split('/').pop()!;
@@ -308,6 +328,7 @@ async function untilDescribed(ecs: ECSClient, arn: string, status: 'RUNNING' | '
 async function launch(ecs: ECSClient, family: string, until: 'RUNNING' | 'STOPPED', observer: Observer = 'poll'): Promise<Launch> {
   const timeoutMs = until === 'RUNNING' ? RUNNING_TIMEOUT_MS : STOPPED_TIMEOUT_MS;
   const sentAt = epochNow();
+  const requestsBefore = dynamoRequests;
   const t0 = performance.now();
   const [arn] = await runTasks(ecs, family, 1);
   const returnedAt = epochNow();
@@ -319,7 +340,7 @@ async function launch(ecs: ECSClient, family: string, until: 'RUNNING' | 'STOPPE
     const [task] = await describe(ecs, [arn]);
     if (task.lastStatus !== until) throw new BenchFailure(`task ${taskIdOf(arn)}: ${until} written, but DescribeTasks says ${task.lastStatus}`);
   }
-  return { taskArn: arn, taskId: taskIdOf(arn), latencyMs: seen - t0, sentAt, returnedAt, seenAt: performance.timeOrigin + seen };
+  return { taskArn: arn, taskId: taskIdOf(arn), latencyMs: seen - t0, sentAt, returnedAt, seenAt: performance.timeOrigin + seen, requestsBefore };
 }
 
 /** Polls DescribeTasks for many tasks at once, every BATCH_POLL_INTERVAL_MS. */
@@ -813,7 +834,7 @@ async function measureBurst(bench: Bench): Promise<BurstRound[]> {
     await untilAll(bench.ecs, arns, 'RUNNING', RUNNING_TIMEOUT_MS);
     const sentAt = performance.timeOrigin + t0;
     const timelines = await Promise.all(arns.map((arn) =>
-      timelineOf(bench, { taskArn: arn, taskId: taskIdOf(arn), latencyMs: 0, sentAt, returnedAt: sentAt, seenAt: sentAt })));
+      timelineOf(bench, { taskArn: arn, taskId: taskIdOf(arn), latencyMs: 0, sentAt, returnedAt: sentAt, seenAt: sentAt, requestsBefore: 0 })));
     await stopTasks(bench.ecs, arns);
     await untilEngineClear(bench, ENGINE_CLEAR_TIMEOUT_MS);
     rounds.push({ berthMs, bareMs, timelines, readyBefore });
@@ -893,6 +914,7 @@ function latencyRows(
 async function main(): Promise<void> {
   progress(`bench:launch on ${process.version}, ${os.cpus().length} cpus, load average ${loadAverage()}`);
 
+  countDynamoRequests();
   progress('baseline: an idle `node -e`, and one under tsx (what a TypeScript loader adds) ...');
   const bareNodeKb = await idleNodeRssKb([]);
   const tsxNodeKb = await idleNodeRssKb(['--import', 'tsx']);
@@ -1079,6 +1101,10 @@ async function main(): Promise<void> {
     console.log(formatTable(['stage', 'p50', 'mean', 'p99', 'n', 'p50, no polling'], breakdown));
     console.log(`bare create alone p50 ${ms(median(running.bare.map((b) => b.createMs)))}, ` +
       `start alone p50 ${ms(median(running.bare.map((b) => b.startMs)))}`);
+    const requests = (ls: readonly Launch[]) => ls.map((l) => (requestMarks.get(l.taskId)?.RUNNING ?? NaN) - l.requestsBefore).filter((n) => !Number.isNaN(n));
+    const requestRange = (ns: readonly number[]) => (ns.length === 0 ? '—' : `p50 ${median(ns)}, min ${Math.min(...ns)}, max ${max(ns)}`);
+    console.log(`DynamoDB requests from RunTask sent until RUNNING written (the background's, heartbeats and scans, included): ` +
+      `${requestRange(requests(running.unpolled))} without client polling; ${requestRange(requests(running.polled))} polled (DescribeTasks' reads included)`);
 
     console.log(`\nWhere the burst goes (${burstCount} tasks at once, ${burst.length} round(s); from the first RunTask sent; ` +
       `bare: ${ms(mean(burstBare))} for ${burstCount} create+starts, mean)\n`);
