@@ -379,7 +379,7 @@ describe('configuration', () => {
       expect(capacityConfigFromEnvironment(CAPACITY_BASE)).toEqual({
         launchTemplateId: 'lt-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0'], stage: undefined,
         policy: { warmPoolHosts: 1, warmPoolType: 'c6i.large', maxHosts: 50, idleTimeoutSeconds: 600, market: 'on-demand', graviton: 'off' },
-        consolidation: { minHostAgeSeconds: 600, maxDrainingHosts: 1, replaceAtMostShare: 0.75 },
+        consolidation: { minHostAgeSeconds: 600, maxDrainingHosts: 1, replaceAtMostShare: 0.9 },
       });
       expect(capacityConfigFromEnvironment({ ...CAPACITY_BASE, BERTH_CONSOLIDATE_AFTER_SECONDS: '0' }).consolidation).toBeUndefined();
     });
