@@ -148,7 +148,14 @@ export class LocalLoadBalancer implements LoadBalancing {
           await this.runtime(`set server ${name} health down`, /^$/);
         }
         await this.runtime(`enable server ${name}`, /^$/);
-        if (tg.healthCheck.enabled) this.downsAtRegistration.set(name, 1);
+        if (tg.healthCheck.enabled) {
+          // Leaving maintenance puts a checked server UP until its checks fail `fall` times in a
+          // row (about a second here), so it is set down again, before any check could pass; its
+          // down transitions so far are HAProxy's doing, not failed checks.
+          await this.runtime(`set server ${name} health down`, /^$/);
+          const row = (await this.haproxy.stat()).find((r) => r.pxname === be && r.svname === serverName(t));
+          this.downsAtRegistration.set(name, Number(row?.chkdown || 0));
+        }
         kept.push({ id: t.id, port: t.port, registeredAt: this.now() });
       }
       await this.saveTargets(tg, kept);

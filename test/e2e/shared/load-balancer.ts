@@ -151,10 +151,18 @@ describe('Services behind a load balancer', () => {
     const oldUnhealthy = new Set<string>();
     const watcher = (async () => {
       while (!done) {
-        for (const h of await health().catch(() => [])) {
+        const targets = await health().catch(() => undefined);
+        for (const h of targets ?? []) {
           seen.add(h.TargetHealth!.State!);
-          if (h.TargetHealth!.State === 'unhealthy' && oldTargets.has(h.Target!.Id!)) oldUnhealthy.add(`${h.Target!.Id}: ${h.TargetHealth!.Reason}`);
+          if (!oldTargets.has(h.Target!.Id!)) continue;
+          if (h.TargetHealth!.State === 'unhealthy') oldUnhealthy.add(`${h.Target!.Id}: ${h.TargetHealth!.Reason}`);
+          // Once it drains, an old target only goes; its address may come back as a new task's
+          // (a per-task network's subnet is free again once the old one is removed), and a new
+          // target may fail its first checks while its server starts.
+          if (h.TargetHealth!.State === 'draining') oldTargets.delete(h.Target!.Id!);
         }
+        // Gone without being seen draining: the same, for an address that comes back.
+        for (const id of [...oldTargets]) if (targets && !targets.some((h) => h.Target!.Id === id)) oldTargets.delete(id);
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
