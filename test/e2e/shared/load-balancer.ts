@@ -154,15 +154,13 @@ describe('Services behind a load balancer', () => {
         const targets = await health().catch(() => undefined);
         for (const h of targets ?? []) {
           seen.add(h.TargetHealth!.State!);
-          if (!oldTargets.has(h.Target!.Id!)) continue;
-          if (h.TargetHealth!.State === 'unhealthy') oldUnhealthy.add(`${h.Target!.Id}: ${h.TargetHealth!.Reason}`);
-          // Once it drains, an old target only goes; its address may come back as a new task's
-          // (a per-task network's subnet is free again once the old one is removed), and a new
-          // target may fail its first checks while its server starts.
-          if (h.TargetHealth!.State === 'draining') oldTargets.delete(h.Target!.Id!);
+          if (h.TargetHealth!.State !== 'unhealthy' || !oldTargets.has(h.Target!.Id!)) continue;
+          // An old task's address may have come back as a new task's (a per-task network's subnet
+          // is free again once the old one is removed), and a new target may fail its first
+          // checks while its server starts: it counts only while no new task holds the address.
+          const holders = (await runningTasks().catch(() => [])).filter((t) => t.containers![0].networkInterfaces?.[0]?.privateIpv4Address === h.Target!.Id);
+          if (holders.every((t) => before.has(taskId(t.taskArn!)))) oldUnhealthy.add(`${h.Target!.Id}: ${h.TargetHealth!.Reason}`);
         }
-        // Gone without being seen draining: the same, for an address that comes back.
-        for (const id of [...oldTargets]) if (targets && !targets.some((h) => h.Target!.Id === id)) oldTargets.delete(id);
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
