@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -51,10 +51,11 @@ export function awsCli(
  * each call in a forked child through the same main() /usr/bin/aws runs. A call costs about a
  * fifth of the CPU of a fresh `aws` process, which spent most of its second importing itself.
  */
-let server: Promise<{ socket: string; child: ChildProcess }> | undefined;
+/** The server's socket, once it answers. */
+let server: Promise<string> | undefined;
 let calls = 0;
 
-function cliServer(): Promise<{ socket: string; child: ChildProcess }> {
+function cliServer(): Promise<string> {
   server ??= new Promise((resolve, reject) => {
     const socket = join(home, 'server.sock');
     // The interpreter /usr/bin/aws names in its first line.
@@ -62,7 +63,7 @@ function cliServer(): Promise<{ socket: string; child: ChildProcess }> {
     const child = spawn(python[0], [...python.slice(1), join(__dirname, 'aws-cli-server.py'), socket], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.stdout!.once('data', () => resolve({ socket, child }));
+    child.stdout!.once('data', () => resolve(socket));
     child.once('exit', (code) => reject(new Error(`the AWS CLI server exited (${code}): ${stderr}`)));
     // It serves this test process only, and ends with it.
     child.unref();
@@ -74,7 +75,7 @@ function cliServer(): Promise<{ socket: string; child: ChildProcess }> {
 }
 
 async function runCli(argv: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { socket } = await cliServer();
+  const socket = await cliServer();
   const out = join(home, `call-${++calls}`);
   try {
     const code = await new Promise<number>((resolve, reject) => {

@@ -142,16 +142,13 @@ export class LocalLoadBalancer implements LoadBalancing {
           continue;
         }
         await this.runtime(`add server ${name} ${t.id}:${t.port} ${checkOptions(tg.healthCheck, this.healthCheckTimeScale)}`, /New server registered/);
-        if (tg.healthCheck.enabled) {
-          await this.runtime(`enable health ${name}`, /^$/);
-          // Not in service before its first checks pass, as ELBv2's `initial`.
-          await this.runtime(`set server ${name} health down`, /^$/);
-        }
+        if (tg.healthCheck.enabled) await this.runtime(`enable health ${name}`, /^$/);
         await this.runtime(`enable server ${name}`, /^$/);
         if (tg.healthCheck.enabled) {
-          // Leaving maintenance puts a checked server UP until its checks fail `fall` times in a
-          // row (about a second here), so it is set down again, before any check could pass; its
-          // down transitions so far are HAProxy's doing, not failed checks.
+          // Not in service before its first checks pass, as ELBv2's `initial`. Leaving maintenance
+          // puts a checked server UP, whatever its health was set to, until its checks fail `fall`
+          // times in a row (about a second here): so it is set down once enabled, before any check
+          // could pass, and its down transitions so far are HAProxy's doing, not failed checks.
           await this.runtime(`set server ${name} health down`, /^$/);
           const row = (await this.haproxy.stat()).find((r) => r.pxname === be && r.svname === serverName(t));
           this.downsAtRegistration.set(name, Number(row?.chkdown || 0));
