@@ -23,6 +23,14 @@ export function placementOf(
   };
 }
 
+/** What a task needs of a host: its size, its fixed host ports and its images' cpu architecture. */
+export function taskDemand(task: Pick<Task, 'taskId' | 'cpu' | 'memory' | 'hostPorts' | 'cpuArchitecture'>): Demand {
+  return {
+    taskId: task.taskId, cpu: task.cpu, memory: task.memory, ports: task.hostPorts,
+    ...(task.cpuArchitecture ? { architecture: task.cpuArchitecture } : {}),
+  };
+}
+
 const DEFAULT_MAX_SNAPSHOT_AGE_MS = 5000;
 
 /** Enough to see off any realistic burst of lost races; past it something else is wrong. */

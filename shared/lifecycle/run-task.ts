@@ -15,7 +15,7 @@ import { checkContainersFit, checkLaunchType, cpuArchitectureOfDefinition, reser
 import { ECS_RESERVED_PORTS, fixedHostPorts } from '../domain/ports';
 import { CLIENT_TOKEN_TTL_MS, type ClusterRecord, type TaskDefinitionRecord, type TaskRecord } from '../store';
 import { associatedProviders } from '../store/cluster-store';
-import { placementOf } from './placer';
+import { placementOf, taskDemand } from './placer';
 import { placerFor } from './steps';
 import { launchExecutionName } from './task-ref';
 import { tellHost } from './assignments';
@@ -213,14 +213,11 @@ export async function runTask(b: Berth, req: RunTaskRequest): Promise<TaskRecord
 
   const tasks = taskIds.map((id, i) => buildTask(b, req, def, id, createdAt, size, providers[i]));
   const created = await Promise.all(tasks.map((t) => b.store.tasks.create(t)));
-  let told = new Map<string, string>();
-  try {
-    told = await placeTogether(b, tasks.filter((_, i) => created[i]));
-  } finally {
-    // Whatever befalls the batch placement, the tasks are written: each gets its workflow, which
-    // places it if the batch did not (else a task would sit PROVISIONING, owned by nothing).
-    await Promise.all(tasks.map((t) => startLaunchWorkflow(b, t, told.get(t.taskId))));
-  }
+  // Placing here only spares each launch its own placement. Whatever befalls it (a store error),
+  // the tasks are written, so the call has succeeded: each gets its workflow, which places it if
+  // this did not (else a task would sit PROVISIONING, owned by nothing).
+  const told = await placeTogether(b, tasks.filter((_, i) => created[i])).catch(() => new Map<string, string>());
+  await Promise.all(tasks.map((t) => startLaunchWorkflow(b, t, told.get(t.taskId))));
   // A repeat of an earlier call returns the tasks as they are now, not as first written.
   return Promise.all(tasks.map(async (t) => (await b.store.tasks.get(t))!));
 }
@@ -249,9 +246,8 @@ async function placeTogether(b: Berth, tasks: Task[]): Promise<Map<string, strin
 
 /** Places and binds the batch; returns the plans whose binding landed. */
 async function placeBatch(b: Berth, tasks: Task[]): Promise<{ taskId: string; hostId: string }[]> {
-  if (tasks.length < 2 || tasks[0].targetHostId !== undefined) return [];
-  const demands = tasks.map((t) => ({ taskId: t.taskId, cpu: t.cpu, memory: t.memory, ports: t.hostPorts }));
-  const { placed } = await placerFor(b).placeBatch(demands, tasks[0].cluster, placementOf(tasks[0]));
+  if (tasks.length === 0 || tasks[0].targetHostId !== undefined) return [];
+  const { placed } = await placerFor(b).placeBatch(tasks.map(taskDemand), tasks[0].cluster, placementOf(tasks[0]));
   const bound = await Promise.all(placed.map(async (plan) => {
     const ref = { cluster: tasks[0].cluster, taskId: plan.taskId };
     if (await b.store.tasks.bindHost(ref, plan.hostId, b.now())) return [plan];

@@ -6,8 +6,8 @@ import type { Berth } from '../context';
 import { ConcurrentUpdateError, ServerException } from '../domain/errors';
 import type { StopCode } from '../domain/task';
 import { statusRank } from '../domain/task';
-import { type Demand, isLiveHost, unplacedReason } from '../scheduler/placement';
-import { type PlacementStore, Placer, placementOf } from './placer';
+import { isLiveHost, unplacedReason } from '../scheduler/placement';
+import { type PlacementStore, Placer, placementOf, taskDemand } from './placer';
 import { tellHost } from './assignments';
 import { markTaskStopped, releaseTask } from './stop';
 import { WAKE_ON_RELEASE, WOKEN, wakeTasksWaitingForRoom } from './capacity-wake';
@@ -133,9 +133,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       if (task.desiredStatus === 'STOPPED' || task.lastStatus === 'STOPPED') return { outcome: 'STOPPED' };
       // Bound by its RunTask, which told the host's agent (`told`) unless it crashed first.
       if (task.hostId) return { outcome: 'PLACED', hostId: task.hostId, ...(told === task.hostId ? { notified: true as const } : {}) };
-      const demand: Demand = {
-        taskId: task.taskId, cpu: task.cpu, memory: task.memory, ports: task.hostPorts, ...(task.cpuArchitecture ? { architecture: task.cpuArchitecture } : {}),
-      };
+      const demand = taskDemand(task);
       const placement = placementOf(task);
       const plan = await placerFor(b).place(demand, task.cluster, placement, task.targetHostId).catch(async (e: unknown) => {
         if (!(e instanceof ConcurrentUpdateError)) throw e;

@@ -123,3 +123,43 @@ describe('RunTask placement', () => {
     }
   });
 });
+
+describe('RunTask placement by cpu architecture', () => {
+  let h: Harness;
+  const hostOf = async (arn: string) => (await h.berth.store.tasks.get({ cluster: 'default', taskId: idOf(arn) }))?.hostId;
+
+  beforeAll(async () => {
+    h = await startHarness({ config: { placementTimeoutSeconds: 2 }, timeoutSeconds: { AwaitRunning: 2, AwaitStopped: 2 } });
+    for (const [family, cpuArchitecture] of [['arch-arm', 'ARM64'], ['arch-x86', 'X86_64']] as const) {
+      await h.ecs.send(new RegisterTaskDefinitionCommand({
+        family, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512',
+        runtimePlatform: { cpuArchitecture, operatingSystemFamily: 'LINUX' },
+        containerDefinitions: [{ name: 'app', image: 'busybox', stopTimeout: 2 }],
+      }));
+    }
+    // The x86_64 host first and emptier: binpack alone would pick either.
+    for (const [hostId, instanceType, cpuArchitecture] of [['arch-x86', 'm6i.large', 'x86_64'], ['arch-arm', 'm7g.large', 'arm64']] as const) {
+      await h.berth.store.hosts.launching({ hostId, instanceType, market: 'on-demand', cpu: 2048, memory: 4096 }, 0);
+      await h.berth.store.hosts.register({ hostId, cpu: 2048, memory: 4096, cpuArchitecture }, 0, { open: true });
+    }
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it.each([1, 4])('puts a RunTask of %i ARM64 task(s) on the arm64 host only, bound when RunTask answers', async (count) => {
+    // Act
+    const r = await h.ecs.send(new RunTaskCommand({ taskDefinition: 'arch-arm', count }));
+
+    // Assess: placed by RunTask itself (its answer already holds the host), never on x86_64.
+    expect(await Promise.all(r.tasks!.map((t) => hostOf(t.taskArn!)))).toEqual(Array(count).fill('arch-arm'));
+  });
+
+  it('puts X86_64 tasks on the x86_64 host only', async () => {
+    // Act
+    const r = await h.ecs.send(new RunTaskCommand({ taskDefinition: 'arch-x86', count: 3 }));
+
+    // Assess
+    expect(await Promise.all(r.tasks!.map((t) => hostOf(t.taskArn!)))).toEqual(['arch-x86', 'arch-x86', 'arch-x86']);
+  });
+});

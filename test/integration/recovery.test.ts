@@ -7,6 +7,8 @@ import { runTask } from '../../shared/lifecycle/run-task';
 import { placementOf } from '../../shared/lifecycle/placer';
 import { placerFor } from '../../shared/lifecycle/steps';
 import { markTaskStopped, releaseTask } from '../../shared/lifecycle/stop';
+import type { TaskRef } from '../../shared/lifecycle/task-ref';
+import type { TaskStore } from '../../shared/store';
 import { type Harness, eventually, startHarness } from '../support/harness';
 
 /**
@@ -26,13 +28,20 @@ describe('recoverInFlight', () => {
     await h.close();
   });
 
-  /** RunTask in a process that dies before its launch workflow starts. */
+  /** RunTask in a process that dies as its task is written: before placing it, before its launch workflow starts. */
   const runThenCrash = async () => {
-    const crashed: Berth = { ...h.berth, workflows: { start: async () => {}, succeed: async () => {}, fail: async () => {} } };
-    const [task] = await runTask(crashed, {
+    let written: TaskRef | undefined;
+    const tasks = Object.create(h.berth.store.tasks) as TaskStore;
+    tasks.create = async (task) => {
+      await h.berth.store.tasks.create(task);
+      written = task;
+      throw new Error('the process died');
+    };
+    const crashed: Berth = { ...h.berth, store: { ...h.berth.store, tasks }, workflows: { start: async () => {}, succeed: async () => {}, fail: async () => {} } };
+    await expect(runTask(crashed, {
       cluster: 'default', taskDefinition: 'recover', count: 1, overrides: { containerOverrides: [] }, tags: [], placementStrategy: 'binpack',
-    });
-    return task;
+    })).rejects.toThrow('the process died');
+    return (await h.berth.store.tasks.get(written!))!;
   };
 
   const holders = async (taskId: string) =>
