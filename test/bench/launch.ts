@@ -4,7 +4,8 @@
  *
  * 1. RunTask → RUNNING, one task at a time on a warm host with the image cached, measured from
  *    just before RunTask until DescribeTasks first shows RUNNING (polled every 5 ms: what a user
- *    sees). Baseline: the bare container runtime's create + start of the same container (image,
+ *    sees). The RunTask and the polling come from a client process of its own (launch-client.ts),
+ *    as a user's CLI or SDK calls the local mode from outside it. Baseline: the bare container runtime's create + start of the same container (image,
  *    command, the task's cpu, memory and process limits) through dockerode (the agent's
  *    DockerRuntime) on the same podman socket. The two alternate, one of
  *    each in turn, so a change in the machine's load moves both. A third series waits on the
@@ -34,7 +35,7 @@
  * failed launch), never because a figure is slow: timings on a shared 2-core machine are for
  * reading, not asserting.
  */
-import { DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
+import { ECSClient, RegisterTaskDefinitionCommand, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
 import Docker from 'dockerode';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -55,6 +56,7 @@ import { hashBootstrapToken } from '../../shared/lifecycle/reports';
 import type { TaskStatus } from '../../shared/domain/task';
 import { assertNothingLeft, privateStorage, removeDataDir as removeStorage, removeEngineObjects, stopPodmanService } from './support/bench-storage';
 import { progress } from './support/progress';
+import { BenchFailure, type LaunchAnswer, type LaunchDone, type LaunchRequest, describe, epochNow, runTasks, sleep, taskIdOf } from './support/ecs-calls';
 import { median, percentile } from './support/stats';
 import { formatTable, ms, ratio } from './support/table';
 
@@ -114,16 +116,6 @@ function fail(message: string): void {
   console.error(`!!! FAILED: ${message}`);
 }
 
-class BenchFailure extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BenchFailure';
-  }
-}
-
-const sleep = (milliseconds: number) => new Promise((r) => setTimeout(r, milliseconds));
-/** Epoch milliseconds with sub-millisecond precision, comparable with Date.now() elsewhere. */
-const epochNow = () => performance.timeOrigin + performance.now();
 const loadAverage = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
 const max = (xs: readonly number[]): number => Math.max(...xs);
@@ -140,6 +132,49 @@ interface Bench {
   logs: string[];
   /** Ends the bench's own engine event stream (watchEngineExits). */
   closeEvents?: () => void;
+  /** The process that sends the timed launches (startClient), while parts 1 and 2 run. */
+  client?: LaunchClient;
+}
+
+interface LaunchClient {
+  launch(request: Omit<LaunchRequest, 'id'>): Promise<LaunchDone>;
+  close(): void;
+}
+
+/**
+ * Starts the client process (launch-client.ts) that sends the timed launches and polls for them,
+ * as a user's CLI or SDK calls the local mode from a process of its own: in this process, the
+ * client's SDK work would take turns with the control plane on its one thread.
+ */
+async function startClient(bench: Bench): Promise<LaunchClient> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(process.cwd(), 'test', 'bench', 'launch-client.ts')], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, BERTH_BENCH_CLIENT: JSON.stringify({ endpoint: bench.local.url, credentials: bench.local.credentials }) },
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new BenchFailure(`the client process exited (${code}) before it was ready`)));
+  });
+  const waiting = new Map<number, { resolve: (done: LaunchDone) => void; reject: (e: Error) => void }>();
+  let nextId = 0;
+  child.on('message', (answer: LaunchAnswer) => {
+    const w = waiting.get(answer.id);
+    waiting.delete(answer.id);
+    if ('error' in answer) w?.reject(new BenchFailure(answer.error));
+    else w?.resolve(answer);
+  });
+  child.on('exit', (code) => {
+    for (const w of waiting.values()) w.reject(new BenchFailure(`the client process exited (${code})`));
+    waiting.clear();
+  });
+  return {
+    launch: (request) => new Promise((resolve, reject) => {
+      const id = nextId++;
+      waiting.set(id, { resolve, reject });
+      child.send({ ...request, id });
+    }),
+    close: () => child.disconnect(),
+  };
 }
 
 async function startBench(): Promise<Bench> {
@@ -293,54 +328,23 @@ interface Launch {
   requestsBefore: number;
 }
 
-const taskIdOf = (arn: string): string => arn.split('/').pop()!;
-
-async function describe(ecs: ECSClient, taskArns: string[]): Promise<Task[]> {
-  const r = await ecs.send(new DescribeTasksCommand({ tasks: taskArns }));
-  if (r.failures?.length) throw new BenchFailure(`DescribeTasks failed for ${r.failures.map((f) => `${f.arn}: ${f.reason}`).join(', ')}`);
-  return r.tasks ?? [];
-}
-
-async function runTasks(ecs: ECSClient, family: string, count: number): Promise<string[]> {
-  const r = await ecs.send(new RunTaskCommand({ taskDefinition: family, count }));
-  if (r.failures?.length || r.tasks?.length !== count) {
-    throw new BenchFailure(`RunTask of ${family} ×${count} failed: ${JSON.stringify(r.failures ?? [])}`);
-  }
-  return r.tasks.map((t) => t.taskArn!);
-}
-
-/** Polls DescribeTasks every POLL_INTERVAL_MS until the task shows `status`. */
-async function untilDescribed(ecs: ECSClient, arn: string, status: 'RUNNING' | 'STOPPED', timeoutMs: number): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const [task] = await describe(ecs, [arn]);
-    const seenAt = performance.now();
-    if (task.lastStatus === status) return seenAt;
-    if (task.lastStatus === 'STOPPED') {
-      throw new BenchFailure(`task ${taskIdOf(arn)} stopped before ${status}: ${task.stopCode}: ${task.stoppedReason}`);
-    }
-    if (seenAt > deadline) throw new BenchFailure(`task ${taskIdOf(arn)} not ${status} within ${timeoutMs / 1000} s (still ${task.lastStatus})`);
-    await sleep(POLL_INTERVAL_MS);
-  }
-}
-
-/** One RunTask of one task, timed until `until` is seen the way `observer` says. */
-async function launch(ecs: ECSClient, family: string, until: 'RUNNING' | 'STOPPED', observer: Observer = 'poll'): Promise<Launch> {
+/**
+ * One RunTask of one task, sent by the bench's client process, timed until `until` is seen the
+ * way `observer` says: polled by that client, or the store's write stamped in this process.
+ */
+async function launch(bench: Bench, family: string, until: 'RUNNING' | 'STOPPED', observer: Observer = 'poll'): Promise<Launch> {
   const timeoutMs = until === 'RUNNING' ? RUNNING_TIMEOUT_MS : STOPPED_TIMEOUT_MS;
-  const sentAt = epochNow();
   const requestsBefore = dynamoRequests;
-  const t0 = performance.now();
-  const [arn] = await runTasks(ecs, family, 1);
-  const returnedAt = epochNow();
-  const seen = observer === 'poll'
-    ? await untilDescribed(ecs, arn, until, timeoutMs)
-    : await untilWritten(taskIdOf(arn), until, timeoutMs);
+  if (!bench.client) throw new BenchFailure('no client process to launch with');
+  const answer = await bench.client.launch({ family, ...(observer === 'poll' ? { until } : {}), timeoutMs, pollMs: POLL_INTERVAL_MS });
+  const { taskArn: arn, sentAt, returnedAt } = answer;
+  const seenAt = answer.seenAt ?? performance.timeOrigin + await untilWritten(taskIdOf(arn), until, timeoutMs);
   if (observer === 'write') {
     // What a user would see agrees with the write (untimed).
-    const [task] = await describe(ecs, [arn]);
+    const [task] = await describe(bench.ecs, [arn]);
     if (task.lastStatus !== until) throw new BenchFailure(`task ${taskIdOf(arn)}: ${until} written, but DescribeTasks says ${task.lastStatus}`);
   }
-  return { taskArn: arn, taskId: taskIdOf(arn), latencyMs: seen - t0, sentAt, returnedAt, seenAt: performance.timeOrigin + seen, requestsBefore };
+  return { taskArn: arn, taskId: taskIdOf(arn), latencyMs: seenAt - sentAt, sentAt, returnedAt, seenAt, requestsBefore };
 }
 
 /** Polls DescribeTasks for many tasks at once, every BATCH_POLL_INTERVAL_MS. */
@@ -722,10 +726,10 @@ async function measureRunning(bench: Bench): Promise<RunningPart> {
       await quietGap(bench);
       bare.push(await bareRun(bench.runtime, LONG_COMMAND, false));
       await quietGap(bench);
-      polled.push(await launch(bench.ecs, FAMILY.long, 'RUNNING', 'poll'));
+      polled.push(await launch(bench, FAMILY.long, 'RUNNING', 'poll'));
       if (i % UNPOLLED_EVERY === UNPOLLED_EVERY - 1) {
         await quietGap(bench);
-        unpolled.push(await launch(bench.ecs, FAMILY.long, 'RUNNING', 'write'));
+        unpolled.push(await launch(bench, FAMILY.long, 'RUNNING', 'write'));
       }
     }
     await removeBare(bench.runtime, bare.map((b) => b.id));
@@ -758,7 +762,7 @@ async function measureStopped(bench: Bench): Promise<StoppedPart> {
     await removeBare(bench.runtime, [b.id]);
     bare.push(b);
     await quietGap(bench);
-    launches.push(await launch(bench.ecs, FAMILY.quick, 'STOPPED'));
+    launches.push(await launch(bench, FAMILY.quick, 'STOPPED'));
     await untilEngineClear(bench, ENGINE_CLEAR_TIMEOUT_MS);
   }
   const timelines = await Promise.all(launches.map((l) => timelineOf(bench, l)));
@@ -870,6 +874,7 @@ async function cleanUp(bench: Bench): Promise<void> {
       .filter((n) => hostIds.includes(n.Labels?.[LABELS.host] ?? ''))
       .map((n) => bench.docker.getNetwork(n.Id).remove().catch(() => {})));
     bench.closeEvents?.();
+    bench.client?.close();
     bench.ecs.destroy();
     await bench.local.close({ discard: true });
     try {
@@ -949,11 +954,12 @@ async function main(): Promise<void> {
     const agentKb = probe.afterKb - probe.beforeKb;
     progress(`  this process ${mib(probe.beforeKb)} → ${mib(probe.afterKb)}: ${mib(agentKb)} per idle agent thread`);
 
-    progress(`warm-up (untimed): ${WARM_UP} launches and ${WARM_UP} bare runs of each container`);
+    progress(`warm-up (untimed): ${WARM_UP} launches and ${WARM_UP} bare runs of each container; the timed launches are sent from a client process of their own`);
+    bench.client = await startClient(bench);
     for (let i = 0; i < WARM_UP; i++) {
-      const running = await launch(bench.ecs, FAMILY.long, 'RUNNING');
+      const running = await launch(bench, FAMILY.long, 'RUNNING');
       await stopTasks(bench.ecs, [running.taskArn]);
-      await launch(bench.ecs, FAMILY.quick, 'STOPPED');
+      await launch(bench, FAMILY.quick, 'STOPPED');
       const b1 = await bareRun(bench.runtime, LONG_COMMAND, false);
       const b2 = await bareRun(bench.runtime, QUICK_COMMAND, true);
       await removeBare(bench.runtime, [b1.id, b2.id]);
@@ -969,6 +975,8 @@ async function main(): Promise<void> {
     const stopped = await measureStopped(bench);
     progress(`  bare p50 ${ms(median(stopped.bare.map((b) => b.totalMs)))}, Berth p50 ${ms(median(stopped.launches.map((l) => l.latencyMs)))}`);
 
+    bench.client.close();
+    bench.client = undefined;
     progress(`memory: launching ${MEMORY_TASKS} tasks, RunTask ×${MEMORY_WAVE} at a time ...`);
     const t1 = performance.now();
     const many = await launchMany(bench, MEMORY_TASKS);
@@ -1049,8 +1057,8 @@ async function main(): Promise<void> {
     console.log(formatTable(['measure', 'figure', 'baseline', 'ratio', 'goal'], rows));
     console.log([
       '',
-      `RunTask → RUNNING / STOPPED: from just before RunTask until DescribeTasks (@aws-sdk/client-ecs) first shows the`,
-      `status, polled every ${POLL_INTERVAL_MS} ms, so up to ${POLL_INTERVAL_MS} ms and one DescribeTasks round trip of each figure are the`,
+      `RunTask → RUNNING / STOPPED: from just before RunTask until DescribeTasks (@aws-sdk/client-ecs, in a client process`,
+      `of its own, as a user's) first shows the status, polled every ${POLL_INTERVAL_MS} ms, so up to ${POLL_INTERVAL_MS} ms and one DescribeTasks round trip of each figure are the`,
       `poll's. "until RUNNING written": the same launches, until the agent's RUNNING report was written to the task`,
       `store (stamped in process). "no client polling": other launches, waited for in process on that write, so no`,
       `DescribeTasks load competes with the launch. Bare: DockerRuntime create + start (+ wait) of the same container`,
