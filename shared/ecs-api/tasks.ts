@@ -1,7 +1,7 @@
 import type { Berth } from '../context';
 import { clusterName, serviceNameOf, taskArn, taskIdOf } from '../domain/arns';
 import { readCapacityProviderStrategy, refuseLaunchTypeWithStrategy } from '../domain/capacity-strategy';
-import { InvalidParameterException, ServiceNotFoundException } from '../domain/errors';
+import { ClusterNotFoundException, InvalidParameterException, ServiceNotFoundException } from '../domain/errors';
 import { serviceGroup } from '../services/apply';
 import type { TaskRecord } from '../store';
 import {
@@ -86,7 +86,12 @@ export const DescribeTasks: Operation = async (b, body) => {
   const ids = refs.map((ref) => taskIdOf(ref, cluster));
   // One BatchGetItem for up to 100 tasks, answered in the order asked; read beside the cluster's
   // check, whose failure still answers alone: a poll of DescribeTasks waits for one read, not two.
-  const [, found] = await Promise.all([activeCluster(b, cluster), b.store.tasks.getMany(ids.map((taskId) => ({ cluster, taskId })))]);
+  // The check takes a status read within the last second: a client polling every few ms costs
+  // one store read per poll, not two.
+  const [status, found] = await Promise.all([
+    b.store.clusters.recentStatus(cluster, b.now()), b.store.tasks.getMany(ids.map((taskId) => ({ cluster, taskId }))),
+  ]);
+  if (status !== 'ACTIVE') throw new ClusterNotFoundException(cluster);
   const byId = new Map(found.map((t) => [t.taskId, t]));
   const tasks = [];
   const failures: Failure[] = [];

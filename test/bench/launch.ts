@@ -658,9 +658,9 @@ interface Stage {
 
 const RUNNING_STAGES: Stage[] = [
   { label: 'RunTask sent → task stamped createdAt (SDK, HTTP, validation, token claim)', from: 'sent', to: 'createdAt' },
-  { label: 'createdAt → placed (task written, workflow started, Place)', from: 'createdAt', to: 'placed' },
+  { label: 'createdAt → placed (task written, then reserved and bound by RunTask)', from: 'createdAt', to: 'placed' },
   { label: 'placed → agent begins (host woken, long-poll answer, reconcile)', from: 'placed', to: 'pullStartedAt' },
-  { label: '  placed → PENDING written (Start; the agent may begin first)', from: 'placed', to: 'pending' },
+  { label: '  placed → PENDING written (workflow started, Place, Start; the agent may begin first)', from: 'placed', to: 'pending' },
   { label: 'image check (hasImage)', from: 'pullStartedAt', to: 'pullStoppedAt' },
   { label: 'create + start (agent → podman: the task\'s network and containers)', from: 'pullStoppedAt', to: 'startedAt' },
   { label: 'started → RUNNING written (report)', from: 'startedAt', to: 'running' },

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createTables, ensureTables, startDynalite, type Dynalite } from '../../local/dynalite';
@@ -7,6 +8,7 @@ import { planOn } from '../../shared/scheduler/placement';
 import { CLIENT_TOKEN_TTL_MS, type Store, createStore } from '../../shared/store';
 import { createDocumentClient } from '../../shared/store/client';
 import { FLEET_ITEM } from '../../shared/store/host-store';
+import { CLUSTER_STATUS_MAX_AGE_MS } from '../../shared/store/cluster-store';
 import { STOPPED_TASK_RETENTION_SECONDS, tableNames } from '../../shared/store/tables';
 import { ManualClock } from '../support/manual-clock';
 
@@ -578,5 +580,72 @@ describe('The local TTL sweep (dynalite has no TTL)', () => {
     expect(await store.tasks.get(stopped)).toBeUndefined();
     const r = await db().send(new GetCommand({ TableName: tableNames().clientTokens, Key: { key: token.key }, ConsistentRead: true }));
     expect(r.Item).toBeUndefined();
+  });
+});
+
+describe('ClusterStore.recentStatus', () => {
+  const otherProcess = () => createStore(createDocumentClient({ endpoint: dynamo.endpoint }), tableNames());
+
+  it('answers again from what it read within CLUSTER_STATUS_MAX_AGE_MS, and reads anew after', async () => {
+    // Prepare
+    const name = `recent-${Date.now()}`;
+    await store.clusters.create(name, [], 0);
+    const reads = jest.spyOn(store.clusters, 'get');
+    try {
+      // Act
+      const first = await store.clusters.recentStatus(name, 10_000);
+      const again = await store.clusters.recentStatus(name, 10_000 + CLUSTER_STATUS_MAX_AGE_MS - 1);
+      const readsWithin = reads.mock.calls.length;
+      await otherProcess().clusters.deactivate(name);
+      const later = await store.clusters.recentStatus(name, 10_000 + CLUSTER_STATUS_MAX_AGE_MS);
+
+      // Assess: one read for the first two, and another process's delete seen once that read aged out.
+      expect([first, again, later]).toEqual(['ACTIVE', 'ACTIVE', 'INACTIVE']);
+      expect(readsWithin).toBe(1);
+      expect(reads).toHaveBeenCalledTimes(2);
+    } finally {
+      reads.mockRestore();
+    }
+  });
+
+  it("sees this process's own delete and create at once", async () => {
+    // Prepare
+    const name = `recent-own-${Date.now()}`;
+    await store.clusters.create(name, [], 0);
+    expect(await store.clusters.recentStatus(name, 20_000)).toBe('ACTIVE');
+
+    // Act + Assess
+    await store.clusters.deactivate(name);
+    expect(await store.clusters.recentStatus(name, 20_001)).toBe('INACTIVE');
+    await store.clusters.create(name, [], 1);
+    expect(await store.clusters.recentStatus(name, 20_002)).toBe('ACTIVE');
+  });
+
+  it('keeps no status it read while this process was changing it', async () => {
+    // Prepare: the delete's write is held until a status read has started and ended beside it.
+    const name = `recent-race-${Date.now()}`;
+    await store.clusters.create(name, [], 0);
+    const db = (store.clusters as unknown as { db: { send: (c: unknown) => Promise<unknown> } }).db;
+    const send = db.send.bind(db);
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    const spy = jest.spyOn(db, 'send').mockImplementation(async (command: unknown) => {
+      if ((command as { input?: { UpdateExpression?: string } }).input?.UpdateExpression === 'SET #s = :inactive') await held;
+      return send(command);
+    });
+    try {
+      // Act: a read while the delete is on its way sees ACTIVE; the one after the delete must not reuse it.
+      const deleting = store.clusters.deactivate(name);
+      const during = await store.clusters.recentStatus(name, 30_000);
+      release();
+      await deleting;
+      const after = await store.clusters.recentStatus(name, 30_001);
+
+      // Assess
+      expect(during).toBe('ACTIVE');
+      expect(after).toBe('INACTIVE');
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
