@@ -216,10 +216,11 @@ export async function runTask(b: Berth, req: RunTaskRequest): Promise<TaskRecord
   // Placing here only spares each launch its own placement. Whatever befalls it (a store error),
   // the tasks are written, so the call has succeeded: each gets its workflow, which places it if
   // this did not (else a task would sit PROVISIONING, owned by nothing).
-  const told = await placeTogether(b, tasks.filter((_, i) => created[i])).catch(() => new Map<string, string>());
-  await Promise.all(tasks.map((t) => startLaunchWorkflow(b, t, told.get(t.taskId))));
-  // A repeat of an earlier call returns the tasks as they are now, not as first written.
-  return Promise.all(tasks.map(async (t) => (await b.store.tasks.get(t))!));
+  const bound = await placeTogether(b, tasks.filter((_, i) => created[i])).catch(() => new Map<string, TaskRecord>());
+  await Promise.all(tasks.map((t) => startLaunchWorkflow(b, t, bound.get(t.taskId)?.hostId)));
+  // A task bound here is answered as its binding wrote it; any other (one a repeat of an earlier
+  // call finds, one left to its workflow) as it is now, not as first written.
+  return Promise.all(tasks.map(async (t) => bound.get(t.taskId) ?? (await b.store.tasks.get(t))!));
 }
 
 /**
@@ -232,25 +233,25 @@ export async function runTask(b: Berth, req: RunTaskRequest): Promise<TaskRecord
  * as usual. A crash between the reservation and the binding leaves room that recovery frees, as
  * for a single placement.
  *
- * Returns the host each bound task's agent was told of it on, by task id.
+ * Returns each bound task as its binding wrote it (its hostId: the host whose agent was told), by task id.
  */
-async function placeTogether(b: Berth, tasks: Task[]): Promise<Map<string, string>> {
+async function placeTogether(b: Berth, tasks: Task[]): Promise<Map<string, TaskRecord>> {
   // Tasks of different providers follow different placement rules (their markets): one batch each.
   const byProvider = new Map<string | undefined, Task[]>();
   for (const t of tasks) byProvider.set(t.capacityProviderName, [...(byProvider.get(t.capacityProviderName) ?? []), t]);
   const bound = (await Promise.all([...byProvider.values()].map((batch) => placeBatch(b, batch)))).flat();
-  const hosts = new Set(bound.map((p) => p.hostId));
+  const hosts = new Set(bound.map((t) => t.hostId!));
   await Promise.all([...hosts].map((hostId) => tellHost(b, hostId)));
-  return new Map(bound.map((p) => [p.taskId, p.hostId]));
+  return new Map(bound.map((t) => [t.taskId, t]));
 }
 
-/** Places and binds the batch; returns the plans whose binding landed. */
-async function placeBatch(b: Berth, tasks: Task[]): Promise<{ taskId: string; hostId: string }[]> {
+/** Places and binds the batch; returns the tasks whose binding landed, as it wrote them. */
+async function placeBatch(b: Berth, tasks: Task[]): Promise<TaskRecord[]> {
   if (tasks.length === 0 || tasks[0].targetHostId !== undefined) return [];
   const { placed } = await placerFor(b).placeBatch(tasks.map(taskDemand), tasks[0].cluster, placementOf(tasks[0]));
   const bound = await Promise.all(placed.map(async (plan) => {
-    const ref = { cluster: tasks[0].cluster, taskId: plan.taskId };
-    if (await b.store.tasks.bindHost(ref, plan.hostId, b.now())) return [plan];
+    const task = await b.store.tasks.bindHost({ cluster: tasks[0].cluster, taskId: plan.taskId }, plan.hostId, b.now());
+    if (task) return [task];
     await b.store.hosts.release(plan.hostId, plan.taskId, plan, b.now());
     return [];
   }));
