@@ -385,6 +385,8 @@ interface GapBreakdown {
   busyUnusedByType: Map<string, number>;
   busyUnusedCpuBinding: number;
   busyUnusedMemoryBinding: number;
+  /** Unused binding room on busy hosts holding one task: a host kept alive by its last, long task. */
+  busyUnusedOneTask: number;
 }
 
 /** What the fleet economics add to the baseline policy. */
@@ -455,7 +457,7 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
   let costBusy = 0;
   const gap: GapBreakdown = {
     bootUsed: 0, bootNeverUsed: 0, idleReused: 0, idleLetGo: 0, idleAtEnd: 0, busyUsed: 0,
-    busyUnusedByType: new Map(), busyUnusedCpuBinding: 0, busyUnusedMemoryBinding: 0,
+    busyUnusedByType: new Map(), busyUnusedCpuBinding: 0, busyUnusedMemoryBinding: 0, busyUnusedOneTask: 0,
   };
   const advance = (to: number): void => {
     const dt = to - lastAt;
@@ -476,6 +478,7 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
         const used = usd * Math.max(cpuShare, memoryShare);
         gap.busyUsed += used;
         gap.busyUnusedByType.set(h.type.name, (gap.busyUnusedByType.get(h.type.name) ?? 0) + usd - used);
+        if (h.taskCount === 1) gap.busyUnusedOneTask += usd - used;
         if (cpuShare >= memoryShare) gap.busyUnusedCpuBinding += usd - used;
         else gap.busyUnusedMemoryBinding += usd - used;
       }
@@ -920,7 +923,7 @@ function gapRows(r: SimResult, floor: number, floorUpper: number): string[][] {
     row('  idle, until the host was let go', g.idleLetGo, 'waited out its idle timeout for nothing'),
     row('  idle, at the end of the run', g.idleAtEnd),
     row('  busy hosts, unused room of the binding resource', unused,
-      `cpu binding ${usd(g.busyUnusedCpuBinding)}, memory binding ${usd(g.busyUnusedMemoryBinding)}`),
+      `cpu binding ${usd(g.busyUnusedCpuBinding)}, memory binding ${usd(g.busyUnusedMemoryBinding)}; on hosts holding a single task ${usd(g.busyUnusedOneTask)}`),
     ['    by instance type', '', '', byType],
     row('  busy hosts, used room above the floor', g.busyUsed - floor, `${usd(g.busyUsed)} used room at the hosts' own prices`),
     row('  EC2 1-minute minimum', r.minimumExtraUsd),
