@@ -58,7 +58,8 @@ import { FARGATE_SIZES, fargateMemoryChoices } from '../../shared/domain/sizes';
 import { type Demand, type HostStatus, type HostView, type Plan, applyToView, planPlacement } from '../../shared/scheduler/placement';
 import { progress } from './support/progress';
 import { seededRandom } from './support/random';
-import { fluidFloor, taskFloor } from './support/floor';
+import { clairvoyantVariants } from './support/clairvoyant';
+import { floorWithBoots, fluidFloor, taskFloorBounds } from './support/floor';
 import { percentile } from './support/stats';
 import { formatTable, ms, ratio } from './support/table';
 
@@ -303,6 +304,10 @@ interface SimHost {
   used: boolean;
   /** The trace indices of the tasks it holds. */
   tasks: Set<number>;
+  /** What its current idle stretch has cost so far: booked as reused or let go when the stretch ends. */
+  idleUsd: number;
+  /** What its boot cost. */
+  bootUsd: number;
 }
 
 interface TaskState {
@@ -344,6 +349,8 @@ interface SimResult {
   costBooting: number;
   costIdle: number;
   costBusy: number;
+  /** Where the cost went, in more detail (the gap table). */
+  gap: GapBreakdown;
   peakHosts: number;
   peakPending: number;
   plannerRuns: { timer: number; onDemand: number };
@@ -359,6 +366,27 @@ interface SimResult {
   minimumExtraUsd: number;
   /** What the meter would record of the run. */
   usage: { tasks: TaskUsage[]; hosts: HostUsage[] };
+}
+
+/**
+ * Where a run's dollars went, beyond booting / idle / busy. Busy host-seconds split into the room
+ * the binding resource used (price × the larger of the cpu and memory shares reserved) and the room
+ * left unused; idle stretches by how they ended: a task took the host (it saved a boot), or the host
+ * was let go (pure waste), or the run ended.
+ */
+interface GapBreakdown {
+  bootUsed: number;
+  bootNeverUsed: number;
+  idleReused: number;
+  idleLetGo: number;
+  idleAtEnd: number;
+  busyUsed: number;
+  /** Unused binding room on busy hosts, by instance type, and by which resource was binding (the fuller one). */
+  busyUnusedByType: Map<string, number>;
+  busyUnusedCpuBinding: number;
+  busyUnusedMemoryBinding: number;
+  /** Unused binding room on busy hosts holding one task: a host kept alive by its last, long task. */
+  busyUnusedOneTask: number;
 }
 
 /** What the fleet economics add to the baseline policy. */
@@ -427,14 +455,33 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
   let costBooting = 0;
   let costIdle = 0;
   let costBusy = 0;
+  const gap: GapBreakdown = {
+    bootUsed: 0, bootNeverUsed: 0, idleReused: 0, idleLetGo: 0, idleAtEnd: 0, busyUsed: 0,
+    busyUnusedByType: new Map(), busyUnusedCpuBinding: 0, busyUnusedMemoryBinding: 0, busyUnusedOneTask: 0,
+  };
   const advance = (to: number): void => {
     const dt = to - lastAt;
     if (dt === 0) return;
     for (const h of live) {
       const usdPerSecond = hourlyPrice(h.type, h.market) / 3600;
-      if (h.status === 'LAUNCHING') costBooting += usdPerSecond * dt;
-      else if (h.taskCount === 0) costIdle += usdPerSecond * dt;
-      else costBusy += usdPerSecond * dt;
+      const usd = usdPerSecond * dt;
+      if (h.status === 'LAUNCHING') {
+        costBooting += usd;
+        h.bootUsd += usd;
+      } else if (h.taskCount === 0) {
+        costIdle += usd;
+        h.idleUsd += usd;
+      } else {
+        costBusy += usd;
+        const cpuShare = h.reservedCpu / h.cpu;
+        const memoryShare = h.reservedMemory / h.memory;
+        const used = usd * Math.max(cpuShare, memoryShare);
+        gap.busyUsed += used;
+        gap.busyUnusedByType.set(h.type.name, (gap.busyUnusedByType.get(h.type.name) ?? 0) + usd - used);
+        if (h.taskCount === 1) gap.busyUnusedOneTask += usd - used;
+        if (cpuShare >= memoryShare) gap.busyUnusedCpuBinding += usd - used;
+        else gap.busyUnusedMemoryBinding += usd - used;
+      }
     }
     reservedCpuSeconds += reservedCpu * dt;
     reservedMemorySeconds += reservedMemory * dt;
@@ -468,6 +515,8 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
     host.taskCount++;
     host.idleSince = undefined;
     host.used = true;
+    gap.idleReused += host.idleUsd;
+    host.idleUsd = 0;
     host.tasks.add(i);
     reservedCpu += p.cpu;
     reservedMemory += p.memory;
@@ -549,7 +598,7 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
           hostId: `i-${(++hostSerial).toString(16).padStart(17, '0')}`, type, market: l.market, status: 'LAUNCHING',
           attributes: hostAttributes({ instanceType: type.name, market: l.market }),
           cpu: capacity.cpu, memory: capacity.memory, reservedCpu: 0, reservedMemory: 0, taskCount: 0, launchedAt: now, used: false,
-          tasks: new Set(),
+          tasks: new Set(), idleUsd: 0, bootUsd: 0,
         };
         hosts.set(host.hostId, host);
         live.add(host);
@@ -578,6 +627,8 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
       }
       host.status = 'TERMINATED';
       host.terminatedAt = now;
+      gap.idleLetGo += host.idleUsd;
+      host.idleUsd = 0;
       live.delete(host);
       provisionedCpu -= host.cpu;
       provisionedMemory -= host.memory;
@@ -724,6 +775,11 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
   }
   if (waitSeconds.length !== trace.length) fail(`${waitSeconds.length} placements for ${trace.length} tasks`);
 
+  for (const h of hosts.values()) {
+    gap.idleAtEnd += h.idleUsd;
+    if (h.used) gap.bootUsed += h.bootUsd;
+    else gap.bootNeverUsed += h.bootUsd;
+  }
   let costUsd = 0;
   let hostSeconds = 0;
   let perSecondBillUsd = 0;
@@ -774,6 +830,7 @@ function simulate(trace: readonly TraceTask[], policy: CapacityPolicy, catalog: 
     costBooting,
     costIdle,
     costBusy,
+    gap,
     peakHosts,
     peakPending,
     plannerRuns,
@@ -806,12 +863,71 @@ function fargateCost(trace: readonly TraceTask[], market: Market = 'on-demand'):
  * floor, printed beside it; it lets compute-family hosts be full on both resources at once,
  * which no Fargate-shaped task can make them, so it sits below what any fleet can reach.
  */
-function floorCosts(trace: readonly TraceTask[], catalog: readonly InstanceType[], market: Market): { task: number; fluid: number } {
+function floorCosts(
+  trace: readonly TraceTask[], catalog: readonly InstanceType[], market: Market,
+): { task: number; fluid: number; taskUpper: number; withBoots: number } {
   const architecture = trace[0]?.architecture ?? 'x86_64';
   const types = catalog.filter((t) => t.gpus === 0 && cpuArchitectureOf(t.name) === architecture)
     .map((t) => ({ ...capacityOf(t), pricePerSecond: hourlyPrice(t, market) / 3600 }));
   const work = trace.map((t) => ({ cpu: t.cpu, memory: t.memory, seconds: t.duration }));
-  return { task: taskFloor(work, types), fluid: fluidFloor(work, types) };
+  const bounds = taskFloorBounds(work, types);
+  const withBoots = floorWithBoots(trace.map((t) => ({ cpu: t.cpu, memory: t.memory, seconds: t.duration, start: t.arrival })), types, BOOT_SECONDS);
+  return { task: bounds.lower, taskUpper: bounds.upper, fluid: fluidFloor(work, types), withBoots };
+}
+
+/**
+ * The clairvoyant reference (support/clairvoyant.ts): a fleet that knows every arrival and
+ * duration ahead, launches just in time and places so hosts empty together. No real fleet can run
+ * it; it shows what knowing the future buys, beside the real figures.
+ */
+function clairvoyantRows(trace: readonly TraceTask[], catalog: readonly InstanceType[], floor: number, fargate: number): string[][] {
+  const architecture = trace[0]?.architecture ?? 'x86_64';
+  const types = catalog.filter((t) => t.gpus === 0 && cpuArchitectureOf(t.name) === architecture).map((t) => ({
+    name: t.name, ...capacityOf(t), pricePerSecond: hourlyPrice(t, 'on-demand') / 3600, spotPricePerSecond: hourlyPrice(t, 'spot') / 3600,
+  }));
+  const variants = clairvoyantVariants(trace, { bootSeconds: BOOT_SECONDS, minimumSeconds: EC2_MINIMUM_SECONDS, types });
+  const best = variants[0];
+  const r = best.result;
+  const label = 'CLAIRVOYANT REFERENCE (knows durations, moves no task; no real fleet can run it)';
+  return [
+    [`${label}: cost, on-demand, vs its floor`, usd(r.costUsd), `${usd(floor)} floor, on-demand`, ratio(r.costUsd, floor),
+      `${r.costUsd <= GOAL.costVsFloor * floor ? 'within' : 'NOT within'} ${GOAL.costVsFloor}× even so`],
+    [`${label}: cost, spot`, usd(r.spotCostUsd), `${usd(fargate)} Fargate, same task-seconds`, ratio(r.spotCostUsd, fargate),
+      `${r.spotCostUsd <= GOAL.spotVsFargate * fargate ? 'within' : 'NOT within'} ${GOAL.spotVsFargate}× even so`],
+    [`${label}: packing of the binding resource`, pct(Math.max(r.packingCpu, r.packingMemory)), '100% reserved ÷ provisioned', ratio(Math.max(r.packingCpu, r.packingMemory), 1), '—'],
+    [`${label}: booting / idle / busy`, `${usd(r.bootingUsd)} / ${usd(r.idleUsd)} / ${usd(r.busyUsd)}`,
+      `best of ${variants.length} variants: new hosts ${best.size}, ties by ${best.tieBreak}; ${count(r.launched)} hosts; worst variant ${ratio(variants[variants.length - 1].result.costUsd, floor)} floor`,
+      '—', '—'],
+  ];
+}
+
+/**
+ * Where a run's gap to its floor goes, in dollars and as a share of the floor: the rows add up to
+ * cost − floor. The busy hosts' used room above the floor is what the chosen types charge for the
+ * room the tasks filled beyond the floor's cheapest type per task shape (and the other resource
+ * left over on each host, which the floor prices at nothing).
+ */
+function gapRows(r: SimResult, floor: number, floorUpper: number): string[][] {
+  const g = r.gap;
+  const row = (what: string, usdValue: number, note = ''): string[] => [what, usd(usdValue), `${((usdValue / floor) * 100).toFixed(1)}%`, note];
+  const byType = [...g.busyUnusedByType.entries()].sort(([, a], [, b]) => b - a).filter(([, v]) => v >= 0.005)
+    .map(([t, v]) => `${t} ${usd(v)}`).join(', ');
+  const unused = g.busyUnusedCpuBinding + g.busyUnusedMemoryBinding;
+  return [
+    row('fleet cost', r.costUsd, `${ratio(r.costUsd, floor)} floor`),
+    row('floor (proven lower bound)', floor, `a perfect packing of its own prices' choice costs ${usd(floorUpper)} (${ratio(floorUpper, floor)})`),
+    row('gap', r.costUsd - floor),
+    row('  booting, hosts that then held tasks', g.bootUsed),
+    row('  booting, hosts never used', g.bootNeverUsed),
+    row('  idle, until a task took the host', g.idleReused, 'a warm host: saved a boot'),
+    row('  idle, until the host was let go', g.idleLetGo, 'waited out its idle timeout for nothing'),
+    row('  idle, at the end of the run', g.idleAtEnd),
+    row('  busy hosts, unused room of the binding resource', unused,
+      `cpu binding ${usd(g.busyUnusedCpuBinding)}, memory binding ${usd(g.busyUnusedMemoryBinding)}; on hosts holding a single task ${usd(g.busyUnusedOneTask)}`),
+    ['    by instance type', '', '', byType],
+    row('  busy hosts, used room above the floor', g.busyUsed - floor, `${usd(g.busyUsed)} used room at the hosts' own prices`),
+    row('  EC2 1-minute minimum', r.minimumExtraUsd),
+  ];
 }
 
 // --- the run ---------------------------------------------------------------------------------
@@ -906,9 +1022,12 @@ function report({ spec, trace, runs }: TraceRun): void {
     ['fleet cost, spot', usd(spot.costUsd), `${usd(fargate)} Fargate, same task-seconds`, ratio(spot.costUsd, fargate),
       goal(spot.costUsd <= GOAL.spotVsFargate * fargate, `≤ ${GOAL.spotVsFargate}× Fargate`)],
     ['floor: perfect packing, on-demand', usd(floorOnDemand), `${usd(fargate)} Fargate, same task-seconds`, ratio(floorOnDemand, fargate), '—'],
+    ['floor with boots (tasks that start on arrival)', usd(floorsOnDemand.withBoots), `${usd(floorOnDemand)} floor, on-demand`, ratio(floorsOnDemand.withBoots, floorOnDemand),
+      `${floorsOnDemand.withBoots <= GOAL.costVsFloor * floorOnDemand ? 'leaves' : 'leaves NO'} room within ${GOAL.costVsFloor}× for packing`],
     ['fleet cost, on-demand, vs the fluid floor', usd(onDemand.costUsd), `${usd(floorsOnDemand.fluid)} fluid floor (cpu and memory apart), on-demand`,
       ratio(onDemand.costUsd, floorsOnDemand.fluid), '—'],
     ['floor: perfect packing, spot', usd(floorSpot), `${usd(fargate)} Fargate, same task-seconds`, ratio(floorSpot, fargate), '—'],
+    ...clairvoyantRows(trace, DEFAULT_CATALOG, floorOnDemand, fargate),
     ['mean packing, cpu (time-weighted)', pct(onDemand.packingCpu), '100% reserved ÷ provisioned', ratio(onDemand.packingCpu, 1), '—'],
     ['mean packing, memory (time-weighted)', pct(onDemand.packingMemory), '100% reserved ÷ provisioned', ratio(onDemand.packingMemory, 1), '—'],
     ['packing of the binding resource', pct(binding), `${pct(bindingBefore)} no economics`, ratio(binding, bindingBefore),
@@ -955,6 +1074,8 @@ function report({ spec, trace, runs }: TraceRun): void {
       'planner calls', 'cost booting / idle / busy', 'launched', 'cordoned / moved', 'wait p50', 'p99', 'max', 'placed at once'],
     details,
   ));
+  console.log(`\n${spec.name}: where the gap to the floor goes (economics, on-demand; each figure as a share of the floor)\n`);
+  console.log(formatTable(['part', 'cost', 'of floor', 'note'], gapRows(onDemand, floorOnDemand, floorsOnDemand.taskUpper)));
   for (const [name, byMarket] of Object.entries(runs)) {
     const r = byMarket['on-demand'];
     const types = [...r.launchedByType.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([t, n]) => `${t} ×${n}`).join(', ');

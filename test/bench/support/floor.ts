@@ -106,6 +106,18 @@ export function assignmentCost(work: readonly FloorWork[], types: readonly Floor
  * each shape on the type of its least term (upper). The true optimum lies between.
  */
 export function taskFloorBounds(work: readonly FloorWork[], types: readonly FloorType[]): { lower: number; upper: number } {
+  const { lower, upper } = taskFloorDual(work, types);
+  return { lower, upper };
+}
+
+/**
+ * The task floor with its dual: `term(cpu, memory)`, each task's least price per second at the
+ * θ found, whose sum over the tasks running at any instant is a lower bound on what the hosts
+ * holding them cost per second at that instant (the inequality above, at one instant).
+ */
+export function taskFloorDual(
+  work: readonly FloorWork[], types: readonly FloorType[],
+): { lower: number; upper: number; term: (cpu: number, memory: number) => number } {
   // One term per task shape: the dual only sees a shape's task-seconds.
   const shapes = new Map<string, FloorWork>();
   for (const w of work) {
@@ -115,7 +127,7 @@ export function taskFloorBounds(work: readonly FloorWork[], types: readonly Floo
     else shapes.set(key, { ...w });
   }
   const rows = [...shapes.values()].map((s) => ({ ...s, holds: types.map((t) => s.cpu <= t.cpu && s.memory <= t.memory) }));
-  if (rows.some((r) => !r.holds.some(Boolean))) return { lower: Infinity, upper: Infinity };
+  if (rows.some((r) => !r.holds.some(Boolean))) return { lower: Infinity, upper: Infinity, term: () => Infinity };
 
   const value = (theta: readonly number[]): number => {
     let sum = 0;
@@ -166,7 +178,71 @@ export function taskFloorBounds(work: readonly FloorWork[], types: readonly Floo
     for (let i = 0; i < types.length; i++) if (w.cpu <= types[i].cpu && w.memory <= types[i].memory && (at < 0 || term(w, i) < term(w, at))) at = i;
     return at;
   });
-  return { lower: best.value, upper };
+  const least = (cpu: number, memory: number): number => {
+    let l = Infinity;
+    for (let i = 0; i < types.length; i++) if (cpu <= types[i].cpu && memory <= types[i].memory) l = Math.min(l, term({ cpu, memory, seconds: 0 }, i));
+    return l;
+  };
+  return { lower: best.value, upper, term: least };
+}
+
+/** A task of the trace as it runs: from `start`, for `seconds`. */
+export interface TimedWork extends FloorWork {
+  start: number;
+}
+
+/**
+ * The floor with boots: a lower bound on any fleet that starts each task when it arrives, with
+ * hosts that are billed for `bootSeconds` before they can hold anything. Let A(t) be what the
+ * booted hosts cost per second at t; A(t) ≥ f(t), the sum of the running tasks' dual terms
+ * (taskFloorDual). Every rise of A is a host that booted, billed for its boot before: the bill
+ * is at least ∫A dt + bootSeconds × (A's total rise). By levels y, that is ∫ dy of the cost of
+ * covering {t : A(t) > y} ⊇ {t : f(t) > y} with intervals, each paying its length and one boot:
+ * at least |{f > y}| + bootSeconds + Σ over the gaps between its pieces of min(gap, bootSeconds)
+ * (bridge a gap, or boot again). That cost only grows with the set, so over a band of levels
+ * [y_k, y_k+1) it is at least the cost at y_k+1: `levels` bands give a bound from below.
+ */
+export function floorWithBoots(
+  work: readonly TimedWork[], types: readonly FloorType[], bootSeconds: number, levels = 400,
+): number {
+  const { term } = taskFloorDual(work, types);
+  const events: { at: number; delta: number }[] = [];
+  for (const w of work) {
+    const v = term(w.cpu, w.memory);
+    events.push({ at: w.start, delta: v }, { at: w.start + w.seconds, delta: -v });
+  }
+  events.sort((a, b) => a.at - b.at || a.delta - b.delta);
+  // f as steps: value[i] over [at[i], at[i + 1]).
+  const at: number[] = [];
+  const value: number[] = [];
+  let f = 0;
+  for (const e of events) {
+    f += e.delta;
+    if (at.length > 0 && at[at.length - 1] === e.at) value[value.length - 1] = f;
+    else {
+      at.push(e.at);
+      value.push(f);
+    }
+  }
+  const top = Math.max(0, ...value);
+  if (!(top > 0)) return 0;
+  const dy = top / levels;
+  let total = 0;
+  for (let k = 1; k <= levels; k++) {
+    const y = Math.min(top, k * dy) * (1 - 1e-12);
+    let length = 0;
+    let cost = 0;
+    let lastEnd: number | undefined;
+    for (let i = 0; i + 1 < at.length; i++) {
+      if (!(value[i] > y)) continue;
+      length += at[i + 1] - at[i];
+      if (lastEnd === undefined) cost += bootSeconds;
+      else if (at[i] > lastEnd) cost += Math.min(at[i] - lastEnd, bootSeconds);
+      lastEnd = at[i + 1];
+    }
+    total += dy * (length + cost);
+  }
+  return total;
 }
 
 const clamp01 = (x: number): number => Math.min(1, Math.max(0, x));
