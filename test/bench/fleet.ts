@@ -863,15 +863,19 @@ function fargateCost(trace: readonly TraceTask[], market: Market = 'on-demand'):
  * floor, printed beside it; it lets compute-family hosts be full on both resources at once,
  * which no Fargate-shaped task can make them, so it sits below what any fleet can reach.
  */
+/** The types a trace's tasks may run on: those without GPUs, of the architecture its tasks declare. */
+function typesFor(trace: readonly TraceTask[], catalog: readonly InstanceType[]): InstanceType[] {
+  const architecture = trace[0]?.architecture ?? 'x86_64';
+  return catalog.filter((t) => t.gpus === 0 && cpuArchitectureOf(t.name) === architecture);
+}
+
 function floorCosts(
   trace: readonly TraceTask[], catalog: readonly InstanceType[], market: Market,
 ): { task: number; fluid: number; taskUpper: number; withBoots: number } {
-  const architecture = trace[0]?.architecture ?? 'x86_64';
-  const types = catalog.filter((t) => t.gpus === 0 && cpuArchitectureOf(t.name) === architecture)
-    .map((t) => ({ ...capacityOf(t), pricePerSecond: hourlyPrice(t, market) / 3600 }));
-  const work = trace.map((t) => ({ cpu: t.cpu, memory: t.memory, seconds: t.duration }));
+  const types = typesFor(trace, catalog).map((t) => ({ ...capacityOf(t), pricePerSecond: hourlyPrice(t, market) / 3600 }));
+  const work = trace.map((t) => ({ cpu: t.cpu, memory: t.memory, seconds: t.duration, start: t.arrival }));
   const bounds = taskFloorBounds(work, types);
-  const withBoots = floorWithBoots(trace.map((t) => ({ cpu: t.cpu, memory: t.memory, seconds: t.duration, start: t.arrival })), types, BOOT_SECONDS);
+  const withBoots = floorWithBoots(work, types, BOOT_SECONDS);
   return { task: bounds.lower, taskUpper: bounds.upper, fluid: fluidFloor(work, types), withBoots };
 }
 
@@ -881,8 +885,7 @@ function floorCosts(
  * it; it shows what knowing the future buys, beside the real figures.
  */
 function clairvoyantRows(trace: readonly TraceTask[], catalog: readonly InstanceType[], floor: number, fargate: number): string[][] {
-  const architecture = trace[0]?.architecture ?? 'x86_64';
-  const types = catalog.filter((t) => t.gpus === 0 && cpuArchitectureOf(t.name) === architecture).map((t) => ({
+  const types = typesFor(trace, catalog).map((t) => ({
     name: t.name, ...capacityOf(t), pricePerSecond: hourlyPrice(t, 'on-demand') / 3600, spotPricePerSecond: hourlyPrice(t, 'spot') / 3600,
   }));
   const variants = clairvoyantVariants(trace, { bootSeconds: BOOT_SECONDS, minimumSeconds: EC2_MINIMUM_SECONDS, types });

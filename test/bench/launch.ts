@@ -5,10 +5,10 @@
  * 1. RunTask → RUNNING, one task at a time on a warm host with the image cached, measured from
  *    just before RunTask until DescribeTasks first shows RUNNING (polled every 5 ms: what a user
  *    sees). The RunTask and the polling come from a client process of its own (launch-client.ts),
- *    as a user's CLI or SDK calls the local mode from outside it. Baseline: the bare container runtime's create + start of the same container (image,
- *    command, the task's cpu, memory and process limits) through dockerode (the agent's
- *    DockerRuntime) on the same podman socket. The two alternate, one of
- *    each in turn, so a change in the machine's load moves both. A third series waits on the
+ *    as a user's CLI or SDK calls the local mode from outside it. Baseline: the bare container
+ *    runtime's create + start of the same container (image, command, the task's cpu, memory and
+ *    process limits) through dockerode (the agent's DockerRuntime) on the same podman socket.
+ *    The two alternate, one of each in turn, so a change in the machine's load moves both. A third series waits on the
  *    task store's RUNNING write in process instead of polling, to show what the client's polling
  *    costs. Where the time goes, from the task's own timestamps and in-process marks.
  * 2. RunTask → STOPPED for a container that runs `true`, beside create + start + wait of the same
