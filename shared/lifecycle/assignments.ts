@@ -73,6 +73,13 @@ function definitionOf(b: Berth, family: string, revision: number): Promise<TaskD
   return def;
 }
 
+/**
+ * A Node timer may fire a millisecond or so before the clock reads its due time: a wait that
+ * ends this close to the window's end is the window's end, not a wake worth a read of the
+ * host's work (CI saw the early timer turn a quiet window into an answer with a late change).
+ */
+const TIMER_SLACK_MS = 5;
+
 /** The host's work, and the version of the host item it was read from (undefined: no such host). */
 async function workOf(b: Berth, hostId: string): Promise<{ tasks: Assignment[]; version?: number }> {
   const { host, tasks: mine } = await heldTasks(b, hostId);
@@ -156,7 +163,7 @@ export async function pollAssignments(
       wokenUp = true;
       // The window's end is not news: answer without another read; nor is the notifier's close,
       // which would otherwise turn the rest of the wait into back-to-back reads.
-      if (b.now() >= deadline || b.notifier.closed) return { tasks: current, version: seen };
+      if (b.now() >= deadline - TIMER_SLACK_MS || b.notifier.closed) return { tasks: current, version: seen };
     }
   } finally {
     answered.abort();

@@ -63,8 +63,9 @@ describe('Task lifecycle workflows', () => {
   });
 
   describe('the long poll', () => {
-    // A notifier that never wakes anyone: every notification is missed, only the window ends a wait.
-    const deaf = { notify: () => {}, wait: (_h: string, ms: number) => new Promise<void>((r) => { setTimeout(r, Math.max(0, ms)).unref(); }) };
+    // A notifier that never wakes anyone: every notification is missed, only the window ends a
+    // wait, and its timer fires a little early, as a Node timer may by the wall clock.
+    const deaf = { notify: () => {}, wait: (_h: string, ms: number) => new Promise<void>((r) => { setTimeout(r, Math.max(0, ms - 2)).unref(); }) };
 
     it("reads no task while the host's version is the agent's, and answers a stop at once", async () => {
       // Prepare: a running task, and the poll with its own view of the store, so only its reads count.
@@ -147,7 +148,7 @@ describe('Task lifecycle workflows', () => {
       spy.mockRestore();
       await h.berth.store.hosts.touch('unheard-1');
       const ended = await waiting;
-      const next = await pollAssignments(missed, 'unheard-1', {}, 60_000, ended.version);
+      const next = await pollAssignments(missed, 'unheard-1', {}, 5_000, ended.version);
 
       // Assess: the first answers at its window's end, unchanged; the next sees the change at once.
       expect(ended).toEqual({ version: last.version });
