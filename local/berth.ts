@@ -5,7 +5,7 @@ import { type Berth, type BerthConfig, type CapacityTrigger, DEFAULT_CONFIG, typ
 import type { Partition } from '../shared/domain/arns';
 import { lifecycleSteps } from '../shared/lifecycle/steps';
 import { createStore } from '../shared/store';
-import { type TableNames, tableNames } from '../shared/store/tables';
+import { TABLES, type TableNames, tableNames } from '../shared/store/tables';
 import { type CrashHook, crashAfterReserve, crashBeforeWorkflowStart, crashHook, parseCrashPlan, withCrashPoints } from './crash-points';
 import { documentClientFor } from './dynalite';
 
@@ -41,9 +41,12 @@ export interface LocalBerthOptions {
  * repo's ASL run in process, its Task states calling the lifecycle steps directly.
  */
 export function localBerth(options: LocalBerthOptions): LocalBerth {
+  const tables = options.tables ?? tableNames(options.tablePrefix);
+  // Tasks are what clients poll (DescribeTasks, waiters) while the same thread launches them.
+  const db = documentClientFor(options.dynamoEndpoint, [{ table: tables.tasks, key: [TABLES.tasks.hashKey, TABLES.tasks.rangeKey] }]);
   const berth = {
     partition: options.partition ?? LOCAL_PARTITION,
-    store: createStore(documentClientFor(options.dynamoEndpoint), options.tables ?? tableNames(options.tablePrefix), { keySealer: options.keySealer }),
+    store: createStore(db, tables, { keySealer: options.keySealer }),
     notifier: options.notifier ?? new LocalHostNotifier(),
     // Replaced by the local mode's capacity manager once it exists.
     capacity: options.capacity ?? { trigger: () => {} },

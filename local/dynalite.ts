@@ -8,6 +8,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { memoizeDynaliteParsers } from './dynalite-parsers';
 import { FLEET_ITEM } from '../shared/store/host-store';
 import { createDocumentClient } from '../shared/store/client';
+import { ItemCache } from './item-cache';
 import { type GlobalIndex, KEY_TYPES, TABLES, globalIndexDeclaration, globalIndexesOf, keyAttributesOf, localIndexesOf, tableNames } from '../shared/store/tables';
 
 // Its expression parsers first, as packrat parsers: without, a nested condition costs tens of ms.
@@ -29,14 +30,25 @@ export interface Dynalite {
 /** The clients made for each running dynalite, by endpoint: its close destroys them. */
 const clientsOf = new Map<string, Set<DynamoDBDocumentClient>>();
 
+/** The item cache of each running dynalite, by endpoint: every client of one shares it. */
+const cachesOf = new Map<string, ItemCache>();
+
+/** Tables whose whole items a client's reads may answer from memory, with their key attributes. */
+export type CachedTables = readonly { table: string; key: readonly string[] }[];
+
 /**
  * A document client for a dynalite this process started, destroyed by its close: a client the SDK
  * keeps a socket open for would otherwise hold dynalite's close until that socket times out.
+ * Reads of `cached` tables' items go through the dynalite's item cache (item-cache.ts), which
+ * every client made here keeps up to date: only this process writes its dynalite.
  */
-export function documentClientFor(endpoint: string): DynamoDBDocumentClient {
+export function documentClientFor(endpoint: string, cached: CachedTables = []): DynamoDBDocumentClient {
   const client = createDocumentClient({ endpoint });
   clientsOf.get(endpoint)?.add(client);
-  return client;
+  const cache = cachesOf.get(endpoint);
+  if (!cache) return client;
+  for (const { table, key } of cached) cache.cacheTable(table, key);
+  return cache.wrap(client);
 }
 
 /** A plain DynamoDB client for a local dynalite (any credentials do), for the caller to destroy. */
@@ -55,6 +67,7 @@ export async function startDynalite(options: { path?: string; port?: number } = 
   const endpoint = `http://127.0.0.1:${port}`;
   const clients = new Set<DynamoDBDocumentClient>();
   clientsOf.set(endpoint, clients);
+  cachesOf.set(endpoint, new ItemCache());
   let answering = 0;
   let closing = false;
   let lateRequests = 0;
@@ -69,6 +82,7 @@ export async function startDynalite(options: { path?: string; port?: number } = 
       closing = true;
       lateRequests += answering;
       clientsOf.delete(endpoint);
+      cachesOf.delete(endpoint);
       for (const client of clients) client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       return { lateRequests };

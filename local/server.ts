@@ -5,6 +5,9 @@ import { isQueryRequest } from '../shared/aws-protocol/query';
 
 type Handler = (event: APIGatewayProxyEventV2, context: any) => Promise<APIGatewayProxyStructuredResultV2>;
 
+/** How long an idle kept-alive connection stays open. */
+const KEEP_ALIVE_MS = 60_000;
+
 /** Past this the local server stops reading, as API Gateway does at its payload limit. */
 const MAX_READ_BYTES = 10 * 1024 * 1024;
 
@@ -84,6 +87,14 @@ export async function serve(routes: Routes, port = 0, host = '127.0.0.1'): Promi
       res.end(JSON.stringify({ message: 'Internal Server Error' }));
     }
   };
+  // A client's agent keeps idle sockets and drops one a little before the server's advertised
+  // idle timeout; a client held busy past that moment (a loaded machine) can still send on a
+  // socket the server is closing, and one without retries (the tests') reports ECONNRESET or
+  // "socket hang up": seen twice in one loaded full run. Node's 5 s default closed sockets
+  // between most calls of a test file; a minute, a load balancer's usual idle timeout, closes
+  // few while clients are active. Headers must still be allowed to take longer.
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1_000;
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   const { port: bound } = server.address() as AddressInfo;
   return {

@@ -1,0 +1,279 @@
+import {
+  BatchGetCommand, BatchWriteCommand, DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
+import { ItemCache } from '../../local/item-cache';
+
+/**
+ * A stand-in for dynalite that answers the commands the cache looks at, on one table keyed by
+ * `id`. Each call reaches the table and answers in two steps, each released by `step` (a
+ * fast-check scheduler in the property, immediate otherwise), so a test can order a read's
+ * arrival and its answer around a write's.
+ */
+class FakeTable {
+  readonly rows = new Map<string, Record<string, unknown>>();
+  requests = 0;
+  /** The last version a write gave an item, when the table numbers them. */
+  private version = 0;
+  /** `versioned`: every put and update gives its item the next version (`v`) as it reaches the table. */
+  constructor(private readonly step: <T>(p: Promise<T>) => Promise<T> = (p) => p, private readonly versioned = false) {}
+
+  private stamp(item: Record<string, unknown>): Record<string, unknown> {
+    return this.versioned ? { ...item, v: ++this.version } : item;
+  }
+
+  readonly client = {
+    send: async (command: unknown): Promise<unknown> => {
+      this.requests++;
+      await this.step(Promise.resolve());
+      const answer = this.apply(command);
+      return this.step(Promise.resolve(answer));
+    },
+  } as unknown as DynamoDBDocumentClient;
+
+  private apply(command: unknown): unknown {
+    const row = (id: unknown) => {
+      const r = this.rows.get(String(id));
+      return r && structuredClone(r);
+    };
+    if (command instanceof GetCommand) return { Item: row(command.input.Key!.id) };
+    if (command instanceof BatchGetCommand) {
+      return { Responses: Object.fromEntries(Object.entries(command.input.RequestItems!).map(([t, r]) => [t, r.Keys!.flatMap((k) => row(k.id) ?? [])])) };
+    }
+    if (command instanceof PutCommand) {
+      this.rows.set(String(command.input.Item!.id), this.stamp(structuredClone(command.input.Item!)));
+      return {};
+    }
+    if (command instanceof UpdateCommand) {
+      const id = String(command.input.Key!.id);
+      const next = this.stamp({ ...(this.rows.get(id) ?? { id }), ...(command.input.ExpressionAttributeValues![':set'] as object) });
+      this.rows.set(id, next);
+      return command.input.ReturnValues === 'ALL_NEW' ? { Attributes: structuredClone(next) } : {};
+    }
+    if (command instanceof DeleteCommand) {
+      this.rows.delete(String(command.input.Key!.id));
+      return {};
+    }
+    if (command instanceof BatchWriteCommand) {
+      for (const r of command.input.RequestItems!.t) {
+        if (r.PutRequest) this.rows.set(String(r.PutRequest.Item!.id), this.stamp(structuredClone(r.PutRequest.Item!)));
+        if (r.DeleteRequest) this.rows.delete(String(r.DeleteRequest.Key!.id));
+      }
+      return {};
+    }
+    return { Items: [...this.rows.values()] };
+  }
+}
+
+const cached = (table: FakeTable) => {
+  const cache = new ItemCache();
+  cache.cacheTable('t', ['id']);
+  return { cache, db: cache.wrap(table.client) };
+};
+const get = async (db: DynamoDBDocumentClient, id: string) => (await db.send(new GetCommand({ TableName: 't', Key: { id } }))).Item;
+const update = (id: string, set: object, allNew = false) =>
+  new UpdateCommand({ TableName: 't', Key: { id }, UpdateExpression: 'SET x', ExpressionAttributeValues: { ':set': set }, ...(allNew ? { ReturnValues: 'ALL_NEW' } : {}) });
+
+describe('ItemCache', () => {
+  it('answers a second read of an unwritten item from memory, as a copy', async () => {
+    // Prepare
+    const table = new FakeTable();
+    table.rows.set('a', { id: 'a', v: 1, tags: new Set(['x']) });
+    const { db } = cached(table);
+
+    // Act
+    const first = await get(db, 'a');
+    first!.v = 99;
+    const second = await get(db, 'a');
+
+    // Assess: one request; the caller's change of its copy is not the cache's.
+    expect(second).toEqual({ id: 'a', v: 1, tags: new Set(['x']) });
+    expect(table.requests).toBe(1);
+  });
+
+  it.each([
+    ['an update', (id: string) => update(id, { v: 2 })],
+    ['a put', (id: string) => new PutCommand({ TableName: 't', Item: { id, v: 2 } })],
+    ['a batch write', (id: string) => new BatchWriteCommand({ RequestItems: { t: [{ PutRequest: { Item: { id, v: 2 } } }] } })],
+  ])('reads the item again after %s through another client of the cache', async (_what, write) => {
+    // Prepare: the item cached by one client.
+    const table = new FakeTable();
+    table.rows.set('a', { id: 'a', v: 1 });
+    const { cache, db } = cached(table);
+    await get(db, 'a');
+
+    // Act
+    await cache.wrap(table.client).send(write('a') as never);
+
+    // Assess
+    expect(await get(db, 'a')).toEqual({ id: 'a', v: 2 });
+  });
+
+  it('finds a deleted item gone', async () => {
+    const table = new FakeTable();
+    table.rows.set('a', { id: 'a', v: 1 });
+    const { db } = cached(table);
+    await get(db, 'a');
+
+    await db.send(new DeleteCommand({ TableName: 't', Key: { id: 'a' } }));
+
+    expect(await get(db, 'a')).toBeUndefined();
+  });
+
+  it('keeps the item an ALL_NEW update answered with, and only then', async () => {
+    // Prepare
+    const table = new FakeTable();
+    table.rows.set('a', { id: 'a', v: 1 });
+    table.rows.set('b', { id: 'b', v: 1 });
+    const { db } = cached(table);
+
+    // Act
+    await db.send(update('a', { v: 2 }, true));
+    await db.send(update('b', { v: 2 }));
+    const before = table.requests;
+    const [a, b] = [await get(db, 'a'), await get(db, 'b')];
+
+    // Assess: a is answered from memory, b is read.
+    expect([a, b]).toEqual([{ id: 'a', v: 2 }, { id: 'b', v: 2 }]);
+    expect(table.requests - before).toBe(1);
+  });
+
+  it('asks a batch read only for the items it does not hold, and answers every one', async () => {
+    // Prepare
+    const table = new FakeTable();
+    for (const id of ['a', 'b', 'c']) table.rows.set(id, { id, v: 1 });
+    const { db } = cached(table);
+    await get(db, 'a');
+    const sent = jest.spyOn(table.client, 'send');
+
+    // Act
+    const out = await db.send(new BatchGetCommand({ RequestItems: { t: { Keys: [{ id: 'a' }, { id: 'b' }, { id: 'c' }] } } }));
+    const again = await db.send(new BatchGetCommand({ RequestItems: { t: { Keys: [{ id: 'b' }, { id: 'c' }] } } }));
+
+    // Assess
+    expect(out.Responses!.t.map((i) => i.id).sort()).toEqual(['a', 'b', 'c']);
+    expect(again.Responses!.t.map((i) => i.id).sort()).toEqual(['b', 'c']);
+    expect(sent.mock.calls.map(([c]) => (c as BatchGetCommand).input.RequestItems!.t.Keys!.map((k) => k.id))).toEqual([['b', 'c']]);
+  });
+
+  it('passes reads of part of an item, of other tables and queries through, keeping nothing', async () => {
+    const table = new FakeTable();
+    table.rows.set('a', { id: 'a', v: 1 });
+    const { db } = cached(table);
+
+    for (let i = 0; i < 2; i++) {
+      await db.send(new GetCommand({ TableName: 't', Key: { id: 'a' }, ProjectionExpression: 'v' }));
+      await db.send(new GetCommand({ TableName: 'other', Key: { id: 'a' } }));
+      await db.send(new QueryCommand({ TableName: 't', KeyConditionExpression: 'id = :a' }));
+    }
+
+    expect(table.requests).toBe(6);
+  });
+
+  it('forgets everything on a command it does not know', async () => {
+    const table = new FakeTable();
+    table.rows.set('a', { id: 'a', v: 1 });
+    const { db } = cached(table);
+    await get(db, 'a');
+    class ExecuteStatementCommand { readonly input = { Statement: "UPDATE t SET v = 2 WHERE id = 'a'" }; }
+
+    await db.send(new ExecuteStatementCommand() as never).catch(() => {});
+    table.rows.set('a', { id: 'a', v: 2 });
+
+    expect(await get(db, 'a')).toEqual({ id: 'a', v: 2 });
+  });
+
+  it('does not keep what a read found when a write of the item landed while it was on its way', async () => {
+    // Prepare: a read that reaches the table, then waits to answer.
+    const table = new FakeTable();
+    table.rows.set('a', { id: 'a', v: 1 });
+    let answer!: () => void;
+    const held = new Promise<void>((r) => (answer = r));
+    const real = table.client.send;
+    let first = true;
+    table.client.send = (async (c: unknown) => {
+      const out = await real(c as never);
+      if (first) {
+        first = false;
+        await held;
+      }
+      return out;
+    }) as never;
+    const { db } = cached(table);
+
+    // Act: the write lands and ends while the read's answer (v 1) is held back.
+    const reading = get(db, 'a');
+    await new Promise((r) => setImmediate(r));
+    await db.send(update('a', { v: 2 }));
+    answer();
+    const stale = await reading;
+
+    // Assess: that read saw v 1, as it may; the next one finds v 2.
+    expect(stale).toEqual({ id: 'a', v: 1 });
+    expect(await get(db, 'a')).toEqual({ id: 'a', v: 2 });
+  });
+
+  it('keeps no ALL_NEW answer of an update that overlapped another write of the item', async () => {
+    // Prepare: the first update reaches the table first, but its answer is held back.
+    const table = new FakeTable();
+    table.rows.set('a', { id: 'a', v: 1 });
+    let answer!: () => void;
+    const held = new Promise<void>((r) => (answer = r));
+    const real = table.client.send;
+    table.client.send = (async (c: unknown) => {
+      const out = await real(c as never);
+      if ((c as UpdateCommand).input.ExpressionAttributeValues?.[':set']?.v === 2) await held;
+      return out;
+    }) as never;
+    const { db } = cached(table);
+
+    // Act: the second update reaches the table after the first and answers before it.
+    const first = db.send(update('a', { v: 2 }, true));
+    await new Promise((r) => setImmediate(r));
+    await db.send(update('a', { v: 3 }, true));
+    answer();
+    await first;
+
+    // Assess: the table's item, not the first update's answer.
+    expect(await get(db, 'a')).toEqual({ id: 'a', v: 3 });
+  });
+
+  it('never answers a read with an item older than the table held when the last write of it ended before the read began', async () => {
+    type Op = { kind: 'get' | 'batch-get' | 'update' | 'update-all-new' | 'put'; id: 'a' | 'b' };
+    const op = fc.record({
+      kind: fc.constantFrom<Op['kind']>('get', 'get', 'batch-get', 'update', 'update-all-new', 'put'),
+      id: fc.constantFrom<Op['id']>('a', 'b'),
+    });
+    await fc.assert(fc.asyncProperty(fc.scheduler(), fc.array(fc.array(op, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 4 }), async (s, clients) => {
+      // Prepare: several clients of one cache, each sending its commands in turn. The table gives
+      // an item a higher version at every write that reaches it, so versions order the writes.
+      const table = new FakeTable((p) => s.schedule(p), true);
+      const { cache } = cached(table);
+      const versionOf = (item: Record<string, unknown> | undefined) => (item ? Number(item.v) : 0);
+      /** The item's version in the table when the last write of it ended. */
+      const floors = new Map<string, number>();
+      const violations: string[] = [];
+      const run = async (ops: Op[]) => {
+        const db = cache.wrap(table.client);
+        for (const o of ops) {
+          if (o.kind === 'get' || o.kind === 'batch-get') {
+            const floor = floors.get(o.id) ?? 0;
+            const item = o.kind === 'get' ? await get(db, o.id)
+              : (await db.send(new BatchGetCommand({ RequestItems: { t: { Keys: [{ id: o.id }] } } }))).Responses!.t[0];
+            if (versionOf(item) < floor) violations.push(`${o.kind} ${o.id}: version ${versionOf(item)}, below ${floor}`);
+            continue;
+          }
+          if (o.kind === 'put') await db.send(new PutCommand({ TableName: 't', Item: { id: o.id } }));
+          else await db.send(update(o.id, {}, o.kind === 'update-all-new'));
+          floors.set(o.id, Math.max(floors.get(o.id) ?? 0, versionOf(table.rows.get(o.id))));
+        }
+      };
+
+      // Act
+      await s.waitFor(Promise.all(clients.map(run)));
+
+      // Assess
+      expect(violations).toEqual([]);
+    }), { numRuns: 300 });
+  });
+});
