@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { registerScratchDir } from './data-dirs';
 
 /** Debian's AWS CLI v2; a v1 shim may come first on PATH, so it is called by its full path. */
 export const AWS_CLI = '/usr/bin/aws';
@@ -16,6 +17,7 @@ export interface CliResult {
 }
 
 const home = mkdtempSync(join(tmpdir(), 'berth-cli-'));
+registerScratchDir(home);
 
 /** Runs `aws ecs ...` against the endpoint, with throwaway credentials and no pager. */
 export function awsEcs(endpoint: string, args: string[]): Promise<CliResult> {

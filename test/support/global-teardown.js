@@ -11,9 +11,16 @@ const { engineLeftovers } = require('./leftovers');
 module.exports = async () => {
   const file = process.env.BERTH_TEST_DATA_DIRS;
   if (!file) return;
-  const dataDirs = new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean));
+  const listed = (f) => (f ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []);
+  const dataDirs = new Set(listed(file));
+  const scratch = listed(process.env.BERTH_TEST_SCRATCH_DIRS);
   rmSync(dirname(file), { recursive: true, force: true });
-  if (dataDirs.size === 0) return;
-  const left = engineLeftovers([...dataDirs]);
-  if (left.length > 0) throw new Error(`the run left ${left.length} engine object(s) behind:\n  ${left.join('\n  ')}`);
+  try {
+    if (dataDirs.size === 0) return;
+    const left = engineLeftovers([...dataDirs]);
+    if (left.length > 0) throw new Error(`the run left ${left.length} engine object(s) behind:\n  ${left.join('\n  ')}`);
+  } finally {
+    // The closed local modes' data and the workers' scratch: nothing reads them after the run.
+    for (const dir of [...dataDirs, ...scratch]) rmSync(dir, { recursive: true, force: true });
+  }
 };

@@ -1,5 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostEfsMounts, type RunCommand } from '../../agent/efs/host-efs-mounts';
@@ -18,6 +18,17 @@ function recorder(fail?: string) {
   return { calls, run };
 }
 
+/** Each test's root directory, removed once the file has run. */
+const roots: string[] = [];
+const scratchRoot = () => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-efs-'));
+  roots.push(root);
+  return root;
+};
+afterAll(() => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
 describe('HostEfsMounts', () => {
   it.each([
     ['the file system\'s root, in the clear', { fileSystemId: FS }, `mount -t efs ${FS}:/ <dir>`],
@@ -26,7 +37,7 @@ describe('HostEfsMounts', () => {
     ['an access point', { fileSystemId: FS, transitEncryption: 'ENABLED' as const, authorizationConfig: { accessPointId: AP } }, `mount -t efs -o tls,accesspoint=${AP} ${FS}:/ <dir>`],
   ])('mounts %s with the mount helper on a directory of the task\'s own', async (_, efs, command) => {
     // Prepare
-    const root = mkdtempSync(join(tmpdir(), 'berth-efs-'));
+    const root = scratchRoot();
     const { calls, run } = recorder();
     const mounts = new HostEfsMounts(root, run);
 
@@ -41,7 +52,7 @@ describe('HostEfsMounts', () => {
   });
 
   it('fails a mount with ECS\'s reason and the helper\'s error, leaving no directory', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'berth-efs-'));
+    const root = scratchRoot();
     const { run } = recorder('mount.nfs4: Connection timed out\n');
     const mounts = new HostEfsMounts(root, run);
 
@@ -52,7 +63,7 @@ describe('HostEfsMounts', () => {
   });
 
   it('unmounts a task\'s volume and removes its directories', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'berth-efs-'));
+    const root = scratchRoot();
     const { calls, run } = recorder();
     const mounts = new HostEfsMounts(root, run);
     await mounts.mount('task-1', 'data', { fileSystemId: FS });
@@ -65,7 +76,7 @@ describe('HostEfsMounts', () => {
 
   it('sweeps the mounts of tasks no longer kept, and only those', async () => {
     // Prepare
-    const root = mkdtempSync(join(tmpdir(), 'berth-efs-'));
+    const root = scratchRoot();
     for (const d of ['gone/a', 'gone/b', 'kept/a']) mkdirSync(join(root, d), { recursive: true });
     const { calls, run } = recorder();
 
@@ -83,7 +94,7 @@ describe('HostEfsMounts', () => {
 describe('LocalEfsMounts', () => {
   it('stands in for a file system with one directory, whoever names it', async () => {
     // Prepare
-    const root = mkdtempSync(join(tmpdir(), 'berth-efs-'));
+    const root = scratchRoot();
     const mounts = new LocalEfsMounts(root);
 
     // Act
@@ -99,7 +110,7 @@ describe('LocalEfsMounts', () => {
   });
 
   it('fails as EFS does when the rootDirectory does not exist', async () => {
-    const mounts = new LocalEfsMounts(mkdtempSync(join(tmpdir(), 'berth-efs-')));
+    const mounts = new LocalEfsMounts(scratchRoot());
 
     const e = await mounts.mount('task-1', 'a', { fileSystemId: FS, rootDirectory: '/missing' }).catch((x: unknown) => x);
 
@@ -107,7 +118,7 @@ describe('LocalEfsMounts', () => {
   });
 
   it('gives an access point a directory of its own, made on first use', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'berth-efs-'));
+    const root = scratchRoot();
     const mounts = new LocalEfsMounts(root);
     const efs = { fileSystemId: FS, transitEncryption: 'ENABLED' as const, authorizationConfig: { accessPointId: AP } };
 
