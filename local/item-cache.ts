@@ -33,7 +33,8 @@ export class ItemCache {
   /** Reads that began before this could not see every write: they fill nothing. */
   private forgotBefore = 0;
 
-  constructor(private readonly maxItems = 5_000) {}
+  /** A thousand tasks of a few KiB each: what clients poll is what was launched lately. */
+  constructor(private readonly maxItems = 1_000) {}
 
   /** Caches the items of `table`, whose key is `keyAttributes` (hash key first). */
   cacheTable(table: string, keyAttributes: readonly string[]): void {

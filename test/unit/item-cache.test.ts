@@ -109,6 +109,27 @@ describe('ItemCache', () => {
     expect(await get(db, 'a')).toEqual({ id: 'a', v: 2 });
   });
 
+  it('keeps at most its size, dropping the item read longest ago', async () => {
+    // Prepare: room for two.
+    const table = new FakeTable();
+    for (const id of ['a', 'b', 'c']) table.rows.set(id, { id });
+    const cache = new ItemCache(2);
+    cache.cacheTable('t', ['id']);
+    const db = cache.wrap(table.client);
+
+    // Act: a, b, a again (b is now the oldest), then c.
+    for (const id of ['a', 'b', 'a', 'c']) await get(db, id);
+    const before = table.requests;
+    await get(db, 'a');
+    await get(db, 'c');
+    const kept = table.requests - before;
+    await get(db, 'b');
+
+    // Assess: a and c were kept, b was dropped.
+    expect(kept).toBe(0);
+    expect(table.requests - before).toBe(1);
+  });
+
   it('finds a deleted item gone', async () => {
     const table = new FakeTable();
     table.rows.set('a', { id: 'a', v: 1 });
