@@ -65,6 +65,23 @@ class FakeTable {
   }
 }
 
+/** Holds back the answer of the first call `which` picks, after it reached the table, until the returned function is called. */
+function holdAnswer(table: FakeTable, which: (command: unknown) => boolean): () => void {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const send = table.client.send.bind(table.client);
+  let held = false;
+  table.client.send = (async (c: unknown) => {
+    const out = await send(c as never);
+    if (!held && which(c)) {
+      held = true;
+      await gate;
+    }
+    return out;
+  }) as never;
+  return release;
+}
+
 const cached = (table: FakeTable) => {
   const cache = new ItemCache();
   cache.cacheTable('t', ['id']);
@@ -208,18 +225,7 @@ describe('ItemCache', () => {
     // Prepare: a read that reaches the table, then waits to answer.
     const table = new FakeTable();
     table.rows.set('a', { id: 'a', v: 1 });
-    let answer!: () => void;
-    const held = new Promise<void>((r) => (answer = r));
-    const real = table.client.send;
-    let first = true;
-    table.client.send = (async (c: unknown) => {
-      const out = await real(c as never);
-      if (first) {
-        first = false;
-        await held;
-      }
-      return out;
-    }) as never;
+    const answer = holdAnswer(table, (c) => c instanceof GetCommand);
     const { db } = cached(table);
 
     // Act: the write lands and ends while the read's answer (v 1) is held back.
@@ -238,14 +244,7 @@ describe('ItemCache', () => {
     // Prepare: the first update reaches the table first, but its answer is held back.
     const table = new FakeTable();
     table.rows.set('a', { id: 'a', v: 1 });
-    let answer!: () => void;
-    const held = new Promise<void>((r) => (answer = r));
-    const real = table.client.send;
-    table.client.send = (async (c: unknown) => {
-      const out = await real(c as never);
-      if ((c as UpdateCommand).input.ExpressionAttributeValues?.[':set']?.v === 2) await held;
-      return out;
-    }) as never;
+    const answer = holdAnswer(table, (c) => c instanceof UpdateCommand);
     const { db } = cached(table);
 
     // Act: the second update reaches the table after the first and answers before it.
