@@ -32,6 +32,8 @@ export class ItemCache {
   private clock = 0;
   /** Reads that began before this could not see every write: they fill nothing. */
   private forgotBefore = 0;
+  /** Writes on their way whose items the cache cannot name: while any is, nothing is filled. */
+  private unknownWrites = 0;
 
   /** A thousand tasks of a few KiB each: what clients poll is what was launched lately. */
   constructor(private readonly maxItems = 1_000) {}
@@ -43,12 +45,11 @@ export class ItemCache {
 
   /** A client that answers cached reads from memory and drops the items it writes. */
   wrap(client: DynamoDBDocumentClient): DynamoDBDocumentClient {
-    const send = (command: unknown) => client.send(command as never) as Promise<unknown>;
     const wrapped = Object.create(client) as DynamoDBDocumentClient;
-    wrapped.send = ((command: unknown, ...rest: unknown[]) => {
-      // The callback and options forms are not the stores'; they pass through, writing nothing cached.
-      if (rest.length > 0) return (client.send as (...a: unknown[]) => unknown).call(client, command, ...rest);
-      return this.send(command, send);
+    wrapped.send = ((command: unknown, options?: unknown) => {
+      // The stores never pass a callback; one would bypass what keeps the cache true.
+      if (typeof options === 'function') throw new TypeError('the item cache answers promises only');
+      return this.send(command, (c) => client.send(c as never, options as never) as Promise<unknown>);
     }) as DynamoDBDocumentClient['send'];
     return wrapped;
   }
@@ -68,10 +69,17 @@ export class ItemCache {
       return send(command);
     }
     const written = this.writtenKeys(command);
-    // A write it cannot see the keys of, or a command it does not know: nothing cached may stay.
+    // A write it cannot see the keys of, or a command it does not know: nothing cached may stay,
+    // nor may a read that was on its way while it ran fill anything.
     if (!written) {
+      this.unknownWrites++;
       this.clear();
-      return send(command);
+      try {
+        return await send(command);
+      } finally {
+        this.unknownWrites--;
+        this.clear();
+      }
     }
     return this.write(written, command, send);
   }
@@ -197,7 +205,7 @@ export class ItemCache {
 
   /** Keeps what a read that began at `began` found, unless a write of the item came near it. */
   private fill(id: string, item: Record<string, unknown>, began: number): void {
-    if (began < this.forgotBefore || this.writing.has(id) || (this.touchedAt.get(id) ?? -1) > began) return;
+    if (began < this.forgotBefore || this.unknownWrites > 0 || this.writing.has(id) || (this.touchedAt.get(id) ?? -1) > began) return;
     this.items.delete(id);
     this.items.set(id, structuredClone(item));
     if (this.items.size > this.maxItems) this.items.delete(this.items.keys().next().value!);
