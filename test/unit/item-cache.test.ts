@@ -1,5 +1,6 @@
 import {
-  BatchGetCommand, BatchWriteCommand, DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand,
+  BatchGetCommand, type BatchGetCommandOutput, BatchWriteCommand, DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { ItemCache } from '../../local/item-cache';
@@ -7,6 +8,11 @@ import { ItemCache } from '../../local/item-cache';
 /** A write the cache does not know (as a PartiQL statement would be): it names no key the cache can read. */
 class StatementCommand {
   constructor(readonly input: { id: string }) {}
+}
+
+/** What a conditional write whose condition does not hold throws. */
+class ConditionalCheckFailed extends Error {
+  override name = 'ConditionalCheckFailedException';
 }
 
 /**
@@ -20,8 +26,15 @@ class FakeTable {
   requests = 0;
   /** The last version a write gave an item, when the table numbers them. */
   private version = 0;
-  /** `versioned`: every put and update gives its item the next version (`v`) as it reaches the table. */
-  constructor(private readonly step: <T>(p: Promise<T>) => Promise<T> = (p) => p, private readonly versioned = false) {}
+  /**
+   * `versioned`: every put and update gives its item the next version (`v`) as it reaches the
+   * table. `unprocessed`: whether a batch read leaves the next key for the caller to ask again.
+   */
+  constructor(
+    private readonly step: <T>(p: Promise<T>) => Promise<T> = (p) => p,
+    private readonly versioned = false,
+    private readonly unprocessed: () => boolean = () => false,
+  ) {}
 
   private stamp(item: Record<string, unknown>): Record<string, unknown> {
     return this.versioned ? { ...item, v: ++this.version } : item;
@@ -31,8 +44,16 @@ class FakeTable {
     send: async (command: unknown): Promise<unknown> => {
       this.requests++;
       await this.step(Promise.resolve());
-      const answer = this.apply(command);
-      return this.step(Promise.resolve(answer));
+      let answer: unknown;
+      let failure: unknown;
+      try {
+        answer = this.apply(command);
+      } catch (e) {
+        failure = e;
+      }
+      await this.step(Promise.resolve());
+      if (failure) throw failure;
+      return answer;
     },
   } as unknown as DynamoDBDocumentClient;
 
@@ -43,13 +64,23 @@ class FakeTable {
     };
     if (command instanceof GetCommand) return { Item: row(command.input.Key!.id) };
     if (command instanceof BatchGetCommand) {
-      return { Responses: Object.fromEntries(Object.entries(command.input.RequestItems!).map(([t, r]) => [t, r.Keys!.flatMap((k) => row(k.id) ?? [])])) };
+      const responses: Record<string, unknown[]> = {};
+      const unprocessed: Record<string, { Keys: Record<string, unknown>[] }> = {};
+      for (const [t, r] of Object.entries(command.input.RequestItems!)) {
+        responses[t] = [];
+        for (const k of r.Keys!) {
+          if (this.unprocessed()) (unprocessed[t] ??= { Keys: [] }).Keys.push(k);
+          else responses[t].push(...(row(k.id) ? [row(k.id)] : []));
+        }
+      }
+      return { Responses: responses, UnprocessedKeys: unprocessed };
     }
     if (command instanceof PutCommand) {
       this.rows.set(String(command.input.Item!.id), this.stamp(structuredClone(command.input.Item!)));
       return {};
     }
     if (command instanceof UpdateCommand) {
+      if (command.input.ConditionExpression === 'never') throw new ConditionalCheckFailed();
       const id = String(command.input.Key!.id);
       const next = this.stamp({ ...(this.rows.get(id) ?? { id }), ...(command.input.ExpressionAttributeValues![':set'] as object) });
       this.rows.set(id, next);
@@ -67,6 +98,14 @@ class FakeTable {
       for (const r of command.input.RequestItems!.t) {
         if (r.PutRequest) this.rows.set(String(r.PutRequest.Item!.id), this.stamp(structuredClone(r.PutRequest.Item!)));
         if (r.DeleteRequest) this.rows.delete(String(r.DeleteRequest.Key!.id));
+      }
+      return {};
+    }
+    if (command instanceof TransactWriteCommand) {
+      for (const t of command.input.TransactItems!) {
+        if (t.Put) this.rows.set(String(t.Put.Item!.id), this.stamp(structuredClone(t.Put.Item!)));
+        if (t.Update) this.rows.set(String(t.Update.Key!.id), this.stamp({ ...(this.rows.get(String(t.Update.Key!.id)) ?? { id: t.Update.Key!.id }) }));
+        if (t.Delete) this.rows.delete(String(t.Delete.Key!.id));
       }
       return {};
     }
@@ -267,7 +306,7 @@ describe('ItemCache', () => {
     expect(await get(db, 'a')).toEqual({ id: 'a', v: 3 });
   });
 
-  it('never answers a read with an item older than the table held when the last write of it ended before the read began', async () => {
+  it('never answers a read with an item older than the last write of it that ended before the read began: reads, updates and unknown writes of two items', async () => {
     type Op = { kind: 'get' | 'batch-get' | 'update' | 'update-all-new' | 'put' | 'statement'; id: 'a' | 'b' };
     const op = fc.record({
       kind: fc.constantFrom<Op['kind']>('get', 'get', 'batch-get', 'update', 'update-all-new', 'put', 'statement'),
@@ -305,5 +344,94 @@ describe('ItemCache', () => {
       // Assess
       expect(violations).toEqual([]);
     }), { numRuns: 1000 });
+  });
+  it('never answers a read with an item older than the last write of it that ended before the read began: every kind of write, batch reads with unprocessed keys, caches of 1, 2 and 1,000 items', async () => {
+    type Kind = 'get' | 'batch-get' | 'update' | 'update-all-new' | 'update-refused' | 'put' | 'delete' | 'batch-write' | 'transact' | 'statement';
+    type Op = { kind: Kind; id: string; other: string };
+    const ids = ['a', 'b', 'c'];
+    const op = fc.record({
+      kind: fc.constantFrom<Kind>('get', 'get', 'batch-get', 'batch-get', 'update', 'update-all-new', 'update-all-new', 'update-refused', 'put', 'delete',
+        'batch-write', 'transact', 'statement'),
+      id: fc.constantFrom(...ids),
+      other: fc.constantFrom(...ids),
+    });
+    const clients = fc.array(fc.array(op, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 3 });
+    await fc.assert(fc.asyncProperty(fc.scheduler(), clients, fc.constantFrom(1, 2, 1_000), fc.infiniteStream(fc.boolean()), async (s, runs, size, coins) => {
+      // Prepare: several clients of one cache (of `size` items), each sending its commands in
+      // turn. The table gives an item a higher version at every write that reaches it, so
+      // versions order the writes; a batch read leaves some keys unprocessed, at random.
+      const coin = coins[Symbol.iterator]();
+      const table = new FakeTable((p) => s.schedule(p), true, () => coin.next().value! && coin.next().value!);
+      const cache = new ItemCache(size);
+      cache.cacheTable('t', ['id']);
+      const versionOf = (item: Record<string, unknown> | undefined) => (item ? Number(item.v) : 0);
+      /** The item's version in the table when the last write of it ended, and whether it was gone then. */
+      const floors = new Map<string, { v: number; gone: boolean }>();
+      /** The last version each item had, so a deleted one still has one to compare with. */
+      const last = new Map<string, number>();
+      const settle = (id: string) => {
+        const row = table.rows.get(id);
+        if (row) last.set(id, versionOf(row));
+        const now = { v: row ? versionOf(row) : last.get(id) ?? 0, gone: !row };
+        const was = floors.get(id);
+        if (!was || now.v > was.v || (now.v === was.v && now.gone)) floors.set(id, now);
+      };
+      const violations: string[] = [];
+      const check = (what: string, id: string, item: Record<string, unknown> | undefined, floor: { v: number; gone: boolean } | undefined) => {
+        if (!floor || !item) return;
+        if (versionOf(item) < floor.v || (floor.gone && versionOf(item) <= floor.v)) {
+          violations.push(`${what} ${id}: version ${versionOf(item)}, below ${floor.v}${floor.gone ? ' (deleted)' : ''}`);
+        }
+      };
+      const run = async (ops: Op[]) => {
+        const db = cache.wrap(table.client);
+        for (const o of ops) {
+          if (o.kind === 'get') {
+            const floor = floors.get(o.id);
+            check('get', o.id, await get(db, o.id), floor);
+            continue;
+          }
+          if (o.kind === 'batch-get') {
+            const keys = [...new Set([o.id, o.other])];
+            const before = new Map(keys.map((k) => [k, floors.get(k)]));
+            const found: Record<string, unknown>[] = [];
+            let asked: Record<string, unknown>[] | undefined = keys.map((id) => ({ id }));
+            while (asked && asked.length > 0) {
+              const out: BatchGetCommandOutput = await db.send(new BatchGetCommand({ RequestItems: { t: { Keys: asked } } }));
+              found.push(...(out.Responses?.t ?? []));
+              asked = out.UnprocessedKeys?.t?.Keys;
+            }
+            for (const k of keys) check('batch-get', k, found.find((i) => i.id === k), before.get(k));
+            continue;
+          }
+          const written = [o.id];
+          if (o.kind === 'put') await db.send(new PutCommand({ TableName: 't', Item: { id: o.id } }));
+          else if (o.kind === 'delete') await db.send(new DeleteCommand({ TableName: 't', Key: { id: o.id } }));
+          else if (o.kind === 'statement') await db.send(new StatementCommand({ id: o.id }) as never);
+          else if (o.kind === 'update-refused') {
+            await db.send(new UpdateCommand({ ...update(o.id, {}, true).input, ConditionExpression: 'never' })).catch((e: unknown) => {
+              if (!(e instanceof ConditionalCheckFailed)) throw e;
+            });
+          } else if (o.kind === 'batch-write') {
+            written.push(o.other);
+            const items = [...new Set([o.id, o.other])].map((id, i) => (i === 0 ? { PutRequest: { Item: { id } } } : { DeleteRequest: { Key: { id } } }));
+            await db.send(new BatchWriteCommand({ RequestItems: { t: items } }));
+          } else if (o.kind === 'transact') {
+            written.push(o.other);
+            await db.send(new TransactWriteCommand({ TransactItems: [
+              { Update: { TableName: 't', Key: { id: o.id }, UpdateExpression: 'SET x' } },
+              ...(o.other !== o.id ? [{ Put: { TableName: 't', Item: { id: o.other } } }] : []),
+            ] }));
+          } else await db.send(update(o.id, {}, o.kind === 'update-all-new'));
+          for (const id of written) settle(id);
+        }
+      };
+
+      // Act
+      await s.waitFor(Promise.all(runs.map(run)));
+
+      // Assess
+      expect(violations).toEqual([]);
+    }), { numRuns: 300 });
   });
 });
