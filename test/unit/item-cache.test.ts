@@ -113,21 +113,27 @@ class FakeTable {
   }
 }
 
-/** Holds back the answer of the first call `which` picks, after it reached the table, until the returned function is called. */
-function holdAnswer(table: FakeTable, which: (command: unknown) => boolean): () => void {
+/**
+ * Holds back the answer of the first call `which` picks: `reached` resolves once that call has
+ * reached the table, and its answer waits until `release` is called.
+ */
+function holdAnswer(table: FakeTable, which: (command: unknown) => boolean): { reached: Promise<void>; release: () => void } {
   let release!: () => void;
+  let arrived!: () => void;
   const gate = new Promise<void>((r) => (release = r));
+  const reached = new Promise<void>((r) => (arrived = r));
   const send = table.client.send.bind(table.client);
   let held = false;
   table.client.send = (async (c: unknown) => {
     const out = await send(c as never);
     if (!held && which(c)) {
       held = true;
+      arrived();
       await gate;
     }
     return out;
   }) as never;
-  return release;
+  return { reached, release };
 }
 
 const cached = (table: FakeTable) => {
@@ -273,14 +279,14 @@ describe('ItemCache', () => {
     // Prepare: a read that reaches the table, then waits to answer.
     const table = new FakeTable();
     table.rows.set('a', { id: 'a', v: 1 });
-    const answer = holdAnswer(table, (c) => c instanceof GetCommand);
+    const held = holdAnswer(table, (c) => c instanceof GetCommand);
     const { db } = cached(table);
 
     // Act: the write lands and ends while the read's answer (v 1) is held back.
     const reading = get(db, 'a');
-    await new Promise((r) => setImmediate(r));
+    await held.reached;
     await db.send(update('a', { v: 2 }));
-    answer();
+    held.release();
     const stale = await reading;
 
     // Assess: that read saw v 1, as it may; the next one finds v 2.
@@ -292,14 +298,14 @@ describe('ItemCache', () => {
     // Prepare: the first update reaches the table first, but its answer is held back.
     const table = new FakeTable();
     table.rows.set('a', { id: 'a', v: 1 });
-    const answer = holdAnswer(table, (c) => c instanceof UpdateCommand);
+    const held = holdAnswer(table, (c) => c instanceof UpdateCommand);
     const { db } = cached(table);
 
     // Act: the second update reaches the table after the first and answers before it.
     const first = db.send(update('a', { v: 2 }, true));
-    await new Promise((r) => setImmediate(r));
+    await held.reached;
     await db.send(update('a', { v: 3 }, true));
-    answer();
+    held.release();
     await first;
 
     // Assess: the table's item, not the first update's answer.
