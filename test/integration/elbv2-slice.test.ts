@@ -12,6 +12,7 @@ import { type LocalBerth, localBerth } from '../../local/berth';
 import { type Dynalite, createTables, startDynalite } from '../../local/dynalite';
 import { byTarget, serve } from '../../local/server';
 import { startLocalElbv2 } from '../../local/services/elbv2';
+import { backendName, serverName } from '../../local/services/elbv2/haproxy';
 import { adoptAccessKey } from '../../shared/auth/access-keys';
 import { createApiHandler } from '../../shared/ecs-api/handler';
 import { awsCli } from '../support/aws-cli';
@@ -147,5 +148,69 @@ describe('Local ELBv2 slice', () => {
     const r = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=DescribeLoadBalancers&Version=2015-12-01' });
     expect(r.status).toBe(403);
     expect(await r.text()).toMatch(/^<ErrorResponse xmlns="http:\/\/elasticloadbalancing.amazonaws.com\/doc\/2015-12-01\/"><Error><Type>Sender<\/Type><Code>MissingAuthenticationTokenException<\/Code>/);
+  });
+
+  /** A healthy target behind a listener of its own. */
+  async function healthyTarget(name: string) {
+    const lb = (await cli(['create-load-balancer', '--name', name, '--subnets', 'subnet-1'])).json.LoadBalancers[0];
+    const tgArn: string = (await cli(['create-target-group', '--name', name, '--protocol', 'HTTP', '--port', '80', '--target-type', 'ip',
+      '--health-check-path', '/health', '--health-check-interval-seconds', '5', '--health-check-timeout-seconds', '2',
+      '--healthy-threshold-count', '2', '--unhealthy-threshold-count', '2'])).json.TargetGroups[0].TargetGroupArn;
+    expect((await cli(['create-listener', '--load-balancer-arn', lb.LoadBalancerArn, '--protocol', 'HTTP', '--port', String(await freePort()),
+      '--default-actions', `Type=forward,TargetGroupArn=${tgArn}`])).code).toBe(0);
+    const { port } = await httpd(name);
+    const target = { id: '127.0.0.1', port };
+    await elbv2.balancer.register(tgArn, [target]);
+    const state = async () => (await elbv2.balancer.health(tgArn))!.find((h) => h.target.port === port)?.state;
+    await eventually(async () => (await state()) === 'healthy', 10_000, `${name} healthy`);
+    return { tgArn, target, state };
+  }
+
+  it('refuses a deregistration that names a target not registered, draining none of the others', async () => {
+    // Prepare
+    const { tgArn, target, state } = await healthyTarget('partly');
+
+    // Act
+    const refused = await client.send(new DeregisterTargetsCommand({ TargetGroupArn: tgArn, Targets: [{ Id: target.id, Port: target.port }, { Id: '127.0.0.1', Port: 1 }] })).catch((e) => e);
+
+    // Assess: HAProxy still sends it traffic (a server HAProxy drains shows as DRAIN)
+    expect(refused.name).toBe('InvalidTargetException');
+    expect(await state()).toBe('healthy');
+    const row = (await elbv2.balancer.haproxy.stat()).find((r) => r.pxname === backendName(tgArn) && r.svname === serverName(target));
+    expect(row?.status).toMatch(/^UP/);
+  });
+
+  it('never reports a healthy target unhealthy to a health read made while HAProxy already drains it', async () => {
+    // Prepare
+    const { tgArn, target, state } = await healthyTarget('race');
+    // HAProxy carries out the drain, and its answer is held on the way back to the balancer
+    const haproxy = elbv2.balancer.haproxy;
+    const command = haproxy.command.bind(haproxy);
+    let reached!: () => void;
+    const drainDone = new Promise<void>((r) => { reached = r; });
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    const spy = jest.spyOn(haproxy, 'command').mockImplementation(async (line) => {
+      const answer = await command(line);
+      if (/ state drain$/.test(line)) {
+        reached();
+        await held;
+      }
+      return answer;
+    });
+
+    try {
+      // Act: a health read while the deregistration is on its way
+      const deregistering = elbv2.balancer.deregister(tgArn, [target]);
+      await drainDone;
+      const reading = state();
+      release();
+      await deregistering;
+
+      // Assess
+      expect(await reading).toBe('draining');
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -165,9 +165,11 @@ export class LocalLoadBalancer implements LoadBalancing {
       const tg = this.targetGroup(targetGroupArn);
       const delayMs = Number(tg.attributes[DEREGISTRATION_DELAY] ?? DEFAULT_DEREGISTRATION_DELAY_SECONDS) * 1000;
       const kept = [...tg.targets];
+      const at = (t: Target) => kept.findIndex((k) => k.id === t.id && k.port === t.port);
+      const unknown = targets.find((t) => at(t) < 0);
+      if (unknown) throw invalidTarget(`The following targets are not registered in target group '${tg.arn}': '${serverName(unknown)}'`);
       for (const t of targets) {
-        const i = kept.findIndex((k) => k.id === t.id && k.port === t.port);
-        if (i < 0) throw invalidTarget(`The following targets are not registered in target group '${tg.arn}': '${serverName(t)}'`);
+        const i = at(t);
         if (kept[i].drainingUntil !== undefined) continue;
         await this.runtime(`set server ${backendName(tg.arn)}/${serverName(t)} state drain`, /^$/);
         kept[i] = { ...kept[i], drainingUntil: this.now() + delayMs };
@@ -207,18 +209,24 @@ export class LocalLoadBalancer implements LoadBalancing {
     }
   }
 
-  /** DescribeTargetHealth, from what HAProxy's checks say now. */
-  async health(targetGroupArn: string): Promise<TargetHealth[] | undefined> {
-    const tg = this.state.targetGroups.find((t) => t.arn === targetGroupArn);
-    if (!tg) return undefined;
-    const be = backendName(tg.arn);
-    const rows = new Map((await this.haproxy.stat()).filter((r) => r.pxname === be).map((r) => [r.svname, r]));
-    const inUse = tg.serviceConnect !== undefined || this.state.listeners.some((l) => l.targetGroupArn === tg.arn);
-    return tg.targets.map((t) => {
-      const name = `${be}/${serverName(t)}`;
-      const h = targetHealth(tg, t, rows.get(serverName(t)), inUse, this.seenHealthy.has(name) ? -1 : this.downsAtRegistration.get(name) ?? 0);
-      if (h.state === 'healthy') this.seenHealthy.add(name);
-      return h;
+  /**
+   * DescribeTargetHealth, from what HAProxy's checks say now. It waits for a change on its way:
+   * HAProxy and the state agree only between changes (a server HAProxy already drains, read
+   * beside a state that does not say so yet, would look like one failing its checks).
+   */
+  health(targetGroupArn: string): Promise<TargetHealth[] | undefined> {
+    return this.exclusive(async () => {
+      const tg = this.state.targetGroups.find((t) => t.arn === targetGroupArn);
+      if (!tg) return undefined;
+      const be = backendName(tg.arn);
+      const rows = new Map((await this.haproxy.stat()).filter((r) => r.pxname === be).map((r) => [r.svname, r]));
+      const inUse = tg.serviceConnect !== undefined || this.state.listeners.some((l) => l.targetGroupArn === tg.arn);
+      return tg.targets.map((t) => {
+        const name = `${be}/${serverName(t)}`;
+        const h = targetHealth(tg, t, rows.get(serverName(t)), inUse, this.seenHealthy.has(name) ? -1 : this.downsAtRegistration.get(name) ?? 0);
+        if (h.state === 'healthy') this.seenHealthy.add(name);
+        return h;
+      });
     });
   }
 
