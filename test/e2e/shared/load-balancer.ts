@@ -158,8 +158,10 @@ describe('Services behind a load balancer', () => {
           // An old task's address may have come back as a new task's (a per-task network's subnet
           // is free again once the old one is removed), and a new target may fail its first
           // checks while its server starts: it counts only while no new task holds the address.
-          const holders = (await runningTasks().catch(() => [])).filter((t) => t.containers![0].networkInterfaces?.[0]?.privateIpv4Address === h.Target!.Id);
-          if (holders.every((t) => before.has(taskId(t.taskArn!)))) oldUnhealthy.add(`${h.Target!.Id}: ${h.TargetHealth!.Reason}`);
+          // (A listing that failed proves nothing either way: the next look decides.)
+          const tasks = await runningTasks().catch(() => undefined);
+          const holders = tasks?.filter((t) => t.containers![0].networkInterfaces?.[0]?.privateIpv4Address === h.Target!.Id);
+          if (holders?.every((t) => before.has(taskId(t.taskArn!)))) oldUnhealthy.add(`${h.Target!.Id}: ${h.TargetHealth!.Reason}`);
         }
         await new Promise((r) => setTimeout(r, 200));
       }
