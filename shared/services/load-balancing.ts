@@ -58,12 +58,18 @@ export function planLoadBalancing(input: LoadBalancingInput): LoadBalancingPlan 
   const stops: LoadBalancingPlan['stops'] = [];
   const draining: DrainingTask[] = [];
 
+  // A stopped task's address (or host port) may be a running task's now: its target is that task's.
+  const held = loadBalancers.map((_, i) => new Set(input.tasks.flatMap((t) => {
+    const target = t.targets[i];
+    return t.running && !t.ended && target !== undefined ? [targetKey(target)] : [];
+  })));
+
   /** Deregisters what of the task is still in service; whether anything of it is left in a group. */
   const leave = (task: BalancedTask): boolean => {
     let left = false;
     loadBalancers.forEach((lb, i) => {
       const h = find(health[i], task.targets[i]);
-      if (!h) return;
+      if (!h || (task.ended && held[i].has(targetKey(h.target)))) return;
       left = true;
       if (h.state !== 'draining') deregister.push({ targetGroupArn: lb.targetGroupArn, target: h.target });
     });

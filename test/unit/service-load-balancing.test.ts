@@ -39,6 +39,41 @@ describe('Service load balancing', () => {
       expect(plan).toEqual({ register: [], deregister: [{ targetGroupArn: TG, target: { id: '10.0.0.2', port: 8080 } }], stops: [{ taskId: 't1', reason: 'r' }], draining: [] });
     });
 
+    it('leaves a running task its target when a stopped task of the service once had the same address', () => {
+      // Prepare: t1 stopped at 10.0.0.7; t2 got the address afterwards and is in service there
+      const stopped = task(1, { ended: true, running: false, targets: [{ id: '10.0.0.7', port: 8080 }] });
+      const running = task(2, { targets: [{ id: '10.0.0.7', port: 8080 }] });
+
+      // Act
+      const plan = planLoadBalancing({ loadBalancers: LBS, tasks: [stopped, running], health: [[health(7, 'healthy')]], stops: [], draining: [{ taskId: 't1', reason: 'r' }] });
+
+      // Assess
+      expect(plan).toEqual({ register: [], deregister: [], stops: [], draining: [] });
+    });
+
+    it('never deregisters the target of a running task it is not stopping, whoever else had the address (property)', () => {
+      fc.assert(fc.property(
+        fc.array(fc.record({ address: fc.integer({ min: 1, max: 3 }), running: fc.boolean(), ended: fc.boolean(), stop: fc.boolean(), draining: fc.boolean() }), { maxLength: 8 }),
+        fc.subarray([1, 2, 3]),
+        (rows, inGroup) => {
+          const tasks = rows.map((r, i) => task(i, { running: r.running && !r.ended, ended: r.ended, targets: [{ id: `10.0.0.${r.address}`, port: 8080 }] }));
+          // The engine gives an address to one running task at a time.
+          const live = tasks.filter((t) => t.running).map((t) => t.targets[0]!.id);
+          fc.pre(new Set(live).size === live.length);
+          const plan = planLoadBalancing({
+            loadBalancers: LBS, tasks, health: [inGroup.map((n) => health(n, 'healthy'))],
+            stops: rows.flatMap((r, i) => (r.stop ? [{ taskId: `t${i}`, reason: 'r' }] : [])),
+            draining: rows.flatMap((r, i) => (r.draining ? [{ taskId: `t${i}`, reason: 'r' }] : [])),
+          });
+          const leaving = new Set(rows.flatMap((r, i) => (r.stop || r.draining ? [`t${i}`] : [])));
+          for (const d of plan.deregister) {
+            const holder = tasks.find((t) => t.running && t.targets[0]!.id === d.target.id);
+            if (holder) expect(leaving.has(holder.taskId)).toBe(true);
+          }
+        },
+      ));
+    });
+
     it('never stops a task that is still in a target group, and never registers one it stops or drains (property)', () => {
       const states = fc.constantFrom<TargetHealth['state'] | 'absent'>('absent', 'initial', 'healthy', 'unhealthy', 'draining');
       fc.assert(fc.property(
