@@ -4,7 +4,7 @@ import {
 } from '../scheduler/placement';
 import { providerConstraint } from '../domain/capacity-strategy';
 import type { Task } from '../domain/task';
-import type { HostStore } from '../store';
+import type { HostStore, Reserved } from '../store';
 
 /**
  * What a task asks of placement. Always with its group, even under Berth's first bare strategy,
@@ -112,13 +112,22 @@ export class Placer {
     if (i !== undefined) this.hosts[i] = host;
   }
 
-  /** The host with the sums its write returned (everyone's commits, not only ours): a free refresh of it. */
-  private learnReserved(host: HostView, reserved: Partial<HostView>): void {
+  /**
+   * What a committed write returned, onto the host as the view has it now, not as it was when
+   * the write was planned: another call on this placer may have refreshed the view while the
+   * write was out (a host written off since is no longer in it: nothing to learn about that
+   * one). Writes to one host see each other's sums (everyone's commits, not only ours): the
+   * highest is kept, a free refresh of the host.
+   */
+  private learnFromWrite(hostId: string, reserved: Reserved): void {
+    const i = this.index.get(hostId);
+    const host = i === undefined ? undefined : this.hosts[i];
+    if (!host || reserved.taskCount < host.taskCount) return;
     this.learn({
       ...host,
-      reservedCpu: reserved.reservedCpu ?? host.reservedCpu,
-      reservedMemory: reserved.reservedMemory ?? host.reservedMemory,
-      taskCount: reserved.taskCount ?? host.taskCount,
+      reservedCpu: reserved.reservedCpu,
+      reservedMemory: reserved.reservedMemory,
+      taskCount: reserved.taskCount,
       groupTasks: { ...host.groupTasks, ...reserved.groupTasks },
       reservedPorts: reserved.reservedPorts ?? host.reservedPorts,
     });
@@ -184,7 +193,7 @@ export class Placer {
       const plan = planOn(host, demand, rules);
       const reserved = await this.store.reserveAll(plan.hostId, [plan], cluster, this.now());
       if (reserved) {
-        this.learnReserved(host, reserved);
+        this.learnFromWrite(host.hostId, reserved);
         return plan;
       }
       this.learnRefused(host.hostId);
@@ -262,12 +271,7 @@ export class Placer {
         const w = writes[i];
         if (reserved) {
           placed.push(...w);
-          // Writes to one host in one round see each other's sums: keep the highest. Another
-          // call on this placer may have refreshed the view while the writes were out, and a
-          // host written off since is no longer in it: nothing to learn about that one.
-          const i = this.index.get(w[0].hostId);
-          const host = i === undefined ? undefined : this.hosts[i];
-          if (host && reserved.taskCount >= host.taskCount) this.learnReserved(host, reserved);
+          this.learnFromWrite(w[0].hostId, reserved);
         } else {
           refused.add(w[0].hostId);
           for (const p of w) lost.push(byTask.get(p.taskId)!);

@@ -241,6 +241,50 @@ describe('Placer', () => {
       expect(table.rows.get('host-b')!.groupTasks).toEqual({ 'service:web': 3 });
     });
 
+    it('learns from a single placement\'s write onto the view as it stands, not as it was when planned', async () => {
+      // Prepare: t1's write commits on host-a, and its answer is held while host-a starts
+      // draining and another call re-reads the fleet, which then says so.
+      const hosts: HostView[] = ['a', 'b'].map((h) => ({
+        hostId: `host-${h}`, status: 'ACTIVE', cpu: 4096, memory: 8192, reservedCpu: 0, reservedMemory: 0, taskCount: 0, groupTasks: {},
+      }));
+      const table = new HostTable(hosts, async () => {}, () => {});
+      let answer!: () => void;
+      const held = new Promise<void>((resolve) => (answer = resolve));
+      let committed!: () => void;
+      const firstWrite = new Promise<void>((resolve) => (committed = resolve));
+      const store: PlacementStore = {
+        views: () => table.views(),
+        view: (hostId) => table.view(hostId),
+        async reserveAll(hostId, plans) {
+          const reserved = await table.reserveAll(hostId, plans);
+          if (plans[0].taskId === 't1') {
+            committed();
+            await held;
+          }
+          return reserved;
+        },
+      };
+      let clock = 0;
+      const placer = new Placer(store, () => clock, { maxSnapshotAgeMs: 5000 });
+      const rules: PlacementRules = { strategies: [{ type: 'binpack', field: 'memory' }], constraints: [], group: 'family:x' };
+      const demand = (taskId: string): Demand => ({ taskId, cpu: 256, memory: 512 });
+      const first = placer.place(demand('t1'), 'default', rules, 'host-a');
+      await firstWrite;
+      table.rows.get('host-a')!.status = 'DRAINING';
+      clock += 60_000;
+      await placer.place(demand('t2'), 'default', rules);
+      answer();
+      await first;
+      const refusedBefore = table.refused;
+
+      // Act: within the snapshot's age, a task only host-a could take
+      const third = await placer.place(demand('t3'), 'default', rules, 'host-a');
+
+      // Assess: the view still knows host-a drains, so no write is wasted on it
+      expect(third).toBeUndefined();
+      expect(table.refused - refusedBefore).toBe(0);
+    });
+
     it('stands by a write that committed on a host another call then saw written off', async () => {
       // Prepare: the batch's write commits, but its answer is held until its host has been written
       // off and another call on the same placer has re-read the fleet, which no longer has it.
