@@ -213,4 +213,34 @@ describe('Local ELBv2 slice', () => {
       spy.mockRestore();
     }
   });
+
+  it('keeps in its state the targets HAProxy already drains when a later drain command fails, and lets them go once drained', async () => {
+    // Prepare: two healthy targets; HAProxy's runtime API fails the second drain command
+    const { tgArn, target: first, state } = await healthyTarget('fails');
+    const { port } = await httpd('fails-2');
+    const second = { id: '127.0.0.1', port };
+    await elbv2.balancer.register(tgArn, [second]);
+    await eventually(async () => (await elbv2.balancer.health(tgArn))!.every((h) => h.state === 'healthy'), 10_000, 'both healthy');
+    await cli(['modify-target-group-attributes', '--target-group-arn', tgArn, '--attributes', 'Key=deregistration_delay.timeout_seconds,Value=1']);
+    const haproxy = elbv2.balancer.haproxy;
+    const command = haproxy.command.bind(haproxy);
+    const spy = jest.spyOn(haproxy, 'command').mockImplementation(async (line) => {
+      if (line.endsWith(`/${serverName(second)} state drain`)) throw new Error('the runtime API went away');
+      return command(line);
+    });
+
+    try {
+      // Act
+      const failed = await elbv2.balancer.deregister(tgArn, [first, second]).then(() => undefined, (e: Error) => e);
+      const right = await state();
+
+      // Assess: the first drains as the state says, and leaves the group after its delay
+      expect(failed?.message).toContain('the runtime API went away');
+      expect(right).toBe('draining');
+      await eventually(async () => (await state()) === undefined, 10_000, 'the drained target gone');
+      expect((await elbv2.balancer.health(tgArn))!.map((h) => [h.target.port, h.state])).toEqual([[port, 'healthy']]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
 });

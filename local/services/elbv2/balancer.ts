@@ -168,14 +168,19 @@ export class LocalLoadBalancer implements LoadBalancing {
       const at = (t: Target) => kept.findIndex((k) => k.id === t.id && k.port === t.port);
       const unknown = targets.find((t) => at(t) < 0);
       if (unknown) throw invalidTarget(`The following targets are not registered in target group '${tg.arn}': '${serverName(unknown)}'`);
-      for (const t of targets) {
-        const i = at(t);
-        if (kept[i].drainingUntil !== undefined) continue;
-        await this.runtime(`set server ${backendName(tg.arn)}/${serverName(t)} state drain`, /^$/);
-        kept[i] = { ...kept[i], drainingUntil: this.now() + delayMs };
+      try {
+        for (const t of targets) {
+          const i = at(t);
+          if (kept[i].drainingUntil !== undefined) continue;
+          await this.runtime(`set server ${backendName(tg.arn)}/${serverName(t)} state drain`, /^$/);
+          kept[i] = { ...kept[i], drainingUntil: this.now() + delayMs };
+        }
+      } finally {
+        // What HAProxy already drains, the state says (and the sweep lets go of once drained),
+        // even when a later target's command failed.
+        await this.saveTargets(tg, kept);
+        await this.sweep();
       }
-      await this.saveTargets(tg, kept);
-      await this.sweep();
     });
   }
 
