@@ -245,6 +245,53 @@ describe('Local Step Functions slice', () => {
     expect(events![0].type).toBe('ExecutionAborted');
   });
 
+  it('StopExecution of an execution that is recording its own end leaves that end alone, with one terminal event', async () => {
+    // Prepare: a Pass machine whose success is held on its way to the store until StopExecution
+    // has either written ABORTED or stood aside for the end under way
+    const arn = await machine('quick', { StartAt: 'A', States: { A: { Type: 'Pass', End: true } } });
+    type Engine = { store: { closeExecution: (...a: any[]) => Promise<unknown> }; claimStop: (arn: string) => Promise<boolean> };
+    const engine = h.berth.callbacks as unknown as Engine;
+    const close = engine.store.closeExecution.bind(engine.store);
+    const claim = engine.claimStop.bind(engine);
+    let reached!: () => void;
+    const closing = new Promise<void>((r) => { reached = r; });
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    const spies = [
+      jest.spyOn(engine.store, 'closeExecution').mockImplementation(async (e, end) => {
+        if (e.name !== 'racing') return close(e, end);
+        if (end.status === 'SUCCEEDED') {
+          reached();
+          await held;
+          return close(e, end);
+        }
+        const closed = await close(e, end);
+        release();
+        return closed;
+      }),
+      jest.spyOn(engine, 'claimStop').mockImplementation((executionArn) => {
+        const claimed = claim(executionArn);
+        release();
+        return claimed;
+      }),
+    ];
+
+    try {
+      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'racing', input: '{}' }));
+      await closing;
+
+      // Act: StopExecution while the success is on its way
+      await sfn.send(new StopExecutionCommand({ executionArn, error: 'Stop' }));
+
+      // Assess
+      expect(await sfn.send(new DescribeExecutionCommand({ executionArn }))).toMatchObject({ status: 'SUCCEEDED' });
+      const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
+      expect(events!.map((e) => e.type).filter((t) => /^Execution(Succeeded|Failed|Aborted|TimedOut)$/.test(t!))).toEqual(['ExecutionSucceeded']);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+
   it('marks an execution a previous run left RUNNING as ABORTED when the slice starts again', async () => {
     // Prepare: a running execution whose executor is abandoned, as a process exit would
     const arn = (await sfn.send(new ListStateMachinesCommand({}))).stateMachines!.find((m) => m.name === 'hold')!.stateMachineArn!;

@@ -42,6 +42,11 @@ interface Running {
   record: ExecutionRecord;
   abort(): void;
   aborted: boolean;
+  /** Its executor's result is being recorded: it ends on its own, and StopExecution waits for that. */
+  ending: boolean;
+  /** Resolves once it is forgotten: ended, stopped or abandoned. */
+  forgotten: Promise<void>;
+  markForgotten(): void;
   history: HistoryRecorder;
   tokens: Set<string>;
 }
@@ -91,7 +96,9 @@ export class LocalStepFunctions implements TaskCallbacks {
     if (this.closed) return;
     const checked = checkDefinition(record.definition);
     const history = new HistoryRecorder(this.store, record.executionArn, () => this.berth.now(), this.o.log);
-    const running: Running = { record, abort: () => {}, aborted: false, history, tokens: new Set() };
+    let markForgotten!: () => void;
+    const forgotten = new Promise<void>((resolve) => { markForgotten = resolve; });
+    const running: Running = { record, abort: () => {}, aborted: false, ending: false, forgotten, markForgotten, history, tokens: new Set() };
     this.running.set(record.executionArn, running);
     history.add('ExecutionStarted', { executionStartedEventDetails: { input: record.input, inputDetails: { truncated: false } } });
     const machine = new StateMachine(checked.runnable, { validationOptions: { noValidate: true } });
@@ -110,6 +117,7 @@ export class LocalStepFunctions implements TaskCallbacks {
       async (output) => {
         await recorded;
         if (running.aborted) return;
+        running.ending = true;
         const text = JSON.stringify(output);
         history.add('ExecutionSucceeded', { executionSucceededEventDetails: { output: text, outputDetails: { truncated: false } } });
         await this.finish(running, { status: 'SUCCEEDED', output: text });
@@ -117,6 +125,7 @@ export class LocalStepFunctions implements TaskCallbacks {
       async (e: Error) => {
         await recorded;
         if (running.aborted) return;
+        running.ending = true;
         const timedOut = e?.name === 'ExecutionTimeoutError';
         const { error, cause } = failureOf(e);
         if (timedOut) history.add('ExecutionTimedOut', { executionTimedOutEventDetails: { error: 'States.Timeout', cause: 'The execution timed out' } });
@@ -127,10 +136,14 @@ export class LocalStepFunctions implements TaskCallbacks {
   }
 
   private async finish(running: Running, end: Pick<ExecutionRecord, 'status' | 'output' | 'error' | 'cause'>): Promise<void> {
-    // History first: whoever sees the execution closed sees all of it.
-    await running.history.close();
-    await this.store.closeExecution(running.record, { ...end, stopDate: this.berth.now() });
-    this.forget(running);
+    try {
+      // History first: whoever sees the execution closed sees all of it.
+      await running.history.close();
+      await this.store.closeExecution(running.record, { ...end, stopDate: this.berth.now() });
+    } finally {
+      // Even unrecorded (the next start marks it ABORTED), it is no longer this engine's.
+      this.forget(running);
+    }
   }
 
   /**
@@ -141,7 +154,25 @@ export class LocalStepFunctions implements TaskCallbacks {
   private forget(running: Running): void {
     this.running.delete(running.record.executionArn);
     running.aborted = true;
+    running.markForgotten();
     for (const token of running.tokens) this.release(token)?.reject(new StatesTaskError('States.Runtime', 'The execution has ended'));
+  }
+
+  /**
+   * StopExecution's first step, before it writes anything: an execution already recording its
+   * own end keeps that end (false, once it is recorded); one still running is claimed, so what
+   * its executor returns from now on no longer counts (true). Without it, an end recorded between
+   * StopExecution's write and its abort would leave two terminal events in the history.
+   */
+  async claimStop(executionArn: string): Promise<boolean> {
+    const running = this.running.get(executionArn);
+    if (!running) return true;
+    if (running.ending) {
+      await running.forgotten;
+      return false;
+    }
+    running.aborted = true;
+    return true;
   }
 
   /**

@@ -213,8 +213,8 @@ const StopExecution = async (c: StatesContext, body: Json) => {
   const error = optStr(body, 'error', { max: 256 });
   const cause = optStr(body, 'cause', { max: 32_768 });
   const e = await existingExecution(c, arn);
-  const stopped = await c.store.closeExecution(e, { status: 'ABORTED', stopDate: c.now(), error, cause });
-  // Ended already: nothing changes, and the answer is when it ended.
+  const stopped = (await c.engine.claimStop(arn)) ? await c.store.closeExecution(e, { status: 'ABORTED', stopDate: c.now(), error, cause }) : undefined;
+  // Ended already (or ending on its own): nothing changes, and the answer is when it ended.
   if (!stopped) return { stopDate: epochSeconds((await existingExecution(c, arn)).stopDate ?? c.now()) };
   await c.engine.abort(stopped, error, cause);
   return { stopDate: epochSeconds(stopped.stopDate!) };
