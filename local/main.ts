@@ -45,6 +45,7 @@ Ctrl-C stops Berth.`);
     stopping = true;
     console.log(`berth: ${signal}, stopping`);
     await local.close();
+    console.log('berth: stopped');
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));

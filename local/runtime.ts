@@ -391,6 +391,9 @@ async function startRegionalFleet(
   // The agents, then what they kept ready and had no time to remove, or everything when the data
   // directory is discarded (after provider.close, so no host boots meanwhile).
   started.push(async () => {
+    // The longest step of a stop (the engine removes one namespace at a time): say what it waits for.
+    const agents = [...fleet.agents.values()].filter((a) => a.running).length;
+    if (agents > 0) o.log(`stopping ${agents} agent(s): each removes the task namespaces it kept ready; running tasks' containers keep running for the next start`);
     await fleet.stopAll();
     await (closing.discard ? provider.discardAll() : provider.removeUnused())
       .catch((e) => o.log(`cannot remove what the hosts made: ${e}`));

@@ -114,6 +114,8 @@ describe('Local mode leftovers', () => {
     const left = { containers: after.containers.map((c) => c.name), networks: after.networks, rules: rulesAfter };
     if (left.containers.length + left.networks.length + left.rules.length > 0) console.log(output.slice(-6000));
     expect(left).toEqual({ containers: [], networks: [], rules: [] });
+    // Ctrl-C says what it waits for, and when it is done.
+    expect(output).toMatch(/berth: stopping 2 agent\(s\): each removes the task namespaces it kept ready[^\n]*\n(.*\n)*berth: stopped\n/);
     // The other data directory's namespace is still there, running.
     const kept = await held(elsewhere);
     expect(kept.containers.map((c) => [c.name, c.running])).toEqual([[`berth-ns-other-${suffix}`, true]]);
