@@ -118,6 +118,37 @@ const jobArb = (p: number) => fc.record({
   seed: fc.integer(),
 });
 
+/**
+ * Two empty hosts (a, b) whose table answers the placer's first write only once the test says
+ * so: `firstWrite` resolves with its host once it has committed, `answer()` lets it return.
+ */
+function firstWriteHeld() {
+  const hosts: HostView[] = ['a', 'b'].map((h) => ({
+    hostId: `host-${h}`, status: 'ACTIVE', cpu: 4096, memory: 8192, reservedCpu: 0, reservedMemory: 0, taskCount: 0, groupTasks: {},
+  }));
+  const table = new HostTable(hosts, async () => {}, () => {});
+  let answer!: () => void;
+  const held = new Promise<void>((resolve) => (answer = resolve));
+  let committed!: (hostId: string) => void;
+  const firstWrite = new Promise<string>((resolve) => (committed = resolve));
+  let writes = 0;
+  const store: PlacementStore = {
+    views: () => table.views(),
+    view: (hostId) => table.view(hostId),
+    async reserveAll(hostId, plans) {
+      const reserved = await table.reserveAll(hostId, plans);
+      if (writes++ === 0) {
+        committed(hostId);
+        await held;
+      }
+      return reserved;
+    },
+  };
+  const rules: PlacementRules = { strategies: [{ type: 'binpack', field: 'memory' }], constraints: [], group: 'family:x' };
+  const demand = (taskId: string): Demand => ({ taskId, cpu: 256, memory: 512 });
+  return { table, store, firstWrite, answer, rules, demand };
+}
+
 describe('Placer', () => {
   describe('concurrent batch and single placements', () => {
     it('never overcommit a host, never break distinctInstance or memberOf, and report exactly what they reserved', async () => {
@@ -244,30 +275,9 @@ describe('Placer', () => {
     it('learns from a single placement\'s write onto the view as it stands, not as it was when planned', async () => {
       // Prepare: t1's write commits on host-a, and its answer is held while host-a starts
       // draining and another call re-reads the fleet, which then says so.
-      const hosts: HostView[] = ['a', 'b'].map((h) => ({
-        hostId: `host-${h}`, status: 'ACTIVE', cpu: 4096, memory: 8192, reservedCpu: 0, reservedMemory: 0, taskCount: 0, groupTasks: {},
-      }));
-      const table = new HostTable(hosts, async () => {}, () => {});
-      let answer!: () => void;
-      const held = new Promise<void>((resolve) => (answer = resolve));
-      let committed!: () => void;
-      const firstWrite = new Promise<void>((resolve) => (committed = resolve));
-      const store: PlacementStore = {
-        views: () => table.views(),
-        view: (hostId) => table.view(hostId),
-        async reserveAll(hostId, plans) {
-          const reserved = await table.reserveAll(hostId, plans);
-          if (plans[0].taskId === 't1') {
-            committed();
-            await held;
-          }
-          return reserved;
-        },
-      };
+      const { table, store, firstWrite, answer, rules, demand } = firstWriteHeld();
       let clock = 0;
       const placer = new Placer(store, () => clock, { maxSnapshotAgeMs: 5000 });
-      const rules: PlacementRules = { strategies: [{ type: 'binpack', field: 'memory' }], constraints: [], group: 'family:x' };
-      const demand = (taskId: string): Demand => ({ taskId, cpu: 256, memory: 512 });
       const first = placer.place(demand('t1'), 'default', rules, 'host-a');
       await firstWrite;
       table.rows.get('host-a')!.status = 'DRAINING';
@@ -288,31 +298,9 @@ describe('Placer', () => {
     it('stands by a write that committed on a host another call then saw written off', async () => {
       // Prepare: the batch's write commits, but its answer is held until its host has been written
       // off and another call on the same placer has re-read the fleet, which no longer has it.
-      const hosts: HostView[] = ['a', 'b'].map((h) => ({
-        hostId: `host-${h}`, status: 'ACTIVE', cpu: 4096, memory: 8192, reservedCpu: 0, reservedMemory: 0, taskCount: 0, groupTasks: {},
-      }));
-      const table = new HostTable(hosts, async () => {}, () => {});
-      let answer!: () => void;
-      const held = new Promise<void>((resolve) => (answer = resolve));
-      let committed!: (hostId: string) => void;
-      const firstWrite = new Promise<string>((resolve) => (committed = resolve));
-      let writes = 0;
-      const store: PlacementStore = {
-        views: () => table.views(),
-        view: (hostId) => table.view(hostId),
-        async reserveAll(hostId, plans) {
-          const reserved = await table.reserveAll(hostId, plans);
-          if (writes++ === 0) {
-            committed(hostId);
-            await held;
-          }
-          return reserved;
-        },
-      };
+      const { table, store, firstWrite, answer, rules, demand } = firstWriteHeld();
       let clock = 0;
       const placer = new Placer(store, () => clock, { maxSnapshotAgeMs: 5000 });
-      const rules: PlacementRules = { strategies: [{ type: 'binpack', field: 'memory' }], constraints: [], group: 'family:x' };
-      const demand = (taskId: string): Demand => ({ taskId, cpu: 256, memory: 512 });
 
       // Act
       const first = placer.placeBatch([demand('t1'), demand('t2')], 'default', rules);
