@@ -105,6 +105,9 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     return (input) => {
       const token = randomUUID();
       const done = new Promise((resolve, reject) => this.waiters.set(token, { resolve, reject }));
+      // Ended (the engine's close, a fail) while the function is still being called, before
+      // anything awaits it: not an unhandled rejection; the await below still sees it.
+      done.catch(() => {});
       const waited = (async () => {
         try {
           await f({ ...input.Payload, taskToken: token });
