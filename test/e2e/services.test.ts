@@ -261,6 +261,7 @@ describe('Services', () => {
       expect((await cli(['run-task', '--task-definition', 'svc-big'])).code).toBe(0);
       // Hosts keep coming and going with the warm pool, so each look takes hosts, tasks and the
       // service together and must agree: one running task on every ACTIVE host, the count theirs.
+      let last = '';
       const seen = await eventually(async () => {
         const hosts = await active();
         const running = (await tasksOf('daemon')).filter((t) => t.lastStatus === 'RUNNING');
@@ -268,8 +269,12 @@ describe('Services', () => {
         const onHosts = new Set(running.map((t) => idOf(t.containerInstanceArn!)));
         const agree = hosts.length > before.length && running.length === hosts.length
           && hosts.every((h) => onHosts.has(h)) && s.desiredCount === hosts.length;
+        last = `ACTIVE hosts ${hosts.join(', ')} (${before.length} before); daemon tasks RUNNING on ${[...onHosts].join(', ')}; ` +
+          `desiredCount ${s.desiredCount}; last events: ${s.events?.slice(0, 5).map((e) => e.message).join(' | ')}`;
         return agree ? { hosts, running, s } : undefined;
-      }, 180_000, 'a daemon task on every host, the new one included');
+      }, 180_000, 'a daemon task on every host, the new one included').catch((e: Error) => {
+        throw new Error(`${e.message}; last seen: ${last}`);
+      });
 
       // Assess
       expect(seen.hosts.length).toBeGreaterThan(before.length);
