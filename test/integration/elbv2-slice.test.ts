@@ -17,6 +17,7 @@ import { adoptAccessKey } from '../../shared/auth/access-keys';
 import { createApiHandler } from '../../shared/ecs-api/handler';
 import { awsCli } from '../support/aws-cli';
 import { TEST_CREDENTIALS, eventually } from '../support/harness';
+import { deferred } from '../support/deferred';
 
 const freePort = () => new Promise<number>((resolve) => {
   const s = createServer().listen(0, '127.0.0.1', () => {
@@ -186,15 +187,13 @@ describe('Local ELBv2 slice', () => {
     // HAProxy carries out the drain, and its answer is held on the way back to the balancer
     const haproxy = elbv2.balancer.haproxy;
     const command = haproxy.command.bind(haproxy);
-    let reached!: () => void;
-    const drainDone = new Promise<void>((r) => { reached = r; });
-    let release!: () => void;
-    const held = new Promise<void>((r) => { release = r; });
+    const drainDone = deferred();
+    const held = deferred();
     const spy = jest.spyOn(haproxy, 'command').mockImplementation(async (line) => {
       const answer = await command(line);
       if (/ state drain$/.test(line)) {
-        reached();
-        await held;
+        drainDone.resolve();
+        await held.promise;
       }
       return answer;
     });
@@ -202,9 +201,9 @@ describe('Local ELBv2 slice', () => {
     try {
       // Act: a health read while the deregistration is on its way
       const deregistering = elbv2.balancer.deregister(tgArn, [target]);
-      await drainDone;
+      await drainDone.promise;
       const reading = state();
-      release();
+      held.resolve();
       await deregistering;
 
       // Assess

@@ -8,6 +8,7 @@ import { registerHost, reportTaskState } from '../../shared/lifecycle/reports';
 import { createStepFunctionsHandler } from '../../local/services/stepfunctions/handler';
 import { serve } from '../../local/server';
 import { type Harness, eventually, startHarness } from '../support/harness';
+import { deferred } from '../support/deferred';
 
 /**
  * The local Step Functions slice over dynalite and the real lifecycle workflows, driven by
@@ -253,32 +254,30 @@ describe('Local Step Functions slice', () => {
     const engine = h.berth.callbacks as unknown as Engine;
     const close = engine.store.closeExecution.bind(engine.store);
     const claim = engine.claimStop.bind(engine);
-    let reached!: () => void;
-    const closing = new Promise<void>((r) => { reached = r; });
-    let release!: () => void;
-    const held = new Promise<void>((r) => { release = r; });
+    const closing = deferred();
+    const held = deferred();
     const spies = [
       jest.spyOn(engine.store, 'closeExecution').mockImplementation(async (e, end) => {
         if (e.name !== 'racing') return close(e, end);
         if (end.status === 'SUCCEEDED') {
-          reached();
-          await held;
+          closing.resolve();
+          await held.promise;
           return close(e, end);
         }
         const closed = await close(e, end);
-        release();
+        held.resolve();
         return closed;
       }),
       jest.spyOn(engine, 'claimStop').mockImplementation((executionArn) => {
         const claimed = claim(executionArn);
-        release();
+        held.resolve();
         return claimed;
       }),
     ];
 
     try {
       const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'racing', input: '{}' }));
-      await closing;
+      await closing.promise;
 
       // Act: StopExecution while the success is on its way
       await sfn.send(new StopExecutionCommand({ executionArn, error: 'Stop' }));

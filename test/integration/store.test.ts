@@ -11,6 +11,7 @@ import { FLEET_ITEM } from '../../shared/store/host-store';
 import { CLUSTER_STATUS_MAX_AGE_MS } from '../../shared/store/cluster-store';
 import { STOPPED_TASK_RETENTION_SECONDS, tableNames } from '../../shared/store/tables';
 import { ManualClock } from '../support/manual-clock';
+import { deferred } from '../support/deferred';
 
 let dynamo: Dynalite;
 let store: Store;
@@ -627,17 +628,16 @@ describe('ClusterStore.recentStatus', () => {
     await store.clusters.create(name, [], 0);
     const db = (store.clusters as unknown as { db: { send: (c: unknown) => Promise<unknown> } }).db;
     const send = db.send.bind(db);
-    let release!: () => void;
-    const held = new Promise<void>((r) => { release = r; });
+    const held = deferred();
     const spy = jest.spyOn(db, 'send').mockImplementation(async (command: unknown) => {
-      if ((command as { input?: { UpdateExpression?: string } }).input?.UpdateExpression === 'SET #s = :inactive') await held;
+      if ((command as { input?: { UpdateExpression?: string } }).input?.UpdateExpression === 'SET #s = :inactive') await held.promise;
       return send(command);
     });
     try {
       // Act: a read while the delete is on its way sees ACTIVE; the one after the delete must not reuse it.
       const deleting = store.clusters.deactivate(name);
       const during = await store.clusters.recentStatus(name, 30_000);
-      release();
+      held.resolve();
       await deleting;
       const after = await store.clusters.recentStatus(name, 30_001);
 

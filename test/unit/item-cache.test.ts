@@ -4,6 +4,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { ItemCache } from '../../local/item-cache';
+import { deferred } from '../support/deferred';
 
 /** A write the cache does not know (as a PartiQL statement would be): it names no key the cache can read. */
 class StatementCommand {
@@ -118,22 +119,20 @@ class FakeTable {
  * reached the table, and its answer waits until `release` is called.
  */
 function holdAnswer(table: FakeTable, which: (command: unknown) => boolean): { reached: Promise<void>; release: () => void } {
-  let release!: () => void;
-  let arrived!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  const reached = new Promise<void>((r) => (arrived = r));
+  const gate = deferred();
+  const arrived = deferred();
   const send = table.client.send.bind(table.client);
   let held = false;
   table.client.send = (async (c: unknown) => {
     const out = await send(c as never);
     if (!held && which(c)) {
       held = true;
-      arrived();
-      await gate;
+      arrived.resolve();
+      await gate.promise;
     }
     return out;
   }) as never;
-  return { reached, release };
+  return { reached: arrived.promise, release: () => gate.resolve() };
 }
 
 const cached = (table: FakeTable) => {

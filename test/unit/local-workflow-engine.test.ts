@@ -1,5 +1,6 @@
 import { LocalWorkflowEngine } from '../../shared/cloud/local/local-workflow-engine';
 import { WAIT_FOR_TASK_TOKEN } from '../../shared/workflows/definitions';
+import { deferred } from '../support/deferred';
 
 /** One state that waits for its task token, whose function answers only when the test says so. */
 const WAITING = {
@@ -15,13 +16,12 @@ const WAITING = {
 describe('LocalWorkflowEngine', () => {
   it('closes while a waiting state\'s function is still being called without an unhandled rejection', async () => {
     // Prepare: the state's function has been called and has not answered yet
-    let called!: () => void;
-    const calling = new Promise<void>((resolve) => { called = resolve; });
-    let answer!: () => void;
+    const calling = deferred();
+    const answer = deferred();
     const engine = new LocalWorkflowEngine({
       hold: async () => {
-        called();
-        await new Promise<void>((resolve) => { answer = resolve; });
+        calling.resolve();
+        await answer.promise;
       },
     }, { definitions: { launch: WAITING } as never });
     const unhandled: unknown[] = [];
@@ -30,13 +30,13 @@ describe('LocalWorkflowEngine', () => {
 
     try {
       await engine.start('launch', 'x', {});
-      await calling;
+      await calling.promise;
 
       // Act: the engine closes (ending the wait) and Node looks for rejections nobody handled,
       // which it does once the microtasks of a turn have run; then the function answers.
       const closing = engine.close();
       await new Promise((resolve) => setImmediate(resolve));
-      answer();
+      answer.resolve();
       await closing;
 
       // Assess

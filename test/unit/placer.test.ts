@@ -7,6 +7,7 @@ import {
   type Demand, type HostView, type PlacementRules, type Plan, compilePlacement, isFeasibleFor, isLiveHost,
 } from '../../shared/scheduler/placement';
 import type { Reserved } from '../../shared/store';
+import { deferred } from '../support/deferred';
 
 /**
  * The host table as HostStore words its conditional writes, in memory. Each call crosses a
@@ -127,10 +128,8 @@ function firstWriteHeld() {
     hostId: `host-${h}`, status: 'ACTIVE', cpu: 4096, memory: 8192, reservedCpu: 0, reservedMemory: 0, taskCount: 0, groupTasks: {},
   }));
   const table = new HostTable(hosts, async () => {}, () => {});
-  let answer!: () => void;
-  const held = new Promise<void>((resolve) => (answer = resolve));
-  let committed!: (hostId: string) => void;
-  const firstWrite = new Promise<string>((resolve) => (committed = resolve));
+  const held = deferred();
+  const committed = deferred<string>();
   let writes = 0;
   const store: PlacementStore = {
     views: () => table.views(),
@@ -138,15 +137,15 @@ function firstWriteHeld() {
     async reserveAll(hostId, plans) {
       const reserved = await table.reserveAll(hostId, plans);
       if (writes++ === 0) {
-        committed(hostId);
-        await held;
+        committed.resolve(hostId);
+        await held.promise;
       }
       return reserved;
     },
   };
   const rules: PlacementRules = { strategies: [{ type: 'binpack', field: 'memory' }], constraints: [], group: 'family:x' };
   const demand = (taskId: string): Demand => ({ taskId, cpu: 256, memory: 512 });
-  return { table, store, firstWrite, answer, rules, demand };
+  return { table, store, firstWrite: committed.promise, answer: () => held.resolve(), rules, demand };
 }
 
 describe('Placer', () => {
