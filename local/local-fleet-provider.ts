@@ -78,10 +78,10 @@ export class LocalFleetProvider implements FleetProvider {
       // anyway, and would hold up the capacity cycle that terminates the host for seconds.
       await this.fleet.kill(hostId);
       const host = { [LABELS.host]: hostId };
-      await this.removeAll(host);
+      await removeEngineObjects(this.runtime, host);
       // The engine finishes what the agent asked for just before it was killed (a namespace made
       // ahead, say) after the pass above has listed: a second pass, a little later, removes it.
-      const pass = () => this.removeAll(host).catch(() => {});
+      const pass = () => removeEngineObjects(this.runtime, host).then(() => {}, () => {});
       const timer = setTimeout(() => {
         this.secondPasses.delete(timer);
         this.track(pass());
@@ -123,17 +123,6 @@ export class LocalFleetProvider implements FleetProvider {
     return removeLocalInstance(this.runtime, this.fleet.instance);
   }
 
-  /** Every container and network carrying these labels. */
-  private async removeAll(labels: Record<string, string>): Promise<void> {
-    const containers = await this.runtime.list(labels);
-    // A namespace's owner takes the containers that joined it along (ContainerRuntime.remove).
-    await Promise.all(containers.map((c) => this.runtime.remove(c.id)));
-    // The host's task networks, which outlive their containers in the engine.
-    const networks = await this.runtime.listNetworks(labels);
-    await Promise.all(networks.map((n) => this.runtime.removeNetwork(n)));
-    await removeTaskVolumes(this.runtime, labels);
-  }
-
   private track(pass: Promise<void>): void {
     this.passing.add(pass);
     void pass.finally(() => this.passing.delete(pass));
@@ -152,18 +141,49 @@ export class LocalFleetProvider implements FleetProvider {
   }
 }
 
+/** Rounds of removal: what the engine would not remove in one (a removal racing a container's own exit or cleanup) is tried again. */
+export const REMOVE_ROUNDS = 3;
+const REMOVE_ROUND_PAUSE_MS = 250;
+
 /**
  * Removes the containers, networks and task volumes a local mode (by its data directory's label,
  * LABELS.instance) made, except those of the hosts kept; returns how many it removed.
  */
-export async function removeLocalInstance(runtime: ContainerRuntime, instance: string, kept: ReadonlySet<string> = new Set()): Promise<number> {
-  const mine = { [LABELS.instance]: instance };
-  const containers = (await runtime.list(mine)).filter((c) => !kept.has(c.labels[LABELS.host]));
-  await Promise.all(containers.map((c) => runtime.remove(c.id)));
-  const keptNetworks = new Set((await Promise.all([...kept].map((hostId) => runtime.listNetworks({ [LABELS.host]: hostId })))).flat());
-  const networks = (await runtime.listNetworks(mine)).filter((n) => !keptNetworks.has(n));
-  await Promise.all(networks.map((n) => runtime.removeNetwork(n)));
-  // Tasks' own volumes of the hosts that are gone; a kept host's agent sees to its own.
-  const volumes = await removeTaskVolumes(runtime, mine, (v) => kept.has(v[LABELS.host]));
-  return containers.length + networks.length + volumes;
+export function removeLocalInstance(runtime: ContainerRuntime, instance: string, kept: ReadonlySet<string> = new Set()): Promise<number> {
+  return removeEngineObjects(runtime, { [LABELS.instance]: instance }, kept);
+}
+
+/**
+ * Every container, network and task volume carrying these labels, except those of the hosts
+ * kept. One that fails does not stop the others (the networks are tried even when a container
+ * failed), and what failed is tried again, up to REMOVE_ROUNDS rounds in all. Rejects, naming
+ * each object left, when some are still there.
+ */
+export async function removeEngineObjects(
+  runtime: ContainerRuntime, labels: Record<string, string>, kept: ReadonlySet<string> = new Set(), pauseMs = REMOVE_ROUND_PAUSE_MS,
+): Promise<number> {
+  let removed = 0;
+  for (let round = 1; ; round++) {
+    const failures: string[] = [];
+    const failed = (what: string, e: unknown) => failures.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+    const settle = async <T>(items: T[], remove: (item: T) => Promise<unknown>, what: (item: T) => string) => {
+      const results = await Promise.allSettled(items.map(remove));
+      results.forEach((r, i) => (r.status === 'fulfilled' ? removed++ : failed(what(items[i]), r.reason)));
+    };
+    const containers = (await runtime.list(labels)).filter((c) => !kept.has(c.labels[LABELS.host]));
+    // A namespace's owner takes the containers that joined it along (ContainerRuntime.remove).
+    await settle(containers, (c) => runtime.remove(c.id), (c) => `container ${c.name}`);
+    // Task networks outlive their containers in the engine.
+    const keptNetworks = new Set((await Promise.all([...kept].map((hostId) => runtime.listNetworks({ [LABELS.host]: hostId })))).flat());
+    await settle((await runtime.listNetworks(labels)).filter((n) => !keptNetworks.has(n)), (n) => runtime.removeNetwork(n), (n) => `network ${n}`);
+    // Tasks' own volumes of the hosts that are gone; a kept host's agent sees to its own.
+    try {
+      removed += await removeTaskVolumes(runtime, labels, (v) => kept.has(v[LABELS.host]));
+    } catch (e) {
+      failed('task volumes', e);
+    }
+    if (failures.length === 0) return removed;
+    if (round >= REMOVE_ROUNDS) throw new Error(`cannot remove ${failures.length} engine object(s) after ${round} tries: ${failures.join('; ')}`);
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
 }

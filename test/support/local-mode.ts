@@ -46,6 +46,9 @@ export async function startLocalMode(options: Partial<LocalOptions> = {}): Promi
       ecs.destroy();
       // A test's data directory never starts again: its tasks' containers would only be left behind.
       await local.close({ discard: true });
+      // What the close could not remove would fail the whole run at its end, naming no test: fail this one.
+      const left = logs.filter((l) => l.startsWith('cannot remove what the hosts made'));
+      if (left.length > 0) throw new Error(left.join('\n'));
     },
   };
 }
