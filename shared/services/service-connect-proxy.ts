@@ -1,4 +1,5 @@
 import type { Berth } from '../context';
+import type { Task } from '../domain/task';
 import type { ServiceConnectEndpoint } from '../cloud/service-connect';
 import { IPV4 } from '../domain/task-network';
 import { INGRESS_PORT_OFFSET, type ProxiedEndpoint, type ProxiedServer } from '../haproxy/config';
@@ -54,12 +55,27 @@ export function proxyPlan(endpoint: Pick<ServiceConnectEndpoint, 'targetGroupArn
   };
 }
 
+/**
+ * Which host runs the live task at each address, of a service's tasks. A stopped task's record
+ * keeps its address for an hour after the address is free again, so only live tasks count; an
+ * address that live tasks on two hosts hold (on EC2 a task's address is local to its host) maps to
+ * `null`: no one can tell which host a target at it is on.
+ */
+export function hostsByAddress(tasks: readonly Pick<Task, 'lastStatus' | 'hostId' | 'network'>[]): Map<string, string | null> {
+  const out = new Map<string, string | null>();
+  for (const t of tasks) {
+    const address = t.network?.privateIPv4Address;
+    if (t.lastStatus === 'STOPPED' || !address || !t.hostId) continue;
+    out.set(address, out.has(address) && out.get(address) !== t.hostId ? null : t.hostId);
+  }
+  return out;
+}
+
 /** The owner service's tasks' addresses: which host runs the task at each. */
-async function taskHosts(b: Berth, owner: string): Promise<Map<string, string>> {
+async function taskHosts(b: Berth, owner: string): Promise<Map<string, string | null>> {
   const m = /:service\/([^/]+)\/([^/]+)$/.exec(owner);
   if (!m) return new Map();
-  const tasks = await b.store.tasks.listByGroup(m[1], serviceGroup(m[2]));
-  return new Map(tasks.flatMap((t) => (t.network?.privateIPv4Address && t.hostId ? [[t.network.privateIPv4Address, t.hostId] as const] : [])));
+  return hostsByAddress(await b.store.tasks.listByGroup(m[1], serviceGroup(m[2])));
 }
 
 /** Every endpoint as host `hostId`'s proxy serves it. */
@@ -70,11 +86,13 @@ export async function proxiedEndpoints(b: Berth, hostId: string): Promise<Proxie
   const endpoints = await b.serviceConnect.endpoints();
   return Promise.all(endpoints.map(async (e) => {
     const healthy = ((await b.loadBalancing!.health(e.targetGroupArn)) ?? []).filter((h) => h.state === 'healthy');
-    const hostOf = healthy.some((h) => IPV4.test(h.target.id)) ? await taskHosts(b, e.owner) : new Map<string, string>();
-    const located = healthy.map(({ target: t }): LocatedTarget => {
-      if (!IPV4.test(t.id)) return { id: t.id, port: t.port, kind: 'host', hostId: t.id, hostAddress: addresses.get(t.id) };
+    const hostOf = healthy.some((h) => IPV4.test(h.target.id)) ? await taskHosts(b, e.owner) : new Map<string, string | null>();
+    const located = healthy.flatMap(({ target: t }): LocatedTarget[] => {
+      if (!IPV4.test(t.id)) return [{ id: t.id, port: t.port, kind: 'host', hostId: t.id, hostAddress: addresses.get(t.id) }];
       const on = hostOf.get(t.id);
-      return { id: t.id, port: t.port, kind: 'task', ...(on ? { hostId: on, hostAddress: addresses.get(on) } : {}) };
+      // Sent to either host, half the requests would reach the wrong task.
+      if (on === null) return [];
+      return [{ id: t.id, port: t.port, kind: 'task', ...(on ? { hostId: on, hostAddress: addresses.get(on) } : {}) }];
     });
     return proxyPlan(e, located, self);
   }));

@@ -1,6 +1,6 @@
 import { hostsEntries, natRules, routeAddress } from '../../agent/service-connect';
 import { publishedEndpoints, readServiceConnectConfiguration } from '../../shared/domain/service-connect';
-import { type LocatedTarget, proxyPlan } from '../../shared/services/service-connect-proxy';
+import { type LocatedTarget, hostsByAddress, proxyPlan } from '../../shared/services/service-connect-proxy';
 
 const containers = [{ name: 'web', portMappings: [{ containerPort: 8080, hostPort: 8080, protocol: 'tcp' as const, name: 'http' }] }];
 
@@ -84,5 +84,31 @@ describe('proxyPlan (what one host\'s Service Connect proxy serves)', () => {
 
     // Assess
     expect(plan).toEqual({ ...E, servers, ...(ingress ? { ingress } : {}) });
+  });
+});
+
+describe('hostsByAddress (which host runs the task at a target\'s address)', () => {
+  const task = (address: string, hostId: string, lastStatus = 'RUNNING') => ({ lastStatus, hostId, network: { privateIPv4Address: address } });
+
+  it('maps each live task\'s address to its host, whatever a stopped task at the same address ran on', () => {
+    // Prepare: a stopped task's record still names the address a running task on another host now has.
+    const tasks = [task('10.89.0.7', 'i-new'), task('10.89.0.7', 'i-old', 'STOPPED'), task('10.89.0.8', 'i-new', 'PENDING')];
+
+    // Act
+    const hosts = hostsByAddress(tasks as never);
+
+    // Assess
+    expect([...hosts]).toEqual([['10.89.0.7', 'i-new'], ['10.89.0.8', 'i-new']]);
+  });
+
+  it('marks an address that live tasks on two hosts hold as unknown, and ignores tasks with no host or address yet', () => {
+    // Prepare
+    const tasks = [task('10.89.0.7', 'i-a'), task('10.89.0.7', 'i-b'), task('10.89.0.7', 'i-a'), { lastStatus: 'PROVISIONING' }, task('10.89.0.9', '')];
+
+    // Act
+    const hosts = hostsByAddress(tasks as never);
+
+    // Assess
+    expect([...hosts]).toEqual([['10.89.0.7', null]]);
   });
 });
