@@ -299,7 +299,26 @@ export const CreateService: Operation = async (b, body) => {
   return { service: await describe(b, held) };
 };
 
-export const UpdateService: Operation = async (b, body) => {
+/**
+ * Another UpdateService changed the service's Service Connect names between this one's read and
+ * its write: what this one published may have removed the other's target groups, or the other's
+ * publish this one's. The call starts over from the service as it is now.
+ */
+class ServiceConnectMoved extends Error {}
+/** Tries of an UpdateService that keeps meeting others changing Service Connect (each publishes again). */
+const UPDATE_TRIES = 5;
+
+export const UpdateService: Operation = async (b, body, caller) => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await updateService(b, body, caller);
+    } catch (e) {
+      if (!(e instanceof ServiceConnectMoved) || attempt >= UPDATE_TRIES) throw e;
+    }
+  }
+};
+
+const updateService: Operation = async (b, body) => {
   const current = await existingService(b, body);
   const key: ServiceKey = current;
   if (current.status !== 'ACTIVE') throw new ServiceNotActiveException(current.serviceName);
@@ -344,6 +363,8 @@ export const UpdateService: Operation = async (b, body) => {
 
   const updated = await b.store.services.mutate(key, (s) => {
     if (s.status !== 'ACTIVE') throw new ServiceNotActiveException(s.serviceName);
+    // Published names and the service's record change together, or this call starts over.
+    if (connectChanges && JSON.stringify(s.serviceConnect) !== JSON.stringify(current.serviceConnect)) throw new ServiceConnectMoved();
     const now = b.now();
     const config = deploymentConfiguration(s.schedulingStrategy, configInput, s.deploymentConfiguration);
     const count = desiredCount ?? s.desiredCount;
