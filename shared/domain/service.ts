@@ -1,5 +1,5 @@
 import type { ServiceConnectConfiguration } from './service-connect';
-import type { CapacityProviderStrategyItem } from './capacity-strategy';
+import type { CapacityProviderStrategyItem, ProviderCounts } from './capacity-strategy';
 import type { Tag } from './fields';
 import type { PlacementStrategyType, StopCode, TaskStatus } from './task';
 
@@ -175,8 +175,12 @@ export interface ObservedHost {
  * "has started" event itself (recordStarts in shared/services/events.ts) before that write.
  */
 export interface ServicePlan {
-  /** New tasks, each for a deployment; `hostId` pins a DAEMON task to its host. */
-  starts: { deploymentId: string; count: number; hostId?: string }[];
+  /**
+   * New tasks, each for a deployment; `hostId` pins a DAEMON task to its host. Under a capacity
+   * provider strategy, `providerCounts` are the deployment's tasks that stay (not those stopping
+   * or being replaced off a draining host), per provider: the split the new tasks complete.
+   */
+  starts: { deploymentId: string; count: number; hostId?: string; providerCounts?: ProviderCounts }[];
   stops: { taskId: string; reason: string }[];
   /** The service as it is once the plan is applied (deployments, events, counts, backoff). */
   service: Service;

@@ -113,17 +113,9 @@ function observe(t: TaskRecord, lb?: BalancerView): ObservedTask {
   };
 }
 
-/** How many tasks that are to keep running each provider holds. */
-function liveProviderCounts(tasks: readonly TaskRecord[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  addProviders(counts, tasks.filter((t) => t.desiredStatus === 'RUNNING'));
-  return counts;
-}
-
-
 /** Carries out one plan's starts; the service gets the "has started" event, or ECS's launch error. */
 async function applyStarts(
-  b: Berth, service: Service, plan: ServicePlan, observed: string, newId: () => string, records: readonly TaskRecord[],
+  b: Berth, service: Service, plan: ServicePlan, observed: string, newId: () => string,
 ): Promise<{ service: Service; started: string[] }> {
   let next = plan.service;
   const started: string[] = [];
@@ -132,8 +124,8 @@ async function applyStarts(
   for (const [i, start] of plan.starts.entries()) {
     const deployment = next.deployments.find((d) => d.id === start.deploymentId)!;
     const tags = await taskTags(b, next, deployment.taskDefinitionArn);
-    // A deployment keeps its strategy's split: new tasks go where its live tasks fall short.
-    const providerCounts = strategy && liveProviderCounts(records.filter((t) => t.startedBy === deployment.id));
+    // A deployment keeps its strategy's split: new tasks go where the tasks that stay fall short.
+    const providerCounts = strategy ? { ...start.providerCounts } as Record<string, number> : undefined;
     for (let chunk = 0, left = start.count; left > 0; chunk++, left -= RUN_TASK_MAX_COUNT) {
       try {
         const tasks = await runTask(b, {
@@ -247,8 +239,7 @@ export async function reconcileService(b: Berth, key: ServiceKey): Promise<Servi
       stopped.push(stop.taskId);
     }
     const observed = digest(...records.map((t) => t.taskId).sort());
-    const stillWanted = records.filter((t) => !stopped.includes(t.taskId));
-    const { service: next, started } = await applyStarts(b, service, plan, observed, newId, stillWanted);
+    const { service: next, started } = await applyStarts(b, service, plan, observed, newId);
     const unchanged = started.length === 0 && stopped.length === 0 && JSON.stringify(next) === JSON.stringify(service);
     if (unchanged) return { service, plan, started, stopped, wakeAt: plan.wakeAt };
     const written = await b.store.services.update({ ...service, ...next }, service.version);

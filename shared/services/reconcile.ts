@@ -1,4 +1,4 @@
-import { type CapacityProviderStrategy, providerToStop } from '../domain/capacity-strategy';
+import { type CapacityProviderStrategy, addProviders, providerToStop } from '../domain/capacity-strategy';
 import type { Deployment, ObservedHost, ObservedTask, Reconcile, Service, ServicePlan } from '../domain/service';
 import { statusRank } from '../domain/task';
 import { circuitBreakerThreshold, maximumTasks, minimumHealthyTasks, newDeployment } from './deployments';
@@ -188,7 +188,12 @@ export const reconcile: Reconcile = ({ service, tasks, hosts, now, newId }) => {
       const kept = Math.min(mine.length, desiredCount);
       const room = maximumTasks(desiredCount, config) - tasks.filter(live).length;
       const need = Math.min(desiredCount - kept, room);
-      if (need > 0 && wantStart()) starts.push({ deploymentId: primary.id, count: need });
+      if (need > 0 && wantStart()) {
+        // The new tasks complete the split of those that stay: not of those a draining host's replacements replace.
+        const providerCounts: Record<string, number> = {};
+        addProviders(providerCounts, mine.filter((t) => !stops.has(t.taskId)));
+        starts.push({ deploymentId: primary.id, count: need, ...(service.capacityProviderStrategy?.length ? { providerCounts } : {}) });
+      }
       // Drain the older deployments and the DRAINING hosts: tasks that are not healthy at once,
       // healthy ones only while minimumHealthyPercent stays met. A FAILED deployment without
       // rollback keeps what serves (but not on a host that is leaving).

@@ -12,6 +12,7 @@ import {
 import { MAX_SERVICE_EVENTS, messages, placementDetail, recordStarts, rolloutReasons, withEvents } from '../../shared/services/events';
 import { BACKOFF_MAX_MS, backoffDelayMs, reconcile } from '../../shared/services/reconcile';
 import { ServiceSim, isLive, isServing } from '../support/service-sim';
+import { splitTasks } from '../../shared/domain/capacity-strategy';
 
 const REV1 = 'arn:aws:ecs:us-east-1:000000000000:task-definition/web:1';
 const REV2 = 'arn:aws:ecs:us-east-1:000000000000:task-definition/web:2';
@@ -195,6 +196,23 @@ describe('Service scheduler', () => {
       expect(plan.stops).toHaveLength(3);
       expect(left.filter((p) => p === 'FARGATE')).toHaveLength(3);
       expect(left.filter((p) => p === 'FARGATE_SPOT')).toHaveLength(3);
+    });
+
+    it('replaces the tasks of a draining spot host on spot: the split counts the tasks that stay, not those being replaced', () => {
+      // Prepare: 3 FARGATE on an ACTIVE host, 3 FARGATE_SPOT on a host with a spot interruption warning (DRAINING).
+      const strategy = [{ capacityProvider: 'FARGATE' as const, base: 1, weight: 1 }, { capacityProvider: 'FARGATE_SPOT' as const, base: 0, weight: 2 }];
+      const { service, tasks } = steadyService(6, { capacityProviderStrategy: strategy });
+      const split = tasks.map((t, i) => (i < 3
+        ? { ...t, capacityProviderName: 'FARGATE', hostId: 'on-demand' }
+        : { ...t, capacityProviderName: 'FARGATE_SPOT', hostId: 'spot' }));
+      const hosts: ObservedHost[] = [{ hostId: 'on-demand', status: 'ACTIVE' }, { hostId: 'spot', status: 'DRAINING' }];
+
+      // Act
+      const plan = pass(service, split, T0 + 10_000, hosts);
+
+      // Assess: three replacements, each where the split of the three that stay falls short: all spot.
+      expect(plan.starts).toEqual([{ deploymentId: service.deployments[0].id, count: 3, providerCounts: { FARGATE: 3 } }]);
+      expect(splitTasks(strategy, 3, plan.starts[0].providerCounts)).toEqual(['FARGATE_SPOT', 'FARGATE_SPOT', 'FARGATE_SPOT']);
     });
 
     it('scales 3 → 0 → 5', () => {
