@@ -27,6 +27,7 @@ import { LocalFleetProvider } from './local-fleet-provider';
 import { localMetrics } from './metrics';
 import { ensureLocalPackages } from './packages';
 import { ensureBusyboxImage, startPodmanService } from './podman';
+import { endOrphanedConmons } from './orphaned-conmons';
 import { type ObservedReport, observeReports } from './report-observer';
 import { LocalRegions, regionDataDir, regionTablePrefix, regionTables, regionsWithTables } from './regions';
 import { type Routes, byTarget, serve } from './server';
@@ -397,10 +398,12 @@ async function startRegionalFleet(
     await fleet.stopAll();
     await (closing.discard ? provider.discardAll() : provider.removeUnused())
       .catch((e) => o.log(`cannot remove what the hosts made: ${e}`));
+    endOrphanedConmons(o.log);
   });
   started.push(() => provider.close());
   const { resumed, removed } = await provider.resume(await berth.store.hosts.list());
   if (removed > 0) o.log(`removed ${removed} container(s), network(s) and task volume(s) an earlier run of ${dataDir} left`);
+  endOrphanedConmons(o.log);
   if (resumed > 0) o.log(`${region}: resumed the agents of ${resumed} host(s) from the store`);
 
   const warmPoolHosts = home ? o.hosts : 0;
