@@ -47,6 +47,9 @@ import { type ServedRegions, ownRegionOnly } from '../shared/auth/regions';
 /** The access-keys table's sealing key, in the data directory. */
 export const ACCESS_KEYS_KEY_FILE = 'access-keys.key';
 
+/** How a close's log line begins when it could not remove what the hosts made (a test's close fails on it). */
+export const CANNOT_REMOVE = 'cannot remove what the hosts made';
+
 export interface LocalOptions {
   dataDir: string;
   /** 0 picks a free port. */
@@ -397,7 +400,7 @@ async function startRegionalFleet(
     if (agents > 0) o.log(`stopping ${agents} agent(s): each removes the task namespaces it kept ready; running tasks' containers keep running for the next start`);
     await fleet.stopAll();
     await (closing.discard ? provider.discardAll() : provider.removeUnused())
-      .catch((e) => o.log(`cannot remove what the hosts made: ${e}`));
+      .catch((e) => o.log(`${CANNOT_REMOVE}: ${e}`));
     endOrphanedConmons(o.log);
   });
   started.push(() => provider.close());

@@ -2,7 +2,7 @@ import { DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTask
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LocalBerthRuntime, type LocalOptions, startLocal } from '../../local/runtime';
+import { CANNOT_REMOVE, type LocalBerthRuntime, type LocalOptions, startLocal } from '../../local/runtime';
 import { registerDataDir } from './data-dirs';
 import { TEST_CREDENTIALS, eventually } from './harness';
 import { PinnableClock } from './manual-clock';
@@ -47,7 +47,7 @@ export async function startLocalMode(options: Partial<LocalOptions> = {}): Promi
       // A test's data directory never starts again: its tasks' containers would only be left behind.
       await local.close({ discard: true });
       // What the close could not remove would fail the whole run at its end, naming no test: fail this one.
-      const left = logs.filter((l) => l.startsWith('cannot remove what the hosts made'));
+      const left = logs.filter((l) => l.startsWith(CANNOT_REMOVE));
       if (left.length > 0) throw new Error(left.join('\n'));
     },
   };
