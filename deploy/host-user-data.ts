@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { buildAgent } from '../local/agent-bundle';
 import { agentUserData } from '../shared/cloud/aws/user-data';
 
-/** Where the shipped agent bundle goes: not .build/, which serverless-esbuild empties after packaging. */
+/** Where the shipped agent bundle goes: beside, not inside, the folders packaging writes and deletes. */
 export const AGENT_BUNDLE_FILE = join(__dirname, '..', '.deploy', 'agent.js');
 
 /** The bundle's key in the stack's artifact bucket: named by its hash, so a launch template never points at another file. */

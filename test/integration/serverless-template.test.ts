@@ -378,8 +378,13 @@ describe('serverless.yml', () => {
   const arnOf = (workflow: Workflow): string =>
     `arn:aws:states:${REGION}:${ACCOUNT_ID}:stateMachine:${deployedFrom(workflow)[0]?.name}`;
 
+  /** A file in .build/, where a local mode in another test lane may be loading its bundles while this one packages. */
+  const localBundleStandIn = join(REPO, '.build', `packaging-leaves-this-${process.pid}.js`);
+
   beforeAll(async () => {
     outDir = mkdtempSync(join(tmpdir(), 'berth-package-'));
+    mkdirSync(dirname(localBundleStandIn), { recursive: true });
+    writeFileSync(localBundleStandIn, '// stand-in for a local bundle\n');
     // Packaging makes no AWS call; dummy credentials and no profile make sure it cannot use real ones.
     const env = Object.fromEntries(
       Object.entries(process.env).filter(([k]) => !['AWS_PROFILE', 'AWS_SESSION_TOKEN'].includes(k)),
@@ -404,6 +409,12 @@ describe('serverless.yml', () => {
 
   afterAll(() => {
     if (outDir) rmSync(outDir, { recursive: true, force: true });
+    rmSync(localBundleStandIn, { force: true });
+  });
+
+  it('leaves .build/ alone, where the local mode keeps its bundles', () => {
+    // Packaging deletes its work folder whole; were that .build/, a local mode starting in another lane lost its agent bundle.
+    expect(existsSync(localBundleStandIn)).toBe(true);
   });
 
   it('references only resources it declares, without a cycle', () => {
