@@ -15,9 +15,36 @@ export function createDocumentClient(options: DynamoOptions = {}): DynamoDBDocum
       : {}),
     maxAttempts: 5,
   });
-  return DynamoDBDocumentClient.from(client, {
+  const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });
+  // Before the document client's marshalling, which comes at the serialize step.
+  doc.middlewareStack.add((next) => async (args) => next({ ...args, input: ownConstructorsAsMaps(args.input) as object }), {
+    step: 'initialize',
+    name: 'ownConstructorsAsMaps',
+  });
+  return doc;
+}
+
+/**
+ * The marshaller tells a map from a class instance by its `constructor` property. A member named
+ * `constructor` in a user's map (logConfiguration.options, dockerLabels) made a write throw, and
+ * one holding an object with a `name` could pass for a Set or a string. Every plain object with
+ * such a member goes to the marshaller as a Map, which it writes as the same M attribute; the
+ * rest is passed as it is (the same objects when nothing changed).
+ */
+export function ownConstructorsAsMaps(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map(ownConstructorsAsMaps);
+    return items.some((v, i) => v !== value[i]) ? items : value;
+  }
+  if (value === null || typeof value !== 'object') return value;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const entries = Object.entries(value);
+  const converted = entries.map(([k, v]) => [k, ownConstructorsAsMaps(v)] as const);
+  if (Object.hasOwn(value, 'constructor')) return new Map(converted);
+  return converted.some(([, v], i) => v !== entries[i][1]) ? Object.fromEntries(converted) : value;
 }
 
 export const isConditionFailure = (e: unknown): boolean =>

@@ -103,6 +103,25 @@ describe('ECS answers, member by member against answers AWS recorded', () => {
     });
   });
 
+  it('keeps map members named as Object\'s own properties (`constructor` once made RegisterTaskDefinition answer 500)', async () => {
+    // Prepare: the fuzzer's counterexample, and a label of each kind beside it.
+    const options = { constructor: 'fuzz', 'awslogs-group': 'g', toString: 'x', hasOwnProperty: 'y' };
+    const dockerLabels = { constructor: 'a', valueOf: 'b' };
+
+    // Act
+    await call('RegisterTaskDefinition', {
+      ...SAMPLE_FARGATE,
+      family: 'constructor-keys',
+      executionRoleArn: 'arn:aws:iam::000000000000:role/exec',
+      containerDefinitions: [{ ...SAMPLE_FARGATE.containerDefinitions[0], dockerLabels, logConfiguration: { logDriver: 'awslogs', options } }],
+    });
+    const answer = await call('DescribeTaskDefinition', { taskDefinition: 'constructor-keys' }) as { taskDefinition: { containerDefinitions: any[] } };
+
+    // Assess
+    expect(answer.taskDefinition.containerDefinitions[0].logConfiguration.options).toEqual(options);
+    expect(answer.taskDefinition.containerDefinitions[0].dockerLabels).toEqual(dockerLabels);
+  });
+
   it('describe-tasks: every member of example 1\'s recorded answer (a running Fargate task)', async () => {
     // Prepare: a host, played through the agent API, runs the task and reports it RUNNING.
     const agent = new AgentClient(h.url, 'i-0compare000000001', 'us-east-1');

@@ -94,6 +94,28 @@ const newTask = (over: Partial<Task> = {}): Task => ({
   ...over,
 });
 
+describe('Document client', () => {
+  it('writes and reads back a map with a member named constructor, whatever it holds', async () => {
+    // Prepare: what the marshaller once took for a class instance, a Set and a string.
+    const db = createDocumentClient({ endpoint: dynamo.endpoint });
+    const item = {
+      name: 'constructor-members',
+      options: { constructor: 'fuzz', other: '1' },
+      posing: [{ constructor: { name: 'Set' } }, { constructor: { name: 'String' }, length: 3 }],
+      nested: { a: { constructor: null, b: [{ constructor: 1 }] } },
+      plain: { c: 'd' },
+    };
+
+    // Act
+    await db.send(new PutCommand({ TableName: tableNames().clusters, Item: item }));
+    const read = await db.send(new GetCommand({ TableName: tableNames().clusters, Key: { name: item.name } }));
+
+    // Assess
+    expect(read.Item).toEqual(item);
+    expect(Object.hasOwn(read.Item!.options, 'constructor')).toBe(true);
+  });
+});
+
 describe('TaskStore', () => {
   describe('create', () => {
     it('writes a task once; a second create of the same id changes nothing', async () => {
