@@ -59,16 +59,22 @@ export function installCommand(packages: readonly LocalPackage[], isRoot: boolea
  * Installs what is missing of `packages` when it may (root, with apt-get), saying what it does;
  * otherwise fails with the command to run.
  */
-export async function ensureLocalPackages(log: Log, host: PackageHost = thisMachine(), packages: readonly LocalPackage[] = LOCAL_PACKAGES): Promise<void> {
-  log(`checking the packages the local mode needs: ${packages.map((p) => p.name).join(', ')}`);
+export async function ensureLocalPackages(
+  log: Log,
+  host: PackageHost = thisMachine(),
+  packages: readonly LocalPackage[] = LOCAL_PACKAGES,
+  /** Who needs them, as the messages say it. */
+  neededBy = 'the local mode',
+): Promise<void> {
+  log(`checking the packages ${neededBy} needs: ${packages.map((p) => p.name).join(', ')}`);
   const missing = missingPackages(host, packages);
   if (missing.length === 0) {
     log('all of them are installed');
     return;
   }
-  for (const p of missing) log(`missing: ${p.name} (for ${p.why})`);
+  for (const p of missing) log(`missing: ${p.name}: ${p.why}`);
   if (!host.isRoot || !host.hasApt) {
-    throw new Error(`berth needs ${names(missing)} to run the local mode; install ${missing.length > 1 ? 'them' : 'it'} with: ${installCommand(missing, host.isRoot)}`);
+    throw new Error(`${neededBy} needs ${names(missing)}; install ${missing.length > 1 ? 'them' : 'it'} with: ${installCommand(missing, host.isRoot)}`);
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   log('running apt-get update');

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
-import { ensureLocalPackages } from '../../local/packages';
 import { costHtml } from '../../shared/billing/html';
 import { formatUsd } from '../../shared/billing/money';
 import { DEFAULT_PRICES } from '../../shared/billing/prices';
@@ -41,8 +40,6 @@ function sampleReport(): CostReport {
 describe('HTML cost report', () => {
   let browser: Browser;
   beforeAll(async () => {
-    // As `npm start` installs its packages: on a fresh machine (root, apt) the test gets its browser itself.
-    await ensureLocalPackages(() => {}, undefined, [{ name: 'chromium', why: 'renders the HTML cost report', probe: { command: 'chromium' } }]);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   }, 600_000);
   afterAll(async () => {

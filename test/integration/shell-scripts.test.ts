@@ -3,7 +3,6 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ensureLocalPackages } from '../../local/packages';
 import { agentUserData } from '../../shared/cloud/aws/user-data';
 
 const REPO = join(__dirname, '..', '..');
@@ -22,10 +21,6 @@ async function shellcheck(path: string): Promise<string[]> {
 
 /** The shell the project hands to machines it does not run itself passes shellcheck (Debian's package). */
 describe('Shell scripts', () => {
-  beforeAll(async () => {
-    await ensureLocalPackages(() => {}, undefined, [{ name: 'shellcheck', why: 'checks the hosts\' user data and the LocalStack init scripts', probe: { command: 'shellcheck' } }]);
-  }, 300_000);
-
   it.each([
     ['an s3:// bundle, with its hash and a bootstrap token', { bundleUrl: 's3://berth-artifacts/agent.js', bundleSha256: 'a'.repeat(64), bootstrapToken: 'tok-123', agentVersion: '1.2.3' }],
     ['an https:// bundle, registering by instance identity', { bundleUrl: 'https://berth-artifacts.example/agent.js?X-Amz-Signature=abc' }],

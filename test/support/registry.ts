@@ -3,8 +3,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LocalPackage, ensureLocalPackages } from '../../local/packages';
+import { ensureLocalPackages } from '../../local/packages';
 import { eventually } from './harness';
+import { TEST_PACKAGES } from './test-packages';
 
 /**
  * A real registry for the tests: Debian's `docker-registry` (the CNCF distribution registry) on
@@ -12,12 +13,6 @@ import { eventually } from './harness';
  * behind htpasswd basic auth (a bcrypt line from apache2-utils' htpasswd). Images reach it with
  * `podman push`, trusting the CA through --cert-dir.
  */
-
-/** What the registry tests need beyond the local mode's packages; installed as `npm start` installs its own. */
-export const REGISTRY_TEST_PACKAGES: readonly LocalPackage[] = [
-  { name: 'docker-registry', why: 'the registry the image tests pull from', probe: { command: 'docker-registry' } },
-  { name: 'apache2-utils', why: "htpasswd, for the registry's bcrypt logins", probe: { command: 'htpasswd' } },
-];
 
 export interface TestRegistry {
   /** `127.0.0.1:PORT`, the registry part of an image reference. */
@@ -37,8 +32,11 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
+/** What the registry needs from apt: `npm test` has installed them already, a benchmark may not have. */
+const REGISTRY_PACKAGES = TEST_PACKAGES.filter((p) => ['docker-registry', 'apache2-utils', 'openssl'].includes(p.name));
+
 export async function startTestRegistry(log: (m: string) => void = () => {}): Promise<TestRegistry> {
-  await ensureLocalPackages(log, undefined, REGISTRY_TEST_PACKAGES);
+  await ensureLocalPackages(log, undefined, REGISTRY_PACKAGES, 'the test registry');
   const dir = mkdtempSync(join(tmpdir(), 'berth-registry-'));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;

@@ -1,4 +1,5 @@
 import { LOCAL_PACKAGES, type PackageHost, type Probe, ensureLocalPackages, missingPackages, thisMachine } from '../../local/packages';
+import { TEST_PACKAGES } from '../support/test-packages';
 
 /** A machine of probes that answer from a set, and an apt-get that adds to it. */
 function fakeMachine(present: Iterable<string>, o: { isRoot?: boolean; hasApt?: boolean; aptInstalls?: boolean } = {}) {
@@ -68,6 +69,13 @@ describe('local packages', () => {
       expect(calls).toEqual([]);
     });
 
+    it('says who needs the packages, when told', async () => {
+      const { host } = fakeMachine(['podman'], { isRoot: false });
+      const lines: string[] = [];
+      await expect(ensureLocalPackages((l) => lines.push(l), host, LOCAL_PACKAGES, 'the test suite')).rejects.toThrow(/^the test suite needs runc netavark/);
+      expect(lines[0]).toMatch(/^checking the packages the test suite needs: podman, runc/);
+    });
+
     it('fails, naming the package, when apt-get ran but the package is still not found', async () => {
       const { host } = fakeMachine(['podman', 'runc', 'netavark', 'iptables', 'haproxy'], { aptInstalls: false });
       await expect(ensureLocalPackages(() => {}, host)).rejects.toThrow(/busybox-static still cannot be found \(a static \/bin\/busybox\)/);
@@ -83,8 +91,8 @@ describe('local packages', () => {
   });
 
   describe('thisMachine', () => {
-    it('finds every package installed here, as .ci/run installs them', () => {
-      expect(missingPackages(thisMachine())).toEqual([]);
+    it('finds every package installed here, as the test run installs them', () => {
+      expect(missingPackages(thisMachine(), TEST_PACKAGES)).toEqual([]);
     });
 
     it.each<[Probe]>([[{ command: 'berth-no-such-command' }], [{ file: '/berth/no/such/file' }], [{ staticBinary: '/usr/bin/env' }]])(
