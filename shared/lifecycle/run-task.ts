@@ -218,9 +218,13 @@ export async function runTask(b: Berth, req: RunTaskRequest): Promise<TaskRecord
   // this did not (else a task would sit PROVISIONING, owned by nothing).
   const bound = await placeTogether(b, tasks.filter((_, i) => created[i])).catch(() => new Map<string, TaskRecord>());
   await Promise.all(tasks.map((t) => startLaunchWorkflow(b, t, bound.get(t.taskId)?.hostId)));
-  // A task bound here is answered as its binding wrote it; any other (one a repeat of an earlier
-  // call finds, one left to its workflow) as it is now, not as first written.
-  return Promise.all(tasks.map(async (t) => bound.get(t.taskId) ?? (await b.store.tasks.get(t))!));
+  // A task bound here is answered as its binding wrote it, at the status this call gave it: its
+  // binding made it PENDING, but RunTask answers PROVISIONING, as Fargate's does. Any other task
+  // (one a repeat of an earlier call finds, one left to its workflow) as it is now.
+  return Promise.all(tasks.map(async (t) => {
+    const mine = bound.get(t.taskId);
+    return mine ? { ...mine, lastStatus: t.lastStatus } : (await b.store.tasks.get(t))!;
+  }));
 }
 
 /**

@@ -4,7 +4,7 @@ import { recordTaskUsage } from '../billing/meter';
 import { demandOf } from '../domain/capacity-strategy';
 import type { Berth } from '../context';
 import { ConcurrentUpdateError, ServerException } from '../domain/errors';
-import type { StopCode } from '../domain/task';
+import type { StopCode, TaskStatus } from '../domain/task';
 import { statusRank } from '../domain/task';
 import { isLiveHost, unplacedReason } from '../scheduler/placement';
 import { type PlacementStore, Placer, placementOf, taskDemand } from './placer';
@@ -25,8 +25,11 @@ export interface LifecycleSteps {
    * at most the backoff the last placement answered, then places again.
    */
   place(input: { task: TaskRef; placementDeadline: number; taskToken?: string; told?: string | null }): Promise<PlaceResult>;
-  /** `placement`: Place's answer; its `notified` says the host's agent was already told. */
-  start(input: { task: TaskRef; placement?: { hostId?: string; notified?: boolean } }): Promise<void>;
+  /**
+   * `placement`: Place's answer; its `notified` says the host's agent was already told, its
+   * `pending` that the task is PENDING already (its binding wrote it).
+   */
+  start(input: { task: TaskRef; placement?: { hostId?: string; notified?: boolean; pending?: boolean } }): Promise<void>;
   awaitRunning(input: { task: TaskRef; taskToken: string }): Promise<void>;
   requestStop(input: { task: TaskRef }): Promise<{ stopped: boolean }>;
   awaitStopped(input: { task: TaskRef; taskToken: string }): Promise<void>;
@@ -45,8 +48,11 @@ const STEP_NAMES: Record<keyof LifecycleSteps, true> = {
 export const LIFECYCLE_STEP_NAMES = Object.keys(STEP_NAMES) as (keyof LifecycleSteps)[];
 
 export type PlaceResult =
-  /** `notified`: this placement bound the task and told its host's agent (Start need not). */
-  | { outcome: 'PLACED'; hostId: string; notified?: true }
+  /**
+   * `notified`: this placement bound the task and told its host's agent (Start need not).
+   * `pending`: the task is past PROVISIONING, as its binding writes it (Start need not write it).
+   */
+  | { outcome: 'PLACED'; hostId: string; notified?: true; pending?: true }
   | { outcome: 'WAIT'; retryAfterSeconds: number }
   | { outcome: 'STOPPED' }
   /** Only ever sent to a waiting launch (capacity-wake.ts): room was added or released. */
@@ -114,6 +120,10 @@ function stopReason(stopCode: StopCode, error?: { Error?: string; Cause?: string
   return timedOut ? 'Task stopped: its host did not confirm the stop in time' : `Task stopped: ${error?.Cause || error?.Error || 'unknown error'}`;
 }
 
+/** Whether a bound task's status is past PROVISIONING, as Place tells Start. */
+const pendingOf = (task: { lastStatus: TaskStatus }): { pending?: true } =>
+  (statusRank(task.lastStatus) > statusRank('PROVISIONING') ? { pending: true } : {});
+
 export function lifecycleSteps(b: Berth): LifecycleSteps {
   const getTask = async (ref: TaskRef) => {
     const t = await b.store.tasks.get(ref);
@@ -132,7 +142,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       const task = await getTask(ref);
       if (task.desiredStatus === 'STOPPED' || task.lastStatus === 'STOPPED') return { outcome: 'STOPPED' };
       // Bound by its RunTask, which told the host's agent (`told`) unless it crashed first.
-      if (task.hostId) return { outcome: 'PLACED', hostId: task.hostId, ...(told === task.hostId ? { notified: true as const } : {}) };
+      if (task.hostId) return { outcome: 'PLACED', hostId: task.hostId, ...(told === task.hostId ? { notified: true as const } : {}), ...pendingOf(task) };
       const demand = taskDemand(task);
       const placement = placementOf(task);
       const plan = await placerFor(b).place(demand, task.cluster, placement, task.targetHostId).catch(async (e: unknown) => {
@@ -145,7 +155,7 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       if (plan === 'CONTENDED') {
         const now = await getTask(ref);
         if (now.desiredStatus === 'STOPPED' || now.lastStatus === 'STOPPED') return { outcome: 'STOPPED' };
-        return now.hostId ? { outcome: 'PLACED', hostId: now.hostId } : { outcome: 'WAIT', retryAfterSeconds: b.config.placementRetrySeconds };
+        return now.hostId ? { outcome: 'PLACED', hostId: now.hostId, ...pendingOf(now) } : { outcome: 'WAIT', retryAfterSeconds: b.config.placementRetrySeconds };
       }
       if (!plan) {
         if (b.now() < placementDeadline) {
@@ -176,12 +186,12 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
         // and launches it while Start writes PENDING and checks the host is still live. (A poll
         // answered between the reservation and the binding saw the task not yet its host's.)
         await tellHost(b, plan.hostId);
-        return { outcome: 'PLACED', hostId: plan.hostId, notified: true };
+        return { outcome: 'PLACED', hostId: plan.hostId, notified: true, ...pendingOf(bound) };
       }
       // StopTask won the race, or another execution bound the task first: give our room back.
       await b.store.hosts.release(plan.hostId, ref.taskId, plan, b.now());
       const now = await getTask(ref);
-      if (now.hostId && now.desiredStatus === 'RUNNING') return { outcome: 'PLACED', hostId: now.hostId };
+      if (now.hostId && now.desiredStatus === 'RUNNING') return { outcome: 'PLACED', hostId: now.hostId, ...pendingOf(now) };
       return { outcome: 'STOPPED' };
     },
 
@@ -191,9 +201,13 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       if (!hostId) throw new ServerException({ cause: `start before placement of ${ref.taskId}` });
       // A write-off that landed between this task's reservation and its binding saw the task
       // unbound: it freed the room and left the task to us. Any later write-off sees the binding.
-      // PENDING is written meanwhile: a task on a lost host goes on from there to STOPPED.
-      // Its status alone decides: the view leaves out the reservations, which grow with its tasks.
-      const [host] = await Promise.all([b.store.hosts.view(hostId), b.store.tasks.advance(ref, { lastStatus: 'PENDING' })]);
+      // PENDING is written meanwhile, unless the binding wrote it (a task bound before bindings
+      // did is PROVISIONING still): a task on a lost host goes on from there to STOPPED. Its
+      // status alone decides: the view leaves out the reservations, which grow with its tasks.
+      const [host] = await Promise.all([
+        b.store.hosts.view(hostId),
+        placement?.pending ? undefined : b.store.tasks.advance(ref, { lastStatus: 'PENDING' }),
+      ]);
       if (!host || !isLiveHost(host.status)) {
         await markTaskStopped(b, ref, { stopCode: 'TerminationNotice', stoppedReason: `Host ${hostId} was lost before the task started` }, 'Host lost');
         await releaseTask(b, ref);

@@ -41,6 +41,7 @@ const expiryOf = (rank: number, stoppedAt: number | undefined): { ttl?: number }
 
 const STOPPED_RANK = statusRank('STOPPED');
 const RUNNING_RANK = statusRank('RUNNING');
+const PENDING_RANK = statusRank('PENDING');
 
 export interface StatusChange {
   lastStatus: TaskStatus;
@@ -219,8 +220,11 @@ export class TaskStore {
   }
 
   async bindHost(key: TaskKey, hostId: string, now?: number): Promise<TaskRecord | undefined> {
-    const u = new UpdateExpression().set({ hostId, placedAt: now });
-    return this.apply(key, u, `attribute_not_exists(hostId) AND desiredStatus = ${u.value('RUNNING')}`);
+    // The binding is the placement on a host, which is what PENDING means in ECS; written with it,
+    // the launch's Start step need not write the task while its agent reads it to begin.
+    const u = new UpdateExpression().set({ hostId, placedAt: now, lastStatus: 'PENDING', statusRank: PENDING_RANK });
+    // Unbound and still wanted: nothing but PROVISIONING, so the status only moves forward.
+    return this.apply(key, u, `attribute_not_exists(hostId) AND desiredStatus = ${u.value('RUNNING')} AND statusRank < ${u.value(PENDING_RANK)}`);
   }
 
   /**

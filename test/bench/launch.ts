@@ -637,7 +637,6 @@ async function timelineOf(bench: Bench, l: Launch): Promise<Timeline> {
     returned: l.returnedAt,
     createdAt: task?.createdAt,
     placed: m.placed,
-    pending: m.PENDING,
     pullStartedAt: task?.pullStartedAt,
     pullStoppedAt: task?.pullStoppedAt,
     startedAt: task?.startedAt,
@@ -658,9 +657,8 @@ interface Stage {
 
 const RUNNING_STAGES: Stage[] = [
   { label: 'RunTask sent → task stamped createdAt (SDK, HTTP, validation, token claim)', from: 'sent', to: 'createdAt' },
-  { label: 'createdAt → placed (task written, then reserved and bound by RunTask)', from: 'createdAt', to: 'placed' },
+  { label: 'createdAt → placed (task written, then reserved and bound, PENDING, by RunTask)', from: 'createdAt', to: 'placed' },
   { label: 'placed → agent begins (host woken, long-poll answer, reconcile)', from: 'placed', to: 'pullStartedAt' },
-  { label: '  placed → PENDING written (workflow started, Place, Start; the agent may begin first)', from: 'placed', to: 'pending' },
   { label: 'image check (hasImage)', from: 'pullStartedAt', to: 'pullStoppedAt' },
   { label: 'create + start (agent → podman: the task\'s network and containers)', from: 'pullStoppedAt', to: 'startedAt' },
   { label: 'started → RUNNING written (report)', from: 'startedAt', to: 'running' },
@@ -794,8 +792,7 @@ interface BurstRound {
 /** Where a burst goes: each mark's time after the first RunTask was sent, for the median task and the last. */
 const BURST_MARKS: { label: string; mark: string }[] = [
   { label: 'task stamped createdAt (RunTask in)', mark: 'createdAt' },
-  { label: 'placed (bound to its host)', mark: 'placed' },
-  { label: 'PENDING written (Start)', mark: 'pending' },
+  { label: 'placed (bound to its host, PENDING)', mark: 'placed' },
   { label: 'agent begins (pullStartedAt)', mark: 'pullStartedAt' },
   { label: 'image checked (pullStoppedAt)', mark: 'pullStoppedAt' },
   { label: 'containers started (startedAt)', mark: 'startedAt' },

@@ -174,10 +174,10 @@ describe('Task lifecycle workflows', () => {
       const placed = await lifecycleSteps(h.berth).place({ task: ref, placementDeadline: Date.now() + 60_000 });
       const answer = await waiting;
 
-      // Assess: the poll has the task while it is still PROVISIONING.
-      expect(placed).toEqual({ outcome: 'PLACED', hostId: 'handed-1', notified: true });
+      // Assess: the poll has the task, PENDING as its binding wrote it, before any Start.
+      expect(placed).toEqual({ outcome: 'PLACED', hostId: 'handed-1', notified: true, pending: true });
       expect(answer.tasks!.map((a) => a.taskId)).toContain(ref.taskId);
-      expect((await task(h, ref.taskId))!.lastStatus).toBe('PROVISIONING');
+      expect((await task(h, ref.taskId))!.lastStatus).toBe('PENDING');
       await report(h, 'handed-1', ref.taskId, 'STOPPED', { timestamps: { stoppedAt: Date.now() }, stop: { stopCode: 'EssentialContainerExited', stoppedReason: 'x' } });
     });
   });
@@ -225,9 +225,40 @@ describe('Task lifecycle workflows', () => {
 
     // Assess
     expect(before).toMatchObject({ outcome: 'WAIT' });
-    expect(after).toEqual({ outcome: 'PLACED', hostId: 'race-1' });
-    expect((await task(h, ref.taskId))!.lastStatus).toBe('PROVISIONING');
+    expect(after).toEqual({ outcome: 'PLACED', hostId: 'race-1', pending: true });
+    expect((await task(h, ref.taskId))!.lastStatus).toBe('PENDING');
     await h.ecs.send(new StopTaskCommand({ task: first }));
+  });
+
+  it.each([
+    ['writes PENDING for a task bound while it stayed PROVISIONING (by an earlier version)', undefined, 1],
+    ['leaves the task alone when its binding wrote PENDING', true, 0],
+  ])('Start %s', async (_what, pending, writes) => {
+    // Prepare: a task bound to a live host, PROVISIONING still or already PENDING.
+    await registerHost(h.berth, { hostId: `start-${writes}`, cpu: 1024, memory: 2048 });
+    await setup(h, `start${writes}`);
+    const [first] = await run(h, `start${writes}`);
+    const template = (await eventually(statusIs(h, first, 'PENDING'), 20_000, 'PENDING'))!;
+    await h.ecs.send(new StopTaskCommand({ task: first }));
+    const ref = { cluster: 'default', taskId: `${writes}`.repeat(32) };
+    await h.berth.store.tasks.create({
+      ...template, taskId: ref.taskId, hostId: `start-${writes}`, placedAt: Date.now(), lastStatus: pending ? 'PENDING' : 'PROVISIONING', desiredStatus: 'RUNNING',
+    });
+    const advance = jest.spyOn(h.berth.store.tasks, 'advance');
+
+    // Act
+    let calls: number;
+    try {
+      await lifecycleSteps(h.berth).start({ task: ref, placement: { hostId: `start-${writes}`, notified: true, ...(pending ? { pending } : {}) } });
+    } finally {
+      calls = advance.mock.calls.length;
+      advance.mockRestore();
+    }
+
+    // Assess
+    expect(calls).toBe(writes);
+    expect((await task(h, ref.taskId))!.lastStatus).toBe('PENDING');
+    await report(h, `start-${writes}`, ref.taskId, 'STOPPED', { timestamps: { stoppedAt: Date.now() }, stop: { stopCode: 'EssentialContainerExited', stoppedReason: 'x' } });
   });
 
   it('stops a task at once when StopTask comes before placement, and it never takes room', async () => {

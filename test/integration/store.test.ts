@@ -3,7 +3,7 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createTables, ensureTables, startDynalite, type Dynalite } from '../../local/dynalite';
 import { sweepExpired } from '../../local/ttl-sweep';
-import type { Task } from '../../shared/domain/task';
+import { type Task, statusRank } from '../../shared/domain/task';
 import { planOn } from '../../shared/scheduler/placement';
 import { CLIENT_TOKEN_TTL_MS, type Store, createStore } from '../../shared/store';
 import { createDocumentClient } from '../../shared/store/client';
@@ -187,7 +187,7 @@ describe('TaskStore', () => {
       await store.tasks.create(task);
       await store.tasks.bindHost(task, 'h1');
       const r = await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, () => 50);
-      expect(r).toMatchObject({ lastStatus: 'PROVISIONING', desiredStatus: 'STOPPED', stopCode: 'UserInitiated' });
+      expect(r).toMatchObject({ lastStatus: 'PENDING', desiredStatus: 'STOPPED', stopCode: 'UserInitiated' });
       // Not stopping yet: its agent may still start it, and sets stoppingAt when it stops it.
       expect(r!.stoppingAt).toBeUndefined();
     });
@@ -236,6 +236,25 @@ describe('TaskStore', () => {
       await store.tasks.create(task);
       await store.tasks.requestStop(task, { stopCode: 'UserInitiated', stoppedReason: 'bye' }, () => 50);
       expect(await store.tasks.bindHost(task, 'h1')).toBeUndefined();
+    });
+
+    it('binds a task to its host as PENDING, once, and never moves a status back', async () => {
+      // Prepare: a new task, and one that is somehow past PENDING with no host.
+      const task = newTask();
+      await store.tasks.create(task);
+      const ahead = { ...newTask(), lastStatus: 'RUNNING' as const };
+      await store.tasks.create(ahead);
+
+      // Act
+      const bound = await store.tasks.bindHost(task, 'h1', 40);
+      const again = await store.tasks.bindHost(task, 'h2', 41);
+      const backward = await store.tasks.bindHost(ahead, 'h1', 42);
+
+      // Assess
+      expect(bound).toMatchObject({ hostId: 'h1', placedAt: 40, lastStatus: 'PENDING', statusRank: statusRank('PENDING') });
+      expect(again).toBeUndefined();
+      expect(backward).toBeUndefined();
+      expect(await store.tasks.get(ahead)).toMatchObject({ lastStatus: 'RUNNING' });
     });
   });
 });
