@@ -42,8 +42,12 @@ export interface LocalBerthOptions {
  */
 export function localBerth(options: LocalBerthOptions): LocalBerth {
   const tables = options.tables ?? tableNames(options.tablePrefix);
-  // Tasks are what clients poll (DescribeTasks, waiters) while the same thread launches them.
-  const db = documentClientFor(options.dynamoEndpoint, [{ table: tables.tasks, key: [TABLES.tasks.hashKey, TABLES.tasks.rangeKey] }]);
+  // Tasks are what clients poll (DescribeTasks, waiters) while the same thread launches them; a
+  // host's item is what its agent's woken poll reads first, as the binding's touch wrote it.
+  const db = documentClientFor(options.dynamoEndpoint, [
+    { table: tables.tasks, key: [TABLES.tasks.hashKey, TABLES.tasks.rangeKey] },
+    { table: tables.hosts, key: [TABLES.hosts.hashKey] },
+  ]);
   const berth = {
     partition: options.partition ?? LOCAL_PARTITION,
     store: createStore(db, tables, { keySealer: options.keySealer }),

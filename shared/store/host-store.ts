@@ -100,7 +100,11 @@ const isMissingGroupMap = (e: unknown): boolean =>
   e instanceof Error && e.name === 'ValidationException' && /document path/i.test(e.message);
 
 /** DynamoDB keeps the host's taken ports as a string set, which the document client reads as a Set. */
-const portList = (v: unknown): string[] | undefined => (v instanceof Set ? [...v] : Array.isArray(v) ? v : undefined);
+// A string set read back is a Set, but not always of this realm's Set (the local item cache's
+// structuredClone makes its copies in the realm it runs in, which under jest is another): so any
+// iterable, not `instanceof Set`.
+const portList = (v: unknown): string[] | undefined =>
+  (Array.isArray(v) ? v : v !== null && typeof v === 'object' && Symbol.iterator in v ? [...(v as Iterable<string>)] : undefined);
 const withPortList = <T extends HostView>(h: T): T => (h.reservedPorts === undefined ? h : { ...h, reservedPorts: portList(h.reservedPorts) });
 const NO_PORTS: readonly string[] = [];
 
@@ -315,6 +319,9 @@ export class HostStore {
       ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':one': 1 },
       // Never creates an item for a host that is gone.
       ConditionExpression: 'attribute_exists(hostId)',
+      // The item as the host's woken poll reads it next: a client that keeps items (the local
+      // mode's cache) answers that read from this.
+      ReturnValues: 'ALL_NEW',
     })));
   }
 
