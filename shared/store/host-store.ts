@@ -99,10 +99,11 @@ export const MAX_RESERVATIONS_PER_WRITE = 32;
 const isMissingGroupMap = (e: unknown): boolean =>
   e instanceof Error && e.name === 'ValidationException' && /document path/i.test(e.message);
 
-/** DynamoDB keeps the host's taken ports as a string set, which the document client reads as a Set. */
-// A string set read back is a Set, but not always of this realm's Set (the local item cache's
-// structuredClone makes its copies in the realm it runs in, which under jest is another): so any
-// iterable, not `instanceof Set`.
+/**
+ * DynamoDB keeps the host's taken ports as a string set, which the document client reads as a
+ * Set; not always of this realm's Set (the local item cache's structuredClone makes its copies in
+ * the realm it runs in, which under jest is another), so any iterable, not `instanceof Set`.
+ */
 const portList = (v: unknown): string[] | undefined =>
   (Array.isArray(v) ? v : v !== null && typeof v === 'object' && Symbol.iterator in v ? [...(v as Iterable<string>)] : undefined);
 const withPortList = <T extends HostView>(h: T): T => (h.reservedPorts === undefined ? h : { ...h, reservedPorts: portList(h.reservedPorts) });
