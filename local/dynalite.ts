@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { memoizeDynaliteParsers } from './dynalite-parsers';
+import { closeDynaliteIterators } from './dynalite-iterators';
 import { FLEET_ITEM } from '../shared/store/host-store';
 import { createDocumentClient } from '../shared/store/client';
 import { ItemCache } from './item-cache';
@@ -13,6 +14,8 @@ import { type GlobalIndex, KEY_TYPES, TABLES, globalIndexDeclaration, globalInde
 
 // Its expression parsers first, as packrat parsers: without, a nested condition costs tens of ms.
 memoizeDynaliteParsers();
+// And every Query's and Scan's iterator closed once read: without, each one held memory for good.
+closeDynaliteIterators();
 // dynalite has no type declarations; it returns an http.Server.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite: (options: { path?: string; createTableMs?: number }) => Server = require('dynalite');

@@ -36,6 +36,7 @@ function derived(name: string, unit: MetricDefinition['unit']): MetricDefinition
 export class MetricsRegistry implements MetricsSink {
   private readonly series = new Map<string, Series>();
   private readonly now: () => number;
+  private prunedAt = 0;
   private readonly definitions: ReadonlyMap<string, MetricDefinition>;
 
   constructor(private readonly o: MetricsRegistryOptions) {
@@ -63,20 +64,32 @@ export class MetricsRegistry implements MetricsSink {
       s.sum += d.values.reduce((a, b) => a + b, 0) * scale;
       this.series.set(key, s);
     }
+    // A stopped task's gauges go even if nobody reads /metrics, which would otherwise be the only
+    // thing that drops them: each task run kept its series for as long as the process ran.
+    if (now - this.prunedAt >= this.o.staleAfterMs) {
+      this.prunedAt = now;
+      this.dropStale(now);
+    }
+  }
+
+  /** How many series it holds (for tests). */
+  get size(): number {
+    return this.series.size;
+  }
+
+  /** Drops the gauges not published since staleAfterMs; a summary stays, as Prometheus expects its count never to go back. */
+  private dropStale(now: number): void {
+    const cutoff = now - this.o.staleAfterMs;
+    for (const [key, s] of this.series) if (s.definition.kind !== 'summary' && s.updatedAt < cutoff) this.series.delete(key);
   }
 
   /** The current series as Prometheus families, stale gauges dropped; sorted, so output is stable. */
   families(): PrometheusFamily[] {
-    const cutoff = this.now() - this.o.staleAfterMs;
+    this.dropStale(this.now());
     const byName = new Map<string, PrometheusFamily>();
     const ordered = [...this.series.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const [key, s] of ordered) {
+    for (const [, s] of ordered) {
       const summary = s.definition.kind === 'summary';
-      // A summary is cumulative: it stays, as Prometheus expects its count never to go back.
-      if (!summary && s.updatedAt < cutoff) {
-        this.series.delete(key);
-        continue;
-      }
       const name = s.definition.prometheus;
       let f = byName.get(name);
       if (!f) {

@@ -102,6 +102,22 @@ describe('MetricsRegistry', () => {
       expect(registry.render()).toContain('berth_task_cpu_utilization_percent{task_id="kept"} 2');
     });
 
+    it('drops a stopped task\'s gauges as it records, though nobody reads /metrics', async () => {
+      // Prepare
+      let now = 0;
+      const registry = new MetricsRegistry({ staleAfterMs: 1000, now: () => now });
+      await registry.publish([sample('CPUUtilization', 1, { TaskId: 'stopped' }), sample('CPUUtilization', 1, { TaskId: 'running' })]);
+      now = 600;
+      await registry.publish([sample('CPUUtilization', 2, { TaskId: 'running' })]);
+
+      // Act
+      now = 1700;
+      await registry.publish([sample('CPUUtilization', 3, { TaskId: 'running' })]);
+
+      // Assess: 'stopped' went, 'running' stays; render was never called.
+      expect(registry.size).toBe(1);
+    });
+
     it('accumulates a summary: every latency counted once, summed in seconds', async () => {
       // Prepare
       let now = 0;
