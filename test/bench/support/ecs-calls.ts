@@ -1,4 +1,5 @@
 import { DescribeTasksCommand, type ECSClient, RunTaskCommand, type Task } from '@aws-sdk/client-ecs';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 
 /** What breaks a launch benchmark (a task that never gets there, a failed call), never a slow figure. */
@@ -42,8 +43,25 @@ export async function describe(ecs: ECSClient, taskArns: string[]): Promise<Task
   return r.tasks ?? [];
 }
 
+/**
+ * The SDK's name for a connection that closed before its answer ("socket hang up", ECONNRESET):
+ * what a loaded machine's kept-alive socket can meet. The bench's clients do not retry (a retry
+ * would hide inside a timed call), so one such reset ended a whole run.
+ */
+const isConnectionReset = (e: unknown): boolean => /socket hang up|ECONNRESET/i.test(String(e));
+
+/**
+ * RunTask of `count` tasks. A call whose connection was reset is sent once more, with the same
+ * clientToken, so it creates its tasks once whether or not the first reached the control plane;
+ * and the resend is said on stderr, as it lengthens that call.
+ */
 export async function runTasks(ecs: ECSClient, family: string, count: number): Promise<string[]> {
-  const r = await ecs.send(new RunTaskCommand({ taskDefinition: family, count }));
+  const command = new RunTaskCommand({ taskDefinition: family, count, clientToken: randomUUID() });
+  const r = await ecs.send(command).catch((e: unknown) => {
+    if (!isConnectionReset(e)) throw e;
+    console.error(`RunTask of ${family} ×${count}: ${String(e)}; sent again with the same clientToken`);
+    return ecs.send(command);
+  });
   if (r.failures?.length || r.tasks?.length !== count) {
     throw new BenchFailure(`RunTask of ${family} ×${count} failed: ${JSON.stringify(r.failures ?? [])}`);
   }
