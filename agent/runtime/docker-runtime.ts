@@ -311,10 +311,21 @@ export class DockerRuntime implements ContainerRuntime {
       // No network without the rule that keeps it apart from the others.
       throw new CannotCreateContainerError(name, `cannot keep task networks apart: ${messageOf(e)}`);
     }
-    const create = () => this.docker.createNetwork({
-      Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { ...labels, ...this.labels },
-      Options: { [BRIDGE_NAME_OPTION]: bridgeName(name) },
-    });
+    const podman = await this.isPodman();
+    const create = () => (podman
+      // Without a DNS server of its own: the network holds one container (the task's pause), so
+      // there is no name on it to resolve, and the task resolves through the host's resolvers, as
+      // a Fargate task through its VPC's. The Docker API cannot ask this of podman, which gives
+      // every network it makes there aardvark-dns: a process of some 11 MiB beside the service,
+      // reloading every network's file at each container's start and stop, and a file per network
+      // that a crashed engine leaves behind for good.
+      ? this.post(`/${PODMAN_API}/libpod/networks/create`, {
+        name, driver: 'bridge', labels: { ...labels, ...this.labels }, dns_enabled: false, network_interface: bridgeName(name),
+      })
+      : this.docker.createNetwork({
+        Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { ...labels, ...this.labels },
+        Options: { [BRIDGE_NAME_OPTION]: bridgeName(name) },
+      }));
     try {
       // Podman lists the host's interfaces to pick a free subnet; a bridge removed meanwhile (another
       // task's network going) fails that listing once: the next try lists again.
@@ -360,6 +371,14 @@ export class DockerRuntime implements ContainerRuntime {
       throw e;
     });
     return this.podman;
+  }
+
+  /** A POST of a JSON body the Docker API has no call for. */
+  private post(path: string, body: object): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.docker.modem.dial({ path, method: 'POST', options: body, statusCodes: { 200: true, 201: true } }, (err: unknown, data: unknown) =>
+        err ? reject(err) : resolve(data));
+    });
   }
 
   /** A GET the Docker API has no call for. */

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LABELS } from '../../agent/runtime/container-runtime';
 import { DockerRuntime } from '../../agent/runtime/docker-runtime';
+import { bridgeName } from '../../agent/runtime/task-network-isolation';
 import { type TaskNamespace, TaskNamespaces } from '../../agent/task-namespaces';
 import { ensureBusyboxImage, startPodmanService, type PodmanService } from '../../local/podman';
 import { eventually } from '../support/harness';
@@ -91,6 +92,25 @@ describe('TaskNamespaces on podman', () => {
       await namespaces.close();
       await namespaces.release(taken);
     }, 240_000);
+
+    it('gives each namespace a network of its own with no DNS server, on the bridge the isolation rules name', async () => {
+      // Prepare
+      const hostId = newHost();
+      const namespaces = new TaskNamespaces({ runtime, hostId, poolSize: 0 });
+
+      // Act
+      const ns = await namespaces.acquire([]);
+      const network = await new Promise<{ dns_enabled: boolean; network_interface: string }>((resolve, reject) => {
+        docker.modem.dial({ path: `/v4.0.0/libpod/networks/${ns.network}/json`, method: 'GET', statusCodes: { 200: true } },
+          (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as { dns_enabled: boolean; network_interface: string })));
+      });
+      namespaces.launched();
+
+      // Assess: no aardvark-dns for a network that holds one container; the bridge is Berth's.
+      expect(network).toMatchObject({ dns_enabled: false, network_interface: bridgeName(ns.network) });
+      await namespaces.close();
+      await namespaces.release(ns);
+    }, 120_000);
 
     it('hands a launch that finds none ready the one being made, and makes the pool\'s next', async () => {
       // Prepare: the pool is making its first namespace.
