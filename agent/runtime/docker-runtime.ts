@@ -319,7 +319,7 @@ export class DockerRuntime implements ContainerRuntime {
       // every network it makes there aardvark-dns: a process of some 11 MiB beside the service,
       // reloading every network's file at each container's start and stop, and a file per network
       // that a crashed engine leaves behind for good.
-      ? this.post(`/${PODMAN_API}/libpod/networks/create`, {
+      ? this.dial('POST', `/${PODMAN_API}/libpod/networks/create`, {
         name, driver: 'bridge', labels: { ...labels, ...this.labels }, dns_enabled: false, network_interface: bridgeName(name),
       })
       : this.docker.createNetwork({
@@ -346,7 +346,7 @@ export class DockerRuntime implements ContainerRuntime {
     // container in turn: seconds with a few dozen networks, a minute on a busy host. Its own
     // list answers the same question in milliseconds.
     if (await this.isPodman()) {
-      const found = await this.dial<{ name: string }[]>(`/${PODMAN_API}/libpod/networks/json`, { filters: JSON.stringify(filters) });
+      const found = await this.dial<{ name: string }[]>('GET', `/${PODMAN_API}/libpod/networks/json`, { filters: JSON.stringify(filters) });
       return found.map((n) => n.name);
     }
     const found = await this.docker.listNetworks({ filters });
@@ -373,18 +373,11 @@ export class DockerRuntime implements ContainerRuntime {
     return this.podman;
   }
 
-  /** A POST of a JSON body the Docker API has no call for. */
-  private post(path: string, body: object): Promise<unknown> {
+  /** A call the Docker API has none for: a GET with `options` as its query, or a POST with them as its JSON body. */
+  private dial<T>(method: 'GET' | 'POST', path: string, options: object): Promise<T> {
     return new Promise((resolve, reject) => {
-      this.docker.modem.dial({ path, method: 'POST', options: body, statusCodes: { 200: true, 201: true } }, (err: unknown, data: unknown) =>
-        err ? reject(err) : resolve(data));
-    });
-  }
-
-  /** A GET the Docker API has no call for. */
-  private dial<T>(path: string, query: Record<string, string>): Promise<T> {
-    return new Promise((resolve, reject) => {
-      this.docker.modem.dial({ path: `${path}?`, method: 'GET', options: query, statusCodes: { 200: true } }, (err: unknown, data: unknown) =>
+      // The modem adds a query only to a path that ends in '?'.
+      this.docker.modem.dial({ path: method === 'GET' ? `${path}?` : path, method, options, statusCodes: { 200: true, 201: true } }, (err: unknown, data: unknown) =>
         err ? reject(err) : resolve(data as T));
     });
   }

@@ -1,11 +1,11 @@
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
+import Docker from 'dockerode';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ContainerState, LABELS } from '../../agent/runtime/container-runtime';
 import { DockerRuntime } from '../../agent/runtime/docker-runtime';
-import { bridgeName } from '../../agent/runtime/task-network-isolation';
 import { TEST_CREDENTIALS, eventually } from '../support/harness';
 import { BUSYBOX, type LocalMode, runContainers, startLocalMode, untilStatus } from '../support/local-mode';
 import { type LocalProcess, freePort, interrupt, spawnLocalMode } from '../support/local-process';
@@ -22,6 +22,7 @@ let other: LocalMode;
 let otherTask: string;
 let otherBefore: { containers: ContainerState[]; networks: string[] };
 let runtime: DockerRuntime;
+let docker: Docker;
 let proc: LocalProcess | undefined;
 
 /** eventually(), asking the engine at most twice a second: each look lists and inspects. */
@@ -33,16 +34,21 @@ const until = <T>(check: () => Promise<T | undefined>, timeoutMs: number, what: 
 
 const instanceOf = (dataDir: string) => ({ [LABELS.instance]: realpathSync(dataDir) });
 
-/** The containers and networks a local mode's hosts made, and the iptables rules naming their bridges. */
-async function held(dataDir: string): Promise<{ containers: ContainerState[]; networks: string[]; rules: string[] }> {
+/**
+ * The containers and networks a local mode's hosts made, their networks' subnets, and the
+ * engine's iptables rules for those networks, which name each one's subnet.
+ */
+async function held(dataDir: string): Promise<{ containers: ContainerState[]; networks: string[]; subnets: string[]; rules: string[] }> {
   const containers = await runtime.list(instanceOf(dataDir));
   const networks = await runtime.listNetworks(instanceOf(dataDir));
-  return { containers, networks, rules: rulesNaming(networks.map(bridgeName)) };
+  const inspected = await Promise.all(networks.map((n) => docker.getNetwork(n).inspect().catch(() => undefined)));
+  const subnets = inspected.flatMap((i: Docker.NetworkInspectInfo | undefined) => (i?.IPAM?.Config ?? []).map((c) => c.Subnet ?? '')).filter(Boolean);
+  return { containers, networks, subnets, rules: rulesNaming(subnets) };
 }
 
-function rulesNaming(bridges: string[]): string[] {
+function rulesNaming(subnets: string[]): string[] {
   const all = execFileSync('iptables-save', { encoding: 'utf8' }).split('\n');
-  return all.filter((rule) => bridges.some((b) => rule.includes(b)));
+  return all.filter((rule) => subnets.some((s) => `${rule} `.includes(` ${s} `)));
 }
 
 /** The task volumes a local mode's hosts made. */
@@ -67,6 +73,7 @@ async function leftover(dataDir: string, name: string): Promise<void> {
 beforeAll(async () => {
   other = await startLocalMode();
   runtime = new DockerRuntime({ socketPath: other.local.dockerSocket });
+  docker = new Docker({ socketPath: other.local.dockerSocket });
   [otherTask] = await runContainers(other.ecs, [{ name: 'long', command: ['sleep', '600'] }]);
   await untilStatus(other.ecs, otherTask, 'RUNNING', 60_000);
   otherBefore = await held(other.dataDir);
@@ -104,7 +111,7 @@ describe('Local mode leftovers', () => {
     const output = proc.output.join('');
     proc = undefined;
     const after = await held(dataDir);
-    const rulesAfter = rulesNaming(running.networks.map(bridgeName));
+    const rulesAfter = rulesNaming(running.subnets);
 
     // Assess: the earlier run's namespace and task volume went at the start; the ready
     // namespaces, their networks and the engine's iptables rules for them went at Ctrl-C.
