@@ -44,9 +44,10 @@ export async function describe(ecs: ECSClient, taskArns: string[]): Promise<Task
 }
 
 /**
- * The SDK's name for a connection that closed before its answer ("socket hang up", ECONNRESET):
- * what a loaded machine's kept-alive socket can meet. The bench's clients do not retry (a retry
- * would hide inside a timed call), so one such reset ended a whole run.
+ * Whether a call failed because its connection closed before the answer ("socket hang up",
+ * ECONNRESET; the SDK names it TimeoutError): what a loaded machine's kept-alive socket can meet.
+ * The bench's clients do not retry (a retry would hide inside a timed call), so one such reset
+ * ended a whole run.
  */
 const isConnectionReset = (e: unknown): boolean => /socket hang up|ECONNRESET/i.test(String(e));
 
