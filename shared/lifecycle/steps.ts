@@ -183,8 +183,8 @@ export function lifecycleSteps(b: Berth): LifecycleSteps {
       const bound = await b.store.tasks.bindHost(ref, plan.hostId, b.now());
       if (bound) {
         // The agent is told as the binding lands, not one workflow step later: it reads the task
-        // and launches it while Start writes PENDING and checks the host is still live. (A poll
-        // answered between the reservation and the binding saw the task not yet its host's.)
+        // (PENDING, as the binding wrote it) and launches it while Start checks the host is still
+        // live. (A poll answered between the reservation and the binding saw the task not yet its host's.)
         await tellHost(b, plan.hostId);
         return { outcome: 'PLACED', hostId: plan.hostId, notified: true, ...pendingOf(bound) };
       }
